@@ -1,0 +1,78 @@
+"""Forward FLOPs per token, per prompt, and training FLOPs.
+
+Matmul FLOPs are 2 per multiply-accumulate: a token through N matmul parameters costs 2N
+(Kaplan et al. 2020, "Scaling Laws for Neural Language Models", §2.1: C_forward ≈ 2N +
+2 n_layer n_ctx d_attn). N here is the active parameter count without the input embedding
+(a lookup, no FLOPs); the LM head is a matmul and stays in.
+
+Attention scores add, per layer and token attending to L' earlier tokens, 2·h_q·d_qk·L'
+(QKᵀ) + 2·h_q·d_v·L' (AV), with L' = min(L, window) for local layers (PaLM, Chowdhery et al.
+2022, appendix B, counts the same terms). Linear-attention layers add a constant per token
+(state update and read: ~4·h_v·d_k·d_v).
+
+Training: 6 FLOPs per parameter per token (forward 2 + backward 4; Kaplan et al. 2020;
+Hoffmann et al. 2022 "6ND"), on the active non-embedding parameters.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from archlint.spec import AttentionSpec, ModelSpec
+
+
+class Flops(BaseModel):
+    per_token: int  # forward, one generated token at `context`
+    prefill: int  # forward over a prompt of `context` tokens (causal), one sequence
+    training_per_token: int  # 6 × active non-embedding params
+    matmul_per_token: int  # the 2N part
+    attention_per_token: int  # the context-dependent part at `context`
+    context: int
+
+
+def _attended(att: AttentionSpec, position: int) -> int:
+    cap = att.window or att.chunk
+    return min(position, cap) if cap else position
+
+
+def attention_flops(att: AttentionSpec, attended: int) -> float:
+    if att.kind == "linear" and att.linear is not None:
+        lin = att.linear
+        return 4 * lin.num_value_heads * lin.key_head_dim * lin.value_head_dim
+    if att.kind in ("none", "linear"):
+        return 0
+    return 2 * att.num_heads * (att.head_dim + att.v_head_dim) * attended
+
+
+def _causal_attended_sum(att: AttentionSpec, length: int) -> int:
+    """Σ_{t=1..L} min(t, cap): tokens attended over a causal prompt of `length`."""
+    cap = att.window or att.chunk
+    if not cap or cap >= length:
+        return length * (length + 1) // 2
+    if att.chunk and not att.window:
+        # Chunked attention restarts every chunk: full chunks, then the remainder.
+        full, rest = divmod(length, cap)
+        return full * cap * (cap + 1) // 2 + rest * (rest + 1) // 2
+    return cap * (cap + 1) // 2 + (length - cap) * cap
+
+
+def flops(spec: ModelSpec, active_non_embedding: int, context: int) -> Flops:
+    matmul = 2 * active_non_embedding
+    decoder = spec.layers if spec.architecture != "encoder" else spec.layers
+    per_token_attention = sum(attention_flops(layer.attention, _attended(layer.attention, context))
+                              for layer in decoder)
+    prefill_attention = 0.0
+    for layer in decoder:
+        att = layer.attention
+        if att.kind == "linear":
+            prefill_attention += attention_flops(att, 0) * context
+        else:
+            prefill_attention += attention_flops(att, 1) * _causal_attended_sum(att, context)
+    return Flops(
+        per_token=round(matmul + per_token_attention),
+        prefill=round(matmul * context + prefill_attention),
+        training_per_token=6 * active_non_embedding,
+        matmul_per_token=matmul,
+        attention_per_token=round(per_token_attention),
+        context=context,
+    )

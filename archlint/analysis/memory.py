@@ -1,0 +1,114 @@
+"""KV-cache sizing, following vLLM's conventions (the runtime most users deploy on).
+
+Per layer and token, in the cache dtype (vLLM `kv_cache_dtype=auto`: the model's activation
+dtype):
+- softmax attention: num_kv_heads × (head_dim + v_head_dim) elements (K and V; the factor 2
+  when they share a head size). Llama-2-70B: 2 × 80 × 8 × 128 × 2 B = 327,680 B/token.
+- MLA: one latent of kv_lora_rank + qk_rope_head_dim per token per layer, no factor 2
+  (DeepSeek-V2 §2.1.2; vLLM's MLA layout). DeepSeek-V3: 61 × 576 × 2 B = 70,272 B/token.
+- sliding-window layers hold at most `window` tokens, chunked-local layers (Llama 4) at most
+  `chunk` tokens: their cache stops growing.
+- linear-attention / SSM layers hold a constant recurrent state (Gated DeltaNet: one
+  key_head_dim × value_head_dim matrix per value head, plus the causal-conv window).
+- encoder-only models have no KV cache.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from archlint.spec import AttentionSpec, ModelSpec
+
+
+class LayerKV(BaseModel):
+    index: int
+    kind: str  # full | sliding | chunked | mla | linear | none
+    bytes_per_token: float  # while the layer's cache still grows
+    cap_tokens: int | None  # window/chunk; None = grows with context
+    state_bytes: float = 0  # constant state (linear/SSM layers), per sequence
+
+
+class KVCache(BaseModel):
+    dtype: str
+    dtype_bytes: float
+    bytes_per_token: int  # layers that grow without bound only
+    bytes_at_context: int  # total for `context` tokens × `batch` sequences
+    context: int
+    batch: int
+    layers_full: int
+    layers_windowed: int
+    layers_linear: int
+    mha_equivalent_bytes_per_token: int  # same layers, same heads, one KV head per query head
+    bytes_per_token_local: int  # what windowed layers add per token until they are capped
+    state_bytes: int  # constant linear/SSM state per sequence
+    per_layer: list[LayerKV]
+
+
+def layer_kv(index: int, att: AttentionSpec, dtype_bytes: float) -> LayerKV:
+    if att.kind == "none":
+        return LayerKV(index=index, kind="none", bytes_per_token=0, cap_tokens=None)
+    if att.kind == "linear":
+        lin = att.linear
+        state = 0.0
+        if lin is not None:
+            recurrent = lin.num_value_heads * lin.key_head_dim * lin.value_head_dim
+            conv_dim = 2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
+            state = (recurrent + max(lin.conv_kernel - 1, 0) * conv_dim) * dtype_bytes
+        return LayerKV(index=index, kind="linear", bytes_per_token=0, cap_tokens=None,
+                       state_bytes=state)
+    if att.kind == "mla":
+        per_token = ((att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)) * dtype_bytes
+        kind = "mla"
+    else:
+        per_token = att.num_kv_heads * (att.head_dim + att.v_head_dim) * dtype_bytes
+        kind = "full"
+    cap = att.window or att.chunk
+    if att.window:
+        kind = "sliding"
+    elif att.chunk:
+        kind = "chunked"
+    return LayerKV(index=index, kind=kind, bytes_per_token=per_token, cap_tokens=cap)
+
+
+def mha_equivalent(att: AttentionSpec, dtype_bytes: float) -> float:
+    """What the layer would cache with one KV head per query head (the GQA/MQA/MLA baseline)."""
+    if att.kind in ("linear", "none"):
+        return 0
+    return att.num_heads * (att.head_dim + att.v_head_dim) * dtype_bytes
+
+
+def kv_cache(spec: ModelSpec, *, dtype: str, dtype_bytes: float, context: int,
+             batch: int) -> KVCache:
+    if spec.architecture == "encoder":
+        layers = []
+    else:
+        layers = [layer_kv(layer.index, layer.attention, dtype_bytes) for layer in spec.layers]
+    growing = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is None)
+    local = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is not None)
+    at_context = 0.0
+    for lkv in layers:
+        tokens = context if lkv.cap_tokens is None else min(context, lkv.cap_tokens)
+        at_context += lkv.bytes_per_token * tokens + lkv.state_bytes
+    mha = sum(mha_equivalent(layer.attention, dtype_bytes) for layer in spec.layers
+              if layer.attention.window is None and layer.attention.chunk is None) \
+        if spec.architecture != "encoder" else 0
+    return KVCache(
+        dtype=dtype, dtype_bytes=dtype_bytes, bytes_per_token=round(growing),
+        bytes_at_context=round(at_context * batch), context=context, batch=batch,
+        layers_full=sum(1 for lkv in layers if lkv.kind in ("full", "mla")),
+        layers_windowed=sum(1 for lkv in layers if lkv.kind in ("sliding", "chunked")),
+        layers_linear=sum(1 for lkv in layers if lkv.kind == "linear"),
+        mha_equivalent_bytes_per_token=round(mha),
+        bytes_per_token_local=round(local),
+        state_bytes=round(sum(lkv.state_bytes for lkv in layers)),
+        per_layer=layers,
+    )
+
+
+def kv_bytes_at(kv: KVCache, context: int, batch: int = 1) -> int:
+    """The cache at another context and batch, from the per-layer table (for plots, fits)."""
+    total = 0.0
+    for lkv in kv.per_layer:
+        tokens = context if lkv.cap_tokens is None else min(context, lkv.cap_tokens)
+        total += lkv.bytes_per_token * tokens + lkv.state_bytes
+    return round(total * batch)

@@ -1,0 +1,206 @@
+"""Parameter counts: exact from the tensor table when there is one, analytic from the spec
+otherwise. Both break down by component; "active" is what one token touches.
+
+Active parameters (DESIGN.md convention): everything except the routed experts a token is not
+sent to, i.e. routed expert weights × top_k / experts per MoE layer; multi-token-prediction
+modules are excluded (they run only for speculative decoding). Reported with and without the
+input embedding (OpenAI quotes gpt-oss active parameters without it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from archlint.checkpoint import Checkpoint
+from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec
+from archlint.tensors import COMPONENTS, classify, logical_params
+
+
+class ParamCounts(BaseModel):
+    method: Literal["tensors", "config"]
+    total: int
+    active: int
+    active_excluding_embedding: int
+    embedding: int
+    by_component: dict[str, int]
+    by_dtype: dict[str, int] = Field(default_factory=dict)  # logical params by stored dtype
+    stored_elements: int | None = None  # elements as stored (packed values count once)
+    stored_bytes: int | None = None  # exact bytes of all tensors, scales included
+    bytes_by_dtype: dict[str, int] = Field(default_factory=dict)
+    packed: bool = False  # some tensors hold several logical values per element
+    main_model: int = 0  # total minus MTP modules
+
+    @property
+    def routed(self) -> int:
+        return self.by_component.get("routed_experts", 0)
+
+
+def _active(total: int, routed_by_layer: dict[int, int], spec: ModelSpec | None, mtp: int,
+            embedding: int) -> tuple[int, int]:
+    inactive = 0
+    for layer, routed in routed_by_layer.items():
+        ffn = _ffn_at(spec, layer)
+        if ffn is not None and ffn.kind == "moe" and ffn.num_experts:
+            inactive += routed - routed * ffn.experts_per_token // ffn.num_experts
+    active = total - mtp - inactive
+    return active, active - embedding
+
+
+def _ffn_at(spec: ModelSpec | None, layer: int) -> FFNSpec | None:
+    if spec is None:
+        return None
+    if 0 <= layer < len(spec.layers):
+        return spec.layers[layer].ffn
+    moe = spec.first_moe()
+    return moe
+
+
+def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
+    assert ckpt.tensors is not None
+    bits = spec.quantization.bits if spec and spec.quantization else None
+    n_layers = spec.num_layers if spec else None
+    by_component: dict[str, int] = defaultdict(int)
+    by_dtype: dict[str, int] = defaultdict(int)
+    bytes_by_dtype: dict[str, int] = defaultdict(int)
+    routed_by_layer: dict[int, int] = defaultdict(int)
+    stored = packed = 0
+    for tensor in ckpt.tensors:
+        role = classify(tensor, bits)
+        count = logical_params(tensor, role)
+        component = role.component
+        # DeepSeek stores its MTP block as an extra decoder layer past num_hidden_layers.
+        if n_layers is not None and role.layer is not None and role.layer >= n_layers \
+                and not tensor.name.startswith(("encoder.", "decoder.")):
+            component = "mtp"
+        by_component[component] += count
+        by_dtype[tensor.dtype] += count
+        bytes_by_dtype[tensor.dtype] += tensor.nbytes
+        stored += tensor.numel
+        packed |= role.pack_factor > 1
+        if component == "routed_experts" and role.layer is not None:
+            routed_by_layer[role.layer] += count
+    total = sum(by_component.values())
+    mtp = by_component.get("mtp", 0)
+    embedding = by_component.get("embedding", 0)
+    active, active_ex = _active(total, routed_by_layer, spec, mtp, embedding)
+    return ParamCounts(
+        method="tensors", total=total, active=active, active_excluding_embedding=active_ex,
+        embedding=embedding, by_component={c: by_component.get(c, 0) for c in COMPONENTS},
+        by_dtype=dict(by_dtype), stored_elements=stored,
+        stored_bytes=sum(bytes_by_dtype.values()), bytes_by_dtype=dict(bytes_by_dtype),
+        packed=packed, main_model=total - mtp)
+
+
+# -- analytic ----------------------------------------------------------------------------------
+def attention_params(att: AttentionSpec, hidden: int) -> int:
+    """Projection (+bias, +qk-norm) parameters of one token mixer.
+
+    MLA follows DeepSeek-V2 §2.1 (arXiv 2405.04434): W_DQ, W_UQ (or a full W_Q when
+    q_lora_rank is null), W_DKV plus the shared RoPE key, W_UK/W_UV, W_O, and two RMSNorms.
+    Gated DeltaNet follows Qwen3-Next's in_proj_qkvz / in_proj_ba / conv1d / out_proj.
+    """
+    if att.kind == "none":
+        return 0
+    if att.kind == "linear" and att.linear is not None:
+        lin = att.linear
+        key_dim, value_dim = lin.num_key_heads * lin.key_head_dim, lin.num_value_heads * lin.value_head_dim
+        return (hidden * (2 * key_dim + 2 * value_dim) + hidden * 2 * lin.num_value_heads
+                + (2 * key_dim + value_dim) * lin.conv_kernel + 2 * lin.num_value_heads
+                + lin.value_head_dim + value_dim * hidden)
+    if att.kind == "mla":
+        heads, qk = att.num_heads, att.head_dim
+        rope, nope, rank = att.qk_rope_head_dim or 0, att.qk_nope_head_dim or 0, att.kv_lora_rank or 0
+        if att.q_lora_rank:
+            q = hidden * att.q_lora_rank + att.q_lora_rank + att.q_lora_rank * heads * qk
+        else:
+            q = hidden * heads * qk
+        kv = hidden * (rank + rope) + rank + rank * heads * (nope + att.v_head_dim)
+        return q + kv + heads * att.v_head_dim * hidden
+    q_out = att.num_heads * att.head_dim * (2 if att.output_gate else 1)
+    kv_out = att.num_kv_heads * (att.head_dim + att.v_head_dim)
+    params = hidden * (q_out + kv_out) + att.num_heads * att.v_head_dim * hidden
+    if att.qkv_bias:
+        params += q_out + kv_out
+    if att.o_bias:
+        params += hidden
+    if att.qk_norm:
+        params += 2 * att.head_dim if att.qk_norm_per_head else q_out + att.num_kv_heads * att.head_dim
+    if att.sinks:
+        params += att.num_heads
+    return params
+
+
+def ffn_params(ffn: FFNSpec, hidden: int) -> dict[str, int]:
+    """Dense: (3 if gated else 2) × hidden × width (+ biases). MoE: experts × the same at the
+    expert width, the router (+bias), shared experts (+ their gate)."""
+    mats = 3 if ffn.gated else 2
+
+    def mlp(width: int) -> int:
+        bias = (width * (2 if ffn.gated else 1) + hidden) if ffn.bias else 0
+        return mats * hidden * width + bias
+
+    if ffn.kind == "none":
+        return {}
+    if ffn.kind == "dense":
+        return {"dense_ffn": mlp(ffn.intermediate_size)}
+    out = {
+        "routed_experts": ffn.num_experts * mlp(ffn.expert_intermediate_size),
+        "router": hidden * ffn.num_experts + (ffn.num_experts if ffn.router_bias else 0),
+    }
+    if ffn.num_shared_experts:
+        out["shared_experts"] = mats * hidden * ffn.shared_intermediate_size + (
+            hidden if ffn.shared_expert_gate else 0)
+    return out
+
+
+def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
+    hidden = spec.hidden_size
+    out: dict[str, int] = defaultdict(int)
+    out["attention"] += attention_params(layer.attention, hidden)
+    for key, value in ffn_params(layer.ffn, hidden).items():
+        out[key] += value
+    out["norms"] += layer.norms * hidden * (2 if spec.norm_bias else 1)
+    return out
+
+
+def count_from_spec(spec: ModelSpec) -> ParamCounts:
+    """Analytic count for config-only models (and what-if variants)."""
+    hidden, vocab = spec.hidden_size, spec.vocab_size
+    comp: dict[str, int] = defaultdict(int)
+    routed_by_layer: dict[int, int] = {}
+    for layer in spec.layers + spec.encoder_layers:
+        for key, value in layer_params(layer, spec).items():
+            comp[key] += value
+        if layer in spec.layers:
+            routed_by_layer[layer.index] = layer_params(layer, spec).get("routed_experts", 0)
+    if spec.architecture == "encoder-decoder":
+        comp["attention"] += sum(
+            attention_params(layer.attention, hidden) for layer in spec.layers)  # cross-attention
+    for layer in spec.mtp_layers:
+        # An MTP module: a full block, two input norms and the 2h → h projection (DeepSeek-V3 §2.2).
+        comp["mtp"] += sum(layer_params(layer, spec).values()) + 3 * hidden + 2 * hidden * hidden
+    comp["embedding"] += vocab * hidden
+    if spec.positional_embedding and spec.max_position_embeddings:
+        comp["embedding"] += spec.max_position_embeddings * hidden
+    comp["embedding"] += spec.type_vocab_size * hidden
+    stacks = 2 if spec.architecture == "encoder-decoder" else 1
+    if spec.relative_attention_buckets and spec.layers:
+        comp["embedding"] += stacks * spec.relative_attention_buckets * spec.layers[0].attention.num_heads
+    if spec.pooler:
+        comp["other"] += hidden * hidden + hidden
+    if spec.embedding_norm:
+        comp["norms"] += hidden * (2 if spec.norm_bias else 1)
+    final_norms = (2 if spec.architecture == "encoder-decoder" else 1) if spec.final_norm else 0
+    comp["norms"] += final_norms * hidden * (2 if spec.norm_bias else 1)
+    if not spec.tie_word_embeddings and spec.architecture != "encoder":
+        comp["head"] += vocab * hidden
+    total = sum(comp.values())
+    embedding = comp.get("embedding", 0)
+    active, active_ex = _active(total, routed_by_layer, spec, comp.get("mtp", 0), embedding)
+    return ParamCounts(method="config", total=total, active=active,
+                       active_excluding_embedding=active_ex, embedding=embedding,
+                       by_component={c: comp.get(c, 0) for c in COMPONENTS},
+                       main_model=total - comp.get("mtp", 0))

@@ -1,0 +1,99 @@
+"""Profile: everything the analytic path derives from a ModelSpec (+ tensor table)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from archlint.analysis.compute import Flops, flops
+from archlint.analysis.hardware import GPU
+from archlint.analysis.memory import KVCache, kv_cache
+from archlint.analysis.params import ParamCounts, count_from_spec, count_from_tensors
+from archlint.analysis.roofline import Roofline, roofline
+from archlint.checkpoint import Checkpoint
+from archlint.dtypes import DTYPE_BITS, TORCH_DTYPE_TO_CODE, canonical_name, named_dtype_bytes
+from archlint.spec import ModelSpec
+
+DEFAULT_CONTEXT = 8192
+DEFAULT_BATCH = 1
+#: Weight dtype assumed when a config declares none: transformers loads fp32 by default, but
+#: checkpoints on the Hub are overwhelmingly bf16/fp16; the report marks it as assumed.
+ASSUMED_DTYPE = "bf16"
+
+
+class Options(BaseModel):
+    context: int = DEFAULT_CONTEXT
+    batch: int = DEFAULT_BATCH
+    kv_dtype: str | None = None  # None: the model's activation dtype (vLLM "auto")
+    gpu: GPU | None = None
+
+
+class WeightBytes(BaseModel):
+    bytes: int
+    method: Literal["tensors", "index", "estimate"]
+    detail: str
+
+
+class Profile(BaseModel):
+    params: ParamCounts
+    params_from_config: ParamCounts  # the analytic count, kept beside a tensor count
+    weights: WeightBytes
+    activation_dtype: str
+    kv: KVCache
+    flops: Flops
+    roofline: Roofline | None = None
+
+
+def activation_dtype(spec: ModelSpec) -> str:
+    if spec.dtype in ("bf16", "fp16", "fp32"):
+        return spec.dtype
+    return ASSUMED_DTYPE
+
+
+def weight_bytes(ckpt: Checkpoint | None, spec: ModelSpec, params: ParamCounts) -> WeightBytes:
+    if params.stored_bytes is not None:
+        return WeightBytes(bytes=params.stored_bytes, method="tensors",
+                           detail="sum of shape × dtype over every stored tensor")
+    total = ckpt.index_total_size() if ckpt is not None else None
+    if total is not None and ckpt is not None and ckpt.weights_format == "safetensors":
+        return WeightBytes(bytes=total, method="index",
+                           detail=f"metadata.total_size of {ckpt.index_name}")
+    dtype = activation_dtype(spec)
+    per = named_dtype_bytes(dtype)
+    quant = spec.quantization
+    if quant and quant.bits:
+        # Quantized linear weights at `bits`; embedding, head and norms stay in `dtype`.
+        kept = params.embedding + params.by_component.get("head", 0) + \
+            params.by_component.get("norms", 0) + params.by_component.get("router", 0)
+        packed = params.total - kept
+        estimate = kept * per + packed * quant.bits / 8
+        return WeightBytes(bytes=round(estimate), method="estimate",
+                           detail=f"{quant.method} {quant.bits:g}-bit linear weights, rest {dtype}; "
+                                  "scales not counted")
+    return WeightBytes(bytes=round(params.total * per), method="estimate",
+                       detail=f"parameters × {per:g} B ({dtype})")
+
+
+def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profile:
+    analytic = count_from_spec(spec)
+    params = count_from_tensors(ckpt, spec) if ckpt is not None and ckpt.tensors else analytic
+    weights = weight_bytes(ckpt, spec, params)
+    act = activation_dtype(spec)
+    kv_name = canonical_name(options.kv_dtype) if options.kv_dtype else act
+    kv = kv_cache(spec, dtype=kv_name, dtype_bytes=named_dtype_bytes(kv_name),
+                  context=options.context, batch=options.batch)
+    fl = flops(spec, params.active_excluding_embedding, options.context)
+    roof = None
+    if options.gpu is not None:
+        limit = max(spec.max_position_embeddings or 0, options.context)
+        roof = roofline(spec, params, weights.bytes, kv, fl.per_token, fl.prefill, options.gpu,
+                        batch=options.batch, context=options.context, max_context_limit=limit)
+    return Profile(params=params, params_from_config=analytic, weights=weights,
+                   activation_dtype=act, kv=kv, flops=fl, roofline=roof)
+
+
+def stored_dtype_code(name: str) -> str | None:
+    """`bfloat16` → `BF16` (for comparing a declared dtype with stored ones)."""
+    code = TORCH_DTYPE_TO_CODE.get(name.lower())
+    return code if code in DTYPE_BITS else None

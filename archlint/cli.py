@@ -1,0 +1,332 @@
+"""Command line: a thin layer over the library. Subcommands import their work lazily so
+`archlint --help` and the analytic report stay fast; the report goes to stdout (or --output),
+progress and summaries to stderr. Exit codes: 0 clean, 1 findings at or above --fail-on,
+2 usage/input/network error."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archlint import __version__
+from archlint.errors import ArchlintError, UsageError
+
+FORMATS = ("text", "json", "markdown", "sarif", "github", "junit")
+SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan")
+
+
+class DefaultGroup(click.Group):
+    """`archlint MODEL` means `archlint report MODEL`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["report", *args]
+        return super().parse_args(ctx, args)
+
+
+def _source_options(f: Any) -> Any:
+    options = [
+        click.option("--revision", help="Branch, tag, commit sha or refs/pr/N (or MODEL@REV)."),
+        click.option("--offline", is_flag=True, envvar="ARCHLINT_OFFLINE",
+                     help="No network: answer from the header cache, then the bundled catalog "
+                          "(HF_HUB_OFFLINE=1 does the same)."),
+        click.option("--no-auth", is_flag=True, help="Send no Hugging Face token."),
+        click.option("--endpoint", envvar="HF_ENDPOINT", help="Hub endpoint (default $HF_ENDPOINT "
+                                                               "or https://huggingface.co)."),
+        click.option("--cache-dir", type=click.Path(path_type=Path), envvar="ARCHLINT_CACHE",
+                     help="Header cache (default ~/.cache/archlint)."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the header cache."),
+        click.option("--catalog", "use_catalog", is_flag=True,
+                     help="Answer from the bundled catalog without asking the Hub."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _profile_options(f: Any) -> Any:
+    options = [
+        click.option("--context", type=click.IntRange(min=1), default=8192, show_default=True,
+                     help="Context length for KV cache, FLOPs and roofline."),
+        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Sequences decoded together."),
+        click.option("--kv-dtype", help="KV-cache dtype (bf16, fp16, fp8, fp32); default: the "
+                                        "model's activation dtype, as vLLM's 'auto'."),
+        click.option("--gpu", default="H100", show_default=True,
+                     help="GPU for the roofline: H100, H200, A100, L40S, MI300X, RTX4090, or one "
+                          "from --gpu-file; 'none' to skip."),
+        click.option("--gpu-file", type=click.Path(exists=True, dir_okay=False),
+                     envvar="ARCHLINT_GPUS", help="TOML/JSON file adding GPUs ([gpus.NAME] "
+                                                  "memory_gb, bandwidth_tbs, bf16_tflops)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _make_source(revision: str | None, offline: bool, no_auth: bool, endpoint: str | None,
+                 cache_dir: Path | None, no_cache: bool, use_catalog: bool) -> Any:
+    from archlint.source import SourceOptions
+
+    return SourceOptions(revision=revision, offline=offline, token=False if no_auth else None,
+                         endpoint=endpoint, cache_dir=cache_dir, use_cache=not no_cache,
+                         prefer="catalog" if use_catalog else "auto")
+
+
+def _make_options(context: int, batch: int, kv_dtype: str | None, gpu: str,
+                  gpu_file: str | None) -> Any:
+    from archlint.analysis.hardware import find_gpu
+    from archlint.analysis.profile import Options
+    from archlint.dtypes import named_dtype_bytes
+
+    if kv_dtype:
+        try:
+            named_dtype_bytes(kv_dtype)
+        except KeyError:
+            raise UsageError(f"unknown --kv-dtype {kv_dtype!r} (bf16, fp16, fp8, fp32)") from None
+    chosen = None if gpu.lower() == "none" else find_gpu(gpu, gpu_file)
+    return Options(context=context, batch=batch, kv_dtype=kv_dtype, gpu=chosen)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        output.write_text(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"archlint: wrote {output}", err=True)
+
+
+def _lint(analysis: Any, model_path: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
+          no_plugins: bool, fail_on: str | None) -> tuple[list[Any], str, list[Any]]:
+    """Run the rules; returns (findings, fail_on, rules)."""
+    from archlint.lint.config import load_config
+    from archlint.lint.engine import run_rules
+    from archlint.lint.registry import load_rules
+
+    config = load_config(model_path if model_path and model_path.is_dir() else
+                         (model_path.parent if model_path else None))
+    if select:
+        config = config.model_copy(update={"select": [s for x in select for s in x.split(",")]})
+    if ignore:
+        config = config.model_copy(update={"ignore": list(config.ignore) +
+                                           [s for x in ignore for s in x.split(",")]})
+    rules = load_rules(plugins=not no_plugins)
+    findings = run_rules(analysis, config=config, rules=rules)
+    return findings, fail_on or str(getattr(config, "fail_on", "error")), rules
+
+
+@click.group(cls=DefaultGroup, invoke_without_command=False,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="archlint")
+def cli() -> None:
+    """What a model architecture really is and what it will cost, from config.json and
+    safetensors headers alone (no weights downloaded, no model code run).
+
+    \b
+      archlint mistralai/Mixtral-8x7B-v0.1           report + findings
+      archlint check ./my-model --format sarif       CI on a model repo
+      archlint compare llama3 mixtral deepseek-v3    spec comparison table
+      archlint bench mistralai/Mixtral-8x7B-v0.1     one layer on a GPU
+
+    MODEL is a Hub id (org/name, optionally @revision), a local directory, a config.json,
+    a .safetensors file, or a bundled catalog name (`archlint catalog`).
+    Exit codes: 0 clean, 1 findings at or above --fail-on, 2 could not run.
+    Set ARCHLINT_DEBUG=1 to see tracebacks.
+    """
+
+
+def _report_command(name: str, help_text: str, default_format: str) -> Any:
+    @cli.command(name, help=help_text)
+    @click.argument("model")
+    @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default=default_format,
+                  show_default=True, help="Output format.")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Write the report here instead of stdout.")
+    @_profile_options
+    @_source_options
+    @click.option("--select", multiple=True, help="Only these rules (codes, names, prefixes).")
+    @click.option("--ignore", multiple=True, help="Skip these rules.")
+    @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
+                  help="Exit 1 when a finding is at least this severe (default from config, "
+                       "else error).")
+    @click.option("--no-lint", is_flag=True, help="Profile only; run no rules.")
+    @click.option("--no-plugins", is_flag=True, envvar="ARCHLINT_NO_PLUGINS",
+                  help="Load only the built-in rules.")
+    @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Also write the KV-cache-vs-context plot (PNG or SVG; extra 'plot').")
+    @click.option("--color/--no-color", default=None, help="Force colour on or off.")
+    def command(model: str, fmt: str, output: Path | None, context: int, batch: int,
+                kv_dtype: str | None, gpu: str, gpu_file: str | None, revision: str | None,
+                offline: bool, no_auth: bool, endpoint: str | None, cache_dir: Path | None,
+                no_cache: bool, use_catalog: bool, select: tuple[str, ...],
+                ignore: tuple[str, ...], fail_on: str | None, no_lint: bool, no_plugins: bool,
+                plot: Path | None, color: bool | None) -> None:
+        from archlint.api import analyze_checkpoint
+        from archlint.report.explain import explain
+        from archlint.source import load_checkpoint
+
+        options = _make_options(context, batch, kv_dtype, gpu, gpu_file)
+        source = _make_source(revision, offline, no_auth, endpoint, cache_dir, no_cache, use_catalog)
+        ckpt = load_checkpoint(model, source)
+        analysis = analyze_checkpoint(ckpt, options)
+        local = Path(model).expanduser() if ckpt.source == "local" else None
+        rules: list[Any] = []
+        threshold = fail_on or "error"
+        if not no_lint:
+            analysis.findings, threshold, rules = _lint(analysis, local, select, ignore,
+                                                        no_plugins, fail_on)
+        lines = explain(analysis.spec, analysis.profile)
+        text = _render(fmt, analysis, lines, rules, local, color, output)
+        if text is not None:
+            _emit(text, output)
+        if plot is not None:
+            from archlint.plots import plot_kv_vs_context
+
+            plot_kv_vs_context([analysis], plot, batch=batch, kv_dtype=kv_dtype)
+            click.echo(f"archlint: wrote {plot}", err=True)
+        if not no_lint and threshold != "never":
+            from archlint.lint.engine import exit_code
+            from archlint.lint.finding import Severity
+
+            code = exit_code(analysis.findings, Severity(threshold))
+            if code:
+                click.echo(f"archlint: {len(analysis.findings)} finding(s); failing on "
+                           f"{threshold} and above", err=True)
+                sys.exit(code)
+
+    return command
+
+
+def _render(fmt: str, analysis: Any, lines: list[str], rules: list[Any], local: Path | None,
+            color: bool | None, output: Path | None) -> str | None:
+    if fmt == "json":
+        from archlint.report.json_report import render_json
+
+        return render_json(analysis, lines)
+    if fmt == "markdown":
+        from archlint.report.markdown import render_markdown
+
+        return render_markdown(analysis, lines)
+    if fmt in ("sarif", "github", "junit"):
+        from archlint.lint.registry import rule_docs
+        from archlint.report import findings_formats as ff
+
+        root = Path.cwd()
+        model_id = analysis.checkpoint.model_id
+        if fmt == "sarif":
+            return ff.render_sarif(analysis.findings, rule_docs(rules), tool_version=__version__,
+                                   repo_root=root, model_id=model_id, model_dir=local)
+        if fmt == "github":
+            return ff.render_github(analysis.findings, model_id=model_id, repo_root=root,
+                                    model_dir=local)
+        return ff.render_junit(analysis.findings, rule_docs(rules), model_id=model_id)
+    from archlint.report.text import render_text
+
+    if output is None:
+        render_text(analysis, lines, sys.stdout, color=color)
+        return None
+    import io
+
+    buffer = io.StringIO()
+    render_text(analysis, lines, buffer, color=False)
+    return buffer.getvalue()
+
+
+_report_command("report", "Report what MODEL is and costs, and lint it (the default command).",
+                "text")
+_report_command("check", "Lint a model (a local repo in CI, or any MODEL): findings and exit "
+                         "code. Same options as `report`.", "text")
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of `--format json`."""
+    import json
+
+    from archlint.report.json_report import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@cli.command("catalog")
+def catalog_command() -> None:
+    """List the models bundled for offline use, with their short names."""
+    from archlint.source import catalog
+
+    aliases: dict[str, list[str]] = {}
+    for alias, target in catalog.aliases().items():
+        aliases.setdefault(target, []).append(alias)
+    manifest = catalog.manifest()["models"]
+    for name in catalog.names():
+        entry = manifest[name]
+        has = "tensors" if entry["has_tensors"] else "index" if entry["has_index"] else "config"
+        names = ", ".join(sorted(aliases.get(name, [])))
+        click.echo(f"{name:50s} {has:8s} {names}")
+
+
+@cli.command("rules")
+@click.option("--no-plugins", is_flag=True, help="Only the built-in rules.")
+def rules_command(no_plugins: bool) -> None:
+    """List every rule: code, name, default severity, source package."""
+    from archlint.lint.registry import load_rules
+
+    for rule in load_rules(plugins=not no_plugins):
+        origin = getattr(rule, "origin", None) or getattr(rule, "__module__", "")
+        click.echo(f"{rule.code:8s} {rule.name:40s} {rule.default_severity.value:8s} {origin}")
+
+
+@cli.command("rule")
+@click.argument("code")
+def rule_command(code: str) -> None:
+    """Print the documentation of one rule (by code or name)."""
+    from archlint.lint.registry import get_rule, rule_doc_text
+
+    click.echo(rule_doc_text(get_rule(code)))
+
+
+def _optional(module: str, name: str) -> None:
+    """Attach a subcommand that lives in another module, if that module is installed."""
+    import importlib
+
+    try:
+        cli.add_command(getattr(importlib.import_module(module), name))
+    except (ImportError, AttributeError):
+        pass
+
+
+def main() -> None:
+    for module, attr in (("archlint.compare_cli", "compare_command"),
+                         ("archlint.scan_cli", "scan_command"),
+                         ("archlint.bench.cli", "bench_command")):
+        _optional(module, attr)
+    debug = os.environ.get("ARCHLINT_DEBUG", "").strip() not in ("", "0")
+    try:
+        cli.main(standalone_mode=False, prog_name="archlint")
+    except click.exceptions.Abort:
+        click.echo("archlint: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    except ArchlintError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"archlint: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, BrokenPipeError):
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line unless debugging
+        if debug:
+            traceback.print_exc()
+        reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+        click.echo(f"archlint: internal error: {type(exc).__name__}: {reason} "
+                   "(set ARCHLINT_DEBUG=1 for the traceback; please report it)", err=True)
+        sys.exit(2)

@@ -1,0 +1,73 @@
+"""Config dialects → ModelSpec. One adapter per dialect; unknown types fall back to the
+generic reader, marked as best-effort."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archlint.families.base import Adapter, ConfigView
+from archlint.families.dialects import (
+    DBRX,
+    GPT2,
+    GPTJ,
+    MPT,
+    T5,
+    Bart,
+    Bert,
+    Bloom,
+    Cohere,
+    DeepSeek,
+    Falcon,
+    Gemma,
+    GPTNeoX,
+    GptOss,
+    Llama,
+    Llama4,
+    Olmo2,
+    Phi3,
+    Qwen,
+    Qwen3Next,
+    Starcoder2,
+)
+from archlint.spec import ModelSpec
+
+ADAPTERS: tuple[type[Adapter], ...] = (
+    Llama, Qwen, Qwen3Next, Phi3, Olmo2, Starcoder2, Gemma, Cohere, DeepSeek, GptOss, Llama4,
+    Falcon, GPT2, GPTJ, GPTNeoX, Bloom, MPT, DBRX, Bert, T5, Bart,
+)
+_BY_TYPE = {t: a for a in ADAPTERS for t in a.model_types}
+
+
+class Generic(Adapter):
+    """A model type no adapter knows: standard keys only, reported as best-effort."""
+
+    name = "generic"
+    known = False
+
+
+def adapter_for(config: dict[str, Any]) -> Adapter:
+    view = ConfigView(config)
+    model_type = view.lookup("model_type")[0]
+    if isinstance(model_type, str) and model_type in _BY_TYPE:
+        return _BY_TYPE[model_type](config)
+    if model_type is None and "dim" in config and "n_layers" in config:
+        # Vendor-native configs (DeepSeek inference/configs/*.json, Mistral params.json).
+        if "kv_lora_rank" in config:
+            adapter: Adapter = DeepSeek(config)
+        else:
+            adapter = Llama(config)
+        adapter.notes.append("read from a vendor-native config (not a Hugging Face config.json)")
+        return adapter
+    adapter = Generic(config)
+    adapter.notes.append(
+        f"model type {model_type!r} has no adapter: best-effort report from standard keys "
+        "and tensor shapes")
+    return adapter
+
+
+def build_spec(config: dict[str, Any]) -> ModelSpec:
+    """The ModelSpec a config declares (before any comparison with tensors)."""
+    return adapter_for(config).build()
+
+
+__all__ = ["ADAPTERS", "Adapter", "adapter_for", "build_spec"]

@@ -1,0 +1,428 @@
+"""The generic adapter: reads the standard Hugging Face config keys, with provenance.
+
+Family adapters subclass `Adapter` and override only what their dialect does differently
+(key names, layer patterns, MoE layout). A model type no adapter knows goes through this
+class unchanged, with `known_family=False`, so it still gets a best-effort report.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from archlint.dtypes import canonical_name
+from archlint.spec import (
+    AttentionKind,
+    AttentionSpec,
+    FFNSpec,
+    FieldSource,
+    LayerSpec,
+    ModelSpec,
+    QuantizationSpec,
+)
+
+_MISSING = object()
+
+
+class ConfigView:
+    """Key lookup over a config dict (and an optional nested `text_config`) that records
+    which key answered, so every value the adapter reads carries its provenance."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.root = config
+        nested = config.get("text_config")
+        # Multimodal wrappers (Llama 4, Gemma 3, Llava) keep the language model in text_config.
+        self.primary: dict[str, Any] = nested if isinstance(nested, dict) else config
+        self.prefix = "text_config." if self.primary is not config else ""
+
+    def lookup(self, *keys: str) -> tuple[Any, str | None]:
+        for key in keys:
+            for scope, prefix in ((self.primary, self.prefix), (self.root, "")):
+                node: Any = scope
+                for part in key.split("."):
+                    node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+                if node is not _MISSING and node is not None:
+                    return node, prefix + key
+        return None, None
+
+    def has(self, key: str) -> bool:
+        return self.lookup(key)[1] is not None
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+class Adapter:
+    """Standard keys. Subclasses override hooks; all reads go through `self.read`."""
+
+    name: ClassVar[str] = "generic"
+    model_types: ClassVar[tuple[str, ...]] = ()
+    known: ClassVar[bool] = True
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.cv = ConfigView(config)
+        self.prov: dict[str, FieldSource] = {}
+        self.notes: list[str] = []
+
+    # -- reading with provenance --------------------------------------------------------------
+    def read(self, field: str, *keys: str, default: Any = None, why: str | None = None,
+             prov: dict[str, FieldSource] | None = None) -> Any:
+        """First of `keys` present in the config; else `default`, recorded as a default."""
+        target = self.prov if prov is None else prov
+        value, key = self.cv.lookup(*keys)
+        if key is not None:
+            target[field] = FieldSource(kind="declared", key=key)
+            return value
+        if default is not None:
+            target[field] = FieldSource(kind="default", detail=why or f"{field} defaults to {default!r}")
+        return default
+
+    def read_int(self, field: str, *keys: str, default: int | None = None, why: str | None = None,
+                 prov: dict[str, FieldSource] | None = None) -> int | None:
+        value = self.read(field, *keys, default=None, prov=prov)
+        number = _as_int(value)
+        if value is not None and number is None:
+            self.notes.append(f"{field}: config value {value!r} is not an integer; ignored")
+            (self.prov if prov is None else prov).pop(field, None)
+        if number is None and default is not None:
+            (self.prov if prov is None else prov)[field] = FieldSource(
+                kind="default", detail=why or f"{field} defaults to {default!r}")
+            return default
+        return number
+
+    def derive(self, field: str, value: Any, rule: str,
+               prov: dict[str, FieldSource] | None = None) -> Any:
+        (self.prov if prov is None else prov)[field] = FieldSource(kind="derived", detail=rule)
+        return value
+
+    # -- model-level fields ---------------------------------------------------------------------
+    def hidden_size(self) -> int:
+        return self.read_int("hidden_size", "hidden_size", "n_embd", "n_embed", "d_model", "dim") or 0
+
+    def num_layers(self) -> int:
+        return self.read_int("num_layers", "num_hidden_layers", "n_layer", "n_layers",
+                             "num_layers") or 0
+
+    def vocab_size(self) -> int:
+        return self.read_int("vocab_size", "vocab_size", "padded_vocab_size") or 0
+
+    def tie_word_embeddings(self) -> bool:
+        # transformers' PretrainedConfig default is True; many families override it.
+        return bool(self.read("tie_word_embeddings", "tie_word_embeddings", default=True,
+                              why="transformers PretrainedConfig default tie_word_embeddings=True"))
+
+    def max_positions(self) -> int | None:
+        return self.read_int("max_position_embeddings", "max_position_embeddings", "n_positions",
+                             "max_seq_len", "max_sequence_length", "seq_length", "n_ctx")
+
+    def norm_kind(self) -> str:
+        return "rmsnorm"
+
+    def norm_bias(self) -> bool:
+        """LayerNorm carries a bias unless the family removed it; RMSNorm never does."""
+        return self.norm_kind() == "layernorm"
+
+    def embedding_norm(self) -> bool:
+        return False
+
+    def pooler(self) -> bool:
+        return False
+
+    def dtype(self) -> str | None:
+        value = self.read("dtype", "torch_dtype", "dtype")
+        return canonical_name(value) if isinstance(value, str) else None
+
+    def architecture(self) -> str:
+        return "decoder"
+
+    def quantization(self) -> QuantizationSpec | None:
+        raw = self.cv.lookup("quantization_config", "compression_config")[0]
+        if not isinstance(raw, dict):
+            return None
+        method = str(raw.get("quant_method") or raw.get("format") or "unknown")
+        bits = raw.get("bits") or raw.get("num_bits")
+        groups = raw.get("config_groups")
+        if bits is None and isinstance(groups, dict):
+            for group in groups.values():
+                weights = (group or {}).get("weights") or {}
+                bits = weights.get("num_bits", bits)
+                raw_group = weights.get("group_size")
+                if raw_group and not raw.get("group_size"):
+                    raw = {**raw, "group_size": raw_group}
+        if bits is None:
+            bits = {"fp8": 8, "mxfp4": 4, "nvfp4": 4}.get(method)
+        if bits is None and raw.get("load_in_4bit"):
+            bits = 4
+        if bits is None and raw.get("load_in_8bit"):
+            bits = 8
+        block = raw.get("weight_block_size")
+        return QuantizationSpec(
+            method=method,
+            bits=float(bits) if isinstance(bits, (int, float)) and not isinstance(bits, bool) else None,
+            group_size=_as_int(raw.get("group_size")),
+            block_size=list(block) if isinstance(block, list) else None,
+            modules_not_converted=list(raw.get("modules_to_not_convert") or raw.get("ignore") or []),
+            raw=raw,
+        )
+
+    # -- per-layer pattern ----------------------------------------------------------------------
+    def layer_types(self, n_layers: int) -> list[str]:
+        """Per layer: 'full', 'sliding', 'chunked' or 'linear'."""
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            self.prov["layer_types"] = FieldSource(kind="declared", key="layer_types")
+            return [self._normalise_layer_type(str(t)) for t in declared]
+        window = self.window()
+        if window is None:
+            return ["full"] * n_layers
+        pattern = self.read_int("sliding_window_pattern", "sliding_window_pattern",
+                                "_sliding_window_pattern")
+        if pattern:
+            # Gemma 3 / Cohere 2: every `pattern`-th layer is global, the rest are local.
+            return ["full" if (i + 1) % pattern == 0 else "sliding" for i in range(n_layers)]
+        return ["sliding"] * n_layers
+
+    @staticmethod
+    def _normalise_layer_type(value: str) -> str:
+        value = value.lower()
+        if "linear" in value or "mamba" in value or "recurrent" in value or "deltanet" in value:
+            return "linear"
+        if "chunk" in value:
+            return "chunked"
+        if "sliding" in value or "local" in value:
+            return "sliding"
+        return "full"
+
+    def window(self) -> int | None:
+        """The sliding window, or None when the model does not use one."""
+        use = self.cv.lookup("use_sliding_window")[0]
+        if use is False:
+            self.prov["window"] = FieldSource(kind="declared", key="use_sliding_window",
+                                              detail="use_sliding_window is false: window unused")
+            return None
+        return self.read_int("window", "sliding_window", "window_size")
+
+    # -- attention ------------------------------------------------------------------------------
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        prov: dict[str, FieldSource] = {}
+        hidden = self.hidden_size()
+        heads = self.read_int("num_heads", "num_attention_heads", "n_head", "n_heads", "num_heads",
+                              prov=prov) or 0
+        kv = self.kv_heads(heads, prov)
+        head_dim = self.read_int("head_dim", "head_dim", "attention_head_size", "d_kv", prov=prov)
+        if head_dim is None and heads:
+            head_dim = self.derive("head_dim", hidden // heads, "hidden_size // num_attention_heads",
+                                   prov)
+        v_head_dim = self.read_int("v_head_dim", "v_head_dim", prov=prov) or head_dim or 0
+        window = self.window() if layer_type == "sliding" else None
+        chunk = self.chunk() if layer_type == "chunked" else None
+        spec = AttentionSpec(
+            kind=classify_heads(heads, kv),
+            num_heads=heads, num_kv_heads=kv, head_dim=head_dim or 0, v_head_dim=v_head_dim,
+            window=window, chunk=chunk,
+            positional=self.positional(index),
+            rope_theta=self.rope_theta(),
+            rope_scaling=self.rope_scaling(),
+            rotary_fraction=self.rotary_fraction(),
+            softcap=self.read("softcap", "attn_logit_softcapping", prov=prov),
+            qk_norm=self.qk_norm(),
+            qkv_bias=self.qkv_bias(),
+            o_bias=self.o_bias(),
+            provenance=prov,
+        )
+        return spec
+
+    def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
+        return self.read_int("num_kv_heads", "num_key_value_heads", "num_kv_heads", "n_head_kv",
+                             "n_kv_heads", "kv_n_heads", "multi_query_group_num", default=heads,
+                             why="no num_key_value_heads: one KV head per query head (MHA)",
+                             prov=prov) or heads
+
+    def chunk(self) -> int | None:
+        return self.read_int("chunk", "attention_chunk_size")
+
+    def positional(self, index: int) -> str:
+        if self.read("alibi", "alibi", "attn_config.alibi", "use_alibi"):
+            return "alibi"
+        kind = self.cv.lookup("position_embedding_type")[0]
+        if kind in ("absolute", "learned"):
+            return "learned"
+        return "rope"
+
+    def rope_theta(self) -> float | None:
+        value = self.read("rope_theta", "rope_theta", "rotary_emb_base", "rope_parameters.rope_theta")
+        if value is None and self.positional(0) == "rope":
+            value = self.read("rope_theta", "rope_theta", default=10000.0,
+                              why="transformers' RoPE base default 10000")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    def rope_scaling(self) -> dict[str, Any] | None:
+        value = self.cv.lookup("rope_scaling")[0]
+        if isinstance(value, dict):
+            return value
+        params = self.cv.lookup("rope_parameters")[0]
+        if isinstance(params, dict) and params.get("rope_type") not in (None, "default"):
+            return params
+        return None
+
+    def rotary_fraction(self) -> float | None:
+        value = self.read("rotary_fraction", "partial_rotary_factor", "rotary_pct")
+        return float(value) if isinstance(value, (int, float)) and value != 1 else None
+
+    def qk_norm(self) -> bool:
+        return bool(self.cv.lookup("use_qk_norm", "qk_layernorm", "attn_config.qk_ln")[0])
+
+    def qkv_bias(self) -> bool:
+        return bool(self.read("qkv_bias", "attention_bias", "qkv_bias", "use_bias", "bias",
+                              default=False))
+
+    def o_bias(self) -> bool:
+        return self.qkv_bias()
+
+    # -- FFN ------------------------------------------------------------------------------------
+    def num_experts(self) -> int:
+        return self.read_int("num_experts", "num_local_experts", "num_experts", "n_routed_experts",
+                             "moe_num_experts", "moe.num_experts") or 0
+
+    def is_moe_layer(self, index: int) -> bool:
+        if self.num_experts() <= 1:
+            return False
+        dense_first = self.read_int("first_k_dense_replace", "first_k_dense_replace",
+                                        "n_dense_layers") or 0
+        if index < dense_first:
+            return False
+        only_mlp = self.cv.lookup("mlp_only_layers")[0]
+        if isinstance(only_mlp, list) and index in only_mlp:
+            return False
+        step = self.read_int("moe_layer_freq", "decoder_sparse_step", "moe_layer_freq",
+                             "interleave_moe_layer_step") or 1
+        return (index + 1) % step == 0 if step > 1 else True
+
+    def ffn(self, index: int) -> FFNSpec:
+        prov: dict[str, FieldSource] = {}
+        act = self.read("activation", "hidden_act", "activation_function", "hidden_activation",
+                        prov=prov)
+        gated = self.gated_ffn()
+        width = self.read_int("intermediate_size", "intermediate_size", "n_inner", "ffn_dim",
+                              "d_ff", "inter_dim", "hidden_dim", prov=prov)
+        if width is None:
+            width = self.derive("intermediate_size", 4 * self.hidden_size(),
+                                "4 × hidden_size (GPT-2 convention when n_inner is null)", prov)
+        bias = bool(self.read("ffn_bias", "mlp_bias", "use_bias", "bias", default=False, prov=prov))
+        if not self.is_moe_layer(index):
+            return FFNSpec(kind="dense", gated=gated, activation=act, intermediate_size=width,
+                           bias=bias, provenance=prov)
+        experts = self.num_experts()
+        top_k = self.read_int("experts_per_token", "num_experts_per_tok", "experts_per_token",
+                              "moe_top_k", "num_experts_per_token", "n_activated_experts",
+                              "moe.num_experts_per_tok", prov=prov) or 0
+        expert_width = self.read_int("expert_intermediate_size", "moe_intermediate_size",
+                                     "moe_inter_dim", prov=prov) or width
+        shared = self.read_int("num_shared_experts", "n_shared_experts", "num_shared_experts",
+                               default=0, prov=prov) or 0
+        shared_width = self.read_int("shared_intermediate_size", "shared_expert_intermediate_size",
+                                     prov=prov)
+        if shared and shared_width is None:
+            shared_width = self.derive("shared_intermediate_size", shared * expert_width,
+                                       "n_shared_experts × moe_intermediate_size", prov)
+        if shared_width and not shared:
+            shared = self.derive("num_shared_experts", 1,
+                                 "shared_expert_intermediate_size set: one shared expert", prov)
+        scoring = self.read("router", "scoring_func", prov=prov)
+        groups = (self.read_int("n_group", "n_group"), self.read_int("topk_group", "topk_group"))
+        return FFNSpec(
+            kind="moe", gated=gated, activation=act, intermediate_size=width, bias=bias,
+            num_experts=experts, experts_per_token=top_k, expert_intermediate_size=expert_width,
+            num_shared_experts=shared, shared_intermediate_size=shared_width or 0,
+            router="sigmoid" if scoring == "sigmoid" else "softmax",
+            grouped_topk=groups if groups[0] and groups[1] and groups[0] > 1 else None,  # type: ignore[arg-type]
+            norm_topk_prob=self.read("norm_topk_prob", "norm_topk_prob", prov=prov),
+            aux_loss_coef=self.read("aux_loss_coef", "router_aux_loss_coef", "aux_loss_alpha",
+                                    prov=prov),
+            provenance=prov,
+        )
+
+    def gated_ffn(self) -> bool:
+        return True
+
+    def parallel_block(self) -> bool:
+        return bool(self.cv.lookup("parallel_attn", "use_parallel_residual", "parallel_residual")[0])
+
+    def norms_per_layer(self) -> int:
+        return 2
+
+    # -- assembly -------------------------------------------------------------------------------
+    def build(self) -> ModelSpec:
+        n_layers = self.num_layers()
+        kinds = self.layer_types(n_layers)
+        layers = [self.layer(i, kinds[i]) for i in range(n_layers)]
+        spec = ModelSpec(
+            model_type=str(self.cv.lookup("model_type")[0] or "unknown"),
+            family=self.name,
+            known_family=self.known,
+            architectures=list(self.config.get("architectures") or []),
+            hidden_size=self.hidden_size(),
+            num_layers=n_layers,
+            vocab_size=self.vocab_size(),
+            tie_word_embeddings=self.tie_word_embeddings(),
+            max_position_embeddings=self.max_positions(),
+            norm=self.norm_kind(),  # type: ignore[arg-type]
+            norm_bias=self.norm_bias(),
+            embedding_norm=self.embedding_norm(),
+            relative_attention_buckets=self.read_int(
+                "relative_attention_buckets", "relative_attention_num_buckets") or 0,
+            pooler=self.pooler(),
+            final_norm=self.architecture() != "encoder",
+            positional_embedding=self.learned_positions(),
+            type_vocab_size=self.read_int("type_vocab_size", "type_vocab_size") or 0,
+            dtype=self.dtype(),
+            architecture=self.architecture(),  # type: ignore[arg-type]
+            layers=layers,
+            encoder_layers=self.encoder_layers(),
+            mtp_layers=self.mtp_layers(),
+            quantization=self.quantization(),
+            notes=self.notes,
+            provenance=self.prov,
+        )
+        return spec
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        if layer_type == "linear":
+            attention = self.linear_attention(index)
+        else:
+            attention = self.attention(index, layer_type)
+        return LayerSpec(index=index, attention=attention, ffn=self.ffn(index),
+                         parallel=self.parallel_block(), norms=self.norms_per_layer())
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        raise NotImplementedError(f"{self.name}: linear attention layers are not described")
+
+    def learned_positions(self) -> bool:
+        return self.positional(0) == "learned"
+
+    def encoder_layers(self) -> list[LayerSpec]:
+        return []
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        return []
+
+
+def classify_heads(heads: int, kv_heads: int) -> AttentionKind:
+    """MHA: one KV head per query head; MQA: one KV head shared by all; GQA: in between.
+
+    Source: Ainslie et al. 2023, "GQA: Training Generalized Multi-Query Transformer Models".
+    """
+    if heads <= 0:
+        return "none"
+    if kv_heads == heads:
+        return "mha"
+    if kv_heads == 1:
+        return "mqa"
+    return "gqa"

@@ -1,0 +1,91 @@
+"""Where a Checkpoint comes from: a local path, the Hub (through the header cache), or the
+bundled catalog when the Hub cannot answer."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from archlint.checkpoint import Checkpoint
+from archlint.errors import HubError, InputError, NetworkError, OfflineError
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass
+class SourceOptions:
+    revision: str | None = None
+    offline: bool = False
+    endpoint: str | None = None
+    token: str | bool | None = None  # False: send none (--no-auth)
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    prefer: str = "auto"  # auto | hub | catalog
+    max_workers: int = 16
+    timeout: float = 10.0
+
+
+def split_revision(ref: str) -> tuple[str, str | None]:
+    """`org/name@rev` → (`org/name`, `rev`); revisions may contain `/` (refs/pr/3)."""
+    if "@" in ref:
+        name, rev = ref.split("@", 1)
+        return name, rev or None
+    return ref, None
+
+
+def offline_requested(options: SourceOptions) -> bool:
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return options.offline or flag
+
+
+def _from_catalog(model_id: str, reason: str | None) -> Checkpoint:
+    from archlint.source import catalog
+
+    ckpt = catalog.load(model_id)
+    if reason:
+        ckpt.notes.insert(0, reason)
+    return ckpt
+
+
+def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoint:
+    """Resolve a user's model reference to a Checkpoint."""
+    options = options or SourceOptions()
+    path = Path(ref).expanduser()
+    looks_local = ref.startswith((".", "/", "~")) or path.exists()
+    if looks_local:
+        if not path.exists():
+            raise InputError(f"{ref} does not exist")
+        from archlint.source.local import load_local
+
+        return load_local(path)
+    from archlint.source import catalog
+
+    name, rev = split_revision(ref)
+    rev = options.revision or rev
+    in_catalog = catalog.resolve_name(name)
+    if options.prefer == "catalog" or (in_catalog and not _HUB_ID.match(name)):
+        if in_catalog is None:
+            raise InputError(f"{name!r} is not in the bundled catalog",
+                             hint="`archlint catalog` lists it")
+        return _from_catalog(in_catalog, None)
+    if not _HUB_ID.match(name):
+        raise InputError(f"{ref!r} is neither a local path, a Hub id (org/name) nor a catalog name",
+                         hint="`archlint catalog` lists bundled models")
+    from archlint.source.hub import fetch_checkpoint
+
+    try:
+        return fetch_checkpoint(
+            name, rev, endpoint=options.endpoint, token=options.token,
+            cache_dir=options.cache_dir, offline=offline_requested(options),
+            max_workers=options.max_workers, timeout=options.timeout,
+            use_cache=options.use_cache)
+    except (NetworkError, OfflineError) as exc:
+        if in_catalog is None or options.prefer == "hub":
+            raise
+        why = "offline" if isinstance(exc, OfflineError) else "the Hub could not be reached"
+        return _from_catalog(in_catalog, f"{why}: answered from the bundled snapshot "
+                                         f"({exc.one_line()})")
+    except HubError:
+        raise

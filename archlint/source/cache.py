@@ -1,0 +1,159 @@
+"""The header cache: Checkpoints fetched from the Hub, keyed by endpoint host, repo and commit.
+
+A commit's files never change, so an entry never goes stale: a second run on a pinned sha makes
+no request, and on a branch one listing call (to learn the branch's current commit). The last
+resolution of each branch or tag is kept too, but only for offline mode, which has no other
+way to turn `main` into a commit.
+
+Layout under the root (`$ARCHLINT_CACHE`, else `~/.cache/archlint`):
+
+    checkpoints/<host>/<org%2Fname>/<sha>.json.gz     a Checkpoint (Checkpoint.dump's format)
+    refs/<host>/<org%2Fname>/<rev>.json               {"sha": ..., "resolved_at": unix time}
+
+Every write is a temp file renamed into place, so a reader (another process included) sees the
+old entry or the new one, never half of one; two writers of one key write the same bytes. Reads
+trust nothing: the gzip CRC, the JSON, the format version and the key it claims are all checked,
+and an entry failing any of them is deleted and treated as absent (the caller refetches).
+Nothing secret is stored: the key uses the endpoint's host and port only (never userinfo), and
+a Checkpoint holds no token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from archlint.checkpoint import Checkpoint
+
+_FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
+_DEFAULT_REF = "@default"  # the repo's default branch; '@' alone is not a valid git ref name
+
+
+def is_full_sha(revision: str) -> bool:
+    return bool(_FULL_SHA.match(revision))
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("ARCHLINT_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "archlint"
+
+
+@dataclass(frozen=True)
+class RefEntry:
+    sha: str
+    resolved_at: float  # unix time of the listing call that resolved it
+
+
+def _host_key(endpoint: str) -> str:
+    """`host[_port]` of the endpoint: no scheme, path, user or password."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "unknown").lower()
+    return quote(f"{host}_{parts.port}" if parts.port else host, safe="._-")
+
+
+def _repo_key(repo_id: str) -> str:
+    return quote(repo_id, safe="._-")
+
+
+class HeaderCache:
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+
+    # -- paths ---------------------------------------------------------------------------------
+    def entry_path(self, endpoint: str, repo_id: str, sha: str) -> Path:
+        if not is_full_sha(sha):
+            raise ValueError(f"not a commit sha: {sha!r}")
+        return (self.root / "checkpoints" / _host_key(endpoint) / _repo_key(repo_id)
+                / f"{sha.lower()}.json.gz")
+
+    def ref_path(self, endpoint: str, repo_id: str, revision: str | None) -> Path:
+        name = _DEFAULT_REF if revision is None else quote(revision, safe="._-")
+        return self.root / "refs" / _host_key(endpoint) / _repo_key(repo_id) / f"{name}.json"
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def get(self, endpoint: str, repo_id: str, sha: str) -> Checkpoint | None:
+        """The cached Checkpoint (`source="cache"`), or None if absent or failing its checks."""
+        path = self.entry_path(endpoint, repo_id, sha)
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        try:
+            checkpoint = Checkpoint.load(path)
+        except (OSError, EOFError, zlib.error, ValueError, KeyError, TypeError, AttributeError):
+            # gzip CRC/length mismatch, truncation, bad JSON (ValueError), wrong format version
+            # or shape: never trusted, removed so the next fetch rewrites it
+            _discard(path, stat)
+            return None
+        if checkpoint.model_id != repo_id or (checkpoint.revision or "").lower() != sha.lower():
+            _discard(path, stat)
+            return None
+        checkpoint.source = "cache"
+        return checkpoint
+
+    def put(self, endpoint: str, repo_id: str, sha: str, checkpoint: Checkpoint) -> bool:
+        """Store `checkpoint`; False (and no entry) if the disk refused. Never raises OSError."""
+        try:
+            checkpoint.dump(self.entry_path(endpoint, repo_id, sha))
+        except OSError:
+            return False
+        return True
+
+    # -- branch/tag → sha, for offline mode ----------------------------------------------------
+    def get_ref(self, endpoint: str, repo_id: str, revision: str | None) -> RefEntry | None:
+        path = self.ref_path(endpoint, repo_id, revision)
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            entry = RefEntry(sha=str(data["sha"]), resolved_at=float(data["resolved_at"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            _discard(path, None)
+            return None
+        if not is_full_sha(entry.sha):
+            _discard(path, None)
+            return None
+        return entry
+
+    def put_ref(self, endpoint: str, repo_id: str, revision: str | None, sha: str) -> bool:
+        if revision is not None and is_full_sha(revision):
+            return True  # a sha resolves to itself
+        payload = json.dumps({"sha": sha, "resolved_at": time.time()}).encode()
+        try:
+            _atomic_write(self.ref_path(endpoint, repo_id, revision), payload)
+        except OSError:
+            return False
+        return True
+
+
+def _atomic_write(target: Path, payload: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _discard(path: Path, seen: os.stat_result | None) -> None:
+    """Delete a bad entry, unless another process replaced it since we read it."""
+    try:
+        if seen is not None:
+            now = path.stat()
+            if (now.st_ino, now.st_mtime_ns, now.st_size) != (
+                seen.st_ino, seen.st_mtime_ns, seen.st_size
+            ):
+                return
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -1,0 +1,706 @@
+"""Read a model from the Hugging Face Hub: config.json, the shard index and safetensors headers.
+
+Never the weights. Three sequential round trips at most for a sharded model:
+
+1. one listing call resolves the revision to a commit sha and lists every file with its size;
+2. config.json, the index and the header of every root-level `*.safetensors` file, concurrently
+   (a header longer than the first ranged read costs one more range inside the same task);
+3. only for shards the index names that step 2 did not guess (e.g. weights in a subfolder).
+
+All I/O goes through huggingface_hub's shared HTTP client (`get_session`), its URL builder
+(`hf_hub_url`), its auth headers (`build_hf_headers`: HF_TOKEN, `hf auth login`, `token=False`)
+and its error classifier (`hf_raise_for_status`), so endpoints, tokens, offline mode and typed
+errors behave as they do in huggingface_hub. Retries are ours: bounded, with backoff, honouring
+(a capped) `Retry-After`; huggingface_hub's own backoff sleeps for whatever the server asks.
+
+The token goes into request headers and nowhere else: not into messages, logs, the Checkpoint or
+the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from huggingface_hub import constants as hf_constants
+from huggingface_hub import hf_hub_url
+from huggingface_hub.utils import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+    build_hf_headers,
+    get_session,
+    hf_raise_for_status,
+)
+
+from archlint import __version__ as _archlint_version
+from archlint import errors
+from archlint.checkpoint import Checkpoint, ShardInfo
+from archlint.source import index as index_mod
+from archlint.source import safetensors_header as st
+from archlint.source.cache import HeaderCache, is_full_sha
+
+# -- limits ------------------------------------------------------------------------------------
+
+#: config.json bodies read at most. Real configs are a few KB (the largest in fixtures/ is 1.8 KB);
+#: 16 MiB leaves room for huge id2label maps while bounding memory against a hostile repo.
+MAX_CONFIG_BYTES = 16 * 2**20
+#: listing bodies read at most. A listing with sizes is ~150 bytes per file; 64 MiB is ~400k files.
+MAX_LISTING_BYTES = 64 * 2**20
+#: error bodies read for huggingface_hub's message (it reads them too); anything longer is skipped.
+MAX_ERROR_BODY_BYTES = 64 * 2**10
+#: streamed read size: large enough that a 100 kB first read is two chunks, small enough that
+#: a server ignoring `Range` costs at most one chunk past the budget.
+CHUNK_BYTES = 64 * 2**10
+#: slowest transfer we wait for: a request may take `3 * timeout + bytes / MIN_RATE` seconds in all,
+#: so a server trickling bytes just under the read timeout cannot hold a run forever.
+MIN_RATE_BYTES_PER_S = 100 * 2**10
+#: statuses that mean "try again": timeout, rate limit, and the transient server/gateway errors.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+_REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
+#: weight files in formats archlint never opens; present without safetensors → weights "unknown".
+_OTHER_WEIGHT_SUFFIXES = (".gguf", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".npz")
+
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+SAFETENSORS_SINGLE = "model.safetensors"
+BIN_INDEX = "pytorch_model.bin.index.json"
+BIN_SINGLE = "pytorch_model.bin"
+#: the Hub's X-Error-Message for a token it does not accept (huggingface_hub checks the same).
+_BAD_CREDENTIALS = "Invalid credentials in Authorization header"
+AUTH_HINT = "authenticate with `hf auth login` or set HF_TOKEN"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff (and jitter) for transient failures."""
+
+    #: attempts per request, first included: three retries ride out a deploy or a rate-limit
+    #: window without turning a dead network into minutes of waiting.
+    attempts: int = 4
+    #: first backoff; doubled per retry up to `max_backoff_s`.
+    base_backoff_s: float = 0.5
+    max_backoff_s: float = 4.0
+    #: a `Retry-After` longer than this is cut short: a CLI run should fail in seconds, not
+    #: sleep for an hour because a proxy said so.
+    retry_after_cap_s: float = 10.0
+
+    def backoff(self, attempt: int) -> float:
+        wait = min(self.max_backoff_s, self.base_backoff_s * 2 ** (attempt - 1))
+        return wait * (0.5 + random.random() / 2)  # jitter: concurrent shards do not retry in step
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+# -- transport ---------------------------------------------------------------------------------
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions meaning "the request did not complete", for whichever HTTP stack hf uses."""
+    found: list[type[BaseException]] = []
+    for module_name in ("httpx2", "httpx", "requests"):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        if module_name == "requests":
+            found.append(module.RequestException)
+        else:
+            found.append(module.TransportError)
+            found.append(module.DecodingError)
+    found.append(OSError)
+    return tuple(found)
+
+
+_TRANSPORT_ERRORS = _transport_errors()
+
+
+class _Retryable(Exception):
+    """A response that was received but is unusable (wrong Content-Range, cut short): retry."""
+
+
+class _Cancelled(Exception):
+    """Another task of the same fetch failed; stop quietly."""
+
+
+@dataclass
+class _Body:
+    status: int
+    data: bytes
+    total_size: int | None  # the whole file's size, from Content-Range or Content-Length
+
+
+@dataclass
+class _Stats:
+    requests: int = 0
+    bytes: int = 0
+    retries: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, *, requests: int = 0, nbytes: int = 0, retries: int = 0) -> None:
+        with self.lock:
+            self.requests += requests
+            self.bytes += nbytes
+            self.retries += retries
+
+
+@contextmanager
+def _open_stream(session: Any, url: str, headers: dict[str, str], timeout: float) -> Iterator[Any]:
+    """GET `url` with the body left unread, for httpx-style and requests-style sessions."""
+    if hasattr(session, "stream"):  # httpx / httpx2 (huggingface_hub >= 1.0)
+        with session.stream(
+            "GET", url, headers=headers, timeout=timeout, follow_redirects=True
+        ) as response:
+            yield response
+    else:  # requests (huggingface_hub < 1.0)
+        response = session.get(url, headers=headers, timeout=timeout, stream=True,
+                               allow_redirects=True)
+        try:
+            yield response
+        finally:
+            response.close()
+
+
+def _iter_chunks(response: Any) -> Iterator[bytes]:
+    if hasattr(response, "iter_bytes"):
+        return iter(response.iter_bytes(CHUNK_BYTES))
+    return iter(response.iter_content(CHUNK_BYTES))
+
+
+def _read_error_body(response: Any) -> None:
+    """Load a small error body so hf_raise_for_status can quote the server's message."""
+    try:
+        length = int(response.headers.get("Content-Length", "-1"))
+    except ValueError:
+        return
+    if 0 <= length <= MAX_ERROR_BODY_BYTES:
+        response.read() if hasattr(response, "read") else response.content
+
+
+def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    match = _CONTENT_RANGE.match(value or "")
+    if not match:
+        return None
+    first, last, total = match.groups()
+    return int(first), int(last), None if total == "*" else int(total)
+
+
+class _Fetcher:
+    """One model fetch: the session, auth headers, limits, retries, counters and cancellation."""
+
+    def __init__(self, *, repo_id: str, endpoint: str, token: str | bool | None, timeout: float,
+                 retry: RetryPolicy) -> None:
+        self.repo_id = repo_id
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.retry = retry
+        self.stats = _Stats()
+        self.cancel = threading.Event()
+        self.headers = build_hf_headers(
+            token=token, library_name="archlint", library_version=_archlint_version
+        )
+        self.sha: str | None = None  # set after the listing: names the commit in messages
+
+    # -- messages ------------------------------------------------------------------------------
+    def who(self) -> str:
+        return f"{self.repo_id}@{self.sha[:12]}" if self.sha else self.repo_id
+
+    # -- one GET with retries ------------------------------------------------------------------
+    def get(self, url: str, *, what: str, limit: int, byte_range: tuple[int, int] | None = None,
+            limit_error: str | None = None) -> _Body:
+        """GET `url` and return at most `limit` bytes of body (of `byte_range` when given).
+
+        `limit_error`: raise NetworkError-free ArchlintError with this text when the body is longer
+        than `limit` (configs, indexes); without it a longer body is cut (headers: only the
+        prefix matters).
+        """
+        headers = dict(self.headers)
+        if byte_range is not None:
+            headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+            headers["Accept-Encoding"] = "identity"  # byte offsets of the file, not of a gzip
+        last_reason = "no attempt"
+        for attempt in range(1, self.retry.attempts + 1):
+            if self.cancel.is_set():
+                raise _Cancelled
+            wait: float | None = None
+            try:
+                return self._get_once(url, headers, what=what, limit=limit, byte_range=byte_range,
+                                      limit_error=limit_error)
+            except _RetryStatus as status:
+                last_reason = f"HTTP {status.code}"
+                if status.retry_after is not None:
+                    wait = min(status.retry_after, self.retry.retry_after_cap_s)
+            except _Retryable as err:
+                last_reason = str(err)
+            except OfflineModeIsEnabled:
+                raise errors.OfflineError(
+                    f"{self.who()}: offline mode (HF_HUB_OFFLINE) is on and this model is not in "
+                    "the archlint cache"
+                ) from None
+            except _TRANSPORT_ERRORS as err:
+                last_reason = _describe_transport_error(err)
+            if attempt == self.retry.attempts:
+                break
+            self.stats.add(retries=1)
+            delay = wait if wait is not None else self.retry.backoff(attempt)
+            if self.cancel.wait(delay):
+                raise _Cancelled
+        raise errors.NetworkError(
+            f"{self.who()}: could not fetch {what} from {self.endpoint}: {last_reason} "
+            f"(gave up after {self.retry.attempts} attempts)"
+        )
+
+    def _get_once(self, url: str, headers: dict[str, str], *, what: str, limit: int,
+                  byte_range: tuple[int, int] | None, limit_error: str | None) -> _Body:
+        self.stats.add(requests=1)
+        started = time.monotonic()
+        with _open_stream(get_session(), url, headers, self.timeout) as response:
+            status = response.status_code
+            if status >= 400:
+                _read_error_body(response)
+                if status in RETRY_STATUSES:
+                    raise _RetryStatus(status, _retry_after(response.headers))
+                self._raise_for_status(response, what)
+            skip = 0  # bytes to drop from the front: a server that ignored Range sends byte 0
+            total_size: int | None = None
+            if byte_range is not None and status == 206:
+                parsed = _parse_content_range(response.headers.get("Content-Range"))
+                if parsed is None or parsed[0] != byte_range[0] or parsed[1] > byte_range[1]:
+                    raise _Retryable(
+                        f"the server answered range {byte_range[0]}-{byte_range[1]} with "
+                        f"Content-Range {response.headers.get('Content-Range')!r}"
+                    )
+                expected = parsed[1] - parsed[0] + 1
+                total_size = parsed[2]
+            else:
+                length = response.headers.get("Content-Length")
+                total_size = int(length) if length and length.isdigit() else None
+                if byte_range is not None:
+                    skip = byte_range[0]
+                    limit = min(limit, byte_range[1] - byte_range[0] + 1)
+                expected = None
+            expect = min(limit, total_size or limit)
+            deadline = started + 3 * self.timeout + expect / MIN_RATE_BYTES_PER_S
+            parts: list[bytes] = []
+            kept = 0
+            received = 0
+            try:
+                for chunk in _iter_chunks(response):
+                    received += len(chunk)
+                    if skip:
+                        dropped = min(skip, len(chunk))
+                        chunk = chunk[dropped:]
+                        skip -= dropped
+                    take = chunk[: limit - kept]
+                    parts.append(take)
+                    kept += len(take)
+                    if kept >= limit and (limit_error is None or len(chunk) > len(take)):
+                        break
+                    if self.cancel.is_set():
+                        raise _Cancelled
+                    if time.monotonic() > deadline:
+                        raise _Retryable(f"{what} arrived too slowly")
+            finally:
+                self.stats.add(nbytes=received)
+            data = b"".join(parts)
+            if limit_error is not None and kept >= limit and received > limit:
+                raise errors.HubError(f"{self.who()}: {limit_error}")
+            if expected is not None and len(data) < min(expected, limit):
+                raise _Retryable(f"{what} was cut short ({len(data)} of {expected} bytes)")
+            return _Body(status=status, data=data, total_size=total_size)
+
+    def _raise_for_status(self, response: Any, what: str) -> None:
+        """Turn a 4xx into huggingface_hub's typed error, then into archlint's one line."""
+        try:
+            hf_raise_for_status(response)
+        except GatedRepoError:  # before RepositoryNotFoundError: it is a subclass
+            raise errors.GatedRepoError(
+                f"{self.repo_id}: gated model: request access on its Hub page, then {AUTH_HINT}"
+            ) from None
+        except RepositoryNotFoundError:
+            if response.headers.get("X-Error-Message") == _BAD_CREDENTIALS:
+                raise _bad_token(self.repo_id) from None
+            raise errors.RepoNotFoundError(
+                f"{self.repo_id}: repository not found on {self.endpoint} (if it is private, "
+                f"{AUTH_HINT})"
+            ) from None
+        except RevisionNotFoundError:
+            raise errors.RevisionNotFoundError(
+                f"{self.repo_id}: revision not found on {self.endpoint}"
+            ) from None
+        except EntryNotFoundError:
+            raise errors.HubError(
+                f"{self.who()}: {what} is listed but the Hub has no such file (HTTP 404)"
+            ) from None
+        except HfHubHTTPError:
+            if response.status_code == 401:
+                raise _bad_token(self.repo_id) from None
+            raise errors.HubError(
+                f"{self.who()}: the Hub refused {what} (HTTP {response.status_code})"
+            ) from None
+        raise errors.HubError(f"{self.who()}: unexpected HTTP {response.status_code} for {what}")
+
+    # -- typed reads ---------------------------------------------------------------------------
+    def file_url(self, name: str) -> str:
+        assert self.sha is not None
+        url = hf_hub_url(self.repo_id, name, revision=self.sha, endpoint=self.endpoint)
+        return str(url)
+
+    def get_json(self, url: str, *, what: str, limit: int) -> tuple[str, Any]:
+        body = self.get(url, what=what, limit=limit,
+                        limit_error=f"{what} is larger than {limit // 2**20} MiB")
+        try:
+            text = body.data.decode("utf-8")
+            return text, json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise errors.HubError(f"{self.who()}: {what} is not valid JSON ({err})") from None
+
+
+class _RetryStatus(Exception):
+    def __init__(self, code: int, retry_after: float | None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retry_after = retry_after
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = (headers.get("Retry-After") or "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # HTTP-date form: fall back to our own backoff
+    return seconds if seconds >= 0 else None
+
+
+def _bad_token(repo_id: str) -> errors.HubError:
+    return errors.HubError(
+        f"{repo_id}: the Hub rejected the token (invalid credentials); check HF_TOKEN or "
+        "`hf auth login`, or run without authentication (--no-auth)"
+    )
+
+
+def _describe_transport_error(err: BaseException) -> str:
+    name = type(err).__name__
+    if "Timeout" in name or isinstance(err, TimeoutError):
+        return "timed out"
+    if isinstance(err, ConnectionRefusedError) or "ConnectError" in name:
+        return "connection failed"
+    if "RemoteProtocol" in name or "ChunkedEncoding" in name:
+        return "connection closed mid-response"
+    if isinstance(err, ConnectionResetError) or "ReadError" in name:
+        return "connection reset"
+    return name
+
+
+# -- the fetch ---------------------------------------------------------------------------------
+
+
+def resolve_endpoint(endpoint: str | None) -> str:
+    """The Hub base URL: the argument, else HF_ENDPOINT now, else huggingface_hub's default."""
+    value = endpoint or os.environ.get("HF_ENDPOINT") or hf_constants.ENDPOINT
+    return value.rstrip("/")
+
+
+def offline_requested(offline: bool) -> bool:
+    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper()
+    return offline or env in {"1", "ON", "YES", "TRUE"} or hf_constants.is_offline_mode()
+
+
+def fetch_checkpoint(
+    repo_id: str,
+    revision: str | None = None,
+    *,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    cache_dir: Path | None = None,
+    offline: bool = False,
+    max_workers: int = 16,
+    timeout: float = 10.0,
+    max_header_bytes: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    use_cache: bool = True,
+) -> Checkpoint:
+    """Config, index and safetensors headers of `repo_id` at `revision` (default branch if None).
+
+    Answers from the header cache when it can: a pinned commit sha needs no request at all, a
+    branch or tag one listing call. `offline` (or HF_HUB_OFFLINE) answers only from the cache and
+    raises OfflineError when the model is not there. `token=False` sends no token; None uses
+    huggingface_hub's (HF_TOKEN or `hf auth login`). `use_cache=False` neither reads nor writes it.
+    """
+    if not _REPO_ID.match(repo_id) or ".." in repo_id or "--" in repo_id:
+        raise errors.UsageError(f"{repo_id!r} is not a Hub repo id (expected 'org/name')")
+    if revision is not None and (not revision or len(revision) > 256 or "\n" in revision):
+        raise errors.UsageError(f"{revision!r} is not a revision")
+    base = resolve_endpoint(endpoint)
+    cache = HeaderCache(cache_dir) if use_cache else None
+
+    if cache is not None and revision is not None and is_full_sha(revision):
+        hit = cache.get(base, repo_id, revision.lower())
+        if hit is not None:
+            hit.fetch_stats = {"requests": 0, "bytes": 0, "cache_hit": 1}
+            return hit
+    if offline_requested(offline):
+        return _offline(cache, base, repo_id, revision)
+
+    fetcher = _Fetcher(repo_id=repo_id, endpoint=base, token=token, timeout=timeout,
+                       retry=DEFAULT_RETRY)
+    started = time.monotonic()
+    listing_url = f"{base}/api/models/{repo_id}"
+    if revision is not None:
+        listing_url += f"/revision/{quote(revision, safe='')}"
+    _, info = fetcher.get_json(listing_url + "?blobs=true", what="the file listing",
+                               limit=MAX_LISTING_BYTES)
+    sha, files = _parse_listing(info, fetcher)
+    fetcher.sha = sha
+    if cache is not None:
+        cache.put_ref(base, repo_id, revision, sha)
+        hit = cache.get(base, repo_id, sha)
+        if hit is not None:
+            hit.fetch_stats = _stats(fetcher, started, cache_hit=1)
+            return hit
+
+    checkpoint = _fetch_files(fetcher, files, max_workers=max_workers,
+                              max_header_bytes=max_header_bytes, progress=progress)
+    checkpoint.fetch_stats = _stats(fetcher, started)
+    if cache is not None:
+        cache.put(base, repo_id, sha, checkpoint)
+    return checkpoint
+
+
+def _stats(fetcher: _Fetcher, started: float, *, cache_hit: int = 0) -> dict[str, int]:
+    return {
+        "requests": fetcher.stats.requests,
+        "bytes": fetcher.stats.bytes,
+        "retries": fetcher.stats.retries,
+        "elapsed_ms": round((time.monotonic() - started) * 1000),
+        "cache_hit": cache_hit,
+    }
+
+
+def _offline(cache: HeaderCache | None, base: str, repo_id: str,
+             revision: str | None) -> Checkpoint:
+    label = f"{repo_id}@{revision}" if revision else repo_id
+    if cache is None:
+        raise errors.OfflineError(f"{label}: offline mode and the cache is disabled")
+    if revision is not None and is_full_sha(revision):
+        raise errors.OfflineError(f"{label}: offline mode and this commit is not in the cache")
+    ref = cache.get_ref(base, repo_id, revision)
+    hit = cache.get(base, repo_id, ref.sha) if ref is not None else None
+    if ref is None or hit is None:
+        raise errors.OfflineError(f"{label}: offline mode and this model is not in the cache")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ref.resolved_at))
+    hit.notes.append(
+        f"offline: revision {revision or 'default branch'!s} taken as commit {ref.sha[:12]}, "
+        f"as resolved on {when}"
+    )
+    hit.fetch_stats = {"requests": 0, "bytes": 0, "cache_hit": 1}
+    return hit
+
+
+def _parse_listing(info: Any, fetcher: _Fetcher) -> tuple[str, dict[str, int | None]]:
+    """Commit sha and {file: size} from the listing JSON (untrusted: every field is checked)."""
+    if not isinstance(info, dict):
+        raise errors.HubError(f"{fetcher.repo_id}: the file listing is not a JSON object")
+    sha = info.get("sha")
+    if not isinstance(sha, str) or not is_full_sha(sha):
+        raise errors.HubError(f"{fetcher.repo_id}: the file listing names no commit sha")
+    files: dict[str, int | None] = {}
+    siblings = info.get("siblings")
+    for sibling in siblings if isinstance(siblings, list) else []:
+        if not isinstance(sibling, dict) or not isinstance(sibling.get("rfilename"), str):
+            continue
+        size = sibling.get("size")
+        if not _is_size(size):
+            lfs = sibling.get("lfs")
+            size = lfs.get("size") if isinstance(lfs, dict) else None
+        files[sibling["rfilename"]] = size if _is_size(size) else None
+    return sha.lower(), files
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+@dataclass
+class _Header:
+    name: str
+    header_len: int
+    file_size: int | None
+    parsed: Any  # st.ParsedHeader
+
+
+def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
+                 max_header_bytes: int | None) -> _Header:
+    """The safetensors header of one file: one ranged read, two when the header is long."""
+    url = fetcher.file_url(name)
+    limits: dict[str, int] = {}
+    if max_header_bytes is not None:
+        limits["max_header_bytes"] = max_header_bytes
+    first = fetcher.get(url, what=f"the header of {name}", limit=st.FIRST_READ_BYTES,
+                        byte_range=(0, st.FIRST_READ_BYTES - 1))
+    file_size = first.total_size if first.total_size is not None else size_hint
+    header_len = st.header_length(first.data, file_name=name, file_size=file_size, **limits)
+    end = 8 + header_len
+    data = first.data
+    if len(data) < end:
+        rest = fetcher.get(url, what=f"the header of {name}", limit=end - len(data),
+                           byte_range=(len(data), end - 1))
+        data += rest.data
+    parsed = st.parse_header(data[8:end], file_name=name, file_size=file_size, **limits)
+    return _Header(name=name, header_len=header_len, file_size=file_size, parsed=parsed)
+
+
+def _choose_weights(files: dict[str, int | None]) -> tuple[str | None, list[str]]:
+    """The index to read (if any) and the headers worth reading before it arrives.
+
+    A safetensors index wins; without one, `model.safetensors` or the only root-level
+    safetensors file; a .bin index only when there is no safetensors at all (never unpickled).
+    Before the index arrives, every root-level safetensors file is guessed to be a shard: that
+    is where transformers writes them, and guessing saves a sequential round trip.
+    """
+    root = sorted(f for f in files if "/" not in f and f.endswith(".safetensors"))
+    if SAFETENSORS_INDEX in files:
+        return SAFETENSORS_INDEX, root[: index_mod.MAX_SHARDS]
+    if SAFETENSORS_SINGLE in files:
+        return None, [SAFETENSORS_SINGLE]
+    if len(root) == 1:
+        return None, root
+    if not root and BIN_INDEX in files:
+        return BIN_INDEX, []
+    return None, []
+
+
+def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers: int,
+                 max_header_bytes: int | None,
+                 progress: Callable[[int, int], None] | None) -> Checkpoint:
+    has_config = "config.json" in files
+    has_safetensors = any(f.endswith(".safetensors") for f in files)
+    if not has_config and not has_safetensors:
+        raise errors.NotSafetensorsError(
+            f"{fetcher.who()}: not a model repo archlint can read: no config.json and no "
+            "safetensors weights"
+        )
+    index_name, guessed = _choose_weights(files)
+    checkpoint = Checkpoint(model_id=fetcher.repo_id, source="hub", revision=fetcher.sha,
+                            files=files)
+    if not has_config:
+        checkpoint.notes.append("no config.json in the repo: architecture from tensors only")
+
+    counter = {"done": 0, "total": len(guessed)}
+    counter_lock = threading.Lock()
+
+    def header_task(name: str) -> _Header:
+        header = _read_header(fetcher, name, files.get(name), max_header_bytes)
+        if progress is not None:
+            with counter_lock:
+                counter["done"] += 1
+                done, total = counter["done"], max(counter["done"], counter["total"])
+            progress(done, total)
+        return header
+
+    pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="archlint-hub")
+    try:
+        # round 2: config, index and the guessed headers, all at once
+        config_f = (pool.submit(fetcher.get_json, fetcher.file_url("config.json"),
+                                what="config.json", limit=MAX_CONFIG_BYTES)
+                    if has_config else None)
+        index_f = (pool.submit(fetcher.get, fetcher.file_url(index_name), what=index_name,
+                               limit=index_mod.MAX_INDEX_BYTES,
+                               limit_error=f"{index_name} is larger than "
+                                           f"{index_mod.MAX_INDEX_BYTES // 2**20} MiB")
+                   if index_name else None)
+        headers: dict[str, Future[_Header]] = {
+            name: pool.submit(header_task, name) for name in guessed
+        }
+        if config_f is not None:
+            checkpoint.config_text, config = _result(config_f, fetcher)
+            if not isinstance(config, dict):
+                raise errors.ConfigError(f"{fetcher.who()}: config.json is not a JSON object")
+            checkpoint.config = config
+
+        wanted = guessed
+        parsed_index = None
+        if index_f is not None and index_name is not None:
+            parsed_index = index_mod.parse_index(_result(index_f, fetcher).data,
+                                                 file_name=index_name)
+            checkpoint.index, checkpoint.index_name = parsed_index.raw, index_name
+            wanted = [n for n in parsed_index.shards if n in files]
+            counter["total"] = len(wanted)
+            for name, future in headers.items():
+                if name not in wanted:
+                    future.cancel()  # a guess the index does not name (e.g. consolidated.*)
+            if index_name == SAFETENSORS_INDEX:
+                for name in wanted:  # round 3: shards the listing did not let us guess
+                    if name not in headers:
+                        headers[name] = pool.submit(header_task, name)
+        read = [_result(headers[name], fetcher) for name in wanted if name in headers]
+    except BaseException:
+        fetcher.cancel.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    for header in read:
+        checkpoint.tensors = (checkpoint.tensors or []) + header.parsed.tensors
+        checkpoint.shards.append(header.parsed.shard_info(header.name, header.file_size))
+        checkpoint.problems.extend(header.parsed.problems)
+    if parsed_index is not None:
+        checkpoint.problems.extend(parsed_index.problems)
+        if index_name == BIN_INDEX:  # names and sizes only: a .bin is never opened
+            checkpoint.shards = [ShardInfo(name=n, file_size=files.get(n))
+                                 for n in parsed_index.shards]
+        else:
+            shard_tensors = {h.name: h.parsed.tensors for h in read}
+            checkpoint.problems.extend(index_mod.check_shards(parsed_index, shard_tensors,
+                                                              set(files)))
+    _set_weights_format(checkpoint, index_name, bool(read), files)
+    return checkpoint
+
+
+def _set_weights_format(checkpoint: Checkpoint, index_name: str | None, read_any: bool,
+                        files: dict[str, int | None]) -> None:
+    root = [f for f in files if "/" not in f]
+    if index_name == BIN_INDEX:
+        checkpoint.weights_format = "bin"
+        checkpoint.notes.append(f"weights are PyTorch .bin (pickle): not downloaded; tensor names "
+                                f"from {BIN_INDEX}, shapes not verified")
+    elif read_any or index_name == SAFETENSORS_INDEX:
+        checkpoint.weights_format = "safetensors"
+    elif any(f.endswith(".safetensors") for f in root):
+        checkpoint.weights_format = "safetensors"
+        checkpoint.notes.append("several safetensors files and no model.safetensors.index.json: "
+                                "tensors not read")
+    elif any(f.endswith(".bin") for f in root):
+        checkpoint.weights_format = "bin"
+        checkpoint.notes.append("weights are PyTorch .bin (pickle): not downloaded, not verified")
+    elif any(f.endswith(_OTHER_WEIGHT_SUFFIXES) for f in files):
+        checkpoint.weights_format = "unknown"
+        checkpoint.notes.append("weights in a format archlint does not read: not verified")
+    else:
+        checkpoint.weights_format = "none"
+        checkpoint.notes.append("config only: the repo holds no weights; nothing verified")
+
+
+def _result(future: Future[Any], fetcher: _Fetcher) -> Any:
+    """A task's result; a failure cancels the fetch's other tasks before it propagates."""
+    try:
+        return future.result()
+    except BaseException:
+        fetcher.cancel.set()
+        raise

@@ -1,0 +1,129 @@
+"""Local inputs: a model directory, a single config.json, a single .safetensors file, or an
+archlint Checkpoint file (`*.archlint.json[.gz]`). Only headers are read from weight files;
+`.bin` checkpoints are described from their index and never unpickled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from archlint.checkpoint import Checkpoint, Problem, TensorInfo
+from archlint.errors import ConfigError, InputError
+from archlint.source.config_file import parse_config
+from archlint.source.index import check_shards, parse_index, safe_shard_name
+from archlint.source.safetensors_header import read_local_header
+
+INDEX_FILES = (("model.safetensors.index.json", "safetensors"),
+               ("pytorch_model.bin.index.json", "bin"))
+
+
+def _read_config(path: Path, ckpt: Checkpoint) -> None:
+    try:
+        size = path.stat().st_size
+        from archlint.source.config_file import MAX_CONFIG_BYTES
+
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path.name} is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte cap")
+        ckpt.config, ckpt.config_text = parse_config(path.read_bytes(), name=path.name)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    ckpt.files[path.name] = size
+
+
+def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, list[TensorInfo]]:
+    by_shard: dict[str, list[TensorInfo]] = {}
+    tensors: list[TensorInfo] = []
+    for name in names:
+        path = root / name
+        if not path.is_file():
+            continue
+        parsed = read_local_header(path)
+        for tensor in parsed.tensors:
+            tensor.shard = name
+        by_shard[name] = parsed.tensors
+        tensors.extend(parsed.tensors)
+        ckpt.shards.append(parsed.shard_info(name, path.stat().st_size))
+        ckpt.problems.extend(parsed.problems)
+    ckpt.tensors = tensors if by_shard else None
+    return by_shard
+
+
+def from_directory(root: Path) -> Checkpoint:
+    ckpt = Checkpoint(model_id=root.resolve().name, source="local", revision=None)
+    for path in sorted(root.iterdir()):
+        if path.is_file():
+            ckpt.files[path.name] = path.stat().st_size
+    if (root / "config.json").is_file():
+        _read_config(root / "config.json", ckpt)
+    for name, fmt in INDEX_FILES:
+        if (root / name).is_file():
+            index = parse_index((root / name).read_bytes(), file_name=name)
+            ckpt.index, ckpt.index_name, ckpt.weights_format = index.raw, name, fmt  # type: ignore[assignment]
+            ckpt.problems.extend(index.problems)
+            if fmt == "safetensors":
+                by_shard = _read_shards(root, index.shards, ckpt)
+                present = {p for p in ckpt.files if safe_shard_name(p)}
+                ckpt.problems.extend(check_shards(index, by_shard, present))
+            break
+    else:
+        singles = sorted(p.name for p in root.glob("*.safetensors"))
+        if singles:
+            ckpt.weights_format = "safetensors"
+            _read_shards(root, singles, ckpt)
+        elif any(name.endswith((".bin", ".pt", ".pth", ".ckpt")) for name in ckpt.files):
+            ckpt.weights_format = "bin"
+            ckpt.notes.append("pickle weights (.bin) without an index: not read (never unpickled)")
+        else:
+            ckpt.weights_format = "none"
+    if ckpt.config is None and ckpt.tensors is None:
+        raise InputError(f"{root} has neither config.json nor safetensors weights")
+    if ckpt.config is None:
+        ckpt.notes.append("no config.json: architecture inferred from tensor shapes only")
+    elif ckpt.tensors is None:
+        ckpt.notes.append("config only: weights not verified against the config")
+    return ckpt
+
+
+def from_file(path: Path) -> Checkpoint:
+    name = path.name
+    if name.endswith((".archlint.json", ".archlint.json.gz")):
+        try:
+            ckpt = Checkpoint.load(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path} is not a readable archlint checkpoint file: {exc}") from None
+        ckpt.source = "local"
+        return ckpt
+    ckpt = Checkpoint(model_id=path.stem, source="local")
+    if name.endswith(".safetensors"):
+        ckpt.weights_format = "safetensors"
+        ckpt.files[name] = path.stat().st_size
+        _read_shards(path.parent, [name], ckpt)
+        config = path.parent / "config.json"
+        if config.is_file():
+            _read_config(config, ckpt)
+            ckpt.model_id = path.parent.resolve().name
+        else:
+            ckpt.notes.append("no config.json beside the file: architecture inferred from tensors")
+        return ckpt
+    if name.endswith(".json"):
+        _read_config(path, ckpt)
+        ckpt.model_id = path.parent.resolve().name if name == "config.json" else path.stem
+        ckpt.weights_format = "none"
+        ckpt.notes.append("config only: weights not verified against the config")
+        return ckpt
+    if name.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl")):
+        raise InputError(f"{path} is a pickle checkpoint; archlint never unpickles files "
+                         "(point it at the directory with config.json instead)")
+    raise InputError(f"{path}: expected a model directory, config.json or a .safetensors file")
+
+
+def load_local(path: Path) -> Checkpoint:
+    if path.is_dir():
+        return from_directory(path)
+    if path.is_file():
+        return from_file(path)
+    raise InputError(f"{path} does not exist")
+
+
+
+
+__all__ = ["load_local"]

@@ -1,0 +1,168 @@
+"""ModelSpec: the typed, per-layer description of an architecture.
+
+Every field that came from somewhere records where (`provenance`): declared in config.json
+(with the key that declared it), inferred from tensor shapes, derived from other fields by a
+stated rule, or a documented default. Nothing is silently overwritten: when tensors disagree
+with the config, the config value stays and the disagreement becomes a finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AttentionKind = Literal["mha", "mqa", "gqa", "mla", "linear", "none"]
+Positional = Literal["rope", "alibi", "learned", "relative", "nope", "none"]
+
+
+class FieldSource(BaseModel):
+    """Where one value came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["declared", "inferred", "derived", "default"]
+    key: str | None = None  # config key (dotted for nested) or tensor name
+    detail: str | None = None  # the rule used for derived/default values
+
+
+class _Sourced(BaseModel):
+    provenance: dict[str, FieldSource] = Field(default_factory=dict)
+
+
+class LinearAttentionSpec(BaseModel):
+    """A recurrent token mixer with constant-size state (Gated DeltaNet, Mamba, RWKV...)."""
+
+    variant: str  # "gated_deltanet", "mamba2", ...
+    num_key_heads: int
+    num_value_heads: int
+    key_head_dim: int
+    value_head_dim: int
+    conv_kernel: int = 0
+
+
+class AttentionSpec(_Sourced):
+    kind: AttentionKind
+    num_heads: int = 0  # query heads
+    num_kv_heads: int = 0
+    head_dim: int = 0  # query/key head dim (for MLA: nope + rope)
+    v_head_dim: int = 0
+    # MLA (DeepSeek-V2/V3, Kimi-K2): latent KV compression
+    q_lora_rank: int | None = None
+    kv_lora_rank: int | None = None
+    qk_rope_head_dim: int | None = None
+    qk_nope_head_dim: int | None = None
+    # locality
+    window: int | None = None  # sliding window (tokens)
+    chunk: int | None = None  # chunked local attention (Llama 4)
+    # position
+    positional: Positional = "rope"
+    rope_theta: float | None = None
+    rope_scaling: dict[str, Any] | None = None
+    rotary_fraction: float | None = None  # partial rotary (GPT-NeoX 0.25, Qwen3-Next 0.25)
+    # details
+    sinks: bool = False
+    softcap: float | None = None
+    qk_norm: bool = False
+    qk_norm_per_head: bool = True  # OLMo-2 normalises the whole projection instead
+    qkv_bias: bool = False
+    o_bias: bool = False
+    fused_qkv: bool = False
+    output_gate: bool = False  # q_proj also emits a sigmoid gate (Qwen3-Next gated attention)
+    linear: LinearAttentionSpec | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.window is not None or self.chunk is not None
+
+    @property
+    def group_size(self) -> int:
+        return self.num_heads // self.num_kv_heads if self.num_kv_heads else 0
+
+
+class FFNSpec(_Sourced):
+    kind: Literal["dense", "moe", "none"]
+    gated: bool = True  # SwiGLU/GeGLU (3 matrices) vs plain MLP (2)
+    activation: str | None = None
+    intermediate_size: int = 0  # dense width (for MoE: unused unless dense layers exist)
+    bias: bool = False
+    # MoE
+    num_experts: int = 0
+    experts_per_token: int = 0
+    expert_intermediate_size: int = 0
+    num_shared_experts: int = 0
+    shared_intermediate_size: int = 0  # total width of all shared experts together
+    shared_expert_gate: bool = False  # Qwen-MoE's sigmoid gate on the shared expert
+    router: Literal["softmax", "sigmoid"] | None = None
+    router_bias: bool = False
+    grouped_topk: tuple[int, int] | None = None  # (n_group, topk_group), DeepSeek-V3
+    norm_topk_prob: bool | None = None
+    aux_loss_coef: float | None = None
+
+
+class LayerSpec(BaseModel):
+    index: int
+    attention: AttentionSpec
+    ffn: FFNSpec
+    parallel: bool = False  # attention and FFN read the same input (GPT-J, Falcon, NeoX)
+    norms: int = 2  # norm modules in the block (Gemma 2/3 and OLMo-2 have 4 or post-norms)
+
+
+class QuantizationSpec(BaseModel):
+    method: str  # fp8, mxfp4, gptq, awq, compressed-tensors, bitsandbytes, ...
+    bits: float | None = None
+    group_size: int | None = None
+    block_size: list[int] | None = None
+    modules_not_converted: list[str] = Field(default_factory=list)
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelSpec(_Sourced):
+    model_type: str
+    family: str  # the adapter that read it
+    known_family: bool = True
+    architectures: list[str] = Field(default_factory=list)
+    hidden_size: int
+    num_layers: int
+    vocab_size: int
+    tie_word_embeddings: bool = False
+    max_position_embeddings: int | None = None
+    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
+    norm_bias: bool = False  # LayerNorm with a bias vector (GPT-2, BLOOM, Falcon, BERT)
+    embedding_norm: bool = False  # a norm right after the embedding (BLOOM, BERT)
+    positional_embedding: bool = False  # learned absolute position table (GPT-2, BERT, OPT)
+    type_vocab_size: int = 0  # BERT segment embeddings
+    relative_attention_buckets: int = 0  # T5 relative position bias table (per stack)
+    pooler: bool = False  # BERT pooler (dense hidden → hidden)
+    final_norm: bool = True  # pre-norm stacks end with a norm; post-norm BERT does not
+    dtype: str | None = None  # declared torch_dtype, canonical short name (bf16, fp16, fp32)
+    architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
+    layers: list[LayerSpec]
+    encoder_layers: list[LayerSpec] = Field(default_factory=list)  # T5/BART encoder stack
+    mtp_layers: list[LayerSpec] = Field(default_factory=list)  # multi-token prediction heads
+    quantization: QuantizationSpec | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    # -- summaries the report and rules share ---------------------------------------------------
+    def decoder_layers(self) -> list[LayerSpec]:
+        return self.layers
+
+    def dominant_attention(self) -> AttentionKind:
+        """The kind most layers use; softmax attention wins ties against linear mixers,
+        because it is what the cache and the compute are dominated by at long context."""
+        counts: dict[str, int] = {}
+        for layer in self.layers:
+            counts[layer.attention.kind] = counts.get(layer.attention.kind, 0) + 1
+        if not counts:
+            return "none"
+        softmax = {k: v for k, v in counts.items() if k not in ("linear", "none")}
+        if softmax and counts.get("linear", 0) > 0:
+            return max(softmax, key=lambda k: softmax[k])
+        return max(counts, key=lambda k: counts[k])  # type: ignore[return-value]
+
+    def moe_layers(self) -> list[LayerSpec]:
+        return [layer for layer in self.layers if layer.ffn.kind == "moe"]
+
+    def first_moe(self) -> FFNSpec | None:
+        moe = self.moe_layers()
+        return moe[0].ffn if moe else None

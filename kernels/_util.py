@@ -1,0 +1,49 @@
+"""Small helpers shared by the kernel files (no kernels of their own besides `tanh`)."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+
+import torch
+import triton
+import triton.language as tl
+
+LOG2E = 1.4426950408889634  # log2(e): softmax runs in base 2 (exp2 is one MUFU op)
+
+
+def interpreting() -> bool:
+    """True under TRITON_INTERPRET=1 (CPU tensors; no autotuning, one fixed config)."""
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+@functools.lru_cache(maxsize=8)
+def num_sms(device_index: int = 0) -> int:
+    """Multiprocessor count of a CUDA device (132 on an H100 SXM); 8 when there is none."""
+    if interpreting() or not torch.cuda.is_available():
+        return 8
+    return torch.cuda.get_device_properties(device_index).multi_processor_count
+
+
+def split_pow2(d: int) -> tuple[int, int]:
+    """Split a head dim into two powers of two (192 -> 128 + 64, 96 -> 64 + 32), second may be 0.
+
+    tl.dot tiles need power-of-two sizes; splitting avoids padding 192 to 256 (a third more work).
+    """
+    d1 = 1 << (d.bit_length() - 1)
+    d2 = d - d1
+    if d1 < 16 or (d2 and (d2 & (d2 - 1) or d2 < 16)):
+        raise ValueError(f"head dim {d} is not a power of two >= 16 or a sum of two such")
+    return d1, d2
+
+
+def default_scale(d: int) -> float:
+    return 1.0 / math.sqrt(d)
+
+
+@triton.jit
+def tanh(x):
+    """tanh from exp, identical on every Triton version (libdevice's path moved between them).
+    Saturates correctly: exp(2x) -> inf gives 1, exp(2x) -> 0 gives -1."""
+    return 1.0 - 2.0 / (tl.exp(2.0 * x) + 1.0)

@@ -1,0 +1,275 @@
+"""FlashAttention-style prefill (forward only): causal, GQA/MQA, sliding window, softcap, sinks.
+
+One program computes BLOCK_M query rows of one query head, streaming KV tiles with the online
+softmax (Dao et al. 2022, FlashAttention; base-2 exponent as in Triton's fused-attention
+tutorial). GQA/MQA: query head h reads KV head h // GROUP, so K/V are never repeated or copied.
+
+The KV loop has three stages with explicit bounds, so tiles outside the causal triangle or the
+sliding window are never loaded:  [lo, b) masked window edge, [b, c) unmasked interior,
+[c, hi) masked diagonal. For a window W the work per query block is about (W + BLOCK_M) keys
+instead of the causal average S / 2.
+
+Work (FLOPs), the formula the bench reports TFLOP/s from (causal halves it):
+    FLOPs = 2 * B * H * M * S * (Dqk + Dv) * (1/2 if causal and M == S else 1)
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from ._util import LOG2E, default_scale, interpreting, split_pow2, tanh
+
+NEG_INIT = -1.0e30  # running-max start: finite, so a fully masked tile gives exp2(-inf) = 0, not NaN
+
+
+@triton.jit
+def _kv_stage(
+    acc, l_i, m_i, q1, q2,
+    K1, K2, V, stride_kn, stride_kk, stride_k2n, stride_k2k, stride_vn, stride_vk,
+    offs_m_pos, lo, hi, N_KV, window, sm_scale, qk_scale, softcap,
+    D1: tl.constexpr, D2: tl.constexpr, BLOCK_DV: tl.constexpr, DV: tl.constexpr,
+    BLOCK_N: tl.constexpr, MASKED: tl.constexpr, CAUSAL: tl.constexpr,
+    HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr,
+):
+    """Online softmax over key tiles [lo, hi) (lo a multiple of BLOCK_N). acc [BLOCK_M, BLOCK_DV]."""
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d1 = tl.arange(0, D1)
+    offs_dv = tl.arange(0, BLOCK_DV)
+    for start_n in range(lo, hi, BLOCK_N):
+        start_n = tl.multiple_of(start_n, BLOCK_N)
+        cols = start_n + offs_n  # [BLOCK_N] key positions
+        kmask = cols[None, :] < N_KV
+        k1t = tl.load(K1 + offs_d1[:, None] * stride_kk + cols[None, :] * stride_kn,
+                      mask=kmask, other=0.0)  # [D1, BLOCK_N]
+        qk = tl.dot(q1, k1t)  # [BLOCK_M, BLOCK_N]
+        if D2 > 0:
+            offs_d2 = tl.arange(0, D2)
+            k2t = tl.load(K2 + offs_d2[:, None] * stride_k2k + cols[None, :] * stride_k2n,
+                          mask=kmask, other=0.0)  # [D2, BLOCK_N]
+            qk += tl.dot(q2, k2t)
+        if HAS_SOFTCAP:
+            qk = softcap * tanh(qk * (sm_scale / softcap)) * 1.4426950408889634
+        else:
+            qk = qk * qk_scale
+        if MASKED:
+            ok = cols[None, :] < N_KV
+            if CAUSAL:
+                ok = ok & (cols[None, :] <= offs_m_pos[:, None])
+            if HAS_WINDOW:
+                ok = ok & (cols[None, :] > offs_m_pos[:, None] - window)
+            qk = tl.where(ok, qk, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(qk, 1))
+        p = tl.math.exp2(qk - m_new[:, None])
+        alpha = tl.math.exp2(m_i - m_new)
+        l_i = l_i * alpha + tl.sum(p, 1)
+        acc = acc * alpha[:, None]
+        v = tl.load(V + cols[:, None] * stride_vn + offs_dv[None, :] * stride_vk,
+                    mask=(cols[:, None] < N_KV) & (offs_dv[None, :] < DV), other=0.0)
+        acc += tl.dot(p.to(v.dtype), v)
+        m_i = m_new
+    return acc, l_i, m_i
+
+
+@triton.jit
+def _prefill_fwd(
+    Q1, K1, Q2, K2, V, Sinks, Out,
+    stride_qz, stride_qh, stride_qm, stride_qk,
+    stride_kz, stride_kh, stride_kn, stride_kk,
+    stride_q2z, stride_q2h, stride_q2m, stride_q2k,
+    stride_k2z, stride_k2h, stride_k2n, stride_k2k,
+    stride_vz, stride_vh, stride_vn, stride_vk,
+    stride_oz, stride_oh, stride_om, stride_ok,
+    H, M_Q, N_KV, window, sm_scale, qk_scale, softcap,
+    GROUP: tl.constexpr, GROUP2: tl.constexpr,
+    D1: tl.constexpr, D2: tl.constexpr, DV: tl.constexpr, BLOCK_DV: tl.constexpr,
+    CAUSAL: tl.constexpr, HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr,
+    HAS_SINKS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+):
+    tl.static_assert(BLOCK_M >= 16 and BLOCK_N >= 16, "tl.dot needs tiles of at least 16")
+    tl.static_assert(D1 >= 16 and (D2 == 0 or D2 >= 16), "head-dim parts must be >= 16")
+    pid_zh = tl.program_id(0)
+    # heaviest (last) query blocks first: better tail balance under causal masking
+    start_m = tl.num_programs(1) - 1 - tl.program_id(1)
+    off_z = pid_zh // H
+    off_h = pid_zh % H
+    off_kh = off_h // GROUP  # GQA: the KV head this query head shares
+    off_k2h = off_h // GROUP2
+
+    offs_m = start_m * BLOCK_M + tl.arange(0, BLOCK_M)  # [BLOCK_M] query rows
+    q_off = N_KV - M_Q  # query i sits at absolute position q_off + i
+    offs_m_pos = q_off + offs_m
+    offs_d1 = tl.arange(0, D1)
+    offs_dv = tl.arange(0, BLOCK_DV)
+
+    q1 = tl.load(Q1 + off_z * stride_qz + off_h * stride_qh
+                 + offs_m[:, None] * stride_qm + offs_d1[None, :] * stride_qk,
+                 mask=offs_m[:, None] < M_Q, other=0.0)  # [BLOCK_M, D1]
+    if D2 > 0:
+        offs_d2 = tl.arange(0, D2)
+        q2 = tl.load(Q2 + off_z * stride_q2z + off_h * stride_q2h
+                     + offs_m[:, None] * stride_q2m + offs_d2[None, :] * stride_q2k,
+                     mask=offs_m[:, None] < M_Q, other=0.0)  # [BLOCK_M, D2]
+    else:
+        q2 = q1  # unused
+    k1 = K1 + off_z * stride_kz + off_kh * stride_kh
+    k2 = K2 + off_z * stride_k2z + off_k2h * stride_k2h
+    v = V + off_z * stride_vz + off_kh * stride_vh
+
+    if HAS_SINKS:
+        sink = tl.load(Sinks + off_h).to(tl.float32) * 1.4426950408889634
+        m_i = tl.zeros([BLOCK_M], dtype=tl.float32) + sink
+        l_i = tl.zeros([BLOCK_M], dtype=tl.float32) + 1.0  # exp2(sink - m_i) = 1
+    else:
+        m_i = tl.zeros([BLOCK_M], dtype=tl.float32) + NEG_INIT
+        l_i = tl.zeros([BLOCK_M], dtype=tl.float32)
+    acc = tl.zeros([BLOCK_M, BLOCK_DV], dtype=tl.float32)
+
+    # key range of this query block: first/last absolute positions p0..p1
+    p0 = q_off + start_m * BLOCK_M
+    p1 = tl.minimum(p0 + BLOCK_M, N_KV) - 1
+    if CAUSAL:
+        hi = tl.minimum(N_KV, p1 + 1)
+        full_hi = ((p0 + 1) // BLOCK_N) * BLOCK_N  # tiles wholly at or below the diagonal
+    else:
+        hi = N_KV
+        full_hi = (N_KV // BLOCK_N) * BLOCK_N
+    if HAS_WINDOW:
+        lo = (tl.maximum(0, p0 - window + 1) // BLOCK_N) * BLOCK_N
+        full_lo = tl.cdiv(tl.maximum(0, p1 - window + 1), BLOCK_N) * BLOCK_N
+    else:
+        lo = 0
+        full_lo = 0
+    b = tl.minimum(tl.maximum(full_lo, lo), hi)
+    c = tl.minimum(tl.maximum(full_hi, b), hi)
+
+    if HAS_WINDOW:  # window edge: masked
+        acc, l_i, m_i = _kv_stage(
+            acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
+            stride_vn, stride_vk, offs_m_pos, lo, b, N_KV, window, sm_scale, qk_scale, softcap,
+            D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP)
+    # interior: no mask at all
+    acc, l_i, m_i = _kv_stage(
+        acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
+        stride_vn, stride_vk, offs_m_pos, b, c, N_KV, window, sm_scale, qk_scale, softcap,
+        D1, D2, BLOCK_DV, DV, BLOCK_N, False, CAUSAL, HAS_WINDOW, HAS_SOFTCAP)
+    # diagonal (causal) or ragged tail: masked
+    acc, l_i, m_i = _kv_stage(
+        acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
+        stride_vn, stride_vk, offs_m_pos, c, hi, N_KV, window, sm_scale, qk_scale, softcap,
+        D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP)
+
+    l_safe = tl.where(l_i > 0.0, l_i, 1.0)
+    out = acc / l_safe[:, None]
+    tl.store(Out + off_z * stride_oz + off_h * stride_oh
+             + offs_m[:, None] * stride_om + offs_dv[None, :] * stride_ok,
+             out.to(Out.dtype.element_ty),
+             mask=(offs_m[:, None] < M_Q) & (offs_dv[None, :] < DV))
+
+
+_CONFIGS = [
+    triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
+    for bm, bn, w, s in [
+        (128, 64, 8, 3), (128, 64, 8, 4), (128, 128, 8, 3), (128, 32, 4, 4),
+        (64, 64, 4, 3), (64, 64, 4, 4), (64, 32, 4, 4),
+    ]
+]
+
+
+def prune_prefill_configs(configs, named_args, **kwargs):
+    """Drop tiles that cannot fit or cannot pay: big KV tiles for head dims >= 256 (shared
+    memory), BLOCK_M=128 for short queries (idle rows), BLOCK_M > 64 with windows <= 256."""
+    dqk = kwargs["D1"] + kwargs["D2"]
+    m_q = named_args["M_Q"]
+    out = []
+    for c in configs:
+        bm, bn = c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"]
+        if dqk + kwargs["BLOCK_DV"] > 384 and (bn > 64 or c.num_stages > 3):
+            continue
+        if m_q <= 64 and bm > 64:
+            continue
+        out.append(c)
+    return out or configs[:1]
+
+
+_prefill_tuned = triton.autotune(
+    configs=_CONFIGS,
+    key=["M_Q", "N_KV", "D1", "D2", "DV", "GROUP", "CAUSAL", "HAS_WINDOW", "HAS_SOFTCAP"],
+    prune_configs_by={"early_config_prune": prune_prefill_configs},
+)(_prefill_fwd)
+
+
+def prefill_attention(
+    q: torch.Tensor,  # [B, H, M, Dqk]
+    k: torch.Tensor,  # [B, G, S, Dqk]
+    v: torch.Tensor,  # [B, G, S, Dv]
+    *,
+    causal: bool = True,
+    sm_scale: float | None = None,
+    window: int | None = None,
+    softcap: float | None = None,
+    sinks: torch.Tensor | None = None,  # [H]
+    q_rope: torch.Tensor | None = None,  # [B, H, M, P]  second q part (MLA rope), optional
+    k_rope: torch.Tensor | None = None,  # [B, G2, S, P] second k part; G2 may be 1 (shared)
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:  # [B, H, M, Dv]
+    """Prefill attention. Queries are the last M of the S positions (M == S: plain prefill;
+    M < S: chunked prefill onto a cache). Any strides (views are fine, nothing is copied).
+
+    Logits are q.k (+ q_rope.k_rope) * sm_scale (default 1/sqrt(total qk dim)). A head dim that
+    is not a power of two is split into two (192 = 128 + 64) as views, not padded.
+    """
+    bsz, h, m_q, dqk = q.shape
+    g, n_kv, dv = k.shape[1], k.shape[2], v.shape[3]
+    if h % g:
+        raise ValueError(f"{h} query heads do not divide into {g} KV heads")
+    if m_q > n_kv:
+        raise ValueError("more queries than keys")
+    if q_rope is None:
+        d1, d2 = split_pow2(dqk)
+        q1, k1 = q[..., :d1], k[..., :d1]
+        q2, k2 = (q[..., d1:], k[..., d1:]) if d2 else (q1, k1)
+        total_d = dqk
+    else:
+        if split_pow2(dqk)[1] or split_pow2(q_rope.shape[-1])[1]:
+            raise ValueError("with q_rope, both parts must be powers of two")
+        d1, d2 = dqk, q_rope.shape[-1]
+        q1, k1, q2, k2 = q, k, q_rope, k_rope
+        total_d = dqk + d2
+    g2 = k2.shape[1]
+    scale = sm_scale if sm_scale is not None else default_scale(total_d)
+    if out is None:
+        out = torch.empty(bsz, h, m_q, dv, device=q.device, dtype=q.dtype)
+    sinks_arg = sinks if sinks is not None else q1  # dummy pointer when absent
+    args = (
+        q1, k1, q2, k2, v, sinks_arg, out,
+        *q1.stride(), *k1.stride(), *q2.stride(), *k2.stride(), *v.stride(), *out.stride(),
+        h, m_q, n_kv, int(window or 0), scale, scale * LOG2E, float(softcap or 1.0),
+    )
+    meta = dict(
+        GROUP=h // g, GROUP2=h // g2, D1=d1, D2=d2, DV=dv,
+        BLOCK_DV=max(16, triton.next_power_of_2(dv)), CAUSAL=causal,
+        HAS_WINDOW=window is not None, HAS_SOFTCAP=softcap is not None,
+        HAS_SINKS=sinks is not None,
+    )
+    if interpreting():
+        bm = 16
+        _prefill_fwd[(bsz * h, triton.cdiv(m_q, bm))](*args, **meta, BLOCK_M=bm, BLOCK_N=16)
+    else:
+        grid = lambda mt: (bsz * h, triton.cdiv(m_q, mt["BLOCK_M"]))  # noqa: E731
+        _prefill_tuned[grid](*args, **meta)
+    return out
+
+
+def prefill_flops(b: int, h: int, m: int, s: int, dqk: int, dv: int, *, causal: bool,
+                  window: int | None = None) -> float:
+    """Useful attention FLOPs: 2*M*S*(Dqk + Dv) per head (QK^T and PV), counting only visible
+    (query, key) pairs: causal with M == S visits S(S+1)/2 pairs; a window W about S*W."""
+    if window is not None:
+        pairs = sum(min(i + 1, window) for i in range(s - m, s)) if causal else m * min(s, window)
+    elif causal:
+        pairs = sum(i + 1 for i in range(s - m, s))
+    else:
+        pairs = m * s
+    return 2.0 * b * h * pairs * (dqk + dv)

@@ -1,0 +1,207 @@
+"""Multi-head latent attention (DeepSeek-V2/V3): decode on the latent cache, and prefill.
+
+The cache holds, per token, one latent c_KV of R = kv_lora_rank (512) and one rope key of
+P = qk_rope_head_dim (64), shared by all H heads. With the up-projections absorbed
+(DeepSeek-V2 paper, section 2.1.2; W_UK folded into the query, W_UV applied after):
+    score_h(t) = (q_nope_h W_UK_h) . c_t + q_rope_h . k_rope_t
+    out_h      = (sum_t p_h(t) c_t) W_UV_h^T
+so decode is MQA with a 576-wide key and a 512-wide value that is the key's first 512 columns.
+One program packs BLOCK_H heads of one sequence and reads each latent tile once for all of them.
+
+Per decode step (B sequences of length S):
+    bytes = B * S * (R + P) * elem          (the cache, read once; queries and outputs are small)
+    FLOPs = 2 * B * H * S * (R + P + R)     (QK over R+P, PV over R)
+DeepSeek-V3 (H=128): 242 FLOP/byte in bf16, close to the H100's ridge (~800 TFLOP/s / 3 TB/s).
+
+Prefill decompresses K_nope and V per head (one GEMM each) and runs the prefill kernel with the
+shared rope key passed as a second, head-broadcast key part (stride 0: no copy per head).
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from ._util import LOG2E, interpreting, num_sms
+from .attention_decode import merge
+from .attention_prefill import prefill_attention
+
+NEG_INIT = -1.0e30
+
+
+@triton.jit
+def _mla_decode_split(
+    QL, QR, CKV, KR, SeqLens, OutP, LseP,
+    stride_qlb, stride_qlh, stride_qld,
+    stride_qrb, stride_qrh, stride_qrd,
+    stride_cb, stride_cn, stride_cd,
+    stride_krb, stride_krn, stride_krd,
+    stride_ob, stride_oh, stride_os, stride_od,
+    stride_lb, stride_lh, stride_ls,
+    H, qk_scale,
+    R: tl.constexpr, P: tl.constexpr, NUM_SPLITS: tl.constexpr,
+    BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr,
+):
+    """grid (cdiv(H, BLOCK_H), B, NUM_SPLITS): head blocks of one sequence are neighbours in
+    launch order, so the latent tiles they share are read from L2 after the first."""
+    tl.static_assert(BLOCK_H >= 16 and BLOCK_N >= 16, "tl.dot tiles of at least 16")
+    pid_h = tl.program_id(0)
+    off_b = tl.program_id(1)
+    split = tl.program_id(2)
+    seq_len = tl.load(SeqLens + off_b).to(tl.int32)
+    per_split = tl.cdiv(tl.cdiv(seq_len, NUM_SPLITS), BLOCK_N) * BLOCK_N
+    lo = split * per_split
+    hi = tl.minimum(lo + per_split, seq_len)
+
+    heads = pid_h * BLOCK_H + tl.arange(0, BLOCK_H)  # [BLOCK_H]
+    offs_r = tl.arange(0, R)
+    offs_p = tl.arange(0, P)
+    offs_n = tl.arange(0, BLOCK_N)
+    hmask = heads[:, None] < H
+    ql = tl.load(QL + off_b * stride_qlb + heads[:, None] * stride_qlh
+                 + offs_r[None, :] * stride_qld, mask=hmask, other=0.0)  # [BLOCK_H, R]
+    qr = tl.load(QR + off_b * stride_qrb + heads[:, None] * stride_qrh
+                 + offs_p[None, :] * stride_qrd, mask=hmask, other=0.0)  # [BLOCK_H, P]
+    c_base = CKV + off_b * stride_cb
+    kr_base = KR + off_b * stride_krb
+
+    m_i = tl.zeros([BLOCK_H], dtype=tl.float32) + NEG_INIT
+    l_i = tl.zeros([BLOCK_H], dtype=tl.float32)
+    acc = tl.zeros([BLOCK_H, R], dtype=tl.float32)
+    for start_n in range(lo, hi, BLOCK_N):
+        cols = start_n + offs_n
+        nmask = cols < hi
+        c = tl.load(c_base + cols[:, None] * stride_cn + offs_r[None, :] * stride_cd,
+                    mask=nmask[:, None], other=0.0)  # [BLOCK_N, R]: key and value at once
+        kr = tl.load(kr_base + cols[:, None] * stride_krn + offs_p[None, :] * stride_krd,
+                     mask=nmask[:, None], other=0.0)  # [BLOCK_N, P]
+        qk = tl.dot(ql, tl.trans(c)) + tl.dot(qr, tl.trans(kr))  # [BLOCK_H, BLOCK_N]
+        qk = tl.where(nmask[None, :], qk * qk_scale, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(qk, 1))
+        p = tl.math.exp2(qk - m_new[:, None])
+        alpha = tl.math.exp2(m_i - m_new)
+        l_i = l_i * alpha + tl.sum(p, 1)
+        acc = acc * alpha[:, None] + tl.dot(p.to(c.dtype), c)
+        m_i = m_new
+
+    empty = l_i == 0.0
+    out = acc / tl.where(empty, 1.0, l_i)[:, None]
+    lse = tl.where(empty, float("-inf"), m_i + tl.math.log2(tl.where(empty, 1.0, l_i)))
+    tl.store(OutP + off_b * stride_ob + heads[:, None] * stride_oh + split * stride_os
+             + offs_r[None, :] * stride_od, out, mask=hmask)
+    tl.store(LseP + off_b * stride_lb + heads * stride_lh + split * stride_ls, lse,
+             mask=heads < H)
+
+
+_CONFIGS = [
+    triton.Config({"BLOCK_H": bh, "BLOCK_N": bn}, num_warps=w, num_stages=s)
+    for bh, bn, w, s in [
+        (64, 32, 8, 2), (64, 16, 8, 2), (64, 32, 8, 1), (32, 32, 8, 2), (32, 64, 8, 2),
+        (16, 64, 4, 2),
+    ]
+]
+
+
+def prune_mla_configs(configs, named_args, **kwargs):
+    """No head block wider than the padded head count (idle rows)."""
+    h = named_args["H"]
+    keep = [c for c in configs if c.kwargs["BLOCK_H"] <= max(16, triton.next_power_of_2(h))]
+    return keep or configs[-1:]
+
+
+_mla_tuned = triton.autotune(
+    configs=_CONFIGS, key=["H", "R", "P", "NUM_SPLITS"],
+    prune_configs_by={"early_config_prune": prune_mla_configs},
+)(_mla_decode_split)
+
+
+def mla_decode(
+    q_latent: torch.Tensor,  # [B, H, R]   q_nope @ W_UK (absorbed)
+    q_rope: torch.Tensor,  # [B, H, P]
+    kv_latent: torch.Tensor,  # [B, S_max, R]  cached c_KV
+    k_rope: torch.Tensor,  # [B, S_max, P]   cached rope key (may be a view of one [.., R+P])
+    seq_lens: torch.Tensor,  # [B] int32
+    *,
+    sm_scale: float,
+    num_splits: int | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:  # [B, H, R]  latent output; the caller applies W_UV
+    """Absorbed MLA decode. `sm_scale` is DeepSeek's softmax_scale (1/sqrt(qk_nope + qk_rope),
+    times the YaRN mscale^2 where the config asks for it)."""
+    bsz, h, r = q_latent.shape
+    p, s_max = q_rope.shape[-1], kv_latent.shape[1]
+    for n, dim in (("kv_lora_rank", r), ("qk_rope_head_dim", p)):
+        if dim < 16 or dim & (dim - 1):
+            raise ValueError(f"{n} {dim} must be a power of two >= 16")
+    if num_splits is None:
+        progs = bsz * triton.cdiv(h, 64)
+        num_splits = max(1, min(triton.cdiv(2 * num_sms(), progs), triton.cdiv(s_max, 512), 32))
+    out_p = torch.empty(bsz, h, num_splits, r, device=q_latent.device, dtype=torch.float32)
+    lse_p = torch.empty(bsz, h, num_splits, device=q_latent.device, dtype=torch.float32)
+    args = (
+        q_latent, q_rope, kv_latent, k_rope, seq_lens, out_p, lse_p,
+        *q_latent.stride(), *q_rope.stride(), *kv_latent.stride(), *k_rope.stride(),
+        *out_p.stride(), *lse_p.stride(), h, sm_scale * LOG2E,
+    )
+    meta = dict(R=r, P=p, NUM_SPLITS=num_splits)
+    if interpreting():
+        _mla_decode_split[(triton.cdiv(h, 16), bsz, num_splits)](
+            *args, **meta, BLOCK_H=16, BLOCK_N=16)
+    else:
+        grid = lambda mt: (triton.cdiv(h, mt["BLOCK_H"]), bsz, num_splits)  # noqa: E731
+        _mla_tuned[grid](*args, **meta)
+    if out is None:
+        out = torch.empty(bsz, h, r, device=q_latent.device, dtype=q_latent.dtype)
+    merge(out_p, lse_p, out)
+    return out
+
+
+def mla_decode_absorbed(
+    q_nope: torch.Tensor,  # [B, H, Dn]
+    q_rope: torch.Tensor,  # [B, H, P]
+    kv_latent: torch.Tensor,  # [B, S_max, R]
+    k_rope: torch.Tensor,  # [B, S_max, P]
+    seq_lens: torch.Tensor,  # [B]
+    w_uk: torch.Tensor,  # [H, Dn, R]  (kv_b_proj rows for k_nope, per head)
+    w_uv: torch.Tensor,  # [H, Dv, R]  (kv_b_proj rows for v, per head)
+    *,
+    sm_scale: float,
+    num_splits: int | None = None,
+) -> torch.Tensor:  # [B, H, Dv]
+    """Full MLA decode step: absorb W_UK into the query, attend on the latent, apply W_UV."""
+    q_latent = torch.einsum("bhd,hdr->bhr", q_nope, w_uk)
+    o = mla_decode(q_latent, q_rope, kv_latent, k_rope, seq_lens, sm_scale=sm_scale,
+                   num_splits=num_splits)
+    return torch.einsum("bhr,hvr->bhv", o, w_uv)
+
+
+def mla_prefill(
+    q_nope: torch.Tensor,  # [B, H, M, Dn]
+    q_rope: torch.Tensor,  # [B, H, M, P]
+    kv_latent: torch.Tensor,  # [B, S, R]
+    k_rope: torch.Tensor,  # [B, S, P]
+    w_uk: torch.Tensor,  # [H, Dn, R]
+    w_uv: torch.Tensor,  # [H, Dv, R]
+    *,
+    sm_scale: float,
+    causal: bool = True,
+) -> torch.Tensor:  # [B, H, M, Dv]
+    """MLA prefill: decompress K_nope and V (compute-bound prefill prefers the small head dim),
+    then flash attention with q = [q_nope | q_rope] and k = [k_nope | k_rope] split in two parts;
+    k_rope is broadcast over heads by stride 0, never copied."""
+    k_nope = torch.einsum("bsr,hdr->bhsd", kv_latent, w_uk)  # [B, H, S, Dn]
+    v = torch.einsum("bsr,hdr->bhsd", kv_latent, w_uv)  # [B, H, S, Dv]
+    kr = k_rope[:, None]  # [B, 1, S, P]: one "KV head" for the rope part, shared by all heads
+    return prefill_attention(q_nope, k_nope, v, causal=causal, sm_scale=sm_scale,
+                             q_rope=q_rope, k_rope=kr)
+
+
+def mla_decode_bytes(b: int, s: int, r: int, p: int, elem: int = 2) -> int:
+    """Minimum bytes of one decode step: the latent cache read once."""
+    return b * s * (r + p) * elem
+
+
+def mla_decode_flops(b: int, h: int, s: int, r: int, p: int) -> float:
+    """2*B*H*S*(R+P) for the scores plus 2*B*H*S*R for the latent output."""
+    return 2.0 * b * h * s * (2 * r + p)

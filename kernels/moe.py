@@ -1,0 +1,283 @@
+"""Fused mixture-of-experts: routing, per-expert alignment, two grouped GEMMs, weighted combine.
+
+Pipeline for T tokens, E experts, top-K, hidden C, expert width F:
+  1. route   softmax top-k (Mixtral, Qwen-MoE) or sigmoid grouped top-k with the
+             e_score_correction_bias (DeepSeek-V3 "noaux_tc"). Vectorised torch: [T, E] is small.
+  2. align   the T*K (token, expert) slots sorted by expert, each expert's run padded to a
+             multiple of BLOCK_M, so every row block of the GEMMs belongs to one expert.
+             Torch ops with no host synchronisation (the grid is an upper bound; blocks past
+             the end exit at once), so the whole layer can be captured in a CUDA graph.
+  3. GEMM 1  for each block: X[tokens] [BM, C] @ W13[e]^T -> gate, up [BM, F]; h = silu(gate)*up
+             fused in the epilogue (gate and up tiles are computed by the same program).
+  4. GEMM 2  h [BM, F] @ W2[e]^T -> [BM, C], times the slot's routing weight, to its slot row.
+  5. combine sum of the K slot rows of each token (+ shared experts, run as one more "expert"
+             that every token visits with weight 1).
+
+Weights: w13 [E, 2F, C] (gate rows then up rows, HF gate_proj/up_proj stacked), w2 [E, C, F].
+Roofline (decode): bytes = n_distinct_experts * 3 * C * F * elem (every touched expert's weights
+read once); FLOPs = 2 * T * K * 3 * C * F (+ shared).
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from ._util import interpreting
+
+
+# --------------------------------------------------------------------------------------------
+# routing
+# --------------------------------------------------------------------------------------------
+def route_softmax_topk(logits: torch.Tensor, top_k: int, renormalize: bool = True):
+    """[T, E] router logits -> (weights fp32 [T, K], expert ids int32 [T, K])."""
+    w, ids = torch.topk(torch.softmax(logits.float(), dim=-1), top_k, dim=-1)
+    if renormalize:
+        w = w / w.sum(-1, keepdim=True)
+    return w, ids.to(torch.int32)
+
+
+def route_sigmoid_grouped_topk(
+    logits: torch.Tensor, top_k: int, bias: torch.Tensor, n_group: int, topk_group: int,
+    renormalize: bool = True, scaling: float = 1.0,
+):
+    """DeepSeek-V3 routing: experts chosen on sigmoid(logits) + bias within the `topk_group`
+    best groups (a group scores the sum of its two best), weighted by the unbiased sigmoid."""
+    t, e = logits.shape
+    scores = torch.sigmoid(logits.float())
+    choice = scores + bias.float()
+    gscore = choice.view(t, n_group, e // n_group).topk(2, dim=-1).values.sum(-1)  # [T, n_group]
+    keep = torch.zeros_like(gscore).scatter_(1, gscore.topk(topk_group, dim=-1).indices, 1.0)
+    keep = keep[:, :, None].expand(t, n_group, e // n_group).reshape(t, e)
+    ids = choice.masked_fill(keep == 0, float("-inf")).topk(top_k, dim=-1).indices
+    w = scores.gather(1, ids)
+    if renormalize:
+        w = w / w.sum(-1, keepdim=True)
+    return w * scaling, ids.to(torch.int32)
+
+
+# --------------------------------------------------------------------------------------------
+# alignment
+# --------------------------------------------------------------------------------------------
+def align_by_expert(topk_ids: torch.Tensor, num_experts: int, block_m: int):
+    """Sort the T*K slots by expert and pad each expert's run to a multiple of block_m.
+
+    Returns sorted_slots [L] (slot index, or T*K for padding), block_expert [L / block_m]
+    (expert of each row block, num_experts past the end), with L an upper bound on the padded
+    length: T*K + min(E, T*K) * (block_m - 1). No .item(): nothing waits for the device.
+    """
+    flat = topk_ids.reshape(-1).to(torch.int64)
+    n = flat.numel()
+    dev = flat.device
+    counts = torch.zeros(num_experts, dtype=torch.int64, device=dev)
+    counts.scatter_add_(0, flat, torch.ones_like(flat))  # bincount without its host sync
+    padded = (counts + block_m - 1) // block_m * block_m
+    ends = torch.cumsum(padded, 0)
+    starts = ends - padded
+    order = torch.argsort(flat, stable=True)  # slots grouped by expert
+    sorted_e = flat[order]
+    first = torch.cumsum(counts, 0) - counts  # first sorted index of each expert
+    dest = starts[sorted_e] + torch.arange(n, device=dev) - first[sorted_e]
+    bound = n + min(num_experts, n) * (block_m - 1)
+    bound = triton.cdiv(bound, block_m) * block_m
+    sorted_slots = torch.full((bound,), n, dtype=torch.int32, device=dev)
+    sorted_slots[dest] = order.to(torch.int32)
+    block_start = torch.arange(0, bound, block_m, device=dev)
+    block_expert = torch.searchsorted(ends, block_start, right=True).to(torch.int32)
+    return sorted_slots, block_expert
+
+
+# --------------------------------------------------------------------------------------------
+# grouped GEMMs
+# --------------------------------------------------------------------------------------------
+@triton.jit
+def _moe_gate_up(
+    X, W13, Hout, SortedSlots, BlockExpert,
+    stride_xt, stride_xc, stride_we, stride_wn, stride_wc, stride_hm, stride_hf,
+    NUM_SLOTS, C, F, NUM_SLOTS_BUCKET,  # the bucket only keys the autotuner
+    TOP_K: tl.constexpr, NUM_EXPERTS: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+):
+    """grid (L / BLOCK_M, cdiv(F, BLOCK_N)). Hout[row] = silu(x W_gate^T) * (x W_up^T)."""
+    pid_m = tl.program_id(0)
+    pid_n = tl.program_id(1)
+    expert = tl.load(BlockExpert + pid_m)
+    if expert >= NUM_EXPERTS:
+        return
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    slots = tl.load(SortedSlots + rows)  # [BLOCK_M]
+    valid = slots < NUM_SLOTS
+    tok = slots // TOP_K
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    offs_k = tl.arange(0, BLOCK_K)
+    a_ptrs = X + tok[:, None] * stride_xt + offs_k[None, :] * stride_xc  # [BM, BK]
+    w_base = W13 + expert.to(tl.int64) * stride_we
+    g_ptrs = w_base + offs_n[None, :] * stride_wn + offs_k[:, None] * stride_wc  # [BK, BN]
+    u_ptrs = g_ptrs + F * stride_wn
+    nmask = offs_n[None, :] < F
+    acc_g = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
+    acc_u = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
+    for k in range(0, tl.cdiv(C, BLOCK_K)):
+        kmask = offs_k < C - k * BLOCK_K
+        a = tl.load(a_ptrs, mask=valid[:, None] & kmask[None, :], other=0.0)
+        wg = tl.load(g_ptrs, mask=kmask[:, None] & nmask, other=0.0)
+        wu = tl.load(u_ptrs, mask=kmask[:, None] & nmask, other=0.0)
+        acc_g += tl.dot(a, wg)
+        acc_u += tl.dot(a, wu)
+        a_ptrs += BLOCK_K * stride_xc
+        g_ptrs += BLOCK_K * stride_wc
+        u_ptrs += BLOCK_K * stride_wc
+    h = acc_g / (1.0 + tl.exp(-acc_g)) * acc_u  # SiLU(gate) * up
+    tl.store(Hout + rows[:, None] * stride_hm + offs_n[None, :] * stride_hf,
+             h.to(Hout.dtype.element_ty), mask=nmask)
+
+
+@triton.jit
+def _moe_down(
+    Hin, W2, Y, SortedSlots, BlockExpert, TopkWeights,
+    stride_hm, stride_hf, stride_we, stride_wn, stride_wf, stride_ys, stride_yc,
+    NUM_SLOTS, C, F, NUM_SLOTS_BUCKET,
+    NUM_EXPERTS: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+):
+    """grid (L / BLOCK_M, cdiv(C, BLOCK_N)). Y[slot] = weight[slot] * (h W2[e]^T)."""
+    pid_m = tl.program_id(0)
+    pid_n = tl.program_id(1)
+    expert = tl.load(BlockExpert + pid_m)
+    if expert >= NUM_EXPERTS:
+        return
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    slots = tl.load(SortedSlots + rows)
+    valid = slots < NUM_SLOTS
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    offs_k = tl.arange(0, BLOCK_K)
+    a_ptrs = Hin + rows[:, None] * stride_hm + offs_k[None, :] * stride_hf  # [BM, BK]
+    w_ptrs = (W2 + expert.to(tl.int64) * stride_we + offs_n[None, :] * stride_wn
+              + offs_k[:, None] * stride_wf)  # [BK, BN]
+    nmask = offs_n[None, :] < C
+    acc = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
+    for k in range(0, tl.cdiv(F, BLOCK_K)):
+        kmask = offs_k < F - k * BLOCK_K
+        a = tl.load(a_ptrs, mask=kmask[None, :], other=0.0)
+        w = tl.load(w_ptrs, mask=kmask[:, None] & nmask, other=0.0)
+        acc += tl.dot(a, w)
+        a_ptrs += BLOCK_K * stride_hf
+        w_ptrs += BLOCK_K * stride_wf
+    wt = tl.load(TopkWeights + slots, mask=valid, other=0.0).to(tl.float32)
+    acc = acc * wt[:, None]
+    tl.store(Y + slots[:, None] * stride_ys + offs_n[None, :] * stride_yc,
+             acc.to(Y.dtype.element_ty), mask=valid[:, None] & nmask)
+
+
+# (BLOCK_N, BLOCK_K, num_warps, num_stages) tried per BLOCK_M
+_TABLE = {
+    16: [(64, 128, 4, 4), (32, 128, 4, 4), (128, 64, 4, 4), (64, 256, 4, 3)],
+    32: [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 4)],
+    64: [(128, 64, 4, 4), (64, 64, 4, 4), (128, 64, 8, 3)],
+    128: [(128, 64, 8, 4), (256, 64, 8, 3), (128, 128, 8, 3), (128, 64, 4, 4)],
+}
+_CONFIGS = [
+    triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
+    for bn, bk, w, s in sorted({t for v in _TABLE.values() for t in v})
+]
+
+
+def prune_moe_configs(configs, named_args, **kwargs):
+    """Keep the tiles listed for this BLOCK_M (small M: narrow N, deep K to stream weights)."""
+    want = set(_TABLE[kwargs["BLOCK_M"]])
+    keep = [c for c in configs
+            if (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages) in want]
+    return keep or configs[:1]
+
+
+_KEY = ["NUM_SLOTS_BUCKET", "C", "F", "NUM_EXPERTS"]
+
+
+def _tuned(fn):
+    return triton.autotune(configs=_CONFIGS, key=[*_KEY, "BLOCK_M"],
+                           prune_configs_by={"early_config_prune": prune_moe_configs})(fn)
+
+
+_gate_up_tuned = _tuned(_moe_gate_up)
+_down_tuned = _tuned(_moe_down)
+
+
+def pick_block_m(num_slots: int, num_experts: int) -> int:
+    """Rows per block from the mean slots per expert: 16 when decoding, 128 for long prefill."""
+    per_expert = num_slots / max(1, min(num_experts, num_slots))
+    for bm, cap in ((16, 16), (32, 32), (64, 96)):
+        if per_expert <= cap:
+            return bm
+    return 128
+
+
+def grouped_swiglu(
+    x: torch.Tensor,  # [T, C]
+    w13: torch.Tensor,  # [E, 2F, C]
+    w2: torch.Tensor,  # [E, C, F]
+    topk_weights: torch.Tensor,  # [T, K]
+    topk_ids: torch.Tensor,  # [T, K]
+    block_m: int | None = None,
+) -> torch.Tensor:  # [T, K, C] per-slot outputs, already weighted
+    t, c = x.shape
+    e, f2, _ = w13.shape
+    f = f2 // 2
+    k = topk_ids.shape[1]
+    n = t * k
+    bm = block_m or pick_block_m(n, e)
+    sorted_slots, block_expert = align_by_expert(topk_ids, e, bm)
+    rows = sorted_slots.numel()
+    h = torch.empty(rows, f, device=x.device, dtype=x.dtype)
+    y = torch.empty(t, k, c, device=x.device, dtype=x.dtype)
+    weights = topk_weights.reshape(-1).float().contiguous()
+    bucket = triton.next_power_of_2(n)
+    a1 = (x, w13, h, sorted_slots, block_expert, *x.stride(), *w13.stride(), *h.stride(),
+          n, c, f, bucket)
+    a2 = (h, w2, y.view(n, c), sorted_slots, block_expert, weights, *h.stride(), *w2.stride(),
+          c, 1, n, c, f, bucket)
+    nblk = rows // bm
+    if interpreting():
+        _moe_gate_up[(nblk, triton.cdiv(f, 16))](*a1, TOP_K=k, NUM_EXPERTS=e, BLOCK_M=bm,
+                                                   BLOCK_N=16, BLOCK_K=16)
+        _moe_down[(nblk, triton.cdiv(c, 16))](*a2, NUM_EXPERTS=e, BLOCK_M=bm, BLOCK_N=16,
+                                                BLOCK_K=16)
+    else:
+        _gate_up_tuned[lambda mt: (nblk, triton.cdiv(f, mt["BLOCK_N"]))](
+            *a1, TOP_K=k, NUM_EXPERTS=e, BLOCK_M=bm)
+        _down_tuned[lambda mt: (nblk, triton.cdiv(c, mt["BLOCK_N"]))](
+            *a2, NUM_EXPERTS=e, BLOCK_M=bm)
+    return y
+
+
+def fused_moe(
+    x: torch.Tensor,  # [T, C]
+    w13: torch.Tensor,  # [E, 2F, C]
+    w2: torch.Tensor,  # [E, C, F]
+    topk_weights: torch.Tensor,  # [T, K] (fp32 from the routers above)
+    topk_ids: torch.Tensor,  # [T, K] int
+    *,
+    shared_w13: torch.Tensor | None = None,  # [2Fs, C]
+    shared_w2: torch.Tensor | None = None,  # [C, Fs]
+    block_m: int | None = None,
+) -> torch.Tensor:  # [T, C]
+    """The routed experts' weighted sum (+ the shared experts' output)."""
+    t = x.shape[0]
+    y = grouped_swiglu(x, w13, w2, topk_weights, topk_ids, block_m).sum(1, dtype=torch.float32)
+    if shared_w13 is not None:
+        ones = torch.ones(t, 1, device=x.device, dtype=torch.float32)
+        zeros = torch.zeros(t, 1, device=x.device, dtype=torch.int32)
+        y += grouped_swiglu(x, shared_w13[None], shared_w2[None], ones, zeros)[:, 0].float()
+    return y.to(x.dtype)
+
+
+def moe_weight_bytes(topk_ids: torch.Tensor, num_experts: int, c: int, f: int,
+                     elem: int = 2) -> int:
+    """Decode roofline bytes: each distinct routed expert's three matrices read once."""
+    distinct = int(torch.unique(topk_ids).numel())
+    return distinct * 3 * c * f * elem
+
+
+def moe_flops(t: int, k: int, c: int, f: int) -> float:
+    """2 * T * K * 3 * C * F: gate, up and down projections of every routed slot."""
+    return 2.0 * t * k * 3 * c * f

@@ -1,0 +1,51 @@
+"""Shared pytest fixtures. Hub section: a local test Hub and an isolated Hub environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hubserver import HubServer
+
+from archlint.checkpoint import Checkpoint
+
+# -- hub ---------------------------------------------------------------------------------------
+
+FIXTURE_MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+
+
+def fixture_checkpoint(repo_id: str) -> Checkpoint:
+    """A model from fixtures/models by its Hub id (`org/name`)."""
+    return Checkpoint.load(FIXTURE_MODELS / f"{repo_id.replace('/', '__')}.json.gz")
+
+
+@pytest.fixture
+def hub_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No ambient Hub settings: no token, not offline, an empty archlint cache. Returns it."""
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
+                 "HF_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "hf-token"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(tmp_path / "hf-token"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    cache = tmp_path / "archlint-cache"
+    monkeypatch.setenv("ARCHLINT_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries with millisecond backoff, so fault tests finish fast (the bounds stay the same)."""
+    from archlint.source import hub
+
+    monkeypatch.setattr(hub, "DEFAULT_RETRY",
+                        hub.RetryPolicy(base_backoff_s=0.01, max_backoff_s=0.05,
+                                        retry_after_cap_s=0.3))
+
+
+@pytest.fixture
+def hub_server(hub_env: Path, fast_retries: None) -> Iterator[HubServer]:
+    """A started local test Hub (tests/hubserver.py), stopped at teardown."""
+    with HubServer() as server:
+        yield server

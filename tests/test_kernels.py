@@ -1,0 +1,249 @@
+"""Triton kernels against their plain-torch references, on the CPU under TRITON_INTERPRET=1.
+
+Tiny shapes (the interpreter runs each program in numpy). fp32 and fp16 only: the interpreter
+does not emulate bf16 tl.dot. Tolerance: relative error ||out - ref|| / ||ref|| against a float32
+reference, below 1e-5 for fp32 inputs and 3e-3 for fp16 (a few ulps of fp16 accumulated over a
+softmax or a GEMM); NaN never passes. Outputs that the API lets us pass are poisoned with NaN
+first, so an element the kernel forgot to write fails.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Before triton is imported: its own library functions are wrapped for the interpreter only when
+# the variable is set at import time. (Left set: these kernels exist here only interpreted.)
+os.environ["TRITON_INTERPRET"] = "1"
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+pytestmark = pytest.mark.kernels
+
+TOL = {torch.float32: 1e-5, torch.float16: 3e-3}
+DTYPES = [torch.float32, torch.float16]
+
+
+@pytest.fixture(scope="module")
+def K():
+    """The kernel modules, (re)imported with TRITON_INTERPRET=1 set: @triton.jit reads it when a
+    kernel is defined, so modules imported earlier without it are reloaded."""
+    try:
+        base = "archlint.kernels"
+        importlib.import_module(base + "._util")
+    except ModuleNotFoundError:  # running from a checkout without `pip install -e .`
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        base = "kernels"
+    mods = {}
+    for name in ("_util", "attention_prefill", "attention_decode", "mla", "moe", "rmsnorm",
+                 "rope", "reference"):
+        mods[name] = importlib.reload(importlib.import_module(f"{base}.{name}"))
+    return type("Kernels", (), mods)
+
+
+def check(out, ref, dtype):
+    out, ref = out.double(), ref.double()
+    assert not torch.isnan(out).any(), "NaN in output (unwritten element or bad softmax)"
+    err = ((out - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+    assert err < TOL[dtype], f"relative error {err:.3g} >= {TOL[dtype]}"
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "case",
+    [
+        # b, h, g, m, s, dqk, dv, options
+        (1, 4, 2, 40, 40, 32, 32, {}),  # GQA causal, ragged last block
+        (2, 4, 1, 24, 50, 32, 16, {"window": 7}),  # MQA, chunked prefill, window, Dv != Dqk
+        (1, 2, 2, 20, 20, 48, 32, {"softcap": 5.0}),  # 48 = 32 + 16 split
+        (1, 4, 2, 37, 37, 32, 32, {"sinks": True, "window": 16}),
+        (1, 2, 2, 19, 19, 16, 16, {"causal": False}),
+    ],
+)
+def test_prefill(K, dtype, case):
+    b, h, g, m, s, dqk, dv, opts = case
+    opts = dict(opts)
+    r = gen(hash((b, h, m, s, dqk)) % 1000)
+    q = torch.randn(b, h, m, dqk, generator=r).to(dtype)
+    k = torch.randn(b, g, s, dqk, generator=r).to(dtype)
+    v = torch.randn(b, g, s, dv, generator=r).to(dtype)
+    if opts.pop("sinks", False):
+        opts["sinks"] = torch.randn(h, generator=r)
+    out = torch.full((b, h, m, dv), float("nan"), dtype=dtype)
+    K.attention_prefill.prefill_attention(q, k, v, out=out, **opts)
+    check(out, K.reference.attention_ref(q.float(), k.float(), v.float(), **opts), dtype)
+
+
+def test_prefill_window_skips_tiles(K):
+    """A window's query block visits O(W) keys: poison keys outside the window with NaN; a
+    kernel that loads them (instead of skipping the tiles) returns NaN."""
+    b, h, s, d, w = 1, 1, 96, 16, 8
+    q, k, v = (torch.randn(b, h, s, d) for _ in range(3))
+    k2, v2 = k.clone(), v.clone()
+    # tiles of 16 keys: queries 80..95 (the last block) need keys >= 73 only
+    k2[:, :, :64] = float("nan")
+    v2[:, :, :64] = float("nan")
+    out = K.attention_prefill.prefill_attention(q, k2, v2, window=w)
+    ref = K.reference.attention_ref(q, k, v, window=w)
+    check(out[:, :, 80:], ref[:, :, 80:], torch.float32)
+
+
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "case",
+    [
+        # b, h, g, s_max, d, lens step, options
+        (3, 8, 2, 70, 32, 7, {}),
+        (2, 4, 4, 90, 64, 11, {"window": 20, "sinks": True}),
+        (2, 6, 1, 45, 32, 40, {"softcap": 3.0, "num_splits": 3}),  # a split with no keys
+    ],
+)
+def test_decode(K, dtype, case):
+    b, h, g, s, d, step, opts = case
+    opts = dict(opts)
+    r = gen(s + d)
+    q = torch.randn(b, h, d, generator=r).to(dtype)
+    kc = torch.randn(b, g, s, d, generator=r).to(dtype)
+    vc = torch.randn(b, g, s, d, generator=r).to(dtype)
+    lens = torch.tensor([s - i * step for i in range(b)], dtype=torch.int32)
+    if opts.pop("sinks", False):
+        opts["sinks"] = torch.randn(h, generator=r)
+    out = torch.full((b, h, d), float("nan"), dtype=dtype)
+    K.attention_decode.decode_attention(q, kc, vc, lens, out=out, **opts)
+    opts.pop("num_splits", None)
+    ref = K.reference.decode_attention_ref(q.float(), kc.float(), vc.float(), lens, **opts)
+    check(out, ref, dtype)
+
+
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mla_decode(K, dtype):
+    b, h, rank, p, s = 2, 20, 64, 16, 70  # 20 heads: a ragged head block
+    r = gen(7)
+    ql = torch.randn(b, h, rank, generator=r).to(dtype)
+    qr = torch.randn(b, h, p, generator=r).to(dtype)
+    cache = torch.randn(b, s, rank + p, generator=r).to(dtype)  # one buffer, two views
+    c, kr = cache[..., :rank], cache[..., rank:]
+    lens = torch.tensor([70, 33], dtype=torch.int32)
+    out = torch.full((b, h, rank), float("nan"), dtype=dtype)
+    K.mla.mla_decode(ql, qr, c, kr, lens, sm_scale=0.1, num_splits=2, out=out)
+    ref = K.reference.mla_decode_ref(ql.float(), qr.float(), c.float(), kr.float(), lens,
+                                     sm_scale=0.1)
+    check(out, ref, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mla_prefill_and_absorbed_decode(K, dtype):
+    b, h, rank, p, dn, dv, m = 1, 4, 32, 16, 32, 16, 24
+    r = gen(11)
+    qn = torch.randn(b, h, m, dn, generator=r).to(dtype)
+    qp = torch.randn(b, h, m, p, generator=r).to(dtype)
+    c = torch.randn(b, m, rank, generator=r).to(dtype)
+    kr = torch.randn(b, m, p, generator=r).to(dtype)
+    wuk = (torch.randn(h, dn, rank, generator=r) / math.sqrt(rank)).to(dtype)
+    wuv = (torch.randn(h, dv, rank, generator=r) / math.sqrt(rank)).to(dtype)
+    scale = 1.0 / math.sqrt(dn + p)
+    ref = K.reference.mla_decompress_ref(qn.float(), qp.float(), c.float(), kr.float(),
+                                         wuk.float(), wuv.float(), sm_scale=scale)
+    check(K.mla.mla_prefill(qn, qp, c, kr, wuk, wuv, sm_scale=scale), ref, dtype)
+    # the last query row is a decode step over all m keys: absorbed == decompressed
+    lens = torch.tensor([m], dtype=torch.int32)
+    dec = K.mla.mla_decode_absorbed(qn[:, :, -1], qp[:, :, -1], c, kr, lens, wuk, wuv,
+                                    sm_scale=scale)
+    check(dec, ref[:, :, -1], dtype)
+
+
+# --------------------------------------------------------------------------------------------
+def test_routing(K):
+    r = gen(3)
+    logits = torch.randn(9, 16, generator=r)
+    w, ids = K.moe.route_softmax_topk(logits, 2)
+    rw, rids = K.reference.route_softmax_topk_ref(logits, 2)
+    assert torch.equal(ids, rids) and torch.allclose(w, rw)
+    bias = torch.randn(16, generator=r) * 0.1
+    w, ids = K.moe.route_sigmoid_grouped_topk(logits, 4, bias, 4, 2, scaling=2.5)
+    rw, rids = K.reference.route_sigmoid_grouped_topk_ref(logits, 4, bias, 4, 2, scaling=2.5)
+    assert torch.equal(ids, rids) and torch.allclose(w, rw)
+
+
+def test_align_by_expert(K):
+    ids = torch.tensor([[3, 0], [3, 1], [0, 3], [3, 2]], dtype=torch.int32)
+    slots, blocks = K.moe.align_by_expert(ids, 5, 4)
+    n = ids.numel()
+    seen = sorted(int(x) for x in slots if x < n)
+    assert seen == list(range(n))  # every slot exactly once
+    for bi, e in enumerate(blocks.tolist()):
+        for sl in slots[bi * 4 : bi * 4 + 4].tolist():
+            if sl < n:
+                assert int(ids.reshape(-1)[sl]) == e  # blocks hold one expert's slots
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("block_m", [16, 32])
+def test_fused_moe_softmax(K, dtype, block_m):
+    t, e, k, c, f = 5, 8, 2, 48, 40
+    r = gen(block_m)
+    x = torch.randn(t, c, generator=r).to(dtype)
+    w13 = (torch.randn(e, 2 * f, c, generator=r) * 0.2).to(dtype)
+    w2 = (torch.randn(e, c, f, generator=r) * 0.2).to(dtype)
+    w, ids = K.moe.route_softmax_topk(torch.randn(t, e, generator=r), k)
+    out = K.moe.fused_moe(x, w13, w2, w, ids, block_m=block_m)
+    check(out, K.reference.moe_ref(x.float(), w13.float(), w2.float(), w, ids), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_moe_deepseek_shared(K, dtype):
+    t, e, k, c, f = 6, 16, 4, 32, 24
+    r = gen(5)
+    x = torch.randn(t, c, generator=r).to(dtype)
+    w13 = (torch.randn(e, 2 * f, c, generator=r) * 0.2).to(dtype)
+    w2 = (torch.randn(e, c, f, generator=r) * 0.2).to(dtype)
+    sw13 = (torch.randn(2 * f, c, generator=r) * 0.2).to(dtype)
+    sw2 = (torch.randn(c, f, generator=r) * 0.2).to(dtype)
+    bias = torch.randn(e, generator=r) * 0.1
+    w, ids = K.moe.route_sigmoid_grouped_topk(torch.randn(t, e, generator=r), k, bias, 4, 2,
+                                              scaling=2.5)
+    out = K.moe.fused_moe(x, w13, w2, w, ids, shared_w13=sw13, shared_w2=sw2)
+    ref = K.reference.moe_ref(x.float(), w13.float(), w2.float(), w, ids,
+                              shared_w13=sw13.float(), shared_w2=sw2.float())
+    check(out, ref, dtype)
+
+
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rmsnorm(K, dtype):
+    r = gen(1)
+    x = torch.randn(7, 100, generator=r).to(dtype)
+    res = torch.randn(7, 100, generator=r).to(dtype)
+    w = torch.randn(100, generator=r).to(dtype)
+    check(K.rmsnorm.rmsnorm(x, w), K.reference.rmsnorm_ref(x.float(), w.float()), dtype)
+    y, new_res = K.rmsnorm.rmsnorm(x, w, residual=res, weight_offset=1.0)
+    ry, rres = K.reference.rmsnorm_ref(x, w, residual=res, weight_offset=1.0)
+    check(y, ry, dtype)
+    assert torch.equal(new_res, rres)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("neox", [True, False])
+@pytest.mark.parametrize("d,rot", [(32, 32), (64, 16)])
+def test_rope(K, dtype, neox, d, rot):
+    r = gen(d + rot)
+    q = torch.randn(5, 6, d, generator=r).to(dtype)
+    k = torch.randn(5, 2, d, generator=r).to(dtype)
+    pos = torch.tensor([0, 3, 9, 100, 4000])
+    inv = 1.0 / (10000 ** (torch.arange(0, rot, 2).float() / rot))
+    qo, ko = K.rope.rope(q, k, pos, inv, neox=neox)
+    check(qo, K.reference.rope_ref(q.float(), pos, inv, neox=neox), dtype)
+    check(ko, K.reference.rope_ref(k.float(), pos, inv, neox=neox), dtype)

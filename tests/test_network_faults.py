@@ -1,0 +1,154 @@
+"""Every network fault: bounded retries, one clear error naming the model, and no hang.
+
+Retries use millisecond backoff here (`fast_retries`) and timeouts are 0.3 s; the number of
+attempts is the production one.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from conftest import fixture_checkpoint
+from hubserver import HubServer
+
+from archlint import errors
+from archlint.source import hub as hub_mod
+from archlint.source import safetensors_header as st
+from archlint.source.hub import fetch_checkpoint
+
+GPT_OSS = "openai/gpt-oss-20b"
+V2_LITE = "deepseek-ai/DeepSeek-V2-Lite"
+TIMEOUT = 0.3
+ATTEMPTS = hub_mod.DEFAULT_RETRY.attempts
+
+
+@pytest.fixture
+def sharded(hub_server: HubServer) -> HubServer:
+    hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=4)
+    return hub_server
+
+
+def fetch(hub: HubServer, repo_id: str = GPT_OSS, **kwargs: object):
+    kwargs.setdefault("token", False)
+    kwargs.setdefault("timeout", TIMEOUT)
+    kwargs.setdefault("use_cache", False)
+    return fetch_checkpoint(repo_id, endpoint=hub.endpoint, **kwargs)  # type: ignore[arg-type]
+
+
+def assert_one_line_naming_model(err: errors.ArchlintError, *words: str) -> None:
+    line = err.one_line()
+    assert "\n" not in line and GPT_OSS in line, line
+    for word in words:
+        assert word in line, line
+
+
+def test_rate_limit_honours_retry_after_then_succeeds(sharded: HubServer) -> None:
+    sharded.add_fault("status", "/api/models", status=429, retry_after="0.2", times=2)
+    started = time.monotonic()
+    got = fetch(sharded)
+    assert got.fetch_stats["retries"] == 2 and len(got.shards) == 4
+    assert 0.4 <= time.monotonic() - started < 2.0  # waited the server's 0.2 s, twice
+
+
+def test_huge_retry_after_is_capped(sharded: HubServer) -> None:
+    sharded.add_fault("status", "config.json", status=429, retry_after="3600")
+    started = time.monotonic()
+    assert fetch(sharded).config is not None
+    assert time.monotonic() - started < 2.0  # capped (0.3 s under fast_retries), not an hour
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_persistent_server_errors_give_up_after_bounded_attempts(sharded: HubServer,
+                                                                 status: int) -> None:
+    sharded.add_fault("status", "/api/models", status=status, times=100)
+    with pytest.raises(errors.NetworkError) as info:
+        fetch(sharded)
+    assert_one_line_naming_model(info.value, f"HTTP {status}", "listing")
+    assert sharded.count() == ATTEMPTS
+
+
+def test_transient_error_on_one_shard_is_retried(sharded: HubServer) -> None:
+    sharded.add_fault("status", "model-00002-of-00004", status=503)
+    got = fetch(sharded)
+    assert len(got.shards) == 4 and got.fetch_stats["retries"] == 1
+
+
+@pytest.mark.parametrize("kind", ["reset", "truncate", "wrong_range", "stall_body"])
+def test_broken_range_response_is_retried(sharded: HubServer, kind: str) -> None:
+    sharded.add_fault(kind, "model-00003-of-00004", stall_s=2 * TIMEOUT)
+    got = fetch(sharded)
+    assert len(got.shards) == 4 and got.fetch_stats["retries"] >= 1
+    assert got.problems == []
+
+
+@pytest.mark.parametrize(("kind", "words"), [
+    ("reset", ["model-00003-of-00004", "connection"]),
+    ("truncate", ["model-00003-of-00004"]),
+    ("wrong_range", ["model-00003-of-00004", "Content-Range"]),
+    ("stall", ["model-00003-of-00004", "timed out"]),
+    ("stall_body", ["model-00003-of-00004"]),
+])
+def test_persistent_broken_responses_end_in_one_network_error(sharded: HubServer, kind: str,
+                                                              words: list[str]) -> None:
+    sharded.add_fault(kind, "model-00003-of-00004", times=100, stall_s=5.0)
+    started = time.monotonic()
+    with pytest.raises(errors.NetworkError) as info:
+        fetch(sharded)
+    elapsed = time.monotonic() - started
+    assert_one_line_naming_model(info.value, *words)
+    assert elapsed < ATTEMPTS * 3 * TIMEOUT + 1.5, elapsed  # timeouts fire; nothing hangs
+    shard_requests = [r for r in sharded.requests() if "model-00003-of-00004" in r.path]
+    assert len(shard_requests) == ATTEMPTS
+
+
+def test_stalled_listing_times_out(sharded: HubServer) -> None:
+    sharded.add_fault("stall", "/api/models", times=100, stall_s=5.0)
+    started = time.monotonic()
+    with pytest.raises(errors.NetworkError, match="timed out"):
+        fetch(sharded)
+    assert time.monotonic() - started < ATTEMPTS * TIMEOUT + 1.0
+
+
+def test_server_ignoring_range_on_a_31_gb_file_costs_only_the_header(
+        hub_server: HubServer) -> None:
+    repo = hub_server.add_model(V2_LITE, fixture_checkpoint(V2_LITE))
+    shard = repo.commits[repo.sha]["model.safetensors"]
+    assert shard.size > 30 * 10**9
+    hub_server.add_fault("ignore_range", "model.safetensors", times=100)
+
+    got = fetch(hub_server, V2_LITE, timeout=5.0)
+
+    assert len(got.tensors) == 5291 and got.shards[0].file_size == shard.size
+    # the whole prefix twice at most (the first read, then the rest from byte 0 again), plus
+    # one streamed chunk each: never the 31 GB
+    budget = 2 * (len(shard.head) + 2 * hub_mod.CHUNK_BYTES)
+    assert got.fetch_stats["bytes"] < budget
+    assert all(r.status == 200 for r in hub_server.requests() if r.range)
+
+
+def test_header_budget_is_respected_even_without_range(hub_server: HubServer) -> None:
+    hub_server.add_model(V2_LITE, fixture_checkpoint(V2_LITE))
+    hub_server.add_fault("ignore_range", "model.safetensors", times=100)
+    with pytest.raises(errors.HeaderError, match="AL001"):
+        fetch(hub_server, V2_LITE, max_header_bytes=st.FIRST_READ_BYTES, timeout=5.0)
+    assert hub_server.bytes_sent() < 64 * 2**20  # the server stops on the closed connection
+
+
+def test_unreachable_endpoint_fails_fast(hub_env: Path, fast_retries: None) -> None:
+    with HubServer() as server:
+        endpoint = server.endpoint  # a port that was just closed: connection refused
+    started = time.monotonic()
+    with pytest.raises(errors.NetworkError, match=f"{GPT_OSS}.*connection failed"):
+        fetch_checkpoint(GPT_OSS, endpoint=endpoint, token=False, timeout=TIMEOUT)
+    assert time.monotonic() - started < 2.0
+
+
+def test_one_failing_task_stops_the_others(sharded: HubServer) -> None:
+    sharded.add_fault("stall", "model-0000", times=100, stall_s=5.0)
+    sharded.add_fault("status", "config.json", status=404, times=100)
+    started = time.monotonic()
+    with pytest.raises(errors.HubError):
+        fetch(sharded)
+    assert time.monotonic() - started < 2 * TIMEOUT + 1.0  # did not sit out the shard retries
