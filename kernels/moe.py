@@ -95,8 +95,7 @@ def align_by_expert(topk_ids: torch.Tensor, num_experts: int, block_m: int):
 def _moe_gate_up(
     X, W13, Hout, SortedSlots, BlockExpert,
     stride_xt, stride_xc, stride_we, stride_wn, stride_wc, stride_hm, stride_hf,
-    NUM_SLOTS, C, F, NUM_SLOTS_BUCKET,  # the bucket only keys the autotuner
-    TOP_K: tl.constexpr, NUM_EXPERTS: tl.constexpr,
+    NUM_SLOTS, C, F, NUM_SLOTS_BUCKET, TOP_K, NUM_EXPERTS,  # bucket: autotune key only
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     """grid (L / BLOCK_M, cdiv(F, BLOCK_N)). Hout[row] = silu(x W_gate^T) * (x W_up^T)."""
@@ -137,8 +136,7 @@ def _moe_gate_up(
 def _moe_down(
     Hin, W2, Y, SortedSlots, BlockExpert, TopkWeights,
     stride_hm, stride_hf, stride_we, stride_wn, stride_wf, stride_ys, stride_yc,
-    NUM_SLOTS, C, F, NUM_SLOTS_BUCKET,
-    NUM_EXPERTS: tl.constexpr,
+    NUM_SLOTS, C, F, NUM_SLOTS_BUCKET, NUM_EXPERTS,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     """grid (L / BLOCK_M, cdiv(C, BLOCK_N)). Y[slot] = weight[slot] * (h W2[e]^T)."""

@@ -27,7 +27,9 @@ bounded and wakes up on ``stop()``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import socket
 import struct
@@ -146,8 +148,8 @@ def split_even(tensors: list[TensorInfo], n: int) -> list[list[TensorInfo]]:
             cuts.append(i + 1)
     for k in range(len(cuts), n):  # too few cuts (one tensor dominates): split the tail
         cuts.append(max(cuts[-1] + 1, len(tensors) - (n - k)))
-    cuts = sorted(set(cuts))[:n] + [len(tensors)]
-    return [tensors[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+    cuts = [*sorted(set(cuts))[:n], len(tensors)]
+    return [tensors[a:b] for a, b in itertools.pairwise(cuts) if b > a]
 
 
 def model_files(checkpoint: Checkpoint, *, shards: int = 1,
@@ -523,10 +525,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR) if not reset else None
         except OSError:
             pass
-        try:
+        with contextlib.suppress(OSError):
             self.connection.close()
-        except OSError:
-            pass
 
 
 def _repo_of(segments: list[str]) -> str | None:

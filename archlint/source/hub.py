@@ -34,31 +34,27 @@ from typing import Any
 from urllib.parse import quote
 
 from huggingface_hub import constants as hf_constants
-from huggingface_hub import hf_hub_url
-from huggingface_hub.utils import (
+from huggingface_hub import get_session, hf_hub_url, hf_raise_for_status
+from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
     OfflineModeIsEnabled,
     RepositoryNotFoundError,
     RevisionNotFoundError,
-    build_hf_headers,
-    get_session,
-    hf_raise_for_status,
 )
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # lazy module
 
 from archlint import __version__ as _archlint_version
 from archlint import errors
 from archlint.checkpoint import Checkpoint, ShardInfo
 from archlint.source import index as index_mod
+from archlint.source.config_file import MAX_CONFIG_BYTES, parse_config
 from archlint.source import safetensors_header as st
 from archlint.source.cache import HeaderCache, is_full_sha
 
 # -- limits ------------------------------------------------------------------------------------
 
-#: config.json bodies read at most. Real configs are a few KB (the largest in fixtures/ is 1.8 KB);
-#: 16 MiB leaves room for huge id2label maps while bounding memory against a hostile repo.
-MAX_CONFIG_BYTES = 16 * 2**20
 #: listing bodies read at most. A listing with sizes is ~150 bytes per file; 64 MiB is ~400k files.
 MAX_LISTING_BYTES = 64 * 2**20
 #: error bodies read for huggingface_hub's message (it reads them too); anything longer is skipped.
@@ -101,7 +97,7 @@ class RetryPolicy:
     retry_after_cap_s: float = 10.0
 
     def backoff(self, attempt: int) -> float:
-        wait = min(self.max_backoff_s, self.base_backoff_s * 2 ** (attempt - 1))
+        wait = min(self.max_backoff_s, self.base_backoff_s * 2.0 ** (attempt - 1))
         return wait * (0.5 + random.random() / 2)  # jitter: concurrent shards do not retry in step
 
 
@@ -121,9 +117,8 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
             continue
         if module_name == "requests":
             found.append(module.RequestException)
-        else:
-            found.append(module.TransportError)
-            found.append(module.DecodingError)
+        else:  # transport failures, undecodable bodies, redirect loops
+            found.append(module.RequestError)
     found.append(OSError)
     return tuple(found)
 
@@ -190,7 +185,10 @@ def _read_error_body(response: Any) -> None:
     except ValueError:
         return
     if 0 <= length <= MAX_ERROR_BODY_BYTES:
-        response.read() if hasattr(response, "read") else response.content
+        if hasattr(response, "read"):  # httpx: load the streamed body
+            response.read()
+        else:  # requests: .content loads it
+            _ = response.content
 
 
 def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
@@ -272,11 +270,16 @@ class _Fetcher:
         started = time.monotonic()
         with _open_stream(get_session(), url, headers, self.timeout) as response:
             status = response.status_code
+            if status == 416 and byte_range is not None:  # the file is shorter than the range
+                parsed = _parse_content_range(response.headers.get("Content-Range"))
+                return _Body(status=status, data=b"", total_size=parsed[2] if parsed else None)
             if status >= 400:
                 _read_error_body(response)
                 if status in RETRY_STATUSES:
                     raise _RetryStatus(status, _retry_after(response.headers))
                 self._raise_for_status(response, what)
+            if status not in (200, 206):  # e.g. a redirect without a Location
+                raise _Retryable(f"unexpected HTTP {status} for {what}")
             skip = 0  # bytes to drop from the front: a server that ignored Range sends byte 0
             total_size: int | None = None
             if byte_range is not None and status == 206:
@@ -362,12 +365,11 @@ class _Fetcher:
         url = hf_hub_url(self.repo_id, name, revision=self.sha, endpoint=self.endpoint)
         return str(url)
 
-    def get_json(self, url: str, *, what: str, limit: int) -> tuple[str, Any]:
+    def get_json(self, url: str, *, what: str, limit: int) -> Any:
         body = self.get(url, what=what, limit=limit,
                         limit_error=f"{what} is larger than {limit // 2**20} MiB")
         try:
-            text = body.data.decode("utf-8")
-            return text, json.loads(text)
+            return json.loads(body.data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise errors.HubError(f"{self.who()}: {what} is not valid JSON ({err})") from None
 
@@ -380,7 +382,7 @@ class _RetryStatus(Exception):
 
 
 def _retry_after(headers: Any) -> float | None:
-    value = (headers.get("Retry-After") or "").strip()
+    value = str(headers.get("Retry-After") or "").strip()
     try:
         seconds = float(value)
     except ValueError:
@@ -464,7 +466,7 @@ def fetch_checkpoint(
     listing_url = f"{base}/api/models/{repo_id}"
     if revision is not None:
         listing_url += f"/revision/{quote(revision, safe='')}"
-    _, info = fetcher.get_json(listing_url + "?blobs=true", what="the file listing",
+    info = fetcher.get_json(listing_url + "?blobs=true", what="the file listing",
                                limit=MAX_LISTING_BYTES)
     sha, files = _parse_listing(info, fetcher)
     fetcher.sha = sha
@@ -571,12 +573,15 @@ def _choose_weights(files: dict[str, int | None]) -> tuple[str | None, list[str]
 
     A safetensors index wins; without one, `model.safetensors` or the only root-level
     safetensors file; a .bin index only when there is no safetensors at all (never unpickled).
-    Before the index arrives, every root-level safetensors file is guessed to be a shard: that
-    is where transformers writes them, and guessing saves a sequential round trip.
+    Before the index arrives, root-level `model*.safetensors` files are guessed to be its shards:
+    that is where and how transformers writes them, and guessing saves a sequential round trip.
     """
     root = sorted(f for f in files if "/" not in f and f.endswith(".safetensors"))
     if SAFETENSORS_INDEX in files:
-        return SAFETENSORS_INDEX, root[: index_mod.MAX_SHARDS]
+        # transformers names shards model-00001-of-0000N (older: model_00001-...): guess those
+        # only, so stray files (consolidated.safetensors, checkpoints) cost no reads
+        guesses = [f for f in root if f.startswith("model")]
+        return SAFETENSORS_INDEX, guesses[: index_mod.MAX_SHARDS]
     if SAFETENSORS_SINGLE in files:
         return None, [SAFETENSORS_SINGLE]
     if len(root) == 1:
@@ -617,8 +622,8 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="archlint-hub")
     try:
         # round 2: config, index and the guessed headers, all at once
-        config_f = (pool.submit(fetcher.get_json, fetcher.file_url("config.json"),
-                                what="config.json", limit=MAX_CONFIG_BYTES)
+        config_f = (pool.submit(fetcher.get, fetcher.file_url("config.json"),
+                                what="config.json", limit=MAX_CONFIG_BYTES + 1)  # +1: see over
                     if has_config else None)
         index_f = (pool.submit(fetcher.get, fetcher.file_url(index_name), what=index_name,
                                limit=index_mod.MAX_INDEX_BYTES,
@@ -629,10 +634,11 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
             name: pool.submit(header_task, name) for name in guessed
         }
         if config_f is not None:
-            checkpoint.config_text, config = _result(config_f, fetcher)
-            if not isinstance(config, dict):
-                raise errors.ConfigError(f"{fetcher.who()}: config.json is not a JSON object")
-            checkpoint.config = config
+            try:
+                checkpoint.config, checkpoint.config_text = parse_config(
+                    _result(config_f, fetcher).data)
+            except errors.ConfigError as err:
+                raise errors.ConfigError(f"{fetcher.who()}: {err.message}") from None
 
         wanted = guessed
         parsed_index = None

@@ -59,7 +59,7 @@ def safe_shard_name(name: str) -> bool:
         return False  # backslash: a separator on Windows; controls (NUL...): never a Hub path
     if name.startswith("/") or ":" in name:
         # Absolute POSIX path; any colon: a Windows drive ("C:\\x", drive-relative "C:x") or an
-        # NTFS alternate data stream ("a:b"). Windows forbids ':' in names, so no real shard has one.
+        # NTFS alternate data stream ("a:b"). Windows forbids ":" in names: no real shard has one.
         return False
     if any(part in ("", ".", "..") for part in name.split("/")):
         return False
@@ -131,7 +131,8 @@ def parse_index(data: bytes | str, *, file_name: str) -> ParsedIndex:
     problems = ProblemCollector(file_name)
     _report_duplicates(raw, weight_map, odd.duplicates, problems)
     if odd.constants:
-        problems.add("AL006", f"index uses the non-JSON literal(s) {', '.join(set(odd.constants))}")
+        names = ", ".join(sorted(odd.constants))
+        problems.add("AL006", f"index uses the non-JSON literal(s) {names}")
     total_size = _total_size(raw.get("metadata"), problems)
     if not weight_map:
         problems.add("AL016", "index weight_map is empty", pointer=json_pointer("weight_map"))

@@ -115,6 +115,18 @@ class ProblemCollector:
         if count <= MAX_PROBLEMS_PER_CODE:
             self._items.append(Problem(code, message, file or self.file, pointer))
 
+    def wants(self, code: str) -> bool:
+        """Whether a problem of `code` would be listed; if not, it is counted here.
+
+        Per-tensor paths ask first, so a hostile header with 400k bad tensors costs no message
+        formatting past the cap.
+        """
+        count = self._counts.get(code, 0)
+        if count < MAX_PROBLEMS_PER_CODE:
+            return True
+        self._counts[code] = count + 1
+        return False
+
     def finish(self) -> list[Problem]:
         for code, count in self._counts.items():
             if count > MAX_PROBLEMS_PER_CODE:
@@ -166,12 +178,15 @@ class BadNumber:
         return self.literal
 
 
+_NON_FINITE = {name: BadNumber(name) for name in ("NaN", "Infinity", "-Infinity")}
+
+
 @dataclass
 class JsonOddities:
     """What the stdlib parser tolerates but strict JSON readers disagree on."""
 
     duplicates: list[tuple[dict[str, Any], dict[str, list[Any]]]] = field(default_factory=list)
-    constants: list[str] = field(default_factory=list)  # NaN, Infinity, -Infinity
+    constants: set[str] = field(default_factory=set)  # NaN, Infinity, -Infinity
     long_ints: int = 0
 
 
@@ -186,8 +201,8 @@ def _make_decoder(odd: JsonOddities) -> json.JSONDecoder:
         return obj
 
     def constant_hook(literal: str) -> BadNumber:
-        odd.constants.append(literal)
-        return BadNumber(literal)
+        odd.constants.add(literal)
+        return _NON_FINITE[literal]  # shared: a header of a million NaNs allocates three
 
     def int_hook(literal: str) -> int | BadNumber:
         # u64 has at most 20 digits; longer literals would also trip CPython's 4300-digit
@@ -356,68 +371,66 @@ class _HeaderReader:
             return self._bad_number(name, shape, offsets)
         begin, end = offsets
         if begin > end:
-            return self._skip("AL009", f"tensor {short(name)}: data_offsets [{begin}, {end}] end "
-                              "before they begin; skipped", json_pointer(name, "data_offsets"))
+            return self._skip("AL009", name, f"data_offsets [{begin}, {end}] end before they "
+                              "begin; skipped", "data_offsets")
         if self.check_unicode and not self._valid_unicode(dtype, json_pointer(name, "dtype")):
             return None
         return self._sized(TensorInfo(name, dtype, tuple(shape), self.file_name, begin, end))
 
     def _malformed(self, name: str, entry: Any) -> None:
         """Say precisely what is wrong with an entry that is not {dtype, shape, data_offsets}."""
-        ptr = json_pointer(name)
         if not isinstance(entry, dict):
-            return self._skip("AL003", f"tensor {short(name)} is {describe(entry)}, not an "
-                              "object with dtype/shape/data_offsets; skipped", ptr)
+            return self._skip("AL003", name, f"is {describe(entry)}, not an object with "
+                              "dtype/shape/data_offsets; skipped")
         missing = [k for k in _TENSOR_FIELDS if k not in entry]
         if missing:
-            return self._skip("AL003", f"tensor {short(name)} lacks {', '.join(missing)}; "
-                              "skipped", ptr)
+            return self._skip("AL003", name, f"lacks {', '.join(missing)}; skipped")
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if not isinstance(dtype, str):
-            return self._skip("AL003", f"tensor {short(name)}: dtype is {describe(dtype)}, not "
-                              "a string; skipped", json_pointer(name, "dtype"))
+            return self._skip("AL003", name, f"dtype is {describe(dtype)}, not a string; "
+                              "skipped", "dtype")
         if not isinstance(shape, list):
-            return self._skip("AL003", f"tensor {short(name)}: shape is {describe(shape)}, not "
-                              "an array; skipped", json_pointer(name, "shape"))
+            return self._skip("AL003", name, f"shape is {describe(shape)}, not an array; "
+                              "skipped", "shape")
         what = f"an array of {len(offsets)}" if isinstance(offsets, list) else describe(offsets)
-        return self._skip("AL003", f"tensor {short(name)}: data_offsets is {what}, not "
-                          "[BEGIN, END]; skipped", json_pointer(name, "data_offsets"))
+        return self._skip("AL003", name, f"data_offsets is {what}, not [BEGIN, END]; skipped",
+                          "data_offsets")
 
     def _bad_number(self, name: str, shape: list[Any], offsets: list[Any]) -> None:
         for key, values in (("shape", shape), ("data_offsets", offsets)):
             for i, value in enumerate(values):
                 if not _is_u64(value):
-                    return self._skip("AL006", f"tensor {short(name)}: {key}[{i}] is "
-                                      f"{describe(value)}, not an integer in 0..2^64-1; skipped",
-                                      json_pointer(name, key, str(i)))
+                    return self._skip("AL006", name, f"{key}[{i}] is {describe(value)}, not an "
+                                      "integer in 0..2^64-1; skipped", key, str(i))
         return None
 
     def _sized(self, t: TensorInfo) -> TensorInfo | None:
         """Check END - BEGIN == elements * bits / 8 (the spec's byte-size rule)."""
         numel = _checked_numel(t.shape)
         if numel is None:
-            return self._skip("AL006", f"tensor {short(t.name)}: shape {_shape_text(t.shape)} "
-                              "has more than 2^64 elements; skipped", json_pointer(t.name, "shape"))
+            return self._skip("AL006", t.name, f"shape {_shape_text(t.shape)} has more than "
+                              "2^64 elements; skipped", "shape")
         bits = DTYPE_BITS.get(t.dtype)
         if bits is None:
-            self.problems.add("AL007", f"tensor {short(t.name)}: unknown dtype {short(t.dtype)} "
-                              "(not one of the 22 safetensors dtypes); kept, size unchecked",
-                              pointer=json_pointer(t.name, "dtype"))
+            if self.problems.wants("AL007"):
+                self._skip("AL007", t.name, f"unknown dtype {short(t.dtype)} (not one of the 22 "
+                           "safetensors dtypes); kept, size unchecked", "dtype")
             return t
         span = t.end - t.start  # type: ignore[operator]
         total_bits = numel * bits
         if total_bits % 8:
-            self.problems.add("AL008", f"tensor {short(t.name)}: {numel} elements of {t.dtype} "
-                              f"({bits} bits) are not a whole number of bytes",
-                              pointer=json_pointer(t.name))
-        elif total_bits // 8 != span:
-            self.problems.add("AL008", f"tensor {short(t.name)}: shape {_shape_text(t.shape)} of "
-                              f"{t.dtype} needs {total_bits // 8} bytes but data_offsets span "
-                              f"{span}", pointer=json_pointer(t.name))
+            self._skip("AL008", t.name, f"{numel} elements of {t.dtype} ({bits} bits) are not a "
+                       "whole number of bytes")
+        elif total_bits // 8 != span and self.problems.wants("AL008"):
+            self._skip("AL008", t.name, f"shape {_shape_text(t.shape)} of {t.dtype} needs "
+                       f"{total_bits // 8} bytes but data_offsets span {span}")
         return t
 
-    def _skip(self, code: str, message: str, pointer: str) -> None:
-        self.problems.add(code, message, pointer=pointer)
+    def _skip(self, code: str, name: str, detail: str, *pointer: str) -> None:
+        """Report a problem with tensor `name` (the caller then skips or keeps it)."""
+        if self.problems.wants(code):
+            self.problems.add(code, f"tensor {short(name)}: {detail}",
+                              pointer=json_pointer(name, *pointer))
         return None
 
 
@@ -462,12 +475,14 @@ def _check_layout(tensors: list[TensorInfo], header_len: int, file_size: int | N
     """The buffer "needs to be entirely indexed, and cannot contain holes" (spec)."""
     cursor = 0
     for begin, end, name in sorted((t.start, t.end, t.name) for t in tensors):
-        if begin > cursor:
-            problems.add("AL009", f"buffer bytes [{cursor}, {begin}) before tensor {short(name)} "
-                         "belong to no tensor (a hole)", pointer=json_pointer(name))
-        elif begin < cursor:
-            problems.add("AL009", f"tensor {short(name)} at [{begin}, {end}) overlaps bytes "
-                         f"already used up to {cursor}", pointer=json_pointer(name))
+        if begin != cursor and problems.wants("AL009"):
+            if begin > cursor:
+                problems.add("AL009", f"buffer bytes [{cursor}, {begin}) before tensor "
+                             f"{short(name)} belong to no tensor (a hole)",
+                             pointer=json_pointer(name))
+            else:
+                problems.add("AL009", f"tensor {short(name)} at [{begin}, {end}) overlaps bytes "
+                             f"already used up to {cursor}", pointer=json_pointer(name))
         cursor = max(cursor, end)
     if file_size is None:
         return
@@ -499,7 +514,7 @@ def _report_oddities(obj: dict[str, Any], odd: JsonOddities, problems: ProblemCo
             problems.add("AL005", f"key {short(key)} appears {len(values)} times in {where}; "
                          "this reader keeps the last", pointer=ptr)
     if odd.constants:
-        names = ", ".join(sorted(set(odd.constants)))
+        names = ", ".join(sorted(odd.constants))
         problems.add("AL006", f"header uses the non-JSON literal(s) {names}")
 
 

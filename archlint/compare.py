@@ -1,0 +1,732 @@
+"""The comparison table: one column per model (or what-if variant), one row per property.
+
+Pure data, no I/O: :func:`compare_table` turns analyses into a :class:`Table` whose cells keep
+their exact value (integers for counts and bytes, so JSON and CSV stay exact) beside a human
+text. Rows whose values differ across the columns are flagged; the formatters in
+:mod:`archlint.report.compare_formats` highlight them. :func:`run_compare` is the whole
+``archlint compare`` command minus argument parsing: load → table → format (→ plots).
+
+Conventions are the Profile's (DESIGN.md): KV sizing follows vLLM, "active" counts what one
+token touches, weight bytes are the stored bytes (tensor table or index when known, otherwise
+parameters × the declared dtype, marked "~").
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archlint.analysis.compute import flops
+from archlint.analysis.hardware import GPU, find_gpu
+from archlint.analysis.memory import kv_cache
+from archlint.analysis.profile import DEFAULT_BATCH, DEFAULT_CONTEXT, Options, Profile
+from archlint.analysis.roofline import roofline
+from archlint.dtypes import canonical_name, named_dtype_bytes
+from archlint.errors import UsageError
+from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate
+from archlint.spec import AttentionSpec, FFNSpec, ModelSpec
+
+if TYPE_CHECKING:
+    from archlint.api import Analysis
+    from archlint.source import SourceOptions
+
+__all__ = [
+    "DEFAULT_GPU",
+    "ROWS",
+    "Cell",
+    "Row",
+    "Table",
+    "column_label",
+    "compare_table",
+    "profile_at",
+    "run_compare",
+]
+
+DEFAULT_GPU = "H100"
+FORMATS = ("terminal", "markdown", "csv", "json", "html")
+DASH = "—"
+
+
+# -- data ----------------------------------------------------------------------------------------
+@dataclass
+class Cell:
+    """One model's value for one row: exact (int/float/str/dict/None) and for humans."""
+
+    value: Any
+    text: str
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    group: str
+    unit: str | None
+    cells: list[Cell]
+    differs: bool = False  # the exact values are not all equal
+    # per cell: show it highlighted (all cells of a differing row; with what-if variants only
+    # the variant cells that differ from their baseline)
+    highlight: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    columns: list[str]  # column headers (model ids, "id as gqa:8"); untrusted text
+    model_ids: list[str]
+    variants: list[str | None]
+    rows: list[Row]
+    context: int
+    batch: int
+    gpu: str | None
+    kv_dtype: str | None
+    notes: list[str] = field(default_factory=list)
+    deltas: list[list[str]] = field(default_factory=list)  # per column, vs. its baseline
+
+    def row(self, key: str) -> Row:
+        for row in self.rows:
+            if row.key == key:
+                return row
+        raise KeyError(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "batch": self.batch,
+            "gpu": self.gpu,
+            "kv_dtype": self.kv_dtype,
+            "columns": [
+                {"label": label, "model_id": model_id, "variant": variant}
+                for label, model_id, variant in zip(self.columns, self.model_ids, self.variants)
+            ],
+            "rows": [
+                {"key": r.key, "label": r.label, "group": r.group, "unit": r.unit,
+                 "differs": r.differs, "highlight": r.highlight,
+                 "values": [c.value for c in r.cells],
+                 "texts": [c.text for c in r.cells]}
+                for r in self.rows
+            ],
+            "deltas": self.deltas,
+            "notes": self.notes,
+        }
+
+
+# -- profile at the table's context/batch/GPU, without recounting tensors -------------------------
+def profile_at(analysis: Analysis, *, context: int, batch: int, gpu: GPU | None = None,
+               kv_dtype: str | None = None) -> Profile:
+    """The analysis' Profile at another context, batch, GPU or KV dtype.
+
+    Parameters and weight bytes are kept (counting a tensor table again is the slow part);
+    the KV cache, FLOPs and roofline are recomputed with the same functions ``profile`` uses.
+    """
+    base = analysis.profile
+    spec = analysis.spec
+    kv_dtype = getattr(analysis, "kv_dtype", None) or kv_dtype  # a variant's own kv:DTYPE
+    kv_name = canonical_name(kv_dtype) if kv_dtype else base.activation_dtype
+    try:
+        kv_bytes = named_dtype_bytes(kv_name)
+    except KeyError as exc:
+        raise UsageError(f"unknown KV-cache dtype {kv_dtype!r}",
+                         hint="use fp32, bf16, fp16, fp8 or fp4") from exc
+    kv = kv_cache(spec, dtype=kv_name, dtype_bytes=kv_bytes, context=context, batch=batch)
+    fl = flops(spec, base.params.active_excluding_embedding, context)
+    roof = None
+    if gpu is not None:
+        limit = max(spec.max_position_embeddings or 0, context)
+        roof = roofline(spec, base.params, base.weights.bytes, kv, fl.per_token, fl.prefill, gpu,
+                        batch=batch, context=context, max_context_limit=limit)
+    return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof})
+
+
+def column_label(analysis: Analysis) -> str:
+    """The header of an analysis' column: its model id (a variant's id carries " as VARIANT")."""
+    return analysis.checkpoint.model_id
+
+
+# -- describing a spec ---------------------------------------------------------------------------
+def _softmax(att: AttentionSpec) -> bool:
+    return att.kind not in ("linear", "none")
+
+
+def _mixer_layers(spec: ModelSpec) -> list[AttentionSpec]:
+    return [layer.attention for layer in spec.layers]
+
+
+def _main_attention(spec: ModelSpec) -> AttentionSpec | None:
+    kind = spec.dominant_attention()
+    return next((a for a in _mixer_layers(spec) if a.kind == kind), None)
+
+
+def _ordinal(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return f"{n}th"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
+
+
+def _progression(indices: list[int]) -> tuple[int, int] | None:
+    """(start, step) when the sorted indices form an arithmetic progression with step > 1."""
+    if len(indices) < 2:
+        return None
+    step = indices[1] - indices[0]
+    if step < 2 or any(b - a != step for a, b in zip(indices, indices[1:])):
+        return None
+    return indices[0], step
+
+
+def _ranges(indices: list[int], limit: int = 4) -> str:
+    spans: list[str] = []
+    start = prev = indices[0]
+    for i in [*indices[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        spans.append(str(start) if start == prev else f"{start}–{prev}")
+        if i is not None:
+            start = prev = i
+    if len(spans) > limit:
+        spans = [*spans[:limit], "…"]
+    return ", ".join(spans)
+
+
+def describe_layers(indices: list[int], total: int) -> str:
+    """Which layers, compactly: "all", "every 2nd from 0", "all but every 4th from 3", "0–2"."""
+    if len(indices) == total:
+        return "all"
+    if not indices:
+        return "none"
+    ap = _progression(indices)
+    if ap is not None and indices[-1] + ap[1] >= total:
+        return f"every {_ordinal(ap[1])} from {ap[0]}"
+    rest = sorted(set(range(total)) - set(indices))
+    ap = _progression(rest)
+    if ap is not None and rest[-1] + ap[1] >= total:
+        return f"all but every {_ordinal(ap[1])} from {ap[0]}"
+    return _ranges(indices)
+
+
+def _attention_kind(spec: ModelSpec) -> Cell:
+    counts: dict[str, int] = {}
+    for att in _mixer_layers(spec):
+        name = (att.linear.variant if att.linear else "linear") if att.kind == "linear" \
+            else att.kind
+        counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return Cell(None, DASH)
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ordered) == 1:
+        text = ordered[0][0].upper() if ordered[0][0] in ("mha", "mqa", "gqa", "mla") \
+            else ordered[0][0]
+    else:
+        text = " + ".join(
+            f"{(k.upper() if k in ('mha', 'mqa', 'gqa', 'mla') else k)} ×{n}" for k, n in ordered)
+    if spec.architecture != "decoder":
+        text += f" ({spec.architecture})"
+    return Cell({k: n for k, n in ordered}, text)
+
+
+def _heads(spec: ModelSpec) -> Cell:
+    att = _main_attention(spec)
+    if att is None or not _softmax(att):
+        return Cell(None, DASH)
+    if att.kind == "mla":
+        return Cell({"query": att.num_heads, "kv": None}, f"{att.num_heads} q / latent kv")
+    group = f" (group {att.group_size})" if att.kind == "gqa" and att.group_size else ""
+    return Cell({"query": att.num_heads, "kv": att.num_kv_heads},
+                f"{att.num_heads} q / {att.num_kv_heads} kv{group}")
+
+
+def _head_dims(spec: ModelSpec) -> Cell:
+    att = _main_attention(spec)
+    if att is None or not _softmax(att):
+        return Cell(None, DASH)
+    value = {"qk": att.head_dim, "v": att.v_head_dim}
+    if att.head_dim == att.v_head_dim:
+        text = str(att.head_dim)
+    else:
+        text = f"qk {att.head_dim} / v {att.v_head_dim}"
+    if att.kind == "mla" and att.qk_nope_head_dim is not None:
+        text += f" ({att.qk_nope_head_dim} + {att.qk_rope_head_dim} rope)"
+    if att.rotary_fraction:
+        text += f", rotary {att.rotary_fraction:.0%}"
+    return Cell(value, text)
+
+
+def _mla(spec: ModelSpec) -> Cell:
+    att = next((a for a in _mixer_layers(spec) if a.kind == "mla"), None)
+    if att is None:
+        return Cell(None, DASH)
+    q = f"q {att.q_lora_rank}" if att.q_lora_rank else "q full-rank"
+    return Cell({"kv_lora_rank": att.kv_lora_rank, "q_lora_rank": att.q_lora_rank,
+                 "qk_rope_head_dim": att.qk_rope_head_dim},
+                f"kv {att.kv_lora_rank} + rope {att.qk_rope_head_dim}, {q}")
+
+
+def _windowing(spec: ModelSpec) -> Cell:
+    total = len(spec.layers)
+    groups: dict[tuple[str, int], list[int]] = {}
+    for position, layer in enumerate(spec.layers):
+        att = layer.attention
+        if att.window:
+            groups.setdefault(("window", att.window), []).append(position)
+        elif att.chunk:
+            groups.setdefault(("chunk", att.chunk), []).append(position)
+    if not groups:
+        return Cell(None, "none (all global)" if total else DASH)
+    value = []
+    parts = []
+    for (kind, size), idx in sorted(groups.items(), key=lambda g: -len(g[1])):
+        where = describe_layers(idx, total)
+        parts.append(f"{kind} {size:,} on {len(idx)}/{total} ({where})" if where != "all"
+                     else f"{kind} {size:,} on all {total}")
+        value.append({"kind": kind, "size": size, "layers": len(idx)})
+    return Cell(value, "; ".join(parts))
+
+
+def _positional(spec: ModelSpec) -> Cell:
+    att = next((a for a in _mixer_layers(spec) if _softmax(a)), None)
+    if att is None:
+        return Cell(None, DASH)
+    value: dict[str, Any] = {"scheme": att.positional}
+    text = att.positional
+    if att.positional == "rope":
+        value["theta"] = att.rope_theta
+        text = f"RoPE θ={att.rope_theta:,.0f}" if att.rope_theta else "RoPE"
+        if att.rope_scaling:
+            kind = att.rope_scaling.get("rope_type") or att.rope_scaling.get("type") or "scaled"
+            factor = att.rope_scaling.get("factor")
+            value["scaling"] = kind
+            value["factor"] = factor
+            text += f", {kind}" + (f" ×{factor:g}" if isinstance(factor, (int, float)) else "")
+            original = att.rope_scaling.get("original_max_position_embeddings")
+            if original:
+                text += f" (from {original:,})"
+    else:
+        text = {"alibi": "ALiBi", "learned": "learned absolute", "relative": "relative bias",
+                "nope": "NoPE", "none": "none"}.get(att.positional, att.positional)
+    nope = sum(1 for a in _mixer_layers(spec) if _softmax(a) and a.positional == "nope")
+    if nope and att.positional != "nope":
+        text += f"; NoPE on {nope} layers"
+        value["nope_layers"] = nope
+    return Cell(value, text)
+
+
+def _norm(spec: ModelSpec) -> Cell:
+    text = "RMSNorm" if spec.norm == "rmsnorm" else "LayerNorm"
+    if spec.norm_bias and spec.norm == "layernorm":
+        text += " (+bias)"
+    att = _main_attention(spec)
+    extras = []
+    if att is not None and att.qk_norm:
+        extras.append("qk-norm" if att.qk_norm_per_head else "qk-norm (full proj.)")
+    norms = {layer.norms for layer in spec.layers}
+    if any(n > 2 for n in norms):
+        extras.append(f"{max(norms)} per block")
+    if any(layer.parallel for layer in spec.layers):
+        extras.append("parallel block")
+    if extras:
+        text += ", " + ", ".join(extras)
+    return Cell({"norm": spec.norm, "bias": spec.norm_bias,
+                 "qk_norm": bool(att and att.qk_norm)}, text)
+
+
+def _mlp_name(ffn: FFNSpec) -> str:
+    act = (ffn.activation or "").lower()
+    if ffn.gated:
+        if "gelu" in act:
+            return "GeGLU"
+        return "SwiGLU" if act in ("silu", "swish", "") else f"gated {act}"
+    return f"MLP {act}".strip() if act else "MLP"
+
+
+def _ffn(spec: ModelSpec) -> Cell:
+    moe = spec.first_moe()
+    if moe is not None:
+        value = {"kind": "moe", "experts": moe.num_experts, "width": moe.expert_intermediate_size,
+                 "gated": moe.gated}
+        return Cell(value, f"MoE {moe.num_experts} × {moe.expert_intermediate_size:,} "
+                           f"({_mlp_name(moe)})")
+    dense = next((layer.ffn for layer in spec.layers if layer.ffn.kind == "dense"), None)
+    if dense is None:
+        return Cell(None, DASH)
+    return Cell({"kind": "dense", "width": dense.intermediate_size, "gated": dense.gated},
+                f"dense {_mlp_name(dense)} {dense.intermediate_size:,}")
+
+
+def _top_k(spec: ModelSpec) -> Cell:
+    moe = spec.first_moe()
+    if moe is None:
+        return Cell(None, DASH)
+    text = f"top-{moe.experts_per_token}"
+    if moe.router:
+        text += f" {moe.router}"
+    if moe.grouped_topk:
+        text += f", groups {moe.grouped_topk[0]}/top {moe.grouped_topk[1]}"
+    return Cell(moe.experts_per_token, text)
+
+
+def _shared(spec: ModelSpec) -> Cell:
+    moe = spec.first_moe()
+    if moe is None:
+        return Cell(None, DASH)
+    if not moe.num_shared_experts:
+        return Cell(0, "0")
+    gate = ", gated" if moe.shared_expert_gate else ""
+    return Cell(moe.num_shared_experts,
+                f"{moe.num_shared_experts} ({moe.shared_intermediate_size:,} wide{gate})")
+
+
+def _dense_layers(spec: ModelSpec) -> Cell:
+    if spec.first_moe() is None:
+        return Cell(None, DASH)
+    dense = [i for i, layer in enumerate(spec.layers) if layer.ffn.kind == "dense"]
+    if not dense:
+        return Cell(0, "0")
+    width = spec.layers[dense[0]].ffn.intermediate_size
+    where = "first" if dense == list(range(len(dense))) else describe_layers(dense,
+                                                                              len(spec.layers))
+    return Cell(len(dense), f"{where} {len(dense)} ({width:,} wide)" if where == "first"
+                else f"{len(dense)} ({where}; {width:,} wide)")
+
+
+# -- the row catalogue ---------------------------------------------------------------------------
+@dataclass
+class _Ctx:
+    analysis: Analysis
+    profile: Profile
+    context: int
+    batch: int
+
+
+def _count(n: int) -> Cell:
+    return Cell(int(n), fmt_count(n))
+
+
+def _bytes_cell(n: int, suffix: str = "") -> Cell:
+    return Cell(int(n), fmt_bytes(n) + suffix)
+
+
+def _weights(c: _Ctx) -> Cell:
+    w = c.profile.weights
+    by_dtype = c.profile.params.bytes_by_dtype
+    if by_dtype:
+        names = sorted(by_dtype, key=lambda d: -by_dtype[d])
+        dtypes = "/".join(n.lower() for n in names[:2])
+    else:
+        spec = c.analysis.spec
+        dtypes = (f"{spec.quantization.method}" if spec.quantization
+                  else c.profile.activation_dtype + ("" if spec.dtype else " assumed"))
+    approx = "~" if w.method == "estimate" else ""
+    return Cell(int(w.bytes), f"{approx}{fmt_bytes(w.bytes)} {dtypes}")
+
+
+def _kv_per_token(c: _Ctx) -> Cell:
+    kv = c.profile.kv
+    growing = kv.bytes_per_token + kv.bytes_per_token_local
+    if c.analysis.spec.architecture == "encoder":
+        return Cell(0, "0 (encoder)")
+    text = fmt_bytes(growing)
+    if kv.bytes_per_token_local and kv.bytes_per_token:
+        text += f" ({fmt_bytes(kv.bytes_per_token)} past windows)"
+    elif kv.bytes_per_token_local:
+        caps = [lkv.cap_tokens for lkv in kv.per_layer if lkv.cap_tokens]
+        text += f" (until {fmt_context(max(caps))}, then flat)" if caps else ""
+    if kv.state_bytes:
+        text += f" + {fmt_bytes(kv.state_bytes)} state"
+    return Cell(int(growing), text)
+
+
+def _kv_long(c: _Ctx) -> Cell:
+    kv = c.profile.kv
+    return Cell(int(kv.bytes_per_token), fmt_bytes(kv.bytes_per_token))
+
+
+def _kv_at(c: _Ctx) -> Cell:
+    kv = c.profile.kv
+    return _bytes_cell(kv.bytes_at_context)
+
+
+def _flops(c: _Ctx) -> Cell:
+    return Cell(int(c.profile.flops.per_token), fmt_flops(c.profile.flops.per_token))
+
+
+def _decode(c: _Ctx) -> Cell:
+    roof = c.profile.roofline
+    if roof is None:
+        return Cell(None, DASH)
+    tps = roof.decode_tokens_per_s
+    text = f"{fmt_rate(tps)} ({roof.decode_bound}-bound)"
+    if not roof.fits:
+        text += ", does not fit"
+    return Cell(round(tps, 1), text)
+
+
+def _fits(c: _Ctx) -> Cell:
+    roof = c.profile.roofline
+    if roof is None:
+        return Cell(None, DASH)
+    if roof.free_bytes_after_weights <= 0:
+        return Cell(0, "weights do not fit")
+    return Cell(roof.max_batch, f"{roof.max_batch:,} sequences")
+
+
+def _spec_row(fn: Callable[[ModelSpec], Cell]) -> Callable[[_Ctx], Cell]:
+    return lambda c: fn(c.analysis.spec)
+
+
+@dataclass(frozen=True)
+class RowDef:
+    key: str
+    label: str
+    group: str
+    unit: str | None
+    build: Callable[[_Ctx], Cell]
+    default: bool = True
+
+
+def fmt_context(context: int) -> str:
+    """8192 → "8k", 131072 → "128k", 1048576 → "1M", 5000 → "5,000"."""
+    if context >= 2**20 and context % 2**20 == 0:
+        return f"{context // 2**20}M"
+    if context % 1024 == 0:
+        return f"{context // 1024}k"
+    return f"{context:,}"
+
+
+def _label_kv_at(context: int, batch: int) -> str:
+    return f"KV cache @ {fmt_context(context)} × {batch}"
+
+
+ROWS: tuple[RowDef, ...] = (
+    RowDef("model_type", "Model type", "model", None,
+           lambda c: Cell(c.analysis.spec.model_type, c.analysis.spec.model_type)),
+    RowDef("layers", "Layers", "model", None,
+           lambda c: Cell(c.analysis.spec.num_layers, str(c.analysis.spec.num_layers))),
+    RowDef("hidden", "Hidden size", "model", None,
+           lambda c: Cell(c.analysis.spec.hidden_size, f"{c.analysis.spec.hidden_size:,}")),
+    RowDef("vocab", "Vocabulary", "model", None,
+           lambda c: Cell(c.analysis.spec.vocab_size, f"{c.analysis.spec.vocab_size:,}")),
+    RowDef("max_context", "Max context", "model", "tokens",
+           lambda c: Cell(c.analysis.spec.max_position_embeddings,
+                          f"{c.analysis.spec.max_position_embeddings:,}"
+                          if c.analysis.spec.max_position_embeddings else DASH)),
+    RowDef("attention", "Attention", "attention", None, _spec_row(_attention_kind)),
+    RowDef("heads", "Heads (query / KV)", "attention", None, _spec_row(_heads)),
+    RowDef("head_dim", "Head dim", "attention", None, _spec_row(_head_dims)),
+    RowDef("mla", "MLA ranks", "attention", None, _spec_row(_mla)),
+    RowDef("windowing", "Windowing", "attention", None, _spec_row(_windowing)),
+    RowDef("positional", "Positions", "attention", None, _spec_row(_positional)),
+    RowDef("norm", "Norm", "block", None, _spec_row(_norm)),
+    RowDef("ffn", "FFN", "ffn", None, _spec_row(_ffn)),
+    RowDef("top_k", "Routing", "ffn", None, _spec_row(_top_k)),
+    RowDef("shared_experts", "Shared experts", "ffn", None, _spec_row(_shared)),
+    RowDef("dense_layers", "Dense FFN layers", "ffn", None, _spec_row(_dense_layers)),
+    RowDef("params_total", "Params (total)", "params", "params",
+           lambda c: _count(c.profile.params.total)),
+    RowDef("params_active", "Params (active/token)", "params", "params",
+           lambda c: _count(c.profile.params.active)),
+    RowDef("params_active_ex_embedding", "Active w/o embedding", "params", "params",
+           lambda c: _count(c.profile.params.active_excluding_embedding), default=False),
+    RowDef("params_embedding", "Params (embedding)", "params", "params",
+           lambda c: _count(c.profile.params.embedding)),
+    RowDef("weights_bytes", "Weights", "memory", "bytes", _weights),
+    RowDef("kv_per_token", "KV / token", "memory", "bytes", _kv_per_token),
+    RowDef("kv_per_token_long", "KV / token past windows", "memory", "bytes", _kv_long,
+           default=False),
+    RowDef("kv_at_context", "KV cache @ context", "memory", "bytes", _kv_at),
+    RowDef("flops_per_token", "FLOPs / token", "compute", "FLOP", _flops),
+    RowDef("decode_tps", "Decode bound", "roofline", "tokens/s", _decode),
+    RowDef("max_batch", "Max batch @ context", "roofline", "sequences", _fits, default=False),
+)
+ROW_KEYS = tuple(r.key for r in ROWS)
+DEFAULT_ROWS = tuple(r.key for r in ROWS if r.default)
+
+
+def _select_rows(rows: Sequence[str] | None) -> list[RowDef]:
+    if not rows:
+        return [r for r in ROWS if r.default]
+    by_key = {r.key: r for r in ROWS}
+    wanted: list[str] = []
+    for item in rows:
+        for key in str(item).split(","):
+            key = key.strip().lower().replace("-", "_")
+            if not key:
+                continue
+            if key == "all":
+                wanted.extend(ROW_KEYS)
+            elif key not in by_key:
+                raise UsageError(f"unknown row {key!r}", hint="rows: " + ", ".join(ROW_KEYS))
+            else:
+                wanted.append(key)
+    seen: set[str] = set()
+    return [by_key[k] for k in wanted if not (k in seen or seen.add(k))]  # type: ignore[func-returns-value]
+
+
+def _resolve_gpu(gpu: GPU | str | None) -> GPU | None:
+    if gpu is None or isinstance(gpu, GPU):
+        return gpu
+    return find_gpu(gpu)
+
+
+def _differs(cells: list[Cell]) -> bool:
+    values = [repr(c.value) for c in cells]
+    return len(set(values)) > 1
+
+
+def compare_table(analyses: Sequence[Analysis], rows: Sequence[str] | None = None, *,
+                  context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
+                  gpu: GPU | str | None = DEFAULT_GPU, kv_dtype: str | None = None,
+                  baselines: Sequence[int | None] | None = None) -> Table:
+    """Rows × models. ``rows`` picks rows by key (comma lists and "all" accepted; default: the
+    rows marked default). ``baselines[i]`` names the column that column ``i`` is a what-if
+    variant of; its numeric cells then carry the change ("32 KiB (−75%)")."""
+    if context < 1 or batch < 1:
+        raise UsageError("context and batch must be positive")
+    selected = _select_rows(rows)
+    gpu_obj = _resolve_gpu(gpu)
+    ctxs = [_Ctx(a, profile_at(a, context=context, batch=batch, gpu=gpu_obj, kv_dtype=kv_dtype),
+                 context, batch) for a in analyses]
+    out_rows: list[Row] = []
+    for rd in selected:
+        cells = [rd.build(c) for c in ctxs]
+        label = rd.label
+        if rd.key == "kv_at_context":
+            label = _label_kv_at(context, batch)
+        elif rd.key == "decode_tps" and gpu_obj is not None:
+            label = f"Decode bound, {gpu_obj.name} (batch {batch})"
+        elif rd.key == "flops_per_token":
+            label = f"FLOPs / token @ {fmt_context(context)}"
+        differs = _differs(cells)
+        out_rows.append(Row(rd.key, label, rd.group, rd.unit, cells, differs,
+                            [differs and len(cells) > 1] * len(cells)))
+    variants = [getattr(a, "variant", None) for a in analyses]
+    table = Table(columns=[column_label(a) for a in analyses],
+                  model_ids=[getattr(a, "base_model_id", None) or a.checkpoint.model_id
+                             for a in analyses],
+                  variants=variants, rows=out_rows, context=context, batch=batch,
+                  gpu=gpu_obj.name if gpu_obj else None,
+                  kv_dtype=canonical_name(kv_dtype) if kv_dtype else None)
+    if baselines:
+        _apply_deltas(table, list(baselines))
+    if any(c.analysis.profile.weights.method == "estimate" for c in ctxs):
+        table.notes.append("~ weights estimated from parameters × dtype (no tensor table or index)")
+    return table
+
+
+# -- deltas for what-if columns ------------------------------------------------------------------
+def pct_change(old: float, new: float) -> str:
+    """"−75%, ÷4", "+300%, ×4", "−1.1%", "±0%" (a true minus sign; the factor from 2× on)."""
+    if old == 0:
+        return "new" if new else "±0%"
+    change = (new - old) / old * 100
+    if abs(change) < 0.05:
+        return "±0%"
+    digits = 0 if abs(change) >= 10 else 1
+    text = ("+" if change > 0 else "−") + f"{abs(change):.{digits}f}".removesuffix(".0") + "%"
+    ratio = new / old
+    if ratio >= 2:
+        text += f", ×{_factor(ratio)}"
+    elif 0 < ratio <= 0.5:
+        text += f", ÷{_factor(1 / ratio)}"
+    return text
+
+
+def _factor(x: float) -> str:
+    return f"{x:.0f}" if x >= 10 or abs(x - round(x)) < 0.05 else f"{x:.1f}"
+
+
+def _apply_deltas(table: Table, baselines: list[int | None]) -> None:
+    table.deltas = [[] for _ in table.columns]
+    for row in table.rows:
+        row.highlight = [False] * len(row.cells)
+        for i, base in enumerate(baselines):
+            if base is None or base == i:
+                continue
+            old, new = row.cells[base].value, row.cells[i].value
+            if repr(old) != repr(new):
+                row.highlight[i] = True
+            if not isinstance(old, (int, float)) or not isinstance(new, (int, float)) \
+                    or isinstance(old, bool) or row.unit is None or old == new:
+                continue
+            change = pct_change(old, new)
+            before, after = row.cells[base].text, row.cells[i].text
+            row.cells[i].text = f"{after} ({change})"
+            table.deltas[i].append(f"{row.label}: {before} → {after} ({change})")
+
+
+# -- the command ---------------------------------------------------------------------------------
+def _color_default() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(sys.stdout, "isatty", lambda: False)())
+
+
+def run_compare(refs: Sequence[str], *, fmt: str = "terminal", rows: Sequence[str] | None = None,
+                context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
+                gpu: str | GPU | None = DEFAULT_GPU, variants: Sequence[str] = (),
+                kv_dtype: str | None = None, plot: str | Path | None = None,
+                plots_dir: str | Path | None = None,
+                source_options: SourceOptions | None = None, color: bool | None = None,
+                width: int | None = None, analyses: Sequence[Analysis] | None = None) -> str:
+    """``archlint compare``: load each ref, add what-if variants, build the table, format it.
+
+    Returns the document for stdout/--output. ``plot`` writes one overview figure (3 panels)
+    to that file; ``plots_dir`` writes each plot there (PNG); the html format embeds them.
+    ``analyses`` (already loaded) replace loading ``refs``. Raises UsageError/InputError/...
+    (archlint.errors) for the CLI to map to exit code 2.
+    """
+    from archlint.api import analyze
+    from archlint.report import compare_formats
+
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint="formats: " + ", ".join(FORMATS))
+    if analyses is None:
+        if not refs:
+            raise UsageError("compare needs at least one model")
+        analyses = [analyze(ref, Options(context=context, batch=batch), source_options)
+                    for ref in refs]
+    columns: list[Analysis] = list(analyses)
+    baselines: list[int | None] | None = None
+    if variants:
+        from archlint.variants import variant_analyses
+
+        columns, baselines = [], []
+        for a in analyses:
+            group = variant_analyses(a, variants, Options(context=context, batch=batch))
+            base = len(columns)
+            columns.extend(group)
+            baselines.extend([None] + [base] * (len(group) - 1))
+    gpu_obj = _resolve_gpu(gpu)
+    table = compare_table(columns, rows, context=context, batch=batch, gpu=gpu_obj,
+                          kv_dtype=kv_dtype, baselines=baselines)
+    if variants:
+        table.notes.append("what-if columns and their baselines are analytic (from the config)")
+    plot_kw: dict[str, Any] = {"context": context, "batch": batch, "gpu": gpu_obj or DEFAULT_GPU,
+                               "kv_dtype": kv_dtype}
+    if plot is not None:
+        from archlint.plots import plot_overview
+
+        plot_overview(columns, plot, **plot_kw)
+    if plots_dir is not None:
+        from archlint.plots import write_all
+
+        write_all(columns, plots_dir, **plot_kw)
+    if fmt == "html":
+        svgs: list[tuple[str, str]] = []
+        try:
+            from archlint.plots import svg_figures
+        except ImportError:  # pragma: no cover - matplotlib is an extra
+            table.notes.append("plots omitted: install archlint[plot] (matplotlib)")
+        else:
+            try:
+                svgs = svg_figures(columns, **plot_kw)
+            except ImportError:
+                table.notes.append("plots omitted: install archlint[plot] (matplotlib)")
+        return compare_formats.render_html(table, svgs)
+    if fmt == "terminal":
+        return compare_formats.render_terminal(
+            table, color=_color_default() if color is None else color, width=width)
+    return compare_formats.render(table, fmt)

@@ -1,0 +1,233 @@
+"""Lint configuration: `[tool.archlint]` in pyproject.toml or an `archlint.toml`.
+
+Searched in the model directory first, then the working directory; the first file that has
+an archlint section wins (no merging, so what applies is always one file). In each directory
+`archlint.toml` is read before `pyproject.toml`.
+
+```toml
+[tool.archlint]                    # in archlint.toml: the same keys at the top level
+select = ["AL1", "AL2"]            # codes, names or code prefixes; "ALL" for everything
+ignore = ["AL112", "mixed-dtypes"]
+severity = { AL203 = "error" }
+options = { AL301 = { ... } }      # validated by each rule's Options model
+fail-on = "warning"                # error | warning | info | never
+
+[tool.archlint.spec]               # in archlint.toml: [spec]
+attention = "gqa"
+kv_heads = 8
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from archlint.errors import UsageError
+from archlint.lint.finding import Severity
+from archlint.lint.project_spec import DeclaredSpec
+
+if TYPE_CHECKING:
+    from archlint.lint.rule import Rule
+
+CONFIG_FILES = ("archlint.toml", "pyproject.toml")
+_KEYS = {"select", "ignore", "severity", "options", "fail-on", "fail_on", "spec"}
+
+FailOn = Literal["error", "warning", "info", "never"]
+
+
+class LintConfig(BaseModel):
+    """Which rules run, at what severity, with which options, and what the repo declares."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    select: list[str] | None = None  # None: every rule
+    ignore: list[str] = Field(default_factory=list)
+    severity: dict[str, Severity] = Field(default_factory=dict)  # code or name → severity
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # code or name → options
+    fail_on: FailOn = "error"
+    spec: DeclaredSpec | None = None
+    source: str | None = None  # the file it came from, for messages
+
+    # -- selection -------------------------------------------------------------------------
+    def enabled(self, rule: type[Rule]) -> bool:
+        """Selected and not ignored; the more specific pattern wins (ruff's rule): `select =
+        ["AL101"]` with `ignore = ["AL1"]` keeps AL101, `select = ["AL1"]` with `ignore =
+        ["AL101"]` drops it. On a tie, ignore wins."""
+        chosen = _specificity(rule, self.select) if self.select is not None else 0
+        if chosen < 0:
+            return False
+        return chosen > _specificity(rule, self.ignore)
+
+    def resolve(self, rules: list[type[Rule]]) -> None:
+        """Check every code/name/prefix against the rules; validate options. UsageError (one
+        line, naming the file) on the first problem."""
+        where = f" in {self.source}" if self.source else ""
+        for field_name, patterns in (("select", self.select or []), ("ignore", self.ignore)):
+            for pattern in patterns:
+                if pattern.upper() == "ALL":
+                    continue
+                if not any(_match(rule, pattern) >= 0 for rule in rules):
+                    raise UsageError(f"{field_name}{where}: {pattern!r} matches no rule "
+                                     "(expected a code, a name or a code prefix)")
+        for field_name, table in (("severity", self.severity), ("options", self.options)):
+            for key in table:
+                if _find(rules, key) is None:
+                    raise UsageError(f"{field_name}{where}: unknown rule {key!r}")
+        for key in self.options:
+            rule = _find(rules, key)
+            assert rule is not None
+            self.options_for(rule)
+
+    def severity_for(self, rule: type[Rule]) -> Severity | None:
+        for key, value in self.severity.items():
+            if key in (rule.code, rule.name):
+                return value
+        return None
+
+    def options_for(self, rule: type[Rule]) -> BaseModel:
+        raw: dict[str, Any] = {}
+        for key, value in self.options.items():
+            if key in (rule.code, rule.name):
+                raw = value
+        try:
+            return rule.Options.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "(options)"
+            where = f" in {self.source}" if self.source else ""
+            raise UsageError(f"options{where}: {rule.code} ({rule.name}) {loc}: "
+                             f"{err.get('msg', 'invalid')}") from None
+
+
+def _match(rule: type[Rule], pattern: str) -> int:
+    """How specifically `pattern` names `rule`: -1 no match, else the matched length (a name or
+    a full code counts as the most specific)."""
+    if pattern.upper() == "ALL":
+        return 0
+    if pattern in (rule.code, rule.name):
+        return 1000
+    if pattern and rule.code.startswith(pattern.upper()) and pattern.upper() == pattern:
+        return len(pattern)
+    return -1
+
+
+def _specificity(rule: type[Rule], patterns: list[str] | None) -> int:
+    best = -1
+    for pattern in patterns or []:
+        best = max(best, _match(rule, pattern))
+    return best
+
+
+def _find(rules: list[type[Rule]], key: str) -> type[Rule] | None:
+    for rule in rules:
+        if key in (rule.code, rule.name):
+            return rule
+    return None
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    return tomllib.loads(text)
+
+
+def _section(path: Path) -> dict[str, Any] | None:
+    """The archlint table of one file, or None when the file has none."""
+    try:
+        data = _toml_loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8") from None
+    except ValueError as exc:  # tomllib.TOMLDecodeError
+        raise UsageError(f"{path} is not valid TOML: {str(exc).splitlines()[0]}") from None
+    if path.name == "pyproject.toml":
+        section = (data.get("tool") or {}).get("archlint")
+        if section is None:
+            return None
+        if not isinstance(section, dict):
+            raise UsageError(f"{path}: [tool.archlint] must be a table")
+        return section
+    nested = (data.get("tool") or {}).get("archlint")
+    return nested if isinstance(nested, dict) and len(data) == 1 else data
+
+
+def parse_config(section: dict[str, Any], *, source: str | None = None) -> LintConfig:
+    """A LintConfig from an archlint table; UsageError (one line) on anything unexpected."""
+    where = f" in {source}" if source else ""
+    unknown = sorted(set(section) - _KEYS)
+    if unknown:
+        raise UsageError(f"unknown archlint setting {unknown[0]!r}{where} "
+                         f"(known: {', '.join(sorted(_KEYS - {'fail_on'}))})")
+    data: dict[str, Any] = {"source": source}
+    for key in ("select", "ignore"):
+        if key in section:
+            value = section[key]
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"{key}{where} must be a list of rule codes, names or prefixes")
+            data[key] = value
+    for key in ("severity", "options"):
+        if key in section:
+            if not isinstance(section[key], dict):
+                raise UsageError(f"{key}{where} must be a table keyed by rule code or name")
+            data[key] = section[key]
+    fail_on = section.get("fail-on", section.get("fail_on"))
+    if fail_on is not None:
+        data["fail_on"] = fail_on
+    if "spec" in section:
+        data["spec"] = section["spec"]
+    try:
+        return LintConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        loc = loc.replace("fail_on", "fail-on")
+        value = err.get("input")
+        shown = f" (got {value!r})" if isinstance(value, (str, int, float, bool)) else ""
+        raise UsageError(f"{loc}{where}: {err.get('msg', 'invalid')}{shown}") from None
+
+
+def find_config_file(model_dir: Path | None, cwd: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The first config file with an archlint section: the model dir, then the cwd."""
+    seen: set[Path] = set()
+    for folder in (model_dir, cwd if cwd is not None else Path.cwd()):
+        if folder is None:
+            continue
+        folder = folder.resolve()
+        if folder in seen:
+            continue
+        seen.add(folder)
+        for name in CONFIG_FILES:
+            path = folder / name
+            if path.is_file():
+                section = _section(path)
+                if section is not None:
+                    return path, section
+    return None
+
+
+def load_config(model_dir: Path | None, *, cwd: Path | None = None,
+                rules: list[type[Rule]] | None = None) -> LintConfig:
+    """The LintConfig for a model: from its directory's config file, else the cwd's, else the
+    defaults. Rule references and options are checked against `rules` (default: the
+    registry). Raises UsageError with one line on a bad file."""
+    found = find_config_file(model_dir, cwd)
+    if found is None:
+        return LintConfig()
+    path, section = found
+    config = parse_config(section, source=str(path))
+    if rules is None:
+        from archlint.lint.registry import load_rules
+
+        rules = load_rules()
+    config.resolve(rules)
+    return config

@@ -1,0 +1,119 @@
+"""The spec a model repo declares about itself, checked by the AL5xx rules.
+
+Declared under `[tool.archlint.spec]` in pyproject.toml or `[spec]` in archlint.toml:
+
+```toml
+[tool.archlint.spec]
+attention = "gqa"
+kv_heads = 8
+experts = 8
+experts_per_token = 2
+dtype = "bfloat16"
+max_kv_bytes_per_token = 131072      # or "128KiB"
+context = 32768
+max_active_params = "13B"            # 13B / 13e9 / 13000000000
+fits = { gpu = "H100", batch = 8, context = 32768 }
+```
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_COUNT = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBtT]?)\s*$")
+_COUNT_UNITS = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+_BYTES = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*([kKmMgGtT]?)(i?)[bB]?\s*$")
+_BYTE_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
+
+
+def parse_count(value: Any) -> int:
+    """`13B`, `13e9`, `1.5T`, `350M`, `13_000_000_000` or an int → an integer count."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a count like 13B, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"expected a whole count, got {value!r}")
+        return int(value)
+    if isinstance(value, str):
+        match = _COUNT.match(value)
+        if match:
+            number = float(match.group(1).replace("_", "")) * _COUNT_UNITS[match.group(2).lower()]
+            if number.is_integer() or match.group(2):
+                return round(number)
+    raise ValueError(f"expected a count like 13B, 13e9 or 13000000000, got {value!r}")
+
+
+def parse_bytes(value: Any) -> int:
+    """`131072`, `128KiB` (1024-based) or `128KB` (1000-based) → bytes."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a size like 128KiB, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        match = _BYTES.match(value)
+        if match:
+            base = 1024 if match.group(3) else 1000
+            return round(float(match.group(1).replace("_", ""))
+                         * base ** _BYTE_POWERS[match.group(2).lower()])
+    raise ValueError(f"expected a byte size like 131072 or 128KiB, got {value!r}")
+
+
+class FitsSpec(BaseModel):
+    """The model must fit one GPU with this batch and context (weights + KV cache)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gpu: str
+    batch: int = Field(default=1, ge=1)
+    context: int | None = Field(default=None, ge=1)
+
+
+class DeclaredSpec(BaseModel):
+    """What the repo promises about its model. Every field is optional; each one set is a check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attention: Literal["mha", "mqa", "gqa", "mla", "linear"] | None = None
+    kv_heads: int | None = Field(default=None, ge=1)
+    experts: int | None = Field(default=None, ge=0)
+    experts_per_token: int | None = Field(default=None, ge=1)
+    dtype: str | None = None
+    max_kv_bytes_per_token: int | None = None
+    context: int | None = Field(default=None, ge=1)
+    max_active_params: int | None = None
+    fits: FitsSpec | None = None
+
+    @field_validator("attention", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("max_active_params", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        return None if value is None else parse_count(value)
+
+    @field_validator("max_kv_bytes_per_token", mode="before")
+    @classmethod
+    def _bytes(cls, value: Any) -> Any:
+        return None if value is None else parse_bytes(value)
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from archlint.dtypes import NAMED_DTYPE_BYTES, TORCH_DTYPE_TO_CODE
+
+        key = value.strip().lower()
+        if key not in NAMED_DTYPE_BYTES and key not in TORCH_DTYPE_TO_CODE:
+            raise ValueError(f"unknown dtype {value!r}")
+        return value
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in type(self).model_fields)

@@ -1,0 +1,252 @@
+"""The rule registry, built at load time from the `archlint.rules` entry-point group.
+
+The built-in pack is registered through the same group (`builtin = "archlint.rules"`) that
+third-party packages use; it is always loaded (imported directly, so a source checkout works
+without installing). An entry point names either a module exposing `RULES` (a list of Rule
+classes) or a Rule class.
+
+- a code or name registered twice (across or within packages) is an error naming both
+  distributions: flake8 drops one silently, which hides a rule;
+- a plugin that fails to import is reported (a `PluginWarning` naming its distribution) and
+  the run goes on without it;
+- `plugins=False` (`--no-plugins`) loads only the built-ins; `ARCHLINT_PLUGINS=a,b` (or
+  `only=["a", "b"]`) only those distributions; under pytest no plugin loads unless a test
+  passes `plugins=True`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import textwrap
+import warnings
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from archlint.errors import ArchlintError, UsageError
+from archlint.lint.finding import Severity
+from archlint.lint.rule import (
+    BUILTIN_PREFIX,
+    CODE_PATTERN,
+    DOC_SECTIONS,
+    NAME_PATTERN,
+    Rule,
+)
+
+if TYPE_CHECKING:
+    from archlint.report.findings_formats import RuleDoc
+
+ENTRY_POINT_GROUP = "archlint.rules"
+BUILTIN_MODULE = "archlint.rules"
+BUILTIN_DISTRIBUTION = "archlint"
+PLUGINS_ENV = "ARCHLINT_PLUGINS"
+
+
+class PluginError(ArchlintError):
+    """A rule pack that cannot be registered (duplicate code/name, invalid rule metadata)."""
+
+
+class PluginWarning(UserWarning):
+    """A plugin that failed to import; the run goes on without it."""
+
+
+#: Warnings of the last `load_rules` call (also issued through `warnings.warn`).
+LOAD_WARNINGS: list[str] = []
+
+
+def _under_pytest() -> bool:
+    return "PYTEST_CURRENT_TEST" in os.environ
+
+
+def _rules_of(obj: Any, origin: str) -> list[type[Rule]]:
+    """Rule classes from an entry point's target: a module with RULES, a Rule class, or a list."""
+    if inspect.isclass(obj) and issubclass(obj, Rule):
+        return [obj]
+    if inspect.ismodule(obj):
+        rules = getattr(obj, "RULES", None)
+        if rules is None:
+            raise PluginError(f"{origin}: module {obj.__name__} has no RULES list")
+        obj = rules
+    if isinstance(obj, (list, tuple)) and all(inspect.isclass(r) and issubclass(r, Rule)
+                                               for r in obj):
+        return list(obj)
+    raise PluginError(f"{origin}: entry point is neither a Rule class nor a module with RULES")
+
+
+def validate_rule(rule: type[Rule], distribution: str) -> None:
+    """Refuse a rule whose metadata is unusable; PluginError naming the distribution."""
+    where = f"rule {rule.__name__} from {distribution}"
+    builtin = distribution == BUILTIN_DISTRIBUTION
+    if not CODE_PATTERN.match(rule.code or ""):
+        raise PluginError(f"{where}: code {rule.code!r} must match {CODE_PATTERN.pattern}")
+    if not builtin and rule.code.startswith(BUILTIN_PREFIX):
+        raise PluginError(f"{where}: code {rule.code} uses the prefix {BUILTIN_PREFIX}, "
+                          "reserved for built-in rules")
+    if not NAME_PATTERN.match(rule.name or ""):
+        raise PluginError(f"{where}: name {rule.name!r} must be kebab-case")
+    if not isinstance(rule.default_severity, Severity):
+        raise PluginError(f"{where}: default_severity must be a Severity")
+    if not (inspect.isclass(rule.Options) and issubclass(rule.Options, BaseModel)):
+        raise PluginError(f"{where}: Options must be a pydantic model")
+    if not rule.messages or not all(isinstance(v, str) for v in rule.messages.values()):
+        raise PluginError(f"{where}: messages must map ids to templates")
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.rules: list[type[Rule]] = []
+        self._by_key: dict[str, type[Rule]] = {}
+
+    def add(self, rules: Iterable[type[Rule]], distribution: str) -> None:
+        for rule in rules:
+            validate_rule(rule, distribution)
+            for key in (rule.code, rule.name):
+                other = self._by_key.get(key)
+                if other is not None and other is not rule:
+                    raise PluginError(
+                        f"rule {key} is registered twice: {other.code} ({other.name}) from "
+                        f"{other.distribution} and {rule.code} ({rule.name}) from {distribution}")
+            if self._by_key.get(rule.code) is rule:
+                continue
+            rule.distribution = distribution
+            rule.origin = distribution  # type: ignore[attr-defined]
+            self._by_key[rule.code] = self._by_key[rule.name] = rule
+            self.rules.append(rule)
+
+
+def builtin_rules() -> list[type[Rule]]:
+    """The built-in pack, imported directly (no entry points)."""
+    module = importlib.import_module(BUILTIN_MODULE)
+    return _rules_of(module, BUILTIN_DISTRIBUTION)
+
+
+def _entry_points() -> list[Any]:
+    from importlib.metadata import entry_points
+
+    return list(entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _distribution_of(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    name = None
+    if dist is not None:
+        name = getattr(dist, "name", None)
+        if not name:
+            try:
+                name = dist.metadata["Name"]
+            except (AttributeError, KeyError, TypeError):
+                name = None
+    return str(name) if name else f"entry point {ep.name}"
+
+
+def load_rules(*, plugins: bool | None = None, only: list[str] | None = None) -> list[type[Rule]]:
+    """Every registered rule: the built-in pack, then plugins (entry points) in a stable order.
+
+    `plugins=None` means "yes, unless under pytest". `only` (or `$ARCHLINT_PLUGINS`, comma
+    separated) keeps only those plugin distributions. Raises PluginError on duplicates.
+    """
+    LOAD_WARNINGS.clear()
+    registry = _Registry()
+    registry.add(builtin_rules(), BUILTIN_DISTRIBUTION)
+    if plugins is None:
+        plugins = not _under_pytest()
+    if not plugins:
+        return registry.rules
+    if only is None and os.environ.get(PLUGINS_ENV, "").strip():
+        only = [p.strip() for p in os.environ[PLUGINS_ENV].split(",") if p.strip()]
+    wanted = {_normal(name) for name in only} if only is not None else None
+    eps = sorted(_entry_points(), key=lambda ep: (_distribution_of(ep).lower(), ep.name))
+    for ep in eps:
+        dist = _distribution_of(ep)
+        if getattr(ep, "value", "") == BUILTIN_MODULE:
+            continue  # the built-in pack, loaded above
+        if wanted is not None and _normal(dist) not in wanted:
+            continue
+        try:
+            target = ep.load()
+        except Exception as exc:  # a plugin's import error must not stop the run
+            message = (f"plugin {ep.name!r} from {dist} failed to load and was skipped: "
+                       f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            LOAD_WARNINGS.append(message)
+            warnings.warn(message, PluginWarning, stacklevel=2)
+            continue
+        registry.add(_rules_of(target, dist), dist)
+    return registry.rules
+
+
+def _normal(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(".", "-")
+
+
+def get_rule(code_or_name: str, rules: list[type[Rule]] | None = None) -> type[Rule]:
+    """The rule with this code or name; UsageError when none has it."""
+    pool = rules if rules is not None else load_rules()
+    key = code_or_name.strip()
+    for rule in pool:
+        if key in (rule.code, rule.name) or key.upper() == rule.code:
+            return rule
+    raise UsageError(f"no rule {code_or_name!r}", hint="`archlint rules` lists them")
+
+
+# -- documentation -------------------------------------------------------------------------------
+
+def rule_docstring(rule: type[Rule]) -> str:
+    return textwrap.dedent("\n".join((rule.__doc__ or "").splitlines()[1:])).strip() \
+        if rule.__doc__ else ""
+
+
+def missing_doc_sections(rule: type[Rule]) -> list[str]:
+    doc = rule.__doc__ or ""
+    return [s for s in DOC_SECTIONS if f"## {s}" not in doc]
+
+
+def _options_text(rule: type[Rule]) -> str:
+    fields = rule.Options.model_fields
+    if not fields:
+        return ""
+    lines = ["## Options", ""]
+    for name, info in fields.items():
+        default = info.get_default(call_default_factory=True)
+        text = f"- `{name}` (default `{default!r}`)"
+        if info.description:
+            text += f": {info.description}"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def rule_markdown(rule: type[Rule]) -> str:
+    """The rule's full documentation as Markdown: summary, docstring sections, options."""
+    parts = [rule.summary(), "", rule_docstring(rule)]
+    options = _options_text(rule)
+    if options:
+        parts += ["", options]
+    return "\n".join(parts).strip() + "\n"
+
+
+def rule_doc_text(rule: type[Rule]) -> str:
+    """What `archlint rule AL101` prints."""
+    head = (f"# {rule.code} {rule.name}\n\n"
+            f"Default severity: {rule.default_severity.value}. "
+            f"From: {rule.distribution}.\n\n")
+    messages = "\n## Messages\n\n" + "\n".join(
+        f"- `{mid}`: {text}" for mid, text in rule.messages.items())
+    return head + rule_markdown(rule) + messages + "\n"
+
+
+def rule_docs(rules: Iterable[type[Rule]]) -> list[RuleDoc]:
+    """RuleDocs for the report formatters (SARIF rule descriptors, JUnit)."""
+    from archlint.report.findings_formats import RuleDoc
+
+    return [RuleDoc(code=r.code, name=r.name, default_severity=r.default_severity,
+                    summary=r.summary(), full_doc=rule_markdown(r), help_uri=r.help_uri,
+                    tags=tuple(getattr(r, "tags", ())))
+            for r in rules]
+
+
+__all__ = [
+    "LOAD_WARNINGS", "PluginError", "PluginWarning", "builtin_rules", "get_rule", "load_rules",
+    "missing_doc_sections", "rule_doc_text", "rule_docs", "rule_markdown", "validate_rule",
+]

@@ -1,0 +1,278 @@
+"""The rule base class and the context a rule's `check` receives.
+
+A rule is a class: `code` (AL101), `name` (kebab-case, usable wherever a code is),
+`default_severity`, an `Options` pydantic model, `messages` keyed by id (tests assert ids, not
+prose), and a docstring whose Markdown sections (*What it does*, *Why is this bad?*, *Example*,
+*References*) are its documentation everywhere: `archlint rule CODE`, SARIF, the docs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from archlint.lint.finding import Finding, Location, Severity
+
+if TYPE_CHECKING:
+    from archlint.analysis.profile import Profile
+    from archlint.api import Analysis
+    from archlint.checkpoint import Checkpoint, TensorInfo
+    from archlint.lint.project_spec import DeclaredSpec
+    from archlint.spec import ModelSpec
+
+#: Headings every rule docstring carries, in this order (ruff's rule-doc convention).
+DOC_SECTIONS: tuple[str, ...] = ("What it does", "Why is this bad?", "Example", "References")
+
+#: Third-party codes: 2-4 capital letters and 3-4 digits. `AL` is reserved for built-ins.
+CODE_PATTERN = re.compile(r"^[A-Z]{2,4}\d{3,4}$")
+BUILTIN_PREFIX = "AL"
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class NoOptions(BaseModel):
+    """A rule without options: any key given for it is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rule:
+    """Base class of every lint rule (built-in or plugin). Subclasses set the class attributes
+    and implement `check`."""
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    default_severity: ClassVar[Severity] = Severity.WARNING
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    messages: ClassVar[dict[str, str]] = {}
+    #: Skip silently when the checkpoint has no tensor table (config-only, .bin weights).
+    needs_tensors: ClassVar[bool] = False
+    #: Documentation link (SARIF helpUri); None when the rule has no page of its own.
+    help_uri: ClassVar[str | None] = None
+    #: Set by the registry: the distribution that provided the rule.
+    distribution: ClassVar[str] = "archlint"
+
+    def check(self, ctx: RuleContext) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0].strip() if doc else ""
+
+
+# -- config.json locations ---------------------------------------------------------------------
+
+def pointer_from_key(key: str) -> str:
+    """`text_config.rope_scaling.factor` → `/text_config/rope_scaling/factor` (RFC 6901)."""
+    if key.startswith("/") or key == "":
+        return key
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in key.split("."))
+
+
+class _LineScanner:
+    """A small JSON reader that records the 1-based line of every member key and array item,
+    keyed by JSON pointer. The text already parsed with `json.loads`, so errors just stop it."""
+
+    _WS = " \t\r\n"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.line = 1
+        self.lines: dict[str, int] = {}
+
+    def _skip(self) -> None:
+        text, n = self.text, len(self.text)
+        while self.pos < n and text[self.pos] in self._WS:
+            if text[self.pos] == "\n":
+                self.line += 1
+            self.pos += 1
+
+    def _string(self) -> str:
+        # JSON strings cannot contain raw newlines, so the line does not move inside one.
+        text = self.text
+        start = self.pos
+        self.pos += 1
+        escaped = False
+        while self.pos < len(text):
+            ch = text[self.pos]
+            self.pos += 1
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                break
+        import json
+
+        value: str = json.loads(text[start:self.pos])
+        return value
+
+    def value(self, pointer: str, depth: int = 0) -> None:
+        if depth > 64:
+            raise ValueError("too deep")
+        self._skip()
+        if self.pos >= len(self.text):
+            raise ValueError("eof")
+        ch = self.text[self.pos]
+        if ch == "{":
+            self.pos += 1
+            self._skip()
+            if self.text[self.pos] == "}":
+                self.pos += 1
+                return
+            while True:
+                self._skip()
+                key = self._string()
+                child = pointer + "/" + key.replace("~", "~0").replace("/", "~1")
+                self.lines.setdefault(child, self.line)
+                self._skip()
+                self.pos += 1  # ':'
+                self.value(child, depth + 1)
+                self._skip()
+                sep = self.text[self.pos]
+                self.pos += 1
+                if sep == "}":
+                    return
+        elif ch == "[":
+            self.pos += 1
+            self._skip()
+            if self.text[self.pos] == "]":
+                self.pos += 1
+                return
+            i = 0
+            while True:
+                self._skip()
+                child = f"{pointer}/{i}"
+                self.lines.setdefault(child, self.line)
+                self.value(child, depth + 1)
+                self._skip()
+                sep = self.text[self.pos]
+                self.pos += 1
+                i += 1
+                if sep == "]":
+                    return
+        elif ch == '"':
+            self._string()
+        else:
+            while self.pos < len(self.text) and self.text[self.pos] not in ",]}" + self._WS:
+                self.pos += 1
+
+
+@lru_cache(maxsize=32)
+def pointer_lines(text: str) -> dict[str, int]:
+    """JSON pointer → 1-based line of the key (or array item) it names, for a JSON text."""
+    scanner = _LineScanner(text)
+    try:
+        scanner.value("")
+    except (ValueError, IndexError):
+        pass  # a best effort: keep what was mapped before the text stopped making sense
+    return scanner.lines
+
+
+def line_of(text: str | None, pointer: str) -> int | None:
+    """1-based line of `pointer`'s key in `text`; None when unknown."""
+    if not text or not pointer:
+        return None
+    return pointer_lines(text).get(pointer)
+
+
+# -- the context --------------------------------------------------------------------------------
+
+@dataclass
+class RuleContext:
+    """What a rule sees: the analysis, its own validated options, the declared spec (if the
+    repo declares one), and helpers that make findings with locations."""
+
+    analysis: Analysis
+    rule: type[Rule]
+    options: Any = None
+    severity: Severity = Severity.WARNING
+    severity_overridden: bool = False  # config `severity = {...}` wins over what a rule asks
+    declared: DeclaredSpec | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self.analysis.checkpoint
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.analysis.spec
+
+    @property
+    def profile(self) -> Profile:
+        return self.analysis.profile
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.analysis.checkpoint.config or {}
+
+    # -- locations ----------------------------------------------------------------------------
+    def config_key(self, *keys: str | None) -> str | None:
+        """The first of `keys` (dotted) present in config.json; `text_config.` is tried first,
+        the way the family adapters read."""
+        config = self.config
+        nested = config.get("text_config")
+        for key in keys:
+            if not key:
+                continue
+            scopes: list[tuple[Any, str]] = [(config, "")]
+            if isinstance(nested, dict) and not key.startswith("text_config."):
+                scopes.insert(0, (nested, "text_config."))
+            for scope, prefix in scopes:
+                node: Any = scope
+                for part in key.split("."):
+                    node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+                if node is not _MISSING:
+                    return prefix + key
+        return None
+
+    def at_config(self, *keys: str | None) -> Location:
+        """A location in config.json: pointer and line of the first key present, else the file."""
+        key = self.config_key(*keys)
+        if key is None:
+            return Location(file="config.json")
+        pointer = pointer_from_key(key)
+        return Location(file="config.json", pointer=pointer,
+                        line=line_of(self.checkpoint.config_text, pointer))
+
+    def at_tensor(self, tensor: TensorInfo | str) -> Location:
+        if isinstance(tensor, str):
+            return Location(file=self._shard_of(tensor), tensor=tensor)
+        return Location(file=tensor.shard or self._shard_of(tensor.name), tensor=tensor.name)
+
+    def at_index(self, pointer: str | None = None) -> Location:
+        return Location(file=self.checkpoint.index_name, pointer=pointer)
+
+    def _shard_of(self, name: str) -> str | None:
+        weight_map = (self.checkpoint.index or {}).get("weight_map") or {}
+        shard = weight_map.get(name)
+        return shard if isinstance(shard, str) else None
+
+    # -- findings -----------------------------------------------------------------------------
+    def finding(self, message_id: str, location: Location | None = None, *,
+                severity: Severity | None = None, **values: Any) -> Finding:
+        """A finding from the rule's message template `message_id`, formatted with `values`."""
+        template = self.rule.messages[message_id]
+        return Finding(code=self.rule.code, name=self.rule.name,
+                       severity=self.severity if self.severity_overridden or severity is None
+                       else severity,
+                       message=template.format(**values), message_id=message_id,
+                       location=location or Location(file="config.json"))
+
+
+_MISSING = object()
+
+
+def iter_findings(rule: Rule, ctx: RuleContext) -> Iterator[Finding]:
+    """Run one rule; tolerate rules that return None."""
+    result = rule.check(ctx)
+    if result is None:
+        return
+    yield from result

@@ -1,0 +1,603 @@
+"""Scan many models: bounded concurrency, one JSON line per model, resumable, summarised.
+
+    archlint scan --from ids.txt --output scan.jsonl --concurrency 8
+    archlint scan --author deepseek-ai --limit 50 --output ds.jsonl --resume
+
+Each model is fetched (config + safetensors headers, through the header cache), analysed, reduced
+to one small row and written at once; the analysis is dropped before the next model is taken, so
+memory does not grow with the number of models. Rows are written in completion order and flushed
+line by line, so a scan that is killed can be resumed: `--resume` reads the previous output and
+skips every model already done *at the same commit* (a model whose branch moved is analysed again,
+and its new row, later in the file, supersedes the old one). Failures are rows too, with a stable
+`reason` code and the one-line message.
+
+The progress bar and the summary go to stderr; stdout (or `--output`) carries only JSON lines.
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from archlint import errors
+from archlint.source import SourceOptions, split_revision
+from archlint.source.cache import is_full_sha
+
+__all__ = ["ScanSummary", "hub_query", "read_done", "read_model_list", "run_scan_cli", "scan"]
+
+#: JSON-lines schema version written in every row (`"v"`), bumped on an incompatible change.
+ROW_VERSION = 1
+#: rows kept for the "worst findings" table: a bounded heap, whatever the number of models.
+WORST_KEPT = 10
+#: tasks submitted ahead of the ones running: enough to keep the pool busy, few enough that a
+#: 100k-model input is never all in memory as futures.
+QUEUE_FACTOR = 2
+
+# Exception → stable reason code, most specific first (GatedRepoError before its base classes).
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (errors.GatedRepoError, "gated"),
+    (errors.RepoNotFoundError, "not_found"),
+    (errors.RevisionNotFoundError, "revision_not_found"),
+    (errors.NotSafetensorsError, "not_a_model"),
+    (errors.OfflineError, "offline"),
+    (errors.NetworkError, "network"),
+    (errors.HubError, "hub"),
+    (errors.HeaderError, "bad_header"),
+    (errors.ConfigError, "bad_config"),
+    (errors.InputError, "input"),
+    (errors.UsageError, "usage"),
+    (errors.ArchlintError, "error"),
+)
+
+
+def reason_of(exc: BaseException) -> str:
+    """The stable reason code of a failure (`crash:<Type>` for anything not raised on purpose)."""
+    for kind, code in _REASONS:
+        if isinstance(exc, kind):
+            return code
+    return f"crash:{type(exc).__name__}"
+
+
+def message_of(exc: BaseException) -> str:
+    if isinstance(exc, errors.ArchlintError):
+        return exc.one_line()
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+
+def read_model_list(lines: Iterable[str]) -> Iterator[str]:
+    """Model references from a file's lines: one per line, blank lines and `#` comments skipped."""
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            yield line
+
+
+def hub_query(*, author: str | None = None, search: str | None = None, limit: int | None = None,
+              endpoint: str | None = None, token: str | bool | None = None) -> Iterator[str]:
+    """`org/name@sha` for each model the Hub lists (`HfApi.list_models`), lazily, page by page.
+
+    The listed commit is pinned, so the scan is one consistent snapshot and a cached or already
+    scanned model costs no request at all.
+    """
+    from huggingface_hub import HfApi
+
+    from archlint.source.hub import resolve_endpoint
+
+    api = HfApi(endpoint=resolve_endpoint(endpoint), token=token)
+    for info in api.list_models(author=author, search=search, limit=limit, expand=["sha"]):
+        sha = getattr(info, "sha", None)
+        yield f"{info.id}@{sha}" if isinstance(sha, str) and is_full_sha(sha) else str(info.id)
+
+
+# -- resume ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What resume keeps of a finished row: enough to skip it and to count it in the summary."""
+
+    revision: str | None
+    attention: str | None
+    ffn: str | None
+    findings: tuple[tuple[str, int], ...]
+
+
+def read_done(path: Path) -> dict[str, _Done]:
+    """Models finished with status ok in a previous output (the last row of an id wins).
+
+    Unparsable lines (a run killed mid-write) are ignored; failed rows are not "done": they are
+    tried again.
+    """
+    done: dict[str, _Done] = {}
+    try:
+        handle = path.open("r", encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return done
+    with handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+                continue
+            if row.get("status") != "ok":
+                done.pop(row["id"], None)
+                continue
+            found = row.get("findings") if isinstance(row.get("findings"), dict) else {}
+            done[row["id"]] = _Done(
+                revision=row.get("revision") if isinstance(row.get("revision"), str) else None,
+                attention=row.get("attention") if isinstance(row.get("attention"), str) else None,
+                ffn=row.get("ffn") if isinstance(row.get("ffn"), str) else None,
+                findings=tuple((str(k), int(v)) for k, v in found.items()
+                               if isinstance(v, int) and not isinstance(v, bool)),
+            )
+    return done
+
+
+# -- one model -------------------------------------------------------------------------------------
+
+
+def _find_rules_runner() -> Callable[[Any], list[Any]] | None:
+    """`archlint.lint.engine.run_rules` adapted to take an Analysis, or None if not there."""
+    try:
+        from archlint.lint.engine import run_rules  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        params = [p for p in inspect.signature(run_rules).parameters.values()
+                  if p.default is inspect.Parameter.empty
+                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) >= 3:
+        return lambda a: list(run_rules(a.checkpoint, a.spec, a.profile))
+    return lambda a: list(run_rules(a))
+
+
+def _kinds(values: Iterable[str]) -> str | None:
+    """One label for a stack: `gqa`, or `gqa+linear` for hybrids (sorted, so it is stable)."""
+    kinds = sorted(set(values))
+    return "+".join(kinds) if kinds else None
+
+
+def _severity_counts(findings: list[Any]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for finding in findings:
+        severity = getattr(finding, "severity", None)
+        counts[str(getattr(severity, "value", severity) or "unknown")] += 1
+    return dict(counts)
+
+
+def analyze_row(ref: str, *, source: SourceOptions, options: Any,
+                rules: Callable[[Any], list[Any]] | None) -> dict[str, Any]:
+    """The JSON row for one model; never raises for a failure of that model."""
+    from archlint.api import analyze_checkpoint
+    from archlint.source import load_checkpoint
+
+    name, rev = split_revision(ref)
+    started = time.monotonic()
+    row: dict[str, Any] = {"v": ROW_VERSION, "id": name, "revision": rev, "status": "ok",
+                           "reason": None}
+    stats: dict[str, int] = {}
+    try:
+        ckpt = load_checkpoint(ref, source)
+        stats = dict(ckpt.fetch_stats or {})
+        row["revision"] = ckpt.revision or rev
+        row["source"] = ckpt.source
+        analysis = analyze_checkpoint(ckpt, options)
+        spec, prof = analysis.spec, analysis.profile
+        layers = list(spec.layers) + list(spec.encoder_layers)
+        row.update({
+            "model_type": spec.model_type,
+            "family": spec.family,
+            "attention": _kinds(layer.attention.kind for layer in layers),
+            "ffn": _kinds(layer.ffn.kind for layer in layers),
+            "layers": spec.num_layers,
+            "params_total": prof.params.total,
+            "params_active": prof.params.active,
+            "params_method": prof.params.method,
+            "kv_bytes_per_token": prof.kv.bytes_per_token,
+            "kv_dtype": prof.kv.dtype,
+            "weights_bytes": prof.weights.bytes,
+            "weights_method": prof.weights.method,
+            "weights_format": ckpt.weights_format,
+            "problems": len(ckpt.problems),
+            "findings": None,
+        })
+        if rules is not None:
+            try:
+                row["findings"] = _severity_counts(rules(analysis))
+            except Exception as exc:  # a rule crashing is reported, the row stays ok
+                row["findings_error"] = message_of(exc)
+        del analysis, ckpt  # nothing of the model outlives its row
+    except Exception as exc:
+        row.update({"status": "error", "reason": reason_of(exc), "error": message_of(exc)})
+    row["requests"] = stats.get("requests", 0)
+    row["bytes"] = stats.get("bytes", 0)
+    row["cache_hit"] = bool(stats.get("cache_hit", 0))
+    row["elapsed_ms"] = round((time.monotonic() - started) * 1000)
+    return row
+
+
+def _current_sha(ref: str, source: SourceOptions) -> str | None:
+    """The commit `ref` points at now: free for a pinned sha, else one metadata request.
+
+    None when it cannot be told (offline, local path, any error): the model is analysed again,
+    and a real failure is reported by that analysis.
+    """
+    name, rev = split_revision(ref)
+    rev = source.revision or rev
+    if rev is not None and is_full_sha(rev):
+        return rev.lower()
+    if source.offline or Path(name).exists():
+        return None
+    try:
+        from huggingface_hub import HfApi
+
+        from archlint.source.hub import resolve_endpoint
+
+        api = HfApi(endpoint=resolve_endpoint(source.endpoint), token=source.token)
+        info = api.model_info(name, revision=rev, timeout=source.timeout, expand=["sha"])
+    except Exception:
+        return None
+    sha = getattr(info, "sha", None)
+    return sha.lower() if isinstance(sha, str) and is_full_sha(sha) else None
+
+
+# -- summary ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanSummary:
+    """Counters over every row of the output (rows skipped on resume included), in O(1) memory."""
+
+    total: int = 0  # models taken from the input
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0  # already done at the same commit (resume)
+    elapsed_s: float = 0.0
+    requests: int = 0
+    bytes: int = 0
+    cache_hits: int = 0
+    max_in_flight: int = 0  # the most models analysed at once: never above `concurrency`
+    attention: Counter[str] = field(default_factory=Counter)
+    ffn: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    findings: Counter[str] = field(default_factory=Counter)
+    worst: list[tuple[int, int, str]] = field(default_factory=list)  # min-heap (errors, warns, id)
+    interrupted: bool = False
+
+    @property
+    def moe(self) -> int:
+        return sum(n for kind, n in self.ffn.items() if "moe" in kind.split("+"))
+
+    @property
+    def analysed(self) -> int:
+        return self.ok + self.skipped
+
+    def add_ok(self, model_id: str, attention: str | None, ffn: str | None,
+               findings: dict[str, int] | None) -> None:
+        self.attention[attention or "unknown"] += 1
+        self.ffn[ffn or "unknown"] += 1
+        if findings:
+            self.findings.update(findings)
+            key = (findings.get("error", 0), findings.get("warning", 0), model_id)
+            if key[0] or key[1]:
+                if len(self.worst) < WORST_KEPT:
+                    heapq.heappush(self.worst, key)
+                else:
+                    heapq.heappushpop(self.worst, key)
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        self.total += 1
+        self.requests += int(row.get("requests") or 0)
+        self.bytes += int(row.get("bytes") or 0)
+        self.cache_hits += bool(row.get("cache_hit"))
+        if row["status"] == "ok":
+            self.ok += 1
+            self.add_ok(row["id"], row.get("attention"), row.get("ffn"), row.get("findings"))
+        else:
+            self.failed += 1
+            self.failures[str(row.get("reason"))] += 1
+
+    def add_skipped(self, model_id: str, done: _Done) -> None:
+        self.total += 1
+        self.skipped += 1
+        self.add_ok(model_id, done.attention, done.ffn, dict(done.findings) or None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total, "ok": self.ok, "failed": self.failed, "skipped": self.skipped,
+            "elapsed_s": round(self.elapsed_s, 3), "requests": self.requests,
+            "bytes": self.bytes, "cache_hits": self.cache_hits,
+            "max_in_flight": self.max_in_flight, "moe": self.moe,
+            "attention": dict(self.attention), "ffn": dict(self.ffn),
+            "failures": dict(self.failures), "findings": dict(self.findings),
+            "worst": [{"id": i, "error": e, "warning": w}
+                      for e, w, i in sorted(self.worst, reverse=True)],
+            "interrupted": self.interrupted,
+        }
+
+    def render(self, console: Any) -> None:
+        """The end-of-scan tables (rich), for stderr."""
+        from rich.table import Table
+        from rich.text import Text
+
+        from archlint.report.escape import for_terminal
+
+        def escape_terminal(text: str) -> Text:  # repo-supplied text: no markup, no escapes
+            return Text(for_terminal(text))
+
+        rate = self.total / self.elapsed_s if self.elapsed_s else 0.0
+        head = (f"{self.total} models in {self.elapsed_s:.1f} s ({rate:.1f}/s): {self.ok} ok, "
+                f"{self.failed} failed, {self.skipped} skipped (done earlier); "
+                f"{self.requests} requests, {self.bytes / 2**20:.1f} MiB, "
+                f"{self.cache_hits} from cache")
+        if self.interrupted:
+            head += " [interrupted]"
+        console.print(head, markup=False, highlight=False)
+        analysed = max(1, self.analysed)
+        kinds = Table(title="attention", title_justify="left")
+        kinds.add_column("kind")
+        kinds.add_column("models", justify="right")
+        kinds.add_column("share", justify="right")
+        for kind, n in self.attention.most_common():
+            kinds.add_row(escape_terminal(kind), str(n), f"{100 * n / analysed:.0f}%")
+        kinds.add_row("MoE (any layer)", str(self.moe), f"{100 * self.moe / analysed:.0f}%",
+                      style="bold")
+        console.print(kinds)
+        if self.failures:
+            fails = Table(title="failures", title_justify="left")
+            fails.add_column("reason")
+            fails.add_column("models", justify="right")
+            for reason, n in self.failures.most_common():
+                fails.add_row(escape_terminal(reason), str(n))
+            console.print(fails)
+        if self.worst:
+            worst = Table(title="most findings", title_justify="left")
+            worst.add_column("model")
+            worst.add_column("errors", justify="right")
+            worst.add_column("warnings", justify="right")
+            for e, w, model_id in sorted(self.worst, reverse=True):
+                worst.add_row(escape_terminal(model_id), str(e), str(w))
+            console.print(worst)
+
+
+# -- the scan --------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """A rich progress bar on stderr, or nothing."""
+
+    def __init__(self, enabled: bool, total: int | None, console: Any) -> None:
+        self.bar: Any = None
+        if not enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bar = Progress(TextColumn("scan"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                            console=console, transient=False)
+        self.task = self.bar.add_task("scan", total=total, detail="")
+        self.bar.start()
+
+    def advance(self, summary: ScanSummary) -> None:
+        if self.bar is not None:
+            detail = f"ok {summary.ok} · failed {summary.failed} · skipped {summary.skipped}"
+            self.bar.update(self.task, advance=1, detail=detail)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def scan(
+    models: Iterable[str] | None,
+    *,
+    author: str | None = None,
+    search: str | None = None,
+    limit: int | None = None,
+    concurrency: int = 8,
+    out: TextIO | None = None,
+    state_path: Path | None = None,
+    source_options: SourceOptions | None = None,
+    options: Any = None,
+    progress: bool = False,
+    summary_stream: TextIO | None = None,
+) -> ScanSummary:
+    """Analyse every model of `models` (or of a Hub query) and write one JSON line per model.
+
+    `models`: references (`org/name`, `org/name@rev`, local paths); None → `HfApi.list_models`
+    with `author`/`search`/`limit`. `limit` also caps an explicit list. `out`: where rows go
+    (default stdout). `state_path`: a previous output to resume from: models done there at the
+    commit they point at now are skipped (and counted in the summary). `progress`: a progress
+    bar on stderr. The summary tables go to `summary_stream` (default stderr) when `progress` is
+    on; the returned ScanSummary carries the same numbers either way.
+    """
+    if concurrency < 1:
+        raise errors.UsageError(f"--concurrency must be at least 1 (got {concurrency})")
+    if limit is not None and limit < 0:
+        raise errors.UsageError(f"--limit must not be negative (got {limit})")
+    source = source_options or SourceOptions()
+    if options is None:
+        from archlint.analysis.profile import Options
+
+        options = Options()
+    out = out if out is not None else sys.stdout
+    if models is None:
+        if author is None and search is None and limit is None:
+            raise errors.UsageError("scan needs a model list (--from) or a Hub query "
+                                    "(--author, --search or --limit)")
+        refs: Iterable[str] = hub_query(author=author, search=search, limit=limit,
+                                        endpoint=source.endpoint, token=source.token)
+    else:
+        refs = models
+        if limit is not None:
+            from itertools import islice
+
+            refs = islice(refs, limit)
+    total = len(refs) if isinstance(refs, (list, tuple)) else limit
+    done = read_done(state_path) if state_path is not None else {}
+    rules = _find_rules_runner()
+
+    from rich.console import Console
+
+    console = Console(file=summary_stream or sys.stderr, stderr=summary_stream is None)
+    bar = _Progress(progress, total, console)
+    summary = ScanSummary()
+    started = time.monotonic()
+    in_flight = 0
+    lock = threading.Lock()
+
+    def task(ref: str) -> tuple[str, dict[str, Any] | None]:
+        nonlocal in_flight
+        with lock:
+            in_flight += 1
+            summary.max_in_flight = max(summary.max_in_flight, in_flight)
+        try:
+            name = split_revision(ref)[0]
+            previous = done.get(name)
+            if previous is not None and previous.revision == _current_sha(ref, source):
+                return name, None
+            return name, analyze_row(ref, source=source, options=options, rules=rules)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    def settle(future: Future[tuple[str, dict[str, Any] | None]]) -> None:
+        name, row = future.result()
+        if row is None:
+            summary.add_skipped(name, done[name])
+        else:
+            out.write(json.dumps(row, ensure_ascii=True, separators=(",", ":")) + "\n")
+            out.flush()
+            summary.add_row(row)
+        bar.advance(summary)
+
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="archlint-scan")
+    pending: set[Future[tuple[str, dict[str, Any] | None]]] = set()
+    try:
+        for ref in refs:
+            ref = ref.strip()
+            if not ref:
+                continue
+            # A local path (or a local file of ids) is only checked for done-ness by its name.
+            pending.add(pool.submit(task, ref))
+            if len(pending) >= concurrency * QUEUE_FACTOR:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    settle(future)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                settle(future)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        for future in pending:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
+        summary.elapsed_s = time.monotonic() - started
+        bar.stop()
+        if progress:
+            summary.render(console)
+    return summary
+
+
+# -- CLI glue --------------------------------------------------------------------------------------
+
+
+def run_scan_cli(
+    *,
+    from_file: str | None = None,
+    author: str | None = None,
+    search: str | None = None,
+    limit: int | None = None,
+    concurrency: int = 8,
+    output: str | None = None,
+    resume: bool = False,
+    source_options: SourceOptions | None = None,
+    options: Any = None,
+    progress: bool | None = None,
+    summary_json: str | None = None,
+) -> int:
+    """What `archlint scan` does; returns the exit code.
+
+    `from_file`: a file of model ids, `-` for stdin. `output`: the JSON-lines file (default
+    stdout); with `resume` it is read first and appended to. `progress`: default on when stderr is
+    a terminal. `summary_json`: also write the summary as JSON to this path. Exit 0 when every
+    model was analysed, 1 when some failed (their rows say why), 2 for a usage error (raised as
+    UsageError for the CLI's handler).
+    """
+    if from_file is not None and (author or search):
+        raise errors.UsageError("use either --from or a Hub query (--author/--search), not both")
+    if resume and not output:
+        raise errors.UsageError("--resume needs --output FILE.jsonl (the file to resume)")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    models: Iterable[str] | None = None
+    handle_in: TextIO | None = None
+    if from_file is not None:
+        if from_file == "-":
+            models = read_model_list(sys.stdin)
+        else:
+            try:
+                handle_in = open(from_file, encoding="utf-8")  # noqa: SIM115 (closed below)
+            except OSError as exc:
+                raise errors.InputError(f"{from_file}: cannot read the model list "
+                                        f"({exc.strerror})") from None
+            models = list(read_model_list(handle_in))  # ids are small: a total for the bar
+            handle_in.close()
+    state_path = Path(output) if (resume and output) else None
+    out: TextIO
+    if output:
+        path = Path(output)
+        try:
+            if resume and path.exists() and path.stat().st_size:
+                with path.open("rb") as check:  # a run killed mid-line: start on a new line
+                    check.seek(-1, 2)
+                    newline_needed = check.read(1) != b"\n"
+                out = path.open("a", encoding="utf-8")
+                if newline_needed:
+                    out.write("\n")
+            else:
+                out = path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise errors.InputError(f"{output}: cannot write ({exc.strerror})") from None
+    else:
+        out = sys.stdout
+    try:
+        summary = scan(models, author=author, search=search, limit=limit,
+                       concurrency=concurrency, out=out, state_path=state_path,
+                       source_options=source_options, options=options, progress=progress)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if not progress:  # the bar's run prints the tables itself; print one line at least
+        print(f"archlint scan: {summary.total} models, {summary.ok} ok, {summary.failed} failed, "
+              f"{summary.skipped} skipped in {summary.elapsed_s:.1f} s", file=sys.stderr)
+    if summary_json:
+        Path(summary_json).write_text(json.dumps(summary.to_dict(), indent=2) + "\n",
+                                      encoding="utf-8")
+    return 1 if summary.failed else 0

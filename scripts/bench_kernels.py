@@ -1,0 +1,447 @@
+#!/usr/bin/env python3
+"""Benchmark archlint's Triton kernels against the PyTorch path, side by side in one run.
+
+    PYTHONUNBUFFERED=1 python scripts/bench_kernels.py --json out.json [--only decode,moe]
+    TRITON_INTERPRET=1 python scripts/bench_kernels.py --smoke      # CPU: plumbing only
+
+Method (see the device notes' METHOD.md): measure the two ceilings first (device-to-device copy
+bandwidth counting read + write; a bf16 8192^3 matmul); check every kernel in fp32 against its
+reference (tf32 dots: relative error < 2e-3) and in bf16 at the benchmarked shape against the
+PyTorch path (< 2e-2); then time with CUDA events after warm-up (autotuning happens there),
+median of many runs, inputs drawn fresh and rotated among several sets where they are small
+enough that one set would sit in L2 (50 MB on an H100).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+try:
+    import archlint.kernels.attention_decode  # noqa: F401
+
+    PKG = "archlint.kernels"
+except Exception:  # a bare checkout (the device machine): import kernels/ as a package
+    sys.path.insert(0, str(ROOT))
+    PKG = "kernels"
+
+import importlib  # noqa: E402
+
+AP = importlib.import_module(f"{PKG}.attention_prefill")
+AD = importlib.import_module(f"{PKG}.attention_decode")
+MLA = importlib.import_module(f"{PKG}.mla")
+MOE = importlib.import_module(f"{PKG}.moe")
+RMS = importlib.import_module(f"{PKG}.rmsnorm")
+ROPE = importlib.import_module(f"{PKG}.rope")
+REF = importlib.import_module(f"{PKG}.reference")
+
+CUDA = torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET", "0") in ("", "0")
+DEV = "cuda" if CUDA else "cpu"
+ROWS: list[dict] = []
+CEIL: dict = {}
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# timing and checking
+# --------------------------------------------------------------------------------------------
+def time_ms(fn, input_sets, reps=30, warmup=5):
+    """Median ms of fn(*inputs), cycling through input_sets. CUDA events around each call."""
+    for i in range(warmup):
+        fn(*input_sets[i % len(input_sets)])
+    if not CUDA:
+        ts = []
+        for i in range(max(2, reps // 10)):
+            t = time.perf_counter()
+            fn(*input_sets[i % len(input_sets)])
+            ts.append((time.perf_counter() - t) * 1e3)
+        return statistics.median(ts)
+    torch.cuda.synchronize()
+    ts = []
+    for i in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        args = input_sets[i % len(input_sets)]
+        a.record()
+        fn(*args)
+        b.record()
+        ts.append((a, b))
+    torch.cuda.synchronize()
+    return statistics.median(x.elapsed_time(y) for x, y in ts)
+
+
+def rel_err(out, ref):
+    out, ref = out.double(), ref.double()
+    if torch.isnan(out).any():
+        return float("nan")
+    return ((out - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+
+
+def check(name, out, ref, tol):
+    e = rel_err(out, ref)
+    ok = e == e and e < tol
+    log(f"  check {name}: rel err {e:.2e} (< {tol:g}) {'ok' if ok else 'FAIL'}")
+    ROWS.append({"kind": "check", "name": name, "rel_err": e, "tol": tol, "ok": ok})
+    return ok
+
+
+def n_sets(bytes_per_set):
+    """Rotate among several input sets while one set would fit in L2 (50 MB)."""
+    return 1 if bytes_per_set > 256e6 else 3
+
+
+def record(section, name, **kw):
+    row = {"kind": "bench", "section": section, "name": name, **kw}
+    ROWS.append(row)
+    parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in kw.items()]
+    log(f"  {section:8s} {name:40s} " + " ".join(parts))
+
+
+def randn(*shape, dtype=torch.bfloat16, scale=1.0):
+    return (torch.randn(*shape, device=DEV, dtype=torch.float32) * scale).to(dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# ceilings
+# --------------------------------------------------------------------------------------------
+def ceilings(smoke):
+    n = (1 << 20) if smoke else (1 << 30)  # 1 GiB of bf16... elements
+    src = torch.randn(n // 2, device=DEV).to(torch.bfloat16)
+    dst = torch.empty_like(src)
+    ms = time_ms(lambda: dst.copy_(src), [()], reps=20)
+    CEIL["copy_TBps"] = 2 * src.numel() * 2 / ms / 1e9
+    m = 512 if smoke else 8192
+    a, b = randn(m, m), randn(m, m)
+    ms = time_ms(lambda: a @ b, [()], reps=20)
+    CEIL["bf16_mm_TFLOPs"] = 2 * m**3 / ms / 1e9
+    log(f"ceilings: copy {CEIL['copy_TBps']:.3f} TB/s (read+write), "
+        f"bf16 matmul {CEIL['bf16_mm_TFLOPs']:.0f} TFLOP/s")
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------------------------
+def sdpa_backend(name):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([getattr(SDPBackend, name)])
+
+
+def try_time(label, fn, sets, **kw):
+    try:
+        return time_ms(fn, sets, **kw)
+    except Exception as e:  # a backend that refuses this shape: say so, keep going
+        log(f"  ({label} unavailable: {type(e).__name__}: {str(e)[:120]})")
+        return float("nan")
+
+
+def bench_decode(smoke):
+    log("== decode attention (split-KV, GQA packed) ==")
+    # fp32 check, with window, sinks and ragged lengths
+    b, h, g, s, d = (2, 8, 2, 100, 64) if smoke else (4, 32, 8, 2048, 128)
+    q = randn(b, h, d, dtype=torch.float32)
+    kc, vc = randn(b, g, s, d, dtype=torch.float32), randn(b, g, s, d, dtype=torch.float32)
+    lens = torch.tensor([s - 37 * i for i in range(b)], device=DEV, dtype=torch.int32)
+    sinks = randn(h, dtype=torch.float32)
+    check("decode fp32", AD.decode_attention(q, kc, vc, lens),
+          REF.decode_attention_ref(q, kc, vc, lens), 2e-3)
+    check("decode fp32 window+sinks", AD.decode_attention(q, kc, vc, lens, window=300, sinks=sinks),
+          REF.decode_attention_ref(q, kc, vc, lens, window=300, sinks=sinks), 2e-3)
+    shapes = [(2, 8, 2, 256, 64)] if smoke else [(64, 32, 8, 8192, 128), (8, 32, 8, 32768, 128)]
+    for b, h, g, s, d in shapes:
+        lens = torch.full((b,), s, device=DEV, dtype=torch.int32)
+        nbytes = 2 * b * g * s * d * 2
+        sets = [(randn(b, h, d), randn(b, g, s, d), randn(b, g, s, d))
+                for _ in range(n_sets(nbytes))]
+        q, kc, vc = sets[0]
+        check(f"decode bf16 B{b} S{s}", AD.decode_attention(q, kc, vc, lens),
+              REF.sdpa_decode(q.float(), kc.float(), vc.float()) if smoke or b * s <= 262144
+              else REF.sdpa_decode(q, kc, vc), 2e-2)
+        ours = time_ms(lambda q, k, v: AD.decode_attention(q, k, v, lens), sets)
+        sdpa = try_time("sdpa", lambda q, k, v: REF.sdpa_decode(q, k, v), sets)
+        flash = float("nan")
+        if CUDA:
+            with sdpa_backend("FLASH_ATTENTION"):
+                flash = try_time("sdpa flash", lambda q, k, v: REF.sdpa_decode(q, k, v), sets)
+        w = s // 8
+        win = time_ms(lambda q, k, v: AD.decode_attention(q, k, v, lens, window=w), sets)
+        tb = lambda ms, nb=nbytes: nb / ms / 1e9  # noqa: E731
+        record("decode", f"B{b} Hq{h}/Hkv{g} D{d} ctx{s}", ours_ms=ours, ours_TBps=tb(ours),
+               sdpa_ms=sdpa, sdpa_TBps=tb(sdpa), sdpa_flash_ms=flash, sdpa_flash_TBps=tb(flash),
+               frac_of_copy=tb(ours) / CEIL["copy_TBps"], window_ms=win,
+               window_TBps=tb(win, nbytes / 8), ratio_window=win / ours,
+               target_met=bool(ours <= min(x for x in (sdpa, flash, 1e9) if x == x)))
+
+
+def bench_prefill(smoke):
+    log("== prefill attention (flash, causal) ==")
+    b, h, g, s, d = (1, 4, 2, 64, 32) if smoke else (1, 8, 2, 1024, 128)
+    q = randn(b, h, s, d, dtype=torch.float32)
+    k, v = randn(b, g, s, d, dtype=torch.float32), randn(b, g, s, d, dtype=torch.float32)
+    sinks = randn(h, dtype=torch.float32)
+    check("prefill fp32 causal GQA", AP.prefill_attention(q, k, v), REF.attention_ref(q, k, v),
+          2e-3)
+    check("prefill fp32 window+softcap+sinks",
+          AP.prefill_attention(q, k, v, window=s // 8, softcap=30.0, sinks=sinks),
+          REF.attention_ref(q, k, v, window=s // 8, softcap=30.0, sinks=sinks), 2e-3)
+    b, h, s, d = (1, 4, 128, 32) if smoke else (4, 32, 4096, 128)
+    for g in (h, 8 if not smoke else 2):
+        sets = [(randn(b, h, s, d), randn(b, g, s, d), randn(b, g, s, d))
+                for _ in range(n_sets(3 * b * h * s * d * 2))]
+        q, k, v = sets[0]
+        fl = AP.prefill_flops(b, h, s, s, d, d, causal=True)
+        tf = lambda ms, f=fl: f / ms / 1e9  # noqa: E731
+        kw = {"enable_gqa": True} if g != h else {}
+        sd = lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(  # noqa: E731
+            q, k, v, is_causal=True, **kw)
+        ref = sd(q, k, v)
+        check(f"prefill bf16 Hkv{g}", AP.prefill_attention(q, k, v), ref, 2e-2)
+        ours = time_ms(lambda q, k, v: AP.prefill_attention(q, k, v), sets)
+        res = {"ours_ms": ours, "ours_TFLOPs": tf(ours)}
+        for be in ("FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION"):
+            if not CUDA:
+                continue
+            with sdpa_backend(be):
+                ms = try_time(be, sd, sets)
+            res[f"{be.split('_')[0].lower()}_ms"] = ms
+            res[f"{be.split('_')[0].lower()}_TFLOPs"] = tf(ms)
+        w = s // 8
+        win = time_ms(lambda q, k, v: AP.prefill_attention(q, k, v, window=w), sets)
+        res.update(window_ms=win, ratio_window=win / ours,
+                   window_TFLOPs=AP.prefill_flops(b, h, s, s, d, d, causal=True, window=w)
+                   / win / 1e9)
+        flash = res.get("flash_ms", float("nan"))
+        res["target_met"] = bool(flash == flash and ours <= flash)
+        record("prefill", f"B{b} H{h}/Hkv{g} D{d} S{s} causal", **res)
+
+
+def bench_mla(smoke):
+    log("== MLA decode (absorbed, latent cache) ==")
+    b, h, r, p, s = (2, 16, 64, 16, 100) if smoke else (4, 128, 512, 64, 1024)
+    ql, qr = randn(b, h, r, dtype=torch.float32), randn(b, h, p, dtype=torch.float32)
+    cache = randn(b, s, r + p, dtype=torch.float32)
+    lens = torch.tensor([s - 13 * i for i in range(b)], device=DEV, dtype=torch.int32)
+    scale = 1 / math.sqrt(192)
+    check("mla decode fp32", MLA.mla_decode(ql, qr, cache[..., :r], cache[..., r:], lens,
+                                            sm_scale=scale),
+          REF.mla_decode_ref(ql, qr, cache[..., :r], cache[..., r:], lens, sm_scale=scale), 2e-3)
+    dn, dv, m = (32, 16, 64) if smoke else (128, 128, 512)
+    qn, qp = randn(1, h, m, dn, dtype=torch.float32), randn(1, h, m, p, dtype=torch.float32)
+    c, kr = randn(1, m, r, dtype=torch.float32), randn(1, m, p, dtype=torch.float32)
+    wuk = randn(h, dn, r, dtype=torch.float32, scale=r**-0.5)
+    wuv = randn(h, dv, r, dtype=torch.float32, scale=r**-0.5)
+    check("mla prefill fp32", MLA.mla_prefill(qn, qp, c, kr, wuk, wuv, sm_scale=scale),
+          REF.mla_decompress_ref(qn, qp, c, kr, wuk, wuv, sm_scale=scale), 2e-3)
+
+    b, h, r, p, s, dn, dv = (2, 16, 64, 16, 256, 32, 16) if smoke else (64, 128, 512, 64, 8192,
+                                                                      128, 128)
+    lens = torch.full((b,), s, device=DEV, dtype=torch.int32)
+    nbytes = MLA.mla_decode_bytes(b, s, r, p)
+    sets = []
+    for _ in range(n_sets(nbytes)):
+        cache = randn(b, s, r + p)
+        sets.append((randn(b, h, r), randn(b, h, p), cache[..., :r], cache[..., r:]))
+    ql, qr, c, kr = sets[0]
+    lat = lambda ql, qr, c, kr: REF.mla_decode_ref(ql, qr, c, kr, lens, sm_scale=scale)  # noqa
+    # torch absorbed path (batched): scores in fp32, softmax, latent output
+    def torch_absorbed(ql, qr, c, kr):
+        sc = (torch.einsum("bhr,bsr->bhs", ql, c) + torch.einsum("bhp,bsp->bhs", qr, kr)).float()
+        return torch.einsum("bhs,bsr->bhr", torch.softmax(sc * scale, -1).to(c.dtype), c)
+    ours_out = MLA.mla_decode(ql, qr, c, kr, lens, sm_scale=scale)
+    check(f"mla decode bf16 B{b} S{s}", ours_out, torch_absorbed(ql, qr, c, kr), 2e-2)
+    del lat
+    ours = time_ms(lambda ql, qr, c, kr: MLA.mla_decode(ql, qr, c, kr, lens, sm_scale=scale),
+                   sets)
+    absorbed = try_time("torch absorbed", torch_absorbed, sets, reps=10)
+    # decompress + SDPA (the naive path), in batch chunks so K/V fit in memory
+    wuk, wuv = randn(h, dn, r, scale=r**-0.5), randn(h, dv, r, scale=r**-0.5)
+    qn = randn(b, h, dn)
+    chunk = 2 if smoke else 8
+
+    def decompress_sdpa(ql, qr, c, kr):
+        outs = []
+        for i in range(0, b, chunk):
+            k_n = torch.einsum("bsr,hdr->bhsd", c[i:i + chunk], wuk)
+            v = torch.einsum("bsr,hdr->bhsd", c[i:i + chunk], wuv)
+            kk = torch.cat([k_n, kr[i:i + chunk, None].expand(-1, h, -1, -1)], -1)
+            qq = torch.cat([qn[i:i + chunk], qr[i:i + chunk]], -1)[:, :, None]
+            outs.append(torch.nn.functional.scaled_dot_product_attention(qq, kk, v, scale=scale))
+        return torch.cat(outs)
+
+    naive = try_time("decompress+sdpa", decompress_sdpa, sets, reps=5, warmup=1)
+    tb = nbytes / ours / 1e9
+    fl = MLA.mla_decode_flops(b, h, s, r, p)
+    record("mla", f"B{b} H{h} R{r} P{p} ctx{s}", ours_ms=ours, ours_TBps=tb,
+           frac_of_copy=tb / CEIL["copy_TBps"], ours_TFLOPs=fl / ours / 1e9,
+           torch_absorbed_ms=absorbed, decompress_sdpa_ms=naive,
+           target_met=bool(tb / CEIL["copy_TBps"] >= 0.6 and ours < naive))
+
+
+def bench_moe(smoke):
+    log("== fused MoE ==")
+    # fp32 check on a cut-down Mixtral and DeepSeek (same kernels, smaller matrices)
+    for name, e, k, c, f, t, ds in [("mixtral-small", 8, 2, 256, 512, 64, False),
+                                    ("deepseek-small", 64, 8, 256, 128, 64, True)]:
+        x = randn(t, c, dtype=torch.float32)
+        w13 = randn(e, 2 * f, c, dtype=torch.float32, scale=c**-0.5)
+        w2 = randn(e, c, f, dtype=torch.float32, scale=f**-0.5)
+        logits = randn(t, e, dtype=torch.float32)
+        sh = {}
+        if ds:
+            w, ids = MOE.route_sigmoid_grouped_topk(logits, k, randn(e, dtype=torch.float32,
+                                                                     scale=0.1), 8, 4, True, 2.5)
+            sh = {"shared_w13": randn(2 * f, c, dtype=torch.float32, scale=c**-0.5),
+                  "shared_w2": randn(c, f, dtype=torch.float32, scale=f**-0.5)}
+        else:
+            w, ids = MOE.route_softmax_topk(logits, k)
+        for bm in (16, 64):
+            check(f"moe fp32 {name} BM{bm}", MOE.fused_moe(x, w13, w2, w, ids, block_m=bm, **sh),
+                  REF.moe_ref(x, w13, w2, w, ids, **sh), 2e-3)
+    models = [("mixtral", 8, 2, 4096, 14336, 0), ("deepseek-v3", 256, 8, 7168, 2048, 2048)]
+    tokens = [1, 8, 64, 256, 1024, 4096]
+    if smoke:
+        models = [("mixtral", 8, 2, 64, 128, 0), ("deepseek-v3", 32, 8, 64, 32, 32)]
+        tokens = [1, 64]
+    for name, e, k, c, f, fs in models:
+        w13 = randn(e, 2 * f, c, scale=c**-0.5)
+        w2 = randn(e, c, f, scale=f**-0.5)
+        sh = {}
+        if fs:
+            sh = {"shared_w13": randn(2 * fs, c, scale=c**-0.5),
+                  "shared_w2": randn(c, fs, scale=fs**-0.5)}
+        bias = randn(e, dtype=torch.float32, scale=0.1)
+        for t in tokens:
+            sets = []
+            for _ in range(3):
+                x = randn(t, c)
+                logits = randn(t, e, dtype=torch.float32)
+                if fs:
+                    w, ids = MOE.route_sigmoid_grouped_topk(logits, k, bias, 8, 4, True, 2.5)
+                else:
+                    w, ids = MOE.route_softmax_topk(logits, k)
+                sets.append((x, w, ids))
+            x, w, ids = sets[0]
+            check(f"moe bf16 {name} T{t}", MOE.fused_moe(x, w13, w2, w, ids, **sh),
+                  REF.moe_ref(x, w13, w2, w, ids, **sh), 2e-2)
+            ours = time_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **sh), sets)
+            loop = time_ms(lambda x, w, ids: REF.moe_ref(x, w13, w2, w, ids, **sh), sets,
+                           reps=10, warmup=2)
+            nb = MOE.moe_weight_bytes(ids, e, c, f) + (3 * c * fs * 2 if fs else 0)
+            roof_ms = nb / (CEIL["copy_TBps"] * 1e9)
+            fl = MOE.moe_flops(t, k, c, f) + (2.0 * t * 3 * c * fs if fs else 0)
+            speedup = loop / ours
+            frac = roof_ms / ours
+            if t <= 64:
+                met = frac >= 0.5
+            elif t <= 1024:
+                met = speedup >= 2.0
+            else:
+                met = speedup >= 1.0
+            record("moe", f"{name} T{t}", ours_ms=ours, loop_ms=loop, speedup=speedup,
+                   weight_roofline_ms=roof_ms, frac_of_weight_roofline=frac,
+                   ours_TFLOPs=fl / ours / 1e9, target_met=bool(met))
+        del w13, w2, sh
+        if CUDA:
+            torch.cuda.empty_cache()
+
+
+def bench_small(smoke):
+    log("== rmsnorm, rope ==")
+    t, c = (64, 256) if smoke else (16384, 4096)
+    x, res, wt = randn(t, c), randn(t, c), randn(c)
+    y, _ = RMS.rmsnorm(x, wt, 1e-6, residual=res)
+    check("rmsnorm bf16", y, REF.rmsnorm_ref(x, wt, 1e-6, residual=res)[0], 1e-2)
+    ours = time_ms(lambda: RMS.rmsnorm(x, wt, 1e-6, residual=res), [()])
+    eager = time_ms(lambda: REF.rmsnorm_ref(x, wt, 1e-6, residual=res), [()])
+    nb = 4 * t * c * 2
+    record("rmsnorm", f"T{t} C{c} +residual", ours_ms=ours, ours_TBps=nb / ours / 1e9,
+           eager_ms=eager, speedup=eager / ours)
+    t, hq, hk, d = (64, 4, 2, 64) if smoke else (16384, 32, 8, 128)
+    q, k = randn(t, hq, d), randn(t, hk, d)
+    pos = torch.arange(t, device=DEV)
+    inv = 1.0 / (500000 ** (torch.arange(0, d, 2, device=DEV).float() / d))
+    qo, ko = ROPE.rope(q, k, pos, inv)
+    check("rope bf16", qo, REF.rope_ref(q, pos, inv), 1e-2)
+    ours = time_ms(lambda: ROPE.rope(q, k, pos, inv), [()])
+    eager = time_ms(lambda: (REF.rope_ref(q, pos, inv), REF.rope_ref(k, pos, inv)), [()])
+    nb = 2 * t * (hq + hk) * d * 2
+    record("rope", f"T{t} Hq{hq} Hk{hk} D{d}", ours_ms=ours, ours_TBps=nb / ours / 1e9,
+           eager_ms=eager, speedup=eager / ours)
+
+
+SECTIONS = {"decode": bench_decode, "prefill": bench_prefill, "mla": bench_mla,
+            "moe": bench_moe, "small": bench_small}
+
+
+def environment():
+    import triton
+
+    env = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           "python": platform.python_version(), "torch": torch.__version__,
+           "triton": triton.__version__, "device": "cpu (interpreter)"}
+    if CUDA:
+        env["device"] = torch.cuda.get_device_name()
+        env["sms"] = torch.cuda.get_device_properties(0).multi_processor_count
+        try:
+            env["driver"] = subprocess.run(
+                ["nvidia-smi", "--query-gpu=driver_version,clocks.max.sm,power.limit",
+                 "--format=csv,noheader"], capture_output=True, text=True, timeout=20
+            ).stdout.strip()
+        except Exception as e:  # noqa: BLE001
+            env["driver"] = f"unknown ({e})"
+    return env
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", default=",".join(SECTIONS))
+    ap.add_argument("--json", default="bench_kernels.json")
+    ap.add_argument("--smoke", action="store_true", help="tiny shapes (CPU interpreter)")
+    ap.add_argument("--budget-s", type=float, default=540.0,
+                    help="skip sections that would start after this many seconds")
+    a = ap.parse_args()
+    t0 = time.time()
+    env = environment()
+    log(json.dumps(env))
+    torch.manual_seed(0)
+    ceilings(a.smoke)
+    out = {"env": env, "ceilings": CEIL, "command": " ".join(sys.argv), "rows": ROWS}
+    for name in a.only.split(","):
+        if time.time() - t0 > a.budget_s:
+            log(f"== {name}: skipped (budget) ==")
+            continue
+        ts = time.time()
+        try:
+            SECTIONS[name](a.smoke)
+        except Exception as e:  # noqa: BLE001  keep the other sections' numbers
+            import traceback
+
+            traceback.print_exc()
+            ROWS.append({"kind": "error", "section": name, "error": repr(e)[:500]})
+        log(f"   ({name}: {time.time() - ts:.0f} s)")
+        if CUDA:
+            torch.cuda.empty_cache()
+        Path(a.json).write_text(json.dumps(out, indent=1, default=str))
+    bad = [r["name"] for r in ROWS if r["kind"] == "check" and not r["ok"]]
+    log(f"checks failed: {bad}" if bad else "all checks ok")
+    log("targets: " + ", ".join(f"{r['section']}:{r['name']}={'MET' if r.get('target_met') else 'no'}"
+                                for r in ROWS if r["kind"] == "bench" and "target_met" in r))
+    log(f"total {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

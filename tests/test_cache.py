@@ -1,0 +1,137 @@
+"""The header cache: keys, integrity checks, refs for offline mode, concurrent processes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+from conftest import fixture_checkpoint
+
+from archlint.checkpoint import Checkpoint
+from archlint.source.cache import HeaderCache, default_cache_dir, is_full_sha
+
+ENDPOINT = "https://huggingface.co"
+REPO = "openai/gpt-oss-20b"
+SHA = "a" * 40
+
+
+def stored(repo_id: str = REPO, sha: str = SHA) -> Checkpoint:
+    checkpoint = fixture_checkpoint(REPO)
+    checkpoint.model_id, checkpoint.revision, checkpoint.source = repo_id, sha, "hub"
+    return checkpoint
+
+
+def test_round_trip_marks_source_cache(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    original = stored()
+    assert cache.put(ENDPOINT, REPO, SHA, original)
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and got.source == "cache"
+    assert got.tensors == original.tensors and got.config == original.config
+    assert cache.get(ENDPOINT, REPO, "b" * 40) is None
+
+
+def test_key_is_host_repo_and_commit(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, stored())
+    assert cache.get("https://hub.example.com", REPO, SHA) is None  # another Hub, another model
+    assert cache.get("https://huggingface.co/", REPO, SHA) is not None  # same host
+    assert cache.get(ENDPOINT, "openai/other", SHA) is None
+
+
+def test_endpoint_credentials_never_reach_the_path(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    path = cache.entry_path("https://user:hf_secret@mirror.example:8443/hub", REPO, SHA)
+    assert "hf_secret" not in str(path) and "user" not in str(path)
+    assert "mirror.example_8443" in str(path)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda raw: raw[: len(raw) // 2],                    # torn write
+    lambda raw: raw[:-8] + bytes(8),                     # gzip CRC/length mismatch
+    lambda raw: b"not a cache entry",                    # garbage
+    lambda raw: gzip.compress(b"{not json"),             # valid gzip, invalid JSON
+    lambda raw: gzip.compress(b"[1, 2, 3]"),             # JSON, wrong shape
+    lambda raw: gzip.compress(json.dumps({"format": 999}).encode()),  # unknown format
+])
+def test_corrupt_entry_is_deleted_not_trusted(tmp_path: Path, damage) -> None:
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, stored())
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    path.write_bytes(damage(path.read_bytes()))
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+    assert not path.exists()
+
+
+def test_entry_claiming_another_key_is_rejected(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    stored(sha="c" * 40).dump(cache.entry_path(ENDPOINT, REPO, SHA))  # moved/renamed file
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+
+
+def test_refs_remember_the_last_resolution(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    assert cache.get_ref(ENDPOINT, REPO, "main") is None
+    cache.put_ref(ENDPOINT, REPO, "main", SHA)
+    cache.put_ref(ENDPOINT, REPO, "refs/pr/3", "b" * 40)
+    cache.put_ref(ENDPOINT, REPO, None, "c" * 40)
+    assert cache.get_ref(ENDPOINT, REPO, "main").sha == SHA
+    assert cache.get_ref(ENDPOINT, REPO, "refs/pr/3").sha == "b" * 40
+    assert cache.get_ref(ENDPOINT, REPO, None).sha == "c" * 40  # the default branch
+    assert cache.ref_path(ENDPOINT, REPO, "refs/pr/3").parent == cache.ref_path(
+        ENDPOINT, REPO, "main").parent  # a ref's slashes never make directories
+    cache.ref_path(ENDPOINT, REPO, "main").write_text("{broken")
+    assert cache.get_ref(ENDPOINT, REPO, "main") is None
+
+
+def test_unwritable_cache_is_not_fatal(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cache = HeaderCache(blocker / "cache")  # parent is a file: every write fails
+    assert cache.put(ENDPOINT, REPO, SHA, stored()) is False
+    assert cache.put_ref(ENDPOINT, REPO, "main", SHA) is False
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+
+
+def test_default_dir_follows_archlint_cache(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    monkeypatch.setenv("ARCHLINT_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c" and HeaderCache().root == tmp_path / "c"
+    monkeypatch.delenv("ARCHLINT_CACHE")
+    assert default_cache_dir() == Path.home() / ".cache" / "archlint"
+
+
+def test_is_full_sha() -> None:
+    assert is_full_sha("0123456789abcdef0123456789ABCDEF01234567")
+    assert not is_full_sha("main") and not is_full_sha("abc123")
+
+
+def _writer(root: str, rounds: int) -> None:
+    cache = HeaderCache(Path(root))
+    checkpoint = stored()
+    for _ in range(rounds):
+        assert cache.put(ENDPOINT, REPO, SHA, checkpoint)
+
+
+def test_concurrent_processes_never_see_a_partial_entry(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
+    writers = [context.Process(target=_writer, args=(str(tmp_path), 15)) for _ in range(3)]
+    for process in writers:
+        process.start()
+    cache = HeaderCache(tmp_path)
+    seen = 0
+    while any(p.is_alive() for p in writers):
+        got = cache.get(ENDPOINT, REPO, SHA)
+        if got is not None:
+            seen += 1
+            assert got.model_id == REPO and len(got.tensors) == 459
+    for process in writers:
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    assert cache.get(ENDPOINT, REPO, SHA) is not None
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == [] and seen >= 0

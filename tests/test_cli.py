@@ -1,0 +1,216 @@
+"""The CLI as a user runs it: every input form, the formats, and the error paths."""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+from archlint.cli import main
+from tests.helpers import ROOT, fixture
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["archlint", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_safetensors(path: Path, tensors: dict[str, tuple[str, list[int]]]) -> None:
+    """A real safetensors file with zero-filled data (layout per the format spec)."""
+    width = {"BF16": 2, "F16": 2, "F32": 4}
+    header, offset = {}, 0
+    for name, (dtype, shape) in tensors.items():
+        size = width[dtype]
+        for dim in shape:
+            size *= dim
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(offset))
+
+
+TINY_CONFIG = {
+    "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 16,
+    "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "vocab_size": 64, "torch_dtype": "bfloat16",
+    "tie_word_embeddings": False, "max_position_embeddings": 128,
+}
+
+
+def tiny_llama_tensors(hidden: int = 16, kv_dim: int = 8, ffn: int = 32, vocab: int = 64,
+                       layers: int = 2) -> dict[str, tuple[str, list[int]]]:
+    t: dict[str, tuple[str, list[int]]] = {
+        "model.embed_tokens.weight": ("BF16", [vocab, hidden]),
+        "model.norm.weight": ("BF16", [hidden]),
+        "lm_head.weight": ("BF16", [vocab, hidden]),
+    }
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        t |= {
+            p + "input_layernorm.weight": ("BF16", [hidden]),
+            p + "post_attention_layernorm.weight": ("BF16", [hidden]),
+            p + "self_attn.q_proj.weight": ("BF16", [hidden, hidden]),
+            p + "self_attn.k_proj.weight": ("BF16", [kv_dim, hidden]),
+            p + "self_attn.v_proj.weight": ("BF16", [kv_dim, hidden]),
+            p + "self_attn.o_proj.weight": ("BF16", [hidden, hidden]),
+            p + "mlp.gate_proj.weight": ("BF16", [ffn, hidden]),
+            p + "mlp.up_proj.weight": ("BF16", [ffn, hidden]),
+            p + "mlp.down_proj.weight": ("BF16", [hidden, ffn]),
+        }
+    return t
+
+
+@pytest.fixture
+def tiny_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "tiny-llama"
+    repo.mkdir()
+    (repo / "config.json").write_text(json.dumps(TINY_CONFIG, indent=2))
+    write_safetensors(repo / "model.safetensors", tiny_llama_tensors())
+    return repo
+
+
+# Hand count for the tiny Llama: embed 64×16 + head 64×16 + final norm 16
+# + 2 layers × (2 norms × 16 + q 256 + k 128 + v 128 + o 256 + 3 × 32 × 16)
+TINY_PARAMS = 64 * 16 * 2 + 16 + 2 * (2 * 16 + 256 + 128 + 128 + 256 + 3 * 32 * 16)
+
+
+def test_local_directory_json(tiny_repo: Path, capsys, monkeypatch) -> None:
+    code, out, err = run([str(tiny_repo), "--format", "json", "--no-lint"], capsys, monkeypatch)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["model"]["source"] == "local"
+    assert report["model"]["tensors_known"] is True
+    assert report["params"]["total"] == TINY_PARAMS
+    assert report["params"]["method"] == "tensors"
+    assert report["memory"]["weights_bytes"] == TINY_PARAMS * 2
+    assert report["attention"]["kind"] == "gqa"
+    # 2 layers × 2 KV heads × (4 + 4) × 2 B
+    assert report["kv_cache"]["bytes_per_token"] == 2 * 2 * 8 * 2
+    assert report["params_from_config"]["total"] == TINY_PARAMS
+
+
+def test_single_config_file(tiny_repo: Path, capsys, monkeypatch) -> None:
+    code, out, _ = run([str(tiny_repo / "config.json"), "-f", "json", "--no-lint"], capsys, monkeypatch)
+    report = json.loads(out)
+    assert code == 0 and report["model"]["tensors_known"] is False
+    assert any("config only" in n for n in report["model"]["notes"])
+
+
+def test_single_safetensors_file(tiny_repo: Path, capsys, monkeypatch) -> None:
+    code, out, _ = run([str(tiny_repo / "model.safetensors"), "-f", "json", "--no-lint"],
+                       capsys, monkeypatch)
+    assert code == 0
+    assert json.loads(out)["params"]["total"] == TINY_PARAMS
+
+
+def test_checkpoint_file(tmp_path: Path, capsys, monkeypatch) -> None:
+    path = tmp_path / "gpt-oss.archlint.json.gz"
+    fixture("openai/gpt-oss-20b").dump(path)
+    code, out, _ = run([str(path), "-f", "json", "--no-lint"], capsys, monkeypatch)
+    assert code == 0
+    assert json.loads(out)["params"]["total"] == 20_914_757_184
+
+
+def test_catalog_name_text_report(capsys, monkeypatch) -> None:
+    code, out, _ = run(["mixtral", "--no-lint"], capsys, monkeypatch)
+    assert code == 0
+    assert "46.7B" in out and "12.9B" in out
+    assert "bundled snapshot" in out
+
+
+def test_offline_hub_id_answers_from_catalog(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ARCHLINT_CACHE", str(tmp_path))
+    code, out, _ = run(["mistralai/Mixtral-8x7B-v0.1", "--offline", "-f", "json", "--no-lint"],
+                       capsys, monkeypatch)
+    report = json.loads(out)
+    assert code == 0 and report["model"]["source"] == "catalog"
+    assert any("bundled snapshot" in n for n in report["model"]["notes"])
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["./does-not-exist"], "does not exist"),
+    (["not a model"], "neither a local path"),
+    (["mixtral", "--gpu", "TPU9000"], "unknown GPU"),
+    (["mixtral", "--kv-dtype", "fp7"], "unknown --kv-dtype"),
+    (["mixtral", "--context", "0"], "Invalid value"),
+])
+def test_usage_errors_are_one_line_exit_2(args: list[str], needle: str, capsys, monkeypatch) -> None:
+    code, out, err = run(args, capsys, monkeypatch)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err
+
+
+def test_broken_config_is_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    (tmp_path / "config.json").write_text('{"model_type": "llama", ')
+    code, _, err = run([str(tmp_path)], capsys, monkeypatch)
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "not valid JSON" in err
+
+
+def test_deeply_nested_config_refused(tmp_path: Path, capsys, monkeypatch) -> None:
+    (tmp_path / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run([str(tmp_path)], capsys, monkeypatch)
+    assert code == 2 and "nests deeper" in err
+
+
+def test_pickle_file_is_refused(tmp_path: Path, capsys, monkeypatch) -> None:
+    (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04not unpickled")
+    code, _, err = run([str(tmp_path / "pytorch_model.bin")], capsys, monkeypatch)
+    assert code == 2 and "never unpickles" in err
+
+
+def test_remote_code_is_never_run(tmp_path: Path, capsys, monkeypatch) -> None:
+    marker = tmp_path / "executed"
+    (tmp_path / "modeling_evil.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    config = dict(TINY_CONFIG, model_type="evil", auto_map={"AutoModel": "modeling_evil.Evil"})
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    code, out, _ = run([str(tmp_path), "-f", "json", "--no-lint"], capsys, monkeypatch)
+    assert code == 0
+    assert not marker.exists()
+    report = json.loads(out)
+    assert report["model"]["known_family"] is False  # best effort from standard keys
+
+
+def test_schema_lists_required_fields(capsys, monkeypatch) -> None:
+    code, out, _ = run(["schema"], capsys, monkeypatch)
+    schema = json.loads(out)
+    assert code == 0
+    for key in ("model", "attention", "ffn", "params", "memory", "kv_cache", "flops", "roofline",
+                "findings", "layers"):
+        assert key in schema["properties"]
+
+
+def test_json_report_fields_for_every_fixture(capsys, monkeypatch) -> None:
+    for path in sorted((ROOT / "fixtures" / "models").glob("*.json.gz")):
+        code, out, err = run([fixture_path_as_checkpoint(path), "-f", "json", "--no-lint"],
+                             capsys, monkeypatch)
+        assert code == 0, (path.name, err)
+        report = json.loads(out)
+        assert report["attention"]["kind"] in ("mha", "mqa", "gqa", "mla", "linear", "none")
+        assert report["params"]["total"] > 0
+
+
+def fixture_path_as_checkpoint(path: Path) -> str:
+    """Fixtures are Checkpoint files; give them the suffix the local reader recognises."""
+    target = ROOT / ".pytest_cache" / "ckpt" / path.name.replace(".json.gz", ".archlint.json.gz")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.write_bytes(path.read_bytes())
+    return str(target)
+
+
+def test_help_is_useful(capsys, monkeypatch) -> None:
+    code, out, _ = run(["--help"], capsys, monkeypatch)
+    assert code == 0 and "Exit codes" in out and "compare" in out
