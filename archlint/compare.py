@@ -8,7 +8,7 @@ text. Rows whose values differ across the columns are flagged; the formatters in
 
 Conventions are the Profile's (DESIGN.md): KV sizing follows vLLM, "active" counts what one
 token touches, weight bytes are the stored bytes (tensor table or index when known, otherwise
-parameters × the declared dtype, marked "~").
+parameters x the declared dtype, marked "~").
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,10 @@ __all__ = [
 DEFAULT_GPU = "H100"
 FORMATS = ("terminal", "markdown", "csv", "json", "html")
 DASH = "—"
+TIMES = "\u00d7"  # multiplication sign
+MINUS = "\u2212"  # a true minus sign
+EN_DASH = "\u2013"  # ranges: layers 0-2
+DIVIDE = "\u00f7"
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -100,7 +105,8 @@ class Table:
             "kv_dtype": self.kv_dtype,
             "columns": [
                 {"label": label, "model_id": model_id, "variant": variant}
-                for label, model_id, variant in zip(self.columns, self.model_ids, self.variants)
+                for label, model_id, variant in zip(
+                    self.columns, self.model_ids, self.variants, strict=True)
             ],
             "rows": [
                 {"key": r.key, "label": r.label, "group": r.group, "unit": r.unit,
@@ -171,7 +177,7 @@ def _progression(indices: list[int]) -> tuple[int, int] | None:
     if len(indices) < 2:
         return None
     step = indices[1] - indices[0]
-    if step < 2 or any(b - a != step for a, b in zip(indices, indices[1:])):
+    if step < 2 or any(b - a != step for a, b in pairwise(indices)):
         return None
     return indices[0], step
 
@@ -183,7 +189,7 @@ def _ranges(indices: list[int], limit: int = 4) -> str:
         if i is not None and i == prev + 1:
             prev = i
             continue
-        spans.append(str(start) if start == prev else f"{start}–{prev}")
+        spans.append(str(start) if start == prev else f"{start}{EN_DASH}{prev}")
         if i is not None:
             start = prev = i
     if len(spans) > limit:
@@ -192,7 +198,7 @@ def _ranges(indices: list[int], limit: int = 4) -> str:
 
 
 def describe_layers(indices: list[int], total: int) -> str:
-    """Which layers, compactly: "all", "every 2nd from 0", "all but every 4th from 3", "0–2"."""
+    """Which layers, compactly: "all", "every 2nd from 0", "all but every 4th from 3", "0-2"."""
     if len(indices) == total:
         return "all"
     if not indices:
@@ -221,7 +227,8 @@ def _attention_kind(spec: ModelSpec) -> Cell:
             else ordered[0][0]
     else:
         text = " + ".join(
-            f"{(k.upper() if k in ('mha', 'mqa', 'gqa', 'mla') else k)} ×{n}" for k, n in ordered)
+            f"{k.upper() if k in ('mha', 'mqa', 'gqa', 'mla') else k} {TIMES}{n}"
+            for k, n in ordered)
     if spec.architecture != "decoder":
         text += f" ({spec.architecture})"
     return Cell({k: n for k, n in ordered}, text)
@@ -290,7 +297,7 @@ def _positional(spec: ModelSpec) -> Cell:
     if att is None:
         return Cell(None, DASH)
     value: dict[str, Any] = {"scheme": att.positional}
-    text = att.positional
+    text: str = att.positional
     if att.positional == "rope":
         value["theta"] = att.rope_theta
         text = f"RoPE θ={att.rope_theta:,.0f}" if att.rope_theta else "RoPE"
@@ -299,7 +306,10 @@ def _positional(spec: ModelSpec) -> Cell:
             factor = att.rope_scaling.get("factor")
             value["scaling"] = kind
             value["factor"] = factor
-            text += f", {kind}" + (f" ×{factor:g}" if isinstance(factor, (int, float)) else "")
+            if isinstance(factor, (int, float)):
+                text += f", {kind} {TIMES}{factor:g}"
+            else:
+                text += f", {kind}"
             original = att.rope_scaling.get("original_max_position_embeddings")
             if original:
                 text += f" (from {original:,})"
@@ -346,7 +356,7 @@ def _ffn(spec: ModelSpec) -> Cell:
     if moe is not None:
         value = {"kind": "moe", "experts": moe.num_experts, "width": moe.expert_intermediate_size,
                  "gated": moe.gated}
-        return Cell(value, f"MoE {moe.num_experts} × {moe.expert_intermediate_size:,} "
+        return Cell(value, f"MoE {moe.num_experts} {TIMES} {moe.expert_intermediate_size:,} "
                            f"({_mlp_name(moe)})")
     dense = next((layer.ffn for layer in spec.layers if layer.ffn.kind == "dense"), None)
     if dense is None:
@@ -496,7 +506,7 @@ def fmt_context(context: int) -> str:
 
 
 def _label_kv_at(context: int, batch: int) -> str:
-    return f"KV cache @ {fmt_context(context)} × {batch}"
+    return f"KV cache @ {fmt_context(context)} {TIMES} {batch}"
 
 
 ROWS: tuple[RowDef, ...] = (
@@ -565,8 +575,11 @@ def _select_rows(rows: Sequence[str] | None) -> list[RowDef]:
 
 
 def _resolve_gpu(gpu: GPU | str | None) -> GPU | None:
+    """A GPU, a name from the built-in table ("none": no roofline), or None."""
     if gpu is None or isinstance(gpu, GPU):
         return gpu
+    if gpu.strip().lower() == "none":
+        return None
     return find_gpu(gpu)
 
 
@@ -579,9 +592,9 @@ def compare_table(analyses: Sequence[Analysis], rows: Sequence[str] | None = Non
                   context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
                   gpu: GPU | str | None = DEFAULT_GPU, kv_dtype: str | None = None,
                   baselines: Sequence[int | None] | None = None) -> Table:
-    """Rows × models. ``rows`` picks rows by key (comma lists and "all" accepted; default: the
+    """Rows x models. ``rows`` picks rows by key (comma lists and "all" accepted; default: the
     rows marked default). ``baselines[i]`` names the column that column ``i`` is a what-if
-    variant of; its numeric cells then carry the change ("32 KiB (−75%)")."""
+    variant of; its numeric cells then carry the change ("32 KiB (-75%)")."""
     if context < 1 or batch < 1:
         raise UsageError("context and batch must be positive")
     selected = _select_rows(rows)
@@ -611,25 +624,26 @@ def compare_table(analyses: Sequence[Analysis], rows: Sequence[str] | None = Non
     if baselines:
         _apply_deltas(table, list(baselines))
     if any(c.analysis.profile.weights.method == "estimate" for c in ctxs):
-        table.notes.append("~ weights estimated from parameters × dtype (no tensor table or index)")
+        table.notes.append(f"~ weights estimated from parameters {TIMES} dtype "
+                           "(no tensor table or index)")
     return table
 
 
 # -- deltas for what-if columns ------------------------------------------------------------------
 def pct_change(old: float, new: float) -> str:
-    """"−75%, ÷4", "+300%, ×4", "−1.1%", "±0%" (a true minus sign; the factor from 2× on)."""
+    """"-75%, ÷4", "+300%, x4", "-1.1%", "±0%" (a true minus sign; the factor from 2x on)."""
     if old == 0:
         return "new" if new else "±0%"
     change = (new - old) / old * 100
     if abs(change) < 0.05:
         return "±0%"
     digits = 0 if abs(change) >= 10 else 1
-    text = ("+" if change > 0 else "−") + f"{abs(change):.{digits}f}".removesuffix(".0") + "%"
+    text = ("+" if change > 0 else MINUS) + f"{abs(change):.{digits}f}".removesuffix(".0") + "%"
     ratio = new / old
     if ratio >= 2:
-        text += f", ×{_factor(ratio)}"
+        text += f", {TIMES}{_factor(ratio)}"
     elif 0 < ratio <= 0.5:
-        text += f", ÷{_factor(1 / ratio)}"
+        text += f", {DIVIDE}{_factor(1 / ratio)}"
     return text
 
 
@@ -727,6 +741,10 @@ def run_compare(refs: Sequence[str], *, fmt: str = "terminal", rows: Sequence[st
                 table.notes.append("plots omitted: install archlint[plot] (matplotlib)")
         return compare_formats.render_html(table, svgs)
     if fmt == "terminal":
+        if width is None and _color_default():
+            import shutil
+
+            width = shutil.get_terminal_size().columns
         return compare_formats.render_terminal(
             table, color=_color_default() if color is None else color, width=width)
     return compare_formats.render(table, fmt)

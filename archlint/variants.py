@@ -10,7 +10,7 @@ Variants (combine with ``+``, e.g. ``gqa:8+kv:fp8``):
   (N must divide the query heads). An MLA layer converted to these keeps its qk/v head dims.
 - ``mla:R`` / ``mla:R:ROPE``: MLA with ``kv_lora_rank`` R and a decoupled RoPE key of ROPE
   dims (default 64, DeepSeek-V2/V3); the query/key head dim is kept and split into
-  ``nope = head_dim − ROPE`` and ROPE (when head_dim ≤ ROPE the RoPE part is added on top);
+  ``nope = head_dim - ROPE`` and ROPE (when head_dim ≤ ROPE the RoPE part is added on top);
   queries stay full-rank. The cache holds R + ROPE values per token per layer.
 - ``window:W``: sliding window W on every softmax layer (replacing any chunking);
   ``chunk:C``: chunked local attention; ``full``: no window, no chunk.

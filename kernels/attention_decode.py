@@ -33,7 +33,7 @@ def _decode_split(
     stride_lb, stride_lh, stride_ls,
     G, window, sm_scale, qk_scale, softcap,
     GROUP: tl.constexpr, BLOCK_G: tl.constexpr, D: tl.constexpr, BLOCK_D: tl.constexpr,
-    DV: tl.constexpr, BLOCK_DV: tl.constexpr, NUM_SPLITS: tl.constexpr,
+    DV: tl.constexpr, BLOCK_DV: tl.constexpr, NUM_SPLITS,  # runtime: sweeps cost no compile
     HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
     """grid (B * G, NUM_SPLITS). Writes normalised partial outputs [BLOCK_G, DV] and their
@@ -99,8 +99,8 @@ def merge_splits(
     stride_ob, stride_oh, stride_os, stride_od,
     stride_lb, stride_lh, stride_ls,
     stride_yb, stride_yh, stride_yd,
-    H,
-    NUM_SPLITS: tl.constexpr, BLOCK_S: tl.constexpr, DV: tl.constexpr, BLOCK_DV: tl.constexpr,
+    H, NUM_SPLITS,
+    BLOCK_S: tl.constexpr, DV: tl.constexpr, BLOCK_DV: tl.constexpr,
     HAS_SINKS: tl.constexpr,
 ):
     """grid (B * H): out = sum_s 2^(lse_s - M) o_s / (sum_s 2^(lse_s - M) [+ 2^(sink - M)]).
@@ -204,8 +204,8 @@ def merge(out_p: torch.Tensor, lse_p: torch.Tensor, out: torch.Tensor,
     bsz, h, splits, dv = out_p.shape
     merge_splits[(bsz * h,)](
         out_p, lse_p, sinks if sinks is not None else lse_p, out,
-        *out_p.stride(), *lse_p.stride(), *out.stride(), h,
-        NUM_SPLITS=splits, BLOCK_S=max(2, triton.next_power_of_2(splits)), DV=dv,
+        *out_p.stride(), *lse_p.stride(), *out.stride(), h, splits,
+        BLOCK_S=max(2, triton.next_power_of_2(splits)), DV=dv,
         BLOCK_DV=max(16, triton.next_power_of_2(dv)), HAS_SINKS=sinks is not None,
         num_warps=4,
     )

@@ -40,7 +40,8 @@ def _mla_decode_split(
     stride_ob, stride_oh, stride_os, stride_od,
     stride_lb, stride_lh, stride_ls,
     H, qk_scale,
-    R: tl.constexpr, P: tl.constexpr, NUM_SPLITS: tl.constexpr,
+    NUM_SPLITS,  # runtime: a sweep over splits compiles nothing new
+    R: tl.constexpr, P: tl.constexpr,
     BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
     """grid (cdiv(H, BLOCK_H), B, NUM_SPLITS): head blocks of one sequence are neighbours in

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF003  (× and – are the notation of shapes and ranges)
 """Tensor name → role lookup across families, for the config ⇄ weights rules.
 
 Hugging Face `nn.Linear` weights are stored `[out, in]`; GPT-2's `Conv1D` (c_attn, c_fc,
@@ -17,7 +18,7 @@ from archlint.checkpoint import TensorInfo
 
 # A decoder block: `<prefix>.(layers|h|blocks).N.<rest>`; the prefix must not be a
 # vision/audio tower, an encoder stack or an `mtp.` module (handled separately).
-_BLOCK = re.compile(r"^(?P<prefix>(?:[\w]+\.)*?)(?:layers|h|blocks)\.(?P<index>\d+)\.(?P<rest>.+)$")
+_BLOCK = re.compile(r"(?:^|\.)(?:layers|h|blocks)\.(\d+)\.")
 _FOREIGN = re.compile(r"(vision|visual|audio|image|encoder|multi_modal|projector)")
 _MTP_PREFIX = re.compile(r"^(?:model\.)?mtp\.")
 
@@ -26,9 +27,9 @@ _ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), r) for p
     (r"(?:^|\.)(?:shared_experts?|shared_mlp)\.(?:gate_proj|w1)\.weight$", "shared_gate"),
     (r"(?:^|\.)(?:shared_experts?|shared_mlp)\.(?:up_proj|w3)\.weight$", "shared_up"),
     (r"(?:^|\.)(?:shared_experts?|shared_mlp)\.(?:down_proj|w2)\.weight$", "shared_down"),
-    (r"(?:^|\.)experts\.\d+\.(?:gate_proj|w1)\.weight$", "expert_gate"),
-    (r"(?:^|\.)experts\.\d+\.(?:up_proj|w3)\.weight$", "expert_up"),
-    (r"(?:^|\.)experts\.\d+\.(?:down_proj|w2)\.weight$", "expert_down"),
+    (r"(?:^|\.)experts\.\d+\.(?:gate_proj|w1)\.(?:weight|qweight|weight_packed)$", "expert_gate"),
+    (r"(?:^|\.)experts\.\d+\.(?:up_proj|w3)\.(?:weight|qweight|weight_packed)$", "expert_up"),
+    (r"(?:^|\.)experts\.\d+\.(?:down_proj|w2)\.(?:weight|qweight|weight_packed)$", "expert_down"),
     (r"(?:^|\.)experts\.gate_up_proj(?:_blocks)?$", "fused_gate_up"),
     (r"(?:^|\.)experts\.down_proj(?:_blocks)?$", "fused_down"),
     (r"(?:^|\.)(?:mlp|block_sparse_moe|feed_forward|moe)\.(?:gate|router)\.weight$", "router"),
@@ -50,7 +51,8 @@ _ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), r) for p
      "down"),
 ))
 _EXPERT_INDEX = re.compile(r"(?:^|\.)experts\.(\d+)\.")
-_EMBED = re.compile(r"(?:^|\.)(?:embed_tokens|wte|word_embeddings|tok_embeddings|embed_in)\.weight$")
+_EMBED = re.compile(
+    r"(?:^|\.)(?:embed_tokens|wte|word_embeddings|tok_embeddings|embed_in)\.weight$")
 _HEAD = re.compile(r"^(?:lm_head|embed_out|output)\.weight$|^(?:model\.)?(?:language_model\.)?"
                    r"lm_head\.weight$")
 #: GPT-2 Conv1D modules, stored [in, out].
@@ -91,28 +93,28 @@ def build_index(tensors: list[TensorInfo]) -> TensorIndex:
         by_name[name] = tensor
         if _MTP_PREFIX.match(name):
             has_mtp = True
-            block = _BLOCK.match(name)
+            block = _BLOCK.search(name)
             if block:
-                mtp.add(int(block.group("index")))
+                mtp.add(int(block.group(1)))
             continue
-        block = _BLOCK.match(name)
+        block = _BLOCK.search(name)
         if block is not None:
-            if _FOREIGN.search(block.group("prefix")):
+            if block.start() and _FOREIGN.search(name, 0, block.start()):
                 continue
-            index = int(block.group("index"))
+            index = int(block.group(1))
             layer = layers.get(index)
             if layer is None:
                 layer = layers[index] = LayerTensors(index)
-            rest = block.group("rest")
+            rest = name[block.end():]
             layer.names.append(name)
-            for pattern, role in _ROLES:
-                if pattern.search(rest):
-                    if role.startswith("expert_"):
-                        expert = int(_EXPERT_INDEX.search(rest).group(1))  # type: ignore[union-attr]
-                        layer.experts.setdefault(expert, {})[role] = tensor
-                    else:
-                        layer.roles.setdefault(role, tensor)
-                    break
+            role = _role_in_layer(rest)
+            if role is None:
+                continue
+            if role.startswith("expert_"):
+                expert = int(_EXPERT_INDEX.search(rest).group(1))  # type: ignore[union-attr]
+                layer.experts.setdefault(expert, {})[role] = tensor
+            else:
+                layer.roles.setdefault(role, tensor)
             continue
         if _FOREIGN.search(name):
             continue
@@ -121,6 +123,29 @@ def build_index(tensors: list[TensorInfo]) -> TensorIndex:
         elif head is None and _HEAD.search(name):
             head = tensor
     return TensorIndex(layers, mtp, has_mtp, embed, head, by_name)
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _role_in_layer(rest: str, _cache: dict[str, str | None] = {}) -> str | None:  # noqa: B006
+    """The role of a name's part after `layers.N.`; names differing only in numbers (expert
+    indices) share one regex pass, which matters for 90k-tensor checkpoints."""
+    key = _DIGITS.sub("#", rest)
+    if key not in _cache:
+        _cache[key] = next((role for pattern, role in _ROLES if pattern.search(rest)), None)
+    return _cache[key]
+
+
+def weight_role(name: str, _cache: dict[str, bool] = {}) -> bool:  # noqa: B006
+    """True when `name` is a parameter (not a quantization scale, zero point, index or
+    buffer), per archlint.tensors; cached on the name with its numbers blanked."""
+    key = _DIGITS.sub("#", name)
+    if key not in _cache:
+        from archlint.tensors import _role_of
+
+        _cache[key] = _role_of(name) == "weight"
+    return _cache[key]
 
 
 def tensor_index(analysis: Any) -> TensorIndex | None:
@@ -164,7 +189,7 @@ def layer_span(indices: list[int]) -> str:
     indices = sorted(indices)
     parts: list[str] = []
     start = prev = indices[0]
-    for i in indices[1:] + [None]:  # type: ignore[list-item]
+    for i in [*indices[1:], None]:
         if i is not None and i == prev + 1:
             prev = i
             continue

@@ -62,9 +62,12 @@ def log(*a):
 # --------------------------------------------------------------------------------------------
 def time_ms(fn, input_sets, reps=30, warmup=5):
     """Median ms of fn(*inputs), cycling through input_sets. CUDA events around each call."""
+    if not CUDA:  # smoke run in the interpreter: plumbing only, no meaningful times
+        fn(*input_sets[0])
+        return float("nan")
     for i in range(warmup):
         fn(*input_sets[i % len(input_sets)])
-    if not CUDA:
+    if False:
         ts = []
         for i in range(max(2, reps // 10)):
             t = time.perf_counter()
@@ -111,8 +114,43 @@ def record(section, name, **kw):
     log(f"  {section:8s} {name:40s} " + " ".join(parts))
 
 
-def randn(*shape, dtype=torch.bfloat16, scale=1.0):
-    return (torch.randn(*shape, device=DEV, dtype=torch.float32) * scale).to(dtype)
+BF16 = torch.bfloat16 if CUDA else torch.float16  # the interpreter has no bf16 tl.dot
+
+
+def randn(*shape, dtype=None, scale=1.0):
+    """Fresh normal values made directly in `dtype` (no fp32 temporary: 22 GB of DeepSeek
+    experts would need 45 GB that way)."""
+    x = torch.randn(*shape, device=DEV, dtype=dtype or BF16)
+    return x.mul_(scale) if scale != 1.0 else x
+
+
+def time_graph_ms(fn, input_sets, reps=50):
+    """Median ms of CUDA-graph replays of fn (launch gaps removed); one graph per input set.
+    Only for code with no host synchronisation; falls back to NaN if capture fails."""
+    if not CUDA:
+        return float("nan")
+    try:
+        graphs = []
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for args in input_sets:
+                fn(*args)  # warm (autotuned already)
+        torch.cuda.current_stream().wait_stream(s)
+        for args in input_sets:
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                fn(*args)
+            graphs.append(g)
+        return time_ms(lambda g: g.replay(), [(g,) for g in graphs], reps=reps)
+    except Exception as e:  # noqa: BLE001
+        log(f"  (graph capture failed: {type(e).__name__}: {str(e)[:100]})")
+        return float("nan")
+
+
+def best_config(tuned):
+    c = getattr(tuned, "best_config", None)
+    return str(c) if c is not None else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,7 +158,7 @@ def randn(*shape, dtype=torch.bfloat16, scale=1.0):
 # --------------------------------------------------------------------------------------------
 def ceilings(smoke):
     n = (1 << 20) if smoke else (1 << 30)  # 1 GiB of bf16... elements
-    src = torch.randn(n // 2, device=DEV).to(torch.bfloat16)
+    src = randn(n // 2)
     dst = torch.empty_like(src)
     ms = time_ms(lambda: dst.copy_(src), [()], reps=20)
     CEIL["copy_TBps"] = 2 * src.numel() * 2 / ms / 1e9
@@ -172,6 +210,13 @@ def bench_decode(smoke):
               REF.sdpa_decode(q.float(), kc.float(), vc.float()) if smoke or b * s <= 262144
               else REF.sdpa_decode(q, kc, vc), 2e-2)
         ours = time_ms(lambda q, k, v: AD.decode_attention(q, k, v, lens), sets)
+        cfg = best_config(AD._decode_tuned)
+        auto = AD.pick_num_splits(b * g, s)
+        sweep = {}
+        for ns in sorted({1, 2, 4, 8, 16, auto}):
+            sweep[ns] = time_ms(lambda q, k, v, ns=ns: AD.decode_attention(q, k, v, lens,
+                                                                            num_splits=ns), sets)
+        graph = time_graph_ms(lambda q, k, v: AD.decode_attention(q, k, v, lens), sets)
         sdpa = try_time("sdpa", lambda q, k, v: REF.sdpa_decode(q, k, v), sets)
         flash = float("nan")
         if CUDA:
@@ -180,7 +225,11 @@ def bench_decode(smoke):
         w = s // 8
         win = time_ms(lambda q, k, v: AD.decode_attention(q, k, v, lens, window=w), sets)
         tb = lambda ms, nb=nbytes: nb / ms / 1e9  # noqa: E731
+        best = min(ours, *sweep.values())
         record("decode", f"B{b} Hq{h}/Hkv{g} D{d} ctx{s}", ours_ms=ours, ours_TBps=tb(ours),
+               graph_ms=graph, auto_splits=auto,
+               splits_sweep_ms={k: round(v, 4) for k, v in sweep.items()},
+               best_TBps=tb(best), config=cfg,
                sdpa_ms=sdpa, sdpa_TBps=tb(sdpa), sdpa_flash_ms=flash, sdpa_flash_TBps=tb(flash),
                frac_of_copy=tb(ours) / CEIL["copy_TBps"], window_ms=win,
                window_TBps=tb(win, nbytes / 8), ratio_window=win / ours,
@@ -211,7 +260,7 @@ def bench_prefill(smoke):
         ref = sd(q, k, v)
         check(f"prefill bf16 Hkv{g}", AP.prefill_attention(q, k, v), ref, 2e-2)
         ours = time_ms(lambda q, k, v: AP.prefill_attention(q, k, v), sets)
-        res = {"ours_ms": ours, "ours_TFLOPs": tf(ours)}
+        res = {"ours_ms": ours, "ours_TFLOPs": tf(ours), "config": best_config(AP._prefill_tuned)}
         for be in ("FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION"):
             if not CUDA:
                 continue
@@ -222,6 +271,7 @@ def bench_prefill(smoke):
         w = s // 8
         win = time_ms(lambda q, k, v: AP.prefill_attention(q, k, v, window=w), sets)
         res.update(window_ms=win, ratio_window=win / ours,
+                   window_config=best_config(AP._prefill_tuned),
                    window_TFLOPs=AP.prefill_flops(b, h, s, s, d, d, causal=True, window=w)
                    / win / 1e9)
         flash = res.get("flash_ms", float("nan"))
@@ -266,6 +316,12 @@ def bench_mla(smoke):
     del lat
     ours = time_ms(lambda ql, qr, c, kr: MLA.mla_decode(ql, qr, c, kr, lens, sm_scale=scale),
                    sets)
+    cfg = best_config(MLA._mla_tuned)
+    sweep = {}
+    for ns in (1, 2, 3, 4, 8):
+        sweep[ns] = time_ms(lambda ql, qr, c, kr, ns=ns: MLA.mla_decode(
+            ql, qr, c, kr, lens, sm_scale=scale, num_splits=ns), sets)
+        sweep[f"{ns}_config"] = best_config(MLA._mla_tuned)
     absorbed = try_time("torch absorbed", torch_absorbed, sets, reps=10)
     # decompress + SDPA (the naive path), in batch chunks so K/V fit in memory
     wuk, wuv = randn(h, dn, r, scale=r**-0.5), randn(h, dv, r, scale=r**-0.5)
@@ -285,7 +341,9 @@ def bench_mla(smoke):
     naive = try_time("decompress+sdpa", decompress_sdpa, sets, reps=5, warmup=1)
     tb = nbytes / ours / 1e9
     fl = MLA.mla_decode_flops(b, h, s, r, p)
-    record("mla", f"B{b} H{h} R{r} P{p} ctx{s}", ours_ms=ours, ours_TBps=tb,
+    best = min(v for v in sweep.values() if isinstance(v, float))
+    record("mla", f"B{b} H{h} R{r} P{p} ctx{s}", ours_ms=ours, ours_TBps=tb, config=cfg,
+           splits_sweep=sweep, best_TBps=nbytes / best / 1e9,
            frac_of_copy=tb / CEIL["copy_TBps"], ours_TFLOPs=fl / ours / 1e9,
            torch_absorbed_ms=absorbed, decompress_sdpa_ms=naive,
            target_met=bool(tb / CEIL["copy_TBps"] >= 0.6 and ours < naive))
@@ -338,20 +396,29 @@ def bench_moe(smoke):
             check(f"moe bf16 {name} T{t}", MOE.fused_moe(x, w13, w2, w, ids, **sh),
                   REF.moe_ref(x, w13, w2, w, ids, **sh), 2e-2)
             ours = time_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **sh), sets)
+            graph = time_graph_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **sh), sets)
+            cfgs = [best_config(MOE._gate_up_tuned), best_config(MOE._down_tuned)]
+            bm_sweep = {}
+            if t >= 1024:
+                for bm in (64, 128):
+                    bm_sweep[bm] = time_ms(lambda x, w, ids, bm=bm: MOE.fused_moe(
+                        x, w13, w2, w, ids, block_m=bm, **sh), sets)
             loop = time_ms(lambda x, w, ids: REF.moe_ref(x, w13, w2, w, ids, **sh), sets,
                            reps=10, warmup=2)
             nb = MOE.moe_weight_bytes(ids, e, c, f) + (3 * c * fs * 2 if fs else 0)
             roof_ms = nb / (CEIL["copy_TBps"] * 1e9)
             fl = MOE.moe_flops(t, k, c, f) + (2.0 * t * 3 * c * fs if fs else 0)
             speedup = loop / ours
-            frac = roof_ms / ours
+            frac = roof_ms / (graph if graph == graph and graph < ours else ours)
             if t <= 64:
                 met = frac >= 0.5
             elif t <= 1024:
                 met = speedup >= 2.0
             else:
                 met = speedup >= 1.0
-            record("moe", f"{name} T{t}", ours_ms=ours, loop_ms=loop, speedup=speedup,
+            record("moe", f"{name} T{t}", ours_ms=ours, graph_ms=graph, loop_ms=loop,
+                   speedup=speedup, block_m=MOE.pick_block_m(t * k, e), configs=cfgs,
+                   bm_sweep_ms=bm_sweep, graph_frac_of_weight_roofline=roof_ms / graph,
                    weight_roofline_ms=roof_ms, frac_of_weight_roofline=frac,
                    ours_TFLOPs=fl / ours / 1e9, target_met=bool(met))
         del w13, w2, sh

@@ -214,3 +214,17 @@ def fixture_path_as_checkpoint(path: Path) -> str:
 def test_help_is_useful(capsys, monkeypatch) -> None:
     code, out, _ = run(["--help"], capsys, monkeypatch)
     assert code == 0 and "Exit codes" in out and "compare" in out
+
+
+def test_safetensors_without_config_is_inferred(tmp_path: Path, capsys, monkeypatch) -> None:
+    # head_dim 64 would not divide a 16-wide projection: the inference falls back and says so.
+    write_safetensors(tmp_path / "model.safetensors", tiny_llama_tensors(hidden=256, kv_dim=128,
+                                                                         ffn=512))
+    code, out, err = run([str(tmp_path), "-f", "json", "--no-lint"], capsys, monkeypatch)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["model"]["tensors_known"] is True
+    assert report["params"]["total"] == 64 * 256 * 2 + 256 + 2 * (
+        2 * 256 + 256 * 256 * 2 + 128 * 256 * 2 + 3 * 512 * 256)
+    assert any("inferred from tensor shapes" in n for n in report["model"]["notes"])
+    assert report["provenance"]["hidden_size"]["kind"] == "inferred"

@@ -75,6 +75,13 @@ def outcome_of_index(data: bytes | str) -> str:
     return "ok" if not idx.problems else "problems"
 
 
+@pytest.fixture
+def campaign(request: pytest.FixtureRequest) -> None:
+    """Slow tests run only when asked for (`-m slow`), whatever the default addopts say."""
+    if "slow" not in (request.config.option.markexpr or ""):
+        pytest.skip("fuzz campaign: run with -m slow")
+
+
 def record(name: str, outcome: str) -> None:
     OUTCOMES.setdefault(name, Counter())[outcome] += 1
 
@@ -90,7 +97,8 @@ shapes = st.lists(st.integers(0, 9), max_size=4)
 def valid_files(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, str, tuple[int, ...], int]]]:
     """A spec-conforming file and the (name, dtype, shape, nbytes) table it was built from."""
     table = []
-    for name in draw(st.lists(names, unique=True, max_size=8)):
+    tensor_names = names.filter(lambda n: n != "__metadata__")
+    for name in draw(st.lists(tensor_names, unique=True, max_size=8)):
         dtype, shape = draw(st.sampled_from(DTYPES)), tuple(draw(shapes))
         numel = 1
         for d in shape:
@@ -209,7 +217,7 @@ def prop_shard_names_stay_inside(name: str) -> str:
     return "accepted"
 
 
-path_chars = st.sampled_from(list("ab./\\:~\x00\n ") + ["..", "C:", "\ud800", "é"])
+path_chars = st.sampled_from([*"ab./\\:~\x00\n ", "..", "C:", "\ud800", "é"])
 tensor_names = st.sampled_from(["a", "b", "c", "d"])
 shard_files = st.sampled_from(["s1", "s2", "s3"])
 
@@ -252,6 +260,7 @@ def test_property(name: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PROPERTIES))
+@pytest.mark.usefixtures("campaign")
 def test_property_campaign(name: str) -> None:
     before = sum(OUTCOMES.get(name, Counter()).values())
     run_property(name, SLOW)
@@ -284,6 +293,7 @@ def test_huge_lengths_never_allocate() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("campaign")
 def test_worst_case_headers_stay_in_bounds() -> None:
     """25 MB (the default cap) of each hostile shape, parsed in a child limited to 2 GiB of
     address space: measured peaks are 0.1-0.75 GB and 0.1-8 s (RELIABILITY.md)."""

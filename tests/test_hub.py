@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import time
 from pathlib import Path
 
 import pytest
 from conftest import fixture_checkpoint
-from hubserver import HubServer, Repo, model_files, text_file
+from hubserver import HubServer, Repo, VirtualFile, model_files, text_file
 
 from archlint import errors
 from archlint.source import safetensors_header as st
@@ -344,3 +345,95 @@ def test_bad_repo_id_is_a_usage_error(hub_env: Path) -> None:
     for bad in ("../etc", "a/b/c", "", "org/../x", "org--x/y"):
         with pytest.raises(errors.UsageError):
             fetch_checkpoint(bad, endpoint="http://127.0.0.1:9", token=False)
+
+
+def _renamed_shards(files: dict, rename) -> dict:
+    """`files` with every shard renamed by `rename` and the index rewritten to match."""
+    index = json.loads(files["model.safetensors.index.json"].head)
+    out = {name: vf for name, vf in files.items() if not name.endswith(".safetensors")}
+    for name, vf in files.items():
+        if name.endswith(".safetensors"):
+            out[rename(name)] = vf
+    index["weight_map"] = {t: rename(s) for t, s in index["weight_map"].items()}
+    out["model.safetensors.index.json"] = text_file(json.dumps(index))
+    return out
+
+
+def test_shards_the_listing_does_not_reveal_cost_one_more_round(hub_server: HubServer) -> None:
+    files = _renamed_shards(model_files(fixture_checkpoint(GPT_OSS), shards=3),
+                            lambda name: f"weights/{name}")
+    repo = Repo("org/subfolder-shards")
+    repo.add_commit(files)
+    hub_server.add_repo(repo)
+
+    got = fetch(hub_server, "org/subfolder-shards")
+
+    assert [s.name for s in got.shards] == sorted(n for n in files if n.endswith(".safetensors"))
+    assert len(got.tensors) == 459 and got.problems == []
+    log = hub_server.requests()
+    index_done = next(r.finished for r in log if r.path.endswith("index.json"))
+    assert all(r.started >= index_done for r in log if r.path.endswith(".safetensors"))
+
+
+def test_stray_root_files_are_guessed_only_by_name(hub_server: HubServer) -> None:
+    files = model_files(fixture_checkpoint(GPT_OSS), shards=3)
+    files["consolidated.safetensors"] = files["model-00001-of-00003.safetensors"]
+    files["model-old.safetensors"] = files["model-00002-of-00003.safetensors"]
+    repo = Repo("org/stray-files")
+    repo.add_commit(files)
+    hub_server.add_repo(repo)
+
+    got = fetch(hub_server, "org/stray-files")
+
+    assert [s.name for s in got.shards] == [f"model-0000{k}-of-00003.safetensors"
+                                            for k in (1, 2, 3)]
+    assert len(got.tensors) == 459
+    assert not any("consolidated" in r.path for r in hub_server.requests())
+
+
+def test_index_naming_a_missing_shard_is_a_problem_not_a_crash(hub_server: HubServer) -> None:
+    files = model_files(fixture_checkpoint(GPT_OSS), shards=3)
+    del files["model-00003-of-00003.safetensors"]
+    repo = Repo("org/missing-shard")
+    repo.add_commit(files)
+    hub_server.add_repo(repo)
+
+    got = fetch(hub_server, "org/missing-shard")
+
+    assert len(got.shards) == 2 and "AL013" in {p.code for p in got.problems}
+
+
+def test_unparseable_header_is_a_header_error(hub_server: HubServer) -> None:
+    repo = Repo("org/garbage")
+    repo.add_commit({"config.json": text_file("{}"),
+                     "model.safetensors": VirtualFile(b"\xff" * 8 + b"{}", 10**9)})
+    hub_server.add_repo(repo)
+    with pytest.raises(errors.HeaderError, match="AL001"):
+        fetch(hub_server, "org/garbage")
+
+
+def test_empty_safetensors_file_is_a_header_error(hub_server: HubServer) -> None:
+    repo = Repo("org/empty")
+    repo.add_commit({"config.json": text_file("{}"), "model.safetensors": text_file(b"")})
+    hub_server.add_repo(repo)
+    with pytest.raises(errors.HeaderError, match="AL001"):
+        fetch(hub_server, "org/empty")
+
+
+def test_broken_config_is_a_config_error_naming_the_model(hub_server: HubServer) -> None:
+    repo = Repo("org/bad-config")
+    repo.add_commit({"config.json": text_file('{"hidden_size": 4096,')})
+    hub_server.add_repo(repo)
+    with pytest.raises(errors.ConfigError, match=r"org/bad-config@\w+: config\.json"):
+        fetch(hub_server, "org/bad-config")
+
+
+def test_oversized_config_is_refused_without_reading_it_all(hub_server: HubServer) -> None:
+    from archlint.source.config_file import MAX_CONFIG_BYTES
+
+    repo = Repo("org/huge-config")
+    repo.add_commit({"config.json": VirtualFile(b"{", 10 * MAX_CONFIG_BYTES)})
+    hub_server.add_repo(repo)
+    with pytest.raises(errors.ConfigError, match="cap"):
+        fetch(hub_server, "org/huge-config")
+    assert hub_server.bytes_sent() < 2 * MAX_CONFIG_BYTES

@@ -152,3 +152,17 @@ def test_one_failing_task_stops_the_others(sharded: HubServer) -> None:
     with pytest.raises(errors.HubError):
         fetch(sharded)
     assert time.monotonic() - started < 2 * TIMEOUT + 1.0  # did not sit out the shard retries
+
+
+def test_hub_outage_falls_back_to_a_recent_resolution_only(
+        sharded: HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = fetch(sharded, use_cache=True)
+    sharded.add_fault("status", "/api/models", status=503, times=100)
+
+    again = fetch(sharded, use_cache=True)  # resolved seconds ago: answered, and says why
+    assert again.source == "cache" and again.revision == first.revision
+    assert any("could not be reached" in note and "HTTP 503" in note for note in again.notes)
+
+    monkeypatch.setattr(hub_mod, "REF_FALLBACK_TTL_S", 0)  # too old now: the error stands
+    with pytest.raises(errors.NetworkError, match="HTTP 503"):
+        fetch(sharded, use_cache=True)

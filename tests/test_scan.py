@@ -56,8 +56,10 @@ class _ListingHandler(_Handler):
 class ListingHub(HubServer):
     """HubServer plus `/api/models?author=&search=&limit=` (model search, paginated)."""
 
+    handler_class: type[_Handler] = _ListingHandler
+
     def start(self) -> ListingHub:
-        handler = type("Handler", (_ListingHandler,), {"hub": self})
+        handler = type("Handler", (self.handler_class,), {"hub": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever,

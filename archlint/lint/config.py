@@ -196,7 +196,8 @@ def parse_config(section: dict[str, Any], *, source: str | None = None) -> LintC
         raise UsageError(f"{loc}{where}: {err.get('msg', 'invalid')}{shown}") from None
 
 
-def find_config_file(model_dir: Path | None, cwd: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+def find_config_file(model_dir: Path | None,
+                     cwd: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
     """The first config file with an archlint section: the model dir, then the cwd."""
     seen: set[Path] = set()
     for folder in (model_dir, cwd if cwd is not None else Path.cwd()):

@@ -8,6 +8,7 @@ prose), and a docstring whose Markdown sections (*What it does*, *Why is this ba
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -168,10 +169,9 @@ class _LineScanner:
 def pointer_lines(text: str) -> dict[str, int]:
     """JSON pointer → 1-based line of the key (or array item) it names, for a JSON text."""
     scanner = _LineScanner(text)
-    try:
+    # A best effort: keep what was mapped before the text stopped making sense.
+    with contextlib.suppress(ValueError, IndexError):
         scanner.value("")
-    except (ValueError, IndexError):
-        pass  # a best effort: keep what was mapped before the text stopped making sense
     return scanner.lines
 
 

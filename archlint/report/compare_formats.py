@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from archlint.compare import Row, Table
@@ -48,7 +48,7 @@ def _footer_lines(table: Table) -> list[str]:
     if any(table.deltas):
         lines.append("highlighted: what-if cells that differ from their baseline")
     lines.extend(table.notes)
-    for label, deltas in zip(table.columns, table.deltas):
+    for label, deltas in zip(table.columns, table.deltas, strict=False):
         if deltas:
             lines.append(f"{label}:")
             lines.extend(f"  {d}" for d in deltas)
@@ -81,10 +81,10 @@ def render_terminal(table: Table, *, color: bool = False, width: int | None = No
             rt.add_section()
         group = row.group
         flag = row.differs and multi
-        label = Text(for_terminal(row.label) + (DIFF_MARK if flag else ""))
+        label_text = Text(for_terminal(row.label) + (DIFF_MARK if flag else ""))
         cells = [Text(for_terminal(c.text), style="bold yellow" if hi and color else "")
-                 for c, hi in zip(row.cells, _highlight(row))]
-        rt.add_row(label, *cells)
+                 for c, hi in zip(row.cells, _highlight(row), strict=True)]
+        rt.add_row(label_text, *cells)
     console.print(rt)
     for line in _footer_lines(table):
         console.print(Text(for_terminal(line)), soft_wrap=True)
@@ -93,16 +93,14 @@ def render_terminal(table: Table, *, color: bool = False, width: int | None = No
 
 # -- markdown --------------------------------------------------------------------------------------
 def render_markdown(table: Table) -> str:
-    multi = len(table.columns) > 1
     header = ["", *(for_markdown_cell(c) for c in table.columns)]
     lines = [f"*{for_markdown_cell(_header(table))}*", "",
              "| " + " | ".join(header) + " |",
              "|" + "|".join([":---"] * (len(table.columns) + 1)) + "|"]
     for row in table.rows:
-        flag = row.differs and multi
         label = for_markdown_cell(row.label)
         cells = []
-        for c, hi in zip(row.cells, _highlight(row)):
+        for c, hi in zip(row.cells, _highlight(row), strict=True):
             text = for_markdown_cell(c.text)
             cells.append(f"**{text}**" if hi and text else text)
         lines.append("| " + " | ".join([label, *cells]) + " |")
@@ -188,7 +186,9 @@ def _inline_svg(svg: str) -> str:
     start = svg.find("<svg")
     if start < 0:
         return ""
-    return re.sub(r"<script\b.*?</script>", "", svg[start:], flags=re.IGNORECASE | re.DOTALL)
+    svg = re.sub(r"<metadata\b.*?</metadata>\s*", "", svg[start:],
+                 flags=re.IGNORECASE | re.DOTALL)
+    return re.sub(r"<script\b.*?</script>", "", svg, flags=re.IGNORECASE | re.DOTALL)
 
 
 def render_html(table: Table, figures: Sequence[tuple[str, str]] = ()) -> str:
@@ -208,7 +208,7 @@ def render_html(table: Table, figures: Sequence[tuple[str, str]] = ()) -> str:
         title = ' title="differs across models"' if flag else ""
         parts.append(f'<tr{cls} data-key="{for_html(row.key)}"><th scope="row"{title}>'
                      f"{for_html(row.label)}{'&nbsp;*' if flag else ''}</th>")
-        for c, hi in zip(row.cells, _highlight(row)):
+        for c, hi in zip(row.cells, _highlight(row), strict=True):
             classes = [n for n, on in (("num", isinstance(c.value, (int, float))),
                                        ("diff", hi)) if on]
             attr = f' class="{" ".join(classes)}"' if classes else ""
@@ -229,8 +229,9 @@ def render_html(table: Table, figures: Sequence[tuple[str, str]] = ()) -> str:
 
 def render(table: Table, fmt: str, **kwargs: Any) -> str:
     """Dispatch by format name: terminal, markdown, csv, json, html."""
-    renderers = {"terminal": render_terminal, "markdown": render_markdown, "csv": render_csv,
-                 "json": render_json, "html": render_html}
+    renderers: dict[str, Callable[..., str]] = {
+        "terminal": render_terminal, "markdown": render_markdown, "csv": render_csv,
+        "json": render_json, "html": render_html}
     try:
         renderer = renderers[fmt]
     except KeyError:
@@ -238,4 +239,4 @@ def render(table: Table, fmt: str, **kwargs: Any) -> str:
 
         raise UsageError(f"unknown format {fmt!r}", hint="formats: " + ", ".join(renderers)) \
             from None
-    return renderer(table, **kwargs)  # type: ignore[operator]
+    return renderer(table, **kwargs)

@@ -34,24 +34,29 @@ from typing import Any
 from urllib.parse import quote
 
 from huggingface_hub import constants as hf_constants
-from huggingface_hub import get_session, hf_hub_url, hf_raise_for_status
-from huggingface_hub.errors import (
+from huggingface_hub import hf_hub_url
+
+# huggingface_hub.utils exports all of these from 0.24 on; since 1.0 it does so lazily, which
+# mypy cannot see.
+from huggingface_hub.utils import (  # type: ignore[attr-defined]
     EntryNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
     OfflineModeIsEnabled,
     RepositoryNotFoundError,
     RevisionNotFoundError,
+    build_hf_headers,
+    get_session,
+    hf_raise_for_status,
 )
-from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # lazy module
 
 from archlint import __version__ as _archlint_version
 from archlint import errors
 from archlint.checkpoint import Checkpoint, ShardInfo
 from archlint.source import index as index_mod
-from archlint.source.config_file import MAX_CONFIG_BYTES, parse_config
 from archlint.source import safetensors_header as st
 from archlint.source.cache import HeaderCache, is_full_sha
+from archlint.source.config_file import MAX_CONFIG_BYTES, parse_config
 
 # -- limits ------------------------------------------------------------------------------------
 
@@ -59,16 +64,22 @@ from archlint.source.cache import HeaderCache, is_full_sha
 MAX_LISTING_BYTES = 64 * 2**20
 #: error bodies read for huggingface_hub's message (it reads them too); anything longer is skipped.
 MAX_ERROR_BODY_BYTES = 64 * 2**10
-#: streamed read size: large enough that a 100 kB first read is two chunks, small enough that
-#: a server ignoring `Range` costs at most one chunk past the budget.
+#: streamed read size: a first ranged read (FIRST_READ_BYTES, 256 KiB) is a few chunks, and a
+#: server ignoring `Range` costs at most one chunk past the budget.
 CHUNK_BYTES = 64 * 2**10
 #: slowest transfer we wait for: a request may take `3 * timeout + bytes / MIN_RATE` seconds in all,
 #: so a server trickling bytes just under the read timeout cannot hold a run forever.
 MIN_RATE_BYTES_PER_S = 100 * 2**10
 #: statuses that mean "try again": timeout, rate limit, and the transient server/gateway errors.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: how recent a branch's cached resolution must be to answer when the Hub cannot be reached:
+#: long enough to ride out an outage blip, short enough that the branch has rarely moved since.
+#: (Explicit offline mode takes the last known resolution, however old, and says when it was.)
+REF_FALLBACK_TTL_S = 10 * 60
 
-_REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
+#: huggingface_hub's validate_repo_id rule: [namespace/]name of word chars, '-' and '.', no '--'
+#: or '..', at most 96 characters.
+_REPO_ID = re.compile(r"^(?:\w[\w.-]*/)?\w[\w.-]*$")
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 #: weight files in formats archlint never opens; present without safetensors → weights "unknown".
 _OTHER_WEIGHT_SUFFIXES = (".gguf", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".npz")
@@ -76,7 +87,6 @@ _OTHER_WEIGHT_SUFFIXES = (".gguf", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 SAFETENSORS_SINGLE = "model.safetensors"
 BIN_INDEX = "pytorch_model.bin.index.json"
-BIN_SINGLE = "pytorch_model.bin"
 #: the Hub's X-Error-Message for a token it does not accept (huggingface_hub checks the same).
 _BAD_CREDENTIALS = "Invalid credentials in Authorization header"
 AUTH_HINT = "authenticate with `hf auth login` or set HF_TOKEN"
@@ -220,13 +230,12 @@ class _Fetcher:
         return f"{self.repo_id}@{self.sha[:12]}" if self.sha else self.repo_id
 
     # -- one GET with retries ------------------------------------------------------------------
-    def get(self, url: str, *, what: str, limit: int, byte_range: tuple[int, int] | None = None,
-            limit_error: str | None = None) -> _Body:
-        """GET `url` and return at most `limit` bytes of body (of `byte_range` when given).
+    def get(self, url: str, *, what: str, limit: int,
+            byte_range: tuple[int, int] | None = None) -> _Body:
+        """GET `url` and return at most `limit` bytes of its body (of `byte_range` when given).
 
-        `limit_error`: raise NetworkError-free ArchlintError with this text when the body is longer
-        than `limit` (configs, indexes); without it a longer body is cut (headers: only the
-        prefix matters).
+        Reading stops at `limit` even when the server sends more (a Range it ignored, a
+        multi-GB file): the caller decides whether a cut body is an error.
         """
         headers = dict(self.headers)
         if byte_range is not None:
@@ -238,8 +247,7 @@ class _Fetcher:
                 raise _Cancelled
             wait: float | None = None
             try:
-                return self._get_once(url, headers, what=what, limit=limit, byte_range=byte_range,
-                                      limit_error=limit_error)
+                return self._get_once(url, headers, what=what, limit=limit, byte_range=byte_range)
             except _RetryStatus as status:
                 last_reason = f"HTTP {status.code}"
                 if status.retry_after is not None:
@@ -265,7 +273,7 @@ class _Fetcher:
         )
 
     def _get_once(self, url: str, headers: dict[str, str], *, what: str, limit: int,
-                  byte_range: tuple[int, int] | None, limit_error: str | None) -> _Body:
+                  byte_range: tuple[int, int] | None) -> _Body:
         self.stats.add(requests=1)
         started = time.monotonic()
         with _open_stream(get_session(), url, headers, self.timeout) as response:
@@ -313,7 +321,7 @@ class _Fetcher:
                     take = chunk[: limit - kept]
                     parts.append(take)
                     kept += len(take)
-                    if kept >= limit and (limit_error is None or len(chunk) > len(take)):
+                    if kept >= limit:
                         break
                     if self.cancel.is_set():
                         raise _Cancelled
@@ -322,8 +330,6 @@ class _Fetcher:
             finally:
                 self.stats.add(nbytes=received)
             data = b"".join(parts)
-            if limit_error is not None and kept >= limit and received > limit:
-                raise errors.HubError(f"{self.who()}: {limit_error}")
             if expected is not None and len(data) < min(expected, limit):
                 raise _Retryable(f"{what} was cut short ({len(data)} of {expected} bytes)")
             return _Body(status=status, data=data, total_size=total_size)
@@ -366,8 +372,9 @@ class _Fetcher:
         return str(url)
 
     def get_json(self, url: str, *, what: str, limit: int) -> Any:
-        body = self.get(url, what=what, limit=limit,
-                        limit_error=f"{what} is larger than {limit // 2**20} MiB")
+        body = self.get(url, what=what, limit=limit + 1)
+        if len(body.data) > limit:
+            raise errors.HubError(f"{self.who()}: {what} is larger than {limit // 2**20} MiB")
         try:
             return json.loads(body.data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -421,7 +428,9 @@ def resolve_endpoint(endpoint: str | None) -> str:
 
 def offline_requested(offline: bool) -> bool:
     env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper()
-    return offline or env in {"1", "ON", "YES", "TRUE"} or hf_constants.is_offline_mode()
+    hf_offline = getattr(hf_constants, "is_offline_mode", None)  # a function since hf 1.0
+    hf_says = hf_offline() if callable(hf_offline) else bool(hf_constants.HF_HUB_OFFLINE)
+    return offline or env in {"1", "ON", "YES", "TRUE"} or hf_says
 
 
 def fetch_checkpoint(
@@ -445,7 +454,8 @@ def fetch_checkpoint(
     raises OfflineError when the model is not there. `token=False` sends no token; None uses
     huggingface_hub's (HF_TOKEN or `hf auth login`). `use_cache=False` neither reads nor writes it.
     """
-    if not _REPO_ID.match(repo_id) or ".." in repo_id or "--" in repo_id:
+    if (not _REPO_ID.match(repo_id) or ".." in repo_id or "--" in repo_id
+            or len(repo_id) > 96):
         raise errors.UsageError(f"{repo_id!r} is not a Hub repo id (expected 'org/name')")
     if revision is not None and (not revision or len(revision) > 256 or "\n" in revision):
         raise errors.UsageError(f"{revision!r} is not a revision")
@@ -466,8 +476,15 @@ def fetch_checkpoint(
     listing_url = f"{base}/api/models/{repo_id}"
     if revision is not None:
         listing_url += f"/revision/{quote(revision, safe='')}"
-    info = fetcher.get_json(listing_url + "?blobs=true", what="the file listing",
-                               limit=MAX_LISTING_BYTES)
+    try:
+        info = fetcher.get_json(listing_url + "?blobs=true", what="the file listing",
+                                limit=MAX_LISTING_BYTES)
+    except errors.NetworkError as err:
+        recent = _from_cache(cache, base, repo_id, revision, max_age_s=REF_FALLBACK_TTL_S,
+                             why=f"the Hub could not be reached ({err.one_line()})")
+        if recent is None:
+            raise
+        return recent
     sha, files = _parse_listing(info, fetcher)
     fetcher.sha = sha
     if cache is not None:
@@ -502,15 +519,26 @@ def _offline(cache: HeaderCache | None, base: str, repo_id: str,
         raise errors.OfflineError(f"{label}: offline mode and the cache is disabled")
     if revision is not None and is_full_sha(revision):
         raise errors.OfflineError(f"{label}: offline mode and this commit is not in the cache")
-    ref = cache.get_ref(base, repo_id, revision)
-    hit = cache.get(base, repo_id, ref.sha) if ref is not None else None
-    if ref is None or hit is None:
+    hit = _from_cache(cache, base, repo_id, revision, max_age_s=None, why="offline")
+    if hit is None:
         raise errors.OfflineError(f"{label}: offline mode and this model is not in the cache")
+    return hit
+
+
+def _from_cache(cache: HeaderCache | None, base: str, repo_id: str, revision: str | None, *,
+                max_age_s: float | None, why: str) -> Checkpoint | None:
+    """The cached Checkpoint for a branch/tag's last known commit, if resolved recently enough."""
+    if cache is None or (revision is not None and is_full_sha(revision)):
+        return None
+    ref = cache.get_ref(base, repo_id, revision)
+    if ref is None or (max_age_s is not None and time.time() - ref.resolved_at > max_age_s):
+        return None
+    hit = cache.get(base, repo_id, ref.sha)
+    if hit is None:
+        return None
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ref.resolved_at))
-    hit.notes.append(
-        f"offline: revision {revision or 'default branch'!s} taken as commit {ref.sha[:12]}, "
-        f"as resolved on {when}"
-    )
+    hit.notes.append(f"{why}: {revision or 'the default branch'} taken as commit {ref.sha[:12]}, "
+                     f"its last known head (resolved {when}), from the archlint cache")
     hit.fetch_stats = {"requests": 0, "bytes": 0, "cache_hit": 1}
     return hit
 
@@ -542,9 +570,8 @@ def _is_size(value: Any) -> bool:
 @dataclass
 class _Header:
     name: str
-    header_len: int
     file_size: int | None
-    parsed: Any  # st.ParsedHeader
+    parsed: st.ParsedHeader
 
 
 def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
@@ -564,8 +591,11 @@ def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
         rest = fetcher.get(url, what=f"the header of {name}", limit=end - len(data),
                            byte_range=(len(data), end - 1))
         data += rest.data
+    if len(data) < end:  # a server answering ranges shorter than asked, twice
+        raise errors.NetworkError(f"{fetcher.who()}: the Hub sent {len(data)} of the {end} "
+                                  f"header bytes of {name}")
     parsed = st.parse_header(data[8:end], file_name=name, file_size=file_size, **limits)
-    return _Header(name=name, header_len=header_len, file_size=file_size, parsed=parsed)
+    return _Header(name=name, file_size=file_size, parsed=parsed)
 
 
 def _choose_weights(files: dict[str, int | None]) -> tuple[str | None, list[str]]:
@@ -622,13 +652,13 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="archlint-hub")
     try:
         # round 2: config, index and the guessed headers, all at once
+        # each body is read to one byte past its parser's cap, so the parser sees an oversized
+        # file and refuses it in its own words, and a hostile one costs no more than that
         config_f = (pool.submit(fetcher.get, fetcher.file_url("config.json"),
-                                what="config.json", limit=MAX_CONFIG_BYTES + 1)  # +1: see over
+                                what="config.json", limit=MAX_CONFIG_BYTES + 1)
                     if has_config else None)
         index_f = (pool.submit(fetcher.get, fetcher.file_url(index_name), what=index_name,
-                               limit=index_mod.MAX_INDEX_BYTES,
-                               limit_error=f"{index_name} is larger than "
-                                           f"{index_mod.MAX_INDEX_BYTES // 2**20} MiB")
+                               limit=index_mod.MAX_INDEX_BYTES + 1)
                    if index_name else None)
         headers: dict[str, Future[_Header]] = {
             name: pool.submit(header_task, name) for name in guessed
@@ -662,8 +692,9 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
+    if read:
+        checkpoint.tensors = [t for header in read for t in header.parsed.tensors]
     for header in read:
-        checkpoint.tensors = (checkpoint.tensors or []) + header.parsed.tensors
         checkpoint.shards.append(header.parsed.shard_info(header.name, header.file_size))
         checkpoint.problems.extend(header.parsed.problems)
     if parsed_index is not None:
@@ -671,10 +702,9 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
         if index_name == BIN_INDEX:  # names and sizes only: a .bin is never opened
             checkpoint.shards = [ShardInfo(name=n, file_size=files.get(n))
                                  for n in parsed_index.shards]
-        else:
-            shard_tensors = {h.name: h.parsed.tensors for h in read}
-            checkpoint.problems.extend(index_mod.check_shards(parsed_index, shard_tensors,
-                                                              set(files)))
+        shard_tensors = {h.name: h.parsed.tensors for h in read}
+        checkpoint.problems.extend(index_mod.check_shards(parsed_index, shard_tensors,
+                                                          set(files)))
     _set_weights_format(checkpoint, index_name, bool(read), files)
     return checkpoint
 

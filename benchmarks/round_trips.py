@@ -1,0 +1,135 @@
+"""Round trips: how long a sharded model's headers take over a slow link, and why.
+
+The local test Hub (tests/hubserver.py) adds `--latency` seconds to every request. Two repos:
+gpt-oss-20b's tensor table in 19 shards, and DeepSeek-R1's (91,991 tensors) in 163 shards, the
+size of the real DeepSeek-V3/R1 repos. For each, a cold fetch (empty header cache) is timed
+several times in this process, through `archlint.source.hub.fetch_checkpoint`, and the server's
+log gives requests, bytes and the sequential round trips actually taken: a request's round is one
+more than the latest round of any request that had finished before it started, so requests queued
+behind a full worker pool show up as extra rounds.
+
+    .venv/bin/python benchmarks/round_trips.py [--latency 0.1] [--runs 5] [--out FILE]
+
+Targets: 19 shards ≤ 0.5 s, 163 shards ≤ 1 s (fetch, cold cache, 100 ms per request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import emit, human_bytes, machine_line, md_table, median, verdict
+from hubproc import HubProcess
+
+CASES = [  # (repo served, fixture, shards, target seconds)
+    ("openai/gpt-oss-20b", "openai/gpt-oss-20b", 19, 0.5),
+    ("deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1", 163, 1.0),
+]
+
+
+def rounds(requests: list[Any]) -> int:
+    """Depth of the observed request chain (see the module docstring)."""
+    done: list[tuple[float, int]] = []
+    deepest = 0
+    for req in sorted(requests, key=lambda r: r["started"]):
+        depth = 1 + max((d for finished, d in done if finished <= req["started"]), default=0)
+        done.append((req["finished"], depth))
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def measure(hub: Any, repo_id: str, *, runs: int, workers: int) -> dict[str, Any]:
+    from archlint.api import analyze_checkpoint
+    from archlint.source.hub import fetch_checkpoint
+
+    fetch_s, analyse_s = [], []
+    stats: dict[str, Any] = {}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            hub.reset()
+            started = time.perf_counter()
+            ckpt = fetch_checkpoint(repo_id, endpoint=hub.endpoint, token=False,
+                                    cache_dir=Path(cache), max_workers=workers)
+            fetched = time.perf_counter()
+            analyze_checkpoint(ckpt)
+            fetch_s.append(fetched - started)
+            analyse_s.append(time.perf_counter() - fetched)
+            log = hub.log()
+            stats = {"requests": len(log), "client_requests": ckpt.fetch_stats["requests"],
+                     "bytes": sum(r["sent"] for r in log), "rounds": rounds(log),
+                     "tensors": len(ckpt.tensors or []), "shards": len(ckpt.shards)}
+            # warm: a second fetch of the branch answers from the cache after one listing call
+            hub.reset()
+            started = time.perf_counter()
+            fetch_checkpoint(repo_id, endpoint=hub.endpoint, token=False, cache_dir=Path(cache))
+            stats["warm_s"] = time.perf_counter() - started
+            stats["warm_requests"] = len(hub.log())
+            hub.reset()
+            started = time.perf_counter()
+            fetch_checkpoint(repo_id, ckpt.revision, endpoint=hub.endpoint, token=False,
+                             cache_dir=Path(cache))
+            stats["pinned_s"] = time.perf_counter() - started
+            stats["pinned_requests"] = len(hub.log())
+    return {**stats, "fetch_s": fetch_s, "analyse_s": analyse_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds added per request")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workers", type=int, nargs="*", default=None,
+                        help="max_workers values to compare (default: archlint's default, 32, 64)")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+
+    from archlint.source import SourceOptions
+
+    default_workers = SourceOptions().max_workers
+    workers_list = args.workers or sorted({default_workers, 32, 64})
+    repos = [{"id": served, "fixture": fixture, "shards": shards}
+             for served, fixture, shards, _ in CASES]
+    results = []
+    with HubProcess(latency_s=args.latency, repos=repos) as hub:
+        for served, _, shards, target in CASES:
+            for workers in workers_list:
+                results.append((served, shards, target, workers,
+                                measure(hub, served, runs=args.runs, workers=workers)))
+
+    rows = []
+    for served, shards, target, workers, r in results:
+        fetch = median(r["fetch_s"])
+        floor = r["rounds"] * args.latency
+        mark = verdict(fetch, target) if workers == default_workers else ""
+        rows.append([
+            f"{served} ({shards} shards, {r['tensors']:,} tensors)",
+            f"{workers}{' (default)' if workers == default_workers else ''}",
+            f"**{fetch:.3f} s** (min {min(r['fetch_s']):.3f})", f"≤ {target} s {mark}",
+            r["requests"], human_bytes(r["bytes"]), r["rounds"], f"{floor:.1f} s",
+            f"{median(r['analyse_s']):.2f} s",
+            f"{r['warm_s']:.3f} s / {r['warm_requests']}",
+            f"{r['pinned_s'] * 1000:.0f} ms / {r['pinned_requests']}",
+        ])
+    section = f"""## Round trips (sharded models over a {args.latency * 1000:.0f} ms link)
+
+{machine_line()}
+
+Command: `.venv/bin/python benchmarks/round_trips.py --latency {args.latency}
+--runs {args.runs}`. Local test Hub (its own process) with {args.latency * 1000:.0f} ms added
+to every request; cold header cache for each run; medians of {args.runs} runs. *Rounds* are
+the sequential round trips observed in the server log (requests waiting for a free worker
+count as a new round), so *rounds x latency* is the floor that latency alone sets.
+*Analysis* is `analyze_checkpoint` on the fetched Checkpoint (CPU only, not part of the fetch
+target). *Warm* is the same branch again with the cache filled (one listing call); *pinned*
+is `MODEL@sha` from the cache (no request).
+
+{md_table(["model", "workers", "fetch (cold)", "target", "requests", "bytes", "rounds",
+           "rounds x latency", "analysis", "warm / requests", "pinned / requests"], rows)}
+"""
+    emit(section, args.out)
+
+
+if __name__ == "__main__":
+    main()

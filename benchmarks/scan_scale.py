@@ -1,0 +1,197 @@
+"""Scan scale: many models through `archlint.scan`, time and peak memory.
+
+1. Hub: N models (default 1,000) served by the local test Hub (its own process) with a latency
+   added to every request, found by a Hub query (`--author`, one paginated listing), cold cache,
+   at a stated concurrency.
+2. Cache: 100 / 1,000 / 10,000 models answered from the header cache (pinned commits, an endpoint
+   where nothing listens: no request can be made), to show the cost per model stays flat.
+
+The models are the fixtures (fixtures/models) cycled under new names, minus the two whose
+tensor tables have 76k-92k rows (their cost is in the round-trips section: seconds each, and
+they would swamp the average). Each scan runs in a fresh child process, whose peak RSS
+(`wait4` rusage) is reported.
+
+    .venv/bin/python benchmarks/scan_scale.py [--hub-models 1000] [--latency 0.1]
+        [--concurrency 16 32] [--cache-sizes 100 1000 10000] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    PYTHON,
+    emit,
+    fixture_ids,
+    isolated_env,
+    load_fixture,
+    machine_line,
+    md_table,
+    run_measured,
+)
+from hubproc import HubProcess
+
+#: tensor tables served sharded as in their real repos (others: config only or one file)
+SHARDS = {"openai/gpt-oss-20b": 3, "deepseek-ai/DeepSeek-V2-Lite": 4}
+
+
+def child(argv: list[str]) -> None:
+    """Inside the measured process: one scan through the library's CLI entry point."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--author")
+    parser.add_argument("--from-file")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--summary", required=True)
+    args = parser.parse_args(argv)
+
+    from archlint.scan import run_scan_cli
+    from archlint.source import SourceOptions
+
+    source = SourceOptions(endpoint=args.endpoint, token=False, prefer="hub")
+    run_scan_cli(from_file=args.from_file, author=args.author, concurrency=args.concurrency,
+                 output=args.output, source_options=source, progress=False,
+                 summary_json=args.summary)
+
+
+def run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    code, wall, rss, _, err = run_measured([PYTHON, __file__, "--child", *args], env=env)
+    if code not in (0, 1):
+        raise RuntimeError(f"scan child failed ({code}): {err[-2000:]}")
+    summary_path = args[args.index("--summary") + 1]
+    summary = json.loads(Path(summary_path).read_text())
+    return {"wall": wall, "rss": rss, "summary": summary}
+
+
+def hub_part(n: int, latency: float, concurrencies: list[int]) -> list[list[Any]]:
+    ids = fixture_ids(exclude_big=True)
+    by_fixture: dict[str, list[str]] = {i: [] for i in ids}
+    for k in range(n):
+        fixture = ids[k % len(ids)]
+        by_fixture[fixture].append(f"bench/{fixture.split('/')[1]}-{k:05d}")
+    repos = [{"fixture": f, "names": names, "shards": SHARDS.get(f, 1)}
+             for f, names in by_fixture.items() if names]
+    rows = []
+    with HubProcess(latency_s=latency, repos=repos) as hub:
+        for concurrency in concurrencies:
+            with tempfile.TemporaryDirectory() as tmp:
+                hub.reset()
+                out = Path(tmp) / "scan.jsonl"
+                result = run_child(["--endpoint", hub.endpoint, "--author", "bench",
+                                    "--concurrency", str(concurrency), "--output", str(out),
+                                    "--summary", str(Path(tmp) / "s.json")],
+                                   isolated_env(Path(tmp) / "cache"))
+                lines = out.read_text().splitlines()
+                s = result["summary"]
+                floor = n / concurrency * 2 * latency  # listing + config, per model
+                rows.append([f"{n:,} (Hub, {latency * 1000:.0f} ms/request, cold cache)",
+                             concurrency, f"{result['wall']:.1f} s",
+                             f"{result['wall'] / n * 1000:.1f} ms",
+                             f"{floor:.1f} s", f"{result['rss']:.0f} MiB",
+                             f"{s['ok']} ok / {s['failed']} failed", s["requests"],
+                             len(lines)])
+    return rows
+
+
+def fill_cache(cache: Path, endpoint: str, n: int) -> Path:
+    """`n` cache entries (fixtures cycled under new names), and the ids file listing them pinned.
+
+    Entries are written as the cache writes them (Checkpoint.dump's gzip JSON at the path
+    HeaderCache.entry_path gives); the JSON is built once per fixture and only the name and
+    commit are substituted, so filling 10,000 entries takes seconds.
+    """
+    from archlint.source.cache import HeaderCache
+
+    hc = HeaderCache(cache)
+    ids = fixture_ids(exclude_big=True)
+    templates = {}
+    for fixture in ids:
+        ckpt = load_fixture(fixture)
+        ckpt.model_id, ckpt.revision, ckpt.source = "@@NAME@@", "@@SHA@@", "hub"
+        templates[fixture] = json.dumps(ckpt.to_dict(), separators=(",", ":"))
+    cache.mkdir(parents=True, exist_ok=True)
+    listing = cache / f"ids-{n}.txt"
+    with listing.open("w") as fh:
+        for k in range(n):
+            fixture = ids[k % len(ids)]
+            name = f"cached/{fixture.split('/')[1]}-{k:05d}"
+            sha = hashlib.sha1(name.encode()).hexdigest()
+            path = hc.entry_path(endpoint, name, sha)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            body = templates[fixture].replace("@@NAME@@", name).replace("@@SHA@@", sha)
+            path.write_bytes(gzip.compress(body.encode(), compresslevel=1, mtime=0))
+            fh.write(f"{name}@{sha}\n")
+    return listing
+
+
+def cache_part(sizes: list[int], concurrency: int) -> list[list[Any]]:
+    endpoint = "http://127.0.0.1:9"  # discard port: nothing answers, so no request can succeed
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        listing = fill_cache(cache, endpoint, max(sizes))
+        all_ids = listing.read_text().splitlines()
+        for n in sizes:
+            ids_file = Path(tmp) / f"first-{n}.txt"
+            ids_file.write_text("\n".join(all_ids[:n]) + "\n")
+            out = Path(tmp) / f"scan-{n}.jsonl"
+            result = run_child(["--endpoint", endpoint, "--from-file", str(ids_file),
+                                "--concurrency", str(concurrency), "--output", str(out),
+                                "--summary", str(Path(tmp) / f"s-{n}.json")],
+                               isolated_env(cache))
+            s = result["summary"]
+            rows.append([f"{n:,} (cache)", concurrency, f"{result['wall']:.1f} s",
+                         f"{result['wall'] / n * 1000:.1f} ms", "—", f"{result['rss']:.0f} MiB",
+                         f"{s['ok']} ok / {s['failed']} failed", s["requests"],
+                         len(out.read_text().splitlines())])
+    return rows
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        return child(sys.argv[2:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hub-models", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--cache-sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--cache-concurrency", type=int, default=4)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+
+    rows = hub_part(args.hub_models, args.latency, args.concurrency) if args.hub_models else []
+    rows += cache_part(args.cache_sizes, args.cache_concurrency) if args.cache_sizes else []
+    mix = ", ".join(f.split("/")[1] for f in fixture_ids(exclude_big=True))
+    section = f"""## Scan scale
+
+{machine_line()}
+
+Command: `.venv/bin/python benchmarks/scan_scale.py --hub-models {args.hub_models} --latency
+{args.latency} --concurrency {' '.join(map(str, args.concurrency))} --cache-sizes
+{' '.join(map(str, args.cache_sizes))}`.
+
+Each row is one `archlint.scan.run_scan_cli` run in a fresh child process (JSON lines to a
+file, no progress bar); *peak RSS* is that process's maximum resident set. Models: the
+{len(fixture_ids(exclude_big=True))} fixtures cycled under new names ({mix}); gpt-oss-20b is
+served in 3 shards, DeepSeek-V2-Lite in 4, the rest config only (as most Hub repos look to
+a scan: config plus one or a few shards). Hub rows: found by one `list_models(author=...)`
+query, cold header cache, the test Hub in its own process with the stated latency on every
+request; the *floor* is models ÷ concurrency x 2 round trips (listing + config) x latency.
+Cache rows: pinned `id@sha` from a filled header cache, endpoint pointing at a closed port.
+
+{md_table(["models", "concurrency", "wall", "per model", "latency floor", "peak RSS",
+           "rows", "requests", "JSON lines"], rows)}
+"""
+    emit(section, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""The built-in rule pack (`archlint.rules`), registered through the `archlint.rules` entry
+point like any plugin. Codes: AL0xx file integrity, AL1xx config ⇄ weights, AL2xx attention
+and context, AL3xx MoE, AL4xx dtypes and quantization, AL5xx the repo's declared spec."""
+
+from __future__ import annotations
+
+from archlint.lint.rule import Rule
+
+from . import attention, consistency, dtypes, integrity, moe, spec
+
+RULES: list[type[Rule]] = [
+    *integrity.RULES,
+    *consistency.RULES,
+    *attention.RULES,
+    *moe.RULES,
+    *dtypes.RULES,
+    *spec.RULES,
+]
+
+__all__ = ["RULES"]
