@@ -249,13 +249,14 @@ def _head_dims(spec: ModelSpec) -> Cell:
     att = _main_attention(spec)
     if att is None or not _softmax(att):
         return Cell(None, DASH)
-    value = {"qk": att.head_dim, "v": att.v_head_dim}
+    value: dict[str, int | None] = {"qk": att.head_dim, "v": att.v_head_dim}
     if att.head_dim == att.v_head_dim:
         text = str(att.head_dim)
     else:
         text = f"qk {att.head_dim} / v {att.v_head_dim}"
     if att.kind == "mla" and att.qk_nope_head_dim is not None:
         text += f" ({att.qk_nope_head_dim} + {att.qk_rope_head_dim} rope)"
+        value["rope"] = att.qk_rope_head_dim
     if att.rotary_fraction:
         text += f", rotary {att.rotary_fraction:.0%}"
     return Cell(value, text)
@@ -570,8 +571,7 @@ def _select_rows(rows: Sequence[str] | None) -> list[RowDef]:
                 raise UsageError(f"unknown row {key!r}", hint="rows: " + ", ".join(ROW_KEYS))
             else:
                 wanted.append(key)
-    seen: set[str] = set()
-    return [by_key[k] for k in wanted if not (k in seen or seen.add(k))]  # type: ignore[func-returns-value]
+    return [by_key[k] for k in dict.fromkeys(wanted)]  # in order, each once
 
 
 def _resolve_gpu(gpu: GPU | str | None) -> GPU | None:
@@ -666,7 +666,9 @@ def _apply_deltas(table: Table, baselines: list[int | None]) -> None:
                 continue
             change = pct_change(old, new)
             before, after = row.cells[base].text, row.cells[i].text
-            row.cells[i].text = f"{after} ({change})"
+            # "32 KiB (-75%, ÷4)"; "208 tok/s (memory-bound; +6.3%)"
+            row.cells[i].text = (f"{after[:-1]}; {change})" if after.endswith(")")
+                                 else f"{after} ({change})")
             table.deltas[i].append(f"{row.label}: {before} → {after} ({change})")
 
 

@@ -11,6 +11,7 @@ never imports it. The numbers come from the same analysis functions as the table
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -84,13 +85,16 @@ def _style(i: int) -> Any:
     return _STYLES[(i // 10) % len(_STYLES)] if i >= 10 else _STYLES[i % len(_STYLES)]
 
 
+def _legend_columns(longest: int) -> int:
+    return 3 if longest <= 22 else 2 if longest <= 40 else 1
+
+
 def _legend(ax: Axes) -> None:
     """Below the axes, outside the data, in as many columns as fit."""
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return
-    longest = max(len(label) for label in labels)
-    ncol = 3 if longest <= 22 else 2 if longest <= 40 else 1
+    ncol = _legend_columns(max(len(label) for label in labels))
     ax.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14),
               ncol=min(ncol, len(handles)), frameon=False)
 
@@ -375,6 +379,21 @@ def _metadata(ext: str) -> dict[str, Any]:
     return {"Software": "archlint"}
 
 
+def figsize_for(kind: str, analyses: Sequence[Analysis]) -> tuple[float, float]:
+    """FIGSIZE, grown for many models: taller for a long legend under the line plots ("kv",
+    "roofline"), wider for many bars ("memory"), both for the "overview"."""
+    n = len(analyses)
+    longest = max([len(_label(a)) for a in analyses] or [0]) + 18  # " (weights do not fit)"
+    rows = math.ceil((n + 1) / _legend_columns(longest))
+    extra = max(0, rows - 8) * 0.2
+    wide = max(FIGSIZE[0], 3.5 + 0.45 * n)
+    if kind == "memory":
+        return (wide, FIGSIZE[1])
+    if kind == "overview":
+        return (OVERVIEW_FIGSIZE[0] + wide - FIGSIZE[0], OVERVIEW_FIGSIZE[1] + extra)
+    return (FIGSIZE[0], FIGSIZE[1] + extra)
+
+
 def _figure(figsize: tuple[float, float] = FIGSIZE) -> tuple[Figure, Axes]:
     fig, ax = _mpl().subplots(figsize=figsize, dpi=DPI, layout="constrained")
     return fig, ax
@@ -386,7 +405,7 @@ def plot_kv_vs_context(analyses: Sequence[Analysis], path: str | Path, *,
     """KV-cache bytes vs context (1k … max(128k, longest model context), log-log), one line
     per model; dotted past a model's own max context; optional GPU memory line."""
     _check_path(path)
-    fig, ax = _figure()
+    fig, ax = _figure(figsize_for("kv", analyses))
     draw_kv_vs_context(ax, analyses, batch=batch, kv_dtype=kv_dtype, gpu=gpu)
     return _save(fig, path)
 
@@ -396,7 +415,7 @@ def plot_memory_breakdown(analyses: Sequence[Analysis], path: str | Path, *,
                           kv_dtype: str | None = None, gpu: GPU | str | None = None) -> Path:
     """Stacked bars per model: weight bytes by component, then the KV cache at context x batch."""
     _check_path(path)
-    fig, ax = _figure()
+    fig, ax = _figure(figsize_for("memory", analyses))
     draw_memory_breakdown(ax, analyses, context=context, batch=batch, kv_dtype=kv_dtype, gpu=gpu)
     return _save(fig, path)
 
@@ -407,7 +426,7 @@ def plot_roofline(analyses: Sequence[Analysis], path: str | Path, *,
     """Decode tokens/s upper bound vs batch 1…512 (log-log) on a GPU; dotted where the
     weights plus the batch's KV cache no longer fit."""
     _check_path(path)
-    fig, ax = _figure()
+    fig, ax = _figure(figsize_for("roofline", analyses))
     draw_roofline(ax, analyses, gpu=gpu, context=context, kv_dtype=kv_dtype)
     return _save(fig, path)
 
@@ -417,7 +436,9 @@ OVERVIEW_FIGSIZE = (20.0, 5.5)
 
 def _overview(analyses: Sequence[Analysis], *, context: int, batch: int,
               gpu: GPU | str | None, kv_dtype: str | None) -> Figure:
-    fig, axes = _mpl().subplots(1, 3, figsize=OVERVIEW_FIGSIZE, dpi=DPI, layout="constrained")
+    fig, axes = _mpl().subplots(1, 3, figsize=figsize_for("overview", analyses), dpi=DPI,
+                                layout="constrained", width_ratios=[
+                                    1, figsize_for("memory", analyses)[0] / FIGSIZE[0], 1])
     draw_kv_vs_context(axes[0], analyses, batch=batch, kv_dtype=kv_dtype, gpu=gpu)
     draw_memory_breakdown(axes[1], analyses, context=context, batch=batch, kv_dtype=kv_dtype,
                           gpu=gpu)
@@ -458,17 +479,17 @@ def svg_figures(analyses: Sequence[Analysis], *, context: int = DEFAULT_CONTEXT,
     """(caption, SVG text) for each plot, for the HTML page."""
     plt = _mpl()
     figures = []
-    drawers: tuple[tuple[str, Callable[[Axes], None]], ...] = (
-        ("KV cache vs context length",
+    drawers: tuple[tuple[str, str, Callable[[Axes], None]], ...] = (
+        ("KV cache vs context length", "kv",
          lambda ax: draw_kv_vs_context(ax, analyses, batch=batch, kv_dtype=kv_dtype, gpu=gpu)),
-        ("Memory breakdown",
+        ("Memory breakdown", "memory",
          lambda ax: draw_memory_breakdown(ax, analyses, context=context, batch=batch,
                                           kv_dtype=kv_dtype, gpu=gpu)),
-        ("Decode roofline",
+        ("Decode roofline", "roofline",
          lambda ax: draw_roofline(ax, analyses, gpu=gpu, context=context, kv_dtype=kv_dtype)),
     )
-    for caption, draw in drawers:
-        fig, ax = _figure()
+    for caption, kind, draw in drawers:
+        fig, ax = _figure(figsize_for(kind, analyses))
         draw(ax)
         buf = io.StringIO()
         with plt.rc_context({"svg.fonttype": "none"}):

@@ -77,6 +77,7 @@ class TensorIndex:
     embed: TensorInfo | None
     lm_head: TensorInfo | None
     by_name: dict[str, TensorInfo]
+    conv1d: bool = False  # GPT-2 Conv1D layout for c_attn / c_fc / c_proj
 
     def layer(self, index: int) -> LayerTensors | None:
         return self.layers.get(index)
@@ -157,16 +158,19 @@ def tensor_index(analysis: Any) -> TensorIndex | None:
     if cached is not None and cached[0] is tensors:
         return cached[1]  # type: ignore[no-any-return]
     index = build_index(tensors)
+    index.conv1d = analysis.spec.model_type == "gpt2"
     analysis._archlint_tensor_index = (tensors, index)
     return index
 
 
-def out_in(tensor: TensorInfo) -> tuple[int, int] | None:
-    """(out_features, in_features) of a 2-D linear weight, None when packed or not 2-D."""
+def out_in(tensor: TensorInfo, conv1d: bool = False) -> tuple[int, int] | None:
+    """(out_features, in_features) of a 2-D linear weight, None when packed or not 2-D.
+    `conv1d`: the model is GPT-2, whose c_attn/c_fc/c_proj are Conv1D ([in, out]); other
+    families reuse those names for nn.Linear (StarCoder2, GPTBigCode)."""
     if len(tensor.shape) != 2 or tensor.dtype in PACKED_DTYPES:
         return None
     rows, cols = tensor.shape
-    if _CONV1D.search(tensor.name):
+    if conv1d and _CONV1D.search(tensor.name):
         return cols, rows
     return rows, cols
 

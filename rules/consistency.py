@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
+from archlint.source.safetensors_header import short
 from archlint.spec import AttentionSpec, LayerSpec
 
 from ._base import PerLayer, declared, human_bytes, human_count, shape_text, source_key
@@ -141,7 +142,7 @@ class HiddenSizeMismatch(_TensorRule):
         hidden = ctx.spec.hidden_size
         if embed.shape[1] != hidden:
             where = ctx.at_config(source_key(ctx.spec.provenance, "hidden_size"))
-            yield ctx.finding("embedding", where, hidden=hidden, tensor=embed.name,
+            yield ctx.finding("embedding", where, hidden=hidden, tensor=short(embed.name),
                               shape=shape_text(embed), width=embed.shape[1])
 
 
@@ -157,18 +158,18 @@ def _attention_issues(ctx: RuleContext, index: TensorIndex) -> Iterator[tuple[st
         tensors = index.layer(layer.index)
         if tensors is None or not att.num_heads:
             continue
-        yield from _layer_attention(att, tensors, layer.index)
+        yield from _layer_attention(att, tensors, layer.index, index.conv1d)
 
 
-def _layer_attention(att: AttentionSpec, t: LayerTensors,
-                     i: int) -> Iterator[tuple[str, int, dict]]:
+def _layer_attention(att: AttentionSpec, t: LayerTensors, i: int,
+                     conv1d: bool) -> Iterator[tuple[str, int, dict]]:
     heads, kv, hd = att.num_heads, att.num_kv_heads, att.head_dim
     vhd = att.v_head_dim or att.head_dim
     gate = 2 if att.output_gate else 1
     roles = t.roles
     q, k, v, qkv, o = (roles.get(r) for r in ("q", "k", "v", "qkv", "o"))
     if q is not None and k is not None and v is not None:
-        qd, kd, vd = out_in(q), out_in(k), out_in(v)
+        qd, kd, vd = out_in(q, conv1d), out_in(k, conv1d), out_in(v, conv1d)
         if qd is None or kd is None or vd is None:
             return
         q_rows, k_rows, v_rows = qd[0], kd[0], vd[0]
@@ -182,7 +183,7 @@ def _layer_attention(att: AttentionSpec, t: LayerTensors,
                                        q_rows=q_rows, k_rows=k_rows, v_rows=v_rows)
             return
     elif qkv is not None:
-        dims = out_in(qkv)
+        dims = out_in(qkv, conv1d)
         if dims is None:
             return
         rows = dims[0]
@@ -197,7 +198,7 @@ def _layer_attention(att: AttentionSpec, t: LayerTensors,
                                        rows=rows, expected=heads * gate * hd + kv * (hd + vhd))
             return
     if o is not None:
-        od = out_in(o)
+        od = out_in(o, conv1d)
         if od is not None and od[1] != heads * vhd:
             yield "o_proj", i, dict(tensor=o.name, expected=heads * vhd, got=od[1],
                                     shape=shape_text(o))
@@ -248,7 +249,8 @@ class AttentionHeadsMismatch(_TensorRule):
             if kind == "heads":
                 group.add("split", layer, where, **values)
             else:
-                group.add("fused", layer, where, tensor=_generic_name(tensor, layer), **values)
+                group.add("fused", layer, where, tensor=short(_generic_name(tensor, layer)),
+                          **values)
         yield from group.findings()
 
 
@@ -300,10 +302,10 @@ class HeadDimMismatch(_TensorRule):
                 where = ctx.at_config(_att_key(ctx, spec_layer, "head_dim", "head_dim",
                                                "num_attention_heads"))
                 group.add("declared" if is_declared else "derived", layer, where,
-                          tensor=generic, **values)
+                          tensor=short(generic), **values)
             elif kind == "o_proj":
                 where = ctx.at_config(_att_key(ctx, spec_layer, "head_dim", "head_dim"))
-                group.add("o-proj", layer, where, tensor=generic, **values)
+                group.add("o-proj", layer, where, tensor=short(generic), **values)
         yield from group.findings()
 
 
@@ -434,12 +436,12 @@ class IntermediateSizeMismatch(_TensorRule):
             checks = [("gate", 0, 1), ("up", 0, 1), ("gate_up", 0, 2), ("down", 1, 1)]
             for role, axis, factor in checks:
                 tensor = t.roles.get(role)
-                dims = out_in(tensor) if tensor is not None else None
+                dims = out_in(tensor, index.conv1d) if tensor is not None else None
                 if dims is None or tensor is None:
                     continue
                 if dims[axis] != width * factor:
                     group.add("width", layer.index, where, declared=width,
-                              tensor=tensor.name.replace(f".{layer.index}.", ".N."),
+                              tensor=short(_generic_name(tensor.name, layer.index)),
                               shape=shape_text(tensor), got=dims[axis] // factor)
                     break
         yield from group.findings()
@@ -519,7 +521,7 @@ class ExpertCountMismatch(_TensorRule):
             router = t.roles.get("router")
             if router is not None and (d := out_in(router)) and d[0] != ffn.num_experts:
                 group.add("router", layer.index, experts_at,
-                          tensor=router.name.replace(f".{layer.index}.", ".N."),
+                          tensor=short(_generic_name(router.name, layer.index)),
                           got=d[0], declared=ffn.num_experts)
         yield from group.findings()
 
@@ -572,12 +574,12 @@ class ExpertShapeMismatch(_TensorRule):
                 other = out_dim if is_down else in_dim
                 generic = _generic_name(tensor.name, layer.index)
                 if got != width or (in_dim if is_down else out_dim) % factor:
-                    group.add("width", layer.index, where, declared=width, tensor=generic,
+                    group.add("width", layer.index, where, declared=width, tensor=short(generic),
                               shape=shape_text(tensor), got=got)
                     break
                 if other != hidden:
                     group.add("hidden", layer.index, ctx.at_config("hidden_size"),
-                              tensor=generic, shape=shape_text(tensor), hidden=hidden)
+                              tensor=short(generic), shape=shape_text(tensor), hidden=hidden)
                     break
         yield from group.findings()
 
@@ -658,7 +660,7 @@ class SharedExpertMismatch(_TensorRule):
                     got = dims[1] if role == "shared_down" else dims[0]
                     if got != width:
                         group.add("width", layer.index, at, declared=width,
-                                  tensor=_generic_name(tensor.name, layer.index),
+                                  tensor=short(_generic_name(tensor.name, layer.index)),
                                   shape=shape_text(tensor), got=got)
                         break
         yield from group.findings()
@@ -701,7 +703,7 @@ class VocabSizeMismatch(_TensorRule):
             if tensor is None or len(tensor.shape) != 2 or tensor.dtype in ("U8", "I32"):
                 continue
             if tensor.shape[0] != vocab:
-                yield ctx.finding("rows", where, declared=vocab, tensor=tensor.name,
+                yield ctx.finding("rows", where, declared=vocab, tensor=short(tensor.name),
                                   got=tensor.shape[0])
 
 
@@ -748,7 +750,7 @@ class TiedEmbeddingsMismatch(_TensorRule):
         head = index.lm_head
         if spec.tie_word_embeddings and head is not None:
             yield ctx.finding("tied-but-stored", where, severity=Severity.WARNING, how=how,
-                              tensor=head.name, size=human_bytes(head.nbytes))
+                              tensor=short(head.name), size=human_bytes(head.nbytes))
         elif not spec.tie_word_embeddings and head is None:
             yield ctx.finding("untied-no-head", where, how=how)
 

@@ -14,6 +14,7 @@ from archlint.checkpoint import TensorInfo
 from archlint.dtypes import CODE_TO_NAME, NAMED_DTYPE_BYTES, TORCH_DTYPE_TO_CODE
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
+from archlint.source.safetensors_header import short
 
 from ._base import human_bytes
 from ._shapes import weight_role
@@ -85,7 +86,7 @@ class MixedDtypes(Rule):
         if stray and wasted >= ctx.options.min_wasted_bytes:
             biggest = max(stray, key=lambda t: t.nbytes)
             yield ctx.finding("stray-fp32", ctx.at_tensor(biggest), count=len(stray),
-                              main=CODE_TO_NAME[main], example=biggest.name,
+                              main=CODE_TO_NAME[main], example=short(biggest.name),
                               wasted=human_bytes(wasted))
 
 
@@ -192,7 +193,7 @@ class QuantizationMismatch(Rule):
             for kind, found in (("fp8", fp8), ("mxfp4", blocks), ("gptq/awq", packed)):
                 if found:
                     yield ctx.finding("undeclared", ctx.at_config(), count=len(found),
-                                      kind=kind, example=found[0].name)
+                                      kind=kind, example=short(found[0].name))
             return
         method = quant.method.lower()
         if method == "fp8":
@@ -203,7 +204,7 @@ class QuantizationMismatch(Rule):
                        and t.name + "_scale" not in names]
             if missing:
                 yield ctx.finding("fp8-scales-missing", ctx.at_tensor(missing[0]),
-                                  count=len(missing), example=missing[0].name)
+                                  count=len(missing), example=short(missing[0].name))
         elif method == "mxfp4":
             if not blocks:
                 yield ctx.finding("mxfp4-no-blocks", where)
@@ -211,7 +212,7 @@ class QuantizationMismatch(Rule):
             missing = [t for t in blocks if t.name[:-len("_blocks")] + "_scales" not in names]
             if missing:
                 yield ctx.finding("mxfp4-scales-missing", ctx.at_tensor(missing[0]),
-                                  count=len(missing), example=missing[0].name)
+                                  count=len(missing), example=short(missing[0].name))
         elif method == "gptq" and quant.bits:
             yield from self._gptq(ctx, packed, int(quant.bits))
 
@@ -223,7 +224,7 @@ class QuantizationMismatch(Rule):
         for tensor in packed:
             if reads_hidden.search(tensor.name) and len(tensor.shape) == 2 \
                     and tensor.shape[0] != expected:
-                yield ctx.finding("gptq-packing", ctx.at_tensor(tensor), tensor=tensor.name,
+                yield ctx.finding("gptq-packing", ctx.at_tensor(tensor), tensor=short(tensor.name),
                                   rows=tensor.shape[0], bits=bits, hidden=hidden,
                                   expected=expected)
                 return

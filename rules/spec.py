@@ -293,8 +293,10 @@ class SpecContext(_SpecRule):
     name = "spec-context"
     field = "context"
     messages: ClassVar[dict[str, str]] = {
-        "short": "spec declares a {want}-token context but max_position_embeddings is {got}",
-        "unknown": "spec declares a {want}-token context but the config declares no maximum",
+        "short": "spec declares a context of {want} tokens but max_position_embeddings is "
+                 "{got}",
+        "unknown": "spec declares a context of {want} tokens but the config declares no "
+                   "maximum",
     }
 
     def check_spec(self, ctx: RuleContext, want: object) -> Iterator[Finding]:

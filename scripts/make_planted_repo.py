@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: RUF003  (× is the notation of parameter arithmetic)
 """Write fixtures/planted/tiny-llama: a model repo with deliberately planted defects.
 
 A tiny Llama (hidden 64, 4 query / 2 KV heads of 16, FFN 128, vocab 256) saved the way
@@ -37,10 +38,11 @@ PLANTED = [
     ("AL011", "problem", "index maps model.norm.weight to shard 1; it is in shard 2"),
     ("AL502", "differs", "archlint.toml declares 4 KV heads; the model has 2"),
     ("AL507", "short", "archlint.toml declares an 8192-token context; max_position 4096"),
-    # A consequence, not a separate plant: the config's 3 layers and tied head describe
-    # 3 × 37,056 + 2 × 64 ... parameters the tensors do not hold (one layer fewer, one head
-    # more), so the analytic count drifts from the stored one.
-    ("AL112", "drift", "config-derived parameter count differs from the tensors'"),
+    # A consequence of the first two plants: per layer q 4096 + k 2048 + v 2048 + o 4096 +
+    # FFN 3 × 8192 + 2 norms × 64 = 36,992. The config describes 3 layers + embedding 16,384 +
+    # final norm 64, tied = 127,424; the tensors hold 2 layers + embedding + norm + a stored
+    # head of 16,384 = 106,816: a drift of -20,608.
+    ("AL112", "drift", "config-derived parameter count is 20,608 above the tensors' (-20,608)"),
 ]
 
 CONFIG_TEXT = """{
@@ -66,7 +68,7 @@ CONFIG_TEXT = """{
 }
 """
 
-ARCHLINT_TOML = """# Lint settings and the spec this repo promises (see scripts/make_planted_repo.py).
+ARCHLINT_TOML = """# Lint settings and the spec this repo promises (scripts/make_planted_repo.py).
 fail-on = "warning"
 options = { mixed-dtypes = { min_wasted_bytes = 0 } }
 
@@ -82,7 +84,8 @@ fits = { gpu = "H100", batch = 8, context = 4096 }
 def tensors() -> list[tuple[str, str, tuple[int, ...], str]]:
     """(name, dtype, shape, shard): transformers' LlamaForCausalLM layout, [out, in]."""
     rows: list[tuple[str, str, tuple[int, ...], str]] = [
-        ("model.embed_tokens.weight", "BF16", (VOCAB, HIDDEN), SHARD1)]
+        ("model.embed_tokens.weight", "BF16", (VOCAB, HIDDEN), SHARD1)
+    ]
     for i in range(STORED_LAYERS):
         shard = SHARD1 if i == 0 else SHARD2
         p = f"model.layers.{i}."
@@ -98,8 +101,10 @@ def tensors() -> list[tuple[str, str, tuple[int, ...], str]]:
             (p + "mlp.up_proj.weight", "BF16", (FFN, HIDDEN), shard),
             (p + "mlp.down_proj.weight", down_dtype, (HIDDEN, FFN), shard),
         ]
-    rows += [("model.norm.weight", "BF16", (HIDDEN,), SHARD2),
-             ("lm_head.weight", "BF16", (VOCAB, HIDDEN), SHARD2)]  # planted: tied, yet stored
+    rows += [
+        ("model.norm.weight", "BF16", (HIDDEN,), SHARD2),
+        ("lm_head.weight", "BF16", (VOCAB, HIDDEN), SHARD2),
+    ]  # planted: tied, yet stored
     return rows
 
 
@@ -112,7 +117,11 @@ def write_shard(path: Path, rows: list[tuple[str, str, tuple[int, ...]]]) -> int
         for dim in shape:
             numel *= dim
         size = numel * BYTES[dtype]
-        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + size]}
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(shape),
+            "data_offsets": [offset, offset + size],
+        }
         offset += size
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # the format allows trailing spaces; align the buffer
@@ -130,14 +139,17 @@ def main() -> None:
         total += write_shard(REPO / shard, mine)
         weight_map.update({n: shard for n, _, _ in mine})
     weight_map["model.norm.weight"] = SHARD1  # planted: the index points at the wrong shard
-    index = {"metadata": {"total_size": total + 64},  # planted: 64 bytes too many
-             "weight_map": dict(sorted(weight_map.items()))}
+    index = {
+        "metadata": {"total_size": total + 64},  # planted: 64 bytes too many
+        "weight_map": dict(sorted(weight_map.items())),
+    }
     (REPO / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
     (REPO / "config.json").write_text(CONFIG_TEXT)
     (REPO / "archlint.toml").write_text(ARCHLINT_TOML)
     expected = [{"code": c, "message_id": m, "planted": why} for c, m, why in PLANTED]
-    (OUT / "EXPECTED.json").write_text(json.dumps({"repo": REPO.name, "findings": expected},
-                                                  indent=1) + "\n")
+    (OUT / "EXPECTED.json").write_text(
+        json.dumps({"repo": REPO.name, "findings": expected}, indent=1) + "\n"
+    )
     print(f"wrote {REPO.relative_to(ROOT)} ({total} bytes of tensors)")
 
 

@@ -16,7 +16,7 @@ FIXTURE_MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 
 
 def fixture_checkpoint(repo_id: str) -> Checkpoint:
-    """A model from fixtures/models by its Hub id (`org/name`)."""
+    """A fresh copy of a model from fixtures/models, by its Hub id (`org/name`)."""
     return Checkpoint.load(FIXTURE_MODELS / f"{repo_id.replace('/', '__')}.json.gz")
 
 

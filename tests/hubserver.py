@@ -33,6 +33,7 @@ import itertools
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -232,6 +233,9 @@ class Request:
 class HubServer:
     """`with HubServer() as hub:` serves `hub.repos` on `hub.endpoint` until the block ends."""
 
+    #: subclass `_Handler` and set this to add routes (e.g. model search)
+    handler_class: type[_Handler]
+
     def __init__(self, *, latency_s: float = 0.0, redirect_lfs: bool = False) -> None:
         self.repos: dict[str, Repo] = {}
         self.faults: list[Fault] = []
@@ -264,7 +268,7 @@ class HubServer:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> HubServer:
-        handler = type("Handler", (_Handler,), {"hub": self})
+        handler = type("Handler", (self.handler_class,), {"hub": self})
         self._httpd = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
@@ -324,6 +328,12 @@ class _Server(ThreadingHTTPServer):
     #: listen backlog: the default 5 drops SYNs when a client opens 16+ connections at once,
     #: and a dropped SYN is retried only after a second, which would swamp latency measurements.
     request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up (faults make it do so on purpose) is not worth a traceback."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -456,7 +466,9 @@ class _Handler(BaseHTTPRequestHandler):
         vf = files.get("/".join(segments[2:])) if files else None
         if vf is None:
             return self._error(404, None, "NoSuchKey")
-        self._file(vf, {"ETag": f'"{vf.oid}"'}, head, fault)
+        # the real CDN sends no X-Repo-Commit, but the real client never follows the redirect
+        # off the Hub's host to see that; here it stays on one host, so say what the 302 said
+        self._file(vf, {"ETag": f'"{vf.oid}"', "X-Repo-Commit": segments[1]}, head, fault)
 
     # -- bodies ------------------------------------------------------------------------------------
     def _file(self, vf: VirtualFile, headers: dict[str, str], head: bool,
@@ -517,16 +529,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop(self, *, reset: bool = False) -> None:
         """Close the connection without finishing the response (a RST when `reset`)."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.wfile.flush()
-            if reset:
+            if reset:  # linger 0: close() sends RST instead of FIN
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                            struct.pack("ii", 1, 0))
-            self.connection.shutdown(socket.SHUT_RDWR) if not reset else None
-        except OSError:
-            pass
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self.connection.close()
+
+
+HubServer.handler_class = _Handler
 
 
 def _repo_of(segments: list[str]) -> str | None:

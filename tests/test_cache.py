@@ -6,10 +6,11 @@ import gzip
 import json
 import multiprocessing
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import fixture_checkpoint
+from helpers import fixture
 
 from archlint.checkpoint import Checkpoint
 from archlint.source.cache import HeaderCache, default_cache_dir, is_full_sha
@@ -20,9 +21,8 @@ SHA = "a" * 40
 
 
 def stored(repo_id: str = REPO, sha: str = SHA) -> Checkpoint:
-    checkpoint = fixture_checkpoint(REPO)
-    checkpoint.model_id, checkpoint.revision, checkpoint.source = repo_id, sha, "hub"
-    return checkpoint
+    """A fetched-looking Checkpoint (a copy: the shared fixture is never mutated)."""
+    return replace(fixture(REPO), model_id=repo_id, revision=sha, source="hub")
 
 
 def test_round_trip_marks_source_cache(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fixture_checkpoint
+from helpers import fixture
 from hubserver import HubServer, Repo, VirtualFile, model_files, text_file
 
 from archlint import errors
@@ -28,7 +28,7 @@ def fetch(hub: HubServer, repo_id: str, revision: str | None = None, **kwargs: o
 
 
 def test_sharded_repo_reads_every_header(hub_server: HubServer) -> None:
-    source = fixture_checkpoint(GPT_OSS)
+    source = fixture(GPT_OSS)
     repo = hub_server.add_model(GPT_OSS, source, shards=19)
     files = repo.commits[repo.sha]
 
@@ -57,7 +57,7 @@ def test_sharded_repo_reads_every_header(hub_server: HubServer) -> None:
 
 
 def test_bytes_fetched_are_config_index_and_headers(hub_server: HubServer) -> None:
-    repo = hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=19)
+    repo = hub_server.add_model(GPT_OSS, fixture(GPT_OSS), shards=19)
     files = repo.commits[repo.sha]
 
     got = fetch(hub_server, GPT_OSS)
@@ -72,7 +72,7 @@ def test_bytes_fetched_are_config_index_and_headers(hub_server: HubServer) -> No
 
 
 def test_single_file_with_long_header_takes_a_second_range(hub_server: HubServer) -> None:
-    source = fixture_checkpoint(V2_LITE)
+    source = fixture(V2_LITE)
     repo = hub_server.add_model(V2_LITE, source, shards=1)
     head = repo.commits[repo.sha]["model.safetensors"].head
     assert len(head) > st.FIRST_READ_BYTES  # the premise of this test
@@ -89,7 +89,7 @@ def test_single_file_with_long_header_takes_a_second_range(hub_server: HubServer
 
 
 def test_bin_repo_is_reported_from_its_index_and_never_downloaded(hub_server: HubServer) -> None:
-    source = fixture_checkpoint(FALCON)
+    source = fixture(FALCON)
     hub_server.add_model(FALCON, source)
 
     got = fetch(hub_server, FALCON)
@@ -102,11 +102,11 @@ def test_bin_repo_is_reported_from_its_index_and_never_downloaded(hub_server: Hu
 
 
 def test_config_only_repo_works_and_says_so(hub_server: HubServer) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3))
+    hub_server.add_model(QWEN3, fixture(QWEN3))
 
     got = fetch(hub_server, QWEN3)
 
-    assert got.config == fixture_checkpoint(QWEN3).config
+    assert got.config == fixture(QWEN3).config
     assert got.weights_format == "none" and got.tensors is None and got.shards == []
     assert any("config only" in note for note in got.notes)
 
@@ -121,7 +121,7 @@ def test_repo_without_config_or_safetensors_is_refused(hub_server: HubServer) ->
 
 
 def test_gated_repo_says_how_to_authenticate(hub_server: HubServer) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3), gated=True,
+    hub_server.add_model(QWEN3, fixture(QWEN3), gated=True,
                          allowed_tokens={"hf_allowed"})
 
     with pytest.raises(errors.GatedRepoError) as info:
@@ -134,7 +134,7 @@ def test_gated_repo_says_how_to_authenticate(hub_server: HubServer) -> None:
 
 
 def test_gated_repo_with_a_token_lacking_access(hub_server: HubServer) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3), gated=True,
+    hub_server.add_model(QWEN3, fixture(QWEN3), gated=True,
                          allowed_tokens={"hf_allowed"})
     hub_server.known_tokens.add("hf_other")
     with pytest.raises(errors.GatedRepoError, match="request access"):
@@ -143,7 +143,7 @@ def test_gated_repo_with_a_token_lacking_access(hub_server: HubServer) -> None:
 
 def test_token_from_environment_is_used(hub_server: HubServer,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3), gated=True,
+    hub_server.add_model(QWEN3, fixture(QWEN3), gated=True,
                          allowed_tokens={"hf_from_env"})
     monkeypatch.setenv("HF_TOKEN", "hf_from_env")
     assert fetch(hub_server, QWEN3, token=None).config is not None
@@ -159,7 +159,7 @@ def test_missing_repo_may_be_private(hub_server: HubServer) -> None:
 
 
 def test_private_repo_needs_its_token(hub_server: HubServer) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3), private=True,
+    hub_server.add_model(QWEN3, fixture(QWEN3), private=True,
                          allowed_tokens={"hf_member"})
     with pytest.raises(errors.RepoNotFoundError):
         fetch(hub_server, QWEN3)
@@ -167,20 +167,21 @@ def test_private_repo_needs_its_token(hub_server: HubServer) -> None:
 
 
 def test_invalid_token_is_named_as_such(hub_server: HubServer) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3))
+    hub_server.add_model(QWEN3, fixture(QWEN3))
     with pytest.raises(errors.HubError, match="rejected the token") as info:
         fetch(hub_server, QWEN3, token="hf_wrongTOKEN")
     assert "hf_wrongTOKEN" not in info.value.one_line()
 
 
 def test_missing_revision(hub_server: HubServer) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3))
-    with pytest.raises(errors.RevisionNotFoundError, match=QWEN3):
+    hub_server.add_model(QWEN3, fixture(QWEN3))
+    with pytest.raises(errors.RevisionNotFoundError,
+                       match=f"{QWEN3}: revision 'no-such-branch' not found"):
         fetch(hub_server, QWEN3, "no-such-branch")
 
 
 def test_revisions_branch_tag_pr_and_sha(hub_server: HubServer) -> None:
-    source = fixture_checkpoint(QWEN3)
+    source = fixture(QWEN3)
     repo = hub_server.add_model(QWEN3, source)
     pr_files = model_files(source)
     pr_files["config.json"] = text_file('{"model_type": "qwen3", "num_hidden_layers": 3}')
@@ -203,7 +204,7 @@ def test_revisions_branch_tag_pr_and_sha(hub_server: HubServer) -> None:
 
 def test_second_run_on_a_pinned_sha_needs_no_network(hub_server: HubServer,
                                                      hub_env: Path) -> None:
-    repo = hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=19)
+    repo = hub_server.add_model(GPT_OSS, fixture(GPT_OSS), shards=19)
     first = fetch(hub_server, GPT_OSS, repo.sha)
     hub_server.stop()
 
@@ -216,7 +217,7 @@ def test_second_run_on_a_pinned_sha_needs_no_network(hub_server: HubServer,
 
 
 def test_second_run_on_a_branch_makes_one_listing_call(hub_server: HubServer) -> None:
-    hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=19)
+    hub_server.add_model(GPT_OSS, fixture(GPT_OSS), shards=19)
     fetch(hub_server, GPT_OSS)
     hub_server.reset_log()
 
@@ -227,7 +228,7 @@ def test_second_run_on_a_branch_makes_one_listing_call(hub_server: HubServer) ->
 
 
 def test_corrupt_cache_entry_is_refetched(hub_server: HubServer, hub_env: Path) -> None:
-    repo = hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3))
+    repo = hub_server.add_model(QWEN3, fixture(QWEN3))
     fetch(hub_server, QWEN3, repo.sha)
     [entry] = list(hub_env.rglob("*.json.gz"))
     entry.write_bytes(entry.read_bytes()[:-20])  # torn write / disk corruption
@@ -241,7 +242,7 @@ def test_corrupt_cache_entry_is_refetched(hub_server: HubServer, hub_env: Path) 
 
 def test_offline_answers_from_cache_or_raises(hub_server: HubServer,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3))
+    repo = hub_server.add_model(QWEN3, fixture(QWEN3))
     fetch(hub_server, QWEN3)
     hub_server.reset_log()
 
@@ -250,6 +251,9 @@ def test_offline_answers_from_cache_or_raises(hub_server: HubServer,
     assert any("offline" in note for note in offline.notes)
     assert fetch(hub_server, QWEN3, repo.sha, offline=True).source == "cache"
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert fetch(hub_server, QWEN3).source == "cache"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)  # set at hf's import
     assert fetch(hub_server, QWEN3).source == "cache"
     assert hub_server.count() == 0
 
@@ -263,7 +267,7 @@ def test_token_never_reaches_cache_messages_or_logs(
         hub_server: HubServer, hub_env: Path, caplog: pytest.LogCaptureFixture,
         capsys: pytest.CaptureFixture[str]) -> None:
     secret = "hf_SECRETtoken0123456789"
-    hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=3, gated=True,
+    hub_server.add_model(GPT_OSS, fixture(GPT_OSS), shards=3, gated=True,
                          allowed_tokens={secret})
     caplog.set_level(logging.DEBUG)
     got = fetch(hub_server, GPT_OSS, token=secret)
@@ -281,7 +285,7 @@ def test_token_never_reaches_cache_messages_or_logs(
 
 
 def test_three_sequential_round_trips_under_latency(hub_server: HubServer) -> None:
-    hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=19)
+    hub_server.add_model(GPT_OSS, fixture(GPT_OSS), shards=19)
     hub_server.latency_s = 0.1  # every request answers after 100 ms
 
     started = time.monotonic()
@@ -299,7 +303,7 @@ def test_three_sequential_round_trips_under_latency(hub_server: HubServer) -> No
 
 def test_with_enough_workers_everything_after_the_listing_is_one_wave(
         hub_server: HubServer) -> None:
-    hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=19)
+    hub_server.add_model(GPT_OSS, fixture(GPT_OSS), shards=19)
     hub_server.latency_s = 0.2
 
     started = time.monotonic()
@@ -314,7 +318,7 @@ def test_with_enough_workers_everything_after_the_listing_is_one_wave(
 
 def test_cdn_redirects_are_followed(hub_env: Path, fast_retries: None) -> None:
     with HubServer(redirect_lfs=True) as hub:
-        repo = hub.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=4)
+        repo = hub.add_model(GPT_OSS, fixture(GPT_OSS), shards=4)
         got = fetch(hub, GPT_OSS)
         assert len(got.shards) == 4 and got.revision == repo.sha
         cdn = [r for r in hub.requests() if r.path.startswith("/cdn/")]
@@ -322,21 +326,21 @@ def test_cdn_redirects_are_followed(hub_env: Path, fast_retries: None) -> None:
 
 
 def test_progress_reports_each_header(hub_server: HubServer) -> None:
-    hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=5)
+    hub_server.add_model(GPT_OSS, fixture(GPT_OSS), shards=5)
     seen: list[tuple[int, int]] = []
     fetch(hub_server, GPT_OSS, progress=lambda done, total: seen.append((done, total)))
     assert sorted(seen)[-1] == (5, 5) and len(seen) == 5
 
 
 def test_use_cache_false_writes_nothing(hub_server: HubServer, hub_env: Path) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3))
+    hub_server.add_model(QWEN3, fixture(QWEN3))
     fetch(hub_server, QWEN3, use_cache=False)
     assert not hub_env.exists()
 
 
 def test_endpoint_from_hf_endpoint_env(hub_server: HubServer,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    hub_server.add_model(QWEN3, fixture_checkpoint(QWEN3))
+    hub_server.add_model(QWEN3, fixture(QWEN3))
     monkeypatch.setenv("HF_ENDPOINT", hub_server.endpoint)
     assert fetch_checkpoint(QWEN3, token=False).config is not None
 
@@ -360,7 +364,7 @@ def _renamed_shards(files: dict, rename) -> dict:
 
 
 def test_shards_the_listing_does_not_reveal_cost_one_more_round(hub_server: HubServer) -> None:
-    files = _renamed_shards(model_files(fixture_checkpoint(GPT_OSS), shards=3),
+    files = _renamed_shards(model_files(fixture(GPT_OSS), shards=3),
                             lambda name: f"weights/{name}")
     repo = Repo("org/subfolder-shards")
     repo.add_commit(files)
@@ -376,7 +380,7 @@ def test_shards_the_listing_does_not_reveal_cost_one_more_round(hub_server: HubS
 
 
 def test_stray_root_files_are_guessed_only_by_name(hub_server: HubServer) -> None:
-    files = model_files(fixture_checkpoint(GPT_OSS), shards=3)
+    files = model_files(fixture(GPT_OSS), shards=3)
     files["consolidated.safetensors"] = files["model-00001-of-00003.safetensors"]
     files["model-old.safetensors"] = files["model-00002-of-00003.safetensors"]
     repo = Repo("org/stray-files")
@@ -392,7 +396,7 @@ def test_stray_root_files_are_guessed_only_by_name(hub_server: HubServer) -> Non
 
 
 def test_index_naming_a_missing_shard_is_a_problem_not_a_crash(hub_server: HubServer) -> None:
-    files = model_files(fixture_checkpoint(GPT_OSS), shards=3)
+    files = model_files(fixture(GPT_OSS), shards=3)
     del files["model-00003-of-00003.safetensors"]
     repo = Repo("org/missing-shard")
     repo.add_commit(files)
@@ -437,3 +441,34 @@ def test_oversized_config_is_refused_without_reading_it_all(hub_server: HubServe
     with pytest.raises(errors.ConfigError, match="cap"):
         fetch(hub_server, "org/huge-config")
     assert hub_server.bytes_sent() < 2 * MAX_CONFIG_BYTES
+
+
+def test_local_hub_speaks_the_real_clients_protocol(hub_env: Path, tmp_path: Path) -> None:
+    """The test Hub is only worth its tests if huggingface_hub's own APIs accept it."""
+    from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
+    from huggingface_hub.utils import (  # type: ignore[attr-defined]
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    source = fixture(GPT_OSS)
+    with HubServer(redirect_lfs=True) as hub:
+        repo = hub.add_model(GPT_OSS, source, shards=3)
+        pr_sha = repo.add_commit(model_files(source, shards=2), "refs/pr/3")
+        api = HfApi(endpoint=hub.endpoint, token=False)
+
+        info = api.model_info(GPT_OSS, revision="refs/pr/3", files_metadata=True)
+        assert info.sha == pr_sha
+        sizes = {s.rfilename: s.size for s in info.siblings}
+        assert sizes == {n: vf.size for n, vf in repo.commits[pr_sha].items()}
+        url = hf_hub_url(GPT_OSS, "model-00001-of-00003.safetensors", endpoint=hub.endpoint)
+        meta = get_hf_file_metadata(url, token=False)
+        assert meta.commit_hash == repo.sha and meta.size > 10**9  # HEAD through the redirect
+        path = hf_hub_download(GPT_OSS, "config.json", endpoint=hub.endpoint, token=False,
+                               cache_dir=tmp_path)
+        assert json.loads(Path(path).read_text()) == source.config
+        assert len(api.get_safetensors_metadata(GPT_OSS).weight_map) == 459
+        with pytest.raises(RepositoryNotFoundError):
+            api.model_info("nobody/nothing")
+        with pytest.raises(RevisionNotFoundError):
+            api.model_info(GPT_OSS, revision="nope")

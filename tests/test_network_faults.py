@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fixture_checkpoint
+from helpers import fixture
 from hubserver import HubServer
 
 from archlint import errors
@@ -26,7 +26,7 @@ ATTEMPTS = hub_mod.DEFAULT_RETRY.attempts
 
 @pytest.fixture
 def sharded(hub_server: HubServer) -> HubServer:
-    hub_server.add_model(GPT_OSS, fixture_checkpoint(GPT_OSS), shards=4)
+    hub_server.add_model(GPT_OSS, fixture(GPT_OSS), shards=4)
     return hub_server
 
 
@@ -113,7 +113,7 @@ def test_stalled_listing_times_out(sharded: HubServer) -> None:
 
 def test_server_ignoring_range_on_a_31_gb_file_costs_only_the_header(
         hub_server: HubServer) -> None:
-    repo = hub_server.add_model(V2_LITE, fixture_checkpoint(V2_LITE))
+    repo = hub_server.add_model(V2_LITE, fixture(V2_LITE))
     shard = repo.commits[repo.sha]["model.safetensors"]
     assert shard.size > 30 * 10**9
     hub_server.add_fault("ignore_range", "model.safetensors", times=100)
@@ -129,7 +129,7 @@ def test_server_ignoring_range_on_a_31_gb_file_costs_only_the_header(
 
 
 def test_header_budget_is_respected_even_without_range(hub_server: HubServer) -> None:
-    hub_server.add_model(V2_LITE, fixture_checkpoint(V2_LITE))
+    hub_server.add_model(V2_LITE, fixture(V2_LITE))
     hub_server.add_fault("ignore_range", "model.safetensors", times=100)
     with pytest.raises(errors.HeaderError, match="AL001"):
         fetch(hub_server, V2_LITE, max_header_bytes=st.FIRST_READ_BYTES, timeout=5.0)

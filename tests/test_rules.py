@@ -68,6 +68,13 @@ def test_rule_has_failing_and_passing_fixtures(rule: type[Rule]) -> None:
         assert set(case.expect) <= set(rule.messages)
 
 
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_every_message_id_has_a_failing_fixture(rule: type[Rule]) -> None:
+    fixtures = FIXTURES.get(rule.code)
+    covered = {mid for case in (fixtures.bad if fixtures else []) for mid in case.expect}
+    assert set(rule.messages) <= covered, f"{rule.code}: {set(rule.messages) - covered}"
+
+
 def test_fixtures_name_only_registered_rules() -> None:
     assert set(FIXTURES) <= {r.code for r in RULES}
 
@@ -101,21 +108,28 @@ def test_config_findings_carry_pointer_and_line() -> None:
 
 
 def test_tensor_rules_skip_config_only_checkpoints() -> None:
-    config_only = build.config_only(build.with_config(  # type: ignore[attr-defined]
-        build.LLAMA, num_hidden_layers=80, tie_word_embeddings=True))()  # type: ignore[attr-defined]
+    config_only = build.config_only(
+        build.with_config(  # type: ignore[attr-defined]
+            build.LLAMA, num_hidden_layers=80, tie_word_embeddings=True
+        )
+    )()  # type: ignore[attr-defined]
     analysis = analyze_checkpoint(config_only)
     findings = run_rules(analysis, config=parse_config({"select": ["AL1", "AL4"]}), rules=RULES)
     assert findings == []
 
 
 def test_real_checkpoints_with_tensor_tables_are_consistent() -> None:
-    """DeepSeek-V2-Lite (MLA, vendor config) and gpt-oss-20b (fused MXFP4 experts) as published:
-    no config ⇄ weights or quantization finding."""
+    """As published: DeepSeek-V2-Lite (MLA, vendor config), gpt-oss-20b (fused MXFP4 experts),
+    DeepSeek-R1 (FP8 block scales, MTP as layer 61, 92k tensors) and Qwen3-Next (linear
+    attention, gated q_proj, 512 experts, `mtp.` block): no config ⇄ weights or dtype finding."""
     from archlint.checkpoint import Checkpoint
 
-    for name in ("deepseek-ai__DeepSeek-V2-Lite", "openai__gpt-oss-20b"):
+    for name in ("deepseek-ai__DeepSeek-V2-Lite", "openai__gpt-oss-20b",
+                 "deepseek-ai__DeepSeek-R1", "Qwen__Qwen3-Next-80B-A3B-Instruct"):
         ckpt = Checkpoint.load(ROOT / "fixtures" / "models" / f"{name}.json.gz")
-        findings = run_rules(analyze_checkpoint(ckpt),
-                             config=parse_config({"select": ["AL1", "AL401", "AL402", "AL403"]}),
-                             rules=RULES)
+        findings = run_rules(
+            analyze_checkpoint(ckpt),
+            config=parse_config({"select": ["AL1", "AL401", "AL402", "AL403"]}),
+            rules=RULES,
+        )
         assert findings == [], (name, [f.message for f in findings])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from archlint.errors import ArchlintError
 from archlint.lint.config import LintConfig
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.rule import Rule, RuleContext, iter_findings
@@ -49,6 +50,8 @@ def run_rules(analysis: Analysis, *, config: LintConfig | None = None,
             severity_overridden=override is not None, declared=config.spec)
         try:
             findings.extend(iter_findings(rule_cls(), ctx))
+        except ArchlintError:
+            raise  # the user's input (an unknown GPU, a bad table): exit 2, not a finding
         except Exception as exc:  # a crashing rule must not hide the others' findings
             detail = str(exc).splitlines()[0] if str(exc) else ""
             findings.append(Finding(

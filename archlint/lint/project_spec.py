@@ -58,8 +58,8 @@ def parse_bytes(value: Any) -> int:
         match = _BYTES.match(value)
         if match:
             base = 1024 if match.group(3) else 1000
-            return round(float(match.group(1).replace("_", ""))
-                         * base ** _BYTE_POWERS[match.group(2).lower()])
+            scale: int = base ** _BYTE_POWERS[match.group(2).lower()]
+            return round(float(match.group(1).replace("_", "")) * scale)
     raise ValueError(f"expected a byte size like 131072 or 128KiB, got {value!r}")
 
 
@@ -71,6 +71,18 @@ class FitsSpec(BaseModel):
     gpu: str
     batch: int = Field(default=1, ge=1)
     context: int | None = Field(default=None, ge=1)
+
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, value: str) -> str:
+        from archlint.analysis.hardware import find_gpu
+        from archlint.errors import UsageError
+
+        try:
+            find_gpu(value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
+        return value
 
 
 class DeclaredSpec(BaseModel):

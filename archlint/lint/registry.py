@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import sys
 import textwrap
 import warnings
 from collections.abc import Iterable
@@ -58,7 +59,8 @@ LOAD_WARNINGS: list[str] = []
 
 
 def _under_pytest() -> bool:
-    return "PYTEST_CURRENT_TEST" in os.environ
+    """Inside a test run (also at collection time, before PYTEST_CURRENT_TEST is set)."""
+    return "PYTEST_CURRENT_TEST" in os.environ or "_pytest.config" in sys.modules
 
 
 def _rules_of(obj: Any, origin: str) -> list[type[Rule]]:

@@ -26,6 +26,7 @@ __all__ = ["render", "render_csv", "render_html", "render_json", "render_markdow
 
 DIFF_MARK = " *"
 DIFF_NOTE = "* the row differs across the compared models"
+VARIANT_NOTE = "highlighted: what-if cells that differ from their baseline column"
 
 
 def _header(table: Table) -> str:
@@ -41,12 +42,21 @@ def _highlight(row: Row) -> list[bool]:
     return row.highlight if len(row.highlight) == len(row.cells) else [False] * len(row.cells)
 
 
+def _flagged(row: Row, table: Table) -> bool:
+    """Whether the row label carries the marker: some cell differs (with what-if variants:
+    some variant changed it)."""
+    if table.deltas:
+        return any(_highlight(row))
+    return row.differs and len(table.columns) > 1
+
+
 def _footer_lines(table: Table) -> list[str]:
     lines: list[str] = []
-    if len(table.columns) > 1 and any(r.differs for r in table.rows):
+    if table.deltas:  # what-if mode: highlighted cells are the ones a variant changed
+        if any(any(r.highlight) for r in table.rows):
+            lines.append(VARIANT_NOTE)
+    elif len(table.columns) > 1 and any(r.differs for r in table.rows):
         lines.append(DIFF_NOTE)
-    if any(table.deltas):
-        lines.append("highlighted: what-if cells that differ from their baseline")
     lines.extend(table.notes)
     for label, deltas in zip(table.columns, table.deltas, strict=False):
         if deltas:
@@ -65,13 +75,11 @@ def render_terminal(table: Table, *, color: bool = False, width: int | None = No
     def safe(s: str) -> str:
         return escape(for_terminal(s))
 
-    multi = len(table.columns) > 1
     out = io.StringIO()
     console = Console(file=out, force_terminal=color, no_color=not color, color_system=(
         "standard" if color else None), width=width or max(100, 28 + 30 * len(table.columns)),
         highlight=False, emoji=False, legacy_windows=False)
-    rt = RichTable(title=safe("archlint compare — " + _header(table)), show_lines=False,
-                   header_style="bold", title_justify="left")
+    rt = RichTable(show_lines=False, header_style="bold")
     rt.add_column("", style="bold", no_wrap=True)
     for label in table.columns:
         rt.add_column(safe(label), overflow="fold")
@@ -80,11 +88,12 @@ def render_terminal(table: Table, *, color: bool = False, width: int | None = No
         if group is not None and row.group != group:
             rt.add_section()
         group = row.group
-        flag = row.differs and multi
+        flag = _flagged(row, table)
         label_text = Text(for_terminal(row.label) + (DIFF_MARK if flag else ""))
         cells = [Text(for_terminal(c.text), style="bold yellow" if hi and color else "")
                  for c, hi in zip(row.cells, _highlight(row), strict=True)]
         rt.add_row(label_text, *cells)
+    console.print(Text(for_terminal("archlint compare — " + _header(table))), soft_wrap=True)
     console.print(rt)
     for line in _footer_lines(table):
         console.print(Text(for_terminal(line)), soft_wrap=True)
@@ -110,6 +119,8 @@ def render_markdown(table: Table) -> str:
         for line in footer:
             if line == DIFF_NOTE:
                 lines.append("Bold: the value differs across the compared models.  ")
+            elif line == VARIANT_NOTE:
+                lines.append("Bold: the what-if variant changes the value.  ")
             elif line.startswith("  "):
                 lines.append("- " + for_markdown_cell(line.strip()))
             else:
@@ -193,7 +204,6 @@ def _inline_svg(svg: str) -> str:
 
 def render_html(table: Table, figures: Sequence[tuple[str, str]] = ()) -> str:
     """One self-contained page. ``figures``: (caption, SVG document text) pairs."""
-    multi = len(table.columns) > 1
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              "<title>archlint compare</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
              "<h1>archlint compare</h1>", f'<p class="meta">{for_html(_header(table))}</p>',
@@ -204,7 +214,7 @@ def render_html(table: Table, figures: Sequence[tuple[str, str]] = ()) -> str:
     for row in table.rows:
         cls = ' class="group"' if group is not None and row.group != group else ""
         group = row.group
-        flag = row.differs and multi
+        flag = _flagged(row, table)
         title = ' title="differs across models"' if flag else ""
         parts.append(f'<tr{cls} data-key="{for_html(row.key)}"><th scope="row"{title}>'
                      f"{for_html(row.label)}{'&nbsp;*' if flag else ''}</th>")

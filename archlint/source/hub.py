@@ -168,12 +168,12 @@ class _Stats:
 @contextmanager
 def _open_stream(session: Any, url: str, headers: dict[str, str], timeout: float) -> Iterator[Any]:
     """GET `url` with the body left unread, for httpx-style and requests-style sessions."""
-    if hasattr(session, "stream"):  # httpx / httpx2 (huggingface_hub >= 1.0)
+    if callable(getattr(session, "stream", None)):  # httpx / httpx2 (huggingface_hub >= 1.0)
         with session.stream(
             "GET", url, headers=headers, timeout=timeout, follow_redirects=True
         ) as response:
             yield response
-    else:  # requests (huggingface_hub < 1.0)
+    else:  # requests (huggingface_hub < 1.0), whose Session.stream is a bool
         response = session.get(url, headers=headers, timeout=timeout, stream=True,
                                allow_redirects=True)
         try:
@@ -212,9 +212,10 @@ def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | Non
 class _Fetcher:
     """One model fetch: the session, auth headers, limits, retries, counters and cancellation."""
 
-    def __init__(self, *, repo_id: str, endpoint: str, token: str | bool | None, timeout: float,
-                 retry: RetryPolicy) -> None:
+    def __init__(self, *, repo_id: str, revision: str | None, endpoint: str,
+                 token: str | bool | None, timeout: float, retry: RetryPolicy) -> None:
         self.repo_id = repo_id
+        self.revision = revision
         self.endpoint = endpoint
         self.timeout = timeout
         self.retry = retry
@@ -340,7 +341,8 @@ class _Fetcher:
             hf_raise_for_status(response)
         except GatedRepoError:  # before RepositoryNotFoundError: it is a subclass
             raise errors.GatedRepoError(
-                f"{self.repo_id}: gated model: request access on its Hub page, then {AUTH_HINT}"
+                f"{self.repo_id}: gated model: request access at {self.endpoint}/{self.repo_id}, "
+                f"then {AUTH_HINT}"
             ) from None
         except RepositoryNotFoundError:
             if response.headers.get("X-Error-Message") == _BAD_CREDENTIALS:
@@ -351,7 +353,7 @@ class _Fetcher:
             ) from None
         except RevisionNotFoundError:
             raise errors.RevisionNotFoundError(
-                f"{self.repo_id}: revision not found on {self.endpoint}"
+                f"{self.repo_id}: revision {self.revision!r} not found on {self.endpoint}"
             ) from None
         except EntryNotFoundError:
             raise errors.HubError(
@@ -408,12 +410,12 @@ def _describe_transport_error(err: BaseException) -> str:
     name = type(err).__name__
     if "Timeout" in name or isinstance(err, TimeoutError):
         return "timed out"
-    if isinstance(err, ConnectionRefusedError) or "ConnectError" in name:
-        return "connection failed"
     if "RemoteProtocol" in name or "ChunkedEncoding" in name:
         return "connection closed mid-response"
     if isinstance(err, ConnectionResetError) or "ReadError" in name:
         return "connection reset"
+    if isinstance(err, ConnectionRefusedError) or name in {"ConnectError", "ConnectionError"}:
+        return "connection failed"  # httpx's ConnectError, requests' ConnectionError
     return name
 
 
@@ -470,8 +472,8 @@ def fetch_checkpoint(
     if offline_requested(offline):
         return _offline(cache, base, repo_id, revision)
 
-    fetcher = _Fetcher(repo_id=repo_id, endpoint=base, token=token, timeout=timeout,
-                       retry=DEFAULT_RETRY)
+    fetcher = _Fetcher(repo_id=repo_id, revision=revision, endpoint=base, token=token,
+                       timeout=timeout, retry=DEFAULT_RETRY)
     started = time.monotonic()
     listing_url = f"{base}/api/models/{repo_id}"
     if revision is not None:

@@ -1,0 +1,92 @@
+"""Allocate a real KV cache in the layout a serving engine uses and measure its bytes.
+
+Per layer (vLLM's layouts, contiguous per sequence instead of paged):
+- full attention: K [B, L, kv_heads, head_dim] and V [B, L, kv_heads, v_head_dim];
+- sliding window / chunk: the same, as a ring buffer of min(L, window) slots;
+- MLA: one latent [B, L, kv_lora_rank + qk_rope_head_dim];
+- linear attention (Gated DeltaNet): recurrent state [B, v_heads, k_dim, v_dim] and the causal
+  conv window [B, conv_dim, kernel - 1].
+The bytes come from the allocator (torch.cuda.memory_allocated on a GPU, storage sizes on the
+CPU), so they include any padding the allocator adds; they are compared with the analytic
+`kv_cache.bytes_at_context`. Imports torch: only the `bench` command calls this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from archlint.analysis.memory import kv_bytes_at
+from archlint.analysis.profile import Profile
+from archlint.spec import ModelSpec
+
+TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32",
+                "fp8_e4m3": "float8_e4m3fn", "fp8_e5m2": "float8_e5m2"}
+
+
+@dataclass
+class KVMeasurement:
+    predicted_bytes: int
+    measured_bytes: int
+    tensors: int
+    device: str
+
+    @property
+    def relative_error(self) -> float:
+        if self.predicted_bytes == 0:
+            return 0.0 if self.measured_bytes == 0 else float("inf")
+        return self.measured_bytes / self.predicted_bytes - 1
+
+
+def _shapes(spec: ModelSpec, batch: int, context: int) -> list[tuple[int, ...]]:
+    shapes: list[tuple[int, ...]] = []
+    if spec.architecture == "encoder":
+        return shapes
+    for layer in spec.layers:
+        att = layer.attention
+        if att.kind == "linear" and att.linear is not None:
+            lin = att.linear
+            conv_dim = 2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
+            shapes.append((batch, lin.num_value_heads, lin.key_head_dim, lin.value_head_dim))
+            if lin.conv_kernel > 1:
+                shapes.append((batch, conv_dim, lin.conv_kernel - 1))
+            continue
+        if att.kind == "none":
+            continue
+        cap = att.window or att.chunk
+        tokens = min(context, cap) if cap else context
+        if att.kind == "mla":
+            shapes.append((batch, tokens, (att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)))
+        else:
+            shapes.append((batch, tokens, att.num_kv_heads, att.head_dim))
+            shapes.append((batch, tokens, att.num_kv_heads, att.v_head_dim))
+    return shapes
+
+
+def allocate_kv(spec: ModelSpec, batch: int, context: int, dtype: str, device: str) -> list[Any]:
+    import torch
+
+    torch_dtype = getattr(torch, TORCH_DTYPES.get(dtype, dtype))
+    return [torch.empty(shape, dtype=torch_dtype, device=device)
+            for shape in _shapes(spec, batch, context)]
+
+
+def measure_kv(spec: ModelSpec, prof: Profile, *, batch: int, context: int,
+               device: str = "cpu") -> KVMeasurement:
+    import torch
+
+    predicted = kv_bytes_at(prof.kv, context, batch)
+    on_gpu = device.startswith("cuda")
+    if on_gpu:
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated(device)
+    cache = allocate_kv(spec, batch, context, prof.kv.dtype, device)
+    if on_gpu:
+        torch.cuda.synchronize()
+        measured = torch.cuda.memory_allocated(device) - before
+    else:
+        measured = sum(t.untyped_storage().nbytes() for t in cache)
+    count = len(cache)
+    del cache
+    return KVMeasurement(predicted_bytes=predicted, measured_bytes=measured, tensors=count,
+                         device=device)
