@@ -17,7 +17,6 @@ The progress bar and the summary go to stderr; stdout (or `--output`) carries on
 from __future__ import annotations
 
 import heapq
-import inspect
 import json
 import sys
 import threading
@@ -96,10 +95,19 @@ def hub_query(*, author: str | None = None, search: str | None = None, limit: in
 
     from archlint.source.hub import resolve_endpoint
 
-    api = HfApi(endpoint=resolve_endpoint(endpoint), token=token)
-    for info in api.list_models(author=author, search=search, limit=limit, expand=["sha"]):
-        sha = getattr(info, "sha", None)
-        yield f"{info.id}@{sha}" if isinstance(sha, str) and is_full_sha(sha) else str(info.id)
+    base = resolve_endpoint(endpoint)
+    api = HfApi(endpoint=base, token=token)
+    listed = 0
+    try:
+        for info in api.list_models(author=author, search=search, limit=limit, expand=["sha"]):
+            sha = getattr(info, "sha", None)
+            listed += 1
+            yield f"{info.id}@{sha}" if isinstance(sha, str) and is_full_sha(sha) else str(info.id)
+    except errors.ArchlintError:
+        raise
+    except Exception as exc:  # HTTP error, transport error, bad JSON: the query cannot go on
+        raise errors.NetworkError(f"the model listing of {base} failed after {listed} models "
+                                  f"({message_of(exc)})") from None
 
 
 # -- resume ----------------------------------------------------------------------------------------
@@ -137,7 +145,7 @@ def read_done(path: Path) -> dict[str, _Done]:
             if row.get("status") != "ok":
                 done.pop(row["id"], None)
                 continue
-            found = row.get("findings") if isinstance(row.get("findings"), dict) else {}
+            found = row["findings"] if isinstance(row.get("findings"), dict) else {}
             done[row["id"]] = _Done(
                 revision=row.get("revision") if isinstance(row.get("revision"), str) else None,
                 attention=row.get("attention") if isinstance(row.get("attention"), str) else None,
@@ -152,20 +160,24 @@ def read_done(path: Path) -> dict[str, _Done]:
 
 
 def _find_rules_runner() -> Callable[[Any], list[Any]] | None:
-    """`archlint.lint.engine.run_rules` adapted to take an Analysis, or None if not there."""
+    """The lint engine's `run_rules`, with the rule registry loaded once for the whole scan;
+    None when this build has no lint engine (rows then carry `findings: null`)."""
     try:
-        from archlint.lint.engine import run_rules  # type: ignore[import-not-found]
+        from archlint.lint.engine import run_rules
     except ImportError:
         return None
+    rules: Any = None
     try:
-        params = [p for p in inspect.signature(run_rules).parameters.values()
-                  if p.default is inspect.Parameter.empty
-                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    if len(params) >= 3:
-        return lambda a: list(run_rules(a.checkpoint, a.spec, a.profile))
-    return lambda a: list(run_rules(a))
+        from archlint.lint.registry import load_rules
+
+        rules = load_rules()
+    except Exception:  # the engine loads the registry itself (and reports its errors per row)
+        rules = None
+
+    def run(analysis: Any) -> list[Any]:
+        return list(run_rules(analysis, rules=rules))
+
+    return run
 
 
 def _kinds(values: Iterable[str]) -> str | None:
@@ -280,6 +292,7 @@ class ScanSummary:
     findings: Counter[str] = field(default_factory=Counter)
     worst: list[tuple[int, int, str]] = field(default_factory=list)  # min-heap (errors, warns, id)
     interrupted: bool = False
+    input_error: str | None = None  # the input could not be read to its end (rows kept)
 
     @property
     def moe(self) -> int:
@@ -329,7 +342,7 @@ class ScanSummary:
             "failures": dict(self.failures), "findings": dict(self.findings),
             "worst": [{"id": i, "error": e, "warning": w}
                       for e, w, i in sorted(self.worst, reverse=True)],
-            "interrupted": self.interrupted,
+            "interrupted": self.interrupted, "input_error": self.input_error,
         }
 
     def render(self, console: Any) -> None:
@@ -349,6 +362,8 @@ class ScanSummary:
                 f"{self.cache_hits} from cache")
         if self.interrupted:
             head += " [interrupted]"
+        if self.input_error:
+            head += f" [input cut short: {self.input_error}]"
         console.print(head, markup=False, highlight=False)
         analysed = max(1, self.analysed)
         kinds = Table(title="attention", title_justify="left")
@@ -456,7 +471,9 @@ def scan(
             from itertools import islice
 
             refs = islice(refs, limit)
-    total = len(refs) if isinstance(refs, (list, tuple)) else limit
+    total = limit
+    if isinstance(models, (list, tuple)):
+        total = len(models) if limit is None else min(limit, len(models))
     done = read_done(state_path) if state_path is not None else {}
     rules = _find_rules_runner()
 
@@ -494,10 +511,21 @@ def scan(
             summary.add_row(row)
         bar.advance(summary)
 
+    input_error: BaseException | None = None
+
+    def read_input() -> Iterator[str]:
+        """The input, lazily; a failing input (a Hub query cut off) ends it after the rows
+        already under way are written."""
+        nonlocal input_error
+        try:
+            yield from refs
+        except Exception as exc:
+            input_error = exc
+
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="archlint-scan")
     pending: set[Future[tuple[str, dict[str, Any] | None]]] = set()
     try:
-        for ref in refs:
+        for ref in read_input():
             ref = ref.strip()
             if not ref:
                 continue
@@ -511,6 +539,9 @@ def scan(
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 settle(future)
+        if input_error is not None:
+            summary.input_error = message_of(input_error)
+            raise input_error
     except KeyboardInterrupt:
         summary.interrupted = True
         for future in pending:

@@ -5,7 +5,7 @@ config-only checkpoints too."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -205,7 +205,7 @@ class ContextBeyondRope(Rule):
             yield ctx.finding("unscaled", where, max_pos=max_pos, original=original)
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 

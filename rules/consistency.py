@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from archlint.checkpoint import TensorInfo
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.source.safetensors_header import short
@@ -148,7 +149,10 @@ class HiddenSizeMismatch(_TensorRule):
 
 # -- AL103 / AL104: attention projections --------------------------------------------------------
 
-def _attention_issues(ctx: RuleContext, index: TensorIndex) -> Iterator[tuple[str, int, dict]]:
+Issue = tuple[str, int, dict[str, Any]]  # (kind, layer, message values)
+
+
+def _attention_issues(ctx: RuleContext, index: TensorIndex) -> Iterator[Issue]:
     """(kind, layer, values) for each attention layer whose q/k/v/o shapes disagree with the
     config; kind is 'heads' (AL103) or 'head_dim' / 'o_proj' (AL104)."""
     for layer in ctx.spec.layers:
@@ -162,7 +166,7 @@ def _attention_issues(ctx: RuleContext, index: TensorIndex) -> Iterator[tuple[st
 
 
 def _layer_attention(att: AttentionSpec, t: LayerTensors, i: int,
-                     conv1d: bool) -> Iterator[tuple[str, int, dict]]:
+                     conv1d: bool) -> Iterator[Issue]:
     heads, kv, hd = att.num_heads, att.num_kv_heads, att.head_dim
     vhd = att.v_head_dim or att.head_dim
     gate = 2 if att.output_gate else 1
@@ -584,11 +588,12 @@ class ExpertShapeMismatch(_TensorRule):
         yield from group.findings()
 
     @staticmethod
-    def _shapes(t: LayerTensors) -> Iterator[tuple]:
+    def _shapes(t: LayerTensors) -> Iterator[tuple[TensorInfo, int, int, int, bool]]:
+        """(tensor, out, in, outputs per unit of width, is a down projection)."""
         for role, factor, is_down in (("fused_gate_up", 2, False), ("fused_down", 1, True)):
             tensor = t.roles.get(role)
-            if tensor is not None and (dims := fused_expert_dims(tensor)):
-                yield tensor, dims[1], dims[2], factor, is_down
+            if tensor is not None and (fused := fused_expert_dims(tensor)):
+                yield tensor, fused[1], fused[2], factor, is_down
         for expert in sorted(t.experts):
             for role, is_down in (("expert_gate", False), ("expert_up", False),
                                   ("expert_down", True)):

@@ -129,28 +129,30 @@ def write_shard(path: Path, rows: list[tuple[str, str, tuple[int, ...]]]) -> int
     return offset
 
 
-def main() -> None:
-    REPO.mkdir(parents=True, exist_ok=True)
+def main(out: Path = OUT) -> None:
+    """Write the repo under `out` (default fixtures/planted)."""
+    repo = out / REPO.name
+    repo.mkdir(parents=True, exist_ok=True)
     rows = tensors()
     total = 0
     weight_map: dict[str, str] = {}
     for shard in (SHARD1, SHARD2):
         mine = [(n, d, s) for n, d, s, sh in rows if sh == shard]
-        total += write_shard(REPO / shard, mine)
+        total += write_shard(repo / shard, mine)
         weight_map.update({n: shard for n, _, _ in mine})
     weight_map["model.norm.weight"] = SHARD1  # planted: the index points at the wrong shard
     index = {
         "metadata": {"total_size": total + 64},  # planted: 64 bytes too many
         "weight_map": dict(sorted(weight_map.items())),
     }
-    (REPO / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
-    (REPO / "config.json").write_text(CONFIG_TEXT)
-    (REPO / "archlint.toml").write_text(ARCHLINT_TOML)
+    (repo / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
+    (repo / "config.json").write_text(CONFIG_TEXT)
+    (repo / "archlint.toml").write_text(ARCHLINT_TOML)
     expected = [{"code": c, "message_id": m, "planted": why} for c, m, why in PLANTED]
-    (OUT / "EXPECTED.json").write_text(
-        json.dumps({"repo": REPO.name, "findings": expected}, indent=1) + "\n"
+    (out / "EXPECTED.json").write_text(
+        json.dumps({"repo": repo.name, "findings": expected}, indent=1) + "\n"
     )
-    print(f"wrote {REPO.relative_to(ROOT)} ({total} bytes of tensors)")
+    print(f"wrote {repo} ({total} bytes of tensors)")
 
 
 if __name__ == "__main__":

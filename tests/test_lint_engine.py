@@ -139,6 +139,25 @@ def test_a_crashing_rule_is_reported_and_others_still_run() -> None:
     assert "XT002" in crash.message and "boom" in crash.message and "\n" not in crash.message
 
 
+class NeedsGpu(Rule):
+    """Asks for an unknown GPU (test rule)."""
+
+    code = "XT003"
+    name = "needs-gpu"
+    messages: ClassVar[dict[str, str]] = {"x": "x"}
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        from archlint.analysis.hardware import find_gpu
+
+        find_gpu("TPU9")
+        return iter(())
+
+
+def test_usage_errors_from_a_rule_propagate() -> None:
+    with pytest.raises(UsageError, match="TPU9"):
+        run_rules(tiny_analysis(), rules=[NeedsGpu, CountLayers])
+
+
 def test_select_ignore_run_only_chosen_rules() -> None:
     analysis = tiny_analysis()
     findings = run_rules(analysis, config=LintConfig(ignore=["XT"]), rules=[CountLayers])
@@ -332,3 +351,19 @@ def test_planted_repo_reports_every_planted_defect_and_nothing_else() -> None:
     assert "-20,608" in by_code["AL112"].message
     assert config.fail_on == "warning"
     assert exit_code(findings, config.fail_on) == 1
+
+
+def test_planted_repo_is_what_the_script_writes(tmp_path: Path) -> None:
+    import importlib.util
+
+    path = ROOT / "scripts" / "make_planted_repo.py"
+    spec = importlib.util.spec_from_file_location("make_planted_repo", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    stored = sorted(p.relative_to(PLANTED) for p in PLANTED.rglob("*") if p.is_file())
+    assert written == stored
+    for rel in written:
+        assert (tmp_path / rel).read_bytes() == (PLANTED / rel).read_bytes(), rel

@@ -266,7 +266,7 @@ def test_finding_counts_when_the_lint_engine_exists(hub: ListingHub,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from archlint.lint.finding import Finding, Severity
 
-    def run_rules(analysis: Any) -> list[Finding]:
+    def run_rules(analysis: Any, **_: Any) -> list[Finding]:
         n = 2 if analysis.spec.num_layers > 20 else 0
         return [Finding(code="AL001", name="x", severity=Severity.ERROR, message="m")] * n + [
             Finding(code="AL002", name="y", severity=Severity.WARNING, message="m")]
@@ -294,3 +294,11 @@ def test_usage_errors() -> None:
         scan_mod.run_scan_cli(from_file="x", author="y")
     with pytest.raises(errors.UsageError):
         scan_mod.run_scan_cli(from_file="x", resume=True)
+
+
+def test_a_failing_hub_query_is_one_error(hub: ListingHub) -> None:
+    from archlint import errors
+
+    hub.add_fault("status", "/api/models", status=400)
+    with pytest.raises(errors.NetworkError, match=r"model listing .* failed after 0 models"):
+        run(hub, None, author="acme")

@@ -114,7 +114,7 @@ class _Registry:
             if self._by_key.get(rule.code) is rule:
                 continue
             rule.distribution = distribution
-            rule.origin = distribution  # type: ignore[attr-defined]
+            rule.origin = distribution
             self._by_key[rule.code] = self._by_key[rule.name] = rule
             self.rules.append(rule)
 

@@ -9,6 +9,7 @@ prose), and a docstring whose Markdown sections (*What it does*, *Why is this ba
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,8 +43,26 @@ class NoOptions(BaseModel):
 
 
 class Rule:
-    """Base class of every lint rule (built-in or plugin). Subclasses set the class attributes
-    and implement `check`."""
+    """Base class of every lint rule (built-in or plugin).
+
+    A subclass sets the class attributes and implements `check`, yielding findings made by
+    `ctx.finding(message_id, location, **values)`; a finding may ask for a severity of its
+    own (`severity=`), which a `severity = {...}` entry in the user's config overrides. A
+    plugin registers its rules under the `archlint.rules` entry-point group:
+
+    ```python
+    class NoBias(Rule):
+        \"\"\"Projections carry biases. ## What it does ... ## References ...\"\"\"
+        code = "XY101"            # ^[A-Z]{2,4}\\d{3,4}$, not starting with AL
+        name = "no-bias"
+        default_severity = Severity.WARNING
+        messages = {"bias": "{count} bias tensors"}
+
+        def check(self, ctx):
+            ...
+            yield ctx.finding("bias", ctx.at_config("attention_bias"), count=n)
+    ```
+    """
 
     code: ClassVar[str] = ""
     name: ClassVar[str] = ""
@@ -54,8 +73,9 @@ class Rule:
     needs_tensors: ClassVar[bool] = False
     #: Documentation link (SARIF helpUri); None when the rule has no page of its own.
     help_uri: ClassVar[str | None] = None
-    #: Set by the registry: the distribution that provided the rule.
+    #: Set by the registry: the distribution that provided the rule (`origin` is an alias).
     distribution: ClassVar[str] = "archlint"
+    origin: ClassVar[str] = "archlint"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         raise NotImplementedError
@@ -109,8 +129,6 @@ class _LineScanner:
                 escaped = True
             elif ch == '"':
                 break
-        import json
-
         value: str = json.loads(text[start:self.pos])
         return value
 
