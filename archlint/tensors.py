@@ -65,7 +65,8 @@ _SCALE = re.compile(r"(weight_scale_inv|weight_scale|_scales$|\.scales$|absmax|q
                     r"input_scale|weight_global_scale|k_scale|v_scale)")
 _ZERO = re.compile(r"(qzeros|weight_zero_point|zeros$)")
 _INDEX = re.compile(r"(g_idx|weight_shape|quant_state|nested_)")
-_BUFFER = re.compile(r"(inv_freq|masked_bias|attn\.bias$|\.position_ids$)")
+# GPT-2 stores its causal mask as `attn.bias`; `attn.c_attn.bias` is a real qkv bias.
+_BUFFER = re.compile(r"(inv_freq|masked_bias|(^|\.)attn\.bias$|\.position_ids$)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,8 @@ def run_accelerate(model: str, endpoint: str) -> tuple[float, Any]:
     return wall, f"unparsed: {out[-200:]}"
 
 
-def gib(n: int | float) -> str:
-    return f"{n / 2**30:.2f} GiB"
+def gib(n: int | float | None) -> str:
+    return "not given" if n is None else f"{n / 2**30:.2f} GiB"
 
 
 def main() -> None:
@@ -129,6 +130,8 @@ def main() -> None:
                 if peers_ok and run == 0:  # torch import: one run is enough to see the cost
                     wall, results["accelerate"] = run_accelerate(model, hub.endpoint)
                     times["accelerate"].append(wall)
+            print(json.dumps({"model": model, "results": results, "times": times}),
+                  file=sys.stderr, flush=True)
             a = results["archlint"]
             h = results.get("hf-mem", "cannot: config-only repo (hf-mem sizes safetensors only)")
             acc = results.get("accelerate", "not installed")

@@ -73,7 +73,13 @@ def measure(hub: Any, repo_id: str, *, runs: int, workers: int) -> dict[str, Any
                              cache_dir=Path(cache))
             stats["pinned_s"] = time.perf_counter() - started
             stats["pinned_requests"] = len(hub.log())
-    return {**stats, "fetch_s": fetch_s, "analyse_s": analyse_s}
+    nocache_s = []
+    for _ in range(runs):  # the same fetch without the cache write (Checkpoint.dump, gzip)
+        started = time.perf_counter()
+        fetch_checkpoint(repo_id, endpoint=hub.endpoint, token=False, max_workers=workers,
+                         use_cache=False)
+        nocache_s.append(time.perf_counter() - started)
+    return {**stats, "fetch_s": fetch_s, "analyse_s": analyse_s, "nocache_s": nocache_s}
 
 
 def main() -> None:
@@ -107,6 +113,7 @@ def main() -> None:
             f"{served} ({shards} shards, {r['tensors']:,} tensors)",
             f"{workers}{' (default)' if workers == default_workers else ''}",
             f"**{fetch:.3f} s** (min {min(r['fetch_s']):.3f})", f"≤ {target} s {mark}",
+            f"{median(r['nocache_s']):.3f} s",
             r["requests"], human_bytes(r["bytes"]), r["rounds"], f"{floor:.1f} s",
             f"{median(r['analyse_s']):.2f} s",
             f"{r['warm_s']:.3f} s / {r['warm_requests']}",
@@ -122,10 +129,12 @@ to every request; cold header cache for each run; medians of {args.runs} runs. *
 the sequential round trips observed in the server log (requests waiting for a free worker
 count as a new round), so *rounds x latency* is the floor that latency alone sets.
 *Analysis* is `analyze_checkpoint` on the fetched Checkpoint (CPU only, not part of the fetch
-target). *Warm* is the same branch again with the cache filled (one listing call); *pinned*
-is `MODEL@sha` from the cache (no request).
+target). *Fetch, no cache write* is the same cold fetch with `use_cache=False`: the difference
+is the time spent writing the header cache entry. *Warm* is the same branch again with the
+cache filled (one listing call); *pinned* is `MODEL@sha` from the cache (no request).
 
-{md_table(["model", "workers", "fetch (cold)", "target", "requests", "bytes", "rounds",
+{md_table(["model", "workers", "fetch (cold)", "target", "fetch, no cache write",
+           "requests", "bytes", "rounds",
            "rounds x latency", "analysis", "warm / requests", "pinned / requests"], rows)}
 """
     emit(section, args.out)

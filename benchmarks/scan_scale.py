@@ -169,14 +169,15 @@ def main() -> None:
 
     rows = hub_part(args.hub_models, args.latency, args.concurrency) if args.hub_models else []
     rows += cache_part(args.cache_sizes, args.cache_concurrency) if args.cache_sizes else []
+    command = (f".venv/bin/python benchmarks/scan_scale.py --hub-models {args.hub_models} "
+               f"--latency {args.latency} --concurrency {' '.join(map(str, args.concurrency))} "
+               f"--cache-sizes {' '.join(map(str, args.cache_sizes))}")
     mix = ", ".join(f.split("/")[1] for f in fixture_ids(exclude_big=True))
     section = f"""## Scan scale
 
 {machine_line()}
 
-Command: `.venv/bin/python benchmarks/scan_scale.py --hub-models {args.hub_models} --latency
-{args.latency} --concurrency {' '.join(map(str, args.concurrency))} --cache-sizes
-{' '.join(map(str, args.cache_sizes))}`.
+Command: `{command}`.
 
 Each row is one `archlint.scan.run_scan_cli` run in a fresh child process (JSON lines to a
 file, no progress bar); *peak RSS* is that process's maximum resident set. Models: the

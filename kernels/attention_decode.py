@@ -20,7 +20,7 @@ import triton.language as tl
 
 from ._util import LOG2E, default_scale, interpreting, num_sms, tanh
 
-NEG_INIT = -1.0e30
+NEG_INIT = tl.constexpr(-1.0e30)  # see attention_prefill.py
 
 
 @triton.jit

@@ -21,7 +21,10 @@ import triton.language as tl
 
 from ._util import LOG2E, default_scale, interpreting, split_pow2, tanh
 
-NEG_INIT = -1.0e30  # running-max start: finite, so a fully masked tile gives exp2(-inf) = 0, not NaN
+# running-max start: finite, so a fully masked tile gives exp2(-inf) = 0, not NaN. A global
+# read inside @triton.jit must be a tl.constexpr (the interpreter accepts a plain float; the
+# compiler does not).
+NEG_INIT = tl.constexpr(-1.0e30)
 
 
 @triton.jit

@@ -27,7 +27,7 @@ from ._util import LOG2E, interpreting, num_sms
 from .attention_decode import merge
 from .attention_prefill import prefill_attention
 
-NEG_INIT = -1.0e30
+NEG_INIT = tl.constexpr(-1.0e30)  # see attention_prefill.py
 
 
 @triton.jit

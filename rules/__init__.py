@@ -8,6 +8,12 @@ from archlint.lint.rule import Rule
 
 from . import attention, consistency, dtypes, integrity, moe, spec
 
+_CATEGORIES = ((integrity, "integrity"), (consistency, "consistency"), (attention, "attention"),
+               (moe, "moe"), (dtypes, "dtypes"), (spec, "spec"))
+for _module, _tag in _CATEGORIES:
+    for _rule in _module.RULES:
+        _rule.tags = (_tag,)
+
 RULES: list[type[Rule]] = [
     *integrity.RULES,
     *consistency.RULES,

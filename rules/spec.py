@@ -392,10 +392,15 @@ class SpecFits(_SpecRule):
         if roof is None or roof.fits:
             return
         weights = prof.weights.bytes
-        yield ctx.finding("too-big", ctx.at_config(), weights=human_bytes(weights),
-                          kv=human_bytes(roof.decode_kv_bytes), batch=roof.batch,
-                          context=context, total=human_bytes(weights + roof.decode_kv_bytes),
-                          gpu=gpu.name, memory=human_bytes(gpu.memory_bytes))
+        # Decimal GB here: GPU memory is sold (and listed in the GPU table) in GB.
+        yield ctx.finding("too-big", ctx.at_config(), weights=_gb(weights),
+                          kv=_gb(roof.decode_kv_bytes), batch=roof.batch, context=context,
+                          total=_gb(weights + roof.decode_kv_bytes), gpu=gpu.name,
+                          memory=_gb(gpu.memory_bytes))
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB"
 
 
 RULES: list[type[Rule]] = [

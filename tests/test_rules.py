@@ -133,3 +133,27 @@ def test_real_checkpoints_with_tensor_tables_are_consistent() -> None:
             rules=RULES,
         )
         assert findings == [], (name, [f.message for f in findings])
+
+
+SMALL_MODELS = sorted(
+    p for p in (ROOT / "fixtures" / "models").glob("*.json.gz")
+    if "DeepSeek-R1" not in p.name and "Qwen3-Next" not in p.name  # 75k+ tensors: slow
+)
+
+
+@pytest.mark.parametrize("path", SMALL_MODELS, ids=lambda p: p.name.split(".json")[0])
+def test_no_rule_crashes_on_bundled_models(path: Path) -> None:
+    """Every rule, with every spec field declared, on every bundled model: findings only,
+    never a crash (AL000), and every config location resolves to a line."""
+    from archlint.checkpoint import Checkpoint
+
+    ckpt = Checkpoint.load(path)
+    spec = {"attention": "gqa", "kv_heads": 8, "experts": 8, "experts_per_token": 2,
+            "dtype": "bfloat16", "max_kv_bytes_per_token": "128KiB", "context": 32768,
+            "max_active_params": "13B", "fits": {"gpu": "H100", "batch": 8}}
+    findings = run_rules(analyze_checkpoint(ckpt), config=parse_config({"spec": spec}),
+                         rules=RULES)
+    assert not [f for f in findings if f.code == "AL000"], [f.message for f in findings]
+    for finding in findings:
+        if finding.location.pointer and finding.location.file == "config.json":
+            assert finding.location.line is not None, finding

@@ -244,7 +244,7 @@ def rule_docs(rules: Iterable[type[Rule]]) -> list[RuleDoc]:
 
     return [RuleDoc(code=r.code, name=r.name, default_severity=r.default_severity,
                     summary=r.summary(), full_doc=rule_markdown(r), help_uri=r.help_uri,
-                    tags=tuple(getattr(r, "tags", ())))
+                    tags=tuple(r.tags))
             for r in rules]
 
 

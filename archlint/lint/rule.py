@@ -73,6 +73,8 @@ class Rule:
     needs_tensors: ClassVar[bool] = False
     #: Documentation link (SARIF helpUri); None when the rule has no page of its own.
     help_uri: ClassVar[str | None] = None
+    #: Categories for reports (SARIF `properties.tags`), e.g. ("consistency",).
+    tags: ClassVar[tuple[str, ...]] = ()
     #: Set by the registry: the distribution that provided the rule (`origin` is an alias).
     distribution: ClassVar[str] = "archlint"
     origin: ClassVar[str] = "archlint"

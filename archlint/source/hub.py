@@ -146,7 +146,6 @@ class _Cancelled(Exception):
 
 @dataclass
 class _Body:
-    status: int
     data: bytes
     total_size: int | None  # the whole file's size, from Content-Range or Content-Length
 
@@ -281,7 +280,7 @@ class _Fetcher:
             status = response.status_code
             if status == 416 and byte_range is not None:  # the file is shorter than the range
                 parsed = _parse_content_range(response.headers.get("Content-Range"))
-                return _Body(status=status, data=b"", total_size=parsed[2] if parsed else None)
+                return _Body(data=b"", total_size=parsed[2] if parsed else None)
             if status >= 400:
                 _read_error_body(response)
                 if status in RETRY_STATUSES:
@@ -333,7 +332,7 @@ class _Fetcher:
             data = b"".join(parts)
             if expected is not None and len(data) < min(expected, limit):
                 raise _Retryable(f"{what} was cut short ({len(data)} of {expected} bytes)")
-            return _Body(status=status, data=data, total_size=total_size)
+            return _Body(data=data, total_size=total_size)
 
     def _raise_for_status(self, response: Any, what: str) -> None:
         """Turn a 4xx into huggingface_hub's typed error, then into archlint's one line."""
@@ -452,9 +451,13 @@ def fetch_checkpoint(
     """Config, index and safetensors headers of `repo_id` at `revision` (default branch if None).
 
     Answers from the header cache when it can: a pinned commit sha needs no request at all, a
-    branch or tag one listing call. `offline` (or HF_HUB_OFFLINE) answers only from the cache and
-    raises OfflineError when the model is not there. `token=False` sends no token; None uses
-    huggingface_hub's (HF_TOKEN or `hf auth login`). `use_cache=False` neither reads nor writes it.
+    branch or tag one listing call. `offline` (or HF_HUB_OFFLINE) answers only from the cache, for
+    a branch at its last known commit, and raises OfflineError when the model is not there; a
+    Hub that cannot be reached is answered the same way if the branch was resolved within
+    REF_FALLBACK_TTL_S (with a note saying so), else NetworkError. `token=False` sends no token;
+    None uses huggingface_hub's (HF_TOKEN or `hf auth login`). `use_cache=False` neither reads
+    nor writes the cache. `progress(done, total)` is called after each header read.
+    The result's `fetch_stats` holds requests, bytes, retries, elapsed_ms and cache_hit.
     """
     if (not _REPO_ID.match(repo_id) or ".." in repo_id or "--" in repo_id
             or len(repo_id) > 96):
