@@ -33,12 +33,15 @@ def spec_of(ckpt: Checkpoint) -> ModelSpec:
     # Nothing was declared: every value read from the synthesised config came from shapes.
     inferred = {
         name: FieldSource(kind="inferred", key=None, detail="from tensor shapes (no config.json)")
-        if source.kind == "declared" else source
+        if source.kind == "declared"
+        else source
         for name, source in spec.provenance.items()
     }
     notes = [n for n in spec.notes if "has no adapter" not in n]
-    notes.append("no config.json: architecture inferred from tensor shapes; head counts assume "
-                 "head_dim 128 (or 64)")
+    notes.append(
+        "no config.json: architecture inferred from tensor shapes; head counts assume "
+        "head_dim 128 (or 64)"
+    )
     return spec.model_copy(update={"provenance": inferred, "notes": notes})
 
 
@@ -47,6 +50,7 @@ def analyze_checkpoint(ckpt: Checkpoint, options: Options | None = None) -> Anal
     return Analysis(checkpoint=ckpt, spec=spec, profile=profile(spec, ckpt, options or Options()))
 
 
-def analyze(ref: str, options: Options | None = None,
-            source: SourceOptions | None = None) -> Analysis:
+def analyze(
+    ref: str, options: Options | None = None, source: SourceOptions | None = None
+) -> Analysis:
     return analyze_checkpoint(load_checkpoint(ref, source), options)

@@ -103,8 +103,14 @@ class Checkpoint:
         rows = None
         if self.tensors is not None:
             rows = [
-                [t.name, t.dtype, list(t.shape), shard_ids.get(t.shard, -1) if t.shard else -1,
-                 t.start, t.end]
+                [
+                    t.name,
+                    t.dtype,
+                    list(t.shape),
+                    shard_ids.get(t.shard, -1) if t.shard else -1,
+                    t.start,
+                    t.end,
+                ]
                 for t in self.tensors
             ]
         return {
@@ -118,8 +124,13 @@ class Checkpoint:
             "index_name": self.index_name,
             "tensors": rows,
             "shards": [
-                {"name": s.name, "header_len": s.header_len, "file_size": s.file_size,
-                 "metadata": s.metadata, "tensor_count": s.tensor_count}
+                {
+                    "name": s.name,
+                    "header_len": s.header_len,
+                    "file_size": s.file_size,
+                    "metadata": s.metadata,
+                    "tensor_count": s.tensor_count,
+                }
                 for s in self.shards
             ],
             "files": self.files,
@@ -139,8 +150,9 @@ class Checkpoint:
         tensors = None
         if data.get("tensors") is not None:
             tensors = [
-                TensorInfo(name, dtype, tuple(shape),
-                           shards[sid].name if sid >= 0 else None, start, end)
+                TensorInfo(
+                    name, dtype, tuple(shape), shards[sid].name if sid >= 0 else None, start, end
+                )
                 for name, dtype, shape, sid, start, end in data["tensors"]
             ]
         return cls(

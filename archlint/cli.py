@@ -32,17 +32,32 @@ class DefaultGroup(click.Group):
 def _source_options(f: Any) -> Any:
     options = [
         click.option("--revision", help="Branch, tag, commit sha or refs/pr/N (or MODEL@REV)."),
-        click.option("--offline", is_flag=True, envvar="ARCHLINT_OFFLINE",
-                     help="No network: answer from the header cache, then the bundled catalog "
-                          "(HF_HUB_OFFLINE=1 does the same)."),
+        click.option(
+            "--offline",
+            is_flag=True,
+            envvar="ARCHLINT_OFFLINE",
+            help="No network: answer from the header cache, then the bundled catalog "
+            "(HF_HUB_OFFLINE=1 does the same).",
+        ),
         click.option("--no-auth", is_flag=True, help="Send no Hugging Face token."),
-        click.option("--endpoint", envvar="HF_ENDPOINT", help="Hub endpoint (default $HF_ENDPOINT "
-                                                               "or https://huggingface.co)."),
-        click.option("--cache-dir", type=click.Path(path_type=Path), envvar="ARCHLINT_CACHE",
-                     help="Header cache (default ~/.cache/archlint)."),
+        click.option(
+            "--endpoint",
+            envvar="HF_ENDPOINT",
+            help="Hub endpoint (default $HF_ENDPOINT or https://huggingface.co).",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path),
+            envvar="ARCHLINT_CACHE",
+            help="Header cache (default ~/.cache/archlint).",
+        ),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the header cache."),
-        click.option("--catalog", "use_catalog", is_flag=True,
-                     help="Answer from the bundled catalog without asking the Hub."),
+        click.option(
+            "--catalog",
+            "use_catalog",
+            is_flag=True,
+            help="Answer from the bundled catalog without asking the Hub.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -51,35 +66,69 @@ def _source_options(f: Any) -> Any:
 
 def _profile_options(f: Any) -> Any:
     options = [
-        click.option("--context", type=click.IntRange(min=1), default=8192, show_default=True,
-                     help="Context length for KV cache, FLOPs and roofline."),
-        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Sequences decoded together."),
-        click.option("--kv-dtype", help="KV-cache dtype (bf16, fp16, fp8, fp32); default: the "
-                                        "model's activation dtype, as vLLM's 'auto'."),
-        click.option("--gpu", default="H100", show_default=True,
-                     help="GPU for the roofline: H100, H200, A100, L40S, MI300X, RTX4090, or one "
-                          "from --gpu-file; 'none' to skip."),
-        click.option("--gpu-file", type=click.Path(exists=True, dir_okay=False),
-                     envvar="ARCHLINT_GPUS", help="TOML/JSON file adding GPUs ([gpus.NAME] "
-                                                  "memory_gb, bandwidth_tbs, bf16_tflops)."),
+        click.option(
+            "--context",
+            type=click.IntRange(min=1),
+            default=8192,
+            show_default=True,
+            help="Context length for KV cache, FLOPs and roofline.",
+        ),
+        click.option(
+            "--batch",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Sequences decoded together.",
+        ),
+        click.option(
+            "--kv-dtype",
+            help="KV-cache dtype (bf16, fp16, fp8, fp32); default: the "
+            "model's activation dtype, as vLLM's 'auto'.",
+        ),
+        click.option(
+            "--gpu",
+            default="H100",
+            show_default=True,
+            help="GPU for the roofline: H100, H200, A100, L40S, MI300X, RTX4090, or one "
+            "from --gpu-file; 'none' to skip.",
+        ),
+        click.option(
+            "--gpu-file",
+            type=click.Path(exists=True, dir_okay=False),
+            envvar="ARCHLINT_GPUS",
+            help="TOML/JSON file adding GPUs ([gpus.NAME] memory_gb, bandwidth_tbs, bf16_tflops).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def _make_source(revision: str | None, offline: bool, no_auth: bool, endpoint: str | None,
-                 cache_dir: Path | None, no_cache: bool, use_catalog: bool) -> Any:
+def _make_source(
+    revision: str | None,
+    offline: bool,
+    no_auth: bool,
+    endpoint: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    use_catalog: bool,
+) -> Any:
     from archlint.source import SourceOptions
 
-    return SourceOptions(revision=revision, offline=offline, token=False if no_auth else None,
-                         endpoint=endpoint, cache_dir=cache_dir, use_cache=not no_cache,
-                         prefer="catalog" if use_catalog else "auto")
+    return SourceOptions(
+        revision=revision,
+        offline=offline,
+        token=False if no_auth else None,
+        endpoint=endpoint,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        prefer="catalog" if use_catalog else "auto",
+    )
 
 
-def _make_options(context: int, batch: int, kv_dtype: str | None, gpu: str,
-                  gpu_file: str | None) -> Any:
+def _make_options(
+    context: int, batch: int, kv_dtype: str | None, gpu: str, gpu_file: str | None
+) -> Any:
     from archlint.analysis.hardware import find_gpu
     from archlint.analysis.profile import Options
     from archlint.dtypes import named_dtype_bytes
@@ -104,27 +153,40 @@ def _emit(text: str, output: Path | None) -> None:
     click.echo(f"archlint: wrote {output}", err=True)
 
 
-def _lint(analysis: Any, model_path: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
-          no_plugins: bool, fail_on: str | None) -> tuple[list[Any], str, list[Any]]:
+def _lint(
+    analysis: Any,
+    model_path: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    no_plugins: bool,
+    fail_on: str | None,
+) -> tuple[list[Any], str, list[Any]]:
     """Run the rules; returns (findings, fail_on, rules)."""
     from archlint.lint.config import load_config
     from archlint.lint.engine import run_rules
     from archlint.lint.registry import load_rules
 
-    config = load_config(model_path if model_path and model_path.is_dir() else
-                         (model_path.parent if model_path else None))
+    config = load_config(
+        model_path
+        if model_path and model_path.is_dir()
+        else (model_path.parent if model_path else None)
+    )
     if select:
         config = config.model_copy(update={"select": [s for x in select for s in x.split(",")]})
     if ignore:
-        config = config.model_copy(update={"ignore": list(config.ignore) +
-                                           [s for x in ignore for s in x.split(",")]})
+        config = config.model_copy(
+            update={"ignore": list(config.ignore) + [s for x in ignore for s in x.split(",")]}
+        )
     rules = load_rules(plugins=not no_plugins)
     findings = run_rules(analysis, config=config, rules=rules)
     return findings, fail_on or str(getattr(config, "fail_on", "error")), rules
 
 
-@click.group(cls=DefaultGroup, invoke_without_command=False,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=DefaultGroup,
+    invoke_without_command=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="archlint")
 def cli() -> None:
     """What a model architecture really is and what it will cost, from config.json and
@@ -146,43 +208,84 @@ def cli() -> None:
 def _report_command(name: str, help_text: str, default_format: str) -> Any:
     @cli.command(name, help=help_text)
     @click.argument("model")
-    @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default=default_format,
-                  show_default=True, help="Output format.")
-    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                  help="Write the report here instead of stdout.")
+    @click.option(
+        "--format",
+        "-f",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=default_format,
+        show_default=True,
+        help="Output format.",
+    )
+    @click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the report here instead of stdout.",
+    )
     @_profile_options
     @_source_options
     @click.option("--select", multiple=True, help="Only these rules (codes, names, prefixes).")
     @click.option("--ignore", multiple=True, help="Skip these rules.")
-    @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
-                  help="Exit 1 when a finding is at least this severe (default from config, "
-                       "else error).")
+    @click.option(
+        "--fail-on",
+        type=click.Choice(["error", "warning", "info", "never"]),
+        help="Exit 1 when a finding is at least this severe (default from config, else error).",
+    )
     @click.option("--no-lint", is_flag=True, help="Profile only; run no rules.")
-    @click.option("--no-plugins", is_flag=True, envvar="ARCHLINT_NO_PLUGINS",
-                  help="Load only the built-in rules.")
-    @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-                  help="Also write the KV-cache-vs-context plot (PNG or SVG; extra 'plot').")
+    @click.option(
+        "--no-plugins",
+        is_flag=True,
+        envvar="ARCHLINT_NO_PLUGINS",
+        help="Load only the built-in rules.",
+    )
+    @click.option(
+        "--plot",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also write the KV-cache-vs-context plot (PNG or SVG; extra 'plot').",
+    )
     @click.option("--color/--no-color", default=None, help="Force colour on or off.")
-    def command(model: str, fmt: str, output: Path | None, context: int, batch: int,
-                kv_dtype: str | None, gpu: str, gpu_file: str | None, revision: str | None,
-                offline: bool, no_auth: bool, endpoint: str | None, cache_dir: Path | None,
-                no_cache: bool, use_catalog: bool, select: tuple[str, ...],
-                ignore: tuple[str, ...], fail_on: str | None, no_lint: bool, no_plugins: bool,
-                plot: Path | None, color: bool | None) -> None:
+    def command(
+        model: str,
+        fmt: str,
+        output: Path | None,
+        context: int,
+        batch: int,
+        kv_dtype: str | None,
+        gpu: str,
+        gpu_file: str | None,
+        revision: str | None,
+        offline: bool,
+        no_auth: bool,
+        endpoint: str | None,
+        cache_dir: Path | None,
+        no_cache: bool,
+        use_catalog: bool,
+        select: tuple[str, ...],
+        ignore: tuple[str, ...],
+        fail_on: str | None,
+        no_lint: bool,
+        no_plugins: bool,
+        plot: Path | None,
+        color: bool | None,
+    ) -> None:
         from archlint.api import analyze_checkpoint
         from archlint.report.explain import explain
         from archlint.source import load_checkpoint
 
         options = _make_options(context, batch, kv_dtype, gpu, gpu_file)
-        source = _make_source(revision, offline, no_auth, endpoint, cache_dir, no_cache, use_catalog)
+        source = _make_source(
+            revision, offline, no_auth, endpoint, cache_dir, no_cache, use_catalog
+        )
         ckpt = load_checkpoint(model, source)
         analysis = analyze_checkpoint(ckpt, options)
         local = Path(model).expanduser() if ckpt.source == "local" else None
         rules: list[Any] = []
         threshold = fail_on or "error"
         if not no_lint:
-            analysis.findings, threshold, rules = _lint(analysis, local, select, ignore,
-                                                        no_plugins, fail_on)
+            analysis.findings, threshold, rules = _lint(
+                analysis, local, select, ignore, no_plugins, fail_on
+            )
         lines = explain(analysis.spec, analysis.profile)
         text = _render(fmt, analysis, lines, rules, local, color, output)
         if text is not None:
@@ -198,15 +301,25 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
 
             code = exit_code(analysis.findings, Severity(threshold))
             if code:
-                click.echo(f"archlint: {len(analysis.findings)} finding(s); failing on "
-                           f"{threshold} and above", err=True)
+                click.echo(
+                    f"archlint: {len(analysis.findings)} finding(s); failing on "
+                    f"{threshold} and above",
+                    err=True,
+                )
                 sys.exit(code)
 
     return command
 
 
-def _render(fmt: str, analysis: Any, lines: list[str], rules: list[Any], local: Path | None,
-            color: bool | None, output: Path | None) -> str | None:
+def _render(
+    fmt: str,
+    analysis: Any,
+    lines: list[str],
+    rules: list[Any],
+    local: Path | None,
+    color: bool | None,
+    output: Path | None,
+) -> str | None:
     if fmt == "json":
         from archlint.report.json_report import render_json
 
@@ -222,11 +335,18 @@ def _render(fmt: str, analysis: Any, lines: list[str], rules: list[Any], local: 
         root = Path.cwd()
         model_id = analysis.checkpoint.model_id
         if fmt == "sarif":
-            return ff.render_sarif(analysis.findings, rule_docs(rules), tool_version=__version__,
-                                   repo_root=root, model_id=model_id, model_dir=local)
+            return ff.render_sarif(
+                analysis.findings,
+                rule_docs(rules),
+                tool_version=__version__,
+                repo_root=root,
+                model_id=model_id,
+                model_dir=local,
+            )
         if fmt == "github":
-            return ff.render_github(analysis.findings, model_id=model_id, repo_root=root,
-                                    model_dir=local)
+            return ff.render_github(
+                analysis.findings, model_id=model_id, repo_root=root, model_dir=local
+            )
         return ff.render_junit(analysis.findings, rule_docs(rules), model_id=model_id)
     from archlint.report.text import render_text
 
@@ -240,10 +360,15 @@ def _render(fmt: str, analysis: Any, lines: list[str], rules: list[Any], local: 
     return buffer.getvalue()
 
 
-_report_command("report", "Report what MODEL is and costs, and lint it (the default command).",
-                "text")
-_report_command("check", "Lint a model (a local repo in CI, or any MODEL): findings and exit "
-                         "code. Same options as `report`.", "text")
+_report_command(
+    "report", "Report what MODEL is and costs, and lint it (the default command).", "text"
+)
+_report_command(
+    "check",
+    "Lint a model (a local repo in CI, or any MODEL): findings and exit "
+    "code. Same options as `report`.",
+    "text",
+)
 
 
 @cli.command("schema")
@@ -294,18 +419,19 @@ def rule_command(code: str) -> None:
 
 def _optional(module: str, name: str) -> None:
     """Attach a subcommand that lives in another module, if that module is installed."""
+    import contextlib
     import importlib
 
-    try:
+    with contextlib.suppress(ImportError, AttributeError):
         cli.add_command(getattr(importlib.import_module(module), name))
-    except (ImportError, AttributeError):
-        pass
 
 
 def main() -> None:
-    for module, attr in (("archlint.compare_cli", "compare_command"),
-                         ("archlint.scan_cli", "scan_command"),
-                         ("archlint.bench.cli", "bench_command")):
+    for module, attr in (
+        ("archlint.compare_cli", "compare_command"),
+        ("archlint.scan_cli", "scan_command"),
+        ("archlint.bench.cli", "bench_command"),
+    ):
         _optional(module, attr)
     debug = os.environ.get("ARCHLINT_DEBUG", "").strip() not in ("", "0")
     try:
@@ -327,6 +453,9 @@ def main() -> None:
         if debug:
             traceback.print_exc()
         reason = str(exc).splitlines()[0][:200] if str(exc) else ""
-        click.echo(f"archlint: internal error: {type(exc).__name__}: {reason} "
-                   "(set ARCHLINT_DEBUG=1 for the traceback; please report it)", err=True)
+        click.echo(
+            f"archlint: internal error: {type(exc).__name__}: {reason} "
+            "(set ARCHLINT_DEBUG=1 for the traceback; please report it)",
+            err=True,
+        )
         sys.exit(2)

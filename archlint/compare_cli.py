@@ -12,29 +12,58 @@ from archlint.cli import _emit, _make_source, _source_options
 
 @click.command("compare")
 @click.argument("models", nargs=-1, required=True)
-@click.option("--format", "-f", "fmt",
-              type=click.Choice(["terminal", "markdown", "csv", "json", "html"]),
-              default="terminal", show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["terminal", "markdown", "csv", "json", "html"]),
+    default="terminal",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--rows", multiple=True, help="Rows to show (comma list, or 'all').")
 @click.option("--context", type=click.IntRange(min=1), default=8192, show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--kv-dtype", help="KV-cache dtype for every column (bf16, fp8, ...).")
 @click.option("--gpu", default="H100", show_default=True, help="GPU for the roofline row.")
 @click.option("--gpu-file", type=click.Path(exists=True, dir_okay=False), envvar="ARCHLINT_GPUS")
-@click.option("--as", "variants", multiple=True,
-              help="What-if variant: mha, mqa, gqa:8, mla:512, window:4096, kv:fp8 (repeatable; "
-                   "combine with +).")
+@click.option(
+    "--as",
+    "variants",
+    multiple=True,
+    help="What-if variant: mha, mqa, gqa:8, mla:512, window:4096, kv:fp8 (repeatable; "
+    "combine with +).",
+)
 @click.option("--window", type=click.IntRange(min=1), help="Shortcut for --as window:N.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the KV-vs-context plot (PNG or SVG).")
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write every plot into this directory.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the KV-vs-context plot (PNG or SVG).",
+)
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write every plot into this directory.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
 @_source_options
-def compare_command(models: tuple[str, ...], fmt: str, rows: tuple[str, ...], context: int,
-                    batch: int, kv_dtype: str | None, gpu: str, gpu_file: str | None,
-                    variants: tuple[str, ...], window: int | None, plot: Path | None,
-                    plots_dir: Path | None, output: Path | None, **source: Any) -> None:
+def compare_command(
+    models: tuple[str, ...],
+    fmt: str,
+    rows: tuple[str, ...],
+    context: int,
+    batch: int,
+    kv_dtype: str | None,
+    gpu: str,
+    gpu_file: str | None,
+    variants: tuple[str, ...],
+    window: int | None,
+    plot: Path | None,
+    plots_dir: Path | None,
+    output: Path | None,
+    **source: Any,
+) -> None:
     """Compare MODELS side by side (Hub ids, local paths or catalog names): attention,
     windows, positions, FFN/MoE, params, weights, KV cache, FLOPs and the decode roofline.
     Cells that differ across models are highlighted."""
@@ -43,8 +72,18 @@ def compare_command(models: tuple[str, ...], fmt: str, rows: tuple[str, ...], co
 
     chosen = None if gpu.lower() == "none" else find_gpu(gpu, gpu_file)
     all_variants = list(variants) + ([f"window:{window}"] if window else [])
-    text = run_compare(list(models), fmt=fmt, rows=list(rows) or None, context=context,
-                       batch=batch, gpu=chosen, variants=all_variants, kv_dtype=kv_dtype,
-                       plot=plot, plots_dir=plots_dir, source_options=_make_source(**source),
-                       color=None if output is None else False)
+    text = run_compare(
+        list(models),
+        fmt=fmt,
+        rows=list(rows) or None,
+        context=context,
+        batch=batch,
+        gpu=chosen,
+        variants=all_variants,
+        kv_dtype=kv_dtype,
+        plot=plot,
+        plots_dir=plots_dir,
+        source_options=_make_source(**source),
+        color=None if output is None else False,
+    )
     _emit(text, output)

@@ -48,17 +48,36 @@ TORCH_DTYPE_TO_CODE: dict[str, str] = {
 
 #: user-facing cache/compute dtype names (`--kv-dtype`, `--dtype`) → bytes per element.
 NAMED_DTYPE_BYTES: dict[str, float] = {
-    "fp32": 4, "float32": 4, "f32": 4,
-    "fp16": 2, "float16": 2, "f16": 2, "half": 2,
-    "bf16": 2, "bfloat16": 2,
-    "fp8": 1, "fp8_e4m3": 1, "fp8_e5m2": 1, "float8_e4m3fn": 1, "float8_e5m2": 1, "int8": 1,
-    "fp4": 0.5, "int4": 0.5, "nvfp4": 0.5,
+    "fp32": 4,
+    "float32": 4,
+    "f32": 4,
+    "fp16": 2,
+    "float16": 2,
+    "f16": 2,
+    "half": 2,
+    "bf16": 2,
+    "bfloat16": 2,
+    "fp8": 1,
+    "fp8_e4m3": 1,
+    "fp8_e5m2": 1,
+    "float8_e4m3fn": 1,
+    "float8_e5m2": 1,
+    "int8": 1,
+    "fp4": 0.5,
+    "int4": 0.5,
+    "nvfp4": 0.5,
 }
 
 #: safetensors code → the short name used in reports.
 CODE_TO_NAME: dict[str, str] = {
-    "F32": "fp32", "F16": "fp16", "BF16": "bf16", "F64": "fp64",
-    "F8_E4M3": "fp8_e4m3", "F8_E5M2": "fp8_e5m2", "I8": "int8", "U8": "uint8",
+    "F32": "fp32",
+    "F16": "fp16",
+    "BF16": "bf16",
+    "F64": "fp64",
+    "F8_E4M3": "fp8_e4m3",
+    "F8_E5M2": "fp8_e5m2",
+    "I8": "int8",
+    "U8": "uint8",
 }
 
 

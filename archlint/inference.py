@@ -38,11 +38,21 @@ def config_from_tensors(ckpt: Checkpoint) -> dict[str, Any]:
     q, k = _find(tensors, "q_proj"), _find(tensors, "k_proj")
     if q is not None and k is not None:
         head_dim = 128 if q.shape[0] % 128 == 0 and k.shape[0] % 128 == 0 else 64
-        config |= {"head_dim": head_dim, "num_attention_heads": q.shape[0] // head_dim,
-                   "num_key_value_heads": max(k.shape[0] // head_dim, 1)}
+        config |= {
+            "head_dim": head_dim,
+            "num_attention_heads": q.shape[0] // head_dim,
+            "num_key_value_heads": max(k.shape[0] // head_dim, 1),
+        }
     experts = {int(m.group(1)) for t in tensors if (m := _EXPERT.search(t.name))}
-    gate = _find(tensors, "experts.0.gate_proj", "experts.0.w1", "mlp.gate_proj", "mlp.up_proj",
-                 "c_fc", "dense_h_to_4h")
+    gate = _find(
+        tensors,
+        "experts.0.gate_proj",
+        "experts.0.w1",
+        "mlp.gate_proj",
+        "mlp.up_proj",
+        "c_fc",
+        "dense_h_to_4h",
+    )
     if gate is not None:
         width = gate.shape[0] if gate.shape[1] == config.get("hidden_size") else gate.shape[1]
         config["moe_intermediate_size" if experts else "intermediate_size"] = width

@@ -12,30 +12,60 @@ from archlint.cli import _make_options, _make_source, _profile_options, _source_
 
 
 @click.command("scan")
-@click.option("--from", "from_file", help="File of model ids, one per line ('-' for stdin; "
-                                          "'#' starts a comment).")
+@click.option(
+    "--from",
+    "from_file",
+    help="File of model ids, one per line ('-' for stdin; '#' starts a comment).",
+)
 @click.option("--author", help="Hub query: models of this author/org.")
 @click.option("--search", help="Hub query: models whose id contains this.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many models from the query.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), help="At most this many models from the query."
+)
 @click.option("--concurrency", type=click.IntRange(min=1, max=256), default=8, show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON-lines file (default stdout).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON-lines file (default stdout).",
+)
 @click.option("--resume", is_flag=True, help="Skip models already in --output at the same commit.")
-@click.option("--summary-json", type=click.Path(dir_okay=False), help="Also write the summary here.")
+@click.option(
+    "--summary-json", type=click.Path(dir_okay=False), help="Also write the summary here."
+)
 @_profile_options
 @_source_options
-def scan_command(from_file: str | None, author: str | None, search: str | None,
-                 limit: int | None, concurrency: int, output: Path | None, resume: bool,
-                 summary_json: str | None, context: int, batch: int, kv_dtype: str | None,
-                 gpu: str, gpu_file: str | None, **source: Any) -> None:
+def scan_command(
+    from_file: str | None,
+    author: str | None,
+    search: str | None,
+    limit: int | None,
+    concurrency: int,
+    output: Path | None,
+    resume: bool,
+    summary_json: str | None,
+    context: int,
+    batch: int,
+    kv_dtype: str | None,
+    gpu: str,
+    gpu_file: str | None,
+    **source: Any,
+) -> None:
     """Analyse many models: one JSON line per model (failures carry their reason), a progress
     bar and a summary on stderr. Exit 1 when some models failed."""
     from archlint.scan import run_scan_cli
 
-    code = run_scan_cli(from_file=from_file, author=author, search=search, limit=limit,
-                        concurrency=concurrency, output=str(output) if output else None,
-                        resume=resume, source_options=_make_source(**source),
-                        options=_make_options(context, batch, kv_dtype, gpu, gpu_file),
-                        summary_json=summary_json)
+    code = run_scan_cli(
+        from_file=from_file,
+        author=author,
+        search=search,
+        limit=limit,
+        concurrency=concurrency,
+        output=str(output) if output else None,
+        resume=resume,
+        source_options=_make_source(**source),
+        options=_make_options(context, batch, kv_dtype, gpu, gpu_file),
+        summary_json=summary_json,
+    )
     if code:
         sys.exit(code)

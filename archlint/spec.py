@@ -150,7 +150,7 @@ class ModelSpec(_Sourced):
     def dominant_attention(self) -> AttentionKind:
         """The kind most layers use; softmax attention wins ties against linear mixers,
         because it is what the cache and the compute are dominated by at long context."""
-        counts: dict[str, int] = {}
+        counts: dict[AttentionKind, int] = {}
         for layer in self.layers:
             counts[layer.attention.kind] = counts.get(layer.attention.kind, 0) + 1
         if not counts:
@@ -158,7 +158,7 @@ class ModelSpec(_Sourced):
         softmax = {k: v for k, v in counts.items() if k not in ("linear", "none")}
         if softmax and counts.get("linear", 0) > 0:
             return max(softmax, key=lambda k: softmax[k])
-        return max(counts, key=lambda k: counts[k])  # type: ignore[return-value]
+        return max(counts, key=lambda k: counts[k])
 
     def moe_layers(self) -> list[LayerSpec]:
         return [layer for layer in self.layers if layer.ffn.kind == "moe"]

@@ -24,45 +24,80 @@ from typing import Literal
 from archlint.checkpoint import TensorInfo
 
 Component = Literal[
-    "embedding", "attention", "dense_ffn", "routed_experts", "shared_experts", "router",
-    "norms", "head", "mtp", "other",
+    "embedding",
+    "attention",
+    "dense_ffn",
+    "routed_experts",
+    "shared_experts",
+    "router",
+    "norms",
+    "head",
+    "mtp",
+    "other",
 ]
 Role = Literal["weight", "scale", "zero_point", "index", "buffer"]
 COMPONENTS: tuple[Component, ...] = (
-    "embedding", "attention", "dense_ffn", "routed_experts", "shared_experts", "router",
-    "norms", "head", "mtp", "other",
+    "embedding",
+    "attention",
+    "dense_ffn",
+    "routed_experts",
+    "shared_experts",
+    "router",
+    "norms",
+    "head",
+    "mtp",
+    "other",
 )
 
 _LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|block|layer)\.(\d+)\.")
 
 # (pattern, component) — first match wins; patterns search the full name.
+_RULE_TEXT: tuple[tuple[str, Component], ...] = (
+    (r"(^|\.)(mtp|nextn)\.", "mtp"),
+    (r"(vision_tower|vision_model|visual|multi_modal_projector|image_newline|audio)", "other"),
+    (
+        r"(^|\.)(lm_head|embed_out|output)\.(weight|bias)$|shared_head\.head\.|"
+        r"(^|\.)cls\.predictions",
+        "head",
+    ),
+    (
+        r"(embed_tokens|wte|word_embeddings|tok_embeddings|embed_in|(^|\.)shared\.weight|"
+        r"wpe|position_embeddings|embed_positions|token_type_embeddings|relative_attention_bias)",
+        "embedding",
+    ),
+    (r"(norm|ln_|_ln\b|\.ln\d?\.|layernorm|layer_norm|(^|\.)ln_f\.|rms)", "norms"),
+    (r"shared_expert_gate", "shared_experts"),
+    (r"(shared_experts?|shared_mlp)\.", "shared_experts"),
+    (
+        r"(\.experts\.|\.experts_|mlp\.experts|\.ffn\.experts|block_sparse_moe\.experts)",
+        "routed_experts",
+    ),
+    (
+        r"(\.router\.|block_sparse_moe\.gate\.|mlp\.gate\.(weight|bias|e_score)|"
+        r"\.gate\.e_score_correction_bias|moe\.gate\.|ffn\.router)",
+        "router",
+    ),
+    (
+        r"(self_attn|self_attention|\.attn\.|attention\.|linear_attn|\.mixer\.|q_proj|k_proj|"
+        r"v_proj|o_proj|c_attn|query_key_value|Wqkv|\.EncDecAttention\.|\.SelfAttention\.|"
+        r"encoder_attn)",
+        "attention",
+    ),
+    (
+        r"(mlp|feed_forward|ffn|dense_h_to_4h|dense_4h_to_h|c_fc|c_proj|fc1|fc2|fc_in|fc_out|"
+        r"DenseReluDense|intermediate\.dense|output\.dense|\.wi\b|\.wo\b|\.wi_)",
+        "dense_ffn",
+    ),
+    (r"(inv_freq|rotary_emb|pooler|masked_bias|\.bias$)", "other"),
+)
 _COMPONENT_RULES: tuple[tuple[re.Pattern[str], Component], ...] = tuple(
-    (re.compile(p), c) for p, c in (
-        (r"(^|\.)(mtp|nextn)\.", "mtp"),
-        (r"(vision_tower|vision_model|visual|multi_modal_projector|image_newline|audio)", "other"),
-        (r"(^|\.)(lm_head|embed_out|output)\.(weight|bias)$|shared_head\.head\.|"
-         r"(^|\.)cls\.predictions", "head"),
-        (r"(embed_tokens|wte|word_embeddings|tok_embeddings|embed_in|(^|\.)shared\.weight|"
-         r"wpe|position_embeddings|embed_positions|token_type_embeddings|relative_attention_bias)",
-         "embedding"),
-        (r"(norm|ln_|_ln\b|\.ln\d?\.|layernorm|layer_norm|(^|\.)ln_f\.|rms)", "norms"),
-        (r"shared_expert_gate", "shared_experts"),
-        (r"(shared_experts?|shared_mlp)\.", "shared_experts"),
-        (r"(\.experts\.|\.experts_|mlp\.experts|\.ffn\.experts|block_sparse_moe\.experts)",
-         "routed_experts"),
-        (r"(\.router\.|block_sparse_moe\.gate\.|mlp\.gate\.(weight|bias|e_score)|"
-         r"\.gate\.e_score_correction_bias|moe\.gate\.|ffn\.router)", "router"),
-        (r"(self_attn|self_attention|\.attn\.|attention\.|linear_attn|\.mixer\.|q_proj|k_proj|"
-         r"v_proj|o_proj|c_attn|query_key_value|Wqkv|\.EncDecAttention\.|\.SelfAttention\.|"
-         r"encoder_attn)", "attention"),
-        (r"(mlp|feed_forward|ffn|dense_h_to_4h|dense_4h_to_h|c_fc|c_proj|fc1|fc2|fc_in|fc_out|"
-         r"DenseReluDense|intermediate\.dense|output\.dense|\.wi\b|\.wo\b|\.wi_)", "dense_ffn"),
-        (r"(inv_freq|rotary_emb|pooler|masked_bias|\.bias$)", "other"),
-    )
+    (re.compile(pattern), component) for pattern, component in _RULE_TEXT
 )
 
-_SCALE = re.compile(r"(weight_scale_inv|weight_scale|_scales$|\.scales$|absmax|quant_map|"
-                    r"input_scale|weight_global_scale|k_scale|v_scale)")
+_SCALE = re.compile(
+    r"(weight_scale_inv|weight_scale|_scales$|\.scales$|absmax|quant_map|"
+    r"input_scale|weight_global_scale|k_scale|v_scale)"
+)
 _ZERO = re.compile(r"(qzeros|weight_zero_point|zeros$)")
 _INDEX = re.compile(r"(g_idx|weight_shape|quant_state|nested_)")
 # GPT-2 stores its causal mask as `attn.bias`; `attn.c_attn.bias` is a real qkv bias.
@@ -114,8 +149,9 @@ def pack_factor(name: str, dtype: str, quant_bits: float | None) -> int:
 
 @lru_cache(maxsize=65536)
 def _classify(name: str, dtype: str, quant_bits: float | None) -> TensorRole:
-    return TensorRole(component_of(name), _role_of(name), layer_of(name),
-                      pack_factor(name, dtype, quant_bits))
+    return TensorRole(
+        component_of(name), _role_of(name), layer_of(name), pack_factor(name, dtype, quant_bits)
+    )
 
 
 def classify(tensor: TensorInfo, quant_bits: float | None = None) -> TensorRole:

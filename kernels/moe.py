@@ -91,14 +91,16 @@ def align_by_expert(topk_ids: torch.Tensor, num_experts: int, block_m: int):
 # --------------------------------------------------------------------------------------------
 # grouped GEMMs
 # --------------------------------------------------------------------------------------------
+@triton.heuristics({"EVEN_K": lambda a: a["C"] % a["BLOCK_K"] == 0})
 @triton.jit
 def _moe_gate_up(
     X, W13, Hout, SortedSlots, BlockExpert,
     stride_xt, stride_xc, stride_we, stride_wn, stride_wc, stride_hm, stride_hf,
     NUM_SLOTS, C, F, NUM_SLOTS_BUCKET, TOP_K, NUM_EXPERTS,  # bucket: autotune key only
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, EVEN_K: tl.constexpr,
 ):
-    """grid (L / BLOCK_M, cdiv(F, BLOCK_N)). Hout[row] = silu(x W_gate^T) * (x W_up^T)."""
+    """grid (L / BLOCK_M, cdiv(F, BLOCK_N)). Hout[row] = silu(x W_gate^T) * (x W_up^T).
+    EVEN_K (C % BLOCK_K == 0, true for every real model): no mask along K."""
     pid_m = tl.program_id(0)
     pid_n = tl.program_id(1)
     expert = tl.load(BlockExpert + pid_m)
@@ -118,10 +120,15 @@ def _moe_gate_up(
     acc_g = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
     acc_u = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
     for k in range(0, tl.cdiv(C, BLOCK_K)):
-        kmask = offs_k < C - k * BLOCK_K
-        a = tl.load(a_ptrs, mask=valid[:, None] & kmask[None, :], other=0.0)
-        wg = tl.load(g_ptrs, mask=kmask[:, None] & nmask, other=0.0)
-        wu = tl.load(u_ptrs, mask=kmask[:, None] & nmask, other=0.0)
+        if EVEN_K:
+            a = tl.load(a_ptrs, mask=valid[:, None], other=0.0)
+            wg = tl.load(g_ptrs, mask=nmask, other=0.0)
+            wu = tl.load(u_ptrs, mask=nmask, other=0.0)
+        else:
+            kmask = offs_k < C - k * BLOCK_K
+            a = tl.load(a_ptrs, mask=valid[:, None] & kmask[None, :], other=0.0)
+            wg = tl.load(g_ptrs, mask=kmask[:, None] & nmask, other=0.0)
+            wu = tl.load(u_ptrs, mask=kmask[:, None] & nmask, other=0.0)
         acc_g += tl.dot(a, wg)
         acc_u += tl.dot(a, wu)
         a_ptrs += BLOCK_K * stride_xc
@@ -132,12 +139,13 @@ def _moe_gate_up(
              h.to(Hout.dtype.element_ty), mask=nmask)
 
 
+@triton.heuristics({"EVEN_K": lambda a: a["F"] % a["BLOCK_K"] == 0})
 @triton.jit
 def _moe_down(
     Hin, W2, Y, SortedSlots, BlockExpert, TopkWeights,
     stride_hm, stride_hf, stride_we, stride_wn, stride_wf, stride_ys, stride_yc,
     NUM_SLOTS, C, F, NUM_SLOTS_BUCKET, NUM_EXPERTS,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, EVEN_K: tl.constexpr,
 ):
     """grid (L / BLOCK_M, cdiv(C, BLOCK_N)). Y[slot] = weight[slot] * (h W2[e]^T)."""
     pid_m = tl.program_id(0)
@@ -156,9 +164,13 @@ def _moe_down(
     nmask = offs_n[None, :] < C
     acc = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
     for k in range(0, tl.cdiv(F, BLOCK_K)):
-        kmask = offs_k < F - k * BLOCK_K
-        a = tl.load(a_ptrs, mask=kmask[None, :], other=0.0)
-        w = tl.load(w_ptrs, mask=kmask[:, None] & nmask, other=0.0)
+        if EVEN_K:
+            a = tl.load(a_ptrs)
+            w = tl.load(w_ptrs, mask=nmask, other=0.0)
+        else:
+            kmask = offs_k < F - k * BLOCK_K
+            a = tl.load(a_ptrs, mask=kmask[None, :], other=0.0)
+            w = tl.load(w_ptrs, mask=kmask[:, None] & nmask, other=0.0)
         acc += tl.dot(a, w)
         a_ptrs += BLOCK_K * stride_hf
         w_ptrs += BLOCK_K * stride_wf

@@ -90,7 +90,8 @@ def convert(folder: Path) -> Checkpoint:
         ckpt.files["config.json"] = config_path.stat().st_size
         if config_path.name != "config.json":
             ckpt.notes.append(
-                f"no Hugging Face config.json recovered; using the vendor's native {config_path.name}"
+                "no Hugging Face config.json recovered; using the vendor's native "
+                f"{config_path.name}"
             )
     for name, fmt in INDEX_NAMES:
         path = folder / name
@@ -116,11 +117,13 @@ def convert(folder: Path) -> Checkpoint:
         ckpt.tensors = [TensorInfo(r["name"], r["dtype"], tuple(r["shape"])) for r in rows]
         ckpt.weights_format = "safetensors"
         ckpt.notes.append(
-            "bundled snapshot: config + full tensor table (shapes and dtypes; shard layout not recorded)"
+            "bundled snapshot: config + full tensor table "
+            "(shapes and dtypes; shard layout not recorded)"
         )
     elif ckpt.index is not None:
         ckpt.notes.append(
-            "bundled snapshot: config + shard index (tensor names and total size; shapes not verified)"
+            "bundled snapshot: config + shard index "
+            "(tensor names and total size; shapes not verified)"
         )
     else:
         ckpt.notes.append("bundled snapshot: config only, weights not verified")
@@ -147,7 +150,10 @@ def main() -> int:
             "has_tensors": ckpt.tensors is not None,
             "weights_format": ckpt.weights_format,
         }
-        print(f"{ckpt.model_id:50s} tensors={ckpt.tensors is not None!s:5} index={ckpt.index is not None}")
+        print(
+            f"{ckpt.model_id:50s} tensors={ckpt.tensors is not None!s:5} "
+            f"index={ckpt.index is not None}"
+        )
     manifest = {"models": entries, "aliases": {k: v for k, v in ALIASES.items() if v in entries}}
     (catalog / "index.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return 0

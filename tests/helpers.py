@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from archlint.analysis.profile import Options
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "fixtures" / "models"
 
 
-@lru_cache(maxsize=None)
+@cache
 def fixture(model_id: str) -> Checkpoint:
     """Cached: the DeepSeek tensor table has 92k rows; tests must not mutate the result."""
     return Checkpoint.load(MODELS / (model_id.replace("/", "__", 1) + ".json.gz"))

@@ -13,8 +13,9 @@ from archlint.cli import main
 from tests.helpers import ROOT, fixture
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-        ) -> tuple[int, str, str]:
+def run(
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "argv", ["archlint", *args])
     code = 0
     try:
@@ -41,15 +42,23 @@ def write_safetensors(path: Path, tensors: dict[str, tuple[str, list[int]]]) -> 
 
 
 TINY_CONFIG = {
-    "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 16,
-    "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
-    "num_key_value_heads": 2, "vocab_size": 64, "torch_dtype": "bfloat16",
-    "tie_word_embeddings": False, "max_position_embeddings": 128,
+    "model_type": "llama",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 64,
+    "torch_dtype": "bfloat16",
+    "tie_word_embeddings": False,
+    "max_position_embeddings": 128,
 }
 
 
-def tiny_llama_tensors(hidden: int = 16, kv_dim: int = 8, ffn: int = 32, vocab: int = 64,
-                       layers: int = 2) -> dict[str, tuple[str, list[int]]]:
+def tiny_llama_tensors(
+    hidden: int = 16, kv_dim: int = 8, ffn: int = 32, vocab: int = 64, layers: int = 2
+) -> dict[str, tuple[str, list[int]]]:
     t: dict[str, tuple[str, list[int]]] = {
         "model.embed_tokens.weight": ("BF16", [vocab, hidden]),
         "model.norm.weight": ("BF16", [hidden]),
@@ -101,15 +110,18 @@ def test_local_directory_json(tiny_repo: Path, capsys, monkeypatch) -> None:
 
 
 def test_single_config_file(tiny_repo: Path, capsys, monkeypatch) -> None:
-    code, out, _ = run([str(tiny_repo / "config.json"), "-f", "json", "--no-lint"], capsys, monkeypatch)
+    code, out, _ = run(
+        [str(tiny_repo / "config.json"), "-f", "json", "--no-lint"], capsys, monkeypatch
+    )
     report = json.loads(out)
     assert code == 0 and report["model"]["tensors_known"] is False
     assert any("config only" in n for n in report["model"]["notes"])
 
 
 def test_single_safetensors_file(tiny_repo: Path, capsys, monkeypatch) -> None:
-    code, out, _ = run([str(tiny_repo / "model.safetensors"), "-f", "json", "--no-lint"],
-                       capsys, monkeypatch)
+    code, out, _ = run(
+        [str(tiny_repo / "model.safetensors"), "-f", "json", "--no-lint"], capsys, monkeypatch
+    )
     assert code == 0
     assert json.loads(out)["params"]["total"] == TINY_PARAMS
 
@@ -131,22 +143,28 @@ def test_catalog_name_text_report(capsys, monkeypatch) -> None:
 
 def test_offline_hub_id_answers_from_catalog(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("ARCHLINT_CACHE", str(tmp_path))
-    code, out, _ = run(["mistralai/Mixtral-8x7B-v0.1", "--offline", "-f", "json", "--no-lint"],
-                       capsys, monkeypatch)
+    code, out, _ = run(
+        ["mistralai/Mixtral-8x7B-v0.1", "--offline", "-f", "json", "--no-lint"], capsys, monkeypatch
+    )
     report = json.loads(out)
     assert code == 0 and report["model"]["source"] == "catalog"
     assert any("bundled snapshot" in n for n in report["model"]["notes"])
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["./does-not-exist"], "does not exist"),
-    (["not a model"], "neither a local path"),
-    (["mixtral", "--gpu", "TPU9000"], "unknown GPU"),
-    (["mixtral", "--kv-dtype", "fp7"], "unknown --kv-dtype"),
-    (["mixtral", "--context", "0"], "Invalid value"),
-])
-def test_usage_errors_are_one_line_exit_2(args: list[str], needle: str, capsys, monkeypatch) -> None:
-    code, out, err = run(args, capsys, monkeypatch)
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["./does-not-exist"], "does not exist"),
+        (["not a model"], "neither a local path"),
+        (["mixtral", "--gpu", "TPU9000"], "unknown GPU"),
+        (["mixtral", "--kv-dtype", "fp7"], "unknown --kv-dtype"),
+        (["mixtral", "--context", "0"], "Invalid value"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(
+    args: list[str], needle: str, capsys, monkeypatch
+) -> None:
+    code, _, err = run(args, capsys, monkeypatch)
     assert code == 2
     assert needle in err
     assert "Traceback" not in err
@@ -187,15 +205,26 @@ def test_schema_lists_required_fields(capsys, monkeypatch) -> None:
     code, out, _ = run(["schema"], capsys, monkeypatch)
     schema = json.loads(out)
     assert code == 0
-    for key in ("model", "attention", "ffn", "params", "memory", "kv_cache", "flops", "roofline",
-                "findings", "layers"):
+    for key in (
+        "model",
+        "attention",
+        "ffn",
+        "params",
+        "memory",
+        "kv_cache",
+        "flops",
+        "roofline",
+        "findings",
+        "layers",
+    ):
         assert key in schema["properties"]
 
 
 def test_json_report_fields_for_every_fixture(capsys, monkeypatch) -> None:
     for path in sorted((ROOT / "fixtures" / "models").glob("*.json.gz")):
-        code, out, err = run([fixture_path_as_checkpoint(path), "-f", "json", "--no-lint"],
-                             capsys, monkeypatch)
+        code, out, err = run(
+            [fixture_path_as_checkpoint(path), "-f", "json", "--no-lint"], capsys, monkeypatch
+        )
         assert code == 0, (path.name, err)
         report = json.loads(out)
         assert report["attention"]["kind"] in ("mha", "mqa", "gqa", "mla", "linear", "none")
@@ -218,13 +247,15 @@ def test_help_is_useful(capsys, monkeypatch) -> None:
 
 def test_safetensors_without_config_is_inferred(tmp_path: Path, capsys, monkeypatch) -> None:
     # head_dim 64 would not divide a 16-wide projection: the inference falls back and says so.
-    write_safetensors(tmp_path / "model.safetensors", tiny_llama_tensors(hidden=256, kv_dim=128,
-                                                                         ffn=512))
+    write_safetensors(
+        tmp_path / "model.safetensors", tiny_llama_tensors(hidden=256, kv_dim=128, ffn=512)
+    )
     code, out, err = run([str(tmp_path), "-f", "json", "--no-lint"], capsys, monkeypatch)
     assert code == 0, err
     report = json.loads(out)
     assert report["model"]["tensors_known"] is True
     assert report["params"]["total"] == 64 * 256 * 2 + 256 + 2 * (
-        2 * 256 + 256 * 256 * 2 + 128 * 256 * 2 + 3 * 512 * 256)
+        2 * 256 + 256 * 256 * 2 + 128 * 256 * 2 + 3 * 512 * 256
+    )
     assert any("inferred from tensor shapes" in n for n in report["model"]["notes"])
     assert report["provenance"]["hidden_size"]["kind"] == "inferred"

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import safetensors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -170,6 +171,28 @@ def prop_valid_roundtrip(case: tuple[bytes, list[tuple[str, str, tuple[int, ...]
     return "ok"
 
 
+def prop_differential(data: st.DataObject) -> str:
+    """Against the reference reader (the safetensors package, Rust): where we see no problem it
+    loads the file, and where it loads the file we never fail outright. We are stricter only
+    in problems (duplicate keys, non-0x20 padding), never in what we refuse."""
+    buf, _ = data.draw(valid_files())
+    if data.draw(st.booleans()):
+        buf = mutate(buf, data)
+    try:
+        parsed = parse_safetensors_prefix(buf, file_name="f", file_size=len(buf))
+        ours = "ok" if not parsed.problems else "problems"
+    except HeaderError:
+        ours = "fatal"
+    try:
+        safetensors.deserialize(buf)
+        theirs = "loads"
+    except Exception:  # the reference raises SafetensorError and friends
+        theirs = "refuses"
+    assert not (ours == "ok" and theirs == "refuses"), buf[:200]
+    assert not (ours == "fatal" and theirs == "loads"), buf[:200]
+    return f"{ours}/{theirs}"
+
+
 def prop_mutated_valid(data: st.DataObject) -> str:
     buf, _ = data.draw(valid_files())
     bad = mutate(buf, data)
@@ -227,6 +250,7 @@ PROPERTIES: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], str]]] = {
     "header/brace-any-text": (st.text(max_size=256), prop_brace_then_any_text),
     "header/valid-roundtrip": (valid_files(), prop_valid_roundtrip),
     "header/mutated-valid": (st.data(), prop_mutated_valid),
+    "header/differential-vs-reference": (st.data(), prop_differential),
     "header/json-values": (json_values, prop_json_object_as_header),
     "header/nesting-depth": (st.integers(1, 120_000), prop_nesting),
     "index/any-bytes": (st.binary(max_size=512), prop_index_any_bytes),

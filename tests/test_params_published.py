@@ -25,7 +25,11 @@ EXACT_FROM_INDEX = [
     # llama-7b's index also holds 32 fp32 rotary inv_freq buffers of 64 values: 8,192 bytes.
     ("huggyllama/llama-7b", (13_476_839_424 - 32 * 64 * 4) // 2, "index total_size minus buffers"),
     # falcon-7b's .bin index stores the tied lm_head twice: 65024 × 4544 × 2 B extra.
-    ("tiiuae/falcon-7b", (14_434_379_520 - 65_024 * 4_544 * 2) // 2, "bin index minus duplicate head"),
+    (
+        "tiiuae/falcon-7b",
+        (14_434_379_520 - 65_024 * 4_544 * 2) // 2,
+        "bin index minus duplicate head",
+    ),
     ("Qwen/Qwen3-30B-A3B", 30_532_122_624, "GGUF general.parameter_count"),
 ]
 
@@ -47,7 +51,9 @@ TENSOR_TOTALS = [
 
 
 @pytest.mark.parametrize("model, logical, stored_bytes", TENSOR_TOTALS)
-def test_tensor_counts_unpack_quantized_weights(model: str, logical: int, stored_bytes: int) -> None:
+def test_tensor_counts_unpack_quantized_weights(
+    model: str, logical: int, stored_bytes: int
+) -> None:
     a = analysis(model)
     assert a.profile.params.method == "tensors"
     assert a.profile.params.total == logical
@@ -78,8 +84,9 @@ ROUNDED = [
 
 
 @pytest.mark.parametrize("model, total, active, tol, source", ROUNDED)
-def test_published_rounded_figures(model: str, total: float, active: float, tol: float,
-                                   source: str) -> None:
+def test_published_rounded_figures(
+    model: str, total: float, active: float, tol: float, source: str
+) -> None:
     p = analysis(model).profile.params
     assert abs(p.total - total) <= tol, source
     assert abs(p.active - active) <= tol, source

@@ -58,9 +58,10 @@ def _causal_attended_sum(att: AttentionSpec, length: int) -> int:
 
 def flops(spec: ModelSpec, active_non_embedding: int, context: int) -> Flops:
     matmul = 2 * active_non_embedding
-    decoder = spec.layers if spec.architecture != "encoder" else spec.layers
-    per_token_attention = sum(attention_flops(layer.attention, _attended(layer.attention, context))
-                              for layer in decoder)
+    decoder = spec.layers
+    per_token_attention = sum(
+        attention_flops(layer.attention, _attended(layer.attention, context)) for layer in decoder
+    )
     prefill_attention = 0.0
     for layer in decoder:
         att = layer.attention

@@ -52,10 +52,13 @@ def layer_kv(index: int, att: AttentionSpec, dtype_bytes: float) -> LayerKV:
         state = 0.0
         if lin is not None:
             recurrent = lin.num_value_heads * lin.key_head_dim * lin.value_head_dim
-            conv_dim = 2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
+            conv_dim = (
+                2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
+            )
             state = (recurrent + max(lin.conv_kernel - 1, 0) * conv_dim) * dtype_bytes
-        return LayerKV(index=index, kind="linear", bytes_per_token=0, cap_tokens=None,
-                       state_bytes=state)
+        return LayerKV(
+            index=index, kind="linear", bytes_per_token=0, cap_tokens=None, state_bytes=state
+        )
     if att.kind == "mla":
         per_token = ((att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)) * dtype_bytes
         kind = "mla"
@@ -77,8 +80,9 @@ def mha_equivalent(att: AttentionSpec, dtype_bytes: float) -> float:
     return att.num_heads * (att.head_dim + att.v_head_dim) * dtype_bytes
 
 
-def kv_cache(spec: ModelSpec, *, dtype: str, dtype_bytes: float, context: int,
-             batch: int) -> KVCache:
+def kv_cache(
+    spec: ModelSpec, *, dtype: str, dtype_bytes: float, context: int, batch: int
+) -> KVCache:
     if spec.architecture == "encoder":
         layers = []
     else:
@@ -89,12 +93,22 @@ def kv_cache(spec: ModelSpec, *, dtype: str, dtype_bytes: float, context: int,
     for lkv in layers:
         tokens = context if lkv.cap_tokens is None else min(context, lkv.cap_tokens)
         at_context += lkv.bytes_per_token * tokens + lkv.state_bytes
-    mha = sum(mha_equivalent(layer.attention, dtype_bytes) for layer in spec.layers
-              if layer.attention.window is None and layer.attention.chunk is None) \
-        if spec.architecture != "encoder" else 0
+    mha = (
+        sum(
+            mha_equivalent(layer.attention, dtype_bytes)
+            for layer in spec.layers
+            if layer.attention.window is None and layer.attention.chunk is None
+        )
+        if spec.architecture != "encoder"
+        else 0
+    )
     return KVCache(
-        dtype=dtype, dtype_bytes=dtype_bytes, bytes_per_token=round(growing),
-        bytes_at_context=round(at_context * batch), context=context, batch=batch,
+        dtype=dtype,
+        dtype_bytes=dtype_bytes,
+        bytes_per_token=round(growing),
+        bytes_at_context=round(at_context * batch),
+        context=context,
+        batch=batch,
         layers_full=sum(1 for lkv in layers if lkv.kind in ("full", "mla")),
         layers_windowed=sum(1 for lkv in layers if lkv.kind in ("sliding", "chunked")),
         layers_linear=sum(1 for lkv in layers if lkv.kind == "linear"),

@@ -38,8 +38,9 @@ class ParamCounts(BaseModel):
         return self.by_component.get("routed_experts", 0)
 
 
-def _active(total: int, routed_by_layer: dict[int, int], spec: ModelSpec | None, mtp: int,
-            embedding: int) -> tuple[int, int]:
+def _active(
+    total: int, routed_by_layer: dict[int, int], spec: ModelSpec | None, mtp: int, embedding: int
+) -> tuple[int, int]:
     inactive = 0
     for layer, routed in routed_by_layer.items():
         ffn = _ffn_at(spec, layer)
@@ -66,20 +67,25 @@ def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
     by_dtype: dict[str, int] = defaultdict(int)
     bytes_by_dtype: dict[str, int] = defaultdict(int)
     routed_by_layer: dict[int, int] = defaultdict(int)
-    stored = packed = 0
+    stored = 0
+    packed = False
     for tensor in ckpt.tensors:
         role = classify(tensor, bits)
         count = logical_params(tensor, role)
         component = role.component
         # DeepSeek stores its MTP block as an extra decoder layer past num_hidden_layers.
-        if n_layers is not None and role.layer is not None and role.layer >= n_layers \
-                and not tensor.name.startswith(("encoder.", "decoder.")):
+        if (
+            n_layers is not None
+            and role.layer is not None
+            and role.layer >= n_layers
+            and not tensor.name.startswith(("encoder.", "decoder."))
+        ):
             component = "mtp"
         by_component[component] += count
         by_dtype[tensor.dtype] += count
         bytes_by_dtype[tensor.dtype] += tensor.nbytes
         stored += tensor.numel
-        packed |= role.pack_factor > 1
+        packed = packed or role.pack_factor > 1
         if component == "routed_experts" and role.layer is not None:
             routed_by_layer[role.layer] += count
     total = sum(by_component.values())
@@ -87,11 +93,19 @@ def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
     embedding = by_component.get("embedding", 0)
     active, active_ex = _active(total, routed_by_layer, spec, mtp, embedding)
     return ParamCounts(
-        method="tensors", total=total, active=active, active_excluding_embedding=active_ex,
-        embedding=embedding, by_component={c: by_component.get(c, 0) for c in COMPONENTS},
-        by_dtype=dict(by_dtype), stored_elements=stored,
-        stored_bytes=sum(bytes_by_dtype.values()), bytes_by_dtype=dict(bytes_by_dtype),
-        packed=packed, main_model=total - mtp)
+        method="tensors",
+        total=total,
+        active=active,
+        active_excluding_embedding=active_ex,
+        embedding=embedding,
+        by_component={c: by_component.get(c, 0) for c in COMPONENTS},
+        by_dtype=dict(by_dtype),
+        stored_elements=stored,
+        stored_bytes=sum(bytes_by_dtype.values()),
+        bytes_by_dtype=dict(bytes_by_dtype),
+        packed=packed,
+        main_model=total - mtp,
+    )
 
 
 # -- analytic ----------------------------------------------------------------------------------
@@ -106,13 +120,25 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
         return 0
     if att.kind == "linear" and att.linear is not None:
         lin = att.linear
-        key_dim, value_dim = lin.num_key_heads * lin.key_head_dim, lin.num_value_heads * lin.value_head_dim
-        return (hidden * (2 * key_dim + 2 * value_dim) + hidden * 2 * lin.num_value_heads
-                + (2 * key_dim + value_dim) * lin.conv_kernel + 2 * lin.num_value_heads
-                + lin.value_head_dim + value_dim * hidden)
+        key_dim, value_dim = (
+            lin.num_key_heads * lin.key_head_dim,
+            lin.num_value_heads * lin.value_head_dim,
+        )
+        return (
+            hidden * (2 * key_dim + 2 * value_dim)
+            + hidden * 2 * lin.num_value_heads
+            + (2 * key_dim + value_dim) * lin.conv_kernel
+            + 2 * lin.num_value_heads
+            + lin.value_head_dim
+            + value_dim * hidden
+        )
     if att.kind == "mla":
         heads, qk = att.num_heads, att.head_dim
-        rope, nope, rank = att.qk_rope_head_dim or 0, att.qk_nope_head_dim or 0, att.kv_lora_rank or 0
+        rope, nope, rank = (
+            att.qk_rope_head_dim or 0,
+            att.qk_nope_head_dim or 0,
+            att.kv_lora_rank or 0,
+        )
         if att.q_lora_rank:
             q = hidden * att.q_lora_rank + att.q_lora_rank + att.q_lora_rank * heads * qk
         else:
@@ -127,7 +153,9 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
     if att.o_bias:
         params += hidden
     if att.qk_norm:
-        params += 2 * att.head_dim if att.qk_norm_per_head else q_out + att.num_kv_heads * att.head_dim
+        params += (
+            2 * att.head_dim if att.qk_norm_per_head else q_out + att.num_kv_heads * att.head_dim
+        )
     if att.sinks:
         params += att.num_heads
     return params
@@ -152,7 +180,8 @@ def ffn_params(ffn: FFNSpec, hidden: int) -> dict[str, int]:
     }
     if ffn.num_shared_experts:
         out["shared_experts"] = mats * hidden * ffn.shared_intermediate_size + (
-            hidden if ffn.shared_expert_gate else 0)
+            hidden if ffn.shared_expert_gate else 0
+        )
     return out
 
 
@@ -178,7 +207,8 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
             routed_by_layer[layer.index] = layer_params(layer, spec).get("routed_experts", 0)
     if spec.architecture == "encoder-decoder":
         comp["attention"] += sum(
-            attention_params(layer.attention, hidden) for layer in spec.layers)  # cross-attention
+            attention_params(layer.attention, hidden) for layer in spec.layers
+        )  # cross-attention
     for layer in spec.mtp_layers:
         # An MTP module: a full block, two input norms and the 2h → h projection (DeepSeek-V3 §2.2).
         comp["mtp"] += sum(layer_params(layer, spec).values()) + 3 * hidden + 2 * hidden * hidden
@@ -188,7 +218,9 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     comp["embedding"] += spec.type_vocab_size * hidden
     stacks = 2 if spec.architecture == "encoder-decoder" else 1
     if spec.relative_attention_buckets and spec.layers:
-        comp["embedding"] += stacks * spec.relative_attention_buckets * spec.layers[0].attention.num_heads
+        comp["embedding"] += (
+            stacks * spec.relative_attention_buckets * spec.layers[0].attention.num_heads
+        )
     if spec.pooler:
         comp["other"] += hidden * hidden + hidden
     if spec.embedding_norm:
@@ -200,7 +232,12 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     total = sum(comp.values())
     embedding = comp.get("embedding", 0)
     active, active_ex = _active(total, routed_by_layer, spec, comp.get("mtp", 0), embedding)
-    return ParamCounts(method="config", total=total, active=active,
-                       active_excluding_embedding=active_ex, embedding=embedding,
-                       by_component={c: comp.get(c, 0) for c in COMPONENTS},
-                       main_model=total - comp.get("mtp", 0))
+    return ParamCounts(
+        method="config",
+        total=total,
+        active=active,
+        active_excluding_embedding=active_ex,
+        embedding=embedding,
+        by_component={c: comp.get(c, 0) for c in COMPONENTS},
+        main_model=total - comp.get("mtp", 0),
+    )

@@ -53,26 +53,40 @@ def activation_dtype(spec: ModelSpec) -> str:
 
 def weight_bytes(ckpt: Checkpoint | None, spec: ModelSpec, params: ParamCounts) -> WeightBytes:
     if params.stored_bytes is not None:
-        return WeightBytes(bytes=params.stored_bytes, method="tensors",
-                           detail="sum of shape × dtype over every stored tensor")
+        return WeightBytes(
+            bytes=params.stored_bytes,
+            method="tensors",
+            detail="sum of shape × dtype over every stored tensor",
+        )
     total = ckpt.index_total_size() if ckpt is not None else None
     if total is not None and ckpt is not None and ckpt.weights_format == "safetensors":
-        return WeightBytes(bytes=total, method="index",
-                           detail=f"metadata.total_size of {ckpt.index_name}")
+        return WeightBytes(
+            bytes=total, method="index", detail=f"metadata.total_size of {ckpt.index_name}"
+        )
     dtype = activation_dtype(spec)
     per = named_dtype_bytes(dtype)
     quant = spec.quantization
     if quant and quant.bits:
         # Quantized linear weights at `bits`; embedding, head and norms stay in `dtype`.
-        kept = params.embedding + params.by_component.get("head", 0) + \
-            params.by_component.get("norms", 0) + params.by_component.get("router", 0)
+        kept = (
+            params.embedding
+            + params.by_component.get("head", 0)
+            + params.by_component.get("norms", 0)
+            + params.by_component.get("router", 0)
+        )
         packed = params.total - kept
         estimate = kept * per + packed * quant.bits / 8
-        return WeightBytes(bytes=round(estimate), method="estimate",
-                           detail=f"{quant.method} {quant.bits:g}-bit linear weights, rest {dtype}; "
-                                  "scales not counted")
-    return WeightBytes(bytes=round(params.total * per), method="estimate",
-                       detail=f"parameters × {per:g} B ({dtype})")
+        return WeightBytes(
+            bytes=round(estimate),
+            method="estimate",
+            detail=f"{quant.method} {quant.bits:g}-bit linear weights, rest {dtype}; "
+            "scales not counted",
+        )
+    return WeightBytes(
+        bytes=round(params.total * per),
+        method="estimate",
+        detail=f"parameters × {per:g} B ({dtype})",
+    )
 
 
 def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profile:
@@ -81,16 +95,38 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
     weights = weight_bytes(ckpt, spec, params)
     act = activation_dtype(spec)
     kv_name = canonical_name(options.kv_dtype) if options.kv_dtype else act
-    kv = kv_cache(spec, dtype=kv_name, dtype_bytes=named_dtype_bytes(kv_name),
-                  context=options.context, batch=options.batch)
+    kv = kv_cache(
+        spec,
+        dtype=kv_name,
+        dtype_bytes=named_dtype_bytes(kv_name),
+        context=options.context,
+        batch=options.batch,
+    )
     fl = flops(spec, params.active_excluding_embedding, options.context)
     roof = None
     if options.gpu is not None:
         limit = max(spec.max_position_embeddings or 0, options.context)
-        roof = roofline(spec, params, weights.bytes, kv, fl.per_token, fl.prefill, options.gpu,
-                        batch=options.batch, context=options.context, max_context_limit=limit)
-    return Profile(params=params, params_from_config=analytic, weights=weights,
-                   activation_dtype=act, kv=kv, flops=fl, roofline=roof)
+        roof = roofline(
+            spec,
+            params,
+            weights.bytes,
+            kv,
+            fl.per_token,
+            fl.prefill,
+            options.gpu,
+            batch=options.batch,
+            context=options.context,
+            max_context_limit=limit,
+        )
+    return Profile(
+        params=params,
+        params_from_config=analytic,
+        weights=weights,
+        activation_dtype=act,
+        kv=kv,
+        flops=fl,
+        roofline=roof,
+    )
 
 
 def stored_dtype_code(name: str) -> str | None:

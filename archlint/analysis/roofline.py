@@ -45,7 +45,9 @@ def expected_experts_touched(experts: int, top_k: int, batch: int) -> float:
     return experts * (1 - (1 - top_k / experts) ** batch)
 
 
-def decode_weight_bytes(spec: ModelSpec, params: ParamCounts, weights_bytes: int, batch: int) -> int:
+def decode_weight_bytes(
+    spec: ModelSpec, params: ParamCounts, weights_bytes: int, batch: int
+) -> int:
     """Bytes of weights one decode step reads: all non-routed weights, and the expected
     distinct experts per MoE layer. The input embedding is a gather of B rows, not a read of
     the table, and MTP modules do not run."""
@@ -53,7 +55,7 @@ def decode_weight_bytes(spec: ModelSpec, params: ParamCounts, weights_bytes: int
         return 0
     per_param = weights_bytes / params.total
     routed = params.by_component.get("routed_experts", 0)
-    read = params.total - routed - params.by_component.get("mtp", 0) - params.embedding
+    read: float = params.total - routed - params.by_component.get("mtp", 0) - params.embedding
     moe = spec.moe_layers()
     if moe and routed:
         per_layer = routed / len(moe)
@@ -79,9 +81,19 @@ def _max_context(kv: KVCache, free: int, batch: int, limit: int) -> int:
     return lo
 
 
-def roofline(spec: ModelSpec, params: ParamCounts, weights_bytes: int, kv: KVCache,
-             flops_per_token: int, prefill_flops: int, gpu: GPU, *, batch: int, context: int,
-             max_context_limit: int) -> Roofline:
+def roofline(
+    spec: ModelSpec,
+    params: ParamCounts,
+    weights_bytes: int,
+    kv: KVCache,
+    flops_per_token: int,
+    prefill_flops: int,
+    gpu: GPU,
+    *,
+    batch: int,
+    context: int,
+    max_context_limit: int,
+) -> Roofline:
     weight_read = decode_weight_bytes(spec, params, weights_bytes, batch)
     kv_read = kv_bytes_at(kv, context, batch)
     step_flops = flops_per_token * batch
@@ -93,10 +105,17 @@ def roofline(spec: ModelSpec, params: ParamCounts, weights_bytes: int, kv: KVCac
     per_seq = kv_bytes_at(kv, context, 1)
     max_batch = (free // per_seq if per_seq else (10**9 if free > 0 else 0)) if free > 0 else 0
     return Roofline(
-        gpu=gpu.name, memory_bytes=gpu.memory_bytes, bandwidth=gpu.bandwidth,
-        peak_flops=gpu.bf16_flops, batch=batch, context=context,
-        decode_weight_bytes=weight_read, decode_kv_bytes=kv_read, decode_flops=step_flops,
-        decode_step_seconds=step, decode_tokens_per_s=batch / step if step else 0.0,
+        gpu=gpu.name,
+        memory_bytes=gpu.memory_bytes,
+        bandwidth=gpu.bandwidth,
+        peak_flops=gpu.bf16_flops,
+        batch=batch,
+        context=context,
+        decode_weight_bytes=weight_read,
+        decode_kv_bytes=kv_read,
+        decode_flops=step_flops,
+        decode_step_seconds=step,
+        decode_tokens_per_s=batch / step if step else 0.0,
         decode_bound="memory" if t_mem >= t_compute else "compute",
         prefill_seconds=prefill,
         fits=weights_bytes + kv_read <= gpu.memory_bytes,

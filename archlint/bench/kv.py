@@ -20,8 +20,13 @@ from archlint.analysis.memory import kv_bytes_at
 from archlint.analysis.profile import Profile
 from archlint.spec import ModelSpec
 
-TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32",
-                "fp8_e4m3": "float8_e4m3fn", "fp8_e5m2": "float8_e5m2"}
+TORCH_DTYPES = {
+    "bf16": "bfloat16",
+    "fp16": "float16",
+    "fp32": "float32",
+    "fp8_e4m3": "float8_e4m3fn",
+    "fp8_e5m2": "float8_e5m2",
+}
 
 
 @dataclass
@@ -46,7 +51,9 @@ def _shapes(spec: ModelSpec, batch: int, context: int) -> list[tuple[int, ...]]:
         att = layer.attention
         if att.kind == "linear" and att.linear is not None:
             lin = att.linear
-            conv_dim = 2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
+            conv_dim = (
+                2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
+            )
             shapes.append((batch, lin.num_value_heads, lin.key_head_dim, lin.value_head_dim))
             if lin.conv_kernel > 1:
                 shapes.append((batch, conv_dim, lin.conv_kernel - 1))
@@ -67,12 +74,15 @@ def allocate_kv(spec: ModelSpec, batch: int, context: int, dtype: str, device: s
     import torch
 
     torch_dtype = getattr(torch, TORCH_DTYPES.get(dtype, dtype))
-    return [torch.empty(shape, dtype=torch_dtype, device=device)
-            for shape in _shapes(spec, batch, context)]
+    return [
+        torch.empty(shape, dtype=torch_dtype, device=device)
+        for shape in _shapes(spec, batch, context)
+    ]
 
 
-def measure_kv(spec: ModelSpec, prof: Profile, *, batch: int, context: int,
-               device: str = "cpu") -> KVMeasurement:
+def measure_kv(
+    spec: ModelSpec, prof: Profile, *, batch: int, context: int, device: str = "cpu"
+) -> KVMeasurement:
     import torch
 
     predicted = kv_bytes_at(prof.kv, context, batch)
@@ -88,5 +98,6 @@ def measure_kv(spec: ModelSpec, prof: Profile, *, batch: int, context: int,
         measured = sum(t.untyped_storage().nbytes() for t in cache)
     count = len(cache)
     del cache
-    return KVMeasurement(predicted_bytes=predicted, measured_bytes=measured, tensors=count,
-                         device=device)
+    return KVMeasurement(
+        predicted_bytes=predicted, measured_bytes=measured, tensors=count, device=device
+    )

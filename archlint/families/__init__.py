@@ -32,8 +32,27 @@ from archlint.families.dialects import (
 from archlint.spec import ModelSpec
 
 ADAPTERS: tuple[type[Adapter], ...] = (
-    Llama, Qwen, Qwen3Next, Phi3, Olmo2, Starcoder2, Gemma, Cohere, DeepSeek, GptOss, Llama4,
-    Falcon, GPT2, GPTJ, GPTNeoX, Bloom, MPT, DBRX, Bert, T5, Bart,
+    Llama,
+    Qwen,
+    Qwen3Next,
+    Phi3,
+    Olmo2,
+    Starcoder2,
+    Gemma,
+    Cohere,
+    DeepSeek,
+    GptOss,
+    Llama4,
+    Falcon,
+    GPT2,
+    GPTJ,
+    GPTNeoX,
+    Bloom,
+    MPT,
+    DBRX,
+    Bert,
+    T5,
+    Bart,
 )
 _BY_TYPE = {t: a for a in ADAPTERS for t in a.model_types}
 
@@ -61,7 +80,8 @@ def adapter_for(config: dict[str, Any]) -> Adapter:
     adapter = Generic(config)
     adapter.notes.append(
         f"model type {model_type!r} has no adapter: best-effort report from standard keys "
-        "and tensor shapes")
+        "and tensor shapes"
+    )
     return adapter
 
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from archlint.dtypes import canonical_name
 from archlint.spec import (
     AttentionKind,
+    Positional,
     AttentionSpec,
     FFNSpec,
     FieldSource,
@@ -72,8 +73,14 @@ class Adapter:
         self.notes: list[str] = []
 
     # -- reading with provenance --------------------------------------------------------------
-    def read(self, field: str, *keys: str, default: Any = None, why: str | None = None,
-             prov: dict[str, FieldSource] | None = None) -> Any:
+    def read(
+        self,
+        field: str,
+        *keys: str,
+        default: Any = None,
+        why: str | None = None,
+        prov: dict[str, FieldSource] | None = None,
+    ) -> Any:
         """First of `keys` present in the config; else `default`, recorded as a default."""
         target = self.prov if prov is None else prov
         value, key = self.cv.lookup(*keys)
@@ -81,11 +88,19 @@ class Adapter:
             target[field] = FieldSource(kind="declared", key=key)
             return value
         if default is not None:
-            target[field] = FieldSource(kind="default", detail=why or f"{field} defaults to {default!r}")
+            target[field] = FieldSource(
+                kind="default", detail=why or f"{field} defaults to {default!r}"
+            )
         return default
 
-    def read_int(self, field: str, *keys: str, default: int | None = None, why: str | None = None,
-                 prov: dict[str, FieldSource] | None = None) -> int | None:
+    def read_int(
+        self,
+        field: str,
+        *keys: str,
+        default: int | None = None,
+        why: str | None = None,
+        prov: dict[str, FieldSource] | None = None,
+    ) -> int | None:
         value = self.read(field, *keys, default=None, prov=prov)
         number = _as_int(value)
         if value is not None and number is None:
@@ -93,34 +108,53 @@ class Adapter:
             (self.prov if prov is None else prov).pop(field, None)
         if number is None and default is not None:
             (self.prov if prov is None else prov)[field] = FieldSource(
-                kind="default", detail=why or f"{field} defaults to {default!r}")
+                kind="default", detail=why or f"{field} defaults to {default!r}"
+            )
             return default
         return number
 
-    def derive(self, field: str, value: Any, rule: str,
-               prov: dict[str, FieldSource] | None = None) -> Any:
+    def derive(
+        self, field: str, value: Any, rule: str, prov: dict[str, FieldSource] | None = None
+    ) -> Any:
         (self.prov if prov is None else prov)[field] = FieldSource(kind="derived", detail=rule)
         return value
 
     # -- model-level fields ---------------------------------------------------------------------
     def hidden_size(self) -> int:
-        return self.read_int("hidden_size", "hidden_size", "n_embd", "n_embed", "d_model", "dim") or 0
+        return (
+            self.read_int("hidden_size", "hidden_size", "n_embd", "n_embed", "d_model", "dim") or 0
+        )
 
     def num_layers(self) -> int:
-        return self.read_int("num_layers", "num_hidden_layers", "n_layer", "n_layers",
-                             "num_layers") or 0
+        return (
+            self.read_int("num_layers", "num_hidden_layers", "n_layer", "n_layers", "num_layers")
+            or 0
+        )
 
     def vocab_size(self) -> int:
         return self.read_int("vocab_size", "vocab_size", "padded_vocab_size") or 0
 
     def tie_word_embeddings(self) -> bool:
         # transformers' PretrainedConfig default is True; many families override it.
-        return bool(self.read("tie_word_embeddings", "tie_word_embeddings", default=True,
-                              why="transformers PretrainedConfig default tie_word_embeddings=True"))
+        return bool(
+            self.read(
+                "tie_word_embeddings",
+                "tie_word_embeddings",
+                default=True,
+                why="transformers PretrainedConfig default tie_word_embeddings=True",
+            )
+        )
 
     def max_positions(self) -> int | None:
-        return self.read_int("max_position_embeddings", "max_position_embeddings", "n_positions",
-                             "max_seq_len", "max_sequence_length", "seq_length", "n_ctx")
+        return self.read_int(
+            "max_position_embeddings",
+            "max_position_embeddings",
+            "n_positions",
+            "max_seq_len",
+            "max_sequence_length",
+            "seq_length",
+            "n_ctx",
+        )
 
     def norm_kind(self) -> str:
         return "rmsnorm"
@@ -165,10 +199,14 @@ class Adapter:
         block = raw.get("weight_block_size")
         return QuantizationSpec(
             method=method,
-            bits=float(bits) if isinstance(bits, (int, float)) and not isinstance(bits, bool) else None,
+            bits=float(bits)
+            if isinstance(bits, (int, float)) and not isinstance(bits, bool)
+            else None,
             group_size=_as_int(raw.get("group_size")),
             block_size=list(block) if isinstance(block, list) else None,
-            modules_not_converted=list(raw.get("modules_to_not_convert") or raw.get("ignore") or []),
+            modules_not_converted=list(
+                raw.get("modules_to_not_convert") or raw.get("ignore") or []
+            ),
             raw=raw,
         )
 
@@ -182,8 +220,9 @@ class Adapter:
         window = self.window()
         if window is None:
             return ["full"] * n_layers
-        pattern = self.read_int("sliding_window_pattern", "sliding_window_pattern",
-                                "_sliding_window_pattern")
+        pattern = self.read_int(
+            "sliding_window_pattern", "sliding_window_pattern", "_sliding_window_pattern"
+        )
         if pattern:
             # Gemma 3 / Cohere 2: every `pattern`-th layer is global, the rest are local.
             return ["full" if (i + 1) % pattern == 0 else "sliding" for i in range(n_layers)]
@@ -204,8 +243,11 @@ class Adapter:
         """The sliding window, or None when the model does not use one."""
         use = self.cv.lookup("use_sliding_window")[0]
         if use is False:
-            self.prov["window"] = FieldSource(kind="declared", key="use_sliding_window",
-                                              detail="use_sliding_window is false: window unused")
+            self.prov["window"] = FieldSource(
+                kind="declared",
+                key="use_sliding_window",
+                detail="use_sliding_window is false: window unused",
+            )
             return None
         return self.read_int("window", "sliding_window", "window_size")
 
@@ -213,20 +255,29 @@ class Adapter:
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         prov: dict[str, FieldSource] = {}
         hidden = self.hidden_size()
-        heads = self.read_int("num_heads", "num_attention_heads", "n_head", "n_heads", "num_heads",
-                              prov=prov) or 0
+        heads = (
+            self.read_int(
+                "num_heads", "num_attention_heads", "n_head", "n_heads", "num_heads", prov=prov
+            )
+            or 0
+        )
         kv = self.kv_heads(heads, prov)
         head_dim = self.read_int("head_dim", "head_dim", "attention_head_size", "d_kv", prov=prov)
         if head_dim is None and heads:
-            head_dim = self.derive("head_dim", hidden // heads, "hidden_size // num_attention_heads",
-                                   prov)
+            head_dim = self.derive(
+                "head_dim", hidden // heads, "hidden_size // num_attention_heads", prov
+            )
         v_head_dim = self.read_int("v_head_dim", "v_head_dim", prov=prov) or head_dim or 0
         window = self.window() if layer_type == "sliding" else None
         chunk = self.chunk() if layer_type == "chunked" else None
         spec = AttentionSpec(
             kind=classify_heads(heads, kv),
-            num_heads=heads, num_kv_heads=kv, head_dim=head_dim or 0, v_head_dim=v_head_dim,
-            window=window, chunk=chunk,
+            num_heads=heads,
+            num_kv_heads=kv,
+            head_dim=head_dim or 0,
+            v_head_dim=v_head_dim,
+            window=window,
+            chunk=chunk,
             positional=self.positional(index),
             rope_theta=self.rope_theta(),
             rope_scaling=self.rope_scaling(),
@@ -240,15 +291,26 @@ class Adapter:
         return spec
 
     def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
-        return self.read_int("num_kv_heads", "num_key_value_heads", "num_kv_heads", "n_head_kv",
-                             "n_kv_heads", "kv_n_heads", "multi_query_group_num", default=heads,
-                             why="no num_key_value_heads: one KV head per query head (MHA)",
-                             prov=prov) or heads
+        return (
+            self.read_int(
+                "num_kv_heads",
+                "num_key_value_heads",
+                "num_kv_heads",
+                "n_head_kv",
+                "n_kv_heads",
+                "kv_n_heads",
+                "multi_query_group_num",
+                default=heads,
+                why="no num_key_value_heads: one KV head per query head (MHA)",
+                prov=prov,
+            )
+            or heads
+        )
 
     def chunk(self) -> int | None:
         return self.read_int("chunk", "attention_chunk_size")
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         if self.read("alibi", "alibi", "attn_config.alibi", "use_alibi"):
             return "alibi"
         kind = self.cv.lookup("position_embedding_type")[0]
@@ -257,11 +319,21 @@ class Adapter:
         return "rope"
 
     def rope_theta(self) -> float | None:
-        value = self.read("rope_theta", "rope_theta", "rotary_emb_base", "rope_parameters.rope_theta")
+        value = self.read(
+            "rope_theta", "rope_theta", "rotary_emb_base", "rope_parameters.rope_theta"
+        )
         if value is None and self.positional(0) == "rope":
-            value = self.read("rope_theta", "rope_theta", default=10000.0,
-                              why="transformers' RoPE base default 10000")
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            value = self.read(
+                "rope_theta",
+                "rope_theta",
+                default=10000.0,
+                why="transformers' RoPE base default 10000",
+            )
+        return (
+            float(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else None
+        )
 
     def rope_scaling(self) -> dict[str, Any] | None:
         value = self.cv.lookup("rope_scaling")[0]
@@ -280,72 +352,144 @@ class Adapter:
         return bool(self.cv.lookup("use_qk_norm", "qk_layernorm", "attn_config.qk_ln")[0])
 
     def qkv_bias(self) -> bool:
-        return bool(self.read("qkv_bias", "attention_bias", "qkv_bias", "use_bias", "bias",
-                              default=False))
+        return bool(
+            self.read("qkv_bias", "attention_bias", "qkv_bias", "use_bias", "bias", default=False)
+        )
 
     def o_bias(self) -> bool:
         return self.qkv_bias()
 
     # -- FFN ------------------------------------------------------------------------------------
     def num_experts(self) -> int:
-        return self.read_int("num_experts", "num_local_experts", "num_experts", "n_routed_experts",
-                             "moe_num_experts", "moe.num_experts") or 0
+        return (
+            self.read_int(
+                "num_experts",
+                "num_local_experts",
+                "num_experts",
+                "n_routed_experts",
+                "moe_num_experts",
+                "moe.num_experts",
+            )
+            or 0
+        )
 
     def is_moe_layer(self, index: int) -> bool:
         if self.num_experts() <= 1:
             return False
-        dense_first = self.read_int("first_k_dense_replace", "first_k_dense_replace",
-                                        "n_dense_layers") or 0
+        dense_first = (
+            self.read_int("first_k_dense_replace", "first_k_dense_replace", "n_dense_layers") or 0
+        )
         if index < dense_first:
             return False
         only_mlp = self.cv.lookup("mlp_only_layers")[0]
         if isinstance(only_mlp, list) and index in only_mlp:
             return False
-        step = self.read_int("moe_layer_freq", "decoder_sparse_step", "moe_layer_freq",
-                             "interleave_moe_layer_step") or 1
+        step = (
+            self.read_int(
+                "moe_layer_freq",
+                "decoder_sparse_step",
+                "moe_layer_freq",
+                "interleave_moe_layer_step",
+            )
+            or 1
+        )
         return (index + 1) % step == 0 if step > 1 else True
 
     def ffn(self, index: int) -> FFNSpec:
         prov: dict[str, FieldSource] = {}
-        act = self.read("activation", "hidden_act", "activation_function", "hidden_activation",
-                        prov=prov)
+        act = self.read(
+            "activation", "hidden_act", "activation_function", "hidden_activation", prov=prov
+        )
         gated = self.gated_ffn()
-        width = self.read_int("intermediate_size", "intermediate_size", "n_inner", "ffn_dim",
-                              "d_ff", "inter_dim", "hidden_dim", prov=prov)
+        width = self.read_int(
+            "intermediate_size",
+            "intermediate_size",
+            "n_inner",
+            "ffn_dim",
+            "d_ff",
+            "inter_dim",
+            "hidden_dim",
+            prov=prov,
+        )
         if width is None:
-            width = self.derive("intermediate_size", 4 * self.hidden_size(),
-                                "4 × hidden_size (GPT-2 convention when n_inner is null)", prov)
+            width = self.derive(
+                "intermediate_size",
+                4 * self.hidden_size(),
+                "4 × hidden_size (GPT-2 convention when n_inner is null)",
+                prov,
+            )
         bias = bool(self.read("ffn_bias", "mlp_bias", "use_bias", "bias", default=False, prov=prov))
         if not self.is_moe_layer(index):
-            return FFNSpec(kind="dense", gated=gated, activation=act, intermediate_size=width,
-                           bias=bias, provenance=prov)
+            return FFNSpec(
+                kind="dense",
+                gated=gated,
+                activation=act,
+                intermediate_size=width,
+                bias=bias,
+                provenance=prov,
+            )
         experts = self.num_experts()
-        top_k = self.read_int("experts_per_token", "num_experts_per_tok", "experts_per_token",
-                              "moe_top_k", "num_experts_per_token", "n_activated_experts",
-                              "moe.num_experts_per_tok", prov=prov) or 0
-        expert_width = self.read_int("expert_intermediate_size", "moe_intermediate_size",
-                                     "moe_inter_dim", prov=prov) or width
-        shared = self.read_int("num_shared_experts", "n_shared_experts", "num_shared_experts",
-                               default=0, prov=prov) or 0
-        shared_width = self.read_int("shared_intermediate_size", "shared_expert_intermediate_size",
-                                     prov=prov)
+        top_k = (
+            self.read_int(
+                "experts_per_token",
+                "num_experts_per_tok",
+                "experts_per_token",
+                "moe_top_k",
+                "num_experts_per_token",
+                "n_activated_experts",
+                "moe.num_experts_per_tok",
+                prov=prov,
+            )
+            or 0
+        )
+        expert_width = (
+            self.read_int(
+                "expert_intermediate_size", "moe_intermediate_size", "moe_inter_dim", prov=prov
+            )
+            or width
+        )
+        shared = (
+            self.read_int(
+                "num_shared_experts", "n_shared_experts", "num_shared_experts", default=0, prov=prov
+            )
+            or 0
+        )
+        shared_width = self.read_int(
+            "shared_intermediate_size", "shared_expert_intermediate_size", prov=prov
+        )
         if shared and shared_width is None:
-            shared_width = self.derive("shared_intermediate_size", shared * expert_width,
-                                       "n_shared_experts × moe_intermediate_size", prov)
+            shared_width = self.derive(
+                "shared_intermediate_size",
+                shared * expert_width,
+                "n_shared_experts × moe_intermediate_size",
+                prov,
+            )
         if shared_width and not shared:
-            shared = self.derive("num_shared_experts", 1,
-                                 "shared_expert_intermediate_size set: one shared expert", prov)
+            shared = self.derive(
+                "num_shared_experts",
+                1,
+                "shared_expert_intermediate_size set: one shared expert",
+                prov,
+            )
         scoring = self.read("router", "scoring_func", prov=prov)
         groups = (self.read_int("n_group", "n_group"), self.read_int("topk_group", "topk_group"))
         return FFNSpec(
-            kind="moe", gated=gated, activation=act, intermediate_size=width, bias=bias,
-            num_experts=experts, experts_per_token=top_k, expert_intermediate_size=expert_width,
-            num_shared_experts=shared, shared_intermediate_size=shared_width or 0,
+            kind="moe",
+            gated=gated,
+            activation=act,
+            intermediate_size=width,
+            bias=bias,
+            num_experts=experts,
+            experts_per_token=top_k,
+            expert_intermediate_size=expert_width,
+            num_shared_experts=shared,
+            shared_intermediate_size=shared_width or 0,
             router="sigmoid" if scoring == "sigmoid" else "softmax",
             grouped_topk=groups if groups[0] and groups[1] and groups[0] > 1 else None,  # type: ignore[arg-type]
             norm_topk_prob=self.read("norm_topk_prob", "norm_topk_prob", prov=prov),
-            aux_loss_coef=self.read("aux_loss_coef", "router_aux_loss_coef", "aux_loss_alpha",
-                                    prov=prov),
+            aux_loss_coef=self.read(
+                "aux_loss_coef", "router_aux_loss_coef", "aux_loss_alpha", prov=prov
+            ),
             provenance=prov,
         )
 
@@ -353,7 +497,9 @@ class Adapter:
         return True
 
     def parallel_block(self) -> bool:
-        return bool(self.cv.lookup("parallel_attn", "use_parallel_residual", "parallel_residual")[0])
+        return bool(
+            self.cv.lookup("parallel_attn", "use_parallel_residual", "parallel_residual")[0]
+        )
 
     def norms_per_layer(self) -> int:
         return 2
@@ -377,7 +523,9 @@ class Adapter:
             norm_bias=self.norm_bias(),
             embedding_norm=self.embedding_norm(),
             relative_attention_buckets=self.read_int(
-                "relative_attention_buckets", "relative_attention_num_buckets") or 0,
+                "relative_attention_buckets", "relative_attention_num_buckets"
+            )
+            or 0,
             pooler=self.pooler(),
             final_norm=self.architecture() != "encoder",
             positional_embedding=self.learned_positions(),
@@ -398,8 +546,13 @@ class Adapter:
             attention = self.linear_attention(index)
         else:
             attention = self.attention(index, layer_type)
-        return LayerSpec(index=index, attention=attention, ffn=self.ffn(index),
-                         parallel=self.parallel_block(), norms=self.norms_per_layer())
+        return LayerSpec(
+            index=index,
+            attention=attention,
+            ffn=self.ffn(index),
+            parallel=self.parallel_block(),
+            norms=self.norms_per_layer(),
+        )
 
     def linear_attention(self, index: int) -> AttentionSpec:
         raise NotImplementedError(f"{self.name}: linear attention layers are not described")

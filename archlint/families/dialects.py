@@ -9,28 +9,47 @@ from __future__ import annotations
 from typing import ClassVar
 
 from archlint.families.base import Adapter
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, LinearAttentionSpec
+from archlint.spec import (
+    AttentionSpec,
+    FFNSpec,
+    FieldSource,
+    LayerSpec,
+    LinearAttentionSpec,
+    Positional,
+)
 
 
 class Llama(Adapter):
     """Llama 1/2/3/3.1/3.2 and the many configs that reuse its keys (Mistral, Mixtral, Yi)."""
 
     name = "llama"
-    model_types = ("llama", "mistral", "mixtral", "granite", "granitemoe", "internlm2", "yi")
+    model_types: ClassVar[tuple[str, ...]] = (
+        "llama",
+        "mistral",
+        "mixtral",
+        "granite",
+        "granitemoe",
+        "internlm2",
+        "yi",
+    )
     tie_default: ClassVar[bool] = False
 
     def tie_word_embeddings(self) -> bool:
-        return bool(self.read("tie_word_embeddings", "tie_word_embeddings",
-                              default=self.tie_default,
-                              why=f"{self.name} config default tie_word_embeddings="
-                                  f"{self.tie_default}") )
+        return bool(
+            self.read(
+                "tie_word_embeddings",
+                "tie_word_embeddings",
+                default=self.tie_default,
+                why=f"{self.name} config default tie_word_embeddings={self.tie_default}",
+            )
+        )
 
 
 class Qwen(Llama):
     """Qwen2/2.5 (implicit q/k/v bias), Qwen3 (q/k RMSNorm per head), Qwen2/3-MoE."""
 
     name = "qwen"
-    model_types = ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe")
+    model_types: ClassVar[tuple[str, ...]] = ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe")
 
     def qkv_bias(self) -> bool:
         mt = str(self.cv.lookup("model_type")[0])
@@ -101,12 +120,17 @@ class Gemma(Adapter):
     def layer_types(self, n_layers: int) -> list[str]:
         if self._generation() == 2 and not self.cv.has("layer_types") and self.window():
             self.prov["layer_types"] = FieldSource(
-                kind="default", detail="Gemma 2: even layers sliding, odd layers global")
+                kind="default", detail="Gemma 2: even layers sliding, odd layers global"
+            )
             return ["sliding" if i % 2 == 0 else "full" for i in range(n_layers)]
         if self._generation() == 3 and not self.cv.has("layer_types") and self.window():
-            pattern = self.read_int("sliding_window_pattern", "sliding_window_pattern",
-                                    "_sliding_window_pattern", default=6,
-                                    why="Gemma 3 default: 5 local layers per global layer")
+            pattern = self.read_int(
+                "sliding_window_pattern",
+                "sliding_window_pattern",
+                "_sliding_window_pattern",
+                default=6,
+                why="Gemma 3 default: 5 local layers per global layer",
+            )
             return ["full" if (i + 1) % (pattern or 6) == 0 else "sliding" for i in range(n_layers)]
         return super().layer_types(n_layers)
 
@@ -147,8 +171,14 @@ class DeepSeek(Adapter):
     model_types = ("deepseek_v2", "deepseek_v3", "kimi_k2")
 
     def tie_word_embeddings(self) -> bool:
-        return bool(self.read("tie_word_embeddings", "tie_word_embeddings", default=False,
-                              why="DeepSeek config default tie_word_embeddings=False"))
+        return bool(
+            self.read(
+                "tie_word_embeddings",
+                "tie_word_embeddings",
+                default=False,
+                why="DeepSeek config default tie_word_embeddings=False",
+            )
+        )
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         base = super().attention(index, layer_type)
@@ -161,10 +191,19 @@ class DeepSeek(Adapter):
         if kv_rank is None:
             return base
         prov["head_dim"] = FieldSource(kind="derived", detail="qk_nope_head_dim + qk_rope_head_dim")
-        return base.model_copy(update=dict(
-            kind="mla", num_kv_heads=base.num_heads, head_dim=nope + rope, v_head_dim=v_dim,
-            q_lora_rank=q_rank, kv_lora_rank=kv_rank, qk_rope_head_dim=rope,
-            qk_nope_head_dim=nope, provenance=prov))
+        return base.model_copy(
+            update=dict(
+                kind="mla",
+                num_kv_heads=base.num_heads,
+                head_dim=nope + rope,
+                v_head_dim=v_dim,
+                q_lora_rank=q_rank,
+                kv_lora_rank=kv_rank,
+                qk_rope_head_dim=rope,
+                qk_nope_head_dim=nope,
+                provenance=prov,
+            )
+        )
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
@@ -210,8 +249,15 @@ class Llama4(Llama):
         declared = self.cv.lookup("no_rope_layers")[0]
         if isinstance(declared, list) and len(declared) == n_layers:
             return [not bool(flag) for flag in declared]  # 1 = uses RoPE
-        interval = self.read_int("no_rope_layer_interval", "no_rope_layer_interval", default=4,
-                                 why="Llama 4 default: every 4th layer is NoPE") or 4
+        interval = (
+            self.read_int(
+                "no_rope_layer_interval",
+                "no_rope_layer_interval",
+                default=4,
+                why="Llama 4 default: every 4th layer is NoPE",
+            )
+            or 4
+        )
         return [(i + 1) % interval == 0 for i in range(n_layers)]
 
     def layer_types(self, n_layers: int) -> list[str]:
@@ -219,7 +265,7 @@ class Llama4(Llama):
             return super().layer_types(n_layers)
         return ["full" if nope else "chunked" for nope in self._nope(n_layers)]
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         return "nope" if self._nope(self.num_layers())[index] else "rope"
 
     def is_moe_layer(self, index: int) -> bool:
@@ -235,9 +281,13 @@ class Llama4(Llama):
             width = self.read_int("intermediate_size_mlp", "intermediate_size_mlp")
             return spec.model_copy(update={"intermediate_size": width or spec.intermediate_size})
         width = self.read_int("intermediate_size", "intermediate_size") or 0
-        return spec.model_copy(update={
-            "expert_intermediate_size": width, "num_shared_experts": 1,
-            "shared_intermediate_size": width})
+        return spec.model_copy(
+            update={
+                "expert_intermediate_size": width,
+                "num_shared_experts": 1,
+                "shared_intermediate_size": width,
+            }
+        )
 
 
 class Qwen3Next(Qwen):
@@ -251,8 +301,9 @@ class Qwen3Next(Qwen):
         declared = self.cv.lookup("layer_types")[0]
         if isinstance(declared, list):
             return super(Qwen, self).layer_types(n_layers)
-        interval = self.read_int("full_attention_interval", "full_attention_interval",
-                                 default=4) or 4
+        interval = (
+            self.read_int("full_attention_interval", "full_attention_interval", default=4) or 4
+        )
         return ["full" if (i + 1) % interval == 0 else "linear" for i in range(n_layers)]
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
@@ -262,14 +313,20 @@ class Qwen3Next(Qwen):
         prov: dict[str, FieldSource] = {}
         linear = LinearAttentionSpec(
             variant="gated_deltanet",
-            num_key_heads=self.read_int("linear_num_key_heads", "linear_num_key_heads", prov=prov) or 0,
-            num_value_heads=self.read_int("linear_num_value_heads", "linear_num_value_heads",
-                                          prov=prov) or 0,
-            key_head_dim=self.read_int("linear_key_head_dim", "linear_key_head_dim", prov=prov) or 0,
-            value_head_dim=self.read_int("linear_value_head_dim", "linear_value_head_dim",
-                                         prov=prov) or 0,
-            conv_kernel=self.read_int("linear_conv_kernel_dim", "linear_conv_kernel_dim",
-                                      prov=prov) or 0,
+            num_key_heads=self.read_int("linear_num_key_heads", "linear_num_key_heads", prov=prov)
+            or 0,
+            num_value_heads=self.read_int(
+                "linear_num_value_heads", "linear_num_value_heads", prov=prov
+            )
+            or 0,
+            key_head_dim=self.read_int("linear_key_head_dim", "linear_key_head_dim", prov=prov)
+            or 0,
+            value_head_dim=self.read_int(
+                "linear_value_head_dim", "linear_value_head_dim", prov=prov
+            )
+            or 0,
+            conv_kernel=self.read_int("linear_conv_kernel_dim", "linear_conv_kernel_dim", prov=prov)
+            or 0,
         )
         return AttentionSpec(kind="linear", positional="none", linear=linear, provenance=prov)
 
@@ -280,7 +337,9 @@ class Qwen3Next(Qwen):
         return spec
 
     def mtp_layers(self) -> list[LayerSpec]:
-        count = self.read_int("mtp_layers", "num_nextn_predict_layers", "mtp_num_hidden_layers") or 0
+        count = (
+            self.read_int("mtp_layers", "num_nextn_predict_layers", "mtp_num_hidden_layers") or 0
+        )
         n = self.num_layers()
         return [self.layer(n + i, "full") for i in range(count)]
 
@@ -293,13 +352,18 @@ class Falcon(Adapter):
     model_types = ("falcon", "RefinedWebModel", "RefinedWeb")
 
     def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
-        if self.cv.lookup("new_decoder_architecture")[0] or str(
-                self.cv.lookup("model_type")[0]) == "RefinedWeb":
-            return self.read_int("num_kv_heads", "num_kv_heads", "n_head_kv", default=heads,
-                                 prov=prov) or heads
+        if (
+            self.cv.lookup("new_decoder_architecture")[0]
+            or str(self.cv.lookup("model_type")[0]) == "RefinedWeb"
+        ):
+            return (
+                self.read_int("num_kv_heads", "num_kv_heads", "n_head_kv", default=heads, prov=prov)
+                or heads
+            )
         if self.cv.lookup("multi_query")[0]:
-            prov["num_kv_heads"] = FieldSource(kind="declared", key="multi_query",
-                                               detail="multi_query: one KV head")
+            prov["num_kv_heads"] = FieldSource(
+                kind="declared", key="multi_query", detail="multi_query: one KV head"
+            )
             return 1
         return heads
 
@@ -313,11 +377,13 @@ class Falcon(Adapter):
         return bool(self.read("parallel", "parallel_attn", default=True))
 
     def norms_per_layer(self) -> int:
-        new = self.cv.lookup("new_decoder_architecture")[0] or str(
-            self.cv.lookup("model_type")[0]) == "RefinedWeb"
+        new = (
+            self.cv.lookup("new_decoder_architecture")[0]
+            or str(self.cv.lookup("model_type")[0]) == "RefinedWeb"
+        )
         return 2 if new or not self.parallel_block() else 1
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         return "alibi" if self.cv.lookup("alibi")[0] else "rope"
 
     def ffn(self, index: int) -> FFNSpec:
@@ -335,7 +401,7 @@ class GPT2(Adapter):
     name = "gpt2"
     model_types = ("gpt2", "gpt_bigcode")
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         return "learned"
 
     def norm_kind(self) -> str:
@@ -419,7 +485,7 @@ class Bloom(Adapter):
     def embedding_norm(self) -> bool:
         return True
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         return "alibi"
 
     def norm_kind(self) -> str:
@@ -452,8 +518,10 @@ class MPT(Adapter):
         kind = self.cv.lookup("attn_config.attn_type")[0]
         if kind == "multiquery_attention":
             return 1
-        return self.read_int("num_kv_heads", "attn_config.kv_n_heads", default=heads,
-                             prov=prov) or heads
+        return (
+            self.read_int("num_kv_heads", "attn_config.kv_n_heads", default=heads, prov=prov)
+            or heads
+        )
 
     def qkv_bias(self) -> bool:
         return not bool(self.cv.lookup("no_bias")[0])
@@ -461,7 +529,7 @@ class MPT(Adapter):
     def norm_bias(self) -> bool:
         return self.qkv_bias()
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         return "alibi" if self.cv.lookup("attn_config.alibi")[0] else "learned"
 
     def learned_positions(self) -> bool:
@@ -471,8 +539,9 @@ class MPT(Adapter):
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
         ratio = self.read_int("expansion_ratio", "expansion_ratio", default=4) or 4
-        width = self.derive("intermediate_size", ratio * self.hidden_size(),
-                            "expansion_ratio × d_model")
+        width = self.derive(
+            "intermediate_size", ratio * self.hidden_size(), "expansion_ratio × d_model"
+        )
         return spec.model_copy(update={"intermediate_size": width, "bias": self.qkv_bias()})
 
 
@@ -493,8 +562,10 @@ class DBRX(Adapter):
         return bool(self.read("tie_word_embeddings", "tie_word_embeddings", default=False))
 
     def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
-        return self.read_int("num_kv_heads", "attn_config.kv_n_heads", default=heads,
-                             prov=prov) or heads
+        return (
+            self.read_int("num_kv_heads", "attn_config.kv_n_heads", default=heads, prov=prov)
+            or heads
+        )
 
     def rope_theta(self) -> float | None:
         value = self.read("rope_theta", "attn_config.rope_theta", default=10000.0)
@@ -507,8 +578,13 @@ class DBRX(Adapter):
         spec = super().ffn(index)
         width = self.read_int("expert_intermediate_size", "ffn_config.ffn_hidden_size") or 0
         top_k = self.read_int("experts_per_token", "ffn_config.moe_top_k") or 0
-        return spec.model_copy(update={"expert_intermediate_size": width,
-                                       "intermediate_size": width, "experts_per_token": top_k})
+        return spec.model_copy(
+            update={
+                "expert_intermediate_size": width,
+                "intermediate_size": width,
+                "experts_per_token": top_k,
+            }
+        )
 
 
 class Bert(Adapter):
@@ -527,7 +603,7 @@ class Bert(Adapter):
     def architecture(self) -> str:
         return "encoder"
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         return "learned"
 
     def norm_kind(self) -> str:
@@ -553,7 +629,7 @@ class T5(Adapter):
     def architecture(self) -> str:
         return "encoder-decoder"
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         return "relative"
 
     def rope_theta(self) -> float | None:
@@ -589,7 +665,7 @@ class Bart(Adapter):
     def num_layers(self) -> int:
         return self.read_int("num_layers", "decoder_layers") or 0
 
-    def positional(self, index: int) -> str:
+    def positional(self, index: int) -> Positional:
         return "learned"
 
     def norm_kind(self) -> str:
@@ -604,10 +680,15 @@ class Bart(Adapter):
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
         heads = self.read_int("num_heads", "decoder_attention_heads") or spec.num_heads
-        return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
-                                       "head_dim": self.hidden_size() // max(heads, 1),
-                                       "v_head_dim": self.hidden_size() // max(heads, 1),
-                                       "kind": "mha"})
+        return spec.model_copy(
+            update={
+                "num_heads": heads,
+                "num_kv_heads": heads,
+                "head_dim": self.hidden_size() // max(heads, 1),
+                "v_head_dim": self.hidden_size() // max(heads, 1),
+                "kind": "mha",
+            }
+        )
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)

@@ -35,7 +35,8 @@ class ModelInfo(BaseModel):
 
 class AttentionSummary(BaseModel):
     kind: Literal["mha", "mqa", "gqa", "mla", "linear", "none"] = Field(
-        description="the dominant attention of the model")
+        description="the dominant attention of the model"
+    )
     sliding_window_layers: int = Field(description="layers with a sliding window or a chunk")
     layers_by_kind: dict[str, int]
     query_heads: int
@@ -110,55 +111,86 @@ def _groups(layers: list[LayerSpec]) -> list[LayerGroup]:
         att = layer.attention.model_dump(exclude={"provenance"})
         ffn = layer.ffn.model_dump(exclude={"provenance"})
         last = groups[-1] if groups else None
-        if last and last.attention.model_dump(exclude={"provenance"}) == att and \
-                last.ffn.model_dump(exclude={"provenance"}) == ffn and last.last == layer.index - 1:
+        if (
+            last
+            and last.attention.model_dump(exclude={"provenance"}) == att
+            and last.ffn.model_dump(exclude={"provenance"}) == ffn
+            and last.last == layer.index - 1
+        ):
             last.last = layer.index
             last.count += 1
         else:
-            groups.append(LayerGroup(first=layer.index, last=layer.index, count=1,
-                                     attention=layer.attention, ffn=layer.ffn))
+            groups.append(
+                LayerGroup(
+                    first=layer.index,
+                    last=layer.index,
+                    count=1,
+                    attention=layer.attention,
+                    ffn=layer.ffn,
+                )
+            )
     return groups
 
 
 def _attention(a: Analysis) -> AttentionSummary:
     spec = a.spec
     kind = spec.dominant_attention()
-    softmax = [l.attention for l in spec.layers if l.attention.kind == kind] or \
-        [l.attention for l in spec.layers] or [AttentionSpec(kind="none")]
+    softmax = (
+        [layer.attention for layer in spec.layers if layer.attention.kind == kind]
+        or [layer.attention for layer in spec.layers]
+        or [AttentionSpec(kind="none")]
+    )
     att = softmax[0]
     by_kind: dict[str, int] = {}
     for layer in spec.layers:
-        label = layer.attention.kind
+        label: str = layer.attention.kind
         if layer.attention.window:
             label += "+sliding"
         elif layer.attention.chunk:
             label += "+chunked"
         by_kind[label] = by_kind.get(label, 0) + 1
-    local = [l.attention for l in spec.layers if l.attention.is_local]
+    local = [layer.attention for layer in spec.layers if layer.attention.is_local]
     return AttentionSummary(
-        kind=kind, sliding_window_layers=len(local), layers_by_kind=by_kind,
-        query_heads=att.num_heads, kv_heads=1 if att.kind == "mla" else att.num_kv_heads,
-        head_dim=att.head_dim, v_head_dim=att.v_head_dim, kv_lora_rank=att.kv_lora_rank,
-        q_lora_rank=att.q_lora_rank, qk_rope_head_dim=att.qk_rope_head_dim,
+        kind=kind,
+        sliding_window_layers=len(local),
+        layers_by_kind=by_kind,
+        query_heads=att.num_heads,
+        kv_heads=1 if att.kind == "mla" else att.num_kv_heads,
+        head_dim=att.head_dim,
+        v_head_dim=att.v_head_dim,
+        kv_lora_rank=att.kv_lora_rank,
+        q_lora_rank=att.q_lora_rank,
+        qk_rope_head_dim=att.qk_rope_head_dim,
         window=next((x.window for x in local if x.window), None),
         chunk=next((x.chunk for x in local if x.chunk), None),
-        positional=att.positional, rope_theta=att.rope_theta, rope_scaling=att.rope_scaling,
-        rotary_fraction=att.rotary_fraction, sinks=att.sinks, softcap=att.softcap,
-        qk_norm=att.qk_norm)
+        positional=att.positional,
+        rope_theta=att.rope_theta,
+        rope_scaling=att.rope_scaling,
+        rotary_fraction=att.rotary_fraction,
+        sinks=att.sinks,
+        softcap=att.softcap,
+        qk_norm=att.qk_norm,
+    )
 
 
 def _ffn(a: Analysis) -> FFNSummary:
     spec = a.spec
     moe = spec.first_moe()
     ffn = moe or (spec.layers[0].ffn if spec.layers else FFNSpec(kind="none"))
-    dense = [l for l in spec.layers if l.ffn.kind == "dense"]
+    dense = [layer for layer in spec.layers if layer.ffn.kind == "dense"]
     return FFNSummary(
-        kind="moe" if moe else ffn.kind, experts=ffn.num_experts,
-        experts_per_token=ffn.experts_per_token, shared_experts=ffn.num_shared_experts,
+        kind="moe" if moe else ffn.kind,
+        experts=ffn.num_experts,
+        experts_per_token=ffn.experts_per_token,
+        shared_experts=ffn.num_shared_experts,
         expert_intermediate_size=ffn.expert_intermediate_size,
         intermediate_size=dense[0].ffn.intermediate_size if dense else ffn.intermediate_size,
-        dense_layers=len(dense), moe_layers=len(spec.moe_layers()), router=ffn.router,
-        gated=ffn.gated, activation=ffn.activation)
+        dense_layers=len(dense),
+        moe_layers=len(spec.moe_layers()),
+        router=ffn.router,
+        gated=ffn.gated,
+        activation=ffn.activation,
+    )
 
 
 def build_report(a: Analysis, explanations: list[str]) -> Report:
@@ -166,18 +198,38 @@ def build_report(a: Analysis, explanations: list[str]) -> Report:
     notes = list(ckpt.notes) + list(spec.notes)
     return Report(
         model=ModelInfo(
-            id=ckpt.model_id, revision=ckpt.revision, source=ckpt.source,
-            model_type=spec.model_type, family=spec.family, known_family=spec.known_family,
-            architecture=spec.architecture, architectures=spec.architectures,
-            weights_format=ckpt.weights_format, tensors_known=ckpt.tensors is not None,
-            notes=notes, fetch=dict(ckpt.fetch_stats)),
-        attention=_attention(a), ffn=_ffn(a), layers=_groups(spec.layers),
-        mtp_layers=len(spec.mtp_layers), params=prof.params,
+            id=ckpt.model_id,
+            revision=ckpt.revision,
+            source=ckpt.source,
+            model_type=spec.model_type,
+            family=spec.family,
+            known_family=spec.known_family,
+            architecture=spec.architecture,
+            architectures=spec.architectures,
+            weights_format=ckpt.weights_format,
+            tensors_known=ckpt.tensors is not None,
+            notes=notes,
+            fetch=dict(ckpt.fetch_stats),
+        ),
+        attention=_attention(a),
+        ffn=_ffn(a),
+        layers=_groups(spec.layers),
+        mtp_layers=len(spec.mtp_layers),
+        params=prof.params,
         params_from_config=prof.params_from_config,
-        memory=Memory(weights_bytes=prof.weights.bytes, weights_method=prof.weights.method,
-                      weights_detail=prof.weights.detail, activation_dtype=prof.activation_dtype),
-        kv_cache=prof.kv, flops=prof.flops, roofline=prof.roofline,
-        explanations=explanations, provenance=spec.provenance, findings=list(a.findings))
+        memory=Memory(
+            weights_bytes=prof.weights.bytes,
+            weights_method=prof.weights.method,
+            weights_detail=prof.weights.detail,
+            activation_dtype=prof.activation_dtype,
+        ),
+        kv_cache=prof.kv,
+        flops=prof.flops,
+        roofline=prof.roofline,
+        explanations=explanations,
+        provenance=spec.provenance,
+        findings=list(a.findings),
+    )
 
 
 def render_json(a: Analysis, explanations: list[str]) -> str:

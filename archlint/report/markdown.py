@@ -11,8 +11,12 @@ def render_markdown(a: Analysis, explanations: list[str]) -> str:
     ckpt, spec, prof = a.checkpoint, a.spec, a.profile
     p, kv = prof.params, prof.kv
     rev = f" @ `{for_markdown_cell(ckpt.revision[:12])}`" if ckpt.revision else ""
-    lines = [f"### {for_markdown_cell(ckpt.model_id)}{rev}", "",
-             f"source: {ckpt.source} · family: {for_markdown_cell(spec.family)}", ""]
+    lines = [
+        f"### {for_markdown_cell(ckpt.model_id)}{rev}",
+        "",
+        f"source: {ckpt.source} · family: {for_markdown_cell(spec.family)}",
+        "",
+    ]
     lines += [f"> {for_markdown_cell(n)}" for n in list(ckpt.notes) + list(spec.notes)]
     rows = [
         ("layers", f"{spec.num_layers} · hidden {spec.hidden_size:,} · vocab {spec.vocab_size:,}"),
@@ -26,8 +30,12 @@ def render_markdown(a: Analysis, explanations: list[str]) -> str:
         ("FLOPs / token", fmt_flops(prof.flops.per_token)),
     ]
     if prof.roofline:
-        rows.append((f"decode bound ({prof.roofline.gpu}, batch {prof.roofline.batch})",
-                     fmt_rate(prof.roofline.decode_tokens_per_s)))
+        rows.append(
+            (
+                f"decode bound ({prof.roofline.gpu}, batch {prof.roofline.batch})",
+                fmt_rate(prof.roofline.decode_tokens_per_s),
+            )
+        )
     lines += ["", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     if explanations:
         lines += [""] + [f"- {line}" for line in explanations]
@@ -35,6 +43,8 @@ def render_markdown(a: Analysis, explanations: list[str]) -> str:
         lines += ["", "| severity | code | message | location |", "|---|---|---|---|"]
         for f in a.findings:
             where = (f.location.file or "") + (f":{f.location.line}" if f.location.line else "")
-            lines.append(f"| {f.severity.value} | {f.code} {f.name} | "
-                         f"{for_markdown_cell(f.message)} | {for_markdown_cell(where)} |")
+            lines.append(
+                f"| {f.severity.value} | {f.code} {f.name} | "
+                f"{for_markdown_cell(f.message)} | {for_markdown_cell(where)} |"
+            )
     return "\n".join(lines) + "\n"

@@ -26,8 +26,13 @@ def fmt_bytes(n: float) -> str:
 
 def fmt_flops(n: float) -> str:
     n = float(n)
-    for unit, scale in (("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9), ("MFLOP", 1e6),
-                        ("KFLOP", 1e3)):
+    for unit, scale in (
+        ("PFLOP", 1e15),
+        ("TFLOP", 1e12),
+        ("GFLOP", 1e9),
+        ("MFLOP", 1e6),
+        ("KFLOP", 1e3),
+    ):
         if abs(n) >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n:.0f} FLOP"

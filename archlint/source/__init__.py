@@ -67,25 +67,35 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
     in_catalog = catalog.resolve_name(name)
     if options.prefer == "catalog" or (in_catalog and not _HUB_ID.match(name)):
         if in_catalog is None:
-            raise InputError(f"{name!r} is not in the bundled catalog",
-                             hint="`archlint catalog` lists it")
+            raise InputError(
+                f"{name!r} is not in the bundled catalog", hint="`archlint catalog` lists it"
+            )
         return _from_catalog(in_catalog, None)
     if not _HUB_ID.match(name):
-        raise InputError(f"{ref!r} is neither a local path, a Hub id (org/name) nor a catalog name",
-                         hint="`archlint catalog` lists bundled models")
+        raise InputError(
+            f"{ref!r} is neither a local path, a Hub id (org/name) nor a catalog name",
+            hint="`archlint catalog` lists bundled models",
+        )
     from archlint.source.hub import fetch_checkpoint
 
     try:
         return fetch_checkpoint(
-            name, rev, endpoint=options.endpoint, token=options.token,
-            cache_dir=options.cache_dir, offline=offline_requested(options),
-            max_workers=options.max_workers, timeout=options.timeout,
-            use_cache=options.use_cache)
+            name,
+            rev,
+            endpoint=options.endpoint,
+            token=options.token,
+            cache_dir=options.cache_dir,
+            offline=offline_requested(options),
+            max_workers=options.max_workers,
+            timeout=options.timeout,
+            use_cache=options.use_cache,
+        )
     except (NetworkError, OfflineError) as exc:
         if in_catalog is None or options.prefer == "hub":
             raise
         why = "offline" if isinstance(exc, OfflineError) else "the Hub could not be reached"
-        return _from_catalog(in_catalog, f"{why}: answered from the bundled snapshot "
-                                         f"({exc.one_line()})")
+        return _from_catalog(
+            in_catalog, f"{why}: answered from the bundled snapshot ({exc.one_line()})"
+        )
     except HubError:
         raise

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archlint.checkpoint import Checkpoint, Problem, TensorInfo
+from archlint.checkpoint import Checkpoint, TensorInfo
 from archlint.errors import ConfigError, InputError
 from archlint.source.config_file import parse_config
 from archlint.source.index import check_shards, parse_index, safe_shard_name
 from archlint.source.safetensors_header import read_local_header
 
-INDEX_FILES = (("model.safetensors.index.json", "safetensors"),
-               ("pytorch_model.bin.index.json", "bin"))
+INDEX_FILES = (
+    ("model.safetensors.index.json", "safetensors"),
+    ("pytorch_model.bin.index.json", "bin"),
+)
 
 
 def _read_config(path: Path, ckpt: Checkpoint) -> None:
@@ -22,7 +24,9 @@ def _read_config(path: Path, ckpt: Checkpoint) -> None:
         from archlint.source.config_file import MAX_CONFIG_BYTES
 
         if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path.name} is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte cap")
+            raise ConfigError(
+                f"{path.name} is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte cap"
+            )
         ckpt.config, ckpt.config_text = parse_config(path.read_bytes(), name=path.name)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -111,8 +115,10 @@ def from_file(path: Path) -> Checkpoint:
         ckpt.notes.append("config only: weights not verified against the config")
         return ckpt
     if name.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl")):
-        raise InputError(f"{path} is a pickle checkpoint; archlint never unpickles files "
-                         "(point it at the directory with config.json instead)")
+        raise InputError(
+            f"{path} is a pickle checkpoint; archlint never unpickles files "
+            "(point it at the directory with config.json instead)"
+        )
     raise InputError(f"{path}: expected a model directory, config.json or a .safetensors file")
 
 
@@ -122,8 +128,6 @@ def load_local(path: Path) -> Checkpoint:
     if path.is_file():
         return from_file(path)
     raise InputError(f"{path} does not exist")
-
-
 
 
 __all__ = ["load_local"]

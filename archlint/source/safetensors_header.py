@@ -187,7 +187,6 @@ class JsonOddities:
 
     duplicates: list[tuple[dict[str, Any], dict[str, list[Any]]]] = field(default_factory=list)
     constants: set[str] = field(default_factory=set)  # NaN, Infinity, -Infinity
-    long_ints: int = 0
 
 
 def _make_decoder(odd: JsonOddities) -> json.JSONDecoder:
@@ -208,7 +207,6 @@ def _make_decoder(odd: JsonOddities) -> json.JSONDecoder:
         # u64 has at most 20 digits; longer literals would also trip CPython's 4300-digit
         # int() limit with a bare ValueError, and big ints make later arithmetic slow.
         if len(literal) > 20:
-            odd.long_ints += 1
             return BadNumber(literal)
         return int(literal)
 
@@ -363,16 +361,20 @@ class _HeaderReader:
         try:
             dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         except (TypeError, KeyError, IndexError):
-            return self._malformed(name, entry)
+            self._malformed(name, entry)
+            return None
         if (type(dtype) is not str or type(shape) is not list or type(offsets) is not list
                 or len(offsets) != 2):
-            return self._malformed(name, entry)
+            self._malformed(name, entry)
+            return None
         if not (_all_u64(shape) and _all_u64(offsets)):
-            return self._bad_number(name, shape, offsets)
+            self._bad_number(name, shape, offsets)
+            return None
         begin, end = offsets
         if begin > end:
-            return self._skip("AL009", name, f"data_offsets [{begin}, {end}] end before they "
-                              "begin; skipped", "data_offsets")
+            self._skip("AL009", name, f"data_offsets [{begin}, {end}] end before they "
+                       "begin; skipped", "data_offsets")
+            return None
         if self.check_unicode and not self._valid_unicode(dtype, json_pointer(name, "dtype")):
             return None
         return self._sized(TensorInfo(name, dtype, tuple(shape), self.file_name, begin, end))
@@ -380,36 +382,43 @@ class _HeaderReader:
     def _malformed(self, name: str, entry: Any) -> None:
         """Say precisely what is wrong with an entry that is not {dtype, shape, data_offsets}."""
         if not isinstance(entry, dict):
-            return self._skip("AL003", name, f"is {describe(entry)}, not an object with "
-                              "dtype/shape/data_offsets; skipped")
+            self._skip("AL003", name, f"is {describe(entry)}, not an object with "
+                       "dtype/shape/data_offsets; skipped")
+            return None
         missing = [k for k in _TENSOR_FIELDS if k not in entry]
         if missing:
-            return self._skip("AL003", name, f"lacks {', '.join(missing)}; skipped")
+            self._skip("AL003", name, f"lacks {', '.join(missing)}; skipped")
+            return None
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if not isinstance(dtype, str):
-            return self._skip("AL003", name, f"dtype is {describe(dtype)}, not a string; "
-                              "skipped", "dtype")
+            self._skip("AL003", name, f"dtype is {describe(dtype)}, not a string; "
+                       "skipped", "dtype")
+            return None
         if not isinstance(shape, list):
-            return self._skip("AL003", name, f"shape is {describe(shape)}, not an array; "
-                              "skipped", "shape")
+            self._skip("AL003", name, f"shape is {describe(shape)}, not an array; "
+                       "skipped", "shape")
+            return None
         what = f"an array of {len(offsets)}" if isinstance(offsets, list) else describe(offsets)
-        return self._skip("AL003", name, f"data_offsets is {what}, not [BEGIN, END]; skipped",
-                          "data_offsets")
+        self._skip("AL003", name, f"data_offsets is {what}, not [BEGIN, END]; skipped",
+                   "data_offsets")
+        return None
 
     def _bad_number(self, name: str, shape: list[Any], offsets: list[Any]) -> None:
         for key, values in (("shape", shape), ("data_offsets", offsets)):
             for i, value in enumerate(values):
                 if not _is_u64(value):
-                    return self._skip("AL006", name, f"{key}[{i}] is {describe(value)}, not an "
-                                      "integer in 0..2^64-1; skipped", key, str(i))
+                    self._skip("AL006", name, f"{key}[{i}] is {describe(value)}, not an "
+                               "integer in 0..2^64-1; skipped", key, str(i))
+                    return None
         return None
 
     def _sized(self, t: TensorInfo) -> TensorInfo | None:
         """Check END - BEGIN == elements * bits / 8 (the spec's byte-size rule)."""
         numel = _checked_numel(t.shape)
         if numel is None:
-            return self._skip("AL006", t.name, f"shape {_shape_text(t.shape)} has more than "
-                              "2^64 elements; skipped", "shape")
+            self._skip("AL006", t.name, f"shape {_shape_text(t.shape)} has more than "
+                       "2^64 elements; skipped", "shape")
+            return None
         bits = DTYPE_BITS.get(t.dtype)
         if bits is None:
             if self.problems.wants("AL007"):
@@ -474,7 +483,7 @@ def _check_layout(tensors: list[TensorInfo], header_len: int, file_size: int | N
                   problems: ProblemCollector) -> None:
     """The buffer "needs to be entirely indexed, and cannot contain holes" (spec)."""
     cursor = 0
-    for begin, end, name in sorted((t.start, t.end, t.name) for t in tensors):
+    for begin, end, name in sorted((t.start or 0, t.end or 0, t.name) for t in tensors):
         if begin != cursor and problems.wants("AL009"):
             if begin > cursor:
                 problems.add("AL009", f"buffer bytes [{cursor}, {begin}) before tensor "
