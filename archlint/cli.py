@@ -53,6 +53,14 @@ def _source_options(f: Any) -> Any:
         ),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the header cache."),
         click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=10.0,
+            show_default=True,
+            envvar="ARCHLINT_TIMEOUT",
+            help="Seconds to wait for each Hub response before retrying.",
+        ),
+        click.option(
             "--catalog",
             "use_catalog",
             is_flag=True,
@@ -112,6 +120,7 @@ def _make_source(
     cache_dir: Path | None,
     no_cache: bool,
     use_catalog: bool,
+    timeout: float = 10.0,
 ) -> Any:
     from archlint.source import SourceOptions
 
@@ -123,6 +132,7 @@ def _make_source(
         cache_dir=cache_dir,
         use_cache=not no_cache,
         prefer="catalog" if use_catalog else "auto",
+        timeout=timeout,
     )
 
 
@@ -260,6 +270,7 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         endpoint: str | None,
         cache_dir: Path | None,
         no_cache: bool,
+        timeout: float,
         use_catalog: bool,
         select: tuple[str, ...],
         ignore: tuple[str, ...],
@@ -274,10 +285,14 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         from archlint.source import load_checkpoint
 
         options = _make_options(context, batch, kv_dtype, gpu, gpu_file)
+        from archlint.report.progress import header_progress
+
         source = _make_source(
-            revision, offline, no_auth, endpoint, cache_dir, no_cache, use_catalog
+            revision, offline, no_auth, endpoint, cache_dir, no_cache, use_catalog, timeout
         )
-        ckpt = load_checkpoint(model, source)
+        with header_progress(model) as progress:
+            source.progress = progress
+            ckpt = load_checkpoint(model, source)
         analysis = analyze_checkpoint(ckpt, options)
         local = Path(model).expanduser() if ckpt.source == "local" else None
         rules: list[Any] = []

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import safetensors
 from safetensors import TensorSpec, serialize
 from safetensors.numpy import save
 
@@ -162,7 +163,8 @@ FATAL = [
     pytest.param(b'{"a": 1}' * 4, "AL001", id="plain-json-file"),
     pytest.param(raw("[1,2]"), "AL003", id="top-level-array"),
     pytest.param(raw('"{}"'), "AL003", id="top-level-string"),
-    pytest.param(raw(" {}"), "AL003", id="leading-space"),
+    pytest.param(raw(" \t\n"), "AL003", id="only-whitespace"),
+    pytest.param(raw("  [1]"), "AL003", id="whitespace-then-array"),
     pytest.param(raw("\ufeff{}"), "AL003", id="utf8-bom"),
     pytest.param(raw("{}".encode("utf-16")), "AL003", id="utf16-header"),
     pytest.param(raw(bytes(16)), "AL003", id="all-nul-header"),
@@ -299,7 +301,13 @@ RECOVERABLE = [
     pytest.param(text('{"__metadata__":{"ok":null}}'), True, {"AL018"}, [],
                  id="metadata-null-value"),
     pytest.param(text('{"a":5}'), True, {"AL003"}, [], id="entry-is-number"),
-    pytest.param(text('{"a":["F32",[1],[0,4]]}', 4), False, {"AL003"}, [], id="entry-is-array"),
+    pytest.param(text('{"a":["F32",[1],[0,4]]}', 4), True, {"AL003"}, ["a"],
+                 id="entry-is-positional-array"),
+    pytest.param(text('{"a":["F32",[1]]}'), True, {"AL003"}, [], id="entry-is-short-array"),
+    pytest.param(text('{"a":["F32",[true],[0,4]]}'), False, {"AL003", "AL006"}, [],
+                 id="positional-array-bad-number"),
+    pytest.param(raw(' \n{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', data=4), True,
+                 {"AL004"}, ["a"], id="leading-whitespace"),
     pytest.param(text('{"a":null}'), True, {"AL003"}, [], id="entry-is-null"),
     pytest.param(text('{"a":{"dtype":"F32","shape":[1]}}'), True, {"AL003"}, [],
                  id="entry-missing-offsets"),
@@ -334,6 +342,32 @@ def test_recoverable_problem(buf: bytes, exact: bool, expected: set[str], kept: 
         assert problem.code in PROBLEM_NAMES
         assert problem.file == "m.safetensors"
         assert "\n" not in problem.message
+
+
+def reference_loads(buf: bytes) -> bool:
+    try:
+        safetensors.deserialize(buf)
+    except Exception:  # SafetensorError, and whatever else the reference raises
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("buf", "code"), FATAL)
+def test_reference_reader_refuses_every_fatal_case(buf: bytes, code: str) -> None:
+    assert not reference_loads(buf)
+
+
+# The reference reader (Rust, serde_json) loads these; we load them too and report the defect.
+REFERENCE_LOADS = {"newline-padding", "duplicate-tensor-name", "duplicate-metadata-key",
+                   "entry-is-positional-array", "leading-whitespace"}
+
+
+@pytest.mark.parametrize(("buf", "exact", "expected", "kept"), RECOVERABLE)
+def test_reference_reader_on_recoverable_cases(buf: bytes, exact: bool, expected: set[str],
+                                               kept: list[str], request: pytest.FixtureRequest
+                                               ) -> None:
+    case = request.node.callspec.id
+    assert reference_loads(buf) == (case in REFERENCE_LOADS)
 
 
 def test_valid_surrogate_pair_escape_is_fine() -> None:
@@ -502,7 +536,7 @@ def test_memory_error_never_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
     import archlint.source.safetensors_header as mod
 
     class Exploding:
-        def raw_decode(self, text: str) -> None:
+        def raw_decode(self, text: str, start: int = 0) -> None:
             raise MemoryError
 
     monkeypatch.setattr(mod, "_make_decoder", lambda odd: Exploding())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ class SourceOptions:
     prefer: str = "auto"  # auto | hub | catalog
     max_workers: int = 16
     timeout: float = 10.0
+    progress: Callable[[int, int], None] | None = None  # (shards done, total)
 
 
 def split_revision(ref: str) -> tuple[str, str | None]:
@@ -88,6 +90,7 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
             offline=offline_requested(options),
             max_workers=options.max_workers,
             timeout=options.timeout,
+            progress=options.progress,
             use_cache=options.use_cache,
         )
     except (NetworkError, OfflineError) as exc:

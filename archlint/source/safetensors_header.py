@@ -214,15 +214,15 @@ def _make_decoder(odd: JsonOddities) -> json.JSONDecoder:
                             parse_int=int_hook)
 
 
-def decode_json_object(text: str, *, file_name: str, code: str,
-                       what: str) -> tuple[dict[str, Any], int, JsonOddities]:
-    """Parse the JSON object at the start of `text`; return it, where it ended, and oddities.
+def decode_json_object(text: str, *, file_name: str, code: str, what: str,
+                       start: int = 0) -> tuple[dict[str, Any], int, JsonOddities]:
+    """Parse the JSON object at `start` in `text`; return it, where it ended, and oddities.
 
     Never lets RecursionError/MemoryError out: deep nesting or a blowup is a HeaderError(code).
     """
     odd = JsonOddities()
     try:
-        obj, end = _make_decoder(odd).raw_decode(text)
+        obj, end = _make_decoder(odd).raw_decode(text, start)
     except json.JSONDecodeError as err:
         raise HeaderError(code, f"{what} is not valid JSON: {err.msg} at line {err.lineno} "
                           f"column {err.colno}", file=file_name) from None
@@ -358,6 +358,8 @@ class _HeaderReader:
         """
         if self.check_unicode and not self._valid_unicode(name, json_pointer(name)):
             return None
+        if type(entry) is list and len(entry) == 3:
+            entry = self._positional(name, entry)
         try:
             dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         except (TypeError, KeyError, IndexError):
@@ -378,6 +380,14 @@ class _HeaderReader:
         if self.check_unicode and not self._valid_unicode(dtype, json_pointer(name, "dtype")):
             return None
         return self._sized(TensorInfo(name, dtype, tuple(shape), self.file_name, begin, end))
+
+    def _positional(self, name: str, entry: list[Any]) -> dict[str, Any]:
+        """`[dtype, shape, data_offsets]`: not the spec's form, but the reference reader (serde)
+        loads a struct from a sequence, so torch would load this tensor; read it the same way
+        rather than hide it from the tensor table."""
+        self._skip("AL003", name, "is an array, not an object; read positionally as [dtype, "
+                   "shape, data_offsets] as the reference reader does")
+        return dict(zip(_TENSOR_FIELDS, entry, strict=True))
 
     def _malformed(self, name: str, entry: Any) -> None:
         """Say precisely what is wrong with an entry that is not {dtype, shape, data_offsets}."""
@@ -527,6 +537,19 @@ def _report_oddities(obj: dict[str, Any], odd: JsonOddities, problems: ProblemCo
         problems.add("AL006", f"header uses the non-JSON literal(s) {names}")
 
 
+def _json_start(header: bytes, file_name: str) -> int:
+    """Where the JSON object starts. The header "MUST begin with a {"; the reference reader
+    (serde_json) skips leading JSON whitespace anyway, so we do too, and report it."""
+    if header[:1] == b"{":
+        return 0
+    start = len(header) - len(header.lstrip(b" \t\n\r"))
+    if header[start:start + 1] != b"{":
+        first = header[start] if start < len(header) else header[0]
+        raise HeaderError("AL003", f"header begins with byte 0x{first:02x}, not '{{' "
+                          "(the format requires a JSON object)", file=file_name)
+    return start
+
+
 def parse_header(header: bytes, *, file_name: str, file_size: int | None = None,
                  max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> ParsedHeader:
     """Parse the N header bytes (without the 8-byte prefix) per the safetensors format spec."""
@@ -535,16 +558,18 @@ def parse_header(header: bytes, *, file_name: str, file_size: int | None = None,
     n = len(header)
     _check_length(n, file_name=file_name, file_size=file_size,
                   cap=_effective_cap(max_header_bytes))
-    if header[:1] != b"{":
-        raise HeaderError("AL003", f"header begins with byte 0x{header[0]:02x}, not '{{' "
-                          "(the format requires a JSON object)", file=file_name)
+    start = _json_start(header, file_name)
     try:
         text = header.decode("utf-8")
     except UnicodeDecodeError as err:
         raise HeaderError("AL002", f"header is not valid UTF-8 (byte 0x{header[err.start]:02x} "
                           f"at offset {err.start})", file=file_name) from None
-    obj, end, odd = decode_json_object(text, file_name=file_name, code="AL003", what="header")
+    obj, end, odd = decode_json_object(text, file_name=file_name, code="AL003", what="header",
+                                       start=start)
     problems = ProblemCollector(file_name)
+    if start:
+        problems.add("AL004", f"header begins with {start} whitespace byte(s) before '{{'; the "
+                     "format requires '{' first (the reference reader tolerates it)")
     _check_padding(text, end, problems)
     _report_oddities(obj, odd, problems)
     reader = _HeaderReader(file_name, problems, check_unicode="\\u" in text)
