@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
 
 from archlint.checkpoint import TensorInfo
 
@@ -36,18 +36,7 @@ Component = Literal[
     "other",
 ]
 Role = Literal["weight", "scale", "zero_point", "index", "buffer"]
-COMPONENTS: tuple[Component, ...] = (
-    "embedding",
-    "attention",
-    "dense_ffn",
-    "routed_experts",
-    "shared_experts",
-    "router",
-    "norms",
-    "head",
-    "mtp",
-    "other",
-)
+COMPONENTS: tuple[Component, ...] = get_args(Component)
 
 _LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|block|layer)\.(\d+)\.")
 

@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 from archlint.dtypes import canonical_name
 from archlint.spec import (
     AttentionKind,
-    Positional,
     AttentionSpec,
     FFNSpec,
     FieldSource,
     LayerSpec,
     ModelSpec,
+    Positional,
     QuantizationSpec,
 )
 
@@ -65,6 +65,9 @@ class Adapter:
     name: ClassVar[str] = "generic"
     model_types: ClassVar[tuple[str, ...]] = ()
     known: ClassVar[bool] = True
+    #: transformers' PretrainedConfig default is True; families whose config class says
+    #: otherwise (Llama, DeepSeek, gpt-oss, GPT-J/NeoX, DBRX) set False.
+    tie_default: ClassVar[bool] = True
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
@@ -135,13 +138,12 @@ class Adapter:
         return self.read_int("vocab_size", "vocab_size", "padded_vocab_size") or 0
 
     def tie_word_embeddings(self) -> bool:
-        # transformers' PretrainedConfig default is True; many families override it.
         return bool(
             self.read(
                 "tie_word_embeddings",
                 "tie_word_embeddings",
-                default=True,
-                why="transformers PretrainedConfig default tie_word_embeddings=True",
+                default=self.tie_default,
+                why=f"{self.name} config default tie_word_embeddings={self.tie_default}",
             )
         )
 

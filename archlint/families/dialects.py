@@ -32,17 +32,7 @@ class Llama(Adapter):
         "internlm2",
         "yi",
     )
-    tie_default: ClassVar[bool] = False
-
-    def tie_word_embeddings(self) -> bool:
-        return bool(
-            self.read(
-                "tie_word_embeddings",
-                "tie_word_embeddings",
-                default=self.tie_default,
-                why=f"{self.name} config default tie_word_embeddings={self.tie_default}",
-            )
-        )
+    tie_default = False
 
 
 class Qwen(Llama):
@@ -169,16 +159,7 @@ class DeepSeek(Adapter):
 
     name = "deepseek"
     model_types = ("deepseek_v2", "deepseek_v3", "kimi_k2")
-
-    def tie_word_embeddings(self) -> bool:
-        return bool(
-            self.read(
-                "tie_word_embeddings",
-                "tie_word_embeddings",
-                default=False,
-                why="DeepSeek config default tie_word_embeddings=False",
-            )
-        )
+    tie_default = False
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         base = super().attention(index, layer_type)
@@ -224,9 +205,7 @@ class GptOss(Adapter):
 
     name = "gpt_oss"
     model_types = ("gpt_oss",)
-
-    def tie_word_embeddings(self) -> bool:
-        return bool(self.read("tie_word_embeddings", "tie_word_embeddings", default=False))
+    tie_default = False
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
@@ -394,7 +373,24 @@ class Falcon(Adapter):
         return spec.model_copy(update={"intermediate_size": width})
 
 
-class GPT2(Adapter):
+class ClassicTransformer(Adapter):
+    """The GPT-2 / BERT block: LayerNorm with bias, a plain (ungated) MLP, and biased
+    projections. GPT-2, GPT-J, GPT-NeoX, BLOOM, BERT and BART build on it."""
+
+    def norm_kind(self) -> str:
+        return "layernorm"
+
+    def gated_ffn(self) -> bool:
+        return False
+
+    def qkv_bias(self) -> bool:
+        return True
+
+    def ffn(self, index: int) -> FFNSpec:
+        return super().ffn(index).model_copy(update={"bias": True})
+
+
+class GPT2(ClassicTransformer):
     """GPT-2: learned absolute positions, LayerNorm with bias, biased Conv1D projections
     (stored transposed: [in, out]), plain GELU MLP of n_inner or 4 × n_embd."""
 
@@ -404,35 +400,21 @@ class GPT2(Adapter):
     def positional(self, index: int) -> Positional:
         return "learned"
 
-    def norm_kind(self) -> str:
-        return "layernorm"
-
-    def gated_ffn(self) -> bool:
-        return False
-
-    def qkv_bias(self) -> bool:
-        return True
-
     def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
         if self.cv.lookup("multi_query")[0]:  # gpt_bigcode (StarCoder 1)
             return 1
         return heads
 
-    def ffn(self, index: int) -> FFNSpec:
-        return super().ffn(index).model_copy(update={"bias": True})
 
-
-class GPTJ(Adapter):
+class GPTJ(ClassicTransformer):
     """GPT-J: parallel block with one LayerNorm, partial rotary (`rotary_dim`), unbiased
     attention, biased MLP and lm_head."""
 
     name = "gptj"
     model_types = ("gptj",)
+    tie_default = False
 
-    def norm_kind(self) -> str:
-        return "layernorm"
-
-    def gated_ffn(self) -> bool:
+    def qkv_bias(self) -> bool:
         return False
 
     def parallel_block(self) -> bool:
@@ -441,41 +423,24 @@ class GPTJ(Adapter):
     def norms_per_layer(self) -> int:
         return 1
 
-    def tie_word_embeddings(self) -> bool:
-        return bool(self.read("tie_word_embeddings", "tie_word_embeddings", default=False))
-
     def rotary_fraction(self) -> float | None:
         dim = self.read_int("rotary_dim", "rotary_dim")
         heads = self.read_int("num_heads", "n_head") or 1
         return dim / (self.hidden_size() // heads) if dim else None
 
-    def ffn(self, index: int) -> FFNSpec:
-        return super().ffn(index).model_copy(update={"bias": True})
 
-
-class GPTNeoX(Adapter):
+class GPTNeoX(ClassicTransformer):
     """GPT-NeoX / Pythia: partial rotary (`rotary_pct`), parallel residual, biases everywhere."""
 
     name = "gpt_neox"
     model_types = ("gpt_neox",)
-
-    def norm_kind(self) -> str:
-        return "layernorm"
-
-    def gated_ffn(self) -> bool:
-        return False
+    tie_default = False
 
     def qkv_bias(self) -> bool:
         return bool(self.read("qkv_bias", "attention_bias", default=True))
 
-    def tie_word_embeddings(self) -> bool:
-        return bool(self.read("tie_word_embeddings", "tie_word_embeddings", default=False))
 
-    def ffn(self, index: int) -> FFNSpec:
-        return super().ffn(index).model_copy(update={"bias": True})
-
-
-class Bloom(Adapter):
+class Bloom(ClassicTransformer):
     """BLOOM: ALiBi (no position table), `n_embed`/`n_layer`, LayerNorm after the embedding,
     biases everywhere, tied head."""
 
@@ -487,18 +452,6 @@ class Bloom(Adapter):
 
     def positional(self, index: int) -> Positional:
         return "alibi"
-
-    def norm_kind(self) -> str:
-        return "layernorm"
-
-    def gated_ffn(self) -> bool:
-        return False
-
-    def qkv_bias(self) -> bool:
-        return True
-
-    def ffn(self, index: int) -> FFNSpec:
-        return super().ffn(index).model_copy(update={"bias": True})
 
 
 class MPT(Adapter):
@@ -551,15 +504,13 @@ class DBRX(Adapter):
 
     name = "dbrx"
     model_types = ("dbrx",)
+    tie_default = False
 
     def norm_bias(self) -> bool:
         return False
 
     def norm_kind(self) -> str:
         return "layernorm"
-
-    def tie_word_embeddings(self) -> bool:
-        return bool(self.read("tie_word_embeddings", "tie_word_embeddings", default=False))
 
     def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
         return (
@@ -587,7 +538,7 @@ class DBRX(Adapter):
         )
 
 
-class Bert(Adapter):
+class Bert(ClassicTransformer):
     """BERT/RoBERTa: encoder-only (no KV cache growth), learned positions and segment
     embeddings, LayerNorm after the embedding, plain GELU MLP, biases everywhere."""
 
@@ -605,18 +556,6 @@ class Bert(Adapter):
 
     def positional(self, index: int) -> Positional:
         return "learned"
-
-    def norm_kind(self) -> str:
-        return "layernorm"
-
-    def gated_ffn(self) -> bool:
-        return False
-
-    def qkv_bias(self) -> bool:
-        return True
-
-    def ffn(self, index: int) -> FFNSpec:
-        return super().ffn(index).model_copy(update={"bias": True})
 
 
 class T5(Adapter):
@@ -653,7 +592,7 @@ class T5(Adapter):
         return [super(T5, self).layer(i, "full") for i in range(count)]
 
 
-class Bart(Adapter):
+class Bart(ClassicTransformer):
     """BART / mBART / Marian: encoder-decoder, learned positions (+2 offset), biases, LayerNorm."""
 
     name = "bart"
@@ -667,15 +606,6 @@ class Bart(Adapter):
 
     def positional(self, index: int) -> Positional:
         return "learned"
-
-    def norm_kind(self) -> str:
-        return "layernorm"
-
-    def gated_ffn(self) -> bool:
-        return False
-
-    def qkv_bias(self) -> bool:
-        return True
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)

@@ -358,11 +358,14 @@ class _HeaderReader:
         """
         if self.check_unicode and not self._valid_unicode(name, json_pointer(name)):
             return None
-        if type(entry) is list and len(entry) == 3:
+        if type(entry) is not dict:
+            if type(entry) is not list or len(entry) != 3:
+                self._malformed(name, entry)
+                return None
             entry = self._positional(name, entry)
         try:
             dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        except (TypeError, KeyError, IndexError):
+        except KeyError:
             self._malformed(name, entry)
             return None
         if (type(dtype) is not str or type(shape) is not list or type(offsets) is not list
@@ -391,6 +394,8 @@ class _HeaderReader:
 
     def _malformed(self, name: str, entry: Any) -> None:
         """Say precisely what is wrong with an entry that is not {dtype, shape, data_offsets}."""
+        if not self.problems.wants("AL003"):
+            return None  # past the cap: counted, not described
         if not isinstance(entry, dict):
             self._skip("AL003", name, f"is {describe(entry)}, not an object with "
                        "dtype/shape/data_offsets; skipped")
