@@ -10,7 +10,7 @@ input embedding (OpenAI quotes gpt-oss active parameters without it).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -48,6 +48,30 @@ def _active(
             inactive += routed - routed * ffn.experts_per_token // ffn.num_experts
     active = total - mtp - inactive
     return active, active - embedding
+
+
+def _counts(
+    method: Literal["tensors", "config"],
+    components: dict[str, int],
+    routed_by_layer: dict[int, int],
+    spec: ModelSpec | None,
+    **stored: Any,
+) -> ParamCounts:
+    """Totals, active counts and the component table, the same way for both methods."""
+    total = sum(components.values())
+    mtp = components.get("mtp", 0)
+    embedding = components.get("embedding", 0)
+    active, active_ex = _active(total, routed_by_layer, spec, mtp, embedding)
+    return ParamCounts(
+        method=method,
+        total=total,
+        active=active,
+        active_excluding_embedding=active_ex,
+        embedding=embedding,
+        by_component={c: components.get(c, 0) for c in COMPONENTS},
+        main_model=total - mtp,
+        **stored,
+    )
 
 
 def _ffn_at(spec: ModelSpec | None, layer: int) -> FFNSpec | None:
@@ -88,23 +112,16 @@ def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
         packed = packed or role.pack_factor > 1
         if component == "routed_experts" and role.layer is not None:
             routed_by_layer[role.layer] += count
-    total = sum(by_component.values())
-    mtp = by_component.get("mtp", 0)
-    embedding = by_component.get("embedding", 0)
-    active, active_ex = _active(total, routed_by_layer, spec, mtp, embedding)
-    return ParamCounts(
-        method="tensors",
-        total=total,
-        active=active,
-        active_excluding_embedding=active_ex,
-        embedding=embedding,
-        by_component={c: by_component.get(c, 0) for c in COMPONENTS},
+    return _counts(
+        "tensors",
+        by_component,
+        routed_by_layer,
+        spec,
         by_dtype=dict(by_dtype),
         stored_elements=stored,
         stored_bytes=sum(bytes_by_dtype.values()),
         bytes_by_dtype=dict(bytes_by_dtype),
         packed=packed,
-        main_model=total - mtp,
     )
 
 
@@ -229,15 +246,4 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     comp["norms"] += final_norms * hidden * (2 if spec.norm_bias else 1)
     if not spec.tie_word_embeddings and spec.architecture != "encoder":
         comp["head"] += vocab * hidden
-    total = sum(comp.values())
-    embedding = comp.get("embedding", 0)
-    active, active_ex = _active(total, routed_by_layer, spec, comp.get("mtp", 0), embedding)
-    return ParamCounts(
-        method="config",
-        total=total,
-        active=active,
-        active_excluding_embedding=active_ex,
-        embedding=embedding,
-        by_component={c: comp.get(c, 0) for c in COMPONENTS},
-        main_model=total - comp.get("mtp", 0),
-    )
+    return _counts("config", comp, routed_by_layer, spec)

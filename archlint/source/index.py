@@ -14,6 +14,7 @@ tensors' bytes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,9 @@ MAX_SHARDS = 2048
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # run once per distinct shard name, not per tensor
+
+
 @dataclass
 class ParsedIndex:
     raw: dict[str, Any]
@@ -55,7 +59,7 @@ def safe_shard_name(name: str) -> bool:
     """True when `name` is a plain relative path that stays inside the repo folder."""
     if not isinstance(name, str) or not name:
         return False
-    if "\\" in name or any(ord(c) < 0x20 or c == "\x7f" for c in name):
+    if "\\" in name or _CONTROL.search(name):
         return False  # backslash: a separator on Windows; controls (NUL...): never a Hub path
     if name.startswith("/") or ":" in name:
         # Absolute POSIX path; any colon: a Windows drive ("C:\\x", drive-relative "C:x") or an

@@ -32,8 +32,9 @@ from archlint.checkpoint import Problem, ShardInfo, TensorInfo
 from archlint.dtypes import DTYPE_BITS
 from archlint.errors import HeaderError, InputError
 
-#: Absolute ceiling, whatever the caller configures. The reference Rust implementation refuses
-#: headers above 100 MB (``MAX_HEADER_SIZE``); nothing larger can be a file that library loads.
+#: Absolute ceiling, whatever the caller configures. The reference Rust reader refuses headers
+#: over 100,000,000 bytes (``MAX_HEADER_SIZE``, checked: "header too large"), so no loadable file
+#: needs more; 100 MiB rounds that up to a binary unit.
 HARD_MAX_HEADER_BYTES = 100 * 1024 * 1024
 
 #: Default cap: the same 25 MB that huggingface_hub uses (``SAFETENSORS_MAX_HEADER_LENGTH``), so
