@@ -12,6 +12,12 @@ def _attention(spec: ModelSpec, prof: Profile) -> list[str]:
     softmax = [
         layer.attention for layer in spec.layers if layer.attention.kind not in ("linear", "none")
     ]
+    if spec.architecture == "encoder-decoder":
+        lines.append(
+            "Encoder-decoder: the decoder's self-attention cache grows with each generated "
+            "token (counted here); cross-attention keys and values are computed once from the "
+            "encoder output and scale with the input length instead."
+        )
     if not softmax or spec.architecture == "encoder":
         if spec.architecture == "encoder":
             lines.append(
