@@ -71,7 +71,7 @@ def loop(commands: list[tuple[str, list[str]]], runs: int,
 
 
 def import_times(argv: list[str], env: dict[str, str],
-                 top: int = 12) -> tuple[float, list[Any], list[Any]]:
+                 top: int = 12) -> tuple[float, list[Any], list[Any], list[Any]]:
     """From `python -X importtime`: total import seconds; the slowest modules imported at depth
     <= 1 (cumulative); and self time summed by top-level package (where the time really goes)."""
     proc = subprocess.run([PYTHON, "-X", "importtime", *argv], env=env, capture_output=True,
@@ -90,7 +90,9 @@ def import_times(argv: list[str], env: dict[str, str],
         package = name.split(".")[0]
         by_package[package] = by_package.get(package, 0.0) + self_ms
     packages = sorted(by_package.items(), key=lambda kv: -kv[1])[:top]
-    return total, [(n, c, s) for n, c, s, _ in shallow], packages
+    own = sorted(((n, s) for n, _, s, _ in rows if n.split(".")[0] == "archlint"),
+                 key=lambda r: -r[1])[:8]
+    return total, [(n, c, s) for n, c, s, _ in shallow], packages, own
 
 
 def main() -> None:
@@ -124,7 +126,7 @@ def main() -> None:
                      f"{max(t):.3f} s", f"≤ {target} s {verdict(median(t), target)}"])
     exit_rows = [[f"`{label}`", code, f"`{msg}`" if msg else ""] for label, code, msg in checks]
     import_sections = []
-    for label, (total, top, packages) in imports.items():
+    for label, (total, top, packages, own) in imports.items():
         import_sections.append(
             f"`python -X importtime -m {label}`: {total:.3f} s of imports in all. Slowest "
             f"modules imported at depth ≤ 1 (cumulative), and self time summed by top-level "
@@ -134,7 +136,10 @@ def main() -> None:
                          f"`{p}`" if i < len(packages) else "",
                          f"{packages[i][1]:.1f} ms" if i < len(packages) else ""]
                         for i, (n, c, s) in enumerate(top)
-                        for p in [packages[i][0] if i < len(packages) else ""]]))
+                        for p in [packages[i][0] if i < len(packages) else ""]])
+            + "\n\narchlint's own modules by self time (pydantic model classes are built in "
+            "the module that defines them): "
+            + ", ".join(f"`{n}` {s:.1f} ms" for n, s in own) + ".")
     section = f"""## Cold start
 
 {machine_line()}

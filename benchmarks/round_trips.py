@@ -42,12 +42,16 @@ def rounds(requests: list[Any]) -> int:
 
 
 def measure(hub: Any, repo_id: str, *, runs: int, workers: int) -> dict[str, Any]:
+    from huggingface_hub.utils import close_session
+
     from archlint.api import analyze_checkpoint
     from archlint.source.hub import fetch_checkpoint
 
-    fetch_s, analyse_s = [], []
+    fetch_s, analyse_s, new_conn_s = [], [], []
     stats: dict[str, Any] = {}
-    for _ in range(runs):
+    for run in range(runs + 1):
+        if run == 0:  # the first fetch opens its connections, as a fresh `archlint` process does
+            close_session()
         with tempfile.TemporaryDirectory() as cache:
             hub.reset()
             started = time.perf_counter()
@@ -55,6 +59,9 @@ def measure(hub: Any, repo_id: str, *, runs: int, workers: int) -> dict[str, Any
                                     cache_dir=Path(cache), max_workers=workers)
             fetched = time.perf_counter()
             analyze_checkpoint(ckpt)
+            if run == 0:
+                new_conn_s.append(fetched - started)
+                continue
             fetch_s.append(fetched - started)
             analyse_s.append(time.perf_counter() - fetched)
             log = hub.log()
@@ -79,7 +86,8 @@ def measure(hub: Any, repo_id: str, *, runs: int, workers: int) -> dict[str, Any
         fetch_checkpoint(repo_id, endpoint=hub.endpoint, token=False, max_workers=workers,
                          use_cache=False)
         nocache_s.append(time.perf_counter() - started)
-    return {**stats, "fetch_s": fetch_s, "analyse_s": analyse_s, "nocache_s": nocache_s}
+    return {**stats, "fetch_s": fetch_s, "analyse_s": analyse_s, "nocache_s": nocache_s,
+            "new_conn_s": new_conn_s}
 
 
 def main() -> None:
@@ -113,7 +121,7 @@ def main() -> None:
             f"{served} ({shards} shards, {r['tensors']:,} tensors)",
             f"{workers}{' (default)' if workers == default_workers else ''}",
             f"**{fetch:.3f} s** (min {min(r['fetch_s']):.3f})", f"≤ {target} s {mark}",
-            f"{median(r['nocache_s']):.3f} s",
+            f"{median(r['nocache_s']):.3f} s", f"{r['new_conn_s'][0]:.3f} s",
             r["requests"], human_bytes(r["bytes"]), r["rounds"], f"{floor:.1f} s",
             f"{median(r['analyse_s']):.2f} s",
             f"{r['warm_s']:.3f} s / {r['warm_requests']}",
@@ -130,10 +138,14 @@ the sequential round trips observed in the server log (requests waiting for a fr
 count as a new round), so *rounds x latency* is the floor that latency alone sets.
 *Analysis* is `analyze_checkpoint` on the fetched Checkpoint (CPU only, not part of the fetch
 target). *Fetch, no cache write* is the same cold fetch with `use_cache=False`: the difference
-is the time spent writing the header cache entry. *Warm* is the same branch again with the
-cache filled (one listing call); *pinned* is `MODEL@sha` from the cache (no request).
+is the time spent writing the header cache entry. *First fetch, new connections* is one more
+cold fetch made right after closing huggingface_hub's HTTP session, so it opens its TCP
+connections (the others reuse the pool, as the latency injection does not model handshakes).
+*Warm* is the same branch again with the cache filled (one listing call); *pinned* is
+`MODEL@sha` from the cache (no request).
 
 {md_table(["model", "workers", "fetch (cold)", "target", "fetch, no cache write",
+           "first fetch, new connections",
            "requests", "bytes", "rounds",
            "rounds x latency", "analysis", "warm / requests", "pinned / requests"], rows)}
 """

@@ -21,13 +21,12 @@ import argparse
 import gzip
 import hashlib
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from _common import (
-    PYTHON,
+    ARCHLINT,
     emit,
     fixture_ids,
     isolated_env,
@@ -42,31 +41,13 @@ from hubproc import HubProcess
 SHARDS = {"openai/gpt-oss-20b": 3, "deepseek-ai/DeepSeek-V2-Lite": 4}
 
 
-def child(argv: list[str]) -> None:
-    """Inside the measured process: one scan through the library's CLI entry point."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--author")
-    parser.add_argument("--from-file")
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--summary", required=True)
-    args = parser.parse_args(argv)
-
-    from archlint.scan import run_scan_cli
-    from archlint.source import SourceOptions
-
-    source = SourceOptions(endpoint=args.endpoint, token=False, prefer="hub")
-    run_scan_cli(from_file=args.from_file, author=args.author, concurrency=args.concurrency,
-                 output=args.output, source_options=source, progress=False,
-                 summary_json=args.summary)
-
-
 def run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    code, wall, rss, _, err = run_measured([PYTHON, __file__, "--child", *args], env=env)
+    """One `archlint scan ARGS` in a fresh process: wall time, peak RSS, its summary JSON."""
+    code, wall, rss, _, err = run_measured([ARCHLINT, "scan", "--no-auth", "--gpu", "none",
+                                            *args], env=env)
     if code not in (0, 1):
-        raise RuntimeError(f"scan child failed ({code}): {err[-2000:]}")
-    summary_path = args[args.index("--summary") + 1]
+        raise RuntimeError(f"archlint scan failed ({code}): {err[-2000:]}")
+    summary_path = args[args.index("--summary-json") + 1]
     summary = json.loads(Path(summary_path).read_text())
     return {"wall": wall, "rss": rss, "summary": summary}
 
@@ -87,7 +68,7 @@ def hub_part(n: int, latency: float, concurrencies: list[int]) -> list[list[Any]
                 out = Path(tmp) / "scan.jsonl"
                 result = run_child(["--endpoint", hub.endpoint, "--author", "bench",
                                     "--concurrency", str(concurrency), "--output", str(out),
-                                    "--summary", str(Path(tmp) / "s.json")],
+                                    "--summary-json", str(Path(tmp) / "s.json")],
                                    isolated_env(Path(tmp) / "cache"))
                 lines = out.read_text().splitlines()
                 s = result["summary"]
@@ -143,9 +124,9 @@ def cache_part(sizes: list[int], concurrency: int) -> list[list[Any]]:
             ids_file = Path(tmp) / f"first-{n}.txt"
             ids_file.write_text("\n".join(all_ids[:n]) + "\n")
             out = Path(tmp) / f"scan-{n}.jsonl"
-            result = run_child(["--endpoint", endpoint, "--from-file", str(ids_file),
+            result = run_child(["--endpoint", endpoint, "--from", str(ids_file),
                                 "--concurrency", str(concurrency), "--output", str(out),
-                                "--summary", str(Path(tmp) / f"s-{n}.json")],
+                                "--summary-json", str(Path(tmp) / f"s-{n}.json")],
                                isolated_env(cache))
             s = result["summary"]
             rows.append([f"{n:,} (cache)", concurrency, f"{result['wall']:.1f} s",
@@ -156,8 +137,6 @@ def cache_part(sizes: list[int], concurrency: int) -> list[list[Any]]:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        return child(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hub-models", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.1)
@@ -179,8 +158,9 @@ def main() -> None:
 
 Command: `{command}`.
 
-Each row is one `archlint.scan.run_scan_cli` run in a fresh child process (JSON lines to a
-file, no progress bar); *peak RSS* is that process's maximum resident set. Models: the
+Each row is one `archlint scan ... --no-auth --gpu none --output FILE --summary-json FILE`
+run (a fresh process; no progress bar, stderr is not a terminal; lint rules on); *peak RSS*
+is that process's maximum resident set. Models: the
 {len(fixture_ids(exclude_big=True))} fixtures cycled under new names ({mix}); gpt-oss-20b is
 served in 3 shards, DeepSeek-V2-Lite in 4, the rest config only (as most Hub repos look to
 a scan: config plus one or a few shards). Hub rows: found by one `list_models(author=...)`

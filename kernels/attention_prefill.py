@@ -36,7 +36,7 @@ def _kv_stage(
     BLOCK_N: tl.constexpr, MASKED: tl.constexpr, CAUSAL: tl.constexpr,
     HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr,
 ):
-    """Online softmax over key tiles [lo, hi) (lo a multiple of BLOCK_N). acc [BLOCK_M, BLOCK_DV]."""
+    """Online softmax over key tiles [lo, hi), lo a multiple of BLOCK_N; acc [BLOCK_M, BLOCK_DV]."""
     offs_n = tl.arange(0, BLOCK_N)
     offs_d1 = tl.arange(0, D1)
     offs_dv = tl.arange(0, BLOCK_DV)
@@ -174,7 +174,7 @@ def _prefill_fwd(
 _CONFIGS = [
     triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
     for bm, bn, w, s in [
-        (128, 64, 8, 3), (128, 64, 8, 4), (128, 128, 8, 3), (128, 32, 4, 4),
+        (128, 64, 8, 3), (128, 64, 8, 4), (128, 128, 8, 3), (128, 32, 4, 4), (128, 32, 4, 3),
         (64, 64, 4, 3), (64, 64, 4, 4), (64, 32, 4, 4),
     ]
 ]

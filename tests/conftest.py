@@ -49,3 +49,18 @@ def hub_server(hub_env: Path, fast_retries: None) -> Iterator[HubServer]:
     """A started local test Hub (tests/hubserver.py), stopped at teardown."""
     with HubServer() as server:
         yield server
+
+
+# -- fuzz accounting ---------------------------------------------------------------------------
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many generated cases the fuzz properties ran (RELIABILITY.md quotes it)."""
+    import sys
+
+    module = sys.modules.get("test_fuzz") or sys.modules.get("tests.test_fuzz")
+    outcomes = getattr(module, "OUTCOMES", None)
+    if outcomes:
+        total = sum(sum(counter.values()) for counter in outcomes.values())
+        terminalreporter.write_line(
+            f"fuzz: {total:,} generated cases over {len(outcomes)} properties, "
+            "each ending in a report or one clean error")

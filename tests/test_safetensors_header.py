@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import runpy
 import struct
 import time
 from pathlib import Path
@@ -564,6 +565,15 @@ def test_broken_fixture_files(name: str) -> None:
         assert info.value.code == expected["fatal"]
     else:
         assert sorted(codes(read_local_header(BROKEN / name))) == expected["problems"]
+
+
+def test_broken_fixtures_match_their_generator() -> None:
+    script = runpy.run_path(str(ROOT / "scripts" / "make_broken_fixtures.py"))
+    cases = script["CASES"]
+    assert sorted(cases) == sorted(_manifest())
+    for name, (payload, expected) in cases.items():
+        assert (BROKEN / name).read_bytes() == payload, f"re-run make_broken_fixtures.py: {name}"
+        assert _manifest()[name] == expected
 
 
 # -- speed ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Needs the `gpu` extra (torch, triton), imported only inside the command."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -25,6 +26,25 @@ import click
 @click.option(
     "--device", default=None, help="cuda (default when available) or cpu (KV bytes only)."
 )
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    help="Check the Triton path against PyTorch (fp32, then --dtype) before timing.",
+)
+@click.option(
+    "--reference/--no-reference",
+    default=True,
+    show_default=True,
+    help="Also time the eager PyTorch path (the speed-up's baseline).",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0.01),
+    default=0.5,
+    show_default=True,
+    help="Seconds of timed runs per case (median of at least 3-10 runs).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--offline", is_flag=True, help="Use the cache and the bundled catalog only.")
 def bench_command(
@@ -35,6 +55,9 @@ def bench_command(
     dtype: str,
     kv_dtype: str | None,
     device: str | None,
+    check: bool,
+    reference: bool,
+    budget: float,
     as_json: bool,
     offline: bool,
 ) -> None:
@@ -79,7 +102,15 @@ def bench_command(
             result["layer"] = "layer benchmark not available in this build"
         else:
             result["layer"] = run_layer(
-                analysis, layer=layer, batch=batch, context=context, dtype=dtype, device=device
+                analysis,
+                layer=layer,
+                batch=batch,
+                context=context,
+                dtype=dtype,
+                device=device,
+                check=check,
+                reference=reference,
+                budget_s=budget,
             )
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
@@ -92,8 +123,62 @@ def bench_command(
         f"  KV cache predicted {kv.predicted_bytes:,} B, measured {kv.measured_bytes:,} B "
         f"({kv.relative_error:+.3%}) in {kv.tensors} tensors"
     )
-    if "layer" in result:
+    if isinstance(result.get("layer"), dict):
+        for line in describe_layer(result["layer"]):
+            click.echo(f"  {line}")
+    elif "layer" in result:
         click.echo(f"  layer: {result['layer']}")
+
+
+def describe_layer(r: dict[str, Any]) -> list[str]:
+    """Human lines for `run_layer`'s result: checks first, then KV, then speeds."""
+    lines = [f"layer {r['layer']} of {r['num_layers']} ({r['dtype']})"]
+    peaks = r.get("peaks")
+    if peaks:
+        lines.append(
+            f"{peaks['gpu']}: measured copy {peaks['copy_bytes_per_s'] / 1e12:.2f} TB/s, "
+            f"bf16 matmul {peaks['bf16_flops'] / 1e12:.0f} TFLOP/s"
+        )
+    for c in r.get("checks", []):
+        if "error" in c:
+            lines.append(f"check {c['dtype']}: {c['error']}")
+            continue
+        route = c.get("routing_agreement")
+        lines.append(
+            f"check {c['dtype']} (Triton vs PyTorch, rel. error): prefill "
+            f"{c['prefill_rel_err']:.1e}, decode {c['decode_rel_err']:.1e}, cache "
+            f"{c['cache_rel_err']:.1e}" + (f", routing agreement {route:.3f}" if route else "")
+            + ("" if c["ok"] else "  FAILED")
+        )
+    kv = r.get("kv", {})
+    if "predicted_bytes" in kv:
+        lines.append(
+            f"layer KV ({kv['kind']}, {kv['slots']:,} slots): predicted "
+            f"{kv['predicted_bytes']:,} B, measured {kv['measured_bytes']:,} B "
+            f"({kv['relative_error']:+.3%})"
+        )
+    timing = r.get("timing")
+    if isinstance(timing, str):
+        lines.append(timing)
+    elif isinstance(timing, dict):
+        for phase, entry in timing.items():
+            for path in ("triton", "triton_graph", "torch"):
+                t = entry.get(path)
+                if not isinstance(t, dict) or "median_s" not in t:
+                    continue
+                lines.append(
+                    f"{phase:7s} {path:12s} {t['median_s'] * 1e3:9.3f} ms  "
+                    f"{t['tokens_per_s']:12,.0f} tok/s layer  "
+                    f"{t['model_tokens_per_s']:10,.0f} tok/s × {r['num_layers']} layers  "
+                    f"{t['tflop_per_s']:6.1f} TFLOP/s  {t['gb_per_s']:7.0f} GB/s  "
+                    f"{t['roofline_fraction']:5.1%} of roofline"
+                )
+            if "speedup" in entry:
+                lines.append(f"{phase:7s} speed-up over PyTorch: {entry['speedup']:.2f}×")
+        lines.append("(model tok/s = layer × num_layers; embedding and LM head not included)")
+    for note in r.get("notes", []):
+        lines.append(f"note: {note}")
+    return lines
 
 
 __all__ = ["bench_command"]

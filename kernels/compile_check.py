@@ -1,0 +1,139 @@
+"""Compile every kernel for Hopper (sm_90) on a machine with no GPU: `python -m
+archlint.kernels.compile_check` (or `python kernels/compile_check.py` from a checkout).
+
+Catches what the interpreter cannot: the interpreter runs kernels as Python, so code that only
+the compiler rejects (a plain global read inside @triton.jit, a shape the MMA lowering refuses)
+passes the CPU tests and fails on the GPU. Uses Triton's ahead-of-time entry point
+(`triton.compile` on an `ASTSource` for a `GPUTarget`) and the ptxas bundled with Triton, so it
+needs neither a GPU nor a driver. Prints registers and spills per kernel as ptxas reports them.
+Must run with TRITON_INTERPRET unset (the interpreter replaces @triton.jit).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import triton
+
+try:
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+except ImportError:  # pragma: no cover - a Triton without the ahead-of-time entry point
+    print("this Triton has no triton.compiler.ASTSource / GPUTarget", file=sys.stderr)
+    sys.exit(3)
+
+if __package__ in (None, ""):  # run as a file from a checkout: import kernels/ as a package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from kernels import attention_decode as ad  # type: ignore[no-redef]
+    from kernels import attention_prefill as ap
+    from kernels import mla, moe, rmsnorm, rope
+else:
+    from . import attention_decode as ad
+    from . import attention_prefill as ap
+    from . import mla, moe, rmsnorm, rope
+
+FLOATS = {"sm_scale", "qk_scale", "softcap", "eps", "weight_offset"}
+DIVISIBLE = ("C", "F", "M_Q", "N_KV")  # ints the JIT would see as multiples of 16
+
+
+def _jit(fn):
+    while not isinstance(fn, triton.runtime.jit.JITFunction):
+        fn = fn.fn  # autotune / heuristics wrappers
+    return fn
+
+
+def compile_kernel(fn, ptrs: dict[str, str], consts: dict, num_warps=4, num_stages=3):
+    """Compile like the JIT would for contiguous bf16 inputs: pointers and strides divisible by
+    16, innermost strides equal to 1 (passed as constants)."""
+    fn = _jit(fn)
+    consts = dict(consts)
+    for n in fn.arg_names:  # innermost strides: 1, as the JIT specialises them
+        if n.startswith("stride_") and n[-1] in "kdcf" and n not in consts and (
+                n.endswith(("qk", "kk", "vk", "ok", "q2k", "k2k", "qd", "kd", "vd", "od", "qld",
+                            "qrd", "cd", "krd", "xc", "wc", "hf", "wf", "yc"))):
+            consts[n] = 1
+    sig = {}
+    for n in fn.arg_names:
+        if n in consts:
+            sig[n] = "constexpr"
+        elif n in ptrs:
+            sig[n] = "*" + ptrs[n]
+        else:
+            sig[n] = "fp32" if n in FLOATS else "i32"
+    attrs = {(fn.arg_names.index(n),): [["tt.divisibility", 16]] for n, t in sig.items()
+             if t.startswith("*") or (t == "i32" and (n.startswith("stride_") or n in DIVISIBLE))}
+    k = triton.compile(ASTSource(fn, sig, consts, attrs), target=GPUTarget("cuda", 90, 32),
+                       options={"num_warps": num_warps, "num_stages": num_stages})
+    return fn.__name__, k
+
+
+def ptxas_report(ptx: str) -> str:
+    """Registers and spills from the ptxas bundled with Triton ('' when it is not there)."""
+    ptxas = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "ptxas")
+    if not os.path.exists(ptxas):
+        return ""
+    with tempfile.NamedTemporaryFile("w", suffix=".ptx", delete=False) as f:
+        f.write(ptx)
+    try:
+        r = subprocess.run([ptxas, "-arch=sm_90a", "-v", f.name, "-o", os.devnull],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        os.unlink(f.name)
+    keep = [ln.split(":", 1)[-1].strip() for ln in r.stderr.splitlines()
+            if "registers" in ln or "spill" in ln]
+    return " | ".join(keep)
+
+
+def cases():
+    b = "bf16"
+    attn = {n: b for n in ("Q1", "K1", "Q2", "K2", "V", "Out")} | {"Sinks": "fp32"}
+    base = dict(GROUP=4, GROUP2=4, D1=128, D2=0, DV=128, BLOCK_DV=128, CAUSAL=True,
+                HAS_WINDOW=False, HAS_SOFTCAP=False, HAS_SINKS=False, BLOCK_M=128, BLOCK_N=64)
+    yield "prefill causal", ap._prefill_fwd, attn, base, 8, 3
+    yield "prefill window+softcap+sinks", ap._prefill_fwd, attn, base | dict(
+        HAS_WINDOW=True, HAS_SOFTCAP=True, HAS_SINKS=True, BLOCK_M=64), 4, 3
+    yield "prefill MLA 128+64", ap._prefill_fwd, attn, base | dict(D2=64, GROUP2=128,
+                                                                    BLOCK_M=64), 4, 3
+    dec = dict(Q=b, K=b, V=b, SeqLens="i32", OutP="fp32", LseP="fp32")
+    yield "decode", ad._decode_split, dec, dict(
+        GROUP=4, BLOCK_G=16, D=128, BLOCK_D=128, DV=128, BLOCK_DV=128, HAS_WINDOW=True,
+        HAS_SOFTCAP=True, BLOCK_N=64), 4, 3
+    yield "decode merge", ad.merge_splits, dict(OutP="fp32", LseP="fp32", Sinks="fp32", Out=b), \
+        dict(BLOCK_S=8, DV=128, BLOCK_DV=128, HAS_SINKS=True), 4, 1
+    yield "mla decode", mla._mla_decode_split, dict(
+        QL=b, QR=b, CKV=b, KR=b, SeqLens="i32", OutP="fp32", LseP="fp32"), dict(
+        R=512, P=64, BLOCK_H=64, BLOCK_N=64), 8, 2
+    yield "moe gate_up", moe._moe_gate_up, dict(
+        X=b, W13=b, Hout=b, SortedSlots="i32", BlockExpert="i32"), dict(
+        BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, EVEN_K=True), 8, 4
+    yield "moe down", moe._moe_down, dict(
+        Hin=b, W2=b, Y=b, SortedSlots="i32", BlockExpert="i32", TopkWeights="fp32"), dict(
+        BLOCK_M=16, BLOCK_N=64, BLOCK_K=128, EVEN_K=False), 4, 4
+    yield "rmsnorm", rmsnorm._rmsnorm_fwd, dict(X=b, Res=b, W=b, Y=b, ResOut=b), dict(
+        HAS_RESIDUAL=True, BLOCK_C=4096), 8, 1
+    yield "rope", rope._rope_fwd, dict(Q=b, K=b, QO=b, KO=b, Pos="i64", InvFreq="fp32"), dict(
+        D=128, R2=64, BLOCK_R2=64, BLOCK_D=128, BLOCK_H=16, NEOX=True), 4, 1
+
+
+def main() -> int:
+    if os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"):
+        print("unset TRITON_INTERPRET: the interpreter replaces @triton.jit", file=sys.stderr)
+        return 2
+    failed = 0
+    for label, fn, ptrs, consts, w, s in cases():
+        try:
+            name, k = compile_kernel(fn, ptrs, consts, w, s)
+            wgmma = k.asm["ptx"].count("wgmma.mma_async")
+            print(f"ok   {label:30s} {name} w{w} s{s} shared={k.metadata.shared} "
+                  f"wgmma={wgmma}  {ptxas_report(k.asm['ptx'])}", flush=True)
+        except Exception as e:  # report every kernel, then fail
+            failed += 1
+            print(f"FAIL {label:30s} {type(e).__name__}: {str(e)[:2000]}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""The whole `archlint bench` results table in one run on a GPU machine.
+
+    PYTHONUNBUFFERED=1 python scripts/bench_models.py --out DIR [--models mixtral,gpt-oss]
+
+For each model (catalog names, offline): the layers are grouped by kind (attention kind,
+window, chunk, FFN kind) and the first layer of each group is built at the model's real size
+with `archlint.bench.layer.run_layer`: KV-cache bytes measured against the profile's
+prediction; the Triton path checked against the PyTorch path in fp32 and bf16; prefill and
+decode timed on both paths. The model figure extrapolates Σ_groups (layers in group × the
+measured layer time): embedding and LM head are not included. The analytic roofline of the
+whole model (archlint's Profile, fed the *measured* copy bandwidth and matmul peak) is printed
+beside it: the measured extrapolation should stay under it.
+
+Writes DIR/bench_models.json (everything, updated after each layer so a cut-off run keeps what
+it measured) and DIR/bench_models.md (the tables). DIR defaults to $OUT, else ./out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# (catalog name, batch, context, why): sizes that fit one H100 (80 GB) with the reference path
+# alive beside the Triton path. Mistral at 8192 so that its 4096-token window binds and the
+# cache is a ring buffer; DeepSeek-V3's MoE layer is ~22.5 GB of bf16 weights (256 experts).
+MODELS: list[tuple[str, int, int, str]] = [
+    ("llama3.1", 8, 4096, "dense GQA, llama3 rope scaling"),
+    ("deepseek-v3", 8, 4096, "MLA + MoE 256 top-8 + shared; 3 dense layers"),
+    ("gpt-oss", 8, 4096, "alternating window 128 / full, sinks, MoE 32 top-4"),
+    ("mixtral", 8, 4096, "GQA + MoE 8 experts top-2"),
+    ("mistral", 8, 8192, "sliding window 4096 in every layer (ring buffer binds at 8192)"),
+]
+
+
+def layer_groups(spec: Any) -> list[tuple[int, int, str]]:
+    """[(first layer index, layer count, description)] by (attention kind, window, chunk,
+    sinks, FFN kind)."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for layer in spec.layers:
+        a, f = layer.attention, layer.ffn
+        key = (a.kind, a.window, a.chunk, a.sinks, f.kind)
+        groups.setdefault(key, []).append(layer.index)
+    out = []
+    for (kind, window, chunk, sinks, ffn), idx in groups.items():
+        desc = kind + (f" window {window}" if window else "") + (f" chunk {chunk}" if chunk else "")
+        desc += (" sinks" if sinks else "") + f" / {ffn}"
+        out.append((idx[0], len(idx), desc))
+    return out
+
+
+def analytic_bound(name: str, batch: int, context: int, peaks: dict[str, Any]) -> dict[str, Any]:
+    """archlint's whole-model roofline with the measured ceilings (not the datasheet's)."""
+    from archlint.analysis.hardware import GPU
+    from archlint.analysis.profile import Options
+    from archlint.api import analyze
+    from archlint.source import SourceOptions
+
+    gpu = GPU(name=f"{peaks['gpu']} (measured)", memory_bytes=peaks["memory_bytes"],
+              bandwidth=peaks["copy_bytes_per_s"], bf16_flops=peaks["bf16_flops"],
+              source="measured by archlint.bench.timing")
+    a = analyze(name, Options(context=context, batch=batch, gpu=gpu), SourceOptions(offline=True))
+    roof = a.profile.roofline
+    assert roof is not None
+    return {
+        "decode_tokens_per_s": roof.decode_tokens_per_s,
+        "decode_bound": roof.decode_bound,
+        "prefill_seconds": roof.prefill_seconds,
+        "prefill_tokens_per_s": batch * context / roof.prefill_seconds,
+        "fits": roof.fits,
+        "weights_bytes": a.profile.weights.bytes,
+        "kv_bytes_at_context": a.profile.kv.bytes_at_context,
+    }
+
+
+def extrapolate(rows: list[dict[str, Any]], phase: str, path: str) -> float | None:
+    """Model tokens/s from the layer groups: tokens / Σ count × median seconds."""
+    total = 0.0
+    tokens = None
+    for r in rows:
+        t = r.get("timing")
+        if not isinstance(t, dict):
+            return None
+        entry = t[phase].get(path)
+        if not isinstance(entry, dict) or "median_s" not in entry:
+            return None
+        total += r["group_layers"] * entry["median_s"]
+        tokens = t[phase]["tokens"]
+    return tokens / total if tokens and total else None
+
+
+def fmt_bytes(n: float) -> str:
+    for unit, div in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= div:
+            return f"{n / div:.2f} {unit}"
+    return f"{n:.0f} B"
+
+
+def fmt_rate(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f} M"
+    if x >= 1e3:
+        return f"{x / 1e3:.1f} k"
+    return f"{x:.0f}"
+
+
+def fmt_err(x: Any) -> str:
+    return "—" if x is None else f"{x:.1e}"
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    env, peaks = doc["environment"], doc.get("peaks", {})
+    lines = [
+        f"GPU: {env.get('gpu')} · driver {env.get('driver')} · torch {env.get('torch')} · "
+        f"triton {env.get('triton')} · CUDA {env.get('cuda_runtime')} · {env.get('date_utc')}",
+        "",
+        f"Measured ceilings: copy {peaks.get('copy_bytes_per_s', 0) / 1e12:.2f} TB/s "
+        f"(read + write), bf16 matmul 8192³ {peaks.get('bf16_flops', 0) / 1e12:.0f} TFLOP/s.",
+        "",
+        "### KV cache and correctness (Triton path vs PyTorch path, same weights)",
+        "",
+        "| model | layer (×count) | B × L | KV predicted | KV measured | err | fp32 prefill / "
+        "decode rel. err | bf16 prefill / decode rel. err | routing agree (bf16) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in doc["models"]:
+        for r in m["layers"]:
+            if "error" in r and "kv" not in r:
+                lines.append(f"| {m['name']} | {r['layer']} | error: {r['error'][:80]} |"
+                             " | | | | | |")
+                continue
+            kv = r.get("kv", {})
+            checks = {c["dtype"]: c for c in r.get("checks", [])}
+            f32, b16 = checks.get("fp32", {}), checks.get(r["dtype"], {})
+            lines.append(
+                f"| {m['name']} | {r['layer']} {r['group']} (×{r['group_layers']}) | "
+                f"{r['batch']} × {r['context']} | {fmt_bytes(kv.get('predicted_bytes', 0))} | "
+                f"{fmt_bytes(kv.get('measured_bytes', 0))} | "
+                f"{kv.get('relative_error', float('nan')):+.3%} | "
+                f"{fmt_err(f32.get('prefill_rel_err'))} / {fmt_err(f32.get('decode_rel_err'))} | "
+                f"{fmt_err(b16.get('prefill_rel_err'))} / {fmt_err(b16.get('decode_rel_err'))} | "
+                f"{b16.get('routing_agreement', '—')} |"
+            )
+    for phase in ("prefill", "decode"):
+        lines += [
+            "",
+            f"### {phase.capitalize()} ("
+            + ("B × L tokens, causal" if phase == "prefill"
+               else "one token per sequence against L cached tokens")
+            + ")",
+            "",
+            "| model | layer | Triton tok/s (layer) | PyTorch tok/s | speed-up | Triton TFLOP/s | "
+            "Triton GB/s | roofline fraction | bound |"
+            + (" Triton + CUDA graph tok/s | graph roofline fraction |" if phase == "decode"
+               else ""),
+            "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if phase == "decode" else ""),
+        ]
+        for m in doc["models"]:
+            for r in m["layers"]:
+                t = r.get("timing")
+                if not isinstance(t, dict):
+                    lines.append(f"| {m['name']} | {r['layer']} | {t or r.get('error', '')} |"
+                                 + " |" * (8 if phase == "decode" else 6))
+                    continue
+                p = t[phase]
+                tri, ref = p.get("triton", {}), p.get("torch", {})
+                row = (
+                    f"| {m['name']} | {r['layer']} | {fmt_rate(tri.get('tokens_per_s'))} | "
+                    f"{fmt_rate(ref.get('tokens_per_s'))} | {p.get('speedup', 0):.2f}× | "
+                    f"{tri.get('tflop_per_s', 0):.0f} | {tri.get('gb_per_s', 0):.0f} | "
+                    f"{tri.get('roofline_fraction', 0):.0%} | {p.get('bound')} |"
+                )
+                if phase == "decode":
+                    g = p.get("triton_graph", {})
+                    if "tokens_per_s" in g:
+                        row += f" {fmt_rate(g['tokens_per_s'])} | {g['roofline_fraction']:.0%} |"
+                    else:
+                        row += f" {g.get('error', '—')[:60]} | — |"
+                lines.append(row)
+    lines += [
+        "",
+        "### Whole model, extrapolated from the measured layers (embedding and LM head not "
+        "included)",
+        "",
+        "| model | B × L | prefill tok/s Triton | PyTorch | analytic bound | decode tok/s Triton "
+        "(graph) | Triton eager | PyTorch | analytic bound | weights fit one GPU |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in doc["models"]:
+        e = m.get("model", {})
+        b = m.get("analytic", {})
+        lines.append(
+            f"| {m['name']} | {m['batch']} × {m['context']} | "
+            f"{fmt_rate(e.get('prefill_triton'))} | {fmt_rate(e.get('prefill_torch'))} | "
+            f"{fmt_rate(b.get('prefill_tokens_per_s'))} | {fmt_rate(e.get('decode_triton_graph'))} | "
+            f"{fmt_rate(e.get('decode_triton'))} | {fmt_rate(e.get('decode_torch'))} | "
+            f"{fmt_rate(b.get('decode_tokens_per_s'))} | {b.get('fits', '—')} |"
+        )
+    lines += ["", "Commands:", ""]
+    for m in doc["models"]:
+        lines.append(f"- `{m['command']}`")
+    notes = sorted({n for m in doc["models"] for r in m["layers"] for n in r.get("notes", [])})
+    if notes:
+        lines += ["", "Approximations in the built layers:", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=os.environ.get("OUT") or str(ROOT / "out"))
+    ap.add_argument("--models", default=",".join(m[0] for m in MODELS))
+    ap.add_argument("--dtype", default="bf16")
+    ap.add_argument("--budget", type=float, default=0.4, help="seconds of timed runs per case")
+    ap.add_argument("--no-check", action="store_true")
+    ap.add_argument("--no-graphs", action="store_true")
+    args = ap.parse_args()
+
+    import torch
+
+    from archlint.analysis.profile import Options
+    from archlint.api import analyze
+    from archlint.bench.kv import measure_kv
+    from archlint.bench.layer import run_layer
+    from archlint.bench.timing import environment, measure_peaks
+    from archlint.source import SourceOptions
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = "cuda"
+    doc: dict[str, Any] = {"environment": environment(), "models": []}
+    t0 = time.time()
+    doc["peaks"] = measure_peaks(device).as_dict()
+    pk = doc["peaks"]
+    print(f"[{time.time() - t0:6.1f}s] {pk['gpu']}: copy {pk['copy_bytes_per_s'] / 1e12:.2f} "
+          f"TB/s, bf16 mm {pk['bf16_flops'] / 1e12:.0f} TFLOP/s", flush=True)
+    wanted = [m for m in MODELS if m[0] in args.models.split(",")]
+
+    def save() -> None:
+        (out / "bench_models.json").write_text(json.dumps(doc, indent=1, default=str))
+        (out / "bench_models.md").write_text(markdown(doc))
+
+    for name, batch, context, why in wanted:
+        analysis = analyze(name, Options(context=context, batch=batch, kv_dtype=args.dtype),
+                           SourceOptions(offline=True))
+        spec = analysis.spec
+        entry: dict[str, Any] = {
+            "name": name, "model_id": analysis.checkpoint.model_id, "batch": batch,
+            "context": context, "why": why, "layers": [],
+            "command": f"archlint bench {name} --offline --batch {batch} --context {context} "
+            f"--layer N  (N ∈ {[g[0] for g in layer_groups(spec)]})",
+        }
+        doc["models"].append(entry)
+        # the whole model's cache, every layer at once (bench/kv.py), against the profile
+        kvm = measure_kv(spec, analysis.profile, batch=batch, context=context, device=device)
+        entry["kv_model"] = {"predicted_bytes": kvm.predicted_bytes,
+                             "measured_bytes": kvm.measured_bytes,
+                             "relative_error": kvm.relative_error, "tensors": kvm.tensors}
+        torch.cuda.empty_cache()
+        for index, count, desc in layer_groups(spec):
+            print(f"[{time.time() - t0:6.1f}s] {name} layer {index} ({desc}, ×{count}) "
+                  f"B={batch} L={context}", flush=True)
+            try:
+                r = run_layer(analysis, layer=index, batch=batch, context=context,
+                              dtype=args.dtype, device=device, check=not args.no_check,
+                              graphs=not args.no_graphs, budget_s=args.budget)
+            except Exception as exc:
+                traceback.print_exc()
+                r = {"layer": index, "error": f"{type(exc).__name__}: {exc}"[:500],
+                     "batch": batch, "context": context, "dtype": args.dtype}
+                torch.cuda.empty_cache()
+            r["group"], r["group_layers"] = desc, count
+            entry["layers"].append(r)
+            for c in r.get("checks", []):
+                print(f"    check {c['dtype']}: prefill {c.get('prefill_rel_err')} decode "
+                      f"{c.get('decode_rel_err')} cache {c.get('cache_rel_err')} "
+                      f"routing {c.get('routing_agreement')} ok={c.get('ok')} "
+                      f"{c.get('error', '')}", flush=True)
+            kv = r.get("kv", {})
+            print(f"    KV predicted {kv.get('predicted_bytes')} measured "
+                  f"{kv.get('measured_bytes')} ({kv.get('relative_error')})", flush=True)
+            t = r.get("timing")
+            if isinstance(t, dict):
+                for ph in ("prefill", "decode"):
+                    p = t[ph]
+                    tri, ref = p["triton"], p.get("torch", {})
+                    g = p.get("triton_graph", {})
+                    print(f"    {ph}: triton {tri['median_s'] * 1e3:.3f} ms "
+                          f"({tri['tokens_per_s']:.0f} tok/s, {tri['tflop_per_s']:.0f} TFLOP/s, "
+                          f"{tri['gb_per_s']:.0f} GB/s, {tri['roofline_fraction']:.0%} roof)"
+                          f" | torch {ref.get('median_s', 0) * 1e3:.3f} ms | speed-up "
+                          f"{p.get('speedup', 0):.2f}x"
+                          + (f" | graph {g['median_s'] * 1e3:.3f} ms "
+                             f"({g['roofline_fraction']:.0%} roof)" if "median_s" in g
+                             else (f" | graph error {g.get('error')}" if g else "")),
+                          flush=True)
+            else:
+                print(f"    timing: {t or r.get('error')}", flush=True)
+            save()
+        rows = entry["layers"]
+        entry["model"] = {
+            "prefill_triton": extrapolate(rows, "prefill", "triton"),
+            "prefill_torch": extrapolate(rows, "prefill", "torch"),
+            "decode_triton": extrapolate(rows, "decode", "triton"),
+            "decode_triton_graph": extrapolate(rows, "decode", "triton_graph"),
+            "decode_torch": extrapolate(rows, "decode", "torch"),
+        }
+        try:
+            entry["analytic"] = analytic_bound(name, batch, context, doc["peaks"])
+        except Exception as exc:
+            entry["analytic"] = {"error": str(exc)[:300]}
+        print(f"[{time.time() - t0:6.1f}s] {name} model: {entry['model']} analytic "
+              f"{entry['analytic']}", flush=True)
+        save()
+    doc["elapsed_s"] = time.time() - t0
+    save()
+    print(markdown(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

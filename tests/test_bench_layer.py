@@ -1,0 +1,193 @@
+"""The layer builder of `archlint bench` on the CPU, at tiny dimensions.
+
+The real models' specs (catalog, offline) are shrunk so that every feature they use stays on:
+GQA, sliding windows that wrap the ring buffer, sinks, MLA with its latent cache, MoE with
+softmax or sigmoid grouped routing and shared experts, chunked attention. The PyTorch path runs
+on plain CPU torch; the Triton path runs under TRITON_INTERPRET=1 in float32 (marked `kernels`;
+it takes a few seconds a layer). Skips cleanly without torch (or triton for the kernel tests).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from archlint.analysis.profile import Options  # noqa: E402
+from archlint.api import analyze  # noqa: E402
+from archlint.source import SourceOptions  # noqa: E402
+
+MODELS = ["mixtral", "llama3.1", "mistral", "gpt-oss", "deepseek-v3"]
+
+
+def tiny(spec, *, window=24, chunk=None):
+    """The spec with tiny dimensions and every feature kept (powers of two where kernels need
+    them)."""
+    layers = []
+    for layer in spec.layers[:4]:
+        att = layer.attention
+        upd = {}
+        if att.kind == "mla":
+            upd = dict(num_heads=4, num_kv_heads=4, head_dim=48, v_head_dim=16, q_lora_rank=32,
+                       kv_lora_rank=32, qk_rope_head_dim=16, qk_nope_head_dim=32)
+        else:
+            upd = dict(num_heads=4, num_kv_heads=2 if att.num_kv_heads < att.num_heads else 4,
+                       head_dim=16, v_head_dim=16)
+        if att.window:
+            upd["window"] = window
+        if chunk:
+            upd["chunk"] = chunk
+        ffn = layer.ffn
+        fupd = dict(intermediate_size=48)
+        if ffn.kind == "moe":
+            e = 16 if ffn.grouped_topk else 8
+            fupd.update(num_experts=e, expert_intermediate_size=32,
+                        experts_per_token=min(ffn.experts_per_token, 4))
+            if ffn.grouped_topk:
+                fupd["grouped_topk"] = (4, 2)
+            if ffn.num_shared_experts:
+                fupd["shared_intermediate_size"] = 32
+        layers.append(layer.model_copy(update=dict(
+            attention=att.model_copy(update=upd), ffn=ffn.model_copy(update=fupd))))
+    return spec.model_copy(update=dict(hidden_size=64, num_layers=len(layers), layers=layers))
+
+
+def _analysis(name, **kw):
+    return analyze(name, Options(context=64, batch=2), SourceOptions(offline=True))
+
+
+def _layer_index(spec):
+    """A layer that has the model's interesting parts (MoE for DeepSeek-V3: layer 3)."""
+    for i, layer in enumerate(spec.layers):
+        if layer.ffn.kind == "moe" or layer.attention.window:
+            return i
+    return 0
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_reference_path_runs_and_matches_itself(name):
+    from archlint.bench.layer import BenchLayer, rel_err
+
+    spec = tiny(_analysis(name).spec)
+    idx = _layer_index(spec)
+    layer = BenchLayer(spec, idx, dtype="fp32", device="cpu")
+    b, n = 2, 40
+    cache = layer.alloc_cache(b, n + 1)
+    x = layer.random_input(b, n)
+    with torch.no_grad():
+        y = layer.prefill(x, cache, "torch")
+        assert y.shape == (b, n, 64) and bool(y.isfinite().all())
+        # decoding token n-1 again from a cache that holds 0..n-2 gives the prefill's last row
+        cache2 = layer.alloc_cache(b, n + 1)
+        layer.prefill(x[:, : n - 1], cache2, "torch")
+        routing = None
+        if layer.moe:
+            layer.prefill(x, layer.alloc_cache(b, n + 1), "torch")
+            w, ids = layer.last_routing
+            routing = (w.view(b, n, -1)[:, -1], ids.view(b, n, -1)[:, -1])
+        yd = layer.decode(x[:, -1], cache2, n - 1, "torch", routing=routing)
+    assert rel_err(yd, y[:, -1]) < 1e-4
+
+
+def test_ring_buffer_store_keeps_the_last_window():
+    from archlint.bench.layer import BenchLayer
+
+    buf = torch.full((1, 4), -1.0)
+    vals = torch.arange(10.0).view(1, 10)
+    BenchLayer._store(buf, vals, 0)
+    # positions 6..9 in slots p % 4: 8, 9, 6, 7
+    assert buf.tolist() == [[8.0, 9.0, 6.0, 7.0]]
+    BenchLayer._store(buf, torch.tensor([[10.0]]), 10)
+    assert buf.tolist() == [[8.0, 9.0, 10.0, 7.0]]
+
+
+def test_kv_allocation_matches_profile_per_layer():
+    from archlint.bench.layer import BenchLayer
+
+    for name, ctx in (("mistral", 5000), ("gpt-oss", 300), ("deepseek-v3", 100)):
+        a = analyze(name, Options(context=ctx, batch=2), SourceOptions(offline=True))
+        for idx in (0, 1):
+            layer = BenchLayer(a.spec, idx, dtype="bf16", device="meta")
+            lkv = a.profile.kv.per_layer[idx]
+            tokens = ctx if lkv.cap_tokens is None else min(ctx, lkv.cap_tokens)
+            predicted = lkv.bytes_per_token * tokens * 2
+            shapes = [t.shape for t in layer.alloc_cache(2, ctx).tensors.values()]
+            got = sum(math.prod(s) * 2 for s in shapes)
+            assert got == predicted, (name, idx, shapes)
+
+
+def test_rope_frequencies_known_values():
+    from archlint.bench.layer import rope_frequencies, softmax_scale
+
+    a = _analysis("llama3.1").spec.layers[0].attention
+    inv, af = rope_frequencies(a, 128)
+    assert af == 1.0 and len(inv) == 64
+    assert inv[0] == pytest.approx(1.0)  # short wavelengths kept
+    assert inv[-1] == pytest.approx(500000.0 ** (-126 / 128) / 8.0)  # long ones / factor
+    g = _analysis("gpt-oss").spec.layers[0].attention
+    _, af = rope_frequencies(g, 64)
+    assert af == pytest.approx(0.1 * math.log(32) + 1)
+    d = _analysis("deepseek-v3").spec.layers[0].attention
+    _, af = rope_frequencies(d, 64)
+    assert af == pytest.approx(1.0)
+    m = 0.1 * math.log(40) + 1
+    assert softmax_scale(d, af) == pytest.approx(m * m / math.sqrt(192))
+
+
+_INTERPRETED = """
+import json, os, sys
+os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported: read at @triton.jit time
+sys.path.insert(0, "tests")
+try:  # Triton 3.6's interpreter vs NumPy >= 2.4 (see test_kernels.py)
+    import test_kernels
+    test_kernels._interpreter_compat()
+except Exception:
+    pass
+import test_bench_layer as t
+from archlint.bench.layer import check_layer, check_ok
+spec = t.tiny(t._analysis(sys.argv[1]).spec, window=16)
+r = check_layer(spec, t._layer_index(spec), dtype="fp32", device="cpu", batch=1, context=20)
+r["ok"] = check_ok(r)
+print(json.dumps(r))
+"""
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("name", ["mixtral", "gpt-oss", "deepseek-v3"])
+def test_triton_path_matches_reference_interpreted(name):
+    """The whole layer through the Triton kernels (interpreted, fp32) against the PyTorch path:
+    prefill of 20 tokens (the window of 16 wraps), then one decode step."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("triton")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", _INTERPRETED, name], cwd=root,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["ok"], r
+    assert r["prefill_rel_err"] < 1e-4 and r["decode_rel_err"] < 1e-4, r
+
+
+def test_chunked_attention_reference_attends_within_chunk():
+    from archlint.bench.layer import BenchLayer
+
+    spec = tiny(_analysis("llama3.1").spec, chunk=8)
+    layer = BenchLayer(spec, 0, dtype="fp32", device="cpu")
+    b, n = 1, 20
+    x = layer.random_input(b, n)
+    with torch.no_grad():
+        y = layer.prefill(x, layer.alloc_cache(b, n), "torch")
+        # the last chunk (positions 16..19) alone gives the same rows: nothing crosses chunks
+        # (rope depends on absolute positions, so compare via decode of position 19)
+        cache = layer.alloc_cache(b, n)
+        layer.prefill(x[:, :19], cache, "torch")
+        yd = layer.decode(x[:, 19], cache, 19, "torch")
+    assert torch.allclose(yd, y[:, -1], rtol=1e-4, atol=1e-4)
+    assert layer.cache_cap(n) == 8
