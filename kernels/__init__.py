@@ -9,6 +9,8 @@ Importing this package imports nothing heavy; each kernel file imports torch and
     from archlint.kernels.rmsnorm import rmsnorm
     from archlint.kernels.rope import rope
     from archlint.kernels import reference
+
+`python -m archlint.kernels.compile_check` compiles every kernel for sm_90 without a GPU.
 """
 
 KERNEL_MODULES = ("attention_prefill", "attention_decode", "mla", "moe", "rmsnorm", "rope")
