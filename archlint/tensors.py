@@ -136,17 +136,23 @@ def pack_factor(name: str, dtype: str, quant_bits: float | None) -> int:
     return 1
 
 
-@lru_cache(maxsize=65536)
-def _classify(name: str, dtype: str, quant_bits: float | None) -> TensorRole:
-    return TensorRole(
-        component_of(name), _role_of(name), layer_of(name), pack_factor(name, dtype, quant_bits)
-    )
+_INDEX_SEGMENT = re.compile(r"\.\d+\.")
+
+
+@lru_cache(maxsize=4096)
+def _classify_shape(
+    pattern: str, dtype: str, quant_bits: float | None
+) -> tuple[Component, Role, int]:
+    return component_of(pattern), _role_of(pattern), pack_factor(pattern, dtype, quant_bits)
 
 
 def classify(tensor: TensorInfo, quant_bits: float | None = None) -> TensorRole:
-    # Names repeat across layers only in their layer number; caching on the name still pays
-    # for the component regexes, which dominate on 90k-tensor checkpoints.
-    return _classify(tensor.name, tensor.dtype, quant_bits)
+    """Component, role and packing of a tensor. The regexes run once per name *pattern*:
+    layer and expert numbers are folded to 0 first (none of the rules depend on them), so
+    DeepSeek-V3's 92k names cost ~100 regex passes instead of ~1M."""
+    pattern = _INDEX_SEGMENT.sub(".0.", _INDEX_SEGMENT.sub(".0.", tensor.name))
+    component, role, pack = _classify_shape(pattern, tensor.dtype, quant_bits)
+    return TensorRole(component, role, layer_of(tensor.name), pack)
 
 
 def logical_params(tensor: TensorInfo, role: TensorRole) -> int:
