@@ -510,7 +510,7 @@ class Adapter:
     def build(self) -> ModelSpec:
         n_layers = self.num_layers()
         kinds = self.layer_types(n_layers)
-        layers = [self.layer(i, kinds[i]) for i in range(n_layers)]
+        layers = self.decoder_layers(kinds)
         spec = ModelSpec(
             model_type=str(self.cv.lookup("model_type")[0] or "unknown"),
             family=self.name,
@@ -542,6 +542,24 @@ class Adapter:
             provenance=self.prov,
         )
         return spec
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        """What makes two layers' specs differ. Layers with the same key share one spec
+        (built once, re-indexed), which keeps a 61-layer config from being re-read 61 times.
+        An adapter whose layers vary by anything else must extend the key."""
+        return (layer_type, self.is_moe_layer(index), self.positional(index))
+
+    def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
+        built: dict[tuple[object, ...], LayerSpec] = {}
+        layers = []
+        for index, layer_type in enumerate(kinds):
+            key = self.layer_key(index, layer_type)
+            if key in built:
+                layers.append(built[key].model_copy(update={"index": index}))
+            else:
+                built[key] = self.layer(index, layer_type)
+                layers.append(built[key])
+        return layers
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         if layer_type == "linear":
