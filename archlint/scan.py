@@ -364,7 +364,7 @@ class ScanSummary:
             head += " [interrupted]"
         if self.input_error:
             head += f" [input cut short: {self.input_error}]"
-        console.print(head, markup=False, highlight=False)
+        console.print(head, markup=False, highlight=False, soft_wrap=True)
         analysed = max(1, self.analysed)
         kinds = Table(title="attention", title_justify="left")
         kinds.add_column("kind")
@@ -438,6 +438,7 @@ def scan(
     source_options: SourceOptions | None = None,
     options: Any = None,
     progress: bool = False,
+    summary_tables: bool | None = None,
     summary_stream: TextIO | None = None,
 ) -> ScanSummary:
     """Analyse every model of `models` (or of a Hub query) and write one JSON line per model.
@@ -446,8 +447,9 @@ def scan(
     with `author`/`search`/`limit`. `limit` also caps an explicit list. `out`: where rows go
     (default stdout). `state_path`: a previous output to resume from: models done there at the
     commit they point at now are skipped (and counted in the summary). `progress`: a progress
-    bar on stderr. The summary tables go to `summary_stream` (default stderr) when `progress` is
-    on; the returned ScanSummary carries the same numbers either way.
+    bar on stderr. `summary_tables` (default: as `progress`): print the summary tables to
+    `summary_stream` (default stderr) at the end; the returned ScanSummary carries the same
+    numbers either way.
     """
     if concurrency < 1:
         raise errors.UsageError(f"--concurrency must be at least 1 (got {concurrency})")
@@ -551,7 +553,7 @@ def scan(
         pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
         summary.elapsed_s = time.monotonic() - started
         bar.stop()
-        if progress:
+        if progress if summary_tables is None else summary_tables:
             summary.render(console)
     return summary
 
@@ -621,13 +623,11 @@ def run_scan_cli(
     try:
         summary = scan(models, author=author, search=search, limit=limit,
                        concurrency=concurrency, out=out, state_path=state_path,
-                       source_options=source_options, options=options, progress=progress)
+                       source_options=source_options, options=options, progress=progress,
+                       summary_tables=True)
     finally:
         if out is not sys.stdout:
             out.close()
-    if not progress:  # the bar's run prints the tables itself; print one line at least
-        print(f"archlint scan: {summary.total} models, {summary.ok} ok, {summary.failed} failed, "
-              f"{summary.skipped} skipped in {summary.elapsed_s:.1f} s", file=sys.stderr)
     if summary_json:
         Path(summary_json).write_text(json.dumps(summary.to_dict(), indent=2) + "\n",
                                       encoding="utf-8")

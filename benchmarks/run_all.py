@@ -40,11 +40,18 @@ unit test: timings are not asserted anywhere.
 
 
 def put_section(text: str, name: str, body: str) -> str:
+    """`text` with section `name` replaced by `body` (in place; a new one goes before the next
+    section that follows it in SCRIPTS' order, else at the end)."""
     start, end = f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
     block = f"{start}\n{body.strip()}\n{end}"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if pattern.search(text):
         return pattern.sub(lambda _: block, text)
+    names = list(SCRIPTS)
+    for later in names[names.index(name) + 1:] if name in names else []:
+        marker = f"<!-- section:{later} -->"
+        if marker in text:
+            return text.replace(marker, block + "\n\n" + marker, 1)
     return text.rstrip() + "\n\n" + block + "\n"
 
 
@@ -52,9 +59,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(SCRIPTS))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--target", type=Path, default=TARGET, help="default: BENCHMARKS.md")
     args = parser.parse_args()
 
-    text = TARGET.read_text(encoding="utf-8") if TARGET.exists() else HEADER
+    target: Path = args.target
+    text = target.read_text(encoding="utf-8") if target.exists() else HEADER
     for name in args.only or list(SCRIPTS):
         full, quick = SCRIPTS[name]
         with tempfile.NamedTemporaryFile(suffix=".md", delete=False) as fh:
@@ -69,8 +78,8 @@ def main() -> None:
             continue
         text = put_section(text, name, out.read_text(encoding="utf-8"))
         out.unlink(missing_ok=True)
-        TARGET.write_text(text, encoding="utf-8")  # after each: a later failure loses nothing
-    print(f"wrote {TARGET}", file=sys.stderr)
+        target.write_text(text, encoding="utf-8")  # after each: a later failure loses nothing
+    print(f"wrote {target}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 # alive beside the Triton path. Mistral at 8192 so that its 4096-token window binds and the
 # cache is a ring buffer; DeepSeek-V3's MoE layer is ~22.5 GB of bf16 weights (256 experts).
 MODELS: list[tuple[str, int, int, str]] = [
-    ("llama3.1", 8, 4096, "dense GQA, llama3 rope scaling"),
     ("deepseek-v3", 8, 4096, "MLA + MoE 256 top-8 + shared; 3 dense layers"),
-    ("gpt-oss", 8, 4096, "alternating window 128 / full, sinks, MoE 32 top-4"),
     ("mixtral", 8, 4096, "GQA + MoE 8 experts top-2"),
+    ("llama3.1", 8, 4096, "dense GQA, llama3 rope scaling"),
+    ("gpt-oss", 8, 4096, "alternating window 128 / full, sinks, MoE 32 top-4"),
     ("mistral", 8, 8192, "sliding window 4096 in every layer (ring buffer binds at 8192)"),
 ]
 
@@ -150,7 +150,7 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"{kv.get('relative_error', float('nan')):+.3%} | "
                 f"{fmt_err(f32.get('prefill_rel_err'))} / {fmt_err(f32.get('decode_rel_err'))} | "
                 f"{fmt_err(b16.get('prefill_rel_err'))} / {fmt_err(b16.get('decode_rel_err'))} | "
-                f"{b16.get('routing_agreement', '—')} |"
+                + (f"{b16['routing_agreement']:.3f} |" if "routing_agreement" in b16 else "— |")
             )
     for phase in ("prefill", "decode"):
         lines += [
@@ -203,7 +203,8 @@ def markdown(doc: dict[str, Any]) -> str:
         lines.append(
             f"| {m['name']} | {m['batch']} × {m['context']} | "
             f"{fmt_rate(e.get('prefill_triton'))} | {fmt_rate(e.get('prefill_torch'))} | "
-            f"{fmt_rate(b.get('prefill_tokens_per_s'))} | {fmt_rate(e.get('decode_triton_graph'))} | "
+            f"{fmt_rate(b.get('prefill_tokens_per_s'))} | "
+            f"{fmt_rate(e.get('decode_triton_graph'))} | "
             f"{fmt_rate(e.get('decode_triton'))} | {fmt_rate(e.get('decode_torch'))} | "
             f"{fmt_rate(b.get('decode_tokens_per_s'))} | {b.get('fits', '—')} |"
         )

@@ -10,7 +10,6 @@ it takes a few seconds a layer). Skips cleanly without torch (or triton for the 
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 

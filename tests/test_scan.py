@@ -256,7 +256,8 @@ def test_cli_from_file_output_and_resume(hub: ListingHub, tmp_path: Path,
                                  source_options=opts(hub), progress=False)
     assert code == 1  # one model failed; its row says why
     assert len(rows_of(out.read_text())) == 3
-    assert "3 models, 2 ok, 1 failed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "3 models in" in err and "2 ok, 1 failed, 0 skipped" in err and "not_found" in err
 
     with out.open("a") as fh:
         fh.write('{"id":"torn')  # a run killed mid-line
@@ -324,3 +325,21 @@ def test_network_failures_and_config_only_repos(hub: ListingHub) -> None:
     assert "gave up after" in by_id["org/flaky"]["error"]
     assert by_id["org/readme-only"]["reason"] == "not_a_model"
     assert summary.failures == {"network": 1, "not_a_model": 1}
+
+
+def test_archlint_scan_command_end_to_end(hub: ListingHub, hub_env: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{TINY}\n{MIXTRAL}\nnobody/missing\n")
+    out = tmp_path / "scan.jsonl"
+    env = {**os.environ, "ARCHLINT_CACHE": str(hub_env)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "archlint", "scan", "--from", str(ids), "-o", str(out),
+         "--endpoint", hub.endpoint, "--no-auth", "--gpu", "none", "--concurrency", "2"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    rows = rows_of(out.read_text())
+    assert sorted(r["status"] for r in rows) == ["error", "ok", "ok"]
+    assert "not_found" in proc.stderr and proc.stdout == ""

@@ -125,7 +125,7 @@ def measure_peaks(device: str = "cuda") -> Peaks:
     copy = time_fn(lambda s: dst.copy_(s), [(s,) for s in src], warmup=2, min_runs=10,
                    max_runs=20, budget_s=0.2)
     bw = 2 * n * 2 / copy.median_s
-    del src, dst
+    src, dst = [], None  # free before the matmul's buffers
     m = 8192
     mats = [
         (torch.randn(m, m, device=device, dtype=torch.bfloat16),
@@ -136,7 +136,7 @@ def measure_peaks(device: str = "cuda") -> Peaks:
     mm = time_fn(lambda a, b: torch.mm(a, b, out=out), mats, warmup=3, min_runs=10,
                  max_runs=30, budget_s=0.3)
     flops = 2 * m**3 / mm.median_s
-    del mats, out
+    mats, out = [], None
     torch.cuda.empty_cache()
     return Peaks(
         gpu=props.name,
