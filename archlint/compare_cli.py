@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from archlint.cli import _emit, _make_source, _source_options
+from archlint.cli import _emit, _make_source, _profile_options, _source_options
 
 
 @click.command("compare")
@@ -22,11 +22,7 @@ from archlint.cli import _emit, _make_source, _source_options
     help="Output format.",
 )
 @click.option("--rows", multiple=True, help="Rows to show (comma list, or 'all').")
-@click.option("--context", type=click.IntRange(min=1), default=8192, show_default=True)
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--kv-dtype", help="KV-cache dtype for every column (bf16, fp8, ...).")
-@click.option("--gpu", default="H100", show_default=True, help="GPU for the roofline row.")
-@click.option("--gpu-file", type=click.Path(exists=True, dir_okay=False), envvar="ARCHLINT_GPUS")
+@_profile_options
 @click.option(
     "--as",
     "variants",

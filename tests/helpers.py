@@ -1,4 +1,4 @@
-"""Shared test helpers: load the project's own fixtures (never ../shared)."""
+"""Shared test helpers: load the project's own fixtures (fixtures/, never the steering folder)."""
 
 from __future__ import annotations
 
