@@ -187,18 +187,38 @@ _TABLE = {
     64: [(128, 64, 4, 4), (64, 64, 4, 4), (128, 64, 8, 3)],
     128: [(128, 64, 8, 4), (256, 64, 8, 3), (128, 128, 8, 3), (128, 64, 4, 4)],
 }
+# A small tile that fits shared memory at any BLOCK_M even in fp32 (the correctness check):
+# 2 stages × (128·32 + 2·64·32) × 4 B = 64 KiB.
+_FALLBACK = (64, 32, 4, 2)
 _CONFIGS = [
     triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
-    for bn, bk, w, s in sorted({t for v in _TABLE.values() for t in v})
+    for bn, bk, w, s in sorted({t for v in _TABLE.values() for t in v} | {_FALLBACK})
 ]
+#: Hopper's limit of shared memory per block (227 KiB). The estimate below matches what the
+#: compiler reports for these kernels (e.g. 196,608 B for BLOCK 128×128×64, 4 stages, bf16).
+SHARED_MEMORY_BUDGET = 232_448
+
+
+def _shared_bytes(config, block_m: int, elem: int) -> int:
+    """Pipelined operand tiles: stages × (x tile + two weight tiles: gate and up) × elem."""
+    bn, bk = config.kwargs["BLOCK_N"], config.kwargs["BLOCK_K"]
+    return config.num_stages * (block_m * bk + 2 * bn * bk) * elem
 
 
 def prune_moe_configs(configs, named_args, **kwargs):
-    """Keep the tiles listed for this BLOCK_M (small M: narrow N, deep K to stream weights)."""
-    want = set(_TABLE[kwargs["BLOCK_M"]])
+    """Keep the tiles listed for this BLOCK_M (small M: narrow N, deep K to stream weights)
+    that fit shared memory at the operands' element size (fp32 doubles it); else the
+    fallback tile."""
+    bm = kwargs["BLOCK_M"]
+    elem = next((a.element_size() for a in named_args.values() if hasattr(a, "element_size")), 2)
+    want = set(_TABLE[bm])
     keep = [c for c in configs
-            if (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages) in want]
-    return keep or configs[:1]
+            if (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages) in want
+            and _shared_bytes(c, bm, elem) <= SHARED_MEMORY_BUDGET]
+    fallback = [c for c in configs
+                if (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages)
+                == _FALLBACK]
+    return keep or fallback or configs[:1]
 
 
 _KEY = ["NUM_SLOTS_BUCKET", "C", "F", "NUM_EXPERTS"]

@@ -123,8 +123,9 @@ def bench_command(
         f"  KV cache predicted {kv.predicted_bytes:,} B, measured {kv.measured_bytes:,} B "
         f"({kv.relative_error:+.3%}) in {kv.tensors} tensors"
     )
-    if isinstance(result.get("layer"), dict):
-        for line in describe_layer(result["layer"]):
+    layer_result = result.get("layer")
+    if isinstance(layer_result, dict):
+        for line in describe_layer(layer_result):
             click.echo(f"  {line}")
     elif "layer" in result:
         click.echo(f"  layer: {result['layer']}")
