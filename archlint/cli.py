@@ -163,6 +163,13 @@ def _emit(text: str, output: Path | None) -> None:
     click.echo(f"archlint: wrote {output}", err=True)
 
 
+def _flush_cache() -> None:
+    """Wait for a background cache write (large tensor tables are written after the report)."""
+    cache = sys.modules.get("archlint.source.cache")
+    if cache is not None:
+        cache.flush()
+
+
 def _lint(
     analysis: Any,
     model_path: Path | None,
@@ -305,6 +312,7 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         text = _render(fmt, analysis, lines, rules, local, color, output)
         if text is not None:
             _emit(text, output)
+        _flush_cache()
         if plot is not None:
             from archlint.plots import plot_kv_vs_context
 

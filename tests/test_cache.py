@@ -13,6 +13,7 @@ import pytest
 from helpers import fixture
 
 from archlint.checkpoint import Checkpoint
+from archlint.source import cache as cache_mod
 from archlint.source.cache import HeaderCache, default_cache_dir, is_full_sha
 
 ENDPOINT = "https://huggingface.co"
@@ -135,3 +136,68 @@ def test_concurrent_processes_never_see_a_partial_entry(tmp_path: Path) -> None:
     assert cache.get(ENDPOINT, REPO, SHA) is not None
     leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == [] and seen >= 0
+
+
+def big(repo_id: str = REPO, sha: str = SHA) -> Checkpoint:
+    """A checkpoint large enough to be written in the background."""
+    ckpt = stored(repo_id, sha)
+    tensors = list(ckpt.tensors or [])
+    copies = -(-cache_mod.BACKGROUND_MIN_TENSORS // len(tensors))
+    ckpt.tensors = [replace(t, name=f"{i}.{t.name}") for i in range(copies) for t in tensors]
+    return ckpt
+
+
+def test_background_write_is_flushed_and_read_back(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    original = big()
+    assert len(original.tensors or []) >= cache_mod.BACKGROUND_MIN_TENSORS
+    assert cache.put(ENDPOINT, REPO, SHA, original, background=True)
+    original.notes.append("added after put")  # the writer holds a snapshot of the lists
+    assert cache_mod.flush()
+    assert cache.entry_path(ENDPOINT, REPO, SHA).exists()
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and got.tensors == original.tensors
+    assert got.notes == original.notes[:-1]
+
+
+def test_get_waits_for_a_pending_background_write(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    original = big()
+    assert cache.put(ENDPOINT, REPO, SHA, original, background=True)
+    got = cache.get(ENDPOINT, REPO, SHA)  # no flush: get waits for this entry's writer
+    assert got is not None and got.tensors == original.tensors
+    assert cache_mod.flush()
+
+
+def test_small_entries_are_written_at_once(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    assert cache.put(ENDPOINT, REPO, SHA, stored(), background=True)
+    assert cache.entry_path(ENDPOINT, REPO, SHA).exists()  # before any flush
+
+
+def test_unwritable_cache_is_not_fatal_in_the_background(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = HeaderCache(blocker)
+    assert cache.put(ENDPOINT, REPO, SHA, big(), background=True)  # refused later, silently
+    assert cache_mod.flush()
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+
+
+def test_paused_gc_nests_and_restores() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with cache_mod.paused_gc():
+        assert not gc.isenabled()
+        with cache_mod.paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cache_mod.paused_gc():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

@@ -13,8 +13,9 @@ from helpers import fixture
 from hubserver import HubServer, Repo, VirtualFile, model_files, text_file
 
 from archlint import errors
+from archlint.source import hub as hub_mod
 from archlint.source import safetensors_header as st
-from archlint.source.hub import fetch_checkpoint
+from archlint.source.hub import fetch_checkpoint, first_read_guess
 
 GPT_OSS = "openai/gpt-oss-20b"  # 459 tensors, MXFP4 experts: served as 19 shards
 V2_LITE = "deepseek-ai/DeepSeek-V2-Lite"  # 5,291 tensors: one ~31 GB file, header > 1st read
@@ -52,7 +53,11 @@ def test_sharded_repo_reads_every_header(hub_server: HubServer) -> None:
     # listing + config + index + one ranged read per shard; README never fetched
     assert got.fetch_stats["requests"] == 22 == hub_server.count()
     assert not any(r.path.endswith("README.md") for r in hub_server.requests())
-    assert all(r.range == f"bytes=0-{st.FIRST_READ_BYTES - 1}"
+    # one range per shard from byte 0, sized from the listing (the index's size) before the
+    # index arrives: 64 KiB here rather than FIRST_READ_BYTES
+    guess = first_read_guess(got.files, [s.name for s in got.shards])
+    assert guess == hub_mod.GUESS_MIN_BYTES < st.FIRST_READ_BYTES
+    assert all(r.range == f"bytes=0-{guess - 1}"
                for r in hub_server.requests() if r.path.endswith(".safetensors"))
 
 
@@ -64,8 +69,9 @@ def test_bytes_fetched_are_config_index_and_headers(hub_server: HubServer) -> No
 
     listing = hub_server.requests()[0].sent
     small = files["config.json"].size + files["model.safetensors.index.json"].size
-    reads = sum(min(vf.size, max(st.FIRST_READ_BYTES, len(vf.head)))
-                for name, vf in files.items() if name.endswith(".safetensors"))
+    shards = sorted(name for name in files if name.endswith(".safetensors"))
+    guess = first_read_guess({name: vf.size for name, vf in files.items()}, shards)
+    reads = sum(min(files[name].size, max(guess, len(files[name].head))) for name in shards)
     assert got.fetch_stats["bytes"] == hub_server.bytes_sent() == listing + small + reads
     weights = sum(vf.size for vf in files.values())
     assert got.fetch_stats["bytes"] < weights / 1000  # 13.7 GB of weights, ~5 MB read
@@ -386,6 +392,39 @@ def test_shards_the_listing_does_not_reveal_cost_one_more_round(hub_server: HubS
     log = hub_server.requests()
     index_done = next(r.finished for r in log if r.path.endswith("index.json"))
     assert all(r.started >= index_done for r in log if r.path.endswith(".safetensors"))
+
+
+def test_shards_requested_after_the_index_are_read_in_one_range_sized_from_it(
+        hub_server: HubServer) -> None:
+    # V2-Lite's 5,291 tensors in 2 shards: ~340 KB of header each, more than FIRST_READ_BYTES,
+    # so a fixed first read would take two ranges per shard; the index sizes it in one
+    files = _renamed_shards(model_files(fixture(V2_LITE), shards=2),
+                            lambda name: f"weights/{name}")
+    heads = {name: vf.head for name, vf in files.items() if name.endswith(".safetensors")}
+    assert all(len(head) > st.FIRST_READ_BYTES for head in heads.values())  # the premise
+    repo = Repo("org/subfolder-shards")
+    repo.add_commit(files)
+    hub_server.add_repo(repo)
+
+    got = fetch(hub_server, "org/subfolder-shards")
+
+    assert len(got.tensors) == 5291 and got.problems == []
+    index = json.loads(files["model.safetensors.index.json"].head)
+    sizes = hub_mod.first_reads_from_index(index["weight_map"],
+                                           files["model.safetensors.index.json"].size, None)
+    ranges = sorted((r.path.rsplit("/", 1)[-1], r.range) for r in hub_server.requests()
+                    if r.path.endswith(".safetensors"))
+    assert ranges == sorted((name.rsplit("/", 1)[-1], f"bytes=0-{sizes[name] - 1}")
+                            for name in heads)
+    for name, head in heads.items():  # each estimate covers its header, with a bounded margin
+        assert len(head) <= sizes[name] <= 2 * len(head)
+
+
+def test_first_read_sizes_stay_within_the_header_cap() -> None:
+    weight_map = {f"t{i}": "a.safetensors" for i in range(100_000)} | {"x": "b.safetensors"}
+    sizes = hub_mod.first_reads_from_index(weight_map, 10**9, 1000)  # a forged, huge index
+    assert sizes == {"a.safetensors": 1008, "b.safetensors": 1008}
+    assert hub_mod.first_reads_from_index({}, 0, None) == {}
 
 
 def test_stray_root_files_are_guessed_only_by_name(hub_server: HubServer) -> None:

@@ -255,3 +255,23 @@ def test_deepseek_sized_index_checks_fast() -> None:
     problems = check_shards(idx, shards, set(shards))
     assert problems == [] and len(idx.shards) == 163 and len(idx.weight_map) == 163 * 564
     assert time.perf_counter() - started < 5.0
+
+
+@pytest.mark.parametrize("weight_map", [
+    {"a": "s1.safetensors", "b": "s2.safetensors", "c": "s1.safetensors"},
+    {"a": "s1.safetensors", "b": "../x.safetensors"},
+    {"a": "s1.safetensors", "b": 3},
+    {"a": "s1.safetensors", "b": ["s1.safetensors"]},
+    {"a": "s1.safetensors", "b": {"x": 1}},
+    {f"t{i}": f"s{i % 3}.safetensors" for i in range(50)},
+])
+def test_weight_map_one_pass_matches_the_entry_by_entry_reading(
+        weight_map: dict[str, object]) -> None:
+    from archlint.source.index import _read_weight_map
+    from archlint.source.safetensors_header import ProblemCollector
+
+    quick, slow = ProblemCollector("i.json"), ProblemCollector("i.json")
+    # check_unicode=True always takes the entry-by-entry loop; no name here holds a surrogate
+    assert (_read_weight_map(weight_map, False, "i.json", quick)
+            == _read_weight_map(weight_map, True, "i.json", slow))
+    assert quick.finish() == slow.finish()

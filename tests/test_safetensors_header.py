@@ -541,6 +541,7 @@ def test_memory_error_never_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
             raise MemoryError
 
     monkeypatch.setattr(mod, "_make_decoder", lambda odd: Exploding())
+    monkeypatch.setattr(mod, "_PLAIN_DECODER", Exploding())  # the fast path's decoder too
     with pytest.raises(HeaderError) as info:
         parse(text("{}"))
     assert info.value.code == "AL003"
@@ -593,3 +594,123 @@ def test_deepseek_sized_model_parses_fast() -> None:
         parsed = parse_safetensors_prefix(buf, file_name="s", file_size=len(buf) + offset)
     assert parsed.problems == [] and len(parsed.tensors) == 600
     assert time.perf_counter() - started < 5.0
+
+
+# -- the fast path (plain headers) reads exactly what the strict path reads ----------------------
+
+_E = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}
+_F = {"dtype": "BF16", "shape": [4], "data_offsets": [16, 24]}
+
+FAST_PATH_CASES: list[tuple[str, str, int | None]] = [  # (label, header text, file size)
+    ("plain", json.dumps({"a": _E, "b": _F}), None),
+    ("plain with file size", json.dumps({"a": _E, "b": _F}),
+     8 + len(json.dumps({"a": _E, "b": _F})) + 24),
+    ("metadata", json.dumps({"__metadata__": {"format": "pt", "k:v": "x:y"}, "a": _E}), None),
+    ("metadata null", json.dumps({"__metadata__": None, "a": _E}), None),
+    ("metadata not strings", json.dumps({"__metadata__": {"n": 1}, "a": _E}), None),
+    ("metadata not an object", json.dumps({"__metadata__": [1], "a": _E}), None),
+    ("colon in names", json.dumps({"a:b": _E, "c::d": _F}), None),
+    ("empty", "{}", None),
+    ("padded", json.dumps({"a": _E}) + "    ", None),
+    ("bad padding", json.dumps({"a": _E}) + "  \n", None),
+    ("leading whitespace", " " + json.dumps({"a": _E}), None),
+    ("duplicate tensor", '{"a":' + json.dumps(_E) + ',"a":' + json.dumps(_E) + '}', None),
+    ("duplicate tensor, colon in name", '{"a:":' + json.dumps(_E) + ',"a:":'
+     + json.dumps(_E) + '}', None),
+    ("duplicate field", '{"a":{"dtype":"F32","dtype":"F32","shape":[2,2],'
+     '"data_offsets":[0,16]}}', None),
+    ("duplicate metadata key", '{"__metadata__":{"k":"1","k":"2"},"a":' + json.dumps(_E) + '}',
+     None),
+    ("extra field", json.dumps({"a": {**_E, "extra": {"x": 1}}}), None),
+    ("missing field", json.dumps({"a": {"dtype": "F32", "shape": [4]}}), None),
+    ("positional", json.dumps({"a": ["F32", [2, 2], [0, 16]]}), None),
+    ("unknown dtype", json.dumps({"a": {**_E, "dtype": "F99"}}), None),
+    ("size mismatch", json.dumps({"a": {**_E, "shape": [3, 2]}}), None),
+    ("sub-byte dtype not whole bytes", json.dumps(
+        {"a": {"dtype": "F4", "shape": [3], "data_offsets": [0, 2]}}), None),
+    ("hole", json.dumps({"a": _E, "b": {**_F, "data_offsets": [20, 28]}}), None),
+    ("overlap", json.dumps({"a": _E, "b": {**_F, "data_offsets": [8, 16]}}), None),
+    ("trailing bytes", json.dumps({"a": _E}), 8 + len(json.dumps({"a": _E})) + 20),
+    ("truncated data", json.dumps({"a": _E, "b": _F}), 8 + len(json.dumps({"a": _E, "b": _F}))
+     + 10),
+    ("end before begin", json.dumps({"a": {**_E, "data_offsets": [16, 0]}}), None),
+    ("negative", json.dumps({"a": {**_E, "shape": [-2, -2]}}), None),
+    ("bool shape", json.dumps({"a": {**_E, "shape": [True, 4]}}), None),
+    ("float shape", json.dumps({"a": {**_E, "shape": [2.0, 2]}}), None),
+    ("past u64", json.dumps({"a": {**_E, "shape": [2**64, 0]}}), None),
+    ("21-digit literal", '{"a":{"dtype":"F32","shape":[100000000000000000000,0],'
+     '"data_offsets":[0,0]}}', None),
+    ("5000-digit literal", '{"a":{"dtype":"F32","shape":[' + "9" * 5000 + '],'
+     '"data_offsets":[0,0]}}', None),
+    ("numel past u64", json.dumps({"a": {**_E, "shape": [2**40, 2**40]}}), None),
+    ("NaN", '{"a":{"dtype":"F32","shape":[NaN],"data_offsets":[0,4]}}', None),
+    ("escaped name", '{"\\u0061":' + json.dumps(_E) + '}', None),
+    ("escaped colon in a duplicate", '{"a\\u003a":' + json.dumps(_E) + ',"a:":'
+     + json.dumps(_E) + '}', None),
+    ("lone surrogate", '{"\\ud800":' + json.dumps(_E) + '}', None),
+    ("entry not an object", json.dumps({"a": 3}), None),
+    ("shape not a list", json.dumps({"a": {**_E, "shape": 4}}), None),
+    ("offsets of three", json.dumps({"a": {**_E, "data_offsets": [0, 8, 16]}}), None),
+    ("zero-size tensors", json.dumps({"a": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]},
+                                      "b": {"dtype": "F32", "shape": [0, 3],
+                                            "data_offsets": [0, 0]}}), None),
+    ("scalar", json.dumps({"a": {"dtype": "F64", "shape": [], "data_offsets": [0, 8]}}), None),
+]
+
+
+@pytest.mark.parametrize("label,header,file_size", FAST_PATH_CASES,
+                         ids=[c[0] for c in FAST_PATH_CASES])
+def test_fast_path_reads_exactly_what_the_strict_path_reads(
+        label: str, header: str, file_size: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import archlint.source.safetensors_header as mod
+
+    def outcome() -> object:
+        try:
+            got = parse_header(header.encode(), file_name="f.safetensors", file_size=file_size)
+        except HeaderError as err:
+            return ("error", err.code, str(err))
+        return (got.header_len, got.metadata, got.tensors, got.problems)
+
+    taken: list[bool] = []
+    fast = mod._parse_plain
+
+    def spy(*args: object) -> ParsedHeader | None:
+        result = fast(*args)  # type: ignore[arg-type]
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(mod, "_parse_plain", spy)
+    either = outcome()
+    monkeypatch.setattr(mod, "_parse_plain", lambda *args: None)
+    strict = outcome()
+    assert either == strict
+    plain = label in {"plain", "plain with file size", "metadata", "metadata null",
+                      "colon in names", "empty", "padded", "hole", "overlap", "trailing bytes",
+                      "truncated data", "zero-size tensors", "scalar"}
+    if plain:  # nothing to report but the layout: the fast path answered
+        assert taken == [True]
+    else:  # anything else to report goes the strict way
+        assert taken in ([], [False])
+
+
+def test_fast_path_matches_strict_on_every_fixture_header(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import archlint.source.safetensors_header as mod
+
+    paths = sorted((ROOT / "fixtures" / "broken").glob("*.safetensors"))
+    assert paths
+
+    def outcomes() -> list[object]:
+        results: list[object] = []
+        for path in paths:
+            try:
+                got = read_local_header(path)
+            except HeaderError as err:
+                results.append(("error", err.code, str(err)))
+            else:
+                results.append((got.header_len, got.metadata, got.tensors, got.problems))
+        return results
+
+    either = outcomes()
+    monkeypatch.setattr(mod, "_parse_plain", lambda *args: None)
+    assert either == outcomes()

@@ -25,11 +25,13 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any
 from urllib.parse import quote
 
@@ -55,7 +57,7 @@ from archlint import errors
 from archlint.checkpoint import Checkpoint, ShardInfo
 from archlint.source import index as index_mod
 from archlint.source import safetensors_header as st
-from archlint.source.cache import HeaderCache, is_full_sha
+from archlint.source.cache import HeaderCache, is_full_sha, paused_gc
 from archlint.source.config_file import MAX_CONFIG_BYTES, parse_config
 
 # -- limits ------------------------------------------------------------------------------------
@@ -72,6 +74,20 @@ CHUNK_BYTES = 64 * 2**10
 MIN_RATE_BYTES_PER_S = 100 * 2**10
 #: statuses that mean "try again": timeout, rate limit, and the transient server/gateway errors.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: concurrent requests of one fetch. A 163-shard model (DeepSeek-V3) needs ~166 requests after
+#: the listing: 16 workers take >= 11 sequential waves of one round trip, 64 take 3. Still a
+#: bound: a forged index naming 2048 shards is read 64 at a time.
+DEFAULT_MAX_WORKERS = 64
+#: first-read estimate once the index is known: bytes of header per tensor are about the bytes
+#: of its index entry (~96 for DeepSeek-V3: name, shard file, quotes) plus this margin
+#: (a header entry is ~117-131 bytes there), and a fixed allowance for `__metadata__`.
+HEADER_BYTES_PER_TENSOR_MARGIN = 64
+HEADER_SLACK_BYTES = 4096
+#: first-read guess before the index is known, from the listing's size of the index: its
+#: headers hold ~1.4x the index's bytes (1.37-1.59 per DeepSeek-R1 shard), so this many index
+#: bytes per guessed shard, at least GUESS_MIN_BYTES and at most FIRST_READ_BYTES.
+GUESS_HEADER_PER_INDEX_BYTE = 1.75
+GUESS_MIN_BYTES = 64 * 2**10
 #: how recent a branch's cached resolution must be to answer when the Hub cannot be reached:
 #: long enough to ride out an outage blip, short enough that the branch has rarely moved since.
 #: (Explicit offline mode takes the last known resolution, however old, and says when it was.)
@@ -442,7 +458,7 @@ def fetch_checkpoint(
     token: str | bool | None = None,
     cache_dir: Path | None = None,
     offline: bool = False,
-    max_workers: int = 16,
+    max_workers: int = DEFAULT_MAX_WORKERS,
     timeout: float = 10.0,
     max_header_bytes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -499,11 +515,12 @@ def fetch_checkpoint(
             hit.fetch_stats = _stats(fetcher, started, cache_hit=1)
             return hit
 
-    checkpoint = _fetch_files(fetcher, files, max_workers=max_workers,
-                              max_header_bytes=max_header_bytes, progress=progress)
+    with paused_gc():  # ~1M containers, no cycles: see paused_gc
+        checkpoint = _fetch_files(fetcher, files, max_workers=max_workers,
+                                  max_header_bytes=max_header_bytes, progress=progress)
     checkpoint.fetch_stats = _stats(fetcher, started)
     if cache is not None:
-        cache.put(base, repo_id, sha, checkpoint)
+        cache.put(base, repo_id, sha, checkpoint, background=True)  # off the critical path
     return checkpoint
 
 
@@ -579,15 +596,32 @@ class _Header:
     parsed: st.ParsedHeader
 
 
+@dataclass
+class _RawHeader:
+    name: str
+    file_size: int | None
+    data: bytes  # the N header bytes, after the 8-byte prefix
+    limits: dict[str, int]
+
+    def parse(self) -> _Header:
+        parsed = st.parse_header(self.data, file_name=self.name, file_size=self.file_size,
+                                 **self.limits)
+        return _Header(name=self.name, file_size=self.file_size, parsed=parsed)
+
+
 def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
-                 max_header_bytes: int | None) -> _Header:
-    """The safetensors header of one file: one ranged read, two when the header is long."""
+                 max_header_bytes: int | None, first_read: int = st.FIRST_READ_BYTES
+                 ) -> _RawHeader:
+    """The safetensors header bytes of one file: one ranged read, two when the header is longer
+    than `first_read` (FIRST_READ_BYTES, or an estimate). The length prefix is checked here;
+    the JSON is parsed by the caller (`_RawHeader.parse`), in one thread: parsing in 64 worker
+    threads at once only adds GIL hand-offs to the same CPU work."""
     url = fetcher.file_url(name)
     limits: dict[str, int] = {}
     if max_header_bytes is not None:
         limits["max_header_bytes"] = max_header_bytes
-    first = fetcher.get(url, what=f"the header of {name}", limit=st.FIRST_READ_BYTES,
-                        byte_range=(0, st.FIRST_READ_BYTES - 1))
+    first = fetcher.get(url, what=f"the header of {name}", limit=first_read,
+                        byte_range=(0, first_read - 1))
     file_size = first.total_size if first.total_size is not None else size_hint
     header_len = st.header_length(first.data, file_name=name, file_size=file_size, **limits)
     end = 8 + header_len
@@ -599,8 +633,39 @@ def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
     if len(data) < end:  # a server answering ranges shorter than asked, twice
         raise errors.NetworkError(f"{fetcher.who()}: the Hub sent {len(data)} of the {end} "
                                   f"header bytes of {name}")
-    parsed = st.parse_header(data[8:end], file_name=name, file_size=file_size, **limits)
-    return _Header(name=name, file_size=file_size, parsed=parsed)
+    return _RawHeader(name=name, file_size=file_size, data=data[8:end], limits=limits)
+
+
+def first_read_guess(files: dict[str, int | None], guessed: list[str]) -> int:
+    """First-read size for shards requested before the index arrives (see GUESS_*)."""
+    index_size = files.get(SAFETENSORS_INDEX)
+    if not index_size or not guessed:
+        return st.FIRST_READ_BYTES
+    estimate = index_size * GUESS_HEADER_PER_INDEX_BYTE / len(guessed) + HEADER_SLACK_BYTES
+    rounded = -(-int(estimate) // 4096) * 4096
+    return min(st.FIRST_READ_BYTES, max(GUESS_MIN_BYTES, rounded))
+
+
+def first_reads_from_index(weight_map: dict[str, str], index_bytes: int,
+                           max_header_bytes: int | None) -> dict[str, int]:
+    """Size each shard's first ranged read from the index: its tensor count times the index's
+    mean bytes per entry plus a margin, plus slack for `__metadata__`; rounded up to 4 KiB and
+    never over the header cap (8 + max_header_bytes), so a forged index cannot make a shard's
+    read larger than its header is allowed to be, and all of them together come to at most the
+    index's own bytes (itself capped at MAX_INDEX_BYTES) + 64 B per entry + 4 KiB per shard.
+    Too small costs one more range, not an error.
+    """
+    if not weight_map:
+        return {}
+    counts = Counter(weight_map.values())  # counted in C: ~5 ms for 92k entries
+    per_tensor = index_bytes / len(weight_map) + HEADER_BYTES_PER_TENSOR_MARGIN
+    cap = 8 + min(st.HARD_MAX_HEADER_BYTES, max_header_bytes if max_header_bytes is not None
+                  else st.DEFAULT_MAX_HEADER_BYTES)
+    sizes = {}
+    for shard, count in counts.items():
+        estimate = 8 + int(count * per_tensor) + HEADER_SLACK_BYTES
+        sizes[shard] = min(cap, -(-estimate // 4096) * 4096)
+    return sizes
 
 
 def _choose_weights(files: dict[str, int | None]) -> tuple[str | None, list[str]]:
@@ -626,6 +691,9 @@ def _choose_weights(files: dict[str, int | None]) -> tuple[str | None, list[str]
     return None, []
 
 
+_INDEX_DONE = None  # on the `finished` queue of _fetch_files: the index request is over
+
+
 def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers: int,
                  max_header_bytes: int | None,
                  progress: Callable[[int, int], None] | None) -> Checkpoint:
@@ -644,9 +712,15 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
 
     counter = {"done": 0, "total": len(guessed)}
     counter_lock = threading.Lock()
+    # first-read sizes once the index is known; a task that starts later reads what its shard's
+    # header needs instead of FIRST_READ_BYTES (replaced whole, so a task sees old or new)
+    first_reads: dict[str, int] = {}
+    guess = first_read_guess(files, guessed) if index_name == SAFETENSORS_INDEX else \
+        st.FIRST_READ_BYTES
 
-    def header_task(name: str) -> _Header:
-        header = _read_header(fetcher, name, files.get(name), max_header_bytes)
+    def header_task(name: str) -> _RawHeader:
+        header = _read_header(fetcher, name, files.get(name), max_header_bytes,
+                              first_reads.get(name, guess))
         if progress is not None:
             with counter_lock:
                 counter["done"] += 1
@@ -665,9 +739,20 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
         index_f = (pool.submit(fetcher.get, fetcher.file_url(index_name), what=index_name,
                                limit=index_mod.MAX_INDEX_BYTES + 1)
                    if index_name else None)
-        headers: dict[str, Future[_Header]] = {
-            name: pool.submit(header_task, name) for name in guessed
-        }
+        # finished tasks announce themselves here (header names, or _INDEX_DONE), so this
+        # thread parses each header as it arrives, even while the index is still on its way
+        finished: SimpleQueue[str | None] = SimpleQueue()
+        headers: dict[str, Future[_RawHeader]] = {}
+
+        def submit_header(name: str) -> None:
+            future = pool.submit(header_task, name)
+            headers[name] = future
+            future.add_done_callback(lambda _f: finished.put(name))
+
+        for name in guessed:
+            submit_header(name)
+        if index_f is not None:
+            index_f.add_done_callback(lambda _f: finished.put(_INDEX_DONE))
         if config_f is not None:
             try:
                 checkpoint.config, checkpoint.config_text = parse_config(
@@ -675,11 +760,29 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
             except errors.ConfigError as err:
                 raise errors.ConfigError(f"{fetcher.who()}: {err.message}") from None
 
+        parsed: dict[str, _Header] = {}
+        failed: dict[str, Exception] = {}
+
+        def absorb(name: str) -> None:
+            """Parse a finished header task, keeping its result or its error for later."""
+            future = headers[name]
+            if name in parsed or name in failed or future.cancelled():
+                return
+            try:
+                parsed[name] = future.result().parse()
+            except Exception as err:  # raised below, in `wanted` order
+                failed[name] = err
+
         wanted = guessed
         parsed_index = None
         if index_f is not None and index_name is not None:
-            parsed_index = index_mod.parse_index(_result(index_f, fetcher).data,
-                                                 file_name=index_name)
+            while (ready := finished.get()) is not _INDEX_DONE:
+                absorb(ready)
+            index_data = _result(index_f, fetcher).data
+            parsed_index = index_mod.parse_index(index_data, file_name=index_name)
+            if index_name == SAFETENSORS_INDEX:
+                first_reads = first_reads_from_index(parsed_index.weight_map, len(index_data),
+                                                     max_header_bytes)
             checkpoint.index, checkpoint.index_name = parsed_index.raw, index_name
             wanted = [n for n in parsed_index.shards if n in files]
             counter["total"] = len(wanted)
@@ -689,8 +792,19 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
             if index_name == SAFETENSORS_INDEX:
                 for name in wanted:  # round 3: shards the listing did not let us guess
                     if name not in headers:
-                        headers[name] = pool.submit(header_task, name)
-        read = [_result(headers[name], fetcher) for name in wanted if name in headers]
+                        submit_header(name)
+        # Headers are parsed in the order they arrive; the outcome is the same as reading them
+        # in `wanted` order: the first failure in that order is raised, as soon as it and every
+        # header before it are in.
+        order = [name for name in wanted if name in headers]
+        for name in order:
+            while name not in parsed and name not in failed:
+                arrived = finished.get()
+                if arrived is not _INDEX_DONE:
+                    absorb(arrived)
+            if name in failed:
+                raise failed[name]
+        read = [parsed[name] for name in order]
     except BaseException:
         fetcher.cancel.set()
         raise
