@@ -222,12 +222,17 @@ def render_text(
         )
         mem.add_row("prefill bound", fmt_seconds(roof.prefill_seconds), f"batch {roof.batch}")
         fit = "fits" if roof.fits else "does NOT fit"
-        mem.add_row(
-            f"on one {roof.gpu}",
-            fit,
-            f"max batch {roof.max_batch:,} at {kv.context:,} tok; "
-            f"max context {roof.max_context:,} at batch {roof.batch}",
-        )
+        if roof.free_bytes_after_weights <= 0:
+            detail = (
+                f"the weights alone ({fmt_bytes(prof.weights.bytes)}) exceed its "
+                f"{fmt_bytes(roof.memory_bytes)}: shard across GPUs or quantize"
+            )
+        else:
+            detail = (
+                f"max batch {roof.max_batch:,} at {kv.context:,} tok; "
+                f"max context {roof.max_context:,} at batch {roof.batch}"
+            )
+        mem.add_row(f"on one {roof.gpu}", fit, detail)
     console.print(mem)
 
     if explanations:
