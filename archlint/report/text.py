@@ -225,7 +225,7 @@ def render_text(
         if roof.free_bytes_after_weights <= 0:
             detail = (
                 f"the weights alone ({fmt_bytes(prof.weights.bytes)}) exceed its "
-                f"{fmt_bytes(roof.memory_bytes)}: shard across GPUs or quantize"
+                f"{roof.memory_bytes / 1e9:.0f} GB: shard across GPUs or quantize"
             )
         else:
             detail = (
