@@ -80,18 +80,6 @@ class Checkpoint:
     fetch_stats: dict[str, int] = field(default_factory=dict)  # requests, bytes
 
     # -- derived views -------------------------------------------------------------------------
-    @property
-    def has_tensors(self) -> bool:
-        return self.tensors is not None
-
-    @property
-    def tensor_names(self) -> list[str]:
-        if self.tensors is not None:
-            return [t.name for t in self.tensors]
-        if self.index is not None:
-            return list((self.index.get("weight_map") or {}).keys())
-        return []
-
     def index_total_size(self) -> int | None:
         meta = (self.index or {}).get("metadata") or {}
         value = meta.get("total_size")

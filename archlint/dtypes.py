@@ -81,16 +81,6 @@ CODE_TO_NAME: dict[str, str] = {
 }
 
 
-def is_known(dtype: str) -> bool:
-    return dtype in DTYPE_BITS
-
-
-def nbytes(dtype: str, numel: int) -> int:
-    """Exact stored bytes of `numel` elements; raises KeyError for an unknown dtype."""
-    bits = DTYPE_BITS[dtype] * numel
-    return (bits + 7) // 8
-
-
 def named_dtype_bytes(name: str) -> float:
     """Bytes per element of a user-facing dtype name (`bf16`, `fp8`, ...)."""
     key = name.strip().lower()

@@ -144,9 +144,6 @@ class ModelSpec(_Sourced):
     notes: list[str] = Field(default_factory=list)
 
     # -- summaries the report and rules share ---------------------------------------------------
-    def decoder_layers(self) -> list[LayerSpec]:
-        return self.layers
-
     def dominant_attention(self) -> AttentionKind:
         """The kind most layers use; softmax attention wins ties against linear mixers,
         because it is what the cache and the compute are dominated by at long context."""

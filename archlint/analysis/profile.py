@@ -12,7 +12,7 @@ from archlint.analysis.memory import KVCache, kv_cache
 from archlint.analysis.params import ParamCounts, count_from_spec, count_from_tensors
 from archlint.analysis.roofline import Roofline, roofline
 from archlint.checkpoint import Checkpoint
-from archlint.dtypes import DTYPE_BITS, TORCH_DTYPE_TO_CODE, canonical_name, named_dtype_bytes
+from archlint.dtypes import canonical_name, named_dtype_bytes
 from archlint.spec import ModelSpec
 
 DEFAULT_CONTEXT = 8192
@@ -128,8 +128,3 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
         roofline=roof,
     )
 
-
-def stored_dtype_code(name: str) -> str | None:
-    """`bfloat16` → `BF16` (for comparing a declared dtype with stored ones)."""
-    code = TORCH_DTYPE_TO_CODE.get(name.lower())
-    return code if code in DTYPE_BITS else None

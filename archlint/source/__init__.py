@@ -3,7 +3,6 @@ bundled catalog when the Hub cannot answer."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,11 +34,6 @@ def split_revision(ref: str) -> tuple[str, str | None]:
         name, rev = ref.split("@", 1)
         return name, rev or None
     return ref, None
-
-
-def offline_requested(options: SourceOptions) -> bool:
-    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-    return options.offline or flag
 
 
 def _from_catalog(model_id: str, reason: str | None) -> Checkpoint:
@@ -87,7 +81,7 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
             endpoint=options.endpoint,
             token=options.token,
             cache_dir=options.cache_dir,
-            offline=offline_requested(options),
+            offline=options.offline,  # fetch_checkpoint adds HF_HUB_OFFLINE
             max_workers=options.max_workers,
             timeout=options.timeout,
             progress=options.progress,
