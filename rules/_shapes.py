@@ -1,4 +1,3 @@
-# ruff: noqa: RUF003  (× and – are the notation of shapes and ranges)
 """Tensor name → role lookup across families, for the config ⇄ weights rules.
 
 Hugging Face `nn.Linear` weights are stored `[out, in]`; GPT-2's `Conv1D` (c_attn, c_fc,
@@ -129,7 +128,7 @@ def build_index(tensors: list[TensorInfo]) -> TensorIndex:
 _DIGITS = re.compile(r"\d+")
 
 
-def _role_in_layer(rest: str, _cache: dict[str, str | None] = {}) -> str | None:  # noqa: B006
+def _role_in_layer(rest: str, _cache: dict[str, str | None] = {}) -> str | None:
     """The role of a name's part after `layers.N.`; names differing only in numbers (expert
     indices) share one regex pass, which matters for 90k-tensor checkpoints."""
     key = _DIGITS.sub("#", rest)
@@ -138,7 +137,7 @@ def _role_in_layer(rest: str, _cache: dict[str, str | None] = {}) -> str | None:
     return _cache[key]
 
 
-def weight_role(name: str, _cache: dict[str, bool] = {}) -> bool:  # noqa: B006
+def weight_role(name: str, _cache: dict[str, bool] = {}) -> bool:
     """True when `name` is a parameter (not a quantization scale, zero point, index or
     buffer), per archlint.tensors; cached on the name with its numbers blanked."""
     key = _DIGITS.sub("#", name)

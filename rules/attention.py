@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001, RUF002, RUF003  (× and – are the notation of shapes and ranges)
 """AL2xx: attention and context. These read the config-level spec, so they run on
 config-only checkpoints too."""
 

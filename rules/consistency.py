@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001, RUF002, RUF003  (× and – are the notation of shapes and ranges)
 """AL1xx: config.json ⇄ weights consistency. Tensor shapes are the ground truth; every rule
 here runs only when the tensor table is known (skipped silently for config-only checkpoints)."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF002, RUF003  (× and – are the notation of shapes and ranges)
 """AL4xx: dtypes and quantization."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF002, RUF003  (× and – are the notation of shapes and ranges)
 """AL0xx: file integrity. The safetensors header and index readers record defects as
 `Problem`s with stable codes (archlint.source.safetensors_header.PROBLEM_NAMES); each code is
 a rule here, so it can be selected, ignored, re-severitied and documented like any other."""

@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# ruff: noqa: RUF003  (× is the notation of parameter arithmetic)
 """Write fixtures/planted/tiny-llama: a model repo with deliberately planted defects.
 
 A tiny Llama (hidden 64, 4 query / 2 KV heads of 16, FFN 128, vocab 256) saved the way
@@ -14,15 +13,19 @@ fixtures/planted/EXPECTED.json; a test lints the repo and requires exactly those
 from __future__ import annotations
 
 import json
-import struct
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from archlint.checkpoint import TensorInfo
+from archlint.source.safetensors_header import encode_header
+
 OUT = ROOT / "fixtures" / "planted"
 REPO = OUT / "tiny-llama"
 SHARD1 = "model-00001-of-00002.safetensors"
 SHARD2 = "model-00002-of-00002.safetensors"
-BYTES = {"BF16": 2, "F16": 2, "F32": 4}
 
 HIDDEN, HEADS, KV, HEAD_DIM, FFN, VOCAB = 64, 4, 2, 16, 128, 256
 STORED_LAYERS = 2
@@ -110,23 +113,10 @@ def tensors() -> list[tuple[str, str, tuple[int, ...], str]]:
 
 def write_shard(path: Path, rows: list[tuple[str, str, tuple[int, ...]]]) -> int:
     """A complete safetensors file of zero-filled tensors; returns the data bytes."""
-    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
-    offset = 0
-    for name, dtype, shape in rows:
-        numel = 1
-        for dim in shape:
-            numel *= dim
-        size = numel * BYTES[dtype]
-        header[name] = {
-            "dtype": dtype,
-            "shape": list(shape),
-            "data_offsets": [offset, offset + size],
-        }
-        offset += size
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # the format allows trailing spaces; align the buffer
-    path.write_bytes(struct.pack("<Q", len(text)) + text + bytes(offset))
-    return offset
+    head, placed = encode_header([TensorInfo(n, d, s) for n, d, s in rows], {"format": "pt"})
+    size = placed[-1].end or 0
+    path.write_bytes(head + bytes(size))
+    return size
 
 
 def main(out: Path = OUT) -> None:

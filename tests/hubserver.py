@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from archlint.checkpoint import Checkpoint, TensorInfo
+from archlint.source.safetensors_header import encode_header
 
 #: body bytes written per socket call when streaming a (virtual) file.
 CHUNK = 64 * 1024
@@ -122,19 +123,9 @@ class Repo:
 def safetensors_file(tensors: list[TensorInfo], metadata: dict[str, str] | None = None
                      ) -> tuple[VirtualFile, list[TensorInfo]]:
     """A real safetensors layout for `tensors`: header with consecutive offsets, zero data."""
-    header: dict[str, Any] = {"__metadata__": metadata} if metadata else {}
-    placed = []
-    offset = 0
-    for t in tensors:
-        nbytes = t.nbytes
-        header[t.name] = {"dtype": t.dtype, "shape": list(t.shape),
-                          "data_offsets": [offset, offset + nbytes]}
-        placed.append(TensorInfo(t.name, t.dtype, t.shape, None, offset, offset + nbytes))
-        offset += nbytes
-    body = json.dumps(header, separators=(",", ":")).encode()
-    body += b" " * (-len(body) % 8)  # the data buffer starts 8-byte aligned, as safetensors writes
-    head = struct.pack("<Q", len(body)) + body
-    return VirtualFile(head, len(head) + offset), placed
+    head, placed = encode_header([TensorInfo(t.name, t.dtype, t.shape) for t in tensors], metadata)
+    data = placed[-1].end if placed else 0
+    return VirtualFile(head, len(head) + (data or 0)), placed
 
 
 def split_even(tensors: list[TensorInfo], n: int) -> list[list[TensorInfo]]:

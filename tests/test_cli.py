@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import struct
 import sys
 from pathlib import Path
 
 import pytest
 
+from archlint.checkpoint import TensorInfo
 from archlint.cli import main
+from archlint.source.safetensors_header import encode_header
 from tests.helpers import ROOT, fixture
 
 
@@ -27,18 +28,9 @@ def run(
 
 
 def write_safetensors(path: Path, tensors: dict[str, tuple[str, list[int]]]) -> None:
-    """A real safetensors file with zero-filled data (layout per the format spec)."""
-    width = {"BF16": 2, "F16": 2, "F32": 4}
-    header, offset = {}, 0
-    for name, (dtype, shape) in tensors.items():
-        size = width[dtype]
-        for dim in shape:
-            size *= dim
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
-        offset += size
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(offset))
+    """A real safetensors file with zero-filled data."""
+    head, placed = encode_header([TensorInfo(n, d, tuple(s)) for n, (d, s) in tensors.items()])
+    path.write_bytes(head + bytes(placed[-1].end or 0))
 
 
 TINY_CONFIG = {

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001, RUF003  (the expected output uses × − – on purpose)
 """The comparison table and its formats, checked against hand calculations (bundled catalog,
 no network)."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001, RUF003  (the expected output uses × − – on purpose)
 """Every plot renders to PNG and SVG: a valid, non-empty image of the expected size."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001, RUF003  (the expected output uses × − – on purpose)
 """What-if variants: the classic exercises must read right (bundled catalog, no network)."""
 
 from __future__ import annotations
