@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from archlint.cli import _make_source, _source_options
+
 
 @click.command("bench")
 @click.argument("model")
@@ -46,7 +48,7 @@ import click
     help="Seconds of timed runs per case (median of at least 3-10 runs).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--offline", is_flag=True, help="Use the cache and the bundled catalog only.")
+@_source_options
 def bench_command(
     model: str,
     layer: int,
@@ -59,7 +61,7 @@ def bench_command(
     reference: bool,
     budget: float,
     as_json: bool,
-    offline: bool,
+    **source: Any,
 ) -> None:
     """Allocate the real KV cache for --batch sequences of --context tokens in a serving
     layout and compare its measured bytes with the prediction; on a GPU, also run the layer
@@ -75,13 +77,12 @@ def bench_command(
     from archlint.analysis.profile import Options
     from archlint.api import analyze
     from archlint.bench.kv import measure_kv
-    from archlint.source import SourceOptions
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     analysis = analyze(
         model,
         Options(context=context, batch=batch, kv_dtype=kv_dtype or dtype),
-        SourceOptions(offline=offline),
+        _make_source(**source),
     )
     kv = measure_kv(analysis.spec, analysis.profile, batch=batch, context=context, device=device)
     result = {
@@ -96,22 +97,19 @@ def bench_command(
         "kv_tensors": kv.tensors,
     }
     if device.startswith("cuda"):
-        try:
-            from archlint.bench.layer import run_layer
-        except ImportError:
-            result["layer"] = "layer benchmark not available in this build"
-        else:
-            result["layer"] = run_layer(
-                analysis,
-                layer=layer,
-                batch=batch,
-                context=context,
-                dtype=dtype,
-                device=device,
-                check=check,
-                reference=reference,
-                budget_s=budget,
-            )
+        from archlint.bench.layer import run_layer
+
+        result["layer"] = run_layer(
+            analysis,
+            layer=layer,
+            batch=batch,
+            context=context,
+            dtype=dtype,
+            device=device,
+            check=check,
+            reference=reference,
+            budget_s=budget,
+        )
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
@@ -148,7 +146,8 @@ def describe_layer(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"check {c['dtype']} (Triton vs PyTorch, rel. error): prefill "
             f"{c['prefill_rel_err']:.1e}, decode {c['decode_rel_err']:.1e}, cache "
-            f"{c['cache_rel_err']:.1e}" + (f", routing agreement {route:.3f}" if route else "")
+            f"{c['cache_rel_err']:.1e}"
+            + (f", routing agreement {route:.3f}" if route else "")
             + ("" if c["ok"] else "  FAILED")
         )
     kv = r.get("kv", {})

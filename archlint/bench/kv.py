@@ -13,6 +13,7 @@ CPU), so they include any padding the allocator adds; they are compared with the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,22 +81,29 @@ def allocate_kv(spec: ModelSpec, batch: int, context: int, dtype: str, device: s
     ]
 
 
-def measure_kv(
-    spec: ModelSpec, prof: Profile, *, batch: int, context: int, device: str = "cpu"
-) -> KVMeasurement:
+def allocated_bytes(make: Callable[[], list[Any]], device: str) -> tuple[list[Any], int]:
+    """Run `make` (which allocates tensors) and return them with the bytes the allocator handed
+    out: the CUDA allocator's delta on a GPU (padding included), storage sizes on the CPU."""
     import torch
 
-    predicted = kv_bytes_at(prof.kv, context, batch)
-    on_gpu = device.startswith("cuda")
+    on_gpu = str(device).startswith("cuda")
     if on_gpu:
         torch.cuda.synchronize()
         before = torch.cuda.memory_allocated(device)
-    cache = allocate_kv(spec, batch, context, prof.kv.dtype, device)
+    tensors = make()
     if on_gpu:
         torch.cuda.synchronize()
-        measured = torch.cuda.memory_allocated(device) - before
-    else:
-        measured = sum(t.untyped_storage().nbytes() for t in cache)
+        return tensors, torch.cuda.memory_allocated(device) - before
+    return tensors, sum(t.untyped_storage().nbytes() for t in tensors)
+
+
+def measure_kv(
+    spec: ModelSpec, prof: Profile, *, batch: int, context: int, device: str = "cpu"
+) -> KVMeasurement:
+    predicted = kv_bytes_at(prof.kv, context, batch)
+    cache, measured = allocated_bytes(
+        lambda: allocate_kv(spec, batch, context, prof.kv.dtype, device), device
+    )
     count = len(cache)
     del cache
     return KVMeasurement(

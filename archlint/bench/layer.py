@@ -414,27 +414,19 @@ class BenchLayer:
     def alloc_cache(self, batch: int, capacity: int, *, measure: bool = False) -> LayerCache:
         import torch
 
+        from archlint.bench.kv import allocated_bytes
+
         cap = self.cache_cap(capacity)
-        on_gpu = str(self.device).startswith("cuda")
-        if measure and on_gpu:
-            torch.cuda.synchronize()
-            before = torch.cuda.memory_allocated(self.device)
-        if self.att.kind == "mla":
-            tensors = {
-                "latent": torch.empty(batch, cap, self.R + self.P, dtype=self.dtype,
-                                      device=self.device)
-            }
-        else:
-            tensors = {
-                "k": torch.empty(batch, cap, self.G, self.D, dtype=self.dtype, device=self.device),
-                "v": torch.empty(batch, cap, self.G, self.Dv, dtype=self.dtype,
-                                 device=self.device),
-            }
-        if measure and on_gpu:
-            torch.cuda.synchronize()
-            used = torch.cuda.memory_allocated(self.device) - before
-        else:
-            used = sum(t.untyped_storage().nbytes() for t in tensors.values())
+        shapes: dict[str, tuple[int, ...]] = (
+            {"latent": (batch, cap, self.R + self.P)} if self.att.kind == "mla"
+            else {"k": (batch, cap, self.G, self.D), "v": (batch, cap, self.G, self.Dv)})
+
+        def make() -> list[Any]:
+            return [torch.empty(s, dtype=self.dtype, device=self.device) for s in shapes.values()]
+
+        # Without `measure`, storage sizes suffice (no device synchronisation).
+        made, used = allocated_bytes(make, str(self.device) if measure else "cpu")
+        tensors = dict(zip(shapes, made, strict=True))
         for t in tensors.values():  # never zeros: a read of an unwritten slot shows up
             t.normal_(0.0, 1.0, generator=self.gen)
         return LayerCache(capacity=capacity, cap=cap, tensors=tensors, bytes=used)
