@@ -596,7 +596,7 @@ def run_scan_cli(
             models = read_model_list(sys.stdin)
         else:
             try:
-                handle_in = open(from_file, encoding="utf-8")
+                handle_in = open(from_file, encoding="utf-8")  # noqa: SIM115 (closed below)
             except OSError as exc:
                 raise errors.InputError(f"{from_file}: cannot read the model list "
                                         f"({exc.strerror})") from None

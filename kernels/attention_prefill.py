@@ -260,7 +260,7 @@ def prefill_attention(
         bm = 16
         _prefill_fwd[(bsz * h, triton.cdiv(m_q, bm))](*args, **meta, BLOCK_M=bm, BLOCK_N=16)
     else:
-        grid = lambda mt: (bsz * h, triton.cdiv(m_q, mt["BLOCK_M"]))
+        grid = lambda mt: (bsz * h, triton.cdiv(m_q, mt["BLOCK_M"]))  # noqa: E731
         _prefill_tuned[grid](*args, **meta)
     return out
 

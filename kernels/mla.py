@@ -152,7 +152,7 @@ def mla_decode(
         _mla_decode_split[(triton.cdiv(h, 16), bsz, num_splits)](
             *args, **meta, BLOCK_H=16, BLOCK_N=16)
     else:
-        grid = lambda mt: (triton.cdiv(h, mt["BLOCK_H"]), bsz, num_splits)
+        grid = lambda mt: (triton.cdiv(h, mt["BLOCK_H"]), bsz, num_splits)  # noqa: E731
         _mla_tuned[grid](*args, **meta)
     if out is None:
         out = torch.empty(bsz, h, r, device=q_latent.device, dtype=q_latent.dtype)

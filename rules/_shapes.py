@@ -128,7 +128,7 @@ def build_index(tensors: list[TensorInfo]) -> TensorIndex:
 _DIGITS = re.compile(r"\d+")
 
 
-def _role_in_layer(rest: str, _cache: dict[str, str | None] = {}) -> str | None:
+def _role_in_layer(rest: str, _cache: dict[str, str | None] = {}) -> str | None:  # noqa: B006
     """The role of a name's part after `layers.N.`; names differing only in numbers (expert
     indices) share one regex pass, which matters for 90k-tensor checkpoints."""
     key = _DIGITS.sub("#", rest)
@@ -137,7 +137,7 @@ def _role_in_layer(rest: str, _cache: dict[str, str | None] = {}) -> str | None:
     return _cache[key]
 
 
-def weight_role(name: str, _cache: dict[str, bool] = {}) -> bool:
+def weight_role(name: str, _cache: dict[str, bool] = {}) -> bool:  # noqa: B006
     """True when `name` is a parameter (not a quantization scale, zero point, index or
     buffer), per archlint.tensors; cached on the name with its numbers blanked."""
     key = _DIGITS.sub("#", name)

@@ -30,14 +30,14 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 try:
-    import archlint.kernels.attention_decode
+    import archlint.kernels.attention_decode  # noqa: F401
 
     PKG = "archlint.kernels"
 except Exception:  # a bare checkout (the device machine): import kernels/ as a package
     sys.path.insert(0, str(ROOT))
     PKG = "kernels"
 
-import importlib
+import importlib  # noqa: E402
 
 AP = importlib.import_module(f"{PKG}.attention_prefill")
 AD = importlib.import_module(f"{PKG}.attention_decode")
@@ -261,7 +261,7 @@ def bench_decode(smoke):
         # time it (and the full one, for the ratio) as CUDA-graph replays too
         win_graph = time_graph_ms(
             lambda q, k, v, lens=lens, w=w: AD.decode_attention(q, k, v, lens, window=w), sets)
-        tb = lambda ms, nb=nbytes: nb / ms / 1e9
+        tb = lambda ms, nb=nbytes: nb / ms / 1e9  # noqa: E731
         best = min(ours, *sweep.values())
         record("decode", f"B{b} Hq{h}/Hkv{g} D{d} ctx{s}", ours_ms=ours, ours_TBps=tb(ours),
                graph_ms=graph, auto_splits=auto,
@@ -291,9 +291,9 @@ def bench_prefill(smoke):
                 for _ in range(n_sets(3 * b * h * s * d * 2))]
         q, k, v = sets[0]
         fl = AP.prefill_flops(b, h, s, s, d, d, causal=True)
-        tf = lambda ms, f=fl: f / ms / 1e9
+        tf = lambda ms, f=fl: f / ms / 1e9  # noqa: E731
         kw = {"enable_gqa": True} if g != h else {}
-        sd = lambda q, k, v, kw=kw: torch.nn.functional.scaled_dot_product_attention(
+        sd = lambda q, k, v, kw=kw: torch.nn.functional.scaled_dot_product_attention(  # noqa: E731
             q, k, v, is_causal=True, **kw)
         ref = sd(q, k, v)
         check(f"prefill bf16 Hkv{g}", AP.prefill_attention(q, k, v), ref, 2e-2)
@@ -346,7 +346,7 @@ def bench_mla(smoke):
         cache = randn(b, s, r + p)
         sets.append((randn(b, h, r), randn(b, h, p), cache[..., :r], cache[..., r:]))
     ql, qr, c, kr = sets[0]
-    lat = lambda ql, qr, c, kr: REF.mla_decode_ref(ql, qr, c, kr, lens, sm_scale=scale)
+    lat = lambda ql, qr, c, kr: REF.mla_decode_ref(ql, qr, c, kr, lens, sm_scale=scale)  # noqa
     # torch absorbed path (batched): scores in fp32, softmax, latent output
     def torch_absorbed(ql, qr, c, kr):
         sc = (torch.einsum("bhr,bsr->bhs", ql, c) + torch.einsum("bhp,bsp->bhs", qr, kr)).float()

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archlint.checkpoint import Checkpoint, TensorInfo
+from archlint.checkpoint import Checkpoint, TensorInfo  # noqa: E402
 
 # Short names people type (`archlint compare llama3 mixtral deepseek-v3`).
 ALIASES = {

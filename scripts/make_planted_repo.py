@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archlint.checkpoint import TensorInfo
-from archlint.source.safetensors_header import encode_header
+from archlint.checkpoint import TensorInfo  # noqa: E402
+from archlint.source.safetensors_header import encode_header  # noqa: E402
 
 OUT = ROOT / "fixtures" / "planted"
 REPO = OUT / "tiny-llama"

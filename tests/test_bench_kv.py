@@ -10,7 +10,7 @@ from tests.helpers import analysis
 
 torch = pytest.importorskip("torch")
 
-from archlint.bench.kv import measure_kv
+from archlint.bench.kv import measure_kv  # noqa: E402
 
 CASES = [
     ("huggyllama/llama-7b", "bf16"),  # MHA

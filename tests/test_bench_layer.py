@@ -15,9 +15,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from archlint.analysis.profile import Options
-from archlint.api import analyze
-from archlint.source import SourceOptions
+from archlint.analysis.profile import Options  # noqa: E402
+from archlint.api import analyze  # noqa: E402
+from archlint.source import SourceOptions  # noqa: E402
 
 MODELS = ["mixtral", "llama3.1", "mistral", "gpt-oss", "deepseek-v3"]
 
