@@ -140,14 +140,9 @@ def _make_options(
     context: int, batch: int, kv_dtype: str | None, gpu: str, gpu_file: str | None
 ) -> Any:
     from archlint.analysis.hardware import find_gpu
-    from archlint.analysis.profile import Options
-    from archlint.dtypes import named_dtype_bytes
+    from archlint.analysis.profile import Options, cache_dtype
 
-    if kv_dtype:
-        try:
-            named_dtype_bytes(kv_dtype)
-        except KeyError:
-            raise UsageError(f"unknown --kv-dtype {kv_dtype!r} (bf16, fp16, fp8, fp32)") from None
+    cache_dtype(kv_dtype, "bf16")  # fail on a bad --kv-dtype before any network
     chosen = None if gpu.lower() == "none" else find_gpu(gpu, gpu_file)
     return Options(context=context, batch=batch, kv_dtype=kv_dtype, gpu=chosen)
 

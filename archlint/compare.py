@@ -21,12 +21,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archlint.analysis.compute import flops
 from archlint.analysis.hardware import GPU, find_gpu
-from archlint.analysis.memory import kv_cache
-from archlint.analysis.profile import DEFAULT_BATCH, DEFAULT_CONTEXT, Options, Profile
-from archlint.analysis.roofline import roofline
-from archlint.dtypes import canonical_name, named_dtype_bytes
+from archlint.analysis.profile import DEFAULT_BATCH, DEFAULT_CONTEXT, Options, Profile, costs
+from archlint.dtypes import canonical_name
 from archlint.errors import UsageError
 from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate
 from archlint.spec import AttentionSpec, FFNSpec, ModelSpec
@@ -129,21 +126,9 @@ def profile_at(analysis: Analysis, *, context: int, batch: int, gpu: GPU | None 
     the KV cache, FLOPs and roofline are recomputed with the same functions ``profile`` uses.
     """
     base = analysis.profile
-    spec = analysis.spec
     kv_dtype = getattr(analysis, "kv_dtype", None) or kv_dtype  # a variant's own kv:DTYPE
-    kv_name = canonical_name(kv_dtype) if kv_dtype else base.activation_dtype
-    try:
-        kv_bytes = named_dtype_bytes(kv_name)
-    except KeyError as exc:
-        raise UsageError(f"unknown KV-cache dtype {kv_dtype!r}",
-                         hint="use fp32, bf16, fp16, fp8 or fp4") from exc
-    kv = kv_cache(spec, dtype=kv_name, dtype_bytes=kv_bytes, context=context, batch=batch)
-    fl = flops(spec, base.params.active_excluding_embedding, context)
-    roof = None
-    if gpu is not None:
-        limit = max(spec.max_position_embeddings or 0, context)
-        roof = roofline(spec, base.params, base.weights.bytes, kv, fl.per_token, fl.prefill, gpu,
-                        batch=batch, context=context, max_context_limit=limit)
+    options = Options(context=context, batch=batch, kv_dtype=kv_dtype, gpu=gpu)
+    kv, fl, roof = costs(analysis.spec, base.params, base.weights, base.activation_dtype, options)
     return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof})
 
 

@@ -13,6 +13,7 @@ from archlint.analysis.params import ParamCounts, count_from_spec, count_from_te
 from archlint.analysis.roofline import Roofline, roofline
 from archlint.checkpoint import Checkpoint
 from archlint.dtypes import canonical_name, named_dtype_bytes
+from archlint.errors import UsageError
 from archlint.spec import ModelSpec
 
 DEFAULT_CONTEXT = 8192
@@ -89,23 +90,29 @@ def weight_bytes(ckpt: Checkpoint | None, spec: ModelSpec, params: ParamCounts) 
     )
 
 
-def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profile:
-    analytic = count_from_spec(spec)
-    params = count_from_tensors(ckpt, spec) if ckpt is not None and ckpt.tensors else analytic
-    weights = weight_bytes(ckpt, spec, params)
-    act = activation_dtype(spec)
-    kv_name = canonical_name(options.kv_dtype) if options.kv_dtype else act
+def cache_dtype(name: str | None, activation: str) -> tuple[str, float]:
+    """The KV-cache dtype and its bytes per element: `name` when given, else the activation
+    dtype (vLLM's `kv_cache_dtype=auto`). Raises UsageError for an unknown name."""
+    key = canonical_name(name) if name else activation
+    try:
+        return key, named_dtype_bytes(key)
+    except KeyError:
+        hint = "bf16, fp16, fp8, fp32 or fp4"
+        raise UsageError(f"unknown --kv-dtype {name!r}", hint=hint) from None
+
+
+def costs(
+    spec: ModelSpec, params: ParamCounts, weights: WeightBytes, activation: str, options: Options
+) -> tuple[KVCache, Flops, Roofline | None]:
+    """What depends on context, batch, cache dtype and GPU: the KV cache, the FLOPs and the
+    roofline. Cheap; `compare` re-evaluates it per table without recounting parameters."""
+    kv_name, kv_bytes = cache_dtype(options.kv_dtype, activation)
     kv = kv_cache(
-        spec,
-        dtype=kv_name,
-        dtype_bytes=named_dtype_bytes(kv_name),
-        context=options.context,
-        batch=options.batch,
+        spec, dtype=kv_name, dtype_bytes=kv_bytes, context=options.context, batch=options.batch
     )
     fl = flops(spec, params.active_excluding_embedding, options.context)
     roof = None
     if options.gpu is not None:
-        limit = max(spec.max_position_embeddings or 0, options.context)
         roof = roofline(
             spec,
             params,
@@ -116,8 +123,17 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
             options.gpu,
             batch=options.batch,
             context=options.context,
-            max_context_limit=limit,
+            max_context_limit=max(spec.max_position_embeddings or 0, options.context),
         )
+    return kv, fl, roof
+
+
+def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profile:
+    analytic = count_from_spec(spec)
+    params = count_from_tensors(ckpt, spec) if ckpt is not None and ckpt.tensors else analytic
+    weights = weight_bytes(ckpt, spec, params)
+    act = activation_dtype(spec)
+    kv, fl, roof = costs(spec, params, weights, act, options)
     return Profile(
         params=params,
         params_from_config=analytic,
@@ -127,4 +143,3 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
         flops=fl,
         roofline=roof,
     )
-
