@@ -27,22 +27,8 @@ def spec_of(ckpt: Checkpoint) -> ModelSpec:
     if ckpt.config is not None:
         return build_spec(ckpt.config)
     from archlint.inference import config_from_tensors
-    from archlint.spec import FieldSource
 
-    spec = build_spec(config_from_tensors(ckpt))
-    # Nothing was declared: every value read from the synthesised config came from shapes.
-    inferred = {
-        name: FieldSource(kind="inferred", key=None, detail="from tensor shapes (no config.json)")
-        if source.kind == "declared"
-        else source
-        for name, source in spec.provenance.items()
-    }
-    notes = [n for n in spec.notes if "has no adapter" not in n]
-    notes.append(
-        "no config.json: architecture inferred from tensor shapes; head counts assume "
-        "head_dim 128 (or 64)"
-    )
-    return spec.model_copy(update={"provenance": inferred, "notes": notes})
+    return build_spec(config_from_tensors(ckpt), inferred=True)
 
 
 def analyze_checkpoint(ckpt: Checkpoint, options: Options | None = None) -> Analysis:

@@ -64,17 +64,23 @@ class Generic(Adapter):
     known = False
 
 
-def adapter_for(config: dict[str, Any]) -> Adapter:
+def adapter_for(config: dict[str, Any], *, inferred: bool = False) -> Adapter:
+    """The adapter for a config's dialect. `inferred`: a config synthesised from tensor shapes
+    (archlint.inference), whose values are recorded as inferred rather than declared."""
     view = ConfigView(config)
     model_type = view.lookup("model_type")[0]
+    if inferred:
+        adapter: Adapter = Generic(config, inferred=True)
+        adapter.notes.append(
+            "no config.json: architecture inferred from tensor shapes; head counts assume "
+            "head_dim 128 (or 64)"
+        )
+        return adapter
     if isinstance(model_type, str) and model_type in _BY_TYPE:
         return _BY_TYPE[model_type](config)
     if model_type is None and "dim" in config and "n_layers" in config:
         # Vendor-native configs (DeepSeek inference/configs/*.json, Mistral params.json).
-        if "kv_lora_rank" in config:
-            adapter: Adapter = DeepSeek(config)
-        else:
-            adapter = Llama(config)
+        adapter = DeepSeek(config) if "kv_lora_rank" in config else Llama(config)
         adapter.notes.append("read from a vendor-native config (not a Hugging Face config.json)")
         return adapter
     adapter = Generic(config)
@@ -85,9 +91,9 @@ def adapter_for(config: dict[str, Any]) -> Adapter:
     return adapter
 
 
-def build_spec(config: dict[str, Any]) -> ModelSpec:
+def build_spec(config: dict[str, Any], *, inferred: bool = False) -> ModelSpec:
     """The ModelSpec a config declares (before any comparison with tensors)."""
-    return adapter_for(config).build()
+    return adapter_for(config, inferred=inferred).build()
 
 
 __all__ = ["ADAPTERS", "Adapter", "adapter_for", "build_spec"]

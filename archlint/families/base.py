@@ -69,13 +69,21 @@ class Adapter:
     #: otherwise (Llama, DeepSeek, gpt-oss, GPT-J/NeoX, DBRX) set False.
     tie_default: ClassVar[bool] = True
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], *, inferred: bool = False) -> None:
+        """`inferred`: the config was synthesised from tensor shapes (no config.json), so what
+        it "declares" is recorded as inferred."""
         self.config = config
+        self.inferred = inferred
         self.cv = ConfigView(config)
         self.prov: dict[str, FieldSource] = {}
         self.notes: list[str] = []
 
     # -- reading with provenance --------------------------------------------------------------
+    def declared(self, key: str, detail: str | None = None) -> FieldSource:
+        if self.inferred:
+            return FieldSource(kind="inferred", detail="from tensor shapes (no config.json)")
+        return FieldSource(kind="declared", key=key, detail=detail)
+
     def read(
         self,
         field: str,
@@ -88,7 +96,7 @@ class Adapter:
         target = self.prov if prov is None else prov
         value, key = self.cv.lookup(*keys)
         if key is not None:
-            target[field] = FieldSource(kind="declared", key=key)
+            target[field] = self.declared(key)
             return value
         if default is not None:
             target[field] = FieldSource(
@@ -217,7 +225,7 @@ class Adapter:
         """Per layer: 'full', 'sliding', 'chunked' or 'linear'."""
         declared = self.cv.lookup("layer_types")[0]
         if isinstance(declared, list) and len(declared) == n_layers:
-            self.prov["layer_types"] = FieldSource(kind="declared", key="layer_types")
+            self.prov["layer_types"] = self.declared("layer_types")
             return [self._normalise_layer_type(str(t)) for t in declared]
         window = self.window()
         if window is None:
@@ -245,10 +253,8 @@ class Adapter:
         """The sliding window, or None when the model does not use one."""
         use = self.cv.lookup("use_sliding_window")[0]
         if use is False:
-            self.prov["window"] = FieldSource(
-                kind="declared",
-                key="use_sliding_window",
-                detail="use_sliding_window is false: window unused",
+            self.prov["window"] = self.declared(
+                "use_sliding_window", "use_sliding_window is false: window unused"
             )
             return None
         return self.read_int("window", "sliding_window", "window_size")

@@ -340,9 +340,7 @@ class Falcon(Adapter):
                 or heads
             )
         if self.cv.lookup("multi_query")[0]:
-            prov["num_kv_heads"] = FieldSource(
-                kind="declared", key="multi_query", detail="multi_query: one KV head"
-            )
+            prov["num_kv_heads"] = self.declared("multi_query", "multi_query: one KV head")
             return 1
         return heads
 
