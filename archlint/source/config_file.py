@@ -41,10 +41,15 @@ def _depth_ok(raw: str, limit: int) -> bool:
     return True
 
 
+def check_size(size: int, name: str) -> None:
+    """Refuse a config over the cap before reading it (a local file) or parsing it."""
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{name} is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte cap")
+
+
 def parse_config(data: bytes | str, *, name: str = "config.json") -> tuple[dict[str, Any], str]:
     """Parse config bytes; returns (config, text). Raises ConfigError with one line."""
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{name} is {len(data):,} bytes, over the {MAX_CONFIG_BYTES:,}-byte cap")
+    check_size(len(data), name)
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from archlint.checkpoint import Checkpoint, TensorInfo
 from archlint.errors import ConfigError, InputError
-from archlint.source.config_file import parse_config
+from archlint.source.config_file import check_size, parse_config
 from archlint.source.index import check_shards, parse_index, safe_shard_name
 from archlint.source.safetensors_header import read_local_header
 
@@ -21,12 +21,7 @@ INDEX_FILES = (
 def _read_config(path: Path, ckpt: Checkpoint) -> None:
     try:
         size = path.stat().st_size
-        from archlint.source.config_file import MAX_CONFIG_BYTES
-
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(
-                f"{path.name} is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte cap"
-            )
+        check_size(size, path.name)
         ckpt.config, ckpt.config_text = parse_config(path.read_bytes(), name=path.name)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
