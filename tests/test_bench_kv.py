@@ -21,6 +21,7 @@ CASES = [
     ("openai/gpt-oss-20b", "bf16"),  # alternating window
     ("meta-llama/Llama-4-Scout-17B-16E-Instruct", "bf16"),  # chunked + global
     ("Qwen/Qwen3-Next-80B-A3B-Instruct", "bf16"),  # linear-attention state
+    ("Qwen/Qwen3-Next-80B-A3B-Instruct", "fp8_e4m3"),  # fp8 KV beside a bf16 state
 ]
 
 

@@ -71,6 +71,17 @@ def test_linear_state_qwen3_next() -> None:
     assert kv.bytes_at_context == 24_576 * 1000 + state
 
 
+def test_kv_dtype_leaves_linear_state_in_model_dtype() -> None:
+    # --kv-dtype fp8 halves the attention cache; the DeltaNet state stays bf16 (vLLM sizes it by
+    # mamba_ssm_cache_dtype=auto, the model dtype): 12 × 2 × 512 × 1 B per token.
+    kv = analysis("Qwen/Qwen3-Next-80B-A3B-Instruct", context=1000, kv_dtype="fp8").profile.kv
+    state = 36 * (32 * 128 * 128 + 3 * (2 * 16 * 128 + 32 * 128)) * 2
+    assert (kv.dtype, kv.state_dtype) == ("fp8_e4m3", "bf16")
+    assert kv.bytes_per_token == 12_288
+    assert kv.state_bytes == state
+    assert kv.bytes_at_context == 12_288 * 1000 + state
+
+
 def test_encoder_only_has_no_cache() -> None:
     kv = analysis("google-bert/bert-base-uncased").profile.kv
     assert kv.bytes_per_token == 0 and kv.bytes_at_context == 0

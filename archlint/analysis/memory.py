@@ -9,7 +9,8 @@ dtype):
 - sliding-window layers hold at most `window` tokens, chunked-local layers (Llama 4) at most
   `chunk` tokens: their cache stops growing.
 - linear-attention / SSM layers hold a constant recurrent state (Gated DeltaNet: one
-  key_head_dim × value_head_dim matrix per value head, plus the causal-conv window).
+  key_head_dim × value_head_dim matrix per value head, plus the causal-conv window), in the
+  model's dtype whatever the KV-cache dtype (vLLM's separate `mamba_ssm_cache_dtype=auto`).
 - encoder-only models have no KV cache.
 """
 
@@ -31,6 +32,7 @@ class LayerKV(BaseModel):
 class KVCache(BaseModel):
     dtype: str
     dtype_bytes: float
+    state_dtype: str  # linear/SSM state (the model's dtype, not --kv-dtype)
     bytes_per_token: int  # layers that grow without bound only
     bytes_at_context: int  # total for `context` tokens × `batch` sequences
     context: int
@@ -44,7 +46,8 @@ class KVCache(BaseModel):
     per_layer: list[LayerKV]
 
 
-def layer_kv(index: int, att: AttentionSpec, dtype_bytes: float) -> LayerKV:
+def layer_kv(index: int, att: AttentionSpec, dtype_bytes: float, state_bytes: float) -> LayerKV:
+    """One layer's cache: `dtype_bytes` per KV element, `state_bytes` per recurrent-state one."""
     if att.kind == "none":
         return LayerKV(index=index, kind="none", bytes_per_token=0, cap_tokens=None)
     if att.kind == "linear":
@@ -55,7 +58,7 @@ def layer_kv(index: int, att: AttentionSpec, dtype_bytes: float) -> LayerKV:
             conv_dim = (
                 2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
             )
-            state = (recurrent + max(lin.conv_kernel - 1, 0) * conv_dim) * dtype_bytes
+            state = (recurrent + max(lin.conv_kernel - 1, 0) * conv_dim) * state_bytes
         return LayerKV(
             index=index, kind="linear", bytes_per_token=0, cap_tokens=None, state_bytes=state
         )
@@ -81,12 +84,24 @@ def mha_equivalent(att: AttentionSpec, dtype_bytes: float) -> float:
 
 
 def kv_cache(
-    spec: ModelSpec, *, dtype: str, dtype_bytes: float, context: int, batch: int
+    spec: ModelSpec,
+    *,
+    dtype: str,
+    dtype_bytes: float,
+    context: int,
+    batch: int,
+    state_dtype: tuple[str, float] | None = None,
 ) -> KVCache:
+    """The cache for `batch` sequences of `context` tokens; `state_dtype` (name, bytes) is the
+    recurrent-state dtype of linear layers, by default the KV dtype."""
+    state_name, state_bytes = state_dtype or (dtype, dtype_bytes)
     if spec.architecture == "encoder":
         layers = []
     else:
-        layers = [layer_kv(layer.index, layer.attention, dtype_bytes) for layer in spec.layers]
+        layers = [
+            layer_kv(layer.index, layer.attention, dtype_bytes, state_bytes)
+            for layer in spec.layers
+        ]
     growing = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is None)
     local = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is not None)
     at_context = 0.0
@@ -105,6 +120,7 @@ def kv_cache(
     return KVCache(
         dtype=dtype,
         dtype_bytes=dtype_bytes,
+        state_dtype=state_name,
         bytes_per_token=round(growing),
         bytes_at_context=round(at_context * batch),
         context=context,

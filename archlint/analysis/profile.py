@@ -108,7 +108,12 @@ def costs(
     roofline. Cheap; `compare` re-evaluates it per table without recounting parameters."""
     kv_name, kv_bytes = cache_dtype(options.kv_dtype, activation)
     kv = kv_cache(
-        spec, dtype=kv_name, dtype_bytes=kv_bytes, context=options.context, batch=options.batch
+        spec,
+        dtype=kv_name,
+        dtype_bytes=kv_bytes,
+        context=options.context,
+        batch=options.batch,
+        state_dtype=cache_dtype(None, activation),
     )
     fl = flops(spec, params.active_excluding_embedding, options.context)
     roof = None

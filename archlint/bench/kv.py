@@ -44,8 +44,9 @@ class KVMeasurement:
         return self.measured_bytes / self.predicted_bytes - 1
 
 
-def _shapes(spec: ModelSpec, batch: int, context: int) -> list[tuple[int, ...]]:
-    shapes: list[tuple[int, ...]] = []
+def _shapes(spec: ModelSpec, batch: int, context: int) -> list[tuple[tuple[int, ...], bool]]:
+    """(shape, is recurrent state) of every cache tensor, in the serving layout."""
+    shapes: list[tuple[tuple[int, ...], bool]] = []
     if spec.architecture == "encoder":
         return shapes
     for layer in spec.layers:
@@ -55,29 +56,40 @@ def _shapes(spec: ModelSpec, batch: int, context: int) -> list[tuple[int, ...]]:
             conv_dim = (
                 2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
             )
-            shapes.append((batch, lin.num_value_heads, lin.key_head_dim, lin.value_head_dim))
+            shapes.append(
+                ((batch, lin.num_value_heads, lin.key_head_dim, lin.value_head_dim), True)
+            )
             if lin.conv_kernel > 1:
-                shapes.append((batch, conv_dim, lin.conv_kernel - 1))
+                shapes.append(((batch, conv_dim, lin.conv_kernel - 1), True))
             continue
         if att.kind == "none":
             continue
         cap = att.window or att.chunk
         tokens = min(context, cap) if cap else context
         if att.kind == "mla":
-            shapes.append((batch, tokens, (att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)))
+            latent = (att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)
+            shapes.append(((batch, tokens, latent), False))
         else:
-            shapes.append((batch, tokens, att.num_kv_heads, att.head_dim))
-            shapes.append((batch, tokens, att.num_kv_heads, att.v_head_dim))
+            shapes.append(((batch, tokens, att.num_kv_heads, att.head_dim), False))
+            shapes.append(((batch, tokens, att.num_kv_heads, att.v_head_dim), False))
     return shapes
 
 
-def allocate_kv(spec: ModelSpec, batch: int, context: int, dtype: str, device: str) -> list[Any]:
+def allocate_kv(
+    spec: ModelSpec,
+    batch: int,
+    context: int,
+    dtype: str,
+    device: str,
+    state_dtype: str | None = None,
+) -> list[Any]:
+    """The cache tensors: KV in `dtype`, recurrent state in `state_dtype` (default `dtype`)."""
     import torch
 
-    torch_dtype = getattr(torch, TORCH_DTYPES.get(dtype, dtype))
+    kv, state = (getattr(torch, TORCH_DTYPES.get(d, d)) for d in (dtype, state_dtype or dtype))
     return [
-        torch.empty(shape, dtype=torch_dtype, device=device)
-        for shape in _shapes(spec, batch, context)
+        torch.empty(shape, dtype=state if is_state else kv, device=device)
+        for shape, is_state in _shapes(spec, batch, context)
     ]
 
 
@@ -102,7 +114,8 @@ def measure_kv(
 ) -> KVMeasurement:
     predicted = kv_bytes_at(prof.kv, context, batch)
     cache, measured = allocated_bytes(
-        lambda: allocate_kv(spec, batch, context, prof.kv.dtype, device), device
+        lambda: allocate_kv(spec, batch, context, prof.kv.dtype, device, prof.kv.state_dtype),
+        device,
     )
     count = len(cache)
     del cache
