@@ -57,6 +57,7 @@ BREAKDOWN: tuple[tuple[str, str, str], ...] = (
     ("routed_experts", "routed experts", "#fb8072"),
     ("shared_experts", "shared experts", "#bc80bd"),
     ("head", "LM head", "#b3de69"),
+    ("towers", "vision/audio towers", "#ffed6f"),
     ("other", "other (norms, router, MTP)", "#d9d9d9"),
     ("kv", "KV cache", "#4d4d4d"),
 )

@@ -30,15 +30,59 @@ class _Sourced(BaseModel):
     provenance: dict[str, FieldSource] = Field(default_factory=dict)
 
 
-class LinearAttentionSpec(BaseModel):
-    """A recurrent token mixer with constant-size state (Gated DeltaNet, Mamba, RWKV...)."""
+RecurrentVariant = Literal[
+    "gated_deltanet",  # Qwen3-Next, Qwen3.5: gated delta rule (Yang et al. 2024)
+    "mamba1",  # Mamba, Falcon-Mamba, Jamba: selective scan (Gu & Dao 2023)
+    "mamba2",  # Mamba-2, Zamba2, Falcon-H1, Granite-4.0-H, Nemotron-H, Bamba: SSD (Dao & Gu 2024)
+    "short_conv",  # LFM2: gated short causal convolution
+    "rglru",  # RecurrentGemma / Griffin: RG-LRU after a causal conv (De et al. 2024)
+    "lightning",  # MiniMax-Text-01: lightning (linear) attention with an output gate
+    "kda",  # Kimi-Linear: Kimi Delta Attention
+    "unknown",  # a constant-state mixer whose parameters archlint cannot describe
+]
 
-    variant: str  # "gated_deltanet", "mamba2", ...
-    num_key_heads: int
-    num_value_heads: int
-    key_head_dim: int
-    value_head_dim: int
-    conv_kernel: int = 0
+
+class RecurrentSpec(BaseModel):
+    """A token mixer with a constant-size state: linear attention, SSMs, short convolutions.
+
+    One spec for every variant; each variant reads the fields it needs and owns its formulas
+    (parameters, state shapes, FLOPs) in `archlint.mixers`. Fields a variant does not use stay
+    at their zero defaults.
+    """
+
+    variant: RecurrentVariant
+    # linear attention (gated_deltanet, kda, lightning): key/value heads and head sizes
+    num_key_heads: int = 0
+    num_value_heads: int = 0
+    key_head_dim: int = 0
+    value_head_dim: int = 0
+    conv_kernel: int = 0  # causal depthwise conv width (all variants that have one)
+    # SSMs (mamba1, mamba2): inner width, state size, heads and groups, dt rank
+    d_inner: int = 0  # expand × hidden (Mamba), lru_width (RG-LRU), hidden (short_conv)
+    d_state: int = 0
+    num_heads: int = 0  # Mamba-2 heads (d_inner // head_dim), RG-LRU heads
+    head_dim: int = 0  # Mamba-2 head size
+    n_groups: int = 1  # Mamba-2 B/C groups
+    dt_rank: int = 0  # Mamba-1 Δ projection rank
+    # biases and norms that change the parameter count
+    proj_bias: bool = False  # in_proj / out_proj biases
+    conv_bias: bool = True
+    inner_norm: bool = True  # Mamba-2's gated RMSNorm over d_inner; lightning's output norm
+    bc_dt_norms: bool = False  # Jamba: RMSNorms on Δ, B and C (weights dt_rank, d_state, d_state)
+    state_dtype: str | None = None  # declared SSM-state dtype (vLLM mamba_ssm_cache_dtype)
+
+
+#: Name kept for code written before the zoo spec (Qwen3-Next was the first recurrent mixer).
+LinearAttentionSpec = RecurrentSpec
+
+
+class IndexerSpec(BaseModel):
+    """DeepSeek-V3.2's lightning indexer (DSA): a small MQA scorer that picks the top-k
+    tokens each query attends to; vLLM caches its keys per token beside the MLA latent."""
+
+    num_heads: int
+    head_dim: int
+    topk: int
 
 
 class AttentionSpec(_Sourced):
@@ -69,7 +113,13 @@ class AttentionSpec(_Sourced):
     o_bias: bool = False
     fused_qkv: bool = False
     output_gate: bool = False  # q_proj also emits a sigmoid gate (Qwen3-Next gated attention)
-    linear: LinearAttentionSpec | None = None
+    # where keys/values come from: this layer's own tokens, or an encoder's (cross-attention
+    # to image or audio tokens, or the encoder of an encoder-decoder): cached per encoder token
+    source: Literal["self", "encoder"] = "self"
+    # the layer reads the K/V another layer cached (Gemma-3n, Hunyuan CLA): no cache, no k/v
+    kv_shared_from: int | None = None
+    indexer: IndexerSpec | None = None
+    linear: RecurrentSpec | None = None
 
     @property
     def is_local(self) -> bool:
@@ -106,6 +156,52 @@ class LayerSpec(BaseModel):
     ffn: FFNSpec
     parallel: bool = False  # attention and FFN read the same input (GPT-J, Falcon, NeoX)
     norms: int = 2  # norm modules in the block (Gemma 2/3 and OLMo-2 have 4 or post-norms)
+    # a block whose weights several layers reuse (Zamba2's shared transformer): its
+    # parameters count once per distinct name, its compute and cache once per use
+    shared_block: str | None = None
+    # extra parameters of the block the generic formulas do not cover (adapter-computed,
+    # e.g. Zamba2's per-use LoRA adapters or a hybrid's in-block projections)
+    extra_params: int = 0
+    cross_attention: AttentionSpec | None = None  # decoder layers of an encoder-decoder
+
+
+class TowerSpec(_Sourced):
+    """A named non-language component: a vision or audio encoder, or the projector that maps
+    its output into the language model. Counted in total parameters, weights and memory;
+    not in the active parameters of a generated token (it runs once per image/audio input)."""
+
+    name: str  # "vision", "audio", "projector", ...
+    kind: str  # the encoder's model_type (siglip_vision_model, clip_vision_model, whisper ...)
+    params: int  # analytic count (the tensor count replaces it when headers are present)
+    num_layers: int = 0
+    hidden_size: int = 0
+    understood: bool = True  # False: params are an estimate from a generic encoder formula
+
+
+CoverageHow = Literal["adapter", "generic", "assumed", "not_understood"]
+
+
+class CoverageItem(BaseModel):
+    """How one part of the model was read."""
+
+    part: str  # "layers 0-31", "vision tower", "ffn of layers 1-47", ...
+    how: CoverageHow
+    detail: str = ""
+
+
+class Coverage(BaseModel):
+    """What archlint understood. `unknown_keys` are config keys that shape the architecture
+    (layer patterns, block configs, SSM settings) which no reader consumed: the numbers may
+    not describe those parts."""
+
+    items: list[CoverageItem] = Field(default_factory=list)
+    unknown_keys: list[str] = Field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.unknown_keys and all(
+            item.how in ("adapter", "generic") for item in self.items
+        )
 
 
 class QuantizationSpec(BaseModel):
@@ -141,6 +237,8 @@ class ModelSpec(_Sourced):
     encoder_layers: list[LayerSpec] = Field(default_factory=list)  # T5/BART encoder stack
     mtp_layers: list[LayerSpec] = Field(default_factory=list)  # multi-token prediction heads
     quantization: QuantizationSpec | None = None
+    towers: list[TowerSpec] = Field(default_factory=list)
+    coverage: Coverage = Field(default_factory=Coverage)
     notes: list[str] = Field(default_factory=list)
 
     # -- summaries the report and rules share ---------------------------------------------------

@@ -33,6 +33,7 @@ Component = Literal[
     "norms",
     "head",
     "mtp",
+    "towers",
     "other",
 ]
 Role = Literal["weight", "scale", "zero_point", "index", "buffer"]
@@ -43,7 +44,11 @@ _LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|block|layer)\.(\d+)\.")
 # (pattern, component) — first match wins; patterns search the full name.
 _RULE_TEXT: tuple[tuple[str, Component], ...] = (
     (r"(^|\.)(mtp|nextn)\.", "mtp"),
-    (r"(vision_tower|vision_model|visual|multi_modal_projector|image_newline|audio)", "other"),
+    (
+        r"(vision_tower|vision_model|visual|multi_modal_projector|image_newline|audio_tower|"
+        r"audio_encoder|mm_projector|embed_vision|embed_audio|vision_embed|audio_model)",
+        "towers",
+    ),
     (
         r"(^|\.)(lm_head|embed_out|output)\.(weight|bias)$|shared_head\.head\.|"
         r"(^|\.)cls\.predictions",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from archlint.mixers import mixer
 from archlint.spec import AttentionSpec, ModelSpec
 
 
@@ -37,8 +38,7 @@ def _attended(att: AttentionSpec, position: int) -> int:
 
 def attention_flops(att: AttentionSpec, attended: int) -> float:
     if att.kind == "linear" and att.linear is not None:
-        lin = att.linear
-        return 4 * lin.num_value_heads * lin.key_head_dim * lin.value_head_dim
+        return mixer(att.linear).flops_per_token(att.linear)
     if att.kind in ("none", "linear"):
         return 0
     return 2 * att.num_heads * (att.head_dim + att.v_head_dim) * attended

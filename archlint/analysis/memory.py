@@ -11,6 +11,10 @@ dtype):
 - linear-attention / SSM layers hold a constant recurrent state (Gated DeltaNet: one
   key_head_dim × value_head_dim matrix per value head, plus the causal-conv window), in the
   model's dtype whatever the KV-cache dtype (vLLM's separate `mamba_ssm_cache_dtype=auto`).
+- a layer that reads another layer's K/V (Gemma-3n, Hunyuan CLA) caches nothing itself;
+  cross-attention layers cache the encoder's tokens, per encoder token, not per generated one
+  (reported apart from the per-token cache).
+- DeepSeek-V3.2's sparse-attention indexer adds its fp8 keys beside the MLA latent.
 - encoder-only models have no KV cache.
 """
 
@@ -18,15 +22,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from archlint.mixers import mixer
 from archlint.spec import AttentionSpec, ModelSpec
 
 
 class LayerKV(BaseModel):
     index: int
-    kind: str  # full | sliding | chunked | mla | linear | none
+    kind: str  # full | sliding | chunked | mla | linear | shared | cross | none
     bytes_per_token: float  # while the layer's cache still grows
     cap_tokens: int | None  # window/chunk; None = grows with context
     state_bytes: float = 0  # constant state (linear/SSM layers), per sequence
+    bytes_per_encoder_token: float = 0  # cross-attention: per encoder (image/audio) token
 
 
 class KVCache(BaseModel):
@@ -43,7 +49,22 @@ class KVCache(BaseModel):
     mha_equivalent_bytes_per_token: int  # same layers, same heads, one KV head per query head
     bytes_per_token_local: int  # what windowed layers add per token until they are capped
     state_bytes: int  # constant linear/SSM state per sequence
+    layers_shared: int = 0  # layers reading another layer's K/V (no cache of their own)
+    layers_cross: int = 0  # cross-attention layers (cache per encoder token)
+    cross_bytes_per_encoder_token: int = 0  # not in bytes_at_context: scales with the input
     per_layer: list[LayerKV]
+
+
+#: DeepSeek-V3.2's indexer keys are cached in fp8 with one fp32 scale per 128 values
+#: (vLLM's `DeepseekV32IndexerCache`: head size index_head_dim + index_head_dim // 128 × 4 B).
+INDEXER_QUANT_BLOCK = 128
+
+
+def indexer_bytes_per_token(att: AttentionSpec) -> int:
+    ix = att.indexer
+    if ix is None:
+        return 0
+    return ix.head_dim + ix.head_dim // INDEXER_QUANT_BLOCK * 4
 
 
 def layer_kv(index: int, att: AttentionSpec, dtype_bytes: float, state_bytes: float) -> LayerKV:
@@ -51,23 +72,31 @@ def layer_kv(index: int, att: AttentionSpec, dtype_bytes: float, state_bytes: fl
     if att.kind == "none":
         return LayerKV(index=index, kind="none", bytes_per_token=0, cap_tokens=None)
     if att.kind == "linear":
-        lin = att.linear
-        state = 0.0
-        if lin is not None:
-            recurrent = lin.num_value_heads * lin.key_head_dim * lin.value_head_dim
-            conv_dim = (
-                2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
-            )
-            state = (recurrent + max(lin.conv_kernel - 1, 0) * conv_dim) * state_bytes
+        state = mixer(att.linear).state(att.linear).total if att.linear is not None else 0
         return LayerKV(
-            index=index, kind="linear", bytes_per_token=0, cap_tokens=None, state_bytes=state
+            index=index,
+            kind="linear",
+            bytes_per_token=0,
+            cap_tokens=None,
+            state_bytes=state * state_bytes,
         )
+    if att.kv_shared_from is not None:
+        # Reads the cache layer `kv_shared_from` wrote: nothing of its own (vLLM's KV sharing).
+        return LayerKV(index=index, kind="shared", bytes_per_token=0, cap_tokens=None)
     if att.kind == "mla":
         per_token = ((att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)) * dtype_bytes
+        per_token += indexer_bytes_per_token(att)
         kind = "mla"
     else:
         per_token = att.num_kv_heads * (att.head_dim + att.v_head_dim) * dtype_bytes
         kind = "full"
+    if att.source == "encoder":
+        # Cross-attention caches the encoder's (image/audio/source) tokens once per input:
+        # it does not grow with generated tokens.
+        return LayerKV(
+            index=index, kind="cross", bytes_per_token=0, cap_tokens=None,
+            bytes_per_encoder_token=per_token,
+        )
     cap = att.window or att.chunk
     if att.window:
         kind = "sliding"
@@ -95,13 +124,14 @@ def kv_cache(
     """The cache for `batch` sequences of `context` tokens; `state_dtype` (name, bytes) is the
     recurrent-state dtype of linear layers, by default the KV dtype."""
     state_name, state_bytes = state_dtype or (dtype, dtype_bytes)
-    if spec.architecture == "encoder":
-        layers = []
-    else:
-        layers = [
-            layer_kv(layer.index, layer.attention, dtype_bytes, state_bytes)
-            for layer in spec.layers
-        ]
+    layers: list[LayerKV] = []
+    if spec.architecture != "encoder":
+        for layer in spec.layers:
+            layers.append(layer_kv(layer.index, layer.attention, dtype_bytes, state_bytes))
+            if layer.cross_attention is not None:
+                layers.append(
+                    layer_kv(layer.index, layer.cross_attention, dtype_bytes, state_bytes)
+                )
     growing = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is None)
     local = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is not None)
     at_context = 0.0
@@ -112,7 +142,10 @@ def kv_cache(
         sum(
             mha_equivalent(layer.attention, dtype_bytes)
             for layer in spec.layers
-            if layer.attention.window is None and layer.attention.chunk is None
+            if layer.attention.window is None
+            and layer.attention.chunk is None
+            and layer.attention.source == "self"
+            and layer.attention.kv_shared_from is None
         )
         if spec.architecture != "encoder"
         else 0
@@ -131,6 +164,9 @@ def kv_cache(
         mha_equivalent_bytes_per_token=round(mha),
         bytes_per_token_local=round(local),
         state_bytes=round(sum(lkv.state_bytes for lkv in layers)),
+        layers_shared=sum(1 for lkv in layers if lkv.kind == "shared"),
+        layers_cross=sum(1 for lkv in layers if lkv.kind == "cross"),
+        cross_bytes_per_encoder_token=round(sum(lkv.bytes_per_encoder_token for lkv in layers)),
         per_layer=layers,
     )
 

@@ -3,7 +3,9 @@ otherwise. Both break down by component; "active" is what one token touches.
 
 Active parameters (DESIGN.md convention): everything except the routed experts a token is not
 sent to, i.e. routed expert weights × top_k / experts per MoE layer; multi-token-prediction
-modules are excluded (they run only for speculative decoding). Reported with and without the
+modules are excluded (they run only for speculative decoding), and so are towers (vision and
+audio encoders and their projectors run once per input image or clip, not per generated
+token). Reported with and without the
 input embedding (OpenAI quotes gpt-oss active parameters without it).
 """
 
@@ -15,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from archlint.checkpoint import Checkpoint
+from archlint.mixers import mixer
 from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec
 from archlint.tensors import COMPONENTS, classify, logical_params
 
@@ -61,7 +64,11 @@ def _counts(
     total = sum(components.values())
     mtp = components.get("mtp", 0)
     embedding = components.get("embedding", 0)
-    active, active_ex = _active(total, routed_by_layer, spec, mtp, embedding)
+    # Towers (vision/audio encoders, projectors) run once per image or clip, not per
+    # generated token: like MTP modules they are outside the active count.
+    active, active_ex = _active(
+        total - components.get("towers", 0), routed_by_layer, spec, mtp, embedding
+    )
     return ParamCounts(
         method=method,
         total=total,
@@ -131,24 +138,14 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
 
     MLA follows DeepSeek-V2 §2.1 (arXiv 2405.04434): W_DQ, W_UQ (or a full W_Q when
     q_lora_rank is null), W_DKV plus the shared RoPE key, W_UK/W_UV, W_O, and two RMSNorms.
-    Gated DeltaNet follows Qwen3-Next's in_proj_qkvz / in_proj_ba / conv1d / out_proj.
+    Constant-state mixers (Gated DeltaNet, Mamba, short conv, RG-LRU, lightning) own their
+    formulas in `archlint.mixers`. A layer that reads another layer's K/V (`kv_shared_from`)
+    has no k/v projections of its own.
     """
     if att.kind == "none":
         return 0
-    if att.kind == "linear" and att.linear is not None:
-        lin = att.linear
-        key_dim, value_dim = (
-            lin.num_key_heads * lin.key_head_dim,
-            lin.num_value_heads * lin.value_head_dim,
-        )
-        return (
-            hidden * (2 * key_dim + 2 * value_dim)
-            + hidden * 2 * lin.num_value_heads
-            + (2 * key_dim + value_dim) * lin.conv_kernel
-            + 2 * lin.num_value_heads
-            + lin.value_head_dim
-            + value_dim * hidden
-        )
+    if att.kind == "linear":
+        return mixer(att.linear).params(att.linear, hidden) if att.linear is not None else 0
     if att.kind == "mla":
         heads, qk = att.num_heads, att.head_dim
         rope, nope, rank = (
@@ -161,9 +158,9 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
         else:
             q = hidden * heads * qk
         kv = hidden * (rank + rope) + rank + rank * heads * (nope + att.v_head_dim)
-        return q + kv + heads * att.v_head_dim * hidden
+        return q + kv + heads * att.v_head_dim * hidden + indexer_params(att, hidden)
     q_out = att.num_heads * att.head_dim * (2 if att.output_gate else 1)
-    kv_out = att.num_kv_heads * (att.head_dim + att.v_head_dim)
+    kv_out = 0 if att.kv_shared_from is not None else att.num_kv_heads * (att.head_dim + att.v_head_dim)
     params = hidden * (q_out + kv_out) + att.num_heads * att.v_head_dim * hidden
     if att.qkv_bias:
         params += q_out + kv_out
@@ -176,6 +173,19 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
     if att.sinks:
         params += att.num_heads
     return params
+
+
+def indexer_params(att: AttentionSpec, hidden: int) -> int:
+    """DeepSeek-V3.2's lightning indexer (`Indexer` in its inference code): wq_b from the q
+    latent (q_lora_rank → H·D), wk (h → D) with a LayerNorm on k (weight + bias), and a
+    per-head weight projection (h → H)."""
+    ix = att.indexer
+    if ix is None:
+        return 0
+    q_in = att.q_lora_rank or hidden
+    return q_in * ix.num_heads * ix.head_dim + hidden * ix.head_dim + 2 * ix.head_dim + (
+        hidden * ix.num_heads
+    )
 
 
 def ffn_params(ffn: FFNSpec, hidden: int) -> dict[str, int]:
@@ -206,6 +216,9 @@ def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
     hidden = spec.hidden_size
     out: dict[str, int] = defaultdict(int)
     out["attention"] += attention_params(layer.attention, hidden)
+    if layer.cross_attention is not None:
+        out["attention"] += attention_params(layer.cross_attention, hidden)
+    out["other"] += layer.extra_params
     for key, value in ffn_params(layer.ffn, hidden).items():
         out[key] += value
     out["norms"] += layer.norms * hidden * (2 if spec.norm_bias else 1)
@@ -217,15 +230,18 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     hidden, vocab = spec.hidden_size, spec.vocab_size
     comp: dict[str, int] = defaultdict(int)
     routed_by_layer: dict[int, int] = {}
+    seen_blocks: set[str] = set()
     for layer in spec.layers + spec.encoder_layers:
-        for key, value in layer_params(layer, spec).items():
+        if layer.shared_block is not None:
+            # A shared block's weights exist once however many layers reuse it (Zamba2).
+            if layer.shared_block in seen_blocks:
+                continue
+            seen_blocks.add(layer.shared_block)
+        counts = layer_params(layer, spec)
+        for key, value in counts.items():
             comp[key] += value
         if layer in spec.layers:
-            routed_by_layer[layer.index] = layer_params(layer, spec).get("routed_experts", 0)
-    if spec.architecture == "encoder-decoder":
-        comp["attention"] += sum(
-            attention_params(layer.attention, hidden) for layer in spec.layers
-        )  # cross-attention
+            routed_by_layer[layer.index] = counts.get("routed_experts", 0)
     for layer in spec.mtp_layers:
         # An MTP module: a full block, two input norms and the 2h → h projection (DeepSeek-V3 §2.2).
         comp["mtp"] += sum(layer_params(layer, spec).values()) + 3 * hidden + 2 * hidden * hidden
@@ -246,4 +262,5 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     comp["norms"] += final_norms * hidden * (2 if spec.norm_bias else 1)
     if not spec.tie_word_embeddings and spec.architecture != "encoder":
         comp["head"] += vocab * hidden
+    comp["towers"] += sum(tower.params for tower in spec.towers)
     return _counts("config", comp, routed_by_layer, spec)

@@ -50,12 +50,19 @@ def decode_weight_bytes(
 ) -> int:
     """Bytes of weights one decode step reads: all non-routed weights, and the expected
     distinct experts per MoE layer. The input embedding is a gather of B rows, not a read of
-    the table, and MTP modules do not run."""
+    the table, and MTP modules and vision/audio towers do not run."""
     if params.total == 0:
         return 0
     per_param = weights_bytes / params.total
     routed = params.by_component.get("routed_experts", 0)
-    read: float = params.total - routed - params.by_component.get("mtp", 0) - params.embedding
+    # towers run once per image/clip (prefill), not per decode step
+    read: float = (
+        params.total
+        - routed
+        - params.by_component.get("mtp", 0)
+        - params.by_component.get("towers", 0)
+        - params.embedding
+    )
     moe = spec.moe_layers()
     if moe and routed:
         per_layer = routed / len(moe)

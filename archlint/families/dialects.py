@@ -583,7 +583,9 @@ class T5(Adapter):
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         spec = super().layer(index, layer_type)
-        return spec.model_copy(update={"norms": 3})  # self-attn, cross-attn, FFN
+        cross = spec.attention.model_copy(update={"source": "encoder"})
+        # self-attn, cross-attn, FFN norms; cross-attention keys/values read the encoder
+        return spec.model_copy(update={"norms": 3, "cross_attention": cross})
 
     def encoder_layers(self) -> list[LayerSpec]:
         count = self.read_int("encoder_layers", "num_layers") or 0
@@ -624,7 +626,9 @@ class Bart(ClassicTransformer):
         return spec.model_copy(update={"intermediate_size": width, "bias": True})
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
-        return super().layer(index, layer_type).model_copy(update={"norms": 3})
+        spec = super().layer(index, layer_type)
+        cross = spec.attention.model_copy(update={"source": "encoder"})
+        return spec.model_copy(update={"norms": 3, "cross_attention": cross})
 
     def encoder_layers(self) -> list[LayerSpec]:
         count = self.read_int("encoder_layers", "encoder_layers") or 0

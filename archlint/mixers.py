@@ -1,0 +1,230 @@
+"""Constant-state token mixers: one class per variant, owning its formulas.
+
+Each variant answers three questions about one layer, from its `RecurrentSpec` and the model's
+hidden size: how many parameters it has, what state it keeps per sequence (as vLLM's
+`MambaSpec` lays it out: a causal-conv window and a recurrent/SSM state, each a list of
+shapes), and how many FLOPs one token costs. A new variant is one class here plus its entry in
+`MIXERS`; the analysis never branches on variant names.
+
+Dimension letters: h = hidden size, d = d_inner (the mixer's inner width), n = d_state,
+H = heads, P = head size, G = B/C groups, K = conv kernel width, R = Δ rank.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archlint.spec import RecurrentSpec
+
+
+@dataclass(frozen=True)
+class State:
+    """Elements kept per sequence: the conv window and the recurrent state."""
+
+    conv: int
+    recurrent: int
+
+    @property
+    def total(self) -> int:
+        return self.conv + self.recurrent
+
+
+class Mixer:
+    """Interface of one variant. All methods are pure functions of (spec, hidden)."""
+
+    variant: str = ""
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        raise NotImplementedError
+
+    def state(self, r: RecurrentSpec) -> State:
+        raise NotImplementedError
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        """Non-matmul work per token (state update and read); the projections' 2N FLOPs are
+        counted with the parameters."""
+        return 2.0 * self.state(r).recurrent
+
+
+def _conv_window(channels: int, kernel: int) -> int:
+    """vLLM keeps the last K−1 inputs of a causal depthwise conv (conv_state shape
+    (K−1, channels)); transformers' caches keep K, of which one is the incoming token."""
+    return channels * max(kernel - 1, 0)
+
+
+class GatedDeltaNet(Mixer):
+    """Qwen3-Next / Qwen3.5 `GatedDeltaNet`: in_proj_qkvz (h → 2·Hk·Dk + 2·Hv·Dv), in_proj_ba
+    (h → 2·Hv), a depthwise conv over q,k,v (2·Hk·Dk + Hv·Dv channels, no bias), dt_bias and
+    A_log (Hv each), a gated RMSNorm over Dv, out_proj (Hv·Dv → h). State: Hv × Dk × Dv per
+    layer (Yang et al. 2024, "Gated Delta Networks", §3), plus the conv window."""
+
+    variant = "gated_deltanet"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        key_dim = r.num_key_heads * r.key_head_dim
+        value_dim = r.num_value_heads * r.value_head_dim
+        return (
+            hidden * (2 * key_dim + 2 * value_dim)
+            + hidden * 2 * r.num_value_heads
+            + (2 * key_dim + value_dim) * r.conv_kernel
+            + 2 * r.num_value_heads
+            + r.value_head_dim
+            + value_dim * hidden
+        )
+
+    def state(self, r: RecurrentSpec) -> State:
+        conv_dim = 2 * r.num_key_heads * r.key_head_dim + r.num_value_heads * r.value_head_dim
+        return State(
+            conv=_conv_window(conv_dim, r.conv_kernel),
+            recurrent=r.num_value_heads * r.key_head_dim * r.value_head_dim,
+        )
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        # decay, delta-rule update (k vᵀ) and read (q S): ~4 multiply-adds per state element
+        return 4.0 * r.num_value_heads * r.key_head_dim * r.value_head_dim
+
+
+class Mamba1(Mixer):
+    """Mamba-1 selective SSM (Gu & Dao 2023, arXiv 2312.00752, Alg. 2), as transformers'
+    `MambaMixer`: in_proj (h → 2d), depthwise conv1d (d channels, width K, bias), x_proj
+    (d → R + 2n), dt_proj (R → d, bias), A_log (d × n), D (d), out_proj (d → h). Jamba adds
+    RMSNorms on Δ, B and C. State: conv window d × (K−1) and SSM state d × n."""
+
+    variant = "mamba1"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        d, n, k, rank = r.d_inner, r.d_state, r.conv_kernel, r.dt_rank
+        bias = r.proj_bias
+        total = hidden * 2 * d + (2 * d if bias else 0)  # in_proj
+        total += d * k + (d if r.conv_bias else 0)  # conv1d
+        total += d * (rank + 2 * n)  # x_proj
+        total += rank * d + d  # dt_proj with bias
+        total += d * n + d  # A_log, D
+        total += d * hidden + (hidden if bias else 0)  # out_proj
+        if r.bc_dt_norms:
+            total += rank + 2 * n
+        return total
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(conv=_conv_window(r.d_inner, r.conv_kernel), recurrent=r.d_inner * r.d_state)
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        # discretise (exp, ×), update h = Āh + B̄x and read y = Ch: ~6 ops per state element
+        return 6.0 * r.d_inner * r.d_state
+
+
+class Mamba2(Mixer):
+    """Mamba-2 SSD (Dao & Gu 2024, arXiv 2405.21060, §7), as transformers' `Mamba2Mixer`:
+    in_proj (h → 2d + 2·G·n + H: z, x, B, C, dt), depthwise conv1d over x, B, C
+    (d + 2·G·n channels, width K, bias), dt_bias, A_log and D (H each), a gated RMSNorm over d,
+    out_proj (d → h). State: conv window (d + 2·G·n) × (K−1) and SSM state H × P × n."""
+
+    variant = "mamba2"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        d, n, g, heads, k = r.d_inner, r.d_state, r.n_groups, r.num_heads, r.conv_kernel
+        conv_dim = d + 2 * g * n
+        proj = 2 * d + 2 * g * n + heads
+        total = hidden * proj + (proj if r.proj_bias else 0)
+        total += conv_dim * k + (conv_dim if r.conv_bias else 0)
+        total += 3 * heads  # dt_bias, A_log, D
+        total += d if r.inner_norm else 0
+        total += d * hidden + (hidden if r.proj_bias else 0)
+        return total
+
+    def state(self, r: RecurrentSpec) -> State:
+        conv_dim = r.d_inner + 2 * r.n_groups * r.d_state
+        head_dim = r.head_dim or (r.d_inner // r.num_heads if r.num_heads else 0)
+        return State(
+            conv=_conv_window(conv_dim, r.conv_kernel),
+            recurrent=r.num_heads * head_dim * r.d_state,
+        )
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        return 6.0 * self.state(r).recurrent
+
+
+class ShortConv(Mixer):
+    """LFM2's gated short convolution (`Lfm2ShortConv`): in_proj (h → 3h: B, C, x), a
+    depthwise causal conv over h channels of width K (`conv_L_cache`), out_proj (h → h), all
+    biased when `conv_bias`. State: the conv window h × (K−1); nothing recurrent."""
+
+    variant = "short_conv"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        d, k = r.d_inner or hidden, r.conv_kernel
+        bias = r.conv_bias
+        return (hidden * 3 * d + (3 * d if bias else 0)) + (d * k + (d if bias else 0)) + (
+            d * hidden + (hidden if bias else 0)
+        )
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(conv=_conv_window(r.d_inner, r.conv_kernel), recurrent=0)
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        return 2.0 * r.d_inner * r.conv_kernel + 2.0 * r.d_inner
+
+
+class RGLRU(Mixer):
+    """Griffin's recurrent block (De et al. 2024, arXiv 2402.19427, §2.4), as transformers'
+    `RecurrentGemmaRecurrentBlock`: linear_y and linear_x (h → w, bias), a depthwise conv1d
+    over w (width K, bias), the RG-LRU's block-diagonal input and recurrence gates (H blocks of
+    (w/H)², biased) and its `recurrent_param` (w), linear_out (w → h, bias). State: the LRU's
+    w-vector and the conv window w × (K−1)."""
+
+    variant = "rglru"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        w, k, heads = r.d_inner, r.conv_kernel, max(r.num_heads, 1)
+        block = w // heads
+        gates = 2 * (heads * block * block + heads * block)
+        return 2 * (hidden * w + w) + (w * k + w) + gates + w + (w * hidden + hidden)
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(conv=_conv_window(r.d_inner, r.conv_kernel), recurrent=r.d_inner)
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        heads = max(r.num_heads, 1)
+        return 4.0 * r.d_inner * (r.d_inner // heads) + 8.0 * r.d_inner
+
+
+class Lightning(Mixer):
+    """MiniMax-Text-01 lightning attention (arXiv 2501.08313, §2.2), as transformers'
+    `MiniMaxLightningAttention`: qkv_proj (h → 3·H·P), output_gate (h → H·P), an RMSNorm over
+    H·P, out_proj (H·P → h), no biases. State: one P × P key-value matrix per head."""
+
+    variant = "lightning"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        width = r.num_heads * r.head_dim
+        return hidden * 3 * width + hidden * width + (width if r.inner_norm else 0) + width * hidden
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(conv=0, recurrent=r.num_heads * r.head_dim * r.head_dim)
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        return 4.0 * self.state(r).recurrent
+
+
+class Unknown(Mixer):
+    """A constant-state mixer archlint cannot describe: no parameters or state are claimed;
+    the coverage block says so, and a tensor table (when present) still counts it exactly."""
+
+    variant = "unknown"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        return 0
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(conv=0, recurrent=0)
+
+
+MIXERS: dict[str, Mixer] = {
+    m.variant: m
+    for m in (GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), Unknown())
+}
+
+
+def mixer(r: RecurrentSpec) -> Mixer:
+    """The formulas of a recurrent spec's variant (plugins may add variants to MIXERS)."""
+    return MIXERS.get(r.variant, MIXERS["unknown"])
