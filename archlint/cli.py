@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from archlint import __version__
-from archlint.errors import ArchlintError, UsageError
+from archlint.cli_options import emit, profile_options, source_options
+from archlint.errors import ArchlintError
 
 FORMATS = ("text", "json", "markdown", "sarif", "github", "junit")
 SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan")
@@ -27,135 +28,6 @@ class DefaultGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["report", *args]
         return super().parse_args(ctx, args)
-
-
-def _source_options(f: Any) -> Any:
-    options = [
-        click.option("--revision", help="Branch, tag, commit sha or refs/pr/N (or MODEL@REV)."),
-        click.option(
-            "--offline",
-            is_flag=True,
-            envvar="ARCHLINT_OFFLINE",
-            help="No network: answer from the header cache, then the bundled catalog "
-            "(HF_HUB_OFFLINE=1 does the same).",
-        ),
-        click.option("--no-auth", is_flag=True, help="Send no Hugging Face token."),
-        click.option(
-            "--endpoint",
-            envvar="HF_ENDPOINT",
-            help="Hub endpoint (default $HF_ENDPOINT or https://huggingface.co).",
-        ),
-        click.option(
-            "--cache-dir",
-            type=click.Path(path_type=Path),
-            envvar="ARCHLINT_CACHE",
-            help="Header cache (default ~/.cache/archlint).",
-        ),
-        click.option("--no-cache", is_flag=True, help="Neither read nor write the header cache."),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0.1),
-            default=10.0,
-            show_default=True,
-            envvar="ARCHLINT_TIMEOUT",
-            help="Seconds to wait for each Hub response before retrying.",
-        ),
-        click.option(
-            "--catalog",
-            "use_catalog",
-            is_flag=True,
-            help="Answer from the bundled catalog without asking the Hub.",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _profile_options(f: Any) -> Any:
-    options = [
-        click.option(
-            "--context",
-            type=click.IntRange(min=1),
-            default=8192,
-            show_default=True,
-            help="Context length for KV cache, FLOPs and roofline.",
-        ),
-        click.option(
-            "--batch",
-            type=click.IntRange(min=1),
-            default=1,
-            show_default=True,
-            help="Sequences decoded together.",
-        ),
-        click.option(
-            "--kv-dtype",
-            help="KV-cache dtype (bf16, fp16, fp8, fp32); default: the "
-            "model's activation dtype, as vLLM's 'auto'.",
-        ),
-        click.option(
-            "--gpu",
-            default="H100",
-            show_default=True,
-            help="GPU for the roofline: H100, H200, A100, L40S, MI300X, RTX4090, or one "
-            "from --gpu-file; 'none' to skip.",
-        ),
-        click.option(
-            "--gpu-file",
-            type=click.Path(exists=True, dir_okay=False),
-            envvar="ARCHLINT_GPUS",
-            help="TOML/JSON file adding GPUs ([gpus.NAME] memory_gb, bandwidth_tbs, bf16_tflops).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _make_source(
-    revision: str | None,
-    offline: bool,
-    no_auth: bool,
-    endpoint: str | None,
-    cache_dir: Path | None,
-    no_cache: bool,
-    use_catalog: bool,
-    timeout: float = 10.0,
-) -> Any:
-    from archlint.source import SourceOptions
-
-    return SourceOptions(
-        revision=revision,
-        offline=offline,
-        token=False if no_auth else None,
-        endpoint=endpoint,
-        cache_dir=cache_dir,
-        use_cache=not no_cache,
-        prefer="catalog" if use_catalog else "auto",
-        timeout=timeout,
-    )
-
-
-def _make_options(
-    context: int, batch: int, kv_dtype: str | None, gpu: str, gpu_file: str | None
-) -> Any:
-    from archlint.analysis.hardware import find_gpu
-    from archlint.analysis.profile import Options, cache_dtype
-
-    cache_dtype(kv_dtype, "bf16")  # fail on a bad --kv-dtype before any network
-    chosen = None if gpu.lower() == "none" else find_gpu(gpu, gpu_file)
-    return Options(context=context, batch=batch, kv_dtype=kv_dtype, gpu=chosen)
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
-    try:
-        output.write_text(text if text.endswith("\n") else text + "\n")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"archlint: wrote {output}", err=True)
 
 
 def _flush_cache() -> None:
@@ -235,8 +107,8 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         type=click.Path(dir_okay=False, path_type=Path),
         help="Write the report here instead of stdout.",
     )
-    @_profile_options
-    @_source_options
+    @profile_options
+    @source_options
     @click.option("--select", multiple=True, help="Only these rules (codes, names, prefixes).")
     @click.option("--ignore", multiple=True, help="Skip these rules.")
     @click.option(
@@ -261,19 +133,8 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         model: str,
         fmt: str,
         output: Path | None,
-        context: int,
-        batch: int,
-        kv_dtype: str | None,
-        gpu: str,
-        gpu_file: str | None,
-        revision: str | None,
-        offline: bool,
-        no_auth: bool,
-        endpoint: str | None,
-        cache_dir: Path | None,
-        no_cache: bool,
-        timeout: float,
-        use_catalog: bool,
+        options: Any,
+        source: Any,
         select: tuple[str, ...],
         ignore: tuple[str, ...],
         fail_on: str | None,
@@ -284,14 +145,9 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
     ) -> None:
         from archlint.api import analyze_checkpoint
         from archlint.report.explain import explain
+        from archlint.report.progress import header_progress
         from archlint.source import load_checkpoint
 
-        options = _make_options(context, batch, kv_dtype, gpu, gpu_file)
-        from archlint.report.progress import header_progress
-
-        source = _make_source(
-            revision, offline, no_auth, endpoint, cache_dir, no_cache, use_catalog, timeout
-        )
         with header_progress(model) as progress:
             source.progress = progress
             ckpt = load_checkpoint(model, source)
@@ -306,12 +162,13 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         lines = explain(analysis.spec, analysis.profile)
         text = _render(fmt, analysis, lines, rules, local, color, output)
         if text is not None:
-            _emit(text, output)
+            emit(text, output)
         _flush_cache()
         if plot is not None:
             from archlint.plots import plot_kv_vs_context
 
-            plot_kv_vs_context([analysis], plot, batch=batch, kv_dtype=kv_dtype)
+            # The report's plot draws no GPU memory line (compare's does).
+            plot_kv_vs_context([analysis], plot, options.model_copy(update={"gpu": None}))
             click.echo(f"archlint: wrote {plot}", err=True)
         if not no_lint and threshold != "never":
             from archlint.lint.engine import exit_code

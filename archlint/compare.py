@@ -3,8 +3,10 @@
 Pure data, no I/O: :func:`compare_table` turns analyses into a :class:`Table` whose cells keep
 their exact value (integers for counts and bytes, so JSON and CSV stay exact) beside a human
 text. Rows whose values differ across the columns are flagged; the formatters in
-:mod:`archlint.report.compare_formats` highlight them. :func:`run_compare` is the whole
-``archlint compare`` command minus argument parsing: load → table → format (→ plots).
+:mod:`archlint.report.compare_formats` highlight them. A column is a :class:`Column`: an
+analysis, the :class:`~archlint.analysis.profile.Options` it is evaluated at, and its own
+label (what-if variants from :mod:`archlint.variants` are columns too). The command (loading,
+terminal, files, plots) is :mod:`archlint.compare_cli`; nothing here formats or does I/O.
 
 Conventions are the Profile's (DESIGN.md): KV sizing follows vLLM, "active" counts what one
 token touches, weight bytes are the stored bytes (tensor table or index when known, otherwise
@@ -13,16 +15,12 @@ parameters x the declared dtype, marked "~").
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archlint.analysis.hardware import GPU, find_gpu
-from archlint.analysis.profile import DEFAULT_BATCH, DEFAULT_CONTEXT, Options, Profile, costs
+from archlint.analysis.profile import Options, Profile, reprofile
 from archlint.dtypes import canonical_name
 from archlint.errors import UsageError
 from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate
@@ -30,22 +28,17 @@ from archlint.spec import AttentionSpec, FFNSpec, ModelSpec
 
 if TYPE_CHECKING:
     from archlint.api import Analysis
-    from archlint.source import SourceOptions
 
 __all__ = [
-    "DEFAULT_GPU",
     "ROWS",
     "Cell",
+    "Column",
     "Row",
     "Table",
-    "column_label",
+    "as_columns",
     "compare_table",
-    "profile_at",
-    "run_compare",
 ]
 
-DEFAULT_GPU = "H100"
-FORMATS = ("terminal", "markdown", "csv", "json", "html")
 DASH = "—"
 TIMES = "\u00d7"  # multiplication sign
 MINUS = "\u2212"  # a true minus sign
@@ -117,24 +110,36 @@ class Table:
         }
 
 
-# -- profile at the table's context/batch/GPU, without recounting tensors -------------------------
-def profile_at(analysis: Analysis, *, context: int, batch: int, gpu: GPU | None = None,
-               kv_dtype: str | None = None) -> Profile:
-    """The analysis' Profile at another context, batch, GPU or KV dtype.
+# -- a column: an analysis at its options, with its own label -----------------------------------
+@dataclass(frozen=True)
+class Column:
+    """One column of the table (and one line of a plot): ``analysis`` evaluated at ``options``.
 
-    Parameters and weight bytes are kept (counting a tensor table again is the slow part);
-    the KV cache, FLOPs and roofline are recomputed with the same functions ``profile`` uses.
-    """
-    base = analysis.profile
-    kv_dtype = getattr(analysis, "kv_dtype", None) or kv_dtype  # a variant's own kv:DTYPE
-    options = Options(context=context, batch=batch, kv_dtype=kv_dtype, gpu=gpu)
-    kv, fl, roof = costs(analysis.spec, base.params, base.weights, base.activation_dtype, options)
-    return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof})
+    ``label`` is the header (untrusted: a model id); ``variant`` the what-if steps that made
+    the analysis (None for a model as published); ``baseline`` the index of the column a
+    variant is compared against."""
+
+    analysis: Analysis
+    options: Options
+    label: str
+    variant: str | None = None
+    baseline: int | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.analysis.checkpoint.model_id
+
+    def profile(self, **changes: Any) -> Profile:
+        """The analysis' Profile at this column's options (``changes`` override fields such as
+        context, batch or gpu; the column's own KV dtype is kept)."""
+        options = self.options.model_copy(update=changes) if changes else self.options
+        return reprofile(self.analysis.spec, self.analysis.profile, options)
 
 
-def column_label(analysis: Analysis) -> str:
-    """The header of an analysis' column: its model id (a variant's id carries " as VARIANT")."""
-    return analysis.checkpoint.model_id
+def as_columns(items: Sequence[Column | Analysis], options: Options) -> list[Column]:
+    """Columns as given; a bare analysis becomes a column at ``options`` labelled by its id."""
+    return [item if isinstance(item, Column)
+            else Column(item, options, item.checkpoint.model_id) for item in items]
 
 
 # -- describing a spec ---------------------------------------------------------------------------
@@ -392,8 +397,6 @@ def _dense_layers(spec: ModelSpec) -> Cell:
 class _Ctx:
     analysis: Analysis
     profile: Profile
-    context: int
-    batch: int
 
 
 def _count(n: int) -> Cell:
@@ -559,55 +562,43 @@ def _select_rows(rows: Sequence[str] | None) -> list[RowDef]:
     return [by_key[k] for k in dict.fromkeys(wanted)]  # in order, each once
 
 
-def _resolve_gpu(gpu: GPU | str | None) -> GPU | None:
-    """A GPU, a name from the built-in table ("none": no roofline), or None."""
-    if gpu is None or isinstance(gpu, GPU):
-        return gpu
-    if gpu.strip().lower() == "none":
-        return None
-    return find_gpu(gpu)
-
-
 def _differs(cells: list[Cell]) -> bool:
     values = [repr(c.value) for c in cells]
     return len(set(values)) > 1
 
 
-def compare_table(analyses: Sequence[Analysis], rows: Sequence[str] | None = None, *,
-                  context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
-                  gpu: GPU | str | None = DEFAULT_GPU, kv_dtype: str | None = None,
-                  baselines: Sequence[int | None] | None = None) -> Table:
-    """Rows x models. ``rows`` picks rows by key (comma lists and "all" accepted; default: the
-    rows marked default). ``baselines[i]`` names the column that column ``i`` is a what-if
-    variant of; its numeric cells then carry the change ("32 KiB (-75%)")."""
-    if context < 1 or batch < 1:
+def compare_table(columns: Sequence[Column | Analysis], rows: Sequence[str] | None = None,
+                  options: Options | None = None) -> Table:
+    """Rows x columns at ``options`` (context, batch, KV dtype, GPU; a bare analysis becomes a
+    column at them). ``rows`` picks rows by key (comma lists and "all" accepted; default: the
+    rows marked default). A column with a ``baseline`` is a what-if variant of that column:
+    its numeric cells then carry the change ("32 KiB (-75%)")."""
+    options = options or Options()
+    if options.context < 1 or options.batch < 1:
         raise UsageError("context and batch must be positive")
     selected = _select_rows(rows)
-    gpu_obj = _resolve_gpu(gpu)
-    ctxs = [_Ctx(a, profile_at(a, context=context, batch=batch, gpu=gpu_obj, kv_dtype=kv_dtype),
-                 context, batch) for a in analyses]
+    cols = as_columns(columns, options)
+    ctxs = [_Ctx(c.analysis, c.profile()) for c in cols]
+    context, batch, gpu = options.context, options.batch, options.gpu
     out_rows: list[Row] = []
     for rd in selected:
         cells = [rd.build(c) for c in ctxs]
         label = rd.label
         if rd.key == "kv_at_context":
             label = _label_kv_at(context, batch)
-        elif rd.key == "decode_tps" and gpu_obj is not None:
-            label = f"Decode bound, {gpu_obj.name} (batch {batch})"
+        elif rd.key == "decode_tps" and gpu is not None:
+            label = f"Decode bound, {gpu.name} (batch {batch})"
         elif rd.key == "flops_per_token":
             label = f"FLOPs / token @ {fmt_context(context)}"
         differs = _differs(cells)
         out_rows.append(Row(rd.key, label, rd.group, rd.unit, cells, differs,
                             [differs and len(cells) > 1] * len(cells)))
-    variants = [getattr(a, "variant", None) for a in analyses]
-    table = Table(columns=[column_label(a) for a in analyses],
-                  model_ids=[getattr(a, "base_model_id", None) or a.checkpoint.model_id
-                             for a in analyses],
-                  variants=variants, rows=out_rows, context=context, batch=batch,
-                  gpu=gpu_obj.name if gpu_obj else None,
-                  kv_dtype=canonical_name(kv_dtype) if kv_dtype else None)
-    if baselines:
-        _apply_deltas(table, list(baselines))
+    table = Table(columns=[c.label for c in cols], model_ids=[c.model_id for c in cols],
+                  variants=[c.variant for c in cols], rows=out_rows, context=context,
+                  batch=batch, gpu=gpu.name if gpu else None,
+                  kv_dtype=canonical_name(options.kv_dtype) if options.kv_dtype else None)
+    if any(c.baseline is not None for c in cols):
+        _apply_deltas(table, [c.baseline for c in cols])
     if any(c.analysis.profile.weights.method == "estimate" for c in ctxs):
         table.notes.append(f"~ weights estimated from parameters {TIMES} dtype "
                            "(no tensor table or index)")
@@ -655,83 +646,3 @@ def _apply_deltas(table: Table, baselines: list[int | None]) -> None:
             row.cells[i].text = (f"{after[:-1]}; {change})" if after.endswith(")")
                                  else f"{after} ({change})")
             table.deltas[i].append(f"{row.label}: {before} → {after} ({change})")
-
-
-# -- the command ---------------------------------------------------------------------------------
-def _color_default() -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    return bool(getattr(sys.stdout, "isatty", lambda: False)())
-
-
-def run_compare(refs: Sequence[str], *, fmt: str = "terminal", rows: Sequence[str] | None = None,
-                context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
-                gpu: str | GPU | None = DEFAULT_GPU, variants: Sequence[str] = (),
-                kv_dtype: str | None = None, plot: str | Path | None = None,
-                plots_dir: str | Path | None = None,
-                source_options: SourceOptions | None = None, color: bool | None = None,
-                width: int | None = None, analyses: Sequence[Analysis] | None = None) -> str:
-    """``archlint compare``: load each ref, add what-if variants, build the table, format it.
-
-    Returns the document for stdout/--output. ``plot`` writes one overview figure (3 panels)
-    to that file; ``plots_dir`` writes each plot there (PNG); the html format embeds them.
-    ``analyses`` (already loaded) replace loading ``refs``. Raises UsageError/InputError/...
-    (archlint.errors) for the CLI to map to exit code 2.
-    """
-    from archlint.api import analyze
-    from archlint.report import compare_formats
-
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}", hint="formats: " + ", ".join(FORMATS))
-    if analyses is None:
-        if not refs:
-            raise UsageError("compare needs at least one model")
-        analyses = [analyze(ref, Options(context=context, batch=batch), source_options)
-                    for ref in refs]
-    columns: list[Analysis] = list(analyses)
-    baselines: list[int | None] | None = None
-    if variants:
-        from archlint.variants import variant_analyses
-
-        columns, baselines = [], []
-        for a in analyses:
-            group = variant_analyses(a, variants, Options(context=context, batch=batch))
-            base = len(columns)
-            columns.extend(group)
-            baselines.extend([None] + [base] * (len(group) - 1))
-    gpu_obj = _resolve_gpu(gpu)
-    table = compare_table(columns, rows, context=context, batch=batch, gpu=gpu_obj,
-                          kv_dtype=kv_dtype, baselines=baselines)
-    if variants:
-        table.notes.append("what-if columns and their baselines are analytic (from the config)")
-    plot_kw: dict[str, Any] = {"context": context, "batch": batch, "gpu": gpu_obj or DEFAULT_GPU,
-                               "kv_dtype": kv_dtype}
-    if plot is not None:
-        from archlint.plots import plot_overview
-
-        plot_overview(columns, plot, **plot_kw)
-    if plots_dir is not None:
-        from archlint.plots import write_all
-
-        write_all(columns, plots_dir, **plot_kw)
-    if fmt == "html":
-        svgs: list[tuple[str, str]] = []
-        try:
-            from archlint.plots import svg_figures
-        except ImportError:  # pragma: no cover - matplotlib is an extra
-            table.notes.append("plots omitted: install archlint[plot] (matplotlib)")
-        else:
-            try:
-                svgs = svg_figures(columns, **plot_kw)
-            except ImportError:
-                table.notes.append("plots omitted: install archlint[plot] (matplotlib)")
-        return compare_formats.render_html(table, svgs)
-    if fmt == "terminal":
-        if width is None and _color_default():
-            import shutil
-
-            width = shutil.get_terminal_size().columns
-        return compare_formats.render_terminal(
-            table, color=_color_default() if color is None else color, width=width)
-    return compare_formats.render(table, fmt)

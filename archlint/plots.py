@@ -4,8 +4,11 @@ roofline. PNG or SVG by the file's extension.
 matplotlib is an optional extra (``archlint[plot]``): it is imported inside the functions that
 draw, with the non-interactive Agg backend, so importing this module (and the analytic path)
 never imports it. The numbers come from the same analysis functions as the table
-(:func:`archlint.compare.profile_at`, :func:`archlint.analysis.memory.kv_bytes_at`,
-:func:`archlint.analysis.roofline.roofline`).
+(:meth:`archlint.compare.Column.profile`, :func:`archlint.analysis.memory.kv_bytes_at`,
+:func:`archlint.analysis.roofline.roofline`). Every plot takes the columns (or bare analyses)
+and one :class:`~archlint.analysis.profile.Options`: its context and batch, its GPU for the
+memory line (None: no line; the roofline then uses the default GPU) and its KV dtype, which a
+column's own (a ``kv:`` variant) overrides.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archlint.analysis.hardware import GPU, find_gpu
+from archlint.analysis.hardware import GPU, default_gpu
 from archlint.analysis.memory import kv_bytes_at
-from archlint.analysis.profile import DEFAULT_BATCH, DEFAULT_CONTEXT, Profile
+from archlint.analysis.profile import Options, Profile
 from archlint.analysis.roofline import roofline
-from archlint.compare import DEFAULT_GPU, TIMES, column_label, fmt_context, profile_at
+from archlint.compare import TIMES, Column, as_columns, fmt_context
 from archlint.report.escape import for_plain_text
 from archlint.tensors import component_of, layer_of
 
@@ -66,10 +69,10 @@ _NUMBER = re.compile(r"\.\d+\.")
 
 
 # -- data (no matplotlib) ----------------------------------------------------------------------
-def _label(analysis: Analysis, limit: int = 40) -> str:
+def _label(column: Column, limit: int = 40) -> str:
     """A legend/axis label: the column label without its organisation ("Meta-Llama-3-8B",
     "Meta-Llama-3-8B as gqa:8"), sanitized, mathtext-safe, shortened."""
-    text = for_plain_text(column_label(analysis)).replace("\n", " ")
+    text = for_plain_text(column.label).replace("\n", " ")
     head, sep, tail = text.partition(" as ")
     head = head.rstrip("/").rsplit("/", 1)[-1] or head
     text = head + sep + tail
@@ -98,12 +101,6 @@ def _legend(ax: Axes) -> None:
     ncol = _legend_columns(max(len(label) for label in labels))
     ax.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14),
               ncol=min(ncol, len(handles)), frameon=False)
-
-
-def _gpu(gpu: GPU | str | None) -> GPU:
-    if isinstance(gpu, GPU):
-        return gpu
-    return find_gpu(gpu or DEFAULT_GPU)
 
 
 def component_bytes(analysis: Analysis) -> dict[str, int]:
@@ -146,8 +143,8 @@ def component_bytes(analysis: Analysis) -> dict[str, int]:
     return {key: round(value * scale) for key, value in raw.items()}
 
 
-def _contexts(analyses: Sequence[Analysis]) -> list[int]:
-    top = max([131072, *(a.spec.max_position_embeddings or 0 for a in analyses)])
+def _contexts(columns: Sequence[Column]) -> list[int]:
+    top = max([131072, *(c.analysis.spec.max_position_embeddings or 0 for c in columns)])
     points = []
     k = 0
     while (c := round(MIN_CONTEXT * 2 ** (k / 4))) < top:
@@ -157,8 +154,8 @@ def _contexts(analyses: Sequence[Analysis]) -> list[int]:
     return points
 
 
-def _model_max(analysis: Analysis) -> int | None:
-    return analysis.spec.max_position_embeddings
+def _model_max(column: Column) -> int | None:
+    return column.analysis.spec.max_position_embeddings
 
 
 # -- drawing -----------------------------------------------------------------------------------
@@ -204,17 +201,12 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def _kv_profiles(analyses: Sequence[Analysis], context: int, batch: int,
-                 kv_dtype: str | None) -> list[Profile]:
-    return [profile_at(a, context=context, batch=batch, kv_dtype=kv_dtype) for a in analyses]
-
-
-def draw_kv_vs_context(ax: Axes, analyses: Sequence[Analysis], *, batch: int = DEFAULT_BATCH,
-                       kv_dtype: str | None = None, gpu: GPU | str | None = None) -> None:
-    contexts = _contexts(analyses)
-    profiles = _kv_profiles(analyses, MIN_CONTEXT, batch, kv_dtype)
-    colors = _colors(len(analyses))
-    for i, (a, prof, color) in enumerate(zip(analyses, profiles, colors, strict=True)):
+def draw_kv_vs_context(ax: Axes, columns: Sequence[Column], options: Options) -> None:
+    batch = options.batch
+    contexts = _contexts(columns)
+    profiles = [c.profile(context=MIN_CONTEXT, batch=batch, gpu=None) for c in columns]
+    colors = _colors(len(columns))
+    for i, (a, prof, color) in enumerate(zip(columns, profiles, colors, strict=True)):
         limit = min(_model_max(a) or contexts[-1], contexts[-1])
         xs = sorted({*contexts, max(limit, contexts[0])})  # the model's max is a point
         ys = [kv_bytes_at(prof.kv, c, batch) / GIB for c in xs]
@@ -234,8 +226,8 @@ def draw_kv_vs_context(ax: Axes, analyses: Sequence[Analysis], *, batch: int = D
         if len(beyond) > 1:
             ax.plot(*zip(*beyond, strict=True), color=color, linewidth=1, linestyle=":",
                     label=None if inside else label)
-    if gpu is not None:
-        g = _gpu(gpu)
+    if options.gpu is not None:
+        g = options.gpu
         ax.axhline(g.memory_bytes / GIB, color="#999999", linewidth=1, linestyle=(0, (4, 4)))
         ax.annotate(f"{g.name} memory ({g.memory_bytes / 1e9:.0f} GB)",
                     (contexts[0], g.memory_bytes / GIB), textcoords="offset points",
@@ -245,7 +237,7 @@ def draw_kv_vs_context(ax: Axes, analyses: Sequence[Analysis], *, batch: int = D
     ax.xaxis.set_major_formatter(_tokens_formatter())
     ax.yaxis.set_major_formatter(_bytes_formatter(1, "GiB"))
     ax.set_xlabel("context length (tokens)")
-    dtype = f", {profiles[0].kv.dtype}" if profiles and kv_dtype else ""
+    dtype = f", {profiles[0].kv.dtype}" if profiles and options.kv_dtype else ""
     ax.set_ylabel(f"KV cache (GiB, batch {batch}{dtype})")
     ax.set_title("KV cache vs context length (dotted: past the model's max context)")
     ax.grid(True, which="major", alpha=0.3)
@@ -265,18 +257,17 @@ def _kv_kind(prof: Profile) -> str:
     return " + ".join(parts)
 
 
-def draw_memory_breakdown(ax: Axes, analyses: Sequence[Analysis], *,
-                          context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
-                          kv_dtype: str | None = None, gpu: GPU | str | None = None) -> None:
-    names = [_label(a, 28) for a in analyses]
-    xs = list(range(len(analyses)))
+def draw_memory_breakdown(ax: Axes, columns: Sequence[Column], options: Options) -> None:
+    context, batch = options.context, options.batch
+    names = [_label(c, 28) for c in columns]
+    xs = list(range(len(columns)))
     stacks = []
-    for a in analyses:
-        parts: dict[str, float] = {k: v / GIB for k, v in component_bytes(a).items()}
-        prof = profile_at(a, context=context, batch=batch, kv_dtype=kv_dtype)
+    for c in columns:
+        parts: dict[str, float] = {k: v / GIB for k, v in component_bytes(c.analysis).items()}
+        prof = c.profile(context=context, batch=batch, gpu=None)
         parts["kv"] = prof.kv.bytes_at_context / GIB
         stacks.append(parts)
-    bottoms = [0.0] * len(analyses)
+    bottoms = [0.0] * len(columns)
     for key, legend, color in BREAKDOWN:
         heights = [s.get(key, 0.0) for s in stacks]
         if not any(heights):
@@ -289,8 +280,8 @@ def draw_memory_breakdown(ax: Axes, analyses: Sequence[Analysis], *,
     for x, total in zip(xs, bottoms, strict=True):
         ax.annotate(f"{total:,.1f}" if total < 100 else f"{total:,.0f}", (x, total),
                     textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
-    if gpu is not None:
-        g = _gpu(gpu)
+    if options.gpu is not None:
+        g = options.gpu
         ax.axhline(g.memory_bytes / GIB, color="#999999", linewidth=1, linestyle=(0, (4, 4)),
                    label=f"{g.name} memory ({g.memory_bytes / 1e9:.0f} GB)")
     ax.set_xticks(xs)
@@ -308,27 +299,28 @@ def draw_memory_breakdown(ax: Axes, analyses: Sequence[Analysis], *,
               bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
-def _roofline_curve(a: Analysis, gpu: GPU, context: int,
-                    kv_dtype: str | None) -> tuple[list[int], list[float], int]:
-    prof = profile_at(a, context=context, batch=1, gpu=gpu, kv_dtype=kv_dtype)
+def _roofline_curve(column: Column, gpu: GPU,
+                    context: int) -> tuple[list[int], list[float], int]:
+    prof = column.profile(context=context, batch=1, gpu=gpu)
     assert prof.roofline is not None
-    limit = max(a.spec.max_position_embeddings or 0, context)
+    spec = column.analysis.spec
+    limit = max(spec.max_position_embeddings or 0, context)
     ys = []
     for b in BATCHES:
-        roof = roofline(a.spec, prof.params, prof.weights.bytes, prof.kv, prof.flops.per_token,
+        roof = roofline(spec, prof.params, prof.weights.bytes, prof.kv, prof.flops.per_token,
                         prof.flops.prefill, gpu, batch=b, context=context,
                         max_context_limit=limit)
         ys.append(roof.decode_tokens_per_s)
     return list(BATCHES), ys, prof.roofline.max_batch
 
 
-def draw_roofline(ax: Axes, analyses: Sequence[Analysis], *, gpu: GPU | str | None = DEFAULT_GPU,
-                  context: int = DEFAULT_CONTEXT, kv_dtype: str | None = None) -> None:
-    g = _gpu(gpu)
-    colors = _colors(len(analyses))
+def draw_roofline(ax: Axes, columns: Sequence[Column], options: Options) -> None:
+    g = options.gpu or default_gpu()
+    context = options.context
+    colors = _colors(len(columns))
     any_oom = False
-    for i, (a, color) in enumerate(zip(analyses, colors, strict=True)):
-        xs, ys, max_batch = _roofline_curve(a, g, context, kv_dtype)
+    for i, (a, color) in enumerate(zip(columns, colors, strict=True)):
+        xs, ys, max_batch = _roofline_curve(a, g, context)
         points = list(zip(xs, ys, strict=True))
         fits = [p for p in points if p[0] <= max_batch]
         # The dotted part starts at the last batch that fits, so the two join.
@@ -380,11 +372,11 @@ def _metadata(ext: str) -> dict[str, Any]:
     return {"Software": "archlint"}
 
 
-def figsize_for(kind: str, analyses: Sequence[Analysis]) -> tuple[float, float]:
+def figsize_for(kind: str, columns: Sequence[Column]) -> tuple[float, float]:
     """FIGSIZE, grown for many models: taller for a long legend under the line plots ("kv",
     "roofline"), wider for many bars ("memory"), both for the "overview"."""
-    n = len(analyses)
-    longest = max([len(_label(a)) for a in analyses] or [0]) + 18  # " (weights do not fit)"
+    n = len(columns)
+    longest = max([len(_label(c)) for c in columns] or [0]) + 18  # " (weights do not fit)"
     rows = math.ceil((n + 1) / _legend_columns(longest))
     extra = max(0, rows - 8) * 0.2
     wide = max(FIGSIZE[0], 3.5 + 0.45 * n)
@@ -400,98 +392,80 @@ def _figure(figsize: tuple[float, float] = FIGSIZE) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def plot_kv_vs_context(analyses: Sequence[Analysis], path: str | Path, *,
-                       batch: int = DEFAULT_BATCH, kv_dtype: str | None = None,
-                       gpu: GPU | str | None = None) -> Path:
+Columns = Sequence["Column | Analysis"]
+
+
+def _plot(kind: str, draw: Callable[[Axes, Sequence[Column], Options], None],
+          columns: Columns, path: str | Path, options: Options | None) -> Path:
+    _check_path(path)
+    options = options or Options()
+    cols = as_columns(columns, options)
+    fig, ax = _figure(figsize_for(kind, cols))
+    draw(ax, cols, options)
+    return _save(fig, path)
+
+
+def plot_kv_vs_context(columns: Columns, path: str | Path, options: Options | None = None) -> Path:
     """KV-cache bytes vs context (1k … max(128k, longest model context), log-log), one line
-    per model; dotted past a model's own max context; optional GPU memory line."""
-    _check_path(path)
-    fig, ax = _figure(figsize_for("kv", analyses))
-    draw_kv_vs_context(ax, analyses, batch=batch, kv_dtype=kv_dtype, gpu=gpu)
-    return _save(fig, path)
+    per model at ``options.batch``; dotted past a model's own max context; the GPU memory
+    line when ``options.gpu`` is set."""
+    return _plot("kv", draw_kv_vs_context, columns, path, options)
 
 
-def plot_memory_breakdown(analyses: Sequence[Analysis], path: str | Path, *,
-                          context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
-                          kv_dtype: str | None = None, gpu: GPU | str | None = None) -> Path:
+def plot_memory_breakdown(columns: Columns, path: str | Path,
+                          options: Options | None = None) -> Path:
     """Stacked bars per model: weight bytes by component, then the KV cache at context x batch."""
-    _check_path(path)
-    fig, ax = _figure(figsize_for("memory", analyses))
-    draw_memory_breakdown(ax, analyses, context=context, batch=batch, kv_dtype=kv_dtype, gpu=gpu)
-    return _save(fig, path)
+    return _plot("memory", draw_memory_breakdown, columns, path, options)
 
 
-def plot_roofline(analyses: Sequence[Analysis], path: str | Path, *,
-                  gpu: GPU | str | None = DEFAULT_GPU, context: int = DEFAULT_CONTEXT,
-                  kv_dtype: str | None = None) -> Path:
-    """Decode tokens/s upper bound vs batch 1…512 (log-log) on a GPU; dotted where the
-    weights plus the batch's KV cache no longer fit."""
-    _check_path(path)
-    fig, ax = _figure(figsize_for("roofline", analyses))
-    draw_roofline(ax, analyses, gpu=gpu, context=context, kv_dtype=kv_dtype)
-    return _save(fig, path)
+def plot_roofline(columns: Columns, path: str | Path, options: Options | None = None) -> Path:
+    """Decode tokens/s upper bound vs batch 1…512 (log-log) on ``options.gpu`` (default
+    H100); dotted where the weights plus the batch's KV cache no longer fit."""
+    return _plot("roofline", draw_roofline, columns, path, options)
 
 
 OVERVIEW_FIGSIZE = (20.0, 5.5)
+_DRAWERS: tuple[tuple[str, str, Callable[[Axes, Sequence[Column], Options], None]], ...] = (
+    ("KV cache vs context length", "kv", draw_kv_vs_context),
+    ("Memory breakdown", "memory", draw_memory_breakdown),
+    ("Decode roofline", "roofline", draw_roofline),
+)
 
 
-def _overview(analyses: Sequence[Analysis], *, context: int, batch: int,
-              gpu: GPU | str | None, kv_dtype: str | None) -> Figure:
-    fig, axes = _mpl().subplots(1, 3, figsize=figsize_for("overview", analyses), dpi=DPI,
-                                layout="constrained", width_ratios=[
-                                    1, figsize_for("memory", analyses)[0] / FIGSIZE[0], 1])
-    draw_kv_vs_context(axes[0], analyses, batch=batch, kv_dtype=kv_dtype, gpu=gpu)
-    draw_memory_breakdown(axes[1], analyses, context=context, batch=batch, kv_dtype=kv_dtype,
-                          gpu=gpu)
-    draw_roofline(axes[2], analyses, gpu=gpu or DEFAULT_GPU, context=context, kv_dtype=kv_dtype)
-    figure: Figure = fig
-    return figure
-
-
-def plot_overview(analyses: Sequence[Analysis], path: str | Path, *,
-                  context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
-                  gpu: GPU | str | None = DEFAULT_GPU, kv_dtype: str | None = None) -> Path:
+def plot_overview(columns: Columns, path: str | Path, options: Options | None = None) -> Path:
     """The three plots side by side in one figure (``archlint compare --plot FILE``)."""
     _check_path(path)
-    return _save(_overview(analyses, context=context, batch=batch, gpu=gpu, kv_dtype=kv_dtype),
-                 path)
+    options = options or Options()
+    cols = as_columns(columns, options)
+    fig, axes = _mpl().subplots(1, 3, figsize=figsize_for("overview", cols), dpi=DPI,
+                                layout="constrained", width_ratios=[
+                                    1, figsize_for("memory", cols)[0] / FIGSIZE[0], 1])
+    for ax, (_, _, draw) in zip(axes, _DRAWERS, strict=True):
+        draw(ax, cols, options)
+    return _save(fig, path)
 
 
-def write_all(analyses: Sequence[Analysis], directory: str | Path, *,
-              context: int = DEFAULT_CONTEXT, batch: int = DEFAULT_BATCH,
-              gpu: GPU | str | None = DEFAULT_GPU, kv_dtype: str | None = None,
+def write_all(columns: Columns, directory: str | Path, options: Options | None = None,
               ext: str = "png") -> list[Path]:
     """Each plot into ``directory`` (created): kv_vs_context, memory_breakdown, roofline."""
     ext = ext.lstrip(".").lower()
     out = Path(directory)
     return [
-        plot_kv_vs_context(analyses, out / f"kv_vs_context.{ext}", batch=batch,
-                           kv_dtype=kv_dtype, gpu=gpu),
-        plot_memory_breakdown(analyses, out / f"memory_breakdown.{ext}", context=context,
-                              batch=batch, kv_dtype=kv_dtype, gpu=gpu),
-        plot_roofline(analyses, out / f"roofline.{ext}", gpu=gpu, context=context,
-                      kv_dtype=kv_dtype),
+        plot_kv_vs_context(columns, out / f"kv_vs_context.{ext}", options),
+        plot_memory_breakdown(columns, out / f"memory_breakdown.{ext}", options),
+        plot_roofline(columns, out / f"roofline.{ext}", options),
     ]
 
 
-def svg_figures(analyses: Sequence[Analysis], *, context: int = DEFAULT_CONTEXT,
-                batch: int = DEFAULT_BATCH, gpu: GPU | str | None = DEFAULT_GPU,
-                kv_dtype: str | None = None) -> list[tuple[str, str]]:
+def svg_figures(columns: Columns, options: Options | None = None) -> list[tuple[str, str]]:
     """(caption, SVG text) for each plot, for the HTML page."""
     plt = _mpl()
+    options = options or Options()
+    cols = as_columns(columns, options)
     figures = []
-    drawers: tuple[tuple[str, str, Callable[[Axes], None]], ...] = (
-        ("KV cache vs context length", "kv",
-         lambda ax: draw_kv_vs_context(ax, analyses, batch=batch, kv_dtype=kv_dtype, gpu=gpu)),
-        ("Memory breakdown", "memory",
-         lambda ax: draw_memory_breakdown(ax, analyses, context=context, batch=batch,
-                                          kv_dtype=kv_dtype, gpu=gpu)),
-        ("Decode roofline", "roofline",
-         lambda ax: draw_roofline(ax, analyses, gpu=gpu, context=context, kv_dtype=kv_dtype)),
-    )
-    for caption, kind, draw in drawers:
-        fig, ax = _figure(figsize_for(kind, analyses))
-        draw(ax)
+    for caption, kind, draw in _DRAWERS:
+        fig, ax = _figure(figsize_for(kind, cols))
+        draw(ax, cols, options)
         buf = io.StringIO()
         with plt.rc_context({"svg.fonttype": "none"}):
             fig.savefig(buf, format="svg", metadata={"Date": None})

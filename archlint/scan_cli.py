@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from archlint.cli import _make_options, _make_source, _profile_options, _source_options
+from archlint.cli_options import profile_options, source_options
 
 
 @click.command("scan")
@@ -33,8 +33,8 @@ from archlint.cli import _make_options, _make_source, _profile_options, _source_
 @click.option(
     "--summary-json", type=click.Path(dir_okay=False), help="Also write the summary here."
 )
-@_profile_options
-@_source_options
+@profile_options
+@source_options
 def scan_command(
     from_file: str | None,
     author: str | None,
@@ -44,12 +44,8 @@ def scan_command(
     output: Path | None,
     resume: bool,
     summary_json: str | None,
-    context: int,
-    batch: int,
-    kv_dtype: str | None,
-    gpu: str,
-    gpu_file: str | None,
-    **source: Any,
+    options: Any,
+    source: Any,
 ) -> None:
     """Analyse many models: one JSON line per model (failures carry their reason), a progress
     bar and a summary on stderr. Exit 1 when some models failed."""
@@ -63,8 +59,8 @@ def scan_command(
         concurrency=concurrency,
         output=str(output) if output else None,
         resume=resume,
-        source_options=_make_source(**source),
-        options=_make_options(context, batch, kv_dtype, gpu, gpu_file),
+        source_options=source,
+        options=options,
         summary_json=summary_json,
     )
     if code:

@@ -3,6 +3,7 @@
 ``apply_variant(spec, "gqa:8")`` returns a deep copy whose every softmax-attention layer
 (decoder, encoder and MTP stacks; linear-attention/SSM layers are left alone) uses the new
 layout; the Profile is then recomputed analytically (``profile(new_spec, None, options)``).
+:func:`variant_columns` turns a model and its variants into comparison columns.
 
 Variants (combine with ``+``, e.g. ``gqa:8+kv:fp8``):
 
@@ -21,34 +22,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from archlint.analysis.profile import Options, profile
 from archlint.api import Analysis
 from archlint.checkpoint import Checkpoint
+from archlint.compare import Column
 from archlint.dtypes import NAMED_DTYPE_BYTES, canonical_name
 from archlint.errors import UsageError
 from archlint.spec import AttentionSpec, FieldSource, LayerSpec, ModelSpec
 
 __all__ = [
-    "VariantAnalysis",
     "apply_variant",
     "parse_variant",
-    "variant_analyses",
+    "variant_columns",
     "variant_kv_dtype",
 ]
 
 DEFAULT_MLA_ROPE = 64
 _STEP = re.compile(r"^(mha|mqa|full|gqa:\d+|mla:\d+(?::\d+)?|window:\d+|chunk:\d+|kv:[\w.]+)$")
-
-
-@dataclass
-class VariantAnalysis(Analysis):
-    """An Analysis of a what-if spec; ``variant`` is None for the analytic baseline."""
-
-    variant: str | None = None
-    base_model_id: str = ""
-    kv_dtype: str | None = None  # a ``kv:`` step: wins over the table's KV dtype
 
 
 def parse_variant(variant: str) -> list[str]:
@@ -167,33 +158,30 @@ def apply_variant(spec: ModelSpec, variant: str) -> ModelSpec:
     return new
 
 
-def _bare(ckpt: Checkpoint, model_id: str) -> Checkpoint:
+def _bare(ckpt: Checkpoint) -> Checkpoint:
     """A config-only copy (the variant's numbers are analytic; tensors describe the original)."""
-    return Checkpoint(model_id=model_id, source=ckpt.source, revision=ckpt.revision,
+    return Checkpoint(model_id=ckpt.model_id, source=ckpt.source, revision=ckpt.revision,
                       config=ckpt.config, weights_format="none")
 
 
-def variant_analyses(analysis: Analysis, variants: Sequence[str],
-                     options: Options | None = None) -> list[Analysis]:
-    """[analytic baseline, one analysis per variant]: the spec, profiled without tensors, so
-    every difference between the columns comes from the variant alone."""
-    options = options or Options()
-    model_id = getattr(analysis, "base_model_id", "") or analysis.checkpoint.model_id
-    base_kv = options.kv_dtype
-    out: list[Analysis] = [VariantAnalysis(
-        checkpoint=_bare(analysis.checkpoint, model_id), spec=analysis.spec,
-        profile=profile(analysis.spec, None, options), variant=None, base_model_id=model_id)]
+def variant_columns(analysis: Analysis, variants: Sequence[str], options: Options,
+                    first: int = 0) -> list[Column]:
+    """[analytic baseline, one column per variant]: the spec profiled without tensors, so
+    every difference between the columns comes from the variant alone. ``first`` is the
+    baseline's index in the table (the variants name it as their ``baseline``). A ``kv:``
+    step sets that column's KV-cache dtype; otherwise the column keeps ``options``'."""
+    model_id = analysis.checkpoint.model_id
+    bare = _bare(analysis.checkpoint)
+    out = [Column(Analysis(checkpoint=bare, spec=analysis.spec,
+                           profile=profile(analysis.spec, None, options)), options, model_id)]
     for variant in variants:
-        steps = parse_variant(variant)
-        label = "+".join(steps)
+        label = "+".join(parse_variant(variant))
         try:
             spec = apply_variant(analysis.spec, label)
         except UsageError as exc:
             raise UsageError(f"{model_id}: {exc.message}", hint=exc.hint) from exc
         own_kv = variant_kv_dtype(label)
-        opts = options.model_copy(update={"kv_dtype": own_kv or base_kv})
-        out.append(VariantAnalysis(
-            checkpoint=_bare(analysis.checkpoint, f"{model_id} as {label}"), spec=spec,
-            profile=profile(spec, None, opts), variant=label, base_model_id=model_id,
-            kv_dtype=own_kv))
+        opts = options.model_copy(update={"kv_dtype": own_kv}) if own_kv else options
+        out.append(Column(Analysis(checkpoint=bare, spec=spec, profile=profile(spec, None, opts)),
+                          opts, f"{model_id} as {label}", variant=label, baseline=first))
     return out

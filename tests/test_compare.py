@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from archlint.analysis.hardware import find_gpu
 from archlint.analysis.profile import Options
 from archlint.api import Analysis, analyze
 from archlint.compare import (
@@ -23,13 +24,18 @@ from archlint.compare import (
     describe_layers,
     fmt_context,
     pct_change,
-    run_compare,
 )
+from archlint.compare_cli import run_compare
 from archlint.errors import UsageError
 from archlint.report import compare_formats
 from archlint.source import SourceOptions
 
 CATALOG = SourceOptions(prefer="catalog")
+
+
+def at(gpu: str = "H100", **fields) -> Options:
+    """Options as `archlint compare` builds them (the CLI's default GPU is the H100)."""
+    return Options(gpu=find_gpu(gpu), **fields)
 KIB = 1024
 
 
@@ -45,7 +51,7 @@ def _values(table, key: str) -> list:
 
 # -- values against hand calculations -----------------------------------------------------------
 def test_llama3_kv_per_token_and_at_context(models):
-    table = compare_table([models["llama3"]], context=8192, batch=4)
+    table = compare_table([models["llama3"]], options=at(context=8192, batch=4))
     per_token = 2 * 32 * 8 * 128 * 2  # K and V × layers × KV heads × head_dim × bf16/fp16 bytes
     assert per_token == 131_072
     assert _values(table, "kv_per_token") == [per_token]
@@ -55,7 +61,7 @@ def test_llama3_kv_per_token_and_at_context(models):
 
 
 def test_llama3_params_weights_flops_decode(models):
-    table = compare_table([models["llama3"]], context=8192, batch=1, gpu="H100")
+    table = compare_table([models["llama3"]], options=at(context=8192, batch=1))
     hidden, layers, vocab, kv_dim, ffn = 4096, 32, 128_256, 8 * 128, 14_336
     per_layer = 2 * hidden * hidden + 2 * hidden * kv_dim + 3 * hidden * ffn + 2 * hidden
     embedding = vocab * hidden
@@ -75,14 +81,14 @@ def test_llama3_params_weights_flops_decode(models):
 
 
 def test_mistral_window_caps_the_cache(models):
-    table = compare_table([models["mistral"]], context=32_768, batch=1)
+    table = compare_table([models["mistral"]], options=at(context=32_768, batch=1))
     assert _values(table, "kv_per_token") == [131_072]  # while the window fills
     assert _values(table, "kv_at_context") == [131_072 * 4096]  # window 4096, not 32k
     assert table.row("windowing").cells[0].text == "window 4,096 on all 32"
 
 
 def test_deepseek_v3_mla_latent(models):
-    table = compare_table([models["deepseek-v3"]], context=8192)
+    table = compare_table([models["deepseek-v3"]], options=at(context=8192))
     assert _values(table, "kv_per_token") == [61 * (512 + 64) * 2]  # 70,272 B, no factor 2
     assert _values(table, "kv_per_token") == [70_272]
     assert table.row("mla").cells[0].text == "kv 512 + rope 64, q 1536"
@@ -93,7 +99,7 @@ def test_deepseek_v3_mla_latent(models):
 
 
 def test_mixtral_moe_rows(models):
-    table = compare_table([models["mixtral"]])
+    table = compare_table([models["mixtral"]], options=at())
     assert table.row("ffn").cells[0].text == "MoE 8 × 14,336 (SwiGLU)"
     assert table.row("top_k").cells[0].text.startswith("top-2")
     # active: everything but 6 of 8 experts in each of 32 layers
@@ -103,7 +109,7 @@ def test_mixtral_moe_rows(models):
 
 
 def test_windowing_describes_layer_patterns(models):
-    table = compare_table([models["gpt-oss"], models["llama4"]])
+    table = compare_table([models["gpt-oss"], models["llama4"]], options=at())
     gpt_oss, llama4 = (c.text for c in table.row("windowing").cells)
     assert gpt_oss == "window 128 on 12/24 (every 2nd from 0)"
     assert llama4 == "chunk 8,192 on 36/48 (all but every 4th from 3)"
@@ -112,28 +118,29 @@ def test_windowing_describes_layer_patterns(models):
 
 
 def test_differs_flags(models):
-    table = compare_table([models["llama3"], models["mixtral"]])
+    table = compare_table([models["llama3"], models["mixtral"]], options=at())
     assert not table.row("kv_per_token").differs  # both 32 × 8 × 128 GQA
     assert not table.row("heads").differs
     assert table.row("ffn").differs
     assert table.row("params_total").differs
     assert table.row("params_total").highlight == [True, True]
-    single = compare_table([models["llama3"]])
+    single = compare_table([models["llama3"]], options=at())
     assert not any(any(r.highlight) for r in single.rows)
 
 
 def test_rows_selection(models):
-    table = compare_table([models["llama3"]], ["kv_per_token,params_total", "kv-at-context"])
+    table = compare_table([models["llama3"]], ["kv_per_token,params_total", "kv-at-context"], at())
     assert [r.key for r in table.rows] == ["kv_per_token", "params_total", "kv_at_context"]
-    assert [r.key for r in compare_table([models["llama3"]]).rows] == list(DEFAULT_ROWS)
-    assert [r.key for r in compare_table([models["llama3"]], ["all"]).rows] == list(ROW_KEYS)
+    default = compare_table([models["llama3"]], options=at())
+    assert [r.key for r in default.rows] == list(DEFAULT_ROWS)
+    assert [r.key for r in compare_table([models["llama3"]], ["all"], at()).rows] == list(ROW_KEYS)
     with pytest.raises(UsageError, match="unknown row"):
-        compare_table([models["llama3"]], ["kv_per_tokn"])
+        compare_table([models["llama3"]], ["kv_per_tokn"], at())
 
 
 def test_kv_dtype_and_labels(models):
     table = compare_table([models["llama3"]], ["kv_per_token", "kv_at_context"],
-                          context=131_072, batch=2, kv_dtype="fp8")
+                          at(context=131_072, batch=2, kv_dtype="fp8"))
     assert _values(table, "kv_per_token") == [65_536]
     assert _values(table, "kv_at_context") == [65_536 * 131_072 * 2]
     assert table.row("kv_at_context").label == "KV cache @ 128k × 2"
@@ -151,7 +158,7 @@ def test_pct_change():
 @pytest.fixture(scope="module")
 def table(models):
     return compare_table([models["llama3"], models["mistral"], models["deepseek-v3"]],
-                         context=32_768)
+                         options=at(context=32_768))
 
 
 def _md_cells(line: str) -> list[str]:
@@ -214,7 +221,7 @@ def test_html_self_contained_with_plots(models):
                                   model_id='<script>alert("x")</script>&<b>')
     evil = Analysis(checkpoint=hostile, spec=models["llama3"].spec,
                     profile=models["llama3"].profile)
-    html = run_compare([], fmt="html", analyses=[evil, models["deepseek-v3"]])
+    html = run_compare([], fmt="html", options=at(), analyses=[evil, models["deepseek-v3"]])
     parser = _Collector()
     parser.feed(html)
     assert parser.tags.count("table") == 1
@@ -240,27 +247,27 @@ def test_terminal_strips_escapes(models):
     hostile = dataclasses.replace(models["llama3"].checkpoint, model_id="evil\x1b]0;pwn\x07[red]x")
     evil = Analysis(checkpoint=hostile, spec=models["llama3"].spec,
                     profile=models["llama3"].profile)
-    text = run_compare([], fmt="terminal", analyses=[evil], color=False, width=160)
+    text = run_compare([], fmt="terminal", options=at(), analyses=[evil], color=False, width=160)
     assert "\x1b" not in text and "\x07" not in text
     assert "[red]x" in text  # rich markup stays literal
 
 
 def test_run_compare_from_refs_and_errors():
-    text = run_compare(["llama3", "deepseek-v3"], fmt="json", context=4096,
+    text = run_compare(["llama3", "deepseek-v3"], fmt="json", options=at(context=4096),
                        rows=["kv_at_context"], source_options=CATALOG)
     data = json.loads(text)
     assert data["rows"][0]["values"] == [131_072 * 4096, 70_272 * 4096]
     with pytest.raises(UsageError):
         run_compare(["llama3"], fmt="yaml", source_options=CATALOG)
     with pytest.raises(UsageError):
-        run_compare(["llama3"], fmt="json", gpu="Z80", source_options=CATALOG)
+        at("Z80")
     with pytest.raises(UsageError):
         run_compare([], fmt="json")
 
 
 def test_analytic_path_does_not_import_matplotlib():
     code = ("import sys\n"
-            "from archlint.compare import run_compare\n"
+            "from archlint.compare_cli import run_compare\n"
             "from archlint.source import SourceOptions\n"
             "import archlint.plots, archlint.variants, archlint.report.compare_formats\n"
             "run_compare(['llama3', 'mixtral'], fmt='markdown', variants=['mha'],\n"
@@ -272,5 +279,5 @@ def test_analytic_path_does_not_import_matplotlib():
 def test_options_profile_unchanged(models):
     """compare_table recomputes at its own context without touching the analysis."""
     before = models["llama3"].profile.kv.context
-    compare_table([models["llama3"]], context=65_536, batch=3)
+    compare_table([models["llama3"]], options=at(context=65_536, batch=3))
     assert models["llama3"].profile.kv.context == before == Options().context

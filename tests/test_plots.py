@@ -12,11 +12,13 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from archlint import plots
+from archlint.analysis.hardware import find_gpu
+from archlint.analysis.profile import Options
 from archlint.api import Analysis, analyze
-from archlint.compare import run_compare
+from archlint.compare_cli import run_compare
 from archlint.errors import UsageError
 from archlint.source import SourceOptions
-from archlint.variants import variant_analyses
+from archlint.variants import variant_columns
 
 CATALOG = SourceOptions(prefer="catalog")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -53,9 +55,11 @@ def check_svg(path: Path, figsize: tuple[float, float] = plots.FIGSIZE) -> str:
 
 
 PLOTS = {
-    "kv": lambda a, p: plots.plot_kv_vs_context(a, p, batch=1, gpu="H100"),
-    "memory": lambda a, p: plots.plot_memory_breakdown(a, p, context=8192, batch=4, gpu="H100"),
-    "roofline": lambda a, p: plots.plot_roofline(a, p, gpu="A100", context=8192),
+    "kv": lambda a, p: plots.plot_kv_vs_context(a, p, Options(batch=1, gpu=find_gpu("H100"))),
+    "memory": lambda a, p: plots.plot_memory_breakdown(
+        a, p, Options(context=8192, batch=4, gpu=find_gpu("H100"))),
+    "roofline": lambda a, p: plots.plot_roofline(a, p, Options(gpu=find_gpu("A100"),
+                                                               context=8192)),
 }
 
 
@@ -98,7 +102,7 @@ def test_component_bytes_add_up(analyses):
 
 
 def test_variants_and_hostile_labels(analyses, tmp_path):
-    columns = variant_analyses(analyses[0], ["mha", "mla:512"])
+    columns = variant_columns(analyses[0], ["mha", "mla:512"], Options())
     weird = dataclasses.replace(analyses[0].checkpoint, model_id="a/$x^2$ <b>\x1b[31m & _{}")
     odd = Analysis(checkpoint=weird, spec=analyses[0].spec, profile=analyses[0].profile)
     texts = check_svg(plots.plot_kv_vs_context([*columns, odd], tmp_path / "v.svg"))

@@ -8,10 +8,11 @@ import pytest
 
 from archlint.analysis.profile import Options, profile
 from archlint.api import Analysis, analyze
-from archlint.compare import compare_table, run_compare
+from archlint.compare import compare_table
+from archlint.compare_cli import run_compare
 from archlint.errors import UsageError
 from archlint.source import SourceOptions
-from archlint.variants import apply_variant, parse_variant, variant_analyses, variant_kv_dtype
+from archlint.variants import apply_variant, parse_variant, variant_columns, variant_kv_dtype
 
 CATALOG = SourceOptions(prefer="catalog")
 
@@ -89,8 +90,9 @@ def test_window_and_full(models):
 def test_kv_dtype_variant(models):
     assert variant_kv_dtype("gqa:8+kv:fp8") == "fp8"
     assert variant_kv_dtype("mha") is None
-    group = variant_analyses(models["llama3"], ["kv:fp8", "mha+kv:fp8"])
-    assert [a.profile.kv.bytes_per_token for a in group] == [131_072, 65_536, 262_144]
+    group = variant_columns(models["llama3"], ["kv:fp8", "mha+kv:fp8"], Options())
+    assert [c.profile().kv.bytes_per_token for c in group] == [131_072, 65_536, 262_144]
+    assert [c.options.kv_dtype for c in group] == [None, "fp8", "fp8"]
 
 
 def test_linear_layers_untouched(models):
@@ -108,16 +110,17 @@ def test_parse_errors(models):
     with pytest.raises(UsageError, match="do not divide 25"):
         apply_variant(models["gpt2-xl"].spec, "gqa:8")  # GPT-2 XL has 25 heads
     with pytest.raises(UsageError, match="openai-community/gpt2-xl"):
-        variant_analyses(models["gpt2-xl"], ["gqa:8"])
+        variant_columns(models["gpt2-xl"], ["gqa:8"], Options())
 
 
 def test_side_by_side_with_deltas(models):
-    columns = variant_analyses(models["llama3"], ["mha", "gqa:2", "kv:fp8"])
-    assert [a.checkpoint.model_id for a in columns] == [
+    columns = variant_columns(models["llama3"], ["mha", "gqa:2", "kv:fp8"], Options())
+    assert [c.baseline for c in columns] == [None, 0, 0, 0]
+    assert {c.model_id for c in columns} == {"meta-llama/Meta-Llama-3-8B"}
+    assert [c.label for c in columns] == [
         "meta-llama/Meta-Llama-3-8B", "meta-llama/Meta-Llama-3-8B as mha",
         "meta-llama/Meta-Llama-3-8B as gqa:2", "meta-llama/Meta-Llama-3-8B as kv:fp8"]
-    table = compare_table(columns, ["attention", "kv_per_token", "params_total"],
-                          baselines=[None, 0, 0, 0])
+    table = compare_table(columns, ["attention", "kv_per_token", "params_total"])
     kv = table.row("kv_per_token")
     assert [c.value for c in kv.cells] == [131_072, 524_288, 32_768, 65_536]
     assert kv.cells[1].text == "512 KiB (+300%, ×4)"

@@ -136,3 +136,22 @@ def find_gpu(name: str, extra_file: str | None = None) -> GPU:
             hint="add one with --gpu-file",
         )
     return table[key]
+
+
+#: The roofline GPU when none is named (the CLI's --gpu default and the plots' roofline).
+DEFAULT_GPU = "H100"
+
+
+def resolve_gpu(gpu: GPU | str | None, extra_file: str | None = None) -> GPU | None:
+    """The one place a GPU argument becomes a GPU: a GPU passes through, None and "none"
+    mean no roofline, any other name is looked up (built-ins, then ``extra_file``)."""
+    if gpu is None or isinstance(gpu, GPU):
+        return gpu
+    if gpu.strip().lower() == "none":
+        return None
+    return find_gpu(gpu, extra_file)
+
+
+def default_gpu() -> GPU:
+    """The GPU a plot's roofline uses when the run names none."""
+    return find_gpu(DEFAULT_GPU)

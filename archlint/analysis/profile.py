@@ -148,3 +148,12 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
         flops=fl,
         roofline=roof,
     )
+
+
+def reprofile(spec: ModelSpec, base: Profile, options: Options) -> Profile:
+    """``base`` (a Profile of ``spec``) at other options: the parameters and weight bytes are
+    kept (recounting a tensor table is the slow part), the KV cache, FLOPs and roofline are
+    re-evaluated by :func:`costs`. A what-if variant's column and every compare/plot cell at
+    the table's context, batch, cache dtype and GPU use it."""
+    kv, fl, roof = costs(spec, base.params, base.weights, base.activation_dtype, options)
+    return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof})

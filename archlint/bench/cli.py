@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from archlint.cli import _make_source, _source_options
+from archlint.cli_options import source_options
 
 
 @click.command("bench")
@@ -48,7 +48,7 @@ from archlint.cli import _make_source, _source_options
     help="Seconds of timed runs per case (median of at least 3-10 runs).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@_source_options
+@source_options
 def bench_command(
     model: str,
     layer: int,
@@ -61,7 +61,7 @@ def bench_command(
     reference: bool,
     budget: float,
     as_json: bool,
-    **source: Any,
+    source: Any,
 ) -> None:
     """Allocate the real KV cache for --batch sequences of --context tokens in a serving
     layout and compare its measured bytes with the prediction; on a GPU, also run the layer
@@ -82,7 +82,7 @@ def bench_command(
     analysis = analyze(
         model,
         Options(context=context, batch=batch, kv_dtype=kv_dtype or dtype),
-        _make_source(**source),
+        source,
     )
     kv = measure_kv(analysis.spec, analysis.profile, batch=batch, context=context, device=device)
     result = {

@@ -21,9 +21,10 @@ from typing import Any
 from archlint.compare import Row, Table
 from archlint.report.escape import for_html, for_markdown_cell, for_plain_text, for_terminal
 
-__all__ = ["render", "render_csv", "render_html", "render_json", "render_markdown",
+__all__ = ["FORMATS", "render", "render_csv", "render_html", "render_json", "render_markdown",
            "render_terminal"]
 
+FORMATS = ("terminal", "markdown", "csv", "json", "html")
 DIFF_MARK = " *"
 DIFF_NOTE = "* the row differs across the compared models"
 VARIANT_NOTE = "highlighted: what-if cells that differ from their baseline column"

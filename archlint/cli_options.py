@@ -1,0 +1,175 @@
+"""The click options that several subcommands share, and the objects they become.
+
+``@source_options`` adds the Hub/cache/offline options and hands the command one
+``source: SourceOptions``; ``@profile_options`` adds context, batch, KV dtype and GPU and
+hands it one ``options: Options`` (the GPU resolved once, by
+:func:`archlint.analysis.hardware.resolve_gpu`, and the KV dtype checked before any network).
+Subcommands import these, never ``cli``'s internals.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from archlint.analysis.hardware import DEFAULT_GPU
+from archlint.errors import UsageError
+
+if TYPE_CHECKING:
+    from archlint.analysis.profile import Options
+    from archlint.source import SourceOptions
+
+__all__ = ["emit", "make_options", "make_source", "profile_options", "source_options"]
+
+_SOURCE_KEYS = ("revision", "offline", "no_auth", "endpoint", "cache_dir", "no_cache",
+                "use_catalog", "timeout")
+_PROFILE_KEYS = ("context", "batch", "kv_dtype", "gpu", "gpu_file")
+
+
+def _with_options(options: list[Any], keys: tuple[str, ...], name: str,
+                  build: Callable[..., Any]) -> Callable[[Any], Any]:
+    """A decorator adding ``options`` to a command and passing ``build(**their values)`` to it
+    as the one keyword argument ``name``."""
+
+    def decorate(f: Any) -> Any:
+        @functools.wraps(f)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {key: kwargs.pop(key) for key in keys}
+            kwargs[name] = build(**values)
+            return f(*args, **kwargs)
+
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def make_source(
+    revision: str | None = None,
+    offline: bool = False,
+    no_auth: bool = False,
+    endpoint: str | None = None,
+    cache_dir: Path | None = None,
+    no_cache: bool = False,
+    use_catalog: bool = False,
+    timeout: float = 10.0,
+) -> SourceOptions:
+    """The SourceOptions the source options describe."""
+    from archlint.source import SourceOptions
+
+    return SourceOptions(
+        revision=revision,
+        offline=offline,
+        token=False if no_auth else None,
+        endpoint=endpoint,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        prefer="catalog" if use_catalog else "auto",
+        timeout=timeout,
+    )
+
+
+def make_options(
+    context: int, batch: int, kv_dtype: str | None, gpu: str | None, gpu_file: str | None
+) -> Options:
+    """The Options the profile options describe; a bad --kv-dtype or --gpu fails here, before
+    any network."""
+    from archlint.analysis.hardware import resolve_gpu
+    from archlint.analysis.profile import Options, cache_dtype
+
+    cache_dtype(kv_dtype, "bf16")
+    return Options(context=context, batch=batch, kv_dtype=kv_dtype,
+                   gpu=resolve_gpu(gpu, gpu_file))
+
+
+_SOURCE_OPTIONS = [
+    click.option("--revision", help="Branch, tag, commit sha or refs/pr/N (or MODEL@REV)."),
+    click.option(
+        "--offline",
+        is_flag=True,
+        envvar="ARCHLINT_OFFLINE",
+        help="No network: answer from the header cache, then the bundled catalog "
+        "(HF_HUB_OFFLINE=1 does the same).",
+    ),
+    click.option("--no-auth", is_flag=True, help="Send no Hugging Face token."),
+    click.option(
+        "--endpoint",
+        envvar="HF_ENDPOINT",
+        help="Hub endpoint (default $HF_ENDPOINT or https://huggingface.co).",
+    ),
+    click.option(
+        "--cache-dir",
+        type=click.Path(path_type=Path),
+        envvar="ARCHLINT_CACHE",
+        help="Header cache (default ~/.cache/archlint).",
+    ),
+    click.option("--no-cache", is_flag=True, help="Neither read nor write the header cache."),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=10.0,
+        show_default=True,
+        envvar="ARCHLINT_TIMEOUT",
+        help="Seconds to wait for each Hub response before retrying.",
+    ),
+    click.option(
+        "--catalog",
+        "use_catalog",
+        is_flag=True,
+        help="Answer from the bundled catalog without asking the Hub.",
+    ),
+]
+_PROFILE_OPTIONS = [
+    click.option(
+        "--context",
+        type=click.IntRange(min=1),
+        default=8192,
+        show_default=True,
+        help="Context length for KV cache, FLOPs and roofline.",
+    ),
+    click.option(
+        "--batch",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Sequences decoded together.",
+    ),
+    click.option(
+        "--kv-dtype",
+        help="KV-cache dtype (bf16, fp16, fp8, fp32); default: the "
+        "model's activation dtype, as vLLM's 'auto'.",
+    ),
+    click.option(
+        "--gpu",
+        default=DEFAULT_GPU,
+        show_default=True,
+        help="GPU for the roofline: H100, H200, A100, L40S, MI300X, RTX4090, or one "
+        "from --gpu-file; 'none' to skip.",
+    ),
+    click.option(
+        "--gpu-file",
+        type=click.Path(exists=True, dir_okay=False),
+        envvar="ARCHLINT_GPUS",
+        help="TOML/JSON file adding GPUs ([gpus.NAME] memory_gb, bandwidth_tbs, bf16_tflops).",
+    ),
+]
+
+source_options = _with_options(_SOURCE_OPTIONS, _SOURCE_KEYS, "source", make_source)
+profile_options = _with_options(_PROFILE_OPTIONS, _PROFILE_KEYS, "options", make_options)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """The document to stdout, or to ``output`` (a one-line note on stderr says so)."""
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        output.write_text(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"archlint: wrote {output}", err=True)
