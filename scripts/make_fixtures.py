@@ -7,12 +7,21 @@ Writes each model twice, byte-identical: `fixtures/models/<org>__<name>.json.gz`
 tensor table or index is stored config-only and says so. Re-run after ../shared/models changes:
 
     python scripts/make_fixtures.py [--shared ../shared/models]
+
+`--zoo` converts instead the real configs gathered for the model zoo (`fixtures/zoo/upstream/`,
+provenance in `fixtures/zoo/SOURCES.json`) into `fixtures/zoo/<org>__<name>.json.gz` and writes
+the `fixtures/zoo/SOURCES.md` table. A config is stored as found: when the transformers
+serialisation of its JSON has exactly the byte count the source page states, that serialisation
+is the upstream file and is what the fixture stores; otherwise the transcribed text is stored and
+marked unverified. Tensor tables under `fixtures/zoo/tensors/`
+(scripts/tensor_table_from_transformers.py) are attached.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import shutil
 import sys
@@ -130,10 +139,83 @@ def convert(folder: Path) -> Checkpoint:
     return ckpt
 
 
+ZOO = ROOT / "fixtures" / "zoo"
+
+
+def transformers_serialisation(text: str) -> str:
+    """How `PretrainedConfig.to_json_file` writes a config: sorted keys, indent 2, newline."""
+    return json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+
+
+def zoo_config_text(raw: str, page_bytes: int | None) -> tuple[str, bool]:
+    """The upstream bytes where the page's stated size proves them, else the transcription."""
+    for candidate in (raw, transformers_serialisation(raw)):
+        if page_bytes is not None and len(candidate.encode()) == page_bytes:
+            return candidate, True
+    return raw, False
+
+
+def convert_zoo_entry(entry: dict) -> tuple[Checkpoint, bool]:
+    raw = (ZOO / "upstream" / entry["file"]).read_text()
+    text, verified = zoo_config_text(raw, entry.get("page_bytes"))
+    ckpt = Checkpoint(model_id=entry["model_id"], source="catalog")
+    ckpt.config_text = text
+    ckpt.config = json.loads(text)
+    ckpt.files["config.json"] = len(text.encode())
+    ckpt.weights_format = "none"
+    where = entry["upstream"] if entry["upstream"] == "repo" else (
+        f"{entry['upstream']} of {entry.get('mirror_of') or entry.get('sibling_of')}"
+    )
+    ckpt.notes.append(f"zoo config ({where}): {entry['url']}")
+    ckpt.notes.append(
+        "bytes verified against the page's file size" if verified
+        else "JSON as the page shows it; bytes not verified (no size on the page)"
+    )
+    table = ZOO / "tensors" / (entry["file"].removesuffix(".json") + ".tensors.json.gz")
+    if table.exists():
+        meta = json.loads(gzip.decompress(table.read_bytes()))
+        rows = meta["tensors"]
+        ckpt.tensors = [TensorInfo(r["name"], r["dtype"], tuple(r["shape"])) for r in rows]
+        ckpt.weights_format = "safetensors"
+        ckpt.notes.append(f"tensor table derived: {meta['derived_from']}")
+    else:
+        ckpt.notes.append("config only, weights not verified")
+    return ckpt, verified
+
+
+def convert_zoo() -> int:
+    sources = json.loads((ZOO / "SOURCES.json").read_text())
+    rows = [
+        "# Model-zoo configs: sources",
+        "",
+        f"Found {sources['found_on']} via {sources['via']}. Regenerate with "
+        "`python scripts/make_fixtures.py --zoo`.",
+        "",
+        "| model | kind | source | bytes verified | sha256 of the stored config |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in sources["models"]:
+        ckpt, verified = convert_zoo_entry(entry)
+        out = ZOO / f"{entry['model_id'].replace('/', '__', 1)}.json.gz"
+        ckpt.dump(out)
+        digest = hashlib.sha256((ckpt.config_text or "").encode()).hexdigest()
+        kind = entry["upstream"] + (f" of {entry['mirror_of']}" if entry.get("mirror_of") else "")
+        rows.append(
+            f"| {entry['model_id']} | {kind} | {entry['url']} | {'yes' if verified else 'no'} "
+            f"| `{digest}` |"
+        )
+        print(f"{entry['model_id']:45s} verified={verified!s:5} tensors={ckpt.tensors is not None}")
+    (ZOO / "SOURCES.md").write_text("\n".join(rows) + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "models")
+    parser.add_argument("--zoo", action="store_true", help="convert fixtures/zoo/upstream instead")
     args = parser.parse_args()
+    if args.zoo:
+        return convert_zoo()
     fixtures = ROOT / "fixtures" / "models"
     catalog = ROOT / "archlint" / "catalog"
     fixtures.mkdir(parents=True, exist_ok=True)
