@@ -163,6 +163,14 @@ class LayerSpec(BaseModel):
     # e.g. Zamba2's per-use LoRA adapters or a hybrid's in-block projections)
     extra_params: int = 0
     cross_attention: AttentionSpec | None = None  # decoder layers of an encoder-decoder
+    # a second token mixer reading the same input (Falcon-H1: attention ∥ Mamba-2)
+    parallel_mixer: AttentionSpec | None = None
+
+    def mixers(self) -> list[AttentionSpec]:
+        """Every token mixer of the block: the main one, then cross and parallel ones."""
+        return [
+            m for m in (self.attention, self.cross_attention, self.parallel_mixer) if m is not None
+        ]
 
 
 class TowerSpec(_Sourced):

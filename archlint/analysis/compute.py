@@ -58,13 +58,11 @@ def _causal_attended_sum(att: AttentionSpec, length: int) -> int:
 
 def flops(spec: ModelSpec, active_non_embedding: int, context: int) -> Flops:
     matmul = 2 * active_non_embedding
-    decoder = spec.layers
-    per_token_attention = sum(
-        attention_flops(layer.attention, _attended(layer.attention, context)) for layer in decoder
-    )
+    # self-attending mixers only: cross-attention scales with the encoder's length instead
+    mixers = [m for layer in spec.layers for m in layer.mixers() if m.source == "self"]
+    per_token_attention = sum(attention_flops(m, _attended(m, context)) for m in mixers)
     prefill_attention = 0.0
-    for layer in decoder:
-        att = layer.attention
+    for att in mixers:
         if att.kind == "linear":
             prefill_attention += attention_flops(att, 0) * context
         else:

@@ -127,11 +127,8 @@ def kv_cache(
     layers: list[LayerKV] = []
     if spec.architecture != "encoder":
         for layer in spec.layers:
-            layers.append(layer_kv(layer.index, layer.attention, dtype_bytes, state_bytes))
-            if layer.cross_attention is not None:
-                layers.append(
-                    layer_kv(layer.index, layer.cross_attention, dtype_bytes, state_bytes)
-                )
+            for mix in layer.mixers():
+                layers.append(layer_kv(layer.index, mix, dtype_bytes, state_bytes))
     growing = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is None)
     local = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is not None)
     at_context = 0.0

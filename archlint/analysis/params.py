@@ -215,9 +215,8 @@ def ffn_params(ffn: FFNSpec, hidden: int) -> dict[str, int]:
 def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
     hidden = spec.hidden_size
     out: dict[str, int] = defaultdict(int)
-    out["attention"] += attention_params(layer.attention, hidden)
-    if layer.cross_attention is not None:
-        out["attention"] += attention_params(layer.cross_attention, hidden)
+    for mix in layer.mixers():
+        out["attention"] += attention_params(mix, hidden)
     out["other"] += layer.extra_params
     for key, value in ffn_params(layer.ffn, hidden).items():
         out[key] += value

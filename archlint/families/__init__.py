@@ -29,6 +29,7 @@ from archlint.families.dialects import (
     Qwen3Next,
     Starcoder2,
 )
+from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.spec import ModelSpec
 
 ADAPTERS: tuple[type[Adapter], ...] = (
@@ -53,6 +54,7 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     Bert,
     T5,
     Bart,
+    *HYBRID_ADAPTERS,
 )
 _BY_TYPE = {t: a for a in ADAPTERS for t in a.model_types}
 

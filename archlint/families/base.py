@@ -19,6 +19,7 @@ from archlint.spec import (
     ModelSpec,
     Positional,
     QuantizationSpec,
+    RecurrentSpec,
 )
 
 _MISSING = object()
@@ -34,8 +35,11 @@ class ConfigView:
         # Multimodal wrappers (Llama 4, Gemma 3, Llava) keep the language model in text_config.
         self.primary: dict[str, Any] = nested if isinstance(nested, dict) else config
         self.prefix = "text_config." if self.primary is not config else ""
+        #: every key path an adapter asked for (answered or not): what was *understood*
+        self.asked: set[str] = set()
 
     def lookup(self, *keys: str) -> tuple[Any, str | None]:
+        self.asked.update(keys)
         for key in keys:
             for scope, prefix in ((self.primary, self.prefix), (self.root, "")):
                 node: Any = scope
@@ -77,6 +81,8 @@ class Adapter:
         self.cv = ConfigView(config)
         self.prov: dict[str, FieldSource] = {}
         self.notes: list[str] = []
+        self.unknown_mixer = False  # set when a layer's mixer could not be described
+        self.unknown_layer_types: set[str] = set()  # layer_types names no reader knows
 
     # -- reading with provenance --------------------------------------------------------------
     def declared(self, key: str, detail: str | None = None) -> FieldSource:
@@ -238,16 +244,22 @@ class Adapter:
             return ["full" if (i + 1) % pattern == 0 else "sliding" for i in range(n_layers)]
         return ["sliding"] * n_layers
 
-    @staticmethod
-    def _normalise_layer_type(value: str) -> str:
-        value = value.lower()
-        if "linear" in value or "mamba" in value or "recurrent" in value or "deltanet" in value:
-            return "linear"
-        if "chunk" in value:
-            return "chunked"
-        if "sliding" in value or "local" in value:
-            return "sliding"
-        return "full"
+    #: layer-type names configs use, by the mixer kind archlint gives them
+    LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
+        "full_attention": "full", "attention": "full", "global": "full", "full": "full",
+        "global_attention": "full", "sliding_attention": "sliding", "sliding": "sliding",
+        "local": "sliding", "local_attention": "sliding", "swa": "sliding",
+        "chunked_attention": "chunked", "chunked": "chunked", "linear_attention": "linear",
+        "linear": "linear", "mamba": "linear", "mamba2": "linear", "recurrent": "linear",
+        "conv": "linear", "deltanet": "linear", "gated_deltanet": "linear", "ssm": "linear",
+    }
+
+    def _normalise_layer_type(self, value: str) -> str:
+        kind = self.LAYER_TYPE_NAMES.get(value.lower())
+        if kind is None:
+            self.unknown_layer_types.add(value)
+            return "full"
+        return kind
 
     def window(self) -> int | None:
         """The sliding window, or None when the model does not use one."""
@@ -553,7 +565,7 @@ class Adapter:
         """What makes two layers' specs differ. Layers with the same key share one spec
         (built once, re-indexed), which keeps a 61-layer config from being re-read 61 times.
         An adapter whose layers vary by anything else must extend the key."""
-        return (layer_type, self.is_moe_layer(index), self.positional(index))
+        return (layer_type, self.is_moe_layer(index), self.positional(index), self.has_ffn(index))
 
     def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
         built: dict[tuple[object, ...], LayerSpec] = {}
@@ -570,18 +582,29 @@ class Adapter:
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         if layer_type == "linear":
             attention = self.linear_attention(index)
+        elif layer_type == "none":
+            attention = AttentionSpec(kind="none", positional="none")
         else:
             attention = self.attention(index, layer_type)
+        ffn = self.ffn(index) if self.has_ffn(index) else FFNSpec(kind="none")
         return LayerSpec(
             index=index,
             attention=attention,
-            ffn=self.ffn(index),
+            ffn=ffn,
             parallel=self.parallel_block(),
             norms=self.norms_per_layer(),
         )
 
+    def has_ffn(self, index: int) -> bool:
+        """False for blocks that are a token mixer alone (Mamba, Nemotron-H's M and * blocks)."""
+        return True
+
     def linear_attention(self, index: int) -> AttentionSpec:
-        raise NotImplementedError(f"{self.name}: linear attention layers are not described")
+        """A constant-state layer the adapter cannot describe: marked, never guessed."""
+        self.unknown_mixer = True
+        return AttentionSpec(
+            kind="linear", positional="none", linear=RecurrentSpec(variant="unknown")
+        )
 
     def learned_positions(self) -> bool:
         return self.positional(0) == "learned"

@@ -55,6 +55,14 @@ class Qwen(Llama):
     def qk_norm(self) -> bool:
         return str(self.cv.lookup("model_type")[0]).startswith("qwen3") or super().qk_norm()
 
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        mt = str(self.cv.lookup("model_type")[0])
+        if spec.kind == "moe" and spec.num_shared_experts and mt.startswith("qwen2"):
+            # Qwen2-MoE gates its shared expert with a sigmoid (shared_expert_gate: h → 1).
+            spec = spec.model_copy(update={"shared_expert_gate": True})
+        return spec
+
     def layer_types(self, n_layers: int) -> list[str]:
         if self.window() is None:
             return ["full"] * n_layers

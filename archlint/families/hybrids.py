@@ -1,0 +1,514 @@
+"""State-space and hybrid stacks: Mamba, Mamba-2, Jamba, Nemotron-H, Granite-4.0-H, Bamba,
+Falcon-H1, LFM2, RecurrentGemma, MiniMax.
+
+Each adapter maps its dialect's layer pattern (a list, a pattern string, or a period and an
+offset) to per-layer token mixers and FFNs, and its SSM keys to a `RecurrentSpec`; the
+formulas live in `archlint.mixers`. Key names and defaults follow transformers'
+`configuration_<model>.py`; parameter shapes follow its `modeling_<model>.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from archlint.families.base import Adapter
+from archlint.families.dialects import Llama
+from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, RecurrentSpec
+
+
+def _dt_rank(value: object, hidden: int) -> int:
+    """Mamba's Δ rank: "auto" means ⌈hidden / 16⌉ (Gu & Dao 2023, §3.6)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return math.ceil(hidden / 16)
+
+
+class _Recurrent(Adapter):
+    """Shared reading of SSM keys; `ssm_keys` names the dialect's key for each field."""
+
+    tie_default = False
+    #: field → config keys, first present wins
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def ssm(self, field: str, default: object = None) -> object:
+        keys = self.ssm_keys.get(field, ())
+        return self.read(f"ssm.{field}", *keys, default=default) if keys else default
+
+    def ssm_int(self, field: str, default: int = 0) -> int:
+        keys = self.ssm_keys.get(field, ())
+        if not keys:
+            return default
+        return self.read_int(f"ssm.{field}", *keys, default=default) or default
+
+
+class Mamba(_Recurrent):
+    """Mamba-1 and Falcon-Mamba: every block is a norm and a selective-SSM mixer, no FFN.
+    Falcon-Mamba's extra RMSNorms on Δ, B and C carry no weights."""
+
+    name = "mamba"
+    model_types = ("mamba", "falcon_mamba")
+    tie_default = True
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("expand",),
+        "d_state": ("state_size",),
+        "conv_kernel": ("conv_kernel",),
+        "dt_rank": ("time_step_rank",),
+        "proj_bias": ("use_bias",),
+        "conv_bias": ("use_conv_bias",),
+    }
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["linear"] * n_layers
+
+    def has_ffn(self, index: int) -> bool:
+        return False
+
+    def norms_per_layer(self) -> int:
+        return 1
+
+    def recurrent(self) -> RecurrentSpec:
+        hidden = self.hidden_size()
+        d_inner = self.read_int("ssm.d_inner", "intermediate_size") or (
+            self.ssm_int("expand", 2) * hidden
+        )
+        return RecurrentSpec(
+            variant="mamba1",
+            d_inner=d_inner,
+            d_state=self.ssm_int("d_state", 16),
+            conv_kernel=self.ssm_int("conv_kernel", 4),
+            dt_rank=_dt_rank(self.ssm("dt_rank"), hidden),
+            proj_bias=bool(self.ssm("proj_bias", False)),
+            conv_bias=bool(self.ssm("conv_bias", True)),
+            bc_dt_norms=False,
+            state_dtype=self.ssm_state_dtype(),
+        )
+
+    def ssm_state_dtype(self) -> str | None:
+        value = self.read("ssm.state_dtype", "mamba_ssm_cache_dtype", "ssm_state_dtype")
+        return value if isinstance(value, str) else None
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        return AttentionSpec(kind="linear", positional="none", linear=self.recurrent())
+
+
+class Mamba2(Mamba):
+    """Mamba-2 (SSD): heads of `head_dim`, B/C in `n_groups`, a gated RMSNorm before out_proj."""
+
+    name = "mamba2"
+    model_types = ("mamba2",)
+    tie_default = False
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("expand",),
+        "d_state": ("state_size",),
+        "conv_kernel": ("conv_kernel",),
+        "num_heads": ("num_heads",),
+        "head_dim": ("head_dim",),
+        "n_groups": ("n_groups",),
+        "proj_bias": ("use_bias",),
+        "conv_bias": ("use_conv_bias",),
+    }
+
+    def recurrent(self) -> RecurrentSpec:
+        hidden = self.hidden_size()
+        heads = self.ssm_int("num_heads", 0)
+        head_dim = self.ssm_int("head_dim", 0)
+        d_inner = self.mamba2_inner(hidden, heads, head_dim)
+        if not heads and head_dim:
+            heads = d_inner // head_dim
+        if not head_dim and heads:
+            head_dim = d_inner // heads
+        return RecurrentSpec(
+            variant="mamba2",
+            d_inner=d_inner,
+            d_state=self.ssm_int("d_state", 128),
+            conv_kernel=self.ssm_int("conv_kernel", 4),
+            num_heads=heads,
+            head_dim=head_dim,
+            n_groups=self.ssm_int("n_groups", 1),
+            proj_bias=bool(self.ssm("proj_bias", False)),
+            conv_bias=bool(self.ssm("conv_bias", True)),
+            state_dtype=self.ssm_state_dtype(),
+        )
+
+    def mamba2_inner(self, hidden: int, heads: int, head_dim: int) -> int:
+        """d_inner = expand × hidden (transformers' Mamba2Mixer.intermediate_size)."""
+        return self.ssm_int("expand", 2) * hidden
+
+
+class _HybridSSM(Mamba2):
+    """Attention + Mamba-2 hybrids whose SSM keys carry a `mamba_` prefix (Bamba, Granite-4.0-H,
+    Falcon-H1), with `mamba_d_head` "auto" = d_inner / mamba_n_heads."""
+
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("mamba_expand",),
+        "d_state": ("mamba_d_state",),
+        "conv_kernel": ("mamba_d_conv",),
+        "num_heads": ("mamba_n_heads",),
+        "head_dim": ("mamba_d_head",),
+        "n_groups": ("mamba_n_groups",),
+        "proj_bias": ("mamba_proj_bias",),
+        "conv_bias": ("mamba_conv_bias",),
+    }
+
+    def has_ffn(self, index: int) -> bool:
+        return True
+
+    def norms_per_layer(self) -> int:
+        return 2
+
+
+class Bamba(_HybridSSM):
+    """Bamba: Mamba-2 layers with attention at `attn_layer_indices`, a dense SwiGLU in every
+    layer."""
+
+    name = "bamba"
+    model_types = ("bamba",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        indices = self.read("layer_pattern", "attn_layer_indices")
+        if isinstance(indices, list):
+            return ["full" if i in indices else "linear" for i in range(n_layers)]
+        return super().layer_types(n_layers)
+
+
+class GraniteMoeHybrid(_HybridSSM):
+    """Granite-4.0-H (`granitemoehybrid`): `layer_types` of "mamba"/"attention", Mamba-2 with
+    `mamba_` keys, an MoE (`num_local_experts`, may be 0) beside a shared SwiGLU MLP of
+    `shared_intermediate_size` in every layer. Attention uses no RoPE when
+    `position_embedding_type` is not "rope"."""
+
+    name = "granitemoehybrid"
+    model_types = ("granitemoehybrid",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types", "layers_block_type")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            self.prov["layer_types"] = self.declared("layer_types")
+            return [self._normalise_layer_type(str(t)) for t in declared]
+        return ["linear"] * n_layers
+
+    def positional(self, index: int) -> str:  # type: ignore[override]
+        kind = self.cv.lookup("position_embedding_type")[0]
+        return "rope" if kind == "rope" else "nope"
+
+    def ffn(self, index: int) -> FFNSpec:
+        prov: dict[str, FieldSource] = {}
+        shared = self.read_int("shared_intermediate_size", "shared_intermediate_size", prov=prov)
+        experts = self.num_experts()
+        if experts > 0:
+            spec = super().ffn(index)
+            width = self.read_int("expert_intermediate_size", "intermediate_size") or 0
+            return spec.model_copy(
+                update={
+                    "expert_intermediate_size": width,
+                    "num_shared_experts": 1 if shared else 0,
+                    "shared_intermediate_size": shared or 0,
+                }
+            )
+        return FFNSpec(kind="dense", gated=True, intermediate_size=shared or 0, provenance=prov)
+
+    def is_moe_layer(self, index: int) -> bool:
+        return self.num_experts() > 0
+
+
+class FalconH1(_HybridSSM):
+    """Falcon-H1: every layer runs attention and a Mamba-2 mixer in parallel on the same
+    normed input, then a SwiGLU FFN. `mamba_d_ssm` sets the SSM width when given."""
+
+    name = "falcon_h1"
+    model_types = ("falcon_h1",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["full"] * n_layers
+
+    def mamba2_inner(self, hidden: int, heads: int, head_dim: int) -> int:
+        declared = self.read_int("ssm.d_inner", "mamba_d_ssm")
+        return declared or self.ssm_int("expand", 2) * hidden
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        mamba = self.linear_attention(index)
+        return spec.model_copy(update={"parallel_mixer": mamba})
+
+    def qkv_bias(self) -> bool:
+        return bool(self.read("qkv_bias", "attention_bias", default=False))
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        return spec.model_copy(
+            update={"bias": bool(self.read("ffn_bias", "mlp_bias", default=False))}
+        )
+
+    def recurrent(self) -> RecurrentSpec:
+        spec = super().recurrent()
+        # Falcon-H1's gated norm exists only with mamba_rms_norm.
+        norm = bool(self.read("ssm.inner_norm", "mamba_rms_norm", default=False))
+        return spec.model_copy(update={"inner_norm": norm})
+
+
+class NemotronH(_HybridSSM):
+    """Nemotron-H / Nemotron-3 (`nemotron_h`): each block is ONE of a Mamba-2 mixer (M), an
+    attention mixer (*), a squared-ReLU MLP (-) or an MoE (E), each behind its own norm.
+    The pattern is `hybrid_override_pattern` (older configs) or `layers_block_type`."""
+
+    name = "nemotron_h"
+    model_types = ("nemotron_h",)
+    SYMBOLS: ClassVar[dict[str, str]] = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("expand",),
+        "d_state": ("ssm_state_size",),
+        "conv_kernel": ("conv_kernel",),
+        "num_heads": ("mamba_num_heads",),
+        "head_dim": ("mamba_head_dim",),
+        "n_groups": ("n_groups",),
+        "proj_bias": ("mamba_proj_bias", "use_bias"),
+        "conv_bias": ("use_conv_bias",),
+    }
+
+    def blocks(self) -> list[str]:
+        declared = self.cv.lookup("layers_block_type")[0]
+        if isinstance(declared, list):
+            self.prov["layer_types"] = self.declared("layers_block_type")
+            names = {"linear_attention": "mamba", "full_attention": "attention"}
+            return [names.get(str(b), str(b)) for b in declared]
+        pattern = self.cv.lookup("hybrid_override_pattern")[0]
+        if isinstance(pattern, str):
+            self.prov["layer_types"] = self.declared("hybrid_override_pattern")
+            return [self.SYMBOLS.get(c, c) for c in pattern]
+        return []
+
+    def num_layers(self) -> int:
+        blocks = self.blocks()
+        return len(blocks) if blocks else super().num_layers()
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        kinds = {"mamba": "linear", "attention": "full", "mlp": "none", "moe": "none"}
+        out = []
+        for block in self.blocks()[:n_layers]:
+            if block not in kinds:
+                self.unknown_layer_types.add(block)
+            out.append(kinds.get(block, "none"))
+        return out
+
+    def has_ffn(self, index: int) -> bool:
+        blocks = self.blocks()
+        return index < len(blocks) and blocks[index] in ("mlp", "moe")
+
+    def is_moe_layer(self, index: int) -> bool:
+        blocks = self.blocks()
+        return index < len(blocks) and blocks[index] == "moe"
+
+    def num_experts(self) -> int:
+        return self.read_int("num_experts", "n_routed_experts", "num_local_experts") or 0
+
+    def gated_ffn(self) -> bool:
+        return False  # squared-ReLU up/down MLP
+
+    def norms_per_layer(self) -> int:
+        return 1
+
+    def mamba2_inner(self, hidden: int, heads: int, head_dim: int) -> int:
+        return heads * head_dim if heads and head_dim else self.ssm_int("expand", 2) * hidden
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        if spec.kind == "moe":
+            shared = self.read_int(
+                "shared_intermediate_size", "moe_shared_expert_intermediate_size"
+            )
+            return spec.model_copy(
+                update={
+                    "router": "sigmoid",
+                    "router_bias": True,
+                    "shared_intermediate_size": shared or spec.shared_intermediate_size,
+                }
+            )
+        return spec.model_copy(update={"bias": bool(self.read("ffn_bias", "mlp_bias"))})
+
+
+class Jamba(Mamba):
+    """Jamba: Mamba-1 layers (with RMSNorms on Δ, B and C) and one attention layer every
+    `attn_layer_period` from `attn_layer_offset`; MoE every `expert_layer_period` from
+    `expert_layer_offset`, dense SwiGLU elsewhere."""
+
+    name = "jamba"
+    model_types = ("jamba",)
+    tie_default = False
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("mamba_expand",),
+        "d_state": ("mamba_d_state",),
+        "conv_kernel": ("mamba_d_conv",),
+        "dt_rank": ("mamba_dt_rank",),
+        "proj_bias": ("mamba_proj_bias",),
+        "conv_bias": ("mamba_conv_bias",),
+    }
+
+    def _period(self, kind: str, period: int, offset: int) -> tuple[int, int]:
+        p = self.read_int(f"{kind}_layer_period", f"{kind}_layer_period", default=period)
+        o = self.read_int(f"{kind}_layer_offset", f"{kind}_layer_offset", default=offset)
+        return max(p or period, 1), o or 0
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        period, offset = self._period("attn", 8, 4)
+        return ["full" if i % period == offset else "linear" for i in range(n_layers)]
+
+    def has_ffn(self, index: int) -> bool:
+        return True
+
+    def norms_per_layer(self) -> int:
+        return 2
+
+    def is_moe_layer(self, index: int) -> bool:
+        period, offset = self._period("expert", 2, 1)
+        return self.num_experts() > 1 and index % period == offset
+
+    def recurrent(self) -> RecurrentSpec:
+        spec = super().recurrent()
+        d_inner = self.ssm_int("expand", 2) * self.hidden_size()
+        return spec.model_copy(update={"bc_dt_norms": True, "d_inner": d_inner})
+
+
+class Lfm2(Llama):
+    """LFM2: gated short-convolution blocks and GQA blocks with q/k RMSNorm (`layer_types` or
+    `full_attn_idxs`), a SwiGLU whose width is adjusted when `block_auto_adjust_ff_dim`
+    (2/3 of the width, × `block_ffn_dim_multiplier`, rounded up to `block_multiple_of`)."""
+
+    name = "lfm2"
+    model_types = ("lfm2",)
+    tie_default = True
+
+    def tie_word_embeddings(self) -> bool:
+        return bool(
+            self.read("tie_word_embeddings", "tie_word_embeddings", "tie_embedding", default=True)
+        )
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return super().layer_types(n_layers)
+        idxs = self.read("layer_pattern", "full_attn_idxs")
+        if isinstance(idxs, list):
+            return ["full" if i in idxs else "linear" for i in range(n_layers)]
+        return ["full"] * n_layers
+
+    def qk_norm(self) -> bool:
+        return True
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        hidden = self.hidden_size()
+        kernel = self.read_int("ssm.conv_kernel", "conv_L_cache", default=3) or 3
+        bias = bool(self.read("ssm.conv_bias", "conv_bias", default=False))
+        spec = RecurrentSpec(
+            variant="short_conv", d_inner=hidden, conv_kernel=kernel, conv_bias=bias
+        )
+        return AttentionSpec(kind="linear", positional="none", linear=spec)
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "block_ff_dim", "intermediate_size") or 0
+        if self.read("ffn_auto_adjust", "block_auto_adjust_ff_dim", default=True):
+            width = int(2 * width / 3)
+            multiplier = self.read("ffn_multiplier", "block_ffn_dim_multiplier")
+            if isinstance(multiplier, (int, float)) and not isinstance(multiplier, bool):
+                width = int(multiplier * width)
+            multiple = self.read_int("ffn_multiple_of", "block_multiple_of", default=256) or 256
+            width = multiple * ((width + multiple - 1) // multiple)
+            spec.provenance["intermediate_size"] = FieldSource(
+                kind="derived",
+                detail="block_auto_adjust_ff_dim: ⌈2/3·ff × multiplier⌉ to block_multiple_of",
+            )
+        return spec.model_copy(update={"intermediate_size": width})
+
+
+class RecurrentGemma(Adapter):
+    """RecurrentGemma (Griffin): `block_types` cycled over the layers — RG-LRU recurrent
+    blocks and local MQA attention over `attention_window_size` — each followed by a gated
+    GeGLU MLP of intermediate_size // 2 with biases; partial RoPE; tied embeddings."""
+
+    name = "recurrent_gemma"
+    model_types = ("recurrent_gemma",)
+    tie_default = True
+
+    def _blocks(self, n_layers: int) -> list[str]:
+        declared = self.read("layer_pattern", "block_types")
+        blocks = (
+            [str(b) for b in declared]
+            if isinstance(declared, list) and declared
+            else ["recurrent", "recurrent", "attention"]
+        )
+        return [blocks[i % len(blocks)] for i in range(n_layers)]
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["linear" if b == "recurrent" else "sliding" for b in self._blocks(n_layers)]
+
+    def window(self) -> int | None:
+        return self.read_int("window", "attention_window_size", default=2048)
+
+    def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
+        return (
+            self.read_int("num_kv_heads", "num_key_value_heads", default=heads, prov=prov) or heads
+        )
+
+    def rotary_fraction(self) -> float | None:
+        value = self.read("rotary_fraction", "partial_rotary_factor", default=0.5)
+        return float(value) if isinstance(value, (int, float)) else 0.5
+
+    def o_bias(self) -> bool:
+        return True
+
+    def qkv_bias(self) -> bool:
+        return False
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        width = self.read_int("ssm.d_inner", "lru_width") or self.hidden_size()
+        heads = self.read_int("num_heads", "num_attention_heads") or 1
+        kernel = self.read_int("ssm.conv_kernel", "conv1d_width", default=4) or 4
+        spec = RecurrentSpec(variant="rglru", d_inner=width, num_heads=heads, conv_kernel=kernel)
+        return AttentionSpec(kind="linear", positional="none", linear=spec)
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "intermediate_size") or 0
+        spec.provenance["intermediate_size"] = FieldSource(
+            kind="derived", detail="RecurrentGemma MLP width is intermediate_size // 2"
+        )
+        return spec.model_copy(update={"intermediate_size": width // 2, "bias": True})
+
+
+class MiniMax(Llama):
+    """MiniMax-Text-01 / M1 (`minimax`): lightning-attention layers and softmax GQA layers
+    (`layer_types`, or `attn_type_list` with 0 = lightning, 1 = softmax), a Mixtral-style MoE in
+    every layer."""
+
+    name = "minimax"
+    model_types = ("minimax",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("attn_type_list")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            self.prov["layer_types"] = self.declared("attn_type_list")
+            return ["full" if int(t) == 1 else "linear" for t in declared]
+        return super().layer_types(n_layers)
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        heads = self.read_int("num_heads", "num_attention_heads") or 0
+        head_dim = self.read_int("head_dim", "head_dim") or (
+            self.hidden_size() // heads if heads else 0
+        )
+        spec = RecurrentSpec(variant="lightning", num_heads=heads, head_dim=head_dim)
+        return AttentionSpec(kind="linear", positional="none", linear=spec)
+
+
+HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
+    Mamba,
+    Mamba2,
+    Bamba,
+    GraniteMoeHybrid,
+    FalconH1,
+    NemotronH,
+    Jamba,
+    Lfm2,
+    RecurrentGemma,
+    MiniMax,
+)
