@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from archlint.checkpoint import Checkpoint, TensorInfo
-from archlint.tensors import layer_of
+from archlint.tensors import tensor_index
 
 _EXPERT = re.compile(r"experts\.(\d+)\.")
 
@@ -31,7 +31,8 @@ def config_from_tensors(ckpt: Checkpoint) -> dict[str, Any]:
     embed = _find(tensors, "embed_tokens", "wte", "word_embeddings", "tok_embeddings")
     if embed is not None:
         config["vocab_size"], config["hidden_size"] = embed.shape
-    layers = [n for n in (layer_of(t.name) for t in tensors) if n is not None]
+    index = tensor_index(ckpt)
+    layers = [n for n in index.layer_numbers if n is not None] if index is not None else []
     config["num_hidden_layers"] = max(layers) + 1 if layers else 0
     if any(t.name.startswith(("lm_head", "output.")) for t in tensors):
         config["tie_word_embeddings"] = False

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from archlint.analysis.profile import Options, Profile
 from archlint.analysis.roofline import roofline
 from archlint.compare import TIMES, Column, as_columns, fmt_context
 from archlint.report.escape import for_plain_text
-from archlint.tensors import component_of, layer_of
+from archlint.tensors import tensor_index
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -65,7 +64,6 @@ BREAKDOWN: tuple[tuple[str, str, str], ...] = (
     ("kv", "KV cache", "#4d4d4d"),
 )
 _OTHER = ("norms", "router", "mtp", "other")
-_NUMBER = re.compile(r"\.\d+\.")
 
 
 # -- data (no matplotlib) ----------------------------------------------------------------------
@@ -115,15 +113,10 @@ def component_bytes(analysis: Analysis) -> dict[str, int]:
     prof, spec, ckpt = analysis.profile, analysis.spec, analysis.checkpoint
     out = {key: 0 for key, _, _ in BREAKDOWN if key != "kv"}
     if ckpt.tensors and prof.params.method == "tensors":
-        # Names differ across layers and experts only in their numbers: classify each shape
-        # of name once (90k-tensor checkpoints would otherwise run the regexes 90k times).
-        seen: dict[str, str] = {}
-        for tensor in ckpt.tensors:
-            pattern = _NUMBER.sub(".#.", tensor.name)
-            comp = seen.get(pattern)
-            if comp is None:
-                comp = seen[pattern] = component_of(tensor.name)
-            layer = layer_of(tensor.name)
+        index = tensor_index(ckpt)
+        assert index is not None
+        for tensor, role in index.roles():
+            comp, layer = role.component, role.layer
             if layer is not None and layer >= spec.num_layers \
                     and not tensor.name.startswith(("encoder.", "decoder.")):
                 comp = "mtp"

@@ -1,9 +1,10 @@
-"""Tensor names → component, role and logical parameter count.
+"""Tensor names: the one table of what a name says (component, role, layer, expert, packing,
+and the role a shape check gives it), and the per-checkpoint index every consumer shares.
 
 Names follow the Hugging Face modeling files (`model.layers.N.self_attn.q_proj.weight`,
-`transformer.h.N.attn.c_attn.weight`, ...). The rules are ordered: the first match wins, so
-norms are recognised before attention (`post_attention_layernorm`), routers before dense
-FFNs (`mlp.gate.weight` vs `mlp.gate_proj.weight`), and shared experts before experts.
+`transformer.h.N.attn.c_attn.weight`, ...). The component rules are ordered: the first match
+wins, so norms are recognised before attention (`post_attention_layernorm`), routers before
+dense FFNs (`mlp.gate.weight` vs `mlp.gate_proj.weight`), and shared experts before experts.
 
 Quantized storage is unpacked to logical parameters:
 - FP8 block quantization: `weight_scale_inv` / `weight_scale` are scales, not parameters.
@@ -12,16 +13,24 @@ Quantized storage is unpacked to logical parameters:
 - GPTQ/AWQ: `qweight` I32 packs 32/bits values; `qzeros`, `scales`, `g_idx` are metadata.
 - compressed-tensors pack-quantized: `weight_packed` packs 32/bits values per I32.
 - bitsandbytes 4-bit: U8 `weight` holds two values per byte; `absmax`/`quant_map` metadata.
+
+Classification runs once per name *pattern*: a name split at its number segments (`.61.`,
+`.255.`) leaves a text that repeats across layers and experts (DeepSeek-V3's 92k names have
+~100 patterns), so every regex below runs ~100 times per model, and each tensor costs one
+`re.split` plus a dictionary lookup. None of the rules depend on the numbers themselves; the
+numbers that matter (layer, expert) are read from the slots the pattern says they are in.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from math import prod
 from typing import Literal, get_args
 
-from archlint.checkpoint import TensorInfo
+from archlint.checkpoint import Checkpoint, TensorInfo
+from archlint.dtypes import DTYPE_BITS
 
 Component = Literal[
     "embedding",
@@ -39,7 +48,11 @@ Component = Literal[
 Role = Literal["weight", "scale", "zero_point", "index", "buffer"]
 COMPONENTS: tuple[Component, ...] = get_args(Component)
 
-_LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|block|layer)\.(\d+)\.")
+#: A number segment of a name: `.N` followed by `.` (a leading or trailing number is not one).
+_NUMBER_SEGMENT = re.compile(r"\.(\d+)(?=\.)")
+#: The segment naming a layer stack, just before the layer number (`model.layers.3.`,
+#: `transformer.h.3.`, T5's `block.3.`, BERT's `layer.3.`).
+_STACK_WORDS = frozenset({"layers", "h", "blocks", "block", "layer"})
 
 # (pattern, component) — first match wins; patterns search the full name.
 _RULE_TEXT: tuple[tuple[str, Component], ...] = (
@@ -97,6 +110,50 @@ _INDEX = re.compile(r"(g_idx|weight_shape|quant_state|nested_)")
 # GPT-2 stores its causal mask as `attn.bias`; `attn.c_attn.bias` is a real qkv bias.
 _BUFFER = re.compile(r"(inv_freq|masked_bias|(^|\.)attn\.bias$|\.position_ids$)")
 
+# -- the names the shape checks look for ---------------------------------------------------------
+# Hugging Face `nn.Linear` weights are stored `[out, in]`; GPT-2's `Conv1D` (c_attn, c_fc,
+# c_proj in `modeling_gpt2.py`) stores `[in, out]`.
+
+#: A block under one of these prefixes is a vision/audio tower or an encoder stack, not one of
+#: the decoder's blocks.
+_FOREIGN = re.compile(r"(vision|visual|audio|image|encoder|multi_modal|projector)")
+_MTP_PREFIX = re.compile(r"^(?:model\.)?mtp\.")
+
+#: (pattern on the part after `layers.N.`, shape role) — first match wins.
+_SHAPE_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), r) for p, r in (
+    (r"(?:^|\.)(?:shared_experts?|shared_mlp)\.(?:gate_proj|w1)\.weight$", "shared_gate"),
+    (r"(?:^|\.)(?:shared_experts?|shared_mlp)\.(?:up_proj|w3)\.weight$", "shared_up"),
+    (r"(?:^|\.)(?:shared_experts?|shared_mlp)\.(?:down_proj|w2)\.weight$", "shared_down"),
+    (r"(?:^|\.)experts\.\d+\.(?:gate_proj|w1)\.(?:weight|qweight|weight_packed)$", "expert_gate"),
+    (r"(?:^|\.)experts\.\d+\.(?:up_proj|w3)\.(?:weight|qweight|weight_packed)$", "expert_up"),
+    (r"(?:^|\.)experts\.\d+\.(?:down_proj|w2)\.(?:weight|qweight|weight_packed)$", "expert_down"),
+    (r"(?:^|\.)experts\.gate_up_proj(?:_blocks)?$", "fused_gate_up"),
+    (r"(?:^|\.)experts\.down_proj(?:_blocks)?$", "fused_down"),
+    (r"(?:^|\.)(?:mlp|block_sparse_moe|feed_forward|moe)\.(?:gate|router)\.weight$", "router"),
+    (r"(?:^|\.)(?:q_a_proj)\.weight$", "q_a"),
+    (r"(?:^|\.)(?:q_b_proj)\.weight$", "q_b"),
+    (r"(?:^|\.)(?:kv_a_proj_with_mqa)\.weight$", "kv_a"),
+    (r"(?:^|\.)(?:kv_b_proj)\.weight$", "kv_b"),
+    (r"(?:self_attn|attention|attn|self_attention)\.(?:q_proj|wq)\.weight$", "q"),
+    (r"(?:self_attn|attention|attn|self_attention)\.(?:k_proj|wk)\.weight$", "k"),
+    (r"(?:self_attn|attention|attn|self_attention)\.(?:v_proj|wv)\.weight$", "v"),
+    (r"(?:self_attn|attention|attn|self_attention)\.(?:qkv_proj|query_key_value|c_attn|Wqkv|"
+     r"W_pack)\.weight$", "qkv"),
+    (r"(?:self_attn|attention|attn|self_attention)\.(?:o_proj|wo|out_proj|dense|c_proj)\.weight$",
+     "o"),
+    (r"(?:mlp|feed_forward|ffn)\.(?:gate_up_proj)\.weight$", "gate_up"),
+    (r"(?:mlp|feed_forward|ffn)\.(?:gate_proj|w1)\.weight$", "gate"),
+    (r"(?:mlp|feed_forward|ffn)\.(?:up_proj|w3|c_fc|dense_h_to_4h|fc1|fc_in)\.weight$", "up"),
+    (r"(?:mlp|feed_forward|ffn)\.(?:down_proj|w2|c_proj|dense_4h_to_h|fc2|fc_out)\.weight$",
+     "down"),
+))
+_EMBED = re.compile(
+    r"(?:^|\.)(?:embed_tokens|wte|word_embeddings|tok_embeddings|embed_in)\.weight$")
+_HEAD = re.compile(r"^(?:lm_head|embed_out|output)\.weight$|^(?:model\.)?(?:language_model\.)?"
+                   r"lm_head\.weight$")
+#: GPT-2 Conv1D modules, stored [in, out].
+_CONV1D = re.compile(r"(?:^|\.)(?:c_attn|c_fc|c_proj)\.weight$")
+
 
 @dataclass(frozen=True, slots=True)
 class TensorRole:
@@ -104,11 +161,6 @@ class TensorRole:
     role: Role
     layer: int | None
     pack_factor: int  # logical values per stored element (1 unless packed)
-
-
-def layer_of(name: str) -> int | None:
-    match = _LAYER.search(name)
-    return int(match.group(1)) if match else None
 
 
 def component_of(name: str) -> Component:
@@ -141,23 +193,317 @@ def pack_factor(name: str, dtype: str, quant_bits: float | None) -> int:
     return 1
 
 
-_INDEX_SEGMENT = re.compile(r"\.\d+\.")
+def _last_segment(text: str) -> str:
+    return text[text.rfind(".") + 1:]
 
 
-@lru_cache(maxsize=4096)
-def _classify_shape(
-    pattern: str, dtype: str, quant_bits: float | None
-) -> tuple[Component, Role, int]:
-    return component_of(pattern), _role_of(pattern), pack_factor(pattern, dtype, quant_bits)
+@dataclass(frozen=True, slots=True, eq=False)  # one object per pattern: identity is equality
+class NamePattern:
+    """Everything a tensor name says apart from its numbers, for all names sharing the text
+    between their number segments. Slots index the name's number segments in order."""
+
+    text: str  # the name with every number segment written as 0
+    component: Component
+    role: Role
+    layer_slot: int | None  # the number after the first `layers|h|blocks|block|layer` segment
+    block_slot: int | None  # the layer slot, unless the stack is a tower's or an encoder's
+    expert_slot: int | None  # within a block: the number after `experts`
+    shape_role: str | None  # within a block: q, k, v, o, gate, up, expert_down, router, ...
+    mtp: bool  # under a top-level `mtp.` module (DeepSeek-V3.2's layout)
+    foreign: bool  # a tower or encoder name outside any decoder block
+    embed: bool
+    head: bool
+    conv1d: bool  # c_attn / c_fc / c_proj weight (GPT-2 stores these [in, out])
+
+    @property
+    def is_weight(self) -> bool:
+        return self.role == "weight"
+
+
+def _pattern(pieces: tuple[str, ...]) -> NamePattern:
+    """Classify one pattern: `pieces` is the name's text between its number segments."""
+    text = ".0".join(pieces)
+    layer_slot = expert_slot = None
+    for slot, before in enumerate(pieces[:-1]):
+        if _last_segment(before) in _STACK_WORDS:
+            layer_slot = slot
+            break
+    block_slot = layer_slot
+    mtp = bool(_MTP_PREFIX.match(text))
+    shape_role = None
+    if block_slot is not None and not mtp:
+        prefix = ".0".join(pieces[:block_slot + 1])
+        start = prefix.rfind(".") if "." in prefix else 0
+        if start and _FOREIGN.search(prefix, 0, start):
+            block_slot = None
+        else:
+            rest = ".0".join(pieces[block_slot + 1:])[1:]
+            shape_role = next((r for p, r in _SHAPE_ROLES if p.search(rest)), None)
+            if shape_role is not None and shape_role.startswith("expert_"):
+                expert_slot = next(s for s in range(block_slot + 1, len(pieces) - 1)
+                                   if _last_segment(pieces[s]) == "experts")
+    foreign = block_slot is None and not mtp and bool(_FOREIGN.search(text))
+    outside = block_slot is None and not mtp and not foreign
+    return NamePattern(
+        text=text,
+        component=component_of(text),
+        role=_role_of(text),
+        layer_slot=layer_slot,
+        block_slot=block_slot,
+        expert_slot=expert_slot,
+        shape_role=shape_role,
+        mtp=mtp,
+        foreign=foreign,
+        embed=outside and bool(_EMBED.search(text)),
+        head=outside and bool(_HEAD.search(text)),
+        conv1d=bool(_CONV1D.search(text)),
+    )
+
+
+#: Patterns of every name seen by this process, shared across checkpoints (a scan sees the same
+#: few thousand patterns over and over); bounded so that hostile names cannot grow it forever.
+_PATTERNS: dict[str | tuple[str, ...], NamePattern] = {}
+_MAX_PATTERNS = 200_000
+
+
+def _split(name: str) -> tuple[NamePattern, list[str]]:
+    parts = _NUMBER_SEGMENT.split(name)
+    if len(parts) == 1:
+        key: str | tuple[str, ...] = name
+        numbers: list[str] = []
+    else:
+        key = tuple(parts[0::2])
+        numbers = parts[1::2]
+    pattern = _PATTERNS.get(key)
+    if pattern is None:
+        if len(_PATTERNS) >= _MAX_PATTERNS:
+            _PATTERNS.clear()
+        pattern = _PATTERNS[key] = _pattern((key,) if isinstance(key, str) else key)
+    return pattern, numbers
+
+
+def name_pattern(name: str) -> NamePattern:
+    """The pattern of one name (for callers that look at a handful of names)."""
+    return _split(name)[0]
+
+
+def layer_of(name: str) -> int | None:
+    """The layer-stack number of a name (`model.layers.3.mlp…` → 3), None outside any stack."""
+    pattern, numbers = _split(name)
+    return None if pattern.layer_slot is None else int(numbers[pattern.layer_slot])
+
+
+def is_conv1d_name(name: str) -> bool:
+    return name_pattern(name).conv1d
+
+
+# -- the per-checkpoint index ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TensorGroup:
+    """Tensors sharing a name pattern, a dtype and a layer (a layer's experts, typically)."""
+
+    pattern: NamePattern
+    dtype: str
+    role: TensorRole
+    tensors: int
+    elements: int  # as stored (a packed element counts once)
+    nbytes: int
+
+    @property
+    def logical_params(self) -> int:
+        """Parameters the group represents (0 for scales, zero points, indices and buffers)."""
+        return self.elements * self.role.pack_factor if self.role.role == "weight" else 0
+
+
+@dataclass
+class LayerTensors:
+    """The tensors of one decoder block, by the role a shape check gives them."""
+
+    index: int
+    roles: dict[str, TensorInfo] = field(default_factory=dict)
+    experts: dict[int, dict[str, TensorInfo]] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DecoderBlocks:
+    """The decoder's blocks (towers and encoder stacks left out), the top-level `mtp.` modules,
+    and the input embedding and LM head outside any block: what the shape checks compare."""
+
+    layers: dict[int, LayerTensors]
+    mtp_modules: set[int]  # indices under an `mtp.layers.N` prefix
+    has_mtp_prefix: bool
+    embed: TensorInfo | None
+    lm_head: TensorInfo | None
+
+    def layer(self, index: int) -> LayerTensors | None:
+        return self.layers.get(index)
+
+
+class TensorIndex:
+    """A checkpoint's tensor table with every name classified (once per pattern): what the
+    parameter count and every rule that walks tensors read. Get it with `tensor_index(ckpt)`;
+    the views below are built on first use and kept."""
+
+    def __init__(self, tensors: list[TensorInfo]) -> None:
+        self.tensors = tensors
+        self._snapshot = tuple(tensors)
+        patterns: list[NamePattern] = []
+        numbers: list[list[str]] = []
+        for tensor in tensors:
+            pattern, nums = _split(tensor.name)
+            patterns.append(pattern)
+            numbers.append(nums)
+        self.patterns = patterns
+        self.numbers = numbers
+        self._blocks: DecoderBlocks | None = None
+        self._layer_numbers: list[int | None] | None = None
+        self._by_name: dict[str, TensorInfo] | None = None
+        self._weights: list[TensorInfo] | None = None
+        self._weight_bytes: dict[str, int] | None = None
+
+    def current_for(self, tensors: list[TensorInfo]) -> bool:
+        """Still describes `tensors`: the same list, as long, with the same ends (a list edited
+        in place elsewhere than its ends must be reassigned to be indexed again)."""
+        snap = self._snapshot
+        return tensors is self.tensors and len(tensors) == len(snap) and (
+            not snap or (tensors[0] is snap[0] and tensors[-1] is snap[-1]))
+
+    # -- per tensor -----------------------------------------------------------------------------
+    @property
+    def layer_numbers(self) -> list[int | None]:
+        """Each tensor's layer-stack number (None outside any stack)."""
+        if self._layer_numbers is None:
+            self._layer_numbers = [
+                None if p.layer_slot is None else int(n[p.layer_slot])
+                for p, n in zip(self.patterns, self.numbers, strict=True)
+            ]
+        return self._layer_numbers
+
+    def roles(self, quant_bits: float | None = None) -> Iterator[tuple[TensorInfo, TensorRole]]:
+        """(tensor, component/role/layer/packing) for every tensor, in table order."""
+        shared: dict[tuple[NamePattern, str, int | None], TensorRole] = {}
+        columns = zip(self._snapshot, self.patterns, self.layer_numbers, strict=True)
+        for tensor, pattern, layer in columns:
+            key = (pattern, tensor.dtype, layer)
+            role = shared.get(key)
+            if role is None:
+                role = shared[key] = TensorRole(
+                    pattern.component, pattern.role, layer,
+                    pack_factor(pattern.text, tensor.dtype, quant_bits))
+            yield tensor, role
+
+    def groups(self, quant_bits: float | None = None) -> list[TensorGroup]:
+        """The table summed by (pattern, dtype, layer): one row per group of tensors that differ
+        only in their expert number, in first-seen order. Bytes are summed per tensor (a 4-bit
+        tensor with an odd element count rounds up to whole bytes, as it is stored)."""
+        sums: dict[tuple[NamePattern, str, int | None], list[int]] = {}
+        columns = zip(self._snapshot, self.patterns, self.layer_numbers, strict=True)
+        for tensor, pattern, layer in columns:
+            elements = prod(tensor.shape)
+            dtype = tensor.dtype
+            nbytes = (elements * DTYPE_BITS.get(dtype, 0) + 7) // 8
+            key = (pattern, dtype, layer)
+            row = sums.get(key)
+            if row is None:
+                sums[key] = [1, elements, nbytes]
+            else:
+                row[0] += 1
+                row[1] += elements
+                row[2] += nbytes
+        out = []
+        for (pattern, dtype, layer), (count, elements, nbytes) in sums.items():
+            role = TensorRole(pattern.component, pattern.role, layer,
+                              pack_factor(pattern.text, dtype, quant_bits))
+            out.append(TensorGroup(pattern, dtype, role, count, elements, nbytes))
+        return out
+
+    @property
+    def weights(self) -> list[TensorInfo]:
+        """The parameter tensors (not quantization scales, zero points, indices or buffers)."""
+        if self._weights is None:
+            pairs = zip(self._snapshot, self.patterns, strict=True)
+            self._weights = [t for t, p in pairs if p.role == "weight"]
+        return self._weights
+
+    @property
+    def weight_bytes_by_dtype(self) -> dict[str, int]:
+        """Bytes of the parameter tensors by stored dtype."""
+        if self._weight_bytes is None:
+            out: dict[str, int] = {}
+            for tensor in self.weights:
+                out[tensor.dtype] = out.get(tensor.dtype, 0) + tensor.nbytes
+            self._weight_bytes = out
+        return self._weight_bytes
+
+    @property
+    def by_name(self) -> dict[str, TensorInfo]:
+        if self._by_name is None:
+            self._by_name = {t.name: t for t in self.tensors}
+        return self._by_name
+
+    # -- decoder blocks, for the shape checks ---------------------------------------------------
+    def _build_blocks(self) -> DecoderBlocks:
+        layers: dict[int, LayerTensors] = {}
+        mtp: set[int] = set()
+        has_mtp = False
+        embed = head = None
+        columns = zip(self._snapshot, self.patterns, self.numbers, strict=True)
+        for tensor, pattern, numbers in columns:
+            if pattern.mtp:
+                has_mtp = True
+                if pattern.block_slot is not None:
+                    mtp.add(int(numbers[pattern.block_slot]))
+                continue
+            if pattern.block_slot is not None:
+                index = int(numbers[pattern.block_slot])
+                layer = layers.get(index)
+                if layer is None:
+                    layer = layers[index] = LayerTensors(index)
+                layer.names.append(tensor.name)
+                role = pattern.shape_role
+                if role is None:
+                    continue
+                if pattern.expert_slot is not None:
+                    expert = int(numbers[pattern.expert_slot])
+                    layer.experts.setdefault(expert, {})[role] = tensor
+                else:
+                    layer.roles.setdefault(role, tensor)
+                continue
+            if embed is None and pattern.embed:
+                embed = tensor
+            elif head is None and pattern.head:
+                head = tensor
+        return DecoderBlocks(layers, mtp, has_mtp, embed, head)
+
+    @property
+    def blocks(self) -> DecoderBlocks:
+        if self._blocks is None:
+            self._blocks = self._build_blocks()
+        return self._blocks
+
+
+def tensor_index(ckpt: Checkpoint) -> TensorIndex | None:
+    """The index of a checkpoint's tensors (None when the table is unknown), built once and
+    kept on the checkpoint until its tensor list changes."""
+    tensors = ckpt.tensors
+    if tensors is None:
+        return None
+    cached = ckpt.__dict__.get("_tensor_index")
+    if isinstance(cached, TensorIndex) and cached.current_for(tensors):
+        return cached
+    index = TensorIndex(tensors)
+    ckpt.__dict__["_tensor_index"] = index
+    return index
 
 
 def classify(tensor: TensorInfo, quant_bits: float | None = None) -> TensorRole:
-    """Component, role and packing of a tensor. The regexes run once per name *pattern*:
-    layer and expert numbers are folded to 0 first (none of the rules depend on them), so
-    DeepSeek-V3's 92k names cost ~100 regex passes instead of ~1M."""
-    pattern = _INDEX_SEGMENT.sub(".0.", _INDEX_SEGMENT.sub(".0.", tensor.name))
-    component, role, pack = _classify_shape(pattern, tensor.dtype, quant_bits)
-    return TensorRole(component, role, layer_of(tensor.name), pack)
+    """Component, role and packing of one tensor (the index's `roles()` does a whole table)."""
+    pattern, numbers = _split(tensor.name)
+    layer = None if pattern.layer_slot is None else int(numbers[pattern.layer_slot])
+    return TensorRole(pattern.component, pattern.role, layer,
+                      pack_factor(pattern.text, tensor.dtype, quant_bits))
 
 
 def logical_params(tensor: TensorInfo, role: TensorRole) -> int:

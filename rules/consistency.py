@@ -14,29 +14,29 @@ from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.source.safetensors_header import short
 from archlint.spec import AttentionSpec, LayerSpec
+from archlint.tensors import DecoderBlocks, LayerTensors
 
 from ._base import PerLayer, declared, human_bytes, human_count, shape_text, source_key
-from ._shapes import (
-    LayerTensors,
-    TensorIndex,
-    fused_expert_dims,
-    layer_span,
-    out_in,
-    tensor_index,
-)
+from ._shapes import fused_expert_dims, layer_span, out_in
 
 
 class _TensorRule(Rule):
     needs_tensors = True
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        index = tensor_index(ctx.analysis)
+        index = ctx.tensors
         if index is None or not ctx.checkpoint.config:
             return iter(())
-        return self.check_tensors(ctx, index)
+        return self.check_tensors(ctx, index.blocks)
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         raise NotImplementedError
+
+
+def _conv1d(ctx: RuleContext) -> bool:
+    """GPT-2 stores c_attn / c_fc / c_proj as Conv1D ([in, out]); other families reuse those
+    names for nn.Linear (StarCoder2, GPTBigCode)."""
+    return ctx.spec.model_type == "gpt2"
 
 
 def _att_key(ctx: RuleContext, layer: LayerSpec, field_name: str, *fallback: str) -> str | None:
@@ -83,7 +83,7 @@ class LayerCountMismatch(_TensorRule):
                        "tensors are stored",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         spec = ctx.spec
         if spec.architecture != "decoder" or not index.layers:
             return
@@ -135,7 +135,7 @@ class HiddenSizeMismatch(_TensorRule):
         "embedding": "hidden_size is {hidden} but {tensor} has shape {shape} (width {width})",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         embed = index.embed
         if embed is None or len(embed.shape) != 2 or embed.dtype in ("U8", "I32"):
             return
@@ -151,7 +151,7 @@ class HiddenSizeMismatch(_TensorRule):
 Issue = tuple[str, int, dict[str, Any]]  # (kind, layer, message values)
 
 
-def _attention_issues(ctx: RuleContext, index: TensorIndex) -> Iterator[Issue]:
+def _attention_issues(ctx: RuleContext, index: DecoderBlocks) -> Iterator[Issue]:
     """(kind, layer, values) for each attention layer whose q/k/v/o shapes disagree with the
     config; kind is 'heads' (AL103) or 'head_dim' / 'o_proj' (AL104)."""
     for layer in ctx.spec.layers:
@@ -161,7 +161,7 @@ def _attention_issues(ctx: RuleContext, index: TensorIndex) -> Iterator[Issue]:
         tensors = index.layer(layer.index)
         if tensors is None or not att.num_heads:
             continue
-        yield from _layer_attention(att, tensors, layer.index, index.conv1d)
+        yield from _layer_attention(att, tensors, layer.index, _conv1d(ctx))
 
 
 def _layer_attention(att: AttentionSpec, t: LayerTensors, i: int,
@@ -241,7 +241,7 @@ class AttentionHeadsMismatch(_TensorRule):
                  "of {head_dim} need {expected}",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         group = PerLayer(ctx)
         for kind, layer, values in _attention_issues(ctx, index):
             if kind not in ("heads", "fused"):
@@ -294,7 +294,7 @@ class HeadDimMismatch(_TensorRule):
         "o-proj": "{layers}: {tensor} {shape} takes {got} inputs; heads × head_dim is {expected}",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         group = PerLayer(ctx)
         for kind, layer, values in _attention_issues(ctx, index):
             spec_layer = ctx.spec.layers[layer]
@@ -356,7 +356,7 @@ class MlaRankMismatch(_TensorRule):
                                "is not set",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         group = PerLayer(ctx)
         for layer in ctx.spec.layers:
             att = layer.attention
@@ -427,7 +427,7 @@ class IntermediateSizeMismatch(_TensorRule):
                  "{got}",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         group = PerLayer(ctx)
         for layer in ctx.spec.layers:
             ffn = layer.ffn
@@ -439,7 +439,7 @@ class IntermediateSizeMismatch(_TensorRule):
             checks = [("gate", 0, 1), ("up", 0, 1), ("gate_up", 0, 2), ("down", 1, 1)]
             for role, axis, factor in checks:
                 tensor = t.roles.get(role)
-                dims = out_in(tensor, index.conv1d) if tensor is not None else None
+                dims = out_in(tensor, _conv1d(ctx)) if tensor is not None else None
                 if dims is None or tensor is None:
                     continue
                 if dims[axis] != width * factor:
@@ -500,7 +500,7 @@ class ExpertCountMismatch(_TensorRule):
         "missing": "{layers}: config makes the layer MoE but no expert tensors are stored",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         group = PerLayer(ctx)
         experts_at = ctx.at_config("num_experts", "num_local_experts", "n_routed_experts",
                                    "moe_num_experts", "ffn_config.moe_num_experts")
@@ -560,7 +560,7 @@ class ExpertShapeMismatch(_TensorRule):
         "hidden": "{layers}: {tensor} {shape} does not connect to hidden_size {hidden}",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         group = PerLayer(ctx)
         hidden = ctx.spec.hidden_size
         for layer in ctx.spec.layers:
@@ -575,12 +575,13 @@ class ExpertShapeMismatch(_TensorRule):
                 tensor, out_dim, in_dim, factor, is_down = candidate
                 got = (in_dim if is_down else out_dim) // factor
                 other = out_dim if is_down else in_dim
-                generic = _generic_name(tensor.name, layer.index)
                 if got != width or (in_dim if is_down else out_dim) % factor:
+                    generic = _generic_name(tensor.name, layer.index)
                     group.add("width", layer.index, where, declared=width, tensor=short(generic),
                               shape=shape_text(tensor), got=got)
                     break
                 if other != hidden:
+                    generic = _generic_name(tensor.name, layer.index)
                     group.add("hidden", layer.index, ctx.at_config("hidden_size"),
                               tensor=short(generic), shape=shape_text(tensor), hidden=hidden)
                     break
@@ -640,7 +641,7 @@ class SharedExpertMismatch(_TensorRule):
         "undeclared": "{layers}: shared-expert tensors stored but the config declares none",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         group = PerLayer(ctx)
         at = ctx.at_config("n_shared_experts", "shared_expert_intermediate_size",
                            "num_shared_experts")
@@ -700,7 +701,7 @@ class VocabSizeMismatch(_TensorRule):
         "rows": "vocab_size is {declared} but {tensor} has {got} rows",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         vocab = ctx.spec.vocab_size
         where = ctx.at_config(source_key(ctx.spec.provenance, "vocab_size"))
         for tensor in (index.embed, index.lm_head):
@@ -744,7 +745,7 @@ class TiedEmbeddingsMismatch(_TensorRule):
                           "the head would be randomly initialised",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         spec = ctx.spec
         if spec.architecture == "encoder" or index.embed is None:
             return
@@ -801,7 +802,7 @@ class ParamCountDrift(_TensorRule):
                  "{ratio:.2%}; largest in {component}: {component_delta:+,})",
     }
 
-    def check_tensors(self, ctx: RuleContext, index: TensorIndex) -> Iterator[Finding]:
+    def check_tensors(self, ctx: RuleContext, index: DecoderBlocks) -> Iterator[Finding]:
         stored, analytic = ctx.profile.params, ctx.profile.params_from_config
         if stored.method != "tensors" or analytic.method != "config":
             return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -14,26 +13,19 @@ from archlint.dtypes import CODE_TO_NAME, NAMED_DTYPE_BYTES, TORCH_DTYPE_TO_CODE
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.source.safetensors_header import short
+from archlint.tensors import TensorIndex
 
 from ._base import human_bytes
-from ._shapes import weight_role
 
 _FLOATS = ("F32", "F16", "BF16")
 _FP8 = ("F8_E4M3", "F8_E5M2", "F8_E4M3FNUZ", "F8_E5M2FNUZ")
 
 
-def _weights(tensors: list[TensorInfo]) -> Iterator[TensorInfo]:
-    for tensor in tensors:
-        if weight_role(tensor.name):
-            yield tensor
-
-
-def _dominant_float(tensors: list[TensorInfo]) -> str | None:
+def _dominant_float(index: TensorIndex | None) -> str | None:
     """The unquantized float dtype holding the most bytes among weight tensors."""
-    by_dtype: dict[str, int] = defaultdict(int)
-    for tensor in _weights(tensors):
-        if tensor.dtype in _FLOATS:
-            by_dtype[tensor.dtype] += tensor.nbytes
+    if index is None:
+        return None
+    by_dtype = {d: n for d, n in index.weight_bytes_by_dtype.items() if d in _FLOATS}
     return max(by_dtype, key=lambda d: by_dtype[d]) if by_dtype else None
 
 
@@ -76,11 +68,10 @@ class MixedDtypes(Rule):
     }
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        tensors = ctx.checkpoint.tensors or []
-        main = _dominant_float(tensors)
-        if main not in ("BF16", "F16"):
+        main = _dominant_float(ctx.tensors)
+        if main not in ("BF16", "F16") or ctx.tensors is None:
             return
-        stray = [t for t in _weights(tensors) if t.dtype == "F32"]
+        stray = [t for t in ctx.tensors.weights if t.dtype == "F32"]
         wasted = sum(t.nbytes for t in stray) // 2
         if stray and wasted >= ctx.options.min_wasted_bytes:
             biggest = max(stray, key=lambda t: t.nbytes)
@@ -129,7 +120,7 @@ class TorchDtypeMismatch(Rule):
         if not isinstance(raw, str):
             return
         code = TORCH_DTYPE_TO_CODE.get(raw.lower())
-        stored = _dominant_float(ctx.checkpoint.tensors or [])
+        stored = _dominant_float(ctx.tensors)
         if code is None or stored is None or code == stored:
             return
         yield ctx.finding("mismatch", ctx.at_config("torch_dtype", "dtype"), declared=raw,
@@ -181,7 +172,7 @@ class QuantizationMismatch(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         tensors = ctx.checkpoint.tensors or []
-        names = {t.name for t in tensors}
+        names = ctx.tensors.by_name if ctx.tensors is not None else {}
         quant = ctx.spec.quantization
         where = ctx.at_config("quantization_config.quant_method", "quantization_config",
                               "compression_config")

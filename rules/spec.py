@@ -220,7 +220,7 @@ class SpecDtype(_SpecRule):
                               got=ctx.spec.dtype)
             return
         if ctx.checkpoint.tensors:
-            stored = _dominant_float(ctx.checkpoint.tensors)
+            stored = _dominant_float(ctx.tensors)
             if stored is not None and CODE_TO_NAME.get(stored) != want_name \
                     and ctx.spec.quantization is None:
                 yield ctx.finding("stored", ctx.at_config("torch_dtype", "dtype"), want=want,

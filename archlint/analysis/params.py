@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from archlint.checkpoint import Checkpoint
 from archlint.mixers import mixer
 from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec
-from archlint.tensors import COMPONENTS, classify, logical_params
+from archlint.tensors import COMPONENTS, tensor_index
 
 
 class ParamCounts(BaseModel):
@@ -91,7 +91,8 @@ def _ffn_at(spec: ModelSpec | None, layer: int) -> FFNSpec | None:
 
 
 def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
-    assert ckpt.tensors is not None
+    index = tensor_index(ckpt)
+    assert index is not None
     bits = spec.quantization.bits if spec and spec.quantization else None
     n_layers = spec.num_layers if spec else None
     by_component: dict[str, int] = defaultdict(int)
@@ -100,22 +101,22 @@ def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
     routed_by_layer: dict[int, int] = defaultdict(int)
     stored = 0
     packed = False
-    for tensor in ckpt.tensors:
-        role = classify(tensor, bits)
-        count = logical_params(tensor, role)
+    for group in index.groups(bits):
+        role = group.role
+        count = group.logical_params
         component = role.component
         # DeepSeek stores its MTP block as an extra decoder layer past num_hidden_layers.
         if (
             n_layers is not None
             and role.layer is not None
             and role.layer >= n_layers
-            and not tensor.name.startswith(("encoder.", "decoder."))
+            and not group.pattern.text.startswith(("encoder.", "decoder."))
         ):
             component = "mtp"
         by_component[component] += count
-        by_dtype[tensor.dtype] += count
-        bytes_by_dtype[tensor.dtype] += tensor.nbytes
-        stored += tensor.numel
+        by_dtype[group.dtype] += count
+        bytes_by_dtype[group.dtype] += group.nbytes
+        stored += group.elements
         packed = packed or role.pack_factor > 1
         if component == "routed_experts" and role.layer is not None:
             routed_by_layer[role.layer] += count

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from archlint.checkpoint import Checkpoint, TensorInfo
     from archlint.lint.project_spec import DeclaredSpec
     from archlint.spec import ModelSpec
+    from archlint.tensors import TensorIndex
 
 #: Headings every rule docstring carries, in this order (ruff's rule-doc convention).
 DOC_SECTIONS: tuple[str, ...] = ("What it does", "Why is this bad?", "Example", "References")
@@ -220,6 +221,14 @@ class RuleContext:
     @property
     def checkpoint(self) -> Checkpoint:
         return self.analysis.checkpoint
+
+    @property
+    def tensors(self) -> TensorIndex | None:
+        """The checkpoint's tensor table, classified once and shared by the parameter count
+        and every rule (None when the table is unknown)."""
+        from archlint.tensors import tensor_index
+
+        return tensor_index(self.analysis.checkpoint)
 
     @property
     def spec(self) -> ModelSpec:
