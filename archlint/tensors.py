@@ -57,9 +57,12 @@ _STACK_WORDS = frozenset({"layers", "h", "blocks", "block", "layer"})
 # (pattern, component) — first match wins; patterns search the full name.
 _RULE_TEXT: tuple[tuple[str, Component], ...] = (
     (r"(^|\.)(mtp|nextn)\.", "mtp"),
+    # Vision/audio encoders and their projectors into the language model (LLaVA, Gemma 3/3n,
+    # Llama 4, Qwen2-VL `visual.`, Qwen2-Audio, DeepSeek-VL2 `view_seperator` [sic]).
     (
         r"(vision_tower|vision_model|visual|multi_modal_projector|image_newline|audio_tower|"
-        r"audio_encoder|mm_projector|embed_vision|embed_audio|vision_embed|audio_model)",
+        r"audio_encoder|mm_projector|embed_vision|embed_audio|vision_embed|audio_model|"
+        r"view_seperator)",
         "towers",
     ),
     (

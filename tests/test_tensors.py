@@ -28,11 +28,34 @@ def _t(name: str, dtype: str = "BF16", shape: tuple[int, ...] = (8, 8)) -> Tenso
     ("decoder.block.5.layer.1.EncDecAttention.k.weight", "attention", "weight", 5),
     ("lm_head.weight", "head", "weight", None),
     ("model.layers.61.embed_tokens.weight", "embedding", "weight", 61),  # V3's MTP layer
+    # Towers: modeling_llava, modeling_gemma3n, modeling_qwen2_vl, modeling_qwen2_audio.
+    ("vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight", "towers", "weight",
+     0),
+    ("multi_modal_projector.linear_1.weight", "towers", "weight", None),
+    ("image_newline", "towers", "weight", None),
+    ("model.embed_vision.embedding.weight", "towers", "weight", None),
+    ("model.audio_tower.conformer.0.attention.attn.q_proj.weight", "towers", "weight", None),
+    ("visual.blocks.0.attn.qkv.weight", "towers", "weight", 0),
+    ("audio_tower.layers.0.fc1.weight", "towers", "weight", 0),
+    ("view_seperator", "towers", "weight", None),  # modeling_deepseek_vl_v2 spells it so
 ])
 def test_names_classify_as_the_modeling_files_lay_them_out(
         name: str, component: str, role: str, layer: int | None) -> None:
     got = tn.classify(_t(name))
     assert (got.component, got.role, got.layer) == (component, role, layer)
+
+
+def test_tower_parameters_are_counted_under_towers() -> None:
+    from archlint.analysis.params import count_from_tensors
+
+    ckpt = Checkpoint("m", "local", tensors=[
+        _t("model.language_model.layers.0.mlp.up_proj.weight", shape=(16, 4)),
+        _t("model.vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight", shape=(3, 5)),
+        _t("model.multi_modal_projector.linear_1.weight", shape=(2, 7)),
+    ])
+    counts = count_from_tensors(ckpt, None)
+    assert counts.by_component["towers"] == 3 * 5 + 2 * 7
+    assert counts.by_component["dense_ffn"] == 16 * 4
 
 
 def test_packing_follows_the_storage_format() -> None:
