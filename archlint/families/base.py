@@ -10,9 +10,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from archlint.dtypes import canonical_name
+from archlint.families.coverage import build_coverage
 from archlint.spec import (
     AttentionKind,
     AttentionSpec,
+    Coverage,
+    CoverageHow,
+    CoverageItem,
     FFNSpec,
     FieldSource,
     LayerSpec,
@@ -20,6 +24,7 @@ from archlint.spec import (
     Positional,
     QuantizationSpec,
     RecurrentSpec,
+    TowerSpec,
 )
 
 _MISSING = object()
@@ -232,6 +237,8 @@ class Adapter:
         declared = self.cv.lookup("layer_types")[0]
         if isinstance(declared, list) and len(declared) == n_layers:
             self.prov["layer_types"] = self.declared("layer_types")
+            # an explicit list supersedes the pattern keys older configs also carry
+            self.cv.asked.update(("sliding_window_pattern", "_sliding_window_pattern"))
             return [self._normalise_layer_type(str(t)) for t in declared]
         window = self.window()
         if window is None:
@@ -265,6 +272,8 @@ class Adapter:
         """The sliding window, or None when the model does not use one."""
         use = self.cv.lookup("use_sliding_window")[0]
         if use is False:
+            # The window keys are read and deliberately unused.
+            self.cv.asked.update(("sliding_window", "max_window_layers"))
             self.prov["window"] = self.declared(
                 "use_sliding_window", "use_sliding_window is false: window unused"
             )
@@ -556,10 +565,41 @@ class Adapter:
             encoder_layers=self.encoder_layers(),
             mtp_layers=self.mtp_layers(),
             quantization=self.quantization(),
+            towers=self.towers(),
             notes=self.notes,
             provenance=self.prov,
         )
-        return spec
+        return spec.model_copy(update={"coverage": self.coverage(spec)})
+
+    def coverage(self, spec: ModelSpec) -> Coverage:
+        if self.inferred:
+            how: CoverageHow = "assumed"
+            detail = "inferred from tensor shapes (no config.json)"
+        elif self.known:
+            how, detail = "adapter", f"read by the {self.name} adapter"
+        else:
+            how, detail = "generic", "read by the generic reader from standard keys"
+        extra = [
+            CoverageItem(
+                part=f"{tower.name} tower ({tower.kind})",
+                how="adapter" if tower.understood else "assumed",
+                detail="" if tower.understood else "parameters estimated",
+            )
+            for tower in spec.towers
+        ]
+        return build_coverage(
+            spec.layers + spec.encoder_layers,
+            how=how,
+            detail=detail,
+            config=self.config,
+            asked=self.cv.asked,
+            unknown_layer_types=self.unknown_layer_types,
+            extra=extra,
+        )
+
+    def towers(self) -> list[TowerSpec]:
+        """Vision/audio encoders and projectors (multimodal adapters override)."""
+        return []
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
         """What makes two layers' specs differ. Layers with the same key share one spec

@@ -264,8 +264,8 @@ class Llama4(Llama):
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
+        width = self.read_int("intermediate_size_mlp", "intermediate_size_mlp")
         if spec.kind == "dense":
-            width = self.read_int("intermediate_size_mlp", "intermediate_size_mlp")
             return spec.model_copy(update={"intermediate_size": width or spec.intermediate_size})
         width = self.read_int("intermediate_size", "intermediate_size") or 0
         return spec.model_copy(

@@ -7,6 +7,50 @@ from archlint.report.units import fmt_bytes, fmt_count, fmt_ratio
 from archlint.spec import ModelSpec
 
 
+#: how people name each constant-state mixer
+MIXER_LABELS = {
+    "gated_deltanet": "Gated DeltaNet",
+    "mamba1": "Mamba",
+    "mamba2": "Mamba-2",
+    "short_conv": "short convolution",
+    "rglru": "RG-LRU",
+    "lightning": "lightning attention",
+    "kda": "Kimi Delta Attention",
+    "unknown": "an undescribed recurrent mixer",
+}
+
+
+def mixer_names(spec: ModelSpec, *, parallel: bool = False) -> set[str]:
+    """Labels of the constant-state mixers in the stack (main or parallel ones)."""
+    names = set()
+    for layer in spec.layers:
+        mix = layer.parallel_mixer if parallel else layer.attention
+        if mix is not None and mix.kind == "linear" and mix.linear is not None:
+            names.add(MIXER_LABELS.get(mix.linear.variant, mix.linear.variant))
+    return names
+
+
+def coverage_lines(spec: ModelSpec) -> list[str]:
+    """What archlint could not understand, said first: the numbers may be incomplete."""
+    cov = spec.coverage
+    lines = [
+        f"{item.part}: {item.how.replace('_', ' ')}" + (f" ({item.detail})" if item.detail else "")
+        for item in cov.items
+        if item.how in ("assumed", "not_understood")
+    ]
+    if cov.unknown_keys:
+        shown = ", ".join(cov.unknown_keys[:8]) + (" …" if len(cov.unknown_keys) > 8 else "")
+        lines.append(
+            f"config keys that shape the architecture were not understood: {shown}; "
+            "the figures may not describe what they change"
+        )
+    if not spec.known_family and not lines:
+        lines.append(
+            f"model type {spec.model_type!r} has no adapter: read from standard keys only"
+        )
+    return lines
+
+
 def _attention(spec: ModelSpec, prof: Profile) -> list[str]:
     lines: list[str] = []
     softmax = [
@@ -70,15 +114,64 @@ def _attention(spec: ModelSpec, prof: Profile) -> list[str]:
             f"{', '.join(f'{c:,}' for c in caps)} tokens: their cache stops growing there; "
             f"{kv.layers_full} layers grow with context."
         )
-    linear = [layer for layer in spec.layers if layer.attention.kind == "linear"]
-    if linear:
-        mixer = linear[0].attention.linear
-        variant = mixer.variant if mixer else "recurrent"
+    return lines
+
+
+def _recurrent(spec: ModelSpec, prof: Profile) -> list[str]:
+    """Constant-state mixers, parallel mixers, KV sharing and cross-attention."""
+    kv = prof.kv
+    lines: list[str] = []
+    by_label: dict[str, int] = {}
+    for layer in spec.layers:
+        for mix in (layer.attention, layer.parallel_mixer):
+            if mix is not None and mix.kind == "linear" and mix.linear is not None:
+                label = MIXER_LABELS.get(mix.linear.variant, mix.linear.variant)
+                by_label[label] = by_label.get(label, 0) + 1
+    if by_label and spec.architecture != "encoder":
+        attending = kv.layers_full + kv.layers_windowed
+        mixers = " and ".join(f"{n} {label}" for label, n in sorted(by_label.items()))
+        verb = "holds" if sum(by_label.values()) == 1 else "hold"
+        lead = f"{attending} of {spec.num_layers} layers attend; " if attending else ""
         lines.append(
-            f"{len(linear)} of {spec.num_layers} layers are linear attention "
-            f"({variant}) "
-            f"with a constant state ({fmt_bytes(kv.state_bytes)} per sequence in all): only "
-            f"the {kv.layers_full} softmax layers grow with context."
+            f"{lead}{mixers} layers {verb} a constant {fmt_bytes(kv.state_bytes)} state per "
+            f"sequence ({kv.state_dtype}), whatever the context"
+            + ("; only the attention layers' cache grows." if kv.layers_full else ".")
+        )
+    parallel = [layer for layer in spec.layers if layer.parallel_mixer is not None]
+    if parallel:
+        lines.append(
+            f"{len(parallel)} layers run attention and "
+            f"{' + '.join(sorted(mixer_names(spec, parallel=True)))} side by side on the same "
+            "input: both the KV cache and the recurrent state are kept."
+        )
+    if kv.layers_shared:
+        lines.append(
+            f"{kv.layers_shared} of {spec.num_layers} layers read the K/V another layer "
+            "cached: they add no cache of their own."
+        )
+    if kv.layers_cross:
+        lines.append(
+            f"{kv.layers_cross} cross-attention layers cache the encoder's tokens "
+            f"({fmt_bytes(kv.cross_bytes_per_encoder_token)} per encoder token in all), once "
+            "per input, not per generated token."
+        )
+    shared = {layer.shared_block for layer in spec.layers if layer.shared_block}
+    if shared:
+        uses = sum(1 for layer in spec.layers if layer.shared_block)
+        lines.append(
+            f"{len(shared)} shared block(s) reused by {uses} layers: weights counted once, "
+            "compute and cache once per use."
+        )
+    return lines
+
+
+def _towers(spec: ModelSpec, prof: Profile) -> list[str]:
+    lines = []
+    for tower in spec.towers:
+        estimate = "" if tower.understood else " (estimated)"
+        lines.append(
+            f"{tower.name} tower ({tower.kind}) {fmt_count(tower.params)} params{estimate}: "
+            "counted in total and weights, not used per generated token."
         )
     return lines
 
@@ -123,4 +216,10 @@ def _storage(spec: ModelSpec, prof: Profile) -> list[str]:
 
 
 def explain(spec: ModelSpec, prof: Profile) -> list[str]:
-    return _attention(spec, prof) + _ffn(spec, prof) + _storage(spec, prof)
+    return (
+        _attention(spec, prof)
+        + _recurrent(spec, prof)
+        + _ffn(spec, prof)
+        + _towers(spec, prof)
+        + _storage(spec, prof)
+    )

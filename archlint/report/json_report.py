@@ -13,7 +13,7 @@ from archlint.analysis.params import ParamCounts
 from archlint.analysis.roofline import Roofline
 from archlint.api import Analysis
 from archlint.lint.finding import Finding
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec
+from archlint.spec import AttentionSpec, Coverage, FFNSpec, FieldSource, LayerSpec, TowerSpec
 
 SCHEMA_VERSION = 1
 
@@ -103,6 +103,8 @@ class Report(BaseModel):
     explanations: list[str]
     provenance: dict[str, FieldSource]
     findings: list[Finding]
+    coverage: Coverage
+    towers: list[TowerSpec]
 
 
 def _groups(layers: list[LayerSpec]) -> list[LayerGroup]:
@@ -229,6 +231,8 @@ def build_report(a: Analysis, explanations: list[str]) -> Report:
         explanations=explanations,
         provenance=spec.provenance,
         findings=list(a.findings),
+        coverage=spec.coverage,
+        towers=spec.towers,
     )
 
 

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from archlint.api import Analysis
 from archlint.report.escape import for_terminal
+from archlint.report.explain import coverage_lines, mixer_names
 from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 
 
@@ -29,7 +30,7 @@ def _attention_line(a: Analysis) -> str:
             f" · {q} · qk {att.head_dim} / v {att.v_head_dim}"
         )
     elif att.kind == "linear":
-        text = "linear attention"
+        text = " + ".join(sorted(mixer_names(spec))) or "linear attention"
     else:
         text = (
             f"{att.kind.upper()} · {att.num_heads} query / {att.num_kv_heads} KV heads · "
@@ -41,8 +42,17 @@ def _attention_line(a: Analysis) -> str:
         what = "window" if local[0].window else "chunk"
         text += f" · {what} {cap:,} on {len(local)}/{spec.num_layers} layers"
     linear = sum(1 for layer in spec.layers if layer.attention.kind == "linear")
-    if linear:
-        text += f" · {linear}/{spec.num_layers} layers linear"
+    if linear and att.kind != "linear":
+        text += f" · {linear}/{spec.num_layers} layers {' + '.join(sorted(mixer_names(spec)))}"
+    parallel = sum(1 for layer in spec.layers if layer.parallel_mixer is not None)
+    if parallel:
+        text += f" · ∥ {' + '.join(sorted(mixer_names(spec, parallel=True)))} in {parallel} layers"
+    shared = sum(1 for layer in spec.layers if layer.attention.kv_shared_from is not None)
+    if shared:
+        text += f" · {shared} layers reuse another layer's KV"
+    cross = sum(1 for layer in spec.layers if layer.attention.source == "encoder")
+    if cross:
+        text += f" · {cross} cross-attention layers"
     extras = [
         x
         for x, on in (
@@ -125,6 +135,8 @@ def render_text(
         f"[dim]source: {ckpt.source}{' (bundled snapshot)' if ckpt.source == 'catalog' else ''}"
         f" · family: {_safe(spec.family)} ({_safe(spec.model_type)})[/dim]"
     )
+    for line in coverage_lines(spec):
+        console.print(f"  [bold yellow]coverage:[/bold yellow] {_safe(line)}")
     for note in list(ckpt.notes) + list(spec.notes):
         console.print(f"  [yellow]note:[/yellow] {_safe(note)}")
 
