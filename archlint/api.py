@@ -25,7 +25,8 @@ class Analysis:
 def spec_of(ckpt: Checkpoint) -> ModelSpec:
     """The ModelSpec of a checkpoint: from its config, or inferred from tensors alone."""
     if ckpt.config is not None:
-        return build_spec(ckpt.config)
+        origins = (ckpt.gguf or {}).get("origins") if ckpt.weights_format == "gguf" else None
+        return build_spec(ckpt.config, origins=origins)
     from archlint.inference import config_from_tensors
 
     return build_spec(config_from_tensors(ckpt), inferred=True)

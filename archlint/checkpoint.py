@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from archlint.dtypes import DTYPE_BITS
+from archlint.ggml_types import tensor_bytes
 
 Source = Literal["hub", "local", "catalog", "cache"]
 FORMAT_VERSION = 1
@@ -39,8 +40,12 @@ class TensorInfo:
 
     @property
     def nbytes(self) -> int:
-        """Bytes implied by shape × dtype (an unknown dtype counts 0: a finding, not a crash)."""
-        return (self.numel * DTYPE_BITS.get(self.dtype, 0) + 7) // 8
+        """Bytes implied by shape × dtype (an unknown dtype counts 0: a finding, not a crash).
+        ggml block types (GGUF's Q4_K, IQ2_XS, ...) take whole blocks per row."""
+        bits = DTYPE_BITS.get(self.dtype)
+        if bits is None:
+            return tensor_bytes(self.dtype, self.shape) or 0
+        return (self.numel * bits + 7) // 8
 
 
 @dataclass(slots=True)
@@ -74,10 +79,13 @@ class Checkpoint:
     tensors: list[TensorInfo] | None = None  # None: not known (config-only or .bin)
     shards: list[ShardInfo] = field(default_factory=list)
     files: dict[str, int | None] = field(default_factory=dict)  # repo file → size if known
-    weights_format: Literal["safetensors", "bin", "none", "unknown"] = "unknown"
+    weights_format: Literal["safetensors", "bin", "gguf", "none", "unknown"] = "unknown"
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. "config only, weights not verified"
     fetch_stats: dict[str, int] = field(default_factory=dict)  # requests, bytes
+    # GGUF only: the file's metadata (JSON values), version, file type, where each config key
+    # came from (archlint.source.gguf_config); None for other formats.
+    gguf: dict[str, Any] | None = None
 
     # -- derived views -------------------------------------------------------------------------
     def index_total_size(self) -> int | None:
@@ -128,6 +136,7 @@ class Checkpoint:
                 for p in self.problems
             ],
             "notes": self.notes,
+            "gguf": self.gguf,
         }
 
     @classmethod
@@ -157,6 +166,7 @@ class Checkpoint:
             weights_format=data.get("weights_format", "unknown"),
             problems=[Problem(**p) for p in data.get("problems") or []],
             notes=list(data.get("notes") or []),
+            gguf=data.get("gguf"),
         )
 
     def dump(self, path: str | os.PathLike[str]) -> None:

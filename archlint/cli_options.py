@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["emit", "make_options", "make_source", "profile_options", "source_options"]
 
 _SOURCE_KEYS = ("revision", "offline", "no_auth", "endpoint", "cache_dir", "no_cache",
-                "use_catalog", "timeout")
+                "use_catalog", "timeout", "gguf_file", "gguf_quant")
 _PROFILE_KEYS = ("context", "batch", "kv_dtype", "gpu", "gpu_file")
 
 
@@ -58,11 +58,15 @@ def make_source(
     no_cache: bool = False,
     use_catalog: bool = False,
     timeout: float = 10.0,
+    gguf_file: str | None = None,
+    gguf_quant: str | None = None,
 ) -> SourceOptions:
     """The SourceOptions the source options describe."""
     from archlint.source import SourceOptions
 
     return SourceOptions(
+        gguf_file=gguf_file,
+        gguf_quant=gguf_quant,
         revision=revision,
         offline=offline,
         token=False if no_auth else None,
@@ -122,6 +126,19 @@ _SOURCE_OPTIONS = [
         "use_catalog",
         is_flag=True,
         help="Answer from the bundled catalog without asking the Hub.",
+    ),
+    click.option(
+        "--file",
+        "gguf_file",
+        metavar="NAME",
+        help="GGUF repo or directory: the .gguf file (or first part of a split set) to analyse.",
+    ),
+    click.option(
+        "--quant",
+        "gguf_quant",
+        metavar="TYPE",
+        help="GGUF repo or directory: analyse the file of this quantization (Q4_K_M, Q8_0, "
+        "IQ3_XXS...); default Q4_K_M when there is one.",
     ),
 ]
 _PROFILE_OPTIONS = [

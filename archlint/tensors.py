@@ -31,6 +31,7 @@ from typing import Literal, get_args
 
 from archlint.checkpoint import Checkpoint, TensorInfo
 from archlint.dtypes import DTYPE_BITS
+from archlint.gguf_names import gguf_pieces
 
 Component = Literal[
     "embedding",
@@ -130,6 +131,11 @@ _SHAPE_ROLES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), r)
     (r"(?:^|\.)experts\.\d+\.(?:gate_proj|w1)\.(?:weight|qweight|weight_packed)$", "expert_gate"),
     (r"(?:^|\.)experts\.\d+\.(?:up_proj|w3)\.(?:weight|qweight|weight_packed)$", "expert_up"),
     (r"(?:^|\.)experts\.\d+\.(?:down_proj|w2)\.(?:weight|qweight|weight_packed)$", "expert_down"),
+    # GGUF stacked experts (archlint.gguf_names): `[E, out, in]`.
+    (r"(?:^|\.)experts\.stacked_gate_up_proj\.weight$", "fused_gate_up"),
+    (r"(?:^|\.)experts\.stacked_gate_proj\.weight$", "stacked_gate"),
+    (r"(?:^|\.)experts\.stacked_up_proj\.weight$", "stacked_up"),
+    (r"(?:^|\.)experts\.stacked_down_proj\.weight$", "fused_down"),
     (r"(?:^|\.)experts\.gate_up_proj(?:_blocks)?$", "fused_gate_up"),
     (r"(?:^|\.)experts\.down_proj(?:_blocks)?$", "fused_down"),
     (r"(?:^|\.)(?:mlp|block_sparse_moe|feed_forward|moe)\.(?:gate|router)\.weight$", "router"),
@@ -224,7 +230,10 @@ class NamePattern:
 
 
 def _pattern(pieces: tuple[str, ...]) -> NamePattern:
-    """Classify one pattern: `pieces` is the name's text between its number segments."""
+    """Classify one pattern: `pieces` is the name's text between its number segments. GGUF
+    names (`blk.N.attn_q.weight`) are classified as the Hugging Face names they stand for
+    (archlint.gguf_names); the tensor keeps its own name."""
+    pieces = gguf_pieces(pieces) or pieces
     text = ".0".join(pieces)
     layer_slot = expert_slot = None
     for slot, before in enumerate(pieces[:-1]):
@@ -406,7 +415,9 @@ class TensorIndex:
         for tensor, pattern, layer in columns:
             elements = prod(tensor.shape)
             dtype = tensor.dtype
-            nbytes = (elements * DTYPE_BITS.get(dtype, 0) + 7) // 8
+            bits = DTYPE_BITS.get(dtype)
+            # ggml block types (GGUF) take whole blocks per row: TensorInfo.nbytes knows them
+            nbytes = (elements * bits + 7) // 8 if bits is not None else tensor.nbytes
             key = (pattern, dtype, layer)
             row = sums.get(key)
             if row is None:

@@ -31,8 +31,11 @@ def out_in(tensor: TensorInfo, conv1d: bool = False) -> tuple[int, int] | None:
 
 def fused_expert_dims(tensor: TensorInfo) -> tuple[int, int, int] | None:
     """(experts, out, in) of a fused expert tensor: `[E, out, in/32, 16]` MXFP4 blocks or
-    `[E, in, out]` unquantized (gpt-oss / Llama 4 modeling code multiplies x @ W)."""
+    `[E, in, out]` unquantized (gpt-oss / Llama 4 modeling code multiplies x @ W); GGUF's
+    stacked `*_exps` tensors are `[E, out, in]` (ggml ne reversed)."""
     shape = tensor.shape
+    if tensor.name.endswith("_exps.weight") and len(shape) == 3:
+        return shape[0], shape[1], shape[2]
     if tensor.name.endswith("_blocks") and len(shape) == 4:
         return shape[0], shape[1], shape[2] * shape[3] * 2
     if len(shape) == 3 and tensor.dtype not in PACKED_DTYPES:

@@ -456,7 +456,7 @@ def _expert_count(t: LayerTensors) -> tuple[int | None, str | None]:
     """(experts stored, how it was seen) in one layer."""
     if t.experts:
         return max(t.experts) + 1, "experts.N.*"
-    for role in ("fused_gate_up", "fused_down"):
+    for role in ("fused_gate_up", "fused_down", "stacked_gate", "stacked_up"):
         tensor = t.roles.get(role)
         if tensor is not None and (dims := fused_expert_dims(tensor)):
             return dims[0], tensor.name.rsplit(".", 1)[-1]
@@ -590,7 +590,8 @@ class ExpertShapeMismatch(_TensorRule):
     @staticmethod
     def _shapes(t: LayerTensors) -> Iterator[tuple[TensorInfo, int, int, int, bool]]:
         """(tensor, out, in, outputs per unit of width, is a down projection)."""
-        for role, factor, is_down in (("fused_gate_up", 2, False), ("fused_down", 1, True)):
+        for role, factor, is_down in (("fused_gate_up", 2, False), ("stacked_gate", 1, False),
+                                      ("stacked_up", 1, False), ("fused_down", 1, True)):
             tensor = t.roles.get(role)
             if tensor is not None and (fused := fused_expert_dims(tensor)):
                 yield tensor, fused[1], fused[2], factor, is_down

@@ -66,9 +66,15 @@ class Generic(Adapter):
     known = False
 
 
-def adapter_for(config: dict[str, Any], *, inferred: bool = False) -> Adapter:
+def adapter_for(
+    config: dict[str, Any],
+    *,
+    inferred: bool = False,
+    origins: dict[str, dict[str, Any]] | None = None,
+) -> Adapter:
     """The adapter for a config's dialect. `inferred`: a config synthesised from tensor shapes
-    (archlint.inference), whose values are recorded as inferred rather than declared."""
+    (archlint.inference), whose values are recorded as inferred rather than declared.
+    `origins`: where each config key came from when not from a config.json (GGUF)."""
     view = ConfigView(config)
     model_type = view.lookup("model_type")[0]
     if inferred:
@@ -79,13 +85,13 @@ def adapter_for(config: dict[str, Any], *, inferred: bool = False) -> Adapter:
         )
         return adapter
     if isinstance(model_type, str) and model_type in _BY_TYPE:
-        return _BY_TYPE[model_type](config)
+        return _BY_TYPE[model_type](config, origins=origins)
     if model_type is None and "dim" in config and "n_layers" in config:
         # Vendor-native configs (DeepSeek inference/configs/*.json, Mistral params.json).
         adapter = DeepSeek(config) if "kv_lora_rank" in config else Llama(config)
         adapter.notes.append("read from a vendor-native config (not a Hugging Face config.json)")
         return adapter
-    adapter = Generic(config)
+    adapter = Generic(config, origins=origins)
     adapter.notes.append(
         f"model type {model_type!r} has no adapter: best-effort report from standard keys "
         "and tensor shapes"
@@ -93,9 +99,14 @@ def adapter_for(config: dict[str, Any], *, inferred: bool = False) -> Adapter:
     return adapter
 
 
-def build_spec(config: dict[str, Any], *, inferred: bool = False) -> ModelSpec:
+def build_spec(
+    config: dict[str, Any],
+    *,
+    inferred: bool = False,
+    origins: dict[str, dict[str, Any]] | None = None,
+) -> ModelSpec:
     """The ModelSpec a config declares (before any comparison with tensors)."""
-    return adapter_for(config, inferred=inferred).build()
+    return adapter_for(config, inferred=inferred, origins=origins).build()
 
 
 __all__ = ["ADAPTERS", "Adapter", "adapter_for", "build_spec"]

@@ -78,11 +78,19 @@ class Adapter:
     #: otherwise (Llama, DeepSeek, gpt-oss, GPT-J/NeoX, DBRX) set False.
     tie_default: ClassVar[bool] = True
 
-    def __init__(self, config: dict[str, Any], *, inferred: bool = False) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        *,
+        inferred: bool = False,
+        origins: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         """`inferred`: the config was synthesised from tensor shapes (no config.json), so what
-        it "declares" is recorded as inferred."""
+        it "declares" is recorded as inferred. `origins`: config key → the FieldSource fields
+        of where the key really came from (a GGUF file's metadata key, say)."""
         self.config = config
         self.inferred = inferred
+        self.origins = origins or {}
         self.cv = ConfigView(config)
         self.prov: dict[str, FieldSource] = {}
         self.notes: list[str] = []
@@ -93,6 +101,9 @@ class Adapter:
     def declared(self, key: str, detail: str | None = None) -> FieldSource:
         if self.inferred:
             return FieldSource(kind="inferred", detail="from tensor shapes (no config.json)")
+        origin = self.origins.get(key)
+        if origin is not None:
+            return FieldSource(**origin)
         return FieldSource(kind="declared", key=key, detail=detail)
 
     def read(

@@ -26,6 +26,8 @@ class SourceOptions:
     max_workers: int = 64  # bounded; 163 shards take 3 waves instead of 11 (BENCHMARKS.md)
     timeout: float = 10.0
     progress: Callable[[int, int], None] | None = None  # (shards done, total)
+    gguf_file: str | None = None  # GGUF repo/directory: the file to analyse (--file)
+    gguf_quant: str | None = None  # ... or its quantization (--quant Q4_K_M)
 
 
 def split_revision(ref: str) -> tuple[str, str | None]:
@@ -55,7 +57,7 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
             raise InputError(f"{ref} does not exist")
         from archlint.source.local import load_local
 
-        return load_local(path)
+        return load_local(path, gguf_file=options.gguf_file, gguf_quant=options.gguf_quant)
     from archlint.source import catalog
 
     name, rev = split_revision(ref)

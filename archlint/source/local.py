@@ -1,6 +1,7 @@
-"""Local inputs: a model directory, a single config.json, a single .safetensors file, or an
-archlint Checkpoint file (`*.archlint.json[.gz]`). Only headers are read from weight files;
-`.bin` checkpoints are described from their index and never unpickled."""
+"""Local inputs: a model directory, a single config.json, a single .safetensors file, a GGUF
+file or split set (or a directory of them), or an archlint Checkpoint file
+(`*.archlint.json[.gz]`). Only headers are read from weight files; `.bin` checkpoints are
+described from their index and never unpickled."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ from pathlib import Path
 from archlint.checkpoint import Checkpoint, TensorInfo
 from archlint.errors import ConfigError, InputError
 from archlint.source.config_file import check_size, parse_config
+from archlint.source.gguf_checkpoint import (
+    checkpoint_from_gguf,
+    choose_model,
+    group_gguf_files,
+    split_name,
+)
+from archlint.source.gguf_header import read_local_gguf
 from archlint.source.index import check_shards, parse_index, safe_shard_name
 from archlint.source.safetensors_header import read_local_header
 
@@ -46,7 +54,48 @@ def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, li
     return by_shard
 
 
-def from_directory(root: Path) -> Checkpoint:
+def from_gguf(root: Path, names: list[str], model_id: str) -> Checkpoint:
+    """One GGUF model: a single file or the parts of a split set, in order."""
+    parts = []
+    for name in names:
+        parsed, size = read_local_gguf(root / name)
+        parts.append((name, parsed, size))
+    return checkpoint_from_gguf(model_id, "local", parts)
+
+
+def _gguf_in_directory(root: Path, file: str | None, quant: str | None) -> Checkpoint:
+    names = sorted(p.name for p in root.iterdir() if p.is_file() and p.suffix.lower() == ".gguf")
+    models = group_gguf_files(names)
+    try:
+        key, why = choose_model(models, file=file, quant=quant)
+    except KeyError as exc:
+        raise InputError(f"{root}: {exc.args[0]}",
+                         hint="GGUF models here: " + ", ".join(models)) from None
+    ckpt = from_gguf(root, models[key], root.resolve().name)
+    if len(models) > 1:
+        ckpt.notes.insert(0, f"analysed {key}: {why}")
+    return ckpt
+
+
+def _split_parts(path: Path) -> list[str]:
+    """All parts of the split set `path` belongs to, or just its name."""
+    split = split_name(path.name)
+    if split is None:
+        return [path.name]
+    names = [f"{split.stem}-{i:05d}-of-{split.count:05d}.gguf" for i in range(1, split.count + 1)]
+    missing = [n for n in names if not (path.parent / n).is_file()]
+    if missing:
+        raise InputError(f"{path.name} is part 1 of {split.count}... of a split GGUF set but "
+                         f"{len(missing)} part(s) are missing: {missing[0]}")
+    return names
+
+
+def from_directory(root: Path, *, gguf_file: str | None = None,
+                   gguf_quant: str | None = None) -> Checkpoint:
+    if not (root / "config.json").is_file() and not any(root.glob("*.safetensors")) and any(
+        p.suffix.lower() == ".gguf" for p in root.iterdir()
+    ):
+        return _gguf_in_directory(root, gguf_file, gguf_quant)
     ckpt = Checkpoint(model_id=root.resolve().name, source="local", revision=None)
     for path in sorted(root.iterdir()):
         if path.is_file():
@@ -91,6 +140,10 @@ def from_file(path: Path) -> Checkpoint:
             raise InputError(f"{path} is not a readable archlint checkpoint file: {exc}") from None
         ckpt.source = "local"
         return ckpt
+    if name.lower().endswith(".gguf"):
+        parts = _split_parts(path)
+        split = split_name(name)
+        return from_gguf(path.parent, parts, split.stem if split else path.stem)
     ckpt = Checkpoint(model_id=path.stem, source="local")
     if name.endswith(".safetensors"):
         ckpt.weights_format = "safetensors"
@@ -114,12 +167,15 @@ def from_file(path: Path) -> Checkpoint:
             f"{path} is a pickle checkpoint; archlint never unpickles files "
             "(point it at the directory with config.json instead)"
         )
-    raise InputError(f"{path}: expected a model directory, config.json or a .safetensors file")
+    raise InputError(
+        f"{path}: expected a model directory, config.json, a .safetensors or a .gguf file"
+    )
 
 
-def load_local(path: Path) -> Checkpoint:
+def load_local(path: Path, *, gguf_file: str | None = None,
+               gguf_quant: str | None = None) -> Checkpoint:
     if path.is_dir():
-        return from_directory(path)
+        return from_directory(path, gguf_file=gguf_file, gguf_quant=gguf_quant)
     if path.is_file():
         return from_file(path)
     raise InputError(f"{path} does not exist")
