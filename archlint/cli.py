@@ -152,6 +152,8 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
             source.progress = progress
             ckpt = load_checkpoint(model, source)
         analysis = analyze_checkpoint(ckpt, options)
+        for warning in analysis.profile.warnings:
+            click.echo(f"archlint: warning: {warning}", err=True)
         local = Path(model).expanduser() if ckpt.source == "local" else None
         rules: list[Any] = []
         threshold = fail_on or "error"

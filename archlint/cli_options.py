@@ -27,7 +27,7 @@ __all__ = ["emit", "make_options", "make_source", "profile_options", "source_opt
 
 _SOURCE_KEYS = ("revision", "offline", "no_auth", "endpoint", "cache_dir", "no_cache",
                 "use_catalog", "timeout", "gguf_file", "gguf_quant")
-_PROFILE_KEYS = ("context", "batch", "kv_dtype", "gpu", "gpu_file")
+_PROFILE_KEYS = ("context", "batch", "kv_dtype", "dtype", "gpu", "gpu_file")
 
 
 def _with_options(options: list[Any], keys: tuple[str, ...], name: str,
@@ -79,15 +79,21 @@ def make_source(
 
 
 def make_options(
-    context: int, batch: int, kv_dtype: str | None, gpu: str | None, gpu_file: str | None
+    context: int,
+    batch: int,
+    kv_dtype: str | None,
+    gpu: str | None,
+    gpu_file: str | None,
+    dtype: str | None = None,
 ) -> Options:
-    """The Options the profile options describe; a bad --kv-dtype or --gpu fails here, before
-    any network."""
+    """The Options the profile options describe; a bad --kv-dtype, --dtype or --gpu fails
+    here, before any network."""
     from archlint.analysis.hardware import resolve_gpu
     from archlint.analysis.profile import Options, cache_dtype
 
     cache_dtype(kv_dtype, "bf16")
-    return Options(context=context, batch=batch, kv_dtype=kv_dtype,
+    cache_dtype(dtype, "bf16", "--dtype")
+    return Options(context=context, batch=batch, kv_dtype=kv_dtype, dtype=dtype,
                    gpu=resolve_gpu(gpu, gpu_file))
 
 
@@ -159,7 +165,12 @@ _PROFILE_OPTIONS = [
     click.option(
         "--kv-dtype",
         help="KV-cache dtype (bf16, fp16, fp8, fp32); default: the "
-        "model's activation dtype, as vLLM's 'auto'.",
+        "serving dtype, as vLLM's 'auto'.",
+    ),
+    click.option(
+        "--dtype",
+        help="Serving dtype (bf16, fp16, fp32); default: vLLM's 'auto' (the checkpoint's "
+        "16-bit dtype; bfloat16 for float32 checkpoints).",
     ),
     click.option(
         "--gpu",
@@ -172,7 +183,8 @@ _PROFILE_OPTIONS = [
         "--gpu-file",
         type=click.Path(exists=True, dir_okay=False),
         envvar="ARCHLINT_GPUS",
-        help="TOML/JSON file adding GPUs ([gpus.NAME] memory_gb, bandwidth_tbs, bf16_tflops).",
+        help="TOML/JSON file adding GPUs ([gpus.NAME] memory_mib, bandwidth_tbs, bf16_tflops, "
+        "interconnect_gbs).",
     ),
 ]
 

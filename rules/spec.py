@@ -366,7 +366,7 @@ class SpecFits(_SpecRule):
 
     ## References
     - Williams et al. 2009, Roofline
-    - NVIDIA H100 datasheet (80 GB HBM3)
+    - nvidia-smi memory.total of an H100 80GB SXM: 81,559 MiB (79.6 GiB)
     """
 
     code = "AL509"
@@ -392,7 +392,7 @@ class SpecFits(_SpecRule):
         if roof is None or roof.fits:
             return
         weights = prof.weights.bytes
-        # Decimal GB here: GPU memory is sold (and listed in the GPU table) in GB.
+        # GiB throughout: the GPU table holds the capacity the driver reports (MiB).
         yield ctx.finding("too-big", ctx.at_config(), weights=_gb(weights),
                           kv=_gb(roof.decode_kv_bytes), batch=roof.batch, context=context,
                           total=_gb(weights + roof.decode_kv_bytes), gpu=gpu.name,
@@ -400,7 +400,7 @@ class SpecFits(_SpecRule):
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
+    return f"{n / 2**30:.1f} GiB"
 
 
 RULES: list[type[Rule]] = [

@@ -34,9 +34,11 @@ def test_gemma2_alternating_windows_and_count() -> None:
     prof = profile(spec, None, Options(context=8192))
     # Hub safetensors parameter count of gemma-2-9b: 9,241,705,984 (tied embeddings).
     assert prof.params.total == 9_241_705_984
-    # 21 global layers grow: 21 × 8 KV heads × (256 + 256) × 4 B — the config declares
-    # float32, and the cache follows the activation dtype (vLLM "auto").
-    assert prof.kv.bytes_per_token == 21 * 8 * 512 * 4
+    # 21 global layers grow: 21 × 8 KV heads × (256 + 256) × 2 B — the config declares
+    # float32, which vLLM's dtype="auto" serves in bfloat16, and the cache follows the
+    # serving dtype (kv_cache_dtype="auto"). Before issue 10 item 5 this was × 4 B.
+    assert prof.kv.bytes_per_token == 21 * 8 * 512 * 2
+    assert prof.activation_dtype == "bf16" and prof.notes
     assert any("21 of 42 layers capped at 4,096 tokens" in line for line in explain(spec, prof))
 
 

@@ -1,9 +1,18 @@
-"""GPUs for the roofline: memory, HBM bandwidth and dense bf16 peak, from vendor datasheets.
+"""GPUs for the roofline and the serving plan: memory, HBM bandwidth, dense bf16 peak and the
+GPU-to-GPU interconnect.
 
-Memory and bandwidth are the vendor's decimal figures (80 GB = 80e9 B); the usable memory is
-a little lower in practice, so "fits" is an upper bound. Peaks are dense (no 2:4 sparsity).
-Users add or override GPUs with a TOML or JSON file named by `--gpu-file` or
-`$ARCHLINT_GPUS`: `[gpus.B200] memory_gb = 192, bandwidth_tbs = 8.0, bf16_tflops = 2250`.
+Memory is the capacity the driver reports (`nvidia-smi`'s `memory.total`, which is what
+`torch.cuda.mem_get_info()` returns and what vLLM multiplies by `gpu_memory_utilization`), not
+the marketing figure: an "80 GB" H100 SXM exposes 81,559 MiB (79.6 GiB), an H200 "141 GB"
+143,771 MiB (140.4 GiB). Reports state it in GiB. Bandwidth and peaks are the vendor's datasheet
+figures (decimal TB/s; dense, no 2:4 sparsity). The interconnect figure is the per-direction
+bandwidth of one GPU to the others (NVLink: half the datasheet's bidirectional aggregate; PCIe:
+one direction of an x16 link), which is what a ring all-reduce's per-GPU traffic moves through.
+
+Users add or override GPUs with a TOML or JSON file named by `--gpu-file` or `$ARCHLINT_GPUS`:
+`[gpus.B200] memory_mib = 183359, bandwidth_tbs = 8.0, bf16_tflops = 2250,
+interconnect_gbs = 900, source = "..."` (`memory_gib` or the older decimal `memory_gb` are
+accepted instead of `memory_mib`).
 """
 
 from __future__ import annotations
@@ -16,70 +25,134 @@ from pydantic import BaseModel, ValidationError
 
 from archlint.errors import UsageError
 
+MIB = 2**20
+GIB = 2**30
+
 
 class GPU(BaseModel):
     name: str
-    memory_bytes: int
-    bandwidth: float  # bytes/s
+    memory_bytes: int  # as the driver reports it
+    bandwidth: float  # HBM bytes/s
     bf16_flops: float  # FLOP/s, dense
-    source: str = ""
+    interconnect: float = 0.0  # bytes/s per direction to the other GPUs of a node; 0: unknown
+    interconnect_name: str = ""
+    source: str = ""  # where the bandwidth and peak come from
+    memory_source: str = ""  # where the memory capacity comes from
+    interconnect_source: str = ""
+
+    @property
+    def memory_gib(self) -> float:
+        return self.memory_bytes / GIB
 
 
-def _gpu(name: str, gb: float, tbs: float, tflops: float, source: str) -> GPU:
+def _gpu(
+    name: str,
+    mib: int,
+    tbs: float,
+    tflops: float,
+    link_gbs: float,
+    link: str,
+    *,
+    source: str,
+    memory_source: str,
+    interconnect_source: str,
+) -> GPU:
     return GPU(
         name=name,
-        memory_bytes=int(gb * 1e9),
+        memory_bytes=mib * MIB,
         bandwidth=tbs * 1e12,
         bf16_flops=tflops * 1e12,
+        interconnect=link_gbs * 1e9,
+        interconnect_name=link,
         source=source,
+        memory_source=memory_source,
+        interconnect_source=interconnect_source,
     )
 
+
+_NVLINK4 = (
+    "NVIDIA H100/H200 SXM datasheets: fourth-generation NVLink 900 GB/s "
+    "(bidirectional aggregate), 450 GB/s per direction"
+)
+_PCIE4 = "PCI Express 4.0 x16: 16 GT/s × 16 lanes, 128b/130b coding ≈ 31.5 GB/s per direction"
 
 BUILTIN: dict[str, GPU] = {
     g.name.lower(): g
     for g in (
         _gpu(
             "H100",
-            80,
+            81_559,
             3.35,
             989,
-            "NVIDIA H100 SXM5 datasheet: 80 GB HBM3, 3.35 TB/s, 989 TFLOPS bf16 dense",
+            450,
+            "NVLink 4",
+            source="NVIDIA H100 SXM5 datasheet: 3.35 TB/s HBM3, 989 TFLOPS bf16 dense",
+            memory_source="issue 11: the H100 80GB HBM3 (SXM) reports 81,559 MiB "
+            "(nvidia-smi memory.total)",
+            interconnect_source=_NVLINK4,
         ),
         _gpu(
             "H200",
-            141,
+            143_771,
             4.8,
             989,
-            "NVIDIA H200 SXM datasheet: 141 GB HBM3e, 4.8 TB/s, 989 TFLOPS bf16 dense",
+            450,
+            "NVLink 4",
+            source="NVIDIA H200 SXM datasheet: 4.8 TB/s HBM3e, 989 TFLOPS bf16 dense",
+            memory_source="issue 11 / this project's H200 device: 143,771 MiB "
+            "(nvidia-smi memory.total)",
+            interconnect_source=_NVLINK4,
         ),
         _gpu(
             "A100",
-            80,
+            81_920,
             2.039,
             312,
-            "NVIDIA A100 80GB SXM datasheet: 2,039 GB/s, 312 TFLOPS bf16 dense",
+            300,
+            "NVLink 3",
+            source="NVIDIA A100 80GB SXM datasheet: 2,039 GB/s, 312 TFLOPS bf16 dense",
+            memory_source="nvidia-smi on an A800-SXM4-80GB (the A100 80GB board for China, "
+            "same memory): 81,920 MiB (github.com/dexmal/dexbotic/issues/41)",
+            interconnect_source="NVIDIA A100 datasheet: third-generation NVLink 600 GB/s "
+            "(bidirectional aggregate), 300 GB/s per direction",
         ),
         _gpu(
             "L40S",
-            48,
+            46_068,
             0.864,
             362.05,
-            "NVIDIA L40S datasheet: 48 GB GDDR6, 864 GB/s, 362.05 TFLOPS bf16 dense",
+            31.5,
+            "PCIe 4.0 x16",
+            source="NVIDIA L40S datasheet: 864 GB/s GDDR6, 362.05 TFLOPS bf16 dense",
+            memory_source="nvidia-smi --query-gpu=memory.total on an L40S: 46,068 MiB "
+            "(github.com/akash-network/provider-configs/pull/99)",
+            interconnect_source=_PCIE4 + " (the L40S has no NVLink)",
         ),
         _gpu(
             "MI300X",
-            192,
+            196_592,
             5.3,
             1307.4,
-            "AMD Instinct MI300X datasheet: 192 GB HBM3, 5.3 TB/s, 1,307.4 TFLOPS bf16 dense",
+            448,
+            "Infinity Fabric",
+            source="AMD Instinct MI300X datasheet: 5.3 TB/s HBM3, 1,307.4 TFLOPS bf16 dense",
+            memory_source="rocminfo on an MI300X: GPU global pool 201,310,208 KiB = 196,592 MiB "
+            "(github.com/ROCm/legacy-rocm-build/issues/4414)",
+            interconnect_source="AMD MI300X datasheet: 7 Infinity Fabric links, 896 GB/s "
+            "peak aggregate; 448 GB/s per direction",
         ),
         _gpu(
             "RTX4090",
-            24,
+            24_564,
             1.008,
             165.2,
-            "NVIDIA Ada whitepaper (RTX 4090): 24 GB, 1,008 GB/s, "
-            "165.2 TFLOPS bf16 (fp32 accumulate)",
+            31.5,
+            "PCIe 4.0 x16",
+            source="NVIDIA Ada whitepaper (RTX 4090): 1,008 GB/s, 165.2 TFLOPS bf16 "
+            "(fp32 accumulate)",
+            memory_source="nvidia-smi on an RTX 4090: 24,564 MiB "
+            "(github.com/RLinf/RLinf/issues/255)",
+            interconnect_source=_PCIE4 + " (no NVLink on the RTX 4090)",
         ),
     )
 }
@@ -91,6 +164,14 @@ ALIASES = {
     "4090": "rtx4090",
     "mi300": "mi300x",
 }
+
+
+def _memory_bytes(row: dict[str, object]) -> int:
+    if "memory_mib" in row:
+        return int(float(row["memory_mib"]) * MIB)  # type: ignore[arg-type]
+    if "memory_gib" in row:
+        return int(float(row["memory_gib"]) * GIB)  # type: ignore[arg-type]
+    return int(float(row["memory_gb"]) * 1e9)  # type: ignore[arg-type]
 
 
 def _load_file(path: Path) -> dict[str, GPU]:
@@ -105,12 +186,17 @@ def _load_file(path: Path) -> dict[str, GPU]:
         data = tomllib.loads(text)
     out = {}
     for name, row in (data.get("gpus") or {}).items():
-        out[name.lower()] = _gpu(
-            name,
-            float(row["memory_gb"]),
-            float(row["bandwidth_tbs"]),
-            float(row["bf16_tflops"]),
-            str(row.get("source", path.name)),
+        source = str(row.get("source", path.name))
+        out[name.lower()] = GPU(
+            name=name,
+            memory_bytes=_memory_bytes(row),
+            bandwidth=float(row["bandwidth_tbs"]) * 1e12,
+            bf16_flops=float(row["bf16_tflops"]) * 1e12,
+            interconnect=float(row.get("interconnect_gbs", 0)) * 1e9,
+            interconnect_name=str(row.get("interconnect", "")),
+            source=source,
+            memory_source=source,
+            interconnect_source=source if "interconnect_gbs" in row else "",
         )
     return out
 

@@ -33,6 +33,12 @@ class ParamCounts(BaseModel):
     stored_elements: int | None = None  # elements as stored (packed values count once)
     stored_bytes: int | None = None  # exact bytes of all tensors, scales included
     bytes_by_dtype: dict[str, int] = Field(default_factory=dict)
+    # stored bytes by component, scales and zero points counted with their weights
+    bytes_by_component: dict[str, int] = Field(default_factory=dict)
+    # 16/32-bit floating weights (not scales) by component: what a runtime casts to its
+    # serving dtype when it loads them (vLLM loads an fp32 checkpoint's weights in bf16)
+    float_weight_bytes_by_component: dict[str, int] = Field(default_factory=dict)
+    float_weight_elements_by_component: dict[str, int] = Field(default_factory=dict)
     packed: bool = False  # some tensors hold several logical values per element
     main_model: int = 0  # total minus MTP modules
 
@@ -90,6 +96,9 @@ def _ffn_at(spec: ModelSpec | None, layer: int) -> FFNSpec | None:
     return moe
 
 
+_CASTABLE = ("F32", "F16", "BF16")
+
+
 def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
     index = tensor_index(ckpt)
     assert index is not None
@@ -98,6 +107,9 @@ def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
     by_component: dict[str, int] = defaultdict(int)
     by_dtype: dict[str, int] = defaultdict(int)
     bytes_by_dtype: dict[str, int] = defaultdict(int)
+    bytes_by_component: dict[str, int] = defaultdict(int)
+    float_bytes: dict[str, int] = defaultdict(int)
+    float_elements: dict[str, int] = defaultdict(int)
     routed_by_layer: dict[int, int] = defaultdict(int)
     stored = 0
     packed = False
@@ -116,6 +128,11 @@ def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
         by_component[component] += count
         by_dtype[group.dtype] += count
         bytes_by_dtype[group.dtype] += group.nbytes
+        if role.role != "buffer":
+            bytes_by_component[component] += group.nbytes
+        if role.role == "weight" and group.dtype in _CASTABLE:
+            float_bytes[component] += group.nbytes
+            float_elements[component] += group.elements
         stored += group.elements
         packed = packed or role.pack_factor > 1
         if component == "routed_experts" and role.layer is not None:
@@ -129,6 +146,9 @@ def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
         stored_elements=stored,
         stored_bytes=sum(bytes_by_dtype.values()),
         bytes_by_dtype=dict(bytes_by_dtype),
+        bytes_by_component=dict(bytes_by_component),
+        float_weight_bytes_by_component=dict(float_bytes),
+        float_weight_elements_by_component=dict(float_elements),
         packed=packed,
     )
 

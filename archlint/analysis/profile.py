@@ -1,4 +1,14 @@
-"""Profile: everything the analytic path derives from a ModelSpec (+ tensor table)."""
+"""Profile: everything the analytic path derives from a ModelSpec (+ tensor table).
+
+The serving dtype follows vLLM's `dtype="auto"` (vllm/config/model.py, `_get_and_verify_dtype`):
+a 16-bit checkpoint is served in its own dtype; a float32 checkpoint is served in half
+precision, bfloat16 since v0.10.1 where the GPU supports it (float16 before), because vLLM never
+serves fp32 by default. The KV cache (`kv_cache_dtype="auto"`) is in the serving dtype; `--dtype`
+sets another serving dtype and `--kv-dtype` another cache dtype. Recurrent/SSM state follows
+`mamba_ssm_cache_dtype="auto"`: the serving dtype, unless the config declares
+`mamba_ssm_cache_dtype` (Nemotron-H configs declare "float32"; vLLM's
+`NemotronHForCausalLMConfig` also defaults Nemotron-H to float32 when the key is absent).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +36,8 @@ ASSUMED_DTYPE = "bf16"
 class Options(BaseModel):
     context: int = DEFAULT_CONTEXT
     batch: int = DEFAULT_BATCH
-    kv_dtype: str | None = None  # None: the model's activation dtype (vLLM "auto")
+    kv_dtype: str | None = None  # None: the serving dtype (vLLM "auto")
+    dtype: str | None = None  # serving dtype; None: vLLM's "auto" (fp32 checkpoints → bf16)
     gpu: GPU | None = None
 
 
@@ -34,63 +45,157 @@ class WeightBytes(BaseModel):
     bytes: int
     method: Literal["tensors", "index", "estimate"]
     detail: str
+    # stored bytes per component (exact from tensors; else the estimate's split)
+    by_component: dict[str, int] = {}
 
 
 class Profile(BaseModel):
     params: ParamCounts
     params_from_config: ParamCounts  # the analytic count, kept beside a tensor count
     weights: WeightBytes
-    activation_dtype: str
+    activation_dtype: str  # the serving dtype (vLLM "auto" unless --dtype)
+    state_dtype: str = ""  # recurrent/SSM state (vLLM mamba_ssm_cache_dtype)
     kv: KVCache
     flops: Flops
     roofline: Roofline | None = None
+    warnings: list[str] = []  # settings the model cannot honour (e.g. context past its maximum)
+    notes: list[str] = []  # conventions applied (e.g. fp32 checkpoint served in bf16)
 
 
-def activation_dtype(spec: ModelSpec) -> str:
-    if spec.dtype in ("bf16", "fp16", "fp32"):
+#: Checkpoint dtypes vLLM's "auto" serves as they are; float32 becomes bfloat16.
+_SERVED_AS_IS = ("bf16", "fp16")
+
+
+def activation_dtype(spec: ModelSpec, override: str | None = None) -> str:
+    """The serving dtype: `override` when given, else vLLM's `auto` (see module docstring)."""
+    if override:
+        return cache_dtype(override, ASSUMED_DTYPE, "--dtype")[0]
+    if spec.dtype in _SERVED_AS_IS:
         return spec.dtype
     return ASSUMED_DTYPE
 
 
-def weight_bytes(ckpt: Checkpoint | None, spec: ModelSpec, params: ParamCounts) -> WeightBytes:
+def serving_dtype_note(spec: ModelSpec, override: str | None) -> str | None:
+    if override is None and spec.dtype == "fp32":
+        return (
+            "float32 checkpoint: served, and its KV cache sized, in bfloat16 as vLLM's "
+            "dtype='auto' does (float16 before vLLM 0.10.1); --dtype float32 to size it in fp32"
+        )
+    return None
+
+
+_NEMOTRON_H = ("NemotronHForCausalLM",)
+
+
+def state_dtype(spec: ModelSpec, config: dict | None, serving: str) -> str:
+    """The recurrent/SSM state dtype, as vLLM's `mamba_ssm_cache_dtype="auto"` resolves it."""
+    config = config or {}
+    declared = config.get("mamba_ssm_cache_dtype")
+    if declared is None and isinstance(config.get("text_config"), dict):
+        declared = config["text_config"].get("mamba_ssm_cache_dtype")
+    if isinstance(declared, str) and declared != "auto":
+        try:
+            return cache_dtype(declared, serving, "mamba_ssm_cache_dtype")[0]
+        except UsageError:
+            return serving
+    if any(a in _NEMOTRON_H for a in spec.architectures):
+        return "fp32"
+    return serving
+
+
+def model_max_context(spec: ModelSpec) -> int | None:
+    """The longest context the model supports, as vLLM derives `max_model_len`
+    (vllm/config/model.py `_get_and_verify_max_len`): max_position_embeddings, times the
+    RoPE scaling factor for scalings other than llama3/longrope/su (whose
+    max_position_embeddings already states the extended length); for YaRN, the factor
+    times `original_max_position_embeddings`."""
+    base = spec.max_position_embeddings
+    scaling = next(
+        (
+            layer.attention.rope_scaling
+            for layer in spec.layers
+            if layer.attention.rope_scaling
+        ),
+        None,
+    )
+    if not scaling or "factor" not in scaling:
+        return base
+    kind = scaling.get("rope_type") or scaling.get("type") or "default"
+    if kind in ("su", "longrope", "llama3"):
+        return base
+    try:
+        factor = float(scaling["factor"])
+    except (TypeError, ValueError):
+        return base
+    if kind == "yarn" and scaling.get("original_max_position_embeddings"):
+        return int(float(scaling["original_max_position_embeddings"]) * factor)
+    return int(base * factor) if base else None
+
+
+#: Components that stay in the serving dtype when linear weights are quantized.
+KEPT_COMPONENTS = ("embedding", "head", "norms", "router")
+
+
+def _estimated_split(
+    params: ParamCounts, dtype: str, quant_bits: float | None
+) -> dict[str, float]:
+    per = named_dtype_bytes(dtype)
+    out: dict[str, float] = {}
+    for component, count in params.by_component.items():
+        if quant_bits and component not in KEPT_COMPONENTS:
+            out[component] = count * quant_bits / 8
+        else:
+            out[component] = count * per
+    return out
+
+
+def weight_bytes(
+    ckpt: Checkpoint | None, spec: ModelSpec, params: ParamCounts, dtype: str | None = None
+) -> WeightBytes:
+    """The checkpoint's stored bytes, split by component: exact from the tensor table; from
+    the index's total_size split like the estimate; else estimated from the parameter count at
+    the checkpoint dtype (quantized linear weights at their bit width)."""
     if params.stored_bytes is not None:
         return WeightBytes(
             bytes=params.stored_bytes,
             method="tensors",
             detail="sum of shape × dtype over every stored tensor",
+            by_component=dict(params.bytes_by_component),
         )
+    dtype = dtype or (spec.dtype if spec.dtype in ("bf16", "fp16", "fp32") else ASSUMED_DTYPE)
+    quant = spec.quantization
+    bits = quant.bits if quant and quant.bits else None
+    split = _estimated_split(params, dtype, bits)
+    estimate = sum(split.values())
     total = ckpt.index_total_size() if ckpt is not None else None
     if total is not None and ckpt is not None and ckpt.weights_format == "safetensors":
+        scale = total / estimate if estimate else 0.0
         return WeightBytes(
-            bytes=total, method="index", detail=f"metadata.total_size of {ckpt.index_name}"
+            bytes=total,
+            method="index",
+            detail=f"metadata.total_size of {ckpt.index_name}",
+            by_component={k: round(v * scale) for k, v in split.items()},
         )
-    dtype = activation_dtype(spec)
-    per = named_dtype_bytes(dtype)
-    quant = spec.quantization
-    if quant and quant.bits:
-        # Quantized linear weights at `bits`; embedding, head and norms stay in `dtype`.
-        kept = (
-            params.embedding
-            + params.by_component.get("head", 0)
-            + params.by_component.get("norms", 0)
-            + params.by_component.get("router", 0)
-        )
-        packed = params.total - kept
-        estimate = kept * per + packed * quant.bits / 8
+    by_component = {k: round(v) for k, v in split.items()}
+    if bits and quant is not None:
         return WeightBytes(
             bytes=round(estimate),
             method="estimate",
-            detail=f"{quant.method} {quant.bits:g}-bit linear weights, rest {dtype}; "
+            detail=f"{quant.method} {bits:g}-bit linear weights, rest {dtype}; "
             "scales not counted",
+            by_component=by_component,
         )
     return WeightBytes(
-        bytes=round(params.total * per),
+        bytes=round(estimate),
         method="estimate",
-        detail=f"parameters × {per:g} B ({dtype})",
+        detail=f"parameters × {named_dtype_bytes(dtype):g} B ({dtype})",
+        by_component=by_component,
     )
 
 
-def cache_dtype(name: str | None, activation: str) -> tuple[str, float]:
+def cache_dtype(
+    name: str | None, activation: str, flag: str = "--kv-dtype"
+) -> tuple[str, float]:
     """The KV-cache dtype and its bytes per element: `name` when given, else the activation
     dtype (vLLM's `kv_cache_dtype=auto`). Raises UsageError for an unknown name."""
     key = canonical_name(name) if name else activation
@@ -98,14 +203,47 @@ def cache_dtype(name: str | None, activation: str) -> tuple[str, float]:
         return key, named_dtype_bytes(key)
     except KeyError:
         hint = "bf16, fp16, fp8, fp32 or fp4"
-        raise UsageError(f"unknown --kv-dtype {name!r}", hint=hint) from None
+        raise UsageError(f"unknown {flag} {name!r}", hint=hint) from None
+
+
+def lm_head_params(spec: ModelSpec) -> int:
+    """Parameters of the LM-head matmul: vocab × hidden whether or not the weight is tied to
+    the input embedding (the matmul runs either way). Encoder-only models have none."""
+    if spec.architecture == "encoder":
+        return 0
+    return spec.vocab_size * spec.hidden_size
+
+
+def tied_head_params(spec: ModelSpec, params: ParamCounts) -> int:
+    """The head matmul's parameters that the parameter count does not hold as `head` (tied
+    to the embedding): they still cost FLOPs and a read per decode step."""
+    if params.by_component.get("head", 0) or not spec.tie_word_embeddings:
+        return 0
+    return lm_head_params(spec)
+
+
+def context_warnings(spec: ModelSpec, context: int) -> list[str]:
+    limit = model_max_context(spec)
+    if limit and context > limit:
+        return [
+            f"--context {context:,} exceeds the model's maximum of {limit:,} tokens "
+            "(max_position_embeddings, after RoPE scaling): vLLM refuses a max_model_len "
+            "past it; figures at this context are extrapolated"
+        ]
+    return []
 
 
 def costs(
-    spec: ModelSpec, params: ParamCounts, weights: WeightBytes, activation: str, options: Options
+    spec: ModelSpec,
+    params: ParamCounts,
+    weights: WeightBytes,
+    activation: str,
+    options: Options,
+    state: str | None = None,
 ) -> tuple[KVCache, Flops, Roofline | None]:
     """What depends on context, batch, cache dtype and GPU: the KV cache, the FLOPs and the
-    roofline. Cheap; `compare` re-evaluates it per table without recounting parameters."""
+    roofline. Cheap; `compare` re-evaluates it per table without recounting parameters.
+    `state` is the recurrent/SSM state dtype (default: the serving dtype)."""
     kv_name, kv_bytes = cache_dtype(options.kv_dtype, activation)
     kv = kv_cache(
         spec,
@@ -113,9 +251,15 @@ def costs(
         dtype_bytes=kv_bytes,
         context=options.context,
         batch=options.batch,
-        state_dtype=cache_dtype(None, activation),
+        state_dtype=cache_dtype(state or activation, activation),
     )
-    fl = flops(spec, params.active_excluding_embedding, options.context)
+    tied = tied_head_params(spec, params)
+    fl = flops(
+        spec,
+        params.active_excluding_embedding + tied,
+        options.context,
+        head_params=lm_head_params(spec),
+    )
     roof = None
     if options.gpu is not None:
         roof = roofline(
@@ -128,7 +272,8 @@ def costs(
             options.gpu,
             batch=options.batch,
             context=options.context,
-            max_context_limit=max(spec.max_position_embeddings or 0, options.context),
+            max_context_limit=max(model_max_context(spec) or 0, options.context),
+            bytes_by_component=weights.by_component,
         )
     return kv, fl, roof
 
@@ -137,16 +282,21 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
     analytic = count_from_spec(spec)
     params = count_from_tensors(ckpt, spec) if ckpt is not None and ckpt.tensors else analytic
     weights = weight_bytes(ckpt, spec, params)
-    act = activation_dtype(spec)
-    kv, fl, roof = costs(spec, params, weights, act, options)
+    act = activation_dtype(spec, options.dtype)
+    state = state_dtype(spec, ckpt.config if ckpt is not None else None, act)
+    kv, fl, roof = costs(spec, params, weights, act, options, state)
+    note = serving_dtype_note(spec, options.dtype)
     return Profile(
         params=params,
         params_from_config=analytic,
         weights=weights,
         activation_dtype=act,
+        state_dtype=state,
         kv=kv,
         flops=fl,
         roofline=roof,
+        warnings=context_warnings(spec, options.context),
+        notes=[note] if note else [],
     )
 
 
@@ -155,5 +305,7 @@ def reprofile(spec: ModelSpec, base: Profile, options: Options) -> Profile:
     kept (recounting a tensor table is the slow part), the KV cache, FLOPs and roofline are
     re-evaluated by :func:`costs`. A what-if variant's column and every compare/plot cell at
     the table's context, batch, cache dtype and GPU use it."""
-    kv, fl, roof = costs(spec, base.params, base.weights, base.activation_dtype, options)
+    kv, fl, roof = costs(
+        spec, base.params, base.weights, base.activation_dtype, options, base.state_dtype or None
+    )
     return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof})

@@ -5,6 +5,10 @@ cache once, and does B tokens' FLOPs: t ≥ max(bytes / bandwidth, FLOPs / peak)
 B / t. For MoE layers a batch touches, in expectation, E·(1 − (1 − k/E)^B) distinct experts
 (each token picks k of E; uniform routing assumed), so weight traffic grows with batch.
 Prefill of B prompts of L tokens is bounded by FLOPs / peak and by reading the weights once.
+
+Weight traffic is priced per component at its own stored bytes (gpt-oss-20b: bf16 attention and
+head read in full, MXFP4 experts at 4.25 bits), not at the checkpoint's average bytes per
+parameter; a head tied to the embedding reads the embedding matrix every step.
 """
 
 from __future__ import annotations
@@ -46,23 +50,29 @@ def expected_experts_touched(experts: int, top_k: int, batch: int) -> float:
 
 
 def decode_weight_bytes(
-    spec: ModelSpec, params: ParamCounts, weights_bytes: int, batch: int
+    spec: ModelSpec,
+    params: ParamCounts,
+    weights_bytes: int,
+    batch: int,
+    bytes_by_component: dict[str, int] | None = None,
 ) -> int:
     """Bytes of weights one decode step reads: all non-routed weights, and the expected
-    distinct experts per MoE layer. The input embedding is a gather of B rows, not a read of
-    the table, and MTP modules and vision/audio towers do not run."""
+    distinct experts per MoE layer, each component at its own stored bytes
+    (`bytes_by_component`; without it, the average bytes per parameter). The input embedding
+    is a gather of B rows, not a read of the table, unless the head is tied to it (then the
+    head's matmul reads its vocab × hidden rows); MTP modules and vision/audio towers do not
+    run (towers run once per image/clip, in prefill)."""
     if params.total == 0:
         return 0
-    per_param = weights_bytes / params.total
-    routed = params.by_component.get("routed_experts", 0)
-    # towers run once per image/clip (prefill), not per decode step
-    read: float = (
-        params.total
-        - routed
-        - params.by_component.get("mtp", 0)
-        - params.by_component.get("towers", 0)
-        - params.embedding
-    )
+    if not bytes_by_component:
+        per_param = weights_bytes / params.total
+        bytes_by_component = {k: round(v * per_param) for k, v in params.by_component.items()}
+    skip = ("routed_experts", "mtp", "embedding", "towers")
+    read: float = sum(v for k, v in bytes_by_component.items() if k not in skip)
+    if spec.tie_word_embeddings and not params.by_component.get("head") and params.embedding:
+        embedding = bytes_by_component.get("embedding", 0)
+        read += embedding * min(1.0, spec.vocab_size * spec.hidden_size / params.embedding)
+    routed = bytes_by_component.get("routed_experts", 0)
     moe = spec.moe_layers()
     if moe and routed:
         per_layer = routed / len(moe)
@@ -70,7 +80,7 @@ def decode_weight_bytes(
             ffn = layer.ffn
             touched = expected_experts_touched(ffn.num_experts, ffn.experts_per_token, batch)
             read += per_layer * touched / ffn.num_experts
-    return round(read * per_param)
+    return round(read)
 
 
 def _max_context(kv: KVCache, free: int, batch: int, limit: int) -> int:
@@ -100,8 +110,9 @@ def roofline(
     batch: int,
     context: int,
     max_context_limit: int,
+    bytes_by_component: dict[str, int] | None = None,
 ) -> Roofline:
-    weight_read = decode_weight_bytes(spec, params, weights_bytes, batch)
+    weight_read = decode_weight_bytes(spec, params, weights_bytes, batch, bytes_by_component)
     kv_read = kv_bytes_at(kv, context, batch)
     step_flops = flops_per_token * batch
     t_mem = (weight_read + kv_read) / gpu.bandwidth

@@ -83,7 +83,8 @@ class Memory(BaseModel):
     weights_bytes: int
     weights_method: Literal["tensors", "index", "estimate"]
     weights_detail: str
-    activation_dtype: str
+    activation_dtype: str = Field(description="the serving dtype (vLLM dtype='auto')")
+    state_dtype: str = Field(default="", description="recurrent/SSM state dtype")
 
 
 class Report(BaseModel):
@@ -101,6 +102,9 @@ class Report(BaseModel):
     flops: Flops
     roofline: Roofline | None
     explanations: list[str]
+    warnings: list[str] = Field(
+        default_factory=list, description="settings the model cannot honour"
+    )
     provenance: dict[str, FieldSource]
     findings: list[Finding]
     coverage: Coverage
@@ -197,7 +201,7 @@ def _ffn(a: Analysis) -> FFNSummary:
 
 def build_report(a: Analysis, explanations: list[str]) -> Report:
     ckpt, spec, prof = a.checkpoint, a.spec, a.profile
-    notes = list(ckpt.notes) + list(spec.notes)
+    notes = list(ckpt.notes) + list(spec.notes) + list(prof.notes)
     return Report(
         model=ModelInfo(
             id=ckpt.model_id,
@@ -224,11 +228,13 @@ def build_report(a: Analysis, explanations: list[str]) -> Report:
             weights_method=prof.weights.method,
             weights_detail=prof.weights.detail,
             activation_dtype=prof.activation_dtype,
+            state_dtype=prof.state_dtype,
         ),
         kv_cache=prof.kv,
         flops=prof.flops,
         roofline=prof.roofline,
         explanations=explanations,
+        warnings=list(prof.warnings),
         provenance=spec.provenance,
         findings=list(a.findings),
         coverage=spec.coverage,

@@ -114,6 +114,38 @@ def _ffn_line(a: Analysis) -> str:
     return text
 
 
+def _kv_token_row(mem: object, kv: object) -> None:
+    """The per-token KV row; for a stack with no layer that grows without bound it says what
+    grows until when, instead of a bare 0 B."""
+    from archlint.analysis.memory import KVCache, kv_bytes_at
+
+    assert isinstance(kv, KVCache)
+    add = mem.add_row  # type: ignore[attr-defined]
+    if kv.bytes_per_token or not (kv.bytes_per_token_local or kv.state_bytes):
+        add(
+            "KV cache / token",
+            fmt_bytes(kv.bytes_per_token),
+            f"{kv.dtype}; {kv.layers_full} layers that grow with context",
+        )
+        return
+    caps = sorted({lkv.cap_tokens for lkv in kv.per_layer if lkv.cap_tokens})
+    if kv.bytes_per_token_local:
+        cap = f"{caps[-1]:,}" if len(caps) == 1 else f"{caps[0]:,}–{caps[-1]:,}"
+        add(
+            "KV cache / token",
+            f"{fmt_bytes(kv.bytes_per_token_local)} up to {cap} tokens",
+            f"{kv.dtype}; all {kv.layers_windowed} attention layers are windowed: the cache "
+            f"grows until {cap} tokens, then stays at "
+            f"{fmt_bytes(kv_bytes_at(kv, caps[-1]))} per sequence",
+        )
+    else:
+        add(
+            "KV cache / token",
+            "0 B (constant state)",
+            f"{kv.layers_linear} recurrent layers hold {fmt_bytes(kv.state_bytes)} per sequence",
+        )
+
+
 def render_text(
     a: Analysis, explanations: list[str], out: TextIO, *, color: bool | None = None
 ) -> None:
@@ -137,7 +169,9 @@ def render_text(
     )
     for line in coverage_lines(spec):
         console.print(f"  [bold yellow]coverage:[/bold yellow] {_safe(line)}")
-    for note in list(ckpt.notes) + list(spec.notes):
+    for warning in prof.warnings:
+        console.print(f"  [red]warning:[/red] {_safe(warning)}")
+    for note in list(ckpt.notes) + list(spec.notes) + list(prof.notes):
         console.print(f"  [yellow]note:[/yellow] {_safe(note)}")
 
     arch = Table(show_header=False, box=None, pad_edge=False)
@@ -205,24 +239,29 @@ def render_text(
             ),
             "",
         )
-    mem.add_row(
-        "KV cache / token",
-        fmt_bytes(kv.bytes_per_token),
-        f"{kv.dtype}; {kv.layers_full} layers that grow with context",
-    )
+    _kv_token_row(mem, kv)
     mem.add_row(
         f"KV cache @ {kv.context:,} tok × {kv.batch}",
         fmt_bytes(kv.bytes_at_context),
         "windows/chunks capped, linear state included",
     )
+    fl = prof.flops
     mem.add_row(
-        "FLOPs / token", fmt_flops(prof.flops.per_token), f"forward at {kv.context:,} context"
+        "FLOPs / token",
+        fmt_flops(fl.per_token),
+        f"forward at {kv.context:,} context"
+        + (f"; {fl.decode_attention}" if fl.decode_attention else ""),
     )
-    mem.add_row("prefill FLOPs", fmt_flops(prof.flops.prefill), f"{kv.context:,}-token prompt")
+    mem.add_row(
+        "prefill FLOPs",
+        fmt_flops(fl.prefill),
+        f"{kv.context:,}-token prompt, logits for the last position"
+        + (f"; {fl.prefill_attention}" if fl.prefill_attention else ""),
+    )
     mem.add_row(
         "training FLOPs / token",
         fmt_flops(prof.flops.training_per_token),
-        "6 × active non-embedding",
+        "6 × active matmul params (LM head included)",
     )
     roof = prof.roofline
     if roof:
@@ -237,7 +276,7 @@ def render_text(
         if roof.free_bytes_after_weights <= 0:
             detail = (
                 f"the weights alone ({fmt_bytes(prof.weights.bytes)}) exceed its "
-                f"{roof.memory_bytes / 1e9:.0f} GB: shard across GPUs or quantize"
+                f"{fmt_bytes(roof.memory_bytes)}: shard across GPUs or quantize"
             )
         else:
             detail = (
