@@ -86,6 +86,12 @@ def adapter_for(
         return adapter
     if isinstance(model_type, str) and model_type in _BY_TYPE:
         return _BY_TYPE[model_type](config, origins=origins)
+    text_type = _text_model_type(config)
+    if text_type in _BY_TYPE:
+        # A multimodal wrapper around a language model archlint knows (LLaVA around Llama,
+        # Mistral-3 around Mistral): the language model's adapter reads text_config, the
+        # towers come from the vision/audio sub-configs.
+        return _BY_TYPE[text_type](config, origins=origins)
     if model_type is None and "dim" in config and "n_layers" in config:
         # Vendor-native configs (DeepSeek inference/configs/*.json, Mistral params.json).
         adapter = DeepSeek(config) if "kv_lora_rank" in config else Llama(config)
@@ -97,6 +103,20 @@ def adapter_for(
         "and tensor shapes"
     )
     return adapter
+
+
+def _text_model_type(config: dict[str, Any]) -> str | None:
+    """The language model's type inside a wrapper: text_config's own model_type, else the
+    one transformers' configuration class defaults it to."""
+    from archlint.families import tf_tables
+
+    nested = config.get("text_config")
+    if isinstance(nested, dict) and isinstance(nested.get("model_type"), str):
+        return str(nested["model_type"])
+    root = config.get("model_type")
+    if isinstance(root, str):
+        return tf_tables.sub_configs(root).get("text_config")
+    return None
 
 
 def build_spec(

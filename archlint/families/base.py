@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from archlint.dtypes import canonical_name
+from archlint.families import tf_tables
 from archlint.families.coverage import build_coverage
+from archlint.families.towers import read_towers
 from archlint.spec import (
     AttentionKind,
     AttentionSpec,
@@ -32,30 +34,113 @@ _MISSING = object()
 
 class ConfigView:
     """Key lookup over a config dict (and an optional nested `text_config`) that records
-    which key answered, so every value the adapter reads carries its provenance."""
+    which key answered, so every value the adapter reads carries its provenance.
+
+    A key the config omits takes the default that transformers' configuration class for the
+    `model_type` applies (`archlint.families.tf_tables`, generated from transformers), and a
+    key stored under a dialect alias (transformers' `attribute_map`: GPT-2's `n_embd` for
+    `hidden_size`) is found under its alias. A key the config declares as null is declared
+    null: no default replaces it."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.root = config
         nested = config.get("text_config")
         # Multimodal wrappers (Llama 4, Gemma 3, Llava) keep the language model in text_config.
+        root_type = config.get("model_type")
+        if not isinstance(nested, dict) and isinstance(root_type, str):
+            # a wrapper whose config omits text_config entirely: transformers builds the
+            # default one, so the language model is read from defaults alone
+            if isinstance(tf_tables.sub_configs(root_type).get("text_config"), str):
+                nested = {}
         self.primary: dict[str, Any] = nested if isinstance(nested, dict) else config
         self.prefix = "text_config." if self.primary is not config else ""
         #: every key path an adapter asked for (answered or not): what was *understood*
         self.asked: set[str] = set()
+        self._defaults = _DefaultScopes(config, self.primary if self.prefix else None)
 
     def lookup(self, *keys: str) -> tuple[Any, str | None]:
+        value, key, _ = self.lookup_sourced(*keys)
+        return value, key
+
+    def lookup_sourced(self, *keys: str) -> tuple[Any, str | None, bool]:
+        """(value, key that answered, whether it is transformers' default)."""
         self.asked.update(keys)
-        for key in keys:
+        present = False
+        for key in self._defaults.with_aliases(keys):
             for scope, prefix in ((self.primary, self.prefix), (self.root, "")):
                 node: Any = scope
                 for part in key.split("."):
                     node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
-                if node is not _MISSING and node is not None:
-                    return node, prefix + key
-        return None, None
+                if node is _MISSING:
+                    continue
+                present = True
+                if node is not None:
+                    return node, prefix + key, False
+        if not present:
+            for key in keys:
+                found = self._defaults.default(key)
+                if found is not None:
+                    return found[0], found[1], True
+        return None, None, False
 
     def has(self, key: str) -> bool:
         return self.lookup(key)[1] is not None
+
+    @property
+    def defaults_source(self) -> str:
+        return self._defaults.source
+
+
+class _DefaultScopes:
+    """transformers' defaults for the language model's config (text_config's model type when
+    nested) and for the root config."""
+
+    def __init__(self, root: dict[str, Any], text: dict[str, Any] | None) -> None:
+        root_type = root.get("model_type")
+        self.scopes: list[tuple[str, dict[str, Any], frozenset[str]]] = []
+        self.aliases: dict[str, str] = {}
+        if not isinstance(root_type, str) or not tf_tables.known(root_type):
+            self.source = ""
+            return
+        root_defaults = tf_tables.defaults_for(root_type) or {}
+        if text is not None:
+            text_type = text.get("model_type") or tf_tables.sub_configs(root_type).get(
+                "text_config"
+            )
+            # the wrapper's own default text_config first: it is what the wrapper builds
+            nested = root_defaults.get("text_config")
+            text_defaults = (nested if isinstance(nested, dict) else None) or (
+                tf_tables.defaults_for(text_type) if isinstance(text_type, str) else None
+            ) or {}
+            if isinstance(text_type, str):
+                self.aliases.update(tf_tables.attribute_map(text_type))
+                derived = tf_tables.derived_keys(text_type)
+            else:
+                derived = frozenset()
+            self.scopes.append(("text_config.", text_defaults, derived))
+        self.aliases.update(tf_tables.attribute_map(root_type))
+        self.scopes.append(("", root_defaults, tf_tables.derived_keys(root_type)))
+        self.source = (
+            f"transformers {tf_tables.transformers_version()} "
+            f"{tf_tables.config_class(root_type) or root_type} default"
+        )
+
+    def with_aliases(self, keys: tuple[str, ...]) -> list[str]:
+        out = list(keys)
+        out.extend(self.aliases[k] for k in keys if k in self.aliases and self.aliases[k] not in out)
+        return out
+
+    def default(self, key: str) -> tuple[Any, str] | None:
+        if "." in key:
+            return None
+        for prefix, defaults, derived in self.scopes:
+            # computed from other keys in transformers (Llama's head_dim): not a constant
+            if key in derived or key not in defaults:
+                continue
+            value = defaults[key]
+            if value is not None and not isinstance(value, dict):
+                return value, prefix + key
+        return None
 
 
 def _as_int(value: Any) -> int | None:
@@ -116,7 +201,10 @@ class Adapter:
     ) -> Any:
         """First of `keys` present in the config; else `default`, recorded as a default."""
         target = self.prov if prov is None else prov
-        value, key = self.cv.lookup(*keys)
+        value, key, from_default = self.cv.lookup_sourced(*keys)
+        if key is not None and from_default:
+            target[field] = FieldSource(kind="default", key=key, detail=self.cv.defaults_source)
+            return value
         if key is not None:
             target[field] = self.declared(key)
             return value
@@ -550,7 +638,7 @@ class Adapter:
         kinds = self.layer_types(n_layers)
         layers = self.decoder_layers(kinds)
         spec = ModelSpec(
-            model_type=str(self.cv.lookup("model_type")[0] or "unknown"),
+            model_type=str(self.config.get("model_type") or self.cv.lookup("model_type")[0] or "unknown"),
             family=self.name,
             known_family=self.known,
             architectures=list(self.config.get("architectures") or []),
@@ -609,8 +697,10 @@ class Adapter:
         )
 
     def towers(self) -> list[TowerSpec]:
-        """Vision/audio encoders and projectors (multimodal adapters override)."""
-        return []
+        """Vision/audio encoders and projectors of a multimodal wrapper config."""
+        if not self.cv.prefix and "vision_config" not in self.config:
+            return []
+        return read_towers(self.config, self.hidden_size())
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
         """What makes two layers' specs differ. Layers with the same key share one spec

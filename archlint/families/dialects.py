@@ -39,7 +39,16 @@ class Qwen(Llama):
     """Qwen2/2.5 (implicit q/k/v bias), Qwen3 (q/k RMSNorm per head), Qwen2/3-MoE."""
 
     name = "qwen"
-    model_types: ClassVar[tuple[str, ...]] = ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe")
+    model_types: ClassVar[tuple[str, ...]] = (
+        "qwen2",
+        "qwen3",
+        "qwen2_moe",
+        "qwen3_moe",
+        "qwen2_vl_text",
+        "qwen2_5_vl_text",
+        "qwen3_vl_text",
+        "qwen3_vl_moe_text",
+    )
 
     def qkv_bias(self) -> bool:
         mt = str(self.cv.lookup("model_type")[0])

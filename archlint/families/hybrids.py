@@ -267,16 +267,19 @@ class NemotronH(_HybridSSM):
     }
 
     def blocks(self) -> list[str]:
-        declared = self.cv.lookup("layers_block_type")[0]
+        names = {"linear_attention": "mamba", "full_attention": "attention"}
+        declared, key = self.cv.lookup("layers_block_type", "layer_types")
         if isinstance(declared, list):
-            self.prov["layer_types"] = self.declared("layers_block_type")
-            names = {"linear_attention": "mamba", "full_attention": "attention"}
+            self.prov["layer_types"] = self.declared(key or "layers_block_type")
             return [names.get(str(b), str(b)) for b in declared]
         pattern = self.cv.lookup("hybrid_override_pattern")[0]
         if isinstance(pattern, str):
             self.prov["layer_types"] = self.declared("hybrid_override_pattern")
             return [self.SYMBOLS.get(c, c) for c in pattern]
-        return []
+        self.prov["layer_types"] = FieldSource(
+            kind="default", detail="NemotronHConfig default: mamba, moe, attention, mlp"
+        )
+        return ["mamba", "moe", "attention", "mlp"]
 
     def num_layers(self) -> int:
         blocks = self.blocks()
@@ -489,7 +492,12 @@ class MiniMax(Llama):
         if isinstance(declared, list) and len(declared) == n_layers:
             self.prov["layer_types"] = self.declared("attn_type_list")
             return ["full" if int(t) == 1 else "linear" for t in declared]
-        return super().layer_types(n_layers)
+        if isinstance(self.cv.lookup("layer_types")[0], list):
+            return super().layer_types(n_layers)
+        self.prov["layer_types"] = FieldSource(
+            kind="default", detail="MiniMaxConfig default: even layers softmax, odd lightning"
+        )
+        return ["full" if (i + 1) % 2 else "linear" for i in range(n_layers)]
 
     def linear_attention(self, index: int) -> AttentionSpec:
         heads = self.read_int("num_heads", "num_attention_heads") or 0
