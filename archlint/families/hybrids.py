@@ -69,9 +69,9 @@ class Mamba(_Recurrent):
 
     def recurrent(self) -> RecurrentSpec:
         hidden = self.hidden_size()
-        d_inner = self.read_int("ssm.d_inner", "intermediate_size") or (
-            self.ssm_int("expand", 2) * hidden
-        )
+        # transformers' MambaConfig sets intermediate_size = expand × hidden unconditionally
+        # (a config's own d_inner or intermediate_size is ignored)
+        d_inner = self.ssm_int("expand", 2) * hidden
         return RecurrentSpec(
             variant="mamba1",
             d_inner=d_inner,
