@@ -69,9 +69,14 @@ class Mamba(_Recurrent):
 
     def recurrent(self) -> RecurrentSpec:
         hidden = self.hidden_size()
-        # transformers' MambaConfig sets intermediate_size = expand × hidden unconditionally
-        # (a config's own d_inner or intermediate_size is ignored)
-        d_inner = self.ssm_int("expand", 2) * hidden
+        # transformers' MambaConfig computes intermediate_size = expand × hidden unless the
+        # config declares it (Falcon-Mamba-7B: 8192 with a stray expand 16); `d_inner` is ignored
+        value, key, from_default = self.cv.lookup_sourced("intermediate_size")
+        if isinstance(value, int) and key is not None and not from_default:
+            self.prov["ssm.d_inner"] = self.declared(key)
+            d_inner = value
+        else:
+            d_inner = self.ssm_int("expand", 2) * hidden
         return RecurrentSpec(
             variant="mamba1",
             d_inner=d_inner,
