@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archlint.families import tf_structure, tf_tables
 from archlint.families.base import Adapter, ConfigView
 from archlint.families.dialects import (
     DBRX,
@@ -30,7 +31,7 @@ from archlint.families.dialects import (
     Starcoder2,
 )
 from archlint.families.hybrids import HYBRID_ADAPTERS
-from archlint.spec import ModelSpec
+from archlint.spec import FFNSpec, FieldSource, ModelSpec
 
 ADAPTERS: tuple[type[Adapter], ...] = (
     Llama,
@@ -60,10 +61,66 @@ _BY_TYPE = {t: a for a in ADAPTERS for t in a.model_types}
 
 
 class Generic(Adapter):
-    """A model type no adapter knows: standard keys only, reported as best-effort."""
+    """A model type no adapter knows: standard keys, with what transformers' modeling code
+    builds for the type (`tf_structure`: gated MLP or not, norm kind, biases, q/k norms) as
+    the defaults no key states; reported as best-effort."""
 
     name = "generic"
     known = False
+
+    def _fact(self, name: str, default: Any) -> Any:
+        mt = self.cv.lookup("model_type")[0]
+        value = tf_structure.facts(mt).get(name) if isinstance(mt, str) else None
+        if value is None:
+            return default
+        self.prov.setdefault(
+            f"structure.{name}",
+            FieldSource(
+                kind="default",
+                detail=f"transformers {tf_structure.version()} {mt} modeling: {name}={value}",
+            ),
+        )
+        return value
+
+    def gated_ffn(self) -> bool:
+        return bool(self._fact("gated_mlp", True))
+
+    def norm_kind(self) -> str:
+        return str(self._fact("norm", "rmsnorm"))
+
+    def norm_bias(self) -> bool:
+        return bool(self._fact("norm_bias", self.norm_kind() == "layernorm"))
+
+    def norms_per_layer(self) -> int:
+        return int(self._fact("norms_per_layer", 2))
+
+    def qk_norm(self) -> bool:
+        return super().qk_norm() or bool(self._fact("qk_norm", False))
+
+    def qkv_bias(self) -> bool:
+        if self.cv.lookup("attention_bias", "qkv_bias", "use_bias", "bias")[1] is not None:
+            return super().qkv_bias()
+        return bool(self._fact("qkv_bias", False))
+
+    def o_bias(self) -> bool:
+        if self.cv.lookup("attention_bias", "use_bias", "bias")[1] is not None:
+            return super().o_bias()
+        return bool(self._fact("o_bias", False))
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        if self.cv.lookup("ffn_bias", "mlp_bias", "use_bias", "bias")[1] is None:
+            spec = spec.model_copy(update={"bias": bool(self._fact("mlp_bias", False))})
+        return spec
+
+    def learned_positions(self) -> bool:
+        return super().learned_positions() or bool(self._fact("learned_positions", False))
+
+    def architecture(self) -> str:
+        mt = self.cv.lookup("model_type")[0]
+        return "encoder" if isinstance(mt, str) and tf_tables.category(mt) == "encoder" else (
+            "decoder"
+        )
 
 
 def adapter_for(
@@ -108,8 +165,6 @@ def adapter_for(
 def _text_model_type(config: dict[str, Any]) -> str | None:
     """The language model's type inside a wrapper: text_config's own model_type, else the
     one transformers' configuration class defaults it to."""
-    from archlint.families import tf_tables
-
     nested = config.get("text_config")
     if isinstance(nested, dict) and isinstance(nested.get("model_type"), str):
         return str(nested["model_type"])

@@ -1,0 +1,152 @@
+"""Generate archlint/families/transformers_structure.json.gz: per model_type, the structural
+facts of transformers' modeling code that no config key states — whether the MLP is gated,
+which norm the blocks use and whether it has a bias, which projections carry biases, how many
+norms a block holds, whether positions are a learned table.
+
+archlint's generic reader (a model type with no adapter) takes these facts as its defaults,
+so a standard model type is read the way transformers builds it. Nothing at runtime imports
+transformers: this script is how that knowledge reaches the package.
+
+How a fact is observed: the type's default config, cut to 2 layers, is built on the meta
+device with the model class transformers registers for it (causal LM, else the base model);
+block 0's modules are inspected by kind (norm classes, linear layers inside the MLP and the
+attention module) and by shape (a linear whose output is 2 × intermediate_size is a fused
+gate+up projection). Types that do not build this way are left out (the reader then keeps
+its own defaults, and coverage says the type has no adapter).
+
+    python scripts/gen_structure_table.py        # needs the test extra (transformers, torch)
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import signal
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parents[1] / "archlint" / "families" / "transformers_structure.json.gz"
+LAYER_RE = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0$")
+MLP_RE = re.compile(r"(mlp|feed_forward|ffn|intermediate|fc|dense_h_to_4h)", re.IGNORECASE)
+ATTN_RE = re.compile(r"(attn|attention)", re.IGNORECASE)
+LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+
+
+def _timeout(*_: Any) -> None:
+    raise TimeoutError("build took too long")
+
+
+def _build(model_type: str) -> Any:
+    import torch
+    import transformers
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.for_model(model_type)
+    text = getattr(cfg, "text_config", None) or cfg
+    for key in LAYER_KEYS:
+        if isinstance(getattr(text, key, None), int):
+            setattr(text, key, 2)
+    for auto in (transformers.AutoModelForCausalLM, transformers.AutoModel):
+        try:
+            with torch.device("meta"):
+                return auto.from_config(cfg), text
+        except Exception:  # noqa: BLE001 — not every type builds through every Auto class
+            continue
+    return None, text
+
+
+def _linears(module: Any) -> list[tuple[str, Any]]:
+    import torch
+
+    return [
+        (name, m)
+        for name, m in module.named_modules()
+        if isinstance(m, torch.nn.Linear) or type(m).__name__ == "Conv1D"
+    ]
+
+
+def _out(m: Any) -> int:
+    return int(getattr(m, "out_features", None) or getattr(m, "nf", 0) or 0)
+
+
+def facts(model_type: str) -> dict[str, Any] | None:
+    model, text = _build(model_type)
+    if model is None:
+        return None
+    layer = next((m for name, m in model.named_modules() if LAYER_RE.search(name)), None)
+    if layer is None:
+        return None
+    norms = [m for _, m in layer.named_modules() if "norm" in type(m).__name__.lower()
+             or type(m).__name__ == "LayerNorm"]
+    hidden = getattr(text, "hidden_size", None)
+    # block norms act on the hidden size; q/k norms inside attention act on a head
+    weighted = [
+        m for m in norms
+        if getattr(m, "weight", None) is not None and (not hidden or m.weight.shape[0] == hidden)
+    ]
+    inter = getattr(text, "intermediate_size", None) or getattr(text, "n_inner", None)
+    mlp_names = [n for n, _ in layer.named_children() if MLP_RE.search(n)]
+    mlp_linears = [lin for n in mlp_names for lin in _linears(getattr(layer, n))]
+    attn_names = [n for n, _ in layer.named_children() if ATTN_RE.search(n)]
+    attn_linears = [lin for n in attn_names for lin in _linears(getattr(layer, n))]
+    out: dict[str, Any] = {
+        "norms_per_layer": len(weighted),
+        "norm": "layernorm" if any("rms" not in type(m).__name__.lower() for m in weighted)
+        else "rmsnorm",
+        "norm_bias": any(getattr(m, "bias", None) is not None for m in weighted),
+    }
+    if mlp_linears:
+        fused = bool(inter) and any(_out(m) == 2 * inter for _, m in mlp_linears)
+        out["gated_mlp"] = len(mlp_linears) >= 3 or fused
+        out["mlp_bias"] = any(getattr(m, "bias", None) is not None for _, m in mlp_linears)
+    attn_norms = [
+        m for n in attn_names for _, m in getattr(layer, n).named_modules()
+        if "norm" in type(m).__name__.lower() and getattr(m, "weight", None) is not None
+    ]
+    out["qk_norm"] = bool(attn_norms)
+    if attn_linears:
+        last = attn_linears[-1][1]
+        inputs = attn_linears[:-1]
+        out["qkv_bias"] = any(getattr(m, "bias", None) is not None for _, m in inputs)
+        out["o_bias"] = getattr(last, "bias", None) is not None
+    positions = getattr(text, "max_position_embeddings", None)
+    out["learned_positions"] = any(
+        type(m).__name__ == "Embedding" and ("pos" in name or name.endswith("wpe")) and m.num_embeddings >= (positions or 1)
+        for name, m in model.named_modules()
+    )
+    return out
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore")
+    import transformers
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from archlint.families import tf_tables
+
+    transformers.logging.set_verbosity_error()
+    table: dict[str, Any] = {}
+    signal.signal(signal.SIGALRM, _timeout)
+    for model_type in tf_tables.model_types():
+        if tf_tables.category(model_type) not in ("decoder", "encoder"):
+            continue
+        signal.alarm(20)
+        try:
+            found = facts(model_type)
+        except Exception:  # noqa: BLE001 — a type that does not build is left out
+            found = None
+        finally:
+            signal.alarm(0)
+        if found:
+            table[model_type] = found
+    payload = {"transformers_version": transformers.__version__, "types": table}
+    OUT.write_bytes(gzip.compress(json.dumps(payload, sort_keys=True).encode(), mtime=0))
+    print(f"{len(table)} model types -> {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
