@@ -35,6 +35,12 @@ class _Recurrent(Adapter):
         keys = self.ssm_keys.get(field, ())
         return self.read(f"ssm.{field}", *keys, default=default) if keys else default
 
+    def expand(self) -> float:
+        """Mamba's width multiplier, an int or a float (1.5 in some Mamba-2 configs)."""
+        value = self.ssm("expand", 2)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+        return float(value) if ok else 2.0  # type: ignore[arg-type]
+
     def ssm_int(self, field: str, default: int = 0) -> int:
         keys = self.ssm_keys.get(field, ())
         if not keys:
@@ -76,7 +82,7 @@ class Mamba(_Recurrent):
             self.prov["ssm.d_inner"] = self.declared(key)
             d_inner = value
         else:
-            d_inner = self.ssm_int("expand", 2) * hidden
+            d_inner = int(self.expand() * hidden)
         return RecurrentSpec(
             variant="mamba1",
             d_inner=d_inner,
@@ -138,7 +144,7 @@ class Mamba2(Mamba):
 
     def mamba2_inner(self, hidden: int, heads: int, head_dim: int) -> int:
         """d_inner = expand × hidden (transformers' Mamba2Mixer.intermediate_size)."""
-        return self.ssm_int("expand", 2) * hidden
+        return int(self.expand() * hidden)
 
 
 class _HybridSSM(Mamba2):
@@ -229,7 +235,7 @@ class FalconH1(_HybridSSM):
 
     def mamba2_inner(self, hidden: int, heads: int, head_dim: int) -> int:
         declared = self.read_int("ssm.d_inner", "mamba_d_ssm")
-        return declared or self.ssm_int("expand", 2) * hidden
+        return declared or int(self.expand() * hidden)
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         spec = super().layer(index, layer_type)
@@ -317,7 +323,7 @@ class NemotronH(_HybridSSM):
         return 1
 
     def mamba2_inner(self, hidden: int, heads: int, head_dim: int) -> int:
-        return heads * head_dim if heads and head_dim else self.ssm_int("expand", 2) * hidden
+        return heads * head_dim if heads and head_dim else int(self.expand() * hidden)
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
@@ -373,7 +379,7 @@ class Jamba(Mamba):
 
     def recurrent(self) -> RecurrentSpec:
         spec = super().recurrent()
-        d_inner = self.ssm_int("expand", 2) * self.hidden_size()
+        d_inner = int(self.expand() * self.hidden_size())
         return spec.model_copy(update={"bc_dt_norms": True, "d_inner": d_inner})
 
 
