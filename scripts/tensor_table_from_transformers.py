@@ -3,7 +3,9 @@
 
 For each config in `fixtures/zoo/upstream/` this builds the model transformers would build from it
 on the meta device (no weights, no download, no remote code: `trust_remote_code` stays off, so a
-config that needs a repo's own code is reported as not buildable) and records:
+config that needs a repo's own code is reported as not buildable) — the class named in the
+config's `architectures` when transformers has it, else the first auto class that takes the
+config — and records:
 
 - the parameter count with tied weights counted once (`model.parameters()` yields a shared
   Parameter once, as `save_pretrained` stores it once);
@@ -35,23 +37,56 @@ ZOO = ROOT / "fixtures" / "zoo"
 SAFETENSORS_DTYPE = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
 
 
+def model_class(config, config_dict: dict):  # type: ignore[no-untyped-def]
+    """The class the checkpoint was saved from: its `architectures` entry when transformers has
+    that class, else the first auto class that accepts the config."""
+    import transformers
+
+    for name in config_dict.get("architectures") or []:
+        cls = getattr(transformers, name, None)
+        if cls is not None:
+            return cls
+    for auto in ("AutoModelForCausalLM", "AutoModelForImageTextToText", "AutoModel"):
+        try:
+            return getattr(transformers, auto)._model_mapping[type(config)]
+        except KeyError:
+            continue
+    raise ValueError(f"no transformers class for {type(config).__name__}")
+
+
 def build_on_meta(config_dict: dict):  # type: ignore[no-untyped-def]
     import torch
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+    from transformers import AutoConfig
 
     model_type = config_dict["model_type"]
     kwargs = {k: v for k, v in config_dict.items() if k != "model_type"}
     config = AutoConfig.for_model(model_type, **kwargs)
+    cls = model_class(config, config_dict)
     with torch.device("meta"):
-        try:
-            model = AutoModelForCausalLM.from_config(config)
-        except ValueError:
-            model = AutoModel.from_config(config)
+        model = cls._from_config(config)
     return config, model
+
+
+# Submodules transformers' multimodal classes name for their vision/audio encoders and projectors.
+TOWER_MODULES = {
+    "vision_tower", "multi_modal_projector", "visual", "vision_model", "audio_tower",
+    "vision_embed_tokens", "mm_projector", "embed_vision", "audio_model",
+}
 
 
 def count_params(model) -> int:  # type: ignore[no-untyped-def]
     return sum(p.numel() for p in model.parameters())
+
+
+def count_tower_params(model) -> int:  # type: ignore[no-untyped-def]
+    """Parameters under a tower submodule (each shared Parameter once)."""
+    seen: set[int] = set()
+    total = 0
+    for name, param in model.named_parameters():
+        if id(param) not in seen and TOWER_MODULES & set(name.split(".")):
+            seen.add(id(param))
+            total += param.numel()
+    return total
 
 
 def tensor_table(model, dtype: str) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -70,26 +105,42 @@ def tensor_table(model, dtype: str) -> list[dict]:  # type: ignore[no-untyped-de
     return rows
 
 
-def update_expected(counts: dict[str, int | str], version: str) -> None:
+def transformers_figure(kind: str, value: int, version: str, status: str, what: str) -> dict:
+    return {
+        "kind": kind, "value": value, "tolerance": 0, "source_kind": "transformers",
+        "source": f"transformers {version}: the model class for this config built on the meta "
+                  f"device, {what}",
+        "status": status,
+    }
+
+
+def checkpoint_dtype(config_dict: dict) -> str:
+    """The dtype the config declares (a multimodal one may declare it only in text_config);
+    float32, transformers' default, when none is given."""
+    for where in (config_dict, config_dict.get("text_config") or {}):
+        for key in ("torch_dtype", "dtype"):
+            if isinstance(where.get(key), str):
+                return where[key].removeprefix("torch.")
+    return "float32"
+
+
+def update_expected(counts: dict[str, int | str], towers: dict[str, int], version: str) -> None:
     path = ZOO / "EXPECTED.json"
     expected = json.loads(path.read_text()) if path.exists() else {"models": {}}
     expected["transformers_version"] = version
     for model_id, value in counts.items():
         entry = expected["models"].setdefault(model_id, {"figures": []})
         figures = [f for f in entry["figures"] if f.get("source_kind") != "transformers"]
-        old = next(
-            (f for f in entry["figures"] if f.get("source_kind") == "transformers"), {}
-        )
+        ours = [f for f in entry["figures"] if f.get("source_kind") == "transformers"]
+        status = {f["kind"]: f["status"] for f in ours}
         if isinstance(value, int):
-            figures.insert(0, {
-                "kind": "params_total",
-                "value": value,
-                "tolerance": 0,
-                "source_kind": "transformers",
-                "source": f"transformers {version}: the model class for this config built on "
-                          "the meta device, parameters counted with tied weights once",
-                "status": old.get("status", "gap"),
-            })
+            figures.insert(0, transformers_figure(
+                "params_total", value, version, status.get("params_total", "gap"),
+                "parameters counted with tied weights once"))
+            if towers.get(model_id):
+                figures.insert(1, transformers_figure(
+                    "params_towers", towers[model_id], version, status.get("params_towers", "gap"),
+                    "parameters of its vision/audio encoder and projector submodules"))
         else:
             entry["transformers_not_buildable"] = value
         entry["figures"] = figures
@@ -104,30 +155,33 @@ def main() -> int:
 
     sources = json.loads((ZOO / "SOURCES.json").read_text())
     counts: dict[str, int | str] = {}
+    towers: dict[str, int] = {}
     for entry in sources["models"]:
         config_dict = json.loads((ZOO / "upstream" / entry["file"]).read_text())
         try:
-            config, model = build_on_meta(config_dict)
+            _, model = build_on_meta(config_dict)
         except Exception as exc:
             counts[entry["model_id"]] = f"{type(exc).__name__}: {exc}"[:300]
             print(f"{entry['model_id']:45s} not buildable: {counts[entry['model_id']]}")
             continue
         counts[entry["model_id"]] = count_params(model)
+        towers[entry["model_id"]] = count_tower_params(model)
         print(f"{entry['model_id']:45s} {counts[entry['model_id']]:>16,d} "
               f"{type(model).__name__}")
         if entry["model_id"] in args.tensors:
-            dtype_name = str(getattr(config, "dtype", None) or config_dict.get("torch_dtype"))
-            dtype = SAFETENSORS_DTYPE[dtype_name.removeprefix("torch.")]
+            dtype = SAFETENSORS_DTYPE[checkpoint_dtype(config_dict)]
             table = {
                 "derived_from": f"transformers {transformers.__version__} "
                                 f"{type(model).__name__} on meta, tied weights stored once "
-                                f"as save_pretrained writes them, dtype {dtype}",
+                                f"as save_pretrained writes them, dtype {dtype}; tensor names as "
+                                "this transformers version names the modules (a Hub checkpoint "
+                                "saved by an older version may use legacy prefixes)",
                 "tensors": tensor_table(model, dtype),
             }
             out = ZOO / "tensors" / (entry["file"].removesuffix(".json") + ".tensors.json.gz")
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(gzip.compress(json.dumps(table).encode(), mtime=0))
-    update_expected(counts, transformers.__version__)
+    update_expected(counts, towers, transformers.__version__)
     return 0
 
 

@@ -52,6 +52,7 @@ def measured(analysis: Analysis, kind: str) -> float:
     return {
         "params_total": lambda: profile.params.total,
         "params_active": lambda: profile.params.active,
+        "params_towers": lambda: profile.params.by_component.get("towers", 0),
         "params_active_excluding_embedding": lambda: profile.params.active_excluding_embedding,
         "kv_bytes_per_token": lambda: profile.kv.bytes_per_token,
         "kv_bytes_per_token_window": lambda: profile.kv.bytes_per_token_local,
