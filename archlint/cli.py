@@ -21,13 +21,63 @@ FORMATS = ("text", "json", "markdown", "sarif", "github", "junit")
 SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan")
 
 
+#: Subcommands in their own modules, imported only when they run: name → (module, attribute,
+#: the first paragraph of its help, which `archlint --help` lists without importing it;
+#: tests/test_cli.py checks it against the real command).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "compare": ("archlint.compare_cli", "compare_command",
+                "Compare MODELS side by side (Hub ids, local paths or catalog names): attention,"),
+    "scan": ("archlint.scan_cli", "scan_command",
+             "Analyse many models: one JSON line per model (failures carry their reason), a "
+             "progress"),
+    "bench": ("archlint.bench.cli", "bench_command",
+              "Allocate the real KV cache for --batch sequences of --context tokens in a serving"),
+}
+
+
+def _listed(name: str) -> click.Command:
+    """A lazy subcommand as `--help` lists it (its short help, nothing imported)."""
+    return click.Command(name, help=LAZY_COMMANDS[name][2])
+
+
 class DefaultGroup(click.Group):
-    """`archlint MODEL` means `archlint report MODEL`."""
+    """`archlint MODEL` means `archlint report MODEL`; the subcommands of LAZY_COMMANDS are
+    imported when invoked, so `archlint --help` and the report import none of them."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in self.list_commands(ctx) \
+                and args[0] not in ("--help", "-h", "--version"):
             args = ["report", *args]
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in LAZY_COMMANDS:
+            return self.commands.get(cmd_name)
+        module, attr, _ = LAZY_COMMANDS[cmd_name]
+        import importlib
+
+        try:
+            command: click.Command = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            missing = getattr(exc, "name", None) or ""
+            if missing.startswith("archlint"):
+                raise  # a broken module of ours, not a missing extra: say so
+            return None
+        self.commands[cmd_name] = command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        listed = dict(self.commands)
+        for name in LAZY_COMMANDS:
+            listed.setdefault(name, _listed(name))
+        saved, self.commands = self.commands, listed
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self.commands = saved
 
 
 def _flush_cache() -> None:
@@ -294,22 +344,7 @@ def rule_command(code: str) -> None:
     click.echo(rule_doc_text(get_rule(code)))
 
 
-def _optional(module: str, name: str) -> None:
-    """Attach a subcommand that lives in another module, if that module is installed."""
-    import contextlib
-    import importlib
-
-    with contextlib.suppress(ImportError, AttributeError):
-        cli.add_command(getattr(importlib.import_module(module), name))
-
-
 def main() -> None:
-    for module, attr in (
-        ("archlint.compare_cli", "compare_command"),
-        ("archlint.scan_cli", "scan_command"),
-        ("archlint.bench.cli", "bench_command"),
-    ):
-        _optional(module, attr)
     debug = os.environ.get("ARCHLINT_DEBUG", "").strip() not in ("", "0")
     try:
         cli.main(standalone_mode=False, prog_name="archlint")

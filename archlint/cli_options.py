@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archlint.analysis.hardware import DEFAULT_GPU
+from archlint.analysis.defaults import DEFAULT_GPU
 from archlint.errors import UsageError
 
 if TYPE_CHECKING:

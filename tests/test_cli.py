@@ -251,3 +251,23 @@ def test_safetensors_without_config_is_inferred(tmp_path: Path, capsys, monkeypa
     )
     assert any("inferred from tensor shapes" in n for n in report["model"]["notes"])
     assert report["provenance"]["hidden_size"]["kind"] == "inferred"
+
+
+def test_lazy_subcommands_list_the_help_of_the_real_command() -> None:
+    """`archlint --help` lists compare/scan/bench without importing them: the help kept in
+    LAZY_COMMANDS must read as the real command's (at any terminal width)."""
+    import importlib
+    import subprocess
+
+    from archlint.cli import LAZY_COMMANDS, _listed
+
+    for name, (module, attr, _) in LAZY_COMMANDS.items():
+        real = getattr(importlib.import_module(module), attr)
+        for limit in (30, 45, 60, 78):
+            assert _listed(name).get_short_help_str(limit) == real.get_short_help_str(limit)
+    code = ("import sys, archlint.cli as c; sys.argv = ['archlint', '--help']\n"
+            "try: c.main()\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'archlint.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert "pydantic" not in out and "archlint.compare_cli" not in out

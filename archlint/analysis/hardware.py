@@ -23,10 +23,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from archlint.analysis.defaults import DEFAULT_GPU
 from archlint.errors import UsageError
 
 MIB = 2**20
 GIB = 2**30
+
+__all__ = ["DEFAULT_GPU", "GPU", "default_gpu", "find_gpu", "resolve_gpu"]
 
 
 class GPU(BaseModel):
@@ -224,8 +227,6 @@ def find_gpu(name: str, extra_file: str | None = None) -> GPU:
     return table[key]
 
 
-#: The roofline GPU when none is named (the CLI's --gpu default and the plots' roofline).
-DEFAULT_GPU = "H100"
 
 
 def resolve_gpu(gpu: GPU | str | None, extra_file: str | None = None) -> GPU | None:
