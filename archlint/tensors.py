@@ -24,9 +24,12 @@ numbers that matter (layer, expert) are read from the slots the pattern says the
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from math import prod
+from operator import attrgetter
 from typing import Literal, get_args
 
 from archlint.checkpoint import Checkpoint, TensorInfo
@@ -212,6 +215,7 @@ class NamePattern:
     between their number segments. Slots index the name's number segments in order."""
 
     text: str  # the name with every number segment written as 0
+    numbers: int  # how many number segments it has
     component: Component
     role: Role
     layer_slot: int | None  # the number after the first `layers|h|blocks|block|layer` segment
@@ -229,10 +233,11 @@ class NamePattern:
         return self.role == "weight"
 
 
-def _pattern(pieces: tuple[str, ...]) -> NamePattern:
-    """Classify one pattern: `pieces` is the name's text between its number segments. GGUF
-    names (`blk.N.attn_q.weight`) are classified as the Hugging Face names they stand for
-    (archlint.gguf_names); the tensor keeps its own name."""
+def _pattern(text: str) -> NamePattern:
+    """Classify one pattern: a name with its number segments written as 0. GGUF names
+    (`blk.N.attn_q.weight`) are classified as the Hugging Face names they stand for
+    (archlint.gguf_names, which keeps the number slots); the tensor keeps its own name."""
+    pieces = tuple(_NUMBER_SEGMENT.split(text)[0::2])
     pieces = gguf_pieces(pieces) or pieces
     text = ".0".join(pieces)
     layer_slot = expert_slot = None
@@ -258,6 +263,7 @@ def _pattern(pieces: tuple[str, ...]) -> NamePattern:
     outside = block_slot is None and not mtp and not foreign
     return NamePattern(
         text=text,
+        numbers=len(pieces) - 1,
         component=component_of(text),
         role=_role_of(text),
         layer_slot=layer_slot,
@@ -272,26 +278,29 @@ def _pattern(pieces: tuple[str, ...]) -> NamePattern:
     )
 
 
-#: Patterns of every name seen by this process, shared across checkpoints (a scan sees the same
-#: few thousand patterns over and over); bounded so that hostile names cannot grow it forever.
-_PATTERNS: dict[str | tuple[str, ...], NamePattern] = {}
+class _PatternTable(dict[str, NamePattern]):
+    """Patterns of every name seen by this process, shared across checkpoints (a scan sees the
+    same few thousand patterns over and over); bounded so that hostile names cannot grow it
+    forever. A missing pattern is classified on lookup, so a whole table is looked up by one
+    `map` over its folded names."""
+
+    def __missing__(self, text: str) -> NamePattern:
+        if len(self) >= _MAX_PATTERNS:
+            self.clear()
+        pattern = self[text] = _pattern(text)
+        return pattern
+
+
 _MAX_PATTERNS = 200_000
+_PATTERNS = _PatternTable()
+
+
+def _fold(name: str) -> str:
+    return _NUMBER_SEGMENT.sub(".0", name)
 
 
 def _split(name: str) -> tuple[NamePattern, list[str]]:
-    parts = _NUMBER_SEGMENT.split(name)
-    if len(parts) == 1:
-        key: str | tuple[str, ...] = name
-        numbers: list[str] = []
-    else:
-        key = tuple(parts[0::2])
-        numbers = parts[1::2]
-    pattern = _PATTERNS.get(key)
-    if pattern is None:
-        if len(_PATTERNS) >= _MAX_PATTERNS:
-            _PATTERNS.clear()
-        pattern = _PATTERNS[key] = _pattern((key,) if isinstance(key, str) else key)
-    return pattern, numbers
+    return _PATTERNS[_fold(name)], _NUMBER_SEGMENT.findall(name)
 
 
 def name_pattern(name: str) -> NamePattern:
@@ -361,19 +370,30 @@ class TensorIndex:
     def __init__(self, tensors: list[TensorInfo]) -> None:
         self.tensors = tensors
         self._snapshot = tuple(tensors)
-        patterns: list[NamePattern] = []
-        numbers: list[list[str]] = []
-        for tensor in tensors:
-            pattern, nums = _split(tensor.name)
-            patterns.append(pattern)
-            numbers.append(nums)
-        self.patterns = patterns
-        self.numbers = numbers
+        names = list(map(_NAME, self._snapshot))
+        # The whole table in C-level passes: names joined, split once at their number
+        # segments (text between them, numbers), the text re-joined with the numbers folded,
+        # patterns looked up by `map`. A name holding the separator is folded on its own.
+        parts = _NUMBER_SEGMENT.split("\n".join(names))
+        folded = ".0".join(parts[0::2]).split("\n")
+        if len(folded) == len(names):
+            numbers = parts[1::2]
+        else:
+            folded = list(map(_fold, names))
+            numbers = [n for name in names for n in _NUMBER_SEGMENT.findall(name)]
+        self.patterns: list[NamePattern] = list(map(_PATTERNS.__getitem__, folded))
+        #: where each tensor's numbers start in `numbers` (its pattern says how many it has)
+        self._offsets = list(accumulate(map(_NUMBERS, self.patterns), initial=0))
+        self._numbers = numbers
         self._blocks: DecoderBlocks | None = None
         self._layer_numbers: list[int | None] | None = None
         self._by_name: dict[str, TensorInfo] | None = None
         self._weights: list[TensorInfo] | None = None
         self._weight_bytes: dict[str, int] | None = None
+
+    def numbers_of(self, i: int) -> list[str]:
+        """The number segments of tensor `i`'s name, in order (`layers.3…experts.17` → 3, 17)."""
+        return self._numbers[self._offsets[i]:self._offsets[i + 1]]
 
     def current_for(self, tensors: list[TensorInfo]) -> bool:
         """Still describes `tensors`: the same list, as long, with the same ends (a list edited
@@ -387,9 +407,10 @@ class TensorIndex:
     def layer_numbers(self) -> list[int | None]:
         """Each tensor's layer-stack number (None outside any stack)."""
         if self._layer_numbers is None:
+            nums = self._numbers
             self._layer_numbers = [
-                None if p.layer_slot is None else int(n[p.layer_slot])
-                for p, n in zip(self.patterns, self.numbers, strict=True)
+                None if slot is None else int(nums[start + slot])
+                for slot, start in zip(map(_LAYER_SLOT, self.patterns), self._offsets, strict=False)
             ]
         return self._layer_numbers
 
@@ -410,22 +431,22 @@ class TensorIndex:
         """The table summed by (pattern, dtype, layer): one row per group of tensors that differ
         only in their expert number, in first-seen order. Bytes are summed per tensor (a 4-bit
         tensor with an odd element count rounds up to whole bytes, as it is stored)."""
+        # Tensors are counted by (pattern, dtype, layer, shape) in C; each distinct key is
+        # then sized once (experts share a shape, so ~100k tensors make ~1k keys).
+        snap = self._snapshot
+        counted = Counter(zip(self.patterns, map(_DTYPE, snap), self.layer_numbers,
+                              map(_SHAPE, snap), strict=True))
         sums: dict[tuple[NamePattern, str, int | None], list[int]] = {}
-        columns = zip(self._snapshot, self.patterns, self.layer_numbers, strict=True)
-        for tensor, pattern, layer in columns:
-            elements = prod(tensor.shape)
-            dtype = tensor.dtype
+        for (pattern, dtype, layer, shape), count in counted.items():
+            elements = prod(shape)
             bits = DTYPE_BITS.get(dtype)
             # ggml block types (GGUF) take whole blocks per row: TensorInfo.nbytes knows them
-            nbytes = (elements * bits + 7) // 8 if bits is not None else tensor.nbytes
-            key = (pattern, dtype, layer)
-            row = sums.get(key)
-            if row is None:
-                sums[key] = [1, elements, nbytes]
-            else:
-                row[0] += 1
-                row[1] += elements
-                row[2] += nbytes
+            nbytes = ((elements * bits + 7) // 8 if bits is not None
+                      else TensorInfo("", dtype, shape).nbytes)
+            row = sums.setdefault((pattern, dtype, layer), [0, 0, 0])
+            row[0] += count
+            row[1] += elements * count
+            row[2] += nbytes * count
         out = []
         for (pattern, dtype, layer), (count, elements, nbytes) in sums.items():
             role = TensorRole(pattern.component, pattern.role, layer,
@@ -454,7 +475,7 @@ class TensorIndex:
     @property
     def by_name(self) -> dict[str, TensorInfo]:
         if self._by_name is None:
-            self._by_name = {t.name: t for t in self.tensors}
+            self._by_name = dict(zip(map(_NAME, self._snapshot), self._snapshot, strict=True))
         return self._by_name
 
     # -- decoder blocks, for the shape checks ---------------------------------------------------
@@ -463,15 +484,16 @@ class TensorIndex:
         mtp: set[int] = set()
         has_mtp = False
         embed = head = None
-        columns = zip(self._snapshot, self.patterns, self.numbers, strict=True)
-        for tensor, pattern, numbers in columns:
+        nums = self._numbers
+        columns = zip(self._snapshot, self.patterns, self._offsets, strict=False)  # offsets: n + 1
+        for tensor, pattern, start in columns:
             if pattern.mtp:
                 has_mtp = True
                 if pattern.block_slot is not None:
-                    mtp.add(int(numbers[pattern.block_slot]))
+                    mtp.add(int(nums[start + pattern.block_slot]))
                 continue
             if pattern.block_slot is not None:
-                index = int(numbers[pattern.block_slot])
+                index = int(nums[start + pattern.block_slot])
                 layer = layers.get(index)
                 if layer is None:
                     layer = layers[index] = LayerTensors(index)
@@ -480,7 +502,7 @@ class TensorIndex:
                 if role is None:
                     continue
                 if pattern.expert_slot is not None:
-                    expert = int(numbers[pattern.expert_slot])
+                    expert = int(nums[start + pattern.expert_slot])
                     layer.experts.setdefault(expert, {})[role] = tensor
                 else:
                     layer.roles.setdefault(role, tensor)
@@ -496,6 +518,13 @@ class TensorIndex:
         if self._blocks is None:
             self._blocks = self._build_blocks()
         return self._blocks
+
+
+_NAME = attrgetter("name")
+_DTYPE = attrgetter("dtype")
+_SHAPE = attrgetter("shape")
+_NUMBERS = attrgetter("numbers")
+_LAYER_SLOT = attrgetter("layer_slot")
 
 
 def tensor_index(ckpt: Checkpoint) -> TensorIndex | None:

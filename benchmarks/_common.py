@@ -41,9 +41,73 @@ def fixture_ids(*, exclude_big: bool = False) -> list[str]:
 
 
 def load_fixture(repo_id: str) -> Any:
+    """A fixture by its Hub id, or a stand-in (`standin:kimi-k2`, see `kimi_k2_standin`)."""
     from archlint.checkpoint import Checkpoint
 
+    if repo_id == KIMI_K2:
+        return kimi_k2_standin()
     return Checkpoint.load(FIXTURES / f"{repo_id.replace('/', '__')}.json.gz")
+
+
+KIMI_K2 = "moonshotai/Kimi-K2-Instruct"
+
+
+def kimi_k2_standin() -> Any:
+    """A Kimi-K2-sized checkpoint (no fixture holds its 140k-tensor table): DeepSeek-R1's
+    tensor table and config re-shaped to Kimi-K2-Instruct's published config.json (DeepSeek-V3
+    architecture with 384 routed experts, 64 heads, one dense layer, no MTP layer, vocabulary
+    163,840). Layer 0 repeats R1's dense layer 0 and layers 1-60 its MoE layer 3, with
+    `experts.0`'s six FP8 tensors (weights + 128x128 block scales) for each of the 384 experts:
+    20 + 60 x 2,326 + 3 = 139,583 tensors. Served in 61 shards, as the real repo is."""
+    from dataclasses import replace
+
+    from archlint.checkpoint import Checkpoint, TensorInfo
+
+    r1 = Checkpoint.load(FIXTURES / "deepseek-ai__DeepSeek-R1.json.gz")
+    heads, experts, vocab = 64, 384, 163840
+    config = dict(r1.config or {}) | {
+        "model_type": "kimi_k2", "num_attention_heads": heads, "num_key_value_heads": heads,
+        "n_routed_experts": experts, "first_k_dense_replace": 1, "num_nextn_predict_layers": 0,
+        "n_group": 1, "topk_group": 1, "vocab_size": vocab, "routed_scaling_factor": 2.827,
+        "max_position_embeddings": 131072, "rope_theta": 50000.0,
+        "rope_scaling": {"beta_fast": 1.0, "beta_slow": 1.0, "factor": 32.0, "mscale": 1.0,
+                         "mscale_all_dim": 1.0, "original_max_position_embeddings": 4096,
+                         "type": "yarn"},
+    }
+    rows = {"q_b_proj": heads * 192, "kv_b_proj": heads * 256}  # (nope + rope), (nope + v)
+    blocks = -(-7168 // 128)
+
+    def reshaped(t: TensorInfo, layer: int) -> TensorInfo:
+        name = t.name.replace(".layers.0.", f".layers.{layer}.", 1).replace(
+            ".layers.3.", f".layers.{layer}.", 1)
+        shape = t.shape
+        for proj, out in rows.items():
+            if f".{proj}.weight" in name:
+                shape = (out, shape[1]) if name.endswith("weight") else (-(-out // 128), shape[1])
+        if ".o_proj.weight" in name:
+            shape = (7168, heads * 128) if name.endswith("weight") else (blocks, heads)
+        if ".mlp.gate." in name:
+            shape = (experts, *shape[1:])
+        if name.endswith(("embed_tokens.weight", "lm_head.weight")):
+            shape = (vocab, shape[1])
+        return replace(t, name=name, shape=tuple(shape), shard=None, start=None, end=None)
+
+    dense = [t for t in r1.tensors or () if t.name.startswith("model.layers.0.")]
+    moe = [t for t in r1.tensors or () if t.name.startswith("model.layers.3.")
+           and ".experts." not in t.name]
+    expert0 = [t for t in r1.tensors or () if t.name.startswith("model.layers.3.mlp.experts.0.")]
+    tensors = [reshaped(t, 0) for t in dense]
+    for layer in range(1, 61):
+        tensors += [reshaped(t, layer) for t in moe]
+        for e in range(experts):
+            tensors += [replace(reshaped(t, layer),
+                                name=reshaped(t, layer).name.replace(".experts.0.",
+                                                                     f".experts.{e}.", 1))
+                        for t in expert0]
+    tensors += [reshaped(t, 0) for t in r1.tensors or () if ".layers." not in t.name]
+    return Checkpoint(model_id=KIMI_K2, source="catalog", config=config,
+                      config_text=None, tensors=tensors, weights_format="safetensors",
+                      notes=["stand-in: DeepSeek-R1's table re-shaped to Kimi-K2's config"])
 
 
 def listing_hub(**kwargs: Any) -> Any:

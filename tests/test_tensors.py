@@ -91,10 +91,10 @@ def test_each_name_pattern_is_classified_once(monkeypatch: pytest.MonkeyPatch) -
     names = [f"model.layers.{i}.mlp.experts.{e}.{p}.weight" for i in range(4)
              for e in range(64) for p in ("gate_proj", "up_proj", "down_proj")]
     names += [f"model.layers.{i}.mlp.gate.weight" for i in range(4)]
-    monkeypatch.setattr(tn, "_PATTERNS", {})
+    monkeypatch.setattr(tn, "_PATTERNS", tn._PatternTable())
     calls = []
     real = tn._pattern
-    monkeypatch.setattr(tn, "_pattern", lambda pieces: calls.append(pieces) or real(pieces))
+    monkeypatch.setattr(tn, "_pattern", lambda text: calls.append(text) or real(text))
     index = tn.TensorIndex([_t(n) for n in names])
     assert len(calls) == 4
     assert index.layer_numbers[-1] == 3
@@ -109,3 +109,13 @@ def test_the_index_is_built_once_per_checkpoint_and_rebuilt_when_the_table_chang
     again = tn.tensor_index(ckpt)
     assert again is not first and again is not None and again.layer_numbers == [0, 1]
     assert tn.tensor_index(Checkpoint("m", "local")) is None
+
+
+def test_a_name_holding_a_newline_is_classified_like_any_other() -> None:
+    # Names are untrusted text: one containing the separator the index joins names with
+    # must not shift its neighbours' classification.
+    index = tn.TensorIndex([_t("model.layers.2.mlp.up_proj.weight"), _t("x.\n.1.y"),
+                            _t("model.layers.5.self_attn.q_proj.weight")])
+    assert index.layer_numbers == [2, None, 5]
+    assert [p.component for p in index.patterns] == ["dense_ffn", "other", "attention"]
+    assert index.numbers_of(1) == ["1"]

@@ -29,8 +29,6 @@ from archlint.errors import UsageError
 MIB = 2**20
 GIB = 2**30
 
-__all__ = ["DEFAULT_GPU", "GPU", "default_gpu", "find_gpu", "resolve_gpu"]
-
 
 class GPU(BaseModel):
     name: str
