@@ -12,12 +12,19 @@ and its new row, later in the file, supersedes the old one). Failures are rows t
 `reason` code and the one-line message.
 
 The progress bar and the summary go to stderr; stdout (or `--output`) carries only JSON lines.
+
+Beyond one process: `jobs` worker processes (`--jobs`, default the cores; archlint.scan_procs)
+share the models of one scan; `shard=(k, K)` (`--shard k/K`) keeps the models whose id hashes
+to shard k of K, so K machines can split one list without talking to each other; and
+`archlint.scan_ray` runs the shards as tasks on a Ray cluster (`--ray`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import json
+import os
 import sys
 import threading
 import time
@@ -32,7 +39,8 @@ from archlint import errors
 from archlint.source import SourceOptions, split_revision
 from archlint.source.cache import is_full_sha
 
-__all__ = ["ScanSummary", "hub_query", "read_done", "read_model_list", "run_scan_cli", "scan"]
+__all__ = ["ScanSummary", "hub_query", "parse_shard", "read_done", "read_model_list",
+           "run_scan_cli", "scan", "shard_of"]
 
 #: JSON-lines schema version written in every row (`"v"`), bumped on an incompatible change.
 ROW_VERSION = 1
@@ -41,6 +49,8 @@ WORST_KEPT = 10
 #: tasks submitted ahead of the ones running: enough to keep the pool busy, few enough that a
 #: 100k-model input is never all in memory as futures.
 QUEUE_FACTOR = 2
+#: a known list gets at most one worker process per this many models
+MODELS_PER_JOB = 8
 
 # Exception → stable reason code, most specific first (GatedRepoError before its base classes).
 _REASONS: tuple[tuple[type[BaseException], str], ...] = (
@@ -74,6 +84,32 @@ def message_of(exc: BaseException) -> str:
 
 
 # -- input ---------------------------------------------------------------------------------------
+
+
+def shard_of(model_id: str, shards: int) -> int:
+    """The shard (0 .. shards-1) of a model id: a stable hash (the first 8 bytes of its
+    SHA-256), the same on every machine and every Python (unlike `hash()`)."""
+    digest = hashlib.sha256(model_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`k/K` (1 <= k <= K) → (k - 1, K)."""
+    k, sep, total = text.partition("/")
+    if not sep or not k.strip().isdigit() or not total.strip().isdigit():
+        raise errors.UsageError(f"--shard takes k/K, e.g. 1/4 (got {text!r})")
+    index, count = int(k), int(total)
+    if not 1 <= index <= count:
+        raise errors.UsageError(f"--shard {text}: k must be between 1 and K")
+    return index - 1, count
+
+
+def default_jobs() -> int:
+    """Worker processes when --jobs is not given: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def read_model_list(lines: Iterable[str]) -> Iterator[str]:
@@ -440,6 +476,9 @@ def scan(
     progress: bool = False,
     summary_tables: bool | None = None,
     summary_stream: TextIO | None = None,
+    jobs: int = 1,
+    shard: tuple[int, int] | None = None,
+    ray: dict[str, Any] | None = None,
 ) -> ScanSummary:
     """Analyse every model of `models` (or of a Hub query) and write one JSON line per model.
 
@@ -449,8 +488,12 @@ def scan(
     commit they point at now are skipped (and counted in the summary). `progress`: a progress
     bar on stderr. `summary_tables` (default: as `progress`): print the summary tables to
     `summary_stream` (default stderr) at the end; the returned ScanSummary carries the same
-    numbers either way.
+    numbers either way. `jobs`: worker processes (archlint.scan_procs); `shard=(k, K)`: only
+    the models whose id falls in shard k (0-based) of K (`shard_of`); `ray`: run on a Ray
+    cluster instead (archlint.scan_ray; keys `address`, `work_dir`, `rps`, `shards`, `resume`).
     """
+    if jobs < 1:
+        raise errors.UsageError(f"--jobs must be at least 1 (got {jobs})")
     if concurrency < 1:
         raise errors.UsageError(f"--concurrency must be at least 1 (got {concurrency})")
     if limit is not None and limit < 0:
@@ -504,7 +547,9 @@ def scan(
                 in_flight -= 1
 
     def settle(future: Future[tuple[str, dict[str, Any] | None]]) -> None:
-        name, row = future.result()
+        write(*future.result())
+
+    def write(name: str, row: dict[str, Any] | None) -> None:
         if row is None:
             summary.add_skipped(name, done[name])
         else:
@@ -520,17 +565,51 @@ def scan(
         already under way are written."""
         nonlocal input_error
         try:
-            yield from refs
+            for ref in refs:
+                ref = ref.strip()
+                if ref and (shard is None
+                            or shard_of(split_revision(ref)[0], shard[1]) == shard[0]):
+                    yield ref
         except Exception as exc:
             input_error = exc
+
+    if isinstance(models, (list, tuple)):
+        jobs = max(1, min(jobs, len(models) // MODELS_PER_JOB))  # a process start costs ~0.3 s
+    if ray is not None or jobs > 1:
+        try:
+            if ray is not None:
+                from archlint.scan_ray import ray_rows
+
+                listed = list(read_input())
+                summary.max_in_flight = len(listed)
+                for row in ray_rows(listed, source=source, options=options, **ray):
+                    write(row["id"], row)
+            else:
+                from archlint.scan_procs import process_rows
+
+                items = ((ref, getattr(done.get(split_revision(ref)[0]), "revision", None))
+                         for ref in read_input())
+                for name, row in process_rows(items, jobs=jobs, concurrency=concurrency,
+                                              source=source, options=options,
+                                              queue_size=concurrency * QUEUE_FACTOR):
+                    write(name, row)
+            if input_error is not None:
+                summary.input_error = message_of(input_error)
+                raise input_error
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            raise
+        finally:
+            summary.elapsed_s = time.monotonic() - started
+            bar.stop()
+            if progress if summary_tables is None else summary_tables:
+                summary.render(console)
+        return summary
 
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="archlint-scan")
     pending: set[Future[tuple[str, dict[str, Any] | None]]] = set()
     try:
         for ref in read_input():
-            ref = ref.strip()
-            if not ref:
-                continue
             # A local path (or a local file of ids) is only checked for done-ness by its name.
             pending.add(pool.submit(task, ref))
             if len(pending) >= concurrency * QUEUE_FACTOR:
@@ -574,6 +653,12 @@ def run_scan_cli(
     options: Any = None,
     progress: bool | None = None,
     summary_json: str | None = None,
+    jobs: int | None = None,
+    shard: str | None = None,
+    ray_address: str | None = None,
+    ray_dir: str | None = None,
+    ray_rps: float = 50.0,
+    ray_shards: int | None = None,
 ) -> int:
     """What `archlint scan` does; returns the exit code.
 
@@ -589,6 +674,16 @@ def run_scan_cli(
         raise errors.UsageError("--resume needs --output FILE.jsonl (the file to resume)")
     if progress is None:
         progress = sys.stderr.isatty()
+    shard_k = parse_shard(shard) if shard is not None else None
+    ray: dict[str, Any] | None = None
+    if ray_address is not None:
+        import tempfile
+
+        work_dir = Path(ray_dir) if ray_dir else (
+            Path(output + ".shards") if output else Path(tempfile.mkdtemp(prefix="archlint-")))
+        ray = {"address": ray_address, "work_dir": work_dir, "rps": ray_rps,
+               "shards": ray_shards, "resume": resume,
+               "threads": max(1, concurrency // max(1, jobs or 1))}
     models: Iterable[str] | None = None
     handle_in: TextIO | None = None
     if from_file is not None:
@@ -602,12 +697,13 @@ def run_scan_cli(
                                         f"({exc.strerror})") from None
             models = list(read_model_list(handle_in))  # ids are small: a total for the bar
             handle_in.close()
-    state_path = Path(output) if (resume and output) else None
+    # Ray keeps its own resumable state (the shard files) and rewrites the output whole.
+    state_path = Path(output) if (resume and output and ray is None) else None
     out: TextIO
     if output:
         path = Path(output)
         try:
-            if resume and path.exists() and path.stat().st_size:
+            if state_path is not None and path.exists() and path.stat().st_size:
                 with path.open("rb") as check:  # a run killed mid-line: start on a new line
                     check.seek(-1, 2)
                     newline_needed = check.read(1) != b"\n"
@@ -624,7 +720,8 @@ def run_scan_cli(
         summary = scan(models, author=author, search=search, limit=limit,
                        concurrency=concurrency, out=out, state_path=state_path,
                        source_options=source_options, options=options, progress=progress,
-                       summary_tables=True)
+                       summary_tables=True, jobs=jobs or default_jobs(), shard=shard_k,
+                       ray=ray)
     finally:
         if out is not sys.stdout:
             out.close()

@@ -33,6 +33,20 @@ from archlint.cli_options import profile_options, source_options
 @click.option(
     "--summary-json", type=click.Path(dir_okay=False), help="Also write the summary here."
 )
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Worker processes sharing the models [default: the cores].")
+@click.option("--shard", metavar="k/K",
+              help="Only the models whose id hashes to shard k of K (1 <= k <= K).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="auto", metavar="[ADDRESS]",
+              help="Run the shards as tasks on a Ray cluster (extra 'ray'): ADDRESS, or "
+              "'auto' (the default: $RAY_ADDRESS or the local `ray start` cluster), or "
+              "'local' to start one here.")
+@click.option("--ray-dir", type=click.Path(file_okay=False),
+              help="Shard files, reachable by every node [default: OUTPUT.shards].")
+@click.option("--ray-rps", type=click.FloatRange(min=0.1), default=50.0, show_default=True,
+              help="Requests per second to the Hub host, for all Ray workers together.")
+@click.option("--ray-shards", type=click.IntRange(min=1),
+              help="Ray tasks [default: 4 per CPU of the cluster].")
 @profile_options
 @source_options
 def scan_command(
@@ -44,6 +58,12 @@ def scan_command(
     output: Path | None,
     resume: bool,
     summary_json: str | None,
+    jobs: int | None,
+    shard: str | None,
+    ray_address: str | None,
+    ray_dir: str | None,
+    ray_rps: float,
+    ray_shards: int | None,
     options: Any,
     source: Any,
 ) -> None:
@@ -62,6 +82,12 @@ def scan_command(
         source_options=source,
         options=options,
         summary_json=summary_json,
+        jobs=jobs,
+        shard=shard,
+        ray_address=ray_address,
+        ray_dir=ray_dir,
+        ray_rps=ray_rps,
+        ray_shards=ray_shards,
     )
     if code:
         sys.exit(code)

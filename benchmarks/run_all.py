@@ -30,6 +30,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {  # name: (full args, --quick
     "scan_scale": ([], ["--hub-models", "200", "--concurrency", "16",
                         "--cache-sizes", "100", "1000"]),
     "peers": (["--runs", "3"], ["--runs", "1"]),
+    "side_by_side": (["--runs", "3"], ["--runs", "1", "--no-accelerate"]),
 }
 HEADER = """# Benchmarks
 
