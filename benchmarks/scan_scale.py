@@ -52,7 +52,28 @@ def run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     return {"wall": wall, "rss": rss, "summary": summary}
 
 
-def hub_part(n: int, latency: float, concurrencies: list[int]) -> list[list[Any]]:
+def ray_cluster(cpus: int) -> Any:
+    """A local Ray cluster of `cpus` worker CPUs for `--ray auto` (`ray start --head`)."""
+    import contextlib
+    import subprocess
+
+    ray_bin = str(Path(ARCHLINT).parent / "ray")
+
+    @contextlib.contextmanager
+    def running() -> Any:
+        subprocess.run([ray_bin, "start", "--head", "--num-cpus", str(cpus),
+                        "--include-dashboard", "false", "--disable-usage-stats"],
+                       check=True, capture_output=True, timeout=300)
+        try:
+            yield
+        finally:
+            subprocess.run([ray_bin, "stop", "--force"], capture_output=True, timeout=120)
+
+    return running()
+
+
+def hub_part(n: int, latency: float, concurrencies: list[int], jobs: list[int],
+             ray_workers: list[int]) -> list[list[Any]]:
     ids = fixture_ids(exclude_big=True)
     by_fixture: dict[str, list[str]] = {i: [] for i in ids}
     for k in range(n):
@@ -61,21 +82,29 @@ def hub_part(n: int, latency: float, concurrencies: list[int]) -> list[list[Any]
     repos = [{"fixture": f, "names": names, "shards": SHARDS.get(f, 1)}
              for f, names in by_fixture.items() if names]
     rows = []
+    runs = [(c, f"--jobs {j}", ["--jobs", str(j)], None) for c in concurrencies for j in jobs]
+    runs += [(c, f"Ray, {w} worker{'s' if w > 1 else ''}", ["--ray", "auto"], w)
+             for c in concurrencies for w in ray_workers]
     with HubProcess(latency_s=latency, repos=repos) as hub:
-        for concurrency in concurrencies:
+        for concurrency, how, extra, workers in runs:
             with tempfile.TemporaryDirectory() as tmp:
                 hub.reset()
                 out = Path(tmp) / "scan.jsonl"
-                result = run_child(["--endpoint", hub.endpoint, "--author", "bench",
-                                    "--concurrency", str(concurrency), "--output", str(out),
-                                    "--summary-json", str(Path(tmp) / "s.json")],
-                                   isolated_env(Path(tmp) / "cache"))
+                args = ["--endpoint", hub.endpoint, "--author", "bench", *extra,
+                        "--concurrency", str(concurrency), "--output", str(out),
+                        "--summary-json", str(Path(tmp) / "s.json")]
+                env = isolated_env(Path(tmp) / "cache")
+                if workers is None:
+                    result = run_child(args, env)
+                else:
+                    with ray_cluster(workers):
+                        result = run_child(args, env)
                 lines = out.read_text().splitlines()
                 s = result["summary"]
                 floor = n / concurrency * 2 * latency  # listing + config, per model
                 rows.append([f"{n:,} (Hub, {latency * 1000:.0f} ms/request, cold cache)",
-                             concurrency, f"{result['wall']:.1f} s",
-                             f"{result['wall'] / n * 1000:.1f} ms",
+                             how, concurrency, f"{result['wall']:.1f} s",
+                             f"{n / result['wall']:.0f}",
                              f"{floor:.1f} s", f"{result['rss']:.0f} MiB",
                              f"{s['ok']} ok / {s['failed']} failed", s["requests"],
                              len(lines)])
@@ -113,24 +142,24 @@ def fill_cache(cache: Path, endpoint: str, n: int) -> Path:
     return listing
 
 
-def cache_part(sizes: list[int], concurrency: int) -> list[list[Any]]:
+def cache_part(sizes: list[int], concurrency: int, jobs: list[int]) -> list[list[Any]]:
     endpoint = "http://127.0.0.1:9"  # discard port: nothing answers, so no request can succeed
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
         listing = fill_cache(cache, endpoint, max(sizes))
         all_ids = listing.read_text().splitlines()
-        for n in sizes:
+        for n, j in ((n, j) for n in sizes for j in jobs):
             ids_file = Path(tmp) / f"first-{n}.txt"
             ids_file.write_text("\n".join(all_ids[:n]) + "\n")
             out = Path(tmp) / f"scan-{n}.jsonl"
-            result = run_child(["--endpoint", endpoint, "--from", str(ids_file),
+            result = run_child(["--endpoint", endpoint, "--from", str(ids_file), "--jobs", str(j),
                                 "--concurrency", str(concurrency), "--output", str(out),
                                 "--summary-json", str(Path(tmp) / f"s-{n}.json")],
                                isolated_env(cache))
             s = result["summary"]
-            rows.append([f"{n:,} (cache)", concurrency, f"{result['wall']:.1f} s",
-                         f"{result['wall'] / n * 1000:.1f} ms", "—", f"{result['rss']:.0f} MiB",
+            rows.append([f"{n:,} (cache)", f"--jobs {j}", concurrency, f"{result['wall']:.1f} s",
+                         f"{n / result['wall']:.0f}", "—", f"{result['rss']:.0f} MiB",
                          f"{s['ok']} ok / {s['failed']} failed", s["requests"],
                          len(out.read_text().splitlines())])
     return rows
@@ -143,14 +172,21 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 32])
     parser.add_argument("--cache-sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--cache-concurrency", type=int, default=4)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--ray-workers", type=int, nargs="*", default=[])
     parser.add_argument("--out")
     args = parser.parse_args()
 
-    rows = hub_part(args.hub_models, args.latency, args.concurrency) if args.hub_models else []
-    rows += cache_part(args.cache_sizes, args.cache_concurrency) if args.cache_sizes else []
+    rows = hub_part(args.hub_models, args.latency, args.concurrency, args.jobs,
+                    args.ray_workers) if args.hub_models else []
+    rows += (cache_part(args.cache_sizes, args.cache_concurrency, args.jobs)
+             if args.cache_sizes else [])
     command = (f".venv/bin/python benchmarks/scan_scale.py --hub-models {args.hub_models} "
                f"--latency {args.latency} --concurrency {' '.join(map(str, args.concurrency))} "
-               f"--cache-sizes {' '.join(map(str, args.cache_sizes))}")
+               f"--cache-sizes {' '.join(map(str, args.cache_sizes))} "
+               f"--jobs {' '.join(map(str, args.jobs))}"
+               + (f" --ray-workers {' '.join(map(str, args.ray_workers))}"
+                  if args.ray_workers else ""))
     mix = ", ".join(f.split("/")[1] for f in fixture_ids(exclude_big=True))
     section = f"""## Scan scale
 
@@ -167,8 +203,11 @@ a scan: config plus one or a few shards). Hub rows: found by one `list_models(au
 query, cold header cache, the test Hub in its own process with the stated latency on every
 request; the *floor* is models ÷ concurrency x 2 round trips (listing + config) x latency.
 Cache rows: pinned `id@sha` from a filled header cache, endpoint pointing at a closed port.
+*How*: `--jobs N` worker processes, or `--ray auto` on a local cluster started with
+`ray start --head --num-cpus W` (W Ray workers; cluster start-up not timed). *Peak RSS* is
+the largest single process (a worker, or the driver), from `wait4`.
 
-{md_table(["models", "concurrency", "wall", "per model", "latency floor", "peak RSS",
+{md_table(["models", "how", "concurrency", "wall", "models/s", "latency floor", "peak RSS",
            "rows", "requests", "JSON lines"], rows)}
 """
     emit(section, args.out)

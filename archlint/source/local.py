@@ -10,13 +10,6 @@ from pathlib import Path
 from archlint.checkpoint import Checkpoint, TensorInfo
 from archlint.errors import ConfigError, InputError
 from archlint.source.config_file import check_size, parse_config
-from archlint.source.gguf_checkpoint import (
-    checkpoint_from_gguf,
-    choose_model,
-    group_gguf_files,
-    split_name,
-)
-from archlint.source.gguf_header import read_local_gguf
 from archlint.source.index import check_shards, parse_index, safe_shard_name
 from archlint.source.safetensors_header import read_local_header
 
@@ -56,6 +49,10 @@ def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, li
 
 def from_gguf(root: Path, names: list[str], model_id: str) -> Checkpoint:
     """One GGUF model: a single file or the parts of a split set, in order."""
+    # The GGUF reader is imported only for GGUF inputs: a safetensors report need not pay it.
+    from archlint.source.gguf_checkpoint import checkpoint_from_gguf
+    from archlint.source.gguf_header import read_local_gguf
+
     parts = []
     for name in names:
         parsed, size = read_local_gguf(root / name)
@@ -64,6 +61,8 @@ def from_gguf(root: Path, names: list[str], model_id: str) -> Checkpoint:
 
 
 def _gguf_in_directory(root: Path, file: str | None, quant: str | None) -> Checkpoint:
+    from archlint.source.gguf_checkpoint import choose_model, group_gguf_files
+
     names = sorted(p.name for p in root.iterdir() if p.is_file() and p.suffix.lower() == ".gguf")
     models = group_gguf_files(names)
     try:
@@ -79,6 +78,8 @@ def _gguf_in_directory(root: Path, file: str | None, quant: str | None) -> Check
 
 def _split_parts(path: Path) -> list[str]:
     """All parts of the split set `path` belongs to, or just its name."""
+    from archlint.source.gguf_checkpoint import split_name
+
     split = split_name(path.name)
     if split is None:
         return [path.name]
@@ -141,6 +142,8 @@ def from_file(path: Path) -> Checkpoint:
         ckpt.source = "local"
         return ckpt
     if name.lower().endswith(".gguf"):
+        from archlint.source.gguf_checkpoint import split_name
+
         parts = _split_parts(path)
         split = split_name(name)
         return from_gguf(path.parent, parts, split.stem if split else path.stem)
