@@ -14,10 +14,17 @@ from typing import Any
 import click
 
 from archlint import __version__
-from archlint.cli_options import emit, profile_options, source_options
+from archlint.cli_options import (
+    emit,
+    profile_options,
+    resolve_color,
+    source_options,
+    terminal_width,
+)
 from archlint.errors import ArchlintError
+from archlint.report import reporters
 
-FORMATS = ("text", "json", "markdown", "sarif", "github", "junit")
+FORMATS = reporters.names()
 SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan")
 
 
@@ -194,7 +201,6 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         color: bool | None,
     ) -> None:
         from archlint.api import analyze_checkpoint
-        from archlint.report.explain import explain
         from archlint.report.progress import header_progress
         from archlint.source import load_checkpoint
 
@@ -211,10 +217,7 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
             analysis.findings, threshold, rules = _lint(
                 analysis, local, select, ignore, no_plugins, fail_on
             )
-        lines = explain(analysis.spec, analysis.profile)
-        text = _render(fmt, analysis, lines, rules, local, color, output)
-        if text is not None:
-            emit(text, output)
+        emit(_render(fmt, analysis, rules, local, color, output), output)
         _flush_cache()
         if plot is not None:
             from archlint.plots import plot_kv_vs_context
@@ -241,50 +244,27 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
 def _render(
     fmt: str,
     analysis: Any,
-    lines: list[str],
     rules: list[Any],
     local: Path | None,
     color: bool | None,
     output: Path | None,
-) -> str | None:
-    if fmt == "json":
-        from archlint.report.json_report import render_json
+) -> str:
+    """Build the report document once and render it in ``fmt``."""
+    from archlint.lint.docs import rule_docs
+    from archlint.report import reporters
+    from archlint.report.document import build_document
+    from archlint.report.explain import explain
 
-        return render_json(analysis, lines)
-    if fmt == "markdown":
-        from archlint.report.markdown import render_markdown
-
-        return render_markdown(analysis, lines)
-    if fmt in ("sarif", "github", "junit"):
-        from archlint.lint.registry import rule_docs
-        from archlint.report import findings_formats as ff
-
-        root = Path.cwd()
-        model_id = analysis.checkpoint.model_id
-        if fmt == "sarif":
-            return ff.render_sarif(
-                analysis.findings,
-                rule_docs(rules),
-                tool_version=__version__,
-                repo_root=root,
-                model_id=model_id,
-                model_dir=local,
-            )
-        if fmt == "github":
-            return ff.render_github(
-                analysis.findings, model_id=model_id, repo_root=root, model_dir=local
-            )
-        return ff.render_junit(analysis.findings, rule_docs(rules), model_id=model_id)
-    from archlint.report.text import render_text
-
-    if output is None:
-        render_text(analysis, lines, sys.stdout, color=color)
-        return None
-    import io
-
-    buffer = io.StringIO()
-    render_text(analysis, lines, buffer, color=False)
-    return buffer.getvalue()
+    doc = build_document(analysis, explain(analysis.spec, analysis.profile))
+    to_terminal = output is None and sys.stdout.isatty()
+    context = reporters.RenderContext(
+        rules=tuple(rule_docs(rules)),
+        repo_root=Path.cwd(),
+        model_dir=local,
+        color=resolve_color(color, to_terminal),
+        width=terminal_width() if to_terminal else None,
+    )
+    return reporters.render(fmt, doc, context)
 
 
 _report_command(
@@ -303,7 +283,7 @@ def schema_command() -> None:
     """Print the JSON Schema of `--format json`."""
     import json
 
-    from archlint.report.json_report import json_schema
+    from archlint.report.document import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
 
@@ -339,7 +319,8 @@ def rules_command(no_plugins: bool) -> None:
 @click.argument("code")
 def rule_command(code: str) -> None:
     """Print the documentation of one rule (by code or name)."""
-    from archlint.lint.registry import get_rule, rule_doc_text
+    from archlint.lint.docs import rule_doc_text
+    from archlint.lint.registry import get_rule
 
     click.echo(rule_doc_text(get_rule(code)))
 

@@ -202,3 +202,24 @@ def emit(text: str, output: Path | None) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"archlint: wrote {output}", err=True)
+
+
+def resolve_color(flag: bool | None, to_terminal: bool) -> bool:
+    """Whether to write colour: ``flag`` (--color/--no-color) when given; else only to a
+    terminal, and not when ``NO_COLOR`` is set or ``TERM=dumb``; ``FORCE_COLOR`` forces it."""
+    import os
+
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return to_terminal and os.environ.get("TERM") != "dumb"
+
+
+def terminal_width() -> int:
+    """The terminal's columns ($COLUMNS first, as shutil reads it)."""
+    import shutil
+
+    return shutil.get_terminal_size().columns

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.report.escape import for_plain_text
+from archlint.lint.docs import RuleDoc
 from archlint.report.findings_formats import (
-    RuleDoc,
     artifact_path,
     render_github,
     render_junit,

@@ -20,25 +20,27 @@ import importlib
 import inspect
 import os
 import sys
-import textwrap
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
 from archlint.errors import ArchlintError, UsageError
+from archlint.lint.docs import (  # re-exported: plugins written against the registry use them
+    missing_doc_sections,
+    rule_doc_text,
+    rule_docs,
+    rule_docstring,
+    rule_markdown,
+)
 from archlint.lint.finding import Severity
 from archlint.lint.rule import (
     BUILTIN_PREFIX,
     CODE_PATTERN,
-    DOC_SECTIONS,
     NAME_PATTERN,
     Rule,
 )
-
-if TYPE_CHECKING:
-    from archlint.report.findings_formats import RuleDoc
 
 ENTRY_POINT_GROUP = "archlint.rules"
 BUILTIN_MODULE = "archlint.rules"
@@ -193,62 +195,8 @@ def get_rule(code_or_name: str, rules: list[type[Rule]] | None = None) -> type[R
     raise UsageError(f"no rule {code_or_name!r}", hint="`archlint rules` lists them")
 
 
-# -- documentation -------------------------------------------------------------------------------
-
-def rule_docstring(rule: type[Rule]) -> str:
-    return textwrap.dedent("\n".join((rule.__doc__ or "").splitlines()[1:])).strip() \
-        if rule.__doc__ else ""
-
-
-def missing_doc_sections(rule: type[Rule]) -> list[str]:
-    doc = rule.__doc__ or ""
-    return [s for s in DOC_SECTIONS if f"## {s}" not in doc]
-
-
-def _options_text(rule: type[Rule]) -> str:
-    fields = rule.Options.model_fields
-    if not fields:
-        return ""
-    lines = ["## Options", ""]
-    for name, info in fields.items():
-        default = info.get_default(call_default_factory=True)
-        text = f"- `{name}` (default `{default!r}`)"
-        if info.description:
-            text += f": {info.description}"
-        lines.append(text)
-    return "\n".join(lines)
-
-
-def rule_markdown(rule: type[Rule]) -> str:
-    """The rule's full documentation as Markdown: summary, docstring sections, options."""
-    parts = [rule.summary(), "", rule_docstring(rule)]
-    options = _options_text(rule)
-    if options:
-        parts += ["", options]
-    return "\n".join(parts).strip() + "\n"
-
-
-def rule_doc_text(rule: type[Rule]) -> str:
-    """What `archlint rule AL101` prints."""
-    head = (f"# {rule.code} {rule.name}\n\n"
-            f"Default severity: {rule.default_severity.value}. "
-            f"From: {rule.distribution}.\n\n")
-    messages = "\n## Messages\n\n" + "\n".join(
-        f"- `{mid}`: {text}" for mid, text in rule.messages.items())
-    return head + rule_markdown(rule) + messages + "\n"
-
-
-def rule_docs(rules: Iterable[type[Rule]]) -> list[RuleDoc]:
-    """RuleDocs for the report formatters (SARIF rule descriptors, JUnit)."""
-    from archlint.report.findings_formats import RuleDoc
-
-    return [RuleDoc(code=r.code, name=r.name, default_severity=r.default_severity,
-                    summary=r.summary(), full_doc=rule_markdown(r), help_uri=r.help_uri,
-                    tags=tuple(r.tags))
-            for r in rules]
-
-
 __all__ = [
     "LOAD_WARNINGS", "PluginError", "PluginWarning", "builtin_rules", "get_rule", "load_rules",
-    "missing_doc_sections", "rule_doc_text", "rule_docs", "rule_markdown", "validate_rule",
+    "missing_doc_sections", "rule_doc_text", "rule_docs", "rule_docstring", "rule_markdown",
+    "validate_rule",
 ]

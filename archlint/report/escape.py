@@ -30,6 +30,7 @@ __all__ = [
     "for_github_message",
     "for_github_property",
     "for_html",
+    "for_line",
     "for_markdown_cell",
     "for_plain_text",
     "for_terminal",
@@ -158,3 +159,11 @@ def for_xml(s: str) -> str:
 def for_html(s: str) -> str:
     """Text for HTML element content or a quoted attribute value: sanitized, then entity-escaped."""
     return html.escape(_sanitize(s, _KEEP_TAB_LF), quote=True)
+
+
+def for_line(s: str) -> str:
+    """One line of plain text: as :func:`for_plain_text`, every whitespace run (line breaks
+    included) one space, stripped, and a backslash in front if it would start a GitHub
+    workflow command (``::`` or ``##[``)."""
+    text = " ".join(for_plain_text(s).split())
+    return "\\" + text if text.startswith(("::", "##[")) else text

@@ -18,11 +18,11 @@ import json
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from archlint.lint.docs import RuleDoc
 from archlint.lint.finding import Finding, Severity
 from archlint.report.escape import (
     for_github_message,
@@ -31,7 +31,12 @@ from archlint.report.escape import (
     for_xml,
 )
 
-__all__ = ["RuleDoc", "artifact_path", "render_github", "render_junit", "render_sarif"]
+if TYPE_CHECKING:
+    from archlint.report.document import Report
+    from archlint.report.reporters import RenderContext
+
+__all__ = ["RuleDoc", "artifact_path", "render_github", "render_github_report", "render_junit",
+           "render_junit_report", "render_sarif", "render_sarif_report"]
 
 FALLBACK_FILE = "config.json"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -54,23 +59,6 @@ _PROBLEM_SEVERITY = {
     Severity.WARNING: "warning",
     Severity.INFO: "recommendation",
 }
-
-
-@dataclass(frozen=True)
-class RuleDoc:
-    """What a report says about one rule; the rules engine builds these from rule classes.
-
-    ``summary`` is the first line of the rule's docstring, ``full_doc`` the whole docstring as
-    Markdown (*What it does / Why is this bad? / Example*).
-    """
-
-    code: str
-    name: str
-    default_severity: Severity
-    summary: str
-    full_doc: str
-    help_uri: str | None = None
-    tags: tuple[str, ...] = field(default=())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -434,3 +422,25 @@ def render_junit(findings: Sequence[Finding], rules: Sequence[RuleDoc], *, model
             "",
         ]
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The three as report formats: render(doc, context) -> str
+
+
+def render_sarif_report(doc: Report, context: RenderContext) -> str:
+    """``--format sarif``."""
+    return render_sarif(doc.findings, context.rules, tool_version=context.tool_version,
+                        repo_root=context.repo_root, model_id=doc.model.id,
+                        model_dir=context.model_dir)
+
+
+def render_github_report(doc: Report, context: RenderContext) -> str:
+    """``--format github``."""
+    return render_github(doc.findings, model_id=doc.model.id, repo_root=context.repo_root,
+                         model_dir=context.model_dir)
+
+
+def render_junit_report(doc: Report, context: RenderContext) -> str:
+    """``--format junit``."""
+    return render_junit(doc.findings, context.rules, model_id=doc.model.id)

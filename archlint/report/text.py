@@ -1,305 +1,187 @@
-"""The terminal report: a person reads it in ten seconds. Rendered with rich; every string
-that came from the model repo is stripped of control sequences and rich markup."""
+"""The terminal report: a person reads it in ten seconds.
+
+Rendered with rich from the report document alone. Every piece of text is a ``rich.text.Text``
+(styles are attached, never written as markup), so nothing that came from a model repo can be
+read as markup; the document's strings were already escaped once when it was built.
+"""
 
 from __future__ import annotations
 
-from typing import TextIO
+import io
 
-from archlint.api import Analysis
-from archlint.report.escape import for_terminal
-from archlint.report.explain import coverage_lines, mixer_names
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from archlint.analysis.memory import KVCache, kv_bytes_at
+from archlint.report.document import Report
+from archlint.report.reporters import RenderContext
 from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 
+__all__ = ["DEFAULT_WIDTH", "render"]
 
-def _safe(text: object) -> str:
-    from rich.markup import escape
-
-    return escape(for_terminal(str(text)))
-
-
-def _attention_line(a: Analysis) -> str:
-    spec = a.spec
-    kind = spec.dominant_attention()
-    att = next((layer.attention for layer in spec.layers if layer.attention.kind == kind), None)
-    if att is None:
-        return "none"
-    if att.kind == "mla":
-        q = f"q_lora {att.q_lora_rank}" if att.q_lora_rank else "full-rank q"
-        text = (
-            f"MLA · {att.num_heads} heads · latent {att.kv_lora_rank} + rope {att.qk_rope_head_dim}"
-            f" · {q} · qk {att.head_dim} / v {att.v_head_dim}"
-        )
-    elif att.kind == "linear":
-        text = " + ".join(sorted(mixer_names(spec))) or "linear attention"
-    else:
-        text = (
-            f"{att.kind.upper()} · {att.num_heads} query / {att.num_kv_heads} KV heads · "
-            f"head_dim {att.head_dim}"
-        )
-    local = [layer.attention for layer in spec.layers if layer.attention.is_local]
-    if local:
-        cap = local[0].window or local[0].chunk
-        what = "window" if local[0].window else "chunk"
-        text += f" · {what} {cap:,} on {len(local)}/{spec.num_layers} layers"
-    linear = sum(1 for layer in spec.layers if layer.attention.kind == "linear")
-    if linear and att.kind != "linear":
-        text += f" · {linear}/{spec.num_layers} layers {' + '.join(sorted(mixer_names(spec)))}"
-    parallel = sum(1 for layer in spec.layers if layer.parallel_mixer is not None)
-    if parallel:
-        text += f" · ∥ {' + '.join(sorted(mixer_names(spec, parallel=True)))} in {parallel} layers"
-    shared = sum(1 for layer in spec.layers if layer.attention.kv_shared_from is not None)
-    if shared:
-        text += f" · {shared} layers reuse another layer's KV"
-    cross = sum(1 for layer in spec.layers if layer.attention.source == "encoder")
-    if cross:
-        text += f" · {cross} cross-attention layers"
-    extras = [
-        x
-        for x, on in (
-            ("sinks", att.sinks),
-            ("qk-norm", att.qk_norm),
-            (f"softcap {att.softcap}", att.softcap),
-        )
-        if on
-    ]
-    return text + (" · " + ", ".join(extras) if extras else "")
+#: Columns when the output is not a terminal (a file, a pipe, CI logs).
+DEFAULT_WIDTH = 110
+_SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
 
 
-def _position_line(a: Analysis) -> str:
-    att = next(
-        (
-            layer.attention
-            for layer in a.spec.layers
-            if layer.attention.kind not in ("linear", "none")
-        ),
-        None,
-    )
-    if att is None:
-        return "—"
-    text: str = att.positional
-    if att.positional == "rope":
-        text = f"RoPE θ={att.rope_theta:g}" if att.rope_theta else "RoPE"
-        if att.rotary_fraction:
-            text += f" on {att.rotary_fraction:.0%} of head_dim"
-        if att.rope_scaling:
-            kind = att.rope_scaling.get("rope_type") or att.rope_scaling.get("type")
-            text += f" · {kind} ×{att.rope_scaling.get('factor', '?')}"
-    nope = sum(1 for layer in a.spec.layers if layer.attention.positional == "nope")
-    if nope:
-        text += f" · NoPE on {nope} layers"
-    if a.spec.max_position_embeddings:
-        text += f" · max {a.spec.max_position_embeddings:,} tokens"
-    return text
+def _t(text: str, style: str = "") -> Text:
+    return Text(text, style=style)
 
 
-def _ffn_line(a: Analysis) -> str:
-    spec = a.spec
-    moe = spec.first_moe()
-    dense = [layer.ffn for layer in spec.layers if layer.ffn.kind == "dense"]
-    kind = (
-        "gated" if (moe or (dense[0] if dense else None) or spec.layers[0].ffn).gated else "plain"
-    )
-    if moe is None:
-        width = dense[0].intermediate_size if dense else 0
-        return f"dense {kind} MLP · width {width:,} · {dense[0].activation if dense else ''}"
-    text = (
-        f"MoE · {moe.num_experts} experts × {moe.expert_intermediate_size:,} · "
-        f"top-{moe.experts_per_token}"
-        f" · {moe.router} router"
-    )
-    if moe.num_shared_experts:
-        text += f" · {moe.num_shared_experts} shared ({moe.shared_intermediate_size:,})"
-    if dense:
-        text += f" · {len(dense)} dense layers ({dense[0].intermediate_size:,})"
-    return text
+def _header(console: Console, doc: Report) -> None:
+    model = doc.model
+    rev = f"@{model.revision[:12]}" if model.revision else ""
+    bundled = " (bundled snapshot)" if model.source == "catalog" else ""
+    console.print(Text.assemble(
+        (model.id, "bold"), rev, "  ",
+        (f"source: {model.source}{bundled} · family: {model.family} ({model.model_type})", "dim"),
+    ))
+    for line in doc.summary.coverage:
+        console.print(Text.assemble("  ", ("coverage:", "bold yellow"), f" {line}"))
+    for warning in doc.warnings:
+        console.print(Text.assemble("  ", ("warning:", "red"), f" {warning}"))
+    for note in model.notes:
+        console.print(Text.assemble("  ", ("note:", "yellow"), f" {note}"))
 
 
-def _kv_token_row(mem: object, kv: object) -> None:
-    """The per-token KV row; for a stack with no layer that grows without bound it says what
-    grows until when, instead of a bare 0 B."""
-    from archlint.analysis.memory import KVCache, kv_bytes_at
-
-    assert isinstance(kv, KVCache)
-    add = mem.add_row  # type: ignore[attr-defined]
-    if kv.bytes_per_token or not (kv.bytes_per_token_local or kv.state_bytes):
-        add(
-            "KV cache / token",
-            fmt_bytes(kv.bytes_per_token),
-            f"{kv.dtype}; {kv.layers_full} layers that grow with context",
-        )
-        return
-    caps = sorted({lkv.cap_tokens for lkv in kv.per_layer if lkv.cap_tokens})
-    if kv.bytes_per_token_local:
-        cap = f"{caps[-1]:,}" if len(caps) == 1 else f"{caps[0]:,}–{caps[-1]:,}"
-        add(
-            "KV cache / token",
-            f"{fmt_bytes(kv.bytes_per_token_local)} up to {cap} tokens",
-            f"{kv.dtype}; all {kv.layers_windowed} attention layers are windowed: the cache "
-            f"grows until {cap} tokens, then stays at "
-            f"{fmt_bytes(kv_bytes_at(kv, caps[-1]))} per sequence",
-        )
-    else:
-        add(
-            "KV cache / token",
-            "0 B (constant state)",
-            f"{kv.layers_linear} recurrent layers hold {fmt_bytes(kv.state_bytes)} per sequence",
-        )
-
-
-def render_text(
-    a: Analysis, explanations: list[str], out: TextIO, *, color: bool | None = None
-) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(
-        file=out,
-        force_terminal=color,
-        no_color=color is False,
-        highlight=False,
-        width=110 if not out.isatty() else None,
-        soft_wrap=False,
-    )
-    ckpt, spec, prof = a.checkpoint, a.spec, a.profile
-    rev = f"@{ckpt.revision[:12]}" if ckpt.revision else ""
-    console.print(
-        f"[bold]{_safe(ckpt.model_id)}[/bold]{_safe(rev)}  "
-        f"[dim]source: {ckpt.source}{' (bundled snapshot)' if ckpt.source == 'catalog' else ''}"
-        f" · family: {_safe(spec.family)} ({_safe(spec.model_type)})[/dim]"
-    )
-    for line in coverage_lines(spec):
-        console.print(f"  [bold yellow]coverage:[/bold yellow] {_safe(line)}")
-    for warning in prof.warnings:
-        console.print(f"  [red]warning:[/red] {_safe(warning)}")
-    for note in list(ckpt.notes) + list(spec.notes) + list(prof.notes):
-        console.print(f"  [yellow]note:[/yellow] {_safe(note)}")
-
+def _architecture(doc: Report) -> Table:
     arch = Table(show_header=False, box=None, pad_edge=False)
     arch.add_column(style="bold cyan", no_wrap=True)
     arch.add_column()
-    arch.add_row(
-        "layers",
-        f"{spec.num_layers} {spec.architecture} layers"
-        + (f" + {len(spec.encoder_layers)} encoder" if spec.encoder_layers else "")
-        + (f" + {len(spec.mtp_layers)} MTP" if spec.mtp_layers else "")
-        + f" · hidden {spec.hidden_size:,} · vocab {spec.vocab_size:,}"
-        + (" · tied head" if spec.tie_word_embeddings else ""),
-    )
-    arch.add_row("attention", _attention_line(a))
-    arch.add_row("position", _position_line(a))
-    arch.add_row("ffn", _ffn_line(a))
-    arch.add_row(
-        "norm",
-        f"{spec.norm}{' (with bias)' if spec.norm_bias else ''}"
-        + (" · parallel attention+FFN" if spec.layers and spec.layers[0].parallel else ""),
-    )
-    if spec.quantization:
-        q = spec.quantization
-        arch.add_row(
-            "quantization",
-            f"{_safe(q.method)}"
-            + (f" {q.bits:g}-bit" if q.bits else "")
-            + (f" · blocks {q.block_size}" if q.block_size else ""),
-        )
-    console.print(arch)
+    s = doc.summary
+    rows = [("layers", s.layers), ("attention", s.attention), ("position", s.position),
+            ("ffn", s.ffn), ("norm", s.norm)]
+    if s.quantization is not None:
+        rows.append(("quantization", s.quantization))
+    for label, value in rows:
+        arch.add_row(_t(label), _t(value))
+    return arch
 
-    p = prof.params
+
+def _parameters(doc: Report) -> Table:
+    p = doc.params
     table = Table(
-        title="parameters" + (" (from tensors)" if p.method == "tensors" else " (from config)"),
+        title=_t("parameters" + (" (from tensors)" if p.method == "tensors" else " (from config)")),
         title_justify="left",
         show_edge=False,
     )
-    table.add_column("component")
-    table.add_column("params", justify="right")
-    table.add_column("share", justify="right")
+    table.add_column(_t("component"))
+    table.add_column(_t("params"), justify="right")
+    table.add_column(_t("share"), justify="right")
     for name, count in p.by_component.items():
         if count:
-            table.add_row(name.replace("_", " "), fmt_count(count), f"{count / p.total:.1%}")
-    table.add_row("[bold]total[/bold]", f"[bold]{fmt_count(p.total)}[/bold]", "")
-    table.add_row(
-        "[bold]active / token[/bold]",
-        f"[bold]{fmt_count(p.active)}[/bold]",
-        f"{p.active / p.total:.1%}" if p.total else "",
-    )
-    table.add_row("active excl. input embedding", fmt_count(p.active_excluding_embedding), "")
-    console.print(table)
+            table.add_row(_t(name.replace("_", " ")), _t(fmt_count(count)),
+                          _t(f"{count / p.total:.1%}"))
+    table.add_row(_t("total", "bold"), _t(fmt_count(p.total), "bold"), _t(""))
+    table.add_row(_t("active / token", "bold"), _t(fmt_count(p.active), "bold"),
+                  _t(f"{p.active / p.total:.1%}" if p.total else ""))
+    table.add_row(_t("active excl. input embedding"), _t(fmt_count(p.active_excluding_embedding)),
+                  _t(""))
+    return table
 
-    kv = prof.kv
-    mem = Table(title="memory & compute", title_justify="left", show_header=False, show_edge=False)
+
+def _kv_token_row(kv: KVCache) -> tuple[str, str, str]:
+    """The per-token KV row; for a stack with no layer that grows without bound it says what
+    grows until when, instead of a bare 0 B."""
+    if kv.bytes_per_token or not (kv.bytes_per_token_local or kv.state_bytes):
+        return ("KV cache / token", fmt_bytes(kv.bytes_per_token),
+                f"{kv.dtype}; {kv.layers_full} layers that grow with context")
+    caps = sorted({lkv.cap_tokens for lkv in kv.per_layer if lkv.cap_tokens})
+    if kv.bytes_per_token_local:
+        cap = f"{caps[-1]:,}" if len(caps) == 1 else f"{caps[0]:,}–{caps[-1]:,}"
+        return ("KV cache / token", f"{fmt_bytes(kv.bytes_per_token_local)} up to {cap} tokens",
+                f"{kv.dtype}; all {kv.layers_windowed} attention layers are windowed: the cache "
+                f"grows until {cap} tokens, then stays at "
+                f"{fmt_bytes(kv_bytes_at(kv, caps[-1]))} per sequence")
+    return ("KV cache / token", "0 B (constant state)",
+            f"{kv.layers_linear} recurrent layers hold {fmt_bytes(kv.state_bytes)} per sequence")
+
+
+def _memory_rows(doc: Report) -> list[tuple[str, str, str]]:
+    p, kv, fl, roof = doc.params, doc.kv_cache, doc.flops, doc.roofline
+    weights = doc.memory.weights_bytes
+    rows = [("weights", fmt_bytes(weights), doc.memory.weights_detail)]
+    if p.by_dtype:
+        rows.append((
+            "stored dtypes",
+            ", ".join(f"{k} {fmt_count(v)}"
+                      for k, v in sorted(p.by_dtype.items(), key=lambda kv_: -kv_[1])),
+            "",
+        ))
+    rows += [
+        _kv_token_row(kv),
+        (f"KV cache @ {kv.context:,} tok × {kv.batch}", fmt_bytes(kv.bytes_at_context),
+         "windows/chunks capped, linear state included"),
+        ("FLOPs / token", fmt_flops(fl.per_token), f"forward at {kv.context:,} context"
+         + (f"; {fl.decode_attention}" if fl.decode_attention else "")),
+        ("prefill FLOPs", fmt_flops(fl.prefill),
+         f"{kv.context:,}-token prompt, logits for the last position"
+         + (f"; {fl.prefill_attention}" if fl.prefill_attention else "")),
+        ("training FLOPs / token", fmt_flops(fl.training_per_token),
+         "6 × active matmul params (LM head included)"),
+    ]
+    if roof:
+        rows += [
+            (f"decode bound on {roof.gpu}", fmt_rate(roof.decode_tokens_per_s),
+             f"batch {roof.batch}, {roof.decode_bound}-bound, "
+             f"{fmt_seconds(roof.decode_step_seconds)}/step"),
+            ("prefill bound", fmt_seconds(roof.prefill_seconds), f"batch {roof.batch}"),
+        ]
+        if roof.free_bytes_after_weights <= 0:
+            detail = (f"the weights alone ({fmt_bytes(weights)}) exceed its "
+                      f"{fmt_bytes(roof.memory_bytes)}: shard across GPUs or quantize")
+        else:
+            detail = (f"max batch {roof.max_batch:,} at {kv.context:,} tok; "
+                      f"max context {roof.max_context:,} at batch {roof.batch}")
+        rows.append((f"on one {roof.gpu}", "fits" if roof.fits else "does NOT fit", detail))
+    return rows
+
+
+def _memory(doc: Report) -> Table:
+    mem = Table(title=_t("memory & compute"), title_justify="left", show_header=False,
+                show_edge=False)
     mem.add_column(style="bold")
     mem.add_column(justify="right")
     mem.add_column(style="dim")
-    mem.add_row("weights", fmt_bytes(prof.weights.bytes), prof.weights.detail)
-    if p.by_dtype:
-        mem.add_row(
-            "stored dtypes",
-            ", ".join(
-                f"{k} {fmt_count(v)}"
-                for k, v in sorted(p.by_dtype.items(), key=lambda kv_: -kv_[1])
-            ),
-            "",
-        )
-    _kv_token_row(mem, kv)
-    mem.add_row(
-        f"KV cache @ {kv.context:,} tok × {kv.batch}",
-        fmt_bytes(kv.bytes_at_context),
-        "windows/chunks capped, linear state included",
-    )
-    fl = prof.flops
-    mem.add_row(
-        "FLOPs / token",
-        fmt_flops(fl.per_token),
-        f"forward at {kv.context:,} context"
-        + (f"; {fl.decode_attention}" if fl.decode_attention else ""),
-    )
-    mem.add_row(
-        "prefill FLOPs",
-        fmt_flops(fl.prefill),
-        f"{kv.context:,}-token prompt, logits for the last position"
-        + (f"; {fl.prefill_attention}" if fl.prefill_attention else ""),
-    )
-    mem.add_row(
-        "training FLOPs / token",
-        fmt_flops(prof.flops.training_per_token),
-        "6 × active matmul params (LM head included)",
-    )
-    roof = prof.roofline
-    if roof:
-        mem.add_row(
-            f"decode bound on {roof.gpu}",
-            fmt_rate(roof.decode_tokens_per_s),
-            f"batch {roof.batch}, {roof.decode_bound}-bound, "
-            f"{fmt_seconds(roof.decode_step_seconds)}/step",
-        )
-        mem.add_row("prefill bound", fmt_seconds(roof.prefill_seconds), f"batch {roof.batch}")
-        fit = "fits" if roof.fits else "does NOT fit"
-        if roof.free_bytes_after_weights <= 0:
-            detail = (
-                f"the weights alone ({fmt_bytes(prof.weights.bytes)}) exceed its "
-                f"{fmt_bytes(roof.memory_bytes)}: shard across GPUs or quantize"
-            )
-        else:
-            detail = (
-                f"max batch {roof.max_batch:,} at {kv.context:,} tok; "
-                f"max context {roof.max_context:,} at batch {roof.batch}"
-            )
-        mem.add_row(f"on one {roof.gpu}", fit, detail)
-    console.print(mem)
+    for label, value, detail in _memory_rows(doc):
+        mem.add_row(_t(label), _t(value), _t(detail))
+    return mem
 
-    if explanations:
-        console.print("[bold]what this means[/bold]")
-        for line in explanations:
-            console.print(f"  • {line}")
-    findings = list(a.findings)
-    if findings:
-        console.print(f"[bold]findings ({len(findings)})[/bold]")
-        colour = {"error": "red", "warning": "yellow", "info": "blue"}
-        for f in findings:
-            sev = f.severity.value
-            where = f.location.file or ""
-            if f.location.line:
-                where += f":{f.location.line}"
-            console.print(
-                f"  [{colour[sev]}]{sev:7s}[/{colour[sev]}] {f.code} {f.name}: "
-                f"{_safe(f.message)} [dim]{_safe(where)}[/dim]"
-            )
+
+def _findings(console: Console, doc: Report) -> None:
+    console.print(_t(f"findings ({len(doc.findings)})", "bold"))
+    for f in doc.findings:
+        sev = f.severity.value
+        where = f.location.file or ""
+        if f.location.line:
+            where += f":{f.location.line}"
+        console.print(Text.assemble(
+            "  ", (f"{sev:7s}", _SEVERITY_STYLE[sev]), f" {f.code} {f.name}: {f.message} ",
+            (where, "dim"),
+        ))
+
+
+def render(doc: Report, context: RenderContext) -> str:
+    """The text report (``--format text``)."""
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        force_terminal=context.color,
+        no_color=not context.color,
+        highlight=False,
+        emoji=False,
+        width=context.width or DEFAULT_WIDTH,
+        soft_wrap=False,
+    )
+    _header(console, doc)
+    console.print(_architecture(doc))
+    console.print(_parameters(doc))
+    console.print(_memory(doc))
+    if doc.explanations:
+        console.print(_t("what this means", "bold"))
+        for line in doc.explanations:
+            console.print(_t(f"  • {line}"))
+    if doc.findings:
+        _findings(console, doc)
+    return out.getvalue()
