@@ -46,6 +46,7 @@ class HeaderError(InputError):
         super().__init__(f"{where}{message} [{code}]")
         self.code = code
         self.file = file
+        self.detail = message
 
 
 class HubError(ArchlintError):

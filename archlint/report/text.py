@@ -8,6 +8,7 @@ read as markup; the document's strings were already escaped once when it was bui
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -18,7 +19,10 @@ from archlint.report.document import Report
 from archlint.report.reporters import RenderContext
 from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 
-__all__ = ["DEFAULT_WIDTH", "render"]
+if TYPE_CHECKING:
+    from archlint.api import Analysis
+
+__all__ = ["DEFAULT_WIDTH", "render", "render_text"]
 
 #: Columns when the output is not a terminal (a file, a pipe, CI logs).
 DEFAULT_WIDTH = 110
@@ -185,3 +189,11 @@ def render(doc: Report, context: RenderContext) -> str:
     if doc.findings:
         _findings(console, doc)
     return out.getvalue()
+
+
+def render_text(a: Analysis, explanations: list[str], out: TextIO, *,
+                color: bool | None = None) -> None:
+    """The text report of one analysis, written to ``out`` (a shortcut for the library)."""
+    from archlint.report.document import build_document
+
+    out.write(render(build_document(a, explanations), RenderContext(color=bool(color))))

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archlint.checkpoint import Checkpoint, TensorInfo
-from archlint.errors import ConfigError, InputError
+from archlint.checkpoint import Checkpoint, Problem, TensorInfo
+from archlint.errors import ConfigError, HeaderError, InputError
 from archlint.source.config_file import check_size, parse_config
 from archlint.source.index import check_shards, parse_index, safe_shard_name
 from archlint.source.safetensors_header import read_local_header
@@ -36,7 +36,14 @@ def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, li
         path = root / name
         if not path.is_file():
             continue
-        parsed = read_local_header(path)
+        try:
+            parsed = read_local_header(path)
+        except HeaderError as exc:
+            # A shard no reader can open (a Git LFS pointer, a truncated download) is a defect
+            # of the checked repo: a finding with the report, not an exit 2 without one.
+            ckpt.problems.append(Problem(exc.code, exc.detail, file=name))
+            ckpt.notes.append(f"{name} could not be read: its tensors are not in the report")
+            continue
         for tensor in parsed.tensors:
             tensor.shard = name
         by_shard[name] = parsed.tensors
