@@ -10,7 +10,7 @@ JUnit read only it. Exact integers throughout.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,7 +19,6 @@ from archlint.analysis.compute import Flops
 from archlint.analysis.memory import KVCache
 from archlint.analysis.params import ParamCounts
 from archlint.analysis.roofline import Roofline
-from archlint.api import Analysis
 from archlint.lint.finding import Finding
 from archlint.report import describe
 from archlint.report.escape import for_line
@@ -33,6 +32,9 @@ from archlint.spec import (
     ModelSpec,
     TowerSpec,
 )
+
+if TYPE_CHECKING:
+    from archlint.api import Analysis
 
 __all__ = ["Report", "Summary", "build_document", "clean", "json_schema"]
 
