@@ -219,12 +219,14 @@ class Unknown(Mixer):
         return State(conv=0, recurrent=0)
 
 
-MIXERS: dict[str, Mixer] = {
-    m.variant: m
-    for m in (GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), Unknown())
-}
+BUILTIN_MIXERS: tuple[Mixer, ...] = (
+    GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), Unknown()
+)
+#: variant → formulas; the family registry (archlint.families.registry) fills it from the
+#: built-in pack and any installed plugin pack
+MIXERS: dict[str, Mixer] = {m.variant: m for m in BUILTIN_MIXERS}
 
 
 def mixer(r: RecurrentSpec) -> Mixer:
-    """The formulas of a recurrent spec's variant (plugins may add variants to MIXERS)."""
-    return MIXERS.get(r.variant, MIXERS["unknown"])
+    """The formulas of a recurrent spec's variant; an unknown variant claims nothing."""
+    return MIXERS.get(r.variant) or MIXERS.get("unknown") or Unknown()

@@ -30,6 +30,7 @@ class _Sourced(BaseModel):
     provenance: dict[str, FieldSource] = Field(default_factory=dict)
 
 
+#: Built-in variants (a plugin pack may register more: the field is a plain string).
 RecurrentVariant = Literal[
     "gated_deltanet",  # Qwen3-Next, Qwen3.5: gated delta rule (Yang et al. 2024)
     "mamba1",  # Mamba, Falcon-Mamba, Jamba: selective scan (Gu & Dao 2023)
@@ -50,7 +51,7 @@ class RecurrentSpec(BaseModel):
     at their zero defaults.
     """
 
-    variant: RecurrentVariant
+    variant: str  # one of RecurrentVariant, or a plugin's
     # linear attention (gated_deltanet, kda, lightning): key/value heads and head sizes
     num_key_heads: int = 0
     num_value_heads: int = 0

@@ -1,5 +1,6 @@
-"""Config dialects → ModelSpec. One adapter per dialect; unknown types fall back to the
-generic reader, marked as best-effort."""
+"""Config dialects → ModelSpec. One adapter per dialect, registered through the
+`archlint.families` entry-point group (the built-ins too, see `registry`); unknown types fall
+back to the generic reader, marked as best-effort."""
 
 from __future__ import annotations
 
@@ -7,57 +8,8 @@ from typing import Any
 
 from archlint.families import tf_structure, tf_tables
 from archlint.families.base import Adapter, ConfigView
-from archlint.families.dialects import (
-    DBRX,
-    GPT2,
-    GPTJ,
-    MPT,
-    T5,
-    Bart,
-    Bert,
-    Bloom,
-    Cohere,
-    DeepSeek,
-    Falcon,
-    Gemma,
-    GPTNeoX,
-    GptOss,
-    Llama,
-    Llama4,
-    Olmo2,
-    Phi3,
-    Qwen,
-    Qwen3Next,
-    Starcoder2,
-)
-from archlint.families.hybrids import HYBRID_ADAPTERS
+from archlint.families.registry import adapters_by_type
 from archlint.spec import FFNSpec, FieldSource, ModelSpec
-
-ADAPTERS: tuple[type[Adapter], ...] = (
-    Llama,
-    Qwen,
-    Qwen3Next,
-    Phi3,
-    Olmo2,
-    Starcoder2,
-    Gemma,
-    Cohere,
-    DeepSeek,
-    GptOss,
-    Llama4,
-    Falcon,
-    GPT2,
-    GPTJ,
-    GPTNeoX,
-    Bloom,
-    MPT,
-    DBRX,
-    Bert,
-    T5,
-    Bart,
-    *HYBRID_ADAPTERS,
-)
-_BY_TYPE = {t: a for a in ADAPTERS for t in a.model_types}
 
 
 class Generic(Adapter):
@@ -141,17 +93,18 @@ def adapter_for(
             "head_dim 128 (or 64)"
         )
         return adapter
-    if isinstance(model_type, str) and model_type in _BY_TYPE:
-        return _BY_TYPE[model_type](config, origins=origins)
+    by_type = adapters_by_type()
+    if isinstance(model_type, str) and model_type in by_type:
+        return by_type[model_type](config, origins=origins)
     text_type = _text_model_type(config)
-    if text_type in _BY_TYPE:
+    if text_type in by_type:
         # A multimodal wrapper around a language model archlint knows (LLaVA around Llama,
         # Mistral-3 around Mistral): the language model's adapter reads text_config, the
         # towers come from the vision/audio sub-configs.
-        return _BY_TYPE[text_type](config, origins=origins)
+        return by_type[text_type](config, origins=origins)
     if model_type is None and "dim" in config and "n_layers" in config:
         # Vendor-native configs (DeepSeek inference/configs/*.json, Mistral params.json).
-        adapter = DeepSeek(config) if "kv_lora_rank" in config else Llama(config)
+        adapter = by_type["deepseek_v3" if "kv_lora_rank" in config else "llama"](config)
         adapter.notes.append("read from a vendor-native config (not a Hugging Face config.json)")
         return adapter
     adapter = Generic(config, origins=origins)
@@ -184,4 +137,4 @@ def build_spec(
     return adapter_for(config, inferred=inferred, origins=origins).build()
 
 
-__all__ = ["ADAPTERS", "Adapter", "adapter_for", "build_spec"]
+__all__ = ["Adapter", "adapter_for", "build_spec"]

@@ -1,0 +1,59 @@
+"""The built-in family pack: every adapter and mixer archlint ships, registered through the
+same `archlint.families` entry point (`builtin = "archlint.families.builtin"`) that a plugin
+package uses. A pack module exposes `ADAPTERS` (Adapter subclasses, each naming the
+`model_types` it reads) and optionally `MIXERS` (constant-state mixer formulas by variant)."""
+
+from __future__ import annotations
+
+from archlint.families.base import Adapter
+from archlint.families.dialects import (
+    DBRX,
+    GPT2,
+    GPTJ,
+    MPT,
+    T5,
+    Bart,
+    Bert,
+    Bloom,
+    Cohere,
+    DeepSeek,
+    Falcon,
+    Gemma,
+    GPTNeoX,
+    GptOss,
+    Llama,
+    Llama4,
+    Olmo2,
+    Phi3,
+    Qwen,
+    Qwen3Next,
+    Starcoder2,
+)
+from archlint.families.hybrids import HYBRID_ADAPTERS
+from archlint.mixers import BUILTIN_MIXERS, Mixer
+
+ADAPTERS: tuple[type[Adapter], ...] = (
+    Llama,
+    Qwen,
+    Qwen3Next,
+    Phi3,
+    Olmo2,
+    Starcoder2,
+    Gemma,
+    Cohere,
+    DeepSeek,
+    GptOss,
+    Llama4,
+    Falcon,
+    GPT2,
+    GPTJ,
+    GPTNeoX,
+    Bloom,
+    MPT,
+    DBRX,
+    Bert,
+    T5,
+    Bart,
+    *HYBRID_ADAPTERS,
+)
+MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS
