@@ -822,7 +822,53 @@ class ParamCountDrift(_TensorRule):
                           component=component, component_delta=components.get(component, 0))
 
 
+class ArchitectureNotUnderstood(Rule):
+    """Part of the architecture was not understood, so some figures may be wrong.
+
+    ## What it does
+    Reads the spec's coverage: layer groups whose token mixer archlint could not describe,
+    towers whose parameters are estimated, layer-type names no reader knows, and config keys
+    that shape the architecture (layer patterns, block configs, state-space settings) that no
+    reader consumed.
+
+    ## Why is this bad?
+    A report that looks as confident as a right one but counts a Mamba layer as attention, or
+    ignores a per-layer `block_configs`, is wrong by whole factors. Naming what was not
+    understood lets the reader discount those figures, and tells archlint's maintainers (or
+    the architecture's owner, through a family plugin) what to add.
+
+    ## Example
+    A hybrid whose config declares `hybrid_override_pattern` for a `model_type` archlint has no
+    adapter for: the generic reader reads every layer as attention.
+
+    ## References
+    - docs/plugins.md: describing a custom architecture with a family pack
+    """
+
+    code = "AL113"
+    name = "architecture-not-understood"
+    default_severity: ClassVar[Severity] = Severity.WARNING
+    messages: ClassVar[dict[str, str]] = {
+        "part": "{part}: {how}{detail}",
+        "keys": "config keys that shape the architecture were not understood: {keys}",
+    }
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        coverage = ctx.spec.coverage
+        for item in coverage.items:
+            if item.how in ("assumed", "not_understood"):
+                yield ctx.finding(
+                    "part",
+                    part=item.part,
+                    how=item.how.replace("_", " "),
+                    detail=f" ({item.detail})" if item.detail else "",
+                )
+        if coverage.unknown_keys:
+            yield ctx.finding("keys", keys=", ".join(coverage.unknown_keys))
+
+
 RULES: list[type[Rule]] = [
+    ArchitectureNotUnderstood,
     LayerCountMismatch, HiddenSizeMismatch, AttentionHeadsMismatch, HeadDimMismatch,
     MlaRankMismatch, IntermediateSizeMismatch, ExpertCountMismatch, ExpertShapeMismatch,
     SharedExpertMismatch, VocabSizeMismatch, TiedEmbeddingsMismatch, ParamCountDrift,
