@@ -107,11 +107,13 @@ class _DefaultScopes:
             text_type = text.get("model_type") or tf_tables.sub_configs(root_type).get(
                 "text_config"
             )
-            # the wrapper's own default text_config first: it is what the wrapper builds
+            # transformers builds a declared text_config from its own type's class defaults;
+            # only an absent one becomes the wrapper's default text_config
             nested = root_defaults.get("text_config")
-            text_defaults = (nested if isinstance(nested, dict) else None) or (
-                tf_tables.defaults_for(text_type) if isinstance(text_type, str) else None
-            ) or {}
+            declared = isinstance(root.get("text_config"), dict)
+            own = tf_tables.defaults_for(text_type) if isinstance(text_type, str) else None
+            wrapper = nested if isinstance(nested, dict) else None
+            text_defaults = ((own or wrapper) if declared else (wrapper or own)) or {}
             if isinstance(text_type, str):
                 self.aliases.update(tf_tables.attribute_map(text_type))
                 derived = tf_tables.derived_keys(text_type)

@@ -164,10 +164,12 @@ def read_towers(config: dict[str, Any], text_hidden: int) -> list[TowerSpec]:
         raw = config.get(key)
         if key not in subs and not isinstance(raw, dict):
             continue
+        # a declared sub-config is built from its type's class defaults; an absent one is the
+        # wrapper's default sub-config (LLaVA's CLIP-L/336)
         sub = TowerConfig(
             raw if isinstance(raw, dict) else {},
             subs.get(key),
-            (tf_tables.defaults_for(wrapper) or {}).get(key),
+            None if isinstance(raw, dict) else (tf_tables.defaults_for(wrapper) or {}).get(key),
         )
         formula = ENCODERS.get(sub.model_type)
         params = (formula or _generic)(sub)
