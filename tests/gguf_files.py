@@ -68,8 +68,10 @@ def write_gguf(path: Path, arch: str, kv: dict[str, tuple[Any, V] | tuple[Any, V
 
 def llama_kv(arch: str = "llama", *, layers: int, hidden: int, heads: int, kv_heads: int,
              ffn: int, vocab: int | None = None, context: int = 8192,
-             file_type: int = 15, tokens: int | None = None) -> dict[str, Any]:
-    """The keys `convert_hf_to_gguf.py` writes for a Llama-like model."""
+             file_type: int = 15, tokens: int | None = None,
+             token_len: int = 0) -> dict[str, Any]:
+    """The keys `convert_hf_to_gguf.py` writes for a Llama-like model (`tokens` of at least
+    `token_len` characters)."""
     kv: dict[str, Any] = {
         "general.name": ("test", V.STRING),
         "general.file_type": (file_type, V.UINT32),
@@ -87,7 +89,8 @@ def llama_kv(arch: str = "llama", *, layers: int, hidden: int, heads: int, kv_he
         kv[f"{arch}.vocab_size"] = (vocab, V.UINT32)
     if tokens is not None:
         kv["tokenizer.ggml.model"] = ("gpt2", V.STRING)
-        kv["tokenizer.ggml.tokens"] = ([f"t{i}" for i in range(tokens)], V.ARRAY, V.STRING)
+        kv["tokenizer.ggml.tokens"] = ([f"t{i}".ljust(token_len, "x") for i in range(tokens)],
+                                       V.ARRAY, V.STRING)
     return kv
 
 

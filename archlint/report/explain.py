@@ -6,7 +6,6 @@ from archlint.analysis.profile import Profile
 from archlint.report.units import fmt_bytes, fmt_count, fmt_ratio
 from archlint.spec import ModelSpec
 
-
 #: how people name each constant-state mixer
 MIXER_LABELS = {
     "gated_deltanet": "Gated DeltaNet",

@@ -88,6 +88,8 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
             timeout=options.timeout,
             progress=options.progress,
             use_cache=options.use_cache,
+            gguf_file=options.gguf_file,
+            gguf_quant=options.gguf_quant,
         )
     except (NetworkError, OfflineError) as exc:
         if in_catalog is None or options.prefer == "hub":

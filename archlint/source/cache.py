@@ -139,20 +139,24 @@ class HeaderCache:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
 
     # -- paths ---------------------------------------------------------------------------------
-    def entry_path(self, endpoint: str, repo_id: str, sha: str) -> Path:
+    def entry_path(self, endpoint: str, repo_id: str, sha: str,
+                   variant: str | None = None) -> Path:
+        """`variant`: which of several models of one commit (a GGUF repo's `quant=Q8_0`)."""
         if not is_full_sha(sha):
             raise ValueError(f"not a commit sha: {sha!r}")
+        name = sha.lower() if variant is None else f"{sha.lower()}.{quote(variant, safe='._-')}"
         return (self.root / "checkpoints" / _host_key(endpoint) / _repo_key(repo_id)
-                / f"{sha.lower()}.json.gz")
+                / f"{name}.json.gz")
 
     def ref_path(self, endpoint: str, repo_id: str, revision: str | None) -> Path:
         name = _DEFAULT_REF if revision is None else quote(revision, safe="._-")
         return self.root / "refs" / _host_key(endpoint) / _repo_key(repo_id) / f"{name}.json"
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def get(self, endpoint: str, repo_id: str, sha: str) -> Checkpoint | None:
+    def get(self, endpoint: str, repo_id: str, sha: str,
+            variant: str | None = None) -> Checkpoint | None:
         """The cached Checkpoint (`source="cache"`), or None if absent or failing its checks."""
-        path = self.entry_path(endpoint, repo_id, sha)
+        path = self.entry_path(endpoint, repo_id, sha, variant)
         _wait_for_write(path)
         try:
             stat = path.stat()
@@ -173,7 +177,7 @@ class HeaderCache:
         return checkpoint
 
     def put(self, endpoint: str, repo_id: str, sha: str, checkpoint: Checkpoint, *,
-            background: bool = False) -> bool:
+            background: bool = False, variant: str | None = None) -> bool:
         """Store `checkpoint`; False (and no entry) if the disk refused. Never raises OSError.
 
         `background=True` writes a large checkpoint (BACKGROUND_MIN_TENSORS tensors or more) in
@@ -181,7 +185,7 @@ class HeaderCache:
         thread writes a snapshot of the checkpoint's lists, so a caller may go on appending
         notes or problems; the tensors, config and index themselves must not be modified.
         """
-        path = self.entry_path(endpoint, repo_id, sha)
+        path = self.entry_path(endpoint, repo_id, sha, variant)
         if not background or len(checkpoint.tensors or ()) < BACKGROUND_MIN_TENSORS:
             return _write_entry(path, checkpoint)
         snapshot = replace(

@@ -463,8 +463,12 @@ def fetch_checkpoint(
     max_header_bytes: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     use_cache: bool = True,
+    gguf_file: str | None = None,
+    gguf_quant: str | None = None,
 ) -> Checkpoint:
-    """Config, index and safetensors headers of `repo_id` at `revision` (default branch if None).
+    """Config, index and safetensors headers of `repo_id` at `revision` (default branch if None);
+    for a GGUF-only repo, the header of the model `gguf_file`/`gguf_quant` name (else the
+    default choice, archlint.source.gguf_checkpoint.choose_model).
 
     Answers from the header cache when it can: a pinned commit sha needs no request at all, a
     branch or tag one listing call. `offline` (or HF_HUB_OFFLINE) answers only from the cache, for
@@ -482,14 +486,17 @@ def fetch_checkpoint(
         raise errors.UsageError(f"{revision!r} is not a revision")
     base = resolve_endpoint(endpoint)
     cache = HeaderCache(cache_dir) if use_cache else None
+    # A GGUF repo holds many models: a non-default choice is its own cache entry.
+    variant = (f"gguf-file-{gguf_file}" if gguf_file else f"gguf-quant-{gguf_quant.upper()}"
+               if gguf_quant else None)
 
     if cache is not None and revision is not None and is_full_sha(revision):
-        hit = cache.get(base, repo_id, revision.lower())
+        hit = cache.get(base, repo_id, revision.lower(), variant)
         if hit is not None:
             hit.fetch_stats = {"requests": 0, "bytes": 0, "cache_hit": 1}
             return hit
     if offline_requested(offline):
-        return _offline(cache, base, repo_id, revision)
+        return _offline(cache, base, repo_id, revision, variant)
 
     fetcher = _Fetcher(repo_id=repo_id, revision=revision, endpoint=base, token=token,
                        timeout=timeout, retry=DEFAULT_RETRY)
@@ -502,7 +509,8 @@ def fetch_checkpoint(
                                 limit=MAX_LISTING_BYTES)
     except errors.NetworkError as err:
         recent = _from_cache(cache, base, repo_id, revision, max_age_s=REF_FALLBACK_TTL_S,
-                             why=f"the Hub could not be reached ({err.one_line()})")
+                             why=f"the Hub could not be reached ({err.one_line()})",
+                             variant=variant)
         if recent is None:
             raise
         return recent
@@ -510,17 +518,25 @@ def fetch_checkpoint(
     fetcher.sha = sha
     if cache is not None:
         cache.put_ref(base, repo_id, revision, sha)
-        hit = cache.get(base, repo_id, sha)
+        hit = cache.get(base, repo_id, sha, variant)
         if hit is not None:
             hit.fetch_stats = _stats(fetcher, started, cache_hit=1)
             return hit
 
+    from archlint.source.gguf_hub import fetch_gguf, is_gguf_repo
+
     with paused_gc():  # ~1M containers, no cycles: see paused_gc
-        checkpoint = _fetch_files(fetcher, files, max_workers=max_workers,
-                                  max_header_bytes=max_header_bytes, progress=progress)
+        if is_gguf_repo(files):
+            checkpoint = fetch_gguf(fetcher, files, gguf_file=gguf_file, gguf_quant=gguf_quant,
+                                    max_workers=max_workers, max_header_bytes=max_header_bytes,
+                                    progress=progress)
+        else:
+            checkpoint = _fetch_files(fetcher, files, max_workers=max_workers,
+                                      max_header_bytes=max_header_bytes, progress=progress)
     checkpoint.fetch_stats = _stats(fetcher, started)
     if cache is not None:
-        cache.put(base, repo_id, sha, checkpoint, background=True)  # off the critical path
+        # off the critical path
+        cache.put(base, repo_id, sha, checkpoint, background=True, variant=variant)
     return checkpoint
 
 
@@ -535,27 +551,30 @@ def _stats(fetcher: _Fetcher, started: float, *, cache_hit: int = 0) -> dict[str
 
 
 def _offline(cache: HeaderCache | None, base: str, repo_id: str,
-             revision: str | None) -> Checkpoint:
+             revision: str | None, variant: str | None = None) -> Checkpoint:
     label = f"{repo_id}@{revision}" if revision else repo_id
     if cache is None:
         raise errors.OfflineError(f"{label}: offline mode and the cache is disabled")
     if revision is not None and is_full_sha(revision):
         raise errors.OfflineError(f"{label}: offline mode and this commit is not in the cache")
-    hit = _from_cache(cache, base, repo_id, revision, max_age_s=None, why="offline")
+    hit = _from_cache(cache, base, repo_id, revision, max_age_s=None, why="offline",
+                      variant=variant)
     if hit is None:
         raise errors.OfflineError(f"{label}: offline mode and this model is not in the cache")
     return hit
 
 
 def _from_cache(cache: HeaderCache | None, base: str, repo_id: str, revision: str | None, *,
-                max_age_s: float | None, why: str) -> Checkpoint | None:
-    """The cached Checkpoint for a branch/tag's last known commit, if resolved recently enough."""
+                max_age_s: float | None, why: str,
+                variant: str | None = None) -> Checkpoint | None:
+    """The cached Checkpoint for a branch/tag's last known commit, if resolved recently enough
+    (`variant`: which model of the commit, for a GGUF repo's non-default choice)."""
     if cache is None or (revision is not None and is_full_sha(revision)):
         return None
     ref = cache.get_ref(base, repo_id, revision)
     if ref is None or (max_age_s is not None and time.time() - ref.resolved_at > max_age_s):
         return None
-    hit = cache.get(base, repo_id, ref.sha)
+    hit = cache.get(base, repo_id, ref.sha, variant)
     if hit is None:
         return None
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ref.resolved_at))
@@ -701,8 +720,8 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
     has_safetensors = any(f.endswith(".safetensors") for f in files)
     if not has_config and not has_safetensors:
         raise errors.NotSafetensorsError(
-            f"{fetcher.who()}: not a model repo archlint can read: no config.json and no "
-            "safetensors weights"
+            f"{fetcher.who()}: not a model repo archlint can read: no config.json, no "
+            "safetensors and no GGUF weights"
         )
     index_name, guessed = _choose_weights(files)
     checkpoint = Checkpoint(model_id=fetcher.repo_id, source="hub", revision=fetcher.sha,
