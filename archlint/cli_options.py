@@ -27,7 +27,7 @@ __all__ = ["emit", "make_options", "make_source", "profile_options", "source_opt
 
 _SOURCE_KEYS = ("revision", "offline", "no_auth", "endpoint", "cache_dir", "no_cache",
                 "use_catalog", "timeout", "gguf_file", "gguf_quant")
-_PROFILE_KEYS = ("context", "batch", "kv_dtype", "dtype", "gpu", "gpu_file")
+_PROFILE_KEYS = ("context", "batch", "kv_dtype", "dtype", "gpu", "gpu_file", "kv_type")
 
 
 def _with_options(options: list[Any], keys: tuple[str, ...], name: str,
@@ -85,6 +85,7 @@ def make_options(
     gpu: str | None,
     gpu_file: str | None,
     dtype: str | None = None,
+    kv_type: str | None = None,
 ) -> Options:
     """The Options the profile options describe; a bad --kv-dtype, --dtype or --gpu fails
     here, before any network."""
@@ -93,8 +94,12 @@ def make_options(
 
     cache_dtype(kv_dtype, "bf16")
     cache_dtype(dtype, "bf16", "--dtype")
+    if kv_type is not None:
+        from archlint.analysis.gguf import check_kv_type
+
+        kv_type = check_kv_type(kv_type)
     return Options(context=context, batch=batch, kv_dtype=kv_dtype, dtype=dtype,
-                   gpu=resolve_gpu(gpu, gpu_file))
+                   gpu=resolve_gpu(gpu, gpu_file), kv_type=kv_type)
 
 
 _SOURCE_OPTIONS = [
@@ -166,6 +171,12 @@ _PROFILE_OPTIONS = [
         "--kv-dtype",
         help="KV-cache dtype (bf16, fp16, fp8, fp32); default: the "
         "serving dtype, as vLLM's 'auto'.",
+    ),
+    click.option(
+        "--kv-type",
+        metavar="TYPE",
+        help="llama.cpp's KV-cache type (-ctk/-ctv: f16, q8_0, q4_0, bf16, f32...): adds the "
+        "cache in llama.cpp's conventions (always shown for GGUF files, at f16 by default).",
     ),
     click.option(
         "--dtype",

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from archlint.ggml_types import FILE_TYPE_BASE, UNQUANTIZED
+from archlint.lint.finding import Finding, Location, Severity
+from archlint.lint.rule import Rule, RuleContext
 from archlint.source.gguf_header import PROBLEM_NAMES
+from archlint.source.safetensors_header import json_pointer
 
 from .integrity import ProblemRule
 
@@ -185,5 +193,113 @@ class GgufMetadataInvalid(ProblemRule):
     name = PROBLEM_NAMES["AL027"]
 
 
+def _gguf(ctx: RuleContext) -> dict[str, Any] | None:
+    ckpt = ctx.checkpoint
+    return ckpt.gguf if ckpt.weights_format == "gguf" and ckpt.gguf else None
+
+
+def _at_key(gguf: dict[str, Any], key: str) -> Location:
+    files = gguf.get("files") or [None]
+    return Location(file=files[0], pointer=json_pointer(key))
+
+
+class GgufFileTypeMismatch(Rule):
+    """`general.file_type` names a quantization the tensors are not stored in.
+
+    ## What it does
+    Reads the recipe `general.file_type` declares (llama.cpp's `llama_ftype`: Q4_K_M,
+    Q8_0, IQ2_XXS ...) and the ggml type that recipe is built around (Q4_K for Q4_K_M), and
+    checks that the file's matrices (tensors of 2 or more dimensions) use that type at all.
+    For F16/BF16/F32 files, the matrices must be mostly in that type.
+
+    ## Why is this bad?
+    The file type is what the Hub, Ollama and LM Studio show and what people pick a file
+    by: a file labelled Q4_K_M that holds Q8_0 weights needs twice the memory the user
+    planned for (or a Q2_K one delivers the quality of Q2_K). It happens when files are
+    renamed, or requantized by tools that copy the metadata.
+
+    ## Example
+    `general.file_type = 15` (MOSTLY_Q4_K_M) with every `blk.N.*` matrix stored as Q8_0.
+
+    ## References
+    - llama.cpp `llama.h` (`enum llama_ftype`), `src/llama-quant.cpp` (the recipes)
+    """
+
+    code = "AL601"
+    name = "gguf-file-type-mismatch"
+    default_severity = Severity.WARNING
+    needs_tensors = True
+    messages: ClassVar[dict[str, str]] = {
+        "mismatch": "general.file_type is {declared} (built around {base}) but the file's "
+                    "matrices are stored as {stored}",
+    }
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        gguf = _gguf(ctx)
+        tensors = ctx.checkpoint.tensors or []
+        declared = (gguf or {}).get("file_type")
+        base = FILE_TYPE_BASE.get(declared or "")
+        if gguf is None or base is None:
+            return
+        counts = Counter(t.dtype for t in tensors if len(t.shape) >= 2)
+        if not counts:
+            return
+        # a float file is mostly its type; a recipe uses its base type somewhere
+        ok = counts.most_common(1)[0][0] == base if base in UNQUANTIZED else base in counts
+        if not ok:
+            stored = ", ".join(f"{t} ({n})" for t, n in counts.most_common(3))
+            yield ctx.finding("mismatch", _at_key(gguf, "general.file_type"),
+                              declared=declared, base=base, stored=stored)
+
+
+class GgufVocabMismatch(Rule):
+    """The tokenizer's vocabulary and the embedding rows of a GGUF file differ.
+
+    ## What it does
+    Compares the length of `tokenizer.ggml.tokens` with the rows of `token_embd.weight`
+    (and of `output.weight`), when the file also declares `{arch}.vocab_size`. Without
+    that key the vocabulary size is read from the token list, and AL110 reports the same
+    disagreement against the embedding.
+
+    ## Why is this bad?
+    llama.cpp sizes the embedding from the tokenizer (`n_vocab` = the number of tokens) and
+    refuses the file ("tensor 'token_embd.weight' has wrong shape"); other readers that
+    trust `vocab_size` index past the tokenizer, or decode ids it cannot print.
+
+    ## Example
+    `tokenizer.ggml.tokens` of 151,646 strings with `token_embd.weight` of 151,936 rows.
+
+    ## References
+    - llama.cpp `src/llama-model.cpp` (`create_tensor` with `{n_embd, n_vocab}`)
+    """
+
+    code = "AL602"
+    name = "gguf-vocab-mismatch"
+    default_severity = Severity.ERROR
+    needs_tensors = True
+    messages: ClassVar[dict[str, str]] = {
+        "rows": "tokenizer.ggml.tokens holds {tokens:,} tokens but {tensor} has {rows:,} rows",
+    }
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        gguf = _gguf(ctx)
+        if gguf is None:
+            return
+        meta = gguf.get("metadata") or {}
+        tokens = meta.get("tokenizer.ggml.tokens")
+        count = tokens.get("length") if isinstance(tokens, dict) else (
+            len(tokens) if isinstance(tokens, list) else None)
+        arch = meta.get("general.architecture")
+        if not isinstance(count, int) or f"{arch}.vocab_size" not in meta:
+            return
+        for tensor in ctx.checkpoint.tensors or []:
+            if tensor.name in ("token_embd.weight", "output.weight") and len(tensor.shape) == 2:
+                rows = tensor.shape[0]
+                if rows != count:
+                    yield ctx.finding("rows", _at_key(gguf, "tokenizer.ggml.tokens"),
+                                      tokens=count, tensor=tensor.name, rows=rows)
+
+
 RULES = [GgufHeaderInvalid, GgufStringNotUtf8, GgufDuplicateName, GgufUnknownTensorType,
-         GgufTensorShapeInvalid, GgufTensorLayoutInvalid, GgufTensorPastEnd, GgufMetadataInvalid]
+         GgufTensorShapeInvalid, GgufTensorLayoutInvalid, GgufTensorPastEnd, GgufMetadataInvalid,
+         GgufFileTypeMismatch, GgufVocabMismatch]

@@ -17,6 +17,13 @@ from typing import Literal
 from pydantic import BaseModel
 
 from archlint.analysis.compute import Flops, flops
+from archlint.analysis.gguf import (
+    LLAMA_CPP_KV_TYPE,
+    LlamaCppKV,
+    QuantMix,
+    llama_cpp_kv,
+    quant_mix,
+)
 from archlint.analysis.hardware import GPU
 from archlint.analysis.memory import KVCache, kv_cache
 from archlint.analysis.params import ParamCounts, count_from_spec, count_from_tensors
@@ -39,6 +46,7 @@ class Options(BaseModel):
     kv_dtype: str | None = None  # None: the serving dtype (vLLM "auto")
     dtype: str | None = None  # serving dtype; None: vLLM's "auto" (fp32 checkpoints → bf16)
     gpu: GPU | None = None
+    kv_type: str | None = None  # llama.cpp's -ctk/-ctv; None: f16 (its default), GGUF only
 
 
 class WeightBytes(BaseModel):
@@ -60,6 +68,9 @@ class Profile(BaseModel):
     roofline: Roofline | None = None
     warnings: list[str] = []  # settings the model cannot honour (e.g. context past its maximum)
     notes: list[str] = []  # conventions applied (e.g. fp32 checkpoint served in bf16)
+    # GGUF checkpoints (or --kv-type): the quantization mix and llama.cpp's KV cache
+    quant_mix: QuantMix | None = None
+    llama_cpp_kv: LlamaCppKV | None = None
 
 
 #: Checkpoint dtypes vLLM's "auto" serves as they are; float32 becomes bfloat16.
@@ -278,6 +289,22 @@ def costs(
     return kv, fl, roof
 
 
+def llama_cpp_costs(spec: ModelSpec, ckpt: Checkpoint | None,
+                    options: Options) -> LlamaCppKV | None:
+    """llama.cpp's KV cache, for a GGUF checkpoint or when --kv-type asks for it."""
+    is_gguf = ckpt is not None and ckpt.weights_format == "gguf"
+    if not is_gguf and options.kv_type is None:
+        return None
+    absorbed = True
+    if is_gguf and ckpt is not None and ckpt.gguf:
+        meta = ckpt.gguf.get("metadata") or {}
+        arch = meta.get("general.architecture")
+        absorbed = f"{arch}.attention.key_length_mla" in meta or f"{arch}.attention.kv_lora_rank" \
+            not in meta
+    return llama_cpp_kv(spec, context=options.context, batch=options.batch,
+                        type_k=options.kv_type or LLAMA_CPP_KV_TYPE, absorbed_mla=absorbed)
+
+
 def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profile:
     analytic = count_from_spec(spec)
     params = count_from_tensors(ckpt, spec) if ckpt is not None and ckpt.tensors else analytic
@@ -297,6 +324,8 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
         roofline=roof,
         warnings=context_warnings(spec, options.context),
         notes=[note] if note else [],
+        quant_mix=quant_mix(ckpt) if ckpt is not None else None,
+        llama_cpp_kv=llama_cpp_costs(spec, ckpt, options),
     )
 
 
@@ -308,4 +337,5 @@ def reprofile(spec: ModelSpec, base: Profile, options: Options) -> Profile:
     kv, fl, roof = costs(
         spec, base.params, base.weights, base.activation_dtype, options, base.state_dtype or None
     )
-    return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof})
+    return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof,
+                                   "llama_cpp_kv": None})

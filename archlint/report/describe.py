@@ -136,6 +136,7 @@ def quantization_line(spec: ModelSpec) -> str | None:
         return None
     return (
         f"{q.method}"
+        + (f" {q.raw['file_type']}" if q.method == "gguf" and q.raw.get("file_type") else "")
         + (f" {q.bits:g}-bit" if q.bits else "")
         + (f" · blocks {q.block_size}" if q.block_size else "")
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from archlint import __version__
 from archlint.analysis.compute import Flops
+from archlint.analysis.gguf import LlamaCppKV, QuantMix
 from archlint.analysis.memory import KVCache
 from archlint.analysis.params import ParamCounts
 from archlint.analysis.roofline import Roofline
@@ -124,6 +125,18 @@ class Summary(BaseModel):
     )
 
 
+class GGUFInfo(BaseModel):
+    """A GGUF checkpoint's own facts: its file(s), what else its repo offers, the quant mix."""
+
+    version: int
+    file_type: str | None
+    files: list[str]
+    chosen: dict[str, str] | None = Field(description="which model of the repo, and why")
+    repo_models: list[dict[str, Any]] = Field(
+        description="the repo's GGUF models: model, quant, parts, bytes")
+    quant_mix: QuantMix | None
+
+
 class Report(BaseModel):
     """The report document: built once per run (:func:`build_document`), rendered by every
     format (``--format json`` is this model as JSON). Every string from the repo in it has
@@ -151,6 +164,19 @@ class Report(BaseModel):
     findings: list[Finding]
     coverage: Coverage
     towers: list[TowerSpec]
+    gguf: GGUFInfo | None = Field(default=None, description="GGUF checkpoints only")
+    llama_cpp_kv: LlamaCppKV | None = Field(
+        default=None, description="the KV cache in llama.cpp's conventions (GGUF, --kv-type)")
+
+
+def _gguf(a: Analysis) -> GGUFInfo | None:
+    info = a.checkpoint.gguf
+    if a.checkpoint.weights_format != "gguf" or not info:
+        return None
+    return GGUFInfo(version=int(info.get("version") or 0), file_type=info.get("file_type"),
+                    files=list(info.get("files") or []), chosen=info.get("chosen"),
+                    repo_models=list(info.get("repo_models") or []),
+                    quant_mix=a.profile.quant_mix)
 
 
 def _groups(layers: list[LayerSpec]) -> list[LayerGroup]:
@@ -317,6 +343,8 @@ def _build(a: Analysis, explanations: list[str]) -> Report:
         findings=list(a.findings),
         coverage=spec.coverage,
         towers=spec.towers,
+        gguf=_gguf(a),
+        llama_cpp_kv=prof.llama_cpp_kv,
     )
 
 

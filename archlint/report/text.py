@@ -153,6 +153,48 @@ def _memory(doc: Report) -> Table:
     return mem
 
 
+def _gguf(doc: Report) -> Table | None:
+    """GGUF: the file(s) and the repo's other models, the quant mix, llama.cpp's KV cache."""
+    info, lkv = doc.gguf, doc.llama_cpp_kv
+    if info is None and lkv is None:
+        return None
+    table = Table(title=_t("GGUF / llama.cpp"), title_justify="left", show_header=False,
+                  show_edge=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_column(style="dim")
+    rows: list[tuple[str, str, str]] = []
+    if info is not None:
+        files = info.files
+        rows.append(("file", files[0] if len(files) == 1 else f"{len(files)} parts",
+                     f"GGUF v{info.version} · file type {info.file_type}"))
+        if info.quant_mix is not None:
+            rows.append(("bits / weight", f"{info.quant_mix.bits_per_weight:.2f}",
+                         info.quant_mix.summary))
+    if lkv is not None:
+        swa = f", sliding layers {lkv.swa_cells:,} cells" if lkv.swa_cells else ""
+        rows.append((
+            f"llama.cpp KV @ {lkv.context:,} tok", fmt_bytes(lkv.bytes_total),
+            f"K {lkv.type_k.lower()} {fmt_bytes(lkv.bytes_k)} + V {lkv.type_v.lower()} "
+            f"{fmt_bytes(lkv.bytes_v)}; {lkv.cells:,} cells{swa}"
+            + (f"; recurrent state {fmt_bytes(lkv.recurrent_state_bytes)} (f32)"
+               if lkv.recurrent_state_bytes else "")
+            + (f"; MLA {lkv.mla_layout}" if lkv.mla_layout else "")
+            + " (the KV rows above follow vLLM)"))
+    models = info.repo_models if info is not None else []
+    if len(models) > 1:
+        chosen = (info.chosen or {}).get("model") if info is not None else None
+        shown = ", ".join(
+            f"{'*' if m['model'] == chosen else ''}{m['quant'] or m['model']}"
+            + (f" {fmt_bytes(m['bytes'])}" if m.get("bytes") else "")
+            for m in models[:12])
+        more = f" (+{len(models) - 12} more)" if len(models) > 12 else ""
+        rows.append(("repo offers", f"{len(models)} models", shown + more))
+    for label, value, detail in rows:
+        table.add_row(_t(label), _t(value), _t(detail))
+    return table
+
+
 def _findings(console: Console, doc: Report) -> None:
     console.print(_t(f"findings ({len(doc.findings)})", "bold"))
     for f in doc.findings:
@@ -182,6 +224,9 @@ def render(doc: Report, context: RenderContext) -> str:
     console.print(_architecture(doc))
     console.print(_parameters(doc))
     console.print(_memory(doc))
+    gguf = _gguf(doc)
+    if gguf is not None:
+        console.print(gguf)
     if doc.explanations:
         console.print(_t("what this means", "bold"))
         for line in doc.explanations:
