@@ -31,6 +31,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {  # name: (full args, --quick
                         "--cache-sizes", "100", "1000"]),
     "peers": (["--runs", "3"], ["--runs", "1"]),
     "side_by_side": (["--runs", "3"], ["--runs", "1", "--no-accelerate"]),
+    "gguf_report": (["--runs", "5"], ["--runs", "2"]),
 }
 HEADER = """# Benchmarks
 

@@ -244,7 +244,56 @@ path_chars = st.sampled_from([*"ab./\\:~\x00\n ", "..", "C:", "\ud800", "é"])
 tensor_names = st.sampled_from(["a", "b", "c", "d"])
 shard_files = st.sampled_from(["s1", "s2", "s3"])
 
+# -- GGUF -----------------------------------------------------------------------------------------
+
+def outcome_of_gguf(buf: bytes, file_size: int | None) -> str:
+    """parse_gguf's contract: a ParsedGGUF, a one-line HeaderError AL020, or (only when the
+    buffer is a strict prefix of the file) NeedMoreBytes asking for more than it has."""
+    from archlint.source.gguf_header import NeedMoreBytes, ParsedGGUF, parse_gguf
+
+    try:
+        parsed = parse_gguf(buf, file_name="f.gguf", file_size=file_size)
+    except HeaderError as err:
+        assert err.code == "AL020" and "\n" not in str(err), err
+        return "fatal"
+    except NeedMoreBytes as more:
+        assert file_size is not None and len(buf) < file_size
+        assert len(buf) < more.needed <= more.estimate <= file_size
+        return "need-more"
+    assert isinstance(parsed, ParsedGGUF)
+    for t in parsed.tensors:
+        assert isinstance(t.name, str) and all(type(d) is int and d >= 0 for d in t.shape)
+    return "accepted"
+
+
+def _valid_gguf() -> bytes:
+    return (ROOT / "fixtures" / "broken" / "gguf" / "valid.gguf").read_bytes()
+
+
+def prop_gguf_any_bytes(body: bytes) -> str:
+    return outcome_of_gguf(b"GGUF\x03\x00\x00\x00" + body, None)
+
+
+def prop_gguf_mutated(data: st.DataObject) -> str:
+    buf = bytearray(_valid_gguf())
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(buf) - 1))
+        buf[at] = data.draw(st.integers(0, 255))
+    return outcome_of_gguf(bytes(buf), len(buf))
+
+
+def prop_gguf_prefix(cut: int) -> str:
+    """Any prefix of a valid file either parses (the header fits) or asks for more."""
+    whole = _valid_gguf()
+    got = outcome_of_gguf(whole[:cut], len(whole))
+    assert got in ("accepted", "need-more")
+    return got
+
+
 PROPERTIES: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], str]]] = {
+    "gguf/any-bytes": (st.binary(max_size=512), prop_gguf_any_bytes),
+    "gguf/mutated-valid": (st.data(), prop_gguf_mutated),
+    "gguf/prefix": (st.integers(8, 384), prop_gguf_prefix),
     "header/any-bytes": (st.binary(max_size=512), prop_any_bytes),
     "header/valid-length-any-body": (st.binary(max_size=512), prop_length_then_any_body),
     "header/brace-any-text": (st.text(max_size=256), prop_brace_then_any_text),

@@ -119,3 +119,23 @@ def test_broken_gguf_is_one_line_exit_2(tmp_path: Path, capsys, monkeypatch) -> 
     code, out, err = run(["report", str(path)], capsys, monkeypatch)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "AL020" in err
+
+
+def test_compare_and_scan_take_gguf_files(llama3_file: Path, tmp_path: Path, capsys,
+                                          monkeypatch) -> None:
+    small = dict(layers=2, hidden=256, heads=4, kv_heads=2, ffn=512)
+    tiny = tmp_path / "Tiny-Q8_0.gguf"
+    write_gguf(tiny, "llama", llama_kv(**small, file_type=7, vocab=512),  # type: ignore[arg-type]
+               llama_tensors(**small, vocab=512, quant=Q.Q8_0))  # type: ignore[arg-type]
+    code, out, err = run(["compare", str(llama3_file), str(tiny), "--format", "json",
+                          "--gpu", "none"], capsys, monkeypatch)
+    assert code == 0, err
+    assert str(LLAMA3_8B_PARAMS) in out
+    listing = tmp_path / "models.txt"
+    listing.write_text(f"{llama3_file}\n{tiny}\n")
+    code, out, err = run(["scan", "--from", str(listing)], capsys, monkeypatch)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert sorted(r["params_total"] for r in rows) == sorted(
+        [LLAMA3_8B_PARAMS, 2 * 512 * 256 + 2 * (256 * 256 + 2 * 128 * 256 + 256 * 256
+                                                + 3 * 256 * 512 + 2 * 256) + 256])

@@ -292,42 +292,56 @@ class _Reader:
         return items, type_name
 
     def strings(self, key: str, count: int) -> Any:
-        """An array of strings, each length checked and each string strict UTF-8."""
+        """An array of strings, each length checked and each string strict UTF-8.
+
+        A vocabulary is ~150k strings, so the walk does only the lengths per item; UTF-8 is
+        checked for the whole run at once when every length is under 128: the u64 prefixes
+        are then ASCII bytes, and a run of valid UTF-8 pieces split by ASCII bytes is valid
+        exactly when each piece is. Longer strings (or a failure) are checked one by one.
+        """
         cur = self.cur
-        buf, order, limit = cur.buf, cur.order + "Q", cur.limit
-        keep = count <= KEEP_ARRAY_ITEMS
-        items: list[str] = []
-        start = cur.pos
-        cur.array_progress = (0, count, start)
-        bad = 0
+        buf, have, limit = cur.buf, cur.have, cur.limit
+        unpack = struct.Struct(cur.order + "Q").unpack_from
+        start = pos = cur.pos
+        longest = 0
         for index in range(count):
-            if cur.pos + 8 > cur.have:
-                cur.array_progress = (index, count, start)
+            if pos + 8 > have:
+                cur.pos, cur.array_progress = pos, (index, count, start)
                 cur.need(8, f"item {index} of {short(key)}")
-            n = struct.unpack_from(order, buf, cur.pos)[0]
-            cur.pos += 8
-            end = cur.pos + n
-            if end > cur.have:
-                if n > limit - cur.pos:
+            n = unpack(buf, pos)[0]
+            end = pos + 8 + n
+            if end > have:
+                cur.pos, cur.array_progress = pos, (index, count, start)
+                if n > limit - pos - 8:
                     raise cur.fail(f"item {index} of {short(key)} claims {n} bytes, more than "
-                                   f"the {limit - cur.pos} left in the file")
-                cur.pos -= 8
-                cur.array_progress = (index, count, start)
+                                   f"the {limit - pos - 8} left in the file")
                 cur.need(8 + n, f"item {index} of {short(key)}")
-            raw = buf[cur.pos:end]
-            cur.pos = end
+            if n > longest:
+                longest = n
+            pos = end
+        cur.pos, cur.array_progress = pos, None
+        region = bytes(buf[start:pos])
+        if count > KEEP_ARRAY_ITEMS and longest < 128:
             try:
-                text = str(raw, "utf-8")
+                region.decode("utf-8")
+                return ArraySummary("STRING", count)
+            except UnicodeDecodeError:
+                pass
+        items, bad, at = [], 0, 0
+        for _ in range(count):
+            n = int.from_bytes(region[at:at + 8], "little" if cur.order == "<" else "big")
+            raw = region[at + 8:at + 8 + n]
+            at += 8 + n
+            try:
+                text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 bad += 1
-                text = bytes(raw).decode("utf-8", errors="replace")
-            if keep:
-                items.append(text)
-        cur.array_progress = None
+                text = raw.decode("utf-8", errors="replace")
+            items.append(text)
         if bad:
             self.problems.add("AL021", f"{bad} of the {count} strings of {short(key)} are not "
                               "valid UTF-8")
-        return items if keep else ArraySummary("STRING", count)
+        return items if count <= KEEP_ARRAY_ITEMS else ArraySummary("STRING", count)
 
 
 def _version(cur: _Cursor) -> int:
