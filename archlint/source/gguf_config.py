@@ -210,6 +210,53 @@ class _Builder:
                 "kind": "derived", "detail": f"gguf:{gating_key} = 2 (sigmoid): DeepSeek-V3's "
                 "bias-corrected top-k (exp_probs_b)"})
 
+    def ssm(self, tensors: list[TensorInfo] | None) -> None:
+        """Mamba-family dims in the dialect of the transformers config each adapter reads:
+        Mamba's `intermediate_size` is d_inner; Jamba's are `mamba_*`, its attention layers
+        are where `head_count_kv` is non-zero and its MoE layers where expert tensors are."""
+        inner, inner_key = self.get("ssm.inner_size")
+        hidden = self.config.get("hidden_size")
+        if not isinstance(inner, int) or not isinstance(hidden, int) or not hidden:
+            return
+        expand = {"kind": "derived", "detail": f"gguf:{inner_key} / embedding_length"}
+        if self.arch in ("mamba", "mamba2"):
+            self.put("intermediate_size", inner, _declared(inner_key))
+            self.put("expand", inner // hidden, expand)
+        if self.arch != "jamba":
+            return
+        self.put("mamba_expand", inner // hidden, expand)
+        for config_key, suffix in (("mamba_d_state", "ssm.state_size"),
+                                   ("mamba_d_conv", "ssm.conv_kernel"),
+                                   ("mamba_dt_rank", "ssm.time_step_rank")):
+            value, key = self.get(suffix)
+            if isinstance(value, int):
+                self.put(config_key, value, _declared(key))
+        kv = self.config.get("num_key_value_heads_per_layer")
+        if isinstance(kv, list):
+            self._period("attn", [i for i, v in enumerate(kv) if v], len(kv),
+                         f"gguf:{self.arch}.attention.head_count_kv (non-zero entries)")
+        if tensors is not None and isinstance(self.config.get("num_hidden_layers"), int):
+            moe = sorted({int(t.name.split(".")[1]) for t in tensors
+                          if t.name.startswith("blk.") and "_exps." in t.name})
+            self._period("expert", moe, self.config["num_hidden_layers"],
+                         "layers holding ffn_*_exps tensors")
+
+    def _period(self, kind: str, layers: list[int], n: int, source: str) -> None:
+        """`{kind}_layer_period/offset` when `layers` are every p-th layer from an offset."""
+        if len(layers) < 2:
+            if len(layers) == 1:
+                self.put(f"{kind}_layer_period", n, {"kind": "derived", "detail": source})
+                self.put(f"{kind}_layer_offset", layers[0], {"kind": "derived", "detail": source})
+            return
+        period = layers[1] - layers[0]
+        if period and layers == list(range(layers[0], n, period)):
+            origin = {"kind": "derived", "detail": source}
+            self.put(f"{kind}_layer_period", period, origin)
+            self.put(f"{kind}_layer_offset", layers[0] % period, origin)
+        else:
+            self.notes.append(f"{source}: layers {layers[:6]}... follow no fixed period; "
+                              "read as the adapter's default pattern")
+
     def rope_scaling(self) -> None:
         kind, kind_key = self.get("rope.scaling.type")
         factor, _ = self.get("rope.scaling.factor")
@@ -286,6 +333,7 @@ def config_from_gguf(metadata: dict[str, Any], tensors: list[TensorInfo] | None
     builder.per_layer()
     builder.attention_dims()
     builder.rope_scaling()
+    builder.ssm(tensors)
     builder.windows(tensors)
     builder.vocabulary(tensors)
     builder.tied(tensors)

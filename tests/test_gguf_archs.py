@@ -1,0 +1,117 @@
+"""Each architecture archlint knows, read from a GGUF file's metadata alone (files written by
+gguf-py's writer with the keys llama.cpp's converter writes; values from the models' published
+configs), with the KV cache in vLLM's and in llama.cpp's conventions worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gguf import GGMLQuantizationType as Q
+from gguf import GGUFValueType as V
+
+from archlint.analysis.gguf import llama_cpp_kv
+from archlint.analysis.memory import kv_cache
+from archlint.api import analyze
+from tests.gguf_files import write_gguf
+
+U32, F32 = V.UINT32, V.FLOAT32
+
+
+def model(tmp_path: Path, arch: str, kv: dict[str, object], tensors=None):  # type: ignore[no-untyped-def]
+    path = tmp_path / f"{arch}.gguf"
+    keys = {f"{arch}.{k}" if not k.startswith(("general.", "tokenizer.")) else k: v
+            for k, v in kv.items()}
+    write_gguf(path, arch, keys, tensors or [("token_embd.weight", (256, 32), Q.F16)])  # type: ignore[arg-type]
+    return analyze(str(path))
+
+
+def test_deepseek2_mla_both_layouts(tmp_path: Path) -> None:
+    """DeepSeek-V3's config: 61 layers, 128 heads, q_lora_rank 1536, kv_lora_rank 512, rope 64,
+    nope 128, v 128, 3 dense layers, 256 experts top-8 + 1 shared of width 2048."""
+    a = model(tmp_path, "deepseek2", {
+        "block_count": (61, U32), "embedding_length": (7168, U32),
+        "feed_forward_length": (18432, U32), "attention.head_count": (128, U32),
+        "attention.head_count_kv": (1, U32), "attention.q_lora_rank": (1536, U32),
+        "attention.kv_lora_rank": (512, U32), "attention.key_length": (576, U32),
+        "attention.value_length": (512, U32), "attention.key_length_mla": (192, U32),
+        "attention.value_length_mla": (128, U32), "rope.dimension_count": (64, U32),
+        "leading_dense_block_count": (3, U32), "expert_count": (256, U32),
+        "expert_used_count": (8, U32), "expert_shared_count": (1, U32),
+        "expert_feed_forward_length": (2048, U32), "expert_gating_func": (2, U32),
+        "vocab_size": (129280, U32)})
+    att = a.spec.layers[0].attention
+    assert (att.kind, att.kv_lora_rank, att.q_lora_rank, att.qk_rope_head_dim,
+            att.qk_nope_head_dim, att.v_head_dim) == ("mla", 512, 1536, 64, 128, 128)
+    nope = att.provenance["qk_nope_head_dim"]  # key_length_mla 192 − rope 64
+    assert nope.kind == "derived" and "key_length_mla" in nope.detail
+    assert att.provenance["kv_lora_rank"].key == "gguf:deepseek2.attention.kv_lora_rank"
+    ffn = a.spec.layers[3].ffn
+    assert (a.spec.layers[2].ffn.kind, ffn.kind, ffn.num_experts, ffn.experts_per_token,
+            ffn.num_shared_experts, ffn.router) == ("dense", "moe", 256, 8, 1, "sigmoid")
+    # vLLM: one latent of 512 + 64 per token per layer (DESIGN.md: 70,272 B/token in bf16)
+    assert a.profile.kv.bytes_per_token == 61 * 576 * 2 == 70_272
+    # llama.cpp, absorbed layout: K row 576 + V row 512 values, f16, per cell
+    lkv = a.profile.llama_cpp_kv
+    assert lkv.mla_layout.startswith("absorbed")
+    assert lkv.bytes_total == 61 * (576 + 512) * 2 * 8192
+
+
+def test_gemma3_sliding_window_cells(tmp_path: Path) -> None:
+    """Gemma-3-4B's text config: 34 layers, 8 heads / 4 KV of 256, window 1024, one global
+    layer in 6 (transformers' default pattern; llama.cpp fixes the same)."""
+    a = model(tmp_path, "gemma3", {
+        "block_count": (34, U32), "embedding_length": (2560, U32),
+        "feed_forward_length": (10240, U32), "attention.head_count": (8, U32),
+        "attention.head_count_kv": (4, U32), "attention.key_length": (256, U32),
+        "attention.value_length": (256, U32), "attention.sliding_window": (1024, U32),
+        "context_length": (131072, U32), "vocab_size": (262208, U32)})
+    full = [layer.index for layer in a.spec.layers if layer.attention.window is None]
+    assert full == [5, 11, 17, 23, 29]
+    per_layer = 4 * (256 + 256) * 2  # K and V, f16/bf16
+    ctx = 32768
+    vllm = kv_cache(a.spec, dtype="bf16", dtype_bytes=2, context=ctx, batch=1)
+    assert vllm.bytes_at_context == 5 * per_layer * ctx + 29 * per_layer * 1024
+    lkv = llama_cpp_kv(a.spec, context=ctx)
+    # llama.cpp's SWA cache: min(cells, pad(1024 + n_ubatch 512, 256)) = 1536 cells
+    assert (lkv.cells, lkv.swa_cells) == (32768, 1536)
+    assert lkv.bytes_total == 5 * per_layer * ctx + 29 * per_layer * 1536
+
+
+def test_gpt_oss_alternates_and_has_sinks(tmp_path: Path) -> None:
+    """gpt-oss-20b's config: 24 layers alternating sliding(128)/full, 64 heads / 8 KV of 64."""
+    a = model(tmp_path, "gpt-oss", {
+        "block_count": (24, U32), "embedding_length": (2880, U32),
+        "feed_forward_length": (2880, U32), "attention.head_count": (64, U32),
+        "attention.head_count_kv": (8, U32), "attention.key_length": (64, U32),
+        "attention.value_length": (64, U32), "attention.sliding_window": (128, U32),
+        "expert_count": (32, U32), "expert_used_count": (4, U32),
+        "expert_feed_forward_length": (2880, U32), "vocab_size": (201088, U32)})
+    windows = [layer.attention.window for layer in a.spec.layers]
+    assert windows == [128, None] * 12
+    assert a.spec.layers[0].attention.sinks
+    assert a.spec.provenance["layer_types"].kind == "default"  # llama.cpp's fixed pattern
+
+
+def test_mamba_state_in_f32_for_llama_cpp(tmp_path: Path) -> None:
+    """Falcon-Mamba-7B: 64 Mamba-1 layers, d_inner 8192, d_state 16, d_conv 4, dt_rank 256.
+    llama.cpp keeps per layer (d_conv − 1) × d_inner conv values and d_state × d_inner SSM
+    values in f32 (llama-memory-recurrent.cpp)."""
+    a = model(tmp_path, "mamba", {
+        "block_count": (64, U32), "embedding_length": (4096, U32),
+        "ssm.inner_size": (8192, U32), "ssm.state_size": (16, U32),
+        "ssm.conv_kernel": (4, U32), "ssm.time_step_rank": (256, U32),
+        "vocab_size": (65024, U32)})
+    assert {layer.attention.kind for layer in a.spec.layers} == {"linear"}
+    assert a.spec.layers[0].attention.linear.d_inner == 8192
+    lkv = a.profile.llama_cpp_kv
+    assert lkv.layers_recurrent == 64 and lkv.bytes_k == lkv.bytes_v == 0
+    assert lkv.recurrent_state_bytes == 64 * (3 * 8192 + 16 * 8192) * 4
+
+
+def test_unknown_architecture_is_an_honest_partial_report(tmp_path: Path) -> None:
+    a = model(tmp_path, "futurenet", {
+        "block_count": (4, U32), "embedding_length": (256, U32),
+        "attention.head_count": (4, U32), "feed_forward_length": (512, U32)})
+    assert not a.spec.known_family and a.spec.model_type == "futurenet"
+    assert any("futurenet" in note for note in a.checkpoint.notes)
+    assert a.spec.num_layers == 4
