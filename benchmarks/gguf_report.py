@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--out")
     args = parser.parse_args()
 
-    from hubserver import HubServer, Repo, VirtualFile, model_files
+    from hubserver import HubServer, Repo, VirtualFile
 
     from archlint.api import analyze, analyze_checkpoint
     from archlint.source.hub import fetch_checkpoint
