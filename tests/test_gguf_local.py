@@ -111,6 +111,9 @@ def test_planted_layer_count_defect_is_found(tmp_path: Path, capsys, monkeypatch
     assert code == 1
     (finding,) = [f for f in json.loads(out)["findings"] if f["code"] == "AL101"]
     assert "layer(s) 3" in finding["message"]
+    # the finding points into the GGUF file, at the metadata key that declared it
+    assert finding["location"]["file"] == "lying.gguf"
+    assert finding["location"]["pointer"] == "/llama.block_count"
 
 
 def test_broken_gguf_is_one_line_exit_2(tmp_path: Path, capsys, monkeypatch) -> None:

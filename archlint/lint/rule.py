@@ -263,7 +263,11 @@ class RuleContext:
         return None
 
     def at_config(self, *keys: str | None) -> Location:
-        """A location in config.json: pointer and line of the first key present, else the file."""
+        """A location in config.json: pointer and line of the first key present, else the file.
+        For a GGUF checkpoint, the GGUF file and the metadata key the config key came from."""
+        gguf = self.checkpoint.gguf if self.checkpoint.weights_format == "gguf" else None
+        if gguf:
+            return _at_gguf_key(gguf, keys)
         key = self.config_key(*keys)
         if key is None:
             return Location(file="config.json")
@@ -305,3 +309,18 @@ def iter_findings(rule: Rule, ctx: RuleContext) -> Iterator[Finding]:
     if result is None:
         return
     yield from result
+
+
+def _at_gguf_key(gguf: dict[str, Any], keys: tuple[str | None, ...]) -> Location:
+    """The GGUF metadata key behind the first of `keys` (a config key, or a `gguf:` key as
+    provenance records it), as a pointer into the GGUF file."""
+    files = gguf.get("files") or [None]
+    origins = gguf.get("origins") or {}
+    for key in keys:
+        if not key:
+            continue
+        source = key if key.startswith("gguf:") else (origins.get(key) or {}).get("key") or ""
+        if source.startswith("gguf:"):
+            pointer = "/" + source[5:].replace("~", "~0").replace("/", "~1")  # RFC 6901
+            return Location(file=files[0], pointer=pointer)
+    return Location(file=files[0])
