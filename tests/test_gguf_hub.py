@@ -158,3 +158,27 @@ def test_split_set_parts_read_in_parallel(hub_server: HubServer, tmp_path: Path)
                                         "quant": "Q8_0", "parts": 2,
                                         "bytes": sum(f.size for f in files.values())}]
     assert len(hub_server.requests()) == 3
+
+
+def test_cli_report_scan_and_compare_take_a_gguf_repo(gguf_repo: Repo, hub_server: HubServer,
+                                                      tmp_path: Path, capsys, monkeypatch
+                                                      ) -> None:
+    import json
+
+    from tests.test_cli import run
+
+    hub = ["--endpoint", hub_server.endpoint, "--no-auth"]
+    code, out, err = run(["report", REPO, "--quant", "Q8_0", "--format", "json", "--gpu",
+                          "none", *hub], capsys, monkeypatch)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["gguf"]["chosen"]["model"] == "Tiny-Llama-Q8_0.gguf"
+    assert [m["quant"] for m in report["gguf"]["repo_models"]] == [
+        "F16", "IQ2_XXS", "Q4_K_M", "Q8_0", "F16"]  # the last is mmproj-…-F16
+    listing = tmp_path / "models.txt"
+    listing.write_text(f"{REPO}\n")
+    code, out, err = run(["scan", "--from", str(listing), *hub], capsys, monkeypatch)
+    assert code == 0, err
+    assert json.loads(out.splitlines()[0])["status"] == "ok"
+    code, out, err = run(["compare", REPO, REPO, "--gpu", "none", *hub], capsys, monkeypatch)
+    assert code == 0, err
