@@ -182,3 +182,20 @@ def test_cli_report_scan_and_compare_take_a_gguf_repo(gguf_repo: Repo, hub_serve
     assert json.loads(out.splitlines()[0])["status"] == "ok"
     code, out, err = run(["compare", REPO, REPO, "--gpu", "none", *hub], capsys, monkeypatch)
     assert code == 0, err
+
+
+def test_mixed_repo_reads_gguf_when_asked(hub_server: HubServer, tmp_path: Path) -> None:
+    """A repo with safetensors weights and GGUF quants: the safetensors by default, the GGUF
+    file when --quant/--file names one."""
+    from hubserver import model_files
+
+    from tests.conftest import fixture_checkpoint
+
+    files = model_files(fixture_checkpoint("openai/gpt-oss-20b"), shards=2)
+    files["gpt-oss-20b-Q4_K_M.gguf"] = gguf_file(tmp_path / "q.gguf", Q.Q4_K, 15)
+    repo = Repo("example/Mixed")
+    repo.add_commit(files)
+    hub_server.add_repo(repo)
+    assert fetch(hub_server, "example/Mixed").weights_format == "safetensors"
+    got = fetch(hub_server, "example/Mixed", gguf_quant="Q4_K_M")
+    assert got.weights_format == "gguf" and got.gguf["files"] == ["gpt-oss-20b-Q4_K_M.gguf"]

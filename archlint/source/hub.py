@@ -526,7 +526,8 @@ def fetch_checkpoint(
     from archlint.source.gguf_hub import fetch_gguf, is_gguf_repo
 
     with paused_gc():  # ~1M containers, no cycles: see paused_gc
-        if is_gguf_repo(files):
+        wants_gguf = (gguf_file or gguf_quant) and any(f.lower().endswith(".gguf") for f in files)
+        if is_gguf_repo(files) or wants_gguf:
             checkpoint = fetch_gguf(fetcher, files, gguf_file=gguf_file, gguf_quant=gguf_quant,
                                     max_workers=max_workers, max_header_bytes=max_header_bytes,
                                     progress=progress)

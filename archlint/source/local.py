@@ -100,9 +100,9 @@ def _split_parts(path: Path) -> list[str]:
 
 def from_directory(root: Path, *, gguf_file: str | None = None,
                    gguf_quant: str | None = None) -> Checkpoint:
-    if not (root / "config.json").is_file() and not any(root.glob("*.safetensors")) and any(
-        p.suffix.lower() == ".gguf" for p in root.iterdir()
-    ):
+    has_gguf = any(p.suffix.lower() == ".gguf" for p in root.iterdir())
+    only_gguf = not (root / "config.json").is_file() and not any(root.glob("*.safetensors"))
+    if has_gguf and (only_gguf or gguf_file or gguf_quant):
         return _gguf_in_directory(root, gguf_file, gguf_quant)
     ckpt = Checkpoint(model_id=root.resolve().name, source="local", revision=None)
     for path in sorted(root.iterdir()):
