@@ -136,7 +136,8 @@ class Checkpoint:
                 for p in self.problems
             ],
             "notes": self.notes,
-            "gguf": self.gguf,
+            # GGUF only: other checkpoints serialise exactly as before
+            **({"gguf": self.gguf} if self.gguf is not None else {}),
         }
 
     @classmethod
