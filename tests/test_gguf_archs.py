@@ -112,6 +112,31 @@ def test_unknown_architecture_is_an_honest_partial_report(tmp_path: Path) -> Non
     a = model(tmp_path, "futurenet", {
         "block_count": (4, U32), "embedding_length": (256, U32),
         "attention.head_count": (4, U32), "feed_forward_length": (512, U32)})
-    assert not a.spec.known_family and a.spec.model_type == "futurenet"
+    assert not a.spec.known_family and a.spec.model_type == "gguf:futurenet"
     assert any("futurenet" in note for note in a.checkpoint.notes)
     assert a.spec.num_layers == 4
+
+
+def test_mamba2_heads_from_time_step_rank(tmp_path: Path) -> None:
+    """mamba2-130m's config: 24 layers, hidden 768, expand 2 (d_inner 1536), head_dim 64
+    (24 heads), d_state 128, 1 group, d_conv 4. llama.cpp's converter stores the head count
+    in ssm.time_step_rank. vLLM's Mamba-2 state per layer: conv (d_conv − 1) × (d_inner +
+    2 × groups × d_state) + SSM heads × head_dim × d_state."""
+    a = model(tmp_path, "mamba2", {
+        "block_count": (24, U32), "embedding_length": (768, U32),
+        "ssm.inner_size": (1536, U32), "ssm.state_size": (128, U32),
+        "ssm.conv_kernel": (4, U32), "ssm.time_step_rank": (24, U32),
+        "ssm.group_count": (1, U32), "vocab_size": (50288, U32)})
+    lin = a.spec.layers[0].attention.linear
+    assert (lin.variant, lin.d_inner, lin.num_heads, lin.head_dim, lin.d_state,
+            lin.n_groups) == ("mamba2", 1536, 24, 64, 128, 1)
+    per_layer = 3 * (1536 + 2 * 128) + 24 * 64 * 128
+    assert a.profile.llama_cpp_kv.recurrent_state_bytes == 24 * per_layer * 4
+
+
+def test_untranslated_hybrid_says_so(tmp_path: Path) -> None:
+    a = model(tmp_path, "nemotron_h", {
+        "block_count": (4, U32), "embedding_length": (256, U32),
+        "attention.head_count": (4, U32), "feed_forward_length": (512, U32)})
+    assert not a.spec.known_family
+    assert any("nemotron_h" in note for note in a.checkpoint.notes)

@@ -18,7 +18,9 @@ from archlint.ggml_types import LLAMA_FILE_TYPES
 
 #: `general.architecture` → transformers `model_type` (llama.cpp's arch names: gguf-py
 #: `constants.MODEL_ARCH_NAMES`). An architecture not listed keeps its GGUF name and gets the
-#: generic reader's best-effort report.
+#: generic reader's best-effort report: so do the hybrids whose GGUF dialect (per-layer SSM
+#: and attention mix) is not translated yet (qwen3next, granitehybrid, nemotron_h, falcon-h1,
+#: lfm2), rather than an adapter reading half-translated keys.
 ARCH_TO_MODEL_TYPE: dict[str, str] = {
     "llama": "llama",
     "mistral3": "mistral",
@@ -29,7 +31,6 @@ ARCH_TO_MODEL_TYPE: dict[str, str] = {
     "qwen2moe": "qwen2_moe",
     "qwen3": "qwen3",
     "qwen3moe": "qwen3_moe",
-    "qwen3next": "qwen3_next",
     "phi3": "phi3",
     "olmo2": "olmo2",
     "starcoder2": "starcoder2",
@@ -53,9 +54,6 @@ ARCH_TO_MODEL_TYPE: dict[str, str] = {
     "mamba": "mamba",
     "mamba2": "mamba2",
     "jamba": "jamba",
-    "granitehybrid": "granitemoehybrid",
-    "nemotron_h": "nemotron_h",
-    "falcon-h1": "falcon_h1",
 }
 
 # (config key, GGUF key suffix after `{arch}.`) read as they are.
@@ -222,6 +220,13 @@ class _Builder:
         if self.arch in ("mamba", "mamba2"):
             self.put("intermediate_size", inner, _declared(inner_key))
             self.put("expand", inner // hidden, expand)
+        heads, heads_key = self.get("ssm.time_step_rank")
+        if self.arch == "mamba2" and isinstance(heads, int) and heads > 0:
+            # Mamba-2 has no Δ low-rank: llama.cpp's converter stores its head count there
+            # (add_ssm_time_step_rank(d_inner // head_dim); build_mamba2_layer reads n_head)
+            self.put("num_heads", heads, _declared(heads_key))
+            self.put("head_dim", inner // heads, {"kind": "derived",
+                                                  "detail": f"gguf:{inner_key} / {heads_key}"})
         if self.arch != "jamba":
             return
         self.put("mamba_expand", inner // hidden, expand)
@@ -323,12 +328,14 @@ def config_from_gguf(metadata: dict[str, Any], tensors: list[TensorInfo] | None
     if not isinstance(arch, str) or not arch:
         return None, {}, ["general.architecture is missing: architecture read from tensors"]
     builder = _Builder(metadata, arch)
-    model_type = ARCH_TO_MODEL_TYPE.get(arch, arch)
+    # an unmapped architecture must not meet an adapter by name (nemotron_h is both a GGUF and
+    # a transformers name, in different dialects): it is read by the generic reader
+    model_type = ARCH_TO_MODEL_TYPE.get(arch, f"gguf:{arch}")
     builder.put("model_type", model_type, _declared("general.architecture"))
     builder.config["architectures"] = []
     if arch not in ARCH_TO_MODEL_TYPE:
-        builder.notes.append(f"GGUF architecture {arch!r} is not mapped to a transformers "
-                             "model type: best-effort report")
+        builder.notes.append(f"GGUF architecture {arch!r} is not translated to a transformers "
+                             "config dialect: best-effort report from its standard keys")
     builder.direct()
     builder.per_layer()
     builder.attention_dims()
