@@ -554,3 +554,27 @@ def logical_params(tensor: TensorInfo, role: TensorRole) -> int:
     if role.role != "weight":
         return 0
     return tensor.numel * role.pack_factor
+
+
+#: What a block's tensor names say about its token mixer: a constant-state mixer (the SSM,
+#: delta-rule, short-conv and RG-LRU parameter names of transformers' modeling files) or
+#: softmax attention. First match wins; names are searched whole.
+MIXER_NAME_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(\.A_log$|\.dt_bias$|\.x_proj\.|\.dt_proj\.|mixer\.conv1d|mamba\.)"), "recurrent"),
+    (re.compile(r"(linear_attn\.|in_proj_qkvz|in_proj_ba|\.conv\.in_proj|\.conv\.conv\.)"), "recurrent"),
+    (re.compile(r"(rg_lru\.|temporal_block\.|recurrent_param)"), "recurrent"),
+    (re.compile(r"(self_attn\.(q|k|v|qkv|kv_a)_proj|attention\.(wq|wqkv|query_key_value)|"
+                r"attn\.c_attn|\.Wqkv\.|self_attn\.q_a_proj)"), "attention"),
+)
+
+
+def mixer_hints(names: list[str]) -> set[str]:
+    """The mixer kinds a block's tensor names show ("recurrent", "attention")."""
+    found: set[str] = set()
+    for name in names:
+        for pattern, kind in MIXER_NAME_HINTS:
+            if pattern.search(name):
+                found.add(kind)
+                break
+    return found
+

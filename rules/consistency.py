@@ -10,11 +10,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from archlint.checkpoint import TensorInfo
-from archlint.lint.finding import Finding, Severity
+from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.source.safetensors_header import short
 from archlint.spec import AttentionSpec, LayerSpec
-from archlint.tensors import DecoderBlocks, LayerTensors
+from archlint.tensors import DecoderBlocks, LayerTensors, mixer_hints
 
 from ._base import PerLayer, declared, human_bytes, human_count, shape_text, source_key
 from ._shapes import fused_expert_dims, layer_span, out_in
@@ -867,8 +867,70 @@ class ArchitectureNotUnderstood(Rule):
             yield ctx.finding("keys", keys=", ".join(coverage.unknown_keys))
 
 
+class MixerKindMismatch(Rule):
+    """A layer's tensors show another token mixer than the config describes.
+
+    ## What it does
+    Reads each decoder block's tensor names for the parameters of a constant-state mixer
+    (Mamba's `A_log`/`x_proj`/`dt_bias`, Gated DeltaNet's `in_proj_qkvz`, LFM2's short-conv
+    projections, RG-LRU gates) and of softmax attention (`q_proj`/`k_proj`/`v_proj`, fused
+    qkv), and compares them with the layer's mixer in the spec read from config.json.
+
+    ## Why is this bad?
+    Tensor shapes are the ground truth. A hybrid whose layer pattern was misread (a Mamba layer
+    taken for attention) gets a KV cache many times too large and a constant state of zero;
+    a config that no longer matches its weights will not load.
+
+    ## Example
+    `layers.3.mixer.A_log` is stored, but the config's `hybrid_override_pattern` puts
+    attention at layer 3.
+
+    ## References
+    - transformers `modeling_mamba2.py`, `modeling_nemotron_h.py`, `modeling_qwen3_next.py`
+    """
+
+    code = "AL114"
+    name = "mixer-kind-mismatch"
+    default_severity: ClassVar[Severity] = Severity.ERROR
+    messages: ClassVar[dict[str, str]] = {
+        "kind": "layer {layer}: the config describes {spec} but its tensors show {tensors}",
+    }
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        index = ctx.tensors
+        if index is None:
+            return
+        blocks = index.blocks
+        for layer in ctx.spec.layers:
+            tensors = blocks.layer(layer.index)
+            if tensors is None:
+                continue
+            hints = mixer_hints(tensors.names)
+            if not hints:
+                continue
+            kinds = {m.kind for m in layer.mixers() if m.source == "self"}
+            spec_recurrent = "linear" in kinds
+            spec_attention = bool(kinds - {"linear", "none"})
+            if ("recurrent" in hints) != spec_recurrent or (
+                "attention" in hints
+            ) != spec_attention:
+                yield ctx.finding(
+                    "kind",
+                    Location(file="config.json", tensor=tensors.names[0]),
+                    layer=layer.index,
+                    spec=_kinds_text(spec_recurrent, spec_attention),
+                    tensors=_kinds_text("recurrent" in hints, "attention" in hints),
+                )
+
+
+def _kinds_text(recurrent: bool, attention: bool) -> str:
+    parts = [p for p, on in (("a constant-state mixer", recurrent), ("attention", attention)) if on]
+    return " and ".join(parts) or "no token mixer"
+
+
 RULES: list[type[Rule]] = [
     ArchitectureNotUnderstood,
+    MixerKindMismatch,
     LayerCountMismatch, HiddenSizeMismatch, AttentionHeadsMismatch, HeadDimMismatch,
     MlaRankMismatch, IntermediateSizeMismatch, ExpertCountMismatch, ExpertShapeMismatch,
     SharedExpertMismatch, VocabSizeMismatch, TiedEmbeddingsMismatch, ParamCountDrift,

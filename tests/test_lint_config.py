@@ -53,8 +53,8 @@ attention = "gqa"
 kv_heads = 8
 """,
     )
-    # AL101-AL113 without the ignored AL112
-    assert enabled(config) == {f"AL1{i:02d}" for i in range(1, 14)} - {"AL112"} | {"AL201"}
+    # AL101-AL114 without the ignored AL112
+    assert enabled(config) == {f"AL1{i:02d}" for i in range(1, 15)} - {"AL112"} | {"AL201"}
     assert config.severity_for(get_rule("AL203", RULES)) is Severity.ERROR
     assert config.severity_for(get_rule("AL204", RULES)) is Severity.WARNING
     assert config.severity_for(get_rule("AL201", RULES)) is None
@@ -101,7 +101,7 @@ def test_archlint_toml_read_before_pyproject(tmp_path: Path) -> None:
 
 def test_more_specific_pattern_wins() -> None:
     assert enabled(LintConfig(select=["AL1"], ignore=["AL101"])) == {
-        f"AL1{i:02d}" for i in range(2, 14)
+        f"AL1{i:02d}" for i in range(2, 15)
     }
     assert enabled(LintConfig(select=["AL101"], ignore=["AL1"])) == {"AL101"}
     everything_but_spec = ["AL0", "AL1", "AL2", "AL3", "AL4", "AL6"]

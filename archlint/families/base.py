@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from archlint.dtypes import canonical_name
 from archlint.families import tf_tables
 from archlint.families.coverage import build_coverage
-from archlint.families.towers import read_towers
+from archlint.families.towers import TOWER_KEYS, read_towers
 from archlint.spec import (
     AttentionKind,
     AttentionSpec,
@@ -702,6 +702,7 @@ class Adapter:
         """Vision/audio encoders and projectors of a multimodal wrapper config."""
         if not self.cv.prefix and "vision_config" not in self.config:
             return []
+        self.cv.asked.update(TOWER_KEYS)
         return read_towers(self.config, self.hidden_size())
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:

@@ -32,7 +32,7 @@ BENIGN = re.compile(
     r"_range$|use_cache|output_|return_|chunk_size_feed_forward|ignore|_labels?$|"
     r"time_step|dt_min|dt_max|dt_init|dt_limit|rescale|cache_dtype|num_logits|"
     r"use_mamba_kernels|use_mambapy|associative|_impl$|implementation|capacity|"
-    r"normalization|norm_topk|router_aux|z_loss)",
+    r"normalization|norm_topk|router_aux|z_loss|^chunk_size$|mamba_chunk_size)",
     re.IGNORECASE,
 )
 

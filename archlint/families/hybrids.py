@@ -122,6 +122,8 @@ class Mamba2(Mamba):
 
     def recurrent(self) -> RecurrentSpec:
         hidden = self.hidden_size()
+        # Mamba2Mixer sizes itself from expand × hidden; a config's intermediate_size is unused
+        self.cv.asked.add("intermediate_size")
         heads = self.ssm_int("num_heads", 0)
         head_dim = self.ssm_int("head_dim", 0)
         d_inner = self.mamba2_inner(hidden, heads, head_dim)
@@ -445,7 +447,7 @@ class RecurrentGemma(Adapter):
     tie_default = True
 
     def _blocks(self, n_layers: int) -> list[str]:
-        declared = self.read("layer_pattern", "block_types")
+        declared = self.read("layer_pattern", "block_types", "_block_types")
         blocks = (
             [str(b) for b in declared]
             if isinstance(declared, list) and declared

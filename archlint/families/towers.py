@@ -19,6 +19,19 @@ from archlint.families import tf_tables
 from archlint.spec import TowerSpec
 
 
+#: wrapper keys the tower reader consumes (for the coverage block)
+TOWER_KEYS = (
+    "vision_config",
+    "audio_config",
+    "projector_hidden_act",
+    "multimodal_projector_bias",
+    "spatial_merge_size",
+    "vision_feature_layer",
+    "vision_feature_select_strategy",
+    "mm_tokens_per_image",
+)
+
+
 class TowerConfig:
     """A sub-config with transformers' defaults behind it."""
 
