@@ -111,6 +111,7 @@ class AttentionSpec(_Sourced):
     qk_norm: bool = False
     qk_norm_per_head: bool = True  # OLMo-2 normalises the whole projection instead
     qkv_bias: bool = False
+    key_bias: bool = True  # with qkv_bias: Whisper's k_proj alone has none
     o_bias: bool = False
     fused_qkv: bool = False
     output_gate: bool = False  # q_proj also emits a sigmoid gate (Qwen3-Next gated attention)
@@ -236,6 +237,8 @@ class ModelSpec(_Sourced):
     norm_bias: bool = False  # LayerNorm with a bias vector (GPT-2, BLOOM, Falcon, BERT)
     embedding_norm: bool = False  # a norm right after the embedding (BLOOM, BERT)
     positional_embedding: bool = False  # learned absolute position table (GPT-2, BERT, OPT)
+    position_offset: int = 0  # extra rows in that table (BART and OPT reserve 2)
+    position_tables: int = 1  # one per stack when both stacks learn positions (BART)
     type_vocab_size: int = 0  # BERT segment embeddings
     relative_attention_buckets: int = 0  # T5 relative position bias table (per stack)
     pooler: bool = False  # BERT pooler (dense hidden → hidden)

@@ -185,6 +185,8 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
     params = hidden * (q_out + kv_out) + att.num_heads * att.v_head_dim * hidden
     if att.qkv_bias:
         params += q_out + kv_out
+        if not att.key_bias and att.kv_shared_from is None:
+            params -= att.num_kv_heads * att.head_dim
     if att.o_bias:
         params += hidden
     if att.qk_norm:
@@ -267,7 +269,8 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
         comp["mtp"] += sum(layer_params(layer, spec).values()) + 3 * hidden + 2 * hidden * hidden
     comp["embedding"] += vocab * hidden
     if spec.positional_embedding and spec.max_position_embeddings:
-        comp["embedding"] += spec.max_position_embeddings * hidden
+        rows = spec.max_position_embeddings + spec.position_offset
+        comp["embedding"] += spec.position_tables * rows * hidden
     comp["embedding"] += spec.type_vocab_size * hidden
     stacks = 2 if spec.architecture == "encoder-decoder" else 1
     if spec.relative_attention_buckets and spec.layers:

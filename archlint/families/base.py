@@ -659,6 +659,8 @@ class Adapter:
             pooler=self.pooler(),
             final_norm=self.architecture() != "encoder",
             positional_embedding=self.learned_positions(),
+            position_offset=self.position_offset(),
+            position_tables=self.position_tables(),
             type_vocab_size=self.read_int("type_vocab_size", "type_vocab_size") or 0,
             dtype=self.dtype(),
             architecture=self.architecture(),  # type: ignore[arg-type]
@@ -752,6 +754,12 @@ class Adapter:
 
     def learned_positions(self) -> bool:
         return self.positional(0) == "learned"
+
+    def position_offset(self) -> int:
+        return 0
+
+    def position_tables(self) -> int:
+        return 1
 
     def encoder_layers(self) -> list[LayerSpec]:
         return []

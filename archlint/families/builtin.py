@@ -28,6 +28,7 @@ from archlint.families.dialects import (
     Qwen,
     Qwen3Next,
     Starcoder2,
+    Whisper,
 )
 from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
@@ -54,6 +55,7 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     Bert,
     T5,
     Bart,
+    Whisper,
     *HYBRID_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

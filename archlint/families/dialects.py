@@ -16,6 +16,7 @@ from archlint.spec import (
     LayerSpec,
     LinearAttentionSpec,
     Positional,
+    TowerSpec,
 )
 
 
@@ -624,6 +625,12 @@ class Bart(ClassicTransformer):
     def positional(self, index: int) -> Positional:
         return "learned"
 
+    def position_offset(self) -> int:
+        return 2  # BartLearnedPositionalEmbedding keeps 2 rows before position 0
+
+    def position_tables(self) -> int:
+        return 2  # the encoder and the decoder each learn their positions
+
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
         heads = self.read_int("num_heads", "decoder_attention_heads") or spec.num_heads
@@ -650,3 +657,42 @@ class Bart(ClassicTransformer):
     def encoder_layers(self) -> list[LayerSpec]:
         count = self.read_int("encoder_layers", "encoder_layers") or 0
         return [super(Bart, self).layer(i, "full") for i in range(count)]
+
+
+class Whisper(Bart):
+    """Whisper (modeling_whisper): an audio encoder-decoder. The decoder's self-attention cache
+    grows per generated token; cross-attention caches the encoder's frames (per encoder
+    token). k_proj has no bias; the encoder starts with two biased convolutions over the mel
+    bins and a position table of `max_source_positions` (counted as the audio front-end
+    tower); proj_out is tied to the token embedding."""
+
+    name = "whisper"
+    model_types = ("whisper",)
+    tie_default = True
+
+    def max_positions(self) -> int | None:
+        return self.read_int("max_position_embeddings", "max_target_positions")
+
+    def position_offset(self) -> int:
+        return 0
+
+    def position_tables(self) -> int:
+        return 1  # the decoder's; the encoder's table is part of the audio front-end
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        return super().attention(index, layer_type).model_copy(update={"key_bias": False})
+
+    def towers(self) -> list[TowerSpec]:
+        d = self.hidden_size()
+        mels = self.read_int("num_mel_bins", "num_mel_bins", default=80) or 80
+        frames = self.read_int("max_source_positions", "max_source_positions", default=1500) or 0
+        conv = (mels * d * 3 + d) + (d * d * 3 + d)
+        return [
+            TowerSpec(
+                name="audio front-end",
+                kind="whisper",
+                params=conv + frames * d,
+                hidden_size=d,
+            )
+        ]
+
