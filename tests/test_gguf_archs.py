@@ -140,3 +140,24 @@ def test_untranslated_hybrid_says_so(tmp_path: Path) -> None:
         "attention.head_count": (4, U32), "feed_forward_length": (512, U32)})
     assert not a.spec.known_family
     assert any("nemotron_h" in note for note in a.checkpoint.notes)
+
+
+def test_llama_cpp_cells_are_per_sequence(tmp_path: Path) -> None:
+    """A public llama-server log (a 48-layer model, 8 full layers of 1 KV head × 512 and 40
+    sliding layers of 8 KV heads × 256, window 1024; `-c 8192 -np 2`): "creating non-SWA KV
+    cache, size = 4096 cells … 128.00 MiB (4096 cells, 8 layers, 2/2 seqs)" and "creating SWA
+    KV cache, size = 1536 cells … 960.00 MiB (1536 cells, 40 layers, 2/2 seqs)"."""
+    a = model(tmp_path, "gemma3", {
+        "block_count": (48, U32), "embedding_length": (3840, U32),
+        "feed_forward_length": (15360, U32), "attention.head_count": (16, U32),
+        "attention.head_count_kv": (8, U32), "attention.key_length": (256, U32),
+        "attention.value_length": (256, U32), "attention.sliding_window": (1024, U32)})
+    spec = a.spec
+    # the log's model: full layers with 1 KV head of 512 (set on the spec directly)
+    layers = [layer.model_copy(update={"attention": layer.attention.model_copy(update={
+        "num_kv_heads": 1, "head_dim": 512, "v_head_dim": 512})})
+        if layer.attention.window is None else layer for layer in spec.layers]
+    spec = spec.model_copy(update={"layers": layers})
+    lkv = llama_cpp_kv(spec, context=4096, batch=2)
+    assert (lkv.cells, lkv.swa_cells, lkv.layers_full, lkv.layers_swa) == (4096, 1536, 8, 40)
+    assert lkv.bytes_total == (128 + 960) * 2**20

@@ -95,8 +95,9 @@ class LlamaCppKV(BaseModel):
     type_k: str
     type_v: str
     context: int
-    cells: int = Field(description="cells of the full-attention cache (context padded)")
-    swa_cells: int | None = Field(description="cells of the sliding-window cache, if any")
+    cells: int = Field(description="cells per sequence of the full-attention cache (context "
+                       "padded)")
+    swa_cells: int | None = Field(description="cells per sequence of the sliding-window cache")
     bytes_k: int
     bytes_v: int
     bytes_total: int
@@ -145,30 +146,30 @@ def _layer_rows(att: AttentionSpec, absorbed_mla: bool) -> tuple[int, int, str |
 def llama_cpp_kv(spec: ModelSpec, *, context: int, batch: int = 1, type_k: str = "F16",
                  type_v: str | None = None, absorbed_mla: bool = True,
                  swa_full: bool = False) -> LlamaCppKV:
-    """llama.cpp's KV cache for `batch` sequences of `context` tokens.
+    """llama.cpp's KV cache for `batch` sequences of `context` tokens each.
 
     Source: llama.cpp `src/llama-kv-cache.cpp` (each layer holds `ggml_row_size(type_k,
     n_embd_k_gqa)` + `ggml_row_size(type_v, n_embd_v_gqa)` bytes per cell, n_embd_*_gqa =
-    head size × KV heads), `src/llama-kv-cache-iswa.cpp` (sliding-window layers get their own
-    cache of `min(cells, GGML_PAD(n_swa × n_seq + n_ubatch, n_pad))` cells unless
-    `--swa-full`), `src/llama-context.cpp` (n_ctx, the cells of all sequences together,
-    padded to the cache padding), and
-    `src/llama-memory-recurrent.cpp` (Mamba-style layers keep their conv and SSM states in
-    f32, one per sequence). K and V default to f16 (`-ctk/-ctv`); quantized types store
-    whole blocks per row. MLA (deepseek2): the file's key_length/value_length describe the
-    cache; current converters write the absorbed layout (K = kv_lora_rank + rope dims,
-    V = kv_lora_rank, one head), older files the per-head one.
+    head size × KV heads; the context is padded to the cache padding), and
+    `src/llama-kv-cache-iswa.cpp`: sliding-window layers get their own cache of
+    `min(cells, GGML_PAD(n_swa + n_ubatch, n_pad))` cells per sequence unless `--swa-full`.
+    Cells are per sequence (`-np N` with the default non-unified cache: "4096 cells … 2/2
+    seqs" is 4096 each), so bytes scale with `batch`. A public llama-server log of a
+    1024-window model shows it: "creating SWA KV cache, size = 1536 cells" (1024 + 512; 1280
+    at `-ub 256`). Mamba-style layers keep their conv and SSM states in f32, one per
+    sequence (`src/llama-memory-recurrent.cpp`). K and V default to f16 (`-ctk/-ctv`);
+    quantized types store whole blocks per row. MLA (deepseek2): the file's
+    key_length/value_length describe the cache; current converters write the absorbed layout
+    (K = kv_lora_rank + rope dims, V = kv_lora_rank, one head), older files the per-head one.
     """
     type_k = check_kv_type(type_k)
     type_v = check_kv_type(type_v or type_k)
-    # llama.cpp's n_ctx counts the cells of all sequences together (-np splits it)
-    cells = _pad(context * batch, LLAMA_CPP_PAD)
+    cells = _pad(context, LLAMA_CPP_PAD)  # per sequence
     windows = [layer.attention.window for layer in spec.layers if layer.attention.window]
     swa_cells = None
     if windows:
         swa = max(windows)
-        swa_cells = cells if swa_full else min(
-            cells, _pad(swa * batch + LLAMA_CPP_UBATCH, LLAMA_CPP_PAD))
+        swa_cells = cells if swa_full else min(cells, _pad(swa + LLAMA_CPP_UBATCH, LLAMA_CPP_PAD))
     bytes_k = bytes_v = 0
     full = swa_n = recurrent = 0
     layout = None
@@ -179,7 +180,7 @@ def llama_cpp_kv(spec: ModelSpec, *, context: int, batch: int = 1, type_k: str =
             continue
         k, v, mla = _layer_rows(att, absorbed_mla)
         layout = layout or mla
-        n = swa_cells if att.window and swa_cells is not None else cells
+        n = (swa_cells if att.window and swa_cells is not None else cells) * batch
         bytes_k += _row_bytes(type_k, k) * n
         bytes_v += _row_bytes(type_v, v) * n
         if att.window:
