@@ -27,7 +27,9 @@ __all__ = ["emit", "make_options", "make_source", "profile_options", "source_opt
 
 _SOURCE_KEYS = ("revision", "offline", "no_auth", "endpoint", "cache_dir", "no_cache",
                 "use_catalog", "timeout", "gguf_file", "gguf_quant")
-_PROFILE_KEYS = ("context", "batch", "kv_dtype", "dtype", "gpu", "gpu_file", "kv_type")
+_PROFILE_KEYS = ("context", "batch", "kv_dtype", "dtype", "gpu", "gpu_file", "kv_type", "gpus",
+                 "tp", "pp", "ep", "gpu_memory_utilization", "max_num_batched_tokens",
+                 "max_num_seqs", "block_size")
 
 
 def _with_options(options: list[Any], keys: tuple[str, ...], name: str,
@@ -86,9 +88,17 @@ def make_options(
     gpu_file: str | None,
     dtype: str | None = None,
     kv_type: str | None = None,
+    gpus: str | None = None,
+    tp: int | None = None,
+    pp: int = 1,
+    ep: int = 1,
+    gpu_memory_utilization: float = 0.9,
+    max_num_batched_tokens: int | None = None,
+    max_num_seqs: int | None = None,
+    block_size: int = 16,
 ) -> Options:
-    """The Options the profile options describe; a bad --kv-dtype, --dtype or --gpu fails
-    here, before any network."""
+    """The Options the profile options describe; a bad --kv-dtype, --dtype, --gpu or layout
+    fails here, before any network."""
     from archlint.analysis.hardware import resolve_gpu
     from archlint.analysis.profile import Options, cache_dtype
 
@@ -99,7 +109,44 @@ def make_options(
 
         kv_type = check_kv_type(kv_type)
     return Options(context=context, batch=batch, kv_dtype=kv_dtype, dtype=dtype,
-                   gpu=resolve_gpu(gpu, gpu_file), kv_type=kv_type)
+                   gpu=resolve_gpu(gpu, gpu_file), kv_type=kv_type,
+                   serving=make_serving(gpus, tp, pp, ep, gpu_memory_utilization,
+                                        max_num_batched_tokens, max_num_seqs, block_size))
+
+
+def make_serving(
+    gpus: str | None,
+    tp: int | None,
+    pp: int,
+    ep: int,
+    utilization: float,
+    max_num_batched_tokens: int | None,
+    max_num_seqs: int | None,
+    block_size: int,
+) -> Any:
+    """The serving plan's options: `--gpus N` means TP = N / PP unless --tp says otherwise;
+    `--gpus auto` searches the smallest layout (up to 8 GPUs)."""
+    from archlint.analysis.serving import ServingOptions
+
+    auto = gpus is not None and gpus.strip().lower() == "auto"
+    count = None
+    if gpus is not None and not auto:
+        try:
+            count = int(gpus)
+        except ValueError:
+            raise UsageError(f"--gpus must be a number or 'auto', not {gpus!r}") from None
+        if count < 1:
+            raise UsageError("--gpus must be at least 1")
+    if tp is None:
+        tp = max(1, (count or pp) // pp)
+    if count is not None and tp * pp != count:
+        raise UsageError(f"--gpus {count} does not match --tp {tp} × --pp {pp}")
+    if ep > 1 and ep != tp:
+        raise UsageError(f"--ep {ep} must equal --tp {tp} (vLLM's expert parallelism spans the "
+                         "tensor-parallel ranks)")
+    return ServingOptions(tp=tp, pp=pp, ep=ep, gpu_memory_utilization=utilization,
+                          max_num_batched_tokens=max_num_batched_tokens,
+                          max_num_seqs=max_num_seqs, block_size=block_size, auto=auto)
 
 
 _SOURCE_OPTIONS = [
@@ -197,6 +244,22 @@ _PROFILE_OPTIONS = [
         help="TOML/JSON file adding GPUs ([gpus.NAME] memory_mib, bandwidth_tbs, bf16_tflops, "
         "interconnect_gbs).",
     ),
+    click.option("--gpus", help="GPUs per replica for the serving plan (N, or 'auto': the "
+                 "smallest TP×PP that fits --batch sequences of --context)."),
+    click.option("--tp", type=click.IntRange(min=1), help="Tensor-parallel size (default 1)."),
+    click.option("--pp", type=click.IntRange(min=1), default=1, help="Pipeline-parallel size."),
+    click.option("--ep", type=click.IntRange(min=1), default=1,
+                 help="Expert-parallel size (MoE; equal to --tp, as vLLM's "
+                 "--enable-expert-parallel)."),
+    click.option("--gpu-memory-utilization", type=click.FloatRange(min=0.01, max=1.0),
+                 default=0.9, show_default=True, help="vLLM's share of GPU memory."),
+    click.option("--max-num-batched-tokens", type=click.IntRange(min=1),
+                 help="vLLM's token budget per step (sizes the profiling forward; default "
+                 "vLLM's for the GPU: 8192, or 2048 below 70 GiB and on A100)."),
+    click.option("--max-num-seqs", type=click.IntRange(min=1),
+                 help="vLLM's sequences per step (default 1024, or 256 as above)."),
+    click.option("--block-size", type=click.IntRange(min=1), default=16,
+                 help="KV-cache block size in tokens.", show_default=True),
 ]
 
 source_options = _with_options(_SOURCE_OPTIONS, _SOURCE_KEYS, "source", make_source)

@@ -26,8 +26,10 @@ from archlint.analysis.gguf import (
 )
 from archlint.analysis.hardware import GPU
 from archlint.analysis.memory import KVCache, kv_cache
+from archlint.analysis.parallel import served_bytes_by_component
 from archlint.analysis.params import ParamCounts, count_from_spec, count_from_tensors
 from archlint.analysis.roofline import Roofline, roofline
+from archlint.analysis.serving import ServingOptions, ServingPlan, serve
 from archlint.checkpoint import Checkpoint
 from archlint.dtypes import canonical_name, named_dtype_bytes
 from archlint.errors import UsageError
@@ -47,6 +49,7 @@ class Options(BaseModel):
     dtype: str | None = None  # serving dtype; None: vLLM's "auto" (fp32 checkpoints → bf16)
     gpu: GPU | None = None
     kv_type: str | None = None  # llama.cpp's -ctk/-ctv; None: f16 (its default), GGUF only
+    serving: ServingOptions | None = None  # the serving plan's layout and vLLM settings
 
 
 class WeightBytes(BaseModel):
@@ -66,6 +69,7 @@ class Profile(BaseModel):
     kv: KVCache
     flops: Flops
     roofline: Roofline | None = None
+    serving: ServingPlan | None = None
     warnings: list[str] = []  # settings the model cannot honour (e.g. context past its maximum)
     notes: list[str] = []  # conventions applied (e.g. fp32 checkpoint served in bf16)
     # GGUF checkpoints (or --kv-type): the quantization mix and llama.cpp's KV cache
@@ -244,6 +248,23 @@ def context_warnings(spec: ModelSpec, context: int) -> list[str]:
     return []
 
 
+def served_weights(
+    spec: ModelSpec, params: ParamCounts, weights: WeightBytes, serving: str
+) -> dict[str, int]:
+    """Bytes per component once a runtime has loaded the checkpoint in the `serving` dtype:
+    16/32-bit floating weights converted, quantized storage and scales as stored."""
+    per = named_dtype_bytes(serving)
+    if params.float_weight_elements_by_component:
+        return served_bytes_by_component(params, weights.by_component, per)
+    stored = spec.dtype if spec.dtype in ("bf16", "fp16", "fp32") else ASSUMED_DTYPE
+    ratio = per / named_dtype_bytes(stored)
+    quantized = bool(spec.quantization and spec.quantization.bits)
+    return {
+        k: round(v * ratio) if (not quantized or k in KEPT_COMPONENTS) else v
+        for k, v in weights.by_component.items()
+    }
+
+
 def costs(
     spec: ModelSpec,
     params: ParamCounts,
@@ -303,6 +324,33 @@ def llama_cpp_costs(spec: ModelSpec, ckpt: Checkpoint | None,
             not in meta
     return llama_cpp_kv(spec, context=options.context, batch=options.batch,
                         type_k=options.kv_type or LLAMA_CPP_KV_TYPE, absorbed_mla=absorbed)
+def serving_plan(
+    spec: ModelSpec,
+    params: ParamCounts,
+    weights: WeightBytes,
+    activation: str,
+    options: Options,
+    kv: KVCache,
+    fl: Flops,
+    roof: Roofline | None,
+) -> ServingPlan | None:
+    """The serving section: only when a GPU and serving options are given."""
+    if options.gpu is None or options.serving is None:
+        return None
+    served = served_weights(spec, params, weights, activation)
+    return serve(
+        spec,
+        params,
+        served,
+        kv,
+        options.gpu,
+        options.serving,
+        context=options.serving.max_model_len or options.context,
+        batch=options.batch,
+        act_bytes=named_dtype_bytes(activation),
+        decode_flops_per_token=fl.per_token,
+        decode_weight_bytes=roof.decode_weight_bytes if roof else 0,
+    )
 
 
 def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profile:
@@ -312,6 +360,7 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
     act = activation_dtype(spec, options.dtype)
     state = state_dtype(spec, ckpt.config if ckpt is not None else None, act)
     kv, fl, roof = costs(spec, params, weights, act, options, state)
+    serving = serving_plan(spec, params, weights, act, options, kv, fl, roof)
     note = serving_dtype_note(spec, options.dtype)
     return Profile(
         params=params,
@@ -322,6 +371,7 @@ def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profi
         kv=kv,
         flops=fl,
         roofline=roof,
+        serving=serving,
         warnings=context_warnings(spec, options.context),
         notes=[note] if note else [],
         quant_mix=quant_mix(ckpt) if ckpt is not None else None,
@@ -339,3 +389,8 @@ def reprofile(spec: ModelSpec, base: Profile, options: Options) -> Profile:
     )
     return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof,
                                    "llama_cpp_kv": None})
+
+
+    serving = serving_plan(spec, base.params, base.weights, base.activation_dtype, options, kv,
+                           fl, roof)
+    return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof, "serving": serving})

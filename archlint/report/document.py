@@ -20,6 +20,7 @@ from archlint.analysis.gguf import LlamaCppKV, QuantMix
 from archlint.analysis.memory import KVCache
 from archlint.analysis.params import ParamCounts
 from archlint.analysis.roofline import Roofline
+from archlint.analysis.serving import ServingPlan
 from archlint.lint.finding import Finding
 from archlint.report import describe
 from archlint.report.escape import for_line
@@ -155,6 +156,9 @@ class Report(BaseModel):
     kv_cache: KVCache
     flops: Flops
     roofline: Roofline | None
+    serving: ServingPlan | None = Field(
+        default=None, description="vLLM's memory layout per GPU under the parallel layout"
+    )
     summary: Summary
     explanations: list[str]
     warnings: list[str] = Field(
@@ -336,6 +340,7 @@ def _build(a: Analysis, explanations: list[str]) -> Report:
         kv_cache=prof.kv,
         flops=prof.flops,
         roofline=prof.roofline,
+        serving=prof.serving,
         summary=_summary(spec),
         explanations=explanations,
         warnings=list(prof.warnings),

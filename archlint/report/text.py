@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archlint.analysis.memory import KVCache, kv_bytes_at
+from archlint.analysis.serving import ServingPlan
 from archlint.report.document import Report
 from archlint.report.reporters import RenderContext
 from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
@@ -195,6 +196,61 @@ def _gguf(doc: Report) -> Table | None:
     return table
 
 
+def _serving_rows(sp: ServingPlan) -> list[tuple[str, str, str]]:
+    rows = [
+        ("GPU memory", fmt_bytes(sp.capacity_bytes),
+         f"× {sp.gpu_memory_utilization:g} utilization = {fmt_bytes(sp.budget_bytes)}"),
+        ("− weights", fmt_bytes(sp.weights_bytes), "this rank's shard, in the serving dtype"),
+        ("− activation peak", fmt_bytes(sp.activation_peak_bytes),
+         f"profiling forward at {sp.max_num_batched_tokens:,} batched tokens (estimate)"),
+        ("− non-torch", fmt_bytes(sp.non_torch_bytes), "CUDA context, NCCL (reserve)"),
+        ("= KV cache", fmt_bytes(sp.kv_memory_bytes),
+         f"{sp.num_blocks:,} blocks of {sp.block_size} tokens"
+         + (f" in {sp.kv_groups} groups" if sp.kv_groups > 1 else "")),
+        ("KV capacity", f"{sp.kv_tokens:,} tokens",
+         f"max concurrency {sp.max_concurrency:,.2f}x at {sp.context:,} tokens/request"),
+        ("max batch / context", f"{sp.max_batch:,} × {sp.context:,}",
+         f"longest single context {sp.max_context:,} tokens"),
+    ]
+    if sp.communication is not None:
+        c = sp.communication
+        rows.append(("communication", f"{fmt_bytes(c.bytes_per_token)}/token",
+                     f"{fmt_seconds(c.seconds_per_decode_step)}/decode step, "
+                     f"{fmt_seconds(c.seconds_per_prefill)}/prefill on {c.interconnect}"))
+    if sp.decode_tokens_per_s:
+        rows.append(("decode bound", fmt_rate(sp.decode_tokens_per_s),
+                     f"batch {sp.batch}, per replica, communication included"))
+    return rows
+
+
+def _serving(console: Console, sp: ServingPlan) -> None:
+    """The serving section: one GPU's memory as vLLM lays it out, and what it buys."""
+    lay = sp.layout
+    where = f"TP={lay.tp} × PP={lay.pp}" + (f", EP={lay.ep}" if lay.ep > 1 else "")
+    table = Table(title=_t(f"serving on {sp.gpus} × {sp.gpu} ({where}; per GPU, vLLM's layout)"),
+                  title_justify="left", show_header=False, show_edge=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_column(style="dim")
+    for label, value, detail in _serving_rows(sp):
+        table.add_row(_t(label), _t(value), _t(detail))
+    console.print(table)
+    for note in sp.notes:
+        console.print(Text.assemble("  ", ("note:", "yellow"), f" {note}"))
+    if sp.search is None:
+        return
+    console.print(Text.assemble("  ", ("--gpus auto:", "bold"), f" {sp.search.verdict}"))
+    alt = Table(show_edge=False)
+    for col in ("TP×PP", "EP", "weights/GPU", "KV/GPU", "KV tokens", "max batch", "fits"):
+        alt.add_column(col, justify="right")
+    for choice in sp.search.alternatives:
+        lay = choice.layout
+        alt.add_row(f"{lay.tp}×{lay.pp}", str(lay.ep), fmt_bytes(choice.weights_bytes),
+                    fmt_bytes(choice.kv_memory_bytes), f"{choice.kv_tokens:,}",
+                    f"{choice.max_batch:,}", "yes" if choice.fits else "no")
+    console.print(alt)
+
+
 def _findings(console: Console, doc: Report) -> None:
     console.print(_t(f"findings ({len(doc.findings)})", "bold"))
     for f in doc.findings:
@@ -227,6 +283,8 @@ def render(doc: Report, context: RenderContext) -> str:
     gguf = _gguf(doc)
     if gguf is not None:
         console.print(gguf)
+    if doc.serving is not None:
+        _serving(console, doc.serving)
     if doc.explanations:
         console.print(_t("what this means", "bold"))
         for line in doc.explanations:

@@ -1,0 +1,193 @@
+"""Weights and KV cache per GPU under tensor (T), pipeline (P) and expert (E) parallelism, laid
+out the way vLLM shards a model (vllm/model_executor/layers/linear.py, vocab_parallel_embedding.py,
+fused_moe/layer.py; vllm/distributed/utils.py `get_pp_indices`):
+
+- column-parallel linears (q, k, v, gate/up) and row-parallel ones (o, down) hold 1/T of their
+  weight; K/V projections hold max(1, kv_heads / T) heads per rank: when there are fewer KV
+  heads than ranks each head is replicated (QKVParallelLinear), and so is its cache;
+- the input embedding and the LM head are vocab-parallel: the vocabulary, padded to a multiple
+  of 64, split by T;
+- norms, MoE routers and MLA's down-projections (q_a, kv_a: ReplicatedLinear) are replicated on
+  every rank, and MLA's cached latent is replicated too (every rank caches all of it);
+- routed experts are split by E (whole experts per rank) with `--enable-expert-parallel`,
+  else every expert is split by T like a dense MLP;
+- layers are split by P in contiguous stages (`get_pp_indices`: ⌊L/P⌋ each, the remainder to
+  the last stages); the first stage holds the embedding, the last the final norm and the head
+  (a tied head needs its own copy there when P > 1).
+
+Quantities are per rank, for the most loaded rank. Weight bytes are at the *served* dtype:
+16/32-bit floating weights are loaded in the serving dtype (an fp32 checkpoint's weights in
+bf16), quantized ones as stored.
+"""
+
+from __future__ import annotations
+
+from math import ceil
+
+from pydantic import BaseModel
+
+from archlint.analysis.params import ParamCounts, attention_params
+from archlint.spec import AttentionSpec, ModelSpec
+
+#: vLLM's DEFAULT_VOCAB_PADDING_SIZE (vocab_parallel_embedding.py).
+VOCAB_PADDING = 64
+
+
+class Layout(BaseModel):
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1  # 1: experts split by T; E > 1: whole experts over E ranks
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp
+
+
+class RankWeights(BaseModel):
+    """Bytes one GPU holds, by component, for the most loaded pipeline stage."""
+
+    layout: Layout
+    bytes: int
+    by_component: dict[str, int]
+    layers: int  # decoder layers on this rank's stage
+    stage: str  # "first", "last", "only"
+
+
+def served_bytes_by_component(
+    params: ParamCounts, stored: dict[str, int], serving_bytes: float
+) -> dict[str, int]:
+    """Bytes per component once loaded: 16/32-bit floating weights at `serving_bytes` per
+    element, everything else (quantized blocks, scales) as stored. Without a tensor table the
+    estimate's split is already at the serving dtype when the caller built it so."""
+    if not params.float_weight_elements_by_component:
+        return dict(stored)
+    out = {}
+    for component, nbytes in stored.items():
+        floats = params.float_weight_bytes_by_component.get(component, 0)
+        elements = params.float_weight_elements_by_component.get(component, 0)
+        out[component] = round(nbytes - floats + elements * serving_bytes)
+    return out
+
+
+def kv_heads_per_rank(att: AttentionSpec, tp: int) -> float:
+    """KV heads a rank holds: kv/T, at least one (replicated when kv < T). MLA: its latent
+    (counted as one head here) on every rank."""
+    if att.kind == "mla":
+        return 1
+    return max(1.0, att.num_kv_heads / tp) if att.num_kv_heads else 0
+
+
+def _attention_fractions(att: AttentionSpec, hidden: int, tp: int) -> tuple[float, float]:
+    """(fraction of the layer's attention parameters one rank holds, of which replicated)."""
+    total = attention_params(att, hidden)
+    if total <= 0:
+        return 1.0, 0.0
+    if att.kind == "mla":
+        replicated = hidden * ((att.q_lora_rank or 0) + (att.kv_lora_rank or 0)
+                               + (att.qk_rope_head_dim or 0))
+        replicated += (att.q_lora_rank or 0) + (att.kv_lora_rank or 0)  # their norms
+        replicated = min(replicated, total)
+        return (replicated + (total - replicated) / tp) / total, replicated / total
+    if att.kind in ("linear", "none"):
+        return 1.0 / tp, 0.0
+    kv_params = (
+        0 if att.kv_shared_from is not None
+        else hidden * att.num_kv_heads * (att.head_dim + att.v_head_dim)
+    )
+    kv_rank = kv_params * kv_heads_per_rank(att, tp) / att.num_kv_heads if att.num_kv_heads else 0
+    rest = total - kv_params
+    return (rest / tp + kv_rank) / total, 0.0
+
+
+def _padded_vocab_share(vocab: int, tp: int) -> float:
+    padded = ceil(vocab / VOCAB_PADDING) * VOCAB_PADDING
+    return ceil(padded / tp) / vocab if vocab else 1 / tp
+
+
+def pp_stage_layers(num_layers: int, pp: int) -> list[int]:
+    """Layers per stage as vLLM's get_pp_indices splits them: ⌊L/P⌋ each, the remainder
+    given to the last stages."""
+    base, rest = divmod(num_layers, pp)
+    return [base + (1 if i >= pp - rest else 0) for i in range(pp)]
+
+
+def rank_weights(
+    spec: ModelSpec, params: ParamCounts, served: dict[str, int], layout: Layout
+) -> RankWeights:
+    """The most loaded rank's weight bytes under `layout` (see module docstring)."""
+    tp, pp = layout.tp, layout.pp
+    layers = spec.layers or []
+    n = len(layers) or 1
+    # per-layer attention share on a rank (layers differ: windows, KV heads, kinds)
+    att_share = (
+        sum(_attention_fractions(layer.attention, spec.hidden_size, tp)[0] for layer in layers) / n
+        if layers else 1 / tp
+    )
+    vocab_share = _padded_vocab_share(spec.vocab_size, tp)
+    if spec.first_moe() is not None and layout.ep > 1:
+        experts = spec.first_moe().num_experts  # type: ignore[union-attr]
+        expert_share = ceil(experts / layout.ep) / experts
+    else:
+        expert_share = 1 / tp
+    per_layer_share = {
+        "attention": att_share,
+        "dense_ffn": 1 / tp,
+        "routed_experts": expert_share,
+        "shared_experts": 1 / tp,
+        "router": 1.0,
+        "norms": 1.0,
+        "other": 1.0,
+    }
+    stages = pp_stage_layers(n, pp)
+    candidates: list[tuple[int, dict[str, int], int, str]] = []
+    for i, count in enumerate(stages):
+        first, last = i == 0, i == pp - 1
+        frac = count / n
+        comp: dict[str, float] = {}
+        for component, share in per_layer_share.items():
+            comp[component] = served.get(component, 0) * share * frac
+        if first:
+            comp["embedding"] = served.get("embedding", 0) * vocab_share
+        if last:
+            head = served.get("head", 0)
+            if not head and spec.tie_word_embeddings and pp > 1:
+                head = round(served.get("embedding", 0) * spec.vocab_size * spec.hidden_size
+                             / max(params.embedding, 1))
+            comp["head"] = head * vocab_share
+        # towers (vision/audio encoders) run on the first stage, sharded by T like the LM
+        if first:
+            comp["towers"] = served.get("towers", 0) / tp
+        rounded = {k: round(v) for k, v in comp.items() if v}
+        stage = "only" if pp == 1 else "first" if first else "last" if last else "middle"
+        candidates.append((sum(rounded.values()), rounded, count, stage))
+    total, comp_best, count, stage = max(candidates, key=lambda c: c[0])
+    return RankWeights(layout=layout, bytes=total, by_component=comp_best, layers=count,
+                       stage=stage)
+
+
+def kv_bytes_per_token_rank(
+    spec: ModelSpec, dtype_bytes: float, layout: Layout
+) -> dict[str, float]:
+    """Per-token KV bytes one rank caches, by layer kind (full/sliding/chunked/mla), on the most
+    loaded stage: KV heads split by T (replicated below one per rank), MLA latents whole."""
+    stages = pp_stage_layers(len(spec.layers) or 1, layout.pp)
+    keep = max(stages)
+    out: dict[str, float] = {}
+    for layer in spec.layers[:keep] if layout.pp > 1 else spec.layers:
+        att = layer.attention
+        if att.kind in ("linear", "none") or att.kv_shared_from is not None:
+            continue
+        if att.source == "encoder":
+            continue
+        if att.kind == "mla":
+            per = ((att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)) * dtype_bytes
+            kind = "mla"
+        else:
+            per = kv_heads_per_rank(att, layout.tp) * (att.head_dim + att.v_head_dim) * dtype_bytes
+            kind = "full"
+        if att.window:
+            kind = "sliding"
+        elif att.chunk:
+            kind = "chunked"
+        out[kind] = out.get(kind, 0.0) + per
+    return out

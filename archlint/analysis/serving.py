@@ -1,0 +1,450 @@
+"""The serving plan: how vLLM lays out one GPU's memory for this model, what KV capacity is
+left, what that buys (concurrency, context, batch), and what the parallel layout costs in
+communication. Pure functions of the spec, the parameter/byte tables and the options.
+
+Memory per GPU, as vLLM's V1 worker budgets it (vllm/v1/worker/gpu_worker.py
+`determine_available_memory`, v0.10+; the V0 worker of v0.6–v0.9 did the same sum and logged
+"the rest of the memory reserved for KV Cache" / "# GPU blocks"):
+
+    KV memory = capacity × gpu_memory_utilization
+                − weights on this rank                     (parallel.rank_weights)
+                − peak activation of the profiling forward (activation_peak below)
+                − non-torch memory                         (NON_TORCH_* below)
+
+CUDA-graph memory is captured after the KV cache is allocated in v0.10–v0.20, so it comes out of
+the (1 − utilization) headroom, not out of the KV budget; vLLM ≥ 0.21 profiles it first and
+subtracts it (about 0.5–1% of the GPU), which this model does not do.
+
+The KV memory is cut into blocks of `block_size` tokens (16 by default) of every attention layer
+of a KV-cache group; with layers of several kinds (full + sliding, attention + Mamba) vLLM's hybrid
+allocator groups them into groups of equal layer count with one shared block pool and one page
+size (vllm/v1/core/kv_cache_utils.py `_get_kv_cache_config_uniform_page_size`), raising the
+attention block size until an attention page holds a Mamba state page (then padding the latter).
+`GPU KV cache size` is blocks ÷ groups × block size (v0.10–v0.11 reporting).
+"""
+
+from __future__ import annotations
+
+from math import ceil
+
+from pydantic import BaseModel, Field
+
+from archlint.analysis.hardware import GIB, GPU
+from archlint.analysis.memory import KVCache
+from archlint.analysis.parallel import (
+    Layout,
+    RankWeights,
+    kv_bytes_per_token_rank,
+    kv_heads_per_rank,
+    rank_weights,
+)
+from archlint.analysis.params import ParamCounts
+from archlint.spec import ModelSpec
+
+#: Memory vLLM's profiler attributes to non-torch allocations (CUDA context's workspaces,
+#: cuBLAS/cuDNN handles, NCCL) on one GPU; plus what NCCL and the custom all-reduce buffers add
+#: when ranks communicate. Order of magnitude from startup logs ("non_torch_memory takes
+#: 0.25GiB" at TP=2 on RTX 4090s, vllm#13061); the comparison table in docs/serving.md
+#: measures the error it leaves.
+NON_TORCH_SINGLE = 0.20 * GIB
+NON_TORCH_PARALLEL = 0.45 * GIB
+#: Bytes per vocabulary entry held at the sampler's peak during profiling: the fp32 logits and
+#: one fp32 working copy (softmax/top-k), per dummy sequence.
+SAMPLER_BYTES_PER_LOGIT = 8
+
+
+class ServingOptions(BaseModel):
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1  # >1: --enable-expert-parallel over this many ranks
+    gpu_memory_utilization: float = 0.9
+    max_num_batched_tokens: int | None = None  # None: vLLM's default for the GPU
+    max_num_seqs: int | None = None
+    block_size: int = 16
+    max_model_len: int | None = None  # None: --context
+    auto: bool = False  # --gpus auto: search the smallest layout that fits
+    max_gpus: int = 8
+
+
+class Communication(BaseModel):
+    """Bytes one GPU sends per token and the time on the interconnect (ring all-reduce moves
+    2(T−1)/T of the message per GPU; a pipeline boundary sends the hidden state once; expert
+    parallelism sends each token's hidden state to its top-k experts and back, (E−1)/E of them
+    off-rank). Latency of small messages is not modelled."""
+
+    allreduce_bytes_per_token: float
+    pipeline_bytes_per_token: float
+    alltoall_bytes_per_token: float
+    bytes_per_token: float
+    seconds_per_decode_step: float  # at `batch`
+    seconds_per_prefill: float  # one prompt of `context` tokens
+    interconnect: str
+    interconnect_bandwidth: float
+
+
+class ServingPlan(BaseModel):
+    gpu: str
+    gpus: int
+    layout: Layout
+    capacity_bytes: int  # as the driver reports it
+    gpu_memory_utilization: float
+    budget_bytes: int  # capacity × utilization
+    weights_bytes: int  # on the most loaded rank
+    weights_by_component: dict[str, int]
+    activation_peak_bytes: int
+    activation_formula: str
+    non_torch_bytes: int
+    kv_memory_bytes: int  # what vLLM logs as "Available KV cache memory"
+    kv_dtype: str
+    kv_bytes_per_token: float  # this rank, all attention layers, before the allocator's blocks
+    block_size: int  # attention block size after page unification
+    num_blocks: int
+    kv_groups: int
+    kv_tokens: int  # "GPU KV cache size: N tokens"
+    context: int
+    max_concurrency: float  # "Maximum concurrency for `context` tokens per request"
+    max_batch: int  # whole sequences of `context` tokens
+    max_context: int  # longest single sequence
+    fits: bool  # weights + `batch` sequences of `context`
+    batch: int
+    max_num_batched_tokens: int
+    max_num_seqs: int
+    communication: Communication | None = None
+    decode_tokens_per_s: float = 0.0  # roofline bound per replica incl. communication
+    notes: list[str] = Field(default_factory=list)
+    search: LayoutSearch | None = None  # --gpus auto
+
+
+def vllm_defaults(gpu: GPU) -> tuple[int, int]:
+    """(max_num_batched_tokens, max_num_seqs) of `vllm serve` when not given: 8192 and 1024 on
+    GPUs with ≥ 70 GiB other than A100, else 2048 and 256 (vllm/engine/arg_utils.py,
+    `_set_default_args`, v0.10+)."""
+    if gpu.memory_bytes >= 70 * GIB and "a100" not in gpu.name.lower():
+        return 8192, 1024
+    return 2048, 256
+
+
+def activation_peak(
+    spec: ModelSpec, layout: Layout, tokens: int, seqs: int, act_bytes: float
+) -> tuple[int, str]:
+    """Peak torch memory of vLLM's profiling run on one rank: a forward of `tokens` tokens,
+    then the sampler on `seqs` sequences' logits. Forward: the residual and the normed input
+    (2·H) plus the widest transient of a layer on this rank — attention (q, k, v, output) or the
+    MLP's gate/up and activated outputs (3·I/T), or fused MoE's per-(token, expert) buffers
+    (top_k·(3·I_e + H) / T). Sampler: vocab × SAMPLER_BYTES_PER_LOGIT per sequence, on the last
+    pipeline stage. Known error: see docs/serving.md (the logs' torch peak increase)."""
+    tp = layout.tp
+    h = spec.hidden_size
+    widest = 0.0
+    for layer in spec.layers:
+        att = layer.attention
+        if att.kind == "mla":
+            att_w = att.num_heads / tp * (att.head_dim * 2 + att.v_head_dim * 2)
+        elif att.kind in ("linear", "none"):
+            att_w = 4 * h / tp
+        else:
+            kv = kv_heads_per_rank(att, tp)
+            att_w = (2 * att.num_heads / tp * att.head_dim
+                     + 2 * kv * att.head_dim)
+        ffn = layer.ffn
+        if ffn.kind == "moe":
+            shard = tp if layout.ep <= 1 else 1
+            ffn_w = ffn.experts_per_token * (3 * ffn.expert_intermediate_size / shard + h)
+            if ffn.num_shared_experts:
+                ffn_w = max(ffn_w, 3 * ffn.shared_intermediate_size / tp)
+        elif ffn.kind == "dense":
+            ffn_w = (3 if ffn.gated else 2) * ffn.intermediate_size / tp
+        else:
+            ffn_w = 0
+        widest = max(widest, att_w, ffn_w)
+    forward = tokens * (2 * h + widest) * act_bytes
+    sampler = seqs * spec.vocab_size * SAMPLER_BYTES_PER_LOGIT / tp
+    formula = (
+        f"max(forward {tokens:,} tok × (2·H + widest layer buffer {widest:,.0f}) × "
+        f"{act_bytes:g} B, sampler {seqs:,} seqs × vocab × {SAMPLER_BYTES_PER_LOGIT} B)"
+    )
+    return round(max(forward, sampler)), formula
+
+
+def _groups(spec: ModelSpec) -> dict[str, int]:
+    """Layers per cache kind, for the hybrid allocator's grouping."""
+    counts: dict[str, int] = {}
+    for layer in spec.layers:
+        att = layer.attention
+        if att.kind == "none" or att.kv_shared_from is not None or att.source == "encoder":
+            continue
+        kind = (
+            "linear" if att.kind == "linear"
+            else "sliding" if att.window else "chunked" if att.chunk
+            else "mla" if att.kind == "mla" else "full"
+        )
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def group_layout(counts: dict[str, int]) -> tuple[int, int]:
+    """(group size, number of groups): one group when all layers are alike; else groups of the
+    smallest kind's layer count (the largest one when within 25% of it), as vLLM groups them."""
+    if not counts:
+        return 1, 0
+    if len(counts) == 1:
+        return next(iter(counts.values())), 1
+    lo, hi = min(counts.values()), max(counts.values())
+    size = hi if hi < lo * 1.25 else lo
+    return size, sum(ceil(c / size) for c in counts.values())
+
+
+def request_bytes(per_kind: dict[str, float], caps: dict[str, int], context: int,
+                  block: int) -> float:
+    """KV bytes one request of `context` tokens needs on a rank, in whole blocks: full/MLA
+    layers all of it; sliding/chunked layers at most their window (+ one block)."""
+    total = 0.0
+    for kind, per_token in per_kind.items():
+        tokens = context
+        if kind in caps:
+            tokens = min(context, caps[kind] + block)
+        total += ceil(tokens / block) * block * per_token
+    return total
+
+
+def communication(spec: ModelSpec, layout: Layout, gpu: GPU, act_bytes: float, batch: int,
+                  context: int) -> Communication:
+    h = spec.hidden_size
+    tp, pp, ep = layout.tp, layout.pp, layout.ep
+    per_layer_reduces = sum(1 if layer.parallel else 2 for layer in spec.layers)
+    allreduce = per_layer_reduces * h * act_bytes * 2 * (tp - 1) / tp if tp > 1 else 0.0
+    pipeline = (pp - 1) * h * act_bytes
+    alltoall = 0.0
+    if ep > 1:
+        for layer in spec.moe_layers():
+            alltoall += 2 * layer.ffn.experts_per_token * h * act_bytes * (ep - 1) / ep
+    total = allreduce + pipeline + alltoall
+    bandwidth = gpu.interconnect or 0.0
+    seconds = (lambda tokens: tokens * total / bandwidth) if bandwidth else (lambda tokens: 0.0)
+    return Communication(
+        allreduce_bytes_per_token=allreduce,
+        pipeline_bytes_per_token=pipeline,
+        alltoall_bytes_per_token=alltoall,
+        bytes_per_token=total,
+        seconds_per_decode_step=seconds(batch),
+        seconds_per_prefill=seconds(context),
+        interconnect=gpu.interconnect_name,
+        interconnect_bandwidth=bandwidth,
+    )
+
+
+def plan(
+    spec: ModelSpec,
+    params: ParamCounts,
+    served: dict[str, int],
+    kv: KVCache,
+    gpu: GPU,
+    options: ServingOptions,
+    *,
+    context: int,
+    batch: int,
+    act_bytes: float,
+    decode_flops_per_token: float = 0.0,
+    decode_weight_bytes: int = 0,
+) -> ServingPlan:
+    """The memory layout of one GPU under `options` (see module docstring)."""
+    layout = Layout(tp=options.tp, pp=options.pp, ep=options.ep)
+    weights: RankWeights = rank_weights(spec, params, served, layout)
+    default_tokens, default_seqs = vllm_defaults(gpu)
+    tokens = options.max_num_batched_tokens or default_tokens
+    seqs = options.max_num_seqs or default_seqs
+    peak, formula = activation_peak(spec, layout, tokens, min(seqs, tokens), act_bytes)
+    non_torch = round(NON_TORCH_PARALLEL if layout.gpus > 1 else NON_TORCH_SINGLE)
+    budget = round(gpu.memory_bytes * options.gpu_memory_utilization)
+    available = budget - weights.bytes - peak - non_torch
+
+    per_kind = kv_bytes_per_token_rank(spec, kv.dtype_bytes, layout)
+    caps: dict[str, int] = {}
+    for lkv in kv.per_layer:
+        if lkv.cap_tokens and lkv.kind in ("sliding", "chunked"):
+            caps[lkv.kind] = max(caps.get(lkv.kind, 0), lkv.cap_tokens)
+    counts = _groups(spec)
+    size, groups = group_layout(counts)
+    block = options.block_size
+    state_per_layer = 0.0
+    linear_layers = counts.get("linear", 0)
+    if linear_layers:
+        state_per_layer = kv.state_bytes / linear_layers / max(layout.tp, 1)
+    attn_per_token_layer = (
+        sum(per_kind.values()) / max(sum(c for k, c in counts.items() if k != "linear"), 1)
+        if per_kind else 0.0
+    )
+    if state_per_layer and attn_per_token_layer:
+        # attention page grown to hold one Mamba state page (vLLM aligns to the block size)
+        block = block * ceil(state_per_layer / (block * attn_per_token_layer))
+    per_token = sum(per_kind.values())
+    page = max(block * attn_per_token_layer, state_per_layer)
+    if groups and page and available > 0:
+        num_blocks = int(available // (page * size))
+        kv_tokens = num_blocks // groups * block if per_kind else 0
+    else:
+        num_blocks, kv_tokens = 0, 0
+    allocated = num_blocks * page * size
+    need = request_bytes(per_kind, caps, context, block)
+    state_need = ceil(linear_layers / size) * page * size if linear_layers else 0.0
+    need += state_need  # one state page per recurrent layer and request
+    concurrency = allocated / need if need else float("inf") if allocated else 0.0
+    max_batch = int(concurrency) if concurrency != float("inf") else 10**9
+    limit = max(context, spec.max_position_embeddings or 0)
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if request_bytes(per_kind, caps, mid, block) + state_need <= allocated:
+            lo = mid
+        else:
+            hi = mid - 1
+    comm = communication(spec, layout, gpu, act_bytes, batch, context) if layout.gpus > 1 else None
+    notes = []
+    if available <= 0:
+        notes.append("no memory left for the KV cache: weights + activation peak + non-torch "
+                     "memory exceed capacity × utilization")
+    decode_tps = 0.0
+    if decode_weight_bytes:
+        rank_read = decode_weight_bytes / layout.tp / layout.pp
+        kv_read = per_token * context * batch
+        step = max((rank_read + kv_read) / gpu.bandwidth,
+                   decode_flops_per_token * batch / layout.tp / gpu.bf16_flops)
+        step = step * layout.pp + (comm.seconds_per_decode_step if comm else 0.0)
+        decode_tps = batch / step if step else 0.0
+    return ServingPlan(
+        gpu=gpu.name,
+        gpus=layout.gpus,
+        layout=layout,
+        capacity_bytes=gpu.memory_bytes,
+        gpu_memory_utilization=options.gpu_memory_utilization,
+        budget_bytes=budget,
+        weights_bytes=weights.bytes,
+        weights_by_component=weights.by_component,
+        activation_peak_bytes=peak,
+        activation_formula=formula,
+        non_torch_bytes=non_torch,
+        kv_memory_bytes=max(available, 0),
+        kv_dtype=kv.dtype,
+        kv_bytes_per_token=per_token,
+        block_size=block,
+        num_blocks=num_blocks,
+        kv_groups=groups,
+        kv_tokens=kv_tokens,
+        context=context,
+        max_concurrency=round(concurrency, 2) if concurrency != float("inf") else 1e9,
+        max_batch=max_batch,
+        max_context=lo if allocated else 0,
+        fits=available > 0 and max_batch >= batch,
+        batch=batch,
+        max_num_batched_tokens=tokens,
+        max_num_seqs=seqs,
+        communication=comm,
+        decode_tokens_per_s=decode_tps,
+        notes=notes,
+    )
+
+
+class LayoutChoice(BaseModel):
+    layout: Layout
+    weights_bytes: int
+    kv_memory_bytes: int
+    kv_tokens: int
+    max_batch: int
+    fits: bool
+    decode_tokens_per_s: float
+
+
+class LayoutSearch(BaseModel):
+    """`--gpus auto`: the smallest T×P (and E for MoE) on the GPU that holds the weights and
+    `batch` sequences of `context`, with every alternative tried."""
+
+    chosen: Layout | None
+    max_gpus: int
+    alternatives: list[LayoutChoice]
+    verdict: str
+
+
+def candidate_layouts(spec: ModelSpec, max_gpus: int = 8) -> list[Layout]:
+    """T in powers of two dividing the attention heads, P up to the layer count, T×P ≤
+    max_gpus; MoE models also try expert parallelism over the T ranks. Ordered by GPU count,
+    then preferring tensor over pipeline parallelism (lower latency per token)."""
+    heads = next((layer.attention.num_heads for layer in spec.layers
+                  if layer.attention.num_heads), 0)
+    out = []
+    t = 1
+    while t <= max_gpus:
+        if not heads or heads % t == 0:
+            p = 1
+            while t * p <= max_gpus and p <= max(len(spec.layers), 1):
+                out.append(Layout(tp=t, pp=p))
+                if spec.first_moe() is not None and t > 1:
+                    out.append(Layout(tp=t, pp=p, ep=t))
+                p *= 2
+        t *= 2
+    return sorted(out, key=lambda x: (x.gpus, x.pp, x.ep))
+
+
+def search_layouts(
+    spec: ModelSpec,
+    params: ParamCounts,
+    served: dict[str, int],
+    kv: KVCache,
+    gpu: GPU,
+    options: ServingOptions,
+    *,
+    context: int,
+    batch: int,
+    act_bytes: float,
+    max_gpus: int = 8,
+    decode_flops_per_token: float = 0.0,
+    decode_weight_bytes: int = 0,
+) -> LayoutSearch:
+    alternatives = []
+    chosen = None
+    for layout in candidate_layouts(spec, max_gpus):
+        trial = options.model_copy(update={"tp": layout.tp, "pp": layout.pp, "ep": layout.ep})
+        p = plan(spec, params, served, kv, gpu, trial, context=context, batch=batch,
+                 act_bytes=act_bytes, decode_flops_per_token=decode_flops_per_token,
+                 decode_weight_bytes=decode_weight_bytes)
+        alternatives.append(LayoutChoice(
+            layout=layout, weights_bytes=p.weights_bytes, kv_memory_bytes=p.kv_memory_bytes,
+            kv_tokens=p.kv_tokens, max_batch=p.max_batch, fits=p.fits,
+            decode_tokens_per_s=p.decode_tokens_per_s,
+        ))
+        if p.fits and chosen is None:
+            chosen = layout
+    if chosen is None:
+        verdict = (f"does not fit on {max_gpus} {gpu.name}: no T×P ≤ {max_gpus} holds the weights "
+                   f"and {batch} sequence(s) of {context:,} tokens; quantize, lower the context "
+                   "or use more nodes")
+    else:
+        verdict = (f"smallest layout: TP={chosen.tp} × PP={chosen.pp}"
+                   + (f" with expert parallelism over {chosen.ep}" if chosen.ep > 1 else "")
+                   + f" ({chosen.gpus} × {gpu.name})")
+    return LayoutSearch(chosen=chosen, max_gpus=max_gpus, alternatives=alternatives,
+                        verdict=verdict)
+
+
+ServingPlan.model_rebuild()
+
+
+def serve(
+    spec: ModelSpec,
+    params: ParamCounts,
+    served: dict[str, int],
+    kv: KVCache,
+    gpu: GPU,
+    options: ServingOptions,
+    **kw: object,
+) -> ServingPlan:
+    """The plan at the given layout, or with `options.auto` at the smallest layout that fits
+    (the search attached); when nothing fits, the plan at the largest layout tried."""
+    if not options.auto:
+        return plan(spec, params, served, kv, gpu, options, **kw)  # type: ignore[arg-type]
+    found = search_layouts(spec, params, served, kv, gpu, options, max_gpus=options.max_gpus,
+                           **kw)  # type: ignore[arg-type]
+    layout = found.chosen or max((c.layout for c in found.alternatives),
+                                 key=lambda x: (x.gpus, x.ep), default=Layout())
+    chosen = options.model_copy(update={"tp": layout.tp, "pp": layout.pp, "ep": layout.ep})
+    result = plan(spec, params, served, kv, gpu, chosen, **kw)  # type: ignore[arg-type]
+    return result.model_copy(update={"search": found})
