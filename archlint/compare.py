@@ -471,6 +471,29 @@ def _fits(c: _Ctx) -> Cell:
     return Cell(roof.max_batch, f"{roof.max_batch:,} sequences")
 
 
+def _serving(field: str) -> Callable[[_Ctx], Cell]:
+    """A cell of the serving plan (per GPU, vLLM's layout); dash without a GPU."""
+
+    def build(c: _Ctx) -> Cell:
+        sp = c.profile.serving
+        if sp is None:
+            return Cell(None, DASH)
+        if field == "weights":
+            return Cell(sp.weights_bytes, fmt_bytes(sp.weights_bytes))
+        if field == "kv_memory":
+            return Cell(sp.kv_memory_bytes, fmt_bytes(sp.kv_memory_bytes))
+        if field == "kv_tokens":
+            return Cell(sp.kv_tokens, f"{sp.kv_tokens:,} tokens")
+        if field == "concurrency":
+            return Cell(sp.max_concurrency, f"{sp.max_concurrency:,.2f}x")
+        lay = sp.layout
+        text = f"{sp.gpus} × {sp.gpu} (TP {lay.tp}, PP {lay.pp}" + (
+            f", EP {lay.ep})" if lay.ep > 1 else ")")
+        return Cell(sp.gpus, text)
+
+    return build
+
+
 def _spec_row(fn: Callable[[ModelSpec], Cell]) -> Callable[[_Ctx], Cell]:
     return lambda c: fn(c.analysis.spec)
 
@@ -538,6 +561,13 @@ ROWS: tuple[RowDef, ...] = (
     RowDef("flops_per_token", "FLOPs / token", "compute", "FLOP", _flops),
     RowDef("decode_tps", "Decode bound", "roofline", "tokens/s", _decode),
     RowDef("max_batch", "Max batch @ context", "roofline", "sequences", _fits, default=False),
+    RowDef("serving_layout", "Serving layout", "serving", "GPUs", _serving("layout")),
+    RowDef("serving_weights", "Weights / GPU", "serving", "bytes", _serving("weights")),
+    RowDef("serving_kv_memory", "KV memory / GPU", "serving", "bytes", _serving("kv_memory")),
+    RowDef("serving_kv_tokens", "KV capacity / GPU", "serving", "tokens",
+           _serving("kv_tokens")),
+    RowDef("serving_concurrency", "Max concurrency @ context", "serving", "requests",
+           _serving("concurrency")),
 )
 ROW_KEYS = tuple(r.key for r in ROWS)
 DEFAULT_ROWS = tuple(r.key for r in ROWS if r.default)

@@ -41,12 +41,13 @@ from archlint.analysis.parallel import (
 from archlint.analysis.params import ParamCounts
 from archlint.spec import ModelSpec
 
-#: Memory vLLM's profiler attributes to non-torch allocations (CUDA context's workspaces,
-#: cuBLAS/cuDNN handles, NCCL) on one GPU; plus what NCCL and the custom all-reduce buffers add
-#: when ranks communicate. Order of magnitude from startup logs ("non_torch_memory takes
-#: 0.25GiB" at TP=2 on RTX 4090s, vllm#13061); the comparison table in docs/serving.md
-#: measures the error it leaves.
-NON_TORCH_SINGLE = 0.20 * GIB
+#: Memory vLLM's profiler attributes to non-torch allocations (cuBLAS/cuDNN workspaces, CUDA
+#: context allocations outside torch) on one GPU, and what NCCL and the custom all-reduce
+#: buffers add when ranks communicate. Startup logs show 0.03–0.35 GiB ("non_torch_memory takes
+#: 0.03GiB" on an RTX 4060, vllm#13882; 0.20 GiB per rank at TP=4 on RTX 3090s, vllm#14447;
+#: 0.25 GiB at TP=2 on RTX 4090s, vllm#13061; 0.35 GiB on an RTX 3090, vllm#10517): a reserve of
+#: 0.30 GiB, 0.45 GiB with communication. docs/serving.md measures the error it leaves.
+NON_TORCH_SINGLE = 0.30 * GIB
 NON_TORCH_PARALLEL = 0.45 * GIB
 #: Bytes per vocabulary entry held at the sampler's peak during profiling: the fp32 logits and
 #: one fp32 working copy (softmax/top-k), per dummy sequence.
@@ -128,11 +129,14 @@ def activation_peak(
     spec: ModelSpec, layout: Layout, tokens: int, seqs: int, act_bytes: float
 ) -> tuple[int, str]:
     """Peak torch memory of vLLM's profiling run on one rank: a forward of `tokens` tokens,
-    then the sampler on `seqs` sequences' logits. Forward: the residual and the normed input
-    (2·H) plus the widest transient of a layer on this rank — attention (q, k, v, output) or the
+    then the sampler on `seqs` sequences' logits. Forward: three hidden-sized buffers (the
+    residual, the normed input and the layer's output, 3·H) plus the widest transient of a
+    layer on this rank — attention (q, k, v, output) or the
     MLP's gate/up and activated outputs (3·I/T), or fused MoE's per-(token, expert) buffers
     (top_k·(3·I_e + H) / T). Sampler: vocab × SAMPLER_BYTES_PER_LOGIT per sequence, on the last
-    pipeline stage. Known error: see docs/serving.md (the logs' torch peak increase)."""
+    pipeline stage. The 3·H term was read off vLLM's own profile of Llama-3.1-8B (vllm#10517:
+    2.07 GiB at 20,000 tokens = 20,000 × 2 B × (3·4096 + 3·14336 + ...)); known error: see
+    docs/serving.md (the logs' torch peak increase)."""
     tp = layout.tp
     h = spec.hidden_size
     widest = 0.0
@@ -157,10 +161,10 @@ def activation_peak(
         else:
             ffn_w = 0
         widest = max(widest, att_w, ffn_w)
-    forward = tokens * (2 * h + widest) * act_bytes
+    forward = tokens * (3 * h + widest) * act_bytes
     sampler = seqs * spec.vocab_size * SAMPLER_BYTES_PER_LOGIT / tp
     formula = (
-        f"max(forward {tokens:,} tok × (2·H + widest layer buffer {widest:,.0f}) × "
+        f"max(forward {tokens:,} tok × (3·H + widest layer buffer {widest:,.0f}) × "
         f"{act_bytes:g} B, sampler {seqs:,} seqs × vocab × {SAMPLER_BYTES_PER_LOGIT} B)"
     )
     return round(max(forward, sampler)), formula

@@ -1,0 +1,84 @@
+"""Check the serving plan against a recorded vLLM startup (fixtures/vllm_logs/runs.json): give
+archlint the run's settings (GPU capacity as the log states it, utilization, TP/PP,
+max_model_len, the profiling batch) and compare per-GPU weights, activation peak, KV memory
+and KV tokens with the logged figures. Pure: the caller loads the model's Checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from archlint.analysis.hardware import GIB, GPU, find_gpu
+from archlint.analysis.profile import Options, profile
+from archlint.analysis.serving import ServingOptions
+from archlint.checkpoint import Checkpoint
+
+
+class RunCheck(BaseModel):
+    id: str
+    model: str
+    gpu: str
+    tp: int
+    vllm_version: str
+    weights_gib: float | None = None  # predicted, per GPU
+    weights_logged_gib: float | None = None
+    weights_error: float | None = None  # (predicted - logged) / logged
+    activation_gib: float | None = None
+    activation_logged_gib: float | None = None
+    activation_error: float | None = None
+    kv_gib: float | None = None
+    kv_logged_gib: float | None = None
+    kv_tokens: int | None = None
+    kv_tokens_logged: int | None = None
+    kv_tokens_error: float | None = None
+    unmatched: str | None = None
+
+
+def _gpu(run: dict[str, Any]) -> GPU:
+    capacity = run["logged"].get("capacity_gib")
+    base = find_gpu("H100")
+    if capacity:
+        return base.model_copy(update={"name": run["gpu"], "memory_bytes": int(capacity * GIB)})
+    return base.model_copy(update={"name": run["gpu"]})
+
+
+def check_run(run: dict[str, Any], ckpt: Checkpoint) -> RunCheck:
+    logged = run["logged"]
+    from archlint.api import spec_of
+
+    spec = spec_of(ckpt)
+    serving = ServingOptions(
+        tp=run.get("tp", 1),
+        pp=run.get("pp", 1),
+        gpu_memory_utilization=run.get("gpu_memory_utilization") or 0.9,
+        max_num_batched_tokens=run.get("max_num_batched_tokens"),
+        block_size=logged.get("block_size", 16),
+    )
+    context = run.get("max_model_len") or 8192
+    prof = profile(spec, ckpt, Options(context=context, gpu=_gpu(run), serving=serving))
+    plan = prof.serving
+    assert plan is not None
+    out = RunCheck(id=run["id"], model=run["model"], gpu=run["gpu"], tp=serving.tp,
+                   vllm_version=run.get("vllm_version", ""), unmatched=run.get("unmatched"))
+
+    def err(got: float, want: float) -> float:
+        return (got - want) / want
+
+    out.weights_gib = plan.weights_bytes / GIB
+    if "weights_gib" in logged:
+        out.weights_logged_gib = logged["weights_gib"]
+        out.weights_error = err(out.weights_gib, logged["weights_gib"])
+    if out.unmatched:
+        return out
+    out.activation_gib = plan.activation_peak_bytes / GIB
+    if "activation_gib" in logged:
+        out.activation_logged_gib = logged["activation_gib"]
+        out.activation_error = err(out.activation_gib, logged["activation_gib"])
+    out.kv_gib = plan.kv_memory_bytes / GIB
+    out.kv_logged_gib = logged.get("kv_gib")
+    out.kv_tokens = plan.kv_tokens
+    if "kv_tokens" in logged:
+        out.kv_tokens_logged = logged["kv_tokens"]
+        out.kv_tokens_error = err(plan.kv_tokens, logged["kv_tokens"])
+    return out
