@@ -27,6 +27,7 @@ def _num(x: float | None, fmt: str = "{:.2f}") -> str:
 def render() -> str:
     sys.path.insert(0, str(ROOT))
     from archlint.analysis.logcheck import check_run
+    from archlint.api import spec_of
     from archlint.checkpoint import Checkpoint
 
     runs = json.loads((ROOT / "fixtures" / "vllm_logs" / "runs.json").read_text())["runs"]
@@ -38,7 +39,8 @@ def render() -> str:
     ]
     for run in runs:
         path = ROOT / "fixtures" / "models" / (run["model"].replace("/", "__", 1) + ".json.gz")
-        c = check_run(run, Checkpoint.load(path))
+        ckpt = Checkpoint.load(path)
+        c = check_run(run, ckpt, spec_of(ckpt))
         rows.append(
             f"| [{c.id}]({run['source'].split(' ')[0]}) | {c.gpu} × {c.tp} | {c.vllm_version} "
             f"| {_num(c.weights_gib)} / {_num(c.weights_logged_gib, '{:.4f}')}, "

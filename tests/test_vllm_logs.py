@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from archlint.analysis.logcheck import check_run
+from archlint.api import spec_of
 from tests.helpers import ROOT, fixture
 
 RUNS = json.loads((ROOT / "fixtures" / "vllm_logs" / "runs.json").read_text())["runs"]
@@ -35,14 +36,14 @@ def test_logged_figures_are_read_from_the_verbatim_lines() -> None:
 
 @pytest.mark.parametrize("run", RUNS, ids=[r["id"] for r in RUNS])
 def test_weights_per_gpu_within_1_percent(run: dict) -> None:
-    got = check_run(run, fixture(run["model"]))
+    got = check_run(run, fixture(run["model"]), spec_of(fixture(run["model"])))
     assert got.weights_error is not None and abs(got.weights_error) <= 0.01
 
 
 @pytest.mark.parametrize("run", [r for r in RUNS if "kv_tokens" in r["logged"]],
                          ids=[r["id"] for r in RUNS if "kv_tokens" in r["logged"]])
 def test_kv_tokens_within_5_percent(run: dict) -> None:
-    got = check_run(run, fixture(run["model"]))
+    got = check_run(run, fixture(run["model"]), spec_of(fixture(run["model"])))
     assert got.kv_tokens_error is not None and abs(got.kv_tokens_error) <= 0.05
 
 

@@ -1,7 +1,8 @@
 """Check the serving plan against a recorded vLLM startup (fixtures/vllm_logs/runs.json): give
 archlint the run's settings (GPU capacity as the log states it, utilization, TP/PP,
 max_model_len, the profiling batch) and compare per-GPU weights, activation peak, KV memory
-and KV tokens with the logged figures. Pure: the caller loads the model's Checkpoint."""
+and KV tokens with the logged figures. Pure: the caller passes the model's Checkpoint and its
+ModelSpec (archlint.api.spec_of)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from archlint.analysis.hardware import GIB, GPU, find_gpu
 from archlint.analysis.profile import Options, profile
 from archlint.analysis.serving import ServingOptions
 from archlint.checkpoint import Checkpoint
+from archlint.spec import ModelSpec
 
 
 class RunCheck(BaseModel):
@@ -43,11 +45,8 @@ def _gpu(run: dict[str, Any]) -> GPU:
     return base.model_copy(update={"name": run["gpu"]})
 
 
-def check_run(run: dict[str, Any], ckpt: Checkpoint) -> RunCheck:
+def check_run(run: dict[str, Any], ckpt: Checkpoint, spec: ModelSpec) -> RunCheck:
     logged = run["logged"]
-    from archlint.api import spec_of
-
-    spec = spec_of(ckpt)
     serving = ServingOptions(
         tp=run.get("tp", 1),
         pp=run.get("pp", 1),
