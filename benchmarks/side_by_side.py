@@ -75,24 +75,30 @@ def hfmem_python() -> str | None:
 
 
 def accelerate_bin() -> str | None:
-    for binary in (Path(PYTHON).parent / "accelerate", REPO / ".venv-peers" / "bin" / "accelerate"):
-        if binary.exists():
-            return str(binary)
-    return None
+    """`accelerate` beside archlint's Python, in the venv whose site-packages it chains to
+    (the shared base of a worktree's venv), or in .venv-peers."""
+    found = subprocess.run([PYTHON, "-c", "import accelerate, sys; print(accelerate.__file__)"],
+                           capture_output=True, text=True)
+    candidates = [Path(PYTHON).parent / "accelerate"]
+    if found.returncode == 0:  # .../lib/python3.X/site-packages/accelerate/__init__.py
+        candidates.append(Path(found.stdout.strip()).parents[4] / "bin" / "accelerate")
+    candidates.append(REPO / ".venv-peers" / "bin" / "accelerate")
+    return next((str(c) for c in candidates if c.exists()), None)
 
 
 def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def measure(latency: float, runs: int, with_accelerate: bool) -> list[dict[str, Any]]:
+def measure(latency: float, runs: int, with_accelerate: bool,
+            models: list[tuple[str, int]]) -> list[dict[str, Any]]:
     hfmem = hfmem_python()
     accelerate = accelerate_bin() if with_accelerate else None
-    repos = [{"id": m, "fixture": m, "shards": s} for m, s in MODELS]
+    repos = [{"id": m, "fixture": m, "shards": s} for m, s in models]
     results = []
     with HubProcess(latency_s=latency, repos=repos) as hub, \
             tempfile.TemporaryDirectory() as tmp:
-        for model, shards in MODELS:
+        for model, shards in models:
             times: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "hf-mem": [],
                                                            "accelerate": []}
             notes: list[str] = []
@@ -180,11 +186,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latencies", type=float, nargs="+", default=[0.02, 0.1])
     parser.add_argument("--no-accelerate", action="store_true")
+    parser.add_argument("--models", nargs="+", help="only the models whose id contains one")
     parser.add_argument("--out")
     args = parser.parse_args()
+    models = [m for m in MODELS if not args.models or any(x in m[0] for x in args.models)]
     results = []
     for latency in args.latencies:
-        results += measure(latency, args.runs, not args.no_accelerate)
+        results += measure(latency, args.runs, not args.no_accelerate, models)
     emit(section(results, args.runs), args.out)
 
 

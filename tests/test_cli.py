@@ -271,3 +271,21 @@ def test_lazy_subcommands_list_the_help_of_the_real_command() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
     assert "pydantic" not in out and "archlint.compare_cli" not in out
+
+
+def test_hub_source_imports_only_the_http_stack_huggingface_hub_uses() -> None:
+    """Transport errors are caught for the HTTP stacks huggingface_hub imported; a stack that is
+    merely installed (requests, as a dependency of something else) is not imported for it."""
+    import subprocess
+
+    code = ("import sys, huggingface_hub.utils\n"
+            "from huggingface_hub import constants, hf_hub_url  # what hub.py imports\n"
+            "stacks = ('httpx2', 'httpx', 'requests')\n"
+            "before = {m for m in stacks if m in sys.modules}\n"
+            "import archlint.source.hub as h\n"
+            "after = {m for m in stacks if m in sys.modules}\n"
+            "covered = {e.__module__.split('.')[0] for e in h._TRANSPORT_ERRORS} - {'builtins'}\n"
+            "print(before == after == covered and bool(before))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "True"

@@ -134,12 +134,15 @@ DEFAULT_RETRY = RetryPolicy()
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions meaning "the request did not complete", for whichever HTTP stack hf uses."""
+    """Exceptions meaning "the request did not complete", for whichever HTTP stack hf uses:
+    the stacks huggingface_hub has imported (importing the others, merely installed, costs
+    ~0.1 s of start-up and can raise nothing here)."""
+    import sys
+
     found: list[type[BaseException]] = []
     for module_name in ("httpx2", "httpx", "requests"):
-        try:
-            module = __import__(module_name)
-        except ImportError:
+        module = sys.modules.get(module_name)
+        if module is None:
             continue
         if module_name == "requests":
             found.append(module.RequestException)
