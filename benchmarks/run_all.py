@@ -27,11 +27,13 @@ TARGET = REPO / "BENCHMARKS.md"
 SCRIPTS: dict[str, tuple[list[str], list[str]]] = {  # name: (full args, --quick args)
     "cold_start": (["--runs", "30"], ["--runs", "10"]),
     "round_trips": (["--runs", "5"], ["--runs", "2", "--workers", "16"]),
-    "scan_scale": ([], ["--hub-models", "200", "--concurrency", "16",
-                        "--cache-sizes", "100", "1000"]),
+    "scan_scale": (["--concurrency", "32", "--jobs", "1", "2", "--ray-workers", "1", "2",
+                    "--cache-sizes", "1000"],
+                   ["--hub-models", "200", "--concurrency", "16", "--cache-sizes", "100", "1000"]),
     "peers": (["--runs", "3"], ["--runs", "1"]),
     "side_by_side": (["--runs", "3"], ["--runs", "1", "--no-accelerate"]),
     "gguf_report": (["--runs", "5"], ["--runs", "2"]),
+    "per_tensor": (["--runs", "3"], ["--runs", "1"]),
 }
 HEADER = """# Benchmarks
 

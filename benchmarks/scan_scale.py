@@ -21,6 +21,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,17 +58,19 @@ def ray_cluster(cpus: int) -> Any:
     import contextlib
     import subprocess
 
-    ray_bin = str(Path(ARCHLINT).parent / "ray")
+    from _common import PYTHON
+
+    ray_cli = [PYTHON, "-c", "import sys; from ray.scripts.scripts import main; sys.exit(main())"]
 
     @contextlib.contextmanager
     def running() -> Any:
-        subprocess.run([ray_bin, "start", "--head", "--num-cpus", str(cpus),
+        subprocess.run([*ray_cli, "start", "--head", "--num-cpus", str(cpus),
                         "--include-dashboard", "false", "--disable-usage-stats"],
                        check=True, capture_output=True, timeout=300)
         try:
             yield
         finally:
-            subprocess.run([ray_bin, "stop", "--force"], capture_output=True, timeout=120)
+            subprocess.run([*ray_cli, "stop", "--force"], capture_output=True, timeout=120)
 
     return running()
 
@@ -108,6 +111,7 @@ def hub_part(n: int, latency: float, concurrencies: list[int], jobs: list[int],
                              f"{floor:.1f} s", f"{result['rss']:.0f} MiB",
                              f"{s['ok']} ok / {s['failed']} failed", s["requests"],
                              len(lines)])
+                print(rows[-1], file=sys.stderr, flush=True)
     return rows
 
 
