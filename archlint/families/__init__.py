@@ -8,6 +8,7 @@ from typing import Any
 
 from archlint.families import tf_structure, tf_tables
 from archlint.families.base import Adapter, ConfigView
+from archlint.families.dialects import DeepSeek
 from archlint.families.registry import adapters_by_type
 from archlint.spec import FFNSpec, FieldSource, ModelSpec
 
@@ -75,6 +76,15 @@ class Generic(Adapter):
         )
 
 
+class GenericMLA(Generic, DeepSeek):
+    """An unknown model type that declares MLA's ranks (kv_lora_rank, qk_rope_head_dim...):
+    the generic reader with DeepSeek's reading of the attention and MoE keys."""
+
+    name = "generic"
+    known = False
+    model_types = ()
+
+
 def adapter_for(
     config: dict[str, Any],
     *,
@@ -107,7 +117,12 @@ def adapter_for(
         adapter = by_type["deepseek_v3" if "kv_lora_rank" in config else "llama"](config)
         adapter.notes.append("read from a vendor-native config (not a Hugging Face config.json)")
         return adapter
-    adapter = Generic(config, origins=origins)
+    if isinstance(view.lookup("kv_lora_rank")[0], int):
+        # An unknown type with DeepSeek's latent-attention keys: read them as MLA (the
+        # keys have one meaning across the MLA families), still reported as best-effort.
+        adapter = GenericMLA(config, origins=origins)
+    else:
+        adapter = Generic(config, origins=origins)
     adapter.notes.append(
         f"model type {model_type!r} has no adapter: best-effort report from standard keys "
         "and tensor shapes"
