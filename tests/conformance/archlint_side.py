@@ -1,0 +1,52 @@
+"""archlint's config-only figures for one config: what a user gets from a repo with only
+config.json (no safetensors headers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class ALFigures:
+    total: int
+    by_component: dict[str, int]
+    kv_full: float  # elements per token, unbounded layers
+    kv_window: float  # elements per token, windowed/chunked layers
+    state: float  # constant state elements per sequence
+    layer_kinds: list[str]
+    architecture: str
+    family: str
+
+
+def figures(config: dict[str, Any]) -> ALFigures:
+    from archlint.api import analyze_checkpoint
+    from archlint.checkpoint import Checkpoint
+    from archlint.dtypes import named_dtype_bytes
+
+    ckpt = Checkpoint(
+        model_id=f"conformance/{config.get('model_type')}",
+        source="local",
+        config=config,
+        weights_format="none",
+    )
+    analysis = analyze_checkpoint(ckpt)
+    prof, spec = analysis.profile, analysis.spec
+    params = prof.params_from_config
+    kv = prof.kv
+    # Elements, not bytes: the serving dtype convention (fp32 checkpoints served in bf16)
+    # must not read as a layout difference.
+    state_bytes = named_dtype_bytes(kv.state_dtype)
+    full = sum(layer.bytes_per_token for layer in kv.per_layer if layer.cap_tokens is None)
+    window = sum(layer.bytes_per_token for layer in kv.per_layer if layer.cap_tokens is not None)
+    state = sum(layer.state_bytes for layer in kv.per_layer)
+    return ALFigures(
+        total=params.total,
+        by_component={k: v for k, v in params.by_component.items() if v},
+        kv_full=full / kv.dtype_bytes,
+        kv_window=window / kv.dtype_bytes,
+        state=state / state_bytes,
+        layer_kinds=[layer.kind for layer in kv.per_layer],
+        architecture=spec.architecture,
+        family=spec.family,
+    )

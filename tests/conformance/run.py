@@ -1,0 +1,235 @@
+"""The conformance run: every in-scope model_type, archlint's config-only figures against
+transformers' modules, one verdict each.
+
+Config per type: a real config from `fixtures/models/` or `fixtures/zoo/` (Checkpoint files;
+the first by file name when several share a model_type), else the defaults of the
+configuration class (`archlint/families/transformers_tables.json.gz`, generated from the
+pinned transformers). Parameters are compared on that config; the cache on a copy shrunk by
+`shrink.shrink_layers` — both sides always read the same config.
+
+Verdicts: exact (parameters within 0.1 %, KV per token and constant state equal, in elements)
+| params off | KV off | state off | several of these | KV not observed (parameters exact,
+the cache could not be observed in transformers) | crash (a Python exception escaped
+archlint) | archlint error (an honest one-line error) | transformers cannot build (the type
+is then outside the rates, as the issue scopes it).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_DIRS = (ROOT / "fixtures" / "models", ROOT / "fixtures" / "zoo")
+PARAMS_TOLERANCE = 0.001
+PER_TYPE_TIMEOUT_S = 60
+
+
+@dataclass
+class Row:
+    model_type: str
+    category: str
+    source: str  # fixture file name or "defaults"
+    verdict: str
+    detail: str = ""
+    tf_total: int | None = None
+    al_total: int | None = None
+    params_rel: float | None = None
+    tf_kv: list[float] | None = None  # [full, window, state] elements
+    al_kv: list[float] | None = None
+    shrunk: dict[str, Any] = field(default_factory=dict)
+    tf_components: dict[str, int] = field(default_factory=dict)
+    al_components: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def real_configs() -> dict[str, tuple[str, dict[str, Any]]]:
+    """model_type -> (fixture name, config) from the committed Checkpoint fixtures."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for directory in FIXTURE_DIRS:
+        if not directory.is_dir():
+            continue
+        # Real-size configs before tiny test repos of the same type.
+        paths = sorted(directory.glob("*.json.gz"), key=lambda p: ("tiny" in p.name, p.name))
+        for path in paths:
+            try:
+                data = json.loads(gzip.decompress(path.read_bytes()))
+            except (OSError, ValueError):
+                continue
+            config = data.get("config") if isinstance(data, dict) else None
+            if not isinstance(config, dict):
+                continue
+            model_type = config.get("model_type")
+            if isinstance(model_type, str) and model_type not in out:
+                out[model_type] = (f"{directory.name}/{path.name}", config)
+    return out
+
+
+def _timeout(*_: Any) -> None:
+    raise TimeoutError(f"over {PER_TYPE_TIMEOUT_S} s")
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1.0)
+
+
+def check(model_type: str, source: str, config: dict[str, Any]) -> Row:
+    """One model type, end to end; never raises."""
+    from archlint.errors import ArchlintError
+    from archlint.families import tf_tables
+    from tests.conformance import archlint_side, shrink, tf_side
+
+    started = time.monotonic()
+    category = tf_tables.category(model_type) or "other"
+    row = Row(model_type=model_type, category=category, source=source, verdict="")
+    kv_config, changes = shrink.shrink_layers(config)
+    row.shrunk = {k: list(v) for k, v in changes.items()}
+    old = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(PER_TYPE_TIMEOUT_S)
+    try:
+        try:
+            tf = tf_side.figures(
+                model_type, config, category, tf_tables.model_classes(model_type), kv_config
+            )
+        except Exception as exc:
+            row.verdict = "transformers cannot build"
+            row.detail = _one_line(exc)
+            return row
+        row.tf_total, row.tf_components = tf.total, tf.by_component
+        try:
+            al = archlint_side.figures(config)
+            al_kv = archlint_side.figures(kv_config) if changes else al
+        except ArchlintError as exc:
+            row.verdict = "archlint error"
+            row.detail = _one_line(exc)
+            return row
+        except Exception as exc:
+            row.verdict = "crash"
+            row.detail = _one_line(exc) + " at " + _where(exc)
+            return row
+        row.al_total, row.al_components = al.total, al.by_component
+        row.params_rel = (al.total - tf.total) / tf.total if tf.total else None
+        row.al_kv = [al_kv.kv_full, al_kv.kv_window, al_kv.state]
+        misses = []
+        if row.params_rel is None or abs(row.params_rel) > PARAMS_TOLERANCE:
+            misses.append(f"params {_pct(row.params_rel)}")
+        if tf.kv_error is None:
+            row.tf_kv = [tf.kv_full or 0.0, tf.kv_window or 0.0, tf.state or 0.0]
+            t_full, t_win, t_state = row.tf_kv
+            if not (_close(al_kv.kv_full, t_full) and _close(al_kv.kv_window, t_win)):
+                misses.append(
+                    f"KV {_fmt(al_kv.kv_full)}+{_fmt(al_kv.kv_window)}w vs "
+                    f"{_fmt(t_full)}+{_fmt(t_win)}w elem/token"
+                )
+            if not _close(al_kv.state, t_state):
+                misses.append(f"state {_fmt(al_kv.state)} vs {_fmt(t_state)} elem")
+        if misses:
+            row.verdict = "off"
+            row.detail = "; ".join(misses)
+        elif tf.kv_error is not None:
+            row.verdict = "KV not observed"
+            row.detail = tf.kv_error
+        else:
+            row.verdict = "exact"
+        return row
+    except TimeoutError as exc:
+        row.verdict = "transformers cannot build"
+        row.detail = f"timeout: {exc}"
+        return row
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        row.seconds = round(time.monotonic() - started, 2)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if "/archlint/" in frame.filename:
+            return f"{Path(frame.filename).name}:{frame.lineno}"
+    return "?"
+
+
+def _pct(rel: float | None) -> str:
+    return "n/a" if rel is None else f"{rel * 100:+.2f}%"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
+def plan() -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, list[str]]]:
+    """(in-scope jobs, out-of-scope types by category)."""
+    from archlint.families import tf_tables
+
+    reals = real_configs()
+    jobs: list[tuple[str, str, dict[str, Any]]] = []
+    out: dict[str, list[str]] = {}
+    for model_type in tf_tables.model_types():
+        category = tf_tables.category(model_type) or "other"
+        if not tf_tables.in_scope(model_type):
+            out.setdefault(category, []).append(model_type)
+            continue
+        if model_type in reals:
+            source, config = reals[model_type]
+        else:
+            config = tf_tables.defaults_for(model_type)
+            source = "defaults"
+            if config is None:
+                out.setdefault("no defaults", []).append(model_type)
+                continue
+        jobs.append((model_type, source, config))
+    return jobs, out
+
+
+def _init_worker() -> None:
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.disable(logging.WARNING)
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _check_job(job: tuple[str, str, dict[str, Any]]) -> Row:
+    return check(*job)
+
+
+def run_all(workers: int | None = None, only: list[str] | None = None) -> tuple[list[Row], dict]:
+    jobs, out = plan()
+    if only:
+        jobs = [j for j in jobs if j[0] in only]
+    workers = workers or max(1, min(2, os.cpu_count() or 1))
+    # Spread the slow ones: sorted by name the big families cluster.
+    _init_worker()
+    import transformers  # noqa: F401  (imported once, before the fork)
+
+    if workers == 1:
+        rows = [_check_job(j) for j in jobs]
+    else:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+            rows = list(pool.map(_check_job, jobs, chunksize=4))
+    return rows, out
+
+
+def rows_to_json(rows: list[Row]) -> list[dict[str, Any]]:
+    return [asdict(r) for r in rows]

@@ -1,0 +1,118 @@
+"""Shrink a config's layer count for the cache observation, keeping its layer pattern.
+
+Parameters are compared on the full config (building on the meta device costs no memory);
+the KV cache and recurrent state are compared on a shrunken copy, given to archlint and to
+transformers alike, so the comparison stays like for like. A meta forward costs ~70 ms per
+layer, which is what makes shrinking worth it.
+
+How the pattern is kept: with L layers, every per-layer value in the config — a list or
+string of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type`,
+`no_rope_layers`...) — is cut to its first K entries, where K is the shortest prefix that
+holds every distinct entry of every such value. Layer-index lists (`mlp_only_layers`,
+`attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
+least one. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
+`first_k_dense_replace`, `sliding_window_pattern`...) raise K to value + 1, so that the
+first period is complete. K is at least 2 and never above L; when K == L nothing changes.
+Nested text/decoder configs are shrunk the same way; encoder-decoders cut both stacks.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers", "decoder_layers")
+STACK_KEYS = ("encoder_layers", "num_decoder_layers", "decoder_layers")
+_PERIODIC = re.compile(
+    r"(period|offset|interval|_step$|freq|first_k_dense|pattern$|every|_ratio_layers)"
+)
+_INDEXES = re.compile(r"(layer|idx|indices|ids)")
+NESTED = ("text_config", "llm_config", "language_config", "decoder", "thinker_config")
+MIN_LAYERS = 2
+
+
+def _num_layers(cfg: dict[str, Any]) -> tuple[str, int] | None:
+    for key in LAYER_KEYS:
+        value = cfg.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return key, value
+    return None
+
+
+def plan(cfg: dict[str, Any], n: int) -> int:
+    """The K described in the module docstring."""
+    k = MIN_LAYERS
+    for key, value in cfg.items():
+        if isinstance(value, (list, str)) and len(value) == n and n > 1:
+            seen: set[Any] = set()
+            for i, item in enumerate(value):
+                marker = repr(item)
+                if marker not in seen:
+                    seen.add(marker)
+                    k = max(k, i + 1)
+        elif (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and _INDEXES.search(key)
+            and max(value) < n
+        ):
+            k = max(k, min(value) + 1)
+            if len(value) < n:
+                # keep one layer outside the list too, when there is one
+                outside = [i for i in range(n) if i not in set(value)]
+                k = max(k, outside[0] + 1)
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and _PERIODIC.search(key)
+            and 0 < value < n
+        ):
+            k = max(k, value + 1)
+    return min(k, n)
+
+
+def _cut(cfg: dict[str, Any], n: int, k: int) -> None:
+    for key, value in list(cfg.items()):
+        if isinstance(value, (list, str)) and len(value) == n and n > 1:
+            cfg[key] = value[:k]
+        elif (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and _INDEXES.search(key)
+            and max(value) < n
+        ):
+            cfg[key] = [v for v in value if v < k]
+
+
+def shrink_layers(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+    """(shrunken copy, {dotted key: (before, after)})."""
+    out = copy.deepcopy(config)
+    changes: dict[str, tuple[int, int]] = {}
+    _shrink_in(out, "", changes)
+    return out, changes
+
+
+def _shrink_in(cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, int]]) -> None:
+    found = _num_layers(cfg)
+    if found is not None:
+        key, n = found
+        k = plan(cfg, n)
+        if k < n:
+            _cut(cfg, n, k)
+            for layer_key in LAYER_KEYS + STACK_KEYS:
+                if cfg.get(layer_key) == n:
+                    cfg[layer_key] = k
+            changes[prefix + key] = (n, k)
+    for stack in STACK_KEYS:
+        value = cfg.get(stack)
+        is_count = isinstance(value, int) and not isinstance(value, bool)
+        if is_count and value > MIN_LAYERS and prefix + stack not in changes:
+            changes[prefix + stack] = (value, MIN_LAYERS)
+            cfg[stack] = MIN_LAYERS
+    for nested in NESTED:
+        sub = cfg.get(nested)
+        if isinstance(sub, dict):
+            _shrink_in(sub, f"{prefix}{nested}.", changes)

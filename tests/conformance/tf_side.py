@@ -1,0 +1,375 @@
+"""What transformers itself says about a config: parameters by component and the cache layout.
+
+Nothing here imports archlint: the figures are read off transformers' modules, built on the
+meta device (no memory, no weights), and off the cache objects a short meta-device forward
+fills in. Never trust_remote_code: only classes transformers ships are built.
+
+Component mapping (parameter → archlint component), first match wins, on the dotted path
+of the module that owns the parameter:
+- towers: in a multimodal model, anything outside the language model (`get_decoder()`),
+  its input embedding and its output head: vision/audio encoders, projectors, resamplers;
+- embedding: parameters of `nn.Embedding` modules and of modules named `*embed*` /
+  `*position*` / `relative_attention_bias` (token, position, segment tables; T5's bias);
+- head: the output embedding (`get_output_embeddings()`), counted once when tied;
+- shared_experts: paths through `shared_expert(s)` / `shared_mlp` (Qwen-MoE's
+  `shared_expert_gate` included, as archlint counts it);
+- routed_experts: paths through `experts`;
+- router: a `gate` / `router` module whose parent also holds `experts`;
+- norms: modules whose class or name says Norm — except q/k norms (`q_norm`, `k_layernorm`,
+  MLA's `q_a_layernorm`/`kv_a_layernorm`) and the norms inside a recurrent mixer (`mixer`,
+  `linear_attn`, `mamba`...), which go to attention as archlint counts them;
+- attention (the token mixer): paths through `self_attn`, `attn`, `attention`, `cross_attn`,
+  `encoder_attn`, `mixer`, `linear_attn`, `mamba`, `ssm`, `conv`...;
+- dense_ffn: paths through `mlp`, `feed_forward`, `ffn`, `fc1/fc2`, `intermediate`,
+  `DenseReluDense`...;
+- other: the rest (BERT's pooler, stray biases).
+Tied parameters are counted once (`named_parameters()` yields a shared tensor once, as
+`save_pretrained` stores it once).
+
+Cache layout: a meta-device forward of `TOKENS` tokens with `use_cache=True`; per cache layer,
+K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS tokens), split
+into layers that grow with the context and sliding-window ones; DSA indexer keys are added to
+the per-token figure; linear-attention / SSM layers give their conv and recurrent states.
+Two conventions follow vLLM, which archlint sizes for:
+- MLA (`kv_a_proj_with_mqa` present): vLLM caches the compressed latent, transformers the
+  expanded per-head K/V; the per-token figure is the latent width, read off the module
+  (`kv_a_proj_with_mqa.out_features` = kv_lora_rank + qk_rope_head_dim).
+- conv state: transformers keeps d_conv columns, vLLM d_conv − 1 (the newest input is not
+  state); the observed conv state is scaled by (d_conv − 1)/d_conv.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+TOKENS = 3
+
+_TOWER_HINT = re.compile(
+    r"(vision|visual|image|audio|speech|multi_modal|mm_projector|projector|resampler|perceiver|"
+    r"qformer|patch|connector|encoder)"
+)
+_EMBED = re.compile(r"(embed|position|relative_attention_bias|wte|wpe|word_emb)", re.I)
+_SHARED = re.compile(r"(^|\.)(shared_experts?|shared_mlp|shared_expert_gate)(\.|$)")
+_EXPERTS = re.compile(r"(^|\.)experts(\.|$)")
+_MIXER = re.compile(
+    r"(^|\.)(self_attn|attn|attention|self_attention|selfattention|cross_attn|cross_attention|"
+    r"crossattention|encoder_attn|encdecattention|mixer|linear_attn|mamba|ssm|conv|"
+    r"token_mixer|temporal_block|recurrent_block|rwkv|time_mix|short_conv|mamba2?_block|"
+    r"self_attention_layer)(\.|$)",
+    re.I,
+)
+_QK_NORM = re.compile(r"^(q|k|query|key|q_a|kv_a)_?(norm|layernorm|ln)$", re.I)
+_RECURRENT = re.compile(r"(^|\.)(mixer|linear_attn|mamba|ssm|time_mix|short_conv)(\.|$)")
+_FFN = re.compile(
+    r"(^|\.)(mlp|feed_forward|feedforward|ffn|fc1|fc2|fc_in|fc_out|intermediate|output|"
+    r"densereludense|moe|block_sparse_moe|channel_mix|ffn_layer|c_fc|c_proj|wi|wo)(\.|$)",
+    re.I,
+)
+
+
+@dataclass
+class TFFigures:
+    model_class: str
+    total: int
+    by_component: dict[str, int]
+    kv_full: float | None = None  # elements per token, layers that grow with the context
+    kv_window: float | None = None  # elements per token, sliding-window layers
+    state: float | None = None  # constant recurrent + conv state elements per sequence
+    kv_error: str | None = None  # why the cache was not observed
+    cache_layers: list[str] = field(default_factory=list)  # cache layer kinds, in order
+
+
+MODEL_PRIORITY = {
+    "decoder": ("causal_lm", "base"),
+    "encoder": ("base", "masked_lm"),
+    "encoder-decoder": ("seq_to_seq_causal_lm", "base"),
+    "multimodal": (
+        "image_text_to_text",
+        "multimodal_lm",
+        "speech_seq_2_seq",
+        "seq_to_seq_causal_lm",
+        "causal_lm",
+        "vision_2_seq",
+        "base",
+    ),
+}
+
+
+def model_class_for(models: dict[str, str], category: str) -> str | None:
+    for key in MODEL_PRIORITY.get(category, ("base",)):
+        if key in models:
+            return models[key]
+    return None
+
+
+def build_config(model_type: str, config: dict[str, Any]) -> Any:
+    from transformers import CONFIG_MAPPING
+
+    cls = CONFIG_MAPPING[model_type]
+    data = {k: v for k, v in config.items() if k not in ("auto_map",)}
+    return cls.from_dict(data)
+
+
+def build_model(class_name: str, config: Any) -> Any:
+    import torch
+    import transformers
+
+    cls = getattr(transformers, class_name)
+    # bf16 because grouped-GEMM MoE kernels refuse fp32 even on meta; the dtype changes no
+    # shape or count.
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        with torch.device("meta"):
+            model = cls(config)
+    finally:
+        torch.set_default_dtype(previous)
+    model.eval()
+    return model
+
+
+def _module_ids(module: Any) -> set[int]:
+    return {id(p) for p in module.parameters()} if module is not None else set()
+
+
+def _language_model(model: Any) -> Any:
+    for getter in ("get_decoder",):
+        try:
+            lm = getattr(model, getter)()
+            if lm is not None and lm is not model:
+                return lm
+        except Exception:
+            continue
+    return None
+
+
+def component_counts(model: Any, multimodal: bool) -> tuple[int, dict[str, int]]:
+    """Total parameters and the per-component split (the mapping in the module docstring)."""
+    counts: dict[str, int] = {}
+    owner: dict[int, tuple[str, Any, Any]] = {}
+    for mod_name, module in model.named_modules():
+        for p_name, param in module.named_parameters(recurse=False):
+            owner.setdefault(id(param), (mod_name, module, p_name))
+    head_ids = set()
+    try:
+        head = model.get_output_embeddings()
+        head_ids = _module_ids(head)
+    except Exception:
+        head = None
+    try:
+        in_ids = _module_ids(model.get_input_embeddings())
+    except Exception:
+        in_ids = set()
+    lm_ids: set[int] | None = None
+    if multimodal:
+        lm = _language_model(model)
+        if lm is not None:
+            lm_ids = _module_ids(lm) | in_ids | head_ids
+    modules = dict(model.named_modules())
+    total = 0
+    for _name, param in model.named_parameters():
+        n = param.numel()
+        total += n
+        mod_name, module, _ = owner[id(param)]
+        comp = classify(mod_name, module, id(param), modules, in_ids, head_ids, lm_ids)
+        counts[comp] = counts.get(comp, 0) + n
+    return total, counts
+
+
+def classify(
+    path: str,
+    module: Any,
+    pid: int,
+    modules: dict[str, Any],
+    in_ids: set[int],
+    head_ids: set[int],
+    lm_ids: set[int] | None,
+) -> str:
+    import torch
+
+    if lm_ids is not None and pid not in lm_ids:
+        return "towers"
+    if pid in in_ids and pid not in head_ids:
+        return "embedding"
+    if pid in head_ids and pid in in_ids:
+        return "embedding"  # tied: stored once, as the input table
+    if pid in head_ids:
+        return "head"
+    last = path.rsplit(".", 1)[-1]
+    if isinstance(module, torch.nn.Embedding) or _EMBED.search(last):
+        return "embedding"
+    if _SHARED.search(path):
+        return "shared_experts"
+    if _EXPERTS.search(path):
+        return "routed_experts"
+    if last in ("gate", "router") or path.endswith(".router.classifier"):
+        parent = modules.get(path.rsplit(".", 1)[0]) if "." in path else None
+        if parent is not None and hasattr(parent, "experts"):
+            return "router"
+    if ".router." in f".{path}." or path.endswith(".router"):
+        return "router"
+    if _is_norm(module, last):
+        # q/k norms and a recurrent mixer's inner norm belong to the mixer (archlint counts
+        # them there); block and final norms (BERT's post-attention LayerNorm too) are norms.
+        return "attention" if _QK_NORM.search(last) or _RECURRENT.search(path) else "norms"
+    if _MIXER.search(path):
+        return "attention"
+    if _FFN.search(path):
+        return "dense_ffn"
+    return "other"
+
+
+def _is_norm(module: Any, last: str) -> bool:
+    return "norm" in type(module).__name__.lower() or "norm" in last.lower()
+
+
+def forward_inputs(model: Any, category: str, device: str = "meta") -> dict[str, Any]:
+    import torch
+
+    ids = torch.zeros((1, TOKENS), dtype=torch.long, device=device)
+    kwargs: dict[str, Any] = {"input_ids": ids, "use_cache": True}
+    if category == "encoder-decoder" or getattr(model.config, "is_encoder_decoder", False):
+        kwargs["decoder_input_ids"] = ids
+    return kwargs
+
+
+def _mla_latents(model: Any) -> list[int]:
+    return [
+        m.out_features
+        for name, m in model.named_modules()
+        if name.endswith("kv_a_proj_with_mqa") and hasattr(m, "out_features")
+    ]
+
+
+def observe_cache(
+    model: Any, category: str, device: str = "meta"
+) -> tuple[float, float, float, list[str]]:
+    """(full per-token elements, windowed per-token elements, state elements, layer kinds)."""
+    import torch
+
+    with torch.no_grad():
+        try:
+            out = model(**forward_inputs(model, category, device))
+        except Exception:
+            # Multimodal models may insist on pixel/audio inputs: run their language model.
+            lm = _language_model(model) if category == "multimodal" else None
+            if lm is None:
+                raise
+            out = lm(**forward_inputs(lm, "decoder", device))
+    cache = getattr(out, "past_key_values", None)
+    if cache is None:
+        cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
+    if cache is None:
+        raise RuntimeError("forward returned no past_key_values")
+    if hasattr(cache, "self_attention_cache"):
+        cache = cache.self_attention_cache
+    layers = getattr(cache, "layers", None)
+    if layers is None:
+        raise RuntimeError(f"cache {type(cache).__name__} has no layers")
+    full = window = state = 0.0
+    kinds: list[str] = []
+    latents = _mla_latents(model)
+    attn_i = 0
+    for layer in layers:
+        kind = type(layer).__name__
+        kinds.append(kind)
+        keys = getattr(layer, "keys", None)
+        values = getattr(layer, "values", None)
+        if isinstance(keys, torch.Tensor) and keys.numel():
+            per_token = (keys.numel() + (values.numel() if values is not None else 0)) / TOKENS
+            if latents and attn_i < len(latents):
+                per_token = latents[attn_i]
+            attn_i += 1
+            idx = getattr(layer, "indexer_keys", None)
+            if isinstance(idx, torch.Tensor) and idx.numel():
+                per_token += idx.numel() / TOKENS
+            if getattr(layer, "is_sliding", False) or "Sliding" in kind:
+                window += per_token
+            else:
+                full += per_token
+        conv = getattr(layer, "conv_states", None)
+        if isinstance(conv, dict):
+            for t in conv.values():
+                if isinstance(t, torch.Tensor) and t.numel():
+                    k = t.shape[-1]
+                    state += t.numel() * (k - 1) / k
+        rec = getattr(layer, "recurrent_states", None)
+        if isinstance(rec, dict):
+            for t in rec.values():
+                if isinstance(t, torch.Tensor):
+                    state += t.numel()
+    return full, window, state, kinds
+
+
+#: A CPU fallback forward (when a meta forward cannot run: `.item()` in a mask) allocates
+#: the shrunken model for real; above this many elements it is not attempted.
+CPU_FALLBACK_MAX_PARAMS = 400_000_000
+
+
+def build_cpu_model(class_name: str, config: Any) -> Any:
+    """The model on the CPU with uninitialised-then-zeroed weights: shapes are what count."""
+    import torch
+    import transformers
+    from transformers.initialization import no_init_weights
+
+    cls = getattr(transformers, class_name)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        with no_init_weights():
+            model = cls(config)
+    finally:
+        torch.set_default_dtype(previous)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.zero_()
+    return model.eval()
+
+
+def observe_cache_cpu(class_name: str, config: Any, category: str, params: int):
+    if params > CPU_FALLBACK_MAX_PARAMS:
+        raise RuntimeError(f"meta forward failed and the CPU copy would hold {params:,} params")
+    model = build_cpu_model(class_name, config)
+    return observe_cache(model, category, device="cpu")
+
+
+def figures(
+    model_type: str,
+    config: dict[str, Any],
+    category: str,
+    models: dict[str, str],
+    kv_config: dict[str, Any] | None = None,
+) -> TFFigures:
+    """Parameters from `config`, the cache from `kv_config` (a shrunken copy; default the
+    same config)."""
+    class_name = model_class_for(models, category)
+    if class_name is None:
+        raise LookupError("no Auto model class for this type")
+    cfg = build_config(model_type, config)
+    model = build_model(class_name, cfg)
+    total, comps = component_counts(model, category == "multimodal")
+    fig = TFFigures(model_class=class_name, total=total, by_component=comps)
+    if category == "encoder":
+        fig.kv_full, fig.kv_window, fig.state = 0.0, 0.0, 0.0
+        return fig
+    del model
+    try:
+        small_cfg = build_config(model_type, kv_config if kv_config is not None else config)
+        small = build_model(class_name, small_cfg)
+        try:
+            fig.kv_full, fig.kv_window, fig.state, fig.cache_layers = observe_cache(small, category)
+        except Exception as meta_exc:
+            small_params = sum(p.numel() for p in small.parameters())
+            del small
+            try:
+                fig.kv_full, fig.kv_window, fig.state, fig.cache_layers = observe_cache_cpu(
+                    class_name, small_cfg, category, small_params
+                )
+            except Exception:
+                raise meta_exc from None
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        fig.kv_error = f"{type(exc).__name__}: {msg}"
+    return fig

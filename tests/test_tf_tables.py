@@ -1,0 +1,92 @@
+"""The shipped transformers defaults table (archlint.families.tf_tables) against transformers
+itself, and the loader's promise never to import it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from archlint.families import tf_tables
+
+SAMPLE = ("llama", "gpt2", "mamba", "qwen3_next", "gemma3", "llava", "t5", "bert", "whisper",
+          "deepseek_v3", "mixtral", "jamba")
+
+
+def test_loader_never_imports_transformers_or_torch() -> None:
+    code = (
+        "import sys, json\n"
+        "from archlint.families import tf_tables as t\n"
+        "d = t.defaults_for('llama'); t.category('mamba'); t.attribute_map('gpt2')\n"
+        "print(json.dumps([d['hidden_size'], 'transformers' in sys.modules, "
+        "'torch' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    hidden, tf_loaded, torch_loaded = json.loads(out.stdout)
+    # LlamaConfig's documented default hidden_size is 4096.
+    assert hidden == 4096
+    assert not tf_loaded and not torch_loaded
+
+
+def test_hand_checked_facts() -> None:
+    # From transformers' modeling sources: GPT2Config.attribute_map maps n_embd to hidden_size,
+    # LLaVA's default text_config is a Llama config, and these task classes exist.
+    assert tf_tables.attribute_map("gpt2")["hidden_size"] == "n_embd"
+    assert tf_tables.sub_configs("llava") == {"vision_config": "clip_vision_model",
+                                              "text_config": "llama"}
+    assert tf_tables.model_classes("llama")["causal_lm"] == "LlamaForCausalLM"
+    assert tf_tables.category("llama") == "decoder"
+    assert tf_tables.category("mamba") == "decoder"
+    assert tf_tables.category("bert") == "encoder"
+    assert tf_tables.category("t5") == "encoder-decoder"
+    assert tf_tables.category("bart") == "encoder-decoder"
+    assert tf_tables.category("llava") == "multimodal"
+    assert tf_tables.category("whisper") == "multimodal"
+    assert tf_tables.category("vit") == "vision"
+    assert tf_tables.category("wav2vec2") == "audio"
+    assert not tf_tables.in_scope("vit")
+    # Llama computes head_dim and num_key_value_heads from other keys when omitted.
+    assert {"head_dim", "num_key_value_heads"} <= tf_tables.derived_keys("llama")
+    assert tf_tables.defaults_for("no-such-type") is None
+
+
+def test_defaults_are_copies() -> None:
+    first = tf_tables.defaults_for("llama")
+    assert first is not None
+    first["hidden_size"] = 1
+    assert tf_tables.defaults_for("llama")["hidden_size"] == 4096
+
+
+def _assert_subset(table: dict, expected: dict, where: str) -> None:
+    """Every value the table holds is transformers' (nested sub-configs recursively); the
+    table only leaves out bookkeeping keys."""
+    for key, value in table.items():
+        if isinstance(value, dict) and "model_type" in value:
+            _assert_subset(value, expected[key], f"{where}.{key}")
+        else:
+            assert expected[key] == value, f"{where}.{key}"
+    dropped = set(expected) - set(table)
+    assert dropped <= {"transformers_version", "_name_or_path", "output_hidden_states",
+                       "output_attentions", "return_dict", "id2label", "label2id",
+                       "problem_type", "chunk_size_feed_forward", "architectures"}
+
+
+@pytest.mark.parametrize("model_type", SAMPLE)
+def test_table_agrees_with_transformers(model_type: str) -> None:
+    transformers = pytest.importorskip("transformers")
+    from transformers import CONFIG_MAPPING
+
+    assert tf_tables.transformers_version() == transformers.__version__
+    cls = CONFIG_MAPPING[model_type]
+    assert tf_tables.config_class(model_type) == cls.__name__
+    assert tf_tables.attribute_map(model_type) == dict(cls.attribute_map)
+    assert set(tf_tables.sub_configs(model_type)) == set(cls.sub_configs)
+    expected = json.loads(json.dumps(cls().to_dict()))
+    table = tf_tables.defaults_for(model_type)
+    assert table is not None
+    _assert_subset(table, expected, model_type)
+    for key in ("hidden_size", "num_hidden_layers", "vocab_size", "model_type"):
+        if key in expected:
+            assert table[key] == expected[key]
