@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tests.conformance.run import Row
+from tests.conformance.run import NOT_BUILT, Row
 
-NOT_BUILT = "transformers cannot build"
 COMPONENT_ORDER = (
     "embedding",
     "attention",
@@ -57,6 +56,27 @@ def expectations(rows: list[Row]) -> dict[str, Any]:
         "crash": sorted(r.model_type for r in rows if r.verdict == "crash"),
         "sources": {r.model_type: r.source for r in rows},
     }
+
+
+def _miss_kinds(rows: list[Row]) -> dict[str, list[str]]:
+    """Every type that is not exact under each kind of miss it has (a type can be in several)."""
+    kinds: dict[str, list[str]] = {}
+    for r in sorted(rows, key=lambda r: r.model_type):
+        found = []
+        if r.verdict in ("crash", "archlint error", "KV not observed", NOT_BUILT):
+            found.append(r.verdict)
+        elif r.verdict == "off":
+            if r.params_rel is not None and abs(r.params_rel) > 0.001:
+                found.append("params over" if r.params_rel > 0 else "params under")
+            if "KV " in r.detail:
+                found.append("KV per token")
+            if "state " in r.detail:
+                found.append("constant state")
+        for kind in found:
+            kinds.setdefault(kind, []).append(r.model_type)
+    order = ("crash", "archlint error", "params over", "params under", "KV per token",
+             "constant state", "KV not observed", NOT_BUILT)
+    return {k: kinds[k] for k in order if k in kinds}
 
 
 def _components_diff(row: Row) -> str:
@@ -126,6 +146,9 @@ def markdown(
         f"- Run time: {seconds:.0f} s wall on the machine that wrote this file, {cpu:.0f} s "
         "of CPU (user + system, workers included)."
     )
+    lines += ["", "## Misses by kind (the to-do list; details per type below)", ""]
+    for kind, types in _miss_kinds(rows).items():
+        lines.append(f"- **{kind}** ({len(types)}): " + ", ".join(types))
     lines += [
         "",
         "## Every model type in scope",
@@ -143,6 +166,8 @@ def markdown(
         comp = _components_diff(r) if r.verdict == "off" and "params" in r.detail else ""
         if comp:
             miss = f"{miss} ({comp})"
+        if r.tried:
+            miss = f"{miss} [transformers could not build " + "; ".join(r.tried) + "]"
         lines.append(
             f"| {r.model_type} | {r.category} | {_cell(r.source)} | {r.verdict} | {params} "
             f"| {_cell(miss)} |"

@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_DIRS = (ROOT / "fixtures" / "models", ROOT / "fixtures" / "zoo")
 PARAMS_TOLERANCE = 0.001
-PER_TYPE_TIMEOUT_S = 60
+PER_TYPE_TIMEOUT_S = 120
 
 
 @dataclass
@@ -49,15 +49,16 @@ class Row:
     tf_components: dict[str, int] = field(default_factory=dict)
     al_components: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    tried: list[str] = field(default_factory=list)  # configs transformers could not build
 
 
-def real_configs() -> dict[str, tuple[str, dict[str, Any]]]:
-    """model_type -> (fixture name, config) from the committed Checkpoint fixtures."""
-    out: dict[str, tuple[str, dict[str, Any]]] = {}
+def real_configs() -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """model_type -> [(fixture name, config), ...] from the committed Checkpoint fixtures,
+    real-size repos before tiny test repos."""
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for directory in FIXTURE_DIRS:
         if not directory.is_dir():
             continue
-        # Real-size configs before tiny test repos of the same type.
         paths = sorted(directory.glob("*.json.gz"), key=lambda p: ("tiny" in p.name, p.name))
         for path in paths:
             try:
@@ -68,8 +69,8 @@ def real_configs() -> dict[str, tuple[str, dict[str, Any]]]:
             if not isinstance(config, dict):
                 continue
             model_type = config.get("model_type")
-            if isinstance(model_type, str) and model_type not in out:
-                out[model_type] = (f"{directory.name}/{path.name}", config)
+            if isinstance(model_type, str):
+                out.setdefault(model_type, []).append((f"{directory.name}/{path.name}", config))
     return out
 
 
@@ -81,8 +82,23 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1.0)
 
 
-def check(model_type: str, source: str, config: dict[str, Any]) -> Row:
-    """One model type, end to end; never raises."""
+def check(model_type: str, candidates: list[tuple[str, dict[str, Any]]]) -> Row:
+    """One model type, end to end, on the first candidate config transformers can build;
+    never raises."""
+    row = _check_one(model_type, *candidates[0])
+    for source, config in candidates[1:]:
+        if row.verdict != NOT_BUILT:
+            break
+        again = _check_one(model_type, source, config)
+        again.tried = [*row.tried, f"{row.source}: {row.detail}"]
+        row = again
+    return row
+
+
+NOT_BUILT = "transformers cannot build"
+
+
+def _check_one(model_type: str, source: str, config: dict[str, Any]) -> Row:
     from archlint.errors import ArchlintError
     from archlint.families import tf_tables
     from tests.conformance import archlint_side, shrink, tf_side
@@ -100,7 +116,7 @@ def check(model_type: str, source: str, config: dict[str, Any]) -> Row:
                 model_type, config, category, tf_tables.model_classes(model_type), kv_config
             )
         except Exception as exc:
-            row.verdict = "transformers cannot build"
+            row.verdict = NOT_BUILT
             row.detail = _one_line(exc)
             return row
         row.tf_total, row.tf_components = tf.total, tf.by_component
@@ -133,6 +149,11 @@ def check(model_type: str, source: str, config: dict[str, Any]) -> Row:
                 misses.append(f"state {_fmt(al_kv.state)} vs {_fmt(t_state)} elem")
         if misses:
             row.verdict = "off"
+            if any(m.startswith(("KV", "state")) for m in misses):
+                misses.append(
+                    f"layers archlint {_kinds(al_kv.layer_kinds)}, transformers' cache "
+                    f"{_kinds([_TF_KIND.get(k, k) for k in tf.cache_layers])}"
+                )
             row.detail = "; ".join(misses)
         elif tf.kv_error is not None:
             row.verdict = "KV not observed"
@@ -141,13 +162,34 @@ def check(model_type: str, source: str, config: dict[str, Any]) -> Row:
             row.verdict = "exact"
         return row
     except TimeoutError as exc:
-        row.verdict = "transformers cannot build"
+        row.verdict = NOT_BUILT
         row.detail = f"timeout: {exc}"
         return row
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
         row.seconds = round(time.monotonic() - started, 2)
+
+
+#: transformers' cache layer classes, in archlint's layer-kind words.
+_TF_KIND = {
+    "DynamicLayer": "full",
+    "StaticLayer": "full",
+    "DynamicSlidingWindowLayer": "sliding",
+    "StaticSlidingWindowLayer": "sliding",
+    "DynamicIndexedLayer": "full+indexer",
+    "LinearAttentionLayer": "linear",
+    "LinearAttentionAndFullAttentionLayer": "linear+full",
+    "LinearAttentionAndSlidingWindowAttentionLayer": "linear+sliding",
+}
+
+
+def _kinds(kinds: list[str]) -> str:
+    """`3×linear+1×full`-style summary, in order of first appearance."""
+    counts: dict[str, int] = {}
+    for kind in kinds:
+        counts[kind] = counts.get(kind, 0) + 1
+    return " + ".join(f"{n}×{k}" for k, n in counts.items()) or "none"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -171,27 +213,27 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
-def plan() -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, list[str]]]:
-    """(in-scope jobs, out-of-scope types by category)."""
+def plan() -> tuple[list[tuple[str, list[tuple[str, dict[str, Any]]]]], dict[str, list[str]]]:
+    """(in-scope jobs: model_type and its candidate configs, out-of-scope types by
+    category). Candidates: the real configs, then the class defaults."""
     from archlint.families import tf_tables
 
     reals = real_configs()
-    jobs: list[tuple[str, str, dict[str, Any]]] = []
+    jobs: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = []
     out: dict[str, list[str]] = {}
     for model_type in tf_tables.model_types():
         category = tf_tables.category(model_type) or "other"
         if not tf_tables.in_scope(model_type):
             out.setdefault(category, []).append(model_type)
             continue
-        if model_type in reals:
-            source, config = reals[model_type]
-        else:
-            config = tf_tables.defaults_for(model_type)
-            source = "defaults"
-            if config is None:
-                out.setdefault("no defaults", []).append(model_type)
-                continue
-        jobs.append((model_type, source, config))
+        candidates = list(reals.get(model_type, []))
+        defaults = tf_tables.defaults_for(model_type)
+        if defaults is not None:
+            candidates.append(("defaults", defaults))
+        if not candidates:
+            out.setdefault("no defaults", []).append(model_type)
+            continue
+        jobs.append((model_type, candidates))
     return jobs, out
 
 
@@ -207,7 +249,7 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _check_job(job: tuple[str, str, dict[str, Any]]) -> Row:
+def _check_job(job: tuple[str, list[tuple[str, dict[str, Any]]]]) -> Row:
     return check(*job)
 
 

@@ -26,7 +26,14 @@ pytestmark = pytest.mark.conformance
 @pytest.fixture(scope="module")
 def rows() -> dict[str, run.Row]:
     got, _ = run.run_all()
-    return {r.model_type: r for r in got}
+    by_type = {r.model_type: r for r in got}
+    # A type that ran out of time on a busy machine is checked once more, alone, before a
+    # timeout can read as a regression.
+    jobs = {job[0]: job for job in run.plan()[0]}
+    for model_type, row in list(by_type.items()):
+        if row.detail.startswith("timeout") and model_type in jobs:
+            by_type[model_type] = run.check(*jobs[model_type])
+    return by_type
 
 
 @pytest.fixture(scope="module")
