@@ -40,9 +40,11 @@ def figures(config: dict[str, Any]) -> ALFigures:
     full = sum(layer.bytes_per_token for layer in kv.per_layer if layer.cap_tokens is None)
     window = sum(layer.bytes_per_token for layer in kv.per_layer if layer.cap_tokens is not None)
     state = sum(layer.state_bytes for layer in kv.per_layer)
+    # Multi-token-prediction modules (DeepSeek-V3's layer 61) are in the checkpoint but
+    # transformers never builds them (it drops them on load): left out on both sides.
     return ALFigures(
-        total=params.total,
-        by_component={k: v for k, v in params.by_component.items() if v},
+        total=params.total - params.by_component.get("mtp", 0),
+        by_component={k: v for k, v in params.by_component.items() if v and k != "mtp"},
         kv_full=full / kv.dtype_bytes,
         kv_window=window / kv.dtype_bytes,
         state=state / state_bytes,

@@ -120,7 +120,8 @@ def markdown(
         "- **Config**: a real config from `fixtures/models/` or `fixtures/zoo/` where one "
         "has the type, else the configuration class's defaults.",
         "- **Parameters**: `named_parameters()` of the Auto model class (causal LM; base model "
-        "for encoders; seq2seq LM; image/multimodal LM), tied weights once; exact = within 0.1 %.",
+        "for encoders; seq2seq LM; image/multimodal LM), tied weights once; multi-token-"
+        "prediction modules left out (transformers does not build them); exact = within 0.1 %.",
         "- **KV cache and state**: elements per token (layers that grow; sliding-window "
         "layers separately, `w`) and constant recurrent + conv state elements, observed in "
         "transformers' cache after a 3-token forward on a copy shrunk to fewer layers with "

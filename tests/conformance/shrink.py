@@ -12,7 +12,9 @@ holds every distinct entry of every such value. Layer-index lists (`mlp_only_lay
 `attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
 least one. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
 `first_k_dense_replace`, `sliding_window_pattern`...) raise K to value + 1, so that the
-first period is complete. K is at least 2 and never above L; when K == L nothing changes.
+first period is complete; a pattern list shorter than the stack, cycled over it
+(RecurrentGemma's `block_types`), raises K to its length. K is at least 2 and never above
+L; when K == L nothing changes.
 Nested text/decoder configs are shrunk the same way; encoder-decoders cut both stacks.
 """
 
@@ -28,6 +30,7 @@ _PERIODIC = re.compile(
     r"(period|offset|interval|_step$|freq|first_k_dense|pattern$|every|_ratio_layers)"
 )
 _INDEXES = re.compile(r"(layer|idx|indices|ids)")
+_CYCLE = re.compile(r"(types|pattern|block)")
 NESTED = ("text_config", "llm_config", "language_config", "decoder", "thinker_config")
 MIN_LAYERS = 2
 
@@ -63,6 +66,13 @@ def plan(cfg: dict[str, Any], n: int) -> int:
                 # keep one layer outside the list too, when there is one
                 outside = [i for i in range(n) if i not in set(value)]
                 k = max(k, outside[0] + 1)
+        elif (
+            isinstance(value, (list, str))
+            and 1 < len(value) < n
+            and _CYCLE.search(key)
+            and all(isinstance(v, str) for v in value)
+        ):
+            k = max(k, len(value))  # a pattern cycled over the stack (RecurrentGemma)
         elif (
             isinstance(value, int)
             and not isinstance(value, bool)
