@@ -42,6 +42,7 @@ __all__ = [
     "plot_memory_breakdown",
     "plot_overview",
     "plot_roofline",
+    "plot_serving_memory",
     "svg_figures",
     "write_all",
 ]
@@ -222,7 +223,7 @@ def draw_kv_vs_context(ax: Axes, columns: Sequence[Column], options: Options) ->
     if options.gpu is not None:
         g = options.gpu
         ax.axhline(g.memory_bytes / GIB, color="#999999", linewidth=1, linestyle=(0, (4, 4)))
-        ax.annotate(f"{g.name} memory ({g.memory_bytes / 1e9:.0f} GB)",
+        ax.annotate(f"{g.name} memory ({g.memory_bytes / GIB:.1f} GiB)",
                     (contexts[0], g.memory_bytes / GIB), textcoords="offset points",
                     xytext=(2, 3), fontsize=8, color="#555555")
     ax.set_xscale("log", base=2)
@@ -276,7 +277,7 @@ def draw_memory_breakdown(ax: Axes, columns: Sequence[Column], options: Options)
     if options.gpu is not None:
         g = options.gpu
         ax.axhline(g.memory_bytes / GIB, color="#999999", linewidth=1, linestyle=(0, (4, 4)),
-                   label=f"{g.name} memory ({g.memory_bytes / 1e9:.0f} GB)")
+                   label=f"{g.name} memory ({g.memory_bytes / GIB:.1f} GiB)")
     ax.set_xticks(xs)
     ax.set_xticklabels(names, rotation=20 if len(xs) > 2 else 0, ha="right" if len(xs) > 2
                        else "center", fontsize=8)
@@ -288,6 +289,52 @@ def draw_memory_breakdown(ax: Axes, columns: Sequence[Column], options: Options)
     ax.set_axisbelow(True)
     handles, labels = ax.get_legend_handles_labels()
     # Top of the stack first, as the bars read; outside the axes, right of them.
+    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+SERVING_PARTS: tuple[tuple[str, str, str], ...] = (
+    ("weights_bytes", "weights / GPU", "#4c72b0"),
+    ("activation_peak_bytes", "activation peak (profiling)", "#dd8452"),
+    ("non_torch_bytes", "non-torch reserve", "#8c8c8c"),
+    ("kv_memory_bytes", "KV cache", "#55a868"),
+)
+
+
+def draw_serving_memory(ax: Axes, columns: Sequence[Column], options: Options) -> None:
+    """Stacked bars per model: one GPU's memory as vLLM lays it out under the serving plan
+    (weights on the rank, activation peak, non-torch reserve, KV cache), against the GPU's
+    capacity × utilization."""
+    names = [_label(c, 28) for c in columns]
+    xs = list(range(len(columns)))
+    plans = [c.profile().serving for c in columns]
+    bottoms = [0.0] * len(columns)
+    for key, legend, color in SERVING_PARTS:
+        heights = [getattr(p, key) / GIB if p is not None else 0.0 for p in plans]
+        ax.bar(xs, heights, bottom=bottoms, color=color, label=legend, width=0.6,
+               edgecolor="white", linewidth=0.5, hatch="//" if key == "kv_memory_bytes" else None)
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+    for x, p in zip(xs, plans, strict=True):
+        if p is not None:
+            ax.annotate(f"{p.kv_tokens:,} tok", (x, bottoms[x]), textcoords="offset points",
+                        xytext=(0, 3), ha="center", fontsize=8)
+    first = next((p for p in plans if p is not None), None)
+    if first is not None:
+        ax.axhline(first.capacity_bytes / GIB, color="#999999", linewidth=1,
+                   linestyle=(0, (4, 4)),
+                   label=f"{first.gpu} memory ({first.capacity_bytes / GIB:.1f} GiB)")
+        lay = first.layout
+        where = f"TP {lay.tp} × PP {lay.pp}"
+        ax.set_title(f"Memory per GPU as vLLM lays it out ({where}, "
+                     f"utilization {first.gpu_memory_utilization:g})")
+    ax.set_xticks(xs)
+    ax.set_xticklabels(names, rotation=20 if len(xs) > 2 else 0, ha="right" if len(xs) > 2
+                       else "center", fontsize=8)
+    ax.set_ylabel("memory per GPU (GiB)")
+    ax.set_ylim(0, max([*bottoms, (first.capacity_bytes / GIB) if first else 0, 1e-9]) * 1.15)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)
 
@@ -411,6 +458,12 @@ def plot_memory_breakdown(columns: Columns, path: str | Path,
     return _plot("memory", draw_memory_breakdown, columns, path, options)
 
 
+def plot_serving_memory(columns: Columns, path: str | Path,
+                        options: Options | None = None) -> Path:
+    """Stacked bars per model: one GPU's memory under the serving plan (needs a GPU)."""
+    return _plot("memory", draw_serving_memory, columns, path, options)
+
+
 def plot_roofline(columns: Columns, path: str | Path, options: Options | None = None) -> Path:
     """Decode tokens/s upper bound vs batch 1…512 (log-log) on ``options.gpu`` (default
     H100); dotted where the weights plus the batch's KV cache no longer fit."""
@@ -447,6 +500,8 @@ def write_all(columns: Columns, directory: str | Path, options: Options | None =
         plot_kv_vs_context(columns, out / f"kv_vs_context.{ext}", options),
         plot_memory_breakdown(columns, out / f"memory_breakdown.{ext}", options),
         plot_roofline(columns, out / f"roofline.{ext}", options),
+        *([plot_serving_memory(columns, out / f"serving_memory.{ext}", options)]
+          if (options or Options()).gpu is not None else []),
     ]
 
 
@@ -456,7 +511,10 @@ def svg_figures(columns: Columns, options: Options | None = None) -> list[tuple[
     options = options or Options()
     cols = as_columns(columns, options)
     figures = []
-    for caption, kind, draw in _DRAWERS:
+    drawers = list(_DRAWERS)
+    if options.gpu is not None:
+        drawers.append(("Memory per GPU (serving plan)", "memory", draw_serving_memory))
+    for caption, kind, draw in drawers:
         fig, ax = _figure(figsize_for(kind, cols))
         draw(ax, cols, options)
         buf = io.StringIO()

@@ -34,8 +34,8 @@ def render() -> str:
     rows = [
         "| run | GPU × TP | vLLM | weights GiB (archlint / log, error) | activation GiB "
         "(archlint / log, error) | KV GiB (archlint / log) | KV tokens (archlint / log, "
-        "error) | note |",
-        "|---|---|---|---|---|---|---|---|",
+        "error) | KV one request needs, GiB (archlint / log, error) | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         path = ROOT / "fixtures" / "models" / (run["model"].replace("/", "__", 1) + ".json.gz")
@@ -50,6 +50,8 @@ def render() -> str:
             f"| {_num(c.kv_gib)} / {_num(c.kv_logged_gib)} "
             f"| {_num(c.kv_tokens, '{:,}')} / {_num(c.kv_tokens_logged, '{:,}')}, "
             f"{_pct(c.kv_tokens_error)} "
+            f"| {_num(c.request_kv_gib)} / {_num(c.request_kv_logged_gib)}, "
+            f"{_pct(c.request_kv_error)} "
             f"| {c.unmatched or ''} |"
         )
     return "\n".join([BEGIN, *rows, END])

@@ -116,11 +116,12 @@ def test_bad_extension(analyses, tmp_path):
 
 
 def test_run_compare_writes_plots(tmp_path):
-    """--plot FILE: one overview figure of the three panels; --plots DIR: each plot."""
+    """--plot FILE: one overview figure of the three panels; --plots DIR: each plot, with
+    the memory per GPU under the serving plan when a GPU is given (H100 by default)."""
     run_compare(["llama3", "mistral"], fmt="csv", plot=tmp_path / "overview.png",
                 plots_dir=tmp_path / "plots", source_options=CATALOG)
     check_png(tmp_path / "overview.png", plots.OVERVIEW_FIGSIZE)
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "kv_vs_context.png", "memory_breakdown.png", "roofline.png"]
+        "kv_vs_context.png", "memory_breakdown.png", "roofline.png", "serving_memory.png"]
     for name in ("kv_vs_context", "memory_breakdown", "roofline"):
         check_png(tmp_path / "plots" / f"{name}.png")

@@ -34,6 +34,9 @@ class RunCheck(BaseModel):
     kv_tokens: int | None = None
     kv_tokens_logged: int | None = None
     kv_tokens_error: float | None = None
+    request_kv_gib: float | None = None  # KV one request of max_model_len needs per GPU
+    request_kv_logged_gib: float | None = None
+    request_kv_error: float | None = None
     unmatched: str | None = None
 
 
@@ -48,8 +51,8 @@ def _gpu(run: dict[str, Any]) -> GPU:
 def check_run(run: dict[str, Any], ckpt: Checkpoint, spec: ModelSpec) -> RunCheck:
     logged = run["logged"]
     serving = ServingOptions(
-        tp=run.get("tp", 1),
-        pp=run.get("pp", 1),
+        tp=run.get("tp") or 1,
+        pp=run.get("pp") or 1,
         gpu_memory_utilization=run.get("gpu_memory_utilization") or 0.9,
         max_num_batched_tokens=run.get("max_num_batched_tokens"),
         block_size=logged.get("block_size", 16),
@@ -64,6 +67,10 @@ def check_run(run: dict[str, Any], ckpt: Checkpoint, spec: ModelSpec) -> RunChec
     def err(got: float, want: float) -> float:
         return (got - want) / want
 
+    if "request_kv_gib" in logged:
+        out.request_kv_gib = plan.kv_bytes_per_request / GIB
+        out.request_kv_logged_gib = logged["request_kv_gib"]
+        out.request_kv_error = err(out.request_kv_gib, logged["request_kv_gib"])
     out.weights_gib = plan.weights_bytes / GIB
     if "weights_gib" in logged:
         out.weights_logged_gib = logged["weights_gib"]

@@ -102,6 +102,7 @@ class ServingPlan(BaseModel):
     num_blocks: int
     kv_groups: int
     kv_tokens: int  # "GPU KV cache size: N tokens"
+    kv_bytes_per_request: int = 0  # one request of `context` tokens on this rank, whole blocks
     context: int
     max_concurrency: float  # "Maximum concurrency for `context` tokens per request"
     max_batch: int  # whole sequences of `context` tokens
@@ -334,6 +335,7 @@ def plan(
         num_blocks=num_blocks,
         kv_groups=groups,
         kv_tokens=kv_tokens,
+        kv_bytes_per_request=round(need),
         context=context,
         max_concurrency=round(concurrency, 2) if concurrency != float("inf") else 1e9,
         max_batch=max_batch,

@@ -1,0 +1,85 @@
+"""The serving plan's layout arithmetic, by hand from the fixture configs."""
+
+from __future__ import annotations
+
+from archlint.analysis.hardware import find_gpu
+from archlint.analysis.parallel import Layout, kv_bytes_per_token_rank, pp_stage_layers
+from archlint.analysis.serving import ServingOptions, group_layout
+from tests.helpers import analysis
+
+H100 = find_gpu("H100")
+# Llama-3.1-8B: hidden 4096, 32 layers, 32 query / 8 KV heads × 128, MLP 14336, vocab 128,256
+EMB = 128_256 * 4096  # embedding = head = 525,336,576
+ATT = 32 * (4096 * 4096 * 2 + 4096 * 1024 * 2)  # q, o + k, v = 1,342,177,280
+MLP = 32 * 3 * 4096 * 14336  # 5,637,144,576
+NORMS = 32 * 2 * 4096 + 4096  # 266,240
+
+
+def _plan(model: str, **serving: object):  # type: ignore[no-untyped-def]
+    a = analysis(model, gpu=H100, serving=ServingOptions(**serving))  # type: ignore[arg-type]
+    assert a.profile.serving is not None
+    return a.profile.serving
+
+
+def test_weights_per_rank_under_tp() -> None:
+    assert _plan("meta-llama/Llama-3.1-8B-Instruct").weights_bytes == (
+        2 * EMB + ATT + MLP + NORMS) * 2  # 16,060,522,496 B (vLLM logs 14.99 GiB)
+    # TP=2: vocab-parallel embedding and head (128,256 is a multiple of 64), column/row-parallel
+    # linears halved, norms replicated.
+    assert _plan("meta-llama/Llama-3.1-8B-Instruct", tp=2).weights_bytes == (
+        (2 * EMB + ATT + MLP) // 2 + NORMS) * 2
+
+
+def test_kv_heads_split_then_replicated() -> None:
+    spec = analysis("meta-llama/Llama-3.1-8B-Instruct").spec
+    # TP=4: 2 of the 8 KV heads per rank: 32 layers × 2 × (128 + 128) × 2 B = 32,768 B/token.
+    assert kv_bytes_per_token_rank(spec, 2, Layout(tp=4)) == {"full": 32 * 2 * 256 * 2}
+    # TP=16: fewer KV heads than ranks: each rank holds (a copy of) one head: 16,384 B/token.
+    assert kv_bytes_per_token_rank(spec, 2, Layout(tp=16)) == {"full": 32 * 1 * 256 * 2}
+
+
+def test_mla_latent_is_replicated_on_every_rank() -> None:
+    # DeepSeek-V2-Lite: 27 MLA layers × (512 + 64) × 2 B = 31,104 B/token at any T.
+    spec = analysis("deepseek-ai/DeepSeek-V2-Lite").spec
+    for tp in (1, 2, 4):
+        assert kv_bytes_per_token_rank(spec, 2, Layout(tp=tp)) == {"mla": 27 * 576 * 2}
+
+
+def test_pipeline_stages_as_vllm_splits_them() -> None:
+    assert pp_stage_layers(61, 4) == [15, 15, 15, 16]  # remainder to the last stages
+    assert pp_stage_layers(32, 2) == [16, 16]
+
+
+def test_hybrid_groups() -> None:
+    # gpt-oss: 12 full + 12 sliding → groups of 12, 2 groups; Qwen3-Next 12 full + 36 linear →
+    # groups of 12: 1 + 3.
+    assert group_layout({"full": 12, "sliding": 12}) == (12, 2)
+    assert group_layout({"full": 12, "linear": 36}) == (12, 4)
+    assert group_layout({"full": 32}) == (32, 1)
+
+
+def test_allreduce_bytes_per_token() -> None:
+    # TP=2: 32 layers × 2 all-reduces × 4096 × 2 B, ring factor 2 (T − 1) / T = 1.
+    comm = _plan("meta-llama/Llama-3.1-8B-Instruct", tp=2).communication
+    assert comm is not None and comm.allreduce_bytes_per_token == 32 * 2 * 4096 * 2
+    # NVLink 4 at 450 GB/s per direction: one token's 524,288 B take 1.17 µs.
+    assert abs(comm.seconds_per_decode_step - 524_288 / 450e9) < 1e-12
+
+
+def test_gpus_auto_says_when_nothing_fits_on_8() -> None:
+    # DeepSeek-V3: 684.6e9 B of weights; /8 = 85.6e9 B per H100, above 0.9 × 85.5e9 B.
+    sp = _plan("deepseek-ai/DeepSeek-V3", auto=True)
+    assert sp.search is not None and sp.search.chosen is None
+    assert "does not fit on 8" in sp.search.verdict
+    # Llama-3.1-8B fits one H100.
+    small = _plan("meta-llama/Llama-3.1-8B-Instruct", auto=True)
+    assert small.search is not None and small.search.chosen == Layout(tp=1, pp=1)
+
+
+def test_html_page_plots_memory_per_gpu() -> None:
+    from archlint.analysis.profile import Options
+    from archlint.plots import svg_figures
+
+    a = analysis("meta-llama/Llama-3.1-8B-Instruct", gpu=H100, serving=ServingOptions())
+    figures = svg_figures([a], Options(gpu=H100, serving=ServingOptions()))
+    assert any(caption.startswith("Memory per GPU") for caption, _ in figures)
