@@ -225,7 +225,8 @@ def test_html_self_contained_with_plots(models):
     parser = _Collector()
     parser.feed(html)
     assert parser.tags.count("table") == 1
-    assert parser.tags.count("svg") == 3  # three plots, inline
+    # three plots inline, and with a GPU the memory per GPU under the serving plan (issue 11)
+    assert parser.tags.count("svg") == 4
     assert "style" in parser.tags and "script" not in parser.tags
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert '<script>alert("x")</script>&<b>' in "".join(parser.text)  # shown, as text
