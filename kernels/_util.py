@@ -38,6 +38,38 @@ def split_pow2(d: int) -> tuple[int, int]:
     return d1, d2
 
 
+#: Shared memory one block may use on Hopper (227 KiB; the H100 and the H200 alike).
+SHARED_MEMORY_BUDGET = 232_448
+
+
+def element_size(named_args) -> int:
+    """Bytes per element of a kernel's first tensor argument (its operands' dtype)."""
+    return next((a.element_size() for a in named_args.values() if hasattr(a, "element_size")), 2)
+
+
+def pipeline_stages(num_stages: int, elem: int) -> int:
+    """Operand buffers a software-pipelined loop keeps in shared memory. Measured with the
+    ahead-of-time compiler (kernels/compile_check.py, Triton 3.9, sm_90): bf16 tiles take
+    `num_stages` buffers exactly; fp32 dots under TRITON_F32_DEFAULT=tf32x3 one more (the MLA
+    prefill tile 128x64, 3 stages, needs 425,984 B, the figure the H200 reported). fp32 is
+    counted with the extra buffer whatever the precision: it only runs in correctness checks,
+    where a smaller tile costs nothing that matters."""
+    return num_stages + (1 if elem >= 4 else 0)
+
+
+def fit_shared(configs, shared_bytes, fallbacks=()):
+    """The configs whose estimated shared memory fits one block; if none does, the first
+    fitting fallback, else the one with the smallest estimate (never an empty list, so the
+    autotuner always has a tile that launches)."""
+    keep = [c for c in configs if shared_bytes(c) <= SHARED_MEMORY_BUDGET]
+    if keep:
+        return keep
+    spare = [c for c in fallbacks if shared_bytes(c) <= SHARED_MEMORY_BUDGET]
+    if spare:
+        return spare[:1]
+    return [min([*configs, *fallbacks], key=shared_bytes)]
+
+
 def default_scale(d: int) -> float:
     return 1.0 / math.sqrt(d)
 

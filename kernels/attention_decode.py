@@ -18,7 +18,16 @@ import torch
 import triton
 import triton.language as tl
 
-from ._util import LOG2E, default_scale, interpreting, num_sms, tanh
+from ._util import (
+    LOG2E,
+    default_scale,
+    element_size,
+    fit_shared,
+    interpreting,
+    num_sms,
+    pipeline_stages,
+    tanh,
+)
 
 NEG_INIT = tl.constexpr(-1.0e30)  # see attention_prefill.py
 
@@ -128,16 +137,30 @@ def merge_splits(
              y.to(Out.dtype.element_ty), mask=offs_dv < DV)
 
 
-_CONFIGS = [
+_TUNED = [
     triton.Config({"BLOCK_N": bn}, num_warps=w, num_stages=s)
     for bn, w, s in [(64, 4, 3), (64, 4, 4), (128, 4, 3), (128, 8, 3), (32, 4, 4), (256, 8, 2)]
 ]
+_FALLBACKS = [triton.Config({"BLOCK_N": bn}, num_warps=4, num_stages=s)
+              for bn, s in [(32, 2), (16, 1)]]
+_CONFIGS = _TUNED + _FALLBACKS
+
+
+def decode_shared_bytes(config, block_g: int, block_d: int, block_dv: int, elem: int) -> int:
+    """The query tile and a K and a V tile per pipeline buffer (see `pipeline_stages`)."""
+    stages = pipeline_stages(config.num_stages, elem)
+    return (block_g * block_d + stages * config.kwargs["BLOCK_N"] * (block_d + block_dv)) * elem
 
 
 def prune_decode_configs(configs, named_args, **kwargs):
-    """Large KV tiles only for head dims <= 128 (registers/shared memory per stage)."""
+    """Large KV tiles only for head dims <= 128 (registers/shared memory per stage), and only
+    tiles that fit shared memory at the operands' element size."""
     d = kwargs["BLOCK_D"] + kwargs["BLOCK_DV"]
-    return [c for c in configs if c.kwargs["BLOCK_N"] * d <= 256 * 256] or configs[:1]
+    elem = element_size(named_args)
+    tuned = [c for c in configs if c not in _FALLBACKS]
+    keep = [c for c in tuned if c.kwargs["BLOCK_N"] * d <= 256 * 256] or tuned[:1]
+    return fit_shared(keep, lambda c: decode_shared_bytes(
+        c, kwargs["BLOCK_G"], kwargs["BLOCK_D"], kwargs["BLOCK_DV"], elem), _FALLBACKS)
 
 
 _decode_tuned = triton.autotune(

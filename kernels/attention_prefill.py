@@ -19,7 +19,16 @@ import torch
 import triton
 import triton.language as tl
 
-from ._util import LOG2E, default_scale, interpreting, split_pow2, tanh
+from ._util import (
+    LOG2E,
+    default_scale,
+    element_size,
+    fit_shared,
+    interpreting,
+    pipeline_stages,
+    split_pow2,
+    tanh,
+)
 
 # running-max start: finite, so a fully masked tile gives exp2(-inf) = 0, not NaN. A global
 # read inside @triton.jit must be a tl.constexpr (the interpreter accepts a plain float; the
@@ -171,29 +180,42 @@ def _prefill_fwd(
              mask=(offs_m[:, None] < M_Q) & (offs_dv[None, :] < DV))
 
 
-_CONFIGS = [
-    triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
-    for bm, bn, w, s in [
+def _config(bm, bn, w, s):
+    return triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
+
+
+_TUNED = [
+    _config(*t) for t in [
         (128, 64, 8, 3), (128, 64, 8, 4), (128, 128, 8, 3), (128, 32, 4, 4), (128, 32, 4, 3),
         (64, 64, 4, 3), (64, 64, 4, 4), (64, 32, 4, 4),
     ]
 ]
+# Small tiles for when no tuned one fits shared memory (fp32 checks of wide heads: the MLA
+# prefill at 128 + 64 / 128 needs 172,032 B at 64x32 with 2 stages, 425,984 B at 128x64x3).
+_FALLBACKS = [_config(64, 32, 4, 2), _config(32, 16, 4, 2), _config(16, 16, 4, 1)]
+_CONFIGS = _TUNED + _FALLBACKS
+
+
+def prefill_shared_bytes(config, dqk: int, block_dv: int, elem: int) -> int:
+    """Shared memory of one program: the query tile, and K and V tiles per pipeline buffer.
+    Equal to the compiler's figure for bf16 (e.g. 172,032 B for the MLA tile 128x64, 3 stages,
+    head dims 128 + 64 / 128); an upper bound for fp32 (`pipeline_stages`)."""
+    bm, bn = config.kwargs["BLOCK_M"], config.kwargs["BLOCK_N"]
+    stages = pipeline_stages(config.num_stages, elem)
+    return (stages * bn * (dqk + block_dv) + bm * dqk) * elem
 
 
 def prune_prefill_configs(configs, named_args, **kwargs):
-    """Drop tiles that cannot fit or cannot pay: big KV tiles for head dims >= 256 (shared
-    memory), BLOCK_M=128 for short queries (idle rows), BLOCK_M > 64 with windows <= 256."""
+    """Drop tiles that cannot fit or cannot pay: tiles over the shared-memory budget at the
+    operands' element size, BLOCK_M=128 for short queries (idle rows); the fallback tiles only
+    when no tuned one fits."""
     dqk = kwargs["D1"] + kwargs["D2"]
+    elem = element_size(named_args)
     m_q = named_args["M_Q"]
-    out = []
-    for c in configs:
-        bm, bn = c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"]
-        if dqk + kwargs["BLOCK_DV"] > 384 and (bn > 64 or c.num_stages > 3):
-            continue
-        if m_q <= 64 and bm > 64:
-            continue
-        out.append(c)
-    return out or configs[:1]
+    tuned = [c for c in configs if c not in _FALLBACKS]
+    small = [c for c in tuned if not (m_q <= 64 and c.kwargs["BLOCK_M"] > 64)] or tuned
+    return fit_shared(small, lambda c: prefill_shared_bytes(c, dqk, kwargs["BLOCK_DV"], elem),
+                      _FALLBACKS)
 
 
 _prefill_tuned = triton.autotune(

@@ -29,11 +29,11 @@ if __package__ in (None, ""):  # run as a file from a checkout: import kernels/ 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from kernels import attention_decode as ad  # type: ignore[no-redef]
     from kernels import attention_prefill as ap
-    from kernels import mla, moe, rmsnorm, rope
+    from kernels import _util, mla, moe, rmsnorm, rope
 else:
     from . import attention_decode as ad
     from . import attention_prefill as ap
-    from . import mla, moe, rmsnorm, rope
+    from . import _util, mla, moe, rmsnorm, rope
 
 FLOATS = {"sm_scale", "qk_scale", "softcap", "eps", "weight_offset"}
 DIVISIBLE = ("C", "F", "M_Q", "N_KV")  # ints the JIT would see as multiples of 16
@@ -45,9 +45,11 @@ def _jit(fn):
     return fn
 
 
-def compile_kernel(fn, ptrs: dict[str, str], consts: dict, num_warps=4, num_stages=3):
-    """Compile like the JIT would for contiguous bf16 inputs: pointers and strides divisible by
-    16, innermost strides equal to 1 (passed as constants)."""
+def compile_kernel(fn, ptrs: dict[str, str], consts: dict, num_warps=4, num_stages=3,
+                   precision: str | None = None):
+    """Compile like the JIT would for contiguous inputs: pointers and strides divisible by
+    16, innermost strides equal to 1 (passed as constants). `precision` is the fp32 dot
+    precision (TRITON_F32_DEFAULT: tf32, tf32x3, ieee)."""
     fn = _jit(fn)
     consts = dict(consts)
     for n in fn.arg_names:  # innermost strides: 1, as the JIT specialises them
@@ -66,7 +68,9 @@ def compile_kernel(fn, ptrs: dict[str, str], consts: dict, num_warps=4, num_stag
     attrs = {(fn.arg_names.index(n),): [["tt.divisibility", 16]] for n, t in sig.items()
              if t.startswith("*") or (t == "i32" and (n.startswith("stride_") or n in DIVISIBLE))}
     k = triton.compile(ASTSource(fn, sig, consts, attrs), target=GPUTarget("cuda", 90, 32),
-                       options={"num_warps": num_warps, "num_stages": num_stages})
+                       options={"num_warps": num_warps, "num_stages": num_stages,
+                                **({"default_dot_input_precision": precision}
+                                   if precision else {})})
     return fn.__name__, k
 
 
@@ -118,6 +122,53 @@ def cases():
         D=128, R2=64, BLOCK_R2=64, BLOCK_D=128, BLOCK_H=16, NEOX=True), 4, 1
 
 
+def fp32_fit_cases():
+    """fp32 checks under TRITON_F32_DEFAULT=tf32x3 at the shapes that ran out of shared memory
+    on the H200 (DeepSeek-V3's MLA prefill: 128 + 64 / 128): the tile the kernel's pruning
+    keeps with the largest estimate, compiled, must fit one block."""
+    f = "fp32"
+    attn = {n: f for n in ("Q1", "K1", "Q2", "K2", "V", "Out")} | {"Sinks": "fp32"}
+    meta = dict(GROUP=128, GROUP2=128, D1=128, D2=64, DV=128, BLOCK_DV=128, CAUSAL=True,
+                HAS_WINDOW=False, HAS_SOFTCAP=False, HAS_SINKS=False)
+
+    class F32:  # what the pruning reads of a tensor argument
+        def element_size(self):
+            return 4
+
+    kept = ap.prune_prefill_configs(ap._CONFIGS, {"Q1": F32(), "M_Q": 192}, **meta)
+    best = max(kept, key=lambda c: ap.prefill_shared_bytes(c, 192, 128, 4))
+    yield ("prefill MLA fp32 tf32x3 (pruned)", ap._prefill_fwd, attn, meta | best.kwargs,
+           best.num_warps, best.num_stages, ap.prefill_shared_bytes(best, 192, 128, 4))
+    kept = mla.prune_mla_configs(mla._CONFIGS, {"QL": F32(), "H": 128}, R=512, P=64)
+    best = max(kept, key=lambda c: mla.mla_shared_bytes(c, 512, 64, 4))
+    yield ("mla decode fp32 tf32x3 (pruned)", mla._mla_decode_split, dict(
+        QL=f, QR=f, CKV=f, KR=f, SeqLens="i32", OutP="fp32", LseP="fp32"),
+        dict(R=512, P=64) | best.kwargs, best.num_warps, best.num_stages,
+        mla.mla_shared_bytes(best, 512, 64, 4))
+    kept = moe.prune_moe_configs(moe._CONFIGS, {"X": F32()}, BLOCK_M=16)
+    best = max(kept, key=lambda c: moe._shared_bytes(c, 16, 4))
+    yield ("moe gate_up fp32 tf32x3 (pruned)", moe._moe_gate_up, dict(
+        X=f, W13=f, Hout=f, SortedSlots="i32", BlockExpert="i32"),
+        dict(BLOCK_M=16, EVEN_K=True) | best.kwargs, best.num_warps, best.num_stages,
+        moe._shared_bytes(best, 16, 4))
+
+
+def check_fp32_fit() -> int:
+    """Compile each fp32 case; fail when the compiler needs more shared memory than a block
+    has or than the pruning estimated."""
+    budget = _util.SHARED_MEMORY_BUDGET
+    failed = 0
+    for label, fn, ptrs, consts, w, s, estimate in fp32_fit_cases():
+        _, k = compile_kernel(fn, ptrs, consts, w, s, precision="tf32x3")
+        ok = k.metadata.shared <= min(budget, estimate)
+        failed += not ok
+        tile = "x".join(str(consts[n]) for n in ("BLOCK_M", "BLOCK_H", "BLOCK_N", "BLOCK_K")
+                        if n in consts)
+        print(f"{'ok  ' if ok else 'FAIL'} {label:34s} {tile} w{w} s{s} "
+              f"shared={k.metadata.shared} estimate={estimate} budget={budget}", flush=True)
+    return failed
+
+
 def main() -> int:
     if os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"):
         print("unset TRITON_INTERPRET: the interpreter replaces @triton.jit", file=sys.stderr)
@@ -132,6 +183,7 @@ def main() -> int:
         except Exception as e:  # report every kernel, then fail
             failed += 1
             print(f"FAIL {label:30s} {type(e).__name__}: {str(e)[:2000]}", flush=True)
+    failed += check_fp32_fit()
     return 1 if failed else 0
 
 

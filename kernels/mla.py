@@ -23,7 +23,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ._util import LOG2E, interpreting, num_sms
+from ._util import LOG2E, element_size, fit_shared, interpreting, num_sms, pipeline_stages
 from .attention_decode import merge
 from .attention_prefill import prefill_attention
 
@@ -95,20 +95,34 @@ def _mla_decode_split(
              mask=heads < H)
 
 
-_CONFIGS = [
+_TUNED = [
     triton.Config({"BLOCK_H": bh, "BLOCK_N": bn}, num_warps=w, num_stages=s)
     for bh, bn, w, s in [
         (64, 32, 8, 2), (64, 16, 8, 2), (64, 32, 8, 1), (64, 64, 8, 1), (64, 64, 8, 2),
         (64, 32, 8, 3), (32, 32, 8, 2), (32, 64, 8, 2), (32, 32, 4, 2), (16, 64, 4, 2),
     ]
 ]
+# fp32 checks: a 16-head tile of 576-wide queries and one 16-key latent tile per buffer.
+_FALLBACKS = [triton.Config({"BLOCK_H": 16, "BLOCK_N": 16}, num_warps=4, num_stages=1)]
+_CONFIGS = _TUNED + _FALLBACKS
+
+
+def mla_shared_bytes(config, r: int, p: int, elem: int) -> int:
+    """The query tile (latent and rope parts) and one latent tile (key and value at once) per
+    pipeline buffer (see `pipeline_stages`)."""
+    bh, bn = config.kwargs["BLOCK_H"], config.kwargs["BLOCK_N"]
+    return (bh + pipeline_stages(config.num_stages, elem) * bn) * (r + p) * elem
 
 
 def prune_mla_configs(configs, named_args, **kwargs):
-    """No head block wider than the padded head count (idle rows)."""
+    """No head block wider than the padded head count (idle rows); only tiles that fit shared
+    memory at the operands' element size."""
     h = named_args["H"]
-    keep = [c for c in configs if c.kwargs["BLOCK_H"] <= max(16, triton.next_power_of_2(h))]
-    return keep or configs[-1:]
+    elem = element_size(named_args)
+    tuned = [c for c in configs if c not in _FALLBACKS]
+    keep = [c for c in tuned if c.kwargs["BLOCK_H"] <= max(16, triton.next_power_of_2(h))]
+    return fit_shared(keep or tuned[-1:],
+                      lambda c: mla_shared_bytes(c, kwargs["R"], kwargs["P"], elem), _FALLBACKS)
 
 
 _mla_tuned = triton.autotune(

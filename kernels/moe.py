@@ -24,7 +24,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ._util import interpreting
+from ._util import element_size, fit_shared, interpreting, pipeline_stages
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,15 +194,12 @@ _CONFIGS = [
     triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
     for bn, bk, w, s in sorted({t for v in _TABLE.values() for t in v} | {_FALLBACK})
 ]
-#: Hopper's limit of shared memory per block (227 KiB). The estimate below matches what the
-#: compiler reports for these kernels (e.g. 196,608 B for BLOCK 128×128×64, 4 stages, bf16).
-SHARED_MEMORY_BUDGET = 232_448
-
-
 def _shared_bytes(config, block_m: int, elem: int) -> int:
-    """Pipelined operand tiles: stages × (x tile + two weight tiles: gate and up) × elem."""
+    """Pipelined operand tiles: buffers × (x tile + two weight tiles: gate and up) × elem.
+    Matches the compiler's figure for bf16 (196,608 B for BLOCK 128×128×64, 4 stages); fp32
+    is counted with one more buffer (`pipeline_stages`)."""
     bn, bk = config.kwargs["BLOCK_N"], config.kwargs["BLOCK_K"]
-    return config.num_stages * (block_m * bk + 2 * bn * bk) * elem
+    return pipeline_stages(config.num_stages, elem) * (block_m * bk + 2 * bn * bk) * elem
 
 
 def prune_moe_configs(configs, named_args, **kwargs):
@@ -210,15 +207,15 @@ def prune_moe_configs(configs, named_args, **kwargs):
     that fit shared memory at the operands' element size (fp32 doubles it); else the
     fallback tile."""
     bm = kwargs["BLOCK_M"]
-    elem = next((a.element_size() for a in named_args.values() if hasattr(a, "element_size")), 2)
+    elem = element_size(named_args)
     want = set(_TABLE[bm])
-    keep = [c for c in configs
-            if (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages) in want
-            and _shared_bytes(c, bm, elem) <= SHARED_MEMORY_BUDGET]
-    fallback = [c for c in configs
-                if (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages)
-                == _FALLBACK]
-    return keep or fallback or configs[:1]
+
+    def shape(c):
+        return (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages)
+
+    listed = [c for c in configs if shape(c) in want]
+    fallback = [c for c in configs if shape(c) == _FALLBACK]
+    return fit_shared(listed, lambda c: _shared_bytes(c, bm, elem), fallback)
 
 
 _KEY = ["NUM_SLOTS_BUCKET", "C", "F", "NUM_EXPERTS"]

@@ -222,6 +222,51 @@ def test_mla_prefill_and_absorbed_decode(K, dtype):
 
 
 # --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------
+# autotune pruning by shared memory (what the H200 refused: 425,984 B > 232,448 B)
+# --------------------------------------------------------------------------------------------
+def _shape(c):
+    return (*c.kwargs.values(), c.num_warps, c.num_stages)
+
+
+def test_prefill_pruning_fits_shared_memory(K):
+    """DeepSeek-V3's MLA prefill (head dims 128 + 64, value 128). Compiler figures for these
+    tiles (triton.compile for sm_90, kernels/compile_check.py): bf16 128x64 s3 172,032 B,
+    128x128 s3 294,912 B (over the 232,448 B a block has); fp32 64x32 s4 212,992 B in tf32 and
+    253,952 B under tf32x3, 128x64 s3 425,984 B under tf32x3 (the H200's error)."""
+    ap = K.attention_prefill
+    meta = dict(D1=128, D2=64, BLOCK_DV=128)
+    bf16 = ap.prune_prefill_configs(ap._CONFIGS, {"Q1": torch.empty(1, dtype=torch.bfloat16),
+                                                  "M_Q": 4096}, **meta)
+    assert (128, 128, 8, 3) not in map(_shape, bf16) and (128, 64, 8, 3) in map(_shape, bf16)
+    assert all(c not in ap._FALLBACKS for c in bf16)
+    fp32 = ap.prune_prefill_configs(ap._CONFIGS, {"Q1": torch.empty(1), "M_Q": 192}, **meta)
+    assert fp32 and all(ap.prefill_shared_bytes(c, 192, 128, 4) <= 232_448 for c in fp32)
+    assert (128, 64, 8, 3) not in map(_shape, fp32) and (64, 32, 4, 4) not in map(_shape, fp32)
+    # head dim 128 in bf16: every tuned tile stays (the H100/H200 tuning is unchanged)
+    plain = ap.prune_prefill_configs(ap._CONFIGS, {"Q1": torch.empty(1, dtype=torch.bfloat16),
+                                                   "M_Q": 4096}, D1=128, D2=0, BLOCK_DV=128)
+    assert plain == ap._TUNED
+
+
+def test_decode_mla_moe_pruning_fits_shared_memory(K):
+    """fp32 tiles of the decode, MLA decode and MoE kernels fit a block; bf16 choices keep
+    their tuned tiles."""
+    f32, b16 = torch.empty(1), torch.empty(1, dtype=torch.bfloat16)
+    ad, mla, moe = K.attention_decode, K.mla, K.moe
+    meta = dict(BLOCK_G=16, BLOCK_D=256, BLOCK_DV=256)
+    kept = ad.prune_decode_configs(ad._CONFIGS, {"Q": f32}, **meta)
+    assert kept and all(ad.decode_shared_bytes(c, 16, 256, 256, 4) <= 232_448 for c in kept)
+    kept = mla.prune_mla_configs(mla._CONFIGS, {"QL": f32, "H": 128}, R=512, P=64)
+    # 16 heads + 1 buffer of 16 keys, 576 wide, fp32: (16 + 2·16)·576·4 = 110,592 B
+    assert [_shape(c) for c in kept] == [(16, 16, 4, 1)]
+    kept = mla.prune_mla_configs(mla._CONFIGS, {"QL": b16, "H": 128}, R=512, P=64)
+    assert (64, 64, 8, 1) in map(_shape, kept) and all(c not in mla._FALLBACKS for c in kept)
+    for bm in (16, 128):
+        kept = moe.prune_moe_configs(moe._CONFIGS, {"X": f32}, BLOCK_M=bm)
+        assert kept and all(moe._shared_bytes(c, bm, 4) <= 232_448 for c in kept)
+
+
 def test_routing(K):
     r = gen(3)
     logits = torch.randn(9, 16, generator=r)
