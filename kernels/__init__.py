@@ -13,4 +13,6 @@ Importing this package imports nothing heavy; each kernel file imports torch and
 `python -m archlint.kernels.compile_check` compiles every kernel for sm_90 without a GPU.
 """
 
-KERNEL_MODULES = ("attention_prefill", "attention_decode", "mla", "moe", "rmsnorm", "rope")
+KERNEL_MODULES = (
+    "attention_prefill", "attention_decode", "mla", "moe", "rmsnorm", "rope", "ssd", "gated_delta",
+)

@@ -29,6 +29,7 @@ from ._util import (
     split_pow2,
     tanh,
 )
+from .work import attention_flops, attention_pairs
 
 # running-max start: finite, so a fully masked tile gives exp2(-inf) = 0, not NaN. A global
 # read inside @triton.jit must be a tl.constexpr (the interpreter accepts a plain float; the
@@ -289,12 +290,6 @@ def prefill_attention(
 
 def prefill_flops(b: int, h: int, m: int, s: int, dqk: int, dv: int, *, causal: bool,
                   window: int | None = None) -> float:
-    """Useful attention FLOPs: 2*M*S*(Dqk + Dv) per head (QK^T and PV), counting only visible
-    (query, key) pairs: causal with M == S visits S(S+1)/2 pairs; a window W about S*W."""
-    if window is not None:
-        pairs = sum(min(i + 1, window) for i in range(s - m, s)) if causal else m * min(s, window)
-    elif causal:
-        pairs = sum(i + 1 for i in range(s - m, s))
-    else:
-        pairs = m * s
-    return 2.0 * b * h * pairs * (dqk + dv)
+    """Useful attention FLOPs: 2*pairs*(Dqk + Dv) per head (QK^T and PV), counting only visible
+    (query, key) pairs (`work.attention_pairs`): causal with M == S visits S(S+1)/2 pairs."""
+    return attention_flops(b, h, attention_pairs(m, s, causal=causal, window=window), dqk, dv)

@@ -27,15 +27,15 @@ except ImportError:  # pragma: no cover - a Triton without the ahead-of-time ent
 
 if __package__ in (None, ""):  # run as a file from a checkout: import kernels/ as a package
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from kernels import _util, gated_delta, mla, moe, rmsnorm, rope, ssd
     from kernels import attention_decode as ad  # type: ignore[no-redef]
     from kernels import attention_prefill as ap
-    from kernels import _util, mla, moe, rmsnorm, rope
 else:
+    from . import _util, gated_delta, mla, moe, rmsnorm, rope, ssd
     from . import attention_decode as ad
     from . import attention_prefill as ap
-    from . import _util, mla, moe, rmsnorm, rope
 
-FLOATS = {"sm_scale", "qk_scale", "softcap", "eps", "weight_offset"}
+FLOATS = {"sm_scale", "qk_scale", "softcap", "eps", "weight_offset", "limit", "scale"}
 DIVISIBLE = ("C", "F", "M_Q", "N_KV")  # ints the JIT would see as multiples of 16
 
 
@@ -111,11 +111,23 @@ def cases():
         QL=b, QR=b, CKV=b, KR=b, SeqLens="i32", OutP="fp32", LseP="fp32"), dict(
         R=512, P=64, BLOCK_H=64, BLOCK_N=64), 8, 2
     yield "moe gate_up", moe._moe_gate_up, dict(
-        X=b, W13=b, Hout=b, SortedSlots="i32", BlockExpert="i32"), dict(
+        X=b, W13=b, B13=b, Hout=b, SortedSlots="i32", BlockExpert="i32"), dict(
         BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, EVEN_K=True), 8, 4
     yield "moe down", moe._moe_down, dict(
-        Hin=b, W2=b, Y=b, SortedSlots="i32", BlockExpert="i32", TopkWeights="fp32"), dict(
+        Hin=b, W2=b, B2=b, Y=b, SortedSlots="i32", BlockExpert="i32", TopkWeights="fp32"), dict(
         BLOCK_M=16, BLOCK_N=64, BLOCK_K=128, EVEN_K=False), 4, 4
+    yield "moe gate_up bias+clamp", moe._moe_gate_up, dict(
+        X=b, W13=b, B13=b, Hout=b, SortedSlots="i32", BlockExpert="i32"), dict(
+        BLOCK_M=64, BLOCK_N=128, BLOCK_K=64, EVEN_K=True, HAS_BIAS=True, CLAMPED=True), 4, 4
+    yield "moe down bias", moe._moe_down, dict(
+        Hin=b, W2=b, B2=b, Y=b, SortedSlots="i32", BlockExpert="i32", TopkWeights="fp32"), dict(
+        BLOCK_M=64, BLOCK_N=128, BLOCK_K=64, EVEN_K=True, HAS_BIAS=True), 4, 4
+    yield "ssd scan (mamba2)", ssd._ssd_fwd, dict(
+        X=b, DT="fp32", A="fp32", B=b, C=b, D="fp32", S="fp32", Y=b), dict(
+        N=128, P=64, BLOCK_P=64, BLOCK_Q=64), 4, 2
+    yield "gated delta rule", gated_delta._gated_delta_fwd, dict(
+        Q=b, K=b, V=b, G="fp32", Beta="fp32", S="fp32", Out=b), dict(
+        DK=128, BLOCK_K=128, BLOCK_V=32), 4, 1
     yield "rmsnorm", rmsnorm._rmsnorm_fwd, dict(X=b, Res=b, W=b, Y=b, ResOut=b), dict(
         HAS_RESIDUAL=True, BLOCK_C=4096), 8, 1
     yield "rope", rope._rope_fwd, dict(Q=b, K=b, QO=b, KO=b, Pos="i64", InvFreq="fp32"), dict(
@@ -148,7 +160,7 @@ def fp32_fit_cases():
     kept = moe.prune_moe_configs(moe._CONFIGS, {"X": F32()}, BLOCK_M=16)
     best = max(kept, key=lambda c: moe._shared_bytes(c, 16, 4))
     yield ("moe gate_up fp32 tf32x3 (pruned)", moe._moe_gate_up, dict(
-        X=f, W13=f, Hout=f, SortedSlots="i32", BlockExpert="i32"),
+        X=f, W13=f, B13=f, Hout=f, SortedSlots="i32", BlockExpert="i32"),
         dict(BLOCK_M=16, EVEN_K=True) | best.kwargs, best.num_warps, best.num_stages,
         moe._shared_bytes(best, 16, 4))
 

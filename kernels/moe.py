@@ -94,13 +94,15 @@ def align_by_expert(topk_ids: torch.Tensor, num_experts: int, block_m: int):
 @triton.heuristics({"EVEN_K": lambda a: a["C"] % a["BLOCK_K"] == 0})
 @triton.jit
 def _moe_gate_up(
-    X, W13, Hout, SortedSlots, BlockExpert,
-    stride_xt, stride_xc, stride_we, stride_wn, stride_wc, stride_hm, stride_hf,
-    NUM_SLOTS, C, F, NUM_SLOTS_BUCKET, TOP_K, NUM_EXPERTS,  # bucket: autotune key only
+    X, W13, B13, Hout, SortedSlots, BlockExpert,
+    stride_xt, stride_xc, stride_we, stride_wn, stride_wc, stride_be, stride_hm, stride_hf,
+    NUM_SLOTS, C, F, NUM_SLOTS_BUCKET, TOP_K, NUM_EXPERTS, limit,  # bucket: autotune key only
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, EVEN_K: tl.constexpr,
+    HAS_BIAS: tl.constexpr = False, CLAMPED: tl.constexpr = False,
 ):
     """grid (L / BLOCK_M, cdiv(F, BLOCK_N)). Hout[row] = silu(x W_gate^T) * (x W_up^T).
-    EVEN_K (C % BLOCK_K == 0, true for every real model): no mask along K."""
+    EVEN_K (C % BLOCK_K == 0, true for every real model): no mask along K. HAS_BIAS adds the
+    expert's gate/up biases B13 [E, 2F]; CLAMPED is gpt-oss's SwiGLU (reference.swiglu)."""
     pid_m = tl.program_id(0)
     pid_n = tl.program_id(1)
     expert = tl.load(BlockExpert + pid_m)
@@ -134,7 +136,16 @@ def _moe_gate_up(
         a_ptrs += BLOCK_K * stride_xc
         g_ptrs += BLOCK_K * stride_wc
         u_ptrs += BLOCK_K * stride_wc
-    h = acc_g / (1.0 + tl.exp(-acc_g)) * acc_u  # SiLU(gate) * up
+    if HAS_BIAS:
+        b_base = B13 + expert.to(tl.int64) * stride_be
+        acc_g += tl.load(b_base + offs_n, mask=offs_n < F, other=0.0).to(tl.float32)[None, :]
+        acc_u += tl.load(b_base + F + offs_n, mask=offs_n < F, other=0.0).to(tl.float32)[None, :]
+    if CLAMPED:  # gpt-oss: gate <= limit, |up| <= limit, gate·sigmoid(1.702 gate)·(up + 1)
+        acc_g = tl.minimum(acc_g, limit)
+        acc_u = tl.minimum(tl.maximum(acc_u, -limit), limit)
+        h = acc_g / (1.0 + tl.exp(-1.702 * acc_g)) * (acc_u + 1.0)
+    else:
+        h = acc_g / (1.0 + tl.exp(-acc_g)) * acc_u  # SiLU(gate) * up
     tl.store(Hout + rows[:, None] * stride_hm + offs_n[None, :] * stride_hf,
              h.to(Hout.dtype.element_ty), mask=nmask)
 
@@ -142,12 +153,13 @@ def _moe_gate_up(
 @triton.heuristics({"EVEN_K": lambda a: a["F"] % a["BLOCK_K"] == 0})
 @triton.jit
 def _moe_down(
-    Hin, W2, Y, SortedSlots, BlockExpert, TopkWeights,
-    stride_hm, stride_hf, stride_we, stride_wn, stride_wf, stride_ys, stride_yc,
+    Hin, W2, B2, Y, SortedSlots, BlockExpert, TopkWeights,
+    stride_hm, stride_hf, stride_we, stride_wn, stride_wf, stride_be, stride_ys, stride_yc,
     NUM_SLOTS, C, F, NUM_SLOTS_BUCKET, NUM_EXPERTS,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, EVEN_K: tl.constexpr,
+    HAS_BIAS: tl.constexpr = False,
 ):
-    """grid (L / BLOCK_M, cdiv(C, BLOCK_N)). Y[slot] = weight[slot] * (h W2[e]^T)."""
+    """grid (L / BLOCK_M, cdiv(C, BLOCK_N)). Y[slot] = weight[slot] * (h W2[e]^T + b2[e])."""
     pid_m = tl.program_id(0)
     pid_n = tl.program_id(1)
     expert = tl.load(BlockExpert + pid_m)
@@ -174,6 +186,9 @@ def _moe_down(
         acc += tl.dot(a, w)
         a_ptrs += BLOCK_K * stride_hf
         w_ptrs += BLOCK_K * stride_wf
+    if HAS_BIAS:
+        acc += tl.load(B2 + expert.to(tl.int64) * stride_be + offs_n, mask=offs_n < C,
+                       other=0.0).to(tl.float32)[None, :]
     wt = tl.load(TopkWeights + slots, mask=valid, other=0.0).to(tl.float32)
     acc = acc * wt[:, None]
     tl.store(Y + slots[:, None] * stride_ys + offs_n[None, :] * stride_yc,
@@ -218,7 +233,7 @@ def prune_moe_configs(configs, named_args, **kwargs):
     return fit_shared(listed, lambda c: _shared_bytes(c, bm, elem), fallback)
 
 
-_KEY = ["NUM_SLOTS_BUCKET", "C", "F", "NUM_EXPERTS"]
+_KEY = ["NUM_SLOTS_BUCKET", "C", "F", "NUM_EXPERTS", "HAS_BIAS"]
 
 
 def _tuned(fn):
@@ -246,6 +261,9 @@ def grouped_swiglu(
     topk_weights: torch.Tensor,  # [T, K]
     topk_ids: torch.Tensor,  # [T, K]
     block_m: int | None = None,
+    b13: torch.Tensor | None = None,  # [E, 2F]
+    b2: torch.Tensor | None = None,  # [E, C]
+    limit: float | None = None,  # gpt-oss's swiglu_limit: the clamped SwiGLU
 ) -> torch.Tensor:  # [T, K, C] per-slot outputs, already weighted
     t, c = x.shape
     e, f2, _ = w13.shape
@@ -264,21 +282,27 @@ def grouped_swiglu(
     y = torch.empty(t, k, c, device=x.device, dtype=x.dtype)
     weights = topk_weights.reshape(-1).float().contiguous()
     bucket = triton.next_power_of_2(n)
-    a1 = (x, w13, h, sorted_slots, block_expert, *x.stride(), *w13.stride(), *h.stride(),
-          n, c, f, bucket)
-    a2 = (h, w2, y.view(n, c), sorted_slots, block_expert, weights, *h.stride(), *w2.stride(),
-          c, 1, n, c, f, bucket)
+    has_bias = b13 is not None
+    bias13 = b13 if has_bias else w13  # dummy pointers when absent
+    bias2 = b2 if b2 is not None else w2
+    a1 = (x, w13, bias13, h, sorted_slots, block_expert, *x.stride(), *w13.stride(),
+          bias13.stride(0), *h.stride(), n, c, f, bucket)
+    a2 = (h, w2, bias2, y.view(n, c), sorted_slots, block_expert, weights, *h.stride(),
+          *w2.stride(), bias2.stride(0), c, 1, n, c, f, bucket)
+    m1 = dict(HAS_BIAS=has_bias, CLAMPED=limit is not None)
+    m2 = dict(HAS_BIAS=b2 is not None)
+    lim = float(limit if limit is not None else 0.0)
     nblk = rows // bm
     if interpreting():
-        _moe_gate_up[(nblk, triton.cdiv(f, 16))](*a1, TOP_K=k, NUM_EXPERTS=e, BLOCK_M=bm,
-                                                   BLOCK_N=16, BLOCK_K=16)
+        _moe_gate_up[(nblk, triton.cdiv(f, 16))](*a1, TOP_K=k, NUM_EXPERTS=e, limit=lim,
+                                                   BLOCK_M=bm, BLOCK_N=16, BLOCK_K=16, **m1)
         _moe_down[(nblk, triton.cdiv(c, 16))](*a2, NUM_EXPERTS=e, BLOCK_M=bm, BLOCK_N=16,
-                                                BLOCK_K=16)
+                                                BLOCK_K=16, **m2)
     else:
         _gate_up_tuned[lambda mt: (nblk, triton.cdiv(f, mt["BLOCK_N"]))](
-            *a1, TOP_K=k, NUM_EXPERTS=e, BLOCK_M=bm)
+            *a1, TOP_K=k, NUM_EXPERTS=e, limit=lim, BLOCK_M=bm, **m1)
         _down_tuned[lambda mt: (nblk, triton.cdiv(c, mt["BLOCK_N"]))](
-            *a2, NUM_EXPERTS=e, BLOCK_M=bm)
+            *a2, NUM_EXPERTS=e, BLOCK_M=bm, **m2)
     return y
 
 
@@ -292,10 +316,14 @@ def fused_moe(
     shared_w13: torch.Tensor | None = None,  # [2Fs, C]
     shared_w2: torch.Tensor | None = None,  # [C, Fs]
     block_m: int | None = None,
+    b13: torch.Tensor | None = None,  # [E, 2F] expert biases (gpt-oss)
+    b2: torch.Tensor | None = None,  # [E, C]
+    limit: float | None = None,  # gpt-oss's swiglu_limit
 ) -> torch.Tensor:  # [T, C]
     """The routed experts' weighted sum (+ the shared experts' output)."""
     t = x.shape[0]
-    y = grouped_swiglu(x, w13, w2, topk_weights, topk_ids, block_m).sum(1, dtype=torch.float32)
+    y = grouped_swiglu(x, w13, w2, topk_weights, topk_ids, block_m, b13, b2, limit).sum(
+        1, dtype=torch.float32)
     if shared_w13 is not None:
         ones = torch.ones(t, 1, device=x.device, dtype=torch.float32)
         zeros = torch.zeros(t, 1, device=x.device, dtype=torch.int32)

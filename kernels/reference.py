@@ -133,6 +133,17 @@ def mla_decode_ref(
     return torch.stack(outs).to(q_latent.dtype)
 
 
+def mla_decompress(
+    kv_latent: torch.Tensor,  # [B, S, R]
+    w_uk: torch.Tensor,  # [H, Dn, R]  (kv_b_proj rows for k_nope, per head)
+    w_uv: torch.Tensor,  # [H, Dv, R]  (kv_b_proj rows for v, per head)
+) -> tuple[torch.Tensor, torch.Tensor]:  # k_nope [B, H, S, Dn], v [B, H, S, Dv]
+    """Per-head keys (without the shared rope part) and values from the cached latent: the
+    up-projections W_UK and W_UV of DeepSeek-V2 (arXiv 2405.04434, eq. 10-11)."""
+    return (torch.einsum("bsr,hdr->bhsd", kv_latent, w_uk),
+            torch.einsum("bsr,hdr->bhsd", kv_latent, w_uv))
+
+
 def mla_decompress_ref(
     q_nope: torch.Tensor,  # [B, H, M, Dn]
     q_rope: torch.Tensor,  # [B, H, M, P]
@@ -146,8 +157,7 @@ def mla_decompress_ref(
 ) -> torch.Tensor:  # [B, H, M, Dv]
     """MLA the naive way: decompress K and V per head, then SDPA. The prefill path's baseline."""
     h = q_nope.shape[1]
-    k_nope = torch.einsum("bsr,hdr->bhsd", kv_latent, w_uk)
-    v = torch.einsum("bsr,hdr->bhsd", kv_latent, w_uv)
+    k_nope, v = mla_decompress(kv_latent, w_uk, w_uv)
     kr = k_rope[:, None].expand(-1, h, -1, -1)
     q = torch.cat([q_nope, q_rope], dim=-1)
     k = torch.cat([k_nope, kr], dim=-1)
@@ -205,11 +215,28 @@ def route_sigmoid_grouped_topk_ref(
     return torch.stack(ws), torch.stack(idss).to(torch.int32)
 
 
-def gated_mlp_ref(x: torch.Tensor, w13: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
-    """SwiGLU MLP: w13 [2F, C] (gate rows then up rows), w2 [C, F]; x [T, C] -> [T, C]."""
+GPT_OSS_ALPHA = 1.702  # transformers' GptOssExperts: glu = gate * sigmoid(1.702 * gate)
+
+
+def swiglu(gate: torch.Tensor, up: torch.Tensor, limit: float | None = None) -> torch.Tensor:
+    """silu(gate) * up; with `limit` (gpt-oss's `swiglu_limit`), its clamped variant:
+    gate ≤ limit, |up| ≤ limit, gate·sigmoid(1.702·gate)·(up + 1) (transformers'
+    GptOssExperts._apply_gate)."""
+    if limit is None:
+        return F.silu(gate) * up
+    gate = gate.clamp(max=limit)
+    up = up.clamp(-limit, limit)
+    return gate * torch.sigmoid(GPT_OSS_ALPHA * gate) * (up + 1)
+
+
+def gated_mlp_ref(x: torch.Tensor, w13: torch.Tensor, w2: torch.Tensor,
+                  b13: torch.Tensor | None = None, b2: torch.Tensor | None = None,
+                  limit: float | None = None) -> torch.Tensor:
+    """SwiGLU MLP: w13 [2F, C] (gate rows then up rows), w2 [C, F]; x [T, C] -> [T, C].
+    Optional biases b13 [2F], b2 [C] and gpt-oss's clamp (`swiglu`)."""
     f = w13.shape[0] // 2
-    gu = x @ w13.T
-    return (F.silu(gu[:, :f]) * gu[:, f:]) @ w2.T
+    gu = F.linear(x, w13, b13)
+    return F.linear(swiglu(gu[:, :f], gu[:, f:], limit), w2, b2)
 
 
 def moe_ref(
@@ -221,6 +248,9 @@ def moe_ref(
     *,
     shared_w13: torch.Tensor | None = None,  # [2Fs, C]
     shared_w2: torch.Tensor | None = None,  # [C, Fs]
+    b13: torch.Tensor | None = None,  # [E, 2F] expert biases (gpt-oss)
+    b2: torch.Tensor | None = None,  # [E, C]
+    limit: float | None = None,  # gpt-oss's swiglu_limit
 ) -> torch.Tensor:  # [T, C]
     """MoE as a loop over experts (the usual eager PyTorch path and the bench's baseline):
     gather each expert's tokens, run its gated MLP, scale by the routing weight, scatter-add."""
@@ -233,11 +263,114 @@ def moe_ref(
         if slots.numel() == 0:
             continue
         tok = slots // k
-        y = gated_mlp_ref(x[tok], w13[e], w2[e])
+        y = gated_mlp_ref(x[tok], w13[e], w2[e], None if b13 is None else b13[e],
+                          None if b2 is None else b2[e], limit)
         out.index_add_(0, tok, (y.float() * flat_w[slots, None].float()))
     if shared_w13 is not None:
         out += gated_mlp_ref(x, shared_w13, shared_w2).float()
     return out.to(x.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# constant-state mixers: Mamba-2 SSD and the gated delta rule
+# --------------------------------------------------------------------------------------------
+def ssd_scan_ref(
+    x: torch.Tensor,  # [B, L, H, P]
+    dt: torch.Tensor,  # [B, L, H]   Δ after softplus(dt + dt_bias)
+    a: torch.Tensor,  # [H]         A = -exp(A_log)
+    b: torch.Tensor,  # [B, L, G, N]
+    c: torch.Tensor,  # [B, L, G, N]
+    d: torch.Tensor,  # [H]
+    state: torch.Tensor,  # [B, H, P, N] initial state, overwritten with the final one
+) -> torch.Tensor:  # [B, L, H, P]
+    """The Mamba-2 recurrence by definition, float32, one token at a time (Dao & Gu 2024,
+    arXiv 2405.21060, eq. 1 with scalar A per head): h_t = exp(Δ_t A) h_{t-1} + Δ_t x_t B_tᵀ,
+    y_t = h_t C_t + D x_t. Head h reads B/C group h // (H / G)."""
+    length, h = x.shape[1], x.shape[2]
+    grp = h // b.shape[2]
+    bf = b.float().repeat_interleave(grp, dim=2)  # [B, L, H, N]
+    cf = c.float().repeat_interleave(grp, dim=2)
+    s = state.float().clone()
+    ys = []
+    for t in range(length):
+        dtt = dt[:, t].float()  # [B, H]
+        s = s * torch.exp(dtt * a.float())[..., None, None] + (
+            (dtt[..., None] * x[:, t].float())[..., None] * bf[:, t, :, None, :])
+        ys.append(torch.einsum("bhpn,bhn->bhp", s, cf[:, t]) + d.float()[:, None] * x[:, t])
+    state.copy_(s)
+    return torch.stack(ys, dim=1).to(x.dtype)
+
+
+def _segsum(x: torch.Tensor) -> torch.Tensor:
+    """[..., T] -> [..., T, T]: out[i, j] = x[j+1] + ... + x[i] for i >= j, -inf above."""
+    t = x.shape[-1]
+    cs = torch.cumsum(x, dim=-1)
+    out = cs[..., :, None] - cs[..., None, :]
+    keep = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+    return out.masked_fill(~keep, float("-inf"))
+
+
+def ssd_chunked_ref(
+    x: torch.Tensor, dt: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
+    d: torch.Tensor, state: torch.Tensor, *, chunk: int = 256,
+) -> torch.Tensor:
+    """The same function by the SSD algorithm in einsums (Dao & Gu 2024, §6-7: the quadratic
+    form inside chunks, a recurrence over chunk states between them), as an eager PyTorch
+    user writes it (transformers' Mamba2Mixer.torch_forward follows the same steps). float32
+    inside; `state` is the initial state and receives the final one."""
+    bsz, length, h, p = x.shape
+    grp = h // b.shape[2]
+    pad = (-length) % chunk
+    xf = (x.float() * dt.float()[..., None])  # discretised input Δx
+    af = dt.float() * a.float()  # [B, L, H] log-decay per step
+    bf = b.float().repeat_interleave(grp, dim=2)
+    cf = c.float().repeat_interleave(grp, dim=2)
+    if pad:  # Δ = 0 past the end: no decay, no input, outputs dropped
+        xf, bf, cf = (F.pad(t, (0, 0, 0, 0, 0, pad)) for t in (xf, bf, cf))
+        af = F.pad(af, (0, 0, 0, pad))
+    n_chunks = (length + pad) // chunk
+    xc = xf.view(bsz, n_chunks, chunk, h, p)
+    bc = bf.view(bsz, n_chunks, chunk, h, -1)
+    cc = cf.view(bsz, n_chunks, chunk, h, -1)
+    ac = af.view(bsz, n_chunks, chunk, h).permute(0, 3, 1, 2)  # [B, H, c, l]
+    acum = torch.cumsum(ac, dim=-1)
+    decay = torch.exp(_segsum(ac))  # [B, H, c, l, l]
+    y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", cc, bc, decay, xc)
+    to_end = torch.exp(acum[..., -1:] - acum)  # [B, H, c, l]
+    states = torch.einsum("bclhn,bhcl,bclhp->bchpn", bc, to_end, xc)
+    states = torch.cat([state.float()[:, None], states], dim=1)  # [B, c+1, H, P, N]
+    chunk_decay = torch.exp(_segsum(F.pad(acum[..., -1], (1, 0))))  # [B, H, c+1, c+1]
+    states = torch.einsum("bhzc,bchpn->bzhpn", chunk_decay, states)
+    y_off = torch.einsum("bclhn,bchpn,bhcl->bclhp", cc, states[:, :-1], torch.exp(acum))
+    y = (y_diag + y_off).reshape(bsz, -1, h, p)[:, :length]
+    state.copy_(states[:, -1])
+    return (y + d.float()[:, None] * x.float()).to(x.dtype)
+
+
+def gated_delta_ref(
+    q: torch.Tensor,  # [B, L, H, Dk]  (l2-normalised)
+    k: torch.Tensor,  # [B, L, H, Dk]  (l2-normalised)
+    v: torch.Tensor,  # [B, L, H, Dv]
+    g: torch.Tensor,  # [B, L, H]      log decay (≤ 0)
+    beta: torch.Tensor,  # [B, L, H]   write strength in (0, 1)
+    state: torch.Tensor,  # [B, H, Dk, Dv] initial state, overwritten with the final one
+    *,
+    scale: float,
+) -> torch.Tensor:  # [B, L, H, Dv]
+    """The gated delta rule, float32, one token at a time (Yang et al. 2024, "Gated Delta
+    Networks", arXiv 2412.06464, eq. 10): S_t = a_t S_{t-1} (I − β_t k_t k_tᵀ) + β_t v_t k_tᵀ
+    with a_t = exp(g_t), read o_t = S_t q_t · scale. Written with S as [Dk, Dv]."""
+    s = state.float().clone()
+    outs = []
+    for t in range(q.shape[1]):
+        s = s * torch.exp(g[:, t].float())[..., None, None]
+        kt, vt = k[:, t].float(), v[:, t].float()
+        mem = torch.einsum("bhkv,bhk->bhv", s, kt)
+        delta = (vt - mem) * beta[:, t].float()[..., None]
+        s = s + kt[..., None] * delta[..., None, :]
+        outs.append(torch.einsum("bhkv,bhk->bhv", s, q[:, t].float() * scale))
+    state.copy_(s)
+    return torch.stack(outs, dim=1).to(q.dtype)
 
 
 # --------------------------------------------------------------------------------------------

@@ -67,8 +67,8 @@ def K():
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         base = "kernels"
     mods = {}
-    for name in ("_util", "attention_prefill", "attention_decode", "mla", "moe", "rmsnorm",
-                 "rope", "reference"):
+    for name in ("_util", "work", "attention_prefill", "attention_decode", "mla", "moe",
+                 "rmsnorm", "rope", "reference", "ssd", "gated_delta"):
         mods[name] = importlib.reload(importlib.import_module(f"{base}.{name}"))
     return type("Kernels", (), mods)
 
@@ -348,3 +348,77 @@ def test_rope(K, dtype, neox, d, rot):
     qo, ko = K.rope.rope(q, k, pos, inv, neox=neox)
     check(qo, K.reference.rope_ref(q.float(), pos, inv, neox=neox), dtype)
     check(ko, K.reference.rope_ref(k.float(), pos, inv, neox=neox), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_moe_biases_and_clamped_swiglu(K, dtype):
+    """gpt-oss's experts: gate/up and down biases, SwiGLU clamped at swiglu_limit (7.0) with
+    gate·sigmoid(1.702·gate)·(up + 1). Weights scaled up so that the clamp binds."""
+    t, e, k, c, f = 7, 8, 4, 32, 24
+    r = gen(11)
+    x = torch.randn(t, c, generator=r).to(dtype)
+    w13 = (torch.randn(e, 2 * f, c, generator=r) * 1.5).to(dtype)
+    w2 = (torch.randn(e, c, f, generator=r) * 0.2).to(dtype)
+    b13 = torch.randn(e, 2 * f, generator=r).to(dtype)
+    b2 = torch.randn(e, c, generator=r).to(dtype)
+    w, ids = K.moe.route_softmax_topk(torch.randn(t, e, generator=r), k)
+    gate = x.float() @ w13[0, :f].float().T + b13[0, :f].float()
+    assert bool((gate > 7.0).any())  # the clamp is exercised
+    out = K.moe.fused_moe(x, w13, w2, w, ids, b13=b13, b2=b2, limit=7.0)
+    ref = K.reference.moe_ref(x.float(), w13.float(), w2.float(), w, ids, b13=b13.float(),
+                              b2=b2.float(), limit=7.0)
+    check(out, ref, dtype)
+
+
+def _ssd_inputs(r, b, length, h, p, g, n, dtype):
+    x = torch.randn(b, length, h, p, generator=r).to(dtype)
+    dt = torch.nn.functional.softplus(torch.randn(b, length, h, generator=r) - 1.0)
+    a = -torch.exp(torch.randn(h, generator=r) * 0.5)
+    bb = torch.randn(b, length, g, n, generator=r).to(dtype)
+    cc = torch.randn(b, length, g, n, generator=r).to(dtype)
+    d = torch.randn(h, generator=r)
+    return x, dt, a, bb, cc, d, torch.randn(b, h, p, n, generator=r)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("length", [1, 37])
+def test_ssd_scan(K, dtype, length):
+    """Mamba-2's chunked scan (Triton, chunks of 16 interpreted) and the torch chunked SSD
+    against the token-by-token recurrence; 37 tokens leave a ragged last chunk; 2 B/C groups
+    for 4 heads; a random initial state (decode continues a prefill's state)."""
+    r = gen(length)
+    x, dt, a, b, c, d, s0 = _ssd_inputs(r, 2, length, 4, 16, 2, 16, dtype)
+    s_ref = s0.clone()
+    y_ref = K.reference.ssd_scan_ref(x.float(), dt, a, b.float(), c.float(), d, s_ref)
+    s_tri = s0.clone()
+    y = torch.full_like(x, float("nan"))
+    K.ssd.ssd_scan(x, dt, a, b, c, d, s_tri, out=y)
+    check(y, y_ref, dtype)
+    check(s_tri, s_ref, dtype)
+    s_chk = s0.clone()
+    y_chk = K.reference.ssd_chunked_ref(x.float(), dt, a, b.float(), c.float(), d, s_chk,
+                                        chunk=8)
+    check(y_chk, y_ref, torch.float32)
+    check(s_chk, s_ref, torch.float32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gated_delta_rule(K, dtype):
+    """The recurrent gated delta rule (Triton, value columns split in blocks of 16) against
+    the token loop; Dv = 40 leaves a ragged column block."""
+    b, length, h, dk, dv = 2, 19, 3, 16, 40
+    r = gen(5)
+    q = torch.nn.functional.normalize(torch.randn(b, length, h, dk, generator=r), dim=-1)
+    k = torch.nn.functional.normalize(torch.randn(b, length, h, dk, generator=r), dim=-1)
+    v = torch.randn(b, length, h, dv, generator=r)
+    g = -torch.rand(b, length, h, generator=r)
+    beta = torch.rand(b, length, h, generator=r)
+    s0 = torch.randn(b, h, dk, dv, generator=r)
+    s_ref = s0.clone()
+    ref = K.reference.gated_delta_ref(q, k, v, g, beta, s_ref, scale=dk**-0.5)
+    s_tri = s0.clone()
+    out = torch.full((b, length, h, dv), float("nan"), dtype=dtype)
+    K.gated_delta.gated_delta_rule(q.to(dtype), k.to(dtype), v.to(dtype), g, beta, s_tri,
+                                   scale=dk**-0.5, out=out)
+    check(out, ref, dtype)
+    check(s_tri, s_ref, dtype)
