@@ -26,6 +26,7 @@ import triton.language as tl
 from ._util import LOG2E, element_size, fit_shared, interpreting, num_sms, pipeline_stages
 from .attention_decode import merge
 from .attention_prefill import prefill_attention
+from .reference import mla_decompress
 
 NEG_INIT = tl.constexpr(-1.0e30)  # see attention_prefill.py
 
@@ -207,8 +208,7 @@ def mla_prefill(
     """MLA prefill: decompress K_nope and V (compute-bound prefill prefers the small head dim),
     then flash attention with q = [q_nope | q_rope] and k = [k_nope | k_rope] split in two parts;
     k_rope is broadcast over heads by stride 0, never copied."""
-    k_nope = torch.einsum("bsr,hdr->bhsd", kv_latent, w_uk)  # [B, H, S, Dn]
-    v = torch.einsum("bsr,hdr->bhsd", kv_latent, w_uv)  # [B, H, S, Dv]
+    k_nope, v = mla_decompress(kv_latent, w_uk, w_uv)  # [B, H, S, Dn], [B, H, S, Dv]
     kr = k_rope[:, None]  # [B, 1, S, P]: one "KV head" for the rope part, shared by all heads
     return prefill_attention(q_nope, k_nope, v, causal=causal, sm_scale=sm_scale,
                              q_rope=q_rope, k_rope=kr)
