@@ -232,7 +232,7 @@ def main() -> int:
     from archlint.analysis.profile import Options
     from archlint.api import analyze
     from archlint.bench.kv import measure_kv
-    from archlint.bench.layer import run_layer
+    from archlint.bench.run import run_layer
     from archlint.bench.timing import environment, measure_peaks
     from archlint.source import SourceOptions
 

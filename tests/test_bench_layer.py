@@ -68,7 +68,8 @@ def _layer_index(spec):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_reference_path_runs_and_matches_itself(name):
-    from archlint.bench.layer import BenchLayer, rel_err
+    from archlint.bench.checks import rel_err
+    from archlint.bench.layer import BenchLayer
 
     spec = tiny(_analysis(name).spec)
     idx = _layer_index(spec)
@@ -119,7 +120,7 @@ def test_kv_allocation_matches_profile_per_layer():
 
 
 def test_rope_frequencies_known_values():
-    from archlint.bench.layer import rope_frequencies, softmax_scale
+    from archlint.bench.modelmath import rope_frequencies, softmax_scale
 
     a = _analysis("llama3.1").spec.layers[0].attention
     inv, af = rope_frequencies(a, 128)
@@ -146,7 +147,7 @@ try:  # Triton 3.6's interpreter vs NumPy >= 2.4 (see test_kernels.py)
 except Exception:
     pass
 import test_bench_layer as t
-from archlint.bench.layer import check_layer, check_ok
+from archlint.bench.checks import check_layer, check_ok
 spec = t.tiny(t._analysis(sys.argv[1]).spec, window=16)
 r = check_layer(spec, t._layer_index(spec), dtype="fp32", device="cpu", batch=1, context=20)
 r["ok"] = check_ok(r)

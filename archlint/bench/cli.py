@@ -97,7 +97,7 @@ def bench_command(
         "kv_tensors": kv.tensors,
     }
     if device.startswith("cuda"):
-        from archlint.bench.layer import run_layer
+        from archlint.bench.run import run_layer
 
         result["layer"] = run_layer(
             analysis,

@@ -4,8 +4,10 @@ Per layer (vLLM's layouts, contiguous per sequence instead of paged):
 - full attention: K [B, L, kv_heads, head_dim] and V [B, L, kv_heads, v_head_dim];
 - sliding window / chunk: the same, as a ring buffer of min(L, window) slots;
 - MLA: one latent [B, L, kv_lora_rank + qk_rope_head_dim];
-- linear attention (Gated DeltaNet): recurrent state [B, v_heads, k_dim, v_dim] and the causal
-  conv window [B, conv_dim, kernel - 1].
+- constant-state mixers (Gated DeltaNet, Mamba, ...): the causal-conv window and the recurrent
+  state of `archlint.mixers` (vLLM's MambaSpec), flattened per sequence;
+- KV-shared layers: nothing (they read another layer's cache); cross-attention: nothing at a
+  context (it is cached per encoder token, which `kv_bytes_at` leaves out too).
 The bytes come from the allocator (torch.cuda.memory_allocated on a GPU, storage sizes on the
 CPU), so they include any padding the allocator adds; they are compared with the analytic
 `kv_cache.bytes_at_context`. Imports torch: only the `bench` command calls this.
@@ -19,6 +21,7 @@ from typing import Any
 
 from archlint.analysis.memory import kv_bytes_at
 from archlint.analysis.profile import Profile
+from archlint.mixers import mixer
 from archlint.spec import ModelSpec
 
 TORCH_DTYPES = {
@@ -52,18 +55,14 @@ def _shapes(spec: ModelSpec, batch: int, context: int) -> list[tuple[tuple[int, 
     for layer in spec.layers:
         att = layer.attention
         if att.kind == "linear" and att.linear is not None:
-            lin = att.linear
-            conv_dim = (
-                2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim
-            )
-            shapes.append(
-                ((batch, lin.num_value_heads, lin.key_head_dim, lin.value_head_dim), True)
-            )
-            if lin.conv_kernel > 1:
-                shapes.append(((batch, conv_dim, lin.conv_kernel - 1), True))
+            # vLLM's MambaSpec: a conv window and a recurrent state per sequence
+            st = mixer(att.linear).state(att.linear)
+            shapes += [((batch, n), True) for n in (st.conv, st.recurrent) if n]
             continue
-        if att.kind == "none":
-            continue
+        if att.kind in ("none", "linear") or att.kv_shared_from is not None:
+            continue  # no cache of its own (a KV-shared layer reads another layer's)
+        if att.source == "encoder":
+            continue  # cached per encoder token, not part of the cache at a context
         cap = att.window or att.chunk
         tokens = min(context, cap) if cap else context
         if att.kind == "mla":
