@@ -35,7 +35,7 @@ def _gated_delta_fwd(
     H, L, DV, scale,
     DK: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_V: tl.constexpr,
 ):
-    """grid (B * H, cdiv(DV, BLOCK_V)); S [B, H, Dk, Dv] fp32 in, final state out."""
+    """grid (B * H, cdiv(DV, BLOCK_V)); S [B, H, Dk, Dv] in (any float dtype; fp32 inside), final state out."""
     pid = tl.program_id(0)
     off_b = pid // H
     off_h = pid % H
@@ -65,7 +65,7 @@ def _gated_delta_fwd(
         state = state + k[:, None] * u[None, :]
         o = tl.sum(state * q[:, None], 0) * scale
         tl.store(o_ptr + t * stride_ol, o.to(Out.dtype.element_ty), mask=vmask)
-    tl.store(s_ptrs, state, mask=smask)
+    tl.store(s_ptrs, state.to(S.dtype.element_ty), mask=smask)
 
 
 def gated_delta_rule(
@@ -74,15 +74,13 @@ def gated_delta_rule(
     v: torch.Tensor,  # [B, L, H, Dv]
     g: torch.Tensor,  # [B, L, H] log decay
     beta: torch.Tensor,  # [B, L, H]
-    state: torch.Tensor,  # [B, H, Dk, Dv] fp32, updated in place
+    state: torch.Tensor,  # [B, H, Dk, Dv], updated in place (fp32 inside)
     *,
     scale: float,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:  # [B, L, H, Dv]
     bsz, length, h, dk = q.shape
     dv = v.shape[-1]
-    if state.dtype != torch.float32:
-        raise ValueError("the recurrent state is kept in float32")
     if out is None:
         out = torch.empty(bsz, length, h, dv, device=q.device, dtype=q.dtype)
     block_k = triton.next_power_of_2(dk)

@@ -37,7 +37,7 @@ def _ssd_fwd(
     H, L, HEADS_PER_GROUP,
     N: tl.constexpr, P: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_Q: tl.constexpr,
 ):
-    """grid (B * H, cdiv(P, BLOCK_P)). S [B, H, P, N] fp32: read as the initial state, written
+    """grid (B * H, cdiv(P, BLOCK_P)). S [B, H, P, N] (any float dtype; fp32 inside): read as the initial state, written
     back as the final one."""
     pid = tl.program_id(0)
     off_b = pid // H
@@ -84,7 +84,7 @@ def _ssd_fwd(
         w = (dt * tl.exp(a_end - acum))[:, None]  # [Q, 1]
         xw = (x.to(tl.float32) * w).to(bq.dtype)
         state = state * tl.exp(a_end) + tl.dot(tl.trans(xw), bq)  # [BLOCK_P, N]
-    tl.store(s_ptrs, state, mask=pmask[:, None])
+    tl.store(s_ptrs, state.to(S.dtype.element_ty), mask=pmask[:, None])
 
 
 def ssd_scan(
@@ -94,7 +94,7 @@ def ssd_scan(
     b: torch.Tensor,  # [B, L, G, N]
     c: torch.Tensor,  # [B, L, G, N]
     d: torch.Tensor,  # [H]
-    state: torch.Tensor,  # [B, H, P, N] fp32: initial state in, final state out
+    state: torch.Tensor,  # [B, H, P, N]: initial state in, final state out (fp32 inside)
     *,
     chunk: int = 64,
     out: torch.Tensor | None = None,
@@ -104,8 +104,6 @@ def ssd_scan(
     n = b.shape[-1]
     if n < 16 or n & (n - 1):
         raise ValueError(f"d_state {n} must be a power of two >= 16")
-    if state.dtype != torch.float32:
-        raise ValueError("the SSM state is kept in float32")
     if out is None:
         out = torch.empty_like(x)
     block_p = min(64, max(16, triton.next_power_of_2(p)))
