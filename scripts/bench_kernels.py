@@ -20,7 +20,6 @@ import json
 import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -39,6 +38,9 @@ except Exception:  # a bare checkout (the device machine): import kernels/ as a 
 
 import importlib  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+TIMING = importlib.import_module("archlint.bench.timing")  # one timing method for both benches
+
 AP = importlib.import_module(f"{PKG}.attention_prefill")
 AD = importlib.import_module(f"{PKG}.attention_decode")
 MLA = importlib.import_module(f"{PKG}.mla")
@@ -46,6 +48,8 @@ MOE = importlib.import_module(f"{PKG}.moe")
 RMS = importlib.import_module(f"{PKG}.rmsnorm")
 ROPE = importlib.import_module(f"{PKG}.rope")
 REF = importlib.import_module(f"{PKG}.reference")
+SSD = importlib.import_module(f"{PKG}.ssd")
+GDN = importlib.import_module(f"{PKG}.gated_delta")
 
 CUDA = torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET", "0") in ("", "0")
 DEV = "cuda" if CUDA else "cpu"
@@ -61,30 +65,15 @@ def log(*a):
 # timing and checking
 # --------------------------------------------------------------------------------------------
 def time_ms(fn, input_sets, reps=30, warmup=5):
-    """Median ms of fn(*inputs), cycling through input_sets. CUDA events around each call."""
+    """Median ms of fn(*inputs), cycling through input_sets: archlint.bench.timing's method
+    (CUDA events around each call after warm-up), the one the layer bench uses."""
     if not CUDA:  # smoke run in the interpreter: plumbing only, no meaningful times
         fn(*input_sets[0])
         return float("nan")
-    for i in range(warmup):
-        fn(*input_sets[i % len(input_sets)])
-    if False:
-        ts = []
-        for i in range(max(2, reps // 10)):
-            t = time.perf_counter()
-            fn(*input_sets[i % len(input_sets)])
-            ts.append((time.perf_counter() - t) * 1e3)
-        return statistics.median(ts)
-    torch.cuda.synchronize()
-    ts = []
-    for i in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        args = input_sets[i % len(input_sets)]
-        a.record()
-        fn(*args)
-        b.record()
-        ts.append((a, b))
-    torch.cuda.synchronize()
-    return statistics.median(x.elapsed_time(y) for x, y in ts)
+    passes = max(1, -(-warmup // len(input_sets)))  # warm-up calls, in whole passes
+    t = TIMING.time_fn(fn, input_sets, warmup=passes, min_runs=reps, max_runs=reps,
+                       budget_s=0.0)
+    return t.median_s * 1e3
 
 
 def rel_err(out, ref):
@@ -130,24 +119,15 @@ def randn(*shape, dtype=None, scale=1.0):
 
 
 def time_graph_ms(fn, input_sets, reps=50):
-    """Median ms of CUDA-graph replays of fn (launch gaps removed); one graph per input set.
-    Only for code with no host synchronisation; falls back to NaN if capture fails."""
+    """Median ms of CUDA-graph replays of fn (launch gaps removed); one graph per input set
+    (archlint.bench.timing.time_graphs). Only for code with no host synchronisation; NaN if
+    capture fails."""
     if not CUDA:
         return float("nan")
     try:
-        graphs = []
-        s = torch.cuda.Stream()
-        s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s):
-            for args in input_sets:
-                fn(*args)  # warm (autotuned already)
-        torch.cuda.current_stream().wait_stream(s)
-        for args in input_sets:
-            g = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(g):
-                fn(*args)
-            graphs.append(g)
-        return time_ms(lambda g: g.replay(), [(g,) for g in graphs], reps=reps)
+        t = TIMING.time_graphs(fn, input_sets, warmup=1, min_runs=reps, max_runs=reps,
+                               budget_s=0.0)
+        return t.median_s * 1e3
     except Exception as e:
         log(f"  (graph capture failed: {type(e).__name__}: {str(e)[:100]})")
         return float("nan")
@@ -159,7 +139,7 @@ def kernel_report():
     import triton
 
     out = []
-    for mod in (AP, AD, MLA, MOE, RMS, ROPE):
+    for mod in (AP, AD, MLA, MOE, RMS, ROPE, SSD, GDN):
         for name in dir(mod):
             fn = getattr(mod, name)
             while fn is not None and not isinstance(fn, triton.runtime.jit.JITFunction):
@@ -497,8 +477,98 @@ def bench_small(smoke):
            eager_ms=eager, speedup=eager / ours)
 
 
+def bench_ssd(smoke):
+    log("== Mamba-2 chunked SSD scan (Mamba-Codestral-7B: 128 heads of 64, d_state 128, "
+        "8 groups) ==")
+    b, length, h, p, g, n = (1, 40, 4, 16, 2, 16) if smoke else (8, 4096, 128, 64, 8, 128)
+
+    def inputs(dtype):
+        x = randn(b, length, h, p, dtype=dtype)
+        dt = torch.nn.functional.softplus(randn(b, length, h, dtype=torch.float32) - 1.0)
+        a = -torch.arange(1, h + 1, device=DEV, dtype=torch.float32)
+        return (x, dt, a, randn(b, length, g, n, dtype=dtype), randn(b, length, g, n, dtype=dtype),
+                randn(h, dtype=torch.float32))
+
+    x, dt, a, bb, cc, d = inputs(torch.float32)
+    s0 = torch.zeros(b, h, p, n, device=DEV, dtype=torch.float32)
+    ref_s = s0.clone()
+    ref = REF.ssd_chunked_ref(x, dt, a, bb, cc, d, ref_s, chunk=256)
+    s1 = s0.clone()
+    check("ssd fp32 vs chunked torch", SSD.ssd_scan(x, dt, a, bb, cc, d, s1), ref, TF32_TOL)
+    check("ssd fp32 final state", s1, ref_s, TF32_TOL)
+    sets = [inputs(BF16) for _ in range(2)]
+    states = [torch.zeros(b, h, p, n, device=DEV, dtype=torch.float32) for _ in range(2)]
+    x, dt, a, bb, cc, d = sets[0]
+    check("ssd bf16", SSD.ssd_scan(x, dt, a, bb, cc, d, states[0].clone()),
+          REF.ssd_chunked_ref(x, dt, a, bb, cc, d, states[1].clone(), chunk=256), 2e-2)
+    ours = time_ms(lambda *args: SSD.ssd_scan(*args, states[0]), sets, reps=10)
+    torch_ms = time_ms(lambda *args: REF.ssd_chunked_ref(*args, states[1], chunk=256), sets,
+                       reps=5, warmup=2)
+    nbytes = (2 * b * length * h * p * 2 + 2 * b * length * g * n * 2 + b * length * h * 4
+              + 2 * b * h * p * n * 4)
+    fl = SSD.ssd_flops(b, length, h, p, n, 64)
+    record("ssd", f"B{b} L{length} H{h} P{p} G{g} N{n}", ours_ms=ours, torch_chunked_ms=torch_ms,
+           speedup=torch_ms / ours, ours_TFLOPs=fl / ours / 1e9, ours_GBps=nbytes / ours / 1e6)
+
+
+def bench_gdn(smoke):
+    log("== gated delta rule (Qwen3-Next: 32 value heads, Dk = Dv = 128) ==")
+    b, length, h, dk, dv = (1, 24, 4, 16, 32) if smoke else (8, 4096, 32, 128, 128)
+
+    def inputs(dtype):
+        q = torch.nn.functional.normalize(randn(b, length, h, dk, dtype=torch.float32), dim=-1)
+        k = torch.nn.functional.normalize(randn(b, length, h, dk, dtype=torch.float32), dim=-1)
+        return (q.to(dtype), k.to(dtype), randn(b, length, h, dv, dtype=dtype),
+                -torch.rand(b, length, h, device=DEV) * 0.1, torch.rand(b, length, h, device=DEV))
+
+    sets = [inputs(BF16) for _ in range(2)]
+    st = [torch.zeros(b, h, dk, dv, device=DEV, dtype=torch.float32) for _ in range(2)]
+    q, k, v, g, beta = (t.float() for t in sets[0])
+    short = slice(0, min(length, 256))  # the token loop is slow: check on the first 256 tokens
+    args = [t[:, short].contiguous() for t in (q, k, v, g, beta)]
+    check("gated delta fp32", GDN.gated_delta_rule(*args, st[0].clone(), scale=dk**-0.5),
+          REF.gated_delta_ref(*args, st[1].clone(), scale=dk**-0.5), TF32_TOL)
+    ours = time_ms(lambda *a: GDN.gated_delta_rule(*a, st[0], scale=dk**-0.5), sets, reps=10)
+    loop = time_ms(lambda *a: REF.gated_delta_ref(*a, st[1], scale=dk**-0.5), sets[:1], reps=2,
+                   warmup=1)
+    decode = [tuple(t[:, :1].contiguous() for t in s) for s in sets]
+    dec = time_graph_ms(lambda *a: GDN.gated_delta_rule(*a, st[0], scale=dk**-0.5), decode)
+    state_bytes = b * h * dk * dv * 4
+    record("gdn", f"B{b} L{length} H{h} Dk{dk} Dv{dv}", ours_ms=ours, torch_loop_ms=loop,
+           speedup=loop / ours, ours_TFLOPs=GDN.gated_delta_flops(b, length, h, dk, dv)
+           / ours / 1e9, decode_graph_ms=dec,
+           decode_state_TBps=2 * state_bytes / dec / 1e9 if dec == dec else float("nan"))
+
+
+def bench_moe_bias(smoke):
+    log("== fused MoE with expert biases and clamped SwiGLU (gpt-oss-20b: 32 experts top-4, "
+        "2880 x 2880) ==")
+    e, k, c, f = (8, 4, 64, 64) if smoke else (32, 4, 2880, 2880)
+    w13, w2 = randn(e, 2 * f, c, scale=c**-0.5), randn(e, c, f, scale=f**-0.5)
+    b13, b2 = randn(e, 2 * f, scale=0.1), randn(e, c, scale=0.1)
+    kw = dict(b13=b13, b2=b2, limit=7.0)
+    for t in [1, 64] if smoke else [1, 64, 1024, 4096]:
+        sets = []
+        for _ in range(3):
+            w, ids = MOE.route_softmax_topk(randn(t, e, dtype=torch.float32), k)
+            sets.append((randn(t, c), w, ids))
+        x, w, ids = sets[0]
+        check(f"moe bias+clamp bf16 T{t}", MOE.fused_moe(x, w13, w2, w, ids, **kw),
+              REF.moe_ref(x, w13, w2, w, ids, **kw), 2e-2)
+        ours = time_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **kw), sets)
+        graph = time_graph_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **kw), sets)
+        loop = time_ms(lambda x, w, ids: REF.moe_ref(x, w13, w2, w, ids, **kw), sets, reps=10,
+                       warmup=2)
+        roof_ms = MOE.moe_weight_bytes(ids, e, c, f) / (CEIL["copy_TBps"] * 1e9)
+        record("moe_bias", f"gpt-oss T{t}", ours_ms=ours, graph_ms=graph, loop_ms=loop,
+               speedup=loop / ours, weight_roofline_ms=roof_ms,
+               graph_frac_of_weight_roofline=roof_ms / graph if graph == graph else float("nan"),
+               ours_TFLOPs=MOE.moe_flops(t, k, c, f) / ours / 1e9)
+
+
 SECTIONS = {"decode": bench_decode, "prefill": bench_prefill, "mla": bench_mla,
-            "moe": bench_moe, "small": bench_small}
+            "moe": bench_moe, "small": bench_small, "ssd": bench_ssd, "gdn": bench_gdn,
+            "moe_bias": bench_moe_bias}
 
 
 def environment():

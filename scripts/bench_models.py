@@ -39,7 +39,64 @@ MODELS: list[tuple[str, int, int, str]] = [
     ("llama3.1", 8, 4096, "dense GQA, llama3 rope scaling"),
     ("gpt-oss", 8, 4096, "alternating window 128 / full, sinks, MoE 32 top-4"),
     ("mistral", 8, 8192, "sliding window 4096 in every layer (ring buffer binds at 8192)"),
+    ("qwen3-next", 8, 4096, "Gated DeltaNet ×3 : gated attention ×1, MoE 512 top-10 + gated "
+     "shared expert"),
+    ("llama4", 2, 16384, "chunked attention 8192 ×3 : NoPE full ×1 (chunks bind at 16384), "
+     "MoE 16 top-1 + shared"),
 ]
+
+# Mixer kinds no catalog model carries yet, built at published dimensions on a catalog
+# model's spec (base, batch, context, what, how): the layer is the spec's own kind, so the
+# bench and the profile read the same fields a real adapter would fill.
+ZOO: list[tuple[str, str, int, int, str]] = [
+    ("mamba2", "llama3.1", 8, 4096, "Mamba-2 layer at Mamba-Codestral-7B's dims (d_model 4096, "
+     "expand 2, 128 heads of 64, d_state 128, 8 groups, conv 4, chunk 256; no FFN)"),
+    ("cross-attention", "llama3.1", 8, 4096, "cross-attention layer at Llama-3.2-11B-Vision's "
+     "dims (32 heads, 8 KV, head 128, dense FFN 14336) over 4 image tiles = 6404 encoder "
+     "tokens"),
+    ("kv-shared", "llama3.1", 8, 4096, "Llama-3.1-8B layer 1 reading layer 0's K/V "
+     "(CLA / Gemma-3n KV sharing: no k/v projections, no cache of its own)"),
+]
+ENCODER_TOKENS = {"cross-attention": 6404}
+
+
+def zoo_analysis(name: str, base: Any) -> tuple[Any, int]:
+    """(analysis-like object, layer index) of a ZOO entry built on `base`'s analysis."""
+    from types import SimpleNamespace
+
+    from archlint.analysis.profile import profile
+    from archlint.spec import AttentionSpec, FFNSpec, RecurrentSpec
+
+    spec = base.spec
+    layers = list(spec.layers)
+    index = 0
+    if name == "mamba2":
+        lin = RecurrentSpec(variant="mamba2", d_inner=8192, d_state=128, num_heads=128,
+                            head_dim=64, n_groups=8, conv_kernel=4)
+        layers = [layer.model_copy(update=dict(
+            attention=AttentionSpec(kind="linear", positional="none", linear=lin),
+            ffn=FFNSpec(kind="none"))) for layer in layers]
+        layers += [layers[0].model_copy(update=dict(index=i)) for i in range(32, 64)]
+    elif name == "cross-attention":
+        att = layers[0].attention.model_copy(update=dict(source="encoder", positional="none"))
+        layers[0] = layers[0].model_copy(update=dict(attention=att))
+    else:
+        att = layers[1].attention.model_copy(update=dict(kv_shared_from=0))
+        layers[1] = layers[1].model_copy(update=dict(attention=att))
+        index = 1
+    spec = spec.model_copy(update=dict(layers=layers, num_layers=len(layers)))
+    prof = profile(spec, None, base_options(base))
+    config = {"rms_norm_eps": 1e-5, "chunk_size": 256}
+    ckpt = SimpleNamespace(config=config,
+                           model_id=f"{name} (zoo, on {base.checkpoint.model_id})")
+    return SimpleNamespace(spec=spec, profile=prof, checkpoint=ckpt), index
+
+
+def base_options(base: Any) -> Any:
+    from archlint.analysis.profile import Options
+
+    kv = base.profile.kv
+    return Options(context=kv.context, batch=kv.batch, kv_dtype=kv.dtype)
 
 
 def layer_groups(spec: Any) -> list[tuple[int, int, str]]:
@@ -48,12 +105,15 @@ def layer_groups(spec: Any) -> list[tuple[int, int, str]]:
     groups: dict[tuple[Any, ...], list[int]] = {}
     for layer in spec.layers:
         a, f = layer.attention, layer.ffn
-        key = (a.kind, a.window, a.chunk, a.sinks, f.kind)
+        variant = a.linear.variant if a.kind == "linear" and a.linear else None
+        key = (variant or a.kind, a.window, a.chunk, a.sinks, a.source,
+               a.kv_shared_from is not None, a.positional == "nope", f.kind)
         groups.setdefault(key, []).append(layer.index)
     out = []
-    for (kind, window, chunk, sinks, ffn), idx in groups.items():
+    for (kind, window, chunk, sinks, source, shared, nope, ffn), idx in groups.items():
         desc = kind + (f" window {window}" if window else "") + (f" chunk {chunk}" if chunk else "")
-        desc += (" sinks" if sinks else "") + f" / {ffn}"
+        desc += (" sinks" if sinks else "") + (" cross" if source == "encoder" else "")
+        desc += (" kv-shared" if shared else "") + (" nope" if nope else "") + f" / {ffn}"
         out.append((idx[0], len(idx), desc))
     return out
 
@@ -220,7 +280,7 @@ def markdown(doc: dict[str, Any]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.environ.get("OUT") or str(ROOT / "out"))
-    ap.add_argument("--models", default=",".join(m[0] for m in MODELS))
+    ap.add_argument("--models", default=",".join([m[0] for m in MODELS] + [z[0] for z in ZOO]))
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--budget", type=float, default=0.4, help="seconds of timed runs per case")
     ap.add_argument("--no-check", action="store_true")
@@ -245,21 +305,33 @@ def main() -> int:
     pk = doc["peaks"]
     print(f"[{time.time() - t0:6.1f}s] {pk['gpu']}: copy {pk['copy_bytes_per_s'] / 1e12:.2f} "
           f"TB/s, bf16 mm {pk['bf16_flops'] / 1e12:.0f} TFLOP/s", flush=True)
-    wanted = [m for m in MODELS if m[0] in args.models.split(",")]
+    names = args.models.split(",")
+    jobs = []  # (name, analysis, batch, context, why, groups, command, zoo)
+    for name, batch, context, why in (m for m in MODELS if m[0] in names):
+        analysis = analyze(name, Options(context=context, batch=batch, kv_dtype=args.dtype),
+                           SourceOptions(offline=True))
+        groups = layer_groups(analysis.spec)
+        command = (f"archlint bench {name} --offline --batch {batch} --context {context} "
+                   f"--layer N  (N ∈ {[g[0] for g in groups]})")
+        jobs.append((name, analysis, batch, context, why, groups, command, False))
+    for name, base_name, batch, context, why in (z for z in ZOO if z[0] in names):
+        base = analyze(base_name, Options(context=context, batch=batch, kv_dtype=args.dtype),
+                       SourceOptions(offline=True))
+        analysis, index = zoo_analysis(name, base)
+        group = next(g for g in layer_groups(analysis.spec) if g[0] == index)
+        command = (f"scripts/bench_models.py --models {name} (a spec built on {base_name}; "
+                   f"`archlint bench MODEL --layer N` for a model whose adapter reads it)")
+        jobs.append((name, analysis, batch, context, why, [group], command, True))
 
     def save() -> None:
         (out / "bench_models.json").write_text(json.dumps(doc, indent=1, default=str))
         (out / "bench_models.md").write_text(markdown(doc))
 
-    for name, batch, context, why in wanted:
-        analysis = analyze(name, Options(context=context, batch=batch, kv_dtype=args.dtype),
-                           SourceOptions(offline=True))
+    for name, analysis, batch, context, why, groups, command, is_zoo in jobs:
         spec = analysis.spec
         entry: dict[str, Any] = {
             "name": name, "model_id": analysis.checkpoint.model_id, "batch": batch,
-            "context": context, "why": why, "layers": [],
-            "command": f"archlint bench {name} --offline --batch {batch} --context {context} "
-            f"--layer N  (N ∈ {[g[0] for g in layer_groups(spec)]})",
+            "context": context, "why": why, "layers": [], "command": command, "zoo": is_zoo,
         }
         doc["models"].append(entry)
         # the whole model's cache, every layer at once (bench/kv.py), against the profile
@@ -268,13 +340,14 @@ def main() -> int:
                              "measured_bytes": kvm.measured_bytes,
                              "relative_error": kvm.relative_error, "tensors": kvm.tensors}
         torch.cuda.empty_cache()
-        for index, count, desc in layer_groups(spec):
+        for index, count, desc in groups:
             print(f"[{time.time() - t0:6.1f}s] {name} layer {index} ({desc}, ×{count}) "
                   f"B={batch} L={context}", flush=True)
             try:
                 r = run_layer(analysis, layer=index, batch=batch, context=context,
                               dtype=args.dtype, device=device, check=not args.no_check,
-                              graphs=not args.no_graphs, budget_s=args.budget)
+                              graphs=not args.no_graphs, budget_s=args.budget,
+                              encoder_tokens=ENCODER_TOKENS.get(name))
             except Exception as exc:
                 traceback.print_exc()
                 r = {"layer": index, "error": f"{type(exc).__name__}: {exc}"[:500],
@@ -309,6 +382,9 @@ def main() -> int:
                 print(f"    timing: {t or r.get('error')}", flush=True)
             save()
         rows = entry["layers"]
+        if is_zoo:  # one layer of a stack built for it: no whole-model figure
+            save()
+            continue
         entry["model"] = {
             "prefill_triton": extrapolate(rows, "prefill", "triton"),
             "prefill_torch": extrapolate(rows, "prefill", "torch"),

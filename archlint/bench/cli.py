@@ -47,6 +47,13 @@ from archlint.cli_options import source_options
     show_default=True,
     help="Seconds of timed runs per case (median of at least 3-10 runs).",
 )
+@click.option(
+    "--encoder-tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Encoder (image/audio) tokens a cross-attention layer attends to (default 1601: "
+    "one Llama-3.2-Vision tile).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @source_options
 def bench_command(
@@ -60,6 +67,7 @@ def bench_command(
     check: bool,
     reference: bool,
     budget: float,
+    encoder_tokens: int | None,
     as_json: bool,
     source: Any,
 ) -> None:
@@ -109,6 +117,7 @@ def bench_command(
             check=check,
             reference=reference,
             budget_s=budget,
+            encoder_tokens=encoder_tokens,
         )
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
