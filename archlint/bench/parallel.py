@@ -127,7 +127,7 @@ def tp_attention(x: Any, wq: Any, wk: Any, wv: Any, wo: Any, heads: int, kv_head
     import torch.distributed as dist
     import torch.nn.functional as F
 
-    b, n, c = x.shape
+    b, n = x.shape[:2]
     d = wq.shape[0] // heads
     dv = wv.shape[0] // kv_heads
     sh = attention_shard(heads, kv_heads, tp, rank)
@@ -156,7 +156,7 @@ def ep_moe(x_local: Any, weights: Any, ids: Any, w13: Any, w2: Any, rank: int, e
     e_total = w13.shape[0]
     per = e_total // ep
     e0, _ = expert_shard(e_total, ep, rank)
-    t, k = ids.shape
+    k = ids.shape[1]
     flat = ids.reshape(-1).to(torch.int64)
     dest = flat // per
     order = torch.argsort(dest, stable=True)  # slots grouped by destination rank
