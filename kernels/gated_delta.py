@@ -35,7 +35,8 @@ def _gated_delta_fwd(
     H, L, DV, scale,
     DK: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_V: tl.constexpr,
 ):
-    """grid (B * H, cdiv(DV, BLOCK_V)); S [B, H, Dk, Dv] in (any float dtype; fp32 inside), final state out."""
+    """grid (B * H, cdiv(DV, BLOCK_V)); S [B, H, Dk, Dv] in (any float dtype; fp32 inside),
+    final state out."""
     pid = tl.program_id(0)
     off_b = pid // H
     off_h = pid % H

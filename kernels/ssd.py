@@ -37,8 +37,8 @@ def _ssd_fwd(
     H, L, HEADS_PER_GROUP,
     N: tl.constexpr, P: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_Q: tl.constexpr,
 ):
-    """grid (B * H, cdiv(P, BLOCK_P)). S [B, H, P, N] (any float dtype; fp32 inside): read as the initial state, written
-    back as the final one."""
+    """grid (B * H, cdiv(P, BLOCK_P)). S [B, H, P, N] (any float dtype; fp32 inside): read as
+    the initial state, written back as the final one."""
     pid = tl.program_id(0)
     off_b = pid // H
     off_h = pid % H
