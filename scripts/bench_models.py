@@ -49,8 +49,9 @@ MODELS: list[tuple[str, int, int, str]] = [
 # model's spec (base, batch, context, what, how): the layer is the spec's own kind, so the
 # bench and the profile read the same fields a real adapter would fill.
 ZOO: list[tuple[str, str, int, int, str]] = [
-    ("mamba2", "llama3.1", 8, 4096, "Mamba-2 layer at Mamba-Codestral-7B's dims (d_model 4096, "
-     "expand 2, 128 heads of 64, d_state 128, 8 groups, conv 4, chunk 256; no FFN)"),
+    ("mamba2", "fixtures/zoo/Molbap__code2.json.gz", 8, 4096, "Mamba-2: a Mamba-Codestral-7B "
+     "conversion read by archlint's mamba2 adapter (d_model 4096, 128 heads of 64, d_state "
+     "128, 8 groups, conv 4, chunk 256; no FFN)"),
     ("cross-attention", "llama3.1", 8, 4096, "cross-attention layer at Llama-3.2-11B-Vision's "
      "dims (32 heads, 8 KV, head 128, dense FFN 14336) over 4 image tiles = 6404 encoder "
      "tokens"),
@@ -65,19 +66,11 @@ def zoo_analysis(name: str, base: Any) -> tuple[Any, int]:
     from types import SimpleNamespace
 
     from archlint.analysis.profile import profile
-    from archlint.spec import AttentionSpec, FFNSpec, RecurrentSpec
 
     spec = base.spec
     layers = list(spec.layers)
     index = 0
-    if name == "mamba2":
-        lin = RecurrentSpec(variant="mamba2", d_inner=8192, d_state=128, num_heads=128,
-                            head_dim=64, n_groups=8, conv_kernel=4)
-        layers = [layer.model_copy(update=dict(
-            attention=AttentionSpec(kind="linear", positional="none", linear=lin),
-            ffn=FFNSpec(kind="none"))) for layer in layers]
-        layers += [layers[0].model_copy(update=dict(index=i)) for i in range(32, 64)]
-    elif name == "cross-attention":
+    if name == "cross-attention":
         att = layers[0].attention.model_copy(update=dict(source="encoder", positional="none"))
         layers[0] = layers[0].model_copy(update=dict(attention=att))
     else:
@@ -290,10 +283,11 @@ def main() -> int:
     import torch
 
     from archlint.analysis.profile import Options
-    from archlint.api import analyze
+    from archlint.api import analyze, analyze_checkpoint
     from archlint.bench.kv import measure_kv
     from archlint.bench.run import run_layer
     from archlint.bench.timing import environment, measure_peaks
+    from archlint.checkpoint import Checkpoint
     from archlint.source import SourceOptions
 
     out = Path(args.out)
@@ -315,9 +309,13 @@ def main() -> int:
                    f"--layer N  (N ∈ {[g[0] for g in groups]})")
         jobs.append((name, analysis, batch, context, why, groups, command, False))
     for name, base_name, batch, context, why in (z for z in ZOO if z[0] in names):
-        base = analyze(base_name, Options(context=context, batch=batch, kv_dtype=args.dtype),
-                       SourceOptions(offline=True))
-        analysis, index = zoo_analysis(name, base)
+        options = Options(context=context, batch=batch, kv_dtype=args.dtype)
+        if base_name.endswith(".json.gz"):  # a real config in the zoo fixtures, whole model
+            analysis = analyze_checkpoint(Checkpoint.load(ROOT / base_name), options)
+            index = 0
+        else:
+            base = analyze(base_name, options, SourceOptions(offline=True))
+            analysis, index = zoo_analysis(name, base)
         group = next(g for g in layer_groups(analysis.spec) if g[0] == index)
         command = (f"scripts/bench_models.py --models {name} (a spec built on {base_name}; "
                    f"`archlint bench MODEL --layer N` for a model whose adapter reads it)")
