@@ -107,12 +107,17 @@ def ssd_scan(
     if out is None:
         out = torch.empty_like(x)
     block_p = min(64, max(16, triton.next_power_of_2(p)))
-    block_q = 16 if interpreting() or length <= 16 else chunk
+    # fp32 (the correctness check): 32-token chunks, no software pipelining. Under
+    # TRITON_F32_DEFAULT=tf32x3 the 64x64 tile with 2 stages needs 590,848 B of shared memory
+    # (the H200 refused it); 32x64 with 1 stage 61,440 B (compile_check, sm_90).
+    fp32 = x.element_size() >= 4
+    block_q = 16 if interpreting() or length <= 16 else (32 if fp32 else chunk)
+    stages = 1 if fp32 else 2
     args = (x, dt, a, b, c, d, state, out, *x.stride(), *dt.stride(), *b.stride(), *c.stride(),
             *state.stride(), *out.stride(), h, length, h // b.shape[2])
     grid = (bsz * h, triton.cdiv(p, block_p))
     _ssd_fwd[grid](*args, N=n, P=p, BLOCK_P=block_p, BLOCK_Q=block_q,
-                   **({} if interpreting() else {"num_warps": 4, "num_stages": 2}))
+                   **({} if interpreting() else {"num_warps": 4, "num_stages": stages}))
     return out
 
 
