@@ -128,3 +128,27 @@ def test_sharded_layer_equals_unsharded_over_gloo(tmp_path):
         res = json.loads((tmp_path / f"res.{r}").read_text())
         assert res["ffn"] < 1e-5 and res["attention"] < 1e-5 and res["moe"] < 1e-5, res
         assert res["experts"] == [4 * r, 4 * r + 4]
+
+
+def test_bench_cli_tp_over_gloo():
+    """`archlint bench llama3.2 --tp 2` on CPUs: two worker processes started by the command
+    (RANK/WORLD_SIZE/MASTER_* as torchrun sets them), gloo; each rank holds 16 of Llama-3.2-1B's
+    32 query heads, 4 of its 8 KV heads and 4096 of its 8192 FFN columns, and the sharded
+    attention and FFN equal the unsharded ones. Weight bytes a rank holds, fp32, by hand:
+    2048·(16·64 + 4·128) + 16·64·2048 + 3·2048·4096 = 30,408,704 elements · 4 B."""
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from archlint.bench.cli import bench_command
+
+    r = CliRunner().invoke(bench_command, ["llama3.2", "--offline", "--tp", "2", "--batch", "1",
+                                           "--context", "16", "--dtype", "fp32"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["world"] == 2 and doc["backend"] == "gloo"
+    for rank, res in enumerate(doc["ranks"]):
+        assert res["attention_heads"] == {"q": [16 * rank, 16 * rank + 16],
+                                          "kv": [4 * rank, 4 * rank + 4]}
+        assert res["ffn_columns"] == [4096 * rank, 4096 * rank + 4096]
+        assert res["attention_rel_err"] < 1e-5 and res["ffn_rel_err"] < 1e-5, res
+        assert res["weight_bytes_held"] == 30_408_704 * 4

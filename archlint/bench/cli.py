@@ -54,6 +54,10 @@ from archlint.cli_options import source_options
     help="Encoder (image/audio) tokens a cross-attention layer attends to (default 1601: "
     "one Llama-3.2-Vision tile).",
 )
+@click.option("--tp", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Tensor-parallel ranks: one process per GPU (NCCL; gloo without GPUs).")
+@click.option("--ep", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Expert-parallel ranks for an MoE layer: one process per GPU.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @source_options
 def bench_command(
@@ -68,6 +72,8 @@ def bench_command(
     reference: bool,
     budget: float,
     encoder_tokens: int | None,
+    tp: int,
+    ep: int,
     as_json: bool,
     source: Any,
 ) -> None:
@@ -85,6 +91,19 @@ def bench_command(
     from archlint.analysis.profile import Options
     from archlint.api import analyze
     from archlint.bench.kv import measure_kv
+
+    if tp > 1 or ep > 1:
+        from archlint.bench.distributed import launch
+        from archlint.errors import UsageError
+
+        if tp > 1 and ep > 1:
+            raise UsageError("--tp and --ep: one at a time")
+        argv = [model, "--layer", str(layer), "--batch", str(batch), "--context", str(context),
+                "--dtype", dtype, "--tp", str(tp), "--ep", str(ep)]
+        if getattr(source, "offline", False):
+            argv.append("--offline")
+        click.echo(json.dumps(launch(argv, max(tp, ep)), indent=2, default=str))
+        return
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     analysis = analyze(

@@ -104,10 +104,12 @@ def shard_bytes_tp(heads: int, kv_heads: int, head_dim: int, v_head_dim: int, hi
 # --------------------------------------------------------------------------------------------
 # execution (torch.distributed; the process group is the caller's)
 # --------------------------------------------------------------------------------------------
-def tp_dense_ffn(x: Any, w13: Any, w2: Any, rank: int, tp: int, group: Any = None) -> Any:
+def tp_dense_ffn(x: Any, w13: Any, w2: Any, rank: int, tp: int, group: Any = None, *,
+                 reduce: bool = True) -> Any:
     """SwiGLU FFN column- then row-parallel: this rank's gate/up rows and down columns, one
-    all-reduce. w13 [2F, C] (gate rows then up rows) and w2 [C, F] are the full weights; the
-    shard is sliced here, as a loader would."""
+    all-reduce (`reduce=False` with rank 0 of tp=1: the unsharded reference). w13 [2F, C]
+    (gate rows then up rows) and w2 [C, F] are the full weights; the shard is sliced here, as a
+    loader would."""
     import torch.distributed as dist
     import torch.nn.functional as F
 
@@ -115,12 +117,14 @@ def tp_dense_ffn(x: Any, w13: Any, w2: Any, rank: int, tp: int, group: Any = Non
     lo, hi = ffn_shard(f, tp, rank)
     gate, up = F.linear(x, w13[lo:hi]), F.linear(x, w13[f + lo : f + hi])
     y = F.linear(F.silu(gate) * up, w2[:, lo:hi])
-    dist.all_reduce(y, group=group)
+    if reduce:
+        dist.all_reduce(y, group=group)
     return y
 
 
 def tp_attention(x: Any, wq: Any, wk: Any, wv: Any, wo: Any, heads: int, kv_heads: int,
-                 rank: int, tp: int, *, scale: float, group: Any = None) -> Any:
+                 rank: int, tp: int, *, scale: float, group: Any = None,
+                 reduce: bool = True) -> Any:
     """Causal attention over x [B, n, C], column-parallel by heads, o_proj row-parallel, one
     all-reduce (no rotary: sharding does not change it). Full weights wq [H·D, C],
     wk/wv [G·D, C], wo [C, H·Dv]; the rank's heads are sliced here."""
@@ -139,7 +143,8 @@ def tp_attention(x: Any, wq: Any, wk: Any, wv: Any, wo: Any, heads: int, kv_head
                                        enable_gqa=(q1 - q0) != (g1 - g0))
     o = o.transpose(1, 2).reshape(b, n, (q1 - q0) * dv)
     y = F.linear(o, wo[:, q0 * dv : q1 * dv])
-    dist.all_reduce(y, group=group)
+    if reduce:
+        dist.all_reduce(y, group=group)
     return y
 
 
