@@ -232,6 +232,7 @@ class ModelSpec(_Sourced):
     num_layers: int
     vocab_size: int
     tie_word_embeddings: bool = False
+    head_bias: bool = False  # the LM head has a bias vector (GPT-J, Phi-1/2)
     max_position_embeddings: int | None = None
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     norm_bias: bool = False  # LayerNorm with a bias vector (GPT-2, BLOOM, Falcon, BERT)

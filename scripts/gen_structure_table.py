@@ -98,13 +98,19 @@ def facts(model_type: str) -> dict[str, Any] | None:
         else "rmsnorm",
         "norm_bias": any(getattr(m, "bias", None) is not None for m in weighted),
     }
-    if mlp_linears:
+    experts = any("expert" in n for n, _ in layer.named_parameters())
+    if mlp_linears and not experts:  # an MoE block's linears are its router, not an MLP
         fused = bool(inter) and any(_out(m) == 2 * inter for _, m in mlp_linears)
         out["gated_mlp"] = len(mlp_linears) >= 3 or fused
         out["mlp_bias"] = any(getattr(m, "bias", None) is not None for _, m in mlp_linears)
+    head_dim = getattr(text, "head_dim", None) or (
+        hidden // text.num_attention_heads
+        if hidden and getattr(text, "num_attention_heads", None) else None
+    )
     attn_norms = [
         m for n in attn_names for _, m in getattr(layer, n).named_modules()
         if "norm" in type(m).__name__.lower() and getattr(m, "weight", None) is not None
+        and m.weight.shape[0] == head_dim  # per-head q/k norms only
     ]
     out["qk_norm"] = bool(attn_norms)
     if attn_linears:
@@ -112,6 +118,8 @@ def facts(model_type: str) -> dict[str, Any] | None:
         inputs = attn_linears[:-1]
         out["qkv_bias"] = any(getattr(m, "bias", None) is not None for _, m in inputs)
         out["o_bias"] = getattr(last, "bias", None) is not None
+    head = getattr(model, "lm_head", None)
+    out["head_bias"] = getattr(head, "bias", None) is not None
     positions = getattr(text, "max_position_embeddings", None)
     out["learned_positions"] = any(
         type(m).__name__ == "Embedding" and ("pos" in name or name.endswith("wpe")) and m.num_embeddings >= (positions or 1)

@@ -285,5 +285,7 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     comp["norms"] += final_norms * hidden * (2 if spec.norm_bias else 1)
     if not spec.tie_word_embeddings and spec.architecture != "encoder":
         comp["head"] += vocab * hidden
+    if spec.head_bias and spec.architecture != "encoder":
+        comp["head"] += vocab
     comp["towers"] += sum(tower.params for tower in spec.towers)
     return _counts("config", comp, routed_by_layer, spec)

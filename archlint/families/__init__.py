@@ -69,6 +69,9 @@ class Generic(Adapter):
     def learned_positions(self) -> bool:
         return super().learned_positions() or bool(self._fact("learned_positions", False))
 
+    def head_bias(self) -> bool:
+        return bool(self._fact("head_bias", False))
+
     def architecture(self) -> str:
         mt = self.cv.lookup("model_type")[0]
         return "encoder" if isinstance(mt, str) and tf_tables.category(mt) == "encoder" else (

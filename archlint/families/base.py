@@ -648,6 +648,7 @@ class Adapter:
             num_layers=n_layers,
             vocab_size=self.vocab_size(),
             tie_word_embeddings=self.tie_word_embeddings(),
+            head_bias=self.head_bias(),
             max_position_embeddings=self.max_positions(),
             norm=self.norm_kind(),  # type: ignore[arg-type]
             norm_bias=self.norm_bias(),
@@ -757,6 +758,9 @@ class Adapter:
 
     def position_offset(self) -> int:
         return 0
+
+    def head_bias(self) -> bool:
+        return False
 
     def position_tables(self) -> int:
         return 1

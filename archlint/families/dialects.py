@@ -433,6 +433,9 @@ class GPTJ(ClassicTransformer):
     def qkv_bias(self) -> bool:
         return False
 
+    def head_bias(self) -> bool:
+        return True  # GPT-J's lm_head is biased
+
     def parallel_block(self) -> bool:
         return True
 
