@@ -76,6 +76,7 @@ class Checkpoint:
     config_text: str | None = None  # raw text, for line numbers in findings
     index: dict[str, Any] | None = None  # raw index JSON (metadata + weight_map)
     index_name: str | None = None
+    index_text: str | None = None  # raw text of a local index, for line numbers (not cached)
     tensors: list[TensorInfo] | None = None  # None: not known (config-only or .bin)
     shards: list[ShardInfo] = field(default_factory=list)
     files: dict[str, int | None] = field(default_factory=dict)  # repo file → size if known

@@ -15,17 +15,20 @@ import click
 
 from archlint import __version__
 from archlint.cli_options import (
+    color_option,
     emit,
     profile_options,
     resolve_color,
     source_options,
     terminal_width,
+    verbosity_options,
 )
 from archlint.errors import ArchlintError
 from archlint.report import reporters
 
 FORMATS = reporters.names()
-SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan")
+SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan",
+               "version")
 
 
 #: Subcommands in their own modules, imported only when they run: name → (module, attribute,
@@ -47,6 +50,23 @@ def _listed(name: str) -> click.Command:
     return click.Command(name, help=LAZY_COMMANDS[name][2])
 
 
+def _check_not_a_typo(word: str, commands: list[str]) -> None:
+    """`archlint chek .` is a misspelt subcommand, not a model called "chek": a bare word
+    close to a subcommand that is neither a path nor a bundled model is an error."""
+    import difflib
+
+    if word.startswith("-") or "/" in word or "." in word or Path(word).exists():
+        return
+    close = difflib.get_close_matches(word, commands, n=1, cutoff=0.75)
+    if not close:
+        return
+    from archlint.source import catalog
+
+    if word in catalog.names() or word in catalog.aliases():
+        return
+    raise click.UsageError(f"unknown command {word!r}; did you mean {close[0]!r}?")
+
+
 class DefaultGroup(click.Group):
     """`archlint MODEL` means `archlint report MODEL`; the subcommands of LAZY_COMMANDS are
     imported when invoked, so `archlint --help` and the report import none of them."""
@@ -54,6 +74,7 @@ class DefaultGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.list_commands(ctx) \
                 and args[0] not in ("--help", "-h", "--version"):
+            _check_not_a_typo(args[0], self.list_commands(ctx))
             args = ["report", *args]
         return super().parse_args(ctx, args)
 
@@ -94,24 +115,55 @@ def _flush_cache() -> None:
         cache.flush()
 
 
+def git_root(start: Path) -> Path | None:
+    """The top of the git work tree containing ``start`` (a ``.git`` directory or file)."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _lint_config(model_dir: Path | None, config_file: Path | None, isolated: bool,
+                 stop: Path | None) -> Any:
+    """The lint configuration: none with --isolated; --config FILE; else the first archlint
+    config in the checked local directory or an ancestor up to the repository root. A remote
+    model never picks up the current directory's config."""
+    from archlint.lint.config import LintConfig, find_config_file, load_config, parse_config
+
+    if isolated:
+        return LintConfig()
+    if config_file is not None:
+        from archlint.lint.config import _section
+        from archlint.lint.registry import load_rules
+
+        section = _section(config_file)
+        config = parse_config(section or {}, source=str(config_file))
+        config.resolve(load_rules())
+        return config
+    if model_dir is None:
+        return LintConfig()
+    here = model_dir.resolve()
+    for folder in (here, *here.parents):
+        if find_config_file(folder, folder) is not None:
+            return load_config(folder, cwd=folder)
+        if stop is not None and folder == stop.resolve():
+            break
+    return LintConfig()
+
+
 def _lint(
     analysis: Any,
-    model_path: Path | None,
+    config: Any,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     no_plugins: bool,
     fail_on: str | None,
 ) -> tuple[list[Any], str, list[Any]]:
     """Run the rules; returns (findings, fail_on, rules)."""
-    from archlint.lint.config import load_config
     from archlint.lint.engine import run_rules
     from archlint.lint.registry import load_rules
 
-    config = load_config(
-        model_path
-        if model_path and model_path.is_dir()
-        else (model_path.parent if model_path else None)
-    )
     if select:
         config = config.model_copy(update={"select": [s for x in select for s in x.split(",")]})
     if ignore:
@@ -147,16 +199,19 @@ def cli() -> None:
 
 
 def _report_command(name: str, help_text: str, default_format: str) -> Any:
+    check = name == "check"
+
     @cli.command(name, help=help_text)
-    @click.argument("model")
+    @click.argument("model", required=not check, default="." if check else None)
     @click.option(
         "--format",
+        "--output-format",
         "-f",
         "fmt",
         type=click.Choice(FORMATS),
         default=default_format,
         show_default=True,
-        help="Output format.",
+        help="Output format (text: the whole report; concise: one finding per line).",
     )
     @click.option(
         "--output",
@@ -181,11 +236,31 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         help="Load only the built-in rules.",
     )
     @click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Use this archlint.toml/pyproject.toml instead of discovering one.",
+    )
+    @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+    @click.option(
+        "--root",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Repository root that SARIF/GitHub/JUnit paths are relative to (default: the git "
+        "top level, else the current directory).",
+    )
+    @click.option(
+        "--report", "full_report", is_flag=True,
+        help="With check: print the whole report (--format text) instead of the findings.",
+    )
+    @click.option("--statistics", is_flag=True, help="Count findings per rule instead.")
+    @click.option(
         "--plot",
         type=click.Path(dir_okay=False, path_type=Path),
         help="Also write the KV-cache-vs-context plot (PNG or SVG; extra 'plot').",
     )
-    @click.option("--color/--no-color", default=None, help="Force colour on or off.")
+    @color_option
+    @click.option("--no-color", "no_color", is_flag=True, help="Same as --color never.")
+    @verbosity_options
     def command(
         model: str,
         fmt: str,
@@ -197,45 +272,67 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         fail_on: str | None,
         no_lint: bool,
         no_plugins: bool,
+        config_file: Path | None,
+        isolated: bool,
+        root: Path | None,
+        full_report: bool,
+        statistics: bool,
         plot: Path | None,
-        color: bool | None,
+        color: str,
+        no_color: bool,
+        verbosity: int,
     ) -> None:
         from archlint.api import analyze_checkpoint
         from archlint.report.progress import header_progress
         from archlint.source import load_checkpoint
 
-        with header_progress(model) as progress:
+        if full_report:
+            fmt = "text"
+        if statistics and fmt in ("text", "concise"):
+            fmt = "concise"
+        with header_progress(model, enabled=False if verbosity < 0 else None) as progress:
             source.progress = progress
             ckpt = load_checkpoint(model, source)
         analysis = analyze_checkpoint(ckpt, options)
         for warning in analysis.profile.warnings:
-            click.echo(f"archlint: warning: {warning}", err=True)
+            if verbosity >= 0:
+                click.echo(f"archlint: warning: {warning}", err=True)
         local = Path(model).expanduser() if ckpt.source == "local" else None
+        model_dir = (local if local.is_dir() else local.parent) if local is not None else None
+        repo = root or git_root(model_dir or Path.cwd()) or Path.cwd()
         rules: list[Any] = []
         threshold = fail_on or "error"
         if not no_lint:
+            config = _lint_config(model_dir, config_file, isolated, repo)
+            if verbosity > 0:
+                click.echo(f"archlint: config: {config.source or 'defaults'}; repository root: "
+                           f"{repo}", err=True)
             analysis.findings, threshold, rules = _lint(
-                analysis, local, select, ignore, no_plugins, fail_on
+                analysis, config, select, ignore, no_plugins, fail_on
             )
-        emit(_render(fmt, analysis, rules, local, color, output), output)
+        colour = "never" if no_color else color
+        emit(_render(fmt, analysis, rules, local, colour, output, repo, statistics), output,
+             quiet=verbosity < 0)
         _flush_cache()
         if plot is not None:
             from archlint.plots import plot_kv_vs_context
 
             # The report's plot draws no GPU memory line (compare's does).
             plot_kv_vs_context([analysis], plot, options.model_copy(update={"gpu": None}))
-            click.echo(f"archlint: wrote {plot}", err=True)
+            if verbosity >= 0:
+                click.echo(f"archlint: wrote {plot}", err=True)
         if not no_lint and threshold != "never":
             from archlint.lint.engine import exit_code
             from archlint.lint.finding import Severity
 
             code = exit_code(analysis.findings, Severity(threshold))
             if code:
-                click.echo(
-                    f"archlint: {len(analysis.findings)} finding(s); failing on "
-                    f"{threshold} and above",
-                    err=True,
-                )
+                if verbosity >= 0 and fmt != "concise":
+                    click.echo(
+                        f"archlint: {len(analysis.findings)} finding(s); failing on "
+                        f"{threshold} and above",
+                        err=True,
+                    )
                 sys.exit(code)
 
     return command
@@ -246,8 +343,10 @@ def _render(
     analysis: Any,
     rules: list[Any],
     local: Path | None,
-    color: bool | None,
+    color: str,
     output: Path | None,
+    repo_root: Path,
+    statistics: bool = False,
 ) -> str:
     """Build the report document once and render it in ``fmt``."""
     from archlint.lint.docs import rule_docs
@@ -259,10 +358,12 @@ def _render(
     to_terminal = output is None and sys.stdout.isatty()
     context = reporters.RenderContext(
         rules=tuple(rule_docs(rules)),
-        repo_root=Path.cwd(),
-        model_dir=local,
+        repo_root=repo_root,
+        model_dir=(local if local.is_dir() else local.parent) if local is not None else None,
         color=resolve_color(color, to_terminal),
-        width=terminal_width() if to_terminal else None,
+        width=terminal_width() if to_terminal or "COLUMNS" in os.environ else None,
+        cwd=Path.cwd(),
+        statistics=statistics,
     )
     return reporters.render(fmt, doc, context)
 
@@ -272,9 +373,10 @@ _report_command(
 )
 _report_command(
     "check",
-    "Lint a model (a local repo in CI, or any MODEL): findings and exit "
-    "code. Same options as `report`.",
-    "text",
+    "Lint a model (default: the current directory; a local repo in CI, or any MODEL): one "
+    "finding per line (path:line:col: CODE message) and the exit code. --report prints the "
+    "whole report; same options as `report`.",
+    "concise",
 )
 
 
@@ -288,8 +390,29 @@ def schema_command() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
+_LIST_FORMAT = click.option(
+    "--format", "--output-format", "-f", "fmt", type=click.Choice(["text", "json"]),
+    default="text", show_default=True, help="Output format.",
+)
+
+
+@cli.command("version")
+@_LIST_FORMAT
+def version_command(fmt: str) -> None:
+    """Print archlint's version (and, with --format json, Python's and the platform's)."""
+    if fmt == "json":
+        import json
+        import platform
+
+        click.echo(json.dumps({"archlint": __version__, "python": platform.python_version(),
+                               "platform": platform.platform()}, indent=2))
+        return
+    click.echo(f"archlint {__version__}")
+
+
 @cli.command("catalog")
-def catalog_command() -> None:
+@_LIST_FORMAT
+def catalog_command(fmt: str) -> None:
     """List the models bundled for offline use, with their short names."""
     from archlint.source import catalog
 
@@ -297,22 +420,38 @@ def catalog_command() -> None:
     for alias, target in catalog.aliases().items():
         aliases.setdefault(target, []).append(alias)
     manifest = catalog.manifest()["models"]
+    rows = []
     for name in catalog.names():
         entry = manifest[name]
         has = "tensors" if entry["has_tensors"] else "index" if entry["has_index"] else "config"
-        names = ", ".join(sorted(aliases.get(name, [])))
-        click.echo(f"{name:50s} {has:8s} {names}")
+        rows.append({"id": name, "data": has, "aliases": sorted(aliases.get(name, []))})
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:50s} {row['data']:8s} {', '.join(row['aliases'])}")
 
 
 @cli.command("rules")
 @click.option("--no-plugins", is_flag=True, help="Only the built-in rules.")
-def rules_command(no_plugins: bool) -> None:
+@_LIST_FORMAT
+def rules_command(no_plugins: bool, fmt: str) -> None:
     """List every rule: code, name, default severity, source package."""
     from archlint.lint.registry import load_rules
 
-    for rule in load_rules(plugins=not no_plugins):
-        origin = getattr(rule, "origin", None) or getattr(rule, "__module__", "")
-        click.echo(f"{rule.code:8s} {rule.name:40s} {rule.default_severity.value:8s} {origin}")
+    rows = [{"code": rule.code, "name": rule.name, "severity": rule.default_severity.value,
+             "summary": rule.summary(),
+             "origin": getattr(rule, "origin", None) or getattr(rule, "__module__", "")}
+            for rule in load_rules(plugins=not no_plugins)]
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['code']:8s} {r['name']:40s} {r['severity']:8s} {r['origin']}")
 
 
 @cli.command("rule")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["emit", "make_options", "make_source", "profile_options", "source_options"]
 
-_SOURCE_KEYS = ("revision", "offline", "no_auth", "endpoint", "cache_dir", "no_cache",
+_SOURCE_KEYS = ("revision", "offline", "no_auth", "token", "endpoint", "cache_dir", "no_cache",
                 "use_catalog", "timeout", "gguf_file", "gguf_quant")
 _PROFILE_KEYS = ("context", "batch", "kv_dtype", "dtype", "gpu", "gpu_file", "kv_type", "gpus",
                  "tp", "pp", "ep", "gpu_memory_utilization", "max_num_batched_tokens",
@@ -55,6 +55,7 @@ def make_source(
     revision: str | None = None,
     offline: bool = False,
     no_auth: bool = False,
+    token: str | None = None,
     endpoint: str | None = None,
     cache_dir: Path | None = None,
     no_cache: bool = False,
@@ -71,7 +72,7 @@ def make_source(
         gguf_quant=gguf_quant,
         revision=revision,
         offline=offline,
-        token=False if no_auth else None,
+        token=False if no_auth else (token or None),
         endpoint=endpoint,
         cache_dir=cache_dir,
         use_cache=not no_cache,
@@ -160,6 +161,12 @@ _SOURCE_OPTIONS = [
     ),
     click.option("--no-auth", is_flag=True, help="Send no Hugging Face token."),
     click.option(
+        "--token",
+        metavar="TOKEN",
+        help="Hugging Face token for gated/private models (default: $HF_TOKEN or the one "
+        "`hf auth login` saved).",
+    ),
+    click.option(
         "--endpoint",
         envvar="HF_ENDPOINT",
         help="Hub endpoint (default $HF_ENDPOINT or https://huggingface.co).",
@@ -202,10 +209,12 @@ _SOURCE_OPTIONS = [
 _PROFILE_OPTIONS = [
     click.option(
         "--context",
+        "--max-model-len",
+        "context",
         type=click.IntRange(min=1),
         default=8192,
         show_default=True,
-        help="Context length for KV cache, FLOPs and roofline.",
+        help="Context length for KV cache, FLOPs and roofline (vLLM: --max-model-len).",
     ),
     click.option(
         "--batch",
@@ -216,6 +225,8 @@ _PROFILE_OPTIONS = [
     ),
     click.option(
         "--kv-dtype",
+        "--kv-cache-dtype",
+        "kv_dtype",
         help="KV-cache dtype (bf16, fp16, fp8, fp32); default: the "
         "serving dtype, as vLLM's 'auto'.",
     ),
@@ -266,25 +277,61 @@ source_options = _with_options(_SOURCE_OPTIONS, _SOURCE_KEYS, "source", make_sou
 profile_options = _with_options(_PROFILE_OPTIONS, _PROFILE_KEYS, "options", make_options)
 
 
-def emit(text: str, output: Path | None) -> None:
+def emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
     """The document to stdout, or to ``output`` (a one-line note on stderr says so)."""
     if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        # color=True: the renderer already decided (resolve_color); click would strip ANSI
+        # from a pipe and so ignore --color always / FORCE_COLOR.
+        click.echo(text, nl=not text.endswith("\n"), color=True)
         return
     try:
         output.write_text(text if text.endswith("\n") else text + "\n")
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"archlint: wrote {output}", err=True)
+    if not quiet:
+        click.echo(f"archlint: wrote {output}", err=True)
 
 
-def resolve_color(flag: bool | None, to_terminal: bool) -> bool:
-    """Whether to write colour: ``flag`` (--color/--no-color) when given; else only to a
-    terminal, and not when ``NO_COLOR`` is set or ``TERM=dumb``; ``FORCE_COLOR`` forces it."""
+COLOR_MODES = ("auto", "always", "never")
+
+#: ``--color [auto|always|never]``; a bare ``--color`` means always.
+color_option = click.option(
+    "--color",
+    type=click.Choice(COLOR_MODES),
+    default="auto",
+    is_flag=False,
+    flag_value="always",
+    show_default=True,
+    help="Colour: auto (a terminal, unless NO_COLOR or TERM=dumb; FORCE_COLOR forces it), "
+    "always, never.",
+)
+
+
+def _count_verbosity(f: Any) -> Any:
+    @functools.wraps(f)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        kwargs["verbosity"] = kwargs.pop("verbose") - kwargs.pop("quiet")
+        return f(*args, **kwargs)
+
+    command = click.option("-q", "--quiet", count=True,
+                           help="Print only the findings/report: no notes on stderr.")(command)
+    return click.option("-v", "--verbose", count=True,
+                        help="Say which config and repository root are used.")(command)
+
+
+verbosity_options = _count_verbosity
+
+
+def resolve_color(mode: str | bool | None, to_terminal: bool) -> bool:
+    """Whether to write colour. ``always``/``never`` (or True/False) decide; ``auto`` (None)
+    colours a terminal unless ``NO_COLOR`` is set or ``TERM=dumb``; ``FORCE_COLOR`` forces it
+    (https://no-color.org, https://force-color.org)."""
     import os
 
-    if flag is not None:
-        return flag
+    if mode in ("always", True):
+        return True
+    if mode in ("never", False):
+        return False
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):

@@ -586,7 +586,12 @@ def _select_rows(rows: Sequence[str] | None) -> list[RowDef]:
             if key == "all":
                 wanted.extend(ROW_KEYS)
             elif key not in by_key:
-                raise UsageError(f"unknown row {key!r}", hint="rows: " + ", ".join(ROW_KEYS))
+                import difflib
+
+                close = difflib.get_close_matches(key, ROW_KEYS, n=1)
+                hint = (f"did you mean {close[0]!r}? " if close else "") + "rows: " + \
+                    ", ".join(ROW_KEYS)
+                raise UsageError(f"unknown row {key!r}", hint=hint)
             else:
                 wanted.append(key)
     return [by_key[k] for k in dict.fromkeys(wanted)]  # in order, each once

@@ -154,7 +154,13 @@ def _model_max(column: Column) -> int | None:
 
 # -- drawing -----------------------------------------------------------------------------------
 def _mpl() -> Any:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from archlint.errors import UsageError
+
+        raise UsageError("plots need matplotlib, which is not installed",
+                         hint="pip install 'archlint[plot]'") from None
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt

@@ -20,16 +20,20 @@ Variants (combine with ``+``, e.g. ``gqa:8+kv:fp8``):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from archlint.analysis.profile import Options, profile
-from archlint.api import Analysis
 from archlint.checkpoint import Checkpoint
 from archlint.compare import Column
 from archlint.dtypes import NAMED_DTYPE_BYTES, canonical_name
 from archlint.errors import UsageError
 from archlint.spec import AttentionSpec, FieldSource, LayerSpec, ModelSpec
+
+if TYPE_CHECKING:
+    from archlint.api import Analysis
 
 __all__ = [
     "apply_variant",
@@ -172,8 +176,10 @@ def variant_columns(analysis: Analysis, variants: Sequence[str], options: Option
     step sets that column's KV-cache dtype; otherwise the column keeps ``options``'."""
     model_id = analysis.checkpoint.model_id
     bare = _bare(analysis.checkpoint)
-    out = [Column(Analysis(checkpoint=bare, spec=analysis.spec,
-                           profile=profile(analysis.spec, None, options)), options, model_id)]
+    # dataclasses.replace: an Analysis like the given one (variants import no api)
+    out = [Column(dataclasses.replace(analysis, checkpoint=bare, findings=[],
+                                      profile=profile(analysis.spec, None, options)),
+                  options, model_id)]
     for variant in variants:
         label = "+".join(parse_variant(variant))
         try:
@@ -182,6 +188,8 @@ def variant_columns(analysis: Analysis, variants: Sequence[str], options: Option
             raise UsageError(f"{model_id}: {exc.message}", hint=exc.hint) from exc
         own_kv = variant_kv_dtype(label)
         opts = options.model_copy(update={"kv_dtype": own_kv}) if own_kv else options
-        out.append(Column(Analysis(checkpoint=bare, spec=spec, profile=profile(spec, None, opts)),
-                          opts, f"{model_id} as {label}", variant=label, baseline=first))
+        variant_analysis = dataclasses.replace(analysis, checkpoint=bare, spec=spec, findings=[],
+                                               profile=profile(spec, None, opts))
+        out.append(Column(variant_analysis, opts, f"{model_id} as {label}", variant=label,
+                          baseline=first))
     return out

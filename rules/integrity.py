@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from archlint.lint.finding import Finding, Location, Severity
+from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.source.safetensors_header import PROBLEM_NAMES
 
@@ -25,7 +25,7 @@ class ProblemRule(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for problem in ctx.checkpoint.problems:
             if problem.code == self.code:
-                yield ctx.finding("problem", Location(file=problem.file, pointer=problem.pointer),
+                yield ctx.finding("problem", ctx.at_file(problem.file, problem.pointer),
                                   detail=problem.message)
 
 

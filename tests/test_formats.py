@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archlint.lint.docs import RuleDoc
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.report.escape import for_plain_text
-from archlint.lint.docs import RuleDoc
 from archlint.report.findings_formats import (
     artifact_path,
     render_github,
@@ -108,7 +108,11 @@ def assert_github_sarif(log: dict[str, Any], repo_root: Path | None) -> None:
     driver = run["tool"]["driver"]
     assert driver["name"] == "archlint"
     assert driver["version"] == "0.1.0"
-    assert driver["informationUri"].startswith("https://")
+    # A page that exists or none: the package's Documentation/Repository URL if it declares one
+    from archlint.report.findings_formats import information_uri
+
+    uri = information_uri()
+    assert driver.get("informationUri") == uri and (uri is None or uri.startswith("https://"))
     rules = driver["rules"]
     assert isinstance(rules, list)
     ids = [r["id"] for r in rules]
@@ -135,9 +139,12 @@ def assert_github_sarif(log: dict[str, Any], repo_root: Path | None) -> None:
         assert ".." not in uri.split("/")
         if repo_root is not None:
             assert (repo_root / uri).is_file()
-        region = physical["region"]
-        assert region["startLine"] >= 1 and region["endLine"] >= region["startLine"]
-        assert region["startColumn"] >= 1 and region["endColumn"] > region["startColumn"]
+        region = physical.get("region")
+        if uri.endswith(".safetensors"):  # binary: the file and the tensor, no text region
+            assert region is None
+        else:
+            assert region["startLine"] >= 1 and region["endLine"] >= region["startLine"]
+            assert region["startColumn"] >= 1 and region["endColumn"] > region["startColumn"]
         fp = result["partialFingerprints"]
         assert fp["primaryLocationLineHash"]
         assert all(isinstance(v, str) and v for v in fp.values())

@@ -119,8 +119,9 @@ class Crashes(Rule):
 def test_run_rules_locations_and_per_finding_severity() -> None:
     findings = run_rules(tiny_analysis(), rules=[CountLayers])
     assert [f.severity for f in findings] == [Severity.ERROR, Severity.INFO]
+    # line 4 of TINY_CONFIG, the key's quote after two spaces of indent: column 3
     assert findings[0].location == Location(
-        file="config.json", pointer="/num_hidden_layers", line=4
+        file="config.json", pointer="/num_hidden_layers", line=4, column=3
     )
     assert findings[0].message == "2 layers" and findings[0].message_id == "count"
 

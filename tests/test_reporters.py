@@ -41,7 +41,8 @@ def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None
 
 
 def test_builtin_formats_are_the_registry():
-    assert reporters.names()[:6] == ("text", "json", "markdown", "sarif", "github", "junit")
+    assert reporters.names()[:7] == ("text", "concise", "json", "markdown", "sarif", "github",
+                                     "junit")
     from archlint.cli import FORMATS
 
     assert tuple(FORMATS) == reporters.names()

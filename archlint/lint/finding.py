@@ -18,11 +18,13 @@ class Severity(str, Enum):
 
 
 class Location(BaseModel):
-    """Where a finding points: a repo file and, for JSON files, a pointer and 1-based line."""
+    """Where a finding points: a repo file and, for JSON files, a pointer with its 1-based line
+    and column (in code points); in a binary file (a shard), the tensor instead of a line."""
 
     file: str | None = None
     pointer: str | None = None
     line: int | None = None
+    column: int | None = None
     tensor: str | None = None
 
 

@@ -192,7 +192,14 @@ def get_rule(code_or_name: str, rules: list[type[Rule]] | None = None) -> type[R
     for rule in pool:
         if key in (rule.code, rule.name) or key.upper() == rule.code:
             return rule
-    raise UsageError(f"no rule {code_or_name!r}", hint="`archlint rules` lists them")
+    import difflib
+
+    names = [r.code for r in pool] + [r.name for r in pool]
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(key.upper(), names, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? `archlint rules` lists them" if close \
+        else "`archlint rules` lists them"
+    raise UsageError(f"no rule {code_or_name!r}", hint=hint)
 
 
 __all__ = [

@@ -108,13 +108,16 @@ class _LineScanner:
         self.text = text
         self.pos = 0
         self.line = 1
+        self.line_start = 0  # offset of the current line's first character
         self.lines: dict[str, int] = {}
+        self.columns: dict[str, int] = {}
 
     def _skip(self) -> None:
         text, n = self.text, len(self.text)
         while self.pos < n and text[self.pos] in self._WS:
             if text[self.pos] == "\n":
                 self.line += 1
+                self.line_start = self.pos + 1
             self.pos += 1
 
     def _string(self) -> str:
@@ -150,9 +153,11 @@ class _LineScanner:
                 return
             while True:
                 self._skip()
+                column = self.pos - self.line_start + 1
                 key = self._string()
                 child = pointer + "/" + key.replace("~", "~0").replace("/", "~1")
                 self.lines.setdefault(child, self.line)
+                self.columns.setdefault(child, column)
                 self._skip()
                 self.pos += 1  # ':'
                 self.value(child, depth + 1)
@@ -172,6 +177,7 @@ class _LineScanner:
                 self._skip()
                 child = f"{pointer}/{i}"
                 self.lines.setdefault(child, self.line)
+                self.columns.setdefault(child, self.pos - self.line_start + 1)
                 self.value(child, depth + 1)
                 self._skip()
                 sep = self.text[self.pos]
@@ -187,13 +193,17 @@ class _LineScanner:
 
 
 @lru_cache(maxsize=32)
-def pointer_lines(text: str) -> dict[str, int]:
-    """JSON pointer → 1-based line of the key (or array item) it names, for a JSON text."""
+def _scan(text: str) -> _LineScanner:
     scanner = _LineScanner(text)
     # A best effort: keep what was mapped before the text stopped making sense.
     with contextlib.suppress(ValueError, IndexError):
         scanner.value("")
-    return scanner.lines
+    return scanner
+
+
+def pointer_lines(text: str) -> dict[str, int]:
+    """JSON pointer → 1-based line of the key (or array item) it names, for a JSON text."""
+    return _scan(text).lines
 
 
 def line_of(text: str | None, pointer: str) -> int | None:
@@ -201,6 +211,15 @@ def line_of(text: str | None, pointer: str) -> int | None:
     if not text or not pointer:
         return None
     return pointer_lines(text).get(pointer)
+
+
+def position_of(text: str | None, pointer: str | None) -> tuple[int | None, int | None]:
+    """(1-based line, 1-based column in code points) of `pointer`'s key in `text`, where the
+    key's opening quote is; (None, None) when unknown."""
+    if not text or not pointer:
+        return None, None
+    scanner = _scan(text)
+    return scanner.lines.get(pointer), scanner.columns.get(pointer)
 
 
 # -- the context --------------------------------------------------------------------------------
@@ -272,8 +291,8 @@ class RuleContext:
         if key is None:
             return Location(file="config.json")
         pointer = pointer_from_key(key)
-        return Location(file="config.json", pointer=pointer,
-                        line=line_of(self.checkpoint.config_text, pointer))
+        line, column = position_of(self.checkpoint.config_text, pointer)
+        return Location(file="config.json", pointer=pointer, line=line, column=column)
 
     def at_tensor(self, tensor: TensorInfo | str) -> Location:
         if isinstance(tensor, str):
@@ -281,7 +300,18 @@ class RuleContext:
         return Location(file=tensor.shard or self._shard_of(tensor.name), tensor=tensor.name)
 
     def at_index(self, pointer: str | None = None) -> Location:
-        return Location(file=self.checkpoint.index_name, pointer=pointer)
+        line, column = position_of(self.checkpoint.index_text, pointer)
+        return Location(file=self.checkpoint.index_name, pointer=pointer, line=line,
+                        column=column)
+
+    def at_file(self, file: str | None, pointer: str | None = None) -> Location:
+        """A location in ``file``, with the line and column of ``pointer`` when the file is
+        the config or the index (the JSON texts the checkpoint keeps)."""
+        texts = {"config.json": self.checkpoint.config_text}
+        if self.checkpoint.index_name:
+            texts[self.checkpoint.index_name] = self.checkpoint.index_text
+        line, column = position_of(texts.get(file or ""), pointer)
+        return Location(file=file, pointer=pointer, line=line, column=column)
 
     def _shard_of(self, name: str) -> str | None:
         weight_map = (self.checkpoint.index or {}).get("weight_map") or {}

@@ -24,7 +24,7 @@ from archlint.report.escape import for_html, for_markdown_cell, for_plain_text, 
 __all__ = ["FORMATS", "render", "render_csv", "render_html", "render_json", "render_markdown",
            "render_terminal"]
 
-FORMATS = ("terminal", "markdown", "csv", "json", "html")
+FORMATS = ("terminal", "text", "markdown", "csv", "json", "html")  # text: terminal's name elsewhere
 DIFF_MARK = " *"
 DIFF_NOTE = "* the row differs across the compared models"
 VARIANT_NOTE = "highlighted: what-if cells that differ from their baseline column"
@@ -174,6 +174,8 @@ def render_json(table: Table) -> str:
 # -- html ------------------------------------------------------------------------------------------
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1f24}
+@media (max-width:600px){body{margin:.75rem}th,td{padding:.25rem .4rem}}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
 h1{font-size:1.4rem;margin:0 0 .3rem}
 p.meta{color:#57606a;margin:0 0 1rem}
 table{border-collapse:collapse;font-size:.9rem}
@@ -185,7 +187,8 @@ td.diff{background:#fff8c5;font-weight:600}
 tr.group td,tr.group th{border-top:2px solid #8c959f}
 ul.notes{color:#57606a}
 figure{margin:1.5rem 0}
-figure svg{max-width:100%;height:auto}
+figure{max-width:100%}
+figure svg{max-width:100%;height:auto;display:block}
 figcaption{font-weight:600;margin-bottom:.3rem}
 """
 _XML_PROLOG = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.IGNORECASE)
@@ -206,9 +209,10 @@ def _inline_svg(svg: str) -> str:
 def render_html(table: Table, figures: Sequence[tuple[str, str]] = ()) -> str:
     """One self-contained page. ``figures``: (caption, SVG document text) pairs."""
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
              "<title>archlint compare</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
              "<h1>archlint compare</h1>", f'<p class="meta">{for_html(_header(table))}</p>',
-             '<table class="compare">', "<thead><tr><th></th>"]
+             '<div class="scroll"><table class="compare">', "<thead><tr><th></th>"]
     parts.extend(f'<th scope="col">{for_html(c)}</th>' for c in table.columns)
     parts.append("</tr></thead><tbody>")
     group = None
@@ -225,7 +229,7 @@ def render_html(table: Table, figures: Sequence[tuple[str, str]] = ()) -> str:
             attr = f' class="{" ".join(classes)}"' if classes else ""
             parts.append(f"<td{attr}>{for_html(c.text)}</td>")
         parts.append("</tr>")
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     footer = _footer_lines(table)
     if footer:
         parts.append('<ul class="notes">')
@@ -241,7 +245,8 @@ def render_html(table: Table, figures: Sequence[tuple[str, str]] = ()) -> str:
 def render(table: Table, fmt: str, **kwargs: Any) -> str:
     """Dispatch by format name: terminal, markdown, csv, json, html."""
     renderers: dict[str, Callable[..., str]] = {
-        "terminal": render_terminal, "markdown": render_markdown, "csv": render_csv,
+        "terminal": render_terminal, "text": render_terminal, "markdown": render_markdown,
+        "csv": render_csv,
         "json": render_json, "html": render_html}
     try:
         renderer = renderers[fmt]

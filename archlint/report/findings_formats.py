@@ -41,8 +41,18 @@ __all__ = ["RuleDoc", "artifact_path", "render_github", "render_github_report", 
 FALLBACK_FILE = "config.json"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
-# Where code scanning links the tool name to; the project's public page.
-INFORMATION_URI = "https://pypi.org/project/archlint/"
+def information_uri() -> str | None:
+    """Where code scanning links the tool name: the installed package's ``Documentation`` or
+    ``Repository`` Project-URL (pyproject ``[project.urls]``); None (the field is left out)
+    rather than a page that does not exist."""
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("archlint").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    found = dict(u.split(", ", 1) for u in urls if ", " in u)
+    return found.get("Documentation") or found.get("Repository")
 # GitHub truncates / limits these reportingDescriptor fields (SARIF support for code scanning).
 _MAX_NAME = 255
 _MAX_DESCRIPTION = 1024
@@ -182,17 +192,26 @@ def _fingerprint_base(finding: Finding, uri_path: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def _region(line: int | None, path: Path | None) -> dict[str, int]:
+#: Files that are not text: a finding in one names its tensor and has no line/column region.
+BINARY_SUFFIXES = (".safetensors", ".gguf", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
+
+
+def is_binary(name: str) -> bool:
+    return name.lower().endswith(BINARY_SUFFIXES)
+
+
+def _region(line: int | None, column: int | None, path: Path | None) -> dict[str, int]:
     # GitHub lists startLine/startColumn/endLine/endColumn as required; a finding without a line
-    # (a file-level finding) points at line 1. The region covers the whole line when the file can
-    # be read, else its first character.
+    # (a file-level finding) points at line 1. The region runs from the key's column to the end
+    # of the line when the file can be read, else over one character.
     start = line if line is not None and line >= 1 else 1
+    first = column if column is not None and column >= 1 and line is not None else 1
     length = _line_length(path, start) if path is not None else None
     return {
         "startLine": start,
-        "startColumn": 1,
+        "startColumn": first,
         "endLine": start,
-        "endColumn": max(length + 1, 2) if length is not None else 2,
+        "endColumn": max(length + 1, first + 1) if length is not None else first + 1,
     }
 
 
@@ -242,10 +261,10 @@ def render_sarif(
         seen[base] = seen.get(base, 0) + 1
         fingerprint = f"{base}:{seen[base]}"
         message = for_plain_text(finding.message).strip() or f"{finding.code} {finding.name}"
-        physical = {
-            "artifactLocation": {"uri": quote(rel, safe="/")},
-            "region": _region(loc.line, root / rel if root is not None else None),
-        }
+        physical: dict[str, Any] = {"artifactLocation": {"uri": quote(rel, safe="/")}}
+        if not is_binary(rel):  # a shard is bytes: the location is the file, the tensor says where
+            physical["region"] = _region(loc.line, loc.column,
+                                         root / rel if root is not None else None)
         location: dict[str, Any] = {"physicalLocation": physical}
         where = _logical_description(finding)
         if where:
@@ -279,7 +298,7 @@ def render_sarif(
                 "tool": {
                     "driver": {
                         "name": "archlint",
-                        "informationUri": INFORMATION_URI,
+                        **({"informationUri": uri} if (uri := information_uri()) else {}),
                         "version": for_plain_text(tool_version),
                         "rules": descriptors,
                     }
@@ -326,6 +345,8 @@ def render_github(
         props = [f"file={for_github_property(path)}"]
         if loc.line is not None and loc.line >= 1:
             props.append(f"line={loc.line}")
+            if loc.column is not None and loc.column >= 1:
+                props.append(f"col={loc.column}")
         title = f"{finding.code} {finding.name} [{model_id}]"
         props.append(f"title={for_github_property(title)}")
         message = finding.message
@@ -350,9 +371,10 @@ def _xml_attr(s: str) -> str:
     return for_xml(" ".join(for_plain_text(s).split()))
 
 
-def _finding_line(finding: Finding) -> str:
+def _finding_line(finding: Finding, repo_root: Path | None = None,
+                  model_dir: Path | None = None) -> str:
     loc = finding.location
-    where = loc.file or FALLBACK_FILE
+    where = artifact_path(loc.file, repo_root=repo_root, model_dir=model_dir)
     if loc.line is not None:
         where += f":{loc.line}"
     extra = _logical_description(finding)
@@ -361,7 +383,8 @@ def _finding_line(finding: Finding) -> str:
     return f"[{finding.severity.value}] {where}: {finding.message}"
 
 
-def render_junit(findings: Sequence[Finding], rules: Sequence[RuleDoc], *, model_id: str) -> str:
+def render_junit(findings: Sequence[Finding], rules: Sequence[RuleDoc], *, model_id: str,
+                 repo_root: Path | None = None, model_dir: Path | None = None) -> str:
     """A JUnit XML report: one ``<testcase>`` per selected rule, ``classname`` = the model id.
 
     A rule with error or warning findings fails with one ``<failure>`` listing all of them; a rule
@@ -400,13 +423,13 @@ def render_junit(findings: Sequence[Finding], rules: Sequence[RuleDoc], *, model
             failures += 1
             worst = max(failing, key=lambda f: f.severity.rank)
             summary = f"{len(failing)} finding(s); first: {failing[0].message}"
-            text = "\n".join(_finding_line(f) for f in failing)
+            text = "\n".join(_finding_line(f, repo_root, model_dir) for f in failing)
             body.append(
                 f'      <failure message="{_xml_attr(summary)}" '
                 f'type="{worst.severity.value}">{_xml_text(text)}</failure>'
             )
         if passing:
-            text = "\n".join(_finding_line(f) for f in passing)
+            text = "\n".join(_finding_line(f, repo_root, model_dir) for f in passing)
             body.append(f"      <system-out>{_xml_text(text)}</system-out>")
         body.append("    </testcase>")
 
@@ -443,4 +466,5 @@ def render_github_report(doc: Report, context: RenderContext) -> str:
 
 def render_junit_report(doc: Report, context: RenderContext) -> str:
     """``--format junit``."""
-    return render_junit(doc.findings, context.rules, model_id=doc.model.id)
+    return render_junit(doc.findings, context.rules, model_id=doc.model.id,
+                        repo_root=context.repo_root, model_dir=context.model_dir)

@@ -36,7 +36,8 @@ class RenderContext:
     ``repo_root``: the repository the report's paths are relative to; ``model_dir``: the local
     model directory its findings' files are relative to (None for a remote model).
     ``color``: whether ANSI styles may be written; ``width``: columns for formats that lay out
-    text (None: the format's default)."""
+    text (None: the format's default). ``cwd``: where paths printed for a person are relative
+    to (the concise format); ``statistics``: counts per rule instead of each finding."""
 
     rules: tuple[RuleDoc, ...] = ()
     repo_root: Path | None = None
@@ -44,6 +45,8 @@ class RenderContext:
     color: bool = False
     width: int | None = None
     tool_version: str = __version__
+    cwd: Path | None = None
+    statistics: bool = False
 
 
 Renderer = Callable[["Report", RenderContext], str]
@@ -51,6 +54,7 @@ Renderer = Callable[["Report", RenderContext], str]
 #: name → "module:function" of the built-in formats (imported when used).
 BUILTIN: dict[str, str] = {
     "text": "archlint.report.text:render",
+    "concise": "archlint.report.concise:render",
     "json": "archlint.report.json_report:render",
     "markdown": "archlint.report.markdown:render",
     "sarif": "archlint.report.findings_formats:render_sarif_report",

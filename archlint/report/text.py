@@ -271,9 +271,13 @@ def render(doc: Report, context: RenderContext) -> str:
         file=out,
         force_terminal=context.color,
         no_color=not context.color,
+        # The caller decided on colour (NO_COLOR, FORCE_COLOR, TERM=dumb, --color): rich must
+        # neither re-decide from TERM nor fall back to 80 columns for a "dumb" terminal.
+        color_system="standard" if context.color else None,
         highlight=False,
         emoji=False,
         width=context.width or DEFAULT_WIDTH,
+        height=25,
         soft_wrap=False,
     )
     _header(console, doc)

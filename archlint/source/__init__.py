@@ -72,7 +72,7 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
     if not _HUB_ID.match(name):
         raise InputError(
             f"{ref!r} is neither a local path, a Hub id (org/name) nor a catalog name",
-            hint="`archlint catalog` lists bundled models",
+            hint=_suggest(name) + "`archlint catalog` lists bundled models",
         )
     from archlint.source.hub import fetch_checkpoint
 
@@ -100,3 +100,15 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
         )
     except HubError:
         raise
+
+
+def _suggest(name: str) -> str:
+    """ "did you mean 'llama3'? " for a near miss of a bundled name or alias, else ""."""
+    import difflib
+
+    from archlint.source import catalog
+
+    known = [*catalog.names(), *catalog.aliases()]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7) or \
+        difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.7)
+    return f"did you mean {close[0]!r}? " if close else ""

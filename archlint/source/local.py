@@ -112,8 +112,11 @@ def from_directory(root: Path, *, gguf_file: str | None = None,
         _read_config(root / "config.json", ckpt)
     for name, fmt in INDEX_FILES:
         if (root / name).is_file():
-            index = parse_index((root / name).read_bytes(), file_name=name)
+            raw = (root / name).read_bytes()
+            index = parse_index(raw, file_name=name)
             ckpt.index, ckpt.index_name, ckpt.weights_format = index.raw, name, fmt  # type: ignore[assignment]
+            # Kept for the findings' line numbers; parse_index has bounded and decoded it.
+            ckpt.index_text = raw.decode("utf-8", errors="replace")
             ckpt.problems.extend(index.problems)
             if fmt == "safetensors":
                 by_shard = _read_shards(root, index.shards, ckpt)

@@ -1,0 +1,311 @@
+"""archlint as a CI check and a daily tool (issue 14): locations relative to the repository
+root, real lines in the index, a report for every repo, ruff-style check output, config
+discovery, colour and width, suggestions, the API, the Action and the docs' commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import ROOT
+
+PLANTED = ROOT / "fixtures" / "planted" / "tiny-llama"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "TERM")}
+    base["PYTHONPATH"] = os.pathsep.join([str(ROOT), base.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "archlint", *args], cwd=cwd, text=True,
+                          capture_output=True, env={**base, **env}, timeout=180)
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    """A git repository with the planted model in models/tiny and a subdirectory."""
+    root = tmp_path / "repo"
+    shutil.copytree(PLANTED, root / "models" / "tiny")
+    (root / "sub").mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def _sarif_uris(text: str) -> list[str]:
+    log = json.loads(text)
+    return [loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in log["runs"][0]["results"] for loc in r["locations"]]
+
+
+def test_sarif_from_a_subdirectory_is_relative_to_the_git_root(repo: Path) -> None:
+    proc = run(["check", "../models/tiny", "--format", "sarif"], repo / "sub")
+    assert proc.returncode == 1, proc.stderr
+    uris = _sarif_uris(proc.stdout)
+    assert uris and all(u.startswith("models/tiny/") for u in uris)
+    assert "models/tiny/model.safetensors.index.json" in uris
+    github = run(["check", "../models/tiny", "--format", "github"], repo / "sub").stdout
+    assert all("file=models/tiny/" in line for line in github.splitlines())
+    junit = run(["check", "../models/tiny", "--format", "junit"], repo / "sub").stdout
+    assert "models/tiny/config.json:" in junit
+    # --root names another root explicitly
+    rooted = run(["check", "tiny", "--format", "sarif", "--root", "."], repo / "models")
+    assert all(u.startswith("tiny/") for u in _sarif_uris(rooted.stdout))
+
+
+def test_index_findings_have_real_lines_and_shards_no_region(repo: Path) -> None:
+    proc = run(["check", "models/tiny", "--format", "sarif"], repo)
+    results = json.loads(proc.stdout)["runs"][0]["results"]
+    index_text = (repo / "models/tiny/model.safetensors.index.json").read_text().splitlines()
+    # AL011: the index maps model.norm.weight to the wrong shard; its key's line in the file
+    al011 = next(r for r in results if r["ruleId"] == "AL011")
+    region = al011["locations"][0]["physicalLocation"]["region"]
+    want = next(i for i, line in enumerate(index_text, 1) if '"model.norm.weight"' in line)
+    assert region["startLine"] == want
+    assert region["startColumn"] == index_text[want - 1].index('"model.norm.weight"') + 1
+    # AL014: metadata.total_size
+    al014 = next(r for r in results if r["ruleId"] == "AL014")
+    want = next(i for i, line in enumerate(index_text, 1) if '"total_size"' in line)
+    assert al014["locations"][0]["physicalLocation"]["region"]["startLine"] == want
+    # AL401 sits in a binary shard: the file, no region, the tensor named
+    al401 = next(r for r in results if r["ruleId"] == "AL401")
+    physical = al401["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"].endswith(".safetensors")
+    assert "region" not in physical
+    assert "model.layers.1.mlp.down_proj.weight" in json.dumps(al401)
+
+
+def test_lfs_pointer_repo_gets_its_report(tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({
+        "model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 128}))
+    # what git-lfs leaves in a checkout without `lfs: true` (https://git-lfs.com/spec/v1)
+    (model / "model.safetensors").write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+        "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+        "size 12345\n")
+    proc = run(["check", "m", "--format", "sarif", "--output", "out.sarif"], tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    log = json.loads((tmp_path / "out.sarif").read_text())
+    al001 = [r for r in log["runs"][0]["results"] if r["ruleId"] == "AL001"]
+    assert len(al001) == 1 and "Git LFS pointer" in al001[0]["message"]["text"]
+    assert run(["check", "nope"], tmp_path).returncode == 2  # archlint's own input error
+
+
+def test_check_prints_findings_like_ruff(repo: Path) -> None:
+    proc = run(["check", "../models/tiny"], repo / "sub")
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines[-1].startswith("Found 10 findings (")
+    for line in lines[:-1]:
+        assert re.match(r"^\.\./models/tiny/[\w.-]+(:\d+:\d+)?: AL\d{3} \S", line), line
+    assert "../models/tiny/config.json:8:3: AL101 " in proc.stdout  # "num_hidden_layers" key
+    assert "what this means" not in proc.stdout
+    assert "what this means" in run(["check", "../models/tiny", "--report"], repo / "sub").stdout
+    stats = run(["check", "../models/tiny", "--statistics"], repo / "sub").stdout.splitlines()
+    assert stats[-1].startswith("Found 10 findings")
+    assert all(re.match(r"^\s*\d+  AL\d{3}  [a-z0-9-]+$", line) for line in stats[:-1])
+    # check defaults to the current directory
+    here = run(["check"], repo / "models" / "tiny")
+    assert here.returncode == 1 and "config.json:8:3: AL101" in here.stdout
+
+
+def test_config_discovery_is_for_the_local_path_only(tmp_path: Path) -> None:
+    (tmp_path / "archlint.toml").write_text('[spec]\nkv_heads = 4\n')  # Llama-3-8B has 8
+    remote = run(["check", "llama3", "--catalog"], tmp_path)
+    assert remote.returncode == 0, remote.stdout  # the cwd's [spec] is not Llama-3's
+    forced = run(["check", "llama3", "--catalog", "--config", "archlint.toml"], tmp_path)
+    assert forced.returncode == 1 and "AL5" in forced.stdout
+    model = tmp_path / "tiny"
+    shutil.copytree(PLANTED, model)
+    (model / "archlint.toml").write_text('ignore = ["AL101"]\n')
+    assert "AL101" not in run(["check", "tiny"], tmp_path).stdout
+    assert "AL101" in run(["check", "tiny", "--isolated"], tmp_path).stdout
+
+
+def test_colour_follows_no_color_force_color_and_term(tmp_path: Path) -> None:
+    args = ["llama3", "--catalog"]
+    assert not ANSI.search(run(args, tmp_path).stdout)  # a pipe: no colour
+    assert ANSI.search(run(args, tmp_path, FORCE_COLOR="1").stdout)
+    assert not ANSI.search(run(args, tmp_path, FORCE_COLOR="1", NO_COLOR="1").stdout)
+    assert ANSI.search(run([*args, "--color", "always"], tmp_path, TERM="dumb").stdout)
+    assert not ANSI.search(run([*args, "--color", "never"], tmp_path, FORCE_COLOR="1").stdout)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_columns_bound_the_text_report(tmp_path: Path, columns: int) -> None:
+    out = run(["deepseek-v3", "--catalog"], tmp_path, COLUMNS=str(columns)).stdout
+    assert max(len(line) for line in out.splitlines()) <= columns
+    assert "deepseek-ai/DeepSeek-V3" in out  # the id is never split mid-token
+
+
+def test_suggestions(tmp_path: Path) -> None:
+    typo = run(["chek", "."], tmp_path)
+    assert typo.returncode == 2 and "did you mean 'check'" in typo.stderr
+    assert "did you mean 'llama3'" in run(["lama3"], tmp_path).stderr
+    assert "did you mean 'layer-count-mismatch'" in \
+        run(["rule", "layer-count-mismach"], tmp_path).stderr
+    rows = run(["compare", "llama3", "--catalog", "--rows", "kv_per_tokn"], tmp_path)
+    assert rows.returncode == 2 and "did you mean 'kv_per_token'" in rows.stderr
+    option = run(["llama3", "--formt", "json"], tmp_path)
+    assert option.returncode == 2 and "--format" in option.stderr
+
+
+def test_conventions(tmp_path: Path) -> None:
+    from archlint import __version__
+
+    assert run(["version"], tmp_path).stdout.strip() == f"archlint {__version__}"
+    rules = json.loads(run(["rules", "--format", "json"], tmp_path).stdout)
+    assert {"code": "AL101", "name": "layer-count-mismatch"}.items() <= \
+        next(r for r in rules if r["code"] == "AL101").items()
+    catalog = json.loads(run(["catalog", "--output-format", "json"], tmp_path).stdout)
+    assert any(entry["id"] == "meta-llama/Meta-Llama-3-8B" and "llama3" in entry["aliases"]
+               for entry in catalog)
+    a = json.loads(run(["llama3", "--catalog", "--output-format", "json",
+                        "--max-model-len", "4096", "--kv-cache-dtype", "fp8"], tmp_path).stdout)
+    b = json.loads(run(["llama3", "--catalog", "-f", "json", "--context", "4096",
+                        "--kv-dtype", "fp8"], tmp_path).stdout)
+    assert a["kv_cache"] == b["kv_cache"] and a["kv_cache"]["context"] == 4096
+    # one name for the text output across subcommands
+    assert run(["compare", "llama3", "--catalog", "--format", "text"], tmp_path).returncode == 0
+    quiet = run(["llama3", "--catalog", "-q", "-o", "r.txt"], tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_plots_without_matplotlib_say_which_extra(tmp_path: Path) -> None:
+    blocker = tmp_path / "block"
+    (blocker / "matplotlib").mkdir(parents=True)
+    (blocker / "matplotlib" / "__init__.py").write_text("raise ImportError('no matplotlib')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "-m", "archlint", "llama3", "--catalog", "--plot",
+                           str(tmp_path / "kv.png")], cwd=tmp_path, text=True,
+                          capture_output=True, env={**os.environ, **env}, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("archlint: plots need matplotlib")
+    assert "archlint[plot]" in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_api_returns_the_json_report_with_findings(tmp_path: Path) -> None:
+    from archlint import api
+    from archlint.report.document import Report
+
+    doc = api.report(str(PLANTED))
+    assert isinstance(doc, Report)
+    codes = {f.code for f in doc.findings}
+    assert {"AL011", "AL101", "AL401"} <= codes  # planted defects, fixtures/planted/EXPECTED.json
+    cli = json.loads(run([str(PLANTED), "--format", "json"], tmp_path).stdout)
+    assert doc.model_dump(mode="json")["findings"] == cli["findings"]
+    assert [f.code for f in api.check(str(PLANTED))] == [f["code"] for f in cli["findings"]]
+    from archlint.source import SourceOptions
+
+    table = api.compare(["llama3", "mixtral"], source=SourceOptions(prefer="catalog"))
+    assert table.columns == ["meta-llama/Meta-Llama-3-8B", "mistralai/Mixtral-8x7B-v0.1"]
+
+
+def test_api_docs_are_generated_from_the_docstrings() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import make_api_docs
+    finally:
+        sys.path.pop(0)
+    assert (ROOT / "docs" / "api.md").read_text(encoding="utf-8") == make_api_docs.render(), \
+        "docs/api.md is out of date: run scripts/make_api_docs.py"
+
+
+def test_gpu_extra_installs_where_torch_does() -> None:
+    import tomllib
+    from packaging.requirements import Requirement
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["gpu"]
+    triton = next(Requirement(r) for r in extra if r.startswith("triton"))
+    assert triton.marker is not None
+    assert not triton.marker.evaluate({"sys_platform": "darwin", "platform_machine": "arm64"})
+    assert not triton.marker.evaluate({"sys_platform": "win32", "platform_machine": "AMD64"})
+    assert triton.marker.evaluate({"sys_platform": "linux", "platform_machine": "x86_64"})
+
+
+# -- the Action and the docs, run locally -------------------------------------------------------
+def _bin_dir(tmp_path: Path) -> Path:
+    """An `archlint` executable for the Action's shell steps: this checkout's CLI."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    exe = bindir / "archlint"
+    exe.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m archlint \"$@\"\n")
+    exe.chmod(0o755)
+    return bindir
+
+
+def test_action_steps_run_locally(repo: Path, tmp_path: Path) -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    install = next(s for s in steps if s.get("name", "").startswith("Install"))
+    assert "$ACTION_PATH" in install["run"] and install["env"]["ACTION_PATH"] == \
+        "${{ github.action_path }}"  # from the action's own checkout, not an index
+    check = next(s for s in steps if s.get("id") == "check")
+    out = tmp_path / "github_output"
+    out.write_text("")
+    env = {**os.environ, "PATH": f"{_bin_dir(tmp_path)}{os.pathsep}{os.environ['PATH']}",
+           "MODEL_PATH": "models/tiny", "FAIL_ON": "error", "EXTRA_ARGS": "",
+           "ANNOTATIONS": "true", "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(out)}
+    proc = subprocess.run(["bash", "-e", "-c", check["run"]], cwd=repo, env=env, text=True,
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert outputs["exit-code"] == "1"
+    sarif = json.loads(Path(outputs["sarif-file"]).read_text())
+    assert all(u.startswith("models/tiny/") for u in _sarif_uris(json.dumps(sarif)))
+    assert proc.stdout.splitlines()[0].startswith("::error file=models/tiny/")
+    result = next(s for s in steps if s.get("name") == "Result")
+    done = subprocess.run(["bash", "-e", "-c", result["run"]], env={**env, "CODE": "1"},
+                          text=True, capture_output=True)
+    assert done.returncode == 1
+    upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action"))
+    assert upload["with"]["sarif_file"] == "${{ steps.check.outputs.sarif-file }}"
+
+
+def _doc_commands() -> list[str]:
+    text = (ROOT / "docs" / "ci.md").read_text()
+    commands = re.findall(r"^\s*(?:- )?run: (archlint [^\n]+)$", text, re.M)
+    return [c for c in commands if "OWNER" not in c]
+
+
+def test_docs_commands_run(repo: Path, tmp_path: Path) -> None:
+    commands = _doc_commands()
+    assert len(commands) >= 3
+    model = repo / "models" / "tiny"
+    env = {**os.environ, "PATH": f"{_bin_dir(tmp_path)}{os.pathsep}{os.environ['PATH']}"}
+    for command in commands:
+        proc = subprocess.run(["bash", "-c", command], cwd=model, env=env, text=True,
+                              capture_output=True, timeout=300)
+        assert proc.returncode == 1, (command, proc.stderr)  # the planted model has findings
+    assert json.loads((model / "archlint.sarif").read_text())["version"] == "2.1.0"
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "archlint")
+    proc = subprocess.run(["bash", "-c", " ".join([hook["entry"], *hook["args"]])], cwd=model,
+                          env=env, text=True, capture_output=True, timeout=300)
+    assert proc.returncode == 1 and proc.stdout.splitlines()[-1].startswith("Found 10 findings")
+    files = re.compile(hook["files"])
+    assert files.search("models/tiny/config.json") and files.search("model.safetensors")
+    assert not files.search("README.md")
+
+
+def test_html_page_is_responsive() -> None:
+    from archlint.compare_cli import run_compare
+    from archlint.source import SourceOptions
+
+    html = run_compare(["llama3", "deepseek-v3"], fmt="html",
+                       source_options=SourceOptions(prefer="catalog"))
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert '<div class="scroll"><table' in html and "overflow-x:auto" in html
+    assert "figure svg{max-width:100%;height:auto" in html
