@@ -5,6 +5,7 @@ package uses. A pack module exposes `ADAPTERS` (Adapter subclasses, each naming 
 
 from __future__ import annotations
 
+from archlint.families.attention_variants import ATTENTION_VARIANT_ADAPTERS
 from archlint.families.base import Adapter
 from archlint.families.dialects import (
     DBRX,
@@ -57,5 +58,6 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     Bart,
     Whisper,
     *HYBRID_ADAPTERS,
+    *ATTENTION_VARIANT_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

@@ -1,0 +1,112 @@
+"""Decoders with special attention or FFN (issue 10) against transformers' own modules.
+
+For each family, transformers' model for the type's default config (with fewer layers, the
+same on both sides, keeping at least one layer of each kind) is built on the meta device and
+its weights counted as `save_pretrained` writes them: parameters with tied weights once, plus
+persistent buffers (DeepSeek-V3.2's and GLM-4.5's `e_score_correction_bias`, xIELU's `beta`
+and `eps`). archlint's config-only count of the same config must equal it (MTP modules,
+which transformers does not build, excluded). The KV cache per token is checked against a hand
+calculation in vLLM's layout (bf16: 2 bytes per element).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from archlint.analysis.memory import kv_cache
+from archlint.analysis.params import count_from_spec
+from archlint.families import build_spec
+
+transformers = pytest.importorskip("transformers")
+torch = pytest.importorskip("torch")
+
+
+def transformers_weights(config: dict) -> int:
+    """Parameters (tied once) + persistent buffers of transformers' causal-LM model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.for_model(**config)
+        with torch.device("meta"):
+            model = transformers.AutoModelForCausalLM.from_config(cfg)
+    total = sum(p.numel() for _, p in model.named_parameters())
+    volatile = {
+        f"{name}.{buf}" if name else buf
+        for name, module in model.named_modules()
+        for buf in getattr(module, "_non_persistent_buffers_set", ())
+    }
+    return total + sum(b.numel() for n, b in model.named_buffers() if n not in volatile)
+
+
+# (config, KV bytes per token of the layers that grow without bound, hand calculation)
+CASES = {
+    # 2 layers × K+V × 2 KV heads × head_dim 128 × 2 B
+    "glm": ({"model_type": "glm", "num_hidden_layers": 2}, 2 * 2 * 2 * 128 * 2),
+    "glm4": ({"model_type": "glm4", "num_hidden_layers": 2}, 2 * 2 * 2 * 128 * 2),
+    # head_dim = 4096 // 96 = 42: 3 layers × 2 × 8 × 42 × 2 B
+    "glm4_moe": ({"model_type": "glm4_moe", "num_hidden_layers": 3}, 3 * 2 * 8 * 42 * 2),
+    "seed_oss": ({"model_type": "seed_oss", "num_hidden_layers": 2}, 2 * 2 * 8 * 128 * 2),
+    "ernie4_5": ({"model_type": "ernie4_5", "num_hidden_layers": 2}, 2 * 2 * 2 * 128 * 2),
+    "ernie4_5_moe": (
+        {"model_type": "ernie4_5_moe", "num_hidden_layers": 3, "moe_layer_end_index": 2},
+        3 * 2 * 4 * 128 * 2,
+    ),
+    "smollm3": ({"model_type": "smollm3", "num_hidden_layers": 4}, 4 * 2 * 4 * 128 * 2),
+    "apertus": ({"model_type": "apertus", "num_hidden_layers": 2}, 2 * 2 * 32 * 128 * 2),
+    # layer 3 of 4 is global: 1 × 2 × 32 × 128 × 2 B (the 3 sliding layers are capped)
+    "exaone4": ({"model_type": "exaone4", "num_hidden_layers": 4}, 1 * 2 * 32 * 128 * 2),
+    "olmo3": ({"model_type": "olmo3", "num_hidden_layers": 4}, 1 * 2 * 32 * 128 * 2),
+    # one gated-attention layer of 4: 2 × 4 KV heads × 256 × 2 B
+    "qwen3_5_text": ({"model_type": "qwen3_5_text", "num_hidden_layers": 4}, 2 * 4 * 256 * 2),
+    "qwen3_5_moe_text": (
+        {"model_type": "qwen3_5_moe_text", "num_hidden_layers": 4},
+        2 * 2 * 256 * 2,
+    ),
+    # MLA latent (kv_lora_rank 512 + rope 64) in bf16 + the indexer's fp8 key (128 B) and its
+    # fp32 scale (4 B per 128 values), vLLM's DeepseekV32IndexerCache: 4 × (576 × 2 + 132)
+    "deepseek_v32": (
+        {"model_type": "deepseek_v32", "num_hidden_layers": 4},
+        4 * (576 * 2 + 128 + 4),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_params_match_transformers(name: str) -> None:
+    config, _ = CASES[name]
+    spec = build_spec(dict(config))
+    assert spec.family != "generic"
+    assert count_from_spec(spec).main_model == transformers_weights(dict(config))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_kv_per_token_by_hand(name: str) -> None:
+    config, expected = CASES[name]
+    kv = kv_cache(build_spec(dict(config)), dtype="bf16", dtype_bytes=2, context=1, batch=1)
+    assert kv.bytes_per_token == expected
+
+
+def test_qwen3_5_gated_deltanet_state() -> None:
+    """3 Gated DeltaNet layers of 4, each: conv window (2·16·128 + 32·128) × (4 − 1) and
+    recurrent state 32 value heads × 128 × 128, in bf16."""
+    spec = build_spec({"model_type": "qwen3_5_text", "num_hidden_layers": 4})
+    kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=1, batch=1)
+    per_layer = ((2 * 16 * 128 + 32 * 128) * 3 + 32 * 128 * 128) * 2
+    assert kv.state_bytes == 3 * per_layer
+    assert kv.layers_linear == 3
+
+
+def test_smollm3_nope_layers() -> None:
+    """SmolLM3's default no_rope_layers: every 4th layer (index 3, 7, ...) skips RoPE."""
+    spec = build_spec({"model_type": "smollm3", "num_hidden_layers": 8})
+    assert [layer.attention.positional for layer in spec.layers] == (
+        ["rope"] * 3 + ["nope"] + ["rope"] * 3 + ["nope"]
+    )
+
+
+def test_deepseek_v32_indexer() -> None:
+    spec = build_spec({"model_type": "deepseek_v32", "num_hidden_layers": 4})
+    ix = spec.layers[0].attention.indexer
+    assert ix is not None and (ix.num_heads, ix.head_dim, ix.topk) == (64, 128, 2048)
+    assert spec.coverage.complete
