@@ -69,6 +69,22 @@ CASES = {
         {"model_type": "deepseek_v32", "num_hidden_layers": 4},
         4 * (576 * 2 + 128 + 4),
     ),
+    # transformers' Hunyuan needs head_dim declared (its default None does not build);
+    # 2 layers × 2 × 8 KV heads × 128 × 2 B
+    "hunyuan_v1_dense": (
+        {"model_type": "hunyuan_v1_dense", "num_hidden_layers": 2, "head_dim": 128,
+         "num_key_value_heads": 8},
+        2 * 2 * 8 * 128 * 2,
+    ),
+    "hunyuan_v1_moe": (
+        {
+            "model_type": "hunyuan_v1_moe", "num_hidden_layers": 3, "head_dim": 128,
+            "num_experts": 8, "moe_topk": [2, 2, 2], "num_key_value_heads": 8,
+        },
+        3 * 2 * 8 * 128 * 2,
+    ),
+    # kv_proj output: 2 × 16 KV heads × kv_channels 128, 12 layers × 2 B
+    "jetmoe": ({"model_type": "jetmoe"}, 12 * 2 * 16 * 128 * 2),
 }
 
 
@@ -110,3 +126,27 @@ def test_deepseek_v32_indexer() -> None:
     ix = spec.layers[0].attention.indexer
     assert ix is not None and (ix.num_heads, ix.head_dim, ix.topk) == (64, 128, 2048)
     assert spec.coverage.complete
+
+
+def test_hunyuan_cross_layer_attention() -> None:
+    """CLA with cla_share_factor 2: layers 1 and 3 read layers 0 and 2's K/V and project
+    none of their own; only 2 of 4 layers cache, 2 × (2 × 8 × 128 × 2 B) per token, and each
+    sharing layer has 2 × 4096 × 1024 fewer weights (no k_proj, v_proj)."""
+    base = {
+        "model_type": "hunyuan_v1_dense", "num_hidden_layers": 4, "head_dim": 128,
+        "num_key_value_heads": 8, "use_cla": True,
+    }
+    spec = build_spec({**base, "cla_share_factor": 2})
+    assert [layer.attention.kv_shared_from for layer in spec.layers] == [None, 0, None, 2]
+    kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=1, batch=1)
+    assert kv.bytes_per_token == 2 * 2 * 8 * 128 * 2
+    plain = count_from_spec(build_spec({**base, "use_cla": False})).total
+    assert plain - count_from_spec(spec).total == 2 * 2 * 4096 * 8 * 128
+
+
+def test_hunyuan_moe_topk_list() -> None:
+    spec = build_spec(
+        {"model_type": "hunyuan_v1_moe", "num_hidden_layers": 2, "head_dim": 128,
+         "num_experts": 16, "moe_topk": [4, 8]}
+    )
+    assert [layer.ffn.experts_per_token for layer in spec.layers] == [4, 8]

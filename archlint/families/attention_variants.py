@@ -254,6 +254,139 @@ class DeepSeekV32(DeepSeek):
         return spec.model_copy(update={"router": "sigmoid", "router_bias": True})
 
 
+
+
+def _per_layer(value: object, index: int) -> int | None:
+    """An int, or a per-layer list of ints (Hunyuan's `moe_topk`, `num_shared_expert`)."""
+    if isinstance(value, list):
+        value = value[index] if 0 <= index < len(value) else (value[-1] if value else None)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+class Hunyuan(_LlamaVariant):
+    """Hunyuan v1 dense and MoE (Hunyuan-A13B, Hunyuan-Large): per-head q/k RMSNorms
+    (`query_layernorm`/`key_layernorm`), and in the MoE every layer routes over `num_experts`
+    experts of `moe_intermediate_size` (int or per-layer list; absent: `intermediate_size`)
+    with a shared MLP of `num_shared_expert` × `intermediate_size` beside them. `moe_topk` is
+    an int or a per-layer list. Cross-layer attention (`use_cla`, `cla_share_factor`; Hunyuan-
+    Large, arXiv 2411.02265 §2.1.2, vLLM's HunYuanCrossAttention): within each group of
+    `cla_share_factor` layers only the first projects and caches K/V, the others read it."""
+
+    name = "hunyuan"
+    model_types = ("hunyuan_v1_dense", "hunyuan_v1_moe")
+    qk_norm_always = True
+
+    def _cla_factor(self) -> int:
+        if not self.read("use_cla", "use_cla", default=False):
+            return 1
+        return max(self.read_int("cla_share_factor", "cla_share_factor", default=1) or 1, 1)
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        factor = self._cla_factor()
+        if factor > 1 and index % factor:
+            return spec.model_copy(update={"kv_shared_from": index - index % factor})
+        return spec
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        factor = self._cla_factor()
+        return (*super().layer_key(index, layer_type), index % factor > 0, index)
+
+    def is_moe_layer(self, index: int) -> bool:
+        # HunYuanMoEV1DecoderLayer always builds the MoE block, even with one expert
+        return str(self.cv.lookup("model_type")[0]) == "hunyuan_v1_moe"
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        if spec.kind != "moe":
+            return spec
+        prov = dict(spec.provenance)
+        top_k = _per_layer(self.read("experts_per_token", "moe_topk", prov=prov), index)
+        width = _per_layer(
+            self.read("expert_intermediate_size", "moe_intermediate_size", prov=prov), index
+        )
+        shared = _per_layer(
+            self.read("num_shared_experts", "num_shared_expert", default=1, prov=prov), index
+        )
+        shared = 1 if shared is None else shared
+        return spec.model_copy(
+            update={
+                "num_experts": max(self.num_experts(), 1),
+                "experts_per_token": top_k or 1,
+                "expert_intermediate_size": width or spec.intermediate_size,
+                "num_shared_experts": shared,
+                "shared_intermediate_size": shared * spec.intermediate_size,
+                "provenance": prov,
+            }
+        )
+
+
+class JetMoE(Adapter):
+    """JetMoE (`modeling_jetmoe`): a mixture of attention heads and an MoE MLP in every layer.
+
+    Attention: one shared `kv_proj` (h → 2 × num_key_value_heads × kv_channels) and
+    `num_local_experts` attention experts, each a query projection (h → kv_heads ×
+    kv_channels) and an output projection back, of which `num_experts_per_tok` run per token,
+    so a token sees top_k × kv_heads query heads over kv_heads K/V heads; a router (h → E) and
+    an output bias (h). MLP: the same number of GLU experts of `intermediate_size` with a
+    router and an output bias. The cache holds kv_proj's output: 2 × kv_heads × kv_channels
+    per token per layer. The generic formulas count q/o for top_k experts; the other experts'
+    q/o, the routers and the biases are the layer's `extra_params`."""
+
+    name = "jetmoe"
+    model_types = ("jetmoe",)
+
+    def num_experts(self) -> int:
+        return self.read_int("num_experts", "num_local_experts", "moe_num_experts") or 0
+
+    def _top_k(self) -> int:
+        return self.read_int("experts_per_token", "num_experts_per_tok", "moe_top_k") or 1
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        prov: dict[str, FieldSource] = {}
+        kv = self.read_int("num_kv_heads", "num_key_value_heads", prov=prov) or 0
+        dim = self.read_int("head_dim", "kv_channels", "head_dim", prov=prov) or 0
+        heads = self.derive("num_heads", self._top_k() * kv, "top_k × num_key_value_heads", prov)
+        return AttentionSpec(
+            kind="gqa" if heads != kv else "mha",
+            num_heads=heads,
+            num_kv_heads=kv,
+            head_dim=dim,
+            v_head_dim=dim,
+            positional="rope",
+            rope_theta=self.rope_theta(),
+            provenance=prov,
+        )
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "intermediate_size", "ffn_hidden_size")
+        return spec.model_copy(
+            update={
+                "kind": "moe" if self.num_experts() > 1 else "dense",
+                "num_experts": self.num_experts(),
+                "experts_per_token": self._top_k(),
+                "expert_intermediate_size": width or spec.intermediate_size,
+                "intermediate_size": width or spec.intermediate_size,
+                "router": "softmax",
+            }
+        )
+
+    def is_moe_layer(self, index: int) -> bool:
+        return self.num_experts() > 1
+
+    def layer(self, index: int, layer_type: str):  # type: ignore[no-untyped-def]
+        spec = super().layer(index, layer_type)
+        hidden, att = self.hidden_size(), spec.attention
+        experts, width = self.num_experts(), att.num_kv_heads * att.head_dim
+        counted = 2 * hidden * att.num_heads * att.head_dim  # q and o of top_k experts
+        extra = 2 * experts * hidden * width - counted + experts * hidden + hidden
+        extra += hidden  # the MLP's output bias (its router is the FFN's)
+        return spec.model_copy(update={"extra_params": extra})
+
+
 ATTENTION_VARIANT_ADAPTERS: tuple[type[Adapter], ...] = (
     Glm,
     Glm4,
@@ -266,4 +399,6 @@ ATTENTION_VARIANT_ADAPTERS: tuple[type[Adapter], ...] = (
     Olmo3,
     Qwen35,
     DeepSeekV32,
+    Hunyuan,
+    JetMoE,
 )
