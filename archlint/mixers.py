@@ -206,6 +206,42 @@ class Lightning(Mixer):
         return 4.0 * self.state(r).recurrent
 
 
+class KimiDeltaAttention(Mixer):
+    """Kimi Delta Attention (Kimi Linear, arXiv 2510.26692 §3), as transformers'
+    `KimiDeltaAttention`: q, k, v projections (h → H·D each), a depthwise conv over q, k, v
+    (3·H·D channels, width K, no bias), a low-rank forget gate (f_a: h → D, f_b: D → H·D,
+    dt_bias H·D, A_log H), the β projection (h → H), a low-rank output gate (g_a: h → D,
+    g_b: D → H·D), a gated RMSNorm over D, o_proj (H·D → h). State: one D × D matrix per head
+    and the conv windows of q, k and v (vLLM's KDA state: three (K−1) × H·D conv states and
+    (H, D, D))."""
+
+    variant = "kda"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        heads, dim = r.num_value_heads, r.value_head_dim
+        width = heads * dim
+        return (
+            3 * hidden * width
+            + 3 * width * r.conv_kernel
+            + (hidden * dim + dim * width + width + heads)  # forget gate
+            + hidden * heads  # b_proj
+            + (hidden * dim + dim * width)  # output gate
+            + dim  # o_norm
+            + width * hidden
+        )
+
+    def state(self, r: RecurrentSpec) -> State:
+        width = r.num_value_heads * r.value_head_dim
+        return State(
+            conv=_conv_window(3 * width, r.conv_kernel),
+            recurrent=r.num_value_heads * r.key_head_dim * r.value_head_dim,
+        )
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        # per-channel decay, delta-rule update and read: ~4 multiply-adds per state element
+        return 4.0 * r.num_value_heads * r.key_head_dim * r.value_head_dim
+
+
 class Unknown(Mixer):
     """A constant-state mixer archlint cannot describe: no parameters or state are claimed;
     the coverage block says so, and a tensor table (when present) still counts it exactly."""
@@ -220,7 +256,8 @@ class Unknown(Mixer):
 
 
 BUILTIN_MIXERS: tuple[Mixer, ...] = (
-    GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), Unknown()
+    GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), KimiDeltaAttention(),
+    Unknown(),
 )
 #: variant → formulas; the family registry (archlint.families.registry) fills it from the
 #: built-in pack and any installed plugin pack

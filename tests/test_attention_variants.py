@@ -83,6 +83,14 @@ CASES = {
         },
         3 * 2 * 8 * 128 * 2,
     ),
+    # transformers' default: MLA at index 4 of 5, KDA elsewhere; MLA latent 512 + 64 in bf16
+    "kimi_linear": ({"model_type": "kimi_linear", "num_hidden_layers": 5}, 1 * 576 * 2),
+    # 10 layers, the last 5 reading earlier caches: of the 5 that cache, layer 4 is global:
+    # 1 × 2 × 2 KV heads × 256 × 2 B (the sliding ones are capped at 512 tokens)
+    "gemma3n_text": (
+        {"model_type": "gemma3n_text", "num_hidden_layers": 10, "num_kv_shared_layers": 5},
+        1 * 2 * 2 * 256 * 2,
+    ),
     # kv_proj output: 2 × 16 KV heads × kv_channels 128, 12 layers × 2 B
     "jetmoe": ({"model_type": "jetmoe"}, 12 * 2 * 16 * 128 * 2),
 }
@@ -131,7 +139,7 @@ def test_deepseek_v32_indexer() -> None:
 def test_hunyuan_cross_layer_attention() -> None:
     """CLA with cla_share_factor 2: layers 1 and 3 read layers 0 and 2's K/V and project
     none of their own; only 2 of 4 layers cache, 2 × (2 × 8 × 128 × 2 B) per token, and each
-    sharing layer has 2 × 4096 × 1024 fewer weights (no k_proj, v_proj)."""
+    sharing layer has 2 × 4096 × 1024 fewer weights (no k_proj, v_proj) and no k norm (128)."""
     base = {
         "model_type": "hunyuan_v1_dense", "num_hidden_layers": 4, "head_dim": 128,
         "num_key_value_heads": 8, "use_cla": True,
@@ -141,7 +149,7 @@ def test_hunyuan_cross_layer_attention() -> None:
     kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=1, batch=1)
     assert kv.bytes_per_token == 2 * 2 * 8 * 128 * 2
     plain = count_from_spec(build_spec({**base, "use_cla": False})).total
-    assert plain - count_from_spec(spec).total == 2 * 2 * 4096 * 8 * 128
+    assert plain - count_from_spec(spec).total == 2 * (2 * 4096 * 8 * 128 + 128)
 
 
 def test_hunyuan_moe_topk_list() -> None:
@@ -150,3 +158,36 @@ def test_hunyuan_moe_topk_list() -> None:
          "num_experts": 16, "moe_topk": [4, 8]}
     )
     assert [layer.ffn.experts_per_token for layer in spec.layers] == [4, 8]
+
+
+def test_kimi_delta_attention_state() -> None:
+    """4 KDA layers of 5 (32 heads of 128, conv width 4): q, k and v conv windows
+    3 × 4096 × (4 − 1) and one 128 × 128 state per head, in bf16; the checkpoint's
+    1-indexed `linear_attn_config.full_attn_layers` places MLA instead."""
+    spec = build_spec({"model_type": "kimi_linear", "num_hidden_layers": 5})
+    assert [layer.attention.kind for layer in spec.layers] == ["linear"] * 4 + ["mla"]
+    kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=1, batch=1)
+    assert kv.state_bytes == 4 * (3 * 4096 * 3 + 32 * 128 * 128) * 2
+    real = build_spec(
+        {
+            "model_type": "kimi_linear", "num_hidden_layers": 8,
+            "linear_attn_config": {
+                "full_attn_layers": [4, 8], "kda_layers": [1, 2, 3, 5, 6, 7],
+                "num_heads": 32, "head_dim": 128, "short_conv_kernel_size": 4,
+            },
+        }
+    )
+    assert [layer.attention.kind for layer in real.layers] == (["linear"] * 3 + ["mla"]) * 2
+
+
+def test_gemma3n_kv_sharing() -> None:
+    """Layers 5-9 read the last earlier layer of their own type: sliding → 3, global → 4."""
+    spec = build_spec(
+        {"model_type": "gemma3n_text", "num_hidden_layers": 10, "num_kv_shared_layers": 5}
+    )
+    assert [layer.attention.kv_shared_from for layer in spec.layers] == (
+        [None] * 5 + [3, 3, 3, 3, 4]
+    )
+    kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=1, batch=1)
+    assert kv.layers_shared == 5
+    assert kv.bytes_per_token_local == 4 * 2 * 2 * 256 * 2

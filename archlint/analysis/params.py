@@ -190,8 +190,12 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
     if att.o_bias:
         params += hidden
     if att.qk_norm:
+        # a layer reading another's K/V has no k projection, so no k norm (Gemma-3n)
+        k_norm = 0 if att.kv_shared_from is not None else 1
         params += (
-            2 * att.head_dim if att.qk_norm_per_head else q_out + att.num_kv_heads * att.head_dim
+            (1 + k_norm) * att.head_dim
+            if att.qk_norm_per_head
+            else q_out + k_norm * att.num_kv_heads * att.head_dim
         )
     if att.sinks:
         params += att.num_heads

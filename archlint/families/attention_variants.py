@@ -13,8 +13,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from archlint.families.base import Adapter
-from archlint.families.dialects import DeepSeek, Llama, Llama4, Olmo2, Qwen3Next
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, IndexerSpec, Positional
+from archlint.families.dialects import DeepSeek, Gemma, Llama, Llama4, Olmo2, Qwen3Next
+from archlint.spec import (
+    AttentionSpec,
+    FFNSpec,
+    FieldSource,
+    IndexerSpec,
+    Positional,
+    RecurrentSpec,
+)
 
 
 def _modeling(model_type: str, fact: str) -> FieldSource:
@@ -387,6 +394,155 @@ class JetMoE(Adapter):
         return spec.model_copy(update={"extra_params": extra})
 
 
+class KimiLinear(DeepSeek):
+    """Kimi-Linear (`modeling_kimi_linear`): Kimi Delta Attention layers with an MLA layer
+    every few (`layer_types`, or the checkpoint's 1-indexed `linear_attn_config.full_attn_layers`
+    / `kda_layers`; absent both, transformers' default puts MLA at every 4th index from 4),
+    MLA without a q LoRA and without RoPE (arXiv 2510.26692 §4: NoPE in the MLA layers), and
+    DeepSeek-V3's MoE after `first_k_dense_replace` dense layers (`num_experts`,
+    `num_experts_per_token`, shared experts, sigmoid router)."""
+
+    name = "kimi_linear"
+    model_types = ("kimi_linear",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return super().layer_types(n_layers)
+        full = self.cv.lookup("linear_attn_config.full_attn_layers")[0]
+        if isinstance(full, list):
+            self.prov["layer_types"] = self.declared("linear_attn_config.full_attn_layers")
+            one_based = {v for v in full if isinstance(v, int)}
+            return ["full" if i + 1 in one_based else "linear" for i in range(n_layers)]
+        self.prov["layer_types"] = _modeling("kimi_linear", "MLA at index i > 0, i % 4 == 0")
+        return ["full" if i and i % 4 == 0 else "linear" for i in range(n_layers)]
+
+    def positional(self, index: int) -> Positional:
+        return "nope"
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        prov: dict[str, FieldSource] = {}
+        heads = self.read_int(
+            "linear.num_heads", "linear_attn_config.num_heads", "linear_num_heads", prov=prov
+        ) or 0
+        dim = self.read_int(
+            "linear.head_dim", "linear_attn_config.head_dim", "linear_head_dim", prov=prov
+        ) or 0
+        kernel = self.read_int(
+            "linear.conv_kernel",
+            "linear_attn_config.short_conv_kernel_size",
+            "linear_conv_kernel_dim",
+            prov=prov,
+        ) or 0
+        linear = RecurrentSpec(
+            variant="kda",
+            num_key_heads=heads,
+            num_value_heads=heads,
+            key_head_dim=dim,
+            value_head_dim=dim,
+            conv_kernel=kernel,
+            conv_bias=False,
+            state_dtype=None,
+        )
+        return AttentionSpec(kind="linear", positional="none", linear=linear, provenance=prov)
+
+    def is_moe_layer(self, index: int) -> bool:
+        kinds = self.cv.lookup("mlp_layer_types")[0]
+        if isinstance(kinds, list) and index < len(kinds):
+            return kinds[index] == "sparse"
+        # KimiLinearConfig's default when neither key is declared: the first layer is dense
+        first = self.read_int(
+            "first_k_dense_replace", "first_k_dense_replace", default=1,
+            why="KimiLinearConfig: first_k_dense_replace defaults to 1",
+        )
+        return self.num_experts() > 1 and index >= (first or 0)
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        if spec.kind != "moe":
+            return spec
+        return spec.model_copy(update={"router": "sigmoid", "router_bias": True})
+
+    def mtp_layers(self) -> list:  # type: ignore[type-arg]
+        return []
+
+
+class Gemma3n(Gemma):
+    """Gemma-3n's language model (`gemma3n_text`, `modeling_gemma3n`): Gemma 3's block with
+    per-layer FFN widths (`intermediate_size` may be a list), one global layer in 5, and
+
+    - KV sharing: the last `num_kv_shared_layers` layers project no K/V (and have no k_norm):
+      each reads the cache of the last earlier layer of its own type;
+    - AltUp (`altup_num_inputs` n streams): per layer a correction scale (h), correction
+      (n × n) and prediction (n² × n) coefficients, a modality router (h → n) and its norm;
+      per model 2 × (n − 1) projections h → h;
+    - LAuReL: per layer a rank-`laurel_rank` residual (h → r → h) and its norm;
+    - per-layer embeddings: a table of `vocab_size_per_layer_input` × (layers ×
+      `hidden_size_per_layer_input` p), a projection h → layers × p and a norm over p per model;
+      per layer a gate (h → p), a projection (p → h) and a norm.
+
+    The per-layer parts are the layer's `extra_params`; the model-level ones are carried by
+    layer 0's."""
+
+    name = "gemma3n"
+    model_types = ("gemma3n_text",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return Adapter.layer_types(self, n_layers)
+        self.prov["layer_types"] = _modeling("gemma3n", "every 5th layer full, others sliding")
+        return ["full" if (i + 1) % 5 == 0 else "sliding" for i in range(n_layers)]
+
+    def _producer(self, index: int) -> int | None:
+        """The layer whose K/V layer `index` reads, or None when it has its own."""
+        n = self.num_layers()
+        shared = self.read_int("num_kv_shared_layers", "num_kv_shared_layers", default=0) or 0
+        first = n - shared
+        if not shared or index < first:
+            return None
+        kinds = self.layer_types(n)
+        earlier = [i for i in range(first) if kinds[i] == kinds[index]]
+        return earlier[-1] if earlier else None
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        return spec.model_copy(update={"kv_shared_from": self._producer(index)})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), index == 0, self._producer(index),
+                self._width(index))
+
+    def _width(self, index: int) -> int | None:
+        value, key = self.cv.lookup("intermediate_size")
+        if key is None:
+            # the generated defaults table has no entry for an int-or-list field
+            self.prov["intermediate_size"] = _modeling("gemma3n", "default intermediate_size 16384")
+            return 16_384
+        return _per_layer(value, index)
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self._width(index)
+        return spec.model_copy(update={"intermediate_size": width or spec.intermediate_size})
+
+    def layer(self, index: int, layer_type: str):  # type: ignore[no-untyped-def]
+        spec = super().layer(index, layer_type)
+        h = self.hidden_size()
+        n = self.read_int("altup_num_inputs", "altup_num_inputs", default=4) or 0
+        rank = self.read_int("laurel_rank", "laurel_rank", default=0) or 0
+        p = self.read_int("hidden_size_per_layer_input", "hidden_size_per_layer_input") or 0
+        extra = (h + n * n + n * n * n + n * h + h)  # AltUp
+        extra += 2 * h * rank + h  # LAuReL
+        extra += 2 * h * p + h  # per-layer input gate, projection, norm
+        if index == 0:
+            layers = self.num_layers()
+            vocab = self.read_int("vocab_size_per_layer_input", "vocab_size_per_layer_input") or 0
+            extra += vocab * layers * p + layers * p * h + p  # per-layer embeddings
+            extra += 2 * max(n - 1, 0) * h * h  # AltUp (un)embedding projections
+        return spec.model_copy(update={"extra_params": extra})
+
+
 ATTENTION_VARIANT_ADAPTERS: tuple[type[Adapter], ...] = (
     Glm,
     Glm4,
@@ -401,4 +557,6 @@ ATTENTION_VARIANT_ADAPTERS: tuple[type[Adapter], ...] = (
     DeepSeekV32,
     Hunyuan,
     JetMoE,
+    KimiLinear,
+    Gemma3n,
 )
