@@ -53,12 +53,19 @@ def test_sharded_repo_reads_every_header(hub_server: HubServer) -> None:
     # listing + config + index + one ranged read per shard; README never fetched
     assert got.fetch_stats["requests"] == 22 == hub_server.count()
     assert not any(r.path.endswith("README.md") for r in hub_server.requests())
-    # one range per shard from byte 0, sized from the listing (the index's size) before the
-    # index arrives: 64 KiB here rather than FIRST_READ_BYTES
+    # one range per shard from byte 0. A task that starts before the index is parsed sizes it
+    # from the listing (the index's size): 64 KiB here rather than FIRST_READ_BYTES; one that
+    # starts after sizes it from the index. Which one a task is depends on thread scheduling
+    # (under load, some of the 19 tasks start after the index arrived: this assertion, once
+    # "always the guess", failed in loaded full runs), so either size is right, nothing else.
     guess = first_read_guess(got.files, [s.name for s in got.shards])
     assert guess == hub_mod.GUESS_MIN_BYTES < st.FIRST_READ_BYTES
-    assert all(r.range == f"bytes=0-{guess - 1}"
-               for r in hub_server.requests() if r.path.endswith(".safetensors"))
+    index_bytes = files["model.safetensors.index.json"].size
+    from_index = hub_mod.first_reads_from_index(got.index["weight_map"], index_bytes, None)
+    for r in hub_server.requests():
+        if r.path.endswith(".safetensors"):
+            shard = r.path.rsplit("/", 1)[1]
+            assert r.range in (f"bytes=0-{guess - 1}", f"bytes=0-{from_index[shard] - 1}")
 
 
 def test_bytes_fetched_are_config_index_and_headers(hub_server: HubServer) -> None:
