@@ -9,10 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from archlint.report import escape
 from archlint.report.escape import (
+    COMMAND_GUARD,
     for_github_message,
     for_github_property,
     for_html,
+    for_line,
     for_markdown_cell,
     for_plain_text,
     for_terminal,
@@ -112,7 +115,9 @@ def test_terminal_output_has_no_escape_no_controls(s: str) -> None:
 
 @given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)))
 def test_terminal_leaves_printable_ascii_alone(s: str) -> None:
-    assert for_terminal(s) == s
+    # ...except the guard in front of a line that would be a workflow command.
+    guarded = s.lstrip().startswith(("::", "##["))
+    assert for_terminal(s) == (COMMAND_GUARD + s if guarded else s)
 
 
 # -- markdown --------------------------------------------------------------------------------------
@@ -153,7 +158,8 @@ def test_markdown_cell_invariants(s: str) -> None:
         assert len(m.group(1)) % 2 == 1
     # Removing the escapes gives back the sanitized text with line breaks and tabs as spaces.
     lf_only = s.replace("\r\n", "\n").replace("\r", "\n")
-    expected = for_plain_text(lf_only).replace("\n", " ").replace("\t", " ")
+    # A cell is never at the start of a line (the row starts with "|"), so no command guard.
+    expected = escape._strip(lf_only, escape._KEEP_TAB_LF).replace("\n", " ").replace("\t", " ")
     assert _unescape_markdown(out) == expected
 
 
@@ -257,3 +263,104 @@ def test_html_escapes_and_sanitizes() -> None:
 def test_html_output_has_no_markup_characters(s: str) -> None:
     out = for_html(s)
     assert not set(out) & set("<>\"'\x1b")
+
+
+# -- workflow commands in line-oriented output ----------------------------------------------------
+
+
+def _starts_a_command(line: str) -> bool:
+    # The Actions runner trims leading whitespace, then looks for "::" (and the older "##[").
+    return line.lstrip().startswith(("::", "##["))
+
+
+@pytest.mark.parametrize(
+    "s",
+    [
+        "::error::pwned",
+        "  ::set-env name=X::1",
+        "model\n::error file=x::forged",
+        "a\r\n\t::warning::x",
+        "\x1b[2J::error::x",  # the escape goes first, then the line starts with "::"
+        "\u2028::error::x",  # U+2028 becomes a space, which the runner trims
+        "##[error]old syntax",
+    ],
+)
+def test_no_line_of_plain_text_starts_a_workflow_command(s: str) -> None:
+    for out in (for_terminal(s), for_plain_text(s), for_html(s)):
+        assert not any(_starts_a_command(line) for line in out.split("\n")), out
+    assert "::" in for_terminal(s) or "##[" in for_terminal(s)  # shown, not removed
+
+
+@given(texts)
+def test_plain_text_lines_never_start_a_workflow_command(s: str) -> None:
+    for out in (for_terminal(s), for_plain_text(s)):
+        assert not any(_starts_a_command(line) for line in out.splitlines())
+
+
+@given(texts)
+def test_for_line_is_one_safe_line(s: str) -> None:
+    out = for_line(s)
+    assert out.splitlines() in ([], [out])
+    assert "\t" not in out and out == out.strip()
+    assert not _starts_a_command(out)
+    assert "\x1b" not in out and not any(b in out for b in BIDI)
+    out.encode("utf-8")
+
+
+def test_for_line_folds_line_breaks() -> None:
+    assert for_line("unknown dtype 'X\n::error::y'") == "unknown dtype 'X ::error::y'"
+    assert for_line("a\x1b]8;;https://e\x07b\x1b[31m c\r\nd") == "ab c d"
+
+
+# -- linear time ----------------------------------------------------------------------------------
+
+# The 1 MB inputs that made a backtracking pattern slow, one per kind of sequence: unterminated
+# string introducers (7- and 8-bit; the old lazy `.*?` ran to the end of the text from each one),
+# terminated ones, CSI starts without a final byte, ESC runs, long payloads.
+PATHOLOGICAL = {
+    "osc-unterminated": "\x1b]" * 500_000,
+    "osc-8bit-unterminated": "\x9d" * 1_000_000,
+    "dcs-unterminated-with-text": "\x1bPab" * 250_000,
+    "osc-terminated": "\x1b]x\x07" * 250_000,
+    "st-after-each": "\x1b]\x1b\\" * 250_000,
+    "csi-no-final": "\x1b[0;" * 250_000,
+    "esc-run": "\x1b" * 1_000_000,
+    "one-long-payload": "\x1b]" + "\x1b" * 1_000_000 + "\x07",
+    "newline-commands": "\n::error::x" * 100_000,
+}
+# One function per code path (the others share the scanner with these).
+ALL_CONTEXTS = (for_line, for_markdown_cell, for_github_property, for_html, for_xml)
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_escaping_megabyte_inputs_is_linear_time(name: str) -> None:
+    import time
+
+    s = PATHOLOGICAL[name]
+    started = time.perf_counter()
+    outputs = [f(s) for f in ALL_CONTEXTS]
+    elapsed = time.perf_counter() - started
+    # 5 functions over 1 MB: about 1 s on a loaded 2-core box. The lazy pattern took 13 s for
+    # 64 KB of "ESC ]" (quadratic: minutes for 1 MB).
+    assert elapsed < 15, f"{name}: {elapsed:.1f} s"
+    assert all("\x1b" not in out for out in outputs[:-1])
+
+
+# The previous implementation, a regular expression that states ECMA-48's sequence forms directly
+# (correct, but quadratic on unterminated introducers): on short texts the scanner must agree.
+_REFERENCE = re.compile(
+    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c)"
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|\x1b[ -/]*[0-~]",
+    re.DOTALL,
+)
+sequence_text = st.lists(
+    st.sampled_from([*"\x1b[]\\PX^_;0a (?/@~\x07\x9c\x9d\x9b\x90\n", "\x1b]", "\x1b\\"]),
+    max_size=30,
+).map("".join)
+
+
+@given(sequence_text)
+def test_scanner_removes_exactly_the_ecma48_sequences(s: str) -> None:
+    table = escape._KEEP_TAB_LF
+    assert escape._strip(s, table) == _REFERENCE.sub("", s).translate(table)

@@ -15,7 +15,14 @@ Two steps, in this order:
    controls U+202A-U+202E and U+2066-U+2069 with a visible ``<U+202E>`` tag, turn U+2028/U+2029
    (which ``str.splitlines`` and many renderers treat as line breaks) into spaces, and replace lone
    surrogates, which cannot be encoded as UTF-8, with U+FFFD.
-2. *Encode* for the context (percent-encoding, backslash escapes, entities).
+2. *Encode* for the context (percent-encoding, backslash escapes, entities). Contexts that keep
+   line breaks also guard every line that would start a GitHub workflow command; ``for_line``
+   folds all whitespace so the text stays on one line.
+
+Every function is linear in the length of its input: repo text can be megabytes (a 400 KB tensor
+name, a 300 KB ``model_type``), and a CI job must not hang on it. The sequences are found by a
+forward scanner, never by a backtracking pattern; the only regular expressions left are single
+character classes.
 
 ``for_xml`` is the exception: it only escapes and drops what XML 1.0 forbids, so that it can be
 applied to any text; callers with untrusted text sanitize first (``for_xml(for_plain_text(s))``).
@@ -37,19 +44,32 @@ __all__ = [
     "for_xml",
 ]
 
-# ECMA-48 sequences, longest forms first.
-#   string sequences: OSC (ESC ]), DCS (ESC P), SOS (ESC X), PM (ESC ^), APC (ESC _) and their 8-bit
-#     introducers, up to a terminator: BEL (OSC only, but xterm accepts it), ST (ESC \) or 8-bit ST.
-#     An unterminated one is not matched: its introducer is dropped below as a control character
-#     and the rest stays visible as inert text.
-#   CSI: ESC [ (or 8-bit 0x9b), parameter bytes 0x30-0x3f, intermediates 0x20-0x2f, a final byte.
-#   other escapes: ESC, intermediates, one final byte 0x30-0x7e (ESC 7, ESC c, ESC ( B, ...).
-_ESCAPE_SEQUENCE = re.compile(
-    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c)"
-    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|\x1b[ -/]*[0-~]",
-    re.DOTALL,
+# ECMA-48 sequences, in two kinds.
+#   String sequences: OSC (ESC ]), DCS (ESC P), SOS (ESC X), PM (ESC ^), APC (ESC _) and their
+#     8-bit introducers, up to a terminator: BEL (OSC only, but xterm accepts it), ST (ESC \\) or
+#     8-bit ST. Their payload is any text, so they are cut by `_drop_string_sequences`, which never
+#     searches for a terminator that is not there (a lazy `.*?` from every unterminated introducer
+#     was quadratic: 64 KB of `ESC ]` took 13 s). An unterminated one loses its introducer and the
+#     rest stays visible as inert text.
+#   CSI (ESC [ or 8-bit 0x9b, parameter bytes 0x30-0x3f, intermediates 0x20-0x2f, a final byte) and
+#     other escapes (ESC, intermediates, one final byte 0x30-0x7e: ESC 7, ESC c, ESC ( B ...).
+#     `_SEQUENCE` finds them in linear time: its classes are disjoint, a failed attempt costs only
+#     the run of parameter/intermediate bytes after one ESC, and such a run ends at the next ESC.
+_STRING_INTRODUCER = re.compile("\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f]")
+_STRING_TERMINATORS = ("\x07", "\x1b\\", "\x9c")
+# Introducer, payload up to the first terminator (any character but BEL, 8-bit ST and the ESC of
+# ESC \\, written as an unrolled loop so the engine never backtracks), terminator.
+_STRING_SEQUENCE = re.compile(
+    "(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])"
+    "[^\x07\x1b\x9c]*(?:\x1b(?!\\\\)[^\x07\x1b\x9c]*)*"
+    "(?:\x07|\x1b\\\\|\x9c)"
 )
+_SEQUENCE = re.compile("(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b[ -/]*[0-~]")
+_ANY_INTRODUCER = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
+# What a cut sequence leaves behind until the control characters are dropped: a control that no
+# sequence can contain, so the text on either side of a cut never joins into a new sequence.
+_CUT = "\x00"
+
 
 # Bidi embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
@@ -76,8 +96,46 @@ _KEEP_TAB_LF = _build_table("\t\n")
 _KEEP_TAB_CR_LF = _build_table("\t\r\n")
 
 
-def _sanitize(s: str, table: dict[int, str | None]) -> str:
-    return _ESCAPE_SEQUENCE.sub("", s).translate(table)
+def _drop_string_sequences(s: str) -> str:
+    """Cut every terminated string sequence whole; drop the introducer of an unterminated one.
+
+    Everything up to the end of the last terminator is the *head*: each introducer in it has a
+    terminator after it, so `_STRING_SEQUENCE` matches at every introducer it tries, each match
+    ends at the first terminator, and no character is scanned twice. In the *tail* no introducer
+    can be terminated, so it only loses its introducers. Linear in ``len(s)``.
+    """
+    head_end = 0
+    for term in _STRING_TERMINATORS:
+        at = s.rfind(term)
+        if at >= 0:
+            head_end = max(head_end, at + len(term))
+    head = _STRING_SEQUENCE.sub(_CUT, s[:head_end]) if head_end else ""
+    return head + _STRING_INTRODUCER.sub(_CUT, s[head_end:])
+
+
+def _strip(s: str, table: dict[int, str | None]) -> str:
+    """Drop escape sequences, then apply ``table`` (controls, bidi, separators, surrogates)."""
+    if _ANY_INTRODUCER.search(s) is not None:
+        s = _SEQUENCE.sub("", _drop_string_sequences(s))
+    return s.translate(table)
+
+
+# A line the Actions runner would read as a workflow command once it trims leading whitespace:
+# `::error ...`, `::set-output ...`, and the older `##[error]` form.
+_COMMAND_PREFIXES = ("::", "##[")
+# Put in front of such a line: visible, and it makes the line not start with a command.
+COMMAND_GUARD = "\\"
+
+
+def _guard_line(line: str) -> str:
+    return COMMAND_GUARD + line if line.lstrip().startswith(_COMMAND_PREFIXES) else line
+
+
+def _guard_commands(text: str) -> str:
+    """No line of ``text`` may start a GitHub workflow command (``::error::pwned``)."""
+    if "::" not in text and "##[" not in text:
+        return text
+    return "\n".join(_guard_line(line) for line in text.split("\n"))
 
 
 def for_plain_text(s: str) -> str:
@@ -85,9 +143,10 @@ def for_plain_text(s: str) -> str:
 
     Escape sequences and control characters other than ``\\t`` and ``\\n`` are removed, bidi
     controls are shown as ``<U+202E>``-style tags, U+2028/U+2029 become spaces, lone surrogates
-    become U+FFFD.
+    become U+FFFD, and a line that would start a GitHub workflow command (``::`` or ``##[`` after
+    leading whitespace) is prefixed with a backslash.
     """
-    return _sanitize(s, _KEEP_TAB_LF)
+    return _guard_commands(_strip(s, _KEEP_TAB_LF))
 
 
 def for_terminal(s: str) -> str:
@@ -96,7 +155,16 @@ def for_terminal(s: str) -> str:
     Identical to :func:`for_plain_text`; the name says where the caller writes. Text handed to
     ``rich`` with markup enabled must additionally go through ``rich.markup.escape``.
     """
-    return _sanitize(s, _KEEP_TAB_LF)
+    return for_plain_text(s)
+
+
+def for_line(s: str) -> str:
+    """One line of plain text (an error message, a log line, a table cell on a terminal).
+
+    As :func:`for_plain_text`, and every run of whitespace, tabs and line breaks included,
+    becomes one space, so the text cannot continue on a line of its own; the result is stripped.
+    """
+    return _guard_line(" ".join(_strip(s, _KEEP_TAB_LF).split()))
 
 
 # Characters that Markdown (CommonMark + GFM tables, strikethrough, HTML, entities) may render.
@@ -113,7 +181,7 @@ def for_markdown_cell(s: str) -> str:
     ``|`` cannot end the cell, backticks, ``*``, ``_``, ``[``, ``]``, ``<``, ``>``, ``&``, ``~``
     and ``\\`` are backslash-escaped, line breaks and tabs become spaces.
     """
-    text = _NEWLINES.sub(" ", _sanitize(s, _KEEP_TAB_CR_LF)).replace("\t", " ")
+    text = _NEWLINES.sub(" ", _strip(s, _KEEP_TAB_CR_LF)).replace("\t", " ")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
@@ -124,7 +192,7 @@ def for_github_message(s: str) -> str:
     ``%`` is encoded first, then CR and LF, and the result is always a single line that cannot
     start a second command. Escape sequences and other control characters are dropped.
     """
-    text = _sanitize(s, _KEEP_TAB_CR_LF)
+    text = _strip(s, _KEEP_TAB_CR_LF)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -158,12 +226,4 @@ def for_xml(s: str) -> str:
 
 def for_html(s: str) -> str:
     """Text for HTML element content or a quoted attribute value: sanitized, then entity-escaped."""
-    return html.escape(_sanitize(s, _KEEP_TAB_LF), quote=True)
-
-
-def for_line(s: str) -> str:
-    """One line of plain text: as :func:`for_plain_text`, every whitespace run (line breaks
-    included) one space, stripped, and a backslash in front if it would start a GitHub
-    workflow command (``::`` or ``##[``)."""
-    text = " ".join(for_plain_text(s).split())
-    return "\\" + text if text.startswith(("::", "##[")) else text
+    return html.escape(for_plain_text(s), quote=True)
