@@ -484,7 +484,10 @@ def main() -> None:
     except Exception as exc:  # a bug: still one line unless debugging
         if debug:
             traceback.print_exc()
-        reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+        from archlint.redact import redact
+        from archlint.report.escape import for_line
+
+        reason = redact(for_line(str(exc)))[:200]
         click.echo(
             f"archlint: internal error: {type(exc).__name__}: {reason} "
             "(set ARCHLINT_DEBUG=1 for the traceback; please report it)",

@@ -1,7 +1,8 @@
 """Every error archlint raises on purpose, each with a one-line message and exit code 2.
 
 The CLI prints `archlint: <message>` and exits 2 for any `ArchlintError`; `ARCHLINT_DEBUG=1`
-adds the traceback. Anything else escaping is a bug and is reported as such.
+adds the traceback. `one_line()` is where a message becomes output: escaped and redacted there.
+Anything else escaping is a bug and is reported as such.
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ class ArchlintError(Exception):
         self.hint = hint
 
     def one_line(self) -> str:
+        """The message as one safe line: repo text in it (file names, dtypes, values) cannot
+        carry escape sequences, line breaks or a workflow command, and no credential shows."""
+        from archlint.redact import redact
+        from archlint.report.escape import for_line
+
         text = self.message if not self.hint else f"{self.message} ({self.hint})"
-        return " ".join(text.split())
+        return redact(for_line(text))
 
 
 class UsageError(ArchlintError):

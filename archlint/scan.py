@@ -120,28 +120,41 @@ def read_model_list(lines: Iterable[str]) -> Iterator[str]:
             yield line
 
 
+#: the real Hub's largest page of `GET /api/models`.
+_PAGE_MAX = 1000
+
+
 def hub_query(*, author: str | None = None, search: str | None = None, limit: int | None = None,
-              endpoint: str | None = None, token: str | bool | None = None) -> Iterator[str]:
-    """`org/name@sha` for each model the Hub lists (`HfApi.list_models`), lazily, page by page.
+              endpoint: str | None = None, token: str | bool | None = None,
+              timeout: float = 10.0) -> Iterator[str]:
+    """`org/name@sha` for each model the Hub lists (`GET /api/models`), lazily, page by page.
 
     The listed commit is pinned, so the scan is one consistent snapshot and a cached or already
     scanned model costs no request at all.
     """
-    from huggingface_hub import HfApi
-
-    from archlint.source.hub import resolve_endpoint
+    from archlint.source.hub import list_model_pages, resolve_endpoint
 
     base = resolve_endpoint(endpoint)
-    api = HfApi(endpoint=base, token=token)
+    params = {k: v for k, v in (("author", author), ("search", search)) if v}
+    params["limit"] = str(min(limit, _PAGE_MAX) if limit else _PAGE_MAX)
+    params["expand"] = "sha"
     listed = 0
     try:
-        for info in api.list_models(author=author, search=search, limit=limit, expand=["sha"]):
-            sha = getattr(info, "sha", None)
-            listed += 1
-            yield f"{info.id}@{sha}" if isinstance(sha, str) and is_full_sha(sha) else str(info.id)
-    except errors.ArchlintError:
-        raise
-    except Exception as exc:  # HTTP error, transport error, bad JSON: the query cannot go on
+        for page in list_model_pages(params, endpoint=base, token=token, timeout=timeout):
+            for info in page:
+                if limit is not None and listed >= limit:
+                    return
+                model_id = info.get("id") if isinstance(info, dict) else None
+                if not isinstance(model_id, str) or not model_id:
+                    continue
+                sha = info.get("sha")
+                listed += 1
+                yield f"{model_id}@{sha}" if isinstance(sha, str) and is_full_sha(sha) \
+                    else model_id
+    except errors.ArchlintError as exc:
+        raise errors.NetworkError(f"the model listing of {base} failed after {listed} models "
+                                  f"({exc.message})") from None
+    except Exception as exc:  # transport error, bad JSON: the query cannot go on
         raise errors.NetworkError(f"the model listing of {base} failed after {listed} models "
                                   f"({message_of(exc)})") from None
 
@@ -509,7 +522,8 @@ def scan(
             raise errors.UsageError("scan needs a model list (--from) or a Hub query "
                                     "(--author, --search or --limit)")
         refs: Iterable[str] = hub_query(author=author, search=search, limit=limit,
-                                        endpoint=source.endpoint, token=source.token)
+                                        endpoint=source.endpoint, token=source.token,
+                                        timeout=source.timeout)
     else:
         refs = models
         if limit is not None:

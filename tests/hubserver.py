@@ -193,7 +193,8 @@ class Fault:
     a TCP reset), ``stall`` (say nothing for `stall_s`, then drop the connection), ``stall_body``
     (headers and a first chunk, then silence), ``truncate`` (a 206 whose body stops short),
     ``wrong_range`` (a 206 labelled with another range), ``ignore_range`` (200 with the whole
-    file, however large).
+    file, however large), ``drip`` (the normal response, its body one byte every `drip_s`).
+    `drip_s` also drips the body of a ``status`` fault (an error body that never ends).
     """
 
     kind: str
@@ -202,6 +203,10 @@ class Fault:
     status: int = 503
     retry_after: str | None = None
     stall_s: float = 5.0
+    drip_s: float | None = None
+    #: ``wrong_range``: this Content-Range instead (``{authorization}``: the request's header,
+    #: as a server that reflects what it was sent)
+    content_range: str | None = None
     hits: int = 0
 
 
@@ -349,10 +354,13 @@ class _Handler(BaseHTTPRequestHandler):
         with self.hub._lock:
             self.hub.log.append(record)
         self.record = record
+        self.fault: Fault | None = None
         try:
             if self.hub.latency_s and self.hub.wait(self.hub.latency_s):
                 return self._drop()
-            fault = self.hub.take_fault(url.path)
+            fault = self.fault = self.hub.take_fault(url.path)
+            if fault is not None and fault.kind == "drip" and fault.drip_s is None:
+                fault.drip_s = 1.0
             if fault is not None and fault.kind == "status":
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 return self._error(fault.status, None, f"injected {fault.status}", extra)
@@ -477,6 +485,9 @@ class _Handler(BaseHTTPRequestHandler):
             status = 206
             label_start = start + 1 if kind == "wrong_range" else start
             headers["Content-Range"] = f"bytes {label_start}-{end - 1}/{vf.size}"
+            if kind == "wrong_range" and fault is not None and fault.content_range:
+                headers["Content-Range"] = fault.content_range.format(
+                    authorization=self.headers.get("Authorization") or "")
         headers["Content-Length"] = str(end - start)
         self._start(status, headers)
         if head:
@@ -493,8 +504,20 @@ class _Handler(BaseHTTPRequestHandler):
         for piece in chunks:
             if self.hub._stopping.is_set():
                 return self._drop()
+            if self.fault is not None and self.fault.drip_s is not None:
+                return self._drip(piece)
             self.wfile.write(piece)
             self.record.sent += len(piece)
+
+    def _drip(self, body: bytes) -> None:
+        """Write `body` one byte every `drip_s` (never finishing a long one before stop())."""
+        assert self.fault is not None and self.fault.drip_s is not None
+        for i in range(len(body)):
+            self.wfile.write(body[i:i + 1])
+            self.wfile.flush()
+            self.record.sent += 1
+            if self.hub.wait(self.fault.drip_s):
+                return self._drop()
 
     def _start(self, status: int, headers: dict[str, str]) -> None:
         self.record.status = status
@@ -506,8 +529,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: bytes, headers: dict[str, str], head: bool) -> None:
         self._start(status, {**headers, "Content-Length": str(len(body))})
         if not head:
-            self.wfile.write(body)
-            self.record.sent += len(body)
+            self._write_chunks([body])
 
     def _error(self, status: int, code: str | None, message: str,
                extra: dict[str, str] | None = None) -> None:

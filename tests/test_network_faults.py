@@ -166,3 +166,52 @@ def test_hub_outage_falls_back_to_a_recent_resolution_only(
     monkeypatch.setattr(hub_mod, "REF_FALLBACK_TTL_S", 0)  # too old now: the error stands
     with pytest.raises(errors.NetworkError, match="HTTP 503"):
         fetch(sharded, use_cache=True)
+
+
+# -- a server that drips: the fetch's wall-clock deadline ---------------------------------------
+
+#: the longest a fetch may run: its deadline, plus one read that started just before it.
+FETCH_BOUND_S = hub_mod.FETCH_DEADLINE_TIMEOUTS * TIMEOUT + TIMEOUT
+
+
+@pytest.mark.parametrize(
+    ("path", "options"),
+    [
+        ("/api/models", {}),  # the listing
+        ("config.json", {}),
+        ("model-00001-of-00004.safetensors", {}),  # a header range
+        ("config.json", {"kind": "status", "status": 404}),  # an error body that never ends
+    ],
+    ids=["listing", "config", "header-range", "error-body"],
+)
+def test_a_dripping_server_cannot_hold_the_fetch_past_its_deadline(
+        sharded: HubServer, path: str, options: dict[str, object]) -> None:
+    # one byte every 50 ms: each read gets data well within the 0.3 s read timeout, so only a
+    # clock checked between pieces (and not after 64 KiB arrive) can end it
+    kind = str(options.pop("kind", "drip"))
+    sharded.add_fault(kind, path, times=1000, drip_s=0.05, **options)  # type: ignore[arg-type]
+    started = time.monotonic()
+    with pytest.raises(errors.NetworkError) as caught:
+        fetch(sharded)
+    elapsed = time.monotonic() - started
+    assert elapsed < FETCH_BOUND_S + 1.0, f"{elapsed:.1f} s"
+    assert_one_line_naming_model(caught.value)
+    assert "too slowly" in caught.value.one_line() or "longer than" in caught.value.one_line()
+
+
+def test_one_dripping_response_is_retried_and_the_fetch_succeeds(sharded: HubServer) -> None:
+    sharded.add_fault("drip", "config.json", times=1, drip_s=0.05)
+    got = fetch(sharded)
+    assert got.config is not None and got.fetch_stats["retries"] == 1
+
+
+def test_the_fetch_deadline_cuts_retries_and_backoff(sharded: HubServer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Slow retries (4 s backoff, a 10 s Retry-After): the deadline still ends the fetch.
+    monkeypatch.setattr(hub_mod, "DEFAULT_RETRY",
+                        hub_mod.RetryPolicy(base_backoff_s=4.0, max_backoff_s=4.0))
+    sharded.add_fault("status", "config.json", status=503, retry_after="10", times=100)
+    started = time.monotonic()
+    with pytest.raises(errors.NetworkError, match="longer than"):
+        fetch(sharded)
+    assert time.monotonic() - started < FETCH_BOUND_S + 1.0

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import hf_hub_url
@@ -55,6 +55,7 @@ from huggingface_hub.utils import (  # type: ignore[attr-defined]
 from archlint import __version__ as _archlint_version
 from archlint import errors
 from archlint.checkpoint import Checkpoint, ShardInfo
+from archlint.redact import register_secret
 from archlint.source import index as index_mod
 from archlint.source import safetensors_header as st
 from archlint.source.cache import HeaderCache, is_full_sha, paused_gc
@@ -69,9 +70,14 @@ MAX_ERROR_BODY_BYTES = 64 * 2**10
 #: streamed read size: a first ranged read (FIRST_READ_BYTES, 256 KiB) is a few chunks, and a
 #: server ignoring `Range` costs at most one chunk past the budget.
 CHUNK_BYTES = 64 * 2**10
-#: slowest transfer we wait for: a request may take `3 * timeout + bytes / MIN_RATE` seconds in all,
-#: so a server trickling bytes just under the read timeout cannot hold a run forever.
+#: slowest transfer we wait for: one attempt may take `3 * timeout + received / MIN_RATE` seconds,
+#: counting only the bytes that did arrive, so a server trickling bytes just under the read
+#: timeout (1 byte/s) is cut off after `3 * timeout`, whatever length it announced.
 MIN_RATE_BYTES_PER_S = 100 * 2**10
+#: the whole fetch of one model (listing, config, index, every header, retries and backoff
+#: included) ends within this many `timeout`s: 120 s at the default 10 s, 24 s at `--timeout 2`.
+#: A healthy fetch of a 163-shard model takes about a second.
+FETCH_DEADLINE_TIMEOUTS = 12
 #: statuses that mean "try again": timeout, rate limit, and the transient server/gateway errors.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: concurrent requests of one fetch. A 163-shard model (DeepSeek-V3) needs ~166 requests after
@@ -167,6 +173,7 @@ class _Cancelled(Exception):
 class _Body:
     data: bytes
     total_size: int | None  # the whole file's size, from Content-Range or Content-Length
+    headers: Any = None  # the response's headers
 
 
 @dataclass
@@ -201,22 +208,49 @@ def _open_stream(session: Any, url: str, headers: dict[str, str], timeout: float
 
 
 def _iter_chunks(response: Any) -> Iterator[bytes]:
+    """The body as it arrives. No chunk size: a chunker would hold bytes back until CHUNK_BYTES
+    came in (a server dripping 1 byte/s would then never let the deadline be checked); each
+    network read (at most 64 KiB in httpx) is one piece."""
     if hasattr(response, "iter_bytes"):
-        return iter(response.iter_bytes(CHUNK_BYTES))
-    return iter(response.iter_content(CHUNK_BYTES))
+        return iter(response.iter_bytes())
+    return iter(response.iter_content(None))
 
 
-def _read_error_body(response: Any) -> None:
-    """Load a small error body so hf_raise_for_status can quote the server's message."""
+def _buffered_error(response: Any, data: bytes) -> Any:
+    """`response` with the (bounded) error body `data` already read, for hf_raise_for_status.
+
+    hf_raise_for_status reads a streamed body whole, with no size or time bound; it gets a copy
+    holding only the bytes read here, under the fetch's deadline and MAX_ERROR_BODY_BYTES.
+    """
+    if hasattr(response, "iter_bytes"):  # httpx / httpx2: a new, fully read response
+        headers = [(k, v) for k, v in response.headers.items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return type(response)(response.status_code, headers=headers, content=data,
+                              request=response.request)
+    response._content = data  # requests: what `.content` would have loaded
+    response._content_consumed = True
+    return response
+
+
+def register_auth_secret(headers: dict[str, str]) -> None:
+    """Have every message redact the token these request headers carry."""
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    register_secret(value.partition(" ")[2] if " " in value else value)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
     try:
-        length = int(response.headers.get("Content-Length", "-1"))
-    except ValueError:
-        return
-    if 0 <= length <= MAX_ERROR_BODY_BYTES:
-        if hasattr(response, "read"):  # httpx: load the streamed body
-            response.read()
-        else:  # requests: .content loads it
-            _ = response.content
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port that is not a number
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def same_origin(url: str, endpoint: str) -> bool:
+    """Whether `url` is on the endpoint's origin (scheme, host and port; RFC 6454)."""
+    return _origin(url) == _origin(endpoint)
 
 
 def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
@@ -237,11 +271,14 @@ class _Fetcher:
         self.endpoint = endpoint
         self.timeout = timeout
         self.retry = retry
+        self.budget_s = FETCH_DEADLINE_TIMEOUTS * timeout
+        self.deadline = time.monotonic() + self.budget_s
         self.stats = _Stats()
         self.cancel = threading.Event()
         self.headers = build_hf_headers(
             token=token, library_name="archlint", library_version=_archlint_version
         )
+        register_auth_secret(self.headers)
         self.sha: str | None = None  # set after the listing: names the commit in messages
 
     # -- messages ------------------------------------------------------------------------------
@@ -254,9 +291,12 @@ class _Fetcher:
         """GET `url` and return at most `limit` bytes of its body (of `byte_range` when given).
 
         Reading stops at `limit` even when the server sends more (a Range it ignored, a
-        multi-GB file): the caller decides whether a cut body is an error.
+        multi-GB file): the caller decides whether a cut body is an error. The token goes only
+        to the endpoint's origin: a URL on any other host gets no Authorization header.
         """
         headers = dict(self.headers)
+        if not same_origin(url, self.endpoint):
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         if byte_range is not None:
             headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
             headers["Accept-Encoding"] = "identity"  # byte offsets of the file, not of a gzip
@@ -264,6 +304,7 @@ class _Fetcher:
         for attempt in range(1, self.retry.attempts + 1):
             if self.cancel.is_set():
                 raise _Cancelled
+            self.check_deadline(what, last_reason)
             wait: float | None = None
             try:
                 return self._get_once(url, headers, what=what, limit=limit, byte_range=byte_range)
@@ -284,27 +325,72 @@ class _Fetcher:
                 break
             self.stats.add(retries=1)
             delay = wait if wait is not None else self.retry.backoff(attempt)
-            if self.cancel.wait(delay):
+            if self.cancel.wait(min(delay, max(0.0, self.deadline - time.monotonic()))):
                 raise _Cancelled
         raise errors.NetworkError(
             f"{self.who()}: could not fetch {what} from {self.endpoint}: {last_reason} "
             f"(gave up after {self.retry.attempts} attempts)"
         )
 
+    def check_deadline(self, what: str, reason: str = "") -> None:
+        """Raise NetworkError once the fetch's wall-clock deadline has passed."""
+        if time.monotonic() >= self.deadline:
+            why = f" (last: {reason})" if reason and reason != "no attempt" else ""
+            raise errors.NetworkError(
+                f"{self.who()}: gave up on {what} from {self.endpoint}: the fetch took longer "
+                f"than {self.budget_s:g} s ({FETCH_DEADLINE_TIMEOUTS} x --timeout){why}"
+            )
+
+    def _read_body(self, response: Any, *, what: str, limit: int, skip: int,
+                   started: float) -> bytes:
+        """At most `limit` bytes of the body (after dropping `skip`), under both deadlines.
+
+        The clock is checked after every piece that arrives, and no read waits longer than the
+        request's timeout, so this returns or raises by the attempt's deadline (or the fetch's)
+        plus one `timeout`.
+        """
+        parts: list[bytes] = []
+        kept = 0
+        received = 0
+        try:
+            for chunk in _iter_chunks(response):
+                received += len(chunk)
+                if skip:
+                    dropped = min(skip, len(chunk))
+                    chunk = chunk[dropped:]
+                    skip -= dropped
+                take = chunk[: limit - kept]
+                parts.append(take)
+                kept += len(take)
+                if kept >= limit:
+                    break
+                if self.cancel.is_set():
+                    raise _Cancelled
+                now = time.monotonic()
+                if now > started + 3 * self.timeout + received / MIN_RATE_BYTES_PER_S:
+                    raise _Retryable(f"{what} arrived too slowly")
+                self.check_deadline(what, "arriving too slowly")
+        finally:
+            self.stats.add(nbytes=received)
+        return b"".join(parts)
+
     def _get_once(self, url: str, headers: dict[str, str], *, what: str, limit: int,
                   byte_range: tuple[int, int] | None) -> _Body:
         self.stats.add(requests=1)
         started = time.monotonic()
-        with _open_stream(get_session(), url, headers, self.timeout) as response:
+        # no single wait (connect, a read) may run past the fetch's deadline
+        timeout = max(0.01, min(self.timeout, self.deadline - started))
+        with _open_stream(get_session(), url, headers, timeout) as response:
             status = response.status_code
             if status == 416 and byte_range is not None:  # the file is shorter than the range
                 parsed = _parse_content_range(response.headers.get("Content-Range"))
                 return _Body(data=b"", total_size=parsed[2] if parsed else None)
             if status >= 400:
-                _read_error_body(response)
                 if status in RETRY_STATUSES:
                     raise _RetryStatus(status, _retry_after(response.headers))
-                self._raise_for_status(response, what)
+                body = self._read_body(response, what=f"the error response for {what}",
+                                       limit=MAX_ERROR_BODY_BYTES, skip=0, started=started)
+                self._raise_for_status(_buffered_error(response, body), what)
             if status not in (200, 206):  # e.g. a redirect without a Location
                 raise _Retryable(f"unexpected HTTP {status} for {what}")
             skip = 0  # bytes to drop from the front: a server that ignored Range sends byte 0
@@ -325,33 +411,10 @@ class _Fetcher:
                     skip = byte_range[0]
                     limit = min(limit, byte_range[1] - byte_range[0] + 1)
                 expected = None
-            expect = min(limit, total_size or limit)
-            deadline = started + 3 * self.timeout + expect / MIN_RATE_BYTES_PER_S
-            parts: list[bytes] = []
-            kept = 0
-            received = 0
-            try:
-                for chunk in _iter_chunks(response):
-                    received += len(chunk)
-                    if skip:
-                        dropped = min(skip, len(chunk))
-                        chunk = chunk[dropped:]
-                        skip -= dropped
-                    take = chunk[: limit - kept]
-                    parts.append(take)
-                    kept += len(take)
-                    if kept >= limit:
-                        break
-                    if self.cancel.is_set():
-                        raise _Cancelled
-                    if time.monotonic() > deadline:
-                        raise _Retryable(f"{what} arrived too slowly")
-            finally:
-                self.stats.add(nbytes=received)
-            data = b"".join(parts)
+            data = self._read_body(response, what=what, limit=limit, skip=skip, started=started)
             if expected is not None and len(data) < min(expected, limit):
                 raise _Retryable(f"{what} was cut short ({len(data)} of {expected} bytes)")
-            return _Body(data=data, total_size=total_size)
+            return _Body(data=data, total_size=total_size, headers=response.headers)
 
     def _raise_for_status(self, response: Any, what: str) -> None:
         """Turn a 4xx into huggingface_hub's typed error, then into archlint's one line."""
@@ -542,6 +605,53 @@ def fetch_checkpoint(
         # off the critical path
         cache.put(base, repo_id, sha, checkpoint, background=True, variant=variant)
     return checkpoint
+
+
+#: a `Link` header longer than this is not a pagination link (real ones are ~200 bytes).
+MAX_LINK_HEADER_CHARS = 8192
+
+
+def next_link(headers: Any, base_url: str) -> str | None:
+    """The `rel="next"` target of a `Link` header (RFC 8288), absolute; None if there is none."""
+    value = str((headers or {}).get("Link") or "")
+    if not value or len(value) > MAX_LINK_HEADER_CHARS:
+        return None
+    for link in value.split(","):
+        target, _, params = link.partition(";")
+        target = target.strip()
+        rels = [p.strip() for p in params.split(";")]
+        if target.startswith("<") and target.endswith(">") and any(
+                r.replace('"', "").replace(" ", "").lower() == "rel=next" for r in rels):
+            return urljoin(base_url, target[1:-1])
+    return None
+
+
+def list_model_pages(params: dict[str, str], *, endpoint: str | None, token: str | bool | None,
+                     timeout: float, max_pages: int = 100_000) -> Iterator[list[Any]]:
+    """`GET /api/models?…` page by page, following `Link: rel="next"`: each page one bounded,
+    deadline-bound request (the listing's limits), the token sent only to the endpoint's origin.
+    """
+    base = resolve_endpoint(endpoint)
+    url: str | None = f"{base}/api/models?" + "&".join(
+        f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
+    for _ in range(max_pages):
+        if url is None:
+            return
+        fetcher = _Fetcher(repo_id="the model listing", revision=None, endpoint=base,
+                           token=token, timeout=timeout, retry=DEFAULT_RETRY)
+        body = fetcher.get(url, what="a page of the model listing", limit=MAX_LISTING_BYTES + 1)
+        if len(body.data) > MAX_LISTING_BYTES:
+            raise errors.HubError(f"a page of the model listing of {base} is larger than "
+                                  f"{MAX_LISTING_BYTES // 2**20} MiB")
+        try:
+            page = json.loads(body.data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+            raise errors.HubError(f"the model listing of {base} is not valid JSON ({err})"
+                                  ) from None
+        if not isinstance(page, list):
+            raise errors.HubError(f"the model listing of {base} is not a JSON list")
+        yield page
+        url = next_link(body.headers, url)
 
 
 def _stats(fetcher: _Fetcher, started: float, *, cache_hit: int = 0) -> dict[str, int]:

@@ -1,0 +1,165 @@
+"""Hostile repos and faulty servers (issue 13): the one-line reproduction of each defect, run as
+the CLI runs it. The mechanisms have their own tests next to their modules (test_escape.py,
+test_network_faults.py, test_validate.py, ...); these check that the reported case stays fixed
+end to end: one clear line and exit 2, or a right report; bounded time; nothing from the repo
+reaches the output unescaped; the token goes nowhere else."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from hubserver import HubServer
+
+from tests.helpers import fixture
+from tests.test_cli import run
+
+ESC = "\x1b"
+#: a line the GitHub Actions runner would execute as a workflow command
+COMMAND_LINE = re.compile(r"^\s*(::|##\[)", re.MULTILINE)
+
+
+def write_config(directory: Path, **values: object) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+              "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2,
+              "num_hidden_layers": 2, "vocab_size": 128, **values}
+    (directory / "config.json").write_text(json.dumps(config))
+    return directory
+
+
+# -- 1. escaping is linear-time -----------------------------------------------------------------
+
+
+def test_defect1_megabyte_escape_introducers_in_model_type_finish_quickly(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the issue's one-liner: {"model_type": "\x1b]" * 150000, ...}; minutes before the fix
+    model = write_config(tmp_path / "q", model_type="\x1b]" * 150_000)
+    for fmt in ("text", "github"):
+        started = time.monotonic()
+        code, out, err = run([str(model), "-f", fmt, "--no-lint"], capsys, monkeypatch)
+        assert time.monotonic() - started < 60
+        assert code in (0, 2), err
+        assert ESC not in out and ESC not in err
+
+
+def test_defect1_project_spec_quantities_do_not_backtrack() -> None:
+    from archlint.lint.project_spec import parse_bytes, parse_count
+
+    for parse in (parse_count, parse_bytes):
+        started = time.monotonic()
+        with pytest.raises(ValueError, match="expected"):
+            parse("1" + " " * 60_000 + "x")  # 10 s before the fix
+        assert time.monotonic() - started < 1.0
+
+
+# -- 2. --timeout bounds a dripping server --------------------------------------------------------
+
+
+def test_defect2_dripping_listing_is_bounded_by_timeout(
+        hub_server: HubServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from archlint.source.hub import FETCH_DEADLINE_TIMEOUTS
+
+    hub_server.add_model("acme/dripping", fixture("openai/gpt-oss-20b"))
+    hub_server.add_fault("drip", "/api/models", times=1000, drip_s=0.05)
+    timeout = 0.3
+    started = time.monotonic()
+    code, out, err = run(["acme/dripping", "--endpoint", hub_server.endpoint, "--timeout",
+                          str(timeout), "--no-cache"], capsys, monkeypatch)
+    elapsed = time.monotonic() - started
+    assert code == 2 and out == ""
+    assert elapsed < (FETCH_DEADLINE_TIMEOUTS + 1) * timeout + 2.0, f"{elapsed:.1f} s"
+    assert err.count("\n") == 1 and "acme/dripping" in err
+
+
+# -- 4. the token stays with the endpoint -------------------------------------------------------
+
+TOKEN = "hf_" + "T0kenValueForTests" * 2  # the shape of a real token: hf_ + letters and digits
+
+
+def test_defect4_next_page_on_a_foreign_host_gets_no_token(
+        hub_env: Path, fast_retries: None) -> None:
+    from archlint import scan as scan_mod
+    from tests.test_scan import ListingHub
+
+    class ForeignNextHandler(ListingHub.handler_class):  # type: ignore[name-defined,misc]
+        def _api(self, segments: list[str], query: dict[str, list[str]], head: bool) -> None:
+            if segments in ([], [""]) and "cursor" not in query:  # page 1 links to another host
+                body = json.dumps([{"id": "acme/one", "sha": self.hub.repos["acme/one"].sha}])
+                link = f'<{self.hub.foreign}/api/models?author=acme&cursor=0>; rel="next"'
+                return self._send(200, body.encode(), {"Link": link}, head)
+            return super()._api(segments, query, head)
+
+    class ForeignNextHub(ListingHub):
+        handler_class = ForeignNextHandler
+        foreign = ""
+
+    with ForeignNextHub() as hub, ListingHub() as foreign:
+        hub.foreign = foreign.endpoint
+        hub.known_tokens.add(TOKEN)
+        hub.add_model("acme/one", fixture("openai/gpt-oss-20b"))
+        foreign.add_model("acme/two", fixture("openai/gpt-oss-20b"))
+        ids = list(scan_mod.hub_query(author="acme", endpoint=hub.endpoint, token=TOKEN))
+
+    assert [i.split("@")[0] for i in ids] == ["acme/one", "acme/two"]
+    assert [r.authorization for r in hub.requests()] == [f"Bearer {TOKEN}"]
+    assert [r.authorization for r in foreign.requests()] == [None]
+
+
+def test_defect4_token_in_hf_endpoint_is_not_printed(
+        hub_env: Path, fast_retries: None, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", f"http://user:{TOKEN}@127.0.0.1:9")  # nothing listens
+    code, out, err = run(["acme/nothing-here", "--timeout", "0.2"], capsys, monkeypatch)
+    assert code == 2 and out == ""
+    assert TOKEN not in err and "***" in err, err
+
+
+def test_defect4_token_reflected_by_the_server_is_not_printed(
+        hub_server: HubServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "not-token-shaped-but-the-real-one-42"
+    hub_server.add_model("acme/reflect", fixture("openai/gpt-oss-20b"), allowed_tokens={secret})
+    hub_server.add_fault("wrong_range", "model.safetensors", times=100,
+                         content_range="bytes 0-1/{authorization}")
+    monkeypatch.setenv("HF_TOKEN", secret)
+    code, out, err = run(["acme/reflect", "--endpoint", hub_server.endpoint, "--timeout", "0.3",
+                          "--no-cache"], capsys, monkeypatch)
+    assert code == 2 and out == ""
+    assert "Content-Range" in err and secret not in err, err
+
+
+# -- 3 (error lines). repo text in an error line is escaped ---------------------------------------
+
+
+def test_defect3_repo_file_name_in_an_error_line_is_escaped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "x\x1b]8;;evil\x07y\x1b[2J\n::error::forged.safetensors"  # no "/": one file
+    (tmp_path / name).write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    code, out, err = run([str(tmp_path / name)], capsys, monkeypatch)
+    assert code == 2 and out == ""
+    assert "forged.safetensors" in err  # named, but inert
+    assert ESC not in err and not COMMAND_LINE.search(err) and err.count("\n") == 1, err
+
+
+def test_defect3_hostile_values_in_findings_are_one_escaped_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    hostile = "\x1b]8;;https://evil\x07X\x1b[31m\n::error::forged"
+    model = write_config(tmp_path / "h", hidden_act="silu" + hostile,
+                         max_position_embeddings=1_000_000,
+                         rope_scaling={"rope_type": "yarn", "factor": 2.0,
+                                       "original_max_position_embeddings": 1000,
+                                       "extra": hostile})
+    for fmt in ("json", "sarif", "github", "junit"):
+        code, out, err = run([str(model), "-f", fmt], capsys, monkeypatch)
+        assert code in (0, 1), err
+        assert ESC not in out and ESC not in err
+        lines = [line for line in out.splitlines() if not line.startswith("::") or fmt != "github"]
+        assert not any(COMMAND_LINE.match(line) for line in lines), fmt
