@@ -10,6 +10,7 @@ from archlint.families import tf_structure, tf_tables
 from archlint.families.base import Adapter, ConfigView
 from archlint.families.dialects import DeepSeek
 from archlint.families.registry import adapters_by_type
+from archlint.families.validate import validate_config
 from archlint.spec import FFNSpec, FieldSource, ModelSpec
 
 
@@ -152,6 +153,7 @@ def build_spec(
     origins: dict[str, dict[str, Any]] | None = None,
 ) -> ModelSpec:
     """The ModelSpec a config declares (before any comparison with tensors)."""
+    validate_config(config, where="the config inferred from tensors" if inferred else "config.json")
     return adapter_for(config, inferred=inferred, origins=origins).build()
 
 
