@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from archlint import errors
+from archlint.report import strict_json
 from archlint.source import SourceOptions, split_revision
 from archlint.source.cache import is_full_sha
 
@@ -567,7 +568,7 @@ def scan(
         if row is None:
             summary.add_skipped(name, done[name])
         else:
-            out.write(json.dumps(row, ensure_ascii=True, separators=(",", ":")) + "\n")
+            out.write(strict_json.dumps(row, ensure_ascii=True, separators=(",", ":")) + "\n")
             out.flush()
             summary.add_row(row)
         bar.advance(summary)
@@ -740,6 +741,6 @@ def run_scan_cli(
         if out is not sys.stdout:
             out.close()
     if summary_json:
-        Path(summary_json).write_text(json.dumps(summary.to_dict(), indent=2) + "\n",
+        Path(summary_json).write_text(strict_json.dumps(summary.to_dict(), indent=2) + "\n",
                                       encoding="utf-8")
     return 1 if summary.failed else 0

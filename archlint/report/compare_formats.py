@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -168,7 +167,9 @@ def _clean(obj: Any) -> Any:
 
 
 def render_json(table: Table) -> str:
-    return json.dumps(_clean(table.to_dict()), indent=2, ensure_ascii=False) + "\n"
+    from archlint.report.strict_json import dumps
+
+    return dumps(_clean(table.to_dict()), indent=2, ensure_ascii=False) + "\n"
 
 
 # -- html ------------------------------------------------------------------------------------------

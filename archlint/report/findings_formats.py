@@ -14,7 +14,6 @@ outside the repo, a file that is not there) falls back to the model's ``config.j
 from __future__ import annotations
 
 import hashlib
-import json
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
@@ -309,7 +308,9 @@ def render_sarif(
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    from archlint.report.strict_json import dumps
+
+    return dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
 def _logical_description(finding: Finding) -> str:

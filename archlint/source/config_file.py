@@ -1,4 +1,4 @@
-"""Reading config.json safely: size cap, depth cap, strict JSON, one-line errors."""
+"""Reading config.json safely: size cap, depth cap, JSON as Python reads it, one-line errors."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ from archlint.errors import ConfigError
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 #: Real configs nest 3-4 levels (text_config.rope_scaling...); past this it is an attack.
 MAX_CONFIG_DEPTH = 64
-
-
-def _reject_constant(value: str) -> float:
-    raise ValueError(f"non-standard JSON constant {value}")
 
 
 def _depth_ok(raw: str, limit: int) -> bool:
@@ -60,7 +56,9 @@ def parse_config(data: bytes | str, *, name: str = "config.json") -> tuple[dict[
     if not _depth_ok(text, MAX_CONFIG_DEPTH):
         raise ConfigError(f"{name} nests deeper than {MAX_CONFIG_DEPTH} levels; refusing it")
     try:
-        config = json.loads(text, parse_constant=_reject_constant)
+        # NaN, Infinity and -Infinity are read as Python's json (and so transformers) reads
+        # them: upstream configs contain them. What archlint writes stays standard JSON.
+        config = json.loads(text)
     except (ValueError, RecursionError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{name} is not valid JSON: {reason}") from None
