@@ -125,7 +125,7 @@ def git_root(start: Path) -> Path | None:
 
 
 def _lint_config(model_dir: Path | None, config_file: Path | None, isolated: bool,
-                 stop: Path | None) -> Any:
+                 stop: Path | None, plugins: bool = True) -> Any:
     """The lint configuration: none with --isolated; --config FILE; else the first archlint
     config in the checked local directory or an ancestor up to the repository root. A remote
     model never picks up the current directory's config."""
@@ -139,14 +139,18 @@ def _lint_config(model_dir: Path | None, config_file: Path | None, isolated: boo
 
         section = _section(config_file)
         config = parse_config(section or {}, source=str(config_file))
-        config.resolve(load_rules())
+        config.resolve(load_rules(plugins=plugins))
         return config
     if model_dir is None:
         return LintConfig()
     here = model_dir.resolve()
     for folder in (here, *here.parents):
         if find_config_file(folder, folder) is not None:
-            return load_config(folder, cwd=folder)
+            # checked against the rules this run loads: the default registry would import
+            # plugin entry points even under --no-plugins
+            from archlint.lint.registry import load_rules
+
+            return load_config(folder, cwd=folder, rules=load_rules(plugins=plugins))
         if stop is not None and folder == stop.resolve():
             break
     return LintConfig()
@@ -164,13 +168,13 @@ def _lint(
     from archlint.lint.engine import run_rules
     from archlint.lint.registry import load_rules
 
+    rules = load_rules(plugins=not no_plugins)
     if select:
         config = config.model_copy(update={"select": [s for x in select for s in x.split(",")]})
     if ignore:
         config = config.model_copy(
             update={"ignore": list(config.ignore) + [s for x in ignore for s in x.split(",")]}
         )
-    rules = load_rules(plugins=not no_plugins)
     findings = run_rules(analysis, config=config, rules=rules)
     return findings, fail_on or str(getattr(config, "fail_on", "error")), rules
 
@@ -303,7 +307,8 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         rules: list[Any] = []
         threshold = fail_on or "error"
         if not no_lint:
-            config = _lint_config(model_dir, config_file, isolated, repo)
+            config = _lint_config(model_dir, config_file, isolated, repo,
+                                  plugins=not no_plugins)
             if verbosity > 0:
                 click.echo(f"archlint: config: {config.source or 'defaults'}; repository root: "
                            f"{repo}", err=True)

@@ -32,6 +32,15 @@ _PROFILE_KEYS = ("context", "batch", "kv_dtype", "dtype", "gpu", "gpu_file", "kv
                  "max_num_seqs", "block_size")
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets NaN through (every comparison with NaN is false)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", ctx=ctx, param=param)
+    return value
+
+
 def _with_options(options: list[Any], keys: tuple[str, ...], name: str,
                   build: Callable[..., Any]) -> Callable[[Any], Any]:
     """A decorator adding ``options`` to a command and passing ``build(**their values)`` to it
@@ -180,7 +189,8 @@ _SOURCE_OPTIONS = [
     click.option("--no-cache", is_flag=True, help="Neither read nor write the header cache."),
     click.option(
         "--timeout",
-        type=click.FloatRange(min=0.1),
+        type=click.FloatRange(min=0.1, max=3600),
+        callback=_finite,
         default=10.0,
         show_default=True,
         envvar="ARCHLINT_TIMEOUT",

@@ -163,3 +163,83 @@ def test_defect3_hostile_values_in_findings_are_one_escaped_line(
         assert ESC not in out and ESC not in err
         lines = [line for line in out.splitlines() if not line.startswith("::") or fmt != "github"]
         assert not any(COMMAND_LINE.match(line) for line in lines), fmt
+
+
+# -- 10, 11, 9 (plugins) ----------------------------------------------------------------------
+
+
+class _Dist:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _EntryPoint:
+    """An entry point of the `archlint.rules` group; `load` records that it was imported."""
+
+    def __init__(self, name: str, target: object, loaded: list[str]) -> None:
+        self.name, self.value, self.dist = name, f"{name}.rules", _Dist(f"{name}-pack")
+        self._target, self._loaded = target, loaded
+
+    def load(self) -> object:
+        self._loaded.append(self.name)
+        if isinstance(self._target, BaseException):
+            raise self._target
+        return self._target
+
+
+@pytest.fixture
+def plugins(monkeypatch: pytest.MonkeyPatch) -> tuple[list[_EntryPoint], list[str]]:
+    """Plugin entry points the registry sees, loaded as outside pytest (the CLI's way)."""
+    from archlint.lint import registry
+
+    eps: list[_EntryPoint] = []
+    loaded: list[str] = []
+    monkeypatch.setattr(registry, "_entry_points", lambda: eps)
+    monkeypatch.setattr(registry, "_under_pytest", lambda: False)
+    monkeypatch.delenv("ARCHLINT_PLUGINS", raising=False)
+    return eps, loaded
+
+
+@pytest.mark.parametrize("failure", [SystemExit(0), SystemExit(3), GeneratorExit(),
+                                     ImportError("no numpy"), RecursionError()],
+                         ids=["exit0", "exit3", "generator-exit", "import-error", "recursion"])
+def test_defect10_a_plugin_that_fails_to_load_fails_the_run(
+        tmp_path: Path, plugins: tuple[list[_EntryPoint], list[str]], failure: BaseException,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    eps, loaded = plugins
+    eps.append(_EntryPoint("evil", failure, loaded))
+    model = write_config(tmp_path / "m")
+    code, out, err = run([str(model), "-f", "json"], capsys, monkeypatch)
+    assert loaded == ["evil"]
+    assert code == 1, err  # not 0: the run did not check what it was asked to
+    findings = json.loads(out)["findings"]
+    assert any(f["code"] == "AL000" and "evil" in f["message"] for f in findings)
+
+
+def test_defect11_no_plugins_never_imports_entry_points_with_a_config_file(
+        tmp_path: Path, plugins: tuple[list[_EntryPoint], list[str]],
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    eps, loaded = plugins
+    eps.append(_EntryPoint("spy", SystemExit(0), loaded))
+    model = write_config(tmp_path / "m")
+    (model / "archlint.toml").write_text('fail-on = "error"\n')
+    code, _, err = run([str(model), "--no-plugins"], capsys, monkeypatch)
+    assert code == 0, err
+    assert loaded == []
+
+
+def test_defect9_a_plugin_rule_yielding_a_non_finding_is_an_al000_finding(
+        tmp_path: Path, plugins: tuple[list[_EntryPoint], list[str]],
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from archlint.lint.rule import Rule
+
+    eps, loaded = plugins
+    rule = type("Odd", (Rule,), {"__doc__": "Plugin rule.", "code": "XP001", "name": "odd",
+                                 "messages": {"m": "m"},
+                                 "check": lambda self, ctx: iter(["not a finding", 42])})
+    eps.append(_EntryPoint("odd", rule, loaded))
+    model = write_config(tmp_path / "m")
+    for fmt in ("json", "sarif", "text"):
+        code, out, err = run([str(model), "-f", fmt], capsys, monkeypatch)
+        assert code == 1 and "internal error" not in err, err
+        assert "XP001" in out

@@ -49,19 +49,39 @@ def run_rules(analysis: Analysis, *, config: LintConfig | None = None,
             severity=override or rule_cls.default_severity,
             severity_overridden=override is not None, declared=config.spec)
         try:
-            findings.extend(iter_findings(rule_cls(), ctx))
+            for finding in iter_findings(rule_cls(), ctx):
+                if not isinstance(finding, Finding):
+                    findings.append(_crash(rule_cls, f"yielded a {type(finding).__name__}, "
+                                                     "not a Finding"))
+                    break
+                findings.append(finding)
         except ArchlintError:
             raise  # the user's input (an unknown GPU, a bad table): exit 2, not a finding
-        except Exception as exc:  # a crashing rule must not hide the others' findings
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a crashing rule (even sys.exit) must not hide the others
             detail = str(exc).splitlines()[0] if str(exc) else ""
-            findings.append(Finding(
-                code=CRASH_CODE, name=CRASH_NAME, severity=Severity.ERROR,
-                message=f"rule {rule_cls.code} ({rule_cls.name}) crashed: "
-                        f"{type(exc).__name__}: {detail}",
-                message_id="crashed", location=Location(file="config.json")))
+            findings.append(_crash(rule_cls, f"crashed: {type(exc).__name__}: {detail}"))
+    findings.extend(_plugin_failures())
     order = {rule.code: i for i, rule in enumerate(rules)}
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], order.get(f.code, -1), f.code))
     return findings
+
+
+def _crash(rule_cls: type[Rule], what: str) -> Finding:
+    return Finding(code=CRASH_CODE, name=CRASH_NAME, severity=Severity.ERROR,
+                   message=f"rule {rule_cls.code} ({rule_cls.name}) {what}",
+                   message_id="crashed", location=Location(file="config.json"))
+
+
+def _plugin_failures() -> list[Finding]:
+    """One AL000 error per plugin that failed to load: the run did not check what it was asked
+    to, so it must not pass (a plugin calling sys.exit(0) at import once made CI green)."""
+    from archlint.lint.registry import LOAD_WARNINGS
+
+    return [Finding(code=CRASH_CODE, name=CRASH_NAME, severity=Severity.ERROR, message=message,
+                    message_id="plugin-failed", location=Location(file="config.json"))
+            for message in LOAD_WARNINGS]
 
 
 def exit_code(findings: list[Finding], fail_on: Severity | str) -> int:

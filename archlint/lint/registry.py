@@ -171,7 +171,12 @@ def load_rules(*, plugins: bool | None = None, only: list[str] | None = None) ->
             continue
         try:
             target = ep.load()
-        except Exception as exc:  # a plugin's import error must not stop the run
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit(0) at import must not end the run
+            # a plugin that fails to load in any way (an import error, SystemExit, any
+            # BaseException but Ctrl-C) is skipped and reported: run_rules makes it an AL000
+            # error finding, so the exit code says the run was not complete
             message = (f"plugin {ep.name!r} from {dist} failed to load and was skipped: "
                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             LOAD_WARNINGS.append(message)
