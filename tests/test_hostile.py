@@ -243,3 +243,61 @@ def test_defect9_a_plugin_rule_yielding_a_non_finding_is_an_al000_finding(
         code, out, err = run([str(model), "-f", fmt], capsys, monkeypatch)
         assert code == 1 and "internal error" not in err, err
         assert "XP001" in out
+
+
+# -- 7. JSON archlint writes is standard JSON --------------------------------------------------
+
+
+def _refuse_constant(name: str) -> object:
+    raise AssertionError(f"non-standard JSON constant {name}")
+
+
+def test_defect7_compare_json_is_standard_json(capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    models = ["qwen3-next", "llama3", "deepseek-v3", "gemma3", "mixtral", "gpt-oss", "llama4"]
+    code, out, err = run(["compare", *models, "--catalog", "-f", "json", "--rows", "all"],
+                         capsys, monkeypatch)
+    assert code == 0, err
+    json.loads(out, parse_constant=_refuse_constant)
+
+
+def test_defect7_non_finite_numbers_are_written_as_null() -> None:
+    from archlint.report.strict_json import dumps
+
+    value = {"a": float("inf"), "b": [float("nan"), -float("inf"), 1.5], "c": (2, "x")}
+    assert json.loads(dumps(value), parse_constant=_refuse_constant) == {
+        "a": None, "b": [None, None, 1.5], "c": [2, "x"]}
+
+
+def test_defect7_kv_heads_above_heads_is_an_error_not_a_clean_report(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # was: "(0 per group): KV cache 0x smaller", exit 0
+    model = write_config(tmp_path / "m", num_attention_heads=4, num_key_value_heads=8)
+    code, out, err = run([str(model)], capsys, monkeypatch)
+    assert code == 2 and out == "" and "num_key_value_heads" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"num_hidden_layers": -1}, {"num_hidden_layers": None}, {"num_hidden_layers": True},
+     {"model_type": "starcoder2", "sliding_window": 0}, {"hidden_act": ["silu"]},
+     {"architectures": 5}, {"attn_logit_softcapping": "50"}, {"vocab_size": 10**3999},
+     {"quantization_config": "fp8"}, {"num_hidden_layers": 2_000_000}],
+    ids=["layers-negative", "layers-null", "layers-bool", "window-0", "act-list",
+         "architectures-int", "softcap-string", "vocab-4000-digits", "quant-string",
+         "layers-2M"])
+def test_defect5_config_values_are_one_line_and_nothing_on_stdout(
+        tmp_path: Path, values: dict[str, object], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    model = tmp_path / "m"
+    model.mkdir()
+    config = json.loads((write_config(tmp_path / "base") / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, **values}))
+    for fmt in ("text", "json"):
+        started = time.monotonic()
+        code, out, err = run([str(model), "-f", fmt], capsys, monkeypatch)
+        assert code == 2 and out == "", (out[:200], err)
+        assert err.startswith("archlint: config.json: ") and err.count("\n") == 1, err
+        assert "internal error" not in err
+        assert time.monotonic() - started < 10
