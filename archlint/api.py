@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from archlint.analysis.profile import Options, Profile, profile
 from archlint.checkpoint import Checkpoint
 from archlint.families import build_spec
-from archlint.families.validate import values_checked
+from archlint.families.validate import check_layers, values_checked
 from archlint.source import SourceOptions, load_checkpoint
 from archlint.spec import ModelSpec
 
@@ -52,6 +52,7 @@ def spec_of(ckpt: Checkpoint) -> ModelSpec:
 def analyze_checkpoint(ckpt: Checkpoint, options: Options | None = None) -> Analysis:
     with values_checked(ckpt):
         spec = spec_of(ckpt)
+        check_layers(spec, ckpt)
         costs = profile(spec, ckpt, options or Options())
     return Analysis(checkpoint=ckpt, spec=spec, profile=costs)
 

@@ -21,6 +21,12 @@ LLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_s
          "num_hidden_layers": 2, "vocab_size": 128}
 
 
+def analyze_config(config: dict[str, Any]) -> None:
+    from archlint.api import analyze_checkpoint
+
+    analyze_checkpoint(Checkpoint(model_id="m", source="local", config=config))
+
+
 def with_(**values: Any) -> dict[str, Any]:
     config = {**LLAMA, **values}
     return {k: v for k, v in config.items() if v is not _DROP}
@@ -31,7 +37,8 @@ _DROP = object()
 # (config, the key the message must name), each from the issue's list of crashes and silent
 # wrong results, or from transformers' types for the key.
 REFUSED = {
-    "layers-missing": (with_(num_hidden_layers=_DROP), "num_hidden_layers"),
+    # a known model type takes transformers' default (LlamaConfig: 32); an unknown one has none
+    "layers-missing": (with_(model_type="weird", num_hidden_layers=_DROP), "num_hidden_layers"),
     "layers-zero": (with_(num_hidden_layers=0), "num_hidden_layers"),
     "layers-negative": (with_(num_hidden_layers=-1), "num_hidden_layers"),
     "layers-bool": (with_(num_hidden_layers=True), "num_hidden_layers"),
@@ -73,7 +80,7 @@ REFUSED = {
 def test_impossible_values_are_one_line_naming_the_key(name: str) -> None:
     config, key = REFUSED[name]
     with pytest.raises(ConfigError) as caught:
-        build_spec(json.loads(json.dumps(config)) if name != "softcap-nan" else config)
+        analyze_config(json.loads(json.dumps(config)) if name != "softcap-nan" else config)
     line = caught.value.one_line()
     assert line.startswith("config.json: ") and key in line and "\n" not in line, line
     assert len(line) < 300  # the 4000-digit integer is described, not echoed

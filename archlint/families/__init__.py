@@ -153,7 +153,7 @@ def build_spec(
     origins: dict[str, dict[str, Any]] | None = None,
 ) -> ModelSpec:
     """The ModelSpec a config declares (before any comparison with tensors)."""
-    validate_config(config, where="the config inferred from tensors" if inferred else "config.json")
+    validate_config(config, inferred=inferred)
     return adapter_for(config, inferred=inferred, origins=origins).build()
 
 

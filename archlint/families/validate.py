@@ -28,7 +28,8 @@ from typing import Any
 
 from archlint.errors import ConfigError
 
-__all__ = ["MAX_HEADS", "MAX_LAYERS", "MAX_SIZE", "validate_config", "values_checked"]
+__all__ = ["MAX_HEADS", "MAX_LAYERS", "MAX_SIZE", "check_layers", "validate_config",
+           "values_checked"]
 
 #: layers of one stack. 126 is the largest real one (Llama-3.1-405B); 2,000,000 ran for minutes.
 MAX_LAYERS = 10_000
@@ -39,8 +40,6 @@ MAX_HEADS = 100_000
 MAX_SIZE = 2**48
 
 _LAYER_KEYS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers")
-#: any of these names a layer count (encoder-decoder dialects count each stack).
-_ANY_LAYER_KEYS = (*_LAYER_KEYS, "num_decoder_layers", "decoder_layers", "encoder_layers")
 _HEAD_KEYS = ("num_attention_heads", "n_head", "n_heads")
 _KV_HEAD_KEYS = ("num_key_value_heads", "num_kv_heads", "n_head_kv", "n_kv_heads", "kv_n_heads")
 #: positive integers when set (transformers types them `int`; null means "derive it").
@@ -120,31 +119,31 @@ def _scopes(where: str, config: dict[str, Any]) -> list[tuple[str, dict[str, Any
     return scopes
 
 
-def _check_scope(where: str, prefix: str, scope: dict[str, Any]) -> None:
+def _check_scope(where: str, prefix: str, scope: dict[str, Any], least: int) -> None:
     def present(key: str) -> bool:
         return scope.get(key) is not None
 
     layers = None
     for key in _LAYER_KEYS:
         if present(key):
-            layers = _positive_int(where, prefix + key, scope[key], MAX_LAYERS)
+            layers = _positive_int(where, prefix + key, scope[key], MAX_LAYERS, least=least)
     heads = None
     for key in _HEAD_KEYS:
         if present(key):
-            heads = _positive_int(where, prefix + key, scope[key], MAX_HEADS)
+            heads = _positive_int(where, prefix + key, scope[key], MAX_HEADS, least=least)
     for key in _KV_HEAD_KEYS:
         if not present(key):
             continue
-        kv = _positive_int(where, prefix + key, scope[key], MAX_HEADS)
-        if heads is not None and kv > heads:
+        kv = _positive_int(where, prefix + key, scope[key], MAX_HEADS, least=least)
+        if heads and kv and kv > heads:
             raise ConfigError(f"{where}: {prefix}{key} = {kv} is more than the {heads} query "
                               "heads (each KV head serves a group of query heads)")
-        if heads is not None and heads % kv:
+        if heads and kv and heads % kv:
             raise ConfigError(f"{where}: {prefix}{key} = {kv} does not divide the {heads} "
                               "query heads into equal groups")
     for key in _SIZE_KEYS:
         if present(key):
-            _positive_int(where, prefix + key, scope[key], MAX_SIZE)
+            _positive_int(where, prefix + key, scope[key], MAX_SIZE, least=least)
     for key in _COUNT_KEYS:
         if present(key):
             _positive_int(where, prefix + key, scope[key], MAX_SIZE, least=0)
@@ -264,17 +263,19 @@ def _groups(value: Any) -> bool:
 MAX_INTEGER_DIGITS = 20
 
 
-def _check_layer_count_present(where: str, config: dict[str, Any]) -> None:
-    """A language-model config names its layer count. Wrappers (Llava's `text_config` with
-    transformers' defaults filled in at load time) may omit it in the nested config, so only a
-    config with no `text_config` is held to this; hybrids name their blocks in a list too."""
-    if "text_config" in config or any(config.get(k) is not None for k in _ANY_LAYER_KEYS):
+def check_layers(spec: Any, checkpoint: Any) -> None:
+    """A spec with no layer at all: the layer count is missing and nothing supplied it (a
+    known model type takes transformers' default; an unknown one has none), or, without a
+    config.json, the tensor names hold no layer (the first problem reading them is named)."""
+    if getattr(spec, "num_layers", 0) >= 1 or getattr(spec, "layers", None):
         return
-    if any(isinstance(v, (list, str)) and ("pattern" in k or "block" in k or "layer" in k)
-           for k, v in config.items()):
-        return
-    raise ConfigError(f"{where}: num_hidden_layers is missing (no layer count under any of "
-                      "its names: num_hidden_layers, n_layer, n_layers, num_layers)")
+    if getattr(checkpoint, "config", None) is not None:
+        raise ConfigError("config.json: num_hidden_layers is missing (no layer count under any "
+                          "of its names, and no default for this model type)")
+    problems = getattr(checkpoint, "problems", None) or []
+    why = f": {problems[0].file + ': ' if problems[0].file else ''}{problems[0].message} " \
+          f"[{problems[0].code}]" if problems else ""
+    raise ConfigError(f"no config.json and no layer in the tensor names{why}")
 
 
 def _check_integer_sizes(where: str, value: Any, key: str, depth: int = 0) -> None:
@@ -294,19 +295,21 @@ def _check_integer_sizes(where: str, value: Any, key: str, depth: int = 0) -> No
             stack.extend((f"{name}[{i}]", v, level + 1) for i, v in enumerate(node))
 
 
-def validate_config(config: dict[str, Any], *, where: str = "config.json") -> None:
+def validate_config(config: dict[str, Any], *, inferred: bool = False) -> None:
     """Raise ConfigError (one line naming the key) for a value no model can have; else None.
 
-    `where` names the source in the message (`config.json`, or the tensors a config was
-    inferred from).
+    `inferred`: the config was synthesised from tensor shapes (archlint.inference); it is named
+    so in messages, and counts may be 0 (a header with no tensors describes no layers: the
+    report says so) but are still capped (`model.layers.999999999.*` is not a billion layers).
     """
+    where = "the config inferred from tensors" if inferred else "config.json"
+    least = 0 if inferred else 1
     _check_integer_sizes(where, config, "")
-    _check_layer_count_present(where, config)
     architectures = config.get("architectures")
     if architectures is not None and not _str_list(architectures):
         raise _fail(where, "architectures", "must be a list of strings", architectures)
     for prefix, scope in _scopes(where, config):
-        _check_scope(where, prefix, scope)
+        _check_scope(where, prefix, scope, least)
     _check_quantization(where, config)
 
 

@@ -334,9 +334,9 @@ class RuleContext:
 def _one_line_values(values: dict[str, Any]) -> dict[str, Any]:
     """Text values (config strings, tensor names, problem details) made one safe line each, so
     a message stays one line whatever the repo wrote; numbers keep their format specs."""
-    from archlint.report.escape import for_line
+    from archlint.report.escape import for_inline
 
-    return {k: for_line(v) if isinstance(v, str) else v for k, v in values.items()}
+    return {k: for_inline(v) if isinstance(v, str) else v for k, v in values.items()}
 
 
 _MISSING = object()

@@ -37,6 +37,7 @@ __all__ = [
     "for_github_message",
     "for_github_property",
     "for_html",
+    "for_inline",
     "for_line",
     "for_markdown_cell",
     "for_plain_text",
@@ -165,6 +166,13 @@ def for_line(s: str) -> str:
     becomes one space, so the text cannot continue on a line of its own; the result is stripped.
     """
     return _guard_line(" ".join(_strip(s, _KEEP_TAB_LF).split()))
+
+
+def for_inline(s: str) -> str:
+    """Text set inside a line (a value in a message): as :func:`for_plain_text`, and every tab
+    and line break one space, so it cannot end the line. Surrounding spaces are kept (the
+    template around it decides the layout); the line as a whole gets :func:`for_line`."""
+    return _strip(s, _KEEP_TAB_LF).replace("\n", " ").replace("\t", " ")
 
 
 # Characters that Markdown (CommonMark + GFM tables, strikethrough, HTML, entities) may render.
