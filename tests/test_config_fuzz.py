@@ -4,8 +4,8 @@ Every config in fixtures/models and fixtures/zoo, each of its keys (top level, a
 nested objects: `text_config.*`, `rope_scaling.*`, `quantization_config.*` ...) replaced by one
 hostile value at a time: removed, null, 0, -1, a 4000-digit integer, a boolean, a numeric
 string, a list, an object, NaN, Infinity, a fraction, 40 levels of nesting. The contract
-(issue 13): every outcome is a report (analysis, lint and the JSON report, which must be strict
-JSON) or one ArchlintError line; nothing else escapes.
+(issue 13): every outcome is a report (analysis, lint, the JSON report, which must be strict
+JSON, and the text report) or one ArchlintError line; nothing else escapes.
 
 Default run: FAST hypothesis examples drawn from those cases. `pytest -m slow
 tests/test_config_fuzz.py` runs every case once (ARCHLINT_CONFIG_FUZZ_REPORT=path writes the
@@ -125,8 +125,9 @@ def outcome(path: Path, keys: tuple[str, ...], mutation: str) -> str:
     """Run one case through analysis, lint and the JSON report; return its outcome's name."""
     from archlint.lint.engine import run_rules
     from archlint.lint.registry import load_rules
+    from archlint.report.document import build_document
     from archlint.report.explain import explain
-    from archlint.report.json_report import render_json
+    from archlint.report.reporters import RenderContext, render
 
     base = _base(path)
     assert base is not None
@@ -137,7 +138,9 @@ def outcome(path: Path, keys: tuple[str, ...], mutation: str) -> str:
     try:
         analysis = analyze_checkpoint(checkpoint, Options())
         analysis.findings = run_rules(analysis, rules=load_rules(plugins=False))
-        text = render_json(analysis, explain(analysis.spec, analysis.profile))
+        document = build_document(analysis, explain(analysis.spec, analysis.profile))
+        text = render("json", document, RenderContext())
+        render("text", document, RenderContext(width=100))
     except ArchlintError as err:
         line = err.one_line()
         assert line and "\n" not in line, line

@@ -301,3 +301,97 @@ def test_defect5_config_values_are_one_line_and_nothing_on_stdout(
         assert err.startswith("archlint: config.json: ") and err.count("\n") == 1, err
         assert "internal error" not in err
         assert time.monotonic() - started < 10
+
+
+# -- 8 and 6. a tampered or oversized cache entry is discarded, never fatal ----------------------
+
+CACHE_REPO = "openai/gpt-oss-20b"
+CACHE_SHA = "a" * 40
+CACHE_ENDPOINT = "https://huggingface.co"
+
+
+def _tampered(kind: str, data: dict[str, object]) -> bytes:
+    import gzip
+
+    if kind == "shard-id-out-of-range":
+        row = list(data["tensors"][0])  # type: ignore[index]
+        row[3] = 10**6
+        data["tensors"][0] = row  # type: ignore[index]
+    elif kind == "shape-not-integers":
+        row = list(data["tensors"][0])  # type: ignore[index]
+        row[2] = ["x", None]
+        data["tensors"][0] = row  # type: ignore[index]
+    elif kind == "deep-nesting":  # deeper than json.loads can recurse
+        data["config"] = "DEEP"
+        text = json.dumps(data).replace('"DEEP"', "[" * 100_000 + "]" * 100_000)
+        return gzip.compress(text.encode())
+    elif kind == "gzip-bomb":  # 300 MB of JSON whitespace in a ~300 KB file
+        return gzip.compress(json.dumps(data).encode() + b" " * (300 * 2**20), 9)
+    return gzip.compress(json.dumps(data).encode())
+
+
+@pytest.mark.parametrize("kind", ["shard-id-out-of-range", "shape-not-integers", "deep-nesting",
+                                  "gzip-bomb", "link-to-dev-zero"])
+def test_defect8_a_tampered_cache_entry_is_discarded_and_refetched(
+        hub_server: HubServer, hub_env: Path, kind: str) -> None:
+    from archlint.source.cache import HeaderCache
+    from archlint.source.hub import fetch_checkpoint
+
+    repo = hub_server.add_model(CACHE_REPO, fixture(CACHE_REPO), shards=2)
+    fetch_checkpoint(CACHE_REPO, endpoint=hub_server.endpoint, token=False)
+    from archlint.source import cache as cache_mod
+
+    cache_mod.flush()
+    entry = HeaderCache(hub_env).entry_path(hub_server.endpoint, CACHE_REPO, repo.sha)
+    if kind == "link-to-dev-zero":
+        entry.unlink()
+        entry.symlink_to("/dev/zero")
+    else:
+        import gzip
+
+        entry.write_bytes(_tampered(kind, json.loads(gzip.decompress(entry.read_bytes()))))
+    hub_server.reset_log()
+    started = time.monotonic()
+    again = fetch_checkpoint(CACHE_REPO, endpoint=hub_server.endpoint, token=False)
+    assert time.monotonic() - started < 30
+    assert again.source == "hub" and len(again.shards) == 2  # refetched, not trusted
+    assert hub_server.count() > 1
+
+
+@pytest.mark.parametrize("resolved_at", ["Infinity", "NaN", "1e300", "-5", '"x"'])
+def test_defect8_a_tampered_ref_is_discarded_offline_is_missing_not_a_crash(
+        hub_env: Path, resolved_at: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from archlint.source.cache import HeaderCache
+
+    cache = HeaderCache(hub_env)
+    checkpoint = fixture(CACHE_REPO)
+    checkpoint.model_id, checkpoint.revision, checkpoint.source = CACHE_REPO, CACHE_SHA, "hub"
+    cache.put(CACHE_ENDPOINT, "acme/cached", CACHE_SHA,
+              type(checkpoint).from_dict({**checkpoint.to_dict(), "model_id": "acme/cached"}))
+    ref = cache.ref_path(CACHE_ENDPOINT, "acme/cached", None)
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    ref.write_text(f'{{"sha": "{CACHE_SHA}", "resolved_at": {resolved_at}}}')
+    code, out, err = run(["acme/cached", "--offline", "--endpoint", CACHE_ENDPOINT],
+                         capsys, monkeypatch)
+    assert code == 2 and out == "" and "internal error" not in err and "offline" in err, err
+
+
+# -- 9. other bad input is one line -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["~nosuchuser-archlint/x", "a" * 300, "/tmp/" + "b" * 300,
+                                 "org/" + "c" * 300],
+                         ids=["no-such-user", "long-name", "long-path", "long-hub-id"])
+def test_defect9_bad_model_references_are_one_line(
+        ref: str, hub_env: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run([ref, "--offline"], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "internal error" not in err, err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400"])
+def test_defect9_timeout_must_be_a_finite_number(
+        value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run(["llama3", "--catalog", "--timeout", value], capsys, monkeypatch)
+    assert code == 2 and out == "" and "--timeout" in err and "internal error" not in err

@@ -47,13 +47,32 @@ def _from_catalog(model_id: str, reason: str | None) -> Checkpoint:
     return ckpt
 
 
+def _expanded(ref: str) -> Path:
+    try:
+        return Path(ref).expanduser()
+    except RuntimeError:  # `~nosuchuser/x`: no such user, no home directory to expand to
+        raise InputError(f"{ref}: no home directory for {ref.split('/', 1)[0]!r}") from None
+
+
+def _exists(path: Path, ref: str | None = None) -> bool:
+    """Whether `path` exists; a name the OS refuses (a component over 255 bytes) does not,
+    or, when `ref` names it as a path, is one clear error."""
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:  # ENAMETOOLONG, an embedded NUL
+        if ref is None:
+            return False
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"{ref[:80]}{'...' if len(ref) > 80 else ''}: {reason}") from None
+
+
 def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoint:
     """Resolve a user's model reference to a Checkpoint."""
     options = options or SourceOptions()
-    path = Path(ref).expanduser()
-    looks_local = ref.startswith((".", "/", "~")) or path.exists()
+    path = _expanded(ref)
+    looks_local = ref.startswith((".", "/", "~")) or _exists(path)
     if looks_local:
-        if not path.exists():
+        if not _exists(path, ref):
             raise InputError(f"{ref} does not exist")
         from archlint.source.local import load_local
 

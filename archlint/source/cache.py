@@ -17,8 +17,12 @@ writes explicitly, and a `get` of an entry still being written waits for that wr
 
 Every write is a temp file renamed into place, so a reader (another process included) sees the
 old entry or the new one, never half of one; two writers of one key write the same bytes. Reads
-trust nothing: the gzip CRC, the JSON, the format version and the key it claims are all checked,
-and an entry failing any of them is deleted and treated as absent (the caller refetches).
+trust nothing: the entry must be a regular file under MAX_ENTRY_BYTES (a link to /dev/zero is
+not), it is decompressed to at most MAX_ENTRY_JSON_BYTES (a gzip bomb stops there), and the gzip
+CRC, the JSON, the format version, the key it claims and the type of every tensor field are
+checked; an entry failing any check, for any reason, is deleted and treated as absent (the
+caller refetches; offline, the model is reported missing). A ref whose `resolved_at` is not a
+time between the epoch and a day from now is discarded the same way.
 Nothing secret is stored: the key uses the endpoint's host and port only (never userinfo), and
 a Checkpoint holds no token.
 """
@@ -27,8 +31,10 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import re
+import stat as stat_mod
 import tempfile
 import threading
 import time
@@ -43,6 +49,13 @@ from archlint.checkpoint import Checkpoint
 
 _FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 _DEFAULT_REF = "@default"  # the repo's default branch; '@' alone is not a valid git ref name
+
+#: a cache entry's size on disk, and its JSON once decompressed. DeepSeek-R1's 91k-tensor entry
+#: is ~3 MB gzipped and ~12 MB of JSON; these leave room for 20x that and bound a tampered one.
+MAX_ENTRY_BYTES = 64 * 2**20
+MAX_ENTRY_JSON_BYTES = 256 * 2**20
+#: a ref resolved later than this many seconds from now is not a real resolution.
+_REF_FUTURE_SLACK_S = 86_400
 
 #: Entries with at least this many tensors are written in the background when the caller asks:
 #: below it a write takes a few milliseconds and a thread would cost more than it saves.
@@ -164,10 +177,11 @@ class HeaderCache:
             return None
         try:
             with paused_gc():
-                checkpoint = Checkpoint.load(path)
-        except (OSError, EOFError, zlib.error, ValueError, KeyError, TypeError, AttributeError):
-            # gzip CRC/length mismatch, truncation, bad JSON (ValueError), wrong format version
-            # or shape: never trusted, removed so the next fetch rewrites it
+                checkpoint = _load_entry(path, stat)
+        except Exception:
+            # not a regular file, too large, gzip CRC/length mismatch, a bomb, truncation, bad
+            # or too deep JSON, wrong format version, an out-of-range shard id, a shape that is
+            # not integers: never trusted, removed so the next fetch rewrites it
             _discard(path, stat)
             return None
         if checkpoint.model_id != repo_id or (checkpoint.revision or "").lower() != sha.lower():
@@ -208,10 +222,12 @@ class HeaderCache:
             entry = RefEntry(sha=str(data["sha"]), resolved_at=float(data["resolved_at"]))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError):
+        except Exception:  # unreadable, not JSON, too deep, fields missing or of the wrong type
             _discard(path, None)
             return None
-        if not is_full_sha(entry.sha):
+        when = entry.resolved_at
+        if (not is_full_sha(entry.sha) or not math.isfinite(when)
+                or not 0 <= when <= time.time() + _REF_FUTURE_SLACK_S):
             _discard(path, None)
             return None
         return entry
@@ -225,6 +241,40 @@ class HeaderCache:
         except OSError:
             return False
         return True
+
+
+def _load_entry(path: Path, seen: os.stat_result) -> Checkpoint:
+    """The Checkpoint in an entry file, read within the bounds above and type-checked."""
+    if not stat_mod.S_ISREG(seen.st_mode) or seen.st_size > MAX_ENTRY_BYTES:
+        raise ValueError("not a regular file of bounded size")
+    with path.open("rb") as fh:
+        raw = fh.read(MAX_ENTRY_BYTES + 1)
+    if len(raw) > MAX_ENTRY_BYTES:
+        raise ValueError("entry grew past its bound")
+    if raw[:2] == b"\x1f\x8b":
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        raw = inflate.decompress(raw, MAX_ENTRY_JSON_BYTES + 1)
+        if len(raw) > MAX_ENTRY_JSON_BYTES or not inflate.eof:
+            raise ValueError("entry decompresses past its bound, or is truncated")
+    checkpoint = Checkpoint.from_dict(json.loads(raw))
+    _check_types(checkpoint)
+    return checkpoint
+
+
+def _check_types(checkpoint: Checkpoint) -> None:
+    """Every field downstream code relies on has its type (an entry is a file anyone can edit)."""
+    if not isinstance(checkpoint.model_id, str) or not isinstance(checkpoint.files, dict):
+        raise TypeError("model_id or files")
+    if checkpoint.config is not None and not isinstance(checkpoint.config, dict):
+        raise TypeError("config")
+    for shard in checkpoint.shards:
+        if not isinstance(shard.name, str):
+            raise TypeError("shard name")
+    for t in checkpoint.tensors or ():
+        if not (isinstance(t.name, str) and isinstance(t.dtype, str)
+                and all(type(d) is int and d >= 0 for d in t.shape)
+                and all(v is None or type(v) is int for v in (t.start, t.end))):
+            raise TypeError("tensor fields")
 
 
 def _write_entry(path: Path, checkpoint: Checkpoint) -> bool:
