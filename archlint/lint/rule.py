@@ -326,17 +326,8 @@ class RuleContext:
         return Finding(code=self.rule.code, name=self.rule.name,
                        severity=self.severity if self.severity_overridden or severity is None
                        else severity,
-                       message=template.format(**_one_line_values(values)),
-                       message_id=message_id,
+                       message=template.format(**values), message_id=message_id,
                        location=location or Location(file="config.json"))
-
-
-def _one_line_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Text values (config strings, tensor names, problem details) made one safe line each, so
-    a message stays one line whatever the repo wrote; numbers keep their format specs."""
-    from archlint.report.escape import for_inline
-
-    return {k: for_inline(v) if isinstance(v, str) else v for k, v in values.items()}
 
 
 _MISSING = object()
