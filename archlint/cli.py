@@ -472,7 +472,10 @@ def rule_command(code: str) -> None:
 def main() -> None:
     debug = os.environ.get("ARCHLINT_DEBUG", "").strip() not in ("", "0")
     try:
-        cli.main(standalone_mode=False, prog_name="archlint")
+        try:
+            cli.main(standalone_mode=False, prog_name="archlint")
+        finally:  # a report that did not reach the disk is an error, exit code included
+            sys.stdout.flush()
     except click.exceptions.Abort:
         click.echo("archlint: interrupted", err=True)
         sys.exit(130)
@@ -486,6 +489,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, BrokenPipeError):
         sys.exit(130)
+    except OSError as exc:  # stdout on a full disk (ENOSPC), a closed terminal (EIO)
+        click.echo(f"archlint: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     except Exception as exc:  # a bug: still one line unless debugging
         if debug:
             traceback.print_exc()

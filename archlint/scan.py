@@ -113,12 +113,27 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _check_writable(name: str) -> None:
+    """Refuse a summary path that cannot be written, before any model is scanned."""
+    path = Path(name)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise errors.InputError(f"{name}: is a directory, cannot write the summary there")
+    if (path.exists() and not os.access(path, os.W_OK)) or not os.access(parent, os.W_OK):
+        raise errors.InputError(f"{name}: cannot write the summary (permission denied or no "
+                                "such directory)")
+
+
 def read_model_list(lines: Iterable[str]) -> Iterator[str]:
     """Model references from a file's lines: one per line, blank lines and `#` comments skipped."""
-    for raw in lines:
-        line = raw.split("#", 1)[0].strip()
-        if line:
-            yield line
+    try:
+        for raw in lines:
+            line = raw.split("#", 1)[0].strip()
+            if line:
+                yield line
+    except UnicodeDecodeError as exc:  # a model list that is not UTF-8 text
+        raise errors.InputError(f"the model list is not UTF-8 text ({exc.reason} at byte "
+                                f"{exc.start} of a read)") from None
 
 
 #: the real Hub's largest page of `GET /api/models`.
@@ -699,6 +714,8 @@ def run_scan_cli(
         ray = {"address": ray_address, "work_dir": work_dir, "rps": ray_rps,
                "shards": ray_shards, "resume": resume,
                "threads": max(1, concurrency // max(1, jobs or 1))}
+    if summary_json:  # found unwritable only after the whole scan, it would lose the summary
+        _check_writable(summary_json)
     models: Iterable[str] | None = None
     handle_in: TextIO | None = None
     if from_file is not None:
@@ -741,6 +758,10 @@ def run_scan_cli(
         if out is not sys.stdout:
             out.close()
     if summary_json:
-        Path(summary_json).write_text(strict_json.dumps(summary.to_dict(), indent=2) + "\n",
-                                      encoding="utf-8")
+        try:
+            Path(summary_json).write_text(strict_json.dumps(summary.to_dict(), indent=2) + "\n",
+                                          encoding="utf-8")
+        except OSError as exc:
+            raise errors.InputError(f"{summary_json}: cannot write the summary "
+                                    f"({exc.strerror})") from None
     return 1 if summary.failed else 0

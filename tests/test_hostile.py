@@ -395,3 +395,54 @@ def test_defect9_timeout_must_be_a_finite_number(
         value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = run(["llama3", "--catalog", "--timeout", value], capsys, monkeypatch)
     assert code == 2 and out == "" and "--timeout" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("bandwidth", ["0", "nan", "-1", "inf"])
+def test_defect9_gpu_file_with_impossible_bandwidth_is_one_line(
+        tmp_path: Path, bandwidth: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    gpus = tmp_path / "gpus.toml"
+    gpus.write_text(f"[gpus.X1]\nmemory_gb = 80\nbandwidth_tbs = {bandwidth}\n"
+                    "bf16_tflops = 1000\n")
+    code, out, err = run(["llama3", "--catalog", "--gpu-file", str(gpus), "--gpu", "X1"],
+                         capsys, monkeypatch)
+    assert code == 2 and out == "" and "bandwidth_tbs" in err and err.count("\n") == 1, err
+
+
+def test_defect9_non_utf8_model_list_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models.txt"
+    models.write_bytes(b"org/a\n\xff\xfe org/b\n")
+    code, out, err = run(["scan", "--from", str(models), "--offline"], capsys, monkeypatch)
+    assert out == ""
+    assert code == 2 and "UTF-8" in err and "internal error" not in err, err
+
+
+def test_defect9_unwritable_summary_json_is_refused_before_the_scan(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models.txt"
+    models.write_text("llama3\n")
+    target = tmp_path / "no-such-dir" / "summary.json"
+    code, out, err = run(["scan", "--from", str(models), "--offline", "--summary-json",
+                          str(target)], capsys, monkeypatch)
+    assert code == 2 and out == "" and "summary" in err and err.count("\n") == 1, err
+
+
+def test_defect9_full_disk_on_stdout_is_one_line_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "archlint", "llama3", "--catalog"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+                              check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "No space left" in done.stderr, done.stderr
+    done = subprocess.run([sys.executable, "-m", "archlint", "llama3", "--catalog", "-o",
+                           "/dev/full"], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 2 and "internal error" not in done.stderr, done.stderr

@@ -18,6 +18,7 @@ accepted instead of `memory_mib`).
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -186,9 +187,14 @@ def _load_file(path: Path) -> dict[str, GPU]:
             import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
         data = tomllib.loads(text)
     out = {}
-    for name, row in (data.get("gpus") or {}).items():
+    gpus = data.get("gpus") or {}
+    if not isinstance(gpus, dict):
+        raise ValueError("[gpus] must be a table of GPU tables")
+    for name, row in gpus.items():
+        if not isinstance(row, dict):
+            raise ValueError(f"gpus.{name} must be a table")
         source = str(row.get("source", path.name))
-        out[name.lower()] = GPU(
+        gpu = out[name.lower()] = GPU(
             name=name,
             memory_bytes=_memory_bytes(row),
             bandwidth=float(row["bandwidth_tbs"]) * 1e12,
@@ -199,6 +205,13 @@ def _load_file(path: Path) -> dict[str, GPU]:
             memory_source=source,
             interconnect_source=source if "interconnect_gbs" in row else "",
         )
+        # a zero or NaN bandwidth would divide the roofline by nothing: refused here, by name
+        for key, value in (("bandwidth_tbs", gpu.bandwidth), ("bf16_tflops", gpu.bf16_flops),
+                           ("memory", gpu.memory_bytes)):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"gpus.{name}.{key} must be a positive number")
+        if not (math.isfinite(gpu.interconnect) and gpu.interconnect >= 0):
+            raise ValueError(f"gpus.{name}.interconnect_gbs must be a non-negative number")
     return out
 
 
@@ -208,7 +221,8 @@ def gpu_table(extra_file: str | None = None) -> dict[str, GPU]:
     if path:
         try:
             table.update(_load_file(Path(path)))
-        except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, ValidationError, OverflowError,
+                RecursionError) as exc:
             raise UsageError(f"cannot read GPU table {path}: {exc}") from exc
     return table
 
