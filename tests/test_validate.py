@@ -102,6 +102,9 @@ ACCEPTED = {
     "layers-as-float": with_(num_hidden_layers=2.0),  # JSON has one number type
     "q-lora-rank-zero": with_(q_lora_rank=0),  # DeepSeek-V2-Lite: full-rank queries
     "mqa": with_(num_key_value_heads=1),
+    # transformers' Qwen2-MoE default: a window of 0 that use_sliding_window switches off
+    "sliding-window-zero-unused": with_(model_type="qwen2_moe", sliding_window=0,
+                                        use_sliding_window=False),
     "infinity-in-an-unread-key": with_(max_length=math.inf),  # read as Python's json reads it
 }
 

@@ -169,11 +169,13 @@ def _positive_number(value: Any) -> bool:
 
 
 def _check_window(where: str, prefix: str, scope: dict[str, Any]) -> None:
-    """`sliding_window`: null (no window) or a positive integer; 0 windows nothing."""
+    """`sliding_window`: null or a positive integer; 0 only where `use_sliding_window` is
+    false, so the window is unused (transformers' Qwen2-MoE default config)."""
     value = scope.get("sliding_window")
     if value is None or (value is False):
         return
-    _positive_int(where, prefix + "sliding_window", value, MAX_SIZE)
+    unused = scope.get("use_sliding_window") is False
+    _positive_int(where, prefix + "sliding_window", value, MAX_SIZE, least=0 if unused else 1)
 
 
 def _check_layer_types(where: str, prefix: str, scope: dict[str, Any], layers: int | None) -> None:
