@@ -120,33 +120,7 @@ def _scopes(where: str, config: dict[str, Any]) -> list[tuple[str, dict[str, Any
 
 
 def _check_scope(where: str, prefix: str, scope: dict[str, Any], least: int) -> None:
-    def present(key: str) -> bool:
-        return scope.get(key) is not None
-
-    layers = None
-    for key in _LAYER_KEYS:
-        if present(key):
-            layers = _positive_int(where, prefix + key, scope[key], MAX_LAYERS, least=least)
-    heads = None
-    for key in _HEAD_KEYS:
-        if present(key):
-            heads = _positive_int(where, prefix + key, scope[key], MAX_HEADS, least=least)
-    for key in _KV_HEAD_KEYS:
-        if not present(key):
-            continue
-        kv = _positive_int(where, prefix + key, scope[key], MAX_HEADS, least=least)
-        if heads and kv and kv > heads:
-            raise ConfigError(f"{where}: {prefix}{key} = {kv} is more than the {heads} query "
-                              "heads (each KV head serves a group of query heads)")
-        if heads and kv and heads % kv:
-            raise ConfigError(f"{where}: {prefix}{key} = {kv} does not divide the {heads} "
-                              "query heads into equal groups")
-    for key in _SIZE_KEYS:
-        if present(key):
-            _positive_int(where, prefix + key, scope[key], MAX_SIZE, least=least)
-    for key in _COUNT_KEYS:
-        if present(key):
-            _positive_int(where, prefix + key, scope[key], MAX_SIZE, least=0)
+    layers = _check_counts(where, prefix, scope, least)
     for key in _POSITIVE_NUMBER_KEYS:
         value = scope.get(key)
         if value is not None and not _positive_number(value):
@@ -158,6 +132,34 @@ def _check_scope(where: str, prefix: str, scope: dict[str, Any], least: int) -> 
     _check_window(where, prefix, scope)
     _check_layer_types(where, prefix, scope, layers)
     _check_rope_scaling(where, prefix, scope)
+
+
+def _check_counts(where: str, prefix: str, scope: dict[str, Any], least: int) -> int | None:
+    """Layer, head and size counts of one scope; returns the layer count if declared."""
+    def count(key: str, cap: int, lowest: int = least) -> int | None:
+        value = scope.get(key)
+        return None if value is None else _positive_int(where, prefix + key, value, cap,
+                                                        least=lowest)
+
+    layers = None
+    for key in _LAYER_KEYS:
+        layers = count(key, MAX_LAYERS) if scope.get(key) is not None else layers
+    heads = None
+    for key in _HEAD_KEYS:
+        heads = count(key, MAX_HEADS) if scope.get(key) is not None else heads
+    for key in _KV_HEAD_KEYS:
+        kv = count(key, MAX_HEADS)
+        if heads and kv and kv > heads:
+            raise ConfigError(f"{where}: {prefix}{key} = {kv} is more than the {heads} query "
+                              "heads (each KV head serves a group of query heads)")
+        if heads and kv and heads % kv:
+            raise ConfigError(f"{where}: {prefix}{key} = {kv} does not divide the {heads} "
+                              "query heads into equal groups")
+    for key in _SIZE_KEYS:
+        count(key, MAX_SIZE)
+    for key in _COUNT_KEYS:
+        count(key, MAX_SIZE, 0)
+    return layers
 
 
 def _positive_number(value: Any) -> bool:
