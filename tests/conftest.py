@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import os
+
 import pytest
 from hubserver import HubServer
+from hypothesis import settings
 
 from archlint.checkpoint import Checkpoint
+
+# -- hypothesis -------------------------------------------------------------------------------
+
+# The suite gates every landing, so its property tests draw the same cases on every run (a red CI
+# is then a real regression, reproducible with the same command). HYPOTHESIS_PROFILE=explore
+# draws fresh cases, which is how new counterexamples are found; add each one as an @example.
+settings.register_profile("default", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # -- hub ---------------------------------------------------------------------------------------
 
