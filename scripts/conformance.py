@@ -49,9 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--json", type=Path, help="also dump every row as JSON here")
     parser.add_argument("--from-json", type=Path, help="write from a --json dump, no run")
+    parser.add_argument("--vary", action="store_true",
+                        help="run on configs at other sizes (tests/conformance/vary.py); "
+                        "lists every type that is not exact there (never --write)")
     args = parser.parse_args(argv)
-    if args.write and args.only:
-        print("conformance: --write needs the full run (drop --only)", file=sys.stderr)
+    if args.write and (args.only or args.vary):
+        print("conformance: --write needs the plain full run (drop --only/--vary)",
+              file=sys.stderr)
         return 2
     if args.from_json:
         # Rewrite the files from a saved run (same code, e.g. after a report-format change).
@@ -61,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         out = run.plan()[1]
     else:
         started = time.monotonic()
-        rows, out = run.run_all(workers=args.workers, only=args.only)
+        rows, out = run.run_all(workers=args.workers, only=args.only, varied=args.vary)
         seconds = time.monotonic() - started
         cpu = _cpu_seconds()
     stats = summary(rows)
-    for row in rows if args.only else []:
+    listed = rows if args.only else [r for r in rows if r.verdict != "exact"] if args.vary else []
+    for row in listed:
         print(f"{row.model_type:28} {row.verdict:26} {row.detail}")
     print(
         f"{len(rows)} model types in {seconds:.0f} s wall, {cpu:.0f} s CPU: "

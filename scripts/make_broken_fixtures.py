@@ -11,9 +11,13 @@ are tiny and deterministic; re-run after changing the table below:
 
 from __future__ import annotations
 
-import json
 import struct
+import sys
 from pathlib import Path
+
+# run as a script or through runpy (the tests): the shared writer sits beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_cases import write_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "fixtures" / "broken"
@@ -75,13 +79,7 @@ CASES: dict[str, tuple[bytes, dict[str, object]]] = {
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    expected = {}
-    for name, (payload, result) in CASES.items():
-        (OUT / name).write_bytes(payload)
-        expected[name] = result
-    (OUT / "EXPECTED.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {len(CASES)} files to {OUT.relative_to(ROOT)}")
+    write_cases(OUT, CASES, ROOT)
 
 
 if __name__ == "__main__":

@@ -253,10 +253,33 @@ def _check_job(job: tuple[str, list[tuple[str, dict[str, Any]]]]) -> Row:
     return check(*job)
 
 
-def run_all(workers: int | None = None, only: list[str] | None = None) -> tuple[list[Row], dict]:
+def varied_jobs(
+    jobs: list[tuple[str, list[tuple[str, dict[str, Any]]]]],
+) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """The same jobs on configs at other sizes (`vary.vary`); a type none of whose configs
+    could move is dropped."""
+    from tests.conformance import vary
+
+    out = []
+    for model_type, candidates in jobs:
+        moved = []
+        for source, config in candidates:
+            varied, changes = vary.vary(config)
+            if changes:
+                moved.append((f"{source} (varied: {len(changes)} keys)", varied))
+        if moved:
+            out.append((model_type, moved))
+    return out
+
+
+def run_all(
+    workers: int | None = None, only: list[str] | None = None, *, varied: bool = False
+) -> tuple[list[Row], dict]:
     jobs, out = plan()
     if only:
         jobs = [j for j in jobs if j[0] in only]
+    if varied:
+        jobs = varied_jobs(jobs)
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     # Spread the slow ones: sorted by name the big families cluster.
     _init_worker()

@@ -43,11 +43,24 @@ def _num_layers(cfg: dict[str, Any]) -> tuple[str, int] | None:
     return None
 
 
+#: a string is a per-layer pattern only under a key that says so (`hybrid_override_pattern`);
+#: any other string that happens to be L characters long (a 13-letter `model_type` in a
+#: 13-layer config) is left whole
+_PATTERN_STRING = re.compile(r"(pattern|types|layers|block)")
+
+
+def _per_layer(key: str, value: Any, n: int) -> bool:
+    """`value` holds one entry per layer of an `n`-layer stack."""
+    if n <= 1 or not isinstance(value, (list, str)) or len(value) != n:
+        return False
+    return isinstance(value, list) or _PATTERN_STRING.search(key) is not None
+
+
 def plan(cfg: dict[str, Any], n: int) -> int:
     """The K described in the module docstring."""
     k = MIN_LAYERS
     for key, value in cfg.items():
-        if isinstance(value, (list, str)) and len(value) == n and n > 1:
+        if _per_layer(key, value, n):
             seen: set[Any] = set()
             for i, item in enumerate(value):
                 marker = repr(item)
@@ -85,7 +98,7 @@ def plan(cfg: dict[str, Any], n: int) -> int:
 
 def _cut(cfg: dict[str, Any], n: int, k: int) -> None:
     for key, value in list(cfg.items()):
-        if isinstance(value, (list, str)) and len(value) == n and n > 1:
+        if _per_layer(key, value, n):
             cfg[key] = value[:k]
         elif (
             isinstance(value, list)

@@ -1,0 +1,50 @@
+"""The harness's own pieces: shrinking keeps the layer pattern and nothing else, varying moves
+the sizes it says it moves."""
+
+from __future__ import annotations
+
+from tests.conformance import shrink, vary
+
+
+def test_shrink_cuts_per_layer_values_only() -> None:
+    config = {
+        "model_type": "nystromformer",  # 13 letters in a 13-layer stack: not a pattern
+        "num_hidden_layers": 13,
+        "hidden_act": "gelu_new_13ch",
+        "layer_types": ["full_attention"] * 13,
+    }
+    small, changes = shrink.shrink_layers(config)
+    assert changes == {"num_hidden_layers": (13, 2)}
+    assert small["model_type"] == "nystromformer"
+    assert small["hidden_act"] == "gelu_new_13ch"
+    assert small["layer_types"] == ["full_attention"] * 2
+
+
+def test_shrink_keeps_every_kind_of_a_pattern_string() -> None:
+    pattern = "MMMM*MMMM-MM"  # Nemotron-H style: the first attention at 4, the first MLP at 9
+    small, changes = shrink.shrink_layers(
+        {"num_hidden_layers": 12, "hybrid_override_pattern": pattern}
+    )
+    assert changes == {"num_hidden_layers": (12, 10)}
+    assert small["hybrid_override_pattern"] == pattern[:10]
+
+
+def test_vary_doubles_heads_keeps_kv_heads_and_derived_head_size() -> None:
+    config = {"hidden_size": 2048, "num_attention_heads": 16, "num_key_value_heads": 8,
+              "intermediate_size": 5632, "vocab_size": 32000, "num_hidden_layers": 22,
+              "text_config": {"hidden_size": 64, "num_attention_heads": 4}}
+    varied, changes = vary.vary(config)
+    assert varied["num_attention_heads"] == 32 and varied["num_key_value_heads"] == 8
+    assert varied["hidden_size"] == 4096  # head size 2048/16 = 4096/32 = 128 kept
+    assert varied["intermediate_size"] == 8448  # 5632 * 3/2, a multiple of 16
+    assert varied["vocab_size"] == 33024 and varied["num_hidden_layers"] == 23
+    assert varied["text_config"] == {"hidden_size": 128, "num_attention_heads": 8}
+    assert config["num_attention_heads"] == 16  # the input is left alone
+    assert changes["text_config.hidden_size"] == (64, 128)
+
+
+def test_vary_keeps_hidden_size_where_head_dim_is_declared() -> None:
+    varied, _ = vary.vary({"hidden_size": 2560, "num_attention_heads": 20, "head_dim": 128,
+                           "layer_types": ["full_attention"] * 24, "num_hidden_layers": 24})
+    assert varied["hidden_size"] == 2560 and varied["num_attention_heads"] == 40
+    assert varied["num_hidden_layers"] == 24  # a per-layer list pins the layer count
