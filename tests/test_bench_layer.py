@@ -292,3 +292,28 @@ def test_chunked_attention_reference_attends_within_chunk():
         yd = layer.decode(x[:, 19], cache, 19, "torch")
     assert torch.allclose(yd, y[:, -1], rtol=1e-4, atol=1e-4)
     assert layer.cache_cap(n) == 8
+
+
+def test_phase_timer_plumbing_on_the_host_clock():
+    """The timing half of run_layer on a CPU, torch path, host clock: every phase carries its
+    work, its bound and a rate per path (the numbers mean nothing here; the plumbing is what
+    is checked), an MoE layer the experts its routing hit, decode the tokens it read."""
+    from archlint.bench.layer import BenchLayer
+    from archlint.bench.run import _PhaseTimer, measure_cache
+    from archlint.bench.timing import Peaks
+
+    analysis = _profiled(tiny(_analysis("mixtral").spec), context=32, batch=2)
+    bl = BenchLayer(analysis.spec, 0, dtype="fp32", device="cpu", seed=0)
+    cache, _ = measure_cache(bl, analysis.profile, layer=0, batch=2, context=32, dtype="fp32")
+    peaks = Peaks(gpu="host", copy_bytes_per_s=1e11, bf16_flops=1e12, memory_bytes=2**34,
+                  sms=1)
+    timer = _PhaseTimer(bl, cache, analysis.spec, peaks, budget_s=0.001, paths=["torch"])
+    timing = timer.run(2, 32, graphs=False, on_gpu=False)
+    assert set(timing) == {"prefill", "decode"}
+    assert timing["prefill"]["tokens"] == 2 * 32 and timing["decode"]["tokens"] == 2
+    for phase in timing.values():
+        assert phase["bytes"] > 0 and phase["flops"] > 0
+        assert phase["bound"] in ("memory", "compute")
+        assert phase["torch"]["tokens_per_s"] > 0 and "triton" not in phase
+        assert 1 <= phase["experts_touched"] <= 8
+    assert timing["decode"]["kv_tokens_read"] == 32

@@ -108,7 +108,7 @@ def run_layer(
     given: then it also times with the host clock (for tests of the plumbing, not numbers)."""
     import torch
 
-    from archlint.bench.timing import measure_peaks, time_fn, time_graphs
+    from archlint.bench.timing import measure_peaks
 
     spec: ModelSpec = analysis.spec
     config = getattr(analysis.checkpoint, "config", None)
@@ -128,19 +128,9 @@ def run_layer(
 
     # 1. correctness, fp32 first, before any speed
     if check:
-        checks = []
-        for dt in dict.fromkeys(["fp32", dtype]):
-            try:
-                r = check_layer(spec, layer, dtype=dt, device=device, seed=seed + 1,
-                                config=config, encoder_tokens=encoder_tokens)
-                r["ok"] = check_ok(r)
-            except torch.cuda.OutOfMemoryError as exc:
-                r = {"dtype": dt, "ok": False, "error": f"out of memory: {exc}"[:300]}
-            checks.append(r)
-            if on_gpu:
-                torch.cuda.empty_cache()
-        result["checks"] = checks
-        result["correct"] = all(c["ok"] for c in checks)
+        result["checks"] = _run_checks(spec, layer, dtype=dtype, device=device, seed=seed,
+                                       config=config, encoder_tokens=encoder_tokens)
+        result["correct"] = all(c["ok"] for c in result["checks"])
 
     # 2. build at the bench dtype, cache measured against the prediction
     bl = BenchLayer(spec, layer, dtype=dtype, device=device, seed=seed, config=config,
@@ -156,74 +146,122 @@ def run_layer(
         result["timing"] = "skipped: the Triton path does not match the reference"
         return result
 
-    paths = ["triton", "torch"] if reference else ["triton"]
-
-    def rates(t: Any, tokens: int, work: Work) -> dict[str, Any]:
-        s = t.median_s
-        return {**t.as_dict(), "tokens_per_s": tokens / s,
-                "model_tokens_per_s": tokens / (s * spec.num_layers),
-                "gb_per_s": work.bytes / s / 1e9, "tflop_per_s": work.flops / s / 1e12,
-                "roofline_fraction": work.roofline_s(peaks.copy_bytes_per_s,
-                                                     peaks.bf16_flops) / s}
-
-    def phase(name: str, fn: Any, inputs: list[tuple[Any, ...]], tokens: int, seqs: int,
-              per_seq: int, pos: int, decode: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"tokens": tokens}
-        touched = 0
-        if bl.moe:
-            with torch.no_grad():
-                fn("triton", *inputs[0])
-            touched = int(torch.unique(bl.last_routing[1]).numel())  # type: ignore[index]
-            out["experts_touched"] = touched
-        work = phase_work(bl, cache, batch=seqs, tokens_per_seq=per_seq, pos=pos,
-                          decode=decode, experts_touched=touched)
-        out.update(bytes=work.bytes, flops=work.flops,
-                   roofline_s=work.roofline_s(peaks.copy_bytes_per_s, peaks.bf16_flops),
-                   bound=work.bound(peaks.copy_bytes_per_s, peaks.bf16_flops))
-        for p in paths:
-            with torch.no_grad():
-                t = time_fn(lambda *a, p=p: fn(p, *a), inputs, budget_s=budget_s,
-                            min_runs=3 if name == "prefill" else 10)
-            out[p] = rates(t, tokens, work)
-        if "torch" in out:
-            out["speedup"] = out["torch"]["median_s"] / out["triton"]["median_s"]
-        out["_work"] = work
-        return out
-
-    timing: dict[str, Any] = {}
-    # prefill: B sequences of L tokens into the cache (two input sets, rotated)
-    xs = [(bl.random_input(batch, context),) for _ in range(2)]
-    timing["prefill"] = phase("prefill", lambda p, x: bl.prefill(x, cache, p), xs,
-                              batch * context, batch, context, 0, decode=False)
-    del xs
-    if on_gpu:
-        torch.cuda.empty_cache()
-    # decode: one token per sequence at position L-1 against the L-token cache the prefill
-    # wrote (a window's ring holds its last W); eight input sets rotated
-    pos = context - 1
-    xd = [(bl.random_input(batch),) for _ in range(8)]
-    timing["decode"] = phase("decode", lambda p, x: bl.decode(x, cache, pos, p), xd, batch,
-                             batch, 1, pos, decode=True)
-    timing["decode"]["kv_tokens_read"] = bl.valid(cache, pos)
-    if graphs and on_gpu:
-        d = timing["decode"]
-        try:
-            with torch.no_grad():
-                t = time_graphs(lambda x: bl.decode(x, cache, pos, "triton"), xd,
-                                budget_s=budget_s, min_runs=20)
-            d["triton_graph"] = rates(t, batch, d["_work"])
-            if "torch" in d:
-                d["speedup_graph"] = d["torch"]["median_s"] / t.median_s
-        except Exception as exc:  # graph capture is best effort; eager numbers stand
-            d["triton_graph"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    for ph in timing.values():
-        ph.pop("_work", None)
-    result["timing"] = timing
-    bl = cache = None  # type: ignore[assignment]  # free the layer before the next one
+    # 3. speed: prefill, then decode against the cache the prefill wrote
+    timer = _PhaseTimer(bl, cache, spec, peaks, budget_s=budget_s,
+                        paths=["triton", "torch"] if reference else ["triton"])
+    result["timing"] = timer.run(batch, context, graphs=graphs and on_gpu, on_gpu=on_gpu)
+    bl = cache = timer = None  # type: ignore[assignment]  # free the layer before the next one
     if on_gpu:
         result["max_memory_allocated"] = int(torch.cuda.max_memory_allocated(device))
         torch.cuda.empty_cache()
     return result
+
+
+def _run_checks(spec: ModelSpec, layer: int, *, dtype: str, device: str, seed: int,
+                config: Any, encoder_tokens: int | None) -> list[dict[str, Any]]:
+    """Triton against the PyTorch reference at fp32, then at `dtype`; an out-of-memory is a
+    failed check with its message, not a crash."""
+    import torch
+
+    checks = []
+    for dt in dict.fromkeys(["fp32", dtype]):
+        try:
+            r = check_layer(spec, layer, dtype=dt, device=device, seed=seed + 1,
+                            config=config, encoder_tokens=encoder_tokens)
+            r["ok"] = check_ok(r)
+        except torch.cuda.OutOfMemoryError as exc:
+            r = {"dtype": dt, "ok": False, "error": f"out of memory: {exc}"[:300]}
+        checks.append(r)
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+    return checks
+
+
+class _PhaseTimer:
+    """Times one built layer's prefill and decode on each path, with the work each phase
+    does (bytes, FLOPs) and its roofline bound beside the measured rates."""
+
+    def __init__(self, bl: BenchLayer, cache: Any, spec: ModelSpec, peaks: Any, *,
+                 budget_s: float, paths: list[str]) -> None:
+        self.bl, self.cache, self.spec, self.peaks = bl, cache, spec, peaks
+        self.budget_s, self.paths = budget_s, paths
+
+    def rates(self, t: Any, tokens: int, work: Work) -> dict[str, Any]:
+        s = t.median_s
+        bw, flops = self.peaks.copy_bytes_per_s, self.peaks.bf16_flops
+        return {**t.as_dict(), "tokens_per_s": tokens / s,
+                "model_tokens_per_s": tokens / (s * self.spec.num_layers),
+                "gb_per_s": work.bytes / s / 1e9, "tflop_per_s": work.flops / s / 1e12,
+                "roofline_fraction": work.roofline_s(bw, flops) / s}
+
+    def phase(self, name: str, fn: Any, inputs: list[tuple[Any, ...]], *, tokens: int,
+              seqs: int, per_seq: int, pos: int, decode: bool) -> tuple[dict[str, Any], Work]:
+        import torch
+
+        from archlint.bench.timing import time_fn
+
+        out: dict[str, Any] = {"tokens": tokens}
+        touched = 0
+        if self.bl.moe:
+            with torch.no_grad():  # the routing is the same on every path: probe the first
+                fn(self.paths[0], *inputs[0])
+            touched = int(torch.unique(self.bl.last_routing[1]).numel())  # type: ignore[index]
+            out["experts_touched"] = touched
+        work = phase_work(self.bl, self.cache, batch=seqs, tokens_per_seq=per_seq, pos=pos,
+                          decode=decode, experts_touched=touched)
+        bw, flops = self.peaks.copy_bytes_per_s, self.peaks.bf16_flops
+        out.update(bytes=work.bytes, flops=work.flops, roofline_s=work.roofline_s(bw, flops),
+                   bound=work.bound(bw, flops))
+        for p in self.paths:
+            with torch.no_grad():
+                t = time_fn(lambda *a, p=p: fn(p, *a), inputs, budget_s=self.budget_s,
+                            min_runs=3 if name == "prefill" else 10)
+            out[p] = self.rates(t, tokens, work)
+        if "torch" in out and "triton" in out:
+            out["speedup"] = out["torch"]["median_s"] / out["triton"]["median_s"]
+        return out, work
+
+    def graph_decode(self, d: dict[str, Any], xd: list[tuple[Any, ...]], pos: int,
+                     work: Work, batch: int) -> None:
+        """Decode replayed from a CUDA graph (best effort: the eager numbers stand)."""
+        import torch
+
+        from archlint.bench.timing import time_graphs
+
+        try:
+            with torch.no_grad():
+                t = time_graphs(lambda x: self.bl.decode(x, self.cache, pos, "triton"), xd,
+                                budget_s=self.budget_s, min_runs=20)
+            d["triton_graph"] = self.rates(t, batch, work)
+            if "torch" in d:
+                d["speedup_graph"] = d["torch"]["median_s"] / t.median_s
+        except Exception as exc:
+            d["triton_graph"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+    def run(self, batch: int, context: int, *, graphs: bool, on_gpu: bool) -> dict[str, Any]:
+        import torch
+
+        bl, cache = self.bl, self.cache
+        timing: dict[str, Any] = {}
+        # prefill: B sequences of L tokens into the cache (two input sets, rotated)
+        xs = [(bl.random_input(batch, context),) for _ in range(2)]
+        timing["prefill"], _ = self.phase(
+            "prefill", lambda p, x: bl.prefill(x, cache, p), xs, tokens=batch * context,
+            seqs=batch, per_seq=context, pos=0, decode=False)
+        del xs
+        if on_gpu:
+            torch.cuda.empty_cache()
+        # decode: one token per sequence at position L-1 against the L-token cache the
+        # prefill wrote (a window's ring holds its last W); eight input sets rotated
+        pos = context - 1
+        xd = [(bl.random_input(batch),) for _ in range(8)]
+        timing["decode"], work = self.phase(
+            "decode", lambda p, x: bl.decode(x, cache, pos, p), xd, tokens=batch, seqs=batch,
+            per_seq=1, pos=pos, decode=True)
+        timing["decode"]["kv_tokens_read"] = bl.valid(cache, pos)
+        if graphs:
+            self.graph_decode(timing["decode"], xd, pos, work, batch)
+        return timing
 
 
 __all__ = ["measure_cache", "phase_work", "run_layer"]
