@@ -369,9 +369,8 @@ def bench_mla(smoke):
            target_met=bool(tb / CEIL["copy_TBps"] >= 0.6 and ours < naive))
 
 
-def bench_moe(smoke):
-    log("== fused MoE ==")
-    # fp32 check on a cut-down Mixtral and DeepSeek (same kernels, smaller matrices)
+def _moe_check_fp32():
+    """fp32 check on a cut-down Mixtral and DeepSeek (same kernels, smaller matrices)."""
     for name, e, k, c, f, t, ds in [("mixtral-small", 8, 2, 256, 512, 64, False),
                                     ("deepseek-small", 64, 8, 256, 128, 64, True)]:
         x = randn(t, c, dtype=torch.float32)
@@ -389,66 +388,86 @@ def bench_moe(smoke):
         for bm in (16, 64):
             check(f"moe fp32 {name} BM{bm}", MOE.fused_moe(x, w13, w2, w, ids, block_m=bm, **sh),
                   REF.moe_ref(x, w13, w2, w, ids, **sh), TF32_TOL)
+
+
+def _moe_inputs(t, c, e, k, grouped, bias):
+    """Three (x, routing weights, expert ids) sets of `t` tokens: softmax top-k (Mixtral) or
+    DeepSeek-V3's sigmoid grouped top-k."""
+    sets = []
+    for _ in range(3):
+        x = randn(t, c)
+        logits = randn(t, e, dtype=torch.float32)
+        if grouped:
+            w, ids = MOE.route_sigmoid_grouped_topk(logits, k, bias, 8, 4, True, 2.5)
+        else:
+            w, ids = MOE.route_softmax_topk(logits, k)
+        sets.append((x, w, ids))
+    return sets
+
+
+def _moe_target_met(t, frac, speedup):
+    """The issue's targets: decode-sized batches near the weight roofline, mid-sized ones 2x
+    the per-expert loop, prefill-sized ones at least level with it."""
+    if t <= 64:
+        return frac >= 0.5
+    if t <= 1024:
+        return speedup >= 2.0
+    return speedup >= 1.0
+
+
+def _moe_point(name, t, e, k, c, f, fs, wts, bias):
+    """One model at `t` tokens: checked in bf16, then fused (eager and graph) against the
+    looped reference, recorded with its roofline fraction."""
+    w13, w2, sh = wts
+    sets = _moe_inputs(t, c, e, k, bool(fs), bias)
+    x, w, ids = sets[0]
+    check(f"moe bf16 {name} T{t}", MOE.fused_moe(x, w13, w2, w, ids, **sh),
+          REF.moe_ref(x, w13, w2, w, ids, **sh), 2e-2)
+
+    def fused(x, w, ids, bm=None):
+        return MOE.fused_moe(x, w13, w2, w, ids, block_m=bm, **sh)
+
+    def looped(x, w, ids):
+        return REF.moe_ref(x, w13, w2, w, ids, **sh)
+
+    ours = time_ms(fused, sets)
+    graph = time_graph_ms(fused, sets)
+    cfgs = [best_config(MOE._gate_up_tuned), best_config(MOE._down_tuned)]
+    bm_sweep = {}
+    if t >= 1024:
+        for bm in (64, 128):
+            bm_sweep[bm] = time_ms(lambda x, w, ids, bm=bm: fused(x, w, ids, bm), sets)
+    loop = time_ms(looped, sets, reps=10, warmup=2)
+    nb = MOE.moe_weight_bytes(ids, e, c, f) + (3 * c * fs * 2 if fs else 0)
+    roof_ms = nb / (CEIL["copy_TBps"] * 1e9)
+    fl = MOE.moe_flops(t, k, c, f) + (2.0 * t * 3 * c * fs if fs else 0)
+    speedup = loop / ours
+    frac = roof_ms / (graph if graph == graph and graph < ours else ours)
+    record("moe", f"{name} T{t}", ours_ms=ours, graph_ms=graph, loop_ms=loop,
+           speedup=speedup, block_m=MOE.pick_block_m(t * k, e), configs=cfgs,
+           bm_sweep_ms=bm_sweep, graph_frac_of_weight_roofline=roof_ms / graph,
+           weight_roofline_ms=roof_ms, frac_of_weight_roofline=frac,
+           ours_TFLOPs=fl / ours / 1e9, target_met=bool(_moe_target_met(t, frac, speedup)))
+
+
+def bench_moe(smoke):
+    log("== fused MoE ==")
+    _moe_check_fp32()
     models = [("mixtral", 8, 2, 4096, 14336, 0), ("deepseek-v3", 256, 8, 7168, 2048, 2048)]
     tokens = [1, 8, 64, 256, 1024, 4096]
     if smoke:
         models = [("mixtral", 8, 2, 64, 128, 0), ("deepseek-v3", 32, 8, 64, 32, 32)]
         tokens = [1, 64]
     for name, e, k, c, f, fs in models:
-        w13 = randn(e, 2 * f, c, scale=c**-0.5)
-        w2 = randn(e, c, f, scale=f**-0.5)
         sh = {}
         if fs:
             sh = {"shared_w13": randn(2 * fs, c, scale=c**-0.5),
                   "shared_w2": randn(c, fs, scale=fs**-0.5)}
+        wts = (randn(e, 2 * f, c, scale=c**-0.5), randn(e, c, f, scale=f**-0.5), sh)
         bias = randn(e, dtype=torch.float32, scale=0.1)
         for t in tokens:
-            sets = []
-            for _ in range(3):
-                x = randn(t, c)
-                logits = randn(t, e, dtype=torch.float32)
-                if fs:
-                    w, ids = MOE.route_sigmoid_grouped_topk(logits, k, bias, 8, 4, True, 2.5)
-                else:
-                    w, ids = MOE.route_softmax_topk(logits, k)
-                sets.append((x, w, ids))
-            x, w, ids = sets[0]
-            check(f"moe bf16 {name} T{t}", MOE.fused_moe(x, w13, w2, w, ids, **sh),
-                  REF.moe_ref(x, w13, w2, w, ids, **sh), 2e-2)
-            wts = (w13, w2, sh)
-
-            def fused(x, w, ids, bm=None, wts=wts):
-                return MOE.fused_moe(x, wts[0], wts[1], w, ids, block_m=bm, **wts[2])
-
-            def looped(x, w, ids, wts=wts):
-                return REF.moe_ref(x, wts[0], wts[1], w, ids, **wts[2])
-
-            ours = time_ms(fused, sets)
-            graph = time_graph_ms(fused, sets)
-            cfgs = [best_config(MOE._gate_up_tuned), best_config(MOE._down_tuned)]
-            bm_sweep = {}
-            if t >= 1024:
-                for bm in (64, 128):
-                    bm_sweep[bm] = time_ms(lambda x, w, ids, bm=bm, f=fused: f(x, w, ids, bm),
-                                           sets)
-            loop = time_ms(looped, sets, reps=10, warmup=2)
-            nb = MOE.moe_weight_bytes(ids, e, c, f) + (3 * c * fs * 2 if fs else 0)
-            roof_ms = nb / (CEIL["copy_TBps"] * 1e9)
-            fl = MOE.moe_flops(t, k, c, f) + (2.0 * t * 3 * c * fs if fs else 0)
-            speedup = loop / ours
-            frac = roof_ms / (graph if graph == graph and graph < ours else ours)
-            if t <= 64:
-                met = frac >= 0.5
-            elif t <= 1024:
-                met = speedup >= 2.0
-            else:
-                met = speedup >= 1.0
-            record("moe", f"{name} T{t}", ours_ms=ours, graph_ms=graph, loop_ms=loop,
-                   speedup=speedup, block_m=MOE.pick_block_m(t * k, e), configs=cfgs,
-                   bm_sweep_ms=bm_sweep, graph_frac_of_weight_roofline=roof_ms / graph,
-                   weight_roofline_ms=roof_ms, frac_of_weight_roofline=frac,
-                   ours_TFLOPs=fl / ours / 1e9, target_met=bool(met))
-        del w13, w2, sh, wts, fused, looped
+            _moe_point(name, t, e, k, c, f, fs, wts, bias)
+        del wts, sh
         if CUDA:
             torch.cuda.empty_cache()
 
