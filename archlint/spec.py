@@ -241,7 +241,12 @@ class ModelSpec(_Sourced):
     position_offset: int = 0  # extra rows in that table (BART and OPT reserve 2)
     position_tables: int = 1  # one per stack when both stacks learn positions (BART)
     type_vocab_size: int = 0  # BERT segment embeddings
+    # factorised embedding (ALBERT, ELECTRA, RemBERT): the tables' width when narrower than
+    # hidden_size, and whether a linear projects it up (FNet projects at equal widths too)
+    embedding_size: int | None = None
+    embedding_projection: bool = False
     relative_attention_buckets: int = 0  # T5 relative position bias table (per stack)
+    relative_position_rows: int = 0  # DeBERTa's shared relative-position table (rows × hidden)
     pooler: bool = False  # BERT pooler (dense hidden → hidden)
     final_norm: bool = True  # pre-norm stacks end with a norm; post-norm BERT does not
     dtype: str | None = None  # declared torch_dtype, canonical short name (bf16, fp16, fp32)

@@ -14,6 +14,17 @@ attention module) and by shape (a linear whose output is 2 × intermediate_size 
 gate+up projection). Types that do not build this way are left out (the reader then keeps
 its own defaults, and coverage says the type has no adapter).
 
+Encoder-only types also get the facts of the stack around the blocks, read off their base
+model (the class the conformance harness and a checkpoint's encoder hold), from the modules
+that own parameters outside the block list: a norm on the embedding (`embedding_norm`), a
+norm after the last block (`final_norm`), a pooler (`pooler`), a linear that projects a
+narrower embedding up to the hidden size (`embedding_projection`), and the config key whose
+default is the embedding width when it is not the hidden size (`embedding_width_key`:
+ELECTRA's `embedding_size`, RemBERT's `input_embedding_size`). `dialect` is "bert" when every
+parameter of the base model is one the BERT reader counts: token / position / segment tables
+(and a relative-position bias), those norms and that pooler, and blocks of exactly q, k, v,
+output, FFN-in and FFN-out linears, all biased, with two biased LayerNorms.
+
     python scripts/gen_structure_table.py        # needs the test extra (transformers, torch)
 """
 
@@ -128,6 +139,132 @@ def facts(model_type: str) -> dict[str, Any] | None:
     return out
 
 
+def _own_params(model: Any) -> dict[str, tuple[str, dict[str, tuple[int, ...]]]]:
+    """path → (module class, {param name: shape}) for modules that own parameters."""
+    out = {}
+    for name, module in model.named_modules():
+        shapes = {n: tuple(p.shape) for n, p in module.named_parameters(recurse=False)}
+        if shapes:
+            out[name] = (type(module).__name__, shapes)
+    return out
+
+
+def _is_norm(path: str, cls: str) -> bool:
+    last = path.rsplit(".", 1)[-1].lower()
+    return "norm" in cls.lower() or "norm" in last or last in ("ln", "ln_f")
+
+
+def _width_key(defaults: dict[str, Any], width: int, hidden: int) -> str | None:
+    """The config key whose default is the embedding width (when not the hidden size)."""
+    if width == hidden:
+        return None
+    keys = [k for k, v in defaults.items() if v == width and not isinstance(v, bool)]
+    keys.sort(key=lambda k: ("emb" not in k, "input" not in k, k))
+    return keys[0] if keys else None
+
+
+def encoder_facts(model_type: str) -> dict[str, Any]:
+    """The stack around an encoder's blocks (see the module docstring), on its base model."""
+    import torch
+    import transformers
+    from transformers import AutoConfig
+
+    from archlint.families import tf_tables
+
+    class_name = tf_tables.model_classes(model_type).get("base")
+    if class_name is None or not hasattr(transformers, class_name):
+        return {}
+    cfg = AutoConfig.for_model(model_type)
+    for key in LAYER_KEYS:
+        if isinstance(getattr(cfg, key, None), int):
+            setattr(cfg, key, 2)
+    with torch.device("meta"):
+        model = getattr(transformers, class_name)(cfg)
+    modules = _own_params(model)
+    block0 = next((n for n, _ in model.named_modules() if LAYER_RE.search(n)), None)
+    if block0 is None:
+        return {}
+    stack = block0[: -len("0")]
+    hidden = getattr(cfg, "hidden_size", None) or 0
+    try:
+        inputs = model.get_input_embeddings()
+    except Exception:
+        inputs = None
+    weight = getattr(inputs, "weight", None)
+    width = int(weight.shape[1]) if weight is not None and weight.dim() == 2 else hidden
+    outside = {p: v for p, v in modules.items() if not p.startswith(stack)}
+    facts: dict[str, Any] = {"embedding_norm": False, "final_norm": False, "pooler": False,
+                             "embedding_projection": False}
+    rest = {}
+    for path, (cls, shapes) in outside.items():
+        low = path.lower()
+        weight = shapes.get("weight", ())
+        if _is_norm(path, cls) and len(weight) == 1:
+            facts["embedding_norm" if "emb" in low else "final_norm"] = True
+        elif "pooler" in low and weight == (hidden, hidden):
+            facts["pooler"] = True
+        elif "emb" in low and weight == (hidden, width) and width != hidden or (
+            "emb" in low and "proj" in low and weight == (hidden, width)
+        ):
+            facts["embedding_projection"] = True
+        else:
+            rest[path] = (cls, shapes)
+    positions = getattr(cfg, "max_position_embeddings", None) or 1
+    # by shape, not class: I-BERT's QuantEmbedding is no nn.Embedding; a table as wide as
+    # the tokens' (RoFormer's sinusoidal table is one head wide: not a position table)
+    facts["learned_positions"] = any(
+        "position" in p.lower() and len(v[1].get("weight", ())) == 2
+        and v[1]["weight"][0] >= positions and v[1]["weight"][1] == width
+        for p, v in outside.items()
+    )
+    defaults = tf_tables.defaults_for(model_type) or {}
+    key = _width_key(defaults, width or 0, hidden or 0)
+    if key:
+        facts["embedding_width_key"] = key
+    if _bert_blocks(modules, block0, cfg) and _bert_tables(rest, cfg, width):
+        facts["dialect"] = "bert"
+    return facts
+
+
+def _bert_blocks(modules: dict[str, Any], block0: str, cfg: Any) -> bool:
+    """Block 0 holds q, k, v, output, FFN-in and FFN-out linears, all biased, and two biased
+    hidden-size LayerNorms; nothing else."""
+    hidden = getattr(cfg, "hidden_size", None) or 0
+    inter = getattr(cfg, "intermediate_size", None) or 0
+    linears, norms = [], 0
+    for path, (cls, shapes) in modules.items():
+        if not path.startswith(block0 + "."):
+            continue
+        weight = shapes.get("weight", ())
+        if _is_norm(path, cls) and weight == (hidden,) and "bias" in shapes and len(shapes) == 2:
+            norms += 1
+        elif len(weight) == 2 and "bias" in shapes and len(shapes) == 2:
+            linears.append(weight)
+        else:
+            return False
+    want = sorted([(hidden, hidden)] * 4 + [(inter, hidden), (hidden, inter)])
+    return norms == 2 and sorted(linears) == want
+
+
+def _bert_tables(rest: dict[str, Any], cfg: Any, width: int | None) -> bool:
+    """Everything left outside the blocks is a table the BERT reader sizes from the config:
+    tokens, positions, segments (one table or TAPAS's several), a relative-position bias."""
+    rows = {getattr(cfg, "vocab_size", None), getattr(cfg, "max_position_embeddings", None)}
+    types = getattr(cfg, "type_vocab_sizes", None) or [getattr(cfg, "type_vocab_size", None)]
+    rows.update(types)
+    buckets = getattr(cfg, "relative_attention_num_buckets", None)
+    heads = getattr(cfg, "num_attention_heads", None)
+    for _path, (cls, shapes) in rest.items():
+        weight = shapes.get("weight", ())
+        if len(shapes) != 1 or len(weight) != 2:
+            return False
+        if weight == (buckets, heads):
+            continue
+        if weight[1] != width or weight[0] not in rows:
+            return False
+    return True
+
+
 def main() -> int:
     warnings.filterwarnings("ignore")
     import transformers
@@ -148,6 +285,14 @@ def main() -> int:
             found = None
         finally:
             signal.alarm(0)
+        if found and tf_tables.category(model_type) == "encoder":
+            signal.alarm(20)
+            try:
+                found.update(encoder_facts(model_type))
+            except Exception:
+                pass
+            finally:
+                signal.alarm(0)
         if found:
             table[model_type] = found
     payload = {"transformers_version": transformers.__version__, "types": table}

@@ -271,11 +271,15 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     for layer in spec.mtp_layers:
         # An MTP module: a full block, two input norms and the 2h → h projection (DeepSeek-V3 §2.2).
         comp["mtp"] += sum(layer_params(layer, spec).values()) + 3 * hidden + 2 * hidden * hidden
-    comp["embedding"] += vocab * hidden
+    width = spec.embedding_size or hidden  # factorised tables (ALBERT, ELECTRA) are narrower
+    comp["embedding"] += vocab * width
     if spec.positional_embedding and spec.max_position_embeddings:
         rows = spec.max_position_embeddings + spec.position_offset
-        comp["embedding"] += spec.position_tables * rows * hidden
-    comp["embedding"] += spec.type_vocab_size * hidden
+        comp["embedding"] += spec.position_tables * rows * width
+    comp["embedding"] += spec.type_vocab_size * width
+    comp["embedding"] += spec.relative_position_rows * hidden
+    if spec.embedding_projection:
+        comp["embedding"] += width * hidden + hidden  # biased linear, width → hidden
     stacks = 2 if spec.architecture == "encoder-decoder" else 1
     if spec.relative_attention_buckets and spec.layers:
         comp["embedding"] += (
@@ -284,7 +288,7 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     if spec.pooler:
         comp["other"] += hidden * hidden + hidden
     if spec.embedding_norm:
-        comp["norms"] += hidden * (2 if spec.norm_bias else 1)
+        comp["norms"] += width * (2 if spec.norm_bias else 1)
     final_norms = (2 if spec.architecture == "encoder-decoder" else 1) if spec.final_norm else 0
     comp["norms"] += final_norms * hidden * (2 if spec.norm_bias else 1)
     if not spec.tie_word_embeddings and spec.architecture != "encoder":

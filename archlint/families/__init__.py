@@ -22,56 +22,42 @@ class Generic(Adapter):
     name = "generic"
     known = False
 
-    def _fact(self, name: str, default: Any) -> Any:
-        mt = self.cv.lookup("model_type")[0]
-        value = tf_structure.facts(mt).get(name) if isinstance(mt, str) else None
-        if value is None:
-            return default
-        self.prov.setdefault(
-            f"structure.{name}",
-            FieldSource(
-                kind="default",
-                detail=f"transformers {tf_structure.version()} {mt} modeling: {name}={value}",
-            ),
-        )
-        return value
-
     def gated_ffn(self) -> bool:
-        return bool(self._fact("gated_mlp", True))
+        return bool(self.structure_fact("gated_mlp", True))
 
     def norm_kind(self) -> str:
-        return str(self._fact("norm", "rmsnorm"))
+        return str(self.structure_fact("norm", "rmsnorm"))
 
     def norm_bias(self) -> bool:
-        return bool(self._fact("norm_bias", self.norm_kind() == "layernorm"))
+        return bool(self.structure_fact("norm_bias", self.norm_kind() == "layernorm"))
 
     def norms_per_layer(self) -> int:
-        return int(self._fact("norms_per_layer", 2))
+        return int(self.structure_fact("norms_per_layer", 2))
 
     def qk_norm(self) -> bool:
-        return super().qk_norm() or bool(self._fact("qk_norm", False))
+        return super().qk_norm() or bool(self.structure_fact("qk_norm", False))
 
     def qkv_bias(self) -> bool:
         if self.cv.lookup("attention_bias", "qkv_bias", "use_bias", "bias")[1] is not None:
             return super().qkv_bias()
-        return bool(self._fact("qkv_bias", False))
+        return bool(self.structure_fact("qkv_bias", False))
 
     def o_bias(self) -> bool:
         if self.cv.lookup("attention_bias", "use_bias", "bias")[1] is not None:
             return super().o_bias()
-        return bool(self._fact("o_bias", False))
+        return bool(self.structure_fact("o_bias", False))
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
         if self.cv.lookup("ffn_bias", "mlp_bias", "use_bias", "bias")[1] is None:
-            spec = spec.model_copy(update={"bias": bool(self._fact("mlp_bias", False))})
+            spec = spec.model_copy(update={"bias": bool(self.structure_fact("mlp_bias", False))})
         return spec
 
     def learned_positions(self) -> bool:
-        return super().learned_positions() or bool(self._fact("learned_positions", False))
+        return super().learned_positions() or bool(self.structure_fact("learned_positions", False))
 
     def head_bias(self) -> bool:
-        return bool(self._fact("head_bias", False))
+        return bool(self.structure_fact("head_bias", False))
 
     def architecture(self) -> str:
         mt = self.cv.lookup("model_type")[0]
@@ -110,6 +96,14 @@ def adapter_for(
     by_type = adapters_by_type()
     if isinstance(model_type, str) and model_type in by_type:
         return by_type[model_type](config, origins=origins)
+    dialect = _dialect_adapter(model_type, by_type)
+    if dialect is not None:
+        adapter = dialect(config, origins=origins)
+        adapter.notes.append(
+            f"model type {model_type!r} read as the {dialect.name} dialect: transformers' "
+            f"modeling builds exactly the modules the {dialect.name} reader counts"
+        )
+        return adapter
     text_type = _text_model_type(config)
     if text_type in by_type:
         # A multimodal wrapper around a language model archlint knows (LLaVA around Llama,
@@ -132,6 +126,15 @@ def adapter_for(
         "and tensor shapes"
     )
     return adapter
+
+
+def _dialect_adapter(model_type: Any, by_type: dict[str, type[Adapter]]) -> type[Adapter] | None:
+    """The adapter whose dialect transformers' modeling of this type was observed to be
+    (`tf_structure` fact `dialect`, generated from the modules it builds)."""
+    if not isinstance(model_type, str):
+        return None
+    name = tf_structure.facts(model_type).get("dialect")
+    return next((a for a in by_type.values() if a.name == name), None) if name else None
 
 
 def _text_model_type(config: dict[str, Any]) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from archlint.dtypes import canonical_name
-from archlint.families import tf_tables
+from archlint.families import tf_structure, tf_tables
 from archlint.families.coverage import build_coverage
 from archlint.families.towers import TOWER_KEYS, read_towers
 from archlint.spec import (
@@ -285,11 +285,70 @@ class Adapter:
         """LayerNorm carries a bias unless the family removed it; RMSNorm never does."""
         return self.norm_kind() == "layernorm"
 
+    def structure_fact(self, name: str, default: Any) -> Any:
+        """What transformers' modeling code builds for this model_type (`tf_structure`,
+        generated from its modules), recorded as a default; `default` when not observed."""
+        mt = self.cv.lookup("model_type")[0]
+        value = tf_structure.facts(mt).get(name) if isinstance(mt, str) else None
+        if value is None:
+            return default
+        self.prov.setdefault(
+            f"structure.{name}",
+            FieldSource(
+                kind="default",
+                detail=f"transformers {tf_structure.version()} {mt} modeling: {name}={value}",
+            ),
+        )
+        return value
+
+    def _encoder_fact(self, name: str, default: bool) -> bool:
+        """A fact of the stack around an encoder's blocks (only encoders record them)."""
+        if self.architecture() != "encoder":
+            return default
+        return bool(self.structure_fact(name, default))
+
     def embedding_norm(self) -> bool:
-        return False
+        return self._encoder_fact("embedding_norm", False)
 
     def pooler(self) -> bool:
-        return False
+        return self._encoder_fact("pooler", False)
+
+    def final_norm(self) -> bool:
+        """Pre-norm stacks end with a norm; a post-norm encoder (BERT) has none unless its
+        modeling code adds one (RoBERTa-PreLayerNorm, Megatron-BERT, ModernBERT)."""
+        if self.architecture() != "encoder":
+            return True
+        return self._encoder_fact("final_norm", False)
+
+    def embedding_width(self) -> int | None:
+        """The width of the token / position / segment tables when narrower than the hidden
+        size (ALBERT and ELECTRA's factorised embedding, RemBERT's input embedding): the key
+        transformers' modeling sizes them by (a generated fact), else the common names."""
+        if self.architecture() != "encoder":
+            return None
+        key = self.structure_fact("embedding_width_key", None)
+        keys = (key,) if isinstance(key, str) else ()
+        width = self.read_int("embedding_size", *keys, "embedding_size", "input_embedding_size")
+        return width if width and width != self.hidden_size() else None
+
+    def embedding_projection(self) -> bool:
+        """A linear from the embedding width up to the hidden size: present when the widths
+        differ and the modeling code has one, or always when it projects at equal widths
+        too (FNet's embeddings.projection)."""
+        if not self._encoder_fact("embedding_projection", False):
+            return False
+        return self.embedding_width() is not None or self.structure_fact(
+            "embedding_width_key", None
+        ) is None
+
+    def type_vocab_rows(self) -> int:
+        """Rows of the segment tables: `type_vocab_size`, or the sum of TAPAS-style
+        `type_vocab_sizes` (one table per segment kind)."""
+        sizes = self.cv.lookup("type_vocab_sizes")[0]
+        if isinstance(sizes, list) and all(isinstance(n, int) for n in sizes):
+            self.prov["type_vocab_size"] = self.declared("type_vocab_sizes", "sum of the tables")
+            return sum(sizes)
+        return self.read_int("type_vocab_size", "type_vocab_size") or 0
 
     def dtype(self) -> str | None:
         value = self.read("dtype", "torch_dtype", "dtype")
@@ -658,11 +717,13 @@ class Adapter:
             )
             or 0,
             pooler=self.pooler(),
-            final_norm=self.architecture() != "encoder",
+            final_norm=self.final_norm(),
+            embedding_size=self.embedding_width(),
+            embedding_projection=self.embedding_projection(),
             positional_embedding=self.learned_positions(),
             position_offset=self.position_offset(),
             position_tables=self.position_tables(),
-            type_vocab_size=self.read_int("type_vocab_size", "type_vocab_size") or 0,
+            type_vocab_size=self.type_vocab_rows(),
             dtype=self.dtype(),
             architecture=self.architecture(),  # type: ignore[arg-type]
             layers=layers,

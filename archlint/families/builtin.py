@@ -31,6 +31,7 @@ from archlint.families.dialects import (
     Starcoder2,
     Whisper,
 )
+from archlint.families.encoders import ENCODER_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
 
@@ -57,6 +58,7 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     T5,
     Bart,
     Whisper,
+    *ENCODER_ADAPTERS,
     *HYBRID_ADAPTERS,
     *ATTENTION_VARIANT_ADAPTERS,
 )

@@ -559,22 +559,30 @@ class DBRX(Adapter):
 
 class Bert(ClassicTransformer):
     """BERT/RoBERTa: encoder-only (no KV cache growth), learned positions and segment
-    embeddings, LayerNorm after the embedding, plain GELU MLP, biases everywhere."""
+    embeddings, LayerNorm after the embedding, plain GELU MLP, biases everywhere.
+
+    Also every type whose transformers modeling builds exactly these modules (the generated
+    `dialect` fact routes CamemBERT, ERNIE, Data2Vec-Text, MPNet, Megatron-BERT, ...): what
+    varies between them is read from the same facts (a pooler or not, the embedding norm,
+    a final norm in pre-norm stacks, a factorised embedding with its projection, rotary
+    instead of a position table)."""
 
     name = "bert"
     model_types = ("bert", "roberta", "xlm-roberta", "distilbert", "electra")
 
     def embedding_norm(self) -> bool:
-        return True
+        return bool(self.structure_fact("embedding_norm", True))
 
     def pooler(self) -> bool:
-        return True
+        return bool(self.structure_fact("pooler", True))
 
     def architecture(self) -> str:
         return "encoder"
 
     def positional(self, index: int) -> Positional:
-        return "learned"
+        if self.structure_fact("learned_positions", True):
+            return "learned"
+        return super().positional(index)
 
 
 class T5(Adapter):
