@@ -248,6 +248,9 @@ class ModelSpec(_Sourced):
     relative_attention_buckets: int = 0  # T5 relative position bias table (per stack)
     relative_position_rows: int = 0  # DeBERTa's shared relative-position table (rows × hidden)
     pooler: bool = False  # BERT pooler (dense hidden → hidden)
+    # an encoder checkpoint's pretraining head (the masked-LM / pretraining class its
+    # `architectures` names): transform, norm, output bias, untied output projection
+    task_head_params: int = 0
     final_norm: bool = True  # pre-norm stacks end with a norm; post-norm BERT does not
     dtype: str | None = None  # declared torch_dtype, canonical short name (bf16, fp16, fp32)
     architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"

@@ -25,6 +25,12 @@ parameter of the base model is one the BERT reader counts: token / position / se
 (and a relative-position bias), those norms and that pooler, and blocks of exactly q, k, v,
 output, FFN-in and FFN-out linears, all biased, with two biased LayerNorms.
 
+`heads` describes the pretraining heads a checkpoint's `architectures` names (the type's
+masked-LM and pretraining classes): whether the encoder inside keeps its pooler, the shapes
+of the head's own parameters in symbols (D hidden, E embedding width, V vocabulary, I
+intermediate; a literal for a fixed size, ELECTRA's 1-logit discriminator), and the output
+projection's shape, which is stored only when not tied to the token table.
+
     python scripts/gen_structure_table.py        # needs the test extra (transformers, torch)
 """
 
@@ -226,6 +232,59 @@ def encoder_facts(model_type: str) -> dict[str, Any]:
     return facts
 
 
+def _symbol(dim: int, sizes: dict[str, int]) -> str | int:
+    for name, value in sizes.items():
+        if dim == value:
+            return name
+    return dim
+
+
+def head_facts(model_type: str) -> dict[str, Any]:
+    """The masked-LM / pretraining heads of an encoder type (see the module docstring)."""
+    import torch
+    import transformers
+    from transformers import AutoConfig
+
+    from archlint.families import tf_tables
+
+    classes = tf_tables.model_classes(model_type)
+    heads: dict[str, Any] = {}
+    for task in ("masked_lm", "pretraining"):
+        name = classes.get(task)
+        if name is None or name == classes.get("base") or not hasattr(transformers, name):
+            continue
+        cfg = AutoConfig.for_model(model_type)
+        for key in LAYER_KEYS:
+            if isinstance(getattr(cfg, key, None), int):
+                setattr(cfg, key, 2)
+        try:
+            with torch.device("meta"):
+                model = getattr(transformers, name)(cfg)
+        except Exception:
+            continue
+        base = getattr(model, getattr(model, "base_model_prefix", ""), None)
+        if base is None or base is model:
+            continue
+        inner = {id(p) for p in base.parameters()}
+        tokens = model.get_input_embeddings().weight
+        output = model.get_output_embeddings()
+        out_weight = getattr(output, "weight", None)
+        sizes = {"D": cfg.hidden_size, "E": int(tokens.shape[1]), "V": int(tokens.shape[0]),
+                 "I": getattr(cfg, "intermediate_size", None) or -1}
+        own = [
+            [_symbol(int(d), sizes) for d in p.shape]
+            for p in model.parameters()
+            if id(p) not in inner and p is not out_weight
+        ]
+        heads[name] = {
+            "pooler": any(n.startswith("pooler.") for n, _ in base.named_parameters()),
+            "params": own,
+            "output": [_symbol(int(d), sizes) for d in out_weight.shape]
+            if out_weight is not None else None,
+        }
+    return {"heads": heads} if heads else {}
+
+
 def _bert_blocks(modules: dict[str, Any], block0: str, cfg: Any) -> bool:
     """Block 0 holds q, k, v, output, FFN-in and FFN-out linears, all biased, and two biased
     hidden-size LayerNorms; nothing else."""
@@ -289,6 +348,7 @@ def main() -> int:
             signal.alarm(20)
             try:
                 found.update(encoder_facts(model_type))
+                found.update(head_facts(model_type))
             except Exception:
                 pass
             finally:

@@ -295,5 +295,6 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
         comp["head"] += vocab * hidden
     if spec.head_bias and spec.architecture != "encoder":
         comp["head"] += vocab
+    comp["head"] += spec.task_head_params
     comp["towers"] += sum(tower.params for tower in spec.towers)
     return _counts("config", comp, routed_by_layer, spec)

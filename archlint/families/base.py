@@ -164,6 +164,8 @@ class Adapter:
     #: transformers' PretrainedConfig default is True; families whose config class says
     #: otherwise (Llama, DeepSeek, gpt-oss, GPT-J/NeoX, DBRX) set False.
     tie_default: ClassVar[bool] = True
+    #: an encoder's pooler when transformers' structure table does not say (BERT has one)
+    pooler_default: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -311,7 +313,47 @@ class Adapter:
         return self._encoder_fact("embedding_norm", False)
 
     def pooler(self) -> bool:
-        return self._encoder_fact("pooler", False)
+        head = self.task_head()
+        if head is not None:  # BertForMaskedLM drops the pooler, BertForPreTraining keeps it
+            return bool(head.get("pooler"))
+        return self._encoder_fact("pooler", self.pooler_default)
+
+    def task_head(self) -> dict[str, Any] | None:
+        """The pretraining head of an encoder checkpoint: the masked-LM or pretraining class
+        its `architectures` names, as transformers builds it (`tf_structure` fact `heads`).
+        None for a bare encoder or a class the table does not describe."""
+        if self.architecture() != "encoder":
+            return None
+        names = self.config.get("architectures")
+        heads = self.structure_fact("heads", None)
+        if not isinstance(names, list) or not names or not isinstance(heads, dict):
+            return None
+        entry = heads.get(names[0])
+        return entry if isinstance(entry, dict) else None
+
+    def task_head_params(self) -> int:
+        """Parameters of `task_head`: its own tensors in symbols (D hidden, E embedding width,
+        V vocabulary, I intermediate) sized by this config, plus the output projection when it
+        is not tied to the token table."""
+        head = self.task_head()
+        if head is None:
+            return 0
+        hidden = self.hidden_size()
+        sizes = {"D": hidden, "E": self.embedding_width() or hidden, "V": self.vocab_size()}
+
+        def numel(shape: list[Any]) -> int:
+            out = 1
+            for dim in shape:
+                if dim == "I":
+                    dim = self.ffn(0).intermediate_size
+                out *= dim if isinstance(dim, int) else sizes.get(str(dim), 0)
+            return out
+
+        total = sum(numel(shape) for shape in head.get("params") or [])
+        output = head.get("output")
+        if isinstance(output, list) and not self.tie_word_embeddings():
+            total += numel(output)
+        return total
 
     def final_norm(self) -> bool:
         """Pre-norm stacks end with a norm; a post-norm encoder (BERT) has none unless its
@@ -720,6 +762,7 @@ class Adapter:
             final_norm=self.final_norm(),
             embedding_size=self.embedding_width(),
             embedding_projection=self.embedding_projection(),
+            task_head_params=self.task_head_params(),
             positional_embedding=self.learned_positions(),
             position_offset=self.position_offset(),
             position_tables=self.position_tables(),

@@ -570,11 +570,10 @@ class Bert(ClassicTransformer):
     name = "bert"
     model_types = ("bert", "roberta", "xlm-roberta", "distilbert", "electra")
 
+    pooler_default = True
+
     def embedding_norm(self) -> bool:
         return bool(self.structure_fact("embedding_norm", True))
-
-    def pooler(self) -> bool:
-        return bool(self.structure_fact("pooler", True))
 
     def architecture(self) -> str:
         return "encoder"

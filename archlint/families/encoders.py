@@ -22,11 +22,9 @@ class Albert(Bert):
 
     name = "albert"
     model_types = ("albert",)
+    pooler_default = True
 
     def embedding_norm(self) -> bool:
-        return True
-
-    def pooler(self) -> bool:
         return True
 
     def positional(self, index: int) -> Positional:

@@ -97,7 +97,17 @@ MODEL_PRIORITY = {
 }
 
 
-def model_class_for(models: dict[str, str], category: str) -> str | None:
+def model_class_for(
+    models: dict[str, str], category: str, config: dict[str, Any] | None = None
+) -> str | None:
+    """The class to count. An encoder checkpoint holds the class its `architectures` names
+    when that is one of the type's own (BertForMaskedLM has no pooler but an MLM head;
+    ModernBertForMaskedLM adds a head to the base model), as a real repo's weights do."""
+    named = (config or {}).get("architectures")
+    if category == "encoder" and isinstance(named, list) and named and named[0] in (
+        models.values()
+    ):
+        return str(named[0])
     for key in MODEL_PRIORITY.get(category, ("base",)):
         if key in models:
             return models[key]
@@ -344,7 +354,7 @@ def figures(
 ) -> TFFigures:
     """Parameters from `config`, the cache from `kv_config` (a shrunken copy; default the
     same config)."""
-    class_name = model_class_for(models, category)
+    class_name = model_class_for(models, category, config)
     if class_name is None:
         raise LookupError("no Auto model class for this type")
     cfg = build_config(model_type, config)
