@@ -295,6 +295,8 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
         comp["head"] += vocab * hidden
     if spec.head_bias and spec.architecture != "encoder":
         comp["head"] += vocab
-    comp["head"] += spec.task_head_params
+    # an encoder's pretraining head (MLM transform, norm, output bias): not an LM head the
+    # decode roofline reads as one (its tied output matmul is still the token table's)
+    comp["other"] += spec.task_head_params
     comp["towers"] += sum(tower.params for tower in spec.towers)
     return _counts("config", comp, routed_by_layer, spec)
