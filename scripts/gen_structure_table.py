@@ -209,9 +209,7 @@ def encoder_facts(model_type: str) -> dict[str, Any]:
             facts["embedding_norm" if "emb" in low else "final_norm"] = True
         elif "pooler" in low and weight == (hidden, hidden):
             facts["pooler"] = True
-        elif "emb" in low and weight == (hidden, width) and width != hidden or (
-            "emb" in low and "proj" in low and weight == (hidden, width)
-        ):
+        elif "emb" in low and weight == (hidden, width) and (width != hidden or "proj" in low):
             facts["embedding_projection"] = True
         else:
             rest[path] = (cls, shapes)
@@ -313,7 +311,7 @@ def _bert_tables(rest: dict[str, Any], cfg: Any, width: int | None) -> bool:
     rows.update(types)
     buckets = getattr(cfg, "relative_attention_num_buckets", None)
     heads = getattr(cfg, "num_attention_heads", None)
-    for _path, (cls, shapes) in rest.items():
+    for _cls, shapes in rest.values():
         weight = shapes.get("weight", ())
         if len(shapes) != 1 or len(weight) != 2:
             return False
@@ -344,15 +342,16 @@ def main() -> int:
             found = None
         finally:
             signal.alarm(0)
-        if found and tf_tables.category(model_type) == "encoder":
-            signal.alarm(20)
-            try:
-                found.update(encoder_facts(model_type))
-                found.update(head_facts(model_type))
-            except Exception:
-                pass
-            finally:
-                signal.alarm(0)
+        if tf_tables.category(model_type) == "encoder":
+            found = dict(found or {})
+            for more in (encoder_facts, head_facts):  # each on its own: ALBERT has no layers.0
+                signal.alarm(20)
+                try:
+                    found.update(more(model_type))
+                except Exception:
+                    pass
+                finally:
+                    signal.alarm(0)
         if found:
             table[model_type] = found
     payload = {"transformers_version": transformers.__version__, "types": table}

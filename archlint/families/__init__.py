@@ -11,7 +11,7 @@ from archlint.families.base import Adapter, ConfigView
 from archlint.families.dialects import DeepSeek
 from archlint.families.registry import adapters_by_type
 from archlint.families.validate import validate_config
-from archlint.spec import FFNSpec, FieldSource, ModelSpec
+from archlint.spec import FFNSpec, ModelSpec
 
 
 class Generic(Adapter):
