@@ -180,7 +180,7 @@ def test_a_forged_length_inside_a_long_vocabulary(tmp_path: Path) -> None:
     forged = items[:at] + struct.pack("<Q", 2**63 + 5) + items[at + 8:]
     kv = s("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 5000) + forged
     data = gguf_bytes(kv, 1)
-    with pytest.raises(HeaderError, match="item 4000 of 'tokenizer.ggml.tokens' claims"):
+    with pytest.raises(HeaderError, match=r"item 4000 of 'tokenizer\.ggml\.tokens' claims"):
         parse_gguf(data, file_name="x", file_size=len(data))
 
 

@@ -169,6 +169,9 @@ class _Cursor:
         # bytes per item of the current array expected in the arrays that follow it
         # (a vocabulary's scores, token types, merges): (fixed bytes, multiple of the item)
         self.follows: tuple[int, float] = (0, 0.0)
+        # bytes expected after the current value before the tensor infos (BPE merges not
+        # read yet, once the tokens are known)
+        self.pending = 0
         self.tensor_count = 0
 
     def fail(self, message: str) -> HeaderError:
@@ -197,7 +200,7 @@ class _Cursor:
                 fixed, scale = self.follows
                 after = total * (fixed + scale * per)
                 guess = max(guess, int(self.pos + ((total - done) * per + after) * 1.25))
-        guess += 100 * self.tensor_count + 64 * 1024
+        guess += self.pending + 100 * self.tensor_count + 64 * 1024
         return min(guess, self.cap, self.limit)
 
     def fixed(self, code: str, size: int, what: str) -> Any:
@@ -235,6 +238,7 @@ class _Reader:
         self.cur = cur
         self.problems = problems
         self.metadata: dict[str, Any] = {}  # the keys read so far
+        self.vocabulary: tuple[int, float] | None = None  # tokens: (count, bytes per item)
 
     def text(self, raw: bytes, what: str, *, fatal: bool) -> str:
         try:
@@ -319,6 +323,8 @@ class _Reader:
         else:
             pos, longest = walked
         cur.pos, cur.array_progress, cur.follows = pos, None, (0, 0.0)
+        if key == "tokenizer.ggml.tokens" and count:
+            self.vocabulary = (count, (pos - start) / count)
         buf = cur.buf
         region = bytes(buf[start:pos])
         if count > KEEP_ARRAY_ITEMS and longest < 128:
@@ -354,6 +360,16 @@ class _Reader:
         if model == "gpt2":
             return (4 - 7, 2.0)
         return (8, 0.0) if model == "llama" else (4, 0.0)
+
+    def merges_pending(self, key: str) -> int:
+        """Bytes of BPE merges still to come once the tokens are read (see vocabulary_tail),
+        while reading any other value before them."""
+        if (self.vocabulary is None or key == "tokenizer.ggml.merges"
+                or "tokenizer.ggml.merges" in self.metadata
+                or self.metadata.get("tokenizer.ggml.model") != "gpt2"):
+            return 0
+        count, per = self.vocabulary
+        return int(count * max(2 * per - 7, 0))
 
     def _walk_checked(self, key: str, count: int, start: int) -> tuple[int, int]:
         """The walk with every item checked: says which item ends past the bytes read (and
@@ -463,6 +479,7 @@ def parse_gguf(buf: Any, *, file_name: str, file_size: int | None = None,
     for index in range(n_kv):
         key = reader.text(cur.raw_string(f"key {index}"), f"key {index}", fatal=True)
         vtype = cur.u32(f"the value type of {short(key)}")
+        cur.pending = reader.merges_pending(key)
         value, type_name = reader.value(vtype, key)
         if key in metadata:
             problems.add("AL022", f"metadata key {short(key)} appears more than once; ggml "
