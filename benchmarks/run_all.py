@@ -33,6 +33,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {  # name: (full args, --quick
     "peers": (["--runs", "3"], ["--runs", "1"]),
     "side_by_side": (["--runs", "3"], ["--runs", "1", "--no-accelerate"]),
     "gguf_report": (["--runs", "5"], ["--runs", "2"]),
+    "gguf_header": (["--runs", "15"], ["--runs", "5"]),
     "per_tensor": (["--runs", "3"], ["--runs", "1"]),
 }
 HEADER = """# Benchmarks

@@ -153,6 +153,37 @@ def test_estimate_covers_a_vocabulary_in_one_more_read(tmp_path: Path) -> None:
     parse_gguf(data[: more.value.estimate], file_name="x", file_size=size)
 
 
+def test_estimate_covers_a_bpe_vocabulary_and_its_merges(tmp_path: Path) -> None:
+    """A BPE ("gpt2") vocabulary is followed by its token types and merges (as llama.cpp's
+    converter writes them): a first read cut inside the tokens asks for enough to reach the
+    tensor infos in one more read. Here 150k tokens of 12 bytes and 150k merges of 25."""
+    path = tmp_path / "bpe.gguf"
+    n = 150_000
+    kv = {"tokenizer.ggml.model": ("gpt2", V.STRING),
+          "tokenizer.ggml.tokens": ([f"token-{i:06d}" for i in range(n)], V.ARRAY, V.STRING),
+          "tokenizer.ggml.token_type": ([1] * n, V.ARRAY, V.INT32),
+          "tokenizer.ggml.merges": ([f"token-{i:06d} token-{i + 1:06d}" for i in range(n)],
+                                    V.ARRAY, V.STRING)}
+    size = write_gguf(path, "qwen2", kv, [("token_embd.weight", (n, 32), Q.Q8_0)])
+    data = path.read_bytes()
+    with pytest.raises(NeedMoreBytes) as more:
+        parse_gguf(data[: 1024 * 1024], file_name="x", file_size=size)
+    parsed = parse_gguf(data[: more.value.estimate], file_name="x", file_size=size)
+    assert parsed.metadata["tokenizer.ggml.merges"].length == n
+    assert more.value.estimate < 2 * parsed.data_offset  # not a blind doubling
+
+
+def test_a_forged_length_inside_a_long_vocabulary(tmp_path: Path) -> None:
+    """The unchecked fast walk falls back to the checked one, which names the item."""
+    items = b"".join(s(f"t{i}") for i in range(5000))
+    at = sum(8 + len(f"t{i}") for i in range(4000))
+    forged = items[:at] + struct.pack("<Q", 2**63 + 5) + items[at + 8:]
+    kv = s("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 5000) + forged
+    data = gguf_bytes(kv, 1)
+    with pytest.raises(HeaderError, match=r"item 4000 of 'tokenizer\.ggml\.tokens' claims"):
+        parse_gguf(data, file_name="x", file_size=len(data))
+
+
 # -- hostile inputs --------------------------------------------------------------------------------
 
 def gguf_bytes(kv: bytes = b"", n_kv: int = 0, tensors: bytes = b"", n_tensors: int = 0,

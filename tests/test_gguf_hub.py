@@ -123,7 +123,7 @@ def test_hundred_files_cost_one_listing(hub_server: HubServer, tmp_path: Path) -
 
 
 def test_long_header_costs_one_more_range(hub_server: HubServer, tmp_path: Path) -> None:
-    """A vocabulary of 64k 112-byte tokens (~7.7 MB of header, past the first 6 MiB read):
+    """A vocabulary of 64k 112-byte tokens (~7.7 MB of header, past the first read):
     the second range is sized from the reader's estimate, so the file takes three round trips
     (listing, first range, the rest)."""
     big = gguf_file(tmp_path / "big.gguf", Q.Q4_K, 15, tokens=65_536, token_len=112)

@@ -157,7 +157,8 @@ def llama_cpp_kv(spec: ModelSpec, *, context: int, batch: int = 1, type_k: str =
     seqs" is 4096 each), so bytes scale with `batch`. A public llama-server log of a
     1024-window model shows it: "creating SWA KV cache, size = 1536 cells" (1024 + 512; 1280
     at `-ub 256`). Mamba-style layers keep their conv and SSM states in f32, one per
-    sequence (`src/llama-memory-recurrent.cpp`). K and V default to f16 (`-ctk/-ctv`);
+    sequence (`src/llama-memory-recurrent.cpp`), beside the K/V of a layer that runs both
+    (Falcon-H1, `llama-memory-hybrid.cpp`). K and V default to f16 (`-ctk/-ctv`);
     quantized types store whole blocks per row. MLA (deepseek2): the file's
     key_length/value_length describe the cache; current converters write the absorbed layout
     (K = kv_lora_rank + rope dims, V = kv_lora_rank, one head), older files the per-head one.
@@ -175,6 +176,10 @@ def llama_cpp_kv(spec: ModelSpec, *, context: int, batch: int = 1, type_k: str =
     layout = None
     for layer in spec.layers:
         att = layer.attention
+        # Falcon-H1: a Mamba-2 mixer beside the attention, both cached (llama.cpp's hybrid
+        # memory: every layer recurrent and attending)
+        mixer = layer.parallel_mixer
+        recurrent += mixer is not None and mixer.kind == "linear"
         if att.kind in ("none", "linear") or att.kv_shared_from is not None:
             recurrent += att.kind == "linear"
             continue

@@ -15,12 +15,13 @@ from typing import Any
 
 from archlint.checkpoint import TensorInfo
 from archlint.ggml_types import LLAMA_FILE_TYPES
+from archlint.source.gguf_hybrids import HYBRID_MODEL_TYPES, translate_hybrid
 
 #: `general.architecture` → transformers `model_type` (llama.cpp's arch names: gguf-py
 #: `constants.MODEL_ARCH_NAMES`). An architecture not listed keeps its GGUF name and gets the
-#: generic reader's best-effort report: so do the hybrids whose GGUF dialect (per-layer SSM
-#: and attention mix) is not translated yet (qwen3next, granitehybrid, nemotron_h, falcon-h1,
-#: lfm2), rather than an adapter reading half-translated keys.
+#: generic reader's best-effort report, rather than an adapter reading half-translated keys:
+#: so do the recurrent stacks no adapter expresses (rwkv6/rwkv7, plamo2). The hybrids' layer
+#: mix is translated in `gguf_hybrids`.
 ARCH_TO_MODEL_TYPE: dict[str, str] = {
     "llama": "llama",
     "mistral3": "mistral",
@@ -54,6 +55,7 @@ ARCH_TO_MODEL_TYPE: dict[str, str] = {
     "mamba": "mamba",
     "mamba2": "mamba2",
     "jamba": "jamba",
+    **HYBRID_MODEL_TYPES,
 }
 
 # (config key, GGUF key suffix after `{arch}.`) read as they are.
@@ -128,6 +130,9 @@ class _Builder:
         key = f"{self.arch}.{suffix}"
         return self.meta.get(key), key
 
+    def declared(self, key: str) -> dict[str, Any]:
+        return _declared(key)
+
     def put(self, config_key: str, value: Any, origin: dict[str, Any]) -> None:
         self.config[config_key] = value
         self.origins[config_key] = origin
@@ -155,6 +160,8 @@ class _Builder:
             self.config[config_key] = max(nonzero) if nonzero else 0
             self.origins[f"{config_key}_per_layer"] = self.origins[config_key]
             zero = len(numbers) - len(nonzero)
+            if self.arch in HYBRID_MODEL_TYPES and len(set(nonzero)) <= 1:
+                continue  # the zeros mark the recurrent/MLP-only layers: read as layer kinds
             self.notes.append(
                 f"{self.origins[config_key]['key'][5:]} varies by layer "
                 f"({min(nonzero) if nonzero else 0}..{max(nonzero) if nonzero else 0}"
@@ -341,6 +348,7 @@ def config_from_gguf(metadata: dict[str, Any], tensors: list[TensorInfo] | None
     builder.attention_dims()
     builder.rope_scaling()
     builder.ssm(tensors)
+    translate_hybrid(builder, tensors)
     builder.windows(tensors)
     builder.vocabulary(tensors)
     builder.tied(tensors)

@@ -31,6 +31,7 @@ import mmap
 import os
 import stat
 import struct
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,13 @@ MAX_TENSOR_COUNT = 1_000_000
 #: The longest array kept item by item; longer ones (vocabularies) keep their length only.
 KEEP_ARRAY_ITEMS = 4096
 MAX_ARRAY_DEPTH = 8
-#: First ranged read: a 128k-token vocabulary with merges is ~4-5 MB, so 6 MiB brings most
-#: headers in one round trip; a vocabulary read partly lets the guess for the rest be exact
-#: within ~25% (see `_Cursor.estimate`).
-FIRST_READ_BYTES = 6 * 1024 * 1024
+#: First ranged read. Headers are a vocabulary and ~100 B per tensor: 32k-token files are
+#: ~0.5-1 MB, a 150k-token vocabulary alone ~2.2 MB, one with its BPE merges or an SPM
+#: vocabulary of 256k with scores 4-7 MB. 3 MiB brings the first two kinds in one round trip
+#: without moving 6 MiB for a 0.5 MB header; a header cut inside its vocabulary is estimated
+#: from the part read (the rest of the array at its average item size, plus the arrays that
+#: follow it, `_Cursor.estimate`), so the larger ones take exactly one more range.
+FIRST_READ_BYTES = 3 * 1024 * 1024
 
 #: Stable problem code → rule name (rules/gguf.py turns them into findings).
 PROBLEM_NAMES: dict[str, str] = {
@@ -162,6 +166,12 @@ class _Cursor:
         self.order = "<"
         # progress through the current long string array, for NeedMoreBytes' estimate
         self.array_progress: tuple[int, int, int] | None = None  # (done, total, start)
+        # bytes per item of the current array expected in the arrays that follow it
+        # (a vocabulary's scores, token types, merges): (fixed bytes, multiple of the item)
+        self.follows: tuple[int, float] = (0, 0.0)
+        # bytes expected after the current value before the tensor infos (BPE merges not
+        # read yet, once the tokens are known)
+        self.pending = 0
         self.tensor_count = 0
 
     def fail(self, message: str) -> HeaderError:
@@ -187,8 +197,10 @@ class _Cursor:
             done, total, start = self.array_progress
             if done:
                 per = (self.pos - start) / done
-                guess = max(guess, int(self.pos + (total - done) * per * 1.25))
-        guess += 100 * self.tensor_count + 64 * 1024
+                fixed, scale = self.follows
+                after = total * (fixed + scale * per)
+                guess = max(guess, int(self.pos + ((total - done) * per + after) * 1.25))
+        guess += self.pending + 100 * self.tensor_count + 64 * 1024
         return min(guess, self.cap, self.limit)
 
     def fixed(self, code: str, size: int, what: str) -> Any:
@@ -225,6 +237,8 @@ class _Reader:
     def __init__(self, cur: _Cursor, problems: ProblemCollector) -> None:
         self.cur = cur
         self.problems = problems
+        self.metadata: dict[str, Any] = {}  # the keys read so far
+        self.vocabulary: tuple[int, float] | None = None  # tokens: (count, bytes per item)
 
     def text(self, raw: bytes, what: str, *, fatal: bool) -> str:
         try:
@@ -294,32 +308,24 @@ class _Reader:
     def strings(self, key: str, count: int) -> Any:
         """An array of strings, each length checked and each string strict UTF-8.
 
-        A vocabulary is ~150k strings, so the walk does only the lengths per item; UTF-8 is
-        checked for the whole run at once when every length is under 128: the u64 prefixes
-        are then ASCII bytes, and a run of valid UTF-8 pieces split by ASCII bytes is valid
-        exactly when each piece is. Longer strings (or a failure) are checked one by one.
+        A vocabulary is ~150k strings, so the walk does only the lengths per item, in the
+        tightest loop Python allows (`_walk_lengths`); UTF-8 is checked for the whole run at
+        once when every length is under 128: the u64 prefixes are then ASCII bytes, and a run
+        of valid UTF-8 pieces split by ASCII bytes is valid exactly when each piece is.
+        Longer strings (or a failure) are checked one by one.
         """
         cur = self.cur
-        buf, have, limit = cur.buf, cur.have, cur.limit
-        unpack = struct.Struct(cur.order + "Q").unpack_from
-        start = pos = cur.pos
-        longest = 0
-        for index in range(count):
-            if pos + 8 > have:
-                cur.pos, cur.array_progress = pos, (index, count, start)
-                cur.need(8, f"item {index} of {short(key)}")
-            n = unpack(buf, pos)[0]
-            end = pos + 8 + n
-            if end > have:
-                cur.pos, cur.array_progress = pos, (index, count, start)
-                if n > limit - pos - 8:
-                    raise cur.fail(f"item {index} of {short(key)} claims {n} bytes, more than "
-                                   f"the {limit - pos - 8} left in the file")
-                cur.need(8 + n, f"item {index} of {short(key)}")
-            if n > longest:
-                longest = n
-            pos = end
-        cur.pos, cur.array_progress = pos, None
+        start = cur.pos
+        walked = _walk_lengths(cur.buf, start, count, cur.have, cur.order)
+        if walked is None:
+            cur.follows = self.vocabulary_tail(key)
+            pos, longest = self._walk_checked(key, count, start)
+        else:
+            pos, longest = walked
+        cur.pos, cur.array_progress, cur.follows = pos, None, (0, 0.0)
+        if key == "tokenizer.ggml.tokens" and count:
+            self.vocabulary = (count, (pos - start) / count)
+        buf = cur.buf
         region = bytes(buf[start:pos])
         if count > KEEP_ARRAY_ITEMS and longest < 128:
             try:
@@ -342,6 +348,83 @@ class _Reader:
             self.problems.add("AL021", f"{bad} of the {count} strings of {short(key)} are not "
                               "valid UTF-8")
         return items if count <= KEEP_ARRAY_ITEMS else ArraySummary("STRING", count)
+
+    def vocabulary_tail(self, key: str) -> tuple[int, float]:
+        """What llama.cpp's converters write after `tokenizer.ggml.tokens`, per token: the
+        token types (i32) always; scores (f32) for SentencePiece vocabularies ("llama"); for
+        BPE ("gpt2") the merges, about one per token, each two token pieces and a space
+        behind its own u64 length (~2 token items). A guess for sizing the next read only."""
+        if key != "tokenizer.ggml.tokens":
+            return (0, 0.0)
+        model = self.metadata.get("tokenizer.ggml.model")
+        if model == "gpt2":
+            return (4 - 7, 2.0)
+        return (8, 0.0) if model == "llama" else (4, 0.0)
+
+    def merges_pending(self, key: str) -> int:
+        """Bytes of BPE merges still to come once the tokens are read (see vocabulary_tail),
+        while reading any other value before them."""
+        if (self.vocabulary is None or key == "tokenizer.ggml.merges"
+                or "tokenizer.ggml.merges" in self.metadata
+                or self.metadata.get("tokenizer.ggml.model") != "gpt2"):
+            return 0
+        count, per = self.vocabulary
+        return int(count * max(2 * per - 7, 0))
+
+    def _walk_checked(self, key: str, count: int, start: int) -> tuple[int, int]:
+        """The walk with every item checked: says which item ends past the bytes read (and
+        how much more to read) or past the file (a lying length)."""
+        cur = self.cur
+        buf, have, limit = cur.buf, cur.have, cur.limit
+        unpack = struct.Struct(cur.order + "Q").unpack_from
+        pos = start
+        longest = 0
+        for index in range(count):
+            if pos + 8 > have:
+                cur.pos, cur.array_progress = pos, (index, count, start)
+                cur.need(8, f"item {index} of {short(key)}")
+            n = unpack(buf, pos)[0]
+            end = pos + 8 + n
+            if end > have:
+                cur.pos, cur.array_progress = pos, (index, count, start)
+                if n > limit - pos - 8:
+                    raise cur.fail(f"item {index} of {short(key)} claims {n} bytes, more than "
+                                   f"the {limit - pos - 8} left in the file")
+                cur.need(8 + n, f"item {index} of {short(key)}")
+            longest = max(longest, n)
+            pos = end
+        return pos, longest
+
+
+def _walk_lengths(buf: Any, pos: int, count: int, have: int, order: str
+                  ) -> tuple[int, int] | None:
+    """(end, OR of the lengths) of `count` length-prefixed strings from `pos`, or None when
+    the run does not end inside the `have` bytes read (then the checked walk says why).
+
+    No check per item: a length that runs past the buffer makes the next read fail (an
+    IndexError, a struct.error, or an OverflowError for a forged length past 2**63) and the
+    end is compared once; OR-ing the lengths bounds the longest (< 128 iff every one is).
+    The u64 lengths are read through eight u64 views of the buffer, one per byte offset
+    (`memoryview.cast`: an index instead of an `unpack_from` call and its tuple), when the
+    file's byte order is the machine's."""
+    bits = 0
+    try:
+        if (order == "<") == (sys.byteorder == "little"):
+            whole = memoryview(buf)[:have]
+            views = [whole[k:k + (have - k) // 8 * 8].cast("Q") for k in range(min(8, have))]
+            for _ in range(count):
+                n = views[pos & 7][pos >> 3]
+                pos += 8 + n
+                bits |= n
+        else:
+            unpack = struct.Struct(order + "Q").unpack_from
+            for _ in range(count):
+                n = unpack(buf, pos)[0]
+                pos += 8 + n
+                bits |= n
+    except (IndexError, struct.error, OverflowError, TypeError, ValueError):
+        return None
+    return (pos, bits) if pos <= have else None
 
 
 def _version(cur: _Cursor) -> int:
@@ -391,10 +474,12 @@ def parse_gguf(buf: Any, *, file_name: str, file_size: int | None = None,
     cur.check_count(n_kv, 13, "the metadata count")
     cur.tensor_count = n_tensors
     metadata: dict[str, Any] = {}
+    reader.metadata = metadata
     types: dict[str, str] = {}
     for index in range(n_kv):
         key = reader.text(cur.raw_string(f"key {index}"), f"key {index}", fatal=True)
         vtype = cur.u32(f"the value type of {short(key)}")
+        cur.pending = reader.merges_pending(key)
         value, type_name = reader.value(vtype, key)
         if key in metadata:
             problems.add("AL022", f"metadata key {short(key)} appears more than once; ggml "

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from archlint.source.hub import _Fetcher
 
 #: Ranges per part before giving up: the first read, the estimate, then doubling; a header of
-#: 64 MiB (the cap) needs at most 6 from a 6 MiB start even when every estimate is wrong.
+#: 64 MiB (the cap) needs at most 7 from a 3 MiB start even when every estimate is wrong.
 MAX_RANGES_PER_FILE = 8
 
 
