@@ -1,5 +1,6 @@
 """Write tests/golden/: the `archlint MODEL --format json` report of every fixture model and
-planted repo, which `tests/test_golden.py` compares byte for byte.
+planted repo, and in tests/golden/rules/ each rule's messages on its failing fixtures as a user
+reads them (ruff's snapshots), which `tests/test_golden.py` compares byte for byte.
 
 These files are a change detector, not a source of truth: they pin what the tool printed when
 they were written, so that work meant to change nothing (speed, refactoring) can show it changed
@@ -17,6 +18,11 @@ directory as `<name>.archlint.json.gz`, the name under which the CLI reads a Che
 each planted repo (`fixtures/planted/<dir>`) is read as a local directory. The CLI runs in this
 process (`archlint.cli.main`, default options, an empty cache): exit status 0 or 1 (findings)
 are both normal; anything else is an error.
+
+A rule snapshot (`tests/golden/rules/<CODE>.txt`) lists, per failing fixture of
+`fixtures/rules/build.py` linted with only that rule selected, each finding as the concise format
+prints it (`file:line:col: CODE message`, the tensor for a finding inside a shard) with its
+severity and message id: a change of wording or of a unit shows as a reviewed diff.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "fixtures" / "models"
 PLANTED = ROOT / "fixtures" / "planted"
 GOLDEN = ROOT / "tests" / "golden"
+RULE_GOLDEN = GOLDEN / "rules"
 
 
 def sources() -> list[tuple[str, Path]]:
@@ -91,18 +98,74 @@ def reports() -> dict[str, str]:
     return result
 
 
-def main() -> None:
-    GOLDEN.mkdir(parents=True, exist_ok=True)
-    wanted = reports()
-    for stale in set(p.name for p in GOLDEN.glob("*.json")) - set(wanted):
-        (GOLDEN / stale).unlink()
+def rule_fixtures() -> dict[str, object]:
+    """fixtures/rules/build.py's FIXTURES (it imports tests' helpers, so the root goes on the path)."""
+    import importlib.util
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    path = ROOT / "fixtures" / "rules" / "build.py"
+    spec = importlib.util.spec_from_file_location("archlint_rule_fixtures", path)
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.get(spec.name)
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return dict(module.FIXTURES)  # type: ignore[attr-defined]
+
+
+def _finding_line(finding: object) -> str:
+    loc = finding.location  # type: ignore[attr-defined]
+    where = loc.file or "config.json"
+    if loc.line:
+        where += f":{loc.line}:{loc.column or 1}"
+    if loc.tensor:
+        where += f" (tensor {loc.tensor})"
+    return (f"{where}: {finding.code} {finding.message}"  # type: ignore[attr-defined]
+            f"  [{finding.severity.value}, {finding.message_id}]")  # type: ignore[attr-defined]
+
+
+def rule_snapshots() -> dict[str, str]:
+    """Snapshot file name -> each failing fixture's findings of that rule, as users read them."""
+    from archlint.api import analyze_checkpoint
+    from archlint.lint.config import parse_config
+    from archlint.lint.engine import run_rules
+    from archlint.lint.registry import builtin_rules
+
+    rules = builtin_rules()
+    names = {r.code: r.name for r in rules}
+    result: dict[str, str] = {}
+    for code, fixtures in sorted(rule_fixtures().items()):
+        lines = [f"# {code} {names.get(code, '?')}"]
+        for case in fixtures.bad:  # type: ignore[attr-defined]
+            config = parse_config({"select": [code], **case.config})
+            findings = run_rules(analyze_checkpoint(case.checkpoint()), config=config, rules=rules)
+            lines += ["", f"## {case.name}"] + [_finding_line(f) for f in findings]
+        result[f"{code}.txt"] = "\n".join(lines) + "\n"
+    return result
+
+
+def _write(directory: Path, wanted: dict[str, str], pattern: str) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in set(p.name for p in directory.glob(pattern)) - set(wanted):
+        (directory / stale).unlink()
     changed = 0
     for name, text in wanted.items():
-        path = GOLDEN / name
+        path = directory / name
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             changed += 1
+    return changed
+
+
+def main() -> None:
+    wanted = reports()
+    changed = _write(GOLDEN, wanted, "*.json")
     print(f"{len(wanted)} golden reports in {GOLDEN.relative_to(ROOT)}, {changed} rewritten")
+    snapshots = rule_snapshots()
+    changed = _write(RULE_GOLDEN, snapshots, "*.txt")
+    print(f"{len(snapshots)} rule snapshots in {RULE_GOLDEN.relative_to(ROOT)}, {changed} rewritten")
 
 
 if __name__ == "__main__":
