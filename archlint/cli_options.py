@@ -91,7 +91,7 @@ def make_source(
 
 
 def make_options(
-    context: int,
+    context: int | None,
     batch: int,
     kv_dtype: str | None,
     gpu: str | None,
@@ -110,7 +110,7 @@ def make_options(
     """The Options the profile options describe; a bad --kv-dtype, --dtype, --gpu or layout
     fails here, before any network."""
     from archlint.analysis.hardware import resolve_gpu
-    from archlint.analysis.profile import Options, cache_dtype
+    from archlint.analysis.profile import DEFAULT_CONTEXT, Options, cache_dtype
 
     cache_dtype(kv_dtype, "bf16")
     cache_dtype(dtype, "bf16", "--dtype")
@@ -118,7 +118,7 @@ def make_options(
         from archlint.analysis.gguf import check_kv_type
 
         kv_type = check_kv_type(kv_type)
-    return Options(context=context, batch=batch, kv_dtype=kv_dtype, dtype=dtype,
+    return Options(context=context or DEFAULT_CONTEXT, context_auto=context is None, batch=batch, kv_dtype=kv_dtype, dtype=dtype,
                    gpu=resolve_gpu(gpu, gpu_file), kv_type=kv_type,
                    serving=make_serving(gpus, tp, pp, ep, gpu_memory_utilization,
                                         max_num_batched_tokens, max_num_seqs, block_size))
@@ -222,9 +222,9 @@ _PROFILE_OPTIONS = [
         "--max-model-len",
         "context",
         type=click.IntRange(min=1),
-        default=8192,
-        show_default=True,
-        help="Context length for KV cache, FLOPs and roofline (vLLM: --max-model-len).",
+        default=None,
+        help="Context length for KV cache, FLOPs and roofline (vLLM: --max-model-len). "
+        "Default: 8192, or the model's maximum context when that is shorter (compare: 8192).",
     ),
     click.option(
         "--batch",

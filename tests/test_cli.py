@@ -289,3 +289,25 @@ def test_hub_source_imports_only_the_http_stack_huggingface_hub_uses() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "True"
+
+
+def test_default_context_is_capped_at_the_models_maximum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --context a model whose max_position_embeddings is 2,048 is profiled at 2,048
+    tokens (vLLM's max_model_len defaults to the model's maximum) and no warning names a flag
+    the user did not pass; an explicit --context past it is kept and warned about."""
+    config = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
+              "vocab_size": 128, "max_position_embeddings": 2048, "torch_dtype": "bfloat16"}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    code, out, err = run([str(tmp_path), "--format", "json"], capsys, monkeypatch)
+    report = json.loads(out)
+    # K and V x 2 KV heads x head_dim 16 x 2 layers x 2 B = 256 B per token, x 2,048 tokens
+    assert report["kv_cache"]["context"] == 2048
+    assert report["kv_cache"]["bytes_at_context"] == 256 * 2048
+    assert code == 0 and "exceeds" not in out + err
+    code, out, err = run([str(tmp_path), "--format", "json", "--context", "8192"], capsys,
+                         monkeypatch)
+    assert json.loads(out)["kv_cache"]["context"] == 8192
+    assert "exceeds the model's maximum of 2,048" in out + err

@@ -44,6 +44,10 @@ ASSUMED_DTYPE = "bf16"
 
 class Options(BaseModel):
     context: int = DEFAULT_CONTEXT
+    # the context is archlint's default, not the user's: a model whose maximum is shorter is
+    # profiled at its maximum, as vLLM's max_model_len defaults to it (and a warning about a
+    # flag nobody passed would mislead)
+    context_auto: bool = False
     batch: int = DEFAULT_BATCH
     kv_dtype: str | None = None  # None: the serving dtype (vLLM "auto")
     dtype: str | None = None  # serving dtype; None: vLLM's "auto" (fp32 checkpoints → bf16)
@@ -353,7 +357,16 @@ def serving_plan(
     )
 
 
+def resolved(spec: ModelSpec, options: Options) -> Options:
+    """``options`` with a default context capped at the model's maximum context."""
+    limit = model_max_context(spec)
+    if options.context_auto and limit and limit < options.context:
+        return options.model_copy(update={"context": limit, "context_auto": False})
+    return options
+
+
 def profile(spec: ModelSpec, ckpt: Checkpoint | None, options: Options) -> Profile:
+    options = resolved(spec, options)
     analytic = count_from_spec(spec)
     params = count_from_tensors(ckpt, spec) if ckpt is not None and ckpt.tensors else analytic
     weights = weight_bytes(ckpt, spec, params)
@@ -389,8 +402,3 @@ def reprofile(spec: ModelSpec, base: Profile, options: Options) -> Profile:
     )
     return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof,
                                    "llama_cpp_kv": None})
-
-
-    serving = serving_plan(spec, base.params, base.weights, base.activation_dtype, options, kv,
-                           fl, roof)
-    return base.model_copy(update={"kv": kv, "flops": fl, "roofline": roof, "serving": serving})
