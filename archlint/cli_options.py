@@ -118,7 +118,8 @@ def make_options(
         from archlint.analysis.gguf import check_kv_type
 
         kv_type = check_kv_type(kv_type)
-    return Options(context=context or DEFAULT_CONTEXT, context_auto=context is None, batch=batch, kv_dtype=kv_dtype, dtype=dtype,
+    return Options(context=context or DEFAULT_CONTEXT, context_auto=context is None,
+                   batch=batch, kv_dtype=kv_dtype, dtype=dtype,
                    gpu=resolve_gpu(gpu, gpu_file), kv_type=kv_type,
                    serving=make_serving(gpus, tp, pp, ep, gpu_memory_utilization,
                                         max_num_batched_tokens, max_num_seqs, block_size))

@@ -99,7 +99,8 @@ def reports() -> dict[str, str]:
 
 
 def rule_fixtures() -> dict[str, object]:
-    """fixtures/rules/build.py's FIXTURES (it imports tests' helpers, so the root goes on the path)."""
+    """fixtures/rules/build.py's FIXTURES (it imports the tests' helpers: the root goes on
+    the path)."""
     import importlib.util
 
     if str(ROOT) not in sys.path:
@@ -165,7 +166,8 @@ def main() -> None:
     print(f"{len(wanted)} golden reports in {GOLDEN.relative_to(ROOT)}, {changed} rewritten")
     snapshots = rule_snapshots()
     changed = _write(RULE_GOLDEN, snapshots, "*.txt")
-    print(f"{len(snapshots)} rule snapshots in {RULE_GOLDEN.relative_to(ROOT)}, {changed} rewritten")
+    where = RULE_GOLDEN.relative_to(ROOT)
+    print(f"{len(snapshots)} rule snapshots in {where}, {changed} rewritten")
 
 
 if __name__ == "__main__":
