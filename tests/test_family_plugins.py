@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from archlint.analysis.params import count_from_spec
 from archlint import families
+from archlint.analysis.params import count_from_spec
 from archlint.families import build_spec, registry
 
 HERE = Path(__file__).parent

@@ -69,7 +69,7 @@ def load(plugins: bool | None = None) -> dict[str, type]:
             dist = ep.dist.name if ep.dist is not None else ep.name
             try:
                 packs.append((dist, ep.load()))
-            except Exception as exc:  # noqa: BLE001 — a broken pack must not stop the run
+            except Exception as exc:
                 LOAD_WARNINGS.append(
                     f"family pack {ep.name} from {dist} failed to load: {type(exc).__name__}"
                 )
