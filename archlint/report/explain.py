@@ -181,8 +181,8 @@ def _ffn(spec: ModelSpec, prof: Profile) -> list[str]:
     if moe is None:
         return []
     lines = [
-        f"MoE: {fmt_count(p.main_model)} total, {fmt_count(p.active)} active per token: "
-        f"dense-{fmt_count(p.active)} compute per token, dense-{fmt_count(p.main_model)} memory "
+        f"MoE: {fmt_count(p.total)} total, {fmt_count(p.active)} active per token: "
+        f"dense-{fmt_count(p.active)} compute per token, dense-{fmt_count(p.total)} memory "
         f"(each token uses {moe.experts_per_token} of {moe.num_experts} routed experts"
         + (f" + {moe.num_shared_experts} shared" if moe.num_shared_experts else "")
         + ")."
@@ -202,9 +202,9 @@ def _storage(spec: ModelSpec, prof: Profile) -> list[str]:
     lines = []
     if p.by_component.get("mtp"):
         lines.append(
-            f"{fmt_count(p.main_model)} main model + {fmt_count(p.by_component['mtp'])} "
-            "multi-token-prediction module (used only for speculative decoding; "
-            "not counted as active)."
+            f"{fmt_count(p.total)} total = {fmt_count(p.main_model)} main model + "
+            f"{fmt_count(p.by_component['mtp'])} multi-token-prediction module (loaded with the "
+            "weights, used only for speculative decoding; not counted as active)."
         )
     if p.packed and p.stored_elements:
         lines.append(
