@@ -34,6 +34,8 @@ FORBIDDEN = (
     ("archlint.families", "archlint.source", "adapters read a config dict"),
     ("archlint.source", "archlint.analysis", "sources produce Checkpoints only"),
     ("archlint.source", "archlint.report", "sources produce Checkpoints only"),
+    ("archlint.source.http", "archlint.source.hub", "transport knows nothing of models"),
+    ("archlint.source.http", "archlint.checkpoint", "transport knows nothing of models"),
 )
 #: Edges the direction rules do not allow yet, each with its issue (remove when fixed).
 KNOWN = {
