@@ -41,10 +41,8 @@ FORBIDDEN = (
 #: Edges the direction rules do not allow yet, each with its issue (remove when fixed).
 KNOWN: set[tuple[str, str]] = set()
 
-#: Import loops not untangled yet (remove when fixed). The scan driver imports its worker
-#: back ends lazily and they import the row functions back from it: the row functions
-#: (analyze_row, ROW_VERSION, shard_of, ...) belong in a module of their own.
-KNOWN_CYCLES = [["archlint.scan", "archlint.scan_procs", "archlint.scan_ray"]]
+#: Import loops not untangled yet (remove when fixed).
+KNOWN_CYCLES: list[list[str]] = []
 
 
 def _module_name(path: Path) -> str:
