@@ -31,7 +31,8 @@ K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS to
 into layers that grow with the context and sliding-window ones; DSA indexer keys are added to
 the per-token figure; linear-attention / SSM layers give their conv and recurrent states.
 A model whose forward returns no cache is run again with the cache object it would build,
-which it fills in place; state a module keeps on itself (RecurrentGemma) is added. An
+which it fills in place; state a module keeps on itself (RecurrentGemma) or a cache keeps
+beside its layers (MiniMaxCache.linear_cache) is added. An
 all-recurrent stack is run with position ids and per-kind masks given (its forward would ask
 the cache for a length only attention layers know).
 Two conventions follow vLLM, which archlint sizes for:
@@ -375,18 +376,33 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
                 window += per_token
             else:
                 full += per_token
-        conv = getattr(layer, "conv_states", None)
-        if isinstance(conv, dict):
-            for t in conv.values():
-                if isinstance(t, torch.Tensor) and t.numel():
-                    k = t.shape[-1]
-                    state += t.numel() * (k - 1) / k
-        rec = getattr(layer, "recurrent_states", None)
-        if isinstance(rec, dict):
-            for t in rec.values():
-                if isinstance(t, torch.Tensor):
-                    state += t.numel()
+        state += _layer_state(layer)
+    # MiniMaxCache keeps each lightning layer's K^T V matrix beside its layers, in a list
+    for t in getattr(cache, "linear_cache", None) or []:
+        if isinstance(t, torch.Tensor):
+            state += t.numel()
+            kinds.append("linear")
     return full, window, state, kinds
+
+
+def _layer_state(layer: Any) -> float:
+    """A linear-attention cache layer's conv states (scaled to vLLM's d_conv − 1 columns) and
+    recurrent states."""
+    import torch
+
+    state = 0.0
+    conv = getattr(layer, "conv_states", None)
+    if isinstance(conv, dict):
+        for t in conv.values():
+            if isinstance(t, torch.Tensor) and t.numel():
+                k = t.shape[-1]
+                state += t.numel() * (k - 1) / k
+    rec = getattr(layer, "recurrent_states", None)
+    if isinstance(rec, dict):
+        for t in rec.values():
+            if isinstance(t, torch.Tensor):
+                state += t.numel()
+    return state
 
 
 #: A CPU fallback forward (when a meta forward cannot run: `.item()` in a mask) allocates
