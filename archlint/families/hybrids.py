@@ -1,5 +1,5 @@
 """State-space and hybrid stacks: Mamba, Mamba-2, Jamba, Nemotron-H, Granite-4.0-H, Bamba,
-Falcon-H1, LFM2, RecurrentGemma, MiniMax, OLMo-Hybrid.
+Falcon-H1, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid.
 
 Each adapter maps its dialect's layer pattern (a list, a pattern string, or a period and an
 offset) to per-layer token mixers and FFNs, and its SSM keys to a `RecurrentSpec`; the
@@ -437,6 +437,48 @@ class Lfm2(Llama):
         return spec.model_copy(update={"intermediate_size": width})
 
 
+class Lfm3(Lfm2):
+    """LFM3 (`lfm3`): LFM2's gated short convolutions and per-head q/k-normed GQA, with
+    sliding-window attention layers beside the full ones, a SwiGLU of `intermediate_size`
+    as declared (no LFM2 width adjustment), a sigmoid gate per attention head from the layer
+    input (`g_proj`: h → heads, when `use_attention_gate`; the layer's `extra_params`) and,
+    with `use_sandwich_norm`, RMSNorms on the operator and FFN outputs too (4 per layer).
+    Lfm3Config's default pattern: layer i % 4 == 2 full attention, i % 4 == 0 (i > 0)
+    sliding, the rest conv."""
+
+    name = "lfm3"
+    model_types = ("lfm3",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return Llama.layer_types(self, n_layers)
+        self.prov["layer_types"] = FieldSource(
+            kind="default",
+            detail="Lfm3Config: i % 4 == 2 full, i % 4 == 0 (i > 0) sliding, others conv",
+        )
+        return [
+            "full" if i % 4 == 2 else "sliding" if i % 4 == 0 and i > 0 else "linear"
+            for i in range(n_layers)
+        ]
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att = spec.attention
+        if att.kind in ("linear", "none") or not self.read(
+            "head_gate", "use_attention_gate", default=True
+        ):
+            return spec
+        # the per-head gate is no AttentionSpec field: its weights are the block's extras
+        return spec.model_copy(update={"extra_params": self.hidden_size() * att.num_heads})
+
+    def norms_per_layer(self) -> int:
+        return 4 if self.read("sandwich_norm", "use_sandwich_norm", default=True) else 2
+
+    def ffn(self, index: int) -> FFNSpec:
+        return Llama.ffn(self, index)
+
+
 class RecurrentGemma(Adapter):
     """RecurrentGemma (Griffin): `block_types` cycled over the layers — RG-LRU recurrent
     blocks and local MQA attention over `attention_window_size` — each followed by a gated
@@ -592,6 +634,7 @@ HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     NemotronH,
     Jamba,
     Lfm2,
+    Lfm3,
     RecurrentGemma,
     MiniMax,
     OlmoHybrid,
