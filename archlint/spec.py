@@ -251,6 +251,10 @@ class ModelSpec(_Sourced):
     # an encoder checkpoint's pretraining head (the masked-LM / pretraining class its
     # `architectures` names): transform, norm, output bias, untied output projection
     task_head_params: int = 0
+    # modules outside the blocks the generic formulas do not cover, by component (adapter-
+    # computed from config keys: RoCBERT's shape/pronunciation tables, MarkupLM's XPath
+    # embeddings, LUKE's entity embeddings)
+    extra_params: dict[str, int] = Field(default_factory=dict)
     final_norm: bool = True  # pre-norm stacks end with a norm; post-norm BERT does not
     dtype: str | None = None  # declared torch_dtype, canonical short name (bf16, fp16, fp32)
     architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"

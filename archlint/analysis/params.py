@@ -298,5 +298,7 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     # an encoder's pretraining head (MLM transform, norm, output bias): not an LM head the
     # decode roofline reads as one (its tied output matmul is still the token table's)
     comp["other"] += spec.task_head_params
+    for key, value in spec.extra_params.items():
+        comp[key] += value
     comp["towers"] += sum(tower.params for tower in spec.towers)
     return _counts("config", comp, routed_by_layer, spec)
