@@ -30,6 +30,16 @@ CASES: list[tuple[str, dict[str, Any]]] = [
               "pre_norm": True, "adapter_reduction_factor": 4}),
     ("convbert", {"embedding_size": 128, "num_groups": 2, "head_ratio": 3,
                   "conv_kernel_size": 7}),
+    ("openai_privacy_filter", {"num_local_experts": 16, "hidden_size": 256,
+                               "intermediate_size": 384}),
+    ("squeezebert", {"q_groups": 2, "k_groups": 1, "v_groups": 3, "post_attention_groups": 2,
+                     "intermediate_groups": 1, "output_groups": 8}),
+    ("mobilebert", {"key_query_shared_bottleneck": False, "trigram_input": False,
+                    "num_feedforward_networks": 2, "classifier_activation": False,
+                    "normalization_type": "layer_norm"}),
+    ("mobilebert", {"use_bottleneck_attention": True, "intra_bottleneck_size": 256,
+                    "embedding_size": 256}),
+    ("mobilebert", {"use_bottleneck": False, "num_attention_heads": 8}),
 ]
 
 

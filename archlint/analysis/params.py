@@ -242,6 +242,10 @@ def ffn_params(ffn: FFNSpec, hidden: int) -> dict[str, int]:
 def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
     hidden = spec.hidden_size
     out: dict[str, int] = defaultdict(int)
+    if layer.block_params is not None:
+        out.update(layer.block_params)
+        out["other"] += layer.extra_params
+        return out
     for mix in layer.mixers():
         out["attention"] += attention_params(mix, hidden)
     out["other"] += layer.extra_params

@@ -9,7 +9,7 @@ KV cache across generated tokens (`architecture() == "encoder"`): their cache an
 from __future__ import annotations
 
 from archlint.families.base import Adapter
-from archlint.families.dialects import Bert, ClassicTransformer
+from archlint.families.dialects import Bert, ClassicTransformer, GptOss
 from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec, Positional
 
 
@@ -469,6 +469,126 @@ class ConvBert(BertLike):
         return conv + output + grouped
 
 
+class OpenAIPrivacyFilter(GptOss):
+    """OpenAI's privacy filter (modeling_openai_privacy_filter): gpt-oss blocks run as a
+    bidirectional encoder (is_causal False): attention sinks, biased router and experts, a
+    final RMSNorm, no position table (YaRN RoPE). Every layer attends within
+    `sliding_window` tokens on either side (create_bidirectional_sliding_window_mask:
+    |q - k| <= window), so a query sees 2 × window + 1 keys."""
+
+    name = "openai_privacy_filter"
+    model_types = ("openai_privacy_filter",)
+
+    def architecture(self) -> str:
+        return "encoder"
+
+    def window(self) -> int | None:
+        side = super().window()
+        if side is None:
+            return None
+        return self.derive("window", 2 * side + 1, "bidirectional: sliding_window each side")
+
+
+class SqueezeBert(Bert):
+    """SqueezeBERT (modeling_squeezebert): BERT's layout with every block linear a grouped 1×1
+    convolution (biased, weights in × out / groups): q, k, v (`q_groups`, `k_groups`,
+    `v_groups`), the post-attention projection (`post_attention_groups`), the FFN in and out
+    (`intermediate_groups`, `output_groups`), each residual followed by a LayerNorm."""
+
+    name = "squeezebert"
+    model_types = ("squeezebert",)
+
+    def _groups(self, key: str) -> int:
+        return self.read_int(key, key, default=1) or 1
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        d, inner = self.hidden_size(), spec.ffn.intermediate_size
+
+        def conv(fan_in: int, fan_out: int, key: str) -> int:
+            return fan_in * fan_out // self._groups(key) + fan_out
+
+        qkv = sum(conv(d, d, key) for key in ("q_groups", "k_groups", "v_groups"))
+        params = {
+            "attention": qkv + conv(d, d, "post_attention_groups"),
+            "dense_ffn": conv(d, inner, "intermediate_groups") + conv(inner, d, "output_groups"),
+            "norms": 2 * 2 * d,
+        }
+        return spec.model_copy(update={"block_params": params})
+
+
+class MobileBert(Bert):
+    """MobileBERT (modeling_mobilebert). Blocks run at `true_hidden_size` (T:
+    `intra_bottleneck_size` with `use_bottleneck`, else the hidden size D): with the
+    bottleneck, an input bottleneck D → T (and a second one for q/k when
+    `key_query_shared_bottleneck`), and an output bottleneck T → D with its norm. Queries and
+    keys read T, values D (T with `use_bottleneck_attention`); the self-output is T → T;
+    `num_feedforward_networks` FFNs of T → intermediate → T run in sequence, each with a
+    norm. Norms (`normalization_type` no_norm or layer_norm) hold a weight and a bias.
+    Embeddings: a token table `embedding_size` (E) wide, position and segment tables D wide,
+    a biased embedding_transformation from 3 × E (`trigram_input`, else E) to D and a norm;
+    the pooler's dense exists only with `classifier_activation`."""
+
+    name = "mobilebert"
+    model_types = ("mobilebert",)
+
+    def _true_hidden(self) -> int:
+        if self.read("use_bottleneck", "use_bottleneck", default=True):
+            return self.read_int("intra_bottleneck_size", "intra_bottleneck_size") or 0
+        return self.hidden_size()
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        heads = spec.num_heads or 1
+        size = self.derive(
+            "head_dim", self._true_hidden() // heads, "true_hidden_size // heads", spec.provenance
+        )
+        return spec.model_copy(update={"head_dim": size, "v_head_dim": size})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        d, t = self.hidden_size(), self._true_hidden()
+        inner = spec.ffn.intermediate_size
+        width = spec.attention.num_heads * spec.attention.head_dim
+        bottleneck = bool(self.read("use_bottleneck", "use_bottleneck", default=True))
+        shared = bool(self.read("key_query_shared_bottleneck", "key_query_shared_bottleneck"))
+        bottleneck_attn = bool(self.read("use_bottleneck_attention", "use_bottleneck_attention"))
+        b = self.read_int("intra_bottleneck_size", "intra_bottleneck_size") or 0
+        v_in = t if bottleneck_attn else d
+        attention = 2 * _linear(t, width) + _linear(v_in, width) + _linear(t, t)
+        ffns = self.read_int("num_feedforward_networks", "num_feedforward_networks", default=1)
+        ffn = (ffns or 1) * (_linear(t, inner) + _linear(inner, t))
+        norms = 2 * t + (ffns or 1) * 2 * t  # self-output and each FFN's output
+        other = 0
+        if bottleneck:
+            inputs = 2 if shared else 1
+            other = inputs * _linear(d, b) + _linear(t, d)
+            norms += inputs * 2 * b + 2 * d
+        params = {"attention": attention, "dense_ffn": ffn, "norms": norms, "other": other}
+        return spec.model_copy(update={"block_params": params})
+
+    def pooler(self) -> bool:
+        activate = self.read("classifier_activation", "classifier_activation", default=True)
+        return super().pooler() and bool(activate)
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d = self.hidden_size()
+        e = self.read_int("embedding_size", "embedding_size") or d
+        trigram = bool(self.read("trigram_input", "trigram_input", default=True))
+        rows = (self.max_positions() or 0) + self.type_vocab_rows()
+        extras = {
+            "embedding": rows * d,
+            "other": _linear((3 if trigram else 1) * e, d),
+            "norms": 2 * d,
+        }
+        # the token table alone is E wide: positions, segments and the norm are D wide
+        return spec.model_copy(update={
+            "embedding_size": e, "positional_embedding": False, "type_vocab_size": 0,
+            "embedding_projection": False, "embedding_norm": False, "extra_params": extras,
+        })
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -481,6 +601,9 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Luke,
     Xmod,
     ConvBert,
+    OpenAIPrivacyFilter,
+    SqueezeBert,
+    MobileBert,
 )
 
 __all__ = [
@@ -494,7 +617,10 @@ __all__ = [
     "Longformer",
     "Luke",
     "MarkupLM",
+    "MobileBert",
     "ModernBert",
+    "OpenAIPrivacyFilter",
     "RocBert",
+    "SqueezeBert",
     "Xmod",
 ]
