@@ -239,6 +239,20 @@ def list_model_pages(params: dict[str, str], *, endpoint: str | None, token: str
         url = next_link(body.headers, url)
 
 
+def current_commit(repo_id: str, revision: str | None, *, endpoint: str | None,
+                   token: str | bool | None, timeout: float) -> str:
+    """The commit sha `revision` (default branch when None) points at now: one listing request,
+    through the same retries, deadline, limits and error mapping as a fetch."""
+    base = resolve_endpoint(endpoint)
+    fetcher = _Fetcher(repo_id=repo_id, revision=revision, endpoint=base, token=token,
+                       timeout=timeout, retry=DEFAULT_RETRY)
+    url = f"{base}/api/models/{repo_id}"
+    if revision is not None:
+        url += f"/revision/{quote(revision, safe='')}"
+    info = fetcher.get_json(url, what="the model's commit", limit=MAX_LISTING_BYTES)
+    return _parse_listing(info, fetcher)[0]
+
+
 def _stats(fetcher: _Fetcher, started: float, *, cache_hit: int = 0) -> dict[str, int]:
     return {
         "requests": fetcher.stats.requests,
