@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from archlint.dtypes import canonical_name
 from archlint.families import tf_structure, tf_tables
 from archlint.families.coverage import build_coverage
+from archlint.families.moe_layers import moe_layers
 from archlint.families.towers import TOWER_KEYS, read_towers
 from archlint.spec import (
     AttentionKind,
@@ -86,6 +87,11 @@ class ConfigView:
     def has(self, key: str) -> bool:
         return self.lookup(key)[1] is not None
 
+    def computed_default(self, key: str) -> Any:
+        """transformers' default for `key` even where its class computes it from other keys
+        (a per-layer list built for the default layer count): a shape, not a value to use."""
+        return self._defaults.default(key, computed=True)
+
     @property
     def defaults_source(self) -> str:
         return self._defaults.source
@@ -132,12 +138,12 @@ class _DefaultScopes:
         out.extend(self.aliases[k] for k in keys if k in self.aliases and self.aliases[k] not in out)
         return out
 
-    def default(self, key: str) -> tuple[Any, str] | None:
+    def default(self, key: str, computed: bool = False) -> tuple[Any, str] | None:
         if "." in key:
             return None
         for prefix, defaults, derived in self.scopes:
             # computed from other keys in transformers (Llama's head_dim): not a constant
-            if key in derived or key not in defaults:
+            if (key in derived and not computed) or key not in defaults:
                 continue
             value = defaults[key]
             if value is not None and not isinstance(value, dict):
@@ -185,6 +191,7 @@ class Adapter:
         self.notes: list[str] = []
         self.unknown_mixer = False  # set when a layer's mixer could not be described
         self.unknown_layer_types: set[str] = set()  # layer_types names no reader knows
+        self._moe_pattern: list[bool] | None = None
 
     # -- reading with provenance --------------------------------------------------------------
     def declared(self, key: str, detail: str | None = None) -> FieldSource:
@@ -605,26 +612,13 @@ class Adapter:
         )
 
     def is_moe_layer(self, index: int) -> bool:
+        """The layer's MLP is the routed block (`moe_layers`: one reading of the per-layer
+        pattern keys for every dialect)."""
         if self.num_experts() <= 1:
             return False
-        dense_first = (
-            self.read_int("first_k_dense_replace", "first_k_dense_replace", "n_dense_layers") or 0
-        )
-        if index < dense_first:
-            return False
-        only_mlp = self.cv.lookup("mlp_only_layers")[0]
-        if isinstance(only_mlp, list) and index in only_mlp:
-            return False
-        step = (
-            self.read_int(
-                "moe_layer_freq",
-                "decoder_sparse_step",
-                "moe_layer_freq",
-                "interleave_moe_layer_step",
-            )
-            or 1
-        )
-        return (index + 1) % step == 0 if step > 1 else True
+        if self._moe_pattern is None:
+            self._moe_pattern = moe_layers(self, self.num_layers())
+        return index >= len(self._moe_pattern) or self._moe_pattern[index]
 
     def ffn(self, index: int) -> FFNSpec:
         prov: dict[str, FieldSource] = {}
