@@ -18,7 +18,6 @@ from archlint.spec import (
     AttentionSpec,
     FFNSpec,
     FieldSource,
-    IndexerSpec,
     Positional,
     RecurrentSpec,
 )
@@ -230,28 +229,12 @@ class Qwen35(Qwen3Next):
 
 class DeepSeekV32(DeepSeek):
     """DeepSeek-V3.2 (`deepseek_v32`): DeepSeek-V3's MLA and MoE plus DSA's lightning indexer
-    in every layer (`index_n_heads` heads of `index_head_dim`, top `index_topk` tokens).
-    Layer type `indexed_attention` is MLA with the indexer. The router always carries the
-    `e_score_correction_bias` buffer (saved with the weights), whatever `topk_method` says."""
+    in every layer (read by `DeepSeek`, archlint/families/dsa.py). The router always carries
+    the `e_score_correction_bias` buffer (saved with the weights), whatever `topk_method`
+    says."""
 
     name = "deepseek_v32"
     model_types = ("deepseek_v32",)
-    LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
-        **Adapter.LAYER_TYPE_NAMES,
-        "indexed_attention": "full",
-    }
-
-    def attention(self, index: int, layer_type: str) -> AttentionSpec:
-        base = super().attention(index, layer_type)
-        heads = self.read_int("indexer.num_heads", "index_n_heads")
-        head_dim = self.read_int("indexer.head_dim", "index_head_dim")
-        topk = self.read_int("indexer.topk", "index_topk")
-        if base.kind != "mla" or not heads or not head_dim:
-            return base
-        base.provenance["indexer"] = self.declared("index_n_heads")
-        return base.model_copy(
-            update={"indexer": IndexerSpec(num_heads=heads, head_dim=head_dim, topk=topk or 0)}
-        )
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from archlint.families import dsa
 from archlint.families.base import Adapter
 from archlint.spec import (
     AttentionSpec,
     FFNSpec,
     FieldSource,
+    IndexerSpec,
     LayerSpec,
     LinearAttentionSpec,
     Positional,
@@ -178,6 +180,17 @@ class DeepSeek(Adapter):
     name = "deepseek"
     model_types = ("deepseek_v2", "deepseek_v3", "kimi_k2")
     tie_default = False
+    #: DSA layers (`dsa`) are MLA layers with an indexer
+    LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
+        **Adapter.LAYER_TYPE_NAMES,
+        dsa.INDEXED: "full",
+    }
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._indexer(index) is not None)
+
+    def _indexer(self, index: int) -> IndexerSpec | None:
+        return dsa.indexer(self, index, self.num_layers())
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         base = super().attention(index, layer_type)
@@ -190,9 +203,13 @@ class DeepSeek(Adapter):
         if kv_rank is None:
             return base
         prov["head_dim"] = FieldSource(kind="derived", detail="qk_nope_head_dim + qk_rope_head_dim")
+        indexer = self._indexer(index)
+        if indexer is not None:
+            prov["indexer"] = self.declared("index_n_heads")
         return base.model_copy(
             update=dict(
                 kind="mla",
+                indexer=indexer,
                 num_kv_heads=base.num_heads,
                 head_dim=nope + rope,
                 v_head_dim=v_dim,

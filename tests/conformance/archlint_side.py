@@ -39,6 +39,7 @@ def figures(config: dict[str, Any]) -> ALFigures:
     state_bytes = named_dtype_bytes(kv.state_dtype)
     full = sum(layer.bytes_per_token for layer in kv.per_layer if layer.cap_tokens is None)
     window = sum(layer.bytes_per_token for layer in kv.per_layer if layer.cap_tokens is not None)
+    full += _indexer_correction(spec, kv.per_layer, kv.dtype_bytes)
     state = sum(layer.state_bytes for layer in kv.per_layer)
     # Multi-token-prediction modules (DeepSeek-V3's layer 61) are in the checkpoint but
     # transformers never builds them (it drops them on load): left out on both sides.
@@ -52,3 +53,21 @@ def figures(config: dict[str, Any]) -> ALFigures:
         architecture=spec.architecture,
         family=spec.family,
     )
+
+
+def _indexer_correction(spec: Any, per_layer: list[Any], dtype_bytes: float) -> float:
+    """Bytes to add so that bytes / dtype_bytes counts a DSA indexer's cached keys as
+    elements: vLLM (and archlint) cache them in fp8 with one fp32 scale per 128 values
+    (`indexer_bytes_per_token`), not in the KV dtype, so dividing their bytes by the KV
+    dtype's size would not give the `index_head_dim` keys transformers' cache holds."""
+    from archlint.analysis.memory import indexer_bytes_per_token
+
+    layers = {layer.index: layer for layer in spec.layers}
+    extra = 0.0
+    for entry in per_layer:
+        layer = layers.get(entry.index)
+        att = layer.attention if layer is not None else None
+        if att is None or att.indexer is None or entry.kind != "mla":
+            continue
+        extra += att.indexer.head_dim * dtype_bytes - indexer_bytes_per_token(att)
+    return extra
