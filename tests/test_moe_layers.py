@@ -122,3 +122,23 @@ def test_no_experts_means_dense(experts: int) -> None:
         False,
         False,
     ]
+
+
+def test_shared_expert_key_names() -> None:
+    # AriaSharedExpertsMLP: intermediate_size × moe_num_shared_experts wide
+    spec = build_spec(
+        {**BASE, "model_type": "aria_text", "num_hidden_layers": 1, "moe_num_experts": 8,
+         "moe_topk": 2, "moe_num_shared_experts": 2, "moe_intermediate_size": None}
+    )
+    ffn = spec.layers[0].ffn
+    assert (ffn.num_shared_experts, ffn.shared_intermediate_size) == (2, 2 * 512)
+    # MiniMaxM3VLSparseMoeBlock: shared_experts of config.shared_intermediate_size; its dense
+    # layers are config.dense_intermediate_size wide
+    spec = build_spec(
+        {**BASE, "model_type": "minimax_m3_vl_text", "num_hidden_layers": 2,
+         "num_local_experts": 8, "shared_intermediate_size": 96,
+         "dense_intermediate_size": 1024, "mlp_layer_types": ["dense", "sparse"]}
+    )
+    dense, moe = spec.layers[0].ffn, spec.layers[1].ffn
+    assert dense.intermediate_size == 1024
+    assert (moe.num_shared_experts, moe.shared_intermediate_size) == (1, 96)

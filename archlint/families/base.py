@@ -645,6 +645,15 @@ class Adapter:
             )
         bias = bool(self.read("ffn_bias", "mlp_bias", "use_bias", "bias", default=False, prov=prov))
         if not self.is_moe_layer(index):
+            if self.num_experts() > 1:
+                # the dense layers of an MoE stack, where their width has its own key
+                # (MiniMax-M3, Inkling: intermediate_size is the experts'; Cohere2-MoE)
+                width = self.read_int(
+                    "intermediate_size",
+                    "dense_intermediate_size",
+                    "prefix_dense_intermediate_size",
+                    prov=prov,
+                ) or width
             return FFNSpec(
                 kind="dense",
                 gated=gated,
@@ -675,12 +684,22 @@ class Adapter:
         )
         shared = (
             self.read_int(
-                "num_shared_experts", "n_shared_experts", "num_shared_experts", default=0, prov=prov
+                "num_shared_experts",
+                "n_shared_experts",
+                "num_shared_experts",
+                "moe_num_shared_experts",
+                default=0,
+                prov=prov,
             )
             or 0
         )
         shared_width = self.read_int(
-            "shared_intermediate_size", "shared_expert_intermediate_size", prov=prov
+            "shared_intermediate_size",
+            "shared_expert_intermediate_size",
+            "shared_intermediate_size",
+            "shared_experts_intermediate_size",
+            "moe_shared_expert_intermediate_size",
+            prov=prov,
         )
         if shared and shared_width is None:
             shared_width = self.derive(
