@@ -33,6 +33,7 @@ from archlint.families.dialects import (
 )
 from archlint.families.encoders import ENCODER_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
+from archlint.families.moe_variants import MOE_VARIANT_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
 
 ADAPTERS: tuple[type[Adapter], ...] = (
@@ -61,5 +62,6 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     *ENCODER_ADAPTERS,
     *HYBRID_ADAPTERS,
     *ATTENTION_VARIANT_ADAPTERS,
+    *MOE_VARIANT_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

@@ -1,0 +1,138 @@
+"""MoE decoders whose attention or router carries modules no config key states (transformers
+5.23, `modeling_<model_type>.py` of each): the generic reader (standard keys, the layer and
+MoE patterns of `moe_layers`, transformers' structure facts) plus what that file builds.
+
+Each class states only what differs, each fact recorded as a default naming its source.
+"""
+
+from __future__ import annotations
+
+from archlint.families import Generic
+from archlint.families.base import classify_heads
+from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec
+
+
+def _modeling(model_type: str, fact: str) -> FieldSource:
+    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
+
+
+class _GenericMoE(Generic):
+    """Generic with the family marked known: what its modeling adds is stated below."""
+
+    known = True
+    #: the MoE router holds a learned per-expert bias (e_score_correction_bias / expert_bias
+    #: parameter, saved with the weights)
+    router_bias_param: str | None = None
+
+    def _type(self) -> str:
+        return str(self.cv.lookup("model_type")[0])
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        if spec.kind != "moe" or self.router_bias_param is None:
+            return spec
+        spec.provenance["router_bias"] = _modeling(self._type(), self.router_bias_param)
+        return spec.model_copy(update={"router_bias": True})
+
+
+class Afmoe(_GenericMoE):
+    """AFMoE (`modeling_afmoe`): attention output gated by gate_proj (h → heads × head_dim,
+    sigmoid), per-head q/k RMSNorms, four norms per block; the MoE block's `expert_bias`
+    (one per expert) biases expert selection."""
+
+    name = "afmoe"
+    model_types = ("afmoe",)
+    router_bias_param = "expert_bias"
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        spec.provenance["output_gate"] = _modeling("afmoe", "self_attn.gate_proj")
+        return spec.model_copy(update={"output_gate": True})
+
+
+class Beam(_GenericMoE):
+    """Beam (`modeling_beam`): attention output gated by gate_proj (h → heads × head_dim)
+    plus a learned `gate_bias` per head."""
+
+    name = "beam"
+    model_types = ("beam",)
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        spec.provenance["output_gate"] = _modeling("beam", "self_attn.gate_proj + gate_bias")
+        return spec.model_copy(update={"output_gate": True})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        # gate_bias, one per head: beyond the attention formulas, so the block's extra
+        return spec.model_copy(update={"extra_params": spec.attention.num_heads})
+
+
+class Laguna(_GenericMoE):
+    """Laguna (`modeling_laguna`): heads per layer from `num_attention_heads_per_layer`;
+    `gating` adds g_proj, one softplus gate per head (True / "per-head") or per element;
+    the router's `e_score_correction_bias` is a parameter."""
+
+    name = "laguna"
+    model_types = ("laguna",)
+    router_bias_param = "e_score_correction_bias"
+
+    def _heads(self, index: int) -> int | None:
+        per_layer = self.cv.lookup("num_attention_heads_per_layer")[0]
+        if isinstance(per_layer, list) and index < len(per_layer):
+            value = per_layer[index]
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return None
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._heads(index))
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        update: dict[str, object] = {}
+        heads = self._heads(index)
+        if heads:
+            spec.provenance["num_heads"] = self.declared("num_attention_heads_per_layer")
+            update["num_heads"] = heads
+        if self._gate() == "element":
+            update["output_gate"] = True
+        return spec.model_copy(update=update)
+
+    def _gate(self) -> str | None:
+        gating = self.read("gating", "gating")
+        if not gating:
+            return None
+        return "head" if gating is True or gating == "per-head" else "element"
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if self._gate() != "head":
+            return spec
+        # g_proj h → heads (one softplus gate per head): not the per-element output gate the
+        # attention formulas know, so the block's extra parameters
+        return spec.model_copy(
+            update={"extra_params": self.hidden_size() * spec.attention.num_heads}
+        )
+
+
+class MiMoV2Flash(_GenericMoE):
+    """MiMo-V2-Flash (`modeling_mimo_v2_flash`): sliding-window layers have twice
+    `num_key_value_heads` and a learned sink per head; full layers neither."""
+
+    name = "mimo_v2_flash"
+    model_types = ("mimo_v2_flash",)
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        if layer_type != "sliding":
+            return spec
+        spec.provenance["num_kv_heads"] = _modeling(
+            "mimo_v2_flash", "sliding layers: 2 × num_key_value_heads, sinks"
+        )
+        kv = 2 * spec.num_kv_heads
+        return spec.model_copy(
+            update={"num_kv_heads": kv, "sinks": True, "kind": classify_heads(spec.num_heads, kv)}
+        )
+
+
+MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash)
