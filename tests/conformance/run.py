@@ -213,6 +213,21 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
+#: keys some configuration classes leave None by default although every real config of the
+#: type sets them, and without which transformers' forward cannot run (DeepseekV2Config's
+#: num_experts_per_tok: topk(k=None)). Filled on the defaults candidate, for both sides alike;
+#: the value changes no parameter count and no cache size (how many experts a token visits).
+FILL_WHEN_NONE = {"num_experts_per_tok": 1}
+
+
+def filled_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, value in FILL_WHEN_NONE.items():
+        if key in out and out[key] is None:
+            out[key] = value
+    return out
+
+
 def plan() -> tuple[list[tuple[str, list[tuple[str, dict[str, Any]]]]], dict[str, list[str]]]:
     """(in-scope jobs: model_type and its candidate configs, out-of-scope types by
     category). Candidates: the real configs, then the class defaults."""
@@ -229,7 +244,7 @@ def plan() -> tuple[list[tuple[str, list[tuple[str, dict[str, Any]]]]], dict[str
         candidates = list(reals.get(model_type, []))
         defaults = tf_tables.defaults_for(model_type)
         if defaults is not None:
-            candidates.append(("defaults", defaults))
+            candidates.append(("defaults", filled_defaults(defaults)))
         if not candidates:
             out.setdefault("no defaults", []).append(model_type)
             continue

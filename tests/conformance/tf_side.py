@@ -437,6 +437,16 @@ def observe_cache_cpu(class_name: str, config: Any, category: str, params: int):
     return observe_cache(model, category, device="cpu")
 
 
+def _observe_batched(class_name: str, config: Any, category: str):
+    """The meta forward again with the experts run as batched matmuls: the grouped-GEMM
+    kernel refuses expert widths whose rows are not 16-byte aligned (DeepseekV2Config's
+    default moe_intermediate_size 1407); how the experts run changes no cache shape."""
+    if getattr(config, "_experts_implementation", None) in (None, "batched_mm"):
+        raise RuntimeError("no experts implementation to switch")
+    config._experts_implementation = "batched_mm"
+    return observe_cache(build_model(class_name, config), category)
+
+
 def figures(
     model_type: str,
     config: dict[str, Any],
@@ -465,6 +475,13 @@ def figures(
         except Exception as meta_exc:
             small_params = sum(p.numel() for p in small.parameters())
             del small
+            try:
+                fig.kv_full, fig.kv_window, fig.state, fig.cache_layers = _observe_batched(
+                    class_name, small_cfg, category
+                )
+                return fig
+            except Exception:
+                pass
             try:
                 fig.kv_full, fig.kv_window, fig.state, fig.cache_layers = observe_cache_cpu(
                     class_name, small_cfg, category, small_params
