@@ -65,3 +65,14 @@ def test_mimo_sliding_layers_double_kv_heads() -> None:
     full, sliding = spec.layers[0].attention, spec.layers[1].attention
     assert (full.num_kv_heads, full.sinks) == (KV, False)
     assert (sliding.num_kv_heads, sliding.sinks) == (2 * KV, True)
+
+
+def test_hyper_connection_counts() -> None:
+    # HYV4HyperConnection: fn (2N × N·h), base (2N), scale (2); DeepseekV4HyperConnection adds
+    # the N × N comb rows: fn ((2 + N)·N × N·h), base ((2 + N)·N), scale (3);
+    # HyperHead: hc_fn (N × N·h), hc_base (N), hc_scale (1). N = 4, h = 2816:
+    from archlint.families.moe_variants import hyper_connection_params, hyper_head_params
+
+    assert hyper_connection_params(4, 2816, comb=False) == 8 * 4 * 2816 + 8 + 2
+    assert hyper_connection_params(4, 2816, comb=True) == 24 * 4 * 2816 + 24 + 3
+    assert hyper_head_params(4, 2816) == 4 * 4 * 2816 + 4 + 1

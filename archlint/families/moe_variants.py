@@ -7,9 +7,9 @@ Each class states only what differs, each fact recorded as a default naming its 
 
 from __future__ import annotations
 
-from archlint.families import Generic
+from archlint.families import Generic, GenericMLA
 from archlint.families.base import classify_heads
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec
+from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec
 
 
 def _modeling(model_type: str, fact: str) -> FieldSource:
@@ -135,4 +135,52 @@ class MiMoV2Flash(_GenericMoE):
         )
 
 
-MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash)
+
+def hyper_connection_params(streams: int, hidden: int, comb: bool) -> int:
+    """One hyper-connection (arXiv 2409.19606; the DeepSeek-V4 form of transformers'
+    `DeepseekV4HyperConnection`): `fn` maps the N concatenated streams (N × h) to the pre and
+    post mixing weights (2N rows) and, with `comb`, the N × N stream mixing too; `base` is
+    one bias per row, `scale` one per output group (pre, post, comb)."""
+    rows = (2 + streams) * streams if comb else 2 * streams
+    return rows * streams * hidden + rows + (3 if comb else 2)
+
+
+def hyper_head_params(streams: int, hidden: int) -> int:
+    """The final stream collapse (`HyperHead`): hc_fn (N × N·h), hc_base (N), hc_scale."""
+    return streams * streams * hidden + streams + 1
+
+
+class HyV4(GenericMLA):
+    """Hunyuan-V4 (`modeling_hy_v4`): DeepSeek-V3.2's MLA + DSA (indexers shared per
+    `indexer_types`) with an output gate (gate_proj: h → heads × v_head_dim) and a learned
+    sink per head, and `hc_mult` hyper-connection streams: two hyper-connections per block
+    without the stream-mixing `comb` output (HYV4HyperConnection), a HyperHead before the
+    final norm."""
+
+    name = "hy_v4"
+    model_types = ("hy_v4",)
+    known = True
+
+    def _streams(self) -> int:
+        return self.read_int("hc_mult", "hc_mult") or 0
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, hidden = spec.attention, self.hidden_size()
+        extra = hidden * att.num_heads * att.v_head_dim + att.num_heads  # gate_proj, sinks
+        if self._streams() > 1:
+            extra += 2 * hyper_connection_params(self._streams(), hidden, comb=False)
+        spec.attention.provenance["output_gate"] = _modeling("hy_v4", "gate_proj, sinks")
+        return spec.model_copy(update={"extra_params": extra})
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        if self._streams() <= 1:
+            return spec
+        head = hyper_head_params(self._streams(), self.hidden_size())
+        return spec.model_copy(
+            update={"extra_params": {**spec.extra_params, "other": head}}
+        )
+
+
+MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4)
