@@ -76,3 +76,16 @@ def test_hyper_connection_counts() -> None:
     assert hyper_connection_params(4, 2816, comb=False) == 8 * 4 * 2816 + 8 + 2
     assert hyper_connection_params(4, 2816, comb=True) == 24 * 4 * 2816 + 24 + 3
     assert hyper_head_params(4, 2816) == 4 * 4 * 2816 + 4 + 1
+
+
+def test_axk2_fused_q_gate_and_gated_norms() -> None:
+    # AXK2Attention.q_gate_proj: 2·q_lora_rank → heads × (qk_head_dim + v_head_dim), in place
+    # of q_b_proj (q_lora_rank → heads × qk_head_dim); AXK2GatedRMSNorm's fc1/fc2 (h ↔ rank):
+    # one in a dense block, two in an MoE block
+    config = {**BASE, "model_type": "axk2", "num_hidden_layers": 2, "q_lora_rank": 32,
+              "kv_lora_rank": 16, "qk_rope_head_dim": 8, "qk_nope_head_dim": 16,
+              "v_head_dim": 16, "gated_norm_rank": 4, "mlp_layer_types": ["dense", "sparse"]}
+    spec = build_spec(config)
+    q_swap = 2 * 32 * HEADS * (24 + 16) - 32 * HEADS * 24
+    assert spec.layers[0].extra_params == q_swap + 2 * H * 4
+    assert spec.layers[1].extra_params == q_swap + 2 * 2 * H * 4

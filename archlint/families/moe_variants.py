@@ -183,4 +183,30 @@ class HyV4(GenericMLA):
         )
 
 
-MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4)
+class AXK2(GenericMLA):
+    """A.X K2 (`modeling_axk2`): DeepSeek-V3.2's MLA + DSA, with q and an output gate from
+    one fused q_gate_proj (2·q_lora_rank → heads × (qk_head_dim + v_head_dim)) reading the
+    normed q latent beside the raw one, in place of q_b_proj; gated RMSNorms (an RMSNorm
+    times a sigmoid of a rank-`gated_norm_rank` MLP, fc1 h → r and fc2 r → h) before the
+    attention of every block and before the MLP of MoE blocks."""
+
+    name = "axk2"
+    model_types = ("axk2",)
+    known = True
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, hidden = spec.attention, self.hidden_size()
+        extra = 0
+        rank = att.q_lora_rank or 0
+        if att.kind == "mla" and rank:
+            fused = 2 * rank * att.num_heads * (att.head_dim + att.v_head_dim)
+            extra += fused - rank * att.num_heads * att.head_dim  # the formula's q_b_proj
+        gate_rank = self.read_int("gated_norm_rank", "gated_norm_rank") or 0
+        gated_norms = 2 if spec.ffn.kind == "moe" else 1
+        extra += gated_norms * 2 * hidden * gate_rank
+        spec.attention.provenance["output_gate"] = _modeling("axk2", "q_gate_proj")
+        return spec.model_copy(update={"extra_params": extra})
+
+
+MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4, AXK2)
