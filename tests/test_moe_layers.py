@@ -142,3 +142,17 @@ def test_shared_expert_key_names() -> None:
     dense, moe = spec.layers[0].ffn, spec.layers[1].ffn
     assert dense.intermediate_size == 1024
     assert (moe.num_shared_experts, moe.shared_intermediate_size) == (1, 96)
+
+
+def test_per_layer_config_overrides_one_layer() -> None:
+    # configuration_utils (HeterogeneousConfigMixin): layer i's config is the model's with
+    # per_layer_config[i] over it; "01" is layer 1 (read with int())
+    spec = build_spec(
+        {**BASE, "model_type": "qwen3_moe", "num_hidden_layers": 3, "num_experts": 8,
+         "head_dim": 64,
+         "per_layer_config": {"01": {"num_attention_heads": 8, "num_experts": 4}}}
+    )
+    heads = [layer.attention.num_heads for layer in spec.layers]
+    experts = [layer.ffn.num_experts for layer in spec.layers]
+    assert heads == [4, 8, 4]
+    assert experts == [8, 4, 8]

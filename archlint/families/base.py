@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from archlint.dtypes import canonical_name
-from archlint.families import tf_structure, tf_tables
+from archlint.families import per_layer, tf_structure, tf_tables
 from archlint.families.coverage import build_coverage
 from archlint.families.moe_layers import moe_layers
 from archlint.families.towers import TOWER_KEYS, read_towers
@@ -829,7 +829,13 @@ class Adapter:
         """What makes two layers' specs differ. Layers with the same key share one spec
         (built once, re-indexed), which keeps a 61-layer config from being re-read 61 times.
         An adapter whose layers vary by anything else must extend the key."""
-        return (layer_type, self.is_moe_layer(index), self.positional(index), self.has_ffn(index))
+        return (
+            layer_type,
+            self.is_moe_layer(index),
+            self.positional(index),
+            self.has_ffn(index),
+            per_layer.signature(self, index),
+        )
 
     def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
         built: dict[tuple[object, ...], LayerSpec] = {}
@@ -839,7 +845,11 @@ class Adapter:
             if key in built:
                 layers.append(built[key].model_copy(update={"index": index}))
             else:
-                built[key] = self.layer(index, layer_type)
+                reader = per_layer.layer_adapter(self, index)
+                built[key] = reader.layer(index, layer_type)
+                if reader is not self:  # what the layer's own values asked and noted
+                    self.cv.asked.update(reader.cv.asked)
+                    self.notes.extend(n for n in reader.notes if n not in self.notes)
                 layers.append(built[key])
         return layers
 

@@ -10,7 +10,8 @@ string of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type
 `no_rope_layers`...) — is cut to its first K entries, where K is the shortest prefix that
 holds every distinct entry of every such value. Layer-index lists (`mlp_only_layers`,
 `attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
-least one. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
+least one; `per_layer_config` (entries by layer index) drops the entries of the layers cut
+away. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
 `first_k_dense_replace`, `sliding_window_pattern`...) raise K to value + 1, so that the
 first period is complete; a pattern list shorter than the stack, cycled over it
 (RecurrentGemma's `block_types`), raises K to its length. K is at least 2 and never above
@@ -96,9 +97,20 @@ def plan(cfg: dict[str, Any], n: int) -> int:
     return min(k, n)
 
 
+def _layer_keyed(value: Any) -> bool:
+    """A dict keyed by layer index (transformers' `per_layer_config`: "02" or 2 is layer 2)."""
+    return isinstance(value, dict) and bool(value) and all(
+        isinstance(k, int) or (isinstance(k, str) and k.isdigit()) for k in value
+    )
+
+
 def _cut(cfg: dict[str, Any], n: int, k: int) -> None:
     for key, value in list(cfg.items()):
-        if _per_layer(key, value, n):
+        if key == "per_layer_config" and _layer_keyed(value):
+            # the layers cut away take their entries with them (transformers refuses an
+            # entry past the stack)
+            cfg[key] = {i: v for i, v in value.items() if int(i) < k}
+        elif _per_layer(key, value, n):
             cfg[key] = value[:k]
         elif (
             isinstance(value, list)
