@@ -54,3 +54,51 @@ def test_ctrl_ffn_width_is_dff() -> None:
     }
     want = vocab * d + layers * _block(d, dff) + 2 * d + vocab
     assert _count(config) == want
+
+
+def _transformers_count(class_name: str, config: dict) -> int:
+    """Parameters of transformers' own model for `config`, built on the meta device."""
+    import warnings
+
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.for_model(**config)
+        with torch.device("meta"):
+            model = getattr(transformers, class_name)(cfg)
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_trocr_cross_attention_width_and_switches() -> None:
+    """TrOCR's cross-attention k/v read an encoder of cross_attention_hidden_size; with
+    sinusoidal positions and no embedding norm those modules hold no parameters."""
+    config = {
+        "model_type": "trocr", "d_model": 256, "decoder_layers": 2,
+        "decoder_attention_heads": 4, "decoder_ffn_dim": 640, "vocab_size": 900,
+        "max_position_embeddings": 100, "cross_attention_hidden_size": 192,
+        "use_learned_position_embeddings": False, "layernorm_embedding": False,
+    }
+    assert _count(config) == _transformers_count("TrOCRForCausalLM", config)
+
+
+def test_modernbert_decoder_first_layer_has_no_attention_norm() -> None:
+    config = {
+        "model_type": "modernbert-decoder", "hidden_size": 128, "intermediate_size": 320,
+        "num_hidden_layers": 4, "num_attention_heads": 4, "vocab_size": 50400,
+        "norm_bias": True, "classifier_bias": True, "decoder_bias": False,
+    }
+    assert _count(config) == _transformers_count("ModernBertDecoderForCausalLM", config)
+
+
+def test_gpt_neo_local_layers_cache_every_token() -> None:
+    """GPTNeoModel builds one DynamicLayer per layer: local layers mask, they do not cap."""
+    config = {
+        "model_type": "gpt_neo", "hidden_size": 256, "num_layers": 4, "num_heads": 4,
+        "attention_types": [[["global", "local"], 2]], "window_size": 16, "vocab_size": 500,
+    }
+    spec = build_spec(config)
+    assert [layer.attention.window for layer in spec.layers] == [None] * 4
+    assert _count(config) == _transformers_count("GPTNeoForCausalLM", config)

@@ -182,7 +182,8 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
         return q + kv + heads * att.v_head_dim * hidden + indexer_params(att, hidden)
     q_out = att.num_heads * att.head_dim * (2 if att.output_gate else 1)
     kv_out = 0 if att.kv_shared_from is not None else att.num_kv_heads * (att.head_dim + att.v_head_dim)
-    params = hidden * (q_out + kv_out) + att.num_heads * att.v_head_dim * hidden
+    params = hidden * q_out + (att.kv_input_size or hidden) * kv_out
+    params += att.num_heads * att.v_head_dim * hidden
     if att.qkv_bias:
         params += q_out + kv_out
         if not att.key_bias and att.kv_shared_from is None:
