@@ -102,3 +102,17 @@ def test_gpt_neo_local_layers_cache_every_token() -> None:
     spec = build_spec(config)
     assert [layer.attention.window for layer in spec.layers] == [None] * 4
     assert _count(config) == _transformers_count("GPTNeoForCausalLM", config)
+
+
+def test_hrm_text_stacks_share_weights_across_cycles() -> None:
+    """Two stacks of 3 blocks, run H_cycles × (L_cycles + 1) = 2 × 3 times: 18 block
+    invocations (layers, cache slots), weights of 6 blocks."""
+    config = {
+        "model_type": "hrm_text", "hidden_size": 128, "intermediate_size": 256,
+        "num_hidden_layers": 3, "num_attention_heads": 4, "head_dim": 32, "vocab_size": 600,
+        "H_cycles": 2, "L_cycles": 2,
+    }
+    spec = build_spec(config)
+    assert spec.num_layers == 18
+    assert len({layer.shared_block for layer in spec.layers}) == 6
+    assert _count(config) == _transformers_count("HrmTextForCausalLM", config)

@@ -1,5 +1,5 @@
 """Decoder dialects of the pre-Llama generation and of encoder lineages turned decoder:
-GPT-Neo, TrOCR's text decoder, ModernBERT-decoder.
+GPT-Neo, TrOCR's text decoder, ModernBERT-decoder, and HRM-Text's recurrent stacks.
 
 Each class states only what differs from the generic reader (which already takes the
 generated `tf_structure` facts: norms, biases, learned position tables and their offset),
@@ -11,7 +11,7 @@ config other than the type's default is counted as transformers builds it.
 from __future__ import annotations
 
 from archlint.families import Generic
-from archlint.spec import FFNSpec, FieldSource, LayerSpec, Positional
+from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, Positional
 
 
 def _modeling(model_type: str, fact: str) -> FieldSource:
@@ -124,4 +124,52 @@ class ModernBertDecoder(Generic):
         return spec.model_copy(update={"norms": 1 if index == 0 else 2})
 
 
-DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder)
+class HrmText(Generic):
+    """HRM-Text (`modeling_hrm_text`, Wang et al. 2025, "Hierarchical Reasoning Model"): two
+    stacks of `num_layers_per_stack` blocks (L, the fast one, and H, the slow one), run as a
+    recurrence: per H cycle the L stack `L_cycles` times, then the H stack once. Each stack's
+    weights exist once; every invocation of a block is a layer of its own for the compute and
+    the cache (HrmTextConfig inflates num_hidden_layers to per_stack × H_cycles ×
+    (L_cycles + 1) cache slots; a config that already carries `num_layers_per_stack` holds
+    the inflated count). Blocks: q/k/v/o plus a sigmoid output gate (gate_proj h → heads ×
+    head_dim), a gated MLP, weightless RMSNorms; the model adds `z_L_init` (h), the L
+    stack's initial state, saved with the weights."""
+
+    name = "hrm_text"
+    model_types = ("hrm_text",)
+    known = True
+
+    def _cycles(self) -> tuple[int, int, int]:
+        """(blocks per stack, H cycles, L cycles)."""
+        per_stack = self.read_int("num_layers_per_stack", "num_layers_per_stack")
+        if per_stack is None:
+            per_stack = self.read_int("num_layers_per_stack", "num_hidden_layers") or 0
+        high = self.read_int("H_cycles", "H_cycles", default=2) or 1
+        low = self.read_int("L_cycles", "L_cycles", default=3) or 1
+        return per_stack, high, low
+
+    def num_layers(self) -> int:
+        per_stack, high, low = self._cycles()
+        return self.derive(
+            "num_layers", per_stack * high * (low + 1),
+            "num_layers_per_stack × H_cycles × (L_cycles + 1) block invocations",
+        )
+
+    def _block(self, index: int) -> str:
+        per_stack, _, low = self._cycles()
+        stack = "H" if (index // max(per_stack, 1)) % (low + 1) == low else "L"
+        return f"{stack}.{index % max(per_stack, 1)}"
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        return super().attention(index, layer_type).model_copy(update={"output_gate": True})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._block(index), index == 0)
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        extra = self.hidden_size() if index == 0 else 0  # z_L_init
+        return spec.model_copy(update={"shared_block": self._block(index), "extra_params": extra})
+
+
+DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText)

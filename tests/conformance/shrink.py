@@ -33,6 +33,9 @@ _INDEXES = re.compile(r"(layer|idx|indices|ids)")
 _CYCLE = re.compile(r"(types|pattern|block)")
 NESTED = ("text_config", "llm_config", "language_config", "decoder", "thinker_config")
 MIN_LAYERS = 2
+#: HRM-Text's blocks per stack: its num_hidden_layers is per_stack × H_cycles × (L_cycles + 1)
+#: cache slots, and a null per-stack count makes the config read num_hidden_layers as it
+PER_STACK_KEY = "num_layers_per_stack"
 
 
 def _num_layers(cfg: dict[str, Any]) -> tuple[str, int] | None:
@@ -129,6 +132,12 @@ def _shrink_in(cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, i
                 if cfg.get(layer_key) == n:
                     cfg[layer_key] = k
             changes[prefix + key] = (n, k)
+            if isinstance(cfg.get(PER_STACK_KEY), int):
+                # the layer count is derived from a per-stack count (below): cut alone, it
+                # would leave a config transformers cannot run; the cut count becomes the
+                # per-stack one, from which both sides derive the total again
+                changes[prefix + PER_STACK_KEY] = (cfg[PER_STACK_KEY], k)
+                cfg[PER_STACK_KEY] = None
     for stack in STACK_KEYS:
         value = cfg.get(stack)
         is_count = isinstance(value, int) and not isinstance(value, bool)
