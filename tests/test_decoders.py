@@ -116,3 +116,19 @@ def test_hrm_text_stacks_share_weights_across_cycles() -> None:
     assert spec.num_layers == 18
     assert len({layer.shared_block for layer in spec.layers}) == 6
     assert _count(config) == _transformers_count("HrmTextForCausalLM", config)
+
+
+def test_harness_sizes_a_cacheless_model_from_its_kv_projections() -> None:
+    """OpenAI GPT's forward takes no cache: the harness reads K and V off c_attn (3 × d,
+    two thirds of it K and V) per block: 2 × d elements per token per layer."""
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    from tests.conformance import tf_side
+
+    cfg = transformers.OpenAIGPTConfig(n_embd=64, n_layer=3, n_head=4, vocab_size=100)
+    with torch.device("meta"):
+        model = transformers.OpenAIGPTLMHeadModel(cfg)
+    full, window, state, kinds = tf_side.observe_cache(model, "decoder")
+    assert (full, window, state, len(kinds)) == (3 * 2 * 64, 0.0, 0.0, 3)
