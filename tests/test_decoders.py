@@ -132,3 +132,17 @@ def test_harness_sizes_a_cacheless_model_from_its_kv_projections() -> None:
         model = transformers.OpenAIGPTLMHeadModel(cfg)
     full, window, state, kinds = tf_side.observe_cache(model, "decoder")
     assert (full, window, state, len(kinds)) == (3 * 2 * 64, 0.0, 0.0, 3)
+
+
+def test_doge_dense_and_cdmoe_counts() -> None:
+    """Doge's dynamic-mask attention (A, dt_proj) and residual scales; with is_moe the
+    CDMoE's retrieval experts are counted and marked as not understood for active use."""
+    base = {
+        "model_type": "doge", "hidden_size": 128, "intermediate_size": 256,
+        "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "vocab_size": 500,
+    }
+    assert _count(base) == _transformers_count("DogeForCausalLM", base)
+    moe = {**base, "is_moe": True, "num_experts": 100, "num_experts_per_tok": 8}
+    assert _count(moe) == _transformers_count("DogeForCausalLM", moe)
+    assert not build_spec(moe).coverage.complete

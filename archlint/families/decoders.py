@@ -1,5 +1,5 @@
 """Decoder dialects of the pre-Llama generation and of encoder lineages turned decoder:
-GPT-Neo, TrOCR's text decoder, ModernBERT-decoder, and HRM-Text's recurrent stacks.
+GPT-Neo, TrOCR's text decoder, ModernBERT-decoder, HRM-Text's recurrent stacks, Doge.
 
 Each class states only what differs from the generic reader (which already takes the
 generated `tf_structure` facts: norms, biases, learned position tables and their offset),
@@ -10,8 +10,19 @@ config other than the type's default is counted as transformers builds it.
 
 from __future__ import annotations
 
+import math
+
 from archlint.families import Generic
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, Positional
+from archlint.spec import (
+    AttentionSpec,
+    Coverage,
+    CoverageItem,
+    FFNSpec,
+    FieldSource,
+    LayerSpec,
+    ModelSpec,
+    Positional,
+)
 
 
 def _modeling(model_type: str, fact: str) -> FieldSource:
@@ -172,4 +183,50 @@ class HrmText(Generic):
         return spec.model_copy(update={"shared_block": self._block(index), "extra_params": extra})
 
 
-DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText)
+class Doge(Generic):
+    """Doge (`modeling_doge`, SmallDoge): Llama's block with per-head q/k RMSNorms, a
+    dynamic-mask attention (per KV head a learned `A` and `dt_proj`: kv_heads × head_dim →
+    kv_heads, biased with `attention_bias`; the mask keeps `keep_window_size` keys of an
+    uncapped cache) and two residual scales per block (`input_residual`,
+    `post_attention_residual`, h each). The FFN is a gated MLP unless `is_moe`: then
+    DogeCDMoE, that MLP as a shared expert plus `num_experts` single-neuron retrieval experts
+    (`up_embed`, `down_embed`: experts × h each) picked through a product-key router
+    (`router_gate`: h → 2 × floor(sqrt(experts))). Those are counted in the layer's
+    parameters, but archlint has no formula for how few of them a token reads: the
+    coverage block says so."""
+
+    name = "doge"
+    model_types = ("doge",)
+    known = True
+
+    def is_moe_layer(self, index: int) -> bool:
+        return False
+
+    def _cdmoe(self) -> bool:
+        return bool(self.read("is_moe", "is_moe", default=False))
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, h = spec.attention, self.hidden_size()
+        kv = att.num_kv_heads
+        extra = kv + kv * att.head_dim * kv + (kv if att.qkv_bias else 0)  # A, dt_proj
+        extra += 2 * h  # the two residual scales
+        if self._cdmoe():
+            experts = self.read_int("num_experts", "num_experts") or 0
+            extra += 2 * experts * h + h * 2 * math.isqrt(experts)
+        return spec.model_copy(update={"extra_params": extra})
+
+    def coverage(self, spec: ModelSpec) -> Coverage:
+        cov = super().coverage(spec)
+        if not self._cdmoe():
+            return cov
+        item = CoverageItem(
+            part="CDMoE retrieval experts",
+            how="not_understood",
+            detail="parameters counted; the share a token reads (active parameters, FLOPs) "
+            "is not modelled",
+        )
+        return cov.model_copy(update={"items": [*cov.items, item]})
+
+
+DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge)
