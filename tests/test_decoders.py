@@ -146,3 +146,18 @@ def test_doge_dense_and_cdmoe_counts() -> None:
     moe = {**base, "is_moe": True, "num_experts": 100, "num_experts_per_tok": 8}
     assert _count(moe) == _transformers_count("DogeForCausalLM", moe)
     assert not build_spec(moe).coverage.complete
+
+
+def test_gemma3n_per_layer_ffn_widths() -> None:
+    """Gemma-3n's intermediate_size may be one width per layer; the last
+    num_kv_shared_layers layers have no k/v projections."""
+    config = {
+        "model_type": "gemma3n_text", "hidden_size": 128, "num_hidden_layers": 6,
+        "intermediate_size": [256, 256, 384, 384, 512, 512], "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 32, "vocab_size": 512,
+        "vocab_size_per_layer_input": 64, "hidden_size_per_layer_input": 16,
+        "num_kv_shared_layers": 2, "laurel_rank": 8,
+        "activation_sparsity_pattern": [0.0] * 6,
+        "layer_types": ["sliding_attention", "full_attention"] * 3,
+    }
+    assert _count(config) == _transformers_count("Gemma3nForCausalLM", config)

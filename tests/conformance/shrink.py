@@ -36,6 +36,8 @@ MIN_LAYERS = 2
 #: HRM-Text's blocks per stack: its num_hidden_layers is per_stack × H_cycles × (L_cycles + 1)
 #: cache slots, and a null per-stack count makes the config read num_hidden_layers as it
 PER_STACK_KEY = "num_layers_per_stack"
+#: Gemma-3n's count of trailing layers that read an earlier layer's cache (see _shrink_in)
+SHARED_TAIL_KEY = "num_kv_shared_layers"
 
 
 def _num_layers(cfg: dict[str, Any]) -> tuple[str, int] | None:
@@ -126,6 +128,14 @@ def _shrink_in(cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, i
     if found is not None:
         key, n = found
         k = plan(cfg, n)
+        shared = cfg.get(SHARED_TAIL_KEY)
+        if isinstance(shared, int) and not isinstance(shared, bool) and 0 < shared < n and k < n:
+            # the last `shared` layers read earlier layers' K/V: keep K layers with their own
+            # cache and up to K sharing ones after them, so both parts are observed
+            tail = min(shared, k, n - k)
+            changes[prefix + SHARED_TAIL_KEY] = (shared, tail)
+            cfg[SHARED_TAIL_KEY] = tail
+            k += tail
         if k < n:
             _cut(cfg, n, k)
             for layer_key in LAYER_KEYS + STACK_KEYS:
