@@ -121,6 +121,8 @@ class AttentionSpec(_Sourced):
     # the width k/v project from when it is not the hidden size (a cross-attention over an
     # encoder of another width: TrOCR's cross_attention_hidden_size)
     kv_input_size: int | None = None
+    # no v projection: the values are the keys (Gemma-4's global layers with attention_k_eq_v)
+    value_from_key: bool = False
     # the layer reads the K/V another layer cached (Gemma-3n, Hunyuan CLA): no cache, no k/v
     kv_shared_from: int | None = None
     indexer: IndexerSpec | None = None

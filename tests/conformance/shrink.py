@@ -7,7 +7,8 @@ layer, which is what makes shrinking worth it.
 
 How the pattern is kept: with L layers, every per-layer value in the config — a list or
 string of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type`,
-`no_rope_layers`...) — is cut to its first K entries, where K is the shortest prefix that
+`no_rope_layers`...) — is cut to its first K entries (a dict keyed by layer index, Gemma-4's
+`per_layer_config`, keeps the layers below K), where K is the shortest prefix that
 holds every distinct entry of every such value. Layer-index lists (`mlp_only_layers`,
 `attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
 least one. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
@@ -101,10 +102,21 @@ def plan(cfg: dict[str, Any], n: int) -> int:
     return min(k, n)
 
 
+def _layer_keyed(value: Any, n: int) -> bool:
+    """A dict keyed by layer index (Gemma-4's `per_layer_config`: {"05": {...}, ...})."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(k, str) and k.isdigit() and int(k) < n for k in value)
+    )
+
+
 def _cut(cfg: dict[str, Any], n: int, k: int) -> None:
     for key, value in list(cfg.items()):
         if _per_layer(key, value, n):
             cfg[key] = value[:k]
+        elif _layer_keyed(value, n):
+            cfg[key] = {i: v for i, v in value.items() if int(i) < k}
         elif (
             isinstance(value, list)
             and value
