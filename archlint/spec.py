@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 AttentionKind = Literal["mha", "mqa", "gqa", "mla", "linear", "none"]
-Positional = Literal["rope", "alibi", "learned", "relative", "nope", "none"]
+Positional = Literal["rope", "alibi", "learned", "sinusoidal", "relative", "nope", "none"]
 
 
 class FieldSource(BaseModel):
@@ -118,6 +118,11 @@ class AttentionSpec(_Sourced):
     # where keys/values come from: this layer's own tokens, or an encoder's (cross-attention
     # to image or audio tokens, or the encoder of an encoder-decoder): cached per encoder token
     source: Literal["self", "encoder"] = "self"
+    # the width k/v project from when it is not the hidden size (a cross-attention over an
+    # encoder of another width: TrOCR's cross_attention_hidden_size)
+    kv_input_size: int | None = None
+    # no v projection: the values are the keys (Gemma-4's global layers with attention_k_eq_v)
+    value_from_key: bool = False
     # the layer reads the K/V another layer cached (Gemma-3n, Hunyuan CLA): no cache, no k/v
     kv_shared_from: int | None = None
     indexer: IndexerSpec | None = None

@@ -89,13 +89,14 @@ def _out(m: Any) -> int:
     return int(getattr(m, "out_features", None) or getattr(m, "nf", 0) or 0)
 
 
-def facts(model_type: str) -> dict[str, Any] | None:
+def facts(model_type: str, decoder: bool = False) -> dict[str, Any] | None:
     model, text = _build(model_type)
     if model is None:
         return None
-    layer = next((m for name, m in model.named_modules() if LAYER_RE.search(name)), None)
-    if layer is None:
+    block0 = next((name for name, _ in model.named_modules() if LAYER_RE.search(name)), None)
+    if block0 is None:
         return None
+    layer = model.get_submodule(block0)
     norms = [m for _, m in layer.named_modules() if "norm" in type(m).__name__.lower()
              or type(m).__name__ == "LayerNorm"]
     hidden = getattr(text, "hidden_size", None)
@@ -137,11 +138,40 @@ def facts(model_type: str) -> dict[str, Any] | None:
         out["o_bias"] = getattr(last, "bias", None) is not None
     head = getattr(model, "lm_head", None)
     out["head_bias"] = getattr(head, "bias", None) is not None
-    positions = getattr(text, "max_position_embeddings", None)
-    out["learned_positions"] = any(
-        type(m).__name__ == "Embedding" and ("pos" in name or name.endswith("wpe")) and m.num_embeddings >= (positions or 1)
-        for name, m in model.named_modules()
-    )
+    out.update(_position_table(model, text))
+    if decoder:
+        out.update(_stack_norms(model, block0))
+    return out
+
+
+def _stack_norms(model: Any, block0: str) -> dict[str, bool]:
+    """A decoder's norms outside its blocks: on the embedding (`embedding_norm`: BLOOM's
+    word_embeddings_layernorm, TrOCR's layernorm_embedding) and after the last block
+    (`final_norm`: absent in post-norm stacks such as OpenAI GPT)."""
+    stack = block0[: -len("0")]
+    out = {"embedding_norm": False, "final_norm": False}
+    for path, (cls, shapes) in _own_params(model).items():
+        if path.startswith(stack) or not _is_norm(path, cls) or len(shapes.get("weight", ())) != 1:
+            continue
+        out["embedding_norm" if "emb" in path.lower() else "final_norm"] = True
+    return out
+
+
+def _position_table(model: Any, text: Any) -> dict[str, Any]:
+    """`learned_positions`: a learned table of at least max_position_embeddings rows (an
+    nn.Embedding or a subclass: OPT's OPTLearnedPositionalEmbedding is one); `position_offset`:
+    the rows it keeps beyond max_position_embeddings (OPT, BioGPT, TrOCR reserve 2)."""
+    import torch
+
+    positions = getattr(text, "max_position_embeddings", None) or 1
+    tables = [
+        m for name, m in model.named_modules()
+        if isinstance(m, torch.nn.Embedding) and ("pos" in name or name.endswith("wpe"))
+        and m.num_embeddings >= positions
+    ]
+    out: dict[str, Any] = {"learned_positions": bool(tables)}
+    if tables and tables[0].num_embeddings > positions:
+        out["position_offset"] = int(tables[0].num_embeddings - positions)
     return out
 
 
@@ -337,7 +367,7 @@ def main() -> int:
             continue
         signal.alarm(20)
         try:
-            found = facts(model_type)
+            found = facts(model_type, tf_tables.category(model_type) == "decoder")
         except Exception:
             found = None
         finally:

@@ -161,7 +161,9 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
     q_lora_rank is null), W_DKV plus the shared RoPE key, W_UK/W_UV, W_O, and two RMSNorms.
     Constant-state mixers (Gated DeltaNet, Mamba, short conv, RG-LRU, lightning) own their
     formulas in `archlint.mixers`. A layer that reads another layer's K/V (`kv_shared_from`)
-    has no k/v projections of its own.
+    has no k/v projections of its own; one whose values are its keys (`value_from_key`) has
+    no v projection. k/v project from `kv_input_size` when set (a cross-attention over an
+    encoder of another width).
     """
     if att.kind == "none":
         return 0
@@ -181,8 +183,10 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
         kv = hidden * (rank + rope) + rank + rank * heads * (nope + att.v_head_dim)
         return q + kv + heads * att.v_head_dim * hidden + indexer_params(att, hidden)
     q_out = att.num_heads * att.head_dim * (2 if att.output_gate else 1)
-    kv_out = 0 if att.kv_shared_from is not None else att.num_kv_heads * (att.head_dim + att.v_head_dim)
-    params = hidden * (q_out + kv_out) + att.num_heads * att.v_head_dim * hidden
+    v_out = 0 if att.value_from_key else att.v_head_dim
+    kv_out = 0 if att.kv_shared_from is not None else att.num_kv_heads * (att.head_dim + v_out)
+    params = hidden * q_out + (att.kv_input_size or hidden) * kv_out
+    params += att.num_heads * att.v_head_dim * hidden
     if att.qkv_bias:
         params += q_out + kv_out
         if not att.key_bias and att.kv_shared_from is None:

@@ -526,6 +526,131 @@ class Gemma3n(Gemma):
         return spec.model_copy(update={"extra_params": extra})
 
 
+class Gemma4(Gemma3n):
+    """Gemma-4's language model (`gemma4_text`, `gemma4_unified_text`; `modeling_gemma4`):
+    Gemma 3's block (4 norms, per-head q/k RMSNorms, a weightless v norm) where
+
+    - layers follow `layer_types` (else one global layer in `sliding_window_pattern`, 6),
+      the last always global;
+    - global layers have their own head size and KV heads: `per_layer_config` when the
+      config carries it, else `global_head_dim` (512) and, with `attention_k_eq_v`,
+      `num_global_key_value_heads`; with `attention_k_eq_v` a global layer has no v_proj
+      (its values are its keys, still cached as values);
+    - the last `num_kv_shared_layers` layers read the cache of the last earlier layer of
+      their type (no k/v projections or norms), and with `use_double_wide_mlp` their MLP is
+      2 × intermediate_size wide;
+    - `enable_moe_block` adds, beside the MLP, `num_experts` gated experts of
+      `moe_intermediate_size` (top `top_k_experts`), a router (h → experts, a per-expert
+      scale, an input scale h) and 3 more norms;
+    - `hidden_size_per_layer_input` p adds per-layer embeddings: a table of
+      `vocab_size_per_layer_input` × (layers × p), a projection h → layers × p and a norm
+      over p per model; per layer a gate (h → p), a projection (p → h) and a norm."""
+
+    name = "gemma4"
+    model_types = ("gemma4_text", "gemma4_unified_text")
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            kinds = Adapter.layer_types(self, n_layers)
+        else:
+            pattern = self.read_int(
+                "sliding_window_pattern", "sliding_window_pattern", "_sliding_window_pattern",
+                default=6, why="Gemma4TextConfig: one global layer in 6",
+            ) or 6
+            kinds = ["full" if (i + 1) % pattern == 0 else "sliding" for i in range(n_layers)]
+        if kinds and kinds[-1] != "full":
+            self.prov["layer_types"] = _modeling("gemma4", "the last layer is always global")
+            kinds[-1] = "full"
+        return kinds
+
+    def qk_norm(self) -> bool:
+        return True
+
+    def norms_per_layer(self) -> int:
+        return 4
+
+    def _global_shape(self, index: int, heads: int, kv: int) -> tuple[int, int]:
+        """(head_dim, kv heads) of global layer `index`."""
+        table = self.cv.primary.get("per_layer_config")
+        if isinstance(table, dict):
+            self.cv.asked.add("per_layer_config")
+            entry = table.get(f"{index:02d}", table.get(str(index)))
+            entry = entry if isinstance(entry, dict) else {}
+            dim = entry.get("head_dim")
+            kv_heads = entry.get("num_key_value_heads")
+            return (dim if isinstance(dim, int) else heads,
+                    kv_heads if isinstance(kv_heads, int) else kv)
+        dim = self.read_int("global_head_dim", "global_head_dim", default=512,
+                            why="Gemma4TextConfig: global_head_dim defaults to 512") or heads
+        if self.read("attention_k_eq_v", "attention_k_eq_v", default=False):
+            kv = self.read_int("num_global_key_value_heads", "num_global_key_value_heads") or kv
+        return dim, kv
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = Adapter.attention(self, index, layer_type)
+        update: dict[str, object] = {"kv_shared_from": self._producer(index)}
+        if layer_type == "full":
+            dim, kv = self._global_shape(index, spec.head_dim, spec.num_kv_heads)
+            update.update(
+                head_dim=dim, v_head_dim=dim, num_kv_heads=kv,
+                value_from_key=bool(self.read("attention_k_eq_v", "attention_k_eq_v",
+                                              default=False)),
+            )
+        return spec.model_copy(update=update)
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*Adapter.layer_key(self, index, layer_type), index)
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = Adapter.ffn(self, index)
+        width = spec.intermediate_size
+        if self._producer(index) is not None and self.read(
+            "use_double_wide_mlp", "use_double_wide_mlp", default=False
+        ):
+            width = self.derive("intermediate_size", 2 * width, "use_double_wide_mlp: 2 × width")
+        if not self.read("enable_moe_block", "enable_moe_block", default=False):
+            return spec.model_copy(update={"kind": "dense", "intermediate_size": width})
+        experts = self.read_int("num_experts", "num_experts") or 0
+        return spec.model_copy(
+            update={
+                "kind": "moe",
+                "intermediate_size": width,
+                "num_experts": experts,
+                "experts_per_token": self.read_int(
+                    "experts_per_token", "top_k_experts", "num_experts_per_tok"
+                ) or 0,
+                "expert_intermediate_size": self.read_int(
+                    "expert_intermediate_size", "moe_intermediate_size",
+                    "expert_intermediate_size",
+                ) or 0,
+                "num_shared_experts": 1,  # the dense MLP beside the experts
+                "shared_intermediate_size": width,
+                "router_bias": True,  # per_expert_scale: one value per expert
+            }
+        )
+
+    def is_moe_layer(self, index: int) -> bool:
+        return False
+
+    def layer(self, index: int, layer_type: str):  # type: ignore[no-untyped-def]
+        spec = Adapter.layer(self, index, layer_type)
+        h = self.hidden_size()
+        extra = 0
+        if spec.ffn.kind == "moe":
+            extra += h + 3 * h  # the router's input scale, the three extra norms
+        p = self.read_int("hidden_size_per_layer_input", "hidden_size_per_layer_input") or 0
+        if p:
+            extra += 2 * h * p + h  # per-layer input gate, projection, norm
+            if index == 0:
+                layers = self.num_layers()
+                vocab = self.read_int(
+                    "vocab_size_per_layer_input", "vocab_size_per_layer_input"
+                ) or 0
+                extra += vocab * layers * p + h * layers * p + p
+        return spec.model_copy(update={"extra_params": extra})
+
+
 ATTENTION_VARIANT_ADAPTERS: tuple[type[Adapter], ...] = (
     Glm,
     Glm4,
@@ -542,4 +667,5 @@ ATTENTION_VARIANT_ADAPTERS: tuple[type[Adapter], ...] = (
     JetMoE,
     KimiLinear,
     Gemma3n,
+    Gemma4,
 )

@@ -316,8 +316,15 @@ class Adapter:
             return default
         return bool(self.structure_fact(name, default))
 
+    def _stack_fact(self, name: str, default: bool) -> bool:
+        """A norm around the blocks of an encoder or a decoder (`tf_structure` records both;
+        an encoder-decoder records none)."""
+        if self.architecture() not in ("encoder", "decoder"):
+            return default
+        return bool(self.structure_fact(name, default))
+
     def embedding_norm(self) -> bool:
-        return self._encoder_fact("embedding_norm", False)
+        return self._stack_fact("embedding_norm", False)
 
     def pooler(self) -> bool:
         head = self.task_head()
@@ -366,7 +373,7 @@ class Adapter:
         """Pre-norm stacks end with a norm; a post-norm encoder (BERT) has none unless its
         modeling code adds one (RoBERTa-PreLayerNorm, Megatron-BERT, ModernBERT)."""
         if self.architecture() != "encoder":
-            return True
+            return self._stack_fact("final_norm", True)
         return self._encoder_fact("final_norm", False)
 
     def embedding_width(self) -> int | None:
@@ -630,6 +637,7 @@ class Adapter:
             "intermediate_size",
             "intermediate_size",
             "n_inner",
+            "dff",
             "ffn_dim",
             "d_ff",
             "inter_dim",
@@ -884,7 +892,9 @@ class Adapter:
         return self.positional(0) == "learned"
 
     def position_offset(self) -> int:
-        return 0
+        """Rows the learned position table keeps beyond max_position_embeddings (OPT's,
+        BioGPT's and TrOCR's learned tables reserve 2), as transformers builds it."""
+        return int(self.structure_fact("position_offset", 0))
 
     def head_bias(self) -> bool:
         return False

@@ -158,7 +158,13 @@ def _check_counts(where: str, prefix: str, scope: dict[str, Any], least: int) ->
     for key in _SIZE_KEYS:
         count(key, MAX_SIZE)
     for key in _COUNT_KEYS:
-        count(key, MAX_SIZE, 0)
+        value = scope.get(key)
+        if isinstance(value, list) and value:
+            # one per layer (Gemma-3n's intermediate_size, Hunyuan's moe_intermediate_size)
+            for i, item in enumerate(value):
+                _positive_int(where, f"{prefix}{key}[{i}]", item, MAX_SIZE, least=0)
+        else:
+            count(key, MAX_SIZE, 0)
     return layers
 
 

@@ -7,7 +7,8 @@ layer, which is what makes shrinking worth it.
 
 How the pattern is kept: with L layers, every per-layer value in the config — a list or
 string of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type`,
-`no_rope_layers`...) — is cut to its first K entries, where K is the shortest prefix that
+`no_rope_layers`...) — is cut to its first K entries (a dict keyed by layer index, Gemma-4's
+`per_layer_config`, keeps the layers below K), where K is the shortest prefix that
 holds every distinct entry of every such value. Layer-index lists (`mlp_only_layers`,
 `attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
 least one; `per_layer_config` (entries by layer index) drops the entries of the layers cut
@@ -34,6 +35,11 @@ _INDEXES = re.compile(r"(layer|idx|indices|ids)")
 _CYCLE = re.compile(r"(types|pattern|block)")
 NESTED = ("text_config", "llm_config", "language_config", "decoder", "thinker_config")
 MIN_LAYERS = 2
+#: HRM-Text's blocks per stack: its num_hidden_layers is per_stack × H_cycles × (L_cycles + 1)
+#: cache slots, and a null per-stack count makes the config read num_hidden_layers as it
+PER_STACK_KEY = "num_layers_per_stack"
+#: Gemma-3n's count of trailing layers that read an earlier layer's cache (see _shrink_in)
+SHARED_TAIL_KEY = "num_kv_shared_layers"
 
 
 def _num_layers(cfg: dict[str, Any]) -> tuple[str, int] | None:
@@ -135,12 +141,26 @@ def _shrink_in(cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, i
     if found is not None:
         key, n = found
         k = plan(cfg, n)
+        shared = cfg.get(SHARED_TAIL_KEY)
+        if isinstance(shared, int) and not isinstance(shared, bool) and 0 < shared < n and k < n:
+            # the last `shared` layers read earlier layers' K/V: keep K layers with their own
+            # cache and up to K sharing ones after them, so both parts are observed
+            tail = min(shared, k, n - k)
+            changes[prefix + SHARED_TAIL_KEY] = (shared, tail)
+            cfg[SHARED_TAIL_KEY] = tail
+            k += tail
         if k < n:
             _cut(cfg, n, k)
             for layer_key in LAYER_KEYS + STACK_KEYS:
                 if cfg.get(layer_key) == n:
                     cfg[layer_key] = k
             changes[prefix + key] = (n, k)
+            if isinstance(cfg.get(PER_STACK_KEY), int):
+                # the layer count is derived from a per-stack count (below): cut alone, it
+                # would leave a config transformers cannot run; the cut count becomes the
+                # per-stack one, from which both sides derive the total again
+                changes[prefix + PER_STACK_KEY] = (cfg[PER_STACK_KEY], k)
+                cfg[PER_STACK_KEY] = None
     for stack in STACK_KEYS:
         value = cfg.get(stack)
         is_count = isinstance(value, int) and not isinstance(value, bool)

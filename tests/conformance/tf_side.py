@@ -278,10 +278,53 @@ def observe_cache(
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
         if cache is None:
             cache = _cache_filled_in_place(runner, category, device)
+    if cache is None and not _takes_cache(runner):
+        return _cacheless_kv(runner)
     if cache is None:
         raise RuntimeError("forward returned no past_key_values")
     full, window, state, kinds = _read_cache(model, cache)
     return full, window, state + _module_held_state(runner), kinds
+
+
+def _takes_cache(model: Any) -> bool:
+    import inspect
+
+    params = inspect.signature(model.forward).parameters
+    return "past_key_values" in params or "use_cache" in params
+
+
+_BLOCK = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.\d+$")
+_KV_PROJ = re.compile(r"^(k|v|key|value|k_proj|v_proj|wk|wv)$", re.I)
+_QKV_PROJ = re.compile(r"^(c_attn|qkv|qkv_proj|query_key_value|wqkv)$", re.I)
+
+
+def _cacheless_kv(model: Any) -> tuple[float, float, float, list[str]]:
+    """A model whose forward takes no cache at all (OpenAI GPT): transformers keeps no K/V,
+    so what a decoding server would cache is read off its attention modules instead: per
+    block, the output widths of the k and v projections (two thirds of a fused q/k/v
+    projection, whose three parts are equal in these MHA models). Every such layer grows
+    with the context."""
+    full = 0.0
+    kinds = []
+    for name, block in model.named_modules():
+        if not _BLOCK.search(name):
+            continue
+        width = 0
+        for sub, module in block.named_modules():
+            if not _MIXER.search("." + sub) or not hasattr(module, "weight"):
+                continue
+            last = sub.rsplit(".", 1)[-1]
+            out = getattr(module, "out_features", None) or getattr(module, "nf", None) or 0
+            if _KV_PROJ.match(last):
+                width += int(out)
+            elif _QKV_PROJ.match(last):
+                width += int(out) * 2 // 3
+        if width:
+            full += width
+            kinds.append("no cache (k/v projections)")
+    if not kinds:
+        raise RuntimeError("forward takes no cache and no k/v projection was found")
+    return full, 0.0, 0.0, kinds
 
 
 def _forward(model: Any, kwargs: dict[str, Any]) -> Any:

@@ -1,0 +1,232 @@
+"""Decoder dialects of the pre-Llama generation and of encoder lineages turned decoder:
+GPT-Neo, TrOCR's text decoder, ModernBERT-decoder, HRM-Text's recurrent stacks, Doge.
+
+Each class states only what differs from the generic reader (which already takes the
+generated `tf_structure` facts: norms, biases, learned position tables and their offset),
+with the transformers modeling file it follows (`modeling_<model_type>.py`, transformers
+5.23). Keys the modeling code reads to switch a module on or off are read here, so that a
+config other than the type's default is counted as transformers builds it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from archlint.families import Generic
+from archlint.spec import (
+    AttentionSpec,
+    Coverage,
+    CoverageItem,
+    FFNSpec,
+    FieldSource,
+    LayerSpec,
+    ModelSpec,
+    Positional,
+)
+
+
+def _modeling(model_type: str, fact: str) -> FieldSource:
+    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
+
+
+class GPTNeo(Generic):
+    """GPT-Neo (`modeling_gpt_neo`): GPT-2's block with unbiased q/k/v, alternating global and
+    local layers (`attention_types`, expanded to `attention_layers`). A local layer masks its
+    scores to the last `window_size` tokens, but GPTNeoModel caches every token in every layer
+    (one DynamicLayer per layer: the config has no `layer_types` for a sliding cache), so
+    the cache of every layer grows with the context, as transformers keeps it."""
+
+    name = "gpt_neo"
+    model_types = ("gpt_neo",)
+    known = True
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        self.cv.asked.update(("attention_types", "attention_layers", "window_size"))
+        self.prov["layer_types"] = _modeling(
+            "gpt_neo", "local layers mask to window_size over an uncapped cache"
+        )
+        return ["full"] * n_layers
+
+    def window(self) -> int | None:
+        return None
+
+
+class TrOCR(Generic):
+    """TrOCR's text decoder (`modeling_trocr`, TrOCRForCausalLM): a post-norm block of
+    self-attention, cross-attention over the image encoder (`encoder_attn`, k/v projected
+    from `cross_attention_hidden_size`, else the hidden size) and a plain FFN, three biased
+    LayerNorms per block and none after the last; a learned position table of
+    max_position_embeddings + 2 rows unless `use_learned_position_embeddings` is false
+    (sinusoidal, no parameters); a LayerNorm on the embedding when `layernorm_embedding`."""
+
+    name = "trocr"
+    model_types = ("trocr",)
+    known = True
+
+    def num_layers(self) -> int:
+        return self.read_int("num_layers", "decoder_layers", "num_hidden_layers") or 0
+
+    def positional(self, index: int) -> Positional:
+        learned = self.read(
+            "positional", "use_learned_position_embeddings", default=True,
+            why="TrOCRConfig: use_learned_position_embeddings defaults to True",
+        )
+        return "learned" if learned else "sinusoidal"
+
+    def learned_positions(self) -> bool:
+        return self.positional(0) == "learned"
+
+    def embedding_norm(self) -> bool:
+        return bool(self.read("embedding_norm", "layernorm_embedding", default=True))
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "decoder_ffn_dim")
+        return spec.model_copy(update={"intermediate_size": width or spec.intermediate_size})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        width = self.read_int("cross_attention_hidden_size", "cross_attention_hidden_size")
+        cross = spec.attention.model_copy(
+            update={"source": "encoder", "kv_input_size": width or None}
+        )
+        return spec.model_copy(update={"norms": 3, "cross_attention": cross})
+
+
+class ModernBertDecoder(Generic):
+    """ModernBERT-decoder (`modeling_modernbert_decoder`, ModernBertDecoderForCausalLM): the
+    ModernBERT block (fused Wi of 2 × intermediate_size, Wo) whose first layer has no
+    attention norm (nn.Identity), a norm on the embedding and one after the last block; the
+    LM head is a prediction head (dense h → h, biased with `classifier_bias`, and a norm)
+    before the tied `decoder` projection, biased with `decoder_bias`. Norms carry a bias only
+    with `norm_bias`."""
+
+    name = "modernbert_decoder"
+    model_types = ("modernbert-decoder",)
+    known = True
+
+    def norm_bias(self) -> bool:
+        return bool(self.read("norm_bias", "norm_bias", default=False))
+
+    def embedding_norm(self) -> bool:
+        self.prov["embedding_norm"] = _modeling("modernbert_decoder", "embeddings.norm")
+        return True
+
+    def final_norm(self) -> bool:
+        return True
+
+    def head_bias(self) -> bool:
+        return bool(self.read("head_bias", "decoder_bias", default=True))
+
+    def task_head_params(self) -> int:
+        h = self.hidden_size()
+        dense_bias = h if self.read("classifier_bias", "classifier_bias", default=False) else 0
+        norm = h * (2 if self.norm_bias() else 1)
+        return h * h + dense_bias + norm
+
+    def norms_per_layer(self) -> int:
+        return 2
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), index == 0)
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        return spec.model_copy(update={"norms": 1 if index == 0 else 2})
+
+
+class HrmText(Generic):
+    """HRM-Text (`modeling_hrm_text`, Wang et al. 2025, "Hierarchical Reasoning Model"): two
+    stacks of `num_layers_per_stack` blocks (L, the fast one, and H, the slow one), run as a
+    recurrence: per H cycle the L stack `L_cycles` times, then the H stack once. Each stack's
+    weights exist once; every invocation of a block is a layer of its own for the compute and
+    the cache (HrmTextConfig inflates num_hidden_layers to per_stack × H_cycles ×
+    (L_cycles + 1) cache slots; a config that already carries `num_layers_per_stack` holds
+    the inflated count). Blocks: q/k/v/o plus a sigmoid output gate (gate_proj h → heads ×
+    head_dim), a gated MLP, weightless RMSNorms; the model adds `z_L_init` (h), the L
+    stack's initial state, saved with the weights."""
+
+    name = "hrm_text"
+    model_types = ("hrm_text",)
+    known = True
+
+    def _cycles(self) -> tuple[int, int, int]:
+        """(blocks per stack, H cycles, L cycles)."""
+        per_stack = self.read_int("num_layers_per_stack", "num_layers_per_stack")
+        if per_stack is None:
+            per_stack = self.read_int("num_layers_per_stack", "num_hidden_layers") or 0
+        high = self.read_int("H_cycles", "H_cycles", default=2) or 1
+        low = self.read_int("L_cycles", "L_cycles", default=3) or 1
+        return per_stack, high, low
+
+    def num_layers(self) -> int:
+        per_stack, high, low = self._cycles()
+        return self.derive(
+            "num_layers", per_stack * high * (low + 1),
+            "num_layers_per_stack × H_cycles × (L_cycles + 1) block invocations",
+        )
+
+    def _block(self, index: int) -> str:
+        per_stack, _, low = self._cycles()
+        stack = "H" if (index // max(per_stack, 1)) % (low + 1) == low else "L"
+        return f"{stack}.{index % max(per_stack, 1)}"
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        return super().attention(index, layer_type).model_copy(update={"output_gate": True})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._block(index), index == 0)
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        extra = self.hidden_size() if index == 0 else 0  # z_L_init
+        return spec.model_copy(update={"shared_block": self._block(index), "extra_params": extra})
+
+
+class Doge(Generic):
+    """Doge (`modeling_doge`, SmallDoge): Llama's block with per-head q/k RMSNorms, a
+    dynamic-mask attention (per KV head a learned `A` and `dt_proj`: kv_heads × head_dim →
+    kv_heads, biased with `attention_bias`; the mask keeps `keep_window_size` keys of an
+    uncapped cache) and two residual scales per block (`input_residual`,
+    `post_attention_residual`, h each). The FFN is a gated MLP unless `is_moe`: then
+    DogeCDMoE, that MLP as a shared expert plus `num_experts` single-neuron retrieval experts
+    (`up_embed`, `down_embed`: experts × h each) picked through a product-key router
+    (`router_gate`: h → 2 × floor(sqrt(experts))). Those are counted in the layer's
+    parameters, but archlint has no formula for how few of them a token reads: the
+    coverage block says so."""
+
+    name = "doge"
+    model_types = ("doge",)
+    known = True
+
+    def is_moe_layer(self, index: int) -> bool:
+        return False
+
+    def _cdmoe(self) -> bool:
+        return bool(self.read("is_moe", "is_moe", default=False))
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, h = spec.attention, self.hidden_size()
+        kv = att.num_kv_heads
+        extra = kv + kv * att.head_dim * kv + (kv if att.qkv_bias else 0)  # A, dt_proj
+        extra += 2 * h  # the two residual scales
+        if self._cdmoe():
+            experts = self.read_int("num_experts", "num_experts") or 0
+            extra += 2 * experts * h + h * 2 * math.isqrt(experts)
+        return spec.model_copy(update={"extra_params": extra})
+
+    def coverage(self, spec: ModelSpec) -> Coverage:
+        cov = super().coverage(spec)
+        if not self._cdmoe():
+            return cov
+        item = CoverageItem(
+            part="CDMoE retrieval experts",
+            how="not_understood",
+            detail="parameters counted; the share a token reads (active parameters, FLOPs) "
+            "is not modelled",
+        )
+        return cov.model_copy(update={"items": [*cov.items, item]})
+
+
+DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge)

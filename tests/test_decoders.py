@@ -1,0 +1,163 @@
+"""Classic and attention-variant decoders (issue 10) against hand counts from transformers'
+modeling files (transformers 5.23): each expected figure is written out from the modules the
+file builds, for a config of other sizes than the type's default, so the reading holds beyond
+the one config the conformance harness compares."""
+
+from __future__ import annotations
+
+from archlint.analysis.params import count_from_spec
+from archlint.families import build_spec
+
+
+def _count(config: dict) -> int:
+    return count_from_spec(build_spec(config)).total
+
+
+def _block(d: int, ffn: int, norms: int = 2) -> int:
+    """q, k, v, out (biased d × d), fc1/fc2 (biased), `norms` biased LayerNorms."""
+    return 4 * (d * d + d) + (d * ffn + ffn) + (ffn * d + d) + norms * 2 * d
+
+
+def test_opt_position_table_keeps_two_extra_rows() -> None:
+    """modeling_opt: OPTLearnedPositionalEmbedding(max_position_embeddings + 2, hidden); tied
+    head; a final LayerNorm (do_layer_norm_before)."""
+    d, ffn, layers, vocab, positions = 512, 1536, 3, 1000, 300
+    config = {
+        "model_type": "opt", "hidden_size": d, "ffn_dim": ffn, "num_hidden_layers": layers,
+        "num_attention_heads": 8, "vocab_size": vocab, "max_position_embeddings": positions,
+        "word_embed_proj_dim": d,
+    }
+    want = vocab * d + (positions + 2) * d + layers * _block(d, ffn) + 2 * d
+    assert _count(config) == want
+
+
+def test_biogpt_position_table_keeps_two_extra_rows() -> None:
+    """modeling_biogpt: BioGptLearnedPositionalEmbedding(max_position_embeddings + 2, hidden),
+    final layer_norm, tied output projection."""
+    d, ffn, layers, vocab, positions = 256, 1024, 2, 500, 128
+    config = {
+        "model_type": "biogpt", "hidden_size": d, "intermediate_size": ffn,
+        "num_hidden_layers": layers, "num_attention_heads": 4, "vocab_size": vocab,
+        "max_position_embeddings": positions,
+    }
+    want = vocab * d + (positions + 2) * d + layers * _block(d, ffn) + 2 * d
+    assert _count(config) == want
+
+
+def test_ctrl_ffn_width_is_dff() -> None:
+    """modeling_ctrl: the FFN is Linear(n_embd, dff) → ReLU → Linear(dff, n_embd); positions
+    are a sinusoidal buffer (no parameters); lm_head is tied with a bias of vocab_size."""
+    d, dff, layers, vocab = 320, 1000, 2, 700
+    config = {
+        "model_type": "ctrl", "n_embd": d, "dff": dff, "n_layer": layers, "n_head": 4,
+        "vocab_size": vocab, "n_positions": 64,
+    }
+    want = vocab * d + layers * _block(d, dff) + 2 * d + vocab
+    assert _count(config) == want
+
+
+def _transformers_count(class_name: str, config: dict) -> int:
+    """Parameters of transformers' own model for `config`, built on the meta device."""
+    import warnings
+
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.for_model(**config)
+        with torch.device("meta"):
+            model = getattr(transformers, class_name)(cfg)
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_trocr_cross_attention_width_and_switches() -> None:
+    """TrOCR's cross-attention k/v read an encoder of cross_attention_hidden_size; with
+    sinusoidal positions and no embedding norm those modules hold no parameters."""
+    config = {
+        "model_type": "trocr", "d_model": 256, "decoder_layers": 2,
+        "decoder_attention_heads": 4, "decoder_ffn_dim": 640, "vocab_size": 900,
+        "max_position_embeddings": 100, "cross_attention_hidden_size": 192,
+        "use_learned_position_embeddings": False, "layernorm_embedding": False,
+    }
+    assert _count(config) == _transformers_count("TrOCRForCausalLM", config)
+
+
+def test_modernbert_decoder_first_layer_has_no_attention_norm() -> None:
+    config = {
+        "model_type": "modernbert-decoder", "hidden_size": 128, "intermediate_size": 320,
+        "num_hidden_layers": 4, "num_attention_heads": 4, "vocab_size": 50400,
+        "norm_bias": True, "classifier_bias": True, "decoder_bias": False,
+    }
+    assert _count(config) == _transformers_count("ModernBertDecoderForCausalLM", config)
+
+
+def test_gpt_neo_local_layers_cache_every_token() -> None:
+    """GPTNeoModel builds one DynamicLayer per layer: local layers mask, they do not cap."""
+    config = {
+        "model_type": "gpt_neo", "hidden_size": 256, "num_layers": 4, "num_heads": 4,
+        "attention_types": [[["global", "local"], 2]], "window_size": 16, "vocab_size": 500,
+    }
+    spec = build_spec(config)
+    assert [layer.attention.window for layer in spec.layers] == [None] * 4
+    assert _count(config) == _transformers_count("GPTNeoForCausalLM", config)
+
+
+def test_hrm_text_stacks_share_weights_across_cycles() -> None:
+    """Two stacks of 3 blocks, run H_cycles × (L_cycles + 1) = 2 × 3 times: 18 block
+    invocations (layers, cache slots), weights of 6 blocks."""
+    config = {
+        "model_type": "hrm_text", "hidden_size": 128, "intermediate_size": 256,
+        "num_hidden_layers": 3, "num_attention_heads": 4, "head_dim": 32, "vocab_size": 600,
+        "H_cycles": 2, "L_cycles": 2,
+    }
+    spec = build_spec(config)
+    assert spec.num_layers == 18
+    assert len({layer.shared_block for layer in spec.layers}) == 6
+    assert _count(config) == _transformers_count("HrmTextForCausalLM", config)
+
+
+def test_harness_sizes_a_cacheless_model_from_its_kv_projections() -> None:
+    """OpenAI GPT's forward takes no cache: the harness reads K and V off c_attn (3 × d,
+    two thirds of it K and V) per block: 2 × d elements per token per layer."""
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    from tests.conformance import tf_side
+
+    cfg = transformers.OpenAIGPTConfig(n_embd=64, n_layer=3, n_head=4, vocab_size=100)
+    with torch.device("meta"):
+        model = transformers.OpenAIGPTLMHeadModel(cfg)
+    full, window, state, kinds = tf_side.observe_cache(model, "decoder")
+    assert (full, window, state, len(kinds)) == (3 * 2 * 64, 0.0, 0.0, 3)
+
+
+def test_doge_dense_and_cdmoe_counts() -> None:
+    """Doge's dynamic-mask attention (A, dt_proj) and residual scales; with is_moe the
+    CDMoE's retrieval experts are counted and marked as not understood for active use."""
+    base = {
+        "model_type": "doge", "hidden_size": 128, "intermediate_size": 256,
+        "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "vocab_size": 500,
+    }
+    assert _count(base) == _transformers_count("DogeForCausalLM", base)
+    moe = {**base, "is_moe": True, "num_experts": 100, "num_experts_per_tok": 8}
+    assert _count(moe) == _transformers_count("DogeForCausalLM", moe)
+    assert not build_spec(moe).coverage.complete
+
+
+def test_gemma3n_per_layer_ffn_widths() -> None:
+    """Gemma-3n's intermediate_size may be one width per layer; the last
+    num_kv_shared_layers layers have no k/v projections."""
+    config = {
+        "model_type": "gemma3n_text", "hidden_size": 128, "num_hidden_layers": 6,
+        "intermediate_size": [256, 256, 384, 384, 512, 512], "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 32, "vocab_size": 512,
+        "vocab_size_per_layer_input": 64, "hidden_size_per_layer_input": 16,
+        "num_kv_shared_layers": 2, "laurel_rank": 8,
+        "activation_sparsity_pattern": [0.0] * 6,
+        "layer_types": ["sliding_attention", "full_attention"] * 3,
+    }
+    assert _count(config) == _transformers_count("Gemma3nForCausalLM", config)
