@@ -40,11 +40,29 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("mobilebert", {"use_bottleneck_attention": True, "intra_bottleneck_size": 256,
                     "embedding_size": 256}),
     ("mobilebert", {"use_bottleneck": False, "num_attention_heads": 8}),
+    ("funnel", {"block_sizes": [2, 3], "block_repeats": [1, 2], "num_decoder_layers": 1,
+                "d_head": 32, "d_inner": 1024}),
+    ("lxmert", {"l_layers": 3, "x_layers": 2, "r_layers": 1, "visual_feat_dim": 1024,
+                "visual_pos_dim": 6, "intermediate_size": 2048,
+                "num_hidden_layers": {"language": 3, "cross_encoder": 2, "vision": 1}}),
 ]
 
 
 @pytest.mark.parametrize(("model_type", "overrides"), CASES)
 def test_encoder_matches_transformers(model_type: str, overrides: dict[str, Any]) -> None:
-    config = {"model_type": model_type, "num_hidden_layers": 2, **overrides}
+    config = {"model_type": model_type, **overrides}
+    if model_type not in ("funnel", "lxmert"):  # their layers are counted per stack
+        config.setdefault("num_hidden_layers", 2)
     row = run._check_one(model_type, "test", config)
     assert row.verdict == "exact", (row.verdict, row.detail, row.tf_total, row.al_total)
+
+
+def test_per_stack_layer_counts_are_checked_not_refused() -> None:
+    """LXMERT's config.json states `num_hidden_layers` as one count per stack."""
+    from archlint.errors import ConfigError
+    from archlint.families.validate import validate_config
+
+    validate_config({"model_type": "lxmert",
+                     "num_hidden_layers": {"language": 9, "vision": 5, "cross_encoder": 5}})
+    with pytest.raises(ConfigError, match=r"num_hidden_layers\.vision"):
+        validate_config({"model_type": "lxmert", "num_hidden_layers": {"vision": -1}})

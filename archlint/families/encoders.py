@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from archlint.families.base import Adapter
 from archlint.families.dialects import Bert, ClassicTransformer, GptOss
-from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec, Positional
+from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec, Positional, TowerSpec
 
 
 class Albert(Bert):
@@ -589,6 +589,160 @@ class MobileBert(Bert):
         })
 
 
+class Funnel(Bert):
+    """Funnel Transformer (modeling_funnel). `block_sizes` blocks of layers, block b's layers
+    each run `block_repeats`[b] times with one set of weights; FunnelModel (and the masked-LM,
+    pretraining, token-classification and QA heads built on it) adds `num_decoder_layers`
+    layers that run at full length after upsampling, FunnelBaseModel (sequence
+    classification, multiple choice) has none. A layer: relative multi-head attention with
+    `n_head` heads of `d_head` (unbiased q_head, biased k_head/v_head, r_w/r_r/r_s biases and
+    the r_kernel projection of the positions, a 2-row segment embedding per head, a biased
+    post_proj) and a biased `d_inner` FFN, each followed by a LayerNorm. Embeddings: tokens
+    and a LayerNorm, no position or segment table, no pooler.
+
+    Between blocks the sequence is pooled (2× shorter per block): per-token FLOPs of later
+    blocks are overstated by reading every layer at the input length."""
+
+    name = "funnel"
+    model_types = ("funnel",)
+
+    _BASE_ONLY = ("FunnelBaseModel", "FunnelForSequenceClassification", "FunnelForMultipleChoice")
+
+    def _ints(self, key: str, default: list[int]) -> list[int]:
+        raw = self.read(key, key, default=default)
+        ok = isinstance(raw, list) and all(isinstance(n, int) and n >= 0 for n in raw)
+        return list(raw) if ok else default
+
+    def _decoder_layers(self) -> int:
+        names = self.config.get("architectures")
+        if isinstance(names, list) and names and names[0] in self._BASE_ONLY:
+            return 0
+        return self.read_int("num_decoder_layers", "num_decoder_layers", default=2) or 0
+
+    def _runs(self) -> list[str]:
+        """The weight set each run uses, in order: encoder runs, then the decoder's."""
+        sizes = self._ints("block_sizes", [4, 4, 4])
+        repeats = self._ints("block_repeats", [1] * len(sizes))
+        runs = [
+            f"encoder.blocks.{b}.{i}"
+            for b, size in enumerate(sizes)
+            for i in range(size)
+            for _ in range(repeats[b] if b < len(repeats) else 1)
+        ]
+        return runs + [f"decoder.layers.{i}" for i in range(self._decoder_layers())]
+
+    def num_layers(self) -> int:
+        return len(self._runs())
+
+    def embedding_norm(self) -> bool:
+        return True
+
+    def positional(self, index: int) -> Positional:
+        return "relative"
+
+    def learned_positions(self) -> bool:
+        return False
+
+    def type_vocab_rows(self) -> int:
+        return 0
+
+    def pooler(self) -> bool:
+        return False
+
+    def final_norm(self) -> bool:
+        return False
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        size = self.read_int("head_dim", "d_head", default=64) or 0
+        return spec.model_copy(update={"head_dim": size, "v_head_dim": size})
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "d_inner", default=3072) or 0
+        return spec.model_copy(update={"intermediate_size": width})
+
+    def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
+        runs = self._runs()
+        block = self.layer(0, "full")
+        d, att = self.hidden_size(), block.attention
+        width = att.num_heads * att.head_dim
+        attention = (
+            d * width + 2 * _linear(d, width)  # q_head unbiased, k_head and v_head biased
+            + 3 * width + d * width + 2 * width  # r_w/r_r/r_s biases, r_kernel, seg_embed
+            + _linear(width, d)  # post_proj
+        )
+        inner = block.ffn.intermediate_size
+        params = {
+            "attention": attention,
+            "dense_ffn": _linear(d, inner) + _linear(inner, d),
+            "norms": 2 * 2 * d,
+        }
+        return [
+            block.model_copy(update={"index": i, "shared_block": name, "block_params": params})
+            for i, name in enumerate(runs)
+        ]
+
+
+class Lxmert(Bert):
+    """LXMERT (modeling_lxmert): BERT embeddings and pooler around three stacks. `l_layers`
+    BERT layers read the words; `x_layers` cross-modality layers each hold one cross
+    attention (used both ways), a self-attention per modality and an FFN per modality, each
+    with its output dense and LayerNorm; `r_layers` BERT layers read the image regions after
+    the visual feature encoder (biased visn_fc from `visual_feat_dim` and box_fc from
+    `visual_pos_dim`, each with a LayerNorm). The region encoder and its layers are the
+    vision tower; the language stack is the word layers then the cross layers."""
+
+    name = "lxmert"
+    model_types = ("lxmert",)
+
+    def _count(self, key: str) -> int:
+        return self.read_int(key, key, default=0) or 0
+
+    def num_layers(self) -> int:
+        self.cv.asked.add("num_hidden_layers")  # the per-stack object restates these keys
+        return self._count("l_layers") + self._count("x_layers")
+
+    def final_norm(self) -> bool:
+        return False
+
+    def _bert_layer(self) -> dict[str, int]:
+        d = self.hidden_size()
+        inner = self.ffn(0).intermediate_size
+        return {
+            "attention": 4 * _linear(d, d),
+            "dense_ffn": _linear(d, inner) + _linear(inner, d),
+            "norms": 2 * 2 * d,
+        }
+
+    def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
+        words = self._count("l_layers")
+        layers = super().decoder_layers(kinds)
+        one = self._bert_layer()
+        cross = {key: value * (3 if key == "attention" else 2) for key, value in one.items()}
+        cross["norms"] = 5 * 2 * self.hidden_size()  # three attention outputs, two FFNs
+        return [
+            layer if i < words else layer.model_copy(update={"block_params": cross})
+            for i, layer in enumerate(layers)
+        ]
+
+    def towers(self) -> list[TowerSpec]:
+        d = self.hidden_size()
+        feat = self.read_int("visual_feat_dim", "visual_feat_dim", default=2048) or 0
+        pos = self.read_int("visual_pos_dim", "visual_pos_dim", default=4) or 0
+        regions = self._count("r_layers")
+        features = _linear(feat, d) + _linear(pos, d) + 2 * 2 * d
+        return [
+            TowerSpec(
+                name="vision",
+                kind="lxmert_object_encoder",
+                params=features + regions * sum(self._bert_layer().values()),
+                num_layers=regions,
+                hidden_size=d,
+            )
+        ]
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -604,6 +758,8 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     OpenAIPrivacyFilter,
     SqueezeBert,
     MobileBert,
+    Funnel,
+    Lxmert,
 )
 
 __all__ = [
@@ -613,9 +769,11 @@ __all__ = [
     "BertLike",
     "ConvBert",
     "Deberta",
+    "Funnel",
     "Lilt",
     "Longformer",
     "Luke",
+    "Lxmert",
     "MarkupLM",
     "MobileBert",
     "ModernBert",
