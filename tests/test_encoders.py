@@ -45,13 +45,17 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("lxmert", {"l_layers": 3, "x_layers": 2, "r_layers": 1, "visual_feat_dim": 1024,
                 "visual_pos_dim": 6, "intermediate_size": 2048,
                 "num_hidden_layers": {"language": 3, "cross_encoder": 2, "vision": 1}}),
+    ("modernvbert", {"pixel_shuffle_factor": 2,
+                     "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 384,
+                                       "num_attention_heads": 6, "num_hidden_layers": 2},
+                     "text_config": {"model_type": "modernbert", "num_hidden_layers": 2}}),
 ]
 
 
 @pytest.mark.parametrize(("model_type", "overrides"), CASES)
 def test_encoder_matches_transformers(model_type: str, overrides: dict[str, Any]) -> None:
     config = {"model_type": model_type, **overrides}
-    if model_type not in ("funnel", "lxmert"):  # their layers are counted per stack
+    if model_type not in ("funnel", "lxmert", "modernvbert"):  # counted per stack
         config.setdefault("num_hidden_layers", 2)
     row = run._check_one(model_type, "test", config)
     assert row.verdict == "exact", (row.verdict, row.detail, row.tf_total, row.al_total)

@@ -743,6 +743,39 @@ class Lxmert(Bert):
         ]
 
 
+def pixel_shuffle_connector(
+    adapter: Adapter, towers: list[TowerSpec], *, norm: bool = False
+) -> list[TowerSpec]:
+    """The projector of a pixel-shuffle connector (modeling_modernvbert and
+    modeling_ultravbert `*Connector`): `pixel_shuffle_factor` (f) folds f² neighbouring
+    patches into one token, and an unbiased modality_projection maps vision_hidden × f² to
+    the text hidden size (UltraVBERT adds an RMSNorm at the text width). It replaces a
+    projector the tower reader could not size; a sized one is kept."""
+    factor = adapter.read_int("pixel_shuffle_factor", "pixel_shuffle_factor", default=1) or 1
+    vision = next((t for t in towers if t.name == "vision"), None)
+    if vision is None:
+        return towers
+    text = adapter.hidden_size()
+    params = vision.hidden_size * factor * factor * text + (text if norm else 0)
+    kind = str(adapter.config.get("model_type") or "connector")
+    sized = TowerSpec(name="projector", kind=kind, params=params, hidden_size=text)
+    kept = [t for t in towers if t.name != "projector" or t.understood]
+    if len(kept) < len(towers):
+        kept.append(sized)
+    return kept
+
+
+class ModernVBert(ModernBert):
+    """ModernVBERT (modeling_modernvbert): a ModernBERT text encoder (`text_config`), a
+    SigLIP vision tower (`vision_config`) and a pixel-shuffle connector between them."""
+
+    name = "modernvbert"
+    model_types = ("modernvbert",)
+
+    def towers(self) -> list[TowerSpec]:
+        return pixel_shuffle_connector(self, super().towers())
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -760,6 +793,7 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     MobileBert,
     Funnel,
     Lxmert,
+    ModernVBert,
 )
 
 __all__ = [
@@ -777,6 +811,7 @@ __all__ = [
     "MarkupLM",
     "MobileBert",
     "ModernBert",
+    "ModernVBert",
     "OpenAIPrivacyFilter",
     "RocBert",
     "SqueezeBert",
