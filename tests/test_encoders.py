@@ -49,13 +49,19 @@ CASES: list[tuple[str, dict[str, Any]]] = [
                      "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 384,
                                        "num_attention_heads": 6, "num_hidden_layers": 2},
                      "text_config": {"model_type": "modernbert", "num_hidden_layers": 2}}),
+    ("ultravbert", {"pixel_shuffle_factor": 2,
+                    "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 384,
+                                      "num_attention_heads": 6, "num_hidden_layers": 2},
+                    "text_config": {"model_type": "ultrabert", "num_hidden_layers": 2,
+                                    "hidden_size": 512, "num_attention_heads": 4,
+                                    "num_key_value_heads": 4, "intermediate_size": 1024}}),
 ]
 
 
 @pytest.mark.parametrize(("model_type", "overrides"), CASES)
 def test_encoder_matches_transformers(model_type: str, overrides: dict[str, Any]) -> None:
     config = {"model_type": model_type, **overrides}
-    if model_type not in ("funnel", "lxmert", "modernvbert"):  # counted per stack
+    if model_type not in ("funnel", "lxmert", "modernvbert", "ultravbert"):  # per stack
         config.setdefault("num_hidden_layers", 2)
     row = run._check_one(model_type, "test", config)
     assert row.verdict == "exact", (row.verdict, row.detail, row.tf_total, row.al_total)

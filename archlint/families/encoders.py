@@ -8,6 +8,7 @@ KV cache across generated tokens (`architecture() == "encoder"`): their cache an
 
 from __future__ import annotations
 
+from archlint.families import Generic
 from archlint.families.base import Adapter
 from archlint.families.dialects import Bert, ClassicTransformer, GptOss
 from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec, Positional, TowerSpec
@@ -776,6 +777,20 @@ class ModernVBert(ModernBert):
         return pixel_shuffle_connector(self, super().towers())
 
 
+class UltraVBert(Generic):
+    """UltraVBERT (modeling_ultravbert): an UltraBERT text encoder (`text_config`, read by
+    the generic reader from its structure facts), a SigLIP vision tower and a pixel-shuffle
+    connector whose projection is followed by an RMSNorm at the text width (UltraBERT does
+    not normalise its input embeddings, so the connector sets the image tokens' scale)."""
+
+    name = "ultravbert"
+    known = False  # the text encoder is the generic reader's best effort
+    model_types = ("ultravbert",)
+
+    def towers(self) -> list[TowerSpec]:
+        return pixel_shuffle_connector(self, super().towers(), norm=True)
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -794,6 +809,7 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Funnel,
     Lxmert,
     ModernVBert,
+    UltraVBert,
 )
 
 __all__ = [
@@ -815,5 +831,6 @@ __all__ = [
     "OpenAIPrivacyFilter",
     "RocBert",
     "SqueezeBert",
+    "UltraVBert",
     "Xmod",
 ]
