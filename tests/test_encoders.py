@@ -55,6 +55,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
                     "text_config": {"model_type": "ultrabert", "num_hidden_layers": 2,
                                     "hidden_size": 512, "num_attention_heads": 4,
                                     "num_key_value_heads": 4, "intermediate_size": 1024}}),
+    ("neomme", {"attention_bias": True, "mlp_bias": True, "embedding_rank": 128,
+                "patch_size": 16, "num_key_value_heads": 8, "num_hidden_layers": 3,
+                "layer_types": ["sliding_attention", "full_attention", "full_attention"]}),
 ]
 
 

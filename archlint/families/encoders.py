@@ -791,6 +791,93 @@ class UltraVBert(Generic):
         return pixel_shuffle_connector(self, super().towers(), norm=True)
 
 
+class NeoMME(Adapter):
+    """NeoMME (modeling_neomme): a bidirectional GQA encoder. Tokens go through a factorised
+    table (`embedding_rank` wide) and an unbiased projection up to the hidden size; a
+    value-embedding table (vocab × kv_heads × head_dim) feeds the first and last global
+    layers; image patches (3 × `patch_size`²) go through a LayerNorm and an up/down stem
+    (unbiased to 2 × hidden, biased back), counted as the vision tower. All norms are
+    weightless RMSNorms. A block: q/k/v (`attention_bias`), a per-head exclusive-attention
+    alpha, a sigmoid output gate (gate_proj, unbiased, hidden → heads × head_dim) before
+    o_proj, two residual-mixing lambdas, an ungated MLP (`mlp_bias`). Local layers attend
+    within their `per_layer_config` window (else `sliding_window`) on either side."""
+
+    name = "neomme"
+    model_types = ("neomme",)
+
+    def architecture(self) -> str:
+        return "encoder"
+
+    def norms_per_layer(self) -> int:
+        return 0  # NeoMMERMSNorm(with_scale=False): no weight
+
+    def embedding_norm(self) -> bool:
+        return False  # weightless too
+
+    def final_norm(self) -> bool:
+        return False
+
+    def qk_norm(self) -> bool:
+        return False
+
+    def gated_ffn(self) -> bool:
+        return False
+
+    def type_vocab_rows(self) -> int:
+        return 0
+
+    def pooler(self) -> bool:
+        return False
+
+    def embedding_width(self) -> int | None:
+        return self.read_int("embedding_size", "embedding_rank")
+
+    def embedding_projection(self) -> bool:
+        return False  # unbiased: counted in extra_params
+
+    def _windows(self) -> dict[int, int | None]:
+        raw = self.read("per_layer_config", "per_layer_config", default={})
+        out: dict[int, int | None] = {}
+        if isinstance(raw, dict):
+            for key, entry in raw.items():
+                if str(key).isdigit() and isinstance(entry, dict):
+                    value = entry.get("sliding_window")
+                    out[int(key)] = value if isinstance(value, int) else None
+        return out
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._windows().get(index))
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        if layer_type != "sliding":
+            return spec
+        side = self._windows().get(index) or super().window() or 0
+        window = self.derive("window", 2 * side + 1, "bidirectional: window each side")
+        return spec.model_copy(update={"window": window})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att = spec.attention
+        extra = self.hidden_size() * att.num_heads * att.head_dim + att.num_heads + 2
+        return spec.model_copy(update={"extra_params": extra})
+
+    def towers(self) -> list[TowerSpec]:
+        d = self.hidden_size()
+        patch = self.read_int("patch_size", "patch_size", default=32) or 0
+        width = 3 * patch * patch
+        stem = 2 * width + width * 2 * d + _linear(2 * d, d)
+        return [TowerSpec(name="vision", kind="neomme_patch_stem", params=stem, hidden_size=d)]
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d, rank = self.hidden_size(), self.embedding_width() or self.hidden_size()
+        att = spec.layers[0].attention if spec.layers else None
+        values = spec.vocab_size * (att.num_kv_heads * att.head_dim if att else 0)
+        extras = {"embedding": values, "other": rank * d}
+        return spec.model_copy(update={"extra_params": extras})
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -810,6 +897,7 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Lxmert,
     ModernVBert,
     UltraVBert,
+    NeoMME,
 )
 
 __all__ = [
@@ -828,6 +916,7 @@ __all__ = [
     "MobileBert",
     "ModernBert",
     "ModernVBert",
+    "NeoMME",
     "OpenAIPrivacyFilter",
     "RocBert",
     "SqueezeBert",
