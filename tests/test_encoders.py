@@ -58,6 +58,12 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("neomme", {"attention_bias": True, "mlp_bias": True, "embedding_rank": 128,
                 "patch_size": 16, "num_key_value_heads": 8, "num_hidden_layers": 3,
                 "layer_types": ["sliding_attention", "full_attention", "full_attention"]}),
+    ("reformer", {"attn_layers": ["lsh", "lsh", "lsh"], "num_hidden_layers": 3,
+                  "axial_pos_embds": False, "max_position_embeddings": 1024,
+                  "feed_forward_size": 1024, "attention_head_size": 32}),
+    ("reformer", {"attn_layers": ["local", "local", "lsh"], "num_hidden_layers": 3,
+                  "hidden_size": 512, "axial_pos_embds_dim": [128, 384],
+                  "axial_pos_shape": [32, 128]}),
 ]
 
 

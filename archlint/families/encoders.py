@@ -878,6 +878,100 @@ class NeoMME(Adapter):
         return spec.model_copy(update={"extra_params": extras})
 
 
+class Reformer(ClassicTransformer):
+    """Reformer (modeling_reformer): reversible blocks over two hidden-size streams. Layer i
+    runs `attn_layers`[i] (one kind for all when the list holds one): local attention (q, k,
+    v) or LSH attention (one shared query_key and v), all unbiased, `attention_head_size`
+    per head, an unbiased output dense back to the hidden size, a LayerNorm; then a
+    `feed_forward_size` FFN (biased) with its LayerNorm. The encoder ends with a LayerNorm
+    over both streams (2 × hidden). Positions: axial factors (one table per axis,
+    `axial_pos_shape`[i] × `axial_pos_embds_dim`[i]) with `axial_pos_embds`, else a
+    `max_position_embeddings` table. Both kinds attend within chunks of
+    `local_attn_chunk_length` / `lsh_attn_chunk_length` and their neighbours
+    (`*_num_chunks_before` / `_after`), read here as a window of that many keys."""
+
+    name = "reformer"
+    model_types = ("reformer",)
+
+    def architecture(self) -> str:
+        return "encoder"
+
+    def positional(self, index: int) -> Positional:
+        return "learned"
+
+    def learned_positions(self) -> bool:
+        return not self.read("axial_pos_embds", "axial_pos_embds", default=True)
+
+    def type_vocab_rows(self) -> int:
+        return 0
+
+    def final_norm(self) -> bool:
+        return False  # over 2 × hidden: counted in extra_params
+
+    def _kinds(self) -> list[str]:
+        raw = self.read("attn_layers", "attn_layers", default=["local", "lsh"])
+        kinds = [str(k) for k in raw] if isinstance(raw, list) and raw else ["local"]
+        n = self.num_layers()
+        if len(set(kinds)) == 1:
+            return kinds[:1] * n
+        return [kinds[i] if i < len(kinds) else kinds[-1] for i in range(n)]
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["sliding"] * n_layers
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._kinds()[index])
+
+    def _window(self, kind: str) -> int:
+        prefix = "lsh" if kind == "lsh" else "local"
+        chunk = self.read_int(f"{prefix}_chunk", f"{prefix}_attn_chunk_length", default=64)
+        before = self.read_int(f"{prefix}_before", f"{prefix}_num_chunks_before", default=1)
+        after = self.read_int(f"{prefix}_after", f"{prefix}_num_chunks_after", default=0)
+        return (chunk or 0) * (1 + (before or 0) + (after or 0))
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        size = self.read_int("head_dim", "attention_head_size", default=64) or 0
+        window = self.derive("window", self._window(self._kinds()[index]), "chunk × chunks read")
+        return spec.model_copy(update={
+            "head_dim": size, "v_head_dim": size, "window": window,
+            "qkv_bias": False, "o_bias": False,
+        })
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "feed_forward_size", default=512) or 0
+        return spec.model_copy(update={"intermediate_size": width})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        d, att = self.hidden_size(), spec.attention
+        width = att.num_heads * att.head_dim
+        projections = 2 if self._kinds()[index] == "lsh" else 3
+        inner = spec.ffn.intermediate_size
+        params = {
+            "attention": projections * d * width + width * d,
+            "dense_ffn": _linear(d, inner) + _linear(inner, d),
+            "norms": 2 * 2 * d,
+        }
+        return spec.model_copy(update={"block_params": params})
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d = self.hidden_size()
+        extras = {"norms": 2 * 2 * d}
+        if not self.learned_positions():
+            shape = self.read("axial_pos_shape", "axial_pos_shape", default=[64, 64])
+            dims = self.read("axial_pos_embds_dim", "axial_pos_embds_dim", default=[64, 192])
+            pairs = zip(shape, dims, strict=False) if isinstance(shape, list) and isinstance(
+                dims, list) else ()
+            # one table per axis: axial_pos_shape[i] rows of axial_pos_embds_dim[i]
+            extras["embedding"] = sum(
+                a * b for a, b in pairs if isinstance(a, int) and isinstance(b, int)
+            )
+        return spec.model_copy(update={"extra_params": extras})
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -898,6 +992,7 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     ModernVBert,
     UltraVBert,
     NeoMME,
+    Reformer,
 )
 
 __all__ = [
@@ -918,6 +1013,7 @@ __all__ = [
     "ModernVBert",
     "NeoMME",
     "OpenAIPrivacyFilter",
+    "Reformer",
     "RocBert",
     "SqueezeBert",
     "UltraVBert",
