@@ -64,6 +64,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("reformer", {"attn_layers": ["local", "local", "lsh"], "num_hidden_layers": 3,
                   "hidden_size": 512, "axial_pos_embds_dim": [128, 384],
                   "axial_pos_shape": [32, 128]}),
+    ("canine", {"num_hash_functions": 4, "num_hash_buckets": 4096, "downsampling_rate": 2,
+                "upsampling_kernel_size": 3, "type_vocab_size": 4}),
 ]
 
 

@@ -972,6 +972,56 @@ class Reformer(ClassicTransformer):
         return spec.model_copy(update={"extra_params": extras})
 
 
+class Canine(Bert):
+    """CANINE (modeling_canine): tokenizer-free, so no vocabulary table. Characters are
+    embedded by `num_hash_functions` hash tables of `num_hash_buckets` rows × hidden //
+    hashes, a character position table of `num_hash_buckets` rows, segment tables and a
+    LayerNorm. Three BERT stacks: one local layer over characters (blocks of
+    `local_transformer_stride`), `num_hidden_layers` deep layers over molecules (characters
+    downsampled by a `downsampling_rate`-wide strided convolution with its LayerNorm), and
+    one final character layer after the upsampling convolution (2 × hidden →
+    hidden over `upsampling_kernel_size`, with its LayerNorm); then BERT's pooler.
+
+    The deep layers read a sequence `downsampling_rate` times shorter: per-character FLOPs
+    of those layers are overstated by reading them at the input length."""
+
+    name = "canine"
+    model_types = ("canine",)
+
+    def num_layers(self) -> int:
+        return (super().num_layers() or 0) + 2  # the initial and final character layers
+
+    def vocab_size(self) -> int:
+        return 0  # characters are hashed: the tables are counted in extra_params
+
+    def learned_positions(self) -> bool:
+        return False  # one row per hash bucket, not per position: in extra_params
+
+    def final_norm(self) -> bool:
+        return False  # the norms after the stacks are the convolutions': in extra_params
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["sliding"] + ["full"] * (n_layers - 1)
+
+    def window(self) -> int | None:
+        return self.read_int("window", "local_transformer_stride", default=128)
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d = self.hidden_size()
+        hashes = self.read_int("num_hash_functions", "num_hash_functions", default=8) or 1
+        buckets = self.read_int("num_hash_buckets", "num_hash_buckets", default=16384) or 0
+        rate = self.read_int("downsampling_rate", "downsampling_rate", default=4) or 0
+        kernel = self.read_int("upsampling_kernel_size", "upsampling_kernel_size", default=4) or 0
+        convs = (d * d * rate + d) + (2 * d * d * kernel + d)
+        extras = {
+            "embedding": hashes * buckets * (d // hashes) + buckets * d,
+            "other": convs,
+            "norms": 2 * 2 * d,
+        }
+        return spec.model_copy(update={"extra_params": extras})
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -993,6 +1043,7 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     UltraVBert,
     NeoMME,
     Reformer,
+    Canine,
 )
 
 __all__ = [
@@ -1000,6 +1051,7 @@ __all__ = [
     "XLM",
     "Albert",
     "BertLike",
+    "Canine",
     "ConvBert",
     "Deberta",
     "Funnel",
