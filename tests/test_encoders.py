@@ -64,6 +64,12 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("reformer", {"attn_layers": ["local", "local", "lsh"], "num_hidden_layers": 3,
                   "hidden_size": 512, "axial_pos_embds_dim": [128, 384],
                   "axial_pos_shape": [32, 128]}),
+    # published sizes: allenai/longformer-base-4096 (2 of its 12 layers),
+    # funnel-transformer/large, studio-ousia/luke-large
+    ("longformer", {"attention_window": [512] * 2, "max_position_embeddings": 4098,
+                    "type_vocab_size": 1, "vocab_size": 50265}),
+    ("funnel", {"block_sizes": [8, 8, 8], "d_model": 1024, "n_head": 16, "d_inner": 4096}),
+    ("luke", {"hidden_size": 1024, "num_attention_heads": 16, "intermediate_size": 4096}),
     ("canine", {"num_hash_functions": 4, "num_hash_buckets": 4096, "downsampling_rate": 2,
                 "upsampling_kernel_size": 3, "type_vocab_size": 4}),
 ]
