@@ -93,3 +93,18 @@ def test_per_stack_layer_counts_are_checked_not_refused() -> None:
                      "num_hidden_layers": {"language": 9, "vision": 5, "cross_encoder": 5}})
     with pytest.raises(ConfigError, match=r"num_hidden_layers\.vision"):
         validate_config({"model_type": "lxmert", "num_hidden_layers": {"vision": -1}})
+
+
+@pytest.mark.parametrize(("model_type", "key", "value"), [
+    ("modernbert", "local_attention", 0),
+    ("longformer", "attention_window", [512, 0]),
+    ("reformer", "local_attn_chunk_length", 0),
+    ("canine", "local_transformer_stride", -1),
+])
+def test_a_window_of_no_tokens_is_one_error(model_type: str, key: str, value: Any) -> None:
+    from archlint.errors import ConfigError
+    from archlint.families import build_spec
+
+    config = {"model_type": model_type, "num_hidden_layers": 2, key: value}
+    with pytest.raises(ConfigError, match=key):
+        build_spec(config)

@@ -8,6 +8,7 @@ KV cache across generated tokens (`architecture() == "encoder"`): their cache an
 
 from __future__ import annotations
 
+from archlint.errors import ConfigError
 from archlint.families import Generic
 from archlint.families.base import Adapter
 from archlint.families.dialects import Bert, ClassicTransformer, GptOss
@@ -136,7 +137,7 @@ class ModernBert(Adapter):
         return float(value)
 
     def window(self) -> int | None:
-        return self.read_int("window", "local_attention", default=128)
+        return _window(self.read_int("window", "local_attention", default=128), "local_attention")
 
     def layer_types(self, n_layers: int) -> list[str]:
         if isinstance(self.cv.lookup("layer_types")[0], list):
@@ -237,6 +238,14 @@ class Deberta(ClassicTransformer):
     def build(self) -> ModelSpec:
         spec = super().build()
         return spec.model_copy(update={"relative_position_rows": self.relative_position_rows()})
+
+
+def _window(value: object, key: str) -> int:
+    """A window (tokens a query reads) from the config: a positive integer, else the config
+    is refused naming the key (a 0-token window attends to nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"config.json: {key} must be a positive integer (got {value!r})")
+    return value
 
 
 def _linear(fan_in: int, fan_out: int, bias: bool = True) -> int:
@@ -365,8 +374,8 @@ class Longformer(BertLike):
         raw = self.read("window", "attention_window", default=512)
         n = self.num_layers()
         if isinstance(raw, list) and len(raw) == n and all(isinstance(w, int) for w in raw):
-            return [int(w) for w in raw]
-        return [int(raw)] * n if isinstance(raw, int) else [512] * n
+            return [_window(w, "attention_window") for w in raw]
+        return [_window(raw if isinstance(raw, int) else 512, "attention_window")] * n
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
         return (*super().layer_key(index, layer_type), self._windows()[index])
@@ -927,7 +936,8 @@ class Reformer(ClassicTransformer):
         chunk = self.read_int(f"{prefix}_chunk", f"{prefix}_attn_chunk_length", default=64)
         before = self.read_int(f"{prefix}_before", f"{prefix}_num_chunks_before", default=1)
         after = self.read_int(f"{prefix}_after", f"{prefix}_num_chunks_after", default=0)
-        return (chunk or 0) * (1 + (before or 0) + (after or 0))
+        chunk = _window(chunk, f"{prefix}_attn_chunk_length")
+        return chunk * (1 + max(before or 0, 0) + max(after or 0, 0))
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
@@ -1004,7 +1014,8 @@ class Canine(Bert):
         return ["sliding"] + ["full"] * (n_layers - 1)
 
     def window(self) -> int | None:
-        return self.read_int("window", "local_transformer_stride", default=128)
+        stride = self.read_int("window", "local_transformer_stride", default=128)
+        return _window(stride, "local_transformer_stride")
 
     def build(self) -> ModelSpec:
         spec = super().build()
