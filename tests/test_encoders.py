@@ -70,6 +70,11 @@ CASES: list[tuple[str, dict[str, Any]]] = [
                     "type_vocab_size": 1, "vocab_size": 50265}),
     ("funnel", {"block_sizes": [8, 8, 8], "d_model": 1024, "n_head": 16, "d_inner": 4096}),
     ("luke", {"hidden_size": 1024, "num_attention_heads": 16, "intermediate_size": 4096}),
+    ("nystromformer", {"conv_kernel_size": 33, "max_position_embeddings": 1022}),
+    ("roformer", {"max_position_embeddings": 2048, "hidden_size": 512,
+                  "num_attention_heads": 16, "embedding_size": 256}),
+    ("bros", {"hidden_size": 512, "num_attention_heads": 8}),
+    ("gte", {"intermediate_size": 2048}),
     ("canine", {"num_hash_functions": 4, "num_hash_buckets": 4096, "downsampling_rate": 2,
                 "upsampling_kernel_size": 3, "type_vocab_size": 4}),
 ]

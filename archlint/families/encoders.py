@@ -1033,6 +1033,76 @@ class Canine(Bert):
         return spec.model_copy(update={"extra_params": extras})
 
 
+class Nystromformer(Generic):
+    """Nyströmformer (modeling_nystromformer): the generic reader's BERT-like stack, plus a
+    position table of max_position_embeddings + 2 rows and, when `conv_kernel_size` is set,
+    a depthwise convolution over the values per layer (heads × kernel, unbiased)."""
+
+    name = "nystromformer"
+    model_types = ("nystromformer",)
+
+    def position_offset(self) -> int:
+        return 2
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        kernel = self.read_int("conv_kernel_size", "conv_kernel_size")
+        extra = spec.attention.num_heads * kernel if kernel else 0
+        return spec.model_copy(update={"extra_params": spec.extra_params + extra})
+
+
+class RoFormer(Generic):
+    """RoFormer (modeling_roformer): the generic reader's rotary BERT, plus the sinusoidal
+    table the encoder stores as a (frozen) parameter: max_position_embeddings rows, one head
+    (hidden // heads) wide; an `embedding_size` other than the hidden size is projected up
+    (embeddings_project, biased)."""
+
+    name = "roformer"
+    model_types = ("roformer",)
+
+    def embedding_projection(self) -> bool:
+        return self.embedding_width() is not None  # embeddings_project when E != hidden
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        heads = spec.layers[0].attention.num_heads if spec.layers else 0
+        table = (self.max_positions() or 0) * (self.hidden_size() // heads if heads else 0)
+        extras = dict(spec.extra_params)
+        extras["embedding"] = extras.get("embedding", 0) + table
+        return spec.model_copy(update={"extra_params": extras})
+
+
+class Bros(Generic):
+    """BROS (modeling_bros): the generic reader's BERT, plus the unbiased bbox_projection
+    from the 2-D box sinusoid (hidden // 4) to one head (hidden // heads)."""
+
+    name = "bros"
+    model_types = ("bros",)
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d = self.hidden_size()
+        heads = spec.layers[0].attention.num_heads if spec.layers else 0
+        extras = dict(spec.extra_params)
+        extras["other"] = extras.get("other", 0) + (d // 4) * (d // heads if heads else 0)
+        return spec.model_copy(update={"extra_params": extras})
+
+
+class Gte(Generic):
+    """GTE (modeling_gte `GteMLP`): a gated FFN whose gate and up projections are unbiased
+    and whose down projection is biased."""
+
+    name = "gte"
+    model_types = ("gte",)
+
+    def ffn(self, index: int) -> FFNSpec:
+        return super().ffn(index).model_copy(update={"bias": False})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        return spec.model_copy(update={"extra_params": spec.extra_params + self.hidden_size()})
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -1055,6 +1125,10 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     NeoMME,
     Reformer,
     Canine,
+    Nystromformer,
+    RoFormer,
+    Bros,
+    Gte,
 )
 
 __all__ = [
@@ -1062,10 +1136,12 @@ __all__ = [
     "XLM",
     "Albert",
     "BertLike",
+    "Bros",
     "Canine",
     "ConvBert",
     "Deberta",
     "Funnel",
+    "Gte",
     "Lilt",
     "Longformer",
     "Luke",
@@ -1075,8 +1151,10 @@ __all__ = [
     "ModernBert",
     "ModernVBert",
     "NeoMME",
+    "Nystromformer",
     "OpenAIPrivacyFilter",
     "Reformer",
+    "RoFormer",
     "RocBert",
     "SqueezeBert",
     "UltraVBert",
