@@ -94,6 +94,10 @@ def adapter_for(
         )
         return adapter
     by_type = adapters_by_type()
+    root_type = config.get("model_type")
+    if isinstance(root_type, str) and root_type in by_type:
+        # an adapter for the wrapper itself (ModernVBERT around ModernBERT) reads it whole
+        return by_type[root_type](config, origins=origins)
     if isinstance(model_type, str) and model_type in by_type:
         return by_type[model_type](config, origins=origins)
     dialect = _dialect_adapter(model_type, by_type)

@@ -8,9 +8,11 @@ KV cache across generated tokens (`architecture() == "encoder"`): their cache an
 
 from __future__ import annotations
 
+from archlint.errors import ConfigError
+from archlint.families import Generic
 from archlint.families.base import Adapter
 from archlint.families.dialects import Bert, ClassicTransformer, GptOss
-from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec, Positional
+from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec, Positional, TowerSpec
 
 
 class Albert(Bert):
@@ -135,7 +137,7 @@ class ModernBert(Adapter):
         return float(value)
 
     def window(self) -> int | None:
-        return self.read_int("window", "local_attention", default=128)
+        return _window(self.read_int("window", "local_attention", default=128), "local_attention")
 
     def layer_types(self, n_layers: int) -> list[str]:
         if isinstance(self.cv.lookup("layer_types")[0], list):
@@ -236,6 +238,14 @@ class Deberta(ClassicTransformer):
     def build(self) -> ModelSpec:
         spec = super().build()
         return spec.model_copy(update={"relative_position_rows": self.relative_position_rows()})
+
+
+def _window(value: object, key: str) -> int:
+    """A window (tokens a query reads) from the config: a positive integer, else the config
+    is refused naming the key (a 0-token window attends to nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"config.json: {key} must be a positive integer (got {value!r})")
+    return value
 
 
 def _linear(fan_in: int, fan_out: int, bias: bool = True) -> int:
@@ -364,8 +374,8 @@ class Longformer(BertLike):
         raw = self.read("window", "attention_window", default=512)
         n = self.num_layers()
         if isinstance(raw, list) and len(raw) == n and all(isinstance(w, int) for w in raw):
-            return [int(w) for w in raw]
-        return [int(raw)] * n if isinstance(raw, int) else [512] * n
+            return [_window(w, "attention_window") for w in raw]
+        return [_window(raw if isinstance(raw, int) else 512, "attention_window")] * n
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
         return (*super().layer_key(index, layer_type), self._windows()[index])
@@ -589,6 +599,510 @@ class MobileBert(Bert):
         })
 
 
+class Funnel(Bert):
+    """Funnel Transformer (modeling_funnel). `block_sizes` blocks of layers, block b's layers
+    each run `block_repeats`[b] times with one set of weights; FunnelModel (and the masked-LM,
+    pretraining, token-classification and QA heads built on it) adds `num_decoder_layers`
+    layers that run at full length after upsampling, FunnelBaseModel (sequence
+    classification, multiple choice) has none. A layer: relative multi-head attention with
+    `n_head` heads of `d_head` (unbiased q_head, biased k_head/v_head, r_w/r_r/r_s biases and
+    the r_kernel projection of the positions, a 2-row segment embedding per head, a biased
+    post_proj) and a biased `d_inner` FFN, each followed by a LayerNorm. Embeddings: tokens
+    and a LayerNorm, no position or segment table, no pooler.
+
+    Between blocks the sequence is pooled (2× shorter per block): per-token FLOPs of later
+    blocks are overstated by reading every layer at the input length."""
+
+    name = "funnel"
+    model_types = ("funnel",)
+
+    _BASE_ONLY = ("FunnelBaseModel", "FunnelForSequenceClassification", "FunnelForMultipleChoice")
+
+    def _ints(self, key: str, default: list[int]) -> list[int]:
+        raw = self.read(key, key, default=default)
+        ok = isinstance(raw, list) and all(isinstance(n, int) and n >= 0 for n in raw)
+        return list(raw) if ok else default
+
+    def _decoder_layers(self) -> int:
+        names = self.config.get("architectures")
+        if isinstance(names, list) and names and names[0] in self._BASE_ONLY:
+            return 0
+        return self.read_int("num_decoder_layers", "num_decoder_layers", default=2) or 0
+
+    def _runs(self) -> list[str]:
+        """The weight set each run uses, in order: encoder runs, then the decoder's."""
+        sizes = self._ints("block_sizes", [4, 4, 4])
+        repeats = self._ints("block_repeats", [1] * len(sizes))
+        runs = [
+            f"encoder.blocks.{b}.{i}"
+            for b, size in enumerate(sizes)
+            for i in range(size)
+            for _ in range(repeats[b] if b < len(repeats) else 1)
+        ]
+        return runs + [f"decoder.layers.{i}" for i in range(self._decoder_layers())]
+
+    def num_layers(self) -> int:
+        return len(self._runs())
+
+    def embedding_norm(self) -> bool:
+        return True
+
+    def positional(self, index: int) -> Positional:
+        return "relative"
+
+    def learned_positions(self) -> bool:
+        return False
+
+    def type_vocab_rows(self) -> int:
+        return 0
+
+    def pooler(self) -> bool:
+        return False
+
+    def final_norm(self) -> bool:
+        return False
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        size = self.read_int("head_dim", "d_head", default=64) or 0
+        return spec.model_copy(update={"head_dim": size, "v_head_dim": size})
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "d_inner", default=3072) or 0
+        return spec.model_copy(update={"intermediate_size": width})
+
+    def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
+        runs = self._runs()
+        block = self.layer(0, "full")
+        d, att = self.hidden_size(), block.attention
+        width = att.num_heads * att.head_dim
+        attention = (
+            d * width + 2 * _linear(d, width)  # q_head unbiased, k_head and v_head biased
+            + 3 * width + d * width + 2 * width  # r_w/r_r/r_s biases, r_kernel, seg_embed
+            + _linear(width, d)  # post_proj
+        )
+        inner = block.ffn.intermediate_size
+        params = {
+            "attention": attention,
+            "dense_ffn": _linear(d, inner) + _linear(inner, d),
+            "norms": 2 * 2 * d,
+        }
+        return [
+            block.model_copy(update={"index": i, "shared_block": name, "block_params": params})
+            for i, name in enumerate(runs)
+        ]
+
+
+class Lxmert(Bert):
+    """LXMERT (modeling_lxmert): BERT embeddings and pooler around three stacks. `l_layers`
+    BERT layers read the words; `x_layers` cross-modality layers each hold one cross
+    attention (used both ways), a self-attention per modality and an FFN per modality, each
+    with its output dense and LayerNorm; `r_layers` BERT layers read the image regions after
+    the visual feature encoder (biased visn_fc from `visual_feat_dim` and box_fc from
+    `visual_pos_dim`, each with a LayerNorm). The region encoder and its layers are the
+    vision tower; the language stack is the word layers then the cross layers."""
+
+    name = "lxmert"
+    model_types = ("lxmert",)
+
+    def _count(self, key: str) -> int:
+        return self.read_int(key, key, default=0) or 0
+
+    def num_layers(self) -> int:
+        self.cv.asked.add("num_hidden_layers")  # the per-stack object restates these keys
+        return self._count("l_layers") + self._count("x_layers")
+
+    def final_norm(self) -> bool:
+        return False
+
+    def _bert_layer(self) -> dict[str, int]:
+        d = self.hidden_size()
+        inner = self.ffn(0).intermediate_size
+        return {
+            "attention": 4 * _linear(d, d),
+            "dense_ffn": _linear(d, inner) + _linear(inner, d),
+            "norms": 2 * 2 * d,
+        }
+
+    def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
+        words = self._count("l_layers")
+        layers = super().decoder_layers(kinds)
+        one = self._bert_layer()
+        cross = {key: value * (3 if key == "attention" else 2) for key, value in one.items()}
+        cross["norms"] = 5 * 2 * self.hidden_size()  # three attention outputs, two FFNs
+        return [
+            layer if i < words else layer.model_copy(update={"block_params": cross})
+            for i, layer in enumerate(layers)
+        ]
+
+    def towers(self) -> list[TowerSpec]:
+        d = self.hidden_size()
+        feat = self.read_int("visual_feat_dim", "visual_feat_dim", default=2048) or 0
+        pos = self.read_int("visual_pos_dim", "visual_pos_dim", default=4) or 0
+        regions = self._count("r_layers")
+        features = _linear(feat, d) + _linear(pos, d) + 2 * 2 * d
+        return [
+            TowerSpec(
+                name="vision",
+                kind="lxmert_object_encoder",
+                params=features + regions * sum(self._bert_layer().values()),
+                num_layers=regions,
+                hidden_size=d,
+            )
+        ]
+
+
+def pixel_shuffle_connector(
+    adapter: Adapter, towers: list[TowerSpec], *, norm: bool = False
+) -> list[TowerSpec]:
+    """The projector of a pixel-shuffle connector (modeling_modernvbert and
+    modeling_ultravbert `*Connector`): `pixel_shuffle_factor` (f) folds f² neighbouring
+    patches into one token, and an unbiased modality_projection maps vision_hidden × f² to
+    the text hidden size (UltraVBERT adds an RMSNorm at the text width). It replaces a
+    projector the tower reader could not size; a sized one is kept."""
+    factor = adapter.read_int("pixel_shuffle_factor", "pixel_shuffle_factor", default=1) or 1
+    vision = next((t for t in towers if t.name == "vision"), None)
+    if vision is None:
+        return towers
+    text = adapter.hidden_size()
+    params = vision.hidden_size * factor * factor * text + (text if norm else 0)
+    kind = str(adapter.config.get("model_type") or "connector")
+    sized = TowerSpec(name="projector", kind=kind, params=params, hidden_size=text)
+    kept = [t for t in towers if t.name != "projector" or t.understood]
+    if len(kept) < len(towers):
+        kept.append(sized)
+    return kept
+
+
+class ModernVBert(ModernBert):
+    """ModernVBERT (modeling_modernvbert): a ModernBERT text encoder (`text_config`), a
+    SigLIP vision tower (`vision_config`) and a pixel-shuffle connector between them."""
+
+    name = "modernvbert"
+    model_types = ("modernvbert",)
+
+    def towers(self) -> list[TowerSpec]:
+        return pixel_shuffle_connector(self, super().towers())
+
+
+class UltraVBert(Generic):
+    """UltraVBERT (modeling_ultravbert): an UltraBERT text encoder (`text_config`, read by
+    the generic reader from its structure facts), a SigLIP vision tower and a pixel-shuffle
+    connector whose projection is followed by an RMSNorm at the text width (UltraBERT does
+    not normalise its input embeddings, so the connector sets the image tokens' scale)."""
+
+    name = "ultravbert"
+    known = False  # the text encoder is the generic reader's best effort
+    model_types = ("ultravbert",)
+
+    def towers(self) -> list[TowerSpec]:
+        return pixel_shuffle_connector(self, super().towers(), norm=True)
+
+
+class NeoMME(Adapter):
+    """NeoMME (modeling_neomme): a bidirectional GQA encoder. Tokens go through a factorised
+    table (`embedding_rank` wide) and an unbiased projection up to the hidden size; a
+    value-embedding table (vocab × kv_heads × head_dim) feeds the first and last global
+    layers; image patches (3 × `patch_size`²) go through a LayerNorm and an up/down stem
+    (unbiased to 2 × hidden, biased back), counted as the vision tower. All norms are
+    weightless RMSNorms. A block: q/k/v (`attention_bias`), a per-head exclusive-attention
+    alpha, a sigmoid output gate (gate_proj, unbiased, hidden → heads × head_dim) before
+    o_proj, two residual-mixing lambdas, an ungated MLP (`mlp_bias`). Local layers attend
+    within their `per_layer_config` window (else `sliding_window`) on either side."""
+
+    name = "neomme"
+    model_types = ("neomme",)
+
+    def architecture(self) -> str:
+        return "encoder"
+
+    def norms_per_layer(self) -> int:
+        return 0  # NeoMMERMSNorm(with_scale=False): no weight
+
+    def embedding_norm(self) -> bool:
+        return False  # weightless too
+
+    def final_norm(self) -> bool:
+        return False
+
+    def qk_norm(self) -> bool:
+        return False
+
+    def gated_ffn(self) -> bool:
+        return False
+
+    def type_vocab_rows(self) -> int:
+        return 0
+
+    def pooler(self) -> bool:
+        return False
+
+    def embedding_width(self) -> int | None:
+        return self.read_int("embedding_size", "embedding_rank")
+
+    def embedding_projection(self) -> bool:
+        return False  # unbiased: counted in extra_params
+
+    def _windows(self) -> dict[int, int | None]:
+        raw = self.read("per_layer_config", "per_layer_config", default={})
+        out: dict[int, int | None] = {}
+        if isinstance(raw, dict):
+            for key, entry in raw.items():
+                if str(key).isdigit() and isinstance(entry, dict):
+                    value = entry.get("sliding_window")
+                    out[int(key)] = value if isinstance(value, int) else None
+        return out
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._windows().get(index))
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        if layer_type != "sliding":
+            return spec
+        side = self._windows().get(index) or super().window() or 0
+        window = self.derive("window", 2 * side + 1, "bidirectional: window each side")
+        return spec.model_copy(update={"window": window})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att = spec.attention
+        extra = self.hidden_size() * att.num_heads * att.head_dim + att.num_heads + 2
+        return spec.model_copy(update={"extra_params": extra})
+
+    def towers(self) -> list[TowerSpec]:
+        d = self.hidden_size()
+        patch = self.read_int("patch_size", "patch_size", default=32) or 0
+        width = 3 * patch * patch
+        stem = 2 * width + width * 2 * d + _linear(2 * d, d)
+        return [TowerSpec(name="vision", kind="neomme_patch_stem", params=stem, hidden_size=d)]
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d, rank = self.hidden_size(), self.embedding_width() or self.hidden_size()
+        att = spec.layers[0].attention if spec.layers else None
+        values = spec.vocab_size * (att.num_kv_heads * att.head_dim if att else 0)
+        extras = {"embedding": values, "other": rank * d}
+        return spec.model_copy(update={"extra_params": extras})
+
+
+class Reformer(ClassicTransformer):
+    """Reformer (modeling_reformer): reversible blocks over two hidden-size streams. Layer i
+    runs `attn_layers`[i] (one kind for all when the list holds one): local attention (q, k,
+    v) or LSH attention (one shared query_key and v), all unbiased, `attention_head_size`
+    per head, an unbiased output dense back to the hidden size, a LayerNorm; then a
+    `feed_forward_size` FFN (biased) with its LayerNorm. The encoder ends with a LayerNorm
+    over both streams (2 × hidden). Positions: axial factors (one table per axis,
+    `axial_pos_shape`[i] × `axial_pos_embds_dim`[i]) with `axial_pos_embds`, else a
+    `max_position_embeddings` table. Both kinds attend within chunks of
+    `local_attn_chunk_length` / `lsh_attn_chunk_length` and their neighbours
+    (`*_num_chunks_before` / `_after`), read here as a window of that many keys."""
+
+    name = "reformer"
+    model_types = ("reformer",)
+
+    def architecture(self) -> str:
+        return "encoder"
+
+    def positional(self, index: int) -> Positional:
+        return "learned"
+
+    def learned_positions(self) -> bool:
+        return not self.read("axial_pos_embds", "axial_pos_embds", default=True)
+
+    def type_vocab_rows(self) -> int:
+        return 0
+
+    def final_norm(self) -> bool:
+        return False  # over 2 × hidden: counted in extra_params
+
+    def _kinds(self) -> list[str]:
+        raw = self.read("attn_layers", "attn_layers", default=["local", "lsh"])
+        kinds = [str(k) for k in raw] if isinstance(raw, list) and raw else ["local"]
+        n = self.num_layers()
+        if len(set(kinds)) == 1:
+            return kinds[:1] * n
+        return [kinds[i] if i < len(kinds) else kinds[-1] for i in range(n)]
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["sliding"] * n_layers
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._kinds()[index])
+
+    def _window(self, kind: str) -> int:
+        prefix = "lsh" if kind == "lsh" else "local"
+        chunk = self.read_int(f"{prefix}_chunk", f"{prefix}_attn_chunk_length", default=64)
+        before = self.read_int(f"{prefix}_before", f"{prefix}_num_chunks_before", default=1)
+        after = self.read_int(f"{prefix}_after", f"{prefix}_num_chunks_after", default=0)
+        chunk = _window(chunk, f"{prefix}_attn_chunk_length")
+        return chunk * (1 + max(before or 0, 0) + max(after or 0, 0))
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        size = self.read_int("head_dim", "attention_head_size", default=64) or 0
+        window = self.derive("window", self._window(self._kinds()[index]), "chunk × chunks read")
+        return spec.model_copy(update={
+            "head_dim": size, "v_head_dim": size, "window": window,
+            "qkv_bias": False, "o_bias": False,
+        })
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "feed_forward_size", default=512) or 0
+        return spec.model_copy(update={"intermediate_size": width})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        d, att = self.hidden_size(), spec.attention
+        width = att.num_heads * att.head_dim
+        projections = 2 if self._kinds()[index] == "lsh" else 3
+        inner = spec.ffn.intermediate_size
+        params = {
+            "attention": projections * d * width + width * d,
+            "dense_ffn": _linear(d, inner) + _linear(inner, d),
+            "norms": 2 * 2 * d,
+        }
+        return spec.model_copy(update={"block_params": params})
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d = self.hidden_size()
+        extras = {"norms": 2 * 2 * d}
+        if not self.learned_positions():
+            shape = self.read("axial_pos_shape", "axial_pos_shape", default=[64, 64])
+            dims = self.read("axial_pos_embds_dim", "axial_pos_embds_dim", default=[64, 192])
+            pairs = zip(shape, dims, strict=False) if isinstance(shape, list) and isinstance(
+                dims, list) else ()
+            # one table per axis: axial_pos_shape[i] rows of axial_pos_embds_dim[i]
+            extras["embedding"] = sum(
+                a * b for a, b in pairs if isinstance(a, int) and isinstance(b, int)
+            )
+        return spec.model_copy(update={"extra_params": extras})
+
+
+class Canine(Bert):
+    """CANINE (modeling_canine): tokenizer-free, so no vocabulary table. Characters are
+    embedded by `num_hash_functions` hash tables of `num_hash_buckets` rows × hidden //
+    hashes, a character position table of `num_hash_buckets` rows, segment tables and a
+    LayerNorm. Three BERT stacks: one local layer over characters (blocks of
+    `local_transformer_stride`), `num_hidden_layers` deep layers over molecules (characters
+    downsampled by a `downsampling_rate`-wide strided convolution with its LayerNorm), and
+    one final character layer after the upsampling convolution (2 × hidden →
+    hidden over `upsampling_kernel_size`, with its LayerNorm); then BERT's pooler.
+
+    The deep layers read a sequence `downsampling_rate` times shorter: per-character FLOPs
+    of those layers are overstated by reading them at the input length."""
+
+    name = "canine"
+    model_types = ("canine",)
+
+    def num_layers(self) -> int:
+        return (super().num_layers() or 0) + 2  # the initial and final character layers
+
+    def vocab_size(self) -> int:
+        return 0  # characters are hashed: the tables are counted in extra_params
+
+    def learned_positions(self) -> bool:
+        return False  # one row per hash bucket, not per position: in extra_params
+
+    def final_norm(self) -> bool:
+        return False  # the norms after the stacks are the convolutions': in extra_params
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["sliding"] + ["full"] * (n_layers - 1)
+
+    def window(self) -> int | None:
+        stride = self.read_int("window", "local_transformer_stride", default=128)
+        return _window(stride, "local_transformer_stride")
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d = self.hidden_size()
+        hashes = self.read_int("num_hash_functions", "num_hash_functions", default=8) or 1
+        buckets = self.read_int("num_hash_buckets", "num_hash_buckets", default=16384) or 0
+        rate = self.read_int("downsampling_rate", "downsampling_rate", default=4) or 0
+        kernel = self.read_int("upsampling_kernel_size", "upsampling_kernel_size", default=4) or 0
+        convs = (d * d * rate + d) + (2 * d * d * kernel + d)
+        extras = {
+            "embedding": hashes * buckets * (d // hashes) + buckets * d,
+            "other": convs,
+            "norms": 2 * 2 * d,
+        }
+        return spec.model_copy(update={"extra_params": extras})
+
+
+class Nystromformer(Generic):
+    """Nyströmformer (modeling_nystromformer): the generic reader's BERT-like stack, plus a
+    position table of max_position_embeddings + 2 rows and, when `conv_kernel_size` is set,
+    a depthwise convolution over the values per layer (heads × kernel, unbiased)."""
+
+    name = "nystromformer"
+    model_types = ("nystromformer",)
+
+    def position_offset(self) -> int:
+        return 2
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        kernel = self.read_int("conv_kernel_size", "conv_kernel_size")
+        extra = spec.attention.num_heads * kernel if kernel else 0
+        return spec.model_copy(update={"extra_params": spec.extra_params + extra})
+
+
+class RoFormer(Generic):
+    """RoFormer (modeling_roformer): the generic reader's rotary BERT, plus the sinusoidal
+    table the encoder stores as a (frozen) parameter: max_position_embeddings rows, one head
+    (hidden // heads) wide; an `embedding_size` other than the hidden size is projected up
+    (embeddings_project, biased)."""
+
+    name = "roformer"
+    model_types = ("roformer",)
+
+    def embedding_projection(self) -> bool:
+        return self.embedding_width() is not None  # embeddings_project when E != hidden
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        heads = spec.layers[0].attention.num_heads if spec.layers else 0
+        table = (self.max_positions() or 0) * (self.hidden_size() // heads if heads else 0)
+        extras = dict(spec.extra_params)
+        extras["embedding"] = extras.get("embedding", 0) + table
+        return spec.model_copy(update={"extra_params": extras})
+
+
+class Bros(Generic):
+    """BROS (modeling_bros): the generic reader's BERT, plus the unbiased bbox_projection
+    from the 2-D box sinusoid (hidden // 4) to one head (hidden // heads)."""
+
+    name = "bros"
+    model_types = ("bros",)
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d = self.hidden_size()
+        heads = spec.layers[0].attention.num_heads if spec.layers else 0
+        extras = dict(spec.extra_params)
+        extras["other"] = extras.get("other", 0) + (d // 4) * (d // heads if heads else 0)
+        return spec.model_copy(update={"extra_params": extras})
+
+
+class Gte(Generic):
+    """GTE (modeling_gte `GteMLP`): a gated FFN whose gate and up projections are unbiased
+    and whose down projection is biased."""
+
+    name = "gte"
+    model_types = ("gte",)
+
+    def ffn(self, index: int) -> FFNSpec:
+        return super().ffn(index).model_copy(update={"bias": False})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        return spec.model_copy(update={"extra_params": spec.extra_params + self.hidden_size()})
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
     XLM,
@@ -604,6 +1118,17 @@ ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     OpenAIPrivacyFilter,
     SqueezeBert,
     MobileBert,
+    Funnel,
+    Lxmert,
+    ModernVBert,
+    UltraVBert,
+    NeoMME,
+    Reformer,
+    Canine,
+    Nystromformer,
+    RoFormer,
+    Bros,
+    Gte,
 )
 
 __all__ = [
@@ -611,16 +1136,27 @@ __all__ = [
     "XLM",
     "Albert",
     "BertLike",
+    "Bros",
+    "Canine",
     "ConvBert",
     "Deberta",
+    "Funnel",
+    "Gte",
     "Lilt",
     "Longformer",
     "Luke",
+    "Lxmert",
     "MarkupLM",
     "MobileBert",
     "ModernBert",
+    "ModernVBert",
+    "NeoMME",
+    "Nystromformer",
     "OpenAIPrivacyFilter",
+    "Reformer",
+    "RoFormer",
     "RocBert",
     "SqueezeBert",
+    "UltraVBert",
     "Xmod",
 ]

@@ -143,7 +143,13 @@ def _check_counts(where: str, prefix: str, scope: dict[str, Any], least: int) ->
 
     layers = None
     for key in _LAYER_KEYS:
-        layers = count(key, MAX_LAYERS) if scope.get(key) is not None else layers
+        stacks = scope.get(key)
+        if isinstance(stacks, dict) and stacks:
+            # one count per stack (LXMERT: language, vision, cross_encoder), each checked
+            for name, value in stacks.items():
+                _positive_int(where, f"{prefix}{key}.{name}", value, MAX_LAYERS, least=0)
+            continue
+        layers = count(key, MAX_LAYERS) if stacks is not None else layers
     heads = None
     for key in _HEAD_KEYS:
         heads = count(key, MAX_HEADS) if scope.get(key) is not None else heads
