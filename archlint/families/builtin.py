@@ -12,8 +12,6 @@ from archlint.families.dialects import (
     GPT2,
     GPTJ,
     MPT,
-    T5,
-    Bart,
     Bert,
     Bloom,
     Cohere,
@@ -29,8 +27,8 @@ from archlint.families.dialects import (
     Qwen,
     Qwen3Next,
     Starcoder2,
-    Whisper,
 )
+from archlint.families.encdec import ENCDEC_ADAPTERS
 from archlint.families.encoders import ENCODER_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
@@ -55,9 +53,7 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     MPT,
     DBRX,
     Bert,
-    T5,
-    Bart,
-    Whisper,
+    *ENCDEC_ADAPTERS,
     *ENCODER_ADAPTERS,
     *HYBRID_ADAPTERS,
     *ATTENTION_VARIANT_ADAPTERS,
