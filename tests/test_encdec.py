@@ -139,3 +139,31 @@ def test_nllb_moe_sparse_layers_per_stack() -> None:
     assert counts["routed_experts"] == 3 * 4 * mlp
     assert counts["router"] == 3 * 16 * 4
     assert counts["dense_ffn"] == 3 * mlp
+
+
+def test_t5gemma_nested_stacks() -> None:
+    """modeling_t5gemma: each stack configured by its own nested config; Gemma-2 blocks with
+    pre/post RMSNorms around self-attention and the MLP (and cross-attention in the
+    decoder), GQA with an explicit head_dim, GeGLU; the encoder's own token table, the
+    decoder's tied to the LM head; a final RMSNorm per stack. Sliding layers cache at most
+    the window."""
+    stack = {
+        "hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+        "intermediate_size": 48, "vocab_size": 40, "sliding_window": 8,
+        "layer_types": ["sliding_attention", "full_attention"], "num_hidden_layers": 2,
+    }
+    config = {"model_type": "t5gemma", "encoder": dict(stack), "decoder": dict(stack),
+              "vocab_size": 40, "tie_word_embeddings": True}
+    spec = build_spec(config)
+    d = 32
+    attention = d * (4 * 16 + 2 * 2 * 16) + 4 * 16 * d
+    mlp = 3 * d * 48
+    encoder_layer = attention + mlp + 4 * d
+    decoder_layer = 2 * attention + mlp + 6 * d
+    expected = 2 * 40 * d + 2 * encoder_layer + 2 * decoder_layer + 2 * d
+    assert count_from_spec(spec).total == expected
+    kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=100, batch=1)
+    per_layer = 2 * 2 * 16  # K and V, 2 KV heads × 16
+    assert kv.bytes_per_token == per_layer  # the full layer; the sliding one is capped
+    assert kv.bytes_at_context == 100 * per_layer + 8 * per_layer
+    assert kv.cross_bytes_per_encoder_token == 2 * per_layer

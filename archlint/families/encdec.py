@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from archlint.families.base import Adapter
+from archlint.families.base import Adapter, classify_heads
 from archlint.spec import (
     AttentionSpec,
     FFNSpec,
@@ -117,7 +117,7 @@ class EncoderDecoder(Adapter):
                 "num_kv_heads": kv,
                 "head_dim": head_dim,
                 "v_head_dim": head_dim,
-                "kind": "mha" if kv == heads else spec.kind,
+                "kind": classify_heads(heads, kv),
             }
         )
 
@@ -156,7 +156,7 @@ class EncoderDecoder(Adapter):
         self._stack = "encoder"
         try:
             count = self.num_layers()
-            return self.decoder_layers(["full"] * count)
+            return self.decoder_layers(self.layer_types(count))
         finally:
             self._stack = "decoder"
 
@@ -362,6 +362,94 @@ class SwitchTransformers(T5):
         return (*super().layer_key(index, layer_type), self.is_moe_layer(index))
 
 
+class T5Gemma(EncoderDecoder):
+    """T5Gemma (modeling_t5gemma): two Gemma-2 stacks, each configured by its own nested
+    config (`encoder`, `decoder`: hidden size, heads, KV heads, head_dim, GeGLU width,
+    sliding/full `layer_types`). Blocks: pre- and post-norms around self-attention and the
+    MLP (4 RMSNorms), in the decoder also around cross-attention (6); unbiased projections.
+    The encoder has a token table of its own; the decoder's is the LM head's when tied;
+    each stack ends with an RMSNorm. Stacks of different widths are not described (the
+    cross-attention's k/v would read the encoder's width): a note says so."""
+
+    name = "t5gemma"
+    model_types = ("t5gemma",)
+    STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
+        stack: {
+            "layers": (f"{stack}.num_hidden_layers",),
+            "heads": (f"{stack}.num_attention_heads",),
+            "kv_heads": (f"{stack}.num_key_value_heads",),
+            "head_dim": (f"{stack}.head_dim",),
+            "ffn": (f"{stack}.intermediate_size",),
+        }
+        for stack in ("encoder", "decoder")
+    }
+    stack_defaults: ClassVar[dict[str, Any]] = {
+        "embedding_norm": False,
+        "final_norm": True,
+        "positions": None,
+        "norm": "rmsnorm",
+        "norm_bias": False,
+        "gated_mlp": True,
+        "mlp_bias": False,
+    }
+
+    def hidden_size(self) -> int:
+        hidden = self.read_int("hidden_size", "decoder.hidden_size", "hidden_size") or 0
+        encoder = self.read_int("encoder_hidden_size", "encoder.hidden_size") or hidden
+        if encoder != hidden and not any("widths differ" in n for n in self.notes):
+            self.notes.append(
+                f"encoder width {encoder} and decoder width {hidden} differ: the encoder's "
+                "blocks and the cross-attention's k/v are counted at the decoder's width"
+            )
+        return hidden
+
+    def vocab_size(self) -> int:
+        return self.read_int("vocab_size", "decoder.vocab_size", "vocab_size") or 0
+
+    def qkv_bias(self) -> bool:
+        return bool(self.read("qkv_bias", f"{self._stack}.attention_bias", default=False))
+
+    def o_bias(self) -> bool:
+        return self.qkv_bias()
+
+    def norms_per_layer(self) -> int:
+        return 6 if self._stack == "decoder" else 4
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup(f"{self._stack}.layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return [self._normalise_layer_type(str(t)) for t in declared]
+        return ["full"] * n_layers
+
+    def window(self) -> int | None:
+        return self.read_int("window", f"{self._stack}.sliding_window")
+
+    def rope_theta(self) -> float | None:
+        value = self.read("rope_theta", f"{self._stack}.rope_parameters.rope_theta",
+                          f"{self._stack}.rope_theta", default=10000.0)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def max_positions(self) -> int | None:
+        return self.read_int("max_position_embeddings", "decoder.max_position_embeddings")
+
+    def stack_spec(self, name: Stack) -> StackSpec:
+        rows = self.read_int("encoder_vocab_size", "encoder.vocab_size") if name == "encoder" else 0
+        return StackSpec(name=name, final_norm=True, token_rows=rows or 0)
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        softcap = self.read("softcap", f"{self._stack}.attn_logit_softcapping")
+        return spec.model_copy(update={"softcap": softcap})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if spec.cross_attention is None:
+            return spec
+        # cross-attention attends to every encoder token: no window, no rotary positions
+        cross = spec.cross_attention.model_copy(update={"window": None, "positional": "none"})
+        return spec.model_copy(update={"cross_attention": cross})
+
+
 class Whisper(Bart):
     """Whisper (modeling_whisper): an audio encoder-decoder. The decoder's self-attention cache
     grows per generated token; cross-attention caches the encoder's frames (per encoder
@@ -421,4 +509,4 @@ def has_stack_keys(config: dict[str, Any]) -> bool:
     )
 
 
-ENCDEC_ADAPTERS: tuple[type[Adapter], ...] = (Bart, T5, UMT5, SwitchTransformers, Whisper)
+ENCDEC_ADAPTERS: tuple[type[Adapter], ...] = (Bart, T5, UMT5, SwitchTransformers, T5Gemma, Whisper)
