@@ -323,6 +323,7 @@ def _bert_tables(rest: dict[str, Any], cfg: Any, width: int | None) -> bool:
 
 
 ENCDEC_KEYS = ("encoder_layers", "decoder_layers", "d_model")
+PROPHETNET_KEYS = ("num_encoder_layers", "num_decoder_layers", "hidden_size")
 
 
 def _encdec_model(model_type: str, changes: dict[str, int] | None = None) -> tuple[Any, Any]:
@@ -336,7 +337,9 @@ def _encdec_model(model_type: str, changes: dict[str, int] | None = None) -> tup
     classes = tf_tables.model_classes(model_type)
     name = classes.get("seq_to_seq_causal_lm") or classes.get("base")
     cfg = AutoConfig.for_model(model_type)
-    cfg.encoder_layers = cfg.decoder_layers = 2
+    for key in (*ENCDEC_KEYS[:2], *PROPHETNET_KEYS[:2]):
+        if isinstance(getattr(cfg, key, None), int):
+            setattr(cfg, key, 2)
     for key, value in (changes or {}).items():
         setattr(cfg, key, value)
     with torch.device("meta"):
@@ -357,8 +360,8 @@ class _Keys:
         self.defaults = defaults
 
     def key(self, stack: str, path: str, axis: int, dim: int) -> str | int:
-        if self.defaults.get("d_model") == dim:
-            return "d_model"
+        if self.defaults.get("d_model", self.defaults.get("hidden_size")) == dim:
+            return "d_model"  # the hidden size, under whichever name the dialect uses
         keys = sorted(
             k for k, v in self.defaults.items()
             if v == dim and isinstance(v, int) and not isinstance(v, bool)
@@ -420,10 +423,12 @@ def _stack_facts(name: str, model: Any, cfg: Any, keys: _Keys) -> dict[str, Any]
     are; a buffer is no parameter) with the key and offset that size its rows, a token table
     of its own (not the one the decoder reads), and any other tensor, in config keys."""
     stack = model.get_encoder() if name == "encoder" else model.get_decoder()
-    hidden = int(cfg.d_model)
+    hidden = int(getattr(cfg, "d_model", None) or cfg.hidden_size)
     blocks = next(m for n, m in stack.named_children() if n in ("layers", "layer", "block"))
     inside = {id(p) for p in blocks.parameters()}
-    decoder_tokens = model.get_decoder().embed_tokens.weight
+    decoder = model.get_decoder()
+    decoder_tokens = getattr(decoder, "embed_tokens", None) or decoder.word_embeddings
+    decoder_tokens = decoder_tokens.weight
     skip = inside | {id(decoder_tokens)}
     head = model.get_output_embeddings()
     head_rows = int(decoder_tokens.shape[0])
@@ -446,7 +451,7 @@ def _stack_facts(name: str, model: Any, cfg: Any, keys: _Keys) -> dict[str, Any]
                 facts["extra"].append([keys.key(name, path, i, d) for i, d in enumerate(shape)])
             else:
                 facts["positions"] = {"key": key, "offset": shape[0] - keys.defaults[key]}
-        elif "embed_tokens" in low and len(shape) == 2:
+        elif ("embed_tokens" in low or "word_emb" in low) and len(shape) == 2:
             facts["tokens"] = keys.key(name, path, 0, shape[0])
         elif name == "decoder" and shape == (head_rows, hidden):
             continue  # an output projection beside the token table (FSMT): the LM head
@@ -457,17 +462,19 @@ def _stack_facts(name: str, model: Any, cfg: Any, keys: _Keys) -> dict[str, Any]
 
 
 def encdec_facts(model_type: str) -> dict[str, Any]:
-    """Encoder-decoders with BART's keys (`encoder_layers`, `decoder_layers`, `d_model`): the
-    `stacks` facts of each stack (see `_stack_facts`), and `dialect` "bart"."""
+    """Encoder-decoders with BART's keys (`encoder_layers`, `decoder_layers`, `d_model`) or
+    ProphetNet's (`num_encoder_layers`, ..., `hidden_size`): the `stacks` facts of each stack
+    (see `_stack_facts`), and, for BART's keys, `dialect` "bart"."""
     from archlint.families import tf_tables
 
     defaults = tf_tables.defaults_for(model_type) or {}
-    if not all(isinstance(defaults.get(k), int) for k in ENCDEC_KEYS):
+    bart = all(isinstance(defaults.get(k), int) for k in ENCDEC_KEYS)
+    if not bart and not all(isinstance(defaults.get(k), int) for k in PROPHETNET_KEYS):
         return {}
     model, cfg = _encdec_model(model_type)
     keys = _Keys(model_type, defaults)
     stacks = {name: _stack_facts(name, model, cfg, keys) for name in ("encoder", "decoder")}
-    return {"dialect": "bart", "stacks": stacks}
+    return {"dialect": "bart", "stacks": stacks} if bart else {"stacks": stacks}
 
 
 def main() -> int:

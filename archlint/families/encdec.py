@@ -262,6 +262,32 @@ class Bart(EncoderDecoder):
         )
 
 
+class ProphetNet(Bart):
+    """ProphetNet (modeling_prophetnet): BART-like stacks under its own keys
+    (`num_encoder_layers`, `num_encoder_attention_heads`, `encoder_ffn_dim`, `hidden_size`),
+    a learned position table and an embedding LayerNorm per stack, `ngram` stream embeddings
+    in the decoder (a stack fact), and in each decoder self-attention a biased linear
+    hidden → num_buckets × heads for its relative positions (`relative_pos_embeddings`)."""
+
+    name = "prophetnet"
+    model_types = ("prophetnet",)
+    STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
+        stack: {
+            "layers": (f"num_{stack}_layers",),
+            "heads": (f"num_{stack}_attention_heads",),
+            "ffn": (f"{stack}_ffn_dim",),
+        }
+        for stack in ("encoder", "decoder")
+    }
+
+    def layer_extra_params(self) -> int:
+        if self._stack == "encoder":
+            return super().layer_extra_params()
+        buckets = self.read_int("num_buckets", "num_buckets", default=32) or 0
+        heads = self.stack_int("heads") or 0
+        return buckets * heads * (self.hidden_size() + 1)
+
+
 class T5(EncoderDecoder):
     """T5 / mT5 / UMT5 / LongT5 / Switch Transformers (modeling_t5 and its copies): relative
     position buckets (a bias table in the first block of each stack, per head; UMT5 one per
@@ -509,4 +535,6 @@ def has_stack_keys(config: dict[str, Any]) -> bool:
     )
 
 
-ENCDEC_ADAPTERS: tuple[type[Adapter], ...] = (Bart, T5, UMT5, SwitchTransformers, T5Gemma, Whisper)
+ENCDEC_ADAPTERS: tuple[type[Adapter], ...] = (
+    Bart, ProphetNet, T5, UMT5, SwitchTransformers, T5Gemma, Whisper
+)
