@@ -198,6 +198,19 @@ class TowerSpec(_Sourced):
     understood: bool = True  # False: params are an estimate from a generic encoder formula
 
 
+class StackSpec(BaseModel):
+    """One stack of an encoder-decoder and the modules around its blocks, which the two
+    stacks hold independently (mBART: an embedding norm and a final norm in each; Pegasus-X:
+    global-token embeddings in the encoder only; FSMT: a source token table of its own)."""
+
+    name: Literal["encoder", "decoder"]
+    embedding_norm: bool = False
+    final_norm: bool = False
+    position_rows: int = 0  # rows of a position table held as parameters (0: none or a buffer)
+    token_rows: int = 0  # a token table of its own (0: it reads the shared one)
+    extra_params: int = 0  # other tensors around the blocks (counted with the embedding)
+
+
 CoverageHow = Literal["adapter", "generic", "assumed", "not_understood"]
 
 
@@ -270,6 +283,9 @@ class ModelSpec(_Sourced):
     architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
     layers: list[LayerSpec]
     encoder_layers: list[LayerSpec] = Field(default_factory=list)  # T5/BART encoder stack
+    # encoder-decoders: each stack's modules around its blocks; when set, they replace the
+    # model-level embedding_norm / final_norm / position-table fields in the parameter count
+    stacks: list[StackSpec] = Field(default_factory=list)
     mtp_layers: list[LayerSpec] = Field(default_factory=list)  # multi-token prediction heads
     quantization: QuantizationSpec | None = None
     towers: list[TowerSpec] = Field(default_factory=list)

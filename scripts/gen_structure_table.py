@@ -352,6 +352,161 @@ def _bert_tables(rest: dict[str, Any], cfg: Any, width: int | None) -> bool:
     return True
 
 
+ENCDEC_KEYS = ("encoder_layers", "decoder_layers", "d_model")
+PROPHETNET_KEYS = ("num_encoder_layers", "num_decoder_layers", "hidden_size")
+
+
+def _encdec_model(model_type: str, changes: dict[str, int] | None = None) -> tuple[Any, Any]:
+    """The seq2seq class of an encoder-decoder type on meta, 2 layers a stack."""
+    import torch
+    import transformers
+    from transformers import AutoConfig
+
+    from archlint.families import tf_tables
+
+    classes = tf_tables.model_classes(model_type)
+    name = classes.get("seq_to_seq_causal_lm") or classes.get("base")
+    cfg = AutoConfig.for_model(model_type)
+    for key in (*ENCDEC_KEYS[:2], *PROPHETNET_KEYS[:2]):
+        if isinstance(getattr(cfg, key, None), int):
+            setattr(cfg, key, 2)
+    for key, value in (changes or {}).items():
+        setattr(cfg, key, value)
+    with torch.device("meta"):
+        return getattr(transformers, str(name))(cfg), cfg
+
+
+def _shapes(stack: Any) -> dict[str, tuple[int, ...]]:
+    return {n: tuple(int(d) for d in p.shape) for n, p in stack.named_parameters()}
+
+
+class _Keys:
+    """Which config key sizes a dimension of a stack's tensor. By default value, and where
+    several keys share that default (FSMT's src_vocab_size and tgt_vocab_size), by building
+    the model again with one candidate changed and seeing whether that tensor follows."""
+
+    def __init__(self, model_type: str, defaults: dict[str, Any]) -> None:
+        self.model_type = model_type
+        self.defaults = defaults
+
+    def key(self, stack: str, path: str, axis: int, dim: int) -> str | int:
+        if self.defaults.get("d_model", self.defaults.get("hidden_size")) == dim:
+            return "d_model"  # the hidden size, under whichever name the dialect uses
+        keys = sorted(
+            k for k, v in self.defaults.items()
+            if v == dim and isinstance(v, int) and not isinstance(v, bool)
+            and not k.endswith(("_id", "_layers"))
+        )
+        if len(keys) <= 1:
+            return keys[0] if keys else dim
+        for key in keys:
+            try:
+                model, _ = _encdec_model(self.model_type, {key: dim + 1})
+            except Exception:
+                continue
+            part = model.get_encoder() if stack == "encoder" else model.get_decoder()
+            shape = _shapes(part).get(path)
+            if shape is not None and shape[axis] == dim + 1:
+                return key
+        return keys[0]
+
+
+def _block_facts(block: Any, hidden: int) -> dict[str, Any]:
+    """One block's modules by kind: weighted hidden-size norms, the self-attention's input and
+    output projections (and Longformer-style separate global q/k/v), the MLP's linears."""
+    import torch
+
+    norms = [
+        m for _, m in block.named_modules()
+        if "norm" in type(m).__name__.lower()
+        and getattr(m, "weight", None) is not None and tuple(m.weight.shape) == (hidden,)
+    ]
+    attn = next((m for n, m in block.named_children() if n.startswith("self_attn")), None)
+    linears = [
+        (n, m) for n, m in (attn.named_modules() if attn is not None else [])
+        if isinstance(m, torch.nn.Linear)
+    ]
+    mlp = [
+        m for n, m in block.named_modules()
+        if isinstance(m, torch.nn.Linear) and MLP_RE.search(n) and not ATTN_RE.search(n)
+    ]
+    out: dict[str, Any] = {
+        "norms_per_layer": len(norms),
+        "norm": "layernorm" if any("rms" not in type(m).__name__.lower() for m in norms)
+        else "rmsnorm",
+        "norm_bias": any(getattr(m, "bias", None) is not None for m in norms),
+        "global_qkv": any(n.endswith("_global") for n, _ in linears),
+    }
+    if linears:
+        out["qkv_bias"] = any(m.bias is not None for _, m in linears[:-1])
+        out["o_bias"] = linears[-1][1].bias is not None
+    if mlp:
+        out["gated_mlp"] = len(mlp) >= 3
+        out["mlp_bias"] = any(m.bias is not None for m in mlp)
+    return out
+
+
+def _stack_facts(name: str, model: Any, cfg: Any, keys: _Keys) -> dict[str, Any]:
+    """The modules of one stack (encoder or decoder) around its blocks, and its first block:
+    a norm on the embedding, a norm after the last block, a position table held as a
+    parameter (learned, or sinusoidal values kept in an nn.Embedding as Marian's and FSMT's
+    are; a buffer is no parameter) with the key and offset that size its rows, a token table
+    of its own (not the one the decoder reads), and any other tensor, in config keys."""
+    stack = model.get_encoder() if name == "encoder" else model.get_decoder()
+    hidden = int(getattr(cfg, "d_model", None) or cfg.hidden_size)
+    blocks = next(m for n, m in stack.named_children() if n in ("layers", "layer", "block"))
+    inside = {id(p) for p in blocks.parameters()}
+    decoder = model.get_decoder()
+    decoder_tokens = getattr(decoder, "embed_tokens", None) or decoder.word_embeddings
+    decoder_tokens = decoder_tokens.weight
+    skip = inside | {id(decoder_tokens)}
+    head = model.get_output_embeddings()
+    head_rows = int(decoder_tokens.shape[0])
+    facts: dict[str, Any] = {"embedding_norm": False, "final_norm": False, "positions": None,
+                             "tokens": None, "extra": []}
+    for path, param in stack.named_parameters():
+        if id(param) in skip or (head is not None and param is head.weight):
+            continue
+        shape = tuple(int(d) for d in param.shape)
+        low = path.lower()
+        if "norm" in low:
+            if path.endswith("weight"):
+                facts["embedding_norm" if "emb" in low else "final_norm"] = True
+        elif "pos" in low and len(shape) == 2:
+            key = next((
+                k for k, v in sorted(keys.defaults.items())
+                if "position" in k and isinstance(v, int) and 0 <= shape[0] - v <= 2
+            ), None)
+            if key is None:
+                facts["extra"].append([keys.key(name, path, i, d) for i, d in enumerate(shape)])
+            else:
+                facts["positions"] = {"key": key, "offset": shape[0] - keys.defaults[key]}
+        elif ("embed_tokens" in low or "word_emb" in low) and len(shape) == 2:
+            facts["tokens"] = keys.key(name, path, 0, shape[0])
+        elif name == "decoder" and shape == (head_rows, hidden):
+            continue  # an output projection beside the token table (FSMT): the LM head
+        else:
+            facts["extra"].append([keys.key(name, path, i, d) for i, d in enumerate(shape)])
+    facts.update(_block_facts(next(iter(blocks.children())), hidden))
+    return facts
+
+
+def encdec_facts(model_type: str) -> dict[str, Any]:
+    """Encoder-decoders with BART's keys (`encoder_layers`, `decoder_layers`, `d_model`) or
+    ProphetNet's (`num_encoder_layers`, ..., `hidden_size`): the `stacks` facts of each stack
+    (see `_stack_facts`), and, for BART's keys, `dialect` "bart"."""
+    from archlint.families import tf_tables
+
+    defaults = tf_tables.defaults_for(model_type) or {}
+    bart = all(isinstance(defaults.get(k), int) for k in ENCDEC_KEYS)
+    if not bart and not all(isinstance(defaults.get(k), int) for k in PROPHETNET_KEYS):
+        return {}
+    model, cfg = _encdec_model(model_type)
+    keys = _Keys(model_type, defaults)
+    stacks = {name: _stack_facts(name, model, cfg, keys) for name in ("encoder", "decoder")}
+    return {"dialect": "bart", "stacks": stacks} if bart else {"stacks": stacks}
+
+
 def main() -> int:
     warnings.filterwarnings("ignore")
     import transformers
@@ -363,6 +518,17 @@ def main() -> int:
     table: dict[str, Any] = {}
     signal.signal(signal.SIGALRM, _timeout)
     for model_type in tf_tables.model_types():
+        if tf_tables.category(model_type) == "encoder-decoder":
+            signal.alarm(60)
+            try:
+                found = encdec_facts(model_type)
+            except Exception:
+                found = {}
+            finally:
+                signal.alarm(0)
+            if found:
+                table[model_type] = found
+            continue
         if tf_tables.category(model_type) not in ("decoder", "encoder"):
             continue
         signal.alarm(20)

@@ -259,6 +259,25 @@ def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
     return out
 
 
+def _around_blocks(spec: ModelSpec, comp: dict[str, int], width: int) -> None:
+    """Position tables, the norm after the embedding and the norm after the last block: an
+    encoder-decoder's from each stack's own modules (`spec.stacks`), else the model's."""
+    hidden = spec.hidden_size
+    norm_width = 2 if spec.norm_bias else 1
+    for stack in spec.stacks:
+        comp["embedding"] += (stack.position_rows + stack.token_rows) * width + stack.extra_params
+        comp["norms"] += (stack.embedding_norm + stack.final_norm) * hidden * norm_width
+    if spec.stacks:
+        return
+    if spec.positional_embedding and spec.max_position_embeddings:
+        rows = spec.max_position_embeddings + spec.position_offset
+        comp["embedding"] += spec.position_tables * rows * width
+    if spec.embedding_norm:
+        comp["norms"] += width * norm_width
+    final_norms = (2 if spec.architecture == "encoder-decoder" else 1) if spec.final_norm else 0
+    comp["norms"] += final_norms * hidden * norm_width
+
+
 def count_from_spec(spec: ModelSpec) -> ParamCounts:
     """Analytic count for config-only models (and what-if variants)."""
     hidden, vocab = spec.hidden_size, spec.vocab_size
@@ -281,9 +300,7 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
         comp["mtp"] += sum(layer_params(layer, spec).values()) + 3 * hidden + 2 * hidden * hidden
     width = spec.embedding_size or hidden  # factorised tables (ALBERT, ELECTRA) are narrower
     comp["embedding"] += vocab * width
-    if spec.positional_embedding and spec.max_position_embeddings:
-        rows = spec.max_position_embeddings + spec.position_offset
-        comp["embedding"] += spec.position_tables * rows * width
+    _around_blocks(spec, comp, width)
     comp["embedding"] += spec.type_vocab_size * width
     comp["embedding"] += spec.relative_position_rows * hidden
     if spec.embedding_projection:
@@ -295,10 +312,6 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
         )
     if spec.pooler:
         comp["other"] += hidden * hidden + hidden
-    if spec.embedding_norm:
-        comp["norms"] += width * (2 if spec.norm_bias else 1)
-    final_norms = (2 if spec.architecture == "encoder-decoder" else 1) if spec.final_norm else 0
-    comp["norms"] += final_norms * hidden * (2 if spec.norm_bias else 1)
     if not spec.tie_word_embeddings and spec.architecture != "encoder":
         comp["head"] += vocab * hidden
     if spec.head_bias and spec.architecture != "encoder":

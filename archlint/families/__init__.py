@@ -9,6 +9,7 @@ from typing import Any
 from archlint.families import tf_structure, tf_tables
 from archlint.families.base import Adapter, ConfigView
 from archlint.families.dialects import DeepSeek
+from archlint.families.encdec import GenericEncoderDecoder, has_stack_keys
 from archlint.families.registry import adapters_by_type
 from archlint.families.validate import validate_config
 from archlint.spec import FFNSpec, ModelSpec
@@ -119,7 +120,10 @@ def adapter_for(
         adapter = by_type["deepseek_v3" if "kv_lora_rank" in config else "llama"](config)
         adapter.notes.append("read from a vendor-native config (not a Hugging Face config.json)")
         return adapter
-    if isinstance(view.lookup("kv_lora_rank")[0], int):
+    if has_stack_keys(config):
+        # An unknown type with an encoder and a decoder depth: two stacks, not one.
+        adapter = GenericEncoderDecoder(config, origins=origins)
+    elif isinstance(view.lookup("kv_lora_rank")[0], int):
         # An unknown type with DeepSeek's latent-attention keys: read them as MLA (the
         # keys have one meaning across the MLA families), still reported as best-effort.
         adapter = GenericMLA(config, origins=origins)

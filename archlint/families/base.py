@@ -27,6 +27,7 @@ from archlint.spec import (
     Positional,
     QuantizationSpec,
     RecurrentSpec,
+    StackSpec,
     TowerSpec,
 )
 
@@ -792,6 +793,7 @@ class Adapter:
             architecture=self.architecture(),  # type: ignore[arg-type]
             layers=layers,
             encoder_layers=self.encoder_layers(),
+            stacks=self.stacks(),
             mtp_layers=self.mtp_layers(),
             quantization=self.quantization(),
             towers=self.towers(),
@@ -903,6 +905,10 @@ class Adapter:
         return 1
 
     def encoder_layers(self) -> list[LayerSpec]:
+        return []
+
+    def stacks(self) -> list[StackSpec]:
+        """An encoder-decoder's stacks (`archlint.families.encdec`); none otherwise."""
         return []
 
     def mtp_layers(self) -> list[LayerSpec]:

@@ -13,8 +13,6 @@ from archlint.families.dialects import (
     GPT2,
     GPTJ,
     MPT,
-    T5,
-    Bart,
     Bert,
     Bloom,
     Cohere,
@@ -30,8 +28,8 @@ from archlint.families.dialects import (
     Qwen,
     Qwen3Next,
     Starcoder2,
-    Whisper,
 )
+from archlint.families.encdec import ENCDEC_ADAPTERS
 from archlint.families.encoders import ENCODER_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.families.moe_variants import MOE_VARIANT_ADAPTERS
@@ -57,9 +55,7 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     MPT,
     DBRX,
     Bert,
-    T5,
-    Bart,
-    Whisper,
+    *ENCDEC_ADAPTERS,
     *ENCODER_ADAPTERS,
     *HYBRID_ADAPTERS,
     *ATTENTION_VARIANT_ADAPTERS,
