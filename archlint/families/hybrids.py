@@ -1,5 +1,5 @@
 """State-space and hybrid stacks: Mamba, Mamba-2, Jamba, Nemotron-H, Granite-4.0-H, Bamba,
-Falcon-H1, LFM2, RecurrentGemma, MiniMax.
+Falcon-H1, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid.
 
 Each adapter maps its dialect's layer pattern (a list, a pattern string, or a period and an
 offset) to per-layer token mixers and FFNs, and its SSM keys to a `RecurrentSpec`; the
@@ -13,7 +13,7 @@ import math
 from typing import ClassVar
 
 from archlint.families.base import Adapter
-from archlint.families.dialects import Llama
+from archlint.families.dialects import Llama, Olmo2
 from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, RecurrentSpec
 
 
@@ -437,6 +437,48 @@ class Lfm2(Llama):
         return spec.model_copy(update={"intermediate_size": width})
 
 
+class Lfm3(Lfm2):
+    """LFM3 (`lfm3`): LFM2's gated short convolutions and per-head q/k-normed GQA, with
+    sliding-window attention layers beside the full ones, a SwiGLU of `intermediate_size`
+    as declared (no LFM2 width adjustment), a sigmoid gate per attention head from the layer
+    input (`g_proj`: h → heads, when `use_attention_gate`; the layer's `extra_params`) and,
+    with `use_sandwich_norm`, RMSNorms on the operator and FFN outputs too (4 per layer).
+    Lfm3Config's default pattern: layer i % 4 == 2 full attention, i % 4 == 0 (i > 0)
+    sliding, the rest conv."""
+
+    name = "lfm3"
+    model_types = ("lfm3",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return Llama.layer_types(self, n_layers)
+        self.prov["layer_types"] = FieldSource(
+            kind="default",
+            detail="Lfm3Config: i % 4 == 2 full, i % 4 == 0 (i > 0) sliding, others conv",
+        )
+        return [
+            "full" if i % 4 == 2 else "sliding" if i % 4 == 0 and i > 0 else "linear"
+            for i in range(n_layers)
+        ]
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att = spec.attention
+        if att.kind in ("linear", "none") or not self.read(
+            "head_gate", "use_attention_gate", default=True
+        ):
+            return spec
+        # the per-head gate is no AttentionSpec field: its weights are the block's extras
+        return spec.model_copy(update={"extra_params": self.hidden_size() * att.num_heads})
+
+    def norms_per_layer(self) -> int:
+        return 4 if self.read("sandwich_norm", "use_sandwich_norm", default=True) else 2
+
+    def ffn(self, index: int) -> FFNSpec:
+        return Llama.ffn(self, index)
+
+
 class RecurrentGemma(Adapter):
     """RecurrentGemma (Griffin): `block_types` cycled over the layers — RG-LRU recurrent
     blocks and local MQA attention over `attention_window_size` — each followed by a gated
@@ -521,6 +563,68 @@ class MiniMax(Llama):
         return AttentionSpec(kind="linear", positional="none", linear=spec)
 
 
+class OlmoHybrid(Olmo2):
+    """OLMo-Hybrid (`olmo_hybrid`): Gated DeltaNet layers and OLMo-2-style attention layers
+    (post-norms, q/k RMSNorm over the whole projection), a SwiGLU in every layer.
+    `OlmoHybridGatedDeltaNet` holds separate q/k/v/g and a/b projections (h → 2·Hk·Dk +
+    2·Hv·Dv and h → 2·Hv): the same weights as Qwen3-Next's fused in_proj_qkvz/in_proj_ba.
+    What the config leaves out, `OlmoHybridConfig.__post_init__` derives: every 4th layer
+    (i % 4 == 3) is attention (the last one if that gives none), linear heads = attention
+    heads, Dk = int(0.75 · hidden / Hk), Dv = 2·Dk, KV heads = attention heads."""
+
+    name = "olmo_hybrid"
+    model_types = ("olmo_hybrid",)
+    tie_default = False
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return super().layer_types(n_layers)
+        self.prov["layer_types"] = FieldSource(
+            kind="default", detail="OlmoHybridConfig: layer i % 4 == 3 full, the rest linear"
+        )
+        kinds = ["full" if i % 4 == 3 else "linear" for i in range(n_layers)]
+        if "full" not in kinds and kinds:
+            kinds[-1] = "full"
+        return kinds
+
+    def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
+        return self.read_int(
+            "num_kv_heads", "num_key_value_heads", default=heads,
+            why="OlmoHybridConfig: num_key_value_heads = num_attention_heads", prov=prov,
+        ) or heads
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        prov: dict[str, FieldSource] = {}
+        hidden = self.hidden_size()
+        heads = self.read_int("num_heads", "num_attention_heads", prov=prov) or 0
+        why = "OlmoHybridConfig default: num_attention_heads"
+        k_heads = self.read_int(
+            "linear.num_key_heads", "linear_num_key_heads", default=heads, why=why, prov=prov
+        ) or 0
+        v_heads = self.read_int(
+            "linear.num_value_heads", "linear_num_value_heads", default=heads, why=why, prov=prov
+        ) or 0
+        k_dim = self.read_int(
+            "linear.key_head_dim", "linear_key_head_dim",
+            default=int(0.75 * hidden / k_heads) if k_heads else 0,
+            why="OlmoHybridConfig default: int(0.75 × hidden_size / linear_num_key_heads)",
+            prov=prov,
+        ) or 0
+        v_dim = self.read_int(
+            "linear.value_head_dim", "linear_value_head_dim", default=2 * k_dim,
+            why="OlmoHybridConfig default: 2 × linear_key_head_dim", prov=prov,
+        ) or 0
+        kernel = self.read_int(
+            "linear.conv_kernel", "linear_conv_kernel_dim", default=4, prov=prov
+        ) or 4
+        spec = RecurrentSpec(
+            variant="gated_deltanet", num_key_heads=k_heads, num_value_heads=v_heads,
+            key_head_dim=k_dim, value_head_dim=v_dim, conv_kernel=kernel,
+        )
+        return AttentionSpec(kind="linear", positional="none", linear=spec, provenance=prov)
+
+
 HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     Mamba,
     Mamba2,
@@ -530,6 +634,8 @@ HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     NemotronH,
     Jamba,
     Lfm2,
+    Lfm3,
     RecurrentGemma,
     MiniMax,
+    OlmoHybrid,
 )

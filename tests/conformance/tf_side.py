@@ -30,6 +30,11 @@ Cache layout: a meta-device forward of `TOKENS` tokens with `use_cache=True`; pe
 K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS tokens), split
 into layers that grow with the context and sliding-window ones; DSA indexer keys are added to
 the per-token figure; linear-attention / SSM layers give their conv and recurrent states.
+A model whose forward returns no cache is run again with the cache object it would build,
+which it fills in place; state a module keeps on itself (RecurrentGemma) or a cache keeps
+beside its layers (MiniMaxCache.linear_cache) is added. An
+all-recurrent stack is run with position ids and per-kind masks given (its forward would ask
+the cache for a length only attention layers know).
 Two conventions follow vLLM, which archlint sizes for:
 - MLA (`kv_a_proj_with_mqa` present): vLLM caches the compressed latent, transformers the
   expanded per-head K/V; the per-token figure is the latent width, read off the module
@@ -261,18 +266,90 @@ def observe_cache(
 
     with torch.no_grad():
         try:
-            out = model(**forward_inputs(model, category, device))
+            runner, out = model, _forward(model, forward_inputs(model, category, device))
         except Exception:
             # Multimodal models may insist on pixel/audio inputs: run their language model.
             lm = _language_model(model) if category == "multimodal" else None
             if lm is None:
                 raise
-            out = lm(**forward_inputs(lm, "decoder", device))
-    cache = getattr(out, "past_key_values", None)
-    if cache is None:
-        cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
+            runner, out = lm, _forward(lm, forward_inputs(lm, "decoder", device))
+        cache = getattr(out, "past_key_values", None)
+        if cache is None:
+            cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
+        if cache is None:
+            cache = _cache_filled_in_place(runner, category, device)
     if cache is None:
         raise RuntimeError("forward returned no past_key_values")
+    full, window, state, kinds = _read_cache(model, cache)
+    return full, window, state + _module_held_state(runner), kinds
+
+
+def _forward(model: Any, kwargs: dict[str, Any]) -> Any:
+    """One forward; a stack of recurrent layers alone is run again with position ids and a
+    mask per layer kind given, because transformers' forward asks the cache for its length
+    (for the positions and the causal mask) and only attention layers know it (`get_seq_length`
+    raises on a cache of LinearAttention layers: Bamba, Granite-4.0-H with no attention
+    layer)."""
+    try:
+        return model(**kwargs)
+    except ValueError as exc:
+        if "get_seq_length" not in str(exc):
+            raise
+    import torch
+
+    ids = kwargs["input_ids"]
+    kinds = {"full_attention", "sliding_attention", "linear_attention"}
+    for key in ("layer_types", "layers_block_type"):
+        declared = getattr(model.config, key, None)
+        if isinstance(declared, (list, tuple)):
+            kinds.update(str(k) for k in declared)
+    position_ids = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)
+    # None per kind: no mask tensor, which on the meta device changes no cache shape
+    return model(**kwargs, position_ids=position_ids, attention_mask=dict.fromkeys(kinds))
+
+
+def _cache_filled_in_place(model: Any, category: str, device: str) -> Any:
+    """A model whose forward keeps its cache to itself (RecurrentGemma builds a DynamicCache
+    and returns none): run it again with the cache object it would build, which it fills in
+    place. None when the model takes no cache."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    try:
+        _forward(model, {**forward_inputs(model, category, device), "past_key_values": cache})
+    except TypeError:
+        return None
+    return cache if any(_layer_filled(layer) for layer in cache.layers) else None
+
+
+def _layer_filled(layer: Any) -> bool:
+    import torch
+
+    keys = getattr(layer, "keys", None)
+    return isinstance(keys, torch.Tensor) and keys.numel() > 0
+
+
+#: recurrent state a module keeps on itself instead of in the cache object (RecurrentGemma's
+#: recurrent block: `conv1d_state` of conv1d_width − 1 columns, as vLLM keeps it, and the
+#: RG-LRU's `recurrent_states`)
+MODULE_STATE_ATTRS = ("conv1d_state", "recurrent_states")
+
+
+def _module_held_state(model: Any) -> float:
+    import torch
+
+    total = 0.0
+    for module in model.modules():
+        for attr in MODULE_STATE_ATTRS:
+            value = getattr(module, attr, None)
+            if isinstance(value, torch.Tensor):
+                total += value.numel()
+    return total
+
+
+def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]:
+    import torch
+
     if hasattr(cache, "self_attention_cache"):
         cache = cache.self_attention_cache
     layers = getattr(cache, "layers", None)
@@ -299,18 +376,33 @@ def observe_cache(
                 window += per_token
             else:
                 full += per_token
-        conv = getattr(layer, "conv_states", None)
-        if isinstance(conv, dict):
-            for t in conv.values():
-                if isinstance(t, torch.Tensor) and t.numel():
-                    k = t.shape[-1]
-                    state += t.numel() * (k - 1) / k
-        rec = getattr(layer, "recurrent_states", None)
-        if isinstance(rec, dict):
-            for t in rec.values():
-                if isinstance(t, torch.Tensor):
-                    state += t.numel()
+        state += _layer_state(layer)
+    # MiniMaxCache keeps each lightning layer's K^T V matrix beside its layers, in a list
+    for t in getattr(cache, "linear_cache", None) or []:
+        if isinstance(t, torch.Tensor):
+            state += t.numel()
+            kinds.append("linear")
     return full, window, state, kinds
+
+
+def _layer_state(layer: Any) -> float:
+    """A linear-attention cache layer's conv states (scaled to vLLM's d_conv − 1 columns) and
+    recurrent states."""
+    import torch
+
+    state = 0.0
+    conv = getattr(layer, "conv_states", None)
+    if isinstance(conv, dict):
+        for t in conv.values():
+            if isinstance(t, torch.Tensor) and t.numel():
+                k = t.shape[-1]
+                state += t.numel() * (k - 1) / k
+    rec = getattr(layer, "recurrent_states", None)
+    if isinstance(rec, dict):
+        for t in rec.values():
+            if isinstance(t, torch.Tensor):
+                state += t.numel()
+    return state
 
 
 #: A CPU fallback forward (when a meta forward cannot run: `.item()` in a mask) allocates
