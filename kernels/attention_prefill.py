@@ -100,29 +100,38 @@ def _prefill_fwd(
     D1: tl.constexpr, D2: tl.constexpr, DV: tl.constexpr, BLOCK_DV: tl.constexpr,
     CAUSAL: tl.constexpr, HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr,
     HAS_SINKS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+    PACK: tl.constexpr = 1,
 ):
+    """grid (B * H / PACK, cdiv(M_Q, BLOCK_M / PACK)). A tile's BLOCK_M rows are PACK query
+    heads of one KV group at the same BLOCK_M / PACK positions (head-major), so one K/V tile
+    feeds PACK heads: a GQA window visits W + BLOCK_M / PACK keys per query row instead of
+    W + BLOCK_M at the same tile height (FlashAttention-3's PackGQA)."""
     tl.static_assert(BLOCK_M >= 16 and BLOCK_N >= 16, "tl.dot needs tiles of at least 16")
     tl.static_assert(D1 >= 16 and (D2 == 0 or D2 >= 16), "head-dim parts must be >= 16")
+    tl.static_assert(GROUP % PACK == 0 and GROUP2 % PACK == 0, "packed heads share K/V")
+    BLOCK_P = BLOCK_M // PACK  # query positions per tile
     pid_zh = tl.program_id(0)
     # heaviest (last) query blocks first: better tail balance under causal masking
     start_m = tl.num_programs(1) - 1 - tl.program_id(1)
-    off_z = pid_zh // H
-    off_h = pid_zh % H
-    off_kh = off_h // GROUP  # GQA: the KV head this query head shares
+    off_z = pid_zh // (H // PACK)
+    off_h = (pid_zh % (H // PACK)) * PACK  # the first of the PACK heads
+    off_kh = off_h // GROUP  # GQA: the KV head these query heads share
     off_k2h = off_h // GROUP2
 
-    offs_m = start_m * BLOCK_M + tl.arange(0, BLOCK_M)  # [BLOCK_M] query rows
+    rows = tl.arange(0, BLOCK_M)
+    head_r = off_h + rows // BLOCK_P  # [BLOCK_M] query head of each row
+    offs_m = start_m * BLOCK_P + rows % BLOCK_P  # [BLOCK_M] query index of each row
     q_off = N_KV - M_Q  # query i sits at absolute position q_off + i
     offs_m_pos = q_off + offs_m
     offs_d1 = tl.arange(0, D1)
     offs_dv = tl.arange(0, BLOCK_DV)
 
-    q1 = tl.load(Q1 + off_z * stride_qz + off_h * stride_qh
+    q1 = tl.load(Q1 + off_z * stride_qz + head_r[:, None] * stride_qh
                  + offs_m[:, None] * stride_qm + offs_d1[None, :] * stride_qk,
                  mask=offs_m[:, None] < M_Q, other=0.0)  # [BLOCK_M, D1]
     if D2 > 0:
         offs_d2 = tl.arange(0, D2)
-        q2 = tl.load(Q2 + off_z * stride_q2z + off_h * stride_q2h
+        q2 = tl.load(Q2 + off_z * stride_q2z + head_r[:, None] * stride_q2h
                      + offs_m[:, None] * stride_q2m + offs_d2[None, :] * stride_q2k,
                      mask=offs_m[:, None] < M_Q, other=0.0)  # [BLOCK_M, D2]
     else:
@@ -132,8 +141,8 @@ def _prefill_fwd(
     v = V + off_z * stride_vz + off_kh * stride_vh
 
     if HAS_SINKS:
-        sink = tl.load(Sinks + off_h).to(tl.float32) * 1.4426950408889634
-        m_i = tl.zeros([BLOCK_M], dtype=tl.float32) + sink
+        sink = tl.load(Sinks + head_r).to(tl.float32) * 1.4426950408889634  # [BLOCK_M]
+        m_i = sink
         l_i = tl.zeros([BLOCK_M], dtype=tl.float32) + 1.0  # exp2(sink - m_i) = 1
     else:
         m_i = tl.zeros([BLOCK_M], dtype=tl.float32) + NEG_INIT
@@ -141,8 +150,8 @@ def _prefill_fwd(
     acc = tl.zeros([BLOCK_M, BLOCK_DV], dtype=tl.float32)
 
     # key range of this query block: first/last absolute positions p0..p1
-    p0 = q_off + start_m * BLOCK_M
-    p1 = tl.minimum(p0 + BLOCK_M, N_KV) - 1
+    p0 = q_off + start_m * BLOCK_P
+    p1 = tl.minimum(p0 + BLOCK_P, N_KV) - 1
     if CAUSAL:
         hi = tl.minimum(N_KV, p1 + 1)
         full_hi = ((p0 + 1) // BLOCK_N) * BLOCK_N  # tiles wholly at or below the diagonal
@@ -176,14 +185,19 @@ def _prefill_fwd(
 
     l_safe = tl.where(l_i > 0.0, l_i, 1.0)
     out = acc / l_safe[:, None]
-    tl.store(Out + off_z * stride_oz + off_h * stride_oh
+    tl.store(Out + off_z * stride_oz + head_r[:, None] * stride_oh
              + offs_m[:, None] * stride_om + offs_dv[None, :] * stride_ok,
              out.to(Out.dtype.element_ty),
              mask=(offs_m[:, None] < M_Q) & (offs_dv[None, :] < DV))
 
 
-def _config(bm, bn, w, s):
-    return triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
+def _config(bm, bn, w, s, pack=1):
+    meta = {"BLOCK_M": bm, "BLOCK_N": bn} | ({"PACK": pack} if pack > 1 else {})
+    return triton.Config(meta, num_warps=w, num_stages=s)
+
+
+def _pack(config) -> int:
+    return config.kwargs.get("PACK", 1)
 
 
 _TUNED = [
@@ -192,10 +206,13 @@ _TUNED = [
         (64, 64, 4, 3), (64, 64, 4, 4), (64, 32, 4, 4),
     ]
 ]
+# GQA: two query heads of a KV group per 128-row tile (64 positions each), for any group
+# size divisible by 2 (kept only there, `prune_prefill_configs`).
+_PACKED = [_config(128, 64, 8, 3, 2), _config(128, 64, 8, 4, 2), _config(128, 128, 8, 3, 2)]
 # Small tiles for when no tuned one fits shared memory (fp32 checks of wide heads: the MLA
 # prefill at 128 + 64 / 128 needs 172,032 B at 64x32 with 2 stages, 425,984 B at 128x64x3).
 _FALLBACKS = [_config(64, 32, 4, 2), _config(32, 16, 4, 2), _config(16, 16, 4, 1)]
-_CONFIGS = _TUNED + _FALLBACKS
+_CONFIGS = _TUNED + _PACKED + _FALLBACKS
 
 
 def prefill_shared_bytes(config, dqk: int, block_dv: int, elem: int) -> int:
@@ -209,13 +226,17 @@ def prefill_shared_bytes(config, dqk: int, block_dv: int, elem: int) -> int:
 
 def prune_prefill_configs(configs, named_args, **kwargs):
     """Drop tiles that cannot fit or cannot pay: tiles over the shared-memory budget at the
-    operands' element size, BLOCK_M=128 for short queries (idle rows); the fallback tiles only
-    when no tuned one fits."""
+    operands' element size, BLOCK_M=128 for short queries (idle rows), packed heads unless
+    the packed count divides both group sizes; the fallback tiles only when no tuned one
+    fits."""
     dqk = kwargs["D1"] + kwargs["D2"]
     elem = element_size(named_args)
     m_q = named_args["M_Q"]
-    tuned = [c for c in configs if c not in _FALLBACKS]
-    small = [c for c in tuned if not (m_q <= 64 and c.kwargs["BLOCK_M"] > 64)] or tuned
+    groups = (kwargs.get("GROUP", 1), kwargs.get("GROUP2", 1))
+    tuned = [c for c in configs if c not in _FALLBACKS
+             and all(g % _pack(c) == 0 for g in groups)]
+    small = [c for c in tuned if not (m_q <= 64 and c.kwargs["BLOCK_M"] // _pack(c) > 64)]
+    small = small or tuned
     return fit_shared(small, lambda c: prefill_shared_bytes(c, dqk, kwargs["BLOCK_DV"], elem),
                       _FALLBACKS, shared_memory_limit(named_args))
 
@@ -240,6 +261,7 @@ def prefill_attention(
     q_rope: torch.Tensor | None = None,  # [B, H, M, P]  second q part (MLA rope), optional
     k_rope: torch.Tensor | None = None,  # [B, G2, S, P] second k part; G2 may be 1 (shared)
     out: torch.Tensor | None = None,
+    pack_heads: int | None = None,  # interpreter tests: query heads per tile (divides GROUP)
 ) -> torch.Tensor:  # [B, H, M, Dv]
     """Prefill attention. Queries are the last M of the S positions (M == S: plain prefill;
     M < S: chunked prefill onto a cache). Any strides (views are fine, nothing is copied).
@@ -281,10 +303,14 @@ def prefill_attention(
         HAS_SINKS=sinks is not None,
     )
     if interpreting():
-        bm = 16
-        _prefill_fwd[(bsz * h, triton.cdiv(m_q, bm))](*args, **meta, BLOCK_M=bm, BLOCK_N=16)
+        bm, pack = 16, (pack_heads or 1)
+        _prefill_fwd[(bsz * h // pack, triton.cdiv(m_q, bm // pack))](
+            *args, **meta, BLOCK_M=bm, BLOCK_N=16, PACK=pack)
+    elif pack_heads:  # one fixed packing, the tile left to the autotuner (tests, benches)
+        raise ValueError("pack_heads is for the interpreter; on a GPU the autotuner packs")
     else:
-        grid = lambda mt: (bsz * h, triton.cdiv(m_q, mt["BLOCK_M"]))  # noqa: E731
+        grid = lambda mt: (bsz * h // mt.get("PACK", 1),  # noqa: E731
+                           triton.cdiv(m_q, mt["BLOCK_M"] // mt.get("PACK", 1)))
         _prefill_tuned[grid](*args, **meta)
     return out
 

@@ -287,6 +287,11 @@ def bench_prefill(smoke):
             res[f"{be.split('_')[0].lower()}_ms"] = ms
             res[f"{be.split('_')[0].lower()}_TFLOPs"] = tf(ms)
         w = s // 8
+        pos = torch.arange(s, device=DEV)
+        band = (pos[None, :] <= pos[:, None]) & (pos[None, :] > pos[:, None] - w)
+        check(f"prefill bf16 Hkv{g} window {w}", AP.prefill_attention(q, k, v, window=w),
+              torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=band, **kw),
+              2e-2)
         win = time_ms(lambda q, k, v, w=w: AP.prefill_attention(q, k, v, window=w), sets)
         res.update(window_ms=win, ratio_window=win / ours,
                    window_config=best_config(AP._prefill_tuned),

@@ -126,6 +126,43 @@ def test_prefill(K, dtype, case):
     check(out, K.reference.attention_ref(q.float(), k.float(), v.float(), **opts), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "case",
+    [
+        # b, h, g, m, s, pack, options: GROUP = h / g query heads share a KV head
+        (2, 8, 2, 40, 40, 2, {}),  # 4 heads a group, 2 per tile: causal, ragged last block
+        (1, 8, 2, 37, 37, 4, {"sinks": True, "window": 9}),  # per-row sinks, window edge
+        (1, 4, 1, 24, 50, 2, {"window": 7}),  # MQA, chunked prefill onto a cache
+        (1, 4, 2, 19, 19, 2, {"causal": False}),
+    ],
+)
+def test_prefill_packed_heads(K, dtype, case):
+    """Several query heads of one KV group in one tile (rows head-major): every row reads its
+    own head's query, sink and output, and the key range of its positions."""
+    b, h, g, m, s, pack, opts = case
+    opts = dict(opts)
+    r = gen(hash((b, h, m, s, pack)) % 1000)
+    q = torch.randn(b, h, m, 32, generator=r).to(dtype)
+    k = torch.randn(b, g, s, 32, generator=r).to(dtype)
+    v = torch.randn(b, g, s, 16, generator=r).to(dtype)
+    if opts.pop("sinks", False):
+        opts["sinks"] = torch.randn(h, generator=r)
+    out = torch.full((b, h, m, 16), float("nan"), dtype=dtype)
+    K.attention_prefill.prefill_attention(q, k, v, out=out, pack_heads=pack, **opts)
+    check(out, K.reference.attention_ref(q.float(), k.float(), v.float(), **opts), dtype)
+
+
+def test_packed_tiles_only_where_the_group_divides(K):
+    ap = K.attention_prefill
+    b16 = {"Q1": torch.empty(1, dtype=torch.bfloat16), "M_Q": 4096}
+    meta = dict(D1=128, D2=0, BLOCK_DV=128)
+    gqa = ap.prune_prefill_configs(ap._CONFIGS, b16, GROUP=4, GROUP2=4, **meta)
+    assert set(ap._PACKED) <= set(gqa) and set(ap._TUNED) <= set(gqa)
+    mha = ap.prune_prefill_configs(ap._CONFIGS, b16, GROUP=1, GROUP2=1, **meta)
+    assert mha == ap._TUNED
+
+
 def test_prefill_window_skips_tiles(K):
     """A window's query block visits O(W) keys: poison keys outside the window with NaN; a
     kernel that loads them (instead of skipping the tiles) returns NaN."""
