@@ -1,5 +1,5 @@
 """State-space and hybrid stacks: Mamba, Mamba-2, Jamba, Nemotron-H, Granite-4.0-H, Bamba,
-Falcon-H1, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid.
+Falcon-H1, Zamba, Zamba2, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid.
 
 Each adapter maps its dialect's layer pattern (a list, a pattern string, or a period and an
 offset) to per-layer token mixers and FFNs, and its SSM keys to a `RecurrentSpec`; the
@@ -14,7 +14,14 @@ from typing import ClassVar
 
 from archlint.families.base import Adapter
 from archlint.families.dialects import Llama, Olmo2
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, RecurrentSpec
+from archlint.spec import (
+    AttentionSpec,
+    FFNSpec,
+    FieldSource,
+    LayerSpec,
+    Positional,
+    RecurrentSpec,
+)
 
 
 def _dt_rank(value: object, hidden: int) -> int:
@@ -385,6 +392,231 @@ class Jamba(Mamba):
         return spec.model_copy(update={"bc_dt_norms": True, "d_inner": d_inner})
 
 
+class _SharedTransformerStack:
+    """Zamba / Zamba2 (arXiv 2405.16712 §2): a stack of Mamba layers in which each "hybrid"
+    layer first runs a *shared* transformer block on the concatenation of the current and
+    the original embeddings (width 2h), projects its output with a per-use linear (h → h, no
+    bias) and adds it to the Mamba layer's input.
+
+    In the spec, a hybrid layer is two blocks with the same index: the shared transformer
+    (`shared_block` named after the weights it uses, so they count once however many layers
+    reuse them, its compute and K/V once per use), then the layer's own Mamba block, whose
+    `extra_params` hold what each use owns (the linear, Zamba2's LoRA-style adapters). The
+    shared block's q/k/v read `attention_hidden_size` (2h) inputs and its first norm is as
+    wide: what lies beyond the generic formula's h is its `extra_params`. Attention head size
+    is `attention_head_dim`, 2h / heads unless declared."""
+
+    def layer_types(self, n_layers: int) -> list[str]:  # "hybrid" or "linear"
+        declared, key = self.cv.lookup("layers_block_type", "layer_types")  # type: ignore[attr-defined]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            self.prov["layer_types"] = self.declared(key or "layers_block_type")  # type: ignore[attr-defined]
+            return ["hybrid" if str(t) == "hybrid" else "linear" for t in declared]
+        return self.default_pattern(n_layers)
+
+    def default_pattern(self, n_layers: int) -> list[str]:
+        raise NotImplementedError
+
+    def mem_blocks(self) -> int:
+        return 1
+
+    def per_use_params(self) -> int:
+        """Parameters each hybrid layer owns: the output linear h → h."""
+        hidden = self.hidden_size()  # type: ignore[attr-defined]
+        return hidden * hidden
+
+    def shared_attention(self, index: int) -> AttentionSpec:
+        prov: dict[str, FieldSource] = {}
+        hidden = self.hidden_size()  # type: ignore[attr-defined]
+        heads = self.read_int("num_heads", "num_attention_heads", prov=prov) or 0  # type: ignore[attr-defined]
+        kv = self.read_int(  # type: ignore[attr-defined]
+            "num_kv_heads", "num_key_value_heads", default=heads,
+            why="num_key_value_heads defaults to num_attention_heads", prov=prov,
+        ) or heads
+        head_dim = self.shared_head_dim(hidden, heads, prov)
+        return AttentionSpec(
+            kind="mha" if kv == heads else "gqa" if kv > 1 else "mqa",
+            num_heads=heads, num_kv_heads=kv, head_dim=head_dim, v_head_dim=head_dim,
+            positional=self.positional(index),  # type: ignore[attr-defined]
+            provenance=prov,
+        )
+
+    def declared_int(self, key: str, prov: dict[str, FieldSource]) -> int | None:
+        """`key` only as the config declares it: the configs' __post_init__ computes these
+        sizes from others, so the defaults table's value (computed at the default sizes) is
+        not a default (saved configs carry the computed value, which transformers keeps)."""
+        value, found, from_default = self.cv.lookup_sourced(key)  # type: ignore[attr-defined]
+        if from_default or found is None or isinstance(value, bool) or not isinstance(value, int):
+            return None
+        prov[key] = self.declared(found)  # type: ignore[attr-defined]
+        return value
+
+    def shared_head_dim(self, hidden: int, heads: int, prov: dict[str, FieldSource]) -> int:
+        declared = self.declared_int("attention_head_dim", prov)
+        if declared:
+            return declared
+        prov["head_dim"] = FieldSource(kind="derived", detail="2 × hidden_size // heads")
+        return 2 * hidden // heads if heads else 0
+
+    def shared_width(self) -> int:
+        """The shared block's input width: `attention_hidden_size` as declared, else 2h."""
+        hidden = self.hidden_size()  # type: ignore[attr-defined]
+        return self.declared_int("attention_hidden_size", self.prov) or 2 * hidden  # type: ignore[attr-defined]
+
+    def shared_ffn(self, index: int) -> FFNSpec:
+        return Adapter.ffn(self, index)  # type: ignore[arg-type]
+
+    def mamba_block(self, index: int, hybrid: bool) -> LayerSpec:
+        return LayerSpec(
+            index=index,
+            attention=self.linear_attention(index),  # type: ignore[attr-defined]
+            ffn=FFNSpec(kind="none"),
+            norms=1,
+            extra_params=self.per_use_params() if hybrid else 0,
+        )
+
+    def shared_block(self, index: int, use: int) -> LayerSpec:
+        hidden = self.hidden_size()  # type: ignore[attr-defined]
+        att = self.shared_attention(index)
+        # the input beyond h (the original embeddings): q, k and v columns, norm weights
+        beyond = self.shared_width() - hidden
+        wide = beyond * (att.num_heads + 2 * att.num_kv_heads) * att.head_dim + beyond
+        return LayerSpec(
+            index=index,
+            attention=att,
+            ffn=self.shared_ffn(index),
+            norms=2,
+            extra_params=wide,
+            shared_block=f"shared_transformer.{use % self.mem_blocks()}",
+        )
+
+    def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
+        mamba = {False: self.mamba_block(0, False)}
+        layers: list[LayerSpec] = []
+        shared: dict[int, LayerSpec] = {}
+        uses = 0
+        for index, kind in enumerate(kinds):
+            hybrid = kind == "hybrid"
+            if hybrid:
+                block = uses % self.mem_blocks()
+                if block not in shared:
+                    shared[block] = self.shared_block(index, uses)
+                layers.append(shared[block].model_copy(update={"index": index}))
+                uses += 1
+            if hybrid not in mamba:
+                mamba[hybrid] = self.mamba_block(index, hybrid)
+            layers.append(mamba[hybrid].model_copy(update={"index": index}))
+        return layers
+
+
+class Zamba(_SharedTransformerStack, Mamba):
+    """Zamba-v1 (`zamba`, modeling_zamba): Mamba-1 layers (`ZambaMambaMixer` splits d_inner
+    into `n_mamba_heads`, which leaves its parameter and state shapes those of one Mamba-1 of
+    d_inner = mamba_expand × h) and one shared transformer (NoPE GQA, gated MLP of
+    `intermediate_size`) used by every hybrid layer. ZambaConfig's pattern when
+    `layers_block_type` is absent: Mamba, Mamba, hybrid, then hybrid where
+    i % attn_layer_period == attn_layer_offset over the remaining layers."""
+
+    name = "zamba"
+    model_types = ("zamba",)
+    tie_default = True
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("mamba_expand",),
+        "d_state": ("mamba_d_state",),
+        "conv_kernel": ("mamba_d_conv",),
+        "dt_rank": ("mamba_dt_rank",),
+        "proj_bias": ("mamba_proj_bias",),
+        "conv_bias": ("mamba_conv_bias",),
+    }
+
+    def default_pattern(self, n_layers: int) -> list[str]:
+        period = self.read_int("attn_layer_period", "attn_layer_period", default=6) or 6
+        offset = self.read_int("attn_layer_offset", "attn_layer_offset", default=4) or 0
+        self.prov["layer_types"] = FieldSource(
+            kind="default",
+            detail="ZambaConfig: mamba, mamba, hybrid, then hybrid at i % period == offset",
+        )
+        rest = ["hybrid" if i % period == offset else "linear" for i in range(n_layers - 3)]
+        return ["linear", "linear", "hybrid", *rest][:n_layers]
+
+    def recurrent(self) -> RecurrentSpec:
+        spec = super().recurrent()
+        d_inner = int(self.expand() * self.hidden_size())
+        return spec.model_copy(update={"d_inner": d_inner})
+
+    def positional(self, index: int) -> Positional:
+        return "nope"
+
+    def has_ffn(self, index: int) -> bool:
+        return True
+
+
+class Zamba2(_SharedTransformerStack, Mamba2):
+    """Zamba2 (`zamba2`, modeling_zamba2): Mamba-2 layers (conv always biased, in/out
+    projections biased with `add_bias_linear`) and `num_mem_blocks` shared transformers used
+    in turn by the hybrid layers (use u runs block u % num_mem_blocks). Each use owns, beside
+    its linear, a LoRA-style adapter of `adapter_rank` on the MLP's gate_up projection
+    (h → r → 2·I) and, with `use_shared_attention_adapter`, on q, k and v (2h → r → 2h each);
+    they are stored in the block that serves the use. RoPE only with `use_mem_rope`. Zamba2Config
+    derives intermediate_size = 4h, head size 2h / heads, Mamba head size d_inner / heads and
+    its default pattern (below) when the config omits them."""
+
+    name = "zamba2"
+    model_types = ("zamba2",)
+    tie_default = True
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("mamba_expand",),
+        "d_state": ("mamba_d_state",),
+        "conv_kernel": ("mamba_d_conv",),
+        "num_heads": ("n_mamba_heads",),
+        "n_groups": ("mamba_ngroups",),
+        "proj_bias": ("add_bias_linear",),
+    }
+
+    def default_pattern(self, n_layers: int) -> list[str]:
+        self.prov["layer_types"] = FieldSource(
+            kind="default", detail="Zamba2Config's default layers_block_type (54 layers)"
+        )
+        pattern = (
+            ["linear"] + (["linear"] * 5 + ["hybrid"]) * 7 + ["linear"] * 4 + ["hybrid"]
+            + ["linear"] * 3 + ["hybrid"] + ["linear"] * 2
+        )
+        return (pattern + ["linear"] * n_layers)[:n_layers]
+
+    def mem_blocks(self) -> int:
+        return max(self.read_int("num_mem_blocks", "num_mem_blocks", default=1) or 1, 1)
+
+    def recurrent(self) -> RecurrentSpec:
+        spec = super().recurrent()
+        # Zamba2MambaMixer's conv1d has bias=True whatever use_conv_bias says
+        self.cv.asked.add("use_conv_bias")
+        head_dim = self.declared_int("mamba_headdim", self.prov) or spec.head_dim
+        return spec.model_copy(update={"conv_bias": True, "head_dim": head_dim})
+
+    def _intermediate(self) -> int:
+        return self.read_int(
+            "intermediate_size", "intermediate_size", default=4 * self.hidden_size(),
+            why="Zamba2Config: intermediate_size = 4 × hidden_size",
+        ) or 0
+
+    def shared_ffn(self, index: int) -> FFNSpec:
+        bias = bool(self.read("ffn_bias", "add_bias_linear", default=False))
+        return FFNSpec(
+            kind="dense", gated=True, intermediate_size=self._intermediate(), bias=bias,
+            activation=self.read("activation", "hidden_act"),
+        )
+
+    def per_use_params(self) -> int:
+        hidden = self.hidden_size()
+        rank = self.read_int("adapter_rank", "adapter_rank", default=128) or 0
+        total = hidden * hidden + rank * (hidden + 2 * self._intermediate())
+        if self.read("attention_adapter", "use_shared_attention_adapter", default=False):
+            total += 3 * 2 * (2 * hidden * rank)
+        return total
+
+    def positional(self, index: int) -> Positional:
+        return "rope" if self.read("mem_rope", "use_mem_rope", default=False) else "nope"
+
+
 class Lfm2(Llama):
     """LFM2: gated short-convolution blocks and GQA blocks with q/k RMSNorm (`layer_types` or
     `full_attn_idxs`), a SwiGLU whose width is adjusted when `block_auto_adjust_ff_dim`
@@ -633,6 +865,8 @@ HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     FalconH1,
     NemotronH,
     Jamba,
+    Zamba,
+    Zamba2,
     Lfm2,
     Lfm3,
     RecurrentGemma,

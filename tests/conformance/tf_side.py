@@ -457,8 +457,18 @@ def figures(
         fig.kv_full, fig.kv_window, fig.state = 0.0, 0.0, 0.0
         return fig
     del model
+    observe_into(fig, model_type, class_name, kv_config if kv_config is not None else config,
+                 category)
+    return fig
+
+
+def observe_into(
+    fig: TFFigures, model_type: str, class_name: str, kv_config: dict[str, Any], category: str
+) -> None:
+    """The cache of `kv_config` into `fig` (its kv_error when it cannot be observed)."""
+    fig.kv_error = None
     try:
-        small_cfg = build_config(model_type, kv_config if kv_config is not None else config)
+        small_cfg = build_config(model_type, kv_config)
         small = build_model(class_name, small_cfg)
         try:
             fig.kv_full, fig.kv_window, fig.state, fig.cache_layers = observe_cache(small, category)
@@ -474,4 +484,3 @@ def figures(
     except Exception as exc:
         msg = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
         fig.kv_error = f"{type(exc).__name__}: {msg}"
-    return fig
