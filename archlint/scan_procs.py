@@ -32,7 +32,7 @@ _POLL_S = 0.2
 def _worker(inbox: Any, outbox: Any, wid: int, source: SourceOptions, options: Any,
             threads: int) -> None:
     """A worker process: `threads` threads analysing models from `inbox` until a sentinel."""
-    from archlint.scan import _current_sha, _find_rules_runner, analyze_row
+    from archlint.scan_rows import _current_sha, _find_rules_runner, analyze_row
 
     rules = _find_rules_runner()
 
@@ -58,7 +58,7 @@ def _worker(inbox: Any, outbox: Any, wid: int, source: SourceOptions, options: A
 
 
 def _died_row(ref: str) -> dict[str, Any]:
-    from archlint.scan import ROW_VERSION
+    from archlint.scan_rows import ROW_VERSION
 
     name, rev = split_revision(ref)
     return {"v": ROW_VERSION, "id": name, "revision": rev, "status": "error",

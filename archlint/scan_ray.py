@@ -1,7 +1,7 @@
 """`archlint scan --ray [ADDRESS]`: a scan fanned out over a Ray cluster (extra `ray`).
 
 The driver (the `archlint scan` process) reads the model list, splits it into shards by a
-stable hash of each model id (`archlint.scan.shard_of`), and runs one Ray task per shard. A
+stable hash of each model id (`archlint.scan_rows.shard_of`), and runs one Ray task per shard. A
 task analyses its models with a few threads and appends each row to its own shard file,
 flushed line by line, in a directory every node can reach (`--ray-dir`: a shared filesystem,
 or an object-store mount such as gcsfuse/s3fs). Ray retries a task whose worker died
@@ -108,7 +108,7 @@ def scan_shard(index: int, refs: list[str], path: str, source: SourceOptions, op
     holds as ok rows (at the commit their ref points at now, when `recheck`)."""
     import ray
 
-    from archlint.scan import _current_sha, _find_rules_runner, analyze_row
+    from archlint.scan_rows import _current_sha, _find_rules_runner, analyze_row
 
     shard = Path(path)
     shard.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +159,7 @@ def ray_rows(refs: list[str], *, address: str, shards: int | None, work_dir: Pat
     of the cluster). `address`: a cluster (`auto`: the one `ray start` made on this machine,
     or $RAY_ADDRESS), or `local` for a one-machine cluster started here."""
     ray = _import_ray()
-    from archlint.scan import shard_of
+    from archlint.scan_rows import shard_of
 
     if not ray.is_initialized():
         ray.init(address=None if address == "local" else address, log_to_driver=False,

@@ -164,6 +164,11 @@ class LayerSpec(BaseModel):
     # extra parameters of the block the generic formulas do not cover (adapter-computed,
     # e.g. Zamba2's per-use LoRA adapters or a hybrid's in-block projections)
     extra_params: int = 0
+    # the block's parameters by component when its modules are not the ones the per-mixer
+    # and FFN formulas describe (SqueezeBERT's grouped 1×1 convolutions, MobileBERT's
+    # bottlenecks): adapter-computed from config keys; `attention` still describes how the
+    # block mixes tokens (heads, head size) for the attention-score FLOPs
+    block_params: dict[str, int] | None = None
     cross_attention: AttentionSpec | None = None  # decoder layers of an encoder-decoder
     # a second token mixer reading the same input (Falcon-H1: attention ∥ Mamba-2)
     parallel_mixer: AttentionSpec | None = None
@@ -251,6 +256,10 @@ class ModelSpec(_Sourced):
     # an encoder checkpoint's pretraining head (the masked-LM / pretraining class its
     # `architectures` names): transform, norm, output bias, untied output projection
     task_head_params: int = 0
+    # modules outside the blocks the generic formulas do not cover, by component (adapter-
+    # computed from config keys: RoCBERT's shape/pronunciation tables, MarkupLM's XPath
+    # embeddings, LUKE's entity embeddings)
+    extra_params: dict[str, int] = Field(default_factory=dict)
     final_norm: bool = True  # pre-norm stacks end with a norm; post-norm BERT does not
     dtype: str | None = None  # declared torch_dtype, canonical short name (bf16, fp16, fp32)
     architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"

@@ -38,8 +38,33 @@ def split_pow2(d: int) -> tuple[int, int]:
     return d1, d2
 
 
-#: Shared memory one block may use on Hopper (227 KiB; the H100 and the H200 alike).
+#: Shared memory one block may use on Hopper (227 KiB; the H100 and the H200 alike): the limit
+#: where no device can be asked (the CPU interpreter, the ahead-of-time compile check).
 SHARED_MEMORY_BUDGET = 232_448
+
+
+@functools.lru_cache(maxsize=8)
+def device_shared_memory(device_index: int) -> int:
+    """Bytes of shared memory one block may use on a CUDA device: the figure Triton's launcher
+    checks a compiled kernel against (`max_shared_mem`, the driver's opt-in maximum per block;
+    a kernel over it raises OutOfResources at launch). 232,448 on the H100 and the H200."""
+    try:
+        from triton.runtime import driver
+
+        return int(driver.active.utils.get_device_properties(device_index)["max_shared_mem"])
+    except Exception:  # another backend layout: the same attribute through torch
+        return int(torch.cuda.get_device_properties(device_index).shared_memory_per_block_optin)
+
+
+def shared_memory_limit(named_args=None) -> int:
+    """The shared-memory limit of the device a kernel's tensors live on (the current device
+    when none is given); `SHARED_MEMORY_BUDGET` under the interpreter or without CUDA, so CPU
+    tests prune exactly as a Hopper chip does."""
+    if interpreting() or not torch.cuda.is_available():
+        return SHARED_MEMORY_BUDGET
+    index = next((a.device.index for a in (named_args or {}).values()
+                  if isinstance(a, torch.Tensor) and a.is_cuda), None)
+    return device_shared_memory(torch.cuda.current_device() if index is None else index)
 
 
 def element_size(named_args) -> int:
@@ -57,17 +82,24 @@ def pipeline_stages(num_stages: int, elem: int) -> int:
     return num_stages + (1 if elem >= 4 else 0)
 
 
-def fit_shared(configs, shared_bytes, fallbacks=()):
-    """The configs whose estimated shared memory fits one block; if none does, the first
-    fitting fallback, else the one with the smallest estimate (never an empty list, so the
-    autotuner always has a tile that launches)."""
-    keep = [c for c in configs if shared_bytes(c) <= SHARED_MEMORY_BUDGET]
-    if keep:
-        return keep
-    spare = [c for c in fallbacks if shared_bytes(c) <= SHARED_MEMORY_BUDGET]
-    if spare:
-        return spare[:1]
-    return [min([*configs, *fallbacks], key=shared_bytes)]
+def fit_shared(configs, shared_bytes, fallbacks=(), limit=SHARED_MEMORY_BUDGET):
+    """The configs whose estimated shared memory fits one block of a device with `limit`
+    bytes (`shared_memory_limit`); if none does, the first fitting fallback, else the one with
+    the smallest estimate (never an empty list, so the autotuner always has a tile that
+    launches).
+
+    A lone survivor gets the smallest fallback beside it: with two or more candidates
+    Triton's autotuner times each and skips one the compiler refuses (OutOfResources), so an
+    estimate that came out low costs a slower tile, never a crash; with one it launches
+    that one untimed."""
+    spare = [c for c in fallbacks if shared_bytes(c) <= limit]
+    keep = [c for c in configs if shared_bytes(c) <= limit] or spare[:1]
+    if not keep:
+        return [min([*configs, *fallbacks], key=shared_bytes)]
+    smallest = min(spare, key=shared_bytes, default=None)
+    if len(keep) == 1 and smallest is not None and smallest is not keep[0]:
+        keep.append(smallest)
+    return keep
 
 
 def default_scale(d: int) -> float:

@@ -26,6 +26,7 @@ from ._util import (
     interpreting,
     num_sms,
     pipeline_stages,
+    shared_memory_limit,
     tanh,
 )
 
@@ -160,7 +161,8 @@ def prune_decode_configs(configs, named_args, **kwargs):
     tuned = [c for c in configs if c not in _FALLBACKS]
     keep = [c for c in tuned if c.kwargs["BLOCK_N"] * d <= 256 * 256] or tuned[:1]
     return fit_shared(keep, lambda c: decode_shared_bytes(
-        c, kwargs["BLOCK_G"], kwargs["BLOCK_D"], kwargs["BLOCK_DV"], elem), _FALLBACKS)
+        c, kwargs["BLOCK_G"], kwargs["BLOCK_D"], kwargs["BLOCK_DV"], elem), _FALLBACKS,
+        shared_memory_limit(named_args))
 
 
 _decode_tuned = triton.autotune(

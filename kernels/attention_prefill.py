@@ -26,6 +26,7 @@ from ._util import (
     fit_shared,
     interpreting,
     pipeline_stages,
+    shared_memory_limit,
     split_pow2,
     tanh,
 )
@@ -216,7 +217,7 @@ def prune_prefill_configs(configs, named_args, **kwargs):
     tuned = [c for c in configs if c not in _FALLBACKS]
     small = [c for c in tuned if not (m_q <= 64 and c.kwargs["BLOCK_M"] > 64)] or tuned
     return fit_shared(small, lambda c: prefill_shared_bytes(c, dqk, kwargs["BLOCK_DV"], elem),
-                      _FALLBACKS)
+                      _FALLBACKS, shared_memory_limit(named_args))
 
 
 _prefill_tuned = triton.autotune(

@@ -23,7 +23,15 @@ import torch
 import triton
 import triton.language as tl
 
-from ._util import LOG2E, element_size, fit_shared, interpreting, num_sms, pipeline_stages
+from ._util import (
+    LOG2E,
+    element_size,
+    fit_shared,
+    interpreting,
+    num_sms,
+    pipeline_stages,
+    shared_memory_limit,
+)
 from .attention_decode import merge
 from .attention_prefill import prefill_attention
 from .reference import mla_decompress
@@ -123,7 +131,8 @@ def prune_mla_configs(configs, named_args, **kwargs):
     tuned = [c for c in configs if c not in _FALLBACKS]
     keep = [c for c in tuned if c.kwargs["BLOCK_H"] <= max(16, triton.next_power_of_2(h))]
     return fit_shared(keep or tuned[-1:],
-                      lambda c: mla_shared_bytes(c, kwargs["R"], kwargs["P"], elem), _FALLBACKS)
+                      lambda c: mla_shared_bytes(c, kwargs["R"], kwargs["P"], elem), _FALLBACKS,
+                      shared_memory_limit(named_args))
 
 
 _mla_tuned = triton.autotune(

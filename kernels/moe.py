@@ -24,7 +24,13 @@ import torch
 import triton
 import triton.language as tl
 
-from ._util import element_size, fit_shared, interpreting, pipeline_stages
+from ._util import (
+    element_size,
+    fit_shared,
+    interpreting,
+    pipeline_stages,
+    shared_memory_limit,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,7 +237,8 @@ def prune_moe_configs(configs, named_args, **kwargs):
 
     listed = [c for c in configs if shape(c) in want]
     fallback = [c for c in configs if shape(c) == _FALLBACK]
-    return fit_shared(listed, lambda c: _shared_bytes(c, bm, elem), fallback)
+    return fit_shared(listed, lambda c: _shared_bytes(c, bm, elem), fallback,
+                      shared_memory_limit(named_args))
 
 
 _KEY = ["NUM_SLOTS_BUCKET", "C", "F", "NUM_EXPERTS", "HAS_BIAS"]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from archlint.checkpoint import TensorInfo
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.rule import Rule, RuleContext
-from archlint.source.safetensors_header import short
+from archlint.problems import short
 from archlint.spec import AttentionSpec, LayerSpec
 from archlint.tensors import DecoderBlocks, LayerTensors, mixer_hints
 

@@ -12,7 +12,7 @@ from archlint.checkpoint import TensorInfo
 from archlint.dtypes import CODE_TO_NAME, NAMED_DTYPE_BYTES, TORCH_DTYPE_TO_CODE
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
-from archlint.source.safetensors_header import short
+from archlint.problems import short
 from archlint.tensors import TensorIndex
 
 from ._base import human_bytes

@@ -1,5 +1,5 @@
 """GGUF files: the integrity problems the strict GGUF header reader records
-(archlint.source.gguf_header.PROBLEM_NAMES), each a rule like the safetensors ones."""
+(archlint.problems.GGUF_PROBLEM_NAMES), each a rule like the safetensors ones."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 from archlint.ggml_types import FILE_TYPE_BASE, UNQUANTIZED
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.rule import Rule, RuleContext
-from archlint.source.gguf_header import PROBLEM_NAMES
-from archlint.source.safetensors_header import json_pointer
+from archlint.problems import GGUF_PROBLEM_NAMES as PROBLEM_NAMES
+from archlint.problems import json_pointer
 
 from .integrity import ProblemRule
 

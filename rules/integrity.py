@@ -1,5 +1,5 @@
 """AL0xx: file integrity. The safetensors header and index readers record defects as
-`Problem`s with stable codes (archlint.source.safetensors_header.PROBLEM_NAMES); each code is
+`Problem`s with stable codes (archlint.problems.PROBLEM_NAMES); each code is
 a rule here, so it can be selected, ignored, re-severitied and documented like any other."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
-from archlint.source.safetensors_header import PROBLEM_NAMES
+from archlint.problems import PROBLEM_NAMES
 
 _FORMAT = "https://github.com/huggingface/safetensors#format"
 _INDEX = ("transformers `PreTrainedModel.save_pretrained` (sharded checkpoints and "

@@ -295,7 +295,8 @@ def main() -> int:
     device = "cuda"
     doc: dict[str, Any] = {"environment": environment(), "models": []}
     t0 = time.time()
-    doc["peaks"] = measure_peaks(device).as_dict()
+    peaks = measure_peaks(device)  # one set of ceilings for every row of the table
+    doc["peaks"] = peaks.as_dict()
     pk = doc["peaks"]
     print(f"[{time.time() - t0:6.1f}s] {pk['gpu']}: copy {pk['copy_bytes_per_s'] / 1e12:.2f} "
           f"TB/s, bf16 mm {pk['bf16_flops'] / 1e12:.0f} TFLOP/s", flush=True)
@@ -345,7 +346,7 @@ def main() -> int:
                 r = run_layer(analysis, layer=index, batch=batch, context=context,
                               dtype=args.dtype, device=device, check=not args.no_check,
                               graphs=not args.no_graphs, budget_s=args.budget,
-                              encoder_tokens=ENCODER_TOKENS.get(name))
+                              peaks=peaks, encoder_tokens=ENCODER_TOKENS.get(name))
             except Exception as exc:
                 traceback.print_exc()
                 r = {"layer": index, "error": f"{type(exc).__name__}: {exc}"[:500],

@@ -317,3 +317,19 @@ def test_phase_timer_plumbing_on_the_host_clock():
         assert phase["torch"]["tokens_per_s"] > 0 and "triton" not in phase
         assert 1 <= phase["experts_touched"] <= 8
     assert timing["decode"]["kv_tokens_read"] == 32
+
+
+def test_a_refused_kernel_is_a_failed_check_not_a_crash(monkeypatch):
+    """Issue 17: the H200 refused a tile (OutOfResources: shared memory 425,984 > 232,448) and
+    `archlint bench` died with an internal error. A refusal now lands in the check's row."""
+    errors = pytest.importorskip("triton.runtime.errors")
+    from archlint.bench import run
+
+    def refuse(*a, **k):
+        raise errors.OutOfResources(425_984, 232_448, "shared memory")
+
+    monkeypatch.setattr(run, "check_layer", refuse)
+    checks = run._run_checks(None, 0, dtype="bf16", device="cpu", seed=0, config=None,
+                             encoder_tokens=None)
+    assert [c["dtype"] for c in checks] == ["fp32", "bf16"]
+    assert not any(c["ok"] for c in checks) and "425984" in checks[0]["error"]

@@ -279,10 +279,10 @@ def test_hub_source_imports_only_the_http_stack_huggingface_hub_uses() -> None:
     import subprocess
 
     code = ("import sys, huggingface_hub.utils\n"
-            "from huggingface_hub import constants, hf_hub_url  # what hub.py imports\n"
+            "from huggingface_hub import constants, hf_hub_url  # what the transport imports\n"
             "stacks = ('httpx2', 'httpx', 'requests')\n"
             "before = {m for m in stacks if m in sys.modules}\n"
-            "import archlint.source.hub as h\n"
+            "import archlint.source.http as h\n"
             "after = {m for m in stacks if m in sys.modules}\n"
             "covered = {e.__module__.split('.')[0] for e in h._TRANSPORT_ERRORS} - {'builtins'}\n"
             "print(before == after == covered and bool(before))")

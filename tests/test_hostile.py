@@ -63,7 +63,7 @@ def test_defect1_project_spec_quantities_do_not_backtrack() -> None:
 def test_defect2_dripping_listing_is_bounded_by_timeout(
         hub_server: HubServer, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from archlint.source.hub import FETCH_DEADLINE_TIMEOUTS
+    from archlint.source.http import FETCH_DEADLINE_TIMEOUTS
 
     hub_server.add_model("acme/dripping", fixture("openai/gpt-oss-20b"))
     hub_server.add_fault("drip", "/api/models", times=1000, drip_s=0.05)

@@ -28,24 +28,21 @@ FORBIDDEN = (
     ("archlint.lint", "archlint.cli", "the engine knows no command line"),
     ("archlint.rules", "archlint.report", "rules are below the formats"),
     ("archlint.rules", "archlint.cli", "rules know no command line"),
+    ("archlint.rules", "archlint.source", "rules read the Checkpoint, not the readers"),
     ("archlint.compare", "archlint.plots", "the table is data; the command draws"),
     ("archlint.compare", "archlint.report.compare_formats", "the table is data; formats render it"),
     ("archlint.spec", "archlint.source", "the spec is model knowledge"),
     ("archlint.families", "archlint.source", "adapters read a config dict"),
     ("archlint.source", "archlint.analysis", "sources produce Checkpoints only"),
     ("archlint.source", "archlint.report", "sources produce Checkpoints only"),
+    ("archlint.source.http", "archlint.source.hub", "transport knows nothing of models"),
+    ("archlint.source.http", "archlint.checkpoint", "transport knows nothing of models"),
 )
 #: Edges the direction rules do not allow yet, each with its issue (remove when fixed).
-KNOWN = {
-    ("archlint.rules.integrity", "archlint.source.safetensors_header"),  # issue 15 item 3
-    ("archlint.rules.consistency", "archlint.source.safetensors_header"),  # issue 15 item 3
-    ("archlint.rules.dtypes", "archlint.source.safetensors_header"),  # issue 15 item 3
-}
+KNOWN: set[tuple[str, str]] = set()
 
-#: Import loops not untangled yet (remove when fixed). The scan driver imports its worker
-#: back ends lazily and they import the row functions back from it: the row functions
-#: (analyze_row, ROW_VERSION, shard_of, ...) belong in a module of their own.
-KNOWN_CYCLES = [["archlint.scan", "archlint.scan_procs", "archlint.scan_ray"]]
+#: Import loops not untangled yet (remove when fixed).
+KNOWN_CYCLES: list[list[str]] = []
 
 
 def _module_name(path: Path) -> str:

@@ -267,8 +267,8 @@ def test_deepseek_sized_index_checks_fast() -> None:
 ])
 def test_weight_map_one_pass_matches_the_entry_by_entry_reading(
         weight_map: dict[str, object]) -> None:
+    from archlint.problems import ProblemCollector
     from archlint.source.index import _read_weight_map
-    from archlint.source.safetensors_header import ProblemCollector
 
     quick, slow = ProblemCollector("i.json"), ProblemCollector("i.json")
     # check_unicode=True always takes the entry-by-entry loop; no name here holds a surrogate

@@ -267,6 +267,35 @@ def test_decode_mla_moe_pruning_fits_shared_memory(K):
         assert kept and all(moe._shared_bytes(c, bm, 4) <= 232_448 for c in kept)
 
 
+def test_pruning_follows_the_device_limit(K, monkeypatch):
+    """The limit is the device's, not Hopper's: on a chip with 101,376 B a block (sm_86/sm_89,
+    CUDA's programming guide, compute capabilities table: 99 KB) the MLA prefill keeps only
+    tiles whose estimate fits it, e.g. bf16 64x64 s3 = (3·64·(192 + 128) + 64·192)·2 =
+    147,456 B is dropped and 64x32 s2 = (2·32·320 + 64·192)·2 = 65,536 B is kept."""
+    ap, util = K.attention_prefill, K._util
+    assert util.shared_memory_limit() == util.SHARED_MEMORY_BUDGET  # interpreter: Hopper's
+    monkeypatch.setattr(ap, "shared_memory_limit", lambda named_args=None: 101_376)
+    meta = dict(D1=128, D2=64, BLOCK_DV=128)
+    kept = ap.prune_prefill_configs(ap._CONFIGS, {"Q1": torch.empty(1, dtype=torch.bfloat16),
+                                                  "M_Q": 4096}, **meta)
+    assert kept and all(ap.prefill_shared_bytes(c, 192, 128, 2) <= 101_376 for c in kept)
+    assert (64, 64, 4, 3) not in map(_shape, kept)
+    assert ap.prefill_shared_bytes(ap._config(64, 32, 4, 2), 192, 128, 2) == 65_536
+
+
+def test_lone_survivor_is_timed_beside_a_fallback(K):
+    """One fitting tile would be launched untimed by Triton's autotuner (a wrong estimate
+    would then crash); with the smallest fallback beside it the autotuner times both and skips
+    whichever the compiler refuses."""
+    fit = K._util.fit_shared
+    size = {"a": 300, "b": 100, "f1": 50, "f2": 10}
+    assert fit(["a", "b"], size.get, ["f1", "f2"], limit=200) == ["b", "f2"]
+    assert fit(["a", "b"], size.get, ["f1", "f2"], limit=400) == ["a", "b"]
+    assert fit(["a"], size.get, ["f1", "f2"], limit=40) == ["f2"]  # only the last fallback fits
+    assert fit(["a"], size.get, ["f1", "f2"], limit=60) == ["f1", "f2"]
+    assert fit(["a"], size.get, ["f1"], limit=5) == ["f1"]  # nothing fits: the smallest
+
+
 def test_routing(K):
     r = gen(3)
     logits = torch.randn(9, 16, generator=r)

@@ -14,6 +14,7 @@ from helpers import fixture
 from hubserver import HubServer
 
 from archlint import errors
+from archlint.source import http as http_mod
 from archlint.source import hub as hub_mod
 from archlint.source import safetensors_header as st
 from archlint.source.hub import fetch_checkpoint
@@ -123,7 +124,7 @@ def test_server_ignoring_range_on_a_31_gb_file_costs_only_the_header(
     assert len(got.tensors) == 5291 and got.shards[0].file_size == shard.size
     # the whole prefix twice at most (the first read, then the rest from byte 0 again), plus
     # one streamed chunk each: never the 31 GB
-    budget = 2 * (len(shard.head) + 2 * hub_mod.CHUNK_BYTES)
+    budget = 2 * (len(shard.head) + 2 * http_mod.CHUNK_BYTES)
     assert got.fetch_stats["bytes"] < budget
     assert all(r.status == 200 for r in hub_server.requests() if r.range)
 
@@ -171,7 +172,7 @@ def test_hub_outage_falls_back_to_a_recent_resolution_only(
 # -- a server that drips: the fetch's wall-clock deadline ---------------------------------------
 
 #: the longest a fetch may run: its deadline, plus one read that started just before it.
-FETCH_BOUND_S = hub_mod.FETCH_DEADLINE_TIMEOUTS * TIMEOUT + TIMEOUT
+FETCH_BOUND_S = http_mod.FETCH_DEADLINE_TIMEOUTS * TIMEOUT + TIMEOUT
 
 
 @pytest.mark.parametrize(

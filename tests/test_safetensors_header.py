@@ -24,12 +24,11 @@ from safetensors.numpy import save
 
 from archlint.dtypes import DTYPE_BITS
 from archlint.errors import HeaderError, InputError
+from archlint.problems import MAX_PROBLEMS_PER_CODE, PROBLEM_NAMES
 from archlint.source.safetensors_header import (
     DEFAULT_MAX_HEADER_BYTES,
     FIRST_READ_BYTES,
     HARD_MAX_HEADER_BYTES,
-    MAX_PROBLEMS_PER_CODE,
-    PROBLEM_NAMES,
     ParsedHeader,
     header_length,
     parse_header,

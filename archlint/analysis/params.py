@@ -242,6 +242,10 @@ def ffn_params(ffn: FFNSpec, hidden: int) -> dict[str, int]:
 def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
     hidden = spec.hidden_size
     out: dict[str, int] = defaultdict(int)
+    if layer.block_params is not None:
+        out.update(layer.block_params)
+        out["other"] += layer.extra_params
+        return out
     for mix in layer.mixers():
         out["attention"] += attention_params(mix, hidden)
     out["other"] += layer.extra_params
@@ -298,5 +302,7 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     # an encoder's pretraining head (MLM transform, norm, output bias): not an LM head the
     # decode roofline reads as one (its tied output matmul is still the token table's)
     comp["other"] += spec.task_head_params
+    for key, value in spec.extra_params.items():
+        comp[key] += value
     comp["towers"] += sum(tower.params for tower in spec.towers)
     return _counts("config", comp, routed_by_layer, spec)

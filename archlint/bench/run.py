@@ -159,10 +159,19 @@ def run_layer(
 
 def _run_checks(spec: ModelSpec, layer: int, *, dtype: str, device: str, seed: int,
                 config: Any, encoder_tokens: int | None) -> list[dict[str, Any]]:
-    """Triton against the PyTorch reference at fp32, then at `dtype`; an out-of-memory is a
-    failed check with its message, not a crash."""
+    """Triton against the PyTorch reference at fp32, then at `dtype`; an out-of-memory, or a
+    kernel the chip refuses (Triton's OutOfResources: the autotune lists are pruned by the
+    device's shared memory, so this means an estimate in kernels/ is wrong), is a failed check
+    with its message, not a crash."""
     import torch
 
+    refused: tuple[type[BaseException], ...] = ()
+    try:
+        from triton.runtime.errors import OutOfResources
+
+        refused = (OutOfResources,)
+    except ImportError:  # no Triton: only the torch path runs
+        pass
     checks = []
     for dt in dict.fromkeys(["fp32", dtype]):
         try:
@@ -171,6 +180,8 @@ def _run_checks(spec: ModelSpec, layer: int, *, dtype: str, device: str, seed: i
             r["ok"] = check_ok(r)
         except torch.cuda.OutOfMemoryError as exc:
             r = {"dtype": dt, "ok": False, "error": f"out of memory: {exc}"[:300]}
+        except refused as exc:
+            r = {"dtype": dt, "ok": False, "error": f"kernel refused: {exc}"[:300]}
         checks.append(r)
         if device.startswith("cuda"):
             torch.cuda.empty_cache()

@@ -9,7 +9,7 @@ KV cache across generated tokens (`architecture() == "encoder"`): their cache an
 from __future__ import annotations
 
 from archlint.families.base import Adapter
-from archlint.families.dialects import Bert, ClassicTransformer
+from archlint.families.dialects import Bert, ClassicTransformer, GptOss
 from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec, Positional
 
 
@@ -238,6 +238,389 @@ class Deberta(ClassicTransformer):
         return spec.model_copy(update={"relative_position_rows": self.relative_position_rows()})
 
 
-ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (Albert, XLM, ModernBert, Deberta)
+def _linear(fan_in: int, fan_out: int, bias: bool = True) -> int:
+    """An nn.Linear's parameters: the weight and, when present, its bias."""
+    return fan_in * fan_out + (fan_out if bias else 0)
 
-__all__ = ["ENCODER_ADAPTERS", "XLM", "Albert", "Deberta", "ModernBert"]
+
+class BertLike(Bert):
+    """A BERT block stack whose modeling code adds modules the BERT reader does not count:
+    subclasses say which, from the config keys that size them (`embedding_extras`: tables and
+    projections beside the token/position/segment tables; `block_extras`: modules inside
+    every block beside q/k/v/out and the FFN)."""
+
+    name = "bert_like"
+    model_types: tuple[str, ...] = ()
+
+    def embedding_extras(self) -> dict[str, int]:
+        return {}
+
+    def block_extras(self, index: int) -> int:
+        return 0
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        extra = spec.extra_params + self.block_extras(index)
+        return spec.model_copy(update={"extra_params": extra})
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        extras = dict(spec.extra_params)
+        for key, value in self.embedding_extras().items():
+            extras[key] = extras.get(key, 0) + value
+        return spec.model_copy(update={"extra_params": extras})
+
+
+class RocBert(BertLike):
+    """RoCBERT (modeling_roc_bert): beside BERT's tables, a pronunciation table
+    (`pronunciation_vocab_size` × `pronunciation_embed_dim`) and a shape table
+    (`shape_vocab_size` × `shape_embed_dim`), always built; with `concat_input`, a biased
+    `map_inputs_layer` from the concatenation (hidden, plus each enabled table's width) down
+    to the hidden size."""
+
+    name = "roc_bert"
+    model_types = ("roc_bert",)
+
+    def embedding_extras(self) -> dict[str, int]:
+        d = self.hidden_size()
+        pron = self.read_int("pronunciation_embed_dim", "pronunciation_embed_dim") or 0
+        shape = self.read_int("shape_embed_dim", "shape_embed_dim") or 0
+        tables = (self.read_int("pronunciation_vocab_size", "pronunciation_vocab_size") or 0) * pron
+        tables += (self.read_int("shape_vocab_size", "shape_vocab_size") or 0) * shape
+        other = 0
+        if self.read("concat_input", "concat_input", default=True):
+            width = d
+            width += pron if self.read("enable_pronunciation", "enable_pronunciation") else 0
+            width += shape if self.read("enable_shape", "enable_shape") else 0
+            other = _linear(width, d)
+        return {"embedding": tables, "other": other}
+
+
+class MarkupLM(BertLike):
+    """MarkupLM (modeling_markuplm `XPathEmbeddings`): per depth level (`max_depth`) a tag
+    table (`max_xpath_tag_unit_embeddings`) and a subscript table
+    (`max_xpath_subs_unit_embeddings`), each `xpath_unit_hidden_size` wide; biased linears
+    xpath_unitseq2_embeddings (depth × unit → hidden), xpath_unitseq2_inner (→ 4 × hidden)
+    and inner2emb (4 × hidden → hidden)."""
+
+    name = "markuplm"
+    model_types = ("markuplm",)
+
+    def embedding_extras(self) -> dict[str, int]:
+        d = self.hidden_size()
+        depth = self.read_int("max_depth", "max_depth") or 0
+        unit = self.read_int("xpath_unit_hidden_size", "xpath_unit_hidden_size") or 0
+        tags = self.read_int("max_xpath_tag_unit_embeddings", "max_xpath_tag_unit_embeddings")
+        subs = self.read_int("max_xpath_subs_unit_embeddings", "max_xpath_subs_unit_embeddings")
+        tables = depth * ((tags or 0) + (subs or 0)) * unit
+        linears = _linear(depth * unit, d) + _linear(depth * unit, 4 * d) + _linear(4 * d, d)
+        return {"embedding": tables, "other": linears}
+
+
+class Lilt(BertLike):
+    """LiLT (modeling_lilt): a layout stream beside the text stream, `channel_shrink_ratio`
+    (r) times narrower. Embeddings: four 2-D position tables (`max_2d_position_embeddings` ×
+    hidden // 6), a box position table (`max_position_embeddings` × hidden // r), a biased
+    box linear (hidden → hidden // r) and a LayerNorm. Every block adds layout q/k/v
+    (hidden // r → all_head_size // r), a layout self-output (dense + LayerNorm) and a layout
+    FFN (intermediate // r) with its LayerNorm, all biased."""
+
+    name = "lilt"
+    model_types = ("lilt",)
+
+    def _ratio(self) -> int:
+        return self.read_int("channel_shrink_ratio", "channel_shrink_ratio", default=4) or 1
+
+    def embedding_extras(self) -> dict[str, int]:
+        d, r = self.hidden_size(), self._ratio()
+        rows = self.read_int("max_2d_position_embeddings", "max_2d_position_embeddings") or 0
+        positions = self.max_positions() or 0
+        tables = 4 * rows * (d // 6) + positions * (d // r)
+        return {"embedding": tables + _linear(d, d // r), "norms": 2 * (d // r)}
+
+    def block_extras(self, index: int) -> int:
+        d, r = self.hidden_size(), self._ratio()
+        att = self.attention(index, "full")
+        heads_width = att.num_heads * att.head_dim
+        small, inner = d // r, self.ffn(index).intermediate_size // r
+        qkv = 3 * _linear(small, heads_width // r)
+        output = _linear(small, small) + 2 * small
+        ffn = _linear(small, inner) + _linear(inner, small) + 2 * small
+        return qkv + output + ffn
+
+
+class Longformer(BertLike):
+    """Longformer (modeling_longformer `LongformerSelfAttention`): every layer attends within
+    its `attention_window` (one int, or one per layer) and holds a second biased q/k/v set
+    (query_global, key_global, value_global, hidden → hidden) for the global tokens."""
+
+    name = "longformer"
+    model_types = ("longformer",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["sliding"] * n_layers
+
+    def _windows(self) -> list[int]:
+        raw = self.read("window", "attention_window", default=512)
+        n = self.num_layers()
+        if isinstance(raw, list) and len(raw) == n and all(isinstance(w, int) for w in raw):
+            return [int(w) for w in raw]
+        return [int(raw)] * n if isinstance(raw, int) else [512] * n
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._windows()[index])
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        return spec.model_copy(update={"window": self._windows()[index]})
+
+    def block_extras(self, index: int) -> int:
+        d = self.hidden_size()
+        return 3 * _linear(d, d)
+
+
+class Luke(BertLike):
+    """LUKE (modeling_luke): entity embeddings (an `entity_vocab_size` × `entity_emb_size`
+    table, an unbiased projection to the hidden size when the widths differ, their own
+    position and segment tables and a LayerNorm); with `use_entity_aware_attention` every
+    block adds the word-to-entity, entity-to-word and entity-to-entity queries (biased,
+    hidden → all_head_size)."""
+
+    name = "luke"
+    model_types = ("luke",)
+
+    def embedding_extras(self) -> dict[str, int]:
+        d = self.hidden_size()
+        width = self.read_int("entity_emb_size", "entity_emb_size") or d
+        rows = self.read_int("entity_vocab_size", "entity_vocab_size") or 0
+        tables = rows * width + (self.max_positions() or 0) * d + self.type_vocab_rows() * d
+        dense = _linear(width, d, bias=False) if width != d else 0
+        return {"embedding": tables + dense, "norms": 2 * d}
+
+    def block_extras(self, index: int) -> int:
+        if not self.read("use_entity_aware_attention", "use_entity_aware_attention"):
+            return 0
+        att = self.attention(index, "full")
+        return 3 * _linear(self.hidden_size(), att.num_heads * att.head_dim)
+
+
+class Xmod(BertLike):
+    """X-MOD (modeling_xmod): every block's output holds one bottleneck adapter per language
+    in `languages` (biased hidden → hidden // `adapter_reduction_factor` → hidden), plus a
+    LayerNorm before them when `adapter_layer_norm`; with `pre_norm` the encoder ends with a
+    LayerNorm. A token runs its own language's adapter only."""
+
+    name = "xmod"
+    model_types = ("xmod",)
+
+    def final_norm(self) -> bool:
+        return bool(self.read("pre_norm", "pre_norm", default=False))
+
+    def block_extras(self, index: int) -> int:
+        d = self.hidden_size()
+        langs = self.read("languages", "languages", default=["en_XX"])
+        count = len(langs) if isinstance(langs, (list, tuple, dict)) else 1
+        factor = self.read("adapter_reduction_factor", "adapter_reduction_factor", default=2)
+        width = int(d // factor) if isinstance(factor, (int, float)) and factor else d
+        norm = 2 * d if self.read("adapter_layer_norm", "adapter_layer_norm") else 0
+        return count * (_linear(d, width) + _linear(width, d)) + norm
+
+
+class ConvBert(BertLike):
+    """ConvBERT (modeling_convbert): mixed attention. Self-attention keeps
+    num_attention_heads // `head_ratio` heads (at least 1) of (hidden // heads) // 2 each;
+    beside q/k/v, a separable convolution over the keys (depthwise `conv_kernel_size` ×
+    hidden, pointwise hidden → all_head_size, one bias), conv_kernel_layer (all_head_size →
+    heads × kernel) and conv_out_layer (hidden → all_head_size), all biased; the output dense
+    reads the concatenation (2 × all_head_size). With `num_groups` > 1 the FFN linears are
+    grouped (weights / groups). An `embedding_size` narrower than the hidden size is
+    projected up (embeddings_project)."""
+
+    name = "convbert"
+    model_types = ("convbert",)
+
+    def embedding_projection(self) -> bool:
+        return self.embedding_width() is not None
+
+    def _heads(self) -> tuple[int, int]:
+        heads = self.read_int("num_heads", "num_attention_heads") or 1
+        ratio = self.read_int("head_ratio", "head_ratio", default=2) or 1
+        kept = max(heads // ratio, 1)
+        return kept, (self.hidden_size() // kept) // 2
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        heads, size = self._heads()
+        return spec.model_copy(update={
+            "num_heads": heads, "num_kv_heads": heads, "head_dim": size, "v_head_dim": size
+        })
+
+    def block_extras(self, index: int) -> int:
+        d = self.hidden_size()
+        heads, size = self._heads()
+        width = heads * size
+        kernel = self.read_int("conv_kernel_size", "conv_kernel_size", default=9) or 1
+        conv = kernel * d + d * width + width + _linear(width, heads * kernel) + _linear(d, width)
+        # the output dense reads 2 × all_head_size, not the heads × head_dim counted as o_proj
+        output = (2 * width - width) * d
+        inner = self.ffn(index).intermediate_size
+        groups = self.read_int("num_groups", "num_groups", default=1) or 1
+        grouped = 2 * d * inner // groups - 2 * d * inner if groups > 1 else 0
+        return conv + output + grouped
+
+
+class OpenAIPrivacyFilter(GptOss):
+    """OpenAI's privacy filter (modeling_openai_privacy_filter): gpt-oss blocks run as a
+    bidirectional encoder (is_causal False): attention sinks, biased router and experts, a
+    final RMSNorm, no position table (YaRN RoPE). Every layer attends within
+    `sliding_window` tokens on either side (create_bidirectional_sliding_window_mask:
+    |q - k| <= window), so a query sees 2 × window + 1 keys."""
+
+    name = "openai_privacy_filter"
+    model_types = ("openai_privacy_filter",)
+
+    def architecture(self) -> str:
+        return "encoder"
+
+    def window(self) -> int | None:
+        side = super().window()
+        if side is None:
+            return None
+        return self.derive("window", 2 * side + 1, "bidirectional: sliding_window each side")
+
+
+class SqueezeBert(Bert):
+    """SqueezeBERT (modeling_squeezebert): BERT's layout with every block linear a grouped 1×1
+    convolution (biased, weights in × out / groups): q, k, v (`q_groups`, `k_groups`,
+    `v_groups`), the post-attention projection (`post_attention_groups`), the FFN in and out
+    (`intermediate_groups`, `output_groups`), each residual followed by a LayerNorm."""
+
+    name = "squeezebert"
+    model_types = ("squeezebert",)
+
+    def _groups(self, key: str) -> int:
+        return self.read_int(key, key, default=1) or 1
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        d, inner = self.hidden_size(), spec.ffn.intermediate_size
+
+        def conv(fan_in: int, fan_out: int, key: str) -> int:
+            return fan_in * fan_out // self._groups(key) + fan_out
+
+        qkv = sum(conv(d, d, key) for key in ("q_groups", "k_groups", "v_groups"))
+        params = {
+            "attention": qkv + conv(d, d, "post_attention_groups"),
+            "dense_ffn": conv(d, inner, "intermediate_groups") + conv(inner, d, "output_groups"),
+            "norms": 2 * 2 * d,
+        }
+        return spec.model_copy(update={"block_params": params})
+
+
+class MobileBert(Bert):
+    """MobileBERT (modeling_mobilebert). Blocks run at `true_hidden_size` (T:
+    `intra_bottleneck_size` with `use_bottleneck`, else the hidden size D): with the
+    bottleneck, an input bottleneck D → T (and a second one for q/k when
+    `key_query_shared_bottleneck`), and an output bottleneck T → D with its norm. Queries and
+    keys read T, values D (T with `use_bottleneck_attention`); the self-output is T → T;
+    `num_feedforward_networks` FFNs of T → intermediate → T run in sequence, each with a
+    norm. Norms (`normalization_type` no_norm or layer_norm) hold a weight and a bias.
+    Embeddings: a token table `embedding_size` (E) wide, position and segment tables D wide,
+    a biased embedding_transformation from 3 × E (`trigram_input`, else E) to D and a norm;
+    the pooler's dense exists only with `classifier_activation`."""
+
+    name = "mobilebert"
+    model_types = ("mobilebert",)
+
+    def _true_hidden(self) -> int:
+        if self.read("use_bottleneck", "use_bottleneck", default=True):
+            return self.read_int("intra_bottleneck_size", "intra_bottleneck_size") or 0
+        return self.hidden_size()
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        heads = spec.num_heads or 1
+        size = self.derive(
+            "head_dim", self._true_hidden() // heads, "true_hidden_size // heads", spec.provenance
+        )
+        return spec.model_copy(update={"head_dim": size, "v_head_dim": size})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        d, t = self.hidden_size(), self._true_hidden()
+        inner = spec.ffn.intermediate_size
+        width = spec.attention.num_heads * spec.attention.head_dim
+        bottleneck = bool(self.read("use_bottleneck", "use_bottleneck", default=True))
+        shared = bool(self.read("key_query_shared_bottleneck", "key_query_shared_bottleneck"))
+        bottleneck_attn = bool(self.read("use_bottleneck_attention", "use_bottleneck_attention"))
+        b = self.read_int("intra_bottleneck_size", "intra_bottleneck_size") or 0
+        v_in = t if bottleneck_attn else d
+        attention = 2 * _linear(t, width) + _linear(v_in, width) + _linear(t, t)
+        ffns = self.read_int("num_feedforward_networks", "num_feedforward_networks", default=1)
+        ffn = (ffns or 1) * (_linear(t, inner) + _linear(inner, t))
+        norms = 2 * t + (ffns or 1) * 2 * t  # self-output and each FFN's output
+        other = 0
+        if bottleneck:
+            inputs = 2 if shared else 1
+            other = inputs * _linear(d, b) + _linear(t, d)
+            norms += inputs * 2 * b + 2 * d
+        params = {"attention": attention, "dense_ffn": ffn, "norms": norms, "other": other}
+        return spec.model_copy(update={"block_params": params})
+
+    def pooler(self) -> bool:
+        activate = self.read("classifier_activation", "classifier_activation", default=True)
+        return super().pooler() and bool(activate)
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        d = self.hidden_size()
+        e = self.read_int("embedding_size", "embedding_size") or d
+        trigram = bool(self.read("trigram_input", "trigram_input", default=True))
+        rows = (self.max_positions() or 0) + self.type_vocab_rows()
+        extras = {
+            "embedding": rows * d,
+            "other": _linear((3 if trigram else 1) * e, d),
+            "norms": 2 * d,
+        }
+        # the token table alone is E wide: positions, segments and the norm are D wide
+        return spec.model_copy(update={
+            "embedding_size": e, "positional_embedding": False, "type_vocab_size": 0,
+            "embedding_projection": False, "embedding_norm": False, "extra_params": extras,
+        })
+
+
+ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
+    Albert,
+    XLM,
+    ModernBert,
+    Deberta,
+    RocBert,
+    MarkupLM,
+    Lilt,
+    Longformer,
+    Luke,
+    Xmod,
+    ConvBert,
+    OpenAIPrivacyFilter,
+    SqueezeBert,
+    MobileBert,
+)
+
+__all__ = [
+    "ENCODER_ADAPTERS",
+    "XLM",
+    "Albert",
+    "BertLike",
+    "ConvBert",
+    "Deberta",
+    "Lilt",
+    "Longformer",
+    "Luke",
+    "MarkupLM",
+    "MobileBert",
+    "ModernBert",
+    "OpenAIPrivacyFilter",
+    "RocBert",
+    "SqueezeBert",
+    "Xmod",
+]

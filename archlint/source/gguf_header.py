@@ -39,7 +39,7 @@ from typing import Any
 from archlint.checkpoint import ShardInfo, TensorInfo
 from archlint.errors import HeaderError, InputError
 from archlint.ggml_types import GGML_TYPES, REMOVED_TYPES
-from archlint.source.safetensors_header import ProblemCollector, short
+from archlint.problems import ProblemCollector, short
 
 MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -67,18 +67,6 @@ MAX_ARRAY_DEPTH = 8
 #: from the part read (the rest of the array at its average item size, plus the arrays that
 #: follow it, `_Cursor.estimate`), so the larger ones take exactly one more range.
 FIRST_READ_BYTES = 3 * 1024 * 1024
-
-#: Stable problem code → rule name (rules/gguf.py turns them into findings).
-PROBLEM_NAMES: dict[str, str] = {
-    "AL020": "gguf-header-invalid",
-    "AL021": "gguf-string-not-utf8",
-    "AL022": "gguf-duplicate-name",
-    "AL023": "gguf-unknown-tensor-type",
-    "AL024": "gguf-tensor-shape-invalid",
-    "AL025": "gguf-tensor-layout-invalid",
-    "AL026": "gguf-tensor-past-end",
-    "AL027": "gguf-metadata-invalid",
-}
 
 # value type id → (name, struct code, size); STRING (8) and ARRAY (9) are variable-sized.
 _SCALARS: dict[int, tuple[str, str, int]] = {

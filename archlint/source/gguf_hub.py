@@ -31,7 +31,7 @@ from archlint.source.gguf_header import (
 )
 
 if TYPE_CHECKING:
-    from archlint.source.hub import _Fetcher
+    from archlint.source.http import _Fetcher
 
 #: Ranges per part before giving up: the first read, the estimate, then doubling; a header of
 #: 64 MiB (the cap) needs at most 7 from a 3 MiB start even when every estimate is wrong.

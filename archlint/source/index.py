@@ -20,15 +20,13 @@ from typing import Any
 
 from archlint.checkpoint import Problem, TensorInfo
 from archlint.errors import HeaderError
+from archlint.problems import ProblemCollector, json_pointer, short
 from archlint.source.safetensors_header import (
     U64_MAX,
     BadNumber,
-    ProblemCollector,
     decode_json_object,
     describe,
     has_lone_surrogate,
-    json_pointer,
-    short,
 )
 
 #: Cap on distinct shard files. Each shard costs at least one ranged request, so a forged index

@@ -31,6 +31,7 @@ from typing import Any, BinaryIO
 from archlint.checkpoint import Problem, ShardInfo, TensorInfo
 from archlint.dtypes import DTYPE_BITS
 from archlint.errors import HeaderError, InputError
+from archlint.problems import SHORT_CHARS, ProblemCollector, json_pointer, short
 
 #: Absolute ceiling, whatever the caller configures. The reference Rust reader refuses headers
 #: over 100,000,000 bytes (``MAX_HEADER_SIZE``, checked: "header too large"), so no loadable file
@@ -57,34 +58,7 @@ MIN_HEADER_BYTES = 2
 #: The format's integers are u64 (Rust ``usize`` on 64-bit targets).
 U64_MAX = 2**64 - 1
 
-#: After this many problems of one code in one file, the rest are counted, not listed: a hostile
-#: header with 100k broken tensors must not turn into 100k findings.
-MAX_PROBLEMS_PER_CODE = 20
-
-#: Stable problem code → rule name. The rules pack imports this table.
-PROBLEM_NAMES: dict[str, str] = {
-    "AL001": "header-length-invalid",
-    "AL002": "header-not-utf8",
-    "AL003": "header-not-json-object",
-    "AL004": "header-bad-padding",
-    "AL005": "header-duplicate-key",
-    "AL006": "header-invalid-number",
-    "AL007": "unknown-dtype",
-    "AL008": "tensor-size-mismatch",
-    "AL009": "tensor-offsets-gap-or-overlap",
-    "AL010": "buffer-not-fully-covered",
-    "AL011": "index-tensor-missing-from-shard",
-    "AL012": "tensor-in-multiple-shards",
-    "AL013": "shard-file-missing",
-    "AL014": "index-total-size-mismatch",
-    "AL015": "shard-path-escapes-repo",
-    "AL016": "index-invalid",
-    "AL017": "tensor-not-in-index",
-    "AL018": "header-metadata-invalid",
-}
-
 _TENSOR_FIELDS = ("dtype", "shape", "data_offsets")
-_SHORT = 80  # longest untrusted string quoted in a message
 
 
 @dataclass
@@ -99,57 +73,6 @@ class ParsedHeader:
     def shard_info(self, name: str, file_size: int | None = None) -> ShardInfo:
         return ShardInfo(name=name, header_len=self.header_len, file_size=file_size,
                          metadata=self.metadata, tensor_count=len(self.tensors))
-
-
-# -- problems ------------------------------------------------------------------------------------
-
-class ProblemCollector:
-    """Collects Problems for one file, listing at most MAX_PROBLEMS_PER_CODE of each code."""
-
-    def __init__(self, file: str | None) -> None:
-        self.file = file
-        self._items: list[Problem] = []
-        self._counts: dict[str, int] = {}
-
-    def add(self, code: str, message: str, *, pointer: str | None = None,
-            file: str | None = None) -> None:
-        count = self._counts.get(code, 0) + 1
-        self._counts[code] = count
-        if count <= MAX_PROBLEMS_PER_CODE:
-            self._items.append(Problem(code, message, file or self.file, pointer))
-
-    def wants(self, code: str) -> bool:
-        """Whether a problem of `code` would be listed; if not, it is counted here.
-
-        Per-tensor paths ask first, so a hostile header with 400k bad tensors costs no message
-        formatting past the cap.
-        """
-        count = self._counts.get(code, 0)
-        if count < MAX_PROBLEMS_PER_CODE:
-            return True
-        self._counts[code] = count + 1
-        return False
-
-    def finish(self) -> list[Problem]:
-        for code, count in self._counts.items():
-            if count > MAX_PROBLEMS_PER_CODE:
-                hidden = count - MAX_PROBLEMS_PER_CODE
-                self._items.append(Problem(
-                    code, f"{hidden} more {code} ({PROBLEM_NAMES.get(code, code)}) problems "
-                    "not listed", self.file))
-        return self._items
-
-
-def json_pointer(*parts: str) -> str:
-    """RFC 6901 pointer: ``~`` → ``~0``, ``/`` → ``~1``."""
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def short(text: str, limit: int = _SHORT) -> str:
-    """Quote untrusted text for a one-line message: repr escapes controls, long text is cut."""
-    if len(text) > limit:
-        return repr(text[:limit]) + f"…(+{len(text) - limit} chars)"
-    return repr(text)
 
 
 def describe(value: Any) -> str:
@@ -483,7 +406,7 @@ def _checked_numel(shape: tuple[int, ...]) -> int | None:
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     text = str(list(shape))
-    return text if len(text) <= _SHORT else text[:_SHORT] + "…]"
+    return text if len(text) <= SHORT_CHARS else text[:SHORT_CHARS] + "…]"
 
 
 def _check_padding(text: str, end: int, problems: ProblemCollector) -> None:
