@@ -242,6 +242,30 @@ class KimiDeltaAttention(Mixer):
         return 4.0 * r.num_value_heads * r.key_head_dim * r.value_head_dim
 
 
+class RWKV4(Mixer):
+    """RWKV-4 time mixing (Peng et al. 2023, arXiv 2305.13048, §4.1), as transformers'
+    `RwkvSelfAttention`: key, value and receptance (h → A each, no bias), output (A → h), the
+    per-channel `time_decay` and `time_first` (A each) and the token-shift mixes
+    `time_mix_key/value/receptance` (h each). State (transformers' `RwkvModel` state list, which
+    vLLM has no spec for): the WKV numerator, denominator and running maximum (A each), and the
+    previous token's input kept by the token shift, for the time mix and for the block's channel
+    mix (h each: `d_state`, the shift width; a token shift is a causal conv of width
+    `conv_kernel` 2 that keeps one input)."""
+
+    variant = "rwkv4"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        width = r.d_inner
+        return 3 * hidden * width + width * hidden + 2 * width + 3 * hidden
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(conv=2 * _conv_window(r.d_state, r.conv_kernel), recurrent=3 * r.d_inner)
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        # exp, multiply-add into numerator and denominator, division: ~8 ops per channel
+        return 8.0 * r.d_inner
+
+
 class Unknown(Mixer):
     """A constant-state mixer archlint cannot describe: no parameters or state are claimed;
     the coverage block says so, and a tensor table (when present) still counts it exactly."""
@@ -257,7 +281,7 @@ class Unknown(Mixer):
 
 BUILTIN_MIXERS: tuple[Mixer, ...] = (
     GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), KimiDeltaAttention(),
-    Unknown(),
+    RWKV4(), Unknown(),
 )
 #: variant → formulas; the family registry (archlint.families.registry) fills it from the
 #: built-in pack and any installed plugin pack

@@ -39,6 +39,7 @@ RecurrentVariant = Literal[
     "rglru",  # RecurrentGemma / Griffin: RG-LRU after a causal conv (De et al. 2024)
     "lightning",  # MiniMax-Text-01: lightning (linear) attention with an output gate
     "kda",  # Kimi-Linear: Kimi Delta Attention
+    "rwkv4",  # RWKV-4: WKV time mixing with token shift (Peng et al. 2023)
     "unknown",  # a constant-state mixer whose parameters archlint cannot describe
 ]
 

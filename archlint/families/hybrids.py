@@ -1,5 +1,5 @@
 """State-space and hybrid stacks: Mamba, Mamba-2, Jamba, Nemotron-H, Granite-4.0-H, Bamba,
-Falcon-H1, Zamba, Zamba2, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid.
+Falcon-H1, Zamba, Zamba2, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid, RWKV-4.
 
 Each adapter maps its dialect's layer pattern (a list, a pattern string, or a period and an
 offset) to per-layer token mixers and FFNs, and its SSM keys to a `RecurrentSpec`; the
@@ -857,6 +857,51 @@ class OlmoHybrid(Olmo2):
         return AttentionSpec(kind="linear", positional="none", linear=spec, provenance=prov)
 
 
+class Rwkv(Adapter):
+    """RWKV-4 (`rwkv`, modeling_rwkv): every block is a LayerNorm'd time mix (`rwkv4` mixer)
+    and a LayerNorm'd channel mix: key (h → I) and value (I → h) as an ungated MLP, plus a
+    receptance gate (h → h) and two token-shift mixes (h each) that are the block's
+    `extra_params`. Layer 0 also norms the embeddings (`pre_ln`); no position embedding;
+    RwkvConfig derives attention_hidden_size = h and intermediate_size = 4h when omitted."""
+
+    name = "rwkv"
+    model_types = ("rwkv",)
+    tie_default = False
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["linear"] * n_layers
+
+    def norm_kind(self) -> str:
+        return "layernorm"
+
+    def embedding_norm(self) -> bool:
+        return True
+
+    def positional(self, index: int) -> Positional:
+        return "none"
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        hidden = self.hidden_size()
+        width = self.read_int(
+            "ssm.d_inner", "attention_hidden_size", default=hidden,
+            why="RwkvConfig: attention_hidden_size = hidden_size",
+        ) or hidden
+        spec = RecurrentSpec(variant="rwkv4", d_inner=width, d_state=hidden, conv_kernel=2)
+        return AttentionSpec(kind="linear", positional="none", linear=spec)
+
+    def ffn(self, index: int) -> FFNSpec:
+        width = self.read_int(
+            "intermediate_size", "intermediate_size", default=4 * self.hidden_size(),
+            why="RwkvConfig: intermediate_size = 4 × hidden_size",
+        ) or 0
+        return FFNSpec(kind="dense", gated=False, intermediate_size=width, activation="relu²")
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        hidden = self.hidden_size()
+        return spec.model_copy(update={"extra_params": hidden * hidden + 2 * hidden})
+
+
 HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     Mamba,
     Mamba2,
@@ -872,4 +917,5 @@ HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     RecurrentGemma,
     MiniMax,
     OlmoHybrid,
+    Rwkv,
 )

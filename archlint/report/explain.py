@@ -15,6 +15,7 @@ MIXER_LABELS = {
     "rglru": "RG-LRU",
     "lightning": "lightning attention",
     "kda": "Kimi Delta Attention",
+    "rwkv4": "RWKV-4 time mixing",
     "unknown": "an undescribed recurrent mixer",
 }
 

@@ -278,10 +278,24 @@ def observe_cache(
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
         if cache is None:
             cache = _cache_filled_in_place(runner, category, device)
+    if cache is None and _state_list(out):
+        # RWKV returns its recurrent state as a list of (batch, hidden, layers) tensors
+        return 0.0, 0.0, float(sum(t.numel() for t in _state_list(out))), ["state"]
     if cache is None:
         raise RuntimeError("forward returned no past_key_values")
     full, window, state, kinds = _read_cache(model, cache)
     return full, window, state + _module_held_state(runner), kinds
+
+
+def _state_list(out: Any) -> list[Any]:
+    import torch
+
+    state = getattr(out, "state", None)
+    if isinstance(state, (list, tuple)) and state and all(
+        isinstance(t, torch.Tensor) for t in state
+    ):
+        return list(state)
+    return []
 
 
 def _forward(model: Any, kwargs: dict[str, Any]) -> Any:
