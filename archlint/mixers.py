@@ -266,6 +266,35 @@ class RWKV4(Mixer):
         return 8.0 * r.d_inner
 
 
+class MLSTM(Mixer):
+    """xLSTM's mLSTM layer (Beck et al. 2024, arXiv 2405.04517 §2.3; the xLSTM-7B layout of
+    arXiv 2503.13427), as transformers' `xLSTMLayer`: q and k (h → H·Dk), v and the output
+    gate (h → H·Dv), input and forget gate pre-activations (h → H each, always biased), a
+    per-head norm over H·Dv and out_proj (H·Dv → h); `proj_bias` biases the projections and
+    the norm. State per head (transformers' `xLSTMCache.rnn_state`): the matrix memory
+    C (Dk × Dv), the normaliser n (Dk) and the stabiliser m (1); no conv."""
+
+    variant = "mlstm"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        qk = r.num_heads * r.key_head_dim
+        v = r.num_heads * r.value_head_dim
+        bias = r.proj_bias
+        total = hidden * (2 * qk + 2 * v) + ((2 * qk + 2 * v) if bias else 0)
+        total += 2 * (hidden * r.num_heads + r.num_heads)  # input and forget gates
+        total += v * (2 if bias else 1)  # multi-head norm
+        total += v * hidden + (hidden if bias else 0)
+        return total
+
+    def state(self, r: RecurrentSpec) -> State:
+        heads, dk, dv = r.num_heads, r.key_head_dim, r.value_head_dim
+        return State(conv=0, recurrent=heads * (dk * dv + dk + 1))
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        # decay and rank-1 update of C, its read by q, and the normaliser: ~4 per element of C
+        return 4.0 * r.num_heads * r.key_head_dim * r.value_head_dim
+
+
 class Unknown(Mixer):
     """A constant-state mixer archlint cannot describe: no parameters or state are claimed;
     the coverage block says so, and a tensor table (when present) still counts it exactly."""
@@ -281,7 +310,7 @@ class Unknown(Mixer):
 
 BUILTIN_MIXERS: tuple[Mixer, ...] = (
     GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), KimiDeltaAttention(),
-    RWKV4(), Unknown(),
+    RWKV4(), MLSTM(), Unknown(),
 )
 #: variant → formulas; the family registry (archlint.families.registry) fills it from the
 #: built-in pack and any installed plugin pack

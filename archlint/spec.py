@@ -40,6 +40,7 @@ RecurrentVariant = Literal[
     "lightning",  # MiniMax-Text-01: lightning (linear) attention with an output gate
     "kda",  # Kimi-Linear: Kimi Delta Attention
     "rwkv4",  # RWKV-4: WKV time mixing with token shift (Peng et al. 2023)
+    "mlstm",  # xLSTM: matrix-memory LSTM (Beck et al. 2024)
     "unknown",  # a constant-state mixer whose parameters archlint cannot describe
 ]
 

@@ -1,5 +1,5 @@
 """State-space and hybrid stacks: Mamba, Mamba-2, Jamba, Nemotron-H, Granite-4.0-H, Bamba,
-Falcon-H1, Zamba, Zamba2, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid, RWKV-4.
+Falcon-H1, Zamba, Zamba2, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid, RWKV-4, xLSTM.
 
 Each adapter maps its dialect's layer pattern (a list, a pattern string, or a period and an
 offset) to per-layer token mixers and FFNs, and its SSM keys to a `RecurrentSpec`; the
@@ -902,6 +902,81 @@ class Rwkv(Adapter):
         return spec.model_copy(update={"extra_params": hidden * hidden + 2 * hidden})
 
 
+def _round_up(value: float, multiple: int) -> int:
+    """xLSTM's round_up_to_next_multiple_of (configuration_xlstm)."""
+    return int(((value + multiple - 1) // multiple) * multiple)
+
+
+class XLSTM(Adapter):
+    """xLSTM (`xlstm`, modeling_xlstm; xLSTM-7B): every block is an RMSNorm'd mLSTM layer
+    (`mlstm` mixer, q/k of int(h × qk_dim_factor), v of int(h × v_dim_factor), `num_heads`
+    heads) and an RMSNorm'd SwiGLU of round_up(h × ffn_proj_factor, ffn_round_up_to_multiple_of);
+    `use_bias` biases the projections and the block norms (their biases are the block's extra
+    params). `embedding_dim` / `num_blocks` are the
+    older names of hidden_size / num_hidden_layers."""
+
+    name = "xlstm"
+    model_types = ("xlstm",)
+    tie_default = False
+
+    def hidden_size(self) -> int:
+        return self.read_int("hidden_size", "hidden_size", "embedding_dim") or 0
+
+    def num_layers(self) -> int:
+        # xLSTMModel builds `num_blocks` blocks (xLSTMConfig fills it from num_hidden_layers)
+        return self.read_int("num_layers", "num_blocks", "num_hidden_layers") or 0
+
+    def embedding_width(self) -> int | None:
+        # the token table is `embedding_dim` wide (xLSTMModel.embeddings)
+        width = self.read_int("embedding_size", "embedding_dim")
+        return width if width and width != self.hidden_size() else None
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["linear"] * n_layers
+
+    def use_bias(self) -> bool:
+        return bool(self.read("use_bias", "use_bias", default=False))
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        # the two block norms carry a bias with use_bias (the final out_norm never does)
+        extra = 2 * self.hidden_size() if self.use_bias() else 0
+        return spec.model_copy(update={"extra_params": extra})
+
+    def positional(self, index: int) -> Positional:
+        return "none"
+
+    def _factor(self, key: str, default: float) -> float:
+        value = self.read(key, key, default=default)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok else default  # type: ignore[arg-type]
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        hidden = self.hidden_size()
+        heads = self.read_int("num_heads", "num_heads", default=8) or 1
+        qk = int(hidden * self._factor("qk_dim_factor", 0.5))
+        v = int(hidden * self._factor("v_dim_factor", 1.0))
+        spec = RecurrentSpec(
+            variant="mlstm", num_heads=heads, key_head_dim=qk // heads,
+            value_head_dim=v // heads, proj_bias=self.use_bias(),
+        )
+        return AttentionSpec(kind="linear", positional="none", linear=spec)
+
+    def ffn(self, index: int) -> FFNSpec:
+        multiple = self.read_int(
+            "ffn_multiple_of", "ffn_round_up_to_multiple_of", default=64
+        ) or 64
+        width = _round_up(self.hidden_size() * self._factor("ffn_proj_factor", 2.667), multiple)
+        return FFNSpec(
+            kind="dense", gated=True, activation="silu", intermediate_size=width,
+            bias=self.use_bias(),
+            provenance={"intermediate_size": FieldSource(
+                kind="derived",
+                detail="round_up(hidden_size × ffn_proj_factor, ffn_round_up_to_multiple_of)",
+            )},
+        )
+
+
 HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     Mamba,
     Mamba2,
@@ -918,4 +993,5 @@ HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     MiniMax,
     OlmoHybrid,
     Rwkv,
+    XLSTM,
 )

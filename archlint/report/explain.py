@@ -16,6 +16,7 @@ MIXER_LABELS = {
     "lightning": "lightning attention",
     "kda": "Kimi Delta Attention",
     "rwkv4": "RWKV-4 time mixing",
+    "mlstm": "mLSTM",
     "unknown": "an undescribed recurrent mixer",
 }
 

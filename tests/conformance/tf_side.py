@@ -278,6 +278,13 @@ def observe_cache(
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
         if cache is None:
             cache = _cache_filled_in_place(runner, category, device)
+    rnn = getattr(cache, "rnn_state", None)
+    if isinstance(rnn, dict):
+        # xLSTMCache: per layer (C, n, m) of the mLSTM, no layers list
+        numel = sum(
+            t.numel() for layer in rnn.values() for t in layer if isinstance(t, torch.Tensor)
+        )
+        return 0.0, 0.0, float(numel), ["rnn_state"] * len(rnn)
     if cache is None and _state_list(out):
         # RWKV returns its recurrent state as a list of (batch, hidden, layers) tensors
         return 0.0, 0.0, float(sum(t.numel() for t in _state_list(out))), ["state"]
