@@ -242,6 +242,28 @@ class KimiDeltaAttention(Mixer):
         return 4.0 * r.num_value_heads * r.key_head_dim * r.value_head_dim
 
 
+class FullGateKDA(KimiDeltaAttention):
+    """Kimi Delta Attention with full-rank gates, as transformers' `BailingHybridDeltaAttention`
+    (Ling / Bailing hybrids): q, k, v (h → H·D each), a depthwise conv over them (no bias),
+    the forget gate's f_proj (h → H·D) with dt_bias (H·D) and A_log (H), b_proj (h → H), the
+    output gate g_proj (h → H·D), a gated RMSNorm over D, o_proj (H·D → h). State as KDA's."""
+
+    variant = "kda_full_gates"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        heads, dim = r.num_value_heads, r.value_head_dim
+        width = heads * dim
+        return (
+            3 * hidden * width
+            + 3 * width * r.conv_kernel
+            + (hidden * width + width + heads)  # forget gate
+            + hidden * heads  # b_proj
+            + hidden * width  # g_proj
+            + dim  # o_norm
+            + width * hidden
+        )
+
+
 class RWKV4(Mixer):
     """RWKV-4 time mixing (Peng et al. 2023, arXiv 2305.13048, §4.1), as transformers'
     `RwkvSelfAttention`: key, value and receptance (h → A each, no bias), output (A → h), the
@@ -310,7 +332,7 @@ class Unknown(Mixer):
 
 BUILTIN_MIXERS: tuple[Mixer, ...] = (
     GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), KimiDeltaAttention(),
-    RWKV4(), MLSTM(), Unknown(),
+    FullGateKDA(), RWKV4(), MLSTM(), Unknown(),
 )
 #: variant → formulas; the family registry (archlint.families.registry) fills it from the
 #: built-in pack and any installed plugin pack

@@ -41,6 +41,7 @@ RecurrentVariant = Literal[
     "kda",  # Kimi-Linear: Kimi Delta Attention
     "rwkv4",  # RWKV-4: WKV time mixing with token shift (Peng et al. 2023)
     "mlstm",  # xLSTM: matrix-memory LSTM (Beck et al. 2024)
+    "kda_full_gates",  # Ling/Bailing hybrids: KDA with full-rank forget and output gates
     "unknown",  # a constant-state mixer whose parameters archlint cannot describe
 ]
 

@@ -1,5 +1,6 @@
 """State-space and hybrid stacks: Mamba, Mamba-2, Jamba, Nemotron-H, Granite-4.0-H, Bamba,
-Falcon-H1, Zamba, Zamba2, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid, RWKV-4, xLSTM.
+Falcon-H1, Zamba, Zamba2, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid, RWKV-4, xLSTM,
+Ling/Bailing hybrids.
 
 Each adapter maps its dialect's layer pattern (a list, a pattern string, or a period and an
 offset) to per-layer token mixers and FFNs, and its SSM keys to a `RecurrentSpec`; the
@@ -12,8 +13,9 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from archlint.families.attention_variants import KimiLinear
 from archlint.families.base import Adapter
-from archlint.families.dialects import Llama, Olmo2
+from archlint.families.dialects import DeepSeek, Llama, Olmo2
 from archlint.spec import (
     AttentionSpec,
     FFNSpec,
@@ -977,6 +979,71 @@ class XLSTM(Adapter):
         )
 
 
+class BailingHybrid(KimiLinear):
+    """Ling / Bailing hybrids (`bailing_hybrid`, modeling_bailing_hybrid): Kimi-Delta-style
+    linear layers with full-rank gates (`kda_full_gates`) and an MLA layer (no q LoRA, RoPE)
+    every `layer_group_size` layers, each MLA layer with a sigmoid gate per head (g_proj:
+    h → heads, the layer's extra params); DeepSeek-V3's MoE after `first_k_dense_replace`
+    dense layers (or per `mlp_layer_types`). BailingHybridConfig's linear sizes when
+    undeclared: heads = num_attention_heads, head size = head_dim as the config gives it
+    (its __post_init__ then sets head_dim to qk_rope_head_dim), conv = short_conv_kernel_size."""
+
+    name = "bailing_hybrid"
+    model_types = ("bailing_hybrid",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return Adapter.layer_types(self, n_layers)
+        group = self.read_int("layer_group_size", "layer_group_size", default=6) or 6
+        self.prov["layer_types"] = FieldSource(
+            kind="default", detail="BailingHybridConfig: full where (i + 1) % layer_group_size == 0"
+        )
+        return ["full" if (i + 1) % group == 0 else "linear" for i in range(n_layers)]
+
+    def positional(self, index: int) -> Positional:
+        return "rope"
+
+    def _declared(self, key: str) -> int | None:
+        value, found, from_default = self.cv.lookup_sourced(key)
+        if from_default or found is None or isinstance(value, bool) or not isinstance(value, int):
+            return None
+        self.prov[f"linear.{key}"] = self.declared(found)
+        return value
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        heads = self._declared("linear_num_heads") or self.read_int(
+            "num_heads", "num_attention_heads"
+        ) or 0
+        dim = self._declared("linear_head_dim") or self._declared("head_dim") or 128
+        kernel = self._declared("linear_conv_kernel_dim") or self.read_int(
+            "linear.conv_kernel", "short_conv_kernel_size", default=4
+        ) or 4
+        linear = RecurrentSpec(
+            variant="kda_full_gates", num_key_heads=heads, num_value_heads=heads,
+            key_head_dim=dim, value_head_dim=dim, conv_kernel=kernel, conv_bias=False,
+        )
+        return AttentionSpec(kind="linear", positional="none", linear=linear)
+
+    def is_moe_layer(self, index: int) -> bool:
+        kinds = self.cv.lookup("mlp_layer_types")[0]
+        if isinstance(kinds, list) and index < len(kinds):
+            return kinds[index] == "sparse"
+        first = self.read_int("first_k_dense_replace", "first_k_dense_replace", default=2)
+        return self.num_experts() > 1 and index >= (first or 0)
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if spec.attention.kind != "mla":
+            return spec
+        return spec.model_copy(
+            update={"extra_params": self.hidden_size() * spec.attention.num_heads}
+        )
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        return DeepSeek.mtp_layers(self)
+
+
 HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     Mamba,
     Mamba2,
@@ -994,4 +1061,5 @@ HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     OlmoHybrid,
     Rwkv,
     XLSTM,
+    BailingHybrid,
 )

@@ -17,6 +17,7 @@ MIXER_LABELS = {
     "kda": "Kimi Delta Attention",
     "rwkv4": "RWKV-4 time mixing",
     "mlstm": "mLSTM",
+    "kda_full_gates": "Kimi Delta Attention (full-rank gates)",
     "unknown": "an undescribed recurrent mixer",
 }
 
