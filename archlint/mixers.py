@@ -242,6 +242,81 @@ class KimiDeltaAttention(Mixer):
         return 4.0 * r.num_value_heads * r.key_head_dim * r.value_head_dim
 
 
+class FullGateKDA(KimiDeltaAttention):
+    """Kimi Delta Attention with full-rank gates, as transformers' `BailingHybridDeltaAttention`
+    (Ling / Bailing hybrids): q, k, v (h → H·D each), a depthwise conv over them (no bias),
+    the forget gate's f_proj (h → H·D) with dt_bias (H·D) and A_log (H), b_proj (h → H), the
+    output gate g_proj (h → H·D), a gated RMSNorm over D, o_proj (H·D → h). State as KDA's."""
+
+    variant = "kda_full_gates"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        heads, dim = r.num_value_heads, r.value_head_dim
+        width = heads * dim
+        return (
+            3 * hidden * width
+            + 3 * width * r.conv_kernel
+            + (hidden * width + width + heads)  # forget gate
+            + hidden * heads  # b_proj
+            + hidden * width  # g_proj
+            + dim  # o_norm
+            + width * hidden
+        )
+
+
+class RWKV4(Mixer):
+    """RWKV-4 time mixing (Peng et al. 2023, arXiv 2305.13048, §4.1), as transformers'
+    `RwkvSelfAttention`: key, value and receptance (h → A each, no bias), output (A → h), the
+    per-channel `time_decay` and `time_first` (A each) and the token-shift mixes
+    `time_mix_key/value/receptance` (h each). State (transformers' `RwkvModel` state list, which
+    vLLM has no spec for): the WKV numerator, denominator and running maximum (A each), and the
+    previous token's input kept by the token shift, for the time mix and for the block's channel
+    mix (h each: `d_state`, the shift width; a token shift is a causal conv of width
+    `conv_kernel` 2 that keeps one input)."""
+
+    variant = "rwkv4"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        width = r.d_inner
+        return 3 * hidden * width + width * hidden + 2 * width + 3 * hidden
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(conv=2 * _conv_window(r.d_state, r.conv_kernel), recurrent=3 * r.d_inner)
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        # exp, multiply-add into numerator and denominator, division: ~8 ops per channel
+        return 8.0 * r.d_inner
+
+
+class MLSTM(Mixer):
+    """xLSTM's mLSTM layer (Beck et al. 2024, arXiv 2405.04517 §2.3; the xLSTM-7B layout of
+    arXiv 2503.13427), as transformers' `xLSTMLayer`: q and k (h → H·Dk), v and the output
+    gate (h → H·Dv), input and forget gate pre-activations (h → H each, always biased), a
+    per-head norm over H·Dv and out_proj (H·Dv → h); `proj_bias` biases the projections and
+    the norm. State per head (transformers' `xLSTMCache.rnn_state`): the matrix memory
+    C (Dk × Dv), the normaliser n (Dk) and the stabiliser m (1); no conv."""
+
+    variant = "mlstm"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        qk = r.num_heads * r.key_head_dim
+        v = r.num_heads * r.value_head_dim
+        bias = r.proj_bias
+        total = hidden * (2 * qk + 2 * v) + ((2 * qk + 2 * v) if bias else 0)
+        total += 2 * (hidden * r.num_heads + r.num_heads)  # input and forget gates
+        total += v * (2 if bias else 1)  # multi-head norm
+        total += v * hidden + (hidden if bias else 0)
+        return total
+
+    def state(self, r: RecurrentSpec) -> State:
+        heads, dk, dv = r.num_heads, r.key_head_dim, r.value_head_dim
+        return State(conv=0, recurrent=heads * (dk * dv + dk + 1))
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        # decay and rank-1 update of C, its read by q, and the normaliser: ~4 per element of C
+        return 4.0 * r.num_heads * r.key_head_dim * r.value_head_dim
+
+
 class Unknown(Mixer):
     """A constant-state mixer archlint cannot describe: no parameters or state are claimed;
     the coverage block says so, and a tensor table (when present) still counts it exactly."""
@@ -257,7 +332,7 @@ class Unknown(Mixer):
 
 BUILTIN_MIXERS: tuple[Mixer, ...] = (
     GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), KimiDeltaAttention(),
-    Unknown(),
+    FullGateKDA(), RWKV4(), MLSTM(), Unknown(),
 )
 #: variant → formulas; the family registry (archlint.families.registry) fills it from the
 #: built-in pack and any installed plugin pack

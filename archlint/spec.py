@@ -39,6 +39,9 @@ RecurrentVariant = Literal[
     "rglru",  # RecurrentGemma / Griffin: RG-LRU after a causal conv (De et al. 2024)
     "lightning",  # MiniMax-Text-01: lightning (linear) attention with an output gate
     "kda",  # Kimi-Linear: Kimi Delta Attention
+    "rwkv4",  # RWKV-4: WKV time mixing with token shift (Peng et al. 2023)
+    "mlstm",  # xLSTM: matrix-memory LSTM (Beck et al. 2024)
+    "kda_full_gates",  # Ling/Bailing hybrids: KDA with full-rank forget and output gates
     "unknown",  # a constant-state mixer whose parameters archlint cannot describe
 ]
 

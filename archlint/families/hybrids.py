@@ -1,5 +1,6 @@
 """State-space and hybrid stacks: Mamba, Mamba-2, Jamba, Nemotron-H, Granite-4.0-H, Bamba,
-Falcon-H1, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid.
+Falcon-H1, Zamba, Zamba2, LFM2, LFM3, RecurrentGemma, MiniMax, OLMo-Hybrid, RWKV-4, xLSTM,
+Ling/Bailing hybrids.
 
 Each adapter maps its dialect's layer pattern (a list, a pattern string, or a period and an
 offset) to per-layer token mixers and FFNs, and its SSM keys to a `RecurrentSpec`; the
@@ -12,9 +13,17 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from archlint.families.attention_variants import KimiLinear
 from archlint.families.base import Adapter
-from archlint.families.dialects import Llama, Olmo2
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, RecurrentSpec
+from archlint.families.dialects import DeepSeek, Llama, Olmo2
+from archlint.spec import (
+    AttentionSpec,
+    FFNSpec,
+    FieldSource,
+    LayerSpec,
+    Positional,
+    RecurrentSpec,
+)
 
 
 def _dt_rank(value: object, hidden: int) -> int:
@@ -385,6 +394,231 @@ class Jamba(Mamba):
         return spec.model_copy(update={"bc_dt_norms": True, "d_inner": d_inner})
 
 
+class _SharedTransformerStack:
+    """Zamba / Zamba2 (arXiv 2405.16712 §2): a stack of Mamba layers in which each "hybrid"
+    layer first runs a *shared* transformer block on the concatenation of the current and
+    the original embeddings (width 2h), projects its output with a per-use linear (h → h, no
+    bias) and adds it to the Mamba layer's input.
+
+    In the spec, a hybrid layer is two blocks with the same index: the shared transformer
+    (`shared_block` named after the weights it uses, so they count once however many layers
+    reuse them, its compute and K/V once per use), then the layer's own Mamba block, whose
+    `extra_params` hold what each use owns (the linear, Zamba2's LoRA-style adapters). The
+    shared block's q/k/v read `attention_hidden_size` (2h) inputs and its first norm is as
+    wide: what lies beyond the generic formula's h is its `extra_params`. Attention head size
+    is `attention_head_dim`, 2h / heads unless declared."""
+
+    def layer_types(self, n_layers: int) -> list[str]:  # "hybrid" or "linear"
+        declared, key = self.cv.lookup("layers_block_type", "layer_types")  # type: ignore[attr-defined]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            self.prov["layer_types"] = self.declared(key or "layers_block_type")  # type: ignore[attr-defined]
+            return ["hybrid" if str(t) == "hybrid" else "linear" for t in declared]
+        return self.default_pattern(n_layers)
+
+    def default_pattern(self, n_layers: int) -> list[str]:
+        raise NotImplementedError
+
+    def mem_blocks(self) -> int:
+        return 1
+
+    def per_use_params(self) -> int:
+        """Parameters each hybrid layer owns: the output linear h → h."""
+        hidden = self.hidden_size()  # type: ignore[attr-defined]
+        return hidden * hidden
+
+    def shared_attention(self, index: int) -> AttentionSpec:
+        prov: dict[str, FieldSource] = {}
+        hidden = self.hidden_size()  # type: ignore[attr-defined]
+        heads = self.read_int("num_heads", "num_attention_heads", prov=prov) or 0  # type: ignore[attr-defined]
+        kv = self.read_int(  # type: ignore[attr-defined]
+            "num_kv_heads", "num_key_value_heads", default=heads,
+            why="num_key_value_heads defaults to num_attention_heads", prov=prov,
+        ) or heads
+        head_dim = self.shared_head_dim(hidden, heads, prov)
+        return AttentionSpec(
+            kind="mha" if kv == heads else "gqa" if kv > 1 else "mqa",
+            num_heads=heads, num_kv_heads=kv, head_dim=head_dim, v_head_dim=head_dim,
+            positional=self.positional(index),  # type: ignore[attr-defined]
+            provenance=prov,
+        )
+
+    def declared_int(self, key: str, prov: dict[str, FieldSource]) -> int | None:
+        """`key` only as the config declares it: the configs' __post_init__ computes these
+        sizes from others, so the defaults table's value (computed at the default sizes) is
+        not a default (saved configs carry the computed value, which transformers keeps)."""
+        value, found, from_default = self.cv.lookup_sourced(key)  # type: ignore[attr-defined]
+        if from_default or found is None or isinstance(value, bool) or not isinstance(value, int):
+            return None
+        prov[key] = self.declared(found)  # type: ignore[attr-defined]
+        return value
+
+    def shared_head_dim(self, hidden: int, heads: int, prov: dict[str, FieldSource]) -> int:
+        declared = self.declared_int("attention_head_dim", prov)
+        if declared:
+            return declared
+        prov["head_dim"] = FieldSource(kind="derived", detail="2 × hidden_size // heads")
+        return 2 * hidden // heads if heads else 0
+
+    def shared_width(self) -> int:
+        """The shared block's input width: `attention_hidden_size` as declared, else 2h."""
+        hidden = self.hidden_size()  # type: ignore[attr-defined]
+        return self.declared_int("attention_hidden_size", self.prov) or 2 * hidden  # type: ignore[attr-defined]
+
+    def shared_ffn(self, index: int) -> FFNSpec:
+        return Adapter.ffn(self, index)  # type: ignore[arg-type]
+
+    def mamba_block(self, index: int, hybrid: bool) -> LayerSpec:
+        return LayerSpec(
+            index=index,
+            attention=self.linear_attention(index),  # type: ignore[attr-defined]
+            ffn=FFNSpec(kind="none"),
+            norms=1,
+            extra_params=self.per_use_params() if hybrid else 0,
+        )
+
+    def shared_block(self, index: int, use: int) -> LayerSpec:
+        hidden = self.hidden_size()  # type: ignore[attr-defined]
+        att = self.shared_attention(index)
+        # the input beyond h (the original embeddings): q, k and v columns, norm weights
+        beyond = self.shared_width() - hidden
+        wide = beyond * (att.num_heads + 2 * att.num_kv_heads) * att.head_dim + beyond
+        return LayerSpec(
+            index=index,
+            attention=att,
+            ffn=self.shared_ffn(index),
+            norms=2,
+            extra_params=wide,
+            shared_block=f"shared_transformer.{use % self.mem_blocks()}",
+        )
+
+    def decoder_layers(self, kinds: list[str]) -> list[LayerSpec]:
+        mamba = {False: self.mamba_block(0, False)}
+        layers: list[LayerSpec] = []
+        shared: dict[int, LayerSpec] = {}
+        uses = 0
+        for index, kind in enumerate(kinds):
+            hybrid = kind == "hybrid"
+            if hybrid:
+                block = uses % self.mem_blocks()
+                if block not in shared:
+                    shared[block] = self.shared_block(index, uses)
+                layers.append(shared[block].model_copy(update={"index": index}))
+                uses += 1
+            if hybrid not in mamba:
+                mamba[hybrid] = self.mamba_block(index, hybrid)
+            layers.append(mamba[hybrid].model_copy(update={"index": index}))
+        return layers
+
+
+class Zamba(_SharedTransformerStack, Mamba):
+    """Zamba-v1 (`zamba`, modeling_zamba): Mamba-1 layers (`ZambaMambaMixer` splits d_inner
+    into `n_mamba_heads`, which leaves its parameter and state shapes those of one Mamba-1 of
+    d_inner = mamba_expand × h) and one shared transformer (NoPE GQA, gated MLP of
+    `intermediate_size`) used by every hybrid layer. ZambaConfig's pattern when
+    `layers_block_type` is absent: Mamba, Mamba, hybrid, then hybrid where
+    i % attn_layer_period == attn_layer_offset over the remaining layers."""
+
+    name = "zamba"
+    model_types = ("zamba",)
+    tie_default = True
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("mamba_expand",),
+        "d_state": ("mamba_d_state",),
+        "conv_kernel": ("mamba_d_conv",),
+        "dt_rank": ("mamba_dt_rank",),
+        "proj_bias": ("mamba_proj_bias",),
+        "conv_bias": ("mamba_conv_bias",),
+    }
+
+    def default_pattern(self, n_layers: int) -> list[str]:
+        period = self.read_int("attn_layer_period", "attn_layer_period", default=6) or 6
+        offset = self.read_int("attn_layer_offset", "attn_layer_offset", default=4) or 0
+        self.prov["layer_types"] = FieldSource(
+            kind="default",
+            detail="ZambaConfig: mamba, mamba, hybrid, then hybrid at i % period == offset",
+        )
+        rest = ["hybrid" if i % period == offset else "linear" for i in range(n_layers - 3)]
+        return ["linear", "linear", "hybrid", *rest][:n_layers]
+
+    def recurrent(self) -> RecurrentSpec:
+        spec = super().recurrent()
+        d_inner = int(self.expand() * self.hidden_size())
+        return spec.model_copy(update={"d_inner": d_inner})
+
+    def positional(self, index: int) -> Positional:
+        return "nope"
+
+    def has_ffn(self, index: int) -> bool:
+        return True
+
+
+class Zamba2(_SharedTransformerStack, Mamba2):
+    """Zamba2 (`zamba2`, modeling_zamba2): Mamba-2 layers (conv always biased, in/out
+    projections biased with `add_bias_linear`) and `num_mem_blocks` shared transformers used
+    in turn by the hybrid layers (use u runs block u % num_mem_blocks). Each use owns, beside
+    its linear, a LoRA-style adapter of `adapter_rank` on the MLP's gate_up projection
+    (h → r → 2·I) and, with `use_shared_attention_adapter`, on q, k and v (2h → r → 2h each);
+    they are stored in the block that serves the use. RoPE only with `use_mem_rope`. Zamba2Config
+    derives intermediate_size = 4h, head size 2h / heads, Mamba head size d_inner / heads and
+    its default pattern (below) when the config omits them."""
+
+    name = "zamba2"
+    model_types = ("zamba2",)
+    tie_default = True
+    ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
+        "expand": ("mamba_expand",),
+        "d_state": ("mamba_d_state",),
+        "conv_kernel": ("mamba_d_conv",),
+        "num_heads": ("n_mamba_heads",),
+        "n_groups": ("mamba_ngroups",),
+        "proj_bias": ("add_bias_linear",),
+    }
+
+    def default_pattern(self, n_layers: int) -> list[str]:
+        self.prov["layer_types"] = FieldSource(
+            kind="default", detail="Zamba2Config's default layers_block_type (54 layers)"
+        )
+        pattern = (
+            ["linear"] + (["linear"] * 5 + ["hybrid"]) * 7 + ["linear"] * 4 + ["hybrid"]
+            + ["linear"] * 3 + ["hybrid"] + ["linear"] * 2
+        )
+        return (pattern + ["linear"] * n_layers)[:n_layers]
+
+    def mem_blocks(self) -> int:
+        return max(self.read_int("num_mem_blocks", "num_mem_blocks", default=1) or 1, 1)
+
+    def recurrent(self) -> RecurrentSpec:
+        spec = super().recurrent()
+        # Zamba2MambaMixer's conv1d has bias=True whatever use_conv_bias says
+        self.cv.asked.add("use_conv_bias")
+        head_dim = self.declared_int("mamba_headdim", self.prov) or spec.head_dim
+        return spec.model_copy(update={"conv_bias": True, "head_dim": head_dim})
+
+    def _intermediate(self) -> int:
+        return self.read_int(
+            "intermediate_size", "intermediate_size", default=4 * self.hidden_size(),
+            why="Zamba2Config: intermediate_size = 4 × hidden_size",
+        ) or 0
+
+    def shared_ffn(self, index: int) -> FFNSpec:
+        bias = bool(self.read("ffn_bias", "add_bias_linear", default=False))
+        return FFNSpec(
+            kind="dense", gated=True, intermediate_size=self._intermediate(), bias=bias,
+            activation=self.read("activation", "hidden_act"),
+        )
+
+    def per_use_params(self) -> int:
+        hidden = self.hidden_size()
+        rank = self.read_int("adapter_rank", "adapter_rank", default=128) or 0
+        total = hidden * hidden + rank * (hidden + 2 * self._intermediate())
+        if self.read("attention_adapter", "use_shared_attention_adapter", default=False):
+            total += 3 * 2 * (2 * hidden * rank)
+        return total
+
+    def positional(self, index: int) -> Positional:
+        return "rope" if self.read("mem_rope", "use_mem_rope", default=False) else "nope"
+
+
 class Lfm2(Llama):
     """LFM2: gated short-convolution blocks and GQA blocks with q/k RMSNorm (`layer_types` or
     `full_attn_idxs`), a SwiGLU whose width is adjusted when `block_auto_adjust_ff_dim`
@@ -625,6 +859,191 @@ class OlmoHybrid(Olmo2):
         return AttentionSpec(kind="linear", positional="none", linear=spec, provenance=prov)
 
 
+class Rwkv(Adapter):
+    """RWKV-4 (`rwkv`, modeling_rwkv): every block is a LayerNorm'd time mix (`rwkv4` mixer)
+    and a LayerNorm'd channel mix: key (h → I) and value (I → h) as an ungated MLP, plus a
+    receptance gate (h → h) and two token-shift mixes (h each) that are the block's
+    `extra_params`. Layer 0 also norms the embeddings (`pre_ln`); no position embedding;
+    RwkvConfig derives attention_hidden_size = h and intermediate_size = 4h when omitted."""
+
+    name = "rwkv"
+    model_types = ("rwkv",)
+    tie_default = False
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["linear"] * n_layers
+
+    def norm_kind(self) -> str:
+        return "layernorm"
+
+    def embedding_norm(self) -> bool:
+        return True
+
+    def positional(self, index: int) -> Positional:
+        return "none"
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        hidden = self.hidden_size()
+        width = self.read_int(
+            "ssm.d_inner", "attention_hidden_size", default=hidden,
+            why="RwkvConfig: attention_hidden_size = hidden_size",
+        ) or hidden
+        spec = RecurrentSpec(variant="rwkv4", d_inner=width, d_state=hidden, conv_kernel=2)
+        return AttentionSpec(kind="linear", positional="none", linear=spec)
+
+    def ffn(self, index: int) -> FFNSpec:
+        width = self.read_int(
+            "intermediate_size", "intermediate_size", default=4 * self.hidden_size(),
+            why="RwkvConfig: intermediate_size = 4 × hidden_size",
+        ) or 0
+        return FFNSpec(kind="dense", gated=False, intermediate_size=width, activation="relu²")
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        hidden = self.hidden_size()
+        return spec.model_copy(update={"extra_params": hidden * hidden + 2 * hidden})
+
+
+def _round_up(value: float, multiple: int) -> int:
+    """xLSTM's round_up_to_next_multiple_of (configuration_xlstm)."""
+    return int(((value + multiple - 1) // multiple) * multiple)
+
+
+class XLSTM(Adapter):
+    """xLSTM (`xlstm`, modeling_xlstm; xLSTM-7B): every block is an RMSNorm'd mLSTM layer
+    (`mlstm` mixer, q/k of int(h × qk_dim_factor), v of int(h × v_dim_factor), `num_heads`
+    heads) and an RMSNorm'd SwiGLU of round_up(h × ffn_proj_factor, ffn_round_up_to_multiple_of);
+    `use_bias` biases the projections and the block norms (their biases are the block's extra
+    params). `embedding_dim` / `num_blocks` are the
+    older names of hidden_size / num_hidden_layers."""
+
+    name = "xlstm"
+    model_types = ("xlstm",)
+    tie_default = False
+
+    def hidden_size(self) -> int:
+        return self.read_int("hidden_size", "hidden_size", "embedding_dim") or 0
+
+    def num_layers(self) -> int:
+        # xLSTMModel builds `num_blocks` blocks (xLSTMConfig fills it from num_hidden_layers)
+        return self.read_int("num_layers", "num_blocks", "num_hidden_layers") or 0
+
+    def embedding_width(self) -> int | None:
+        # the token table is `embedding_dim` wide (xLSTMModel.embeddings)
+        width = self.read_int("embedding_size", "embedding_dim")
+        return width if width and width != self.hidden_size() else None
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        return ["linear"] * n_layers
+
+    def use_bias(self) -> bool:
+        return bool(self.read("use_bias", "use_bias", default=False))
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        # the two block norms carry a bias with use_bias (the final out_norm never does)
+        extra = 2 * self.hidden_size() if self.use_bias() else 0
+        return spec.model_copy(update={"extra_params": extra})
+
+    def positional(self, index: int) -> Positional:
+        return "none"
+
+    def _factor(self, key: str, default: float) -> float:
+        value = self.read(key, key, default=default)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok else default  # type: ignore[arg-type]
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        hidden = self.hidden_size()
+        heads = self.read_int("num_heads", "num_heads", default=8) or 1
+        qk = int(hidden * self._factor("qk_dim_factor", 0.5))
+        v = int(hidden * self._factor("v_dim_factor", 1.0))
+        spec = RecurrentSpec(
+            variant="mlstm", num_heads=heads, key_head_dim=qk // heads,
+            value_head_dim=v // heads, proj_bias=self.use_bias(),
+        )
+        return AttentionSpec(kind="linear", positional="none", linear=spec)
+
+    def ffn(self, index: int) -> FFNSpec:
+        multiple = self.read_int(
+            "ffn_multiple_of", "ffn_round_up_to_multiple_of", default=64
+        ) or 64
+        width = _round_up(self.hidden_size() * self._factor("ffn_proj_factor", 2.667), multiple)
+        return FFNSpec(
+            kind="dense", gated=True, activation="silu", intermediate_size=width,
+            bias=self.use_bias(),
+            provenance={"intermediate_size": FieldSource(
+                kind="derived",
+                detail="round_up(hidden_size × ffn_proj_factor, ffn_round_up_to_multiple_of)",
+            )},
+        )
+
+
+class BailingHybrid(KimiLinear):
+    """Ling / Bailing hybrids (`bailing_hybrid`, modeling_bailing_hybrid): Kimi-Delta-style
+    linear layers with full-rank gates (`kda_full_gates`) and an MLA layer (no q LoRA, RoPE)
+    every `layer_group_size` layers, each MLA layer with a sigmoid gate per head (g_proj:
+    h → heads, the layer's extra params); DeepSeek-V3's MoE after `first_k_dense_replace`
+    dense layers (or per `mlp_layer_types`). BailingHybridConfig's linear sizes when
+    undeclared: heads = num_attention_heads, head size = head_dim as the config gives it
+    (its __post_init__ then sets head_dim to qk_rope_head_dim), conv = short_conv_kernel_size."""
+
+    name = "bailing_hybrid"
+    model_types = ("bailing_hybrid",)
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return Adapter.layer_types(self, n_layers)
+        group = self.read_int("layer_group_size", "layer_group_size", default=6) or 6
+        self.prov["layer_types"] = FieldSource(
+            kind="default", detail="BailingHybridConfig: full where (i + 1) % layer_group_size == 0"
+        )
+        return ["full" if (i + 1) % group == 0 else "linear" for i in range(n_layers)]
+
+    def positional(self, index: int) -> Positional:
+        return "rope"
+
+    def _declared(self, key: str) -> int | None:
+        value, found, from_default = self.cv.lookup_sourced(key)
+        if from_default or found is None or isinstance(value, bool) or not isinstance(value, int):
+            return None
+        self.prov[f"linear.{key}"] = self.declared(found)
+        return value
+
+    def linear_attention(self, index: int) -> AttentionSpec:
+        heads = self._declared("linear_num_heads") or self.read_int(
+            "num_heads", "num_attention_heads"
+        ) or 0
+        dim = self._declared("linear_head_dim") or self._declared("head_dim") or 128
+        kernel = self._declared("linear_conv_kernel_dim") or self.read_int(
+            "linear.conv_kernel", "short_conv_kernel_size", default=4
+        ) or 4
+        linear = RecurrentSpec(
+            variant="kda_full_gates", num_key_heads=heads, num_value_heads=heads,
+            key_head_dim=dim, value_head_dim=dim, conv_kernel=kernel, conv_bias=False,
+        )
+        return AttentionSpec(kind="linear", positional="none", linear=linear)
+
+    def is_moe_layer(self, index: int) -> bool:
+        kinds = self.cv.lookup("mlp_layer_types")[0]
+        if isinstance(kinds, list) and index < len(kinds):
+            return kinds[index] == "sparse"
+        first = self.read_int("first_k_dense_replace", "first_k_dense_replace", default=2)
+        return self.num_experts() > 1 and index >= (first or 0)
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if spec.attention.kind != "mla":
+            return spec
+        return spec.model_copy(
+            update={"extra_params": self.hidden_size() * spec.attention.num_heads}
+        )
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        return DeepSeek.mtp_layers(self)
+
+
 HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     Mamba,
     Mamba2,
@@ -633,9 +1052,14 @@ HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     FalconH1,
     NemotronH,
     Jamba,
+    Zamba,
+    Zamba2,
     Lfm2,
     Lfm3,
     RecurrentGemma,
     MiniMax,
     OlmoHybrid,
+    Rwkv,
+    XLSTM,
+    BailingHybrid,
 )

@@ -15,6 +15,9 @@ MIXER_LABELS = {
     "rglru": "RG-LRU",
     "lightning": "lightning attention",
     "kda": "Kimi Delta Attention",
+    "rwkv4": "RWKV-4 time mixing",
+    "mlstm": "mLSTM",
+    "kda_full_gates": "Kimi Delta Attention (full-rank gates)",
     "unknown": "an undescribed recurrent mixer",
 }
 

@@ -98,6 +98,30 @@ def check(model_type: str, candidates: list[tuple[str, dict[str, Any]]]) -> Row:
 NOT_BUILT = "transformers cannot build"
 
 
+def _shrink_less_if_needed(
+    model_type: str,
+    config: dict[str, Any],
+    kv_config: dict[str, Any],
+    category: str,
+    tf: Any,
+    changes: dict[str, tuple[int, int]],
+) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+    """A shrunken copy whose cache transformers cannot observe (Zamba's shared block needs two
+    uses to be tied: with one hybrid layer left its weight tying raises) is shrunk less, the
+    layer floor doubled until the cache is observed or nothing is cut; both sides then read
+    that copy."""
+    from tests.conformance import shrink, tf_side
+
+    floor = max((after for _, after in changes.values()), default=0)
+    while tf.kv_error is not None and changes:
+        floor *= 2
+        kv_config, changes = shrink.shrink_layers(config, floor)
+        if not changes:
+            kv_config = config
+        tf_side.observe_into(tf, model_type, tf.model_class, kv_config, category)
+    return kv_config, changes
+
+
 def _check_one(model_type: str, source: str, config: dict[str, Any]) -> Row:
     from archlint.errors import ArchlintError
     from archlint.families import tf_tables
@@ -120,6 +144,10 @@ def _check_one(model_type: str, source: str, config: dict[str, Any]) -> Row:
             row.detail = _one_line(exc)
             return row
         row.tf_total, row.tf_components = tf.total, tf.by_component
+        kv_config, changes = _shrink_less_if_needed(
+            model_type, config, kv_config, category, tf, changes
+        )
+        row.shrunk = {k: list(v) for k, v in changes.items()}
         try:
             al = archlint_side.figures(config)
             al_kv = archlint_side.figures(kv_config) if changes else al

@@ -63,9 +63,9 @@ def _per_layer(key: str, value: Any, n: int) -> bool:
     return isinstance(value, list) or _PATTERN_STRING.search(key) is not None
 
 
-def plan(cfg: dict[str, Any], n: int) -> int:
-    """The K described in the module docstring."""
-    k = MIN_LAYERS
+def plan(cfg: dict[str, Any], n: int, at_least: int = MIN_LAYERS) -> int:
+    """The K described in the module docstring (and never under `at_least`)."""
+    k = max(MIN_LAYERS, at_least)
     for key, value in cfg.items():
         if _per_layer(key, value, n):
             seen: set[Any] = set()
@@ -128,19 +128,24 @@ def _cut(cfg: dict[str, Any], n: int, k: int) -> None:
             cfg[key] = [v for v in value if v < k]
 
 
-def shrink_layers(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
-    """(shrunken copy, {dotted key: (before, after)})."""
+def shrink_layers(
+    config: dict[str, Any], at_least: int = MIN_LAYERS
+) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+    """(shrunken copy, {dotted key: (before, after)}); `at_least` raises K (a copy that
+    transformers cannot build or run is shrunk less: see `run`)."""
     out = copy.deepcopy(config)
     changes: dict[str, tuple[int, int]] = {}
-    _shrink_in(out, "", changes)
+    _shrink_in(out, "", changes, at_least)
     return out, changes
 
 
-def _shrink_in(cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, int]]) -> None:
+def _shrink_in(
+    cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, int]], at_least: int
+) -> None:
     found = _num_layers(cfg)
     if found is not None:
         key, n = found
-        k = plan(cfg, n)
+        k = plan(cfg, n, at_least)
         shared = cfg.get(SHARED_TAIL_KEY)
         if isinstance(shared, int) and not isinstance(shared, bool) and 0 < shared < n and k < n:
             # the last `shared` layers read earlier layers' K/V: keep K layers with their own
@@ -170,4 +175,4 @@ def _shrink_in(cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, i
     for nested in NESTED:
         sub = cfg.get(nested)
         if isinstance(sub, dict):
-            _shrink_in(sub, f"{prefix}{nested}.", changes)
+            _shrink_in(sub, f"{prefix}{nested}.", changes, at_least)

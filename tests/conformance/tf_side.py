@@ -278,6 +278,16 @@ def observe_cache(
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
         if cache is None:
             cache = _cache_filled_in_place(runner, category, device)
+    rnn = getattr(cache, "rnn_state", None)
+    if isinstance(rnn, dict):
+        # xLSTMCache: per layer (C, n, m) of the mLSTM, no layers list
+        numel = sum(
+            t.numel() for layer in rnn.values() for t in layer if isinstance(t, torch.Tensor)
+        )
+        return 0.0, 0.0, float(numel), ["rnn_state"] * len(rnn)
+    if cache is None and _state_list(out):
+        # RWKV returns its recurrent state as a list of (batch, hidden, layers) tensors
+        return 0.0, 0.0, float(sum(t.numel() for t in _state_list(out))), ["state"]
     if cache is None and not _takes_cache(runner):
         return _cacheless_kv(runner)
     if cache is None:
@@ -325,6 +335,17 @@ def _cacheless_kv(model: Any) -> tuple[float, float, float, list[str]]:
     if not kinds:
         raise RuntimeError("forward takes no cache and no k/v projection was found")
     return full, 0.0, 0.0, kinds
+
+
+def _state_list(out: Any) -> list[Any]:
+    import torch
+
+    state = getattr(out, "state", None)
+    if isinstance(state, (list, tuple)) and state and all(
+        isinstance(t, torch.Tensor) for t in state
+    ):
+        return list(state)
+    return []
 
 
 def _forward(model: Any, kwargs: dict[str, Any]) -> Any:
@@ -510,8 +531,18 @@ def figures(
         fig.kv_full, fig.kv_window, fig.state = 0.0, 0.0, 0.0
         return fig
     del model
+    observe_into(fig, model_type, class_name, kv_config if kv_config is not None else config,
+                 category)
+    return fig
+
+
+def observe_into(
+    fig: TFFigures, model_type: str, class_name: str, kv_config: dict[str, Any], category: str
+) -> None:
+    """The cache of `kv_config` into `fig` (its kv_error when it cannot be observed)."""
+    fig.kv_error = None
     try:
-        small_cfg = build_config(model_type, kv_config if kv_config is not None else config)
+        small_cfg = build_config(model_type, kv_config)
         small = build_model(class_name, small_cfg)
         try:
             fig.kv_full, fig.kv_window, fig.state, fig.cache_layers = observe_cache(small, category)
@@ -534,4 +565,3 @@ def figures(
     except Exception as exc:
         msg = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
         fig.kv_error = f"{type(exc).__name__}: {msg}"
-    return fig

@@ -1,0 +1,61 @@
+"""Hybrid and recurrent stacks against hand calculations from transformers' modeling code
+(the conformance harness checks the same types against transformers' own modules)."""
+
+from __future__ import annotations
+
+from tests.conformance import archlint_side
+
+
+def test_zamba2_shared_block_counts_once_its_cache_per_use() -> None:
+    # modeling_zamba2: 4 Mamba-2 layers, two of them hybrid, both using the one shared block
+    config = {
+        "model_type": "zamba2", "hidden_size": 64, "num_hidden_layers": 4, "vocab_size": 100,
+        "layers_block_type": ["linear_attention", "hybrid", "linear_attention", "hybrid"],
+        "num_attention_heads": 4, "n_mamba_heads": 2, "mamba_d_state": 8, "mamba_d_conv": 4,
+        "mamba_expand": 2, "mamba_ngroups": 1, "adapter_rank": 8, "num_mem_blocks": 1,
+    }
+    got = archlint_side.figures(config)
+    # Mamba-2 (d 128, n 8, 1 group, 2 heads, conv 4): in_proj 64 × (2·128 + 2·8 + 2) = 17,536,
+    # conv (128 + 16) × 4 + bias 144 = 720, dt_bias/A_log/D 6, gated norm 128, out_proj 8,192,
+    # input norm 64 = 26,646 per layer, × 4 = 106,584
+    mamba = 4 * (64 * 274 + 144 * 5 + 6 + 128 + 128 * 64 + 64)
+    # shared block once: q/k/v 128 → 4 heads × 32 (= 2h / heads) each, o 128 → 64; gate_up
+    # 64 → 2 × 256 (4h), down 256 → 64; norms 128 (2h) + 64
+    shared = 3 * 128 * 128 + 128 * 64 + 64 * 512 + 256 * 64 + 128 + 64
+    # per use: linear 64 × 64 and the gate_up adapter 64 → 8 → 512
+    per_use = 2 * (64 * 64 + 8 * (64 + 512))
+    assert got.total == 100 * 64 + mamba + shared + per_use + 64 == 237_144
+    assert got.kv_full == 2 * 2 * 4 * 32  # K and V of 4 heads × 32 at each of the 2 uses
+    # conv (128 + 2 × 8) × (4 − 1) + SSM 2 heads × 64 × 8, per Mamba layer
+    assert got.state == 4 * (144 * 3 + 2 * 64 * 8)
+
+
+def test_rwkv4_time_and_channel_mix() -> None:
+    config = {"model_type": "rwkv", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": 50}
+    got = archlint_side.figures(config)
+    # modeling_rwkv per block: key/value/receptance 3 × 32², output 32², time_decay and
+    # time_first 2 × 32, time_mix_* 3 × 32; channel mix key 32 × 128 (4h), value 128 × 32,
+    # receptance 32², time_mix_* 2 × 32; ln1, ln2 with biases 4 × 32
+    block = 4 * 32 * 32 + 2 * 32 + 3 * 32 + 2 * 32 * 128 + 32 * 32 + 2 * 32 + 4 * 32
+    # embeddings and untied head 2 × 50 × 32, pre_ln and ln_out 2 × 64
+    assert got.total == 2 * block + 2 * 50 * 32 + 2 * 64 == 30_656
+    assert got.kv_full == 0
+    # numerator, denominator, max (32 each) and two token shifts (32 each) per block
+    assert got.state == 2 * 5 * 32
+
+
+def test_olmo_hybrid_derived_linear_sizes() -> None:
+    # OlmoHybridConfig.__post_init__: linear heads = 4, Dk = int(0.75 × 64 / 4) = 12, Dv = 24;
+    # layers 0-2 Gated DeltaNet, layer 3 attention (i % 4 == 3)
+    config = {"model_type": "olmo_hybrid", "hidden_size": 64, "num_hidden_layers": 4,
+              "num_attention_heads": 4, "intermediate_size": 96, "vocab_size": 100}
+    got = archlint_side.figures(config)
+    assert got.layer_kinds == ["linear", "linear", "linear", "full"]
+    key, value = 4 * 12, 4 * 24
+    # q/k/v/g, a/b, conv over q,k,v (kernel 4), A_log + dt_bias, o_norm Dv, o_proj
+    gdn = 64 * (2 * key + 2 * value) + 64 * 8 + (2 * key + value) * 4 + 8 + 24 + value * 64
+    attention = 4 * 64 * 64 + 2 * 64  # q/k/v/o (4 KV heads × 16) + q/k norms over 64
+    mlp, norms = 3 * 64 * 96, 2 * 64
+    assert got.total == 3 * gdn + attention + 4 * (mlp + norms) + 64 + 2 * 100 * 64
+    assert got.kv_full == 2 * 4 * 16
+    assert got.state == 3 * ((2 * key + value) * 3 + 4 * 12 * 24)
