@@ -41,9 +41,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def launch(argv: list[str], world: int) -> dict[str, Any]:
+#: Wall-clock bound on a whole sharded run: a rank that dies leaves the others waiting in a
+#: collective (gloo and NCCL wait 30 minutes by default), so the launcher stops them all.
+LAUNCH_TIMEOUT_S = 600
+
+
+def launch(argv: list[str], world: int, timeout_s: float = LAUNCH_TIMEOUT_S) -> dict[str, Any]:
     """Run `world` workers with `argv` and return rank 0's result (torchrun-compatible: each
-    worker reads the standard variables)."""
+    worker reads the standard variables). Raises RuntimeError when a rank fails or the run
+    exceeds `timeout_s` (every worker is then killed)."""
+    import time
+
     port = _free_port()
     procs = []
     for rank in range(world):
@@ -53,7 +61,18 @@ def launch(argv: list[str], world: int) -> dict[str, Any]:
         procs.append(subprocess.Popen([sys.executable, "-m", "archlint.bench.distributed",
                                        *argv], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
-    outs = [p.communicate() for p in procs]
+    deadline = time.monotonic() + timeout_s
+    outs = []
+    try:
+        for p in procs:
+            outs.append(p.communicate(timeout=max(1.0, deadline - time.monotonic())))
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the {world} ranks did not finish within {timeout_s:.0f} s") from None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     for rank, (p, (_, err)) in enumerate(zip(procs, outs, strict=True)):
         if p.returncode:
             raise RuntimeError(f"rank {rank} failed: {err.strip().splitlines()[-1:]}")
@@ -81,7 +100,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     device = f"cuda:{local}" if on_gpu else "cpu"
     if on_gpu:
         torch.cuda.set_device(local)
-    dist.init_process_group("nccl" if on_gpu else "gloo")
+    import datetime
+
+    dist.init_process_group("nccl" if on_gpu else "gloo",
+                            timeout=datetime.timedelta(seconds=LAUNCH_TIMEOUT_S))
     analysis = analyze(args.model, Options(context=args.context, batch=args.batch),
                        SourceOptions(offline=args.offline))
     layer = BenchLayer(analysis.spec, args.layer, dtype=args.dtype, device=device, seed=0,

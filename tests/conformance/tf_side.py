@@ -45,6 +45,8 @@ Two conventions follow vLLM, which archlint sizes for:
 
 from __future__ import annotations
 
+import copy
+
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,7 +125,9 @@ def build_config(model_type: str, config: dict[str, Any]) -> Any:
     from transformers import CONFIG_MAPPING
 
     cls = CONFIG_MAPPING[model_type]
-    data = {k: v for k, v in config.items() if k not in ("auto_map",)}
+    # A deep copy: configuration classes rewrite nested sub-config dicts in place (Qwen2.5-VL's
+    # text_config), and archlint must read the config as the repo ships it.
+    data = copy.deepcopy({k: v for k, v in config.items() if k not in ("auto_map",)})
     return cls.from_dict(data)
 
 
