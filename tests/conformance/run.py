@@ -33,6 +33,8 @@ PARAMS_TOLERANCE = 0.001
 PER_TYPE_TIMEOUT_S = 120
 #: How many times a copy whose cache could not be observed is shrunk less (floor doubled).
 SHRINK_LESS_TRIES = 3
+#: The whole run (about 35 s on 2 cores; the issue allows 5 minutes).
+RUN_TIMEOUT_S = 600
 
 
 @dataclass
@@ -348,8 +350,17 @@ def run_all(
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
-            rows = list(pool.map(_check_job, jobs, chunksize=4))
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
+        try:
+            # A whole-run bound beside the per-type alarm: a worker stuck in C code never
+            # returns to Python for the alarm, and CI must fail rather than hang.
+            rows = list(pool.map(_check_job, jobs, chunksize=4, timeout=RUN_TIMEOUT_S))
+        except BaseException:
+            for proc in list((pool._processes or {}).values()):
+                proc.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     return rows, out
 
 

@@ -46,7 +46,6 @@ Two conventions follow vLLM, which archlint sizes for:
 from __future__ import annotations
 
 import copy
-
 import re
 from dataclasses import dataclass, field
 from typing import Any
