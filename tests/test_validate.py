@@ -44,6 +44,10 @@ REFUSED = {
     "layers-bool": (with_(num_hidden_layers=True), "num_hidden_layers"),
     "layers-absurd": (with_(num_hidden_layers=2_000_000), "num_hidden_layers"),
     "layers-string": (with_(num_hidden_layers="2"), "num_hidden_layers"),
+    # issue 13's escaping repro: 300 KB of OSC introducers as the model type (echoed whole into
+    # every coverage line before); transformers' longest model_type is a few dozen characters
+    "model-type-document": (with_(model_type="\x1b]" * 150_000), "model_type"),
+    "activation-document": (with_(hidden_act="silu" * 100), "hidden_act"),
     "heads-zero": (with_(num_attention_heads=0), "num_attention_heads"),
     "heads-negative": (with_(num_attention_heads=-4), "num_attention_heads"),
     "kv-more-than-heads": (with_(num_attention_heads=4, num_key_value_heads=8),

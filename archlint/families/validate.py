@@ -56,6 +56,9 @@ _COUNT_KEYS = (
 _POSITIVE_NUMBER_KEYS = (
     "rope_theta", "attn_logit_softcapping", "final_logit_softcapping", "partial_rotary_factor",
 )
+#: names (model_type, activation, dtype) are identifiers; the longest real one is a few dozen
+#: characters.
+MAX_NAME_CHARS = 256
 #: strings when set.
 _STRING_KEYS = (
     "model_type", "hidden_act", "activation_function", "hidden_activation", "torch_dtype",
@@ -129,6 +132,11 @@ def _check_scope(where: str, prefix: str, scope: dict[str, Any], least: int) -> 
         value = scope.get(key)
         if value is not None and not isinstance(value, str):
             raise _fail(where, prefix + key, "must be a string", value)
+        if isinstance(value, str) and len(value) > MAX_NAME_CHARS:
+            # a name, not a document: a 300 KB model_type was echoed whole into every
+            # coverage line and JSON field of the report
+            raise _fail(where, prefix + key, f"must be a name of at most {MAX_NAME_CHARS} "
+                        "characters", value)
     _check_window(where, prefix, scope)
     _check_layer_types(where, prefix, scope, layers)
     _check_rope_scaling(where, prefix, scope)
