@@ -169,9 +169,10 @@ def activation_peak(
     MLP's gate/up and activated outputs (3·I/T), or fused MoE's per-(token, expert) buffers
     (top_k·(3·I_e + H) / T). Sampler: vocab × `sampler_bytes` per sequence, on the last
     pipeline stage, not divided by T: the logits are gathered whole (to the driver rank in V0,
-    all-gathered to every rank in V1) before sampling. The 3·H term was read off vLLM's own profile of Llama-3.1-8B (vllm#10517:
-    2.07 GiB at 20,000 tokens = 20,000 × 2 B × (3·4096 + 3·14336 + ...)); known error: see
-    docs/serving.md (the logs' torch peak increase)."""
+    all-gathered to every rank in V1) before sampling. The 3·H term was read off vLLM's own
+    profile of Llama-3.1-8B (vllm#10517: 2.07 GiB at 20,000 tokens = 20,000 × 2 B ×
+    (3·4096 + 3·14336 + ...)); known error: see docs/serving.md (the logs' torch peak
+    increase)."""
     tp = layout.tp
     h = spec.hidden_size
     widest = 0.0
