@@ -344,6 +344,10 @@ def plan(
             hi = mid - 1
     comm = communication(spec, layout, gpu, act_bytes, batch, context) if layout.gpus > 1 else None
     notes = []
+    if expert_scale != 1.0:
+        # say why the weights exceed the checkpoint: the kernel's padding, not a miscount
+        notes.append(f"MXFP4 experts padded for vLLM's {mxfp4_backend(gpu)} MoE kernel on "
+                     f"{gpu.name}: expert weights ×{expert_scale:.4f}")
     if available <= 0:
         notes.append("no memory left for the KV cache: weights + activation peak + non-torch "
                      "memory exceed capacity × utilization")
