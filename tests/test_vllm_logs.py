@@ -25,11 +25,15 @@ PATTERNS = {
     "weights_gib": (r"(?:Model loading took|Loading model weights took) ([\d.]+) G",
                     r"model weights take\s+([\d.]+)GiB"),
     "kv_gib": (r"kv_cache_size=([\d.]+)GiB", r"available_kv_cache_memory\s+([\d.]+)GiB",
-               r"Available KV cache memory: ([\d.]+) GiB"),
+               r"Available KV cache memory: ([\d.]+) GiB",
+               r"reserved for KV Cache is ([\d.]+)GiB"),
     "gpu_blocks": (r"GPU blocks: (\d+)",),
-    "capacity_gib": (r"total_gpu_memory=([\d.]+)GiB", r"total_gpu_memory\s+([\d.]+)GiB"),
-    "activation_gib": (r"PyTorch activation peak memory\s+([\d.]+)GiB",),
-    "non_torch_gib": (r"non_torch_memory=([\d.]+)GiB", r"non_torch_memory\s+([\d.]+)GiB"),
+    "capacity_gib": (r"total_gpu_memory=([\d.]+)GiB", r"total_gpu_memory\s+([\d.]+)GiB",
+                     r"total_gpu_memory \(([\d.]+)GiB\)"),
+    "activation_gib": (r"PyTorch activation peak memory\s+([\d.]+)GiB",
+                       r"PyTorch activation peak memory takes ([\d.]+)GiB"),
+    "non_torch_gib": (r"non_torch_memory=([\d.]+)GiB", r"non_torch_memory\s+([\d.]+)GiB",
+                      r"non_torch_memory takes ([\d.]+)GiB"),
 }
 
 
@@ -68,8 +72,11 @@ def test_weights_per_gpu_within_1_percent(run: dict) -> None:
     assert got.weights_error is not None and abs(got.weights_error) <= 0.01
 
 
-@pytest.mark.parametrize("run", [r for r in RUNS if "kv_tokens" in r["logged"]],
-                         ids=[r["id"] for r in RUNS if "kv_tokens" in r["logged"]])
+# A run marked unmatched says in its record why a setting the prediction needs is unknown.
+KV_TOKENS = [r for r in RUNS if "kv_tokens" in r["logged"] and not r.get("unmatched")]
+
+
+@pytest.mark.parametrize("run", KV_TOKENS, ids=[r["id"] for r in KV_TOKENS])
 def test_kv_tokens_within_5_percent(run: dict) -> None:
     got = check_run(run, fixture(run["model"]), spec_of(fixture(run["model"])))
     assert got.kv_tokens_error is not None and abs(got.kv_tokens_error) <= 0.05

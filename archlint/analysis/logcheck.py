@@ -82,9 +82,9 @@ def check_run(run: dict[str, Any], ckpt: Checkpoint, spec: ModelSpec) -> RunChec
     if "weights_gib" in logged:
         out.weights_logged_gib = logged["weights_gib"]
         out.weights_error = err(out.weights_gib, logged["weights_gib"])
-    if "activation_gib" in logged:
-        # the profiling batch is known wherever vLLM logged its peak: compare even when the
-        # KV figures are missing from the excerpt
+    if "activation_gib" in logged and (not out.unmatched or run.get("max_num_seqs")):
+        # an unmatched run whose profiling batch is stated (tokens and sequences) still
+        # compares its logged peak, even when the KV figures are missing from the excerpt
         out.activation_gib = plan.activation_peak_bytes / GIB
         out.activation_logged_gib = logged["activation_gib"]
         out.activation_error = err(out.activation_gib, logged["activation_gib"])
