@@ -33,7 +33,7 @@ def render() -> str:
     runs = json.loads((ROOT / "fixtures" / "vllm_logs" / "runs.json").read_text())["runs"]
     rows = [
         "| run | GPU × TP | vLLM | weights GiB (archlint / log, error) | activation GiB "
-        "(archlint / log, error) | KV GiB (archlint / log) | KV tokens (archlint / log, "
+        "(archlint / log, error) | KV GiB (archlint / log, error) | KV tokens (archlint / log, "
         "error) | KV one request needs, GiB (archlint / log, error) | note |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -47,12 +47,12 @@ def render() -> str:
             f"{_pct(c.weights_error)} "
             f"| {_num(c.activation_gib)} / {_num(c.activation_logged_gib)}, "
             f"{_pct(c.activation_error)} "
-            f"| {_num(c.kv_gib)} / {_num(c.kv_logged_gib)} "
+            f"| {_num(c.kv_gib)} / {_num(c.kv_logged_gib)}, {_pct(c.kv_gib_error)} "
             f"| {_num(c.kv_tokens, '{:,}')} / {_num(c.kv_tokens_logged, '{:,}')}, "
             f"{_pct(c.kv_tokens_error)} "
             f"| {_num(c.request_kv_gib)} / {_num(c.request_kv_logged_gib)}, "
             f"{_pct(c.request_kv_error)} "
-            f"| {c.unmatched or ''} |"
+            f"| {'; '.join(x for x in (c.unmatched, c.note) if x)} |"
         )
     return "\n".join([BEGIN, *rows, END])
 

@@ -99,6 +99,46 @@ def _attention_fractions(att: AttentionSpec, hidden: int, tp: int) -> tuple[floa
     return (rest / tp + kv_rank) / total, 0.0
 
 
+def _round_up(x: int, multiple: int) -> int:
+    return -(-x // multiple) * multiple
+
+
+#: Padding vLLM's MXFP4 fused-MoE kernels impose on each expert's (intermediate per rank,
+#: hidden) sizes, by kernel backend (vllm/model_executor/layers/quantization/mxfp4.py,
+#: `Mxfp4MoEMethod.create_weights`): Marlin — chosen on GPUs below compute capability 9.0 and
+#: wherever triton_kernels is missing — needs n % 256 and k % 128 of both expert GEMMs, so the
+#: intermediate size is rounded up to 128 and the hidden size to 256; FlashInfer on Blackwell
+#: rounds both to 256; the Triton backend (Hopper/Blackwell default without FlashInfer) only
+#: rounds the intermediate size to 64.
+MXFP4_MOE_PADDING = {"marlin": (128, 256), "flashinfer": (256, 256), "triton": (64, 1)}
+
+
+def mxfp4_expert_scale(spec: ModelSpec, layout: Layout, backend: str | None) -> float:
+    """Factor by which an MXFP4 checkpoint's routed-expert bytes grow once vLLM pads them for
+    `backend` (MXFP4_MOE_PADDING; 1.0 for other checkpoints or an unknown backend). Per expert
+    and rank vLLM allocates w13 [2·I', H'/2] + scales [2·I', H'/32] + bias [2·I'] bf16 and
+    w2 [H', I'/2] + scales [H', I'/32] + bias [H'] bf16, I' and H' the padded intermediate
+    (per rank) and hidden sizes: bytes(I, H) = 3·I·H·(1/2 + 1/32) + 2·2·I + 2·H. The factor is
+    bytes(I', H') / bytes(I, H), T sharding the intermediate size unless experts are split
+    by E (gpt-oss-20b on Marlin, T=1: I = H = 2880 → I' = 2944, H' = 3072, factor 1.0904)."""
+    quant = spec.quantization
+    moe = spec.first_moe()
+    if backend not in MXFP4_MOE_PADDING or quant is None or quant.method != "mxfp4" or moe is None:
+        return 1.0
+    inter_pad, hidden_pad = MXFP4_MOE_PADDING[backend]
+    shard = layout.tp if layout.ep <= 1 else 1
+    inter = ceil(moe.expert_intermediate_size / shard)
+    hidden = spec.hidden_size
+
+    def nbytes(i: int, h: int) -> float:
+        return 3 * i * h * (1 / 2 + 1 / 32) + 4 * i + 2 * h
+
+    if not inter or not hidden:
+        return 1.0
+    return nbytes(_round_up(inter, inter_pad), _round_up(hidden, hidden_pad)) / nbytes(inter,
+                                                                                       hidden)
+
+
 def _padded_vocab_share(vocab: int, tp: int) -> float:
     padded = ceil(vocab / VOCAB_PADDING) * VOCAB_PADDING
     return ceil(padded / tp) / vocab if vocab else 1 / tp
@@ -112,9 +152,11 @@ def pp_stage_layers(num_layers: int, pp: int) -> list[int]:
 
 
 def rank_weights(
-    spec: ModelSpec, params: ParamCounts, served: dict[str, int], layout: Layout
+    spec: ModelSpec, params: ParamCounts, served: dict[str, int], layout: Layout,
+    expert_scale: float = 1.0,
 ) -> RankWeights:
-    """The most loaded rank's weight bytes under `layout` (see module docstring)."""
+    """The most loaded rank's weight bytes under `layout` (see module docstring); routed
+    experts grown by `expert_scale` (the kernel's padding: mxfp4_expert_scale)."""
     tp, pp = layout.tp, layout.pp
     layers = spec.layers or []
     n = len(layers) or 1
@@ -132,7 +174,7 @@ def rank_weights(
     per_layer_share = {
         "attention": att_share,
         "dense_ffn": 1 / tp,
-        "routed_experts": expert_share,
+        "routed_experts": expert_share * expert_scale,
         "shared_experts": 1 / tp,
         "router": 1.0,
         "norms": 1.0,

@@ -26,6 +26,7 @@ attention block size until an attention page holds a Mamba state page (then padd
 from __future__ import annotations
 
 from math import ceil
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -36,6 +37,7 @@ from archlint.analysis.parallel import (
     RankWeights,
     kv_bytes_per_token_rank,
     kv_heads_per_rank,
+    mxfp4_expert_scale,
     rank_weights,
 )
 from archlint.analysis.params import ParamCounts
@@ -50,8 +52,28 @@ from archlint.spec import ModelSpec
 NON_TORCH_SINGLE = 0.30 * GIB
 NON_TORCH_PARALLEL = 0.45 * GIB
 #: Bytes per vocabulary entry held at the sampler's peak during profiling: the fp32 logits and
-#: one fp32 working copy (softmax/top-k), per dummy sequence.
+#: one fp32 working copy (softmax/top-k), per dummy sequence (V1's dummy sampler run samples
+#: without top-k/top-p).
 SAMPLER_BYTES_PER_LOGIT = 8
+#: The same for the V0 engine (v0.6–v0.9 `vllm/worker/model_runner.py` `profile_run`), which
+#: profiles with `SamplingParams(top_p=0.99, top_k=vocab_size - 1)` so that the sampler takes
+#: its sort path (`_apply_top_k_top_p`): the fp32 logits (4 B), their sorted copy (4) and int64
+#: sort indices (8), softmax and cumsum of the sorted copy (4 + 4), the masks (1 + 1) and the
+#: re-scattered output (4) are live together, 30 B, plus the CUDA radix sort's second buffer of
+#: keys and indices (4 + 8): 42 B per logit. Read against vLLM's own profile: 1.26 GiB for
+#: 256 sequences × 128,256 entries (vllm#10511, Llama-3-8B on H100 at TP=1 and TP=2, where the
+#: 8,192-token forward is smaller) is 41.3 B per logit.
+V0_SAMPLER_BYTES_PER_LOGIT = 42
+#: GPU name fragments → vLLM's MXFP4 MoE backend on that GPU (parallel.MXFP4_MOE_PADDING):
+#: compute capability below 9.0 (Ampere, Ada, Turing, Volta) gets Marlin; Hopper gets the
+#: Triton kernels; Blackwell datacenter parts FlashInfer (vllm/model_executor/layers/
+#: quantization/mxfp4.py `get_mxfp4_backend`). Other names: no padding modelled.
+MXFP4_BACKEND_BY_GPU = (
+    (("h100", "h200", "h800", "h20", "gh200"), "triton"),
+    (("b200", "b300", "gb200", "gb300"), "flashinfer"),
+    (("a100", "a800", "a10", "a30", "a40", "a6000", "l4", "l40", "rtx", "3090", "4090", "t4",
+      "v100"), "marlin"),
+)
 
 
 class ServingOptions(BaseModel):
@@ -63,6 +85,7 @@ class ServingOptions(BaseModel):
     max_num_seqs: int | None = None
     block_size: int = 16
     max_model_len: int | None = None  # None: --context
+    engine: Literal["v1", "v0"] = "v1"  # whose profiling run is modelled (V0: v0.6–v0.9)
     auto: bool = False  # --gpus auto: search the smallest layout that fits
     max_gpus: int = 8
 
@@ -126,18 +149,30 @@ def vllm_defaults(gpu: GPU) -> tuple[int, int]:
     return 2048, 256
 
 
+def mxfp4_backend(gpu: GPU) -> str | None:
+    """vLLM's MXFP4 MoE kernel backend on `gpu`, from its name (MXFP4_BACKEND_BY_GPU)."""
+    name = gpu.name.lower()
+    for fragments, backend in MXFP4_BACKEND_BY_GPU:
+        if any(f in name for f in fragments):
+            return backend
+    return None
+
+
 def activation_peak(
-    spec: ModelSpec, layout: Layout, tokens: int, seqs: int, act_bytes: float
+    spec: ModelSpec, layout: Layout, tokens: int, seqs: int, act_bytes: float,
+    sampler_bytes: float = SAMPLER_BYTES_PER_LOGIT,
 ) -> tuple[int, str]:
     """Peak torch memory of vLLM's profiling run on one rank: a forward of `tokens` tokens,
     then the sampler on `seqs` sequences' logits. Forward: three hidden-sized buffers (the
     residual, the normed input and the layer's output, 3·H) plus the widest transient of a
     layer on this rank — attention (q, k, v, output) or the
     MLP's gate/up and activated outputs (3·I/T), or fused MoE's per-(token, expert) buffers
-    (top_k·(3·I_e + H) / T). Sampler: vocab × SAMPLER_BYTES_PER_LOGIT per sequence, on the last
-    pipeline stage. The 3·H term was read off vLLM's own profile of Llama-3.1-8B (vllm#10517:
-    2.07 GiB at 20,000 tokens = 20,000 × 2 B × (3·4096 + 3·14336 + ...)); known error: see
-    docs/serving.md (the logs' torch peak increase)."""
+    (top_k·(3·I_e + H) / T). Sampler: vocab × `sampler_bytes` per sequence, on the last
+    pipeline stage, not divided by T: the logits are gathered whole (to the driver rank in V0,
+    all-gathered to every rank in V1) before sampling. The 3·H term was read off vLLM's own
+    profile of Llama-3.1-8B (vllm#10517: 2.07 GiB at 20,000 tokens = 20,000 × 2 B ×
+    (3·4096 + 3·14336 + ...)); known error: see docs/serving.md (the logs' torch peak
+    increase)."""
     tp = layout.tp
     h = spec.hidden_size
     widest = 0.0
@@ -163,10 +198,10 @@ def activation_peak(
             ffn_w = 0
         widest = max(widest, att_w, ffn_w)
     forward = tokens * (3 * h + widest) * act_bytes
-    sampler = seqs * spec.vocab_size * SAMPLER_BYTES_PER_LOGIT / tp
+    sampler = seqs * spec.vocab_size * sampler_bytes
     formula = (
         f"max(forward {tokens:,} tok × (3·H + widest layer buffer {widest:,.0f}) × "
-        f"{act_bytes:g} B, sampler {seqs:,} seqs × vocab × {SAMPLER_BYTES_PER_LOGIT} B)"
+        f"{act_bytes:g} B, sampler {seqs:,} seqs × vocab × {sampler_bytes:g} B)"
     )
     return round(max(forward, sampler)), formula
 
@@ -254,11 +289,15 @@ def plan(
 ) -> ServingPlan:
     """The memory layout of one GPU under `options` (see module docstring)."""
     layout = Layout(tp=options.tp, pp=options.pp, ep=options.ep)
-    weights: RankWeights = rank_weights(spec, params, served, layout)
+    expert_scale = mxfp4_expert_scale(spec, layout, mxfp4_backend(gpu))
+    weights: RankWeights = rank_weights(spec, params, served, layout, expert_scale)
     default_tokens, default_seqs = vllm_defaults(gpu)
     tokens = options.max_num_batched_tokens or default_tokens
     seqs = options.max_num_seqs or default_seqs
-    peak, formula = activation_peak(spec, layout, tokens, min(seqs, tokens), act_bytes)
+    sampler_bytes = (V0_SAMPLER_BYTES_PER_LOGIT if options.engine == "v0"
+                     else SAMPLER_BYTES_PER_LOGIT)
+    peak, formula = activation_peak(spec, layout, tokens, min(seqs, tokens), act_bytes,
+                                    sampler_bytes)
     non_torch = round(NON_TORCH_PARALLEL if layout.gpus > 1 else NON_TORCH_SINGLE)
     budget = round(gpu.memory_bytes * options.gpu_memory_utilization)
     available = budget - weights.bytes - peak - non_torch
@@ -305,6 +344,10 @@ def plan(
             hi = mid - 1
     comm = communication(spec, layout, gpu, act_bytes, batch, context) if layout.gpus > 1 else None
     notes = []
+    if expert_scale != 1.0:
+        # say why the weights exceed the checkpoint: the kernel's padding, not a miscount
+        notes.append(f"MXFP4 experts padded for vLLM's {mxfp4_backend(gpu)} MoE kernel on "
+                     f"{gpu.name}: expert weights ×{expert_scale:.4f}")
     if available <= 0:
         notes.append("no memory left for the KV cache: weights + activation peak + non-torch "
                      "memory exceed capacity × utilization")
