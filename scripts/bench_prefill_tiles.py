@@ -219,16 +219,21 @@ def main() -> int:
     ap.add_argument("--budget-s", type=float, default=170.0,
                     help="stop timing new tiles after this many seconds (phase 2 first)")
     ap.add_argument("--smoke", action="store_true", help="CPU interpreter, tiny shapes")
+    ap.add_argument("--cases", default="causal,window,gqa-causal,gqa-window",
+                    help="which cases, in this order (a short lease: the windows first)")
     a = ap.parse_args()
     if a.smoke:
         global B, H, S, D, DEV, DTYPE, SMOKE
         B, H, S, D, DEV, DTYPE, SMOKE = 1, 4, 32, 16, "cpu", torch.float32, True
     sw = Sweep(a.json, a.budget_s)
+    named = {"causal": (H, None), "window": (H, S // 8), "gqa-causal": (H // 4, None),
+             "gqa-window": (H // 4, S // 8)}
+    order = [named[c] for c in a.cases.split(",")]
     for phase in (1, 2):
-        for g in (H, H // 4):
+        for g in dict.fromkeys(g for g, _ in order):  # one input set per group size
             sets = [tuple(torch.randn(B, n, S, D, device=DEV, dtype=DTYPE)
                           for n in (H, g, g)) for _ in range(3)]
-            for window in (None, S // 8):
+            for window in [w for gg, w in order if gg == g]:
                 sw.case(phase, g, window, sets)
             del sets
             if not SMOKE:
