@@ -30,6 +30,7 @@ from ._util import (
     split_pow2,
     tanh,
 )
+from .prefill_picks import PICKS
 from .work import attention_flops, attention_pairs
 
 # running-max start: finite, so a fully masked tile gives exp2(-inf) = 0, not NaN. A global
@@ -45,44 +46,83 @@ def _kv_stage(
     offs_m_pos, lo, hi, N_KV, window, sm_scale, qk_scale, softcap,
     D1: tl.constexpr, D2: tl.constexpr, BLOCK_DV: tl.constexpr, DV: tl.constexpr,
     BLOCK_N: tl.constexpr, MASKED: tl.constexpr, CAUSAL: tl.constexpr,
-    HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr,
+    HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr, WS: tl.constexpr = False,
 ):
-    """Online softmax over key tiles [lo, hi), lo a multiple of BLOCK_N; acc [BLOCK_M, BLOCK_DV]."""
+    """Online softmax over key tiles [lo, hi), lo a multiple of BLOCK_N; acc [BLOCK_M, BLOCK_DV].
+    WS asks Triton to warp-specialise the loop (`tl.range(..., warp_specialize=True)`, Triton
+    >= 3.4: producer warps load K/V while consumer warps compute, FlashAttention-3's split);
+    only the device sweep sets it, and only where the compiler takes it."""
     offs_n = tl.arange(0, BLOCK_N)
     offs_d1 = tl.arange(0, D1)
     offs_dv = tl.arange(0, BLOCK_DV)
-    for start_n in range(lo, hi, BLOCK_N):
-        start_n = tl.multiple_of(start_n, BLOCK_N)
-        cols = start_n + offs_n  # [BLOCK_N] key positions
-        kmask = cols[None, :] < N_KV
-        k1t = tl.load(K1 + offs_d1[:, None] * stride_kk + cols[None, :] * stride_kn,
-                      mask=kmask, other=0.0)  # [D1, BLOCK_N]
-        qk = tl.dot(q1, k1t)  # [BLOCK_M, BLOCK_N]
-        if D2 > 0:
-            offs_d2 = tl.arange(0, D2)
-            k2t = tl.load(K2 + offs_d2[:, None] * stride_k2k + cols[None, :] * stride_k2n,
-                          mask=kmask, other=0.0)  # [D2, BLOCK_N]
-            qk += tl.dot(q2, k2t)
-        if HAS_SOFTCAP:
-            qk = softcap * tanh(qk * (sm_scale / softcap)) * 1.4426950408889634
+    if WS:
+        for start_n in tl.range(lo, hi, BLOCK_N, warp_specialize=True):
+            acc, l_i, m_i = _kv_tile(
+                acc, l_i, m_i, q1, q2, K1, K2, V, stride_kn, stride_kk, stride_k2n, stride_k2k,
+                stride_vn, stride_vk, offs_m_pos, start_n, N_KV, window, sm_scale, qk_scale,
+                softcap, offs_n, offs_d1, offs_dv, D2, DV, BLOCK_DV, BLOCK_N, MASKED, CAUSAL,
+                HAS_WINDOW, HAS_SOFTCAP)
+    else:
+        for start_n in range(lo, hi, BLOCK_N):
+            acc, l_i, m_i = _kv_tile(
+                acc, l_i, m_i, q1, q2, K1, K2, V, stride_kn, stride_kk, stride_k2n, stride_k2k,
+                stride_vn, stride_vk, offs_m_pos, start_n, N_KV, window, sm_scale, qk_scale,
+                softcap, offs_n, offs_d1, offs_dv, D2, DV, BLOCK_DV, BLOCK_N, MASKED, CAUSAL,
+                HAS_WINDOW, HAS_SOFTCAP)
+    return acc, l_i, m_i
+
+
+@triton.jit
+def _kv_tile(
+    acc, l_i, m_i, q1, q2,
+    K1, K2, V, stride_kn, stride_kk, stride_k2n, stride_k2k, stride_vn, stride_vk,
+    offs_m_pos, start_n, N_KV, window, sm_scale, qk_scale, softcap, offs_n, offs_d1, offs_dv,
+    D2: tl.constexpr, DV: tl.constexpr, BLOCK_DV: tl.constexpr, BLOCK_N: tl.constexpr,
+    MASKED: tl.constexpr, CAUSAL: tl.constexpr, HAS_WINDOW: tl.constexpr,
+    HAS_SOFTCAP: tl.constexpr,
+):
+    """One key tile of the online softmax (the body of `_kv_stage`'s loop)."""
+    start_n = tl.multiple_of(start_n, BLOCK_N)
+    cols = start_n + offs_n  # [BLOCK_N] key positions
+    # interior tiles lie wholly below N_KV (the stage bounds): their loads need no predicate
+    kmask = cols[None, :] < N_KV
+    k1p = K1 + offs_d1[:, None] * stride_kk + cols[None, :] * stride_kn
+    if MASKED:  # noqa: SIM108 (a constexpr branch: Triton compiles only one side)
+        k1t = tl.load(k1p, mask=kmask, other=0.0)  # [D1, BLOCK_N]
+    else:
+        k1t = tl.load(k1p)
+    qk = tl.dot(q1, k1t)  # [BLOCK_M, BLOCK_N]
+    if D2 > 0:
+        offs_d2 = tl.arange(0, D2)
+        k2p = K2 + offs_d2[:, None] * stride_k2k + cols[None, :] * stride_k2n
+        if MASKED:  # noqa: SIM108
+            k2t = tl.load(k2p, mask=kmask, other=0.0)  # [D2, BLOCK_N]
         else:
-            qk = qk * qk_scale
-        if MASKED:
-            ok = cols[None, :] < N_KV
-            if CAUSAL:
-                ok = ok & (cols[None, :] <= offs_m_pos[:, None])
-            if HAS_WINDOW:
-                ok = ok & (cols[None, :] > offs_m_pos[:, None] - window)
-            qk = tl.where(ok, qk, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(qk, 1))
-        p = tl.math.exp2(qk - m_new[:, None])
-        alpha = tl.math.exp2(m_i - m_new)
-        l_i = l_i * alpha + tl.sum(p, 1)
-        acc = acc * alpha[:, None]
+            k2t = tl.load(k2p)
+        qk += tl.dot(q2, k2t)
+    if HAS_SOFTCAP:
+        qk = softcap * tanh(qk * (sm_scale / softcap)) * 1.4426950408889634
+    else:
+        qk = qk * qk_scale
+    if MASKED:
+        ok = cols[None, :] < N_KV
+        if CAUSAL:
+            ok = ok & (cols[None, :] <= offs_m_pos[:, None])
+        if HAS_WINDOW:
+            ok = ok & (cols[None, :] > offs_m_pos[:, None] - window)
+        qk = tl.where(ok, qk, float("-inf"))
+    m_new = tl.maximum(m_i, tl.max(qk, 1))
+    p = tl.math.exp2(qk - m_new[:, None])
+    alpha = tl.math.exp2(m_i - m_new)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    acc = acc * alpha[:, None]
+    if MASKED or DV != BLOCK_DV:
         v = tl.load(V + cols[:, None] * stride_vn + offs_dv[None, :] * stride_vk,
                     mask=(cols[:, None] < N_KV) & (offs_dv[None, :] < DV), other=0.0)
-        acc += tl.dot(p.to(v.dtype), v)
-        m_i = m_new
+    else:
+        v = tl.load(V + cols[:, None] * stride_vn + offs_dv[None, :] * stride_vk)
+    acc += tl.dot(p.to(v.dtype), v)
+    m_i = m_new
     return acc, l_i, m_i
 
 
@@ -100,12 +140,16 @@ def _prefill_fwd(
     D1: tl.constexpr, D2: tl.constexpr, DV: tl.constexpr, BLOCK_DV: tl.constexpr,
     CAUSAL: tl.constexpr, HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr,
     HAS_SINKS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-    PACK: tl.constexpr = 1,
+    PACK: tl.constexpr = 1, MERGE: tl.constexpr = False, WS: tl.constexpr = False,
 ):
     """grid (B * H / PACK, cdiv(M_Q, BLOCK_M / PACK)). A tile's BLOCK_M rows are PACK query
     heads of one KV group at the same BLOCK_M / PACK positions (head-major), so one K/V tile
     feeds PACK heads: a GQA window visits W + BLOCK_M / PACK keys per query row instead of
-    W + BLOCK_M at the same tile height (FlashAttention-3's PackGQA)."""
+    W + BLOCK_M at the same tile height (FlashAttention-3's PackGQA).
+
+    MERGE runs the visited tiles [lo, hi) as one masked loop instead of three stages: a
+    window visits about W / BLOCK_N + 1 tiles, and three short loops each fill and drain
+    their own software pipeline (tried against the staged form by the device sweep)."""
     tl.static_assert(BLOCK_M >= 16 and BLOCK_N >= 16, "tl.dot needs tiles of at least 16")
     tl.static_assert(D1 >= 16 and (D2 == 0 or D2 >= 16), "head-dim parts must be >= 16")
     tl.static_assert(GROUP % PACK == 0 and GROUP2 % PACK == 0, "packed heads share K/V")
@@ -167,21 +211,27 @@ def _prefill_fwd(
     b = tl.minimum(tl.maximum(full_lo, lo), hi)
     c = tl.minimum(tl.maximum(full_hi, b), hi)
 
-    if HAS_WINDOW:  # window edge: masked
+    if MERGE:  # every visited tile in one masked, pipelined loop
         acc, l_i, m_i = _kv_stage(
             acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
-            stride_vn, stride_vk, offs_m_pos, lo, b, N_KV, window, sm_scale, qk_scale, softcap,
-            D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP)
-    # interior: no mask at all
-    acc, l_i, m_i = _kv_stage(
-        acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
-        stride_vn, stride_vk, offs_m_pos, b, c, N_KV, window, sm_scale, qk_scale, softcap,
-        D1, D2, BLOCK_DV, DV, BLOCK_N, False, CAUSAL, HAS_WINDOW, HAS_SOFTCAP)
-    # diagonal (causal) or ragged tail: masked
-    acc, l_i, m_i = _kv_stage(
-        acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
-        stride_vn, stride_vk, offs_m_pos, c, hi, N_KV, window, sm_scale, qk_scale, softcap,
-        D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP)
+            stride_vn, stride_vk, offs_m_pos, lo, hi, N_KV, window, sm_scale, qk_scale, softcap,
+            D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, WS)
+    else:
+        if HAS_WINDOW:  # window edge: masked
+            acc, l_i, m_i = _kv_stage(
+                acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
+                stride_vn, stride_vk, offs_m_pos, lo, b, N_KV, window, sm_scale, qk_scale, softcap,
+                D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, WS)
+        # interior: no mask at all
+        acc, l_i, m_i = _kv_stage(
+            acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
+            stride_vn, stride_vk, offs_m_pos, b, c, N_KV, window, sm_scale, qk_scale, softcap,
+            D1, D2, BLOCK_DV, DV, BLOCK_N, False, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, WS)
+        # diagonal (causal) or ragged tail: masked
+        acc, l_i, m_i = _kv_stage(
+            acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
+            stride_vn, stride_vk, offs_m_pos, c, hi, N_KV, window, sm_scale, qk_scale, softcap,
+            D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, WS)
 
     l_safe = tl.where(l_i > 0.0, l_i, 1.0)
     out = acc / l_safe[:, None]
@@ -191,9 +241,18 @@ def _prefill_fwd(
              mask=(offs_m[:, None] < M_Q) & (offs_dv[None, :] < DV))
 
 
-def _config(bm, bn, w, s, pack=1):
-    meta = {"BLOCK_M": bm, "BLOCK_N": bn} | ({"PACK": pack} if pack > 1 else {})
+def _config(bm, bn, w, s, pack=1, merge=False, ws=False):
+    meta = ({"BLOCK_M": bm, "BLOCK_N": bn} | ({"PACK": pack} if pack > 1 else {})
+            | ({"MERGE": True} if merge else {}) | ({"WS": True} if ws else {}))
     return triton.Config(meta, num_warps=w, num_stages=s)
+
+
+def config_name(config) -> str:
+    """'128x64 w8 s3 pack2 merge': the tile as the sweep and BENCH_GPU.md write it."""
+    kw = config.kwargs
+    return (f"{kw['BLOCK_M']}x{kw['BLOCK_N']} w{config.num_warps} s{config.num_stages} "
+            f"pack{kw.get('PACK', 1)}" + (" merge" if kw.get("MERGE") else "")
+            + (" ws" if kw.get("WS") else ""))
 
 
 def _pack(config) -> int:
@@ -208,7 +267,11 @@ _TUNED = [
 ]
 # GQA: two query heads of a KV group per 128-row tile (64 positions each), for any group
 # size divisible by 2 (kept only there, `prune_prefill_configs`).
-_PACKED = [_config(128, 64, 8, 3, 2), _config(128, 64, 8, 4, 2), _config(128, 128, 8, 3, 2)]
+_PACKED = [_config(128, 64, 8, 3, 2), _config(128, 64, 8, 4, 2), _config(128, 128, 8, 3, 2),
+           # the H200 sweep's winners (2026-12-04): 4 heads of 32 positions for GQA causal
+           # (1.179 ms against 1.262 ms for PACK 2), 2 heads of 64 with 32-key tiles for the
+           # GQA window (0.402 ms against 0.426 ms)
+           _config(128, 64, 8, 3, 4), _config(128, 32, 4, 3, 2)]
 # Small tiles for when no tuned one fits shared memory (fp32 checks of wide heads: the MLA
 # prefill at 128 + 64 / 128 needs 172,032 B at 64x32 with 2 stages, 425,984 B at 128x64x3).
 _FALLBACKS = [_config(64, 32, 4, 2), _config(32, 16, 4, 2), _config(16, 16, 4, 1)]
@@ -241,6 +304,32 @@ def prune_prefill_configs(configs, named_args, **kwargs):
                       _FALLBACKS, shared_memory_limit(named_args))
 
 
+#: False sends every shape to the autotuner (the tile sweep's baseline)
+USE_PICKS = True
+#: the tile of the last GPU call: "pick <name>" or "autotuned <name>" (the benches report it)
+LAST_CONFIG = {"config": ""}
+
+
+def pick_prefill_config(meta: dict, m_q: int, window: int, elem: int, capability, limit: int):
+    """The measured tile of the first class in `prefill_picks.PICKS` that this call falls in,
+    or None (then the autotuner chooses). A pick whose packing does not divide the groups or
+    whose shared memory exceeds the device's `limit` is passed over."""
+    for entry in PICKS:
+        m = entry["match"]
+        if (list(capability) != m["capability"] or elem != m["elem"] or m_q < m["min_m"]
+                or not m["window"][0] <= window <= m["window"][1]
+                or any(meta[k] != m[k] for k in ("D1", "D2", "DV", "GROUP", "GROUP2", "CAUSAL",
+                                                 "HAS_WINDOW", "HAS_SOFTCAP", "HAS_SINKS"))):
+            continue
+        config = _config(*entry["config"])
+        if (meta["GROUP"] % _pack(config) or meta["GROUP2"] % _pack(config)
+                or prefill_shared_bytes(config, meta["D1"] + meta["D2"], meta["BLOCK_DV"],
+                                        elem) > limit):
+            continue
+        return config
+    return None
+
+
 _prefill_tuned = triton.autotune(
     configs=_CONFIGS,
     key=["M_Q", "N_KV", "D1", "D2", "DV", "GROUP", "CAUSAL", "HAS_WINDOW", "HAS_SOFTCAP"],
@@ -262,6 +351,7 @@ def prefill_attention(
     k_rope: torch.Tensor | None = None,  # [B, G2, S, P] second k part; G2 may be 1 (shared)
     out: torch.Tensor | None = None,
     pack_heads: int | None = None,  # interpreter tests: query heads per tile (divides GROUP)
+    tile: triton.Config | None = None,  # one fixed tile (the sweep, tests): no pick, no tuning
 ) -> torch.Tensor:  # [B, H, M, Dv]
     """Prefill attention. Queries are the last M of the S positions (M == S: plain prefill;
     M < S: chunked prefill onto a cache). Any strides (views are fine, nothing is copied).
@@ -302,16 +392,34 @@ def prefill_attention(
         HAS_WINDOW=window is not None, HAS_SOFTCAP=softcap is not None,
         HAS_SINKS=sinks is not None,
     )
-    if interpreting():
+    grid = lambda mt: (bsz * h // mt.get("PACK", 1),  # noqa: E731
+                       triton.cdiv(m_q, mt["BLOCK_M"] // mt.get("PACK", 1)))
+    if tile is not None:
+        _prefill_fwd[grid(tile.kwargs)](*args, **meta, **tile.kwargs, num_warps=tile.num_warps,
+                                        num_stages=tile.num_stages)
+        LAST_CONFIG["config"] = "fixed " + config_name(tile)
+    elif interpreting():
         bm, pack = 16, (pack_heads or 1)
         _prefill_fwd[(bsz * h // pack, triton.cdiv(m_q, bm // pack))](
             *args, **meta, BLOCK_M=bm, BLOCK_N=16, PACK=pack)
+        LAST_CONFIG["config"] = f"interpreter {bm}x16 pack{pack}"
     elif pack_heads:  # one fixed packing, the tile left to the autotuner (tests, benches)
         raise ValueError("pack_heads is for the interpreter; on a GPU the autotuner packs")
     else:
-        grid = lambda mt: (bsz * h // mt.get("PACK", 1),  # noqa: E731
-                           triton.cdiv(m_q, mt["BLOCK_M"] // mt.get("PACK", 1)))
-        _prefill_tuned[grid](*args, **meta)
+        config = None
+        if USE_PICKS:
+            config = pick_prefill_config(
+                meta, m_q, int(window or 0), q.element_size(),
+                torch.cuda.get_device_capability(q.device),
+                shared_memory_limit({"q": q}))
+        if config is not None:
+            _prefill_fwd[grid(config.kwargs)](*args, **meta, **config.kwargs,
+                                              num_warps=config.num_warps,
+                                              num_stages=config.num_stages)
+            LAST_CONFIG["config"] = "pick " + config_name(config)
+        else:
+            _prefill_tuned[grid](*args, **meta)
+            LAST_CONFIG["config"] = "autotuned " + config_name(_prefill_tuned.best_config)
     return out
 
 

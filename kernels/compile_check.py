@@ -96,10 +96,12 @@ def cases():
     attn = {n: b for n in ("Q1", "K1", "Q2", "K2", "V", "Out")} | {"Sinks": "fp32"}
     base = dict(GROUP=4, GROUP2=4, D1=128, D2=0, DV=128, BLOCK_DV=128, CAUSAL=True,
                 HAS_WINDOW=False, HAS_SOFTCAP=False, HAS_SINKS=False, BLOCK_M=128, BLOCK_N=64,
-                PACK=1)
+                PACK=1, MERGE=False, WS=False)
     yield "prefill causal", ap._prefill_fwd, attn, base, 8, 3
     yield "prefill GQA window, 2 heads a tile", ap._prefill_fwd, attn, base | dict(
         HAS_WINDOW=True, HAS_SINKS=True, PACK=2), 8, 3
+    yield "prefill GQA window, one merged loop", ap._prefill_fwd, attn, base | dict(
+        HAS_WINDOW=True, PACK=2, BLOCK_N=32, MERGE=True), 4, 3
     yield "prefill window+softcap+sinks", ap._prefill_fwd, attn, base | dict(
         HAS_WINDOW=True, HAS_SOFTCAP=True, HAS_SINKS=True, BLOCK_M=64), 4, 3
     yield "prefill MLA 128+64", ap._prefill_fwd, attn, base | dict(D2=64, GROUP2=128,
@@ -153,7 +155,8 @@ def fp32_fit_cases():
     kept = ap.prune_prefill_configs(ap._CONFIGS, {"Q1": F32(), "M_Q": 192}, **meta)
     best = max(kept, key=lambda c: ap.prefill_shared_bytes(c, 192, 128, 4))
     yield ("prefill MLA fp32 tf32x3 (pruned)", ap._prefill_fwd, attn,
-           meta | {"PACK": 1} | best.kwargs, best.num_warps, best.num_stages,
+           meta | {"PACK": 1, "MERGE": False, "WS": False} | best.kwargs, best.num_warps,
+           best.num_stages,
            ap.prefill_shared_bytes(best, 192, 128, 4))
     kept = mla.prune_mla_configs(mla._CONFIGS, {"QL": F32(), "H": 128}, R=512, P=64)
     best = max(kept, key=lambda c: mla.mla_shared_bytes(c, 512, 64, 4))

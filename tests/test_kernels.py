@@ -153,6 +153,58 @@ def test_prefill_packed_heads(K, dtype, case):
     check(out, K.reference.attention_ref(q.float(), k.float(), v.float(), **opts), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "case",
+    [
+        # b, h, g, m, s, pack, options
+        (1, 4, 2, 40, 40, 1, {}),  # causal, ragged last block
+        (1, 4, 2, 40, 40, 2, {"window": 9}),  # window, 2 heads a tile
+        (2, 4, 1, 24, 50, 1, {"window": 7}),  # MQA, chunked prefill onto a cache
+        (1, 4, 4, 33, 33, 1, {"causal": False, "window": 5}),  # band without the causal cut
+    ],
+)
+def test_prefill_merged_loop(K, dtype, case):
+    """MERGE: the visited key tiles in one masked loop (instead of edge / interior /
+    diagonal stages) computes the same function, a fixed 16x16 tile launched directly."""
+    b, h, g, m, s, pack, opts = case
+    ap = K.attention_prefill
+    r = gen(hash((b, h, m, s, pack, 7)) % 1000)
+    q = torch.randn(b, h, m, 32, generator=r).to(dtype)
+    k = torch.randn(b, g, s, 32, generator=r).to(dtype)
+    v = torch.randn(b, g, s, 16, generator=r).to(dtype)
+    out = torch.full((b, h, m, 16), float("nan"), dtype=dtype)
+    ap.prefill_attention(q, k, v, out=out, tile=ap._config(16 * pack, 16, 4, 1, pack, True),
+                         **opts)
+    check(out, K.reference.attention_ref(q.float(), k.float(), v.float(), **opts), dtype)
+
+
+def test_prefill_picks_match_only_their_class(K):
+    """Each measured pick (kernels/prefill_picks.py) fits a Hopper block's shared memory,
+    packs heads only where the group divides, and applies only to its class: the same call
+    with another head dim, a short query, another chip or fp32 goes to the autotuner."""
+    ap = K.attention_prefill
+    limit = K._util.SHARED_MEMORY_BUDGET
+    assert ap.PICKS
+    for entry in ap.PICKS:
+        m = entry["match"]
+        meta = {k: m[k] for k in ("D1", "D2", "DV", "GROUP", "GROUP2", "CAUSAL", "HAS_WINDOW",
+                                  "HAS_SOFTCAP", "HAS_SINKS")} | {"BLOCK_DV": m["DV"]}
+        window = m["window"][0]
+        c = ap.pick_prefill_config(meta, m["min_m"], window, m["elem"], m["capability"], limit)
+        assert c is not None and _shape(c)[:2] == tuple(entry["config"][:2])
+        assert m["GROUP"] % ap._pack(c) == 0
+        assert ap.prefill_shared_bytes(c, m["D1"] + m["D2"], m["DV"], m["elem"]) <= limit
+        assert ap.pick_prefill_config(meta, m["min_m"] // 2, window, 2, m["capability"],
+                                      limit) is None
+        assert ap.pick_prefill_config(meta, m["min_m"], window, 4, m["capability"],
+                                      limit) is None
+        assert ap.pick_prefill_config(meta, m["min_m"], window, 2, [8, 0], limit) is None
+        wide = meta | {"D1": 2 * m["D1"], "DV": 2 * m["DV"], "BLOCK_DV": 2 * m["DV"]}
+        assert ap.pick_prefill_config(wide, m["min_m"], window, 2, m["capability"],
+                                      limit) is None
+
+
 def test_packed_tiles_only_where_the_group_divides(K):
     ap = K.attention_prefill
     b16 = {"Q1": torch.empty(1, dtype=torch.bfloat16), "M_Q": 4096}
