@@ -48,3 +48,17 @@ def test_vary_keeps_hidden_size_where_head_dim_is_declared() -> None:
                            "layer_types": ["full_attention"] * 24, "num_hidden_layers": 24})
     assert varied["hidden_size"] == 2560 and varied["num_attention_heads"] == 40
     assert varied["num_hidden_layers"] == 24  # a per-layer list pins the layer count
+
+
+def test_vary_moves_mla_kv_heads_with_the_query_heads() -> None:
+    """MLA gives every query head its own K/V from the latent: a num_key_value_heads equal to
+    the head count moves with it (DeepseekV2Config's default 32/32), a GQA count elsewhere
+    does not."""
+    varied, changes = vary.vary({"hidden_size": 5120, "num_attention_heads": 32,
+                                 "num_key_value_heads": 32, "kv_lora_rank": 512,
+                                 "qk_rope_head_dim": 64, "num_hidden_layers": 4})
+    assert varied["num_attention_heads"] == 64 and varied["num_key_value_heads"] == 64
+    assert changes["num_key_value_heads"] == (32, 64)
+    gqa, _ = vary.vary({"hidden_size": 2048, "num_attention_heads": 16,
+                        "num_key_value_heads": 16, "num_hidden_layers": 4})
+    assert gqa["num_key_value_heads"] == 16

@@ -8,7 +8,10 @@ it. Held-out real models are other sizes of the same types, so the run is repeat
 whose sizes moved, given to both sides alike:
 
 - attention heads doubled, key/value heads kept (an MHA config stays MHA when it never named
-  its KV heads; a GQA config doubles its group), so the KV ratio changes;
+  its KV heads; a GQA config doubles its group), so the KV ratio changes; latent attention
+  (MLA: `kv_lora_rank`) doubles a `num_key_value_heads` equal to the head count with it, as
+  every query head has its own K/V from the latent (transformers' MLA modules repeat the
+  expanded K/V by heads / num_key_value_heads, so a kept count does not run);
 - the hidden size doubled where the head size is derived from it (no `head_dim` key), so the
   head size stays what the model was trained with; kept where `head_dim` is declared, so that
   heads × head_dim differs from the hidden size;
@@ -27,6 +30,7 @@ from typing import Any
 
 HEADS = ("num_attention_heads", "n_head", "n_heads", "num_heads", "encoder_attention_heads",
          "decoder_attention_heads")
+KV_HEADS = ("num_key_value_heads",)
 HIDDEN = ("hidden_size", "n_embd", "d_model", "dim")
 WIDTHS = ("intermediate_size", "ffn_dim", "n_inner", "d_ff", "encoder_ffn_dim",
           "decoder_ffn_dim", "moe_intermediate_size", "shared_expert_intermediate_size")
@@ -60,7 +64,11 @@ def _vary_one(cfg: dict[str, Any], changes: dict[str, tuple[Any, Any]], prefix: 
     derived_head = not _int(cfg.get("head_dim"))
     if derived_head and cfg[hidden] % cfg[heads]:
         return  # the head size is not hidden / heads: leave a config we cannot reason about
-    for key in HEADS:
+    mla_kv = [
+        key for key in KV_HEADS
+        if _int(cfg.get("kv_lora_rank")) and _int(cfg.get(key)) and cfg[key] == cfg[heads]
+    ]
+    for key in (*HEADS, *mla_kv):
         if _int(cfg.get(key)):
             changes[prefix + key] = (cfg[key], cfg[key] * 2)
             cfg[key] *= 2
