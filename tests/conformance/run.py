@@ -320,10 +320,15 @@ def varied_jobs(
     out = []
     for model_type, candidates in jobs:
         moved = []
+        # every config's main variant first; the fallbacks (vary.variants) only where
+        # transformers refuses the ones before them
+        fallbacks = []
         for source, config in candidates:
-            varied, changes = vary.vary(config)
-            if changes:
-                moved.append((f"{source} (varied: {len(changes)} keys)", varied))
+            for n, (mode, varied, changes) in enumerate(vary.variants(config)):
+                label = "" if mode == "heads" else f", {mode}"
+                entry = (f"{source} (varied{label}: {len(changes)} keys)", varied)
+                (moved if n == 0 else fallbacks).append(entry)
+        moved.extend(fallbacks)
         if moved:
             out.append((model_type, moved))
     return out

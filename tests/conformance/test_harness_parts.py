@@ -62,3 +62,16 @@ def test_vary_moves_mla_kv_heads_with_the_query_heads() -> None:
     gqa, _ = vary.vary({"hidden_size": 2048, "num_attention_heads": 16,
                         "num_key_value_heads": 16, "num_hidden_layers": 4})
     assert gqa["num_key_value_heads"] == 16
+
+
+def test_vary_fallbacks_keep_the_kv_ratio_then_the_heads() -> None:
+    """For a type whose validator wants MHA (ESMC) or ties a layout to the hidden size
+    (Mamba-2): the KV heads doubled with the query heads, then heads and hidden kept."""
+    config = {"hidden_size": 1024, "num_attention_heads": 16, "num_key_value_heads": 16,
+              "intermediate_size": 4096, "vocab_size": 1000, "num_hidden_layers": 4}
+    modes = {mode: varied for mode, varied, _ in vary.variants(config)}
+    assert list(modes) == ["heads", "kv", "sizes"]
+    assert modes["heads"]["num_key_value_heads"] == 16
+    assert modes["kv"]["num_attention_heads"] == 32 and modes["kv"]["num_key_value_heads"] == 32
+    assert modes["sizes"]["num_attention_heads"] == 16 and modes["sizes"]["hidden_size"] == 1024
+    assert modes["sizes"]["intermediate_size"] == 6144 and modes["sizes"]["num_hidden_layers"] == 5
