@@ -75,3 +75,11 @@ def test_vary_fallbacks_keep_the_kv_ratio_then_the_heads() -> None:
     assert modes["kv"]["num_attention_heads"] == 32 and modes["kv"]["num_key_value_heads"] == 32
     assert modes["sizes"]["num_attention_heads"] == 16 and modes["sizes"]["hidden_size"] == 1024
     assert modes["sizes"]["intermediate_size"] == 6144 and modes["sizes"]["num_hidden_layers"] == 5
+
+
+def test_vary_moves_every_name_of_the_depth() -> None:
+    """xLSTMConfig saves num_hidden_layers and num_blocks (its stack reads one, its cache the
+    other): both move, a different count under another name does not."""
+    varied, _ = vary.vary({"hidden_size": 4096, "num_heads": 8, "num_hidden_layers": 32,
+                           "num_blocks": 32, "vocab_size": 1000})
+    assert varied["num_hidden_layers"] == 33 and varied["num_blocks"] == 33

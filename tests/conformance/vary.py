@@ -17,7 +17,7 @@ whose sizes moved, given to both sides alike:
   heads × head_dim differs from the hidden size;
 - FFN widths × 3/2 (rounded to a multiple of 16), vocabularies + 1,024;
 - one more layer when the stack has no per-layer list (so an odd count meets every
-  periodic pattern).
+  periodic pattern), under every name that holds that depth.
 
 Every nested text/decoder/tower config that names a hidden size and a head count moves the
 same way. Where transformers refuses that config (a validator that wants MHA, ESMC and
@@ -39,7 +39,7 @@ HIDDEN = ("hidden_size", "n_embd", "d_model", "dim")
 WIDTHS = ("intermediate_size", "ffn_dim", "n_inner", "d_ff", "encoder_ffn_dim",
           "decoder_ffn_dim", "moe_intermediate_size", "shared_expert_intermediate_size")
 VOCAB = ("vocab_size",)
-LAYERS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+LAYERS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers", "num_blocks")
 #: a list this long is per layer: the layer count cannot move without rewriting it
 _PER_LAYER_HINTS = ("types", "pattern", "layers", "block", "indices", "idx", "ids")
 
@@ -96,8 +96,13 @@ def _vary_one(
             cfg[key] += 1024
     layers = _first(cfg, LAYERS)
     if layers is not None and not _has_per_layer_list(cfg):
-        changes[prefix + layers] = (cfg[layers], cfg[layers] + 1)
-        cfg[layers] += 1
+        # every name that holds the same depth moves with it (xLSTMConfig saves both
+        # num_hidden_layers and num_blocks: its cache reads one, its stack the other)
+        depth = cfg[layers]
+        for key in LAYERS:
+            if _int(cfg.get(key)) and cfg[key] == depth:
+                changes[prefix + key] = (depth, depth + 1)
+                cfg[key] = depth + 1
 
 
 MODES = ("heads", "kv", "sizes")
