@@ -102,6 +102,10 @@ def check(
         if row.verdict != NOT_BUILT and row.verdict not in retry:
             break
         again = _check_one(model_type, source, config)
+        if again.verdict == NOT_BUILT and row.verdict != NOT_BUILT:
+            # a fallback transformers cannot build tells less than the row it would replace
+            row.tried = [*row.tried, f"{again.source}: {again.detail}"]
+            continue
         again.tried = [*row.tried, f"{row.source}: {row.detail}"]
         row = again
     return row
