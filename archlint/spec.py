@@ -124,6 +124,9 @@ class AttentionSpec(_Sourced):
     # the width k/v project from when it is not the hidden size (a cross-attention over an
     # encoder of another width: TrOCR's cross_attention_hidden_size)
     kv_input_size: int | None = None
+    # the width o_proj reads when it is not num_heads x v_head_dim (Helium's o_proj is
+    # hidden_size x hidden_size whatever heads x head_dim is)
+    o_input_size: int | None = None
     # no v projection: the values are the keys (Gemma-4's global layers with attention_k_eq_v)
     value_from_key: bool = False
     # the layer reads the K/V another layer cached (Gemma-3n, Hunyuan CLA): no cache, no k/v

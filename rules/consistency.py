@@ -202,8 +202,11 @@ def _layer_attention(att: AttentionSpec, t: LayerTensors, i: int,
             return
     if o is not None:
         od = out_in(o, conv1d)
-        if od is not None and od[1] != heads * vhd:
-            yield "o_proj", i, dict(tensor=o.name, expected=heads * vhd, got=od[1],
+        # o_proj reads heads x v_head_dim, unless the modeling code fixes its input width
+        # (Helium: hidden_size)
+        o_in = att.o_input_size or heads * vhd
+        if od is not None and od[1] != o_in:
+            yield "o_proj", i, dict(tensor=o.name, expected=o_in, got=od[1],
                                     shape=shape_text(o))
 
 

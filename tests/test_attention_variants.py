@@ -93,6 +93,13 @@ CASES = {
     ),
     # kv_proj output: 2 × 16 KV heads × kv_channels 128, 12 layers × 2 B
     "jetmoe": ({"model_type": "jetmoe"}, 12 * 2 * 16 * 128 * 2),
+    # 2 layers × 2 × 20 KV heads × 128 × 2 B
+    "helium": ({"model_type": "helium", "num_hidden_layers": 2}, 2 * 2 * 20 * 128 * 2),
+    # heads × head_dim (40 × 128) is not the hidden size (2560): o_proj still reads 2560
+    "helium_wide_heads": (
+        {"model_type": "helium", "num_hidden_layers": 2, "num_attention_heads": 40},
+        2 * 2 * 20 * 128 * 2,
+    ),
 }
 
 
@@ -191,3 +198,17 @@ def test_gemma3n_kv_sharing() -> None:
     kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=1, batch=1)
     assert kv.layers_shared == 5
     assert kv.bytes_per_token_local == 4 * 2 * 2 * 256 * 2
+
+
+def test_helium_o_proj_reads_the_hidden_size() -> None:
+    """HeliumAttention's o_proj is Linear(hidden_size, hidden_size) whatever heads × head_dim
+    is (modeling_helium.py). By hand, hidden 2560, 40 heads, 20 KV heads, head_dim 128:
+    q 2560 × 5120 + k, v 2 × 2560 × 2560 + o 2560 × 2560, no biases."""
+    from archlint.analysis.params import attention_params
+
+    spec = build_spec({"model_type": "helium", "num_hidden_layers": 1, "num_attention_heads": 40})
+    att = spec.layers[0].attention
+    assert att.o_input_size == 2560
+    assert attention_params(att, spec.hidden_size) == (
+        2560 * 5120 + 2 * 2560 * 2560 + 2560 * 2560
+    )

@@ -157,6 +157,36 @@ def test_one_mutated_key_is_a_report_or_one_error(case: int, mutation: str) -> N
     OUTCOMES[outcome(path, keys, mutation)] += 1
 
 
+#: crash classes the exhaustive campaign found (every fixture x key x mutation, 36,907 cases,
+#: 2026-12-06): a 0-token window reached the report's attention line as a window of None
+FOUND = [
+    ("zoo/alpindale__recurrentgemma-9b.json.gz", ("attention_window_size",), "zero"),
+    ("zoo/ataeff__recurrentgemma-2b-it.json.gz", ("attention_window_size",), "zero"),
+    ("zoo/yikuan8__Clinical-Longformer.json.gz", ("attention_window",), "zero"),
+]
+
+
+@pytest.mark.parametrize("fixture, keys, mutation", FOUND)
+def test_found_crash_classes_are_one_error(fixture: str, keys: tuple[str, ...],
+                                           mutation: str) -> None:
+    assert outcome(ROOT / "fixtures" / fixture, keys, mutation) == "error ConfigError"
+
+
+@pytest.mark.parametrize("config", [
+    # the generic reader's other window key, on a declared sliding layer
+    {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
+     "vocab_size": 100, "intermediate_size": 128, "window_size": 0,
+     "layer_types": ["sliding_attention", "full_attention"]},
+    # Gemma-2's sliding layers with sliding_window null and window_size 0
+    {"model_type": "gemma2", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
+     "vocab_size": 100, "intermediate_size": 128, "window_size": 0, "sliding_window": None},
+])
+def test_a_zero_token_window_is_one_error(config: dict[str, Any]) -> None:
+    checkpoint = Checkpoint(model_id="x", source="catalog", config=config)
+    with pytest.raises(ArchlintError, match="window_size must be a positive integer"):
+        analyze_checkpoint(checkpoint, Options())
+
+
 def test_the_fuzz_covers_every_fixture_config() -> None:
     seeded = {path for path, _ in cases()}
     assert len(seeded) >= 25  # fixtures/models alone holds 29 checkpoints, most with a config

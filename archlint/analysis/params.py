@@ -163,7 +163,7 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
     formulas in `archlint.mixers`. A layer that reads another layer's K/V (`kv_shared_from`)
     has no k/v projections of its own; one whose values are its keys (`value_from_key`) has
     no v projection. k/v project from `kv_input_size` when set (a cross-attention over an
-    encoder of another width).
+    encoder of another width); o_proj reads `o_input_size` when set (Helium: hidden_size).
     """
     if att.kind == "none":
         return 0
@@ -186,7 +186,7 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
     v_out = 0 if att.value_from_key else att.v_head_dim
     kv_out = 0 if att.kv_shared_from is not None else att.num_kv_heads * (att.head_dim + v_out)
     params = hidden * q_out + (att.kv_input_size or hidden) * kv_out
-    params += att.num_heads * att.v_head_dim * hidden
+    params += (att.o_input_size or att.num_heads * att.v_head_dim) * hidden
     if att.qkv_bias:
         params += q_out + kv_out
         if not att.key_bias and att.kv_shared_from is None:

@@ -1,6 +1,6 @@
 """Decoders whose attention or FFN differs from Llama's in a way the generic reader misses:
 GLM-4.x, Qwen3.5, DeepSeek-V3.2 (DSA indexer), SmolLM3 (NoPE layers), ERNIE-4.5, OLMo-3,
-Seed-OSS, Apertus, EXAONE-4.
+Seed-OSS, Helium (o_proj from the hidden size), Apertus, EXAONE-4.
 
 Each class states only what differs, with the transformers modeling file it follows
 (`modeling_<model_type>.py`, transformers 5.23). Where transformers' code has no config key
@@ -170,6 +170,22 @@ class SmolLM3(_LlamaVariant):
 
     def _nope(self, n_layers: int) -> list[bool]:
         return Llama4._nope(self, n_layers)  # type: ignore[arg-type]
+
+
+class Helium(_LlamaVariant):
+    """Helium (Kyutai): Llama's blocks, but HeliumAttention builds o_proj as
+    hidden_size -> hidden_size (modeling_helium.py), not num_heads x head_dim -> hidden_size
+    as Llama does, so a config whose heads x head_dim differs from the hidden size has an
+    o_proj of hidden_size inputs; q/k/v follow `attention_bias`, o_proj has no bias."""
+
+    name = "helium"
+    model_types = ("helium",)
+    o_bias_follows = False
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        spec.provenance["o_input_size"] = _modeling("helium", "o_proj reads hidden_size")
+        return spec.model_copy(update={"o_input_size": self.hidden_size()})
 
 
 class Apertus(_LlamaVariant):
@@ -658,6 +674,7 @@ ATTENTION_VARIANT_ADAPTERS: tuple[type[Adapter], ...] = (
     SeedOss,
     Ernie45,
     SmolLM3,
+    Helium,
     Apertus,
     Exaone4,
     Olmo3,

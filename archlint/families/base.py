@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from archlint.dtypes import canonical_name
+from archlint.errors import ConfigError
 from archlint.families import per_layer, tf_structure, tf_tables
 from archlint.families.coverage import build_coverage
 from archlint.families.moe_layers import moe_layers
@@ -515,6 +516,11 @@ class Adapter:
             )
         v_head_dim = self.read_int("v_head_dim", "v_head_dim", prov=prov) or head_dim or 0
         window = self.window() if layer_type == "sliding" else None
+        if window is not None and window < 1:
+            # a 0-token window attends to nothing (and has no cache to size): refused, naming
+            # the key it came from (sliding_window, window_size, attention_window_size)
+            key = getattr(self.prov.get("window"), "key", None) or "sliding_window"
+            raise ConfigError(f"config.json: {key} must be a positive integer (got {window})")
         chunk = self.chunk() if layer_type == "chunked" else None
         spec = AttentionSpec(
             kind=classify_heads(heads, kv),

@@ -48,3 +48,38 @@ def test_vary_keeps_hidden_size_where_head_dim_is_declared() -> None:
                            "layer_types": ["full_attention"] * 24, "num_hidden_layers": 24})
     assert varied["hidden_size"] == 2560 and varied["num_attention_heads"] == 40
     assert varied["num_hidden_layers"] == 24  # a per-layer list pins the layer count
+
+
+def test_vary_moves_mla_kv_heads_with_the_query_heads() -> None:
+    """MLA gives every query head its own K/V from the latent: a num_key_value_heads equal to
+    the head count moves with it (DeepseekV2Config's default 32/32), a GQA count elsewhere
+    does not."""
+    varied, changes = vary.vary({"hidden_size": 5120, "num_attention_heads": 32,
+                                 "num_key_value_heads": 32, "kv_lora_rank": 512,
+                                 "qk_rope_head_dim": 64, "num_hidden_layers": 4})
+    assert varied["num_attention_heads"] == 64 and varied["num_key_value_heads"] == 64
+    assert changes["num_key_value_heads"] == (32, 64)
+    gqa, _ = vary.vary({"hidden_size": 2048, "num_attention_heads": 16,
+                        "num_key_value_heads": 16, "num_hidden_layers": 4})
+    assert gqa["num_key_value_heads"] == 16
+
+
+def test_vary_fallbacks_keep_the_kv_ratio_then_the_heads() -> None:
+    """For a type whose validator wants MHA (ESMC) or ties a layout to the hidden size
+    (Mamba-2): the KV heads doubled with the query heads, then heads and hidden kept."""
+    config = {"hidden_size": 1024, "num_attention_heads": 16, "num_key_value_heads": 16,
+              "intermediate_size": 4096, "vocab_size": 1000, "num_hidden_layers": 4}
+    modes = {mode: varied for mode, varied, _ in vary.variants(config)}
+    assert list(modes) == ["heads", "kv", "sizes"]
+    assert modes["heads"]["num_key_value_heads"] == 16
+    assert modes["kv"]["num_attention_heads"] == 32 and modes["kv"]["num_key_value_heads"] == 32
+    assert modes["sizes"]["num_attention_heads"] == 16 and modes["sizes"]["hidden_size"] == 1024
+    assert modes["sizes"]["intermediate_size"] == 6144 and modes["sizes"]["num_hidden_layers"] == 5
+
+
+def test_vary_moves_every_name_of_the_depth() -> None:
+    """xLSTMConfig saves num_hidden_layers and num_blocks (its stack reads one, its cache the
+    other): both move, a different count under another name does not."""
+    varied, _ = vary.vary({"hidden_size": 4096, "num_heads": 8, "num_hidden_layers": 32,
+                           "num_blocks": 32, "vocab_size": 1000})
+    assert varied["num_hidden_layers"] == 33 and varied["num_blocks"] == 33

@@ -8,16 +8,23 @@ it. Held-out real models are other sizes of the same types, so the run is repeat
 whose sizes moved, given to both sides alike:
 
 - attention heads doubled, key/value heads kept (an MHA config stays MHA when it never named
-  its KV heads; a GQA config doubles its group), so the KV ratio changes;
+  its KV heads; a GQA config doubles its group), so the KV ratio changes; latent attention
+  (MLA: `kv_lora_rank`) doubles a `num_key_value_heads` equal to the head count with it, as
+  every query head has its own K/V from the latent (transformers' MLA modules repeat the
+  expanded K/V by heads / num_key_value_heads, so a kept count does not run);
 - the hidden size doubled where the head size is derived from it (no `head_dim` key), so the
   head size stays what the model was trained with; kept where `head_dim` is declared, so that
   heads × head_dim differs from the hidden size;
 - FFN widths × 3/2 (rounded to a multiple of 16), vocabularies + 1,024;
 - one more layer when the stack has no per-layer list (so an odd count meets every
-  periodic pattern).
+  periodic pattern), under every name that holds that depth.
 
 Every nested text/decoder/tower config that names a hidden size and a head count moves the
-same way. A varied config transformers cannot build is skipped, never counted.
+same way. Where transformers refuses that config (a validator that wants MHA, ESMC and
+dots3; a Mamba head layout tied to the hidden size, Bamba and Mamba-2), the run falls back to
+the next of `variants`: the KV heads doubled with the query heads (the ratio kept), then the
+head count and hidden size kept (widths, vocabulary and depth still move). A varied config
+transformers cannot build at all is skipped, never counted.
 """
 
 from __future__ import annotations
@@ -27,11 +34,12 @@ from typing import Any
 
 HEADS = ("num_attention_heads", "n_head", "n_heads", "num_heads", "encoder_attention_heads",
          "decoder_attention_heads")
+KV_HEADS = ("num_key_value_heads", "num_kv_heads", "n_head_kv", "n_kv_heads")
 HIDDEN = ("hidden_size", "n_embd", "d_model", "dim")
 WIDTHS = ("intermediate_size", "ffn_dim", "n_inner", "d_ff", "encoder_ffn_dim",
           "decoder_ffn_dim", "moe_intermediate_size", "shared_expert_intermediate_size")
 VOCAB = ("vocab_size",)
-LAYERS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+LAYERS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers", "num_blocks")
 #: a list this long is per layer: the layer count cannot move without rewriting it
 _PER_LAYER_HINTS = ("types", "pattern", "layers", "block", "indices", "idx", "ids")
 
@@ -52,7 +60,9 @@ def _has_per_layer_list(cfg: dict[str, Any]) -> bool:
     )
 
 
-def _vary_one(cfg: dict[str, Any], changes: dict[str, tuple[Any, Any]], prefix: str) -> None:
+def _vary_one(
+    cfg: dict[str, Any], changes: dict[str, tuple[Any, Any]], prefix: str, mode: str
+) -> None:
     heads = _first(cfg, HEADS)
     hidden = _first(cfg, HIDDEN)
     if heads is None or hidden is None:
@@ -60,11 +70,17 @@ def _vary_one(cfg: dict[str, Any], changes: dict[str, tuple[Any, Any]], prefix: 
     derived_head = not _int(cfg.get("head_dim"))
     if derived_head and cfg[hidden] % cfg[heads]:
         return  # the head size is not hidden / heads: leave a config we cannot reason about
-    for key in HEADS:
+    kv_moves = [
+        key for key in KV_HEADS
+        if _int(cfg.get(key)) and (
+            mode == "kv" or (_int(cfg.get("kv_lora_rank")) and cfg[key] == cfg[heads])
+        )
+    ]
+    for key in (*HEADS, *kv_moves) if mode != "sizes" else ():
         if _int(cfg.get(key)):
             changes[prefix + key] = (cfg[key], cfg[key] * 2)
             cfg[key] *= 2
-    if derived_head:
+    if derived_head and mode != "sizes":
         for key in HIDDEN:
             if _int(cfg.get(key)):
                 changes[prefix + key] = (cfg[key], cfg[key] * 2)
@@ -80,16 +96,41 @@ def _vary_one(cfg: dict[str, Any], changes: dict[str, tuple[Any, Any]], prefix: 
             cfg[key] += 1024
     layers = _first(cfg, LAYERS)
     if layers is not None and not _has_per_layer_list(cfg):
-        changes[prefix + layers] = (cfg[layers], cfg[layers] + 1)
-        cfg[layers] += 1
+        # every name that holds the same depth moves with it (xLSTMConfig saves both
+        # num_hidden_layers and num_blocks: its cache reads one, its stack the other)
+        depth = cfg[layers]
+        for key in LAYERS:
+            if _int(cfg.get(key)) and cfg[key] == depth:
+                changes[prefix + key] = (depth, depth + 1)
+                cfg[key] = depth + 1
 
 
-def vary(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
-    """(a varied deep copy, {dotted key: (old, new)}); no changes when nothing could move."""
+MODES = ("heads", "kv", "sizes")
+
+
+def vary(
+    config: dict[str, Any], mode: str = "heads"
+) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+    """(a varied deep copy, {dotted key: (old, new)}); no changes when nothing could move.
+    `mode`: "heads" (the module docstring), "kv" (KV heads doubled with the query heads),
+    "sizes" (heads and hidden size kept)."""
     out = copy.deepcopy(config)
     changes: dict[str, tuple[Any, Any]] = {}
-    _vary_one(out, changes, "")
+    _vary_one(out, changes, "", mode)
     for key, value in out.items():
         if isinstance(value, dict) and key.endswith(("_config", "decoder", "encoder")):
-            _vary_one(value, changes, key + ".")
+            _vary_one(value, changes, key + ".", mode)
     return out, changes
+
+
+def variants(
+    config: dict[str, Any],
+) -> list[tuple[str, dict[str, Any], dict[str, tuple[Any, Any]]]]:
+    """(mode, varied config, changes) for each mode that moves something and differs from
+    the ones before it, in fallback order."""
+    out: list[tuple[str, dict[str, Any], dict[str, tuple[Any, Any]]]] = []
+    for mode in MODES:
+        varied, changes = vary(config, mode)
+        if changes and all(varied != seen for _, seen, _ in out):
+            out.append((mode, varied, changes))
+    return out
