@@ -10,7 +10,10 @@ dtype):
   `chunk` tokens: their cache stops growing.
 - linear-attention / SSM layers hold a constant recurrent state (Gated DeltaNet: one
   key_head_dim × value_head_dim matrix per value head, plus the causal-conv window), in the
-  model's dtype whatever the KV-cache dtype (vLLM's separate `mamba_ssm_cache_dtype=auto`).
+  model's dtype whatever the KV-cache dtype (vLLM's separate `mamba_cache_dtype=auto`). A
+  declared `mamba_ssm_cache_dtype` (Nemotron-H: float32) applies to the recurrent part only:
+  vLLM's `MambaStateDtypeCalculator._mamba_state_dtype` keeps the conv window in the
+  `mamba_cache_dtype` and gives the temporal (SSM) state the SSM dtype.
 - a layer that reads another layer's K/V (Gemma-3n, Hunyuan CLA) caches nothing itself;
   cross-attention layers cache the encoder's tokens, per encoder token, not per generated one
   (reported apart from the per-token cache).
@@ -67,18 +70,29 @@ def indexer_bytes_per_token(att: AttentionSpec) -> int:
     return ix.head_dim + ix.head_dim // INDEXER_QUANT_BLOCK * 4
 
 
-def layer_kv(index: int, att: AttentionSpec, dtype_bytes: float, state_bytes: float) -> LayerKV:
-    """One layer's cache: `dtype_bytes` per KV element, `state_bytes` per recurrent-state one."""
+def layer_kv(
+    index: int,
+    att: AttentionSpec,
+    dtype_bytes: float,
+    state_bytes: float,
+    conv_bytes: float | None = None,
+) -> LayerKV:
+    """One layer's cache: `dtype_bytes` per KV element, `state_bytes` per recurrent-state one,
+    `conv_bytes` per conv-window one (default `state_bytes`)."""
     if att.kind == "none":
         return LayerKV(index=index, kind="none", bytes_per_token=0, cap_tokens=None)
     if att.kind == "linear":
-        state = mixer(att.linear).state(att.linear).total if att.linear is not None else 0
+        held = 0.0
+        if att.linear is not None:
+            state = mixer(att.linear).state(att.linear)
+            conv = state_bytes if conv_bytes is None else conv_bytes
+            held = state.conv * conv + state.recurrent * state_bytes
         return LayerKV(
             index=index,
             kind="linear",
             bytes_per_token=0,
             cap_tokens=None,
-            state_bytes=state * state_bytes,
+            state_bytes=held,
         )
     if att.kv_shared_from is not None:
         # Reads the cache layer `kv_shared_from` wrote: nothing of its own (vLLM's KV sharing).
@@ -120,15 +134,17 @@ def kv_cache(
     context: int,
     batch: int,
     state_dtype: tuple[str, float] | None = None,
+    conv_bytes: float | None = None,
 ) -> KVCache:
     """The cache for `batch` sequences of `context` tokens; `state_dtype` (name, bytes) is the
-    recurrent-state dtype of linear layers, by default the KV dtype."""
+    recurrent-state dtype of linear layers, by default the KV dtype, and `conv_bytes` the size
+    of a conv-window element (default: the recurrent state's)."""
     state_name, state_bytes = state_dtype or (dtype, dtype_bytes)
     layers: list[LayerKV] = []
     if spec.architecture != "encoder":
         for layer in spec.layers:
             for mix in layer.mixers():
-                layers.append(layer_kv(layer.index, mix, dtype_bytes, state_bytes))
+                layers.append(layer_kv(layer.index, mix, dtype_bytes, state_bytes, conv_bytes))
     growing = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is None)
     local = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is not None)
     at_context = 0.0

@@ -288,6 +288,9 @@ def costs(
         context=options.context,
         batch=options.batch,
         state_dtype=cache_dtype(state or activation, activation),
+        # the conv window stays in the model's dtype (vLLM's mamba_cache_dtype=auto) even
+        # where the config declares an SSM-state dtype
+        conv_bytes=cache_dtype(activation, activation)[1],
     )
     tied = tied_head_params(spec, params)
     fl = flops(
