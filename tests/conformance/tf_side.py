@@ -46,7 +46,6 @@ Two conventions follow vLLM, which archlint sizes for:
 from __future__ import annotations
 
 import copy
-
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -254,6 +253,34 @@ def forward_inputs(model: Any, category: str, device: str = "meta") -> dict[str,
     return kwargs
 
 
+def _encoder_outputs(model: Any, category: str, device: str) -> Any:
+    """An encoder-decoder's encoder output given ready-made (zeros of the encoder's width),
+    so that the forward runs the decoder alone: some encoders cannot run on the meta device
+    or under `use_cache` (T5Gemma's bidirectional mask calls `.item()` on its padding mask;
+    Switch Transformers' encoder stack refuses `use_cache` unless it is a decoder). What the
+    encoder computes changes no cache shape: the cross-attention cache is sized by the
+    encoder's length, which stays `TOKENS`. None when the model is no encoder-decoder."""
+    import torch
+    from transformers.modeling_outputs import MoEModelOutput
+
+    config = model.config
+    if not (category == "encoder-decoder" or getattr(config, "is_encoder_decoder", False)):
+        return None
+    width = None
+    for cfg in (getattr(config, "encoder", None), config):
+        for key in ("hidden_size", "d_model"):
+            value = getattr(cfg, key, None) if cfg is not None else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                width = width or value
+    if width is None:
+        return None
+    dtype = next(model.parameters()).dtype
+    hidden = torch.zeros((1, TOKENS, width), dtype=dtype, device=device)
+    # the fields of a plain encoder output and those a sparse one adds (router_logits: Switch
+    # Transformers reads them off the encoder output), all but the hidden state None
+    return MoEModelOutput(last_hidden_state=hidden)
+
+
 def _mla_latents(model: Any) -> list[int]:
     return [
         m.out_features
@@ -272,11 +299,17 @@ def observe_cache(
         try:
             runner, out = model, _forward(model, forward_inputs(model, category, device))
         except Exception:
+            hidden = _encoder_outputs(model, category, device)
             # Multimodal models may insist on pixel/audio inputs: run their language model.
             lm = _language_model(model) if category == "multimodal" else None
-            if lm is None:
+            if hidden is not None:
+                runner = model
+                out = _forward(model, {**forward_inputs(model, category, device),
+                                       "encoder_outputs": hidden})
+            elif lm is None:
                 raise
-            runner, out = lm, _forward(lm, forward_inputs(lm, "decoder", device))
+            else:
+                runner, out = lm, _forward(lm, forward_inputs(lm, "decoder", device))
         cache = getattr(out, "past_key_values", None)
         if cache is None:
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
