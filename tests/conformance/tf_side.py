@@ -299,17 +299,17 @@ def observe_cache(
         try:
             runner, out = model, _forward(model, forward_inputs(model, category, device))
         except Exception:
-            hidden = _encoder_outputs(model, category, device)
             # Multimodal models may insist on pixel/audio inputs: run their language model.
             lm = _language_model(model) if category == "multimodal" else None
-            if hidden is not None:
+            hidden = _encoder_outputs(model, category, device) if lm is None else None
+            if lm is not None:
+                runner, out = lm, _forward(lm, forward_inputs(lm, "decoder", device))
+            elif hidden is not None:
                 runner = model
                 out = _forward(model, {**forward_inputs(model, category, device),
                                        "encoder_outputs": hidden})
-            elif lm is None:
-                raise
             else:
-                runner, out = lm, _forward(lm, forward_inputs(lm, "decoder", device))
+                raise
         cache = getattr(out, "past_key_values", None)
         if cache is None:
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs

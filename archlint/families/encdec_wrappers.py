@@ -1,0 +1,165 @@
+"""Encoder-decoders whose stacks are read from their own keys beyond the three dialects of
+`encdec` (BART's, T5's, Whisper's): the audio and music transcribers built on those stacks.
+
+Each adapter names the modules its transformers modeling file builds around the blocks (a
+convolutional front-end of the encoder, a conditioning table, an untied output projection),
+reading the same config keys that file reads. A front-end that is one stack's input (the
+encoder's subsampling convolutions) is counted as that model's tower, as Whisper's is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack
+from archlint.spec import AttentionSpec, LayerSpec, Positional, StackSpec, TowerSpec
+
+
+class Pop2Piano(T5):
+    """Pop2Piano (modeling_pop2piano): T5 stacks (T5's keys, gated or ReLU FFN per
+    `feed_forward_proj`) plus `mel_conditioner`, an nn.Embedding of `composer_vocab_size`
+    rows × d_model, and an `lm_head` that is always its own weight
+    (`Pop2PianoForConditionalGeneration._tied_weights_keys` ties the two stacks' token tables
+    to `shared`, never the head; the configuration forces tie_word_embeddings=True to mean
+    only the output scaling)."""
+
+    name = "pop2piano"
+    model_types = ("pop2piano",)
+
+    def tie_word_embeddings(self) -> bool:
+        return False
+
+    def stack_spec(self, name: Stack) -> StackSpec:
+        spec = super().stack_spec(name)
+        if name != "encoder":
+            return spec
+        rows = self.read_int("composer_vocab_size", "composer_vocab_size", default=21) or 0
+        extra = spec.extra_params + rows * self.hidden_size()
+        return spec.model_copy(update={"extra_params": extra})
+
+
+class Moonshine(EncoderDecoder):
+    """Moonshine (modeling_moonshine): an audio encoder-decoder with rotary positions
+    (`rope_parameters`, partial by `partial_rotary_factor`). Per stack: layers, heads and KV
+    heads under `encoder_`/`decoder_num_hidden_layers`, `..._num_attention_heads`,
+    `..._num_key_value_heads` (KV heads default to the heads); one `hidden_size` and one
+    `intermediate_size`. q/k/v biased when `attention_bias`, o_proj never. Encoder MLP
+    fc1/fc2 (biased, GELU); decoder MLP fc1 to 2 × intermediate (gate and value) and fc2,
+    biased. Every LayerNorm has no bias: two per encoder layer, three per decoder layer, one
+    at the end of each stack. The decoder's token table is `proj_out`'s when tied. The
+    encoder reads the waveform through conv1 (1 → d, kernel 127, no bias), a GroupNorm(1, d),
+    conv2 (d → 2d, kernel 7) and conv3 (2d → d, kernel 3): the audio front-end tower."""
+
+    name = "moonshine"
+    model_types = ("moonshine",)
+    # The heads of both stacks are the encoder's: MoonshineAttention writes its head counts
+    # into the shared config (`config.update`, under the attribute_map names that alias the
+    # decoder's keys) and the decoder layers, built after the encoder's, read them back, so
+    # transformers builds (and loads) a decoder with the encoder's heads and KV heads.
+    STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
+        stack: {
+            "layers": (f"{stack}_num_hidden_layers",),
+            "heads": ("encoder_num_attention_heads",),
+            "kv_heads": ("encoder_num_key_value_heads", "encoder_num_attention_heads"),
+        }
+        for stack in ("encoder", "decoder")
+    }
+
+    def num_layers(self) -> int:
+        if self._stack == "decoder":
+            self._note_heads()
+        return super().num_layers()
+
+    def _note_heads(self) -> None:
+        heads = [
+            self.cv.lookup(f"{stack}_{key}")[0]
+            for key in ("num_attention_heads", "num_key_value_heads")
+            for stack in ("encoder", "decoder")
+        ]
+        differ = heads[0] != heads[1] or (heads[3] is not None and heads[2] != heads[3])
+        note = (
+            "decoder head counts differ from the encoder's: transformers builds the decoder "
+            "with the encoder's (MoonshineAttention rewrites the shared config), read so"
+        )
+        if differ and note not in self.notes:
+            self.notes.append(note)
+    stack_defaults: ClassVar[dict[str, Any]] = {
+        "embedding_norm": False,
+        "final_norm": True,
+        "positions": None,
+        "norm": "layernorm",
+        "norm_bias": False,
+        "mlp_bias": True,
+    }
+
+    def gated_ffn(self) -> bool:
+        return self._stack == "decoder"
+
+    def qkv_bias(self) -> bool:
+        return bool(self.read("qkv_bias", "attention_bias", default=False))
+
+    def o_bias(self) -> bool:
+        return False
+
+    def positional(self, index: int) -> Positional:
+        return "rope"
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if spec.cross_attention is None:
+            return spec
+        # the cross-attention reads the encoder's states unrotated
+        cross = spec.cross_attention.model_copy(update={"positional": "none"})
+        return spec.model_copy(update={"cross_attention": cross})
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        return super().attention(index, layer_type).model_copy(update={"o_bias": False})
+
+    def towers(self) -> list[TowerSpec]:
+        d = self.hidden_size()
+        conv = d * 127 + 2 * d + (d * 2 * d * 7 + 2 * d) + (2 * d * d * 3 + d)
+        return [TowerSpec(name="audio front-end", kind="moonshine", params=conv, hidden_size=d)]
+
+
+class Speech2Text(Bart):
+    """Speech2Text (modeling_speech_to_text): BART's keys and blocks (biased projections,
+    fc1/fc2, LayerNorms with bias), sinusoidal positions kept as a buffer (no parameters),
+    no embedding norm, a LayerNorm at the end of each stack, the head tied to the decoder's
+    token table. The encoder reads the filterbank through `Conv1dSubsampler`:
+    `num_conv_layers` convolutions of `conv_kernel_sizes`, each followed by a GLU that halves
+    the channels: in = input_feat_per_channel × input_channels, then conv_channels / 2;
+    out = conv_channels, the last 2 × d_model; each biased. Counted as the audio front-end."""
+
+    name = "speech_to_text"
+    model_types = ("speech_to_text",)
+    stack_defaults: ClassVar[dict[str, Any]] = {
+        "embedding_norm": False,
+        "final_norm": True,
+        "positions": None,
+    }
+
+    def positional(self, index: int) -> Positional:
+        return "sinusoidal"
+
+    def max_positions(self) -> int | None:
+        return self.read_int("max_position_embeddings", "max_target_positions")
+
+    def towers(self) -> list[TowerSpec]:
+        d = self.hidden_size()
+        feats = self.read_int("input_feat_per_channel", "input_feat_per_channel", default=80) or 0
+        channels = self.read_int("input_channels", "input_channels", default=1) or 1
+        mid = self.read_int("conv_channels", "conv_channels", default=1024) or 0
+        kernels = self.cv.lookup("conv_kernel_sizes")[0]
+        if not isinstance(kernels, (list, tuple)):
+            kernels = [5, 5]
+        n = len(kernels)
+        params = 0
+        for i, k in enumerate(kernels):
+            cin = feats * channels if i == 0 else mid // 2
+            cout = mid if i < n - 1 else 2 * d
+            params += cin * cout * int(k) + cout
+        return [TowerSpec(name="audio front-end", kind="speech_to_text", params=params,
+                          hidden_size=d)]
+
+
+ENCDEC_WRAPPER_ADAPTERS: tuple[type[EncoderDecoder], ...] = (Pop2Piano, Moonshine, Speech2Text)

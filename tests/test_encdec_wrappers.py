@@ -1,0 +1,133 @@
+"""Encoder-decoders beyond the BART/T5/Whisper dialects (archlint.families.encdec_wrappers)
+against transformers' own modules.
+
+Each config (at sizes unlike the types' defaults) is built by transformers on the meta
+device and its weights counted as `save_pretrained` writes them: parameters with tied weights
+once, plus persistent buffers. archlint's config-only count of the same config must equal
+it. The caches are checked against hand calculations: the decoder's self-attention K and V
+per generated token, the cross-attention's per encoder token.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from archlint.analysis.memory import kv_cache
+from archlint.analysis.params import count_from_spec
+from archlint.families import build_spec
+
+transformers = pytest.importorskip("transformers")
+torch = pytest.importorskip("torch")
+
+
+def transformers_weights(config: dict, class_name: str) -> int:
+    """Parameters (tied once) + persistent buffers of transformers' model class."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.for_model(**config)
+        with torch.device("meta"):
+            model = getattr(transformers, class_name)(cfg)
+    total = sum(p.numel() for _, p in model.named_parameters())
+    volatile = {
+        f"{name}.{buf}" if name else buf
+        for name, module in model.named_modules()
+        for buf in getattr(module, "_non_persistent_buffers_set", ())
+    }
+    return total + sum(b.numel() for n, b in model.named_buffers() if n not in volatile)
+
+
+POP2PIANO = {
+    "model_type": "pop2piano",
+    "vocab_size": 300,
+    "composer_vocab_size": 7,
+    "d_model": 64,
+    "d_kv": 16,
+    "d_ff": 96,
+    "num_layers": 3,
+    "num_decoder_layers": 2,
+    "num_heads": 2,
+    "feed_forward_proj": "gated-gelu",
+}
+
+MOONSHINE = {
+    "model_type": "moonshine",
+    "vocab_size": 500,
+    "hidden_size": 48,
+    "intermediate_size": 80,
+    "encoder_num_hidden_layers": 3,
+    "decoder_num_hidden_layers": 2,
+    "encoder_num_attention_heads": 4,
+    "decoder_num_attention_heads": 6,
+    "decoder_num_key_value_heads": 2,
+    "attention_bias": True,
+}
+
+SPEECH_TO_TEXT = {
+    "model_type": "speech_to_text",
+    "vocab_size": 400,
+    "d_model": 32,
+    "encoder_layers": 3,
+    "decoder_layers": 2,
+    "encoder_attention_heads": 2,
+    "decoder_attention_heads": 4,
+    "encoder_ffn_dim": 64,
+    "decoder_ffn_dim": 48,
+    "num_conv_layers": 3,
+    "conv_kernel_sizes": [5, 3, 3],
+    "conv_channels": 40,
+    "input_feat_per_channel": 20,
+    "input_channels": 2,
+}
+
+
+@pytest.mark.parametrize(
+    ("config", "class_name"),
+    [
+        (POP2PIANO, "Pop2PianoForConditionalGeneration"),
+        (MOONSHINE, "MoonshineForConditionalGeneration"),
+        (SPEECH_TO_TEXT, "Speech2TextForConditionalGeneration"),
+    ],
+    ids=lambda v: v["model_type"] if isinstance(v, dict) else "",
+)
+def test_params_equal_transformers(config: dict, class_name: str) -> None:
+    spec = build_spec(dict(config))
+    assert spec.architecture == "encoder-decoder" and spec.known_family
+    assert count_from_spec(spec).total == transformers_weights(config, class_name)
+
+
+def test_pop2piano_untied_head_and_composer_table() -> None:
+    """modeling_pop2piano: lm_head is its own weight whatever tie_word_embeddings says (the
+    configuration forces it True), and mel_conditioner holds composer_vocab_size × d_model."""
+    spec = build_spec(dict(POP2PIANO))
+    assert not spec.tie_word_embeddings
+    encoder = next(s for s in spec.stacks if s.name == "encoder")
+    assert encoder.extra_params == 7 * 64
+
+
+def test_moonshine_front_end_and_caches() -> None:
+    """modeling_moonshine: conv1 (1 → d, kernel 127, no bias), GroupNorm(1, d), conv2
+    (d → 2d, kernel 7), conv3 (2d → d, kernel 3). MoonshineAttention writes each layer's
+    head counts into the shared config, where the decoder's layers (built after the
+    encoder's) read them: the decoder gets the encoder's 4 heads and 4 KV heads of
+    48 / 4 = 12, not the declared 6 and 2. Decoder caches: 2 layers × K+V × 4 × 12, per token
+    and per encoder token alike."""
+    spec = build_spec(dict(MOONSHINE))
+    d = 48
+    (tower,) = spec.towers
+    assert tower.params == 127 * d + 2 * d + (7 * d * 2 * d + 2 * d) + (3 * 2 * d * d + d)
+    kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=10, batch=1)
+    assert kv.bytes_per_token == 2 * 2 * 4 * 12
+    assert kv.cross_bytes_per_encoder_token == 2 * 2 * 4 * 12
+    assert {layer.attention.num_kv_heads for layer in spec.layers + spec.encoder_layers} == {4}
+    assert any("encoder's" in note for note in spec.notes)
+
+
+def test_speech_to_text_subsampler() -> None:
+    """modeling_speech_to_text Conv1dSubsampler: in 20 × 2 = 40 channels; convolutions
+    40 → 40 (k 5), 20 → 40 (k 3), 20 → 2 × 32 (k 3), each biased (a GLU halves the channels
+    after each)."""
+    spec = build_spec(dict(SPEECH_TO_TEXT))
+    (tower,) = spec.towers
+    assert tower.params == (40 * 40 * 5 + 40) + (20 * 40 * 3 + 40) + (20 * 64 * 3 + 64)
