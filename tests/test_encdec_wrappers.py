@@ -131,3 +131,66 @@ def test_speech_to_text_subsampler() -> None:
     spec = build_spec(dict(SPEECH_TO_TEXT))
     (tower,) = spec.towers
     assert tower.params == (40 * 40 * 5 + 40) + (20 * 40 * 3 + 40) + (20 * 64 * 3 + 64)
+
+
+BERT_ENCODER = {
+    "model_type": "bert", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+    "intermediate_size": 96, "vocab_size": 120, "max_position_embeddings": 40,
+}
+
+
+def _composite(decoder: dict) -> dict:
+    return {"model_type": "encoder-decoder", "encoder": dict(BERT_ENCODER), "decoder": decoder}
+
+
+@pytest.mark.parametrize(
+    "decoder",
+    [
+        # BERT as a decoder (BertLMHeadModel): cross-attention in each layer, the MLM head
+        {**BERT_ENCODER, "num_hidden_layers": 3, "vocab_size": 90, "is_decoder": True,
+         "add_cross_attention": True},
+        # a GPT-2 decoder of another width: enc_to_dec_proj maps 64 → 48
+        {"model_type": "gpt2", "n_embd": 48, "n_layer": 2, "n_head": 4, "vocab_size": 70,
+         "n_positions": 32, "add_cross_attention": True, "is_decoder": True},
+    ],
+    ids=["bert2bert", "bert2gpt2"],
+)
+def test_composite_equals_transformers(decoder: dict) -> None:
+    """EncoderDecoderModel: AutoModel(encoder) with its pooler + AutoModelForCausalLM(decoder)
+    with cross-attention, counted by transformers on meta."""
+    config = _composite(decoder)
+    spec = build_spec(config)
+    assert spec.architecture == "encoder-decoder"
+    assert count_from_spec(spec).total == transformers_weights(config, "EncoderDecoderModel")
+
+
+def test_composite_caches_per_encoder_token() -> None:
+    """A 3-layer BERT decoder of 4 heads × 16: K and V per generated token and, in its
+    cross-attentions, per encoder token."""
+    spec = build_spec(_composite({**BERT_ENCODER, "num_hidden_layers": 3,
+                                  "add_cross_attention": True, "is_decoder": True}))
+    kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=10, batch=1)
+    assert kv.bytes_per_token == 3 * 2 * 4 * 16
+    assert kv.cross_bytes_per_encoder_token == 3 * 2 * 4 * 16
+
+
+def test_composite_unknown_encoder_is_estimated_and_marked() -> None:
+    """A vision encoder the tower reader has no formula for is estimated, and the coverage
+    says so (a partial report, not a confident one)."""
+    config = {"model_type": "vision-encoder-decoder",
+              "encoder": {"model_type": "my_vision", "hidden_size": 64,
+                          "num_hidden_layers": 2, "patch_size": 4},
+              "decoder": {**BERT_ENCODER, "add_cross_attention": True, "is_decoder": True}}
+    spec = build_spec(config)
+    assert not spec.coverage.complete
+    assert any(item.part.startswith("encoder tower") and item.how == "assumed"
+               for item in spec.coverage.items)
+
+
+def test_composite_errors_in_one_line() -> None:
+    from archlint.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="decoder"):
+        build_spec({"model_type": "encoder-decoder", "encoder": dict(BERT_ENCODER)})
+    with pytest.raises(ConfigError, match="tie_encoder_decoder"):
+        build_spec({**_composite(dict(BERT_ENCODER)), "tie_encoder_decoder": True})

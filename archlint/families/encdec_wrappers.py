@@ -11,8 +11,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from archlint.errors import ConfigError
+from archlint.families import tf_tables
+from archlint.families.base import Adapter
 from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack
-from archlint.spec import AttentionSpec, LayerSpec, Positional, StackSpec, TowerSpec
+from archlint.families.towers import read_towers
+from archlint.spec import (
+    AttentionSpec,
+    CoverageItem,
+    LayerSpec,
+    ModelSpec,
+    Positional,
+    StackSpec,
+    TowerSpec,
+)
 
 
 class Pop2Piano(T5):
@@ -162,4 +174,176 @@ class Speech2Text(Bart):
                           hidden_size=d)]
 
 
-ENCDEC_WRAPPER_ADAPTERS: tuple[type[EncoderDecoder], ...] = (Pop2Piano, Moonshine, Speech2Text)
+
+
+#: the sub-config key the tower reader takes a composite's encoder under, per composite type
+_ENCODER_TOWER_KEY = {
+    "vision-encoder-decoder": "vision_config",
+    "speech-encoder-decoder": "audio_config",
+}
+
+
+class CompositeEncoderDecoder(Adapter):
+    """EncoderDecoderModel, SpeechEncoderDecoderModel, VisionEncoderDecoderModel
+    (modeling_encoder_decoder and its speech/vision copies): any encoder and any decoder,
+    each configured by its own sub-config (`encoder`, `decoder`) and built by transformers
+    as `AutoModel.from_config(encoder)` and `AutoModelForCausalLM.from_config(decoder)`.
+
+    Each sub-config is read by archlint's own adapter for its model_type and the two are
+    composed: the encoder whole (its model with its pooler, as AutoModel builds it) as the
+    `encoder` tower, read by its adapter when it is a text encoder archlint knows, else by
+    the tower reader (a vision or audio encoder); the decoder as the language model, every
+    block with a cross-attention over the encoder (a copy of its self-attention's
+    projections, `add_cross_attention`) and that sub-layer's own norm. A decoder whose type
+    is an encoder (BERT as a decoder: BertLMHeadModel) carries the masked-LM head its
+    causal-LM class builds (the same `cls.predictions` transform, norm and bias as its
+    masked-LM class) and no pooler. When the widths differ and the decoder names no
+    `cross_attention_hidden_size`, `enc_to_dec_proj` (a biased linear encoder → decoder
+    width) maps the encoder's states; the cross-attention's k/v are built at the decoder's
+    width either way (BertCrossAttention, GPT2Attention's cross branch read hidden_size).
+    The cross-attention caches K and V per encoder token."""
+
+    name = "encoder-decoder composite"
+    model_types = ("encoder-decoder", "speech-encoder-decoder", "vision-encoder-decoder")
+
+    def _sub(self, key: str) -> dict[str, Any]:
+        sub = self.config.get(key)
+        if not isinstance(sub, dict) or not isinstance(sub.get("model_type"), str):
+            raise ConfigError(
+                f"config.json: {self.config.get('model_type')} needs an `{key}` sub-config "
+                "with its model_type"
+            )
+        # the model transformers builds is the base/causal-LM class, not what the
+        # sub-checkpoint's `architectures` names
+        return {k: v for k, v in sub.items() if k != "architectures"}
+
+    def build(self) -> ModelSpec:
+        from archlint.analysis.params import count_from_spec
+        from archlint.families import adapter_for
+
+        if self.config.get("tie_encoder_decoder"):
+            raise ConfigError(
+                "config.json: tie_encoder_decoder=true shares weights between the encoder "
+                "and the decoder, which archlint does not describe"
+            )
+        root_type = str(self.config.get("model_type"))
+        enc_cfg, dec_cfg = self._sub("encoder"), self._sub("decoder")
+        decoder, head_own = self._decoder(dec_cfg, adapter_for)
+        dec_spec = decoder.build()
+        d = dec_spec.hidden_size
+
+        encoder = adapter_for(enc_cfg)
+        if encoder.known and encoder.architecture() == "encoder":
+            enc_spec = encoder.build()
+            towers = [
+                TowerSpec(
+                    name="encoder",
+                    kind=enc_spec.model_type,
+                    params=count_from_spec(enc_spec).total,
+                    num_layers=enc_spec.num_layers,
+                    hidden_size=enc_spec.hidden_size,
+                )
+            ]
+        elif root_type in _ENCODER_TOWER_KEY:
+            wrapper = {"model_type": root_type, _ENCODER_TOWER_KEY[root_type]: enc_cfg}
+            towers = [
+                t.model_copy(update={"name": "encoder"})
+                for t in read_towers(wrapper, d)
+                if t.name != "projector"
+            ]
+        else:
+            towers = []
+        if not towers:
+            raise ConfigError(
+                f"config.json: the {root_type} encoder ({enc_cfg['model_type']}) is no "
+                "encoder archlint can read"
+            )
+        enc_h = towers[0].hidden_size or d
+        extra = dict(dec_spec.extra_params)
+        if enc_h != d and dec_cfg.get("cross_attention_hidden_size") is None:
+            extra["other"] = extra.get("other", 0) + enc_h * d + d  # enc_to_dec_proj
+
+        layers = []
+        for layer in dec_spec.layers:
+            cross = layer.attention.model_copy(
+                update={"source": "encoder", "window": None, "positional": "none"}
+            )
+            layers.append(layer.model_copy(update={"cross_attention": cross,
+                                                   "norms": layer.norms + 1}))
+        rows = 0
+        if dec_spec.positional_embedding and dec_spec.max_position_embeddings:
+            rows = dec_spec.position_tables * (
+                dec_spec.max_position_embeddings + dec_spec.position_offset
+            )
+        stacks = [
+            StackSpec(name="encoder"),
+            StackSpec(
+                name="decoder",
+                embedding_norm=dec_spec.embedding_norm,
+                final_norm=dec_spec.final_norm,
+                position_rows=rows,
+            ),
+        ]
+        update: dict[str, Any] = {
+            "model_type": root_type,
+            "family": self.name,
+            "known_family": decoder.known,
+            "architecture": "encoder-decoder",
+            "layers": layers,
+            "stacks": stacks,
+            "towers": [*dec_spec.towers, *towers],
+            "extra_params": extra,
+            "notes": [
+                *dec_spec.notes,
+                f"{root_type}: encoder {enc_cfg['model_type']} and decoder "
+                f"{dec_cfg['model_type']} each read by its own adapter",
+            ],
+        }
+        if head_own is not None:
+            # the head's own tensors (transform, norm, output bias) are the task head; the
+            # output matmul is the LM head, tied to the decoder's token table or not
+            update.update({"task_head_params": head_own, "head_bias": False, "pooler": False})
+        spec = dec_spec.model_copy(update=update)
+        items = [
+            *dec_spec.coverage.items,
+            *(
+                CoverageItem(
+                    part=f"encoder tower ({t.kind})",
+                    how="adapter" if t.understood else "assumed",
+                    detail="" if t.understood else "parameters estimated",
+                )
+                for t in towers
+            ),
+        ]
+        return spec.model_copy(
+            update={"coverage": dec_spec.coverage.model_copy(update={"items": items})}
+        )
+
+    def _decoder(self, dec_cfg: dict[str, Any], adapter_for: Any) -> tuple[Adapter, int | None]:
+        """The decoder's adapter (for the class AutoModelForCausalLM builds) and, for an
+        encoder type used as a decoder, its head's own parameters (None otherwise)."""
+        mt = str(dec_cfg["model_type"])
+        decoder = adapter_for(dec_cfg)
+        arch = decoder.architecture()
+        if arch == "decoder":
+            return decoder, None
+        masked = tf_tables.model_classes(mt).get("masked_lm")
+        if arch != "encoder" or not masked:
+            raise ConfigError(
+                f"config.json: the decoder ({mt}) is no decoder archlint can read"
+            )
+        with_head = {**dec_cfg, "architectures": [masked]}
+        # the head's own tensors: read with the output tied, so only the transform, its norm
+        # and the output bias are counted
+        head_own = adapter_for({**with_head, "tie_word_embeddings": True}).task_head_params()
+        decoder = adapter_for(with_head)
+        if decoder.task_head() is None:
+            raise ConfigError(
+                f"config.json: the LM head of the decoder ({mt}, {masked}) is not described"
+            )
+        return decoder, head_own
+
+
+ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
+    Pop2Piano, Moonshine, Speech2Text, CompositeEncoderDecoder
+)
