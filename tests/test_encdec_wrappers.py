@@ -194,3 +194,36 @@ def test_composite_errors_in_one_line() -> None:
         build_spec({"model_type": "encoder-decoder", "encoder": dict(BERT_ENCODER)})
     with pytest.raises(ConfigError, match="tie_encoder_decoder"):
         build_spec({**_composite(dict(BERT_ENCODER)), "tie_encoder_decoder": True})
+
+
+MOSHI = {"model_type": "moshi", "vocab_size": 300, "hidden_size": 64, "ffn_dim": 160,
+         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
+         "head_dim": 16, "num_codebooks": 2, "audio_vocab_size": 50}
+
+
+def test_moshi_temporal_transformer_equals_transformers() -> None:
+    """MoshiForCausalLM: fc1 at ffn_dim (gate and value), fc2 from ffn_dim // 2, a token
+    table of vocab_size + 1 rows, an untied lm_head."""
+    spec = build_spec(dict(MOSHI))
+    assert count_from_spec(spec).total == transformers_weights(MOSHI, "MoshiForCausalLM")
+    assert spec.layers[0].ffn.intermediate_size == 80
+
+
+def test_kyutai_lm_equals_transformers_without_its_codec() -> None:
+    """KyutaiSpeechToTextForConditionalGeneration: the LM counted (a token table of
+    vocab + num_codebooks × codebook_vocab_size + 1 rows); its Mimi codec is not, and the
+    coverage says so."""
+    config = {"model_type": "kyutai_speech_to_text", "vocab_size": 200, "hidden_size": 64,
+              "ffn_dim": 160, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 4, "head_dim": 16, "num_codebooks": 3,
+              "codebook_vocab_size": 30, "audio_pad_token_id": 200 + 3 * 30}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.for_model(**config)
+        with torch.device("meta"):
+            model = transformers.KyutaiSpeechToTextForConditionalGeneration(cfg)
+    lm = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("codec_model"))
+    spec = build_spec(config)
+    assert count_from_spec(spec).total == lm
+    assert any(item.how == "not_understood" and "codec" in item.part
+               for item in spec.coverage.items)

@@ -14,11 +14,14 @@ from typing import Any, ClassVar
 from archlint.errors import ConfigError
 from archlint.families import tf_tables
 from archlint.families.base import Adapter
+from archlint.families.dialects import Llama
 from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack
 from archlint.families.towers import read_towers
 from archlint.spec import (
     AttentionSpec,
+    Coverage,
     CoverageItem,
+    FFNSpec,
     LayerSpec,
     ModelSpec,
     Positional,
@@ -344,6 +347,59 @@ class CompositeEncoderDecoder(Adapter):
         return decoder, head_own
 
 
+class MoshiText(Llama):
+    """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
+    speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
+    q/k/v/o, RoPE) whose gated MLP's fc1 makes gate and value together at `ffn_dim` and fc2
+    reads `ffn_dim // 2`; the head is untied. The token table has one extra row (`vocab_size
+    + 1`); Kyutai's holds the text tokens, `num_codebooks` × `codebook_vocab_size` audio
+    tokens and the padding row. What the speech models hold beyond the LM is marked
+    uncounted in the coverage: Kyutai's Mimi codec (`codec_config`), and for a Moshi
+    checkpoint of MoshiForConditionalGeneration its depth decoder, audio embeddings and
+    Mimi (MoshiForCausalLM builds none of them)."""
+
+    name = "moshi"
+    model_types = ("moshi", "kyutai_speech_to_text")
+    tie_default = False
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        prov = dict(spec.provenance)
+        width = self.read_int("intermediate_size", "ffn_dim", prov=prov) or 0
+        return spec.model_copy(update={"intermediate_size": width // 2, "gated": True,
+                                       "bias": False, "provenance": prov})
+
+    def _extra_rows(self) -> int:
+        if self.cv.lookup("model_type")[0] != "kyutai_speech_to_text":
+            return 1
+        books = self.read_int("num_codebooks", "num_codebooks", default=32) or 0
+        book_vocab = self.read_int("codebook_vocab_size", "codebook_vocab_size",
+                                   default=2049) or 0
+        return books * book_vocab + 1
+
+    def _uncounted(self) -> str | None:
+        if self.cv.lookup("model_type")[0] == "kyutai_speech_to_text":
+            return "audio codec (mimi, codec_config)"
+        names = self.config.get("architectures")
+        if isinstance(names, list) and "MoshiForConditionalGeneration" in names:
+            return "depth decoder, audio embeddings and audio codec (mimi)"
+        return None
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        extra = dict(spec.extra_params)
+        extra["embedding"] = extra.get("embedding", 0) + self._extra_rows() * spec.hidden_size
+        return spec.model_copy(update={"extra_params": extra})
+
+    def coverage(self, spec: ModelSpec) -> Coverage:
+        out = super().coverage(spec)
+        missing = self._uncounted()
+        if missing is None:
+            return out
+        item = CoverageItem(part=missing, how="not_understood", detail="not counted")
+        return out.model_copy(update={"items": [*out.items, item]})
+
+
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
-    Pop2Piano, Moonshine, Speech2Text, CompositeEncoderDecoder
+    Pop2Piano, Moonshine, Speech2Text, CompositeEncoderDecoder, MoshiText
 )
