@@ -227,3 +227,29 @@ def test_kyutai_lm_equals_transformers_without_its_codec() -> None:
     assert count_from_spec(spec).total == lm
     assert any(item.how == "not_understood" and "codec" in item.part
                for item in spec.coverage.items)
+
+
+@pytest.mark.parametrize("norm", ["group", "layer"])
+def test_speecht5_speech_to_text_equals_transformers(norm: str) -> None:
+    """SpeechT5ForSpeechToText: the speech pre-net (convolutions, feature projection,
+    weight-normed positional conv, masked_spec_embed), the encoder's relative table and
+    input LayerNorm, the text decoder with cross-attention, lm_head tied."""
+    config = {"model_type": "speecht5", "vocab_size": 60, "hidden_size": 48,
+              "encoder_layers": 2, "decoder_layers": 3, "encoder_attention_heads": 4,
+              "decoder_attention_heads": 4, "encoder_ffn_dim": 80, "decoder_ffn_dim": 72,
+              "conv_dim": [16, 24, 32], "conv_kernel": [5, 3, 2], "conv_stride": [3, 2, 2],
+              "num_feat_extract_layers": 3, "conv_bias": norm == "layer",
+              "feat_extract_norm": norm, "num_conv_pos_embeddings": 8,
+              "num_conv_pos_embedding_groups": 4, "encoder_max_relative_position": 20}
+    spec = build_spec(dict(config))
+    expected = transformers_weights(config, "SpeechT5ForSpeechToText")
+    assert count_from_spec(spec).total == expected
+    kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=10, batch=1)
+    assert kv.bytes_per_token == kv.cross_bytes_per_encoder_token == 3 * 2 * 48
+
+
+def test_speecht5_other_heads_refused_in_one_line() -> None:
+    from archlint.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="SpeechT5ForTextToSpeech"):
+        build_spec({"model_type": "speecht5", "architectures": ["SpeechT5ForTextToSpeech"]})

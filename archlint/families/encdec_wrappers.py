@@ -347,6 +347,79 @@ class CompositeEncoderDecoder(Adapter):
         return decoder, head_own
 
 
+class SpeechT5(Bart):
+    """SpeechT5 for speech-to-text (modeling_speecht5 `SpeechT5ForSpeechToText`, the class
+    the ASR checkpoints name): BART's stack keys at `hidden_size`; post-norm blocks with
+    biased projections and feed-forwards (two LayerNorms per encoder layer, three per
+    decoder layer). The encoder holds a LayerNorm over its input and a relative position
+    table `pe_k` of 2 × `encoder_max_relative_position` rows × head_dim; the decoder's text
+    pre-net a token table and sinusoidal positions kept as a buffer; the text post-net's
+    lm_head is tied to that token table. The speech pre-net in front of the encoder (the
+    speech pre-net tower): `num_feat_extract_layers` convolutions over `conv_dim`,
+    `conv_kernel` (biased when `conv_bias`; a GroupNorm on the first when
+    `feat_extract_norm` is "group", a LayerNorm on each when "layer"), the feature
+    projection (a LayerNorm over conv_dim[-1] and a biased linear to hidden_size), the
+    weight-normed positional convolution (hidden → hidden in `num_conv_pos_embedding_groups`
+    groups, kernel `num_conv_pos_embeddings`: v, g over the kernel axis, bias) and
+    `masked_spec_embed` when `mask_time_prob` or `mask_feature_prob` is above 0. The
+    text-to-speech and speech-to-speech classes (speech decoder pre/post-nets, speaker
+    embeddings) are not described: a one-line error says so."""
+
+    name = "speecht5"
+    model_types = ("speecht5",)
+    stack_defaults: ClassVar[dict[str, Any]] = {"positions": None}
+
+    def build(self) -> ModelSpec:
+        names = self.config.get("architectures")
+        other = [n for n in names or [] if n != "SpeechT5ForSpeechToText"]
+        if isinstance(names, list) and other:
+            raise ConfigError(
+                f"config.json: {other[0]} (SpeechT5's speech decoder pre/post-nets) is not "
+                "described; only SpeechT5ForSpeechToText is"
+            )
+        return super().build()
+
+    def positional(self, index: int) -> Positional:
+        return "relative" if self._stack == "encoder" else "sinusoidal"
+
+    def max_positions(self) -> int | None:
+        return self.read_int("max_position_embeddings", "max_text_positions")
+
+    def stack_spec(self, name: Stack) -> StackSpec:
+        if name == "decoder":
+            return StackSpec(name=name)
+        heads = self.read_int("encoder_num_heads", "encoder_attention_heads") or 1
+        rows = 2 * (self.read_int("relative_positions", "encoder_max_relative_position",
+                                  default=160) or 0)
+        return StackSpec(name=name, embedding_norm=True,
+                         extra_params=rows * (self.hidden_size() // heads))
+
+    def towers(self) -> list[TowerSpec]:
+        d = self.hidden_size()
+        dims = self.cv.lookup("conv_dim")[0] or [512] * 7
+        kernels = self.cv.lookup("conv_kernel")[0] or [10, 3, 3, 3, 3, 2, 2]
+        bias = bool(self.read("conv_bias", "conv_bias", default=False))
+        norm = self.read("feat_extract_norm", "feat_extract_norm", default="group")
+        layers = self.read_int("conv_layers", "num_feat_extract_layers", default=len(dims))
+        params = 0
+        for i in range(layers or 0):
+            cin = dims[i - 1] if i > 0 else 1
+            params += cin * dims[i] * kernels[i] + (dims[i] if bias else 0)
+            if norm == "layer" or (norm == "group" and i == 0):
+                params += 2 * dims[i]  # affine GroupNorm(c, c) / LayerNorm(c)
+        params += 2 * dims[-1] + dims[-1] * d + d  # feature_projection
+        kernel = self.read_int("pos_conv_kernel", "num_conv_pos_embeddings", default=128) or 0
+        groups = self.read_int("pos_conv_groups", "num_conv_pos_embedding_groups",
+                               default=16) or 1
+        params += d * (d // groups) * kernel + kernel + d  # weight_v, weight_g, bias
+        masked = any(
+            float(self.read(key, key, default=0.0) or 0.0) > 0.0
+            for key in ("mask_time_prob", "mask_feature_prob")
+        )
+        params += d if masked else 0
+        return [TowerSpec(name="speech pre-net", kind="speecht5", params=params, hidden_size=d)]
+
+
 class MoshiText(Llama):
     """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
     speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
@@ -401,5 +474,5 @@ class MoshiText(Llama):
 
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
-    Pop2Piano, Moonshine, Speech2Text, CompositeEncoderDecoder, MoshiText
+    Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText
 )

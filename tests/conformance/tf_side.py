@@ -253,6 +253,27 @@ def forward_inputs(model: Any, category: str, device: str = "meta") -> dict[str,
     return kwargs
 
 
+def _forward_fallback(model: Any, category: str, device: str) -> tuple[Any, Any]:
+    """(the module run, its output) when the plain forward failed: a multimodal model's
+    language model alone (it may insist on pixel/audio inputs), else an encoder-decoder's
+    decoder over a ready-made encoder output (`_encoder_outputs`; only decoder inputs are
+    given, since a speech encoder-decoder takes no `input_ids`). Re-raises the last failure."""
+    lm = _language_model(model) if category == "multimodal" else None
+    if lm is not None:
+        try:
+            return lm, _forward(lm, forward_inputs(lm, "decoder", device))
+        except Exception:
+            if _encoder_outputs(model, category, device) is None:
+                raise
+    hidden = _encoder_outputs(model, category, device)
+    if hidden is None:
+        raise
+    kwargs = forward_inputs(model, category, device)
+    kwargs = {"decoder_input_ids": kwargs.get("decoder_input_ids", kwargs["input_ids"]),
+              "use_cache": True, "encoder_outputs": hidden}
+    return model, _forward(model, kwargs)
+
+
 def _encoder_outputs(model: Any, category: str, device: str) -> Any:
     """An encoder-decoder's encoder output given ready-made (zeros of the encoder's width),
     so that the forward runs the decoder alone: some encoders cannot run on the meta device
@@ -299,17 +320,7 @@ def observe_cache(
         try:
             runner, out = model, _forward(model, forward_inputs(model, category, device))
         except Exception:
-            # Multimodal models may insist on pixel/audio inputs: run their language model.
-            lm = _language_model(model) if category == "multimodal" else None
-            hidden = _encoder_outputs(model, category, device) if lm is None else None
-            if lm is not None:
-                runner, out = lm, _forward(lm, forward_inputs(lm, "decoder", device))
-            elif hidden is not None:
-                runner = model
-                out = _forward(model, {**forward_inputs(model, category, device),
-                                       "encoder_outputs": hidden})
-            else:
-                raise
+            runner, out = _forward_fallback(model, category, device)
         cache = getattr(out, "past_key_values", None)
         if cache is None:
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
