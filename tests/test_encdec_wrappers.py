@@ -253,3 +253,50 @@ def test_speecht5_other_heads_refused_in_one_line() -> None:
 
     with pytest.raises(ConfigError, match="SpeechT5ForTextToSpeech"):
         build_spec({"model_type": "speecht5", "architectures": ["SpeechT5ForTextToSpeech"]})
+
+
+DIA = {
+    "model_type": "dia",
+    "delay_pattern": [0, 1, 2],
+    "encoder_config": {"hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+                       "num_attention_heads": 4, "num_key_value_heads": 4, "head_dim": 8,
+                       "vocab_size": 40},
+    "decoder_config": {"hidden_size": 48, "intermediate_size": 64, "num_hidden_layers": 3,
+                       "num_attention_heads": 6, "num_key_value_heads": 2, "head_dim": 8,
+                       "cross_hidden_size": 32, "cross_num_attention_heads": 4,
+                       "cross_num_key_value_heads": 2, "cross_head_dim": 12,
+                       "num_channels": 3, "vocab_size": 20, "pad_token_id": 19,
+                       "eos_token_id": 18, "bos_token_id": 17},
+}
+
+
+def test_dia_equals_transformers() -> None:
+    """DiaForConditionalGeneration at widths 32 (encoder) and 48 (decoder): parameters, and
+    the caches transformers fills on a CPU forward (decoder ids carry a channel axis): self
+    K/V per generated token, cross K/V per encoder token."""
+    spec = build_spec(json_copy(DIA))
+    assert count_from_spec(spec).total == transformers_weights(json_copy(DIA),
+                                                               "DiaForConditionalGeneration")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.for_model(**json_copy(DIA))
+        model = transformers.DiaForConditionalGeneration(cfg).eval()
+    tokens, channels = 4, 3
+    with torch.no_grad():
+        out = model(input_ids=torch.zeros((1, tokens), dtype=torch.long),
+                    decoder_input_ids=torch.zeros((1, tokens, channels), dtype=torch.long),
+                    use_cache=True)
+    cache = out.past_key_values
+
+    def per_token(sub: object) -> int:
+        return sum(layer.keys.numel() + layer.values.numel() for layer in sub.layers) // tokens
+
+    kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=10, batch=1)
+    assert kv.bytes_per_token == per_token(cache.self_attention_cache) == 3 * 2 * 2 * 8
+    assert kv.cross_bytes_per_encoder_token == per_token(cache.cross_attention_cache)
+
+
+def json_copy(value: dict) -> dict:
+    import json
+
+    return json.loads(json.dumps(value))

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from archlint.errors import ConfigError
 from archlint.families import tf_tables
-from archlint.families.base import Adapter
+from archlint.families.base import Adapter, classify_heads
 from archlint.families.dialects import Llama
 from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack
 from archlint.families.towers import read_towers
@@ -420,6 +420,81 @@ class SpeechT5(Bart):
         return [TowerSpec(name="speech pre-net", kind="speecht5", params=params, hidden_size=d)]
 
 
+class DiaStack(Llama):
+    """One stack of Dia (modeling_dia `DiaEncoder`, `DiaDecoder`) read from its own
+    sub-config (`dia_encoder`, `dia_decoder` types): Llama-like blocks, RMSNorm, unbiased
+    q/k/v/o with GQA at `head_dim`, a gated MLP (`gate_up_proj` fused: the same weights as
+    gate + up), rotary positions, a final RMSNorm. Read by `Dia`, which composes the two."""
+
+    name = "dia"
+    model_types = ("dia_encoder", "dia_decoder")
+
+
+class Dia(Adapter):
+    """Dia (modeling_dia `DiaForConditionalGeneration`): a text encoder and an audio-token
+    decoder of different widths, each configured by its own sub-config (`encoder_config`,
+    `decoder_config`) and read by `DiaStack`. The decoder is the language model: its token
+    table is `DiaMultiChannelEmbedding` (vocab_size × num_channels rows), each block adds
+    a cross-attention (q from the decoder's width, k/v from `cross_hidden_size`, at
+    `cross_num_attention_heads`, `cross_num_key_value_heads`, `cross_head_dim`) and a third
+    RMSNorm (pre_sa, pre_ca, pre_mlp), and `logits_dense` (untied) projects to
+    num_channels × vocab_size. The encoder (a byte-token table, blocks with two RMSNorms,
+    a final RMSNorm, no head) is counted whole as the `encoder` tower, read by the same
+    block reader at its own width, because a spec's blocks share one width."""
+
+    name = "dia"
+    model_types = ("dia",)
+
+    def _sub(self, key: str) -> dict[str, Any]:
+        sub = self.config.get(key)
+        kind = tf_tables.sub_configs("dia").get(key)
+        return {**(sub if isinstance(sub, dict) else {}), "model_type": kind}
+
+    def build(self) -> ModelSpec:
+        from archlint.analysis.params import count_from_spec
+
+        enc_cfg = {**self._sub("encoder_config"), "tie_word_embeddings": True}
+        dec_cfg = {**self._sub("decoder_config"), "tie_word_embeddings": False}
+        enc_spec = DiaStack(enc_cfg).build()
+        decoder = DiaStack(dec_cfg)
+        dec_spec = decoder.build()
+        cv = decoder.cv
+        channels = int(cv.lookup("num_channels")[0] or 9)
+        cross_h = cv.lookup("cross_hidden_size")[0] or enc_spec.hidden_size
+        cross_heads = cv.lookup("cross_num_attention_heads")[0]
+        cross_kv = cv.lookup("cross_num_key_value_heads")[0] or cross_heads
+        cross_dim = cv.lookup("cross_head_dim")[0]
+        layers = []
+        for layer in dec_spec.layers:
+            att = layer.attention
+            heads = int(cross_heads or att.num_heads)
+            kv = int(cross_kv or heads)
+            dim = int(cross_dim or att.head_dim)
+            cross = att.model_copy(update={
+                "source": "encoder", "window": None, "positional": "none",
+                "num_heads": heads, "num_kv_heads": kv, "head_dim": dim, "v_head_dim": dim,
+                "kind": classify_heads(heads, kv),
+                "kv_input_size": int(cross_h) if int(cross_h) != dec_spec.hidden_size else None,
+            })
+            layers.append(layer.model_copy(update={"cross_attention": cross,
+                                                   "norms": layer.norms + 1}))
+        encoder = TowerSpec(name="encoder", kind="dia_encoder",
+                            params=count_from_spec(enc_spec).total,
+                            num_layers=enc_spec.num_layers, hidden_size=enc_spec.hidden_size)
+        return dec_spec.model_copy(update={
+            "model_type": "dia",
+            "family": self.name,
+            "architecture": "encoder-decoder",
+            "vocab_size": dec_spec.vocab_size * channels,
+            "layers": layers,
+            # the encoder's modules are all in its tower; the decoder's final norm
+            "stacks": [StackSpec(name="encoder"),
+                       StackSpec(name="decoder", final_norm=dec_spec.final_norm)],
+            "towers": [*dec_spec.towers, encoder],
+            "notes": [*dec_spec.notes, *enc_spec.notes],
+        })
+
+
 class MoshiText(Llama):
     """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
     speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
@@ -474,5 +549,6 @@ class MoshiText(Llama):
 
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
-    Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText
+    Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
+    DiaStack, Dia,
 )
