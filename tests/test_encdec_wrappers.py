@@ -300,3 +300,42 @@ def json_copy(value: dict) -> dict:
     import json
 
     return json.loads(json.dumps(value))
+
+
+def _t5gemma2_text(**over: object) -> dict:
+    text = {"hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 3,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+            "vocab_size": 300, "sliding_window": 8,
+            "layer_types": ["sliding_attention", "sliding_attention", "full_attention"]}
+    text.update(over)
+    return text
+
+
+T5GEMMA2 = {
+    "model_type": "t5gemma2",
+    "encoder": {
+        "text_config": _t5gemma2_text(),
+        "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 32,
+                          "intermediate_size": 40, "num_hidden_layers": 1,
+                          "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
+        "mm_tokens_per_image": 4,
+    },
+    "decoder": _t5gemma2_text(num_hidden_layers=2,
+                              layer_types=["sliding_attention", "full_attention"]),
+    "vocab_size": 300,
+    "eoi_token_index": 299, "image_token_index": 298, "boi_token_index": 297,
+}
+
+
+def test_t5gemma2_equals_transformers() -> None:
+    """T5Gemma2ForConditionalGeneration: Gemma-3 stacks (q/k norms, 4 norms per block), the
+    decoder's merged self+cross attention (no cross weights of its own), one tied token
+    table plus eoi_embedding, the SigLIP tower and its projector. Caches: the merged
+    attention's K/V per token (the full layer; the sliding one capped at the window) and per
+    encoder token in every decoder layer: 2 KV heads × 16."""
+    spec = build_spec(json_copy(T5GEMMA2))
+    expected = transformers_weights(json_copy(T5GEMMA2), "T5Gemma2ForConditionalGeneration")
+    assert count_from_spec(spec).total == expected
+    kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=100, batch=1)
+    assert kv.cross_bytes_per_encoder_token == 2 * 2 * 2 * 16
+    assert kv.layers_cross == 2

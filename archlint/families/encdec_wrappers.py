@@ -15,7 +15,7 @@ from archlint.errors import ConfigError
 from archlint.families import tf_tables
 from archlint.families.base import Adapter, classify_heads
 from archlint.families.dialects import Llama
-from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack
+from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack, T5Gemma
 from archlint.families.towers import read_towers
 from archlint.spec import (
     AttentionSpec,
@@ -495,6 +495,87 @@ class Dia(Adapter):
         })
 
 
+class T5Gemma2(T5Gemma):
+    """T5Gemma 2 (modeling_t5gemma2): Gemma-3 stacks, the encoder's under
+    `encoder.text_config`, the decoder's under `decoder`. Blocks: pre/post RMSNorms around
+    attention and the MLP (4 per block in both stacks), per-head q/k RMSNorms, unbiased
+    projections unless `attention_bias`, GeGLU. The decoder's attention is merged
+    (`T5Gemma2MergedAttention`): one q/k/v/o set attends over its own tokens and the
+    encoder's together, so the cross-attention holds no weights of its own while its K/V,
+    from the same k_proj/v_proj, are cached per encoder token. One token table
+    (encoder.text_model.embed_tokens; the decoder's and lm_head.out_proj tied to it) with
+    one `eoi_embedding` vector beside it; a final RMSNorm per stack. The encoder also holds
+    the vision tower (`encoder.vision_config`, the tower reader) and
+    `T5Gemma2MultiModalProjector`: mm_input_projection_weight (vision × text width) and
+    mm_soft_emb_norm (an RMSNorm at the vision width)."""
+
+    name = "t5gemma2"
+    model_types = ("t5gemma2",)
+    STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
+        stack: {
+            "layers": (f"{prefix}.num_hidden_layers",),
+            "heads": (f"{prefix}.num_attention_heads",),
+            "kv_heads": (f"{prefix}.num_key_value_heads",),
+            "head_dim": (f"{prefix}.head_dim",),
+            "ffn": (f"{prefix}.intermediate_size",),
+        }
+        for stack, prefix in (("encoder", "encoder.text_config"), ("decoder", "decoder"))
+    }
+
+    def stack_prefix(self) -> str:
+        return "encoder.text_config" if self._stack == "encoder" else "decoder"
+
+    def hidden_size(self) -> int:
+        hidden = self.read_int("hidden_size", "decoder.hidden_size") or 0
+        encoder = self.read_int("encoder_hidden_size", "encoder.text_config.hidden_size")
+        if encoder and encoder != hidden and not any("widths differ" in n for n in self.notes):
+            self.notes.append(
+                f"encoder width {encoder} and decoder width {hidden} differ: the encoder's "
+                "blocks are counted at the decoder's width"
+            )
+        return hidden
+
+    def norms_per_layer(self) -> int:
+        return 4
+
+    def qk_norm(self) -> bool:
+        return True
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        return spec.model_copy(update={"qk_norm": True, "qk_norm_per_head": True})
+
+    def stack_spec(self, name: Stack) -> StackSpec:
+        extra = self.hidden_size() if name == "encoder" else 0  # eoi_embedding, tied once
+        return StackSpec(name=name, final_norm=True, extra_params=extra)
+
+    def towers(self) -> list[TowerSpec]:
+        vision = self.cv.lookup("encoder.vision_config")[0]
+        if not isinstance(vision, dict):
+            return []
+        towers = [
+            t for t in read_towers({"model_type": "t5gemma2", "vision_config": vision},
+                                   self.hidden_size())
+            if t.name != "projector"
+        ]
+        v = towers[0].hidden_size if towers else 0
+        towers.append(TowerSpec(name="projector", kind="t5gemma2",
+                                params=v * self.hidden_size() + v))
+        return towers
+
+    def build(self) -> ModelSpec:
+        from archlint.analysis.params import layer_params
+
+        spec = super().build()
+        # the merged attention: the decoder block's weights are its self-attention's
+        layers = [
+            layer.model_copy(update={"block_params": dict(layer_params(
+                layer.model_copy(update={"cross_attention": None}), spec))})
+            for layer in spec.layers
+        ]
+        return spec.model_copy(update={"layers": layers})
+
+
 class MoshiText(Llama):
     """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
     speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
@@ -550,5 +631,5 @@ class MoshiText(Llama):
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
     Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
-    DiaStack, Dia,
+    DiaStack, Dia, T5Gemma2,
 )
