@@ -339,3 +339,24 @@ def test_t5gemma2_equals_transformers() -> None:
     kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=100, batch=1)
     assert kv.cross_bytes_per_encoder_token == 2 * 2 * 2 * 16
     assert kv.layers_cross == 2
+
+
+def test_pix2struct_equals_transformers() -> None:
+    """Pix2StructForConditionalGeneration: the image encoder (patch projection, row/column
+    tables, gated blocks at heads × d_kv) as a tower, the T5-style text decoder with
+    cross-attention and one relative table; untied head. Caches: 3 layers × K+V × 48 per
+    token and per encoder token."""
+    config = {
+        "model_type": "pix2struct", "tie_word_embeddings": False,
+        "vision_config": {"hidden_size": 40, "d_ff": 56, "d_kv": 8, "num_attention_heads": 4,
+                          "num_hidden_layers": 2, "patch_embed_hidden_size": 24,
+                          "seq_len": 30},
+        "text_config": {"hidden_size": 48, "d_ff": 64, "d_kv": 12, "num_heads": 4,
+                        "num_layers": 3, "vocab_size": 90,
+                        "relative_attention_num_buckets": 8},
+    }
+    spec = build_spec(json_copy(config))
+    expected = transformers_weights(json_copy(config), "Pix2StructForConditionalGeneration")
+    assert count_from_spec(spec).total == expected
+    kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=10, batch=1)
+    assert kv.bytes_per_token == kv.cross_bytes_per_encoder_token == 3 * 2 * 48

@@ -576,6 +576,60 @@ class T5Gemma2(T5Gemma):
         return spec.model_copy(update={"layers": layers})
 
 
+class Pix2Struct(T5):
+    """Pix2Struct (modeling_pix2struct `Pix2StructForConditionalGeneration`): an image
+    encoder (`vision_config`) and a T5-style text decoder (`text_config`). The decoder is
+    the language model: `num_layers` blocks of self-attention, cross-attention over the
+    encoder and a gated FFN (wi_0, wi_1, wo, always gated), each sub-layer with its own
+    weight-only RMSNorm, q/k/v/o at hidden × hidden unbiased, a relative-position bias table
+    (buckets × heads) in its first block only, a final norm, lm_head tied to the token table
+    only when `tie_word_embeddings`. The image encoder is one stack of the model, counted as
+    its tower: patch_projection (biased, patch_embed_hidden_size → hidden), row and column
+    tables of `seq_len` rows, `num_hidden_layers` blocks (q/k/v/o at heads × d_kv unbiased,
+    gated MLP at d_ff, two weight-only norms) and a final norm."""
+
+    name = "pix2struct"
+    model_types = ("pix2struct",)
+    STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
+        "decoder": {"layers": ("num_layers",), "heads": ("num_heads",), "ffn": ("d_ff",)},
+    }
+
+    def gated_ffn(self) -> bool:
+        return True
+
+    def encoder_layers(self) -> list[LayerSpec]:
+        return []
+
+    def stack_spec(self, name: Stack) -> StackSpec:
+        if name == "encoder":
+            return StackSpec(name=name)
+        buckets = self.read_int("relative_attention_buckets",
+                                "relative_attention_num_buckets", default=32) or 0
+        heads = self.stack_int("heads") or 0
+        return StackSpec(name=name, final_norm=True, extra_params=buckets * heads)
+
+    def build(self) -> ModelSpec:
+        # the one relative table is the decoder stack's (counted there), not one per stack
+        return super().build().model_copy(update={"relative_attention_buckets": 0})
+
+    def towers(self) -> list[TowerSpec]:
+        raw = self.config.get("vision_config")
+        vision = {**(tf_tables.defaults_for("pix2struct_vision_model") or {}),
+                  **(raw if isinstance(raw, dict) else {})}
+
+        def get(key: str) -> int:
+            value = vision.get(key)
+            return int(value) if isinstance(value, int) else 0
+
+        h, ff, layers = get("hidden_size"), get("d_ff"), get("num_hidden_layers")
+        inner = get("num_attention_heads") * get("d_kv")
+        block = 4 * h * inner + 3 * h * ff + 2 * h
+        params = get("patch_embed_hidden_size") * h + h + 2 * get("seq_len") * h
+        params += layers * block + h
+        return [TowerSpec(name="vision encoder", kind="pix2struct_vision_model",
+                          params=params, num_layers=layers, hidden_size=h)]
+
+
 class MoshiText(Llama):
     """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
     speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
@@ -631,5 +685,5 @@ class MoshiText(Llama):
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
     Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
-    DiaStack, Dia, T5Gemma2,
+    DiaStack, Dia, T5Gemma2, Pix2Struct,
 )
