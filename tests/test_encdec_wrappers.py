@@ -360,3 +360,17 @@ def test_pix2struct_equals_transformers() -> None:
     assert count_from_spec(spec).total == expected
     kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=10, batch=1)
     assert kv.bytes_per_token == kv.cross_bytes_per_encoder_token == 3 * 2 * 48
+
+
+def test_udop_equals_transformers() -> None:
+    """UdopForConditionalGeneration: T5 stacks, the shared patch conv plus the decoder's own
+    copy, the encoder's 2-D cell tables, per-stack relative_bias tables (the first tied)."""
+    config = {"model_type": "udop", "d_model": 48, "d_kv": 12, "d_ff": 80, "num_heads": 4,
+              "num_layers": 2, "num_decoder_layers": 3, "vocab_size": 120,
+              "feed_forward_proj": "gated-gelu", "patch_size": 8, "image_size": 32,
+              "max_2d_position_embeddings": 50,
+              "relative_bias_args": [{"type": "1d"}, {"type": "horizontal"},
+                                     {"type": "vertical", "relative_attention_num_buckets": 20}]}
+    spec = build_spec(json_copy(config))
+    expected = transformers_weights(json_copy(config), "UdopForConditionalGeneration")
+    assert count_from_spec(spec).total == expected

@@ -630,6 +630,50 @@ class Pix2Struct(T5):
                           params=params, num_layers=layers, hidden_size=h)]
 
 
+class Udop(T5):
+    """UDOP (modeling_udop `UdopForConditionalGeneration`): T5 stacks (T5's keys, relative
+    bias table in each stack's first block, `feed_forward_proj`), the token table shared by
+    both stacks and the head (tied), and around the blocks: `patch_embed`, a Conv2d
+    (num_channels → d_model, kernel and stride patch_size, biased) that the encoder's
+    `embed_patches` is tied to, while the decoder's `embed_patches` is its own copy; the
+    encoder's `cell_2d_embedding` (x and y tables of max_2d_position_embeddings rows); and
+    in each stack `relative_bias`, one table per `relative_bias_args` entry of
+    (relative_attention_num_buckets, default 32, + 2 with prefix_bucket and not expand) ×
+    heads, the first of which is tied to the encoder's first-block table."""
+
+    name = "udop"
+    model_types = ("udop",)
+
+    def _patch_conv(self) -> int:
+        d = self.hidden_size()
+        channels = self.read_int("num_channels", "num_channels", default=3) or 0
+        patch = self.read_int("patch_size", "patch_size", default=16) or 0
+        return channels * patch * patch * d + d
+
+    def _bias_tables(self) -> int:
+        args = self.cv.lookup("relative_bias_args")[0]
+        if not isinstance(args, list):
+            return 0
+        heads = self.stack_int("heads") or 0
+        total = 0
+        for entry in args[1:]:  # the first is tied to the encoder's block-0 table
+            if not isinstance(entry, dict):
+                continue
+            buckets = int(entry.get("relative_attention_num_buckets", 32))
+            extra = 2 if entry.get("prefix_bucket") and not entry.get("expand") else 0
+            total += (buckets + extra) * heads
+        return total
+
+    def stack_spec(self, name: Stack) -> StackSpec:
+        spec = super().stack_spec(name)
+        extra = self._patch_conv() + self._bias_tables()
+        if name == "encoder":
+            rows = self.read_int("max_2d_positions", "max_2d_position_embeddings",
+                                 default=1024) or 0
+            extra += 2 * rows * self.hidden_size()
+        return spec.model_copy(update={"extra_params": spec.extra_params + extra})
+
+
 class MoshiText(Llama):
     """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
     speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
@@ -685,5 +729,5 @@ class MoshiText(Llama):
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
     Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
-    DiaStack, Dia, T5Gemma2, Pix2Struct,
+    DiaStack, Dia, T5Gemma2, Pix2Struct, Udop,
 )
