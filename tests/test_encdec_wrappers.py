@@ -22,13 +22,14 @@ transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
 
-def transformers_weights(config: dict, class_name: str) -> int:
+def transformers_weights(config: dict, class_name: str | type) -> int:
     """Parameters (tied once) + persistent buffers of transformers' model class."""
+    cls = getattr(transformers, class_name) if isinstance(class_name, str) else class_name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cfg = transformers.AutoConfig.for_model(**config)
         with torch.device("meta"):
-            model = getattr(transformers, class_name)(cfg)
+            model = cls(cfg)
     total = sum(p.numel() for _, p in model.named_parameters())
     volatile = {
         f"{name}.{buf}" if name else buf
@@ -373,4 +374,16 @@ def test_udop_equals_transformers() -> None:
                                      {"type": "vertical", "relative_attention_num_buckets": 20}]}
     spec = build_spec(json_copy(config))
     expected = transformers_weights(json_copy(config), "UdopForConditionalGeneration")
+    assert count_from_spec(spec).total == expected
+
+
+def test_kosmos25_language_model_equals_transformers() -> None:
+    """Kosmos2_5TextForCausalLM: biased attention and fc1/fc2, ffn_layernorm over ffn_dim,
+    a 2-row segment table, sinusoidal buffer positions, final LayerNorm, lm_head tied."""
+    config = {"model_type": "kosmos_2_5_text_model", "embed_dim": 48, "ffn_dim": 80,
+              "layers": 3, "attention_heads": 4, "vocab_size": 150}
+    from transformers.models.kosmos2_5 import modeling_kosmos2_5
+
+    spec = build_spec(dict(config))
+    expected = transformers_weights(dict(config), modeling_kosmos2_5.Kosmos2_5TextForCausalLM)
     assert count_from_spec(spec).total == expected

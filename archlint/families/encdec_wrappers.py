@@ -674,6 +674,43 @@ class Udop(T5):
         return spec.model_copy(update={"extra_params": spec.extra_params + extra})
 
 
+class Kosmos25Text(Adapter):
+    """Kosmos-2.5's language model (modeling_kosmos2_5 `Kosmos2_5TextTransformer`, read
+    from `text_config`): pre-LayerNorm blocks (self_attn_layer_norm, final_layer_norm, with
+    bias), biased q/k/v/out projections, a plain biased fc1/fc2 MLP with a LayerNorm over
+    its `ffn_dim`-wide inner activation (`ffn_layernorm`, counted as the block's extra),
+    sinusoidal positions kept as a buffer, a 2-row `segment_emb` table, a final LayerNorm,
+    lm_head tied. Its vision tower and projector are read by the tower reader."""
+
+    name = "kosmos-2.5"
+    model_types = ("kosmos_2_5_text_model",)
+
+    def norm_kind(self) -> str:
+        return "layernorm"
+
+    def norm_bias(self) -> bool:
+        return True
+
+    def qkv_bias(self) -> bool:
+        return True
+
+    def positional(self, index: int) -> Positional:
+        return "sinusoidal"
+
+    def rope_theta(self) -> float | None:
+        return None
+
+    def ffn(self, index: int) -> FFNSpec:
+        return super().ffn(index).model_copy(update={"gated": False, "bias": True})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        return spec.model_copy(update={"extra_params": 2 * spec.ffn.intermediate_size})
+
+    def type_vocab_rows(self) -> int:
+        return 2  # segment_emb: nn.Embedding(2, embed_dim)
+
+
 class MoshiText(Llama):
     """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
     speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
@@ -729,5 +766,5 @@ class MoshiText(Llama):
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
     Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
-    DiaStack, Dia, T5Gemma2, Pix2Struct, Udop,
+    DiaStack, Dia, T5Gemma2, Pix2Struct, Udop, Kosmos25Text,
 )
