@@ -387,3 +387,22 @@ def test_kosmos25_language_model_equals_transformers() -> None:
     spec = build_spec(dict(config))
     expected = transformers_weights(dict(config), modeling_kosmos2_5.Kosmos2_5TextForCausalLM)
     assert count_from_spec(spec).total == expected
+
+
+def test_voxtral_realtime_language_model_equals_transformers() -> None:
+    """VoxtralRealtimeForConditionalGeneration's language model: Llama blocks with the
+    time-conditioned AdaRmsNorm (hidden → 32 → hidden) in each; the audio tower and the
+    projector are the tower reader's, left out here on both sides."""
+    text = {"hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+            "vocab_size": 100}
+    config = {"model_type": "voxtral_realtime", "text_config": text}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.for_model(**json_copy(config))
+        with torch.device("meta"):
+            model = transformers.VoxtralRealtimeForConditionalGeneration(cfg)
+    lm = sum(p.numel() for n, p in model.named_parameters()
+             if "audio_tower" not in n and "multi_modal_projector" not in n)
+    counts = count_from_spec(build_spec(json_copy(config)))
+    assert counts.total - counts.by_component.get("towers", 0) == lm

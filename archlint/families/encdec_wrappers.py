@@ -711,6 +711,23 @@ class Kosmos25Text(Adapter):
         return 2  # segment_emb: nn.Embedding(2, embed_dim)
 
 
+class VoxtralRealtimeText(Llama):
+    """Voxtral Realtime's language model (modeling_voxtral_realtime, `text_config` of type
+    voxtral_realtime_text): Llama blocks plus, in each, `VoxtralRealtimeTextAdaRmsNorm`,
+    the time-conditioned scale of the MLP's input: two unbiased linears hidden → 32 → hidden
+    (the rank 32 is fixed in the modeling code). Its audio encoder and projector are read
+    by the tower reader."""
+
+    name = "voxtral_realtime"
+    model_types = ("voxtral_realtime_text",)
+    ADA_RANK: ClassVar[int] = 32
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        extra = spec.extra_params + 2 * self.ADA_RANK * self.hidden_size()
+        return spec.model_copy(update={"extra_params": extra})
+
+
 class MoshiText(Llama):
     """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
     speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
@@ -767,4 +784,5 @@ class MoshiText(Llama):
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
     Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
     DiaStack, Dia, T5Gemma2, Pix2Struct, Udop, Kosmos25Text,
+    VoxtralRealtimeText,
 )
