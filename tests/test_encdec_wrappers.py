@@ -406,3 +406,32 @@ def test_voxtral_realtime_language_model_equals_transformers() -> None:
              if "audio_tower" not in n and "multi_modal_projector" not in n)
     counts = count_from_spec(build_spec(json_copy(config)))
     assert counts.total - counts.by_component.get("towers", 0) == lm
+
+
+PARAKEET = {"hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 4, "conv_kernel_size": 5,
+            "subsampling_conv_channels": 8, "subsampling_factor": 4, "num_mel_bins": 20}
+ASR_TEXT = {"hidden_size": 32, "intermediate_size": 40, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 4, "head_dim": 8,
+            "vocab_size": 60, "max_position_embeddings": 24}
+
+
+@pytest.mark.parametrize(
+    ("config", "class_name"),
+    [
+        ({"model_type": "canary", "vocab_size": 60, "encoder_config": PARAKEET,
+          "decoder_config": ASR_TEXT}, "CanaryForConditionalGeneration"),
+        ({"model_type": "cohere_asr", **ASR_TEXT, "tie_word_embeddings": False,
+          "encoder_config": {**PARAKEET, "hidden_size": 40, "num_attention_heads": 5}},
+         "CohereAsrForConditionalGeneration"),
+    ],
+    ids=["canary", "cohere_asr"],
+)
+def test_asr_encoder_decoders_equal_transformers(config: dict, class_name: str) -> None:
+    """The FastConformer encoder (with its BatchNorm running statistics, which the
+    checkpoint holds) as the encoder tower, the text decoder with cross-attention; Cohere
+    ASR's pos_emb table, proj from the encoder's width and untied proj_out."""
+    spec = build_spec(json_copy(config))
+    assert count_from_spec(spec).total == transformers_weights(json_copy(config), class_name)
+    kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=10, batch=1)
+    assert kv.bytes_per_token == kv.cross_bytes_per_encoder_token == 2 * 2 * 32

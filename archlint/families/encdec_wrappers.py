@@ -728,6 +728,126 @@ class VoxtralRealtimeText(Llama):
         return spec.model_copy(update={"extra_params": extra})
 
 
+def fastconformer_params(config: dict[str, Any]) -> int:
+    """Parameters (and BatchNorm running statistics, which checkpoints hold) of a
+    FastConformer encoder (modeling_parakeet `ParakeetEncoder`), keys the config omits taking
+    ParakeetEncoderConfig's defaults. Subsampling: log2(subsampling_factor) stride-s Conv2d
+    stages (the first 1 → C channels, then depthwise C → C and pointwise 1×1, all biased)
+    and a biased linear C × (num_mel_bins // s^stages) → h. Per block: two feed-forwards
+    (linear1 h → I, linear2 I → h, biased when attention_bias), self-attention (q/k/v/o,
+    biased when attention_bias, an unbiased relative_k_proj and the bias_u/bias_v tables of
+    heads × head_dim), the convolution module (pointwise h → 2h, depthwise kernel
+    conv_kernel_size, BatchNorm, pointwise h → h; biased when convolution_bias) and five
+    LayerNorms."""
+    c = {**(tf_tables.defaults_for("parakeet_encoder") or {}), **config}
+
+    def get(key: str, default: int = 0) -> int:
+        value = c.get(key)
+        return int(value) if isinstance(value, (int, float)) and value is not None else default
+
+    h, inner, layers = get("hidden_size"), get("intermediate_size"), get("num_hidden_layers")
+    heads = get("num_attention_heads", 1)
+    kv = get("num_key_value_heads", heads)
+    hd = get("head_dim", h // max(heads, 1))
+    ab, cb = bool(c.get("attention_bias", True)), bool(c.get("convolution_bias", True))
+    ff = 2 * h * inner + ((inner + h) if ab else 0)
+    attn = 2 * h * heads * hd + 2 * h * kv * hd + (heads * hd + 2 * kv * hd + h if ab else 0)
+    attn += h * heads * hd + 2 * heads * hd  # relative_k_proj, bias_u, bias_v
+    kernel = get("conv_kernel_size", 9)
+    conv = 2 * h * h + h * kernel + h * h + ((2 * h + h + h) if cb else 0)
+    conv += 4 * h + 1  # BatchNorm1d: weight, bias, running mean/var, num_batches_tracked
+    block = 2 * ff + attn + conv + 5 * 2 * h
+    channels, k = get("subsampling_conv_channels", 256), get("subsampling_conv_kernel_size", 3)
+    stride = get("subsampling_conv_stride", 2)
+    stages = max(get("subsampling_factor", 8).bit_length() - 1, 1)
+    sub = channels * k * k + channels
+    sub += (stages - 1) * (channels * k * k + channels + channels * channels + channels)
+    sub += channels * (get("num_mel_bins", 128) // stride**stages) * h + h
+    return sub + layers * block
+
+
+class AsrDecoderStack(Adapter):
+    """The text decoder of Canary and Cohere ASR (modeling_canary `CanaryDecoder`,
+    modeling_cohere_asr `CohereAsrDecoder`): pre-LayerNorm blocks of self-attention,
+    cross-attention and a plain fc1/fc2 MLP (biased), q/k/v/o biased when `attention_bias`,
+    three LayerNorms per block (before each sub-layer), a LayerNorm after the embedding and
+    one at the end; `proj_out` is tied to the token table and biased. Read by
+    `AsrEncoderDecoder`."""
+
+    name = "asr decoder"
+    model_types = ("canary_decoder",)
+
+    def norm_kind(self) -> str:
+        return "layernorm"
+
+    def norm_bias(self) -> bool:
+        return True
+
+    def qkv_bias(self) -> bool:
+        return bool(self.read("qkv_bias", "attention_bias", default=True))
+
+    def ffn(self, index: int) -> FFNSpec:
+        return super().ffn(index).model_copy(update={"gated": False, "bias": True})
+
+    def norms_per_layer(self) -> int:
+        return 3
+
+
+class AsrEncoderDecoder(Adapter):
+    """Canary (modeling_canary) and Cohere ASR (modeling_cohere_asr): a FastConformer
+    encoder (`encoder_config`, parakeet_encoder) and a text decoder (`AsrDecoderStack`;
+    Canary's keys under `decoder_config`, Cohere ASR's at the root) whose blocks
+    cross-attend the encoder at the decoder's width. The encoder is counted whole as its
+    tower (`fastconformer_params`). Positions: Canary's sinusoidal table is a buffer, Cohere
+    ASR's `pos_emb` an nn.Embedding of max_position_embeddings rows; Cohere ASR also maps
+    the encoder's states with `proj` (a biased linear, encoder → decoder width)."""
+
+    name = "asr encoder-decoder"
+    model_types = ("canary", "cohere_asr")
+
+    def build(self) -> ModelSpec:
+        root_type = str(self.config.get("model_type"))
+        if root_type == "canary":
+            sub = self.config.get("decoder_config")
+            dec_cfg = {**(sub if isinstance(sub, dict) else {}), "model_type": "canary_decoder"}
+        else:
+            dec_cfg = {k: v for k, v in self.config.items() if k != "encoder_config"}
+        decoder = AsrDecoderStack(dec_cfg)
+        spec = decoder.build()
+        raw = self.config.get("encoder_config")
+        enc_cfg = raw if isinstance(raw, dict) else {}
+        enc_h = int(enc_cfg.get("hidden_size") or (tf_tables.defaults_for("parakeet_encoder")
+                                                     or {}).get("hidden_size") or 0)
+        tower = TowerSpec(name="encoder", kind="parakeet_encoder",
+                          params=fastconformer_params(enc_cfg), hidden_size=enc_h)
+        d = spec.hidden_size
+        extra = dict(spec.extra_params)
+        rows = 0
+        if root_type == "cohere_asr":
+            extra["other"] = extra.get("other", 0) + enc_h * d + d  # proj
+            rows = spec.max_position_embeddings or 0
+        layers = [
+            layer.model_copy(update={"cross_attention": layer.attention.model_copy(
+                update={"source": "encoder", "window": None, "positional": "none"})})
+            for layer in spec.layers
+        ]
+        return spec.model_copy(update={
+            "model_type": root_type,
+            "family": self.name,
+            "architecture": "encoder-decoder",
+            "layers": layers,
+            "stacks": [StackSpec(name="encoder"),
+                       StackSpec(name="decoder", embedding_norm=True, final_norm=True,
+                                 position_rows=rows)],
+            "head_bias": True,
+            # proj_out is tied to the token table by the model's (root) config
+            "tie_word_embeddings": bool(self.read("tie_word_embeddings",
+                                                  "tie_word_embeddings", default=True)),
+            "extra_params": extra,
+            "towers": [tower],
+        })
+
+
 class MoshiText(Llama):
     """Moshi's temporal transformer (modeling_moshi `MoshiForCausalLM`) and Kyutai
     speech-to-text's (modeling_kyutai_speech_to_text): Llama-like blocks (RMSNorm, unbiased
@@ -784,5 +904,5 @@ class MoshiText(Llama):
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
     Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
     DiaStack, Dia, T5Gemma2, Pix2Struct, Udop, Kosmos25Text,
-    VoxtralRealtimeText,
+    VoxtralRealtimeText, AsrDecoderStack, AsrEncoderDecoder,
 )
