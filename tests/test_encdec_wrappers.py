@@ -435,3 +435,13 @@ def test_asr_encoder_decoders_equal_transformers(config: dict, class_name: str) 
     assert count_from_spec(spec).total == transformers_weights(json_copy(config), class_name)
     kv = kv_cache(spec, dtype="int8", dtype_bytes=1, context=10, batch=1)
     assert kv.bytes_per_token == kv.cross_bytes_per_encoder_token == 2 * 2 * 32
+
+
+@pytest.mark.parametrize("model_type", ["seamless_m4t", "seamless_m4t_v2", "qwen2_5_omni", "pi0"])
+def test_undescribed_types_refused_in_one_line(model_type: str) -> None:
+    """Types whose extra models no reader counts get a one-line error, not a generic guess."""
+    from archlint.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not described") as info:
+        build_spec({"model_type": model_type})
+    assert "\n" not in str(info.value)
