@@ -282,13 +282,12 @@ def _encoder_outputs(model: Any, category: str, device: str) -> Any:
     encoder computes changes no cache shape: the cross-attention cache is sized by the
     encoder's length, which stays `TOKENS`. None when the model is no encoder-decoder."""
     import torch
-    from transformers.modeling_outputs import MoEModelOutput
 
     config = model.config
     if not (category == "encoder-decoder" or getattr(config, "is_encoder_decoder", False)):
         return None
     width = None
-    for cfg in (getattr(config, "encoder", None), config):
+    for cfg in (getattr(config, "encoder", None), getattr(config, "encoder_config", None), config):
         for key in ("hidden_size", "d_model"):
             value = getattr(cfg, key, None) if cfg is not None else None
             if isinstance(value, int) and not isinstance(value, bool):
@@ -297,9 +296,22 @@ def _encoder_outputs(model: Any, category: str, device: str) -> Any:
         return None
     dtype = next(model.parameters()).dtype
     hidden = torch.zeros((1, TOKENS, width), dtype=dtype, device=device)
-    # the fields of a plain encoder output and those a sparse one adds (router_logits: Switch
-    # Transformers reads them off the encoder output), all but the hidden state None
-    return MoEModelOutput(last_hidden_state=hidden)
+    return _encoder_output_class()(last_hidden_state=hidden)
+
+
+def _encoder_output_class() -> Any:
+    """An encoder output with the fields decoders read off one: a plain encoder's, a sparse
+    one's `router_logits` (Switch Transformers) and the `attention_mask` a subsampling speech
+    encoder returns (Cohere ASR); all but the hidden state None."""
+    from dataclasses import dataclass as _dataclass
+
+    from transformers.modeling_outputs import MoEModelOutput
+
+    @_dataclass
+    class EncoderOutput(MoEModelOutput):
+        attention_mask: Any = None
+
+    return EncoderOutput
 
 
 def _mla_latents(model: Any) -> list[int]:
