@@ -167,7 +167,9 @@ class Speech2Text(Bart):
         kernels = self.cv.lookup("conv_kernel_sizes")[0]
         if not isinstance(kernels, (list, tuple)):
             kernels = [5, 5]
-        n = len(kernels)
+        # one convolution per kernel size; the last `num_conv_layers` - 1 decides which
+        # one widens to 2 × d_model
+        n = self.read_int("conv_layers", "num_conv_layers", default=len(kernels)) or 0
         params = 0
         for i, k in enumerate(kernels):
             cin = feats * channels if i == 0 else mid // 2
@@ -327,6 +329,8 @@ class CompositeEncoderDecoder(Adapter):
         encoder type used as a decoder, its head's own parameters (None otherwise)."""
         mt = str(dec_cfg["model_type"])
         decoder = adapter_for(dec_cfg)
+        # read: this reader gives every block its cross-attention, as the composite builds it
+        decoder.cv.lookup("add_cross_attention", "is_decoder")
         arch = decoder.architecture()
         if arch == "decoder":
             return decoder, None
@@ -340,6 +344,7 @@ class CompositeEncoderDecoder(Adapter):
         # and the output bias are counted
         head_own = adapter_for({**with_head, "tie_word_embeddings": True}).task_head_params()
         decoder = adapter_for(with_head)
+        decoder.cv.lookup("add_cross_attention", "is_decoder")
         if decoder.task_head() is None:
             raise ConfigError(
                 f"config.json: the LM head of the decoder ({mt}, {masked}) is not described"
@@ -377,6 +382,9 @@ class SpeechT5(Bart):
                 f"config.json: {other[0]} (SpeechT5's speech decoder pre/post-nets) is not "
                 "described; only SpeechT5ForSpeechToText is"
             )
+        # read: they shape only the text-to-speech classes' speech pre/post-nets, which
+        # SpeechT5ForSpeechToText does not build
+        self.cv.lookup("speech_decoder_prenet_layers", "speech_decoder_postnet_layers")
         return super().build()
 
     def positional(self, index: int) -> Positional:
@@ -457,13 +465,13 @@ class Dia(Adapter):
         dec_cfg = {**self._sub("decoder_config"), "tie_word_embeddings": False}
         enc_spec = DiaStack(enc_cfg).build()
         decoder = DiaStack(dec_cfg)
-        dec_spec = decoder.build()
-        cv = decoder.cv
+        cv = decoder.cv  # read before build(), whose coverage lists the keys not asked for
         channels = int(cv.lookup("num_channels")[0] or 9)
         cross_h = cv.lookup("cross_hidden_size")[0] or enc_spec.hidden_size
         cross_heads = cv.lookup("cross_num_attention_heads")[0]
         cross_kv = cv.lookup("cross_num_key_value_heads")[0] or cross_heads
         cross_dim = cv.lookup("cross_head_dim")[0]
+        dec_spec = decoder.build()
         layers = []
         for layer in dec_spec.layers:
             att = layer.attention
@@ -613,7 +621,7 @@ class Pix2Struct(T5):
         return super().build().model_copy(update={"relative_attention_buckets": 0})
 
     def towers(self) -> list[TowerSpec]:
-        raw = self.config.get("vision_config")
+        raw = self.cv.lookup("vision_config")[0]
         vision = {**(tf_tables.defaults_for("pix2struct_vision_model") or {}),
                   **(raw if isinstance(raw, dict) else {})}
 
@@ -709,6 +717,16 @@ class Kosmos25Text(Adapter):
 
     def type_vocab_rows(self) -> int:
         return 2  # segment_emb: nn.Embedding(2, embed_dim)
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        prov = dict(spec.provenance)
+        heads = self.read_int("num_heads", "attention_heads", prov=prov) or spec.num_heads
+        dim = self.hidden_size() // max(heads, 1)
+        return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
+                                       "head_dim": dim, "v_head_dim": dim,
+                                       "kind": classify_heads(heads, heads),
+                                       "provenance": prov})
 
 
 class VoxtralRealtimeText(Llama):
