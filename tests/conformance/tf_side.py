@@ -269,8 +269,15 @@ def _forward_fallback(model: Any, category: str, device: str) -> tuple[Any, Any]
     if hidden is None:
         raise
     kwargs = forward_inputs(model, category, device)
-    kwargs = {"decoder_input_ids": kwargs.get("decoder_input_ids", kwargs["input_ids"]),
-              "use_cache": True, "encoder_outputs": hidden}
+    ids = kwargs.get("decoder_input_ids", kwargs["input_ids"])
+    channels = getattr(getattr(model.config, "decoder_config", None), "num_channels", None)
+    if isinstance(channels, int) and not isinstance(channels, bool) and channels > 0:
+        # a decoder over several codebooks reads one id per channel and token (Dia's
+        # num_channels): the cache is still one K/V per token
+        import torch
+
+        ids = torch.zeros((*ids.shape, channels), dtype=ids.dtype, device=ids.device)
+    kwargs = {"decoder_input_ids": ids, "use_cache": True, "encoder_outputs": hidden}
     return model, _forward(model, kwargs)
 
 
