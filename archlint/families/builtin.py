@@ -30,6 +30,7 @@ from archlint.families.dialects import (
     Starcoder2,
 )
 from archlint.families.encdec import ENCDEC_ADAPTERS
+from archlint.families.encdec_wrappers import ENCDEC_WRAPPER_ADAPTERS
 from archlint.families.encoders import ENCODER_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.families.moe_variants import MOE_VARIANT_ADAPTERS
@@ -56,6 +57,7 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     DBRX,
     Bert,
     *ENCDEC_ADAPTERS,
+    *ENCDEC_WRAPPER_ADAPTERS,
     *ENCODER_ADAPTERS,
     *HYBRID_ADAPTERS,
     *ATTENTION_VARIANT_ADAPTERS,

@@ -419,6 +419,10 @@ class T5Gemma(EncoderDecoder):
         "mlp_bias": False,
     }
 
+    def stack_prefix(self) -> str:
+        """Where the stack being read keeps its keys (its nested config)."""
+        return self._stack
+
     def hidden_size(self) -> int:
         hidden = self.read_int("hidden_size", "decoder.hidden_size", "hidden_size") or 0
         encoder = self.read_int("encoder_hidden_size", "encoder.hidden_size") or hidden
@@ -433,7 +437,7 @@ class T5Gemma(EncoderDecoder):
         return self.read_int("vocab_size", "decoder.vocab_size", "vocab_size") or 0
 
     def qkv_bias(self) -> bool:
-        return bool(self.read("qkv_bias", f"{self._stack}.attention_bias", default=False))
+        return bool(self.read("qkv_bias", f"{self.stack_prefix()}.attention_bias", default=False))
 
     def o_bias(self) -> bool:
         return self.qkv_bias()
@@ -442,17 +446,17 @@ class T5Gemma(EncoderDecoder):
         return 6 if self._stack == "decoder" else 4
 
     def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup(f"{self._stack}.layer_types")[0]
+        declared = self.cv.lookup(f"{self.stack_prefix()}.layer_types")[0]
         if isinstance(declared, list) and len(declared) == n_layers:
             return [self._normalise_layer_type(str(t)) for t in declared]
         return ["full"] * n_layers
 
     def window(self) -> int | None:
-        return self.read_int("window", f"{self._stack}.sliding_window")
+        return self.read_int("window", f"{self.stack_prefix()}.sliding_window")
 
     def rope_theta(self) -> float | None:
-        value = self.read("rope_theta", f"{self._stack}.rope_parameters.rope_theta",
-                          f"{self._stack}.rope_theta", default=10000.0)
+        value = self.read("rope_theta", f"{self.stack_prefix()}.rope_parameters.rope_theta",
+                          f"{self.stack_prefix()}.rope_theta", default=10000.0)
         return float(value) if isinstance(value, (int, float)) else None
 
     def max_positions(self) -> int | None:
@@ -464,7 +468,7 @@ class T5Gemma(EncoderDecoder):
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
-        softcap = self.read("softcap", f"{self._stack}.attn_logit_softcapping")
+        softcap = self.read("softcap", f"{self.stack_prefix()}.attn_logit_softcapping")
         return spec.model_copy(update={"softcap": softcap})
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:

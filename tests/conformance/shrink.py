@@ -17,7 +17,8 @@ away. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
 first period is complete; a pattern list shorter than the stack, cycled over it
 (RecurrentGemma's `block_types`), raises K to its length. K is at least 2 and never above
 L; when K == L nothing changes.
-Nested text/decoder configs are shrunk the same way; encoder-decoders cut both stacks.
+Nested text/decoder configs are shrunk the same way; encoder-decoders cut both stacks (also
+when each stack has its own sub-config: `encoder_config`, `decoder_config`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ _PERIODIC = re.compile(
 )
 _INDEXES = re.compile(r"(layer|idx|indices|ids)")
 _CYCLE = re.compile(r"(types|pattern|block)")
-NESTED = ("text_config", "llm_config", "language_config", "decoder", "thinker_config")
+NESTED = ("text_config", "llm_config", "language_config", "decoder", "thinker_config",
+          "encoder_config", "decoder_config")
 MIN_LAYERS = 2
 #: HRM-Text's blocks per stack: its num_hidden_layers is per_stack × H_cycles × (L_cycles + 1)
 #: cache slots, and a null per-stack count makes the config read num_hidden_layers as it

@@ -253,6 +253,74 @@ def forward_inputs(model: Any, category: str, device: str = "meta") -> dict[str,
     return kwargs
 
 
+def _forward_fallback(model: Any, category: str, device: str) -> tuple[Any, Any]:
+    """(the module run, its output) when the plain forward failed: a multimodal model's
+    language model alone (it may insist on pixel/audio inputs), else an encoder-decoder's
+    decoder over a ready-made encoder output (`_encoder_outputs`; only decoder inputs are
+    given, since a speech encoder-decoder takes no `input_ids`). Re-raises the last failure."""
+    lm = _language_model(model) if category == "multimodal" else None
+    if lm is not None:
+        try:
+            return lm, _forward(lm, forward_inputs(lm, "decoder", device))
+        except Exception:
+            if _encoder_outputs(model, category, device) is None:
+                raise
+    hidden = _encoder_outputs(model, category, device)
+    if hidden is None:
+        raise
+    kwargs = forward_inputs(model, category, device)
+    ids = kwargs.get("decoder_input_ids", kwargs["input_ids"])
+    channels = getattr(getattr(model.config, "decoder_config", None), "num_channels", None)
+    if isinstance(channels, int) and not isinstance(channels, bool) and channels > 0:
+        # a decoder over several codebooks reads one id per channel and token (Dia's
+        # num_channels): the cache is still one K/V per token
+        import torch
+
+        ids = torch.zeros((*ids.shape, channels), dtype=ids.dtype, device=ids.device)
+    kwargs = {"decoder_input_ids": ids, "use_cache": True, "encoder_outputs": hidden}
+    return model, _forward(model, kwargs)
+
+
+def _encoder_outputs(model: Any, category: str, device: str) -> Any:
+    """An encoder-decoder's encoder output given ready-made (zeros of the encoder's width),
+    so that the forward runs the decoder alone: some encoders cannot run on the meta device
+    or under `use_cache` (T5Gemma's bidirectional mask calls `.item()` on its padding mask;
+    Switch Transformers' encoder stack refuses `use_cache` unless it is a decoder). What the
+    encoder computes changes no cache shape: the cross-attention cache is sized by the
+    encoder's length, which stays `TOKENS`. None when the model is no encoder-decoder."""
+    import torch
+
+    config = model.config
+    if not (category == "encoder-decoder" or getattr(config, "is_encoder_decoder", False)):
+        return None
+    width = None
+    for cfg in (getattr(config, "encoder", None), getattr(config, "encoder_config", None), config):
+        for key in ("hidden_size", "d_model"):
+            value = getattr(cfg, key, None) if cfg is not None else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                width = width or value
+    if width is None:
+        return None
+    dtype = next(model.parameters()).dtype
+    hidden = torch.zeros((1, TOKENS, width), dtype=dtype, device=device)
+    return _encoder_output_class()(last_hidden_state=hidden)
+
+
+def _encoder_output_class() -> Any:
+    """An encoder output with the fields decoders read off one: a plain encoder's, a sparse
+    one's `router_logits` (Switch Transformers) and the `attention_mask` a subsampling speech
+    encoder returns (Cohere ASR); all but the hidden state None."""
+    from dataclasses import dataclass as _dataclass
+
+    from transformers.modeling_outputs import MoEModelOutput
+
+    @_dataclass
+    class EncoderOutput(MoEModelOutput):
+        attention_mask: Any = None
+
+    return EncoderOutput
+
+
 def _mla_latents(model: Any) -> list[int]:
     return [
         m.out_features
@@ -271,11 +339,7 @@ def observe_cache(
         try:
             runner, out = model, _forward(model, forward_inputs(model, category, device))
         except Exception:
-            # Multimodal models may insist on pixel/audio inputs: run their language model.
-            lm = _language_model(model) if category == "multimodal" else None
-            if lm is None:
-                raise
-            runner, out = lm, _forward(lm, forward_inputs(lm, "decoder", device))
+            runner, out = _forward_fallback(model, category, device)
         cache = getattr(out, "past_key_values", None)
         if cache is None:
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
