@@ -22,7 +22,6 @@ class ALFigures:
 def figures(config: dict[str, Any]) -> ALFigures:
     from archlint.api import analyze_checkpoint
     from archlint.checkpoint import Checkpoint
-    from archlint.dtypes import named_dtype_bytes
 
     ckpt = Checkpoint(
         model_id=f"conformance/{config.get('model_type')}",
@@ -36,11 +35,12 @@ def figures(config: dict[str, Any]) -> ALFigures:
     kv = prof.kv
     # Elements, not bytes: the serving dtype convention (fp32 checkpoints served in bf16)
     # must not read as a layout difference.
-    state_bytes = named_dtype_bytes(kv.state_dtype)
     full = sum(layer.bytes_per_token for layer in kv.per_layer if layer.cap_tokens is None)
     window = sum(layer.bytes_per_token for layer in kv.per_layer if layer.cap_tokens is not None)
     full += _indexer_correction(spec, kv.per_layer, kv.dtype_bytes)
-    state = sum(layer.state_bytes for layer in kv.per_layer)
+    # counted in elements from the spec: the conv window and the SSM state may be held in
+    # different dtypes (a declared mamba_ssm_cache_dtype), so bytes / one size would not do
+    state = _state_elements(spec)
     # Multi-token-prediction modules (DeepSeek-V3's layer 61) are in the checkpoint but
     # transformers never builds them (it drops them on load): left out on both sides.
     return ALFigures(
@@ -48,11 +48,26 @@ def figures(config: dict[str, Any]) -> ALFigures:
         by_component={k: v for k, v in params.by_component.items() if v and k != "mtp"},
         kv_full=full / kv.dtype_bytes,
         kv_window=window / kv.dtype_bytes,
-        state=state / state_bytes,
+        state=state,
         layer_kinds=[layer.kind for layer in kv.per_layer],
         architecture=spec.architecture,
         family=spec.family,
     )
+
+
+def _state_elements(spec: Any) -> float:
+    """Constant state elements per sequence: every linear/SSM mixer's conv window plus its
+    recurrent state, as archlint's own mixer formulas lay them out (none for encoders)."""
+    from archlint.mixers import mixer
+
+    if spec.architecture == "encoder":
+        return 0.0
+    return float(sum(
+        mixer(mix.linear).state(mix.linear).total
+        for layer in spec.layers
+        for mix in layer.mixers()
+        if mix.kind == "linear" and mix.linear is not None
+    ))
 
 
 def _indexer_correction(spec: Any, per_layer: list[Any], dtype_bytes: float) -> float:
