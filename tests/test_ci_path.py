@@ -411,3 +411,22 @@ def test_valid_config_has_no_config_finding(bad_repo: Path) -> None:
     proc = run(["check", "models/m", "--format", "sarif"], bad_repo)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["runs"][0]["results"] == []
+
+
+def test_refused_config_of_a_hub_model_keeps_the_one_line(
+        hub_server: object, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A Hub model is not a repo the user checks: its refused config stays exit 2, one line."""
+    from archlint.checkpoint import Checkpoint
+    from tests.test_cli import run as run_in_process
+
+    config = _llama_config(num_hidden_layers=-1)
+    broken = Checkpoint(model_id="org/broken", source="hub", config=config,
+                        config_text=json.dumps(config))
+    hub_server.add_model("org/broken", broken)  # type: ignore[attr-defined]
+    monkeypatch.chdir(tmp_path)
+    endpoint = hub_server.endpoint  # type: ignore[attr-defined]
+    code, _, err = run_in_process(["check", "org/broken", "--endpoint", endpoint,
+                                   "--format", "sarif", "-o", "out.sarif"], capsys, monkeypatch)
+    assert code == 2 and not (tmp_path / "out.sarif").exists()
+    assert err.count("\n") == 1 and "num_hidden_layers must be a positive integer" in err, err
