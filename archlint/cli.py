@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from archlint.cli_options import (
     terminal_width,
     verbosity_options,
 )
-from archlint.errors import ArchlintError
+from archlint.errors import ArchlintError, ConfigError
 from archlint.report import reporters
 
 FORMATS = reporters.names()
@@ -294,10 +295,24 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
             fmt = "text"
         if statistics and fmt in ("text", "concise"):
             fmt = "concise"
-        with header_progress(model, enabled=False if verbosity < 0 else None) as progress:
-            source.progress = progress
-            ckpt = load_checkpoint(model, source)
-        analysis = analyze_checkpoint(ckpt, options)
+        ckpt = None
+        try:
+            with header_progress(model, enabled=False if verbosity < 0 else None) as progress:
+                source.progress = progress
+                ckpt = load_checkpoint(model, source)
+            analysis = analyze_checkpoint(ckpt, options)
+        except ConfigError as exc:
+            # A local repo's config.json refused: a finding of the checked repo (AL019) with
+            # its report written, in the formats that need only findings; else the one line.
+            refused = None if no_lint or fmt not in REFUSED_CONFIG_FORMATS \
+                else _refused_config_file(model, exc)
+            if refused is None:
+                raise
+            sys.exit(_report_refused_config(
+                refused, exc, ckpt, fmt=fmt, output=output, root=root, config_file=config_file,
+                isolated=isolated, no_plugins=no_plugins, fail_on=fail_on,
+                color="never" if no_color else color, verbosity=verbosity,
+                statistics=statistics))
         for warning in analysis.profile.warnings:
             if verbosity >= 0:
                 click.echo(f"archlint: warning: {warning}", err=True)
@@ -354,23 +369,129 @@ def _render(
     statistics: bool = False,
 ) -> str:
     """Build the report document once and render it in ``fmt``."""
-    from archlint.lint.docs import rule_docs
-    from archlint.report import reporters
     from archlint.report.document import build_document
     from archlint.report.explain import explain
 
     doc = build_document(analysis, explain(analysis.spec, analysis.profile))
+    model_dir = (local if local.is_dir() else local.parent) if local is not None else None
+    return reporters.render(fmt, doc, _context(rules, model_dir, color, output, repo_root,
+                                               statistics))
+
+
+def _context(rules: list[Any], model_dir: Path | None, color: str, output: Path | None,
+             repo_root: Path, statistics: bool) -> reporters.RenderContext:
+    from archlint.lint.docs import rule_docs
+
     to_terminal = output is None and sys.stdout.isatty()
-    context = reporters.RenderContext(
+    return reporters.RenderContext(
         rules=tuple(rule_docs(rules)),
         repo_root=repo_root,
-        model_dir=(local if local.is_dir() else local.parent) if local is not None else None,
+        model_dir=model_dir,
         color=resolve_color(color, to_terminal),
         width=terminal_width() if to_terminal or "COLUMNS" in os.environ else None,
         cwd=Path.cwd(),
         statistics=statistics,
     )
-    return reporters.render(fmt, doc, context)
+
+
+# -- a local config.json that cannot be read or accepted: AL019 ---------------------------------
+
+#: The formats that need only the findings and the model id (archlint.report.concise,
+#: findings_formats); the others describe an architecture there is none of, and keep the line.
+REFUSED_CONFIG_FORMATS = ("concise", "sarif", "github", "junit")
+REFUSED_CONFIG_CODE = "AL019"
+
+
+@dataclass(frozen=True)
+class _ModelId:
+    id: str
+
+
+@dataclass(frozen=True)
+class FindingsDocument:
+    """The part of a report document the findings formats read (``findings`` and ``model.id``):
+    what a check has to say when there is no architecture to report, nothing faked."""
+
+    findings: list[Any]
+    model: _ModelId
+
+
+def _refused_config_file(model: str, exc: ConfigError) -> Path | None:
+    """The local config file ``exc`` refuses, when ``model`` is a local directory, config file
+    or safetensors file and the message is about its config (``config.json: ...``,
+    ``config.json is not valid JSON ...``); None for anything else (an unreadable path, a
+    remote model, a config inferred from tensors)."""
+    try:
+        path = Path(model).expanduser()
+        if path.is_dir():
+            config = path / "config.json"
+        elif path.suffix == ".json" and not path.name.endswith(".archlint.json"):
+            config = path
+        elif path.suffix == ".safetensors":
+            config = path.parent / "config.json"
+        else:
+            return None
+        if not config.is_file():
+            return None
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if not exc.message.startswith((f"{config.name}:", f"{config.name} ", "config.json:")):
+        return None
+    return config
+
+
+def _report_refused_config(config_path: Path, exc: ConfigError, ckpt: Any, *, fmt: str,
+                           output: Path | None, root: Path | None, config_file: Path | None,
+                           isolated: bool, no_plugins: bool, fail_on: str | None, color: str,
+                           verbosity: int, statistics: bool) -> int:
+    """Write the report of a repo whose config was refused: one AL019 error finding at the
+    refused key (or the file), made by the rule from the problem; returns the exit code."""
+    from types import SimpleNamespace
+
+    from archlint.checkpoint import Checkpoint
+    from archlint.lint.engine import exit_code
+    from archlint.lint.finding import Severity
+    from archlint.lint.registry import builtin_rules
+    from archlint.lint.rule import RuleContext, iter_findings
+    from archlint.problems import config_problem
+    from archlint.source.config_file import MAX_CONFIG_BYTES
+
+    model_dir = config_path.parent
+    repo = root or git_root(model_dir) or Path.cwd()
+    # the repo's own config still decides --fail-on's default (and a broken one is exit 2)
+    config = _lint_config(model_dir, config_file, isolated, repo, plugins=not no_plugins)
+    threshold = fail_on or str(getattr(config, "fail_on", "error"))
+    text = None
+    try:
+        if config_path.stat().st_size <= MAX_CONFIG_BYTES:
+            text = config_path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        pass  # no text: the finding names the file only
+    parsed = getattr(ckpt, "config", None)
+    from archlint.redact import redact
+
+    # as the one line it replaces was: no credential in the text, whatever the format escapes
+    problem = config_problem(redact(exc.message), file=config_path.name, config=parsed)
+    stub = Checkpoint(model_id=model_dir.resolve().name if config_path.name == "config.json"
+                      else config_path.stem, source="local", config_text=text,
+                      problems=[problem])
+    rule = next(r for r in builtin_rules() if r.code == REFUSED_CONFIG_CODE)
+    # Not subject to --select/--ignore: no other rule could run, so an empty report would say
+    # the repo passed a check that never happened.
+    ctx = RuleContext(analysis=SimpleNamespace(checkpoint=stub),  # type: ignore[arg-type]
+                      rule=rule, severity=rule.default_severity)
+    findings = list(iter_findings(rule(), ctx))
+    doc = FindingsDocument(findings=findings, model=_ModelId(stub.model_id))
+    context = _context([rule], model_dir, color, output, repo, statistics)
+    emit(reporters.render(fmt, doc, context), output,  # type: ignore[arg-type]
+         quiet=verbosity < 0)
+    if threshold == "never":
+        return 0
+    code = exit_code(findings, Severity(threshold))
+    if code and verbosity >= 0 and fmt != "concise":
+        click.echo(f"archlint: {len(findings)} finding(s); failing on {threshold} and above",
+                   err=True)
+    return code
 
 
 _report_command(

@@ -6,6 +6,9 @@ this module, neither imports the other."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from archlint.checkpoint import Problem
 
 #: After this many problems of one code in one file, the rest are counted, not listed: a hostile
@@ -44,6 +47,12 @@ GGUF_PROBLEM_NAMES: dict[str, str] = {
     "AL025": "gguf-tensor-layout-invalid",
     "AL026": "gguf-tensor-past-end",
     "AL027": "gguf-metadata-invalid",
+}
+
+#: The config reader's and validator's refusal of a local config.json → rule name (apart from
+#: PROBLEM_NAMES, which are the safetensors/index readers' codes).
+CONFIG_PROBLEM_NAMES: dict[str, str] = {
+    "AL019": "config-invalid",
 }
 
 #: longest untrusted string quoted in a message
@@ -97,3 +106,59 @@ def short(text: str, limit: int = SHORT_CHARS) -> str:
     if len(text) > limit:
         return repr(text[:limit]) + f"…(+{len(text) - limit} chars)"
     return repr(text)
+
+
+# -- a refused config.json ------------------------------------------------------------------------
+
+#: `config.json: text_config.num_hidden_layers must be ...`: the validator names the key first,
+#: dotted, with `[i]` for list items (archlint.families.validate), then what is wrong with it.
+_REFUSED_KEY = re.compile(
+    r"^[^:]+: (?P<key>[A-Za-z_][\w.\[\]-]*) (?:must |= |names |is missing)")
+#: json's own position of a syntax error, kept at the end of the reader's message:
+#: `config.json is not valid JSON: Expecting ',' delimiter: line 3 column 5 (char 40)`.
+_JSON_POSITION = re.compile(r" is not valid JSON: .*\bline (\d+) column (\d+) \(char \d+\)$")
+
+
+def _key_pointer(key: str) -> str:
+    """`text_config.layer_types[3]` → `/text_config/layer_types/3` (RFC 6901)."""
+    parts: list[str] = []
+    for part in key.split("."):
+        name, *items = part.split("[")
+        parts.append(name)
+        parts.extend(item.rstrip("]") for item in items)
+    return json_pointer(*parts)
+
+
+def _resolves(config: Any, pointer: str) -> bool:
+    node = config
+    for raw in pointer.split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def config_problem(message: str, *, file: str = "config.json",
+                   config: dict[str, Any] | None = None) -> Problem:
+    """The AL019 problem for a config.json the reader or validator refused with ``message``
+    (a ConfigError's text): the refused key's JSON pointer when the message names one that is
+    in ``config`` (the parsed file), else none (the whole file: not JSON, not an object, a key
+    that is missing)."""
+    pointer = None
+    match = _REFUSED_KEY.match(message)
+    if match and config is not None:
+        candidate = _key_pointer(match["key"])
+        pointer = candidate if _resolves(config, candidate) else None
+    return Problem("AL019", message, file, pointer)
+
+
+def json_error_position(message: str) -> tuple[int, int] | None:
+    """(1-based line, 1-based column) of the syntax error a "not valid JSON" message quotes
+    from json (whose column counts characters of the decoded text, as SARIF's code points do),
+    else None."""
+    match = _JSON_POSITION.search(message)
+    return (int(match[1]), int(match[2])) if match else None

@@ -1,15 +1,17 @@
 """AL0xx: file integrity. The safetensors header and index readers record defects as
 `Problem`s with stable codes (archlint.problems.PROBLEM_NAMES); each code is
-a rule here, so it can be selected, ignored, re-severitied and documented like any other."""
+a rule here, so it can be selected, ignored, re-severitied and documented like any other.
+AL019 is the config.json that `archlint check` could not read or accept at all
+(archlint.problems.CONFIG_PROBLEM_NAMES)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import ClassVar
 
-from archlint.lint.finding import Finding, Severity
-from archlint.lint.rule import Rule, RuleContext
-from archlint.problems import PROBLEM_NAMES
+from archlint.lint.finding import Finding, Location, Severity
+from archlint.lint.rule import Rule, RuleContext, position_of
+from archlint.problems import CONFIG_PROBLEM_NAMES, PROBLEM_NAMES, json_error_position
 
 _FORMAT = "https://github.com/huggingface/safetensors#format"
 _INDEX = ("transformers `PreTrainedModel.save_pretrained` (sharded checkpoints and "
@@ -437,11 +439,57 @@ class HeaderMetadataInvalid(ProblemRule):
     default_severity = Severity.WARNING
 
 
+class ConfigInvalid(ProblemRule):
+    """config.json cannot be read as a model configuration.
+
+    ## What it does
+    Reports the one reason `archlint check` refused a local repo's config.json: it is not
+    UTF-8, not JSON, not a JSON object, over the size or nesting caps, or a value no model can
+    have (a negative or absurd count, a 300 KB `model_type`, `text_config: null`, more KV
+    heads than query heads). The finding points at the refused key's line (or, for a syntax
+    error, where json stopped); nothing else is checked, since there is no architecture to
+    check it against.
+
+    ## Why is this bad?
+    transformers' `AutoConfig.from_pretrained` either fails on the file or builds a model
+    that cannot exist: every consumer of the repo (training, serving, the Hub's widgets) breaks
+    on it. In CI this is a finding of the checked repo, with its report written, not a failure
+    of the check.
+
+    ## Example
+    ```json
+    {"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": -1}
+    ```
+    `config.json: num_hidden_layers must be a positive integer (got -1)`, at line 1 column 46.
+
+    ## References
+    - transformers `PretrainedConfig` (the types of its common keys):
+      https://huggingface.co/docs/transformers/main_classes/configuration
+    - JSON (RFC 8259): https://www.rfc-editor.org/rfc/rfc8259
+    """
+
+    code = "AL019"
+    name = CONFIG_PROBLEM_NAMES["AL019"]
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for problem in ctx.checkpoint.problems:
+            if problem.code != self.code:
+                continue
+            # the refused text is the checkpoint's config text, whatever the file is called
+            line, column = position_of(ctx.checkpoint.config_text, problem.pointer)
+            if line is None and (at := json_error_position(problem.message)) is not None:
+                line, column = at
+            yield ctx.finding("problem", Location(file=problem.file, pointer=problem.pointer,
+                                                  line=line, column=column),
+                              detail=problem.message)
+
+
 RULES: list[type[Rule]] = [
     HeaderLengthInvalid, HeaderNotUtf8, HeaderNotJsonObject, HeaderBadPadding,
     HeaderDuplicateKey, HeaderInvalidNumber, UnknownDtype, TensorSizeMismatch,
     TensorOffsetsGapOrOverlap, BufferNotFullyCovered, IndexTensorMissingFromShard,
     TensorInMultipleShards, ShardFileMissing, IndexTotalSizeMismatch, ShardPathEscapesRepo,
-    IndexInvalid, TensorNotInIndex, HeaderMetadataInvalid,
+    IndexInvalid, TensorNotInIndex, HeaderMetadataInvalid, ConfigInvalid,
 ]
-assert {r.code for r in RULES} == set(PROBLEM_NAMES), "one rule per problem code"
+assert {r.code for r in RULES} == set(PROBLEM_NAMES) | set(CONFIG_PROBLEM_NAMES), \
+    "one rule per problem code"

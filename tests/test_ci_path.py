@@ -309,3 +309,124 @@ def test_html_page_is_responsive() -> None:
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert '<div class="scroll"><table' in html and "overflow-x:auto" in html
     assert "figure svg{max-width:100%;height:auto" in html
+
+
+# -- a config.json the reader or validator refuses: AL019 with the report written ----------------
+def _llama_config(**changes: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 128}
+    config.update(changes)
+    return config
+
+
+def _key_position(text: str, key: str) -> tuple[int, int]:
+    """Where a person sees `"key":` in the file: 1-based line and column of its quote."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if f'"{key}":' in line:
+            return number, line.index(f'"{key}":') + 1
+    raise AssertionError(key)
+
+
+_BAD_CONFIGS = {
+    "negative layers": json.dumps(_llama_config(num_hidden_layers=-1), indent=2),
+    "300 KB model_type": json.dumps(_llama_config(model_type="\x1b]8;;" * 50_000), indent=2),
+    "text_config null": json.dumps(_llama_config(text_config=None), indent=2),
+    # the second comma of `"hidden_size": 64,,` on line 3 is where json stops
+    "invalid JSON": '{\n  "model_type": "llama",\n  "hidden_size": 64,,\n}\n',
+    "not JSON at all": "model_type = llama\n",
+    "not an object": "[1, 2]\n",
+}
+# (line, column) each refusal must be reported at, found by hand from the text above
+_WHERE = {
+    "negative layers": _key_position(_BAD_CONFIGS["negative layers"], "num_hidden_layers"),
+    "300 KB model_type": _key_position(_BAD_CONFIGS["300 KB model_type"], "model_type"),
+    "text_config null": _key_position(_BAD_CONFIGS["text_config null"], "text_config"),
+    "invalid JSON": (3, len('  "hidden_size": 64,') + 1),
+    "not JSON at all": (1, 1),
+    "not an object": (1, 1),  # the whole file: the region starts at its first line
+}
+
+
+@pytest.fixture()
+def bad_repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "models" / "m").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+@pytest.mark.parametrize("case", list(_BAD_CONFIGS))
+def test_refused_config_gets_its_report(bad_repo: Path, case: str) -> None:
+    from tests.test_formats import assert_github_sarif
+
+    text = _BAD_CONFIGS[case]
+    (bad_repo / "models" / "m" / "config.json").write_text(text)
+    proc = run(["check", "models/m", "--format", "sarif", "-o", "out.sarif"], bad_repo)
+    assert proc.returncode == 1, proc.stderr
+    log = json.loads((bad_repo / "out.sarif").read_text())
+    assert_github_sarif(log, bad_repo)
+    (result,) = log["runs"][0]["results"]
+    assert result["ruleId"] == "AL019" and result["level"] == "error"
+    physical = result["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == "models/m/config.json"
+    line, column = _WHERE[case]
+    assert (physical["region"]["startLine"], physical["region"]["startColumn"]) == (line, column)
+    message = result["message"]["text"]
+    assert message.startswith("config.json") and len(message) < 300  # never the 300 KB value
+    assert "\x1b" not in (bad_repo / "out.sarif").read_text()
+    assert [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]] == ["AL019"]
+
+
+def test_refused_config_in_every_findings_format(bad_repo: Path) -> None:
+    (bad_repo / "models" / "m" / "config.json").write_text(_BAD_CONFIGS["negative layers"])
+    line, column = _WHERE["negative layers"]
+    concise = run(["check", "m"], bad_repo / "models")  # paths from the current directory
+    assert concise.returncode == 1
+    assert concise.stdout.splitlines() == [
+        f"m/config.json:{line}:{column}: AL019 config.json: num_hidden_layers must be a "
+        "positive integer (got -1)", "Found 1 finding (1 error)."]
+    github = run(["check", "models/m", "--format", "github"], bad_repo)
+    assert github.returncode == 1
+    assert github.stdout.startswith(
+        f"::error file=models/m/config.json,line={line},col={column},title=AL019 config-invalid")
+    junit = run(["check", "models/m", "--format", "junit", "-o", "junit.xml"], bad_repo)
+    assert junit.returncode == 1
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(bad_repo / "junit.xml").getroot()
+    (case,) = suite.iter("testcase")
+    assert case.get("name") == "AL019 config-invalid" and case.find("failure") is not None
+    # --fail-on never: the report, exit 0; the whole-report formats keep the one line, exit 2
+    assert run(["check", "models/m", "--fail-on", "never"], bad_repo).returncode == 0
+    for fmt in ("json", "text"):
+        proc = run(["check", "models/m", "--format", fmt, "-o", f"out.{fmt}"], bad_repo)
+        assert proc.returncode == 2 and not (bad_repo / f"out.{fmt}").exists()
+        assert proc.stderr.strip() == "archlint: config.json: num_hidden_layers must be a " \
+            "positive integer (got -1)"
+
+
+def test_valid_config_has_no_config_finding(bad_repo: Path) -> None:
+    (bad_repo / "models" / "m" / "config.json").write_text(json.dumps(_llama_config()))
+    proc = run(["check", "models/m", "--format", "sarif"], bad_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["runs"][0]["results"] == []
+
+
+def test_refused_config_of_a_hub_model_keeps_the_one_line(
+        hub_server: object, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A Hub model is not a repo the user checks: its refused config stays exit 2, one line."""
+    from archlint.checkpoint import Checkpoint
+    from tests.test_cli import run as run_in_process
+
+    config = _llama_config(num_hidden_layers=-1)
+    broken = Checkpoint(model_id="org/broken", source="hub", config=config,
+                        config_text=json.dumps(config))
+    hub_server.add_model("org/broken", broken)  # type: ignore[attr-defined]
+    monkeypatch.chdir(tmp_path)
+    endpoint = hub_server.endpoint  # type: ignore[attr-defined]
+    code, _, err = run_in_process(["check", "org/broken", "--endpoint", endpoint,
+                                   "--format", "sarif", "-o", "out.sarif"], capsys, monkeypatch)
+    assert code == 2 and not (tmp_path / "out.sarif").exists()
+    assert err.count("\n") == 1 and "num_hidden_layers must be a positive integer" in err, err
