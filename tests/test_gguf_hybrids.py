@@ -91,33 +91,36 @@ def test_card_totals(pairs: dict[str, tuple[Analysis, Analysis]]) -> None:
     assert round(pairs["LFM2-700M"][0].profile.params.total / 1e6) == 742
 
 
-#: name → (attention layers, KV heads, head_dim) and the recurrent state of one sequence in
-#: vLLM's convention (bf16, Nemotron-H float32), worked out from the configs:
+#: name → (attention layers, KV heads, head_dim), then the conv-window and recurrent-state
+#: elements of one sequence and their bytes in vLLM's convention (bf16; Nemotron-H declares
+#: mamba_ssm_cache_dtype float32, which vLLM's MambaStateDtypeCalculator applies to the SSM
+#: state alone, the conv window staying bf16), worked out from the configs:
 #: Mamba-2 per layer: conv (d_conv − 1) × (d_inner + 2·groups·d_state) + heads × head_dim ×
 #: d_state; LFM2's short conv (L_cache − 1) × hidden; Gated DeltaNet: conv (k − 1) ×
 #: (2·key heads·key dim + value heads·value dim) + value heads × key dim × value dim.
 HAND = {
-    "granite-4.0-h-tiny": ((4, 4, 128), 36 * (3 * (3072 + 2 * 1 * 128) + 48 * 64 * 128) * 2),
-    "Nemotron-H-8B-Base-8K": ((4, 8, 128), 24 * (3 * (8192 + 2 * 8 * 128) + 128 * 64 * 128) * 4),
-    "Falcon-H1-0.5B": ((36, 2, 64), 36 * (3 * (1536 + 2 * 1 * 128) + 24 * 64 * 128) * 2),
-    "LFM2-700M": ((6, 8, 64), 10 * (3 - 1) * 1536 * 2),
-    "Qwen3-Next-80B-A3B-Instruct": ((12, 2, 256),
-                                    36 * (3 * (2 * 16 * 128 + 32 * 128) + 32 * 128 * 128) * 2),
+    "granite-4.0-h-tiny": ((4, 4, 128), 36 * 3 * (3072 + 2 * 1 * 128), 36 * 48 * 64 * 128, 2, 2),
+    "Nemotron-H-8B-Base-8K": ((4, 8, 128), 24 * 3 * (8192 + 2 * 8 * 128), 24 * 128 * 64 * 128,
+                              2, 4),
+    "Falcon-H1-0.5B": ((36, 2, 64), 36 * 3 * (1536 + 2 * 1 * 128), 36 * 24 * 64 * 128, 2, 2),
+    "LFM2-700M": ((6, 8, 64), 10 * (3 - 1) * 1536, 0, 2, 2),
+    "Qwen3-Next-80B-A3B-Instruct": ((12, 2, 256), 36 * 3 * (2 * 16 * 128 + 32 * 128),
+                                    36 * 32 * 128 * 128, 2, 2),
 }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_kv_and_state(pairs: dict[str, tuple[Analysis, Analysis]], name: str) -> None:
     gguf, hf = pairs[name]
-    (layers, kv_heads, head_dim), state = HAND[name]
+    (layers, kv_heads, head_dim), conv, ssm, conv_bytes, ssm_bytes = HAND[name]
     assert gguf.profile.kv.bytes_per_token == hf.profile.kv.bytes_per_token \
         == layers * 2 * kv_heads * head_dim * 2
+    state = conv * conv_bytes + ssm * ssm_bytes
     assert gguf.profile.kv.state_bytes == hf.profile.kv.state_bytes == state
     # llama.cpp keeps the recurrent state in f32 (llama-memory-recurrent.cpp), K/V in f16
     lkv = gguf.profile.llama_cpp_kv
     assert lkv is not None and lkv.layers_full == layers
-    per_state_byte = 2 if name == "Nemotron-H-8B-Base-8K" else 1
-    assert lkv.recurrent_state_bytes == state * 2 // per_state_byte
+    assert lkv.recurrent_state_bytes == (conv + ssm) * 4
     assert lkv.bytes_k == lkv.bytes_v == layers * kv_heads * head_dim * 2 * lkv.cells
 
 
