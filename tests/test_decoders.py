@@ -161,3 +161,23 @@ def test_gemma3n_per_layer_ffn_widths() -> None:
         "layer_types": ["sliding_attention", "full_attention"] * 3,
     }
     assert _count(config) == _transformers_count("Gemma3nForCausalLM", config)
+
+
+def test_longcat_flash_two_sublayers_per_block_and_zero_experts() -> None:
+    """LongCat-Flash: num_layers blocks of two MLA + MLP sublayers (2 × num_layers cache
+    layers), one shortcut MoE per block whose router and gate_up_proj also span the
+    zero_expert_num identity experts."""
+    config = {
+        "model_type": "longcat_flash", "hidden_size": 256, "num_layers": 3,
+        "num_attention_heads": 4, "ffn_hidden_size": 384, "expert_ffn_hidden_size": 64,
+        "n_routed_experts": 8, "zero_expert_num": 4, "moe_topk": 2, "q_lora_rank": 96,
+        "kv_lora_rank": 64, "qk_nope_head_dim": 32, "qk_rope_head_dim": 16,
+        "v_head_dim": 32, "vocab_size": 700,
+    }
+    spec = build_spec(config)
+    assert spec.num_layers == 6
+    assert [layer.ffn.kind for layer in spec.layers] == ["moe", "dense"] * 3
+    assert _count(config) == _transformers_count("LongcatFlashForCausalLM", config)
+    assert _count({**config, "router_bias": True}) == _transformers_count(
+        "LongcatFlashForCausalLM", {**config, "router_bias": True}
+    )

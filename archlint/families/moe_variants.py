@@ -209,4 +209,76 @@ class AXK2(GenericMLA):
         return spec.model_copy(update={"extra_params": extra})
 
 
-MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4, AXK2)
+class LongcatFlash(GenericMLA):
+    """LongCat-Flash (`modeling_longcat_flash`, LongcatFlashDecoderLayer): each of the
+    `num_layers` blocks holds two sublayers, each an MLA attention (DeepSeek-V3's ranks, its
+    own cache layer: layer_idx × 2 + i) and a gated MLP of `ffn_hidden_size`, with two
+    RMSNorms per sublayer; the first sublayer's input also feeds the block's shortcut MoE,
+    added after the second sublayer. archlint reads each sublayer as a layer (2 × num_layers,
+    as LongcatFlashConfig derives num_hidden_layers): the even ones carry the MoE with their
+    MLP as its shared expert. The MoE routes `moe_topk` of `n_routed_experts` +
+    `zero_expert_num` (identity "zero" experts that compute nothing): the router is
+    h → routed + zero, and the fused gate_up_proj is allocated for every expert, the zero
+    ones included (down_proj only for the routed ones)."""
+
+    name = "longcat_flash"
+    model_types = ("longcat_flash",)
+    known = True
+
+    def num_layers(self) -> int:
+        blocks = self.read_int("num_layers", "num_layers")
+        if blocks is None:
+            blocks = (self.read_int("num_layers", "num_hidden_layers") or 0) // 2
+        return self.derive("num_layers", 2 * blocks, "2 sublayers per block × num_layers")
+
+    def num_experts(self) -> int:
+        return self.read_int("num_experts", "n_routed_experts", "num_local_experts") or 0
+
+    def _zero_experts(self) -> int:
+        return self.read_int("zero_expert_num", "zero_expert_num") or 0
+
+    def is_moe_layer(self, index: int) -> bool:
+        return self.num_experts() > 0 and index % 2 == 0
+
+    def norms_per_layer(self) -> int:
+        return 2  # input_layernorm[i], post_attention_layernorm[i]
+
+    def ffn(self, index: int) -> FFNSpec:
+        prov: dict[str, FieldSource] = {}
+        width = self.read_int("intermediate_size", "ffn_hidden_size", prov=prov) or 0
+        act = self.read("activation", "hidden_act", prov=prov)
+        if not self.is_moe_layer(index):
+            return FFNSpec(kind="dense", activation=act, intermediate_size=width,
+                           provenance=prov)
+        return FFNSpec(
+            kind="moe",
+            activation=act,
+            intermediate_size=width,
+            num_experts=self.num_experts(),
+            experts_per_token=self.read_int(
+                "experts_per_token", "moe_topk", "num_experts_per_tok", prov=prov
+            ) or 0,
+            expert_intermediate_size=self.read_int(
+                "expert_intermediate_size", "expert_ffn_hidden_size", prov=prov
+            ) or 0,
+            num_shared_experts=1,  # the sublayer's own MLP, beside the shortcut MoE
+            shared_intermediate_size=width,
+            router_bias=bool(self.read("router_bias", "router_bias", default=False, prov=prov)),
+            provenance=prov,
+        )
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if spec.ffn.kind != "moe" or not self._zero_experts():
+            return spec
+        zero, hidden = self._zero_experts(), self.hidden_size()
+        # the zero experts' rows: router classifier (+ bias) and gate_up_proj
+        extra = zero * hidden + (zero if spec.ffn.router_bias else 0)
+        extra += zero * 2 * spec.ffn.expert_intermediate_size * hidden
+        spec.ffn.provenance["num_experts"] = _modeling(
+            "longcat_flash", "router and gate_up_proj also span zero_expert_num identity experts"
+        )
+        return spec.model_copy(update={"extra_params": extra})
+
+
+MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4, AXK2, LongcatFlash)

@@ -505,6 +505,34 @@ def build_cpu_model(class_name: str, config: Any) -> Any:
 _THIN_KEY = re.compile(r"(^|_)(intermediate_size|ffn_hidden_size|ffn_dim)s?$")
 THIN_WIDTH = 64
 THIN_VOCAB = 1024
+#: expert counts (and top-k, never above them), cut only when the thinned copy is still too
+#: big: LongCat-Flash's 512 routed + 256 zero experts hold 1.6e9 weights at width 64
+_EXPERT_KEY = re.compile(r"(^|_)(n_routed_experts|num_local_experts|num_experts|"
+                         r"moe_num_experts|zero_expert_num)$")
+_TOP_K_KEY = re.compile(r"(^|_)(topk|top_k|experts_per_tok|experts_per_token)$")
+THIN_EXPERTS = 16
+
+
+def thin_experts(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy with at most THIN_EXPERTS experts of each kind and a top-k at most that: the
+    cache holds no per-expert dimension (the observed cache of a thinned Mixtral is checked
+    against its meta forward in tests/conformance/test_harness_parts.py)."""
+
+    def thin(node: Any) -> Any:
+        if isinstance(node, list):
+            return [thin(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            count = isinstance(value, int) and not isinstance(value, bool)
+            if count and (_EXPERT_KEY.search(str(key)) or _TOP_K_KEY.search(str(key))):
+                out[key] = min(value, THIN_EXPERTS)
+            else:
+                out[key] = thin(value)
+        return out
+
+    return thin(copy.deepcopy(config))
 
 
 def thin_for_cpu(config: dict[str, Any]) -> dict[str, Any]:
@@ -547,9 +575,12 @@ def observe_cache_cpu(
         # too big to allocate as it is: the same cache from a copy with thin FFNs and table
         # thinned as the class reads it (its defaults included: JetMoe's zoo config names the
         # width ffn_hidden_size, the class intermediate_size)
-        full = build_config(model_type, config_dict).to_dict()
-        config = build_config(model_type, thin_for_cpu(full))
+        full = thin_for_cpu(build_config(model_type, config_dict).to_dict())
+        config = build_config(model_type, full)
         params = sum(p.numel() for p in build_model(class_name, config).parameters())
+        if params > CPU_FALLBACK_MAX_PARAMS:
+            config = build_config(model_type, thin_experts(full))
+            params = sum(p.numel() for p in build_model(class_name, config).parameters())
     if params > CPU_FALLBACK_MAX_PARAMS:
         raise RuntimeError(f"meta forward failed and the CPU copy would hold {params:,} params")
     model = build_cpu_model(class_name, config)

@@ -8,7 +8,8 @@ it. Held-out real models are other sizes of the same types, so the run is repeat
 whose sizes moved, given to both sides alike:
 
 - attention heads doubled, key/value heads kept (an MHA config stays MHA when it never named
-  its KV heads; a GQA config doubles its group), so the KV ratio changes;
+  its KV heads; a GQA config doubles its group), so the KV ratio changes; MLA's declared KV
+  heads (equal to the heads) double with them, as its modeling requires;
 - the hidden size doubled where the head size is derived from it (no `head_dim` key), so the
   head size stays what the model was trained with; kept where `head_dim` is declared, so that
   heads × head_dim differs from the hidden size;
@@ -60,7 +61,11 @@ def _vary_one(cfg: dict[str, Any], changes: dict[str, tuple[Any, Any]], prefix: 
     derived_head = not _int(cfg.get("head_dim"))
     if derived_head and cfg[hidden] % cfg[heads]:
         return  # the head size is not hidden / heads: leave a config we cannot reason about
-    for key in HEADS:
+    # MLA (kv_lora_rank) expands its latent to one key/value per query head: DeepSeek's
+    # modeling repeats them heads // num_key_value_heads times, so KV heads equal to the
+    # heads must move with them (else transformers' forward fails on the varied copy)
+    mla_kv = _int(cfg.get("kv_lora_rank")) and cfg.get("num_key_value_heads") == cfg[heads]
+    for key in (*HEADS, *(("num_key_value_heads",) if mla_kv else ())):
         if _int(cfg.get(key)):
             changes[prefix + key] = (cfg[key], cfg[key] * 2)
             cfg[key] *= 2
