@@ -317,6 +317,31 @@ class MLSTM(Mixer):
         return 4.0 * r.num_heads * r.key_head_dim * r.value_head_dim
 
 
+class CCAState(Mixer):
+    """The constant state beside ZAYA's Compressed Convolutional Attention (arXiv 2510.04476;
+    transformers' `ZayaCCAProjection`), whose K/V are an ordinary per-token cache: q and k
+    pass two stacked causal convs (kernels t0 and t1) over their d_inner = (Hq + Hkv) × D
+    channels, which read the last (t0 − 1) + (t1 − 1) inputs, and half of each value head
+    comes from the previous token's delayed projection (Hkv × D/2, as value heads of size
+    Dv). The state is that conv history and that delayed value; `conv_kernel` is the stacked
+    convs' receptive field t0 + t1 − 1. The projections and conv weights are the attention
+    layer's (counted by the adapter), so this mixer holds no parameters of its own."""
+
+    variant = "cca_state"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        return 0
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(
+            conv=_conv_window(r.d_inner, r.conv_kernel),
+            recurrent=r.num_value_heads * r.value_head_dim,
+        )
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        return 0.0  # the convs' multiply-adds are the attention layer's parameters' FLOPs
+
+
 class Unknown(Mixer):
     """A constant-state mixer archlint cannot describe: no parameters or state are claimed;
     the coverage block says so, and a tensor table (when present) still counts it exactly."""
@@ -332,7 +357,7 @@ class Unknown(Mixer):
 
 BUILTIN_MIXERS: tuple[Mixer, ...] = (
     GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), KimiDeltaAttention(),
-    FullGateKDA(), RWKV4(), MLSTM(), Unknown(),
+    FullGateKDA(), RWKV4(), MLSTM(), CCAState(), Unknown(),
 )
 #: variant → formulas; the family registry (archlint.families.registry) fills it from the
 #: built-in pack and any installed plugin pack

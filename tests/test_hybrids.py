@@ -59,3 +59,28 @@ def test_olmo_hybrid_derived_linear_sizes() -> None:
     assert got.total == 3 * gdn + attention + 4 * (mlp + norms) + 64 + 2 * 100 * 64
     assert got.kv_full == 2 * 4 * 16
     assert got.state == 3 * ((2 * key + value) * 3 + 4 * 12 * 24)
+
+
+def test_zaya_cca_state_and_router() -> None:
+    """ZAYA1's CCA layers cache K/V per token and keep, beside them, the q/k conv history
+    and the delayed value half; parameters as transformers builds them (meta device)."""
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    config = {
+        "model_type": "zaya", "hidden_size": 256, "num_hidden_layers": 3,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+        "vocab_size": 500, "cca_time0": 3, "cca_time1": 4, "router_hidden_size": 32,
+        "moe_intermediate_size": 64, "num_experts": 4, "attention_bias": True,
+        "layer_types": ["hybrid", "hybrid_sliding", "hybrid"], "sliding_window": 64,
+    }
+    got = archlint_side.figures(config)
+    cfg = transformers.ZayaConfig(**{k: v for k, v in config.items() if k != "model_type"})
+    with torch.device("meta"):
+        want = sum(p.numel() for p in transformers.ZayaForCausalLM(cfg).parameters())
+    assert got.total == want
+    # per layer K and V of 2 heads × 32; conv history (4 + 2) × 32 channels × ((3 − 1) +
+    # (4 − 1)) columns (ZayaCCAProjection.conv_kernel_size) and the delayed value 2 × 16
+    assert (got.kv_full, got.kv_window) == (2 * 128, 128)
+    assert got.state == 3 * (192 * 5 + 32)

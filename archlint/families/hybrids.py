@@ -1044,7 +1044,88 @@ class BailingHybrid(KimiLinear):
         return DeepSeek.mtp_layers(self)
 
 
+class Zaya(Adapter):
+    """ZAYA1 (`modeling_zaya`; Compressed Convolutional Attention, arXiv 2510.04476): every
+    layer is `hybrid` (full) or `hybrid_sliding` (`sliding_window`) attention whose q/k pass
+    two stacked causal convs and whose values are half current-token (v_proj_current) and
+    half previous-token (v_proj_delayed) projections, each Hkv × D/2: the K/V cache is
+    ordinary, and beside it each layer keeps the conv history and the delayed value (the
+    `cca_state` mixer, a parallel mixer of the layer). Parameters per layer, from the modules
+    ZayaDecoderLayer builds: q/k/v/o (biased with `attention_bias`), the depthwise conv
+    (C × t0 + C, C = (Hq + Hkv) × D) and the grouped conv (C × D × t1 + C, groups Hq + Hkv),
+    a per-KV-head key temperature; two RMSNorms and two residual scalings (4 × h each); the
+    MoE of `num_experts` gated experts (`moe_intermediate_size`, top-1) with its router:
+    down_proj h → R (+R), a per-R scale on every layer but the first (the routing state
+    carried from the layer before), and an MLP over R (RMSNorm, two biased R × R, out
+    R → experts + 1: the skip expert). The model adds an input scale and bias (2 × h)."""
+
+    name = "zaya"
+    model_types = ("zaya",)
+    known = True
+    tie_default = True
+    LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
+        **Adapter.LAYER_TYPE_NAMES, "hybrid": "full", "hybrid_sliding": "sliding",
+    }
+
+    def _kernels(self) -> tuple[int, int]:
+        t0 = self.read_int("cca_time0", "cca_time0", default=2, why="ZayaConfig: 2") or 2
+        t1 = self.read_int("cca_time1", "cca_time1", default=2, why="ZayaConfig: 2") or 2
+        return t0, t1
+
+    def is_moe_layer(self, index: int) -> bool:
+        return self.num_experts() > 0
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), index == 0)  # no router scale on 0
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        if spec.kind != "moe":
+            return spec
+        return spec.model_copy(update={"expert_intermediate_size": self.read_int(
+            "expert_intermediate_size", "moe_intermediate_size"
+        ) or spec.expert_intermediate_size})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, h = spec.attention, self.hidden_size()
+        t0, t1 = self._kernels()
+        dim, q_heads, kv_heads = att.head_dim, att.num_heads, att.num_kv_heads
+        channels = (q_heads + kv_heads) * dim
+        extra = channels * t0 + channels + channels * dim * t1 + channels  # the two convs
+        extra += kv_heads  # ZayaQKNorm.temp
+        extra += 2 * 4 * h  # the two ZayaResidualScaling
+        if spec.ffn.kind == "moe":
+            r = self.read_int("router_hidden_size", "router_hidden_size", default=256,
+                              why="ZayaConfig: router_hidden_size 256") or 0
+            experts = spec.ffn.num_experts
+            router = h * r + r + (r if index > 0 else 0)  # down_proj, router_states_scale
+            router += r + 2 * (r * r + r) + r * (experts + 1)  # router MLP with skip expert
+            extra += router - h * experts  # in place of the formula's h → experts router
+        state = AttentionSpec(
+            kind="linear",
+            positional="none",
+            linear=RecurrentSpec(
+                variant="cca_state",
+                d_inner=channels,
+                conv_kernel=t0 + t1 - 1,
+                num_value_heads=kv_heads,
+                value_head_dim=dim // 2,
+            ),
+        )
+        return spec.model_copy(update={"extra_params": extra, "parallel_mixer": state})
+
+    def build(self):  # type: ignore[no-untyped-def]
+        spec = super().build()
+        scale = 2 * self.hidden_size()  # ZayaModel.input_hidden_states_scale / _bias
+        return spec.model_copy(
+            update={"extra_params": {**spec.extra_params,
+                                     "other": spec.extra_params.get("other", 0) + scale}}
+        )
+
+
 HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
+    Zaya,
     Mamba,
     Mamba2,
     Bamba,

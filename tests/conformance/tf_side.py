@@ -443,7 +443,7 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
                 window += per_token
             else:
                 full += per_token
-        state += _layer_state(layer)
+        state += _layer_state(layer, history_only=_conv_history_only(model))
     # MiniMaxCache keeps each lightning layer's K^T V matrix beside its layers, in a list
     for t in getattr(cache, "linear_cache", None) or []:
         if isinstance(t, torch.Tensor):
@@ -452,9 +452,23 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
     return full, window, state, kinds
 
 
-def _layer_state(layer: Any) -> float:
-    """A linear-attention cache layer's conv states (scaled to vLLM's d_conv − 1 columns) and
-    recurrent states."""
+#: model types whose conv state holds only the past inputs the next token's convs read,
+#: already vLLM's d_conv − 1 columns: ZayaCCAProjection stores (cca_time0 − 1) +
+#: (cca_time1 − 1) columns and concatenates the new token after them, where Mamba's and the
+#: delta nets' layers keep d_conv columns, the incoming token's among them
+CONV_HISTORY_ONLY = frozenset({"zaya"})
+
+
+def _conv_history_only(model: Any) -> bool:
+    config = getattr(model, "config", None)
+    text = getattr(config, "text_config", None) if config is not None else None
+    types = {getattr(config, "model_type", None), getattr(text, "model_type", None)}
+    return bool(types & CONV_HISTORY_ONLY)
+
+
+def _layer_state(layer: Any, history_only: bool = False) -> float:
+    """A linear-attention cache layer's conv states (scaled to vLLM's d_conv − 1 columns,
+    unless `history_only`: see CONV_HISTORY_ONLY) and recurrent states."""
     import torch
 
     state = 0.0
@@ -463,7 +477,7 @@ def _layer_state(layer: Any) -> float:
         for t in conv.values():
             if isinstance(t, torch.Tensor) and t.numel():
                 k = t.shape[-1]
-                state += t.numel() * (k - 1) / k
+                state += t.numel() * (1 if history_only else (k - 1) / k)
     rec = getattr(layer, "recurrent_states", None)
     if isinstance(rec, dict):
         for t in rec.values():
