@@ -84,3 +84,41 @@ def test_zaya_cca_state_and_router() -> None:
     # (4 − 1)) columns (ZayaCCAProjection.conv_kernel_size) and the delayed value 2 × 16
     assert (got.kv_full, got.kv_window) == (2 * 128, 128)
     assert got.state == 3 * (192 * 5 + 32)
+
+
+def test_inkling_text_layer_shapes_short_convs_and_state() -> None:
+    """Inkling's language model: sliding layers with their own head shapes, the relative
+    logits and short convs of every layer, a dense first MLP and shared experts; the four
+    conv histories are state beside the K/V cache. Parameters as transformers builds them."""
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    config = {
+        "model_type": "inkling_text", "hidden_size": 128, "num_hidden_layers": 3,
+        "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
+        "swa_num_attention_heads": 2, "swa_num_key_value_heads": 2, "swa_head_dim": 16,
+        "sliding_window_size": 64, "d_rel": 8, "rel_extent": 96, "conv_kernel_size": 3,
+        "layer_types": ["hybrid_sliding", "hybrid", "hybrid_sliding"],
+        "mlp_layer_types": ["dense", "sparse", "sparse"], "intermediate_size": 256,
+        "moe_intermediate_size": 48, "n_routed_experts": 4, "num_experts_per_tok": 2,
+        "n_shared_experts": 1, "vocab_size": 300,
+    }
+    got = archlint_side.figures(config)
+    cfg = transformers.InklingTextConfig(**{k: v for k, v in config.items() if k != "model_type"})
+    with torch.device("meta"):
+        want = sum(p.numel() for p in transformers.InklingForCausalLM(cfg).parameters())
+    assert got.total == want
+    # K and V: full layer 1 head x 32, sliding layers 2 heads x 16 each
+    assert (got.kv_full, got.kv_window) == (2 * 32, 2 * 2 * 2 * 16)
+    # conv history (kernel 3, 2 past inputs) of k, v and the two h-wide inputs per layer
+    assert got.state == 2 * (2 * 32 + 2 * 128) + 2 * 2 * (2 * 32 + 2 * 128)
+    # a checkpoint with dense_intermediate_size: intermediate_size is the experts' width;
+    # no layer_types: every sixth layer full (here none of three)
+    ckpt = {k: v for k, v in config.items() if not k.startswith(("layer_types", "swa_"))}
+    ckpt.update(intermediate_size=48, dense_intermediate_size=256, n_shared_experts=2)
+    ckpt.pop("moe_intermediate_size")
+    cfg = transformers.InklingTextConfig(**{k: v for k, v in ckpt.items() if k != "model_type"})
+    with torch.device("meta"):
+        want = sum(p.numel() for p in transformers.InklingForCausalLM(cfg).parameters())
+    assert archlint_side.figures(ckpt).total == want
