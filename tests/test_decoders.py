@@ -181,3 +181,15 @@ def test_longcat_flash_two_sublayers_per_block_and_zero_experts() -> None:
     assert _count({**config, "router_bias": True}) == _transformers_count(
         "LongcatFlashForCausalLM", {**config, "router_bias": True}
     )
+
+
+def test_wrapper_window_is_not_the_language_models() -> None:
+    """GraniteSpeechConfig.window_size sizes the Q-Former projector's windows; GraniteConfig
+    has no sliding window, and GraniteModel caches every token of every layer."""
+    config = {
+        "model_type": "granite_speech", "window_size": 15,
+        "text_config": {"model_type": "granite", "hidden_size": 256, "num_hidden_layers": 2,
+                        "num_attention_heads": 4, "intermediate_size": 512,
+                        "vocab_size": 600},
+    }
+    assert [layer.attention.window for layer in build_spec(config).layers] == [None, None]

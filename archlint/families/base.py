@@ -88,6 +88,13 @@ class ConfigView:
     def has(self, key: str) -> bool:
         return self.lookup(key)[1] is not None
 
+    def wrapper_owns(self, answered: str) -> bool:
+        """`answered` (a key path as lookup returns it) is a root key of a wrapper that the
+        wrapper's own configuration class declares and the language model's does not
+        (GraniteSpeech's `window_size` sizes its Q-Former projector's windows): transformers
+        builds the language model from text_config, which never reads it."""
+        return bool(self.prefix) and "." not in answered and self._defaults.owns_root(answered)
+
     def computed_default(self, key: str) -> Any:
         """transformers' default for `key` even where its class computes it from other keys
         (a per-layer list built for the default layer count): a shape, not a value to use."""
@@ -133,6 +140,12 @@ class _DefaultScopes:
             f"transformers {tf_tables.transformers_version()} "
             f"{tf_tables.config_class(root_type) or root_type} default"
         )
+
+    def owns_root(self, key: str) -> bool:
+        """The root class declares `key` and the text scope's class does not."""
+        scopes = dict((prefix, defaults) for prefix, defaults, _ in self.scopes)
+        text, root = scopes.get("text_config."), scopes.get("")
+        return text is not None and root is not None and key in root and key not in text
 
     def with_aliases(self, keys: tuple[str, ...]) -> list[str]:
         out = list(keys)
@@ -495,6 +508,9 @@ class Adapter:
                 "use_sliding_window", "use_sliding_window is false: window unused"
             )
             return None
+        answered = self.cv.lookup("sliding_window", "window_size")[1]
+        if answered is not None and self.cv.wrapper_owns(answered):
+            return None  # the wrapper's own window (a projector's), not the language model's
         return self.read_int("window", "sliding_window", "window_size")
 
     # -- attention ------------------------------------------------------------------------------
