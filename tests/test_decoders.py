@@ -193,3 +193,17 @@ def test_wrapper_window_is_not_the_language_models() -> None:
                         "vocab_size": 600},
     }
     assert [layer.attention.window for layer in build_spec(config).layers] == [None, None]
+
+
+def test_wrapper_head_dim_is_not_the_language_models() -> None:
+    """MusicFlamingoConfig.head_dim (1,280 by default) sizes its audio rotary embedding; the
+    Qwen2 language model derives its head size as hidden_size / num_attention_heads."""
+    config = {
+        "model_type": "musicflamingo",
+        "text_config": {"model_type": "qwen2", "hidden_size": 512, "num_hidden_layers": 2,
+                        "num_attention_heads": 8, "num_key_value_heads": 2,
+                        "intermediate_size": 1024, "vocab_size": 700},
+    }
+    assert {layer.attention.head_dim for layer in build_spec(config).layers} == {512 // 8}
+    assert {layer.attention.head_dim for layer in build_spec({**config, "head_dim": 96}).layers} \
+        == {512 // 8}

@@ -70,6 +70,8 @@ class ConfigView:
         present = False
         for key in self._defaults.with_aliases(keys):
             for scope, prefix in ((self.primary, self.prefix), (self.root, "")):
+                if scope is self.root and self.wrapper_owns(key):
+                    continue  # the wrapper's own key (see wrapper_owns), not the LM's
                 node: Any = scope
                 for part in key.split("."):
                     node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
@@ -88,12 +90,13 @@ class ConfigView:
     def has(self, key: str) -> bool:
         return self.lookup(key)[1] is not None
 
-    def wrapper_owns(self, answered: str) -> bool:
-        """`answered` (a key path as lookup returns it) is a root key of a wrapper that the
-        wrapper's own configuration class declares and the language model's does not
-        (GraniteSpeech's `window_size` sizes its Q-Former projector's windows): transformers
-        builds the language model from text_config, which never reads it."""
-        return bool(self.prefix) and "." not in answered and self._defaults.owns_root(answered)
+    def wrapper_owns(self, key: str) -> bool:
+        """`key` is a root key of a wrapper that the wrapper's own configuration class
+        declares and the language model's does not (GraniteSpeech's `window_size` sizes its
+        Q-Former projector's windows, MusicFlamingo's `head_dim` its audio rotary
+        embedding): transformers builds the language model from text_config, which never
+        reads it, so the language model's lookups do not fall back to it."""
+        return bool(self.prefix) and "." not in key and self._defaults.owns_root(key)
 
     def computed_default(self, key: str) -> Any:
         """transformers' default for `key` even where its class computes it from other keys
@@ -141,8 +144,14 @@ class _DefaultScopes:
             f"{tf_tables.config_class(root_type) or root_type} default"
         )
 
+    #: root keys the wrapper model itself reads for its language model: its
+    #: ForConditionalGeneration ties lm_head by the wrapper config's tie_word_embeddings
+    WRAPPER_READS_FOR_LM = frozenset({"tie_word_embeddings"})
+
     def owns_root(self, key: str) -> bool:
         """The root class declares `key` and the text scope's class does not."""
+        if key in self.WRAPPER_READS_FOR_LM:
+            return False
         scopes = dict((prefix, defaults) for prefix, defaults, _ in self.scopes)
         text, root = scopes.get("text_config."), scopes.get("")
         return text is not None and root is not None and key in root and key not in text
@@ -159,6 +168,8 @@ class _DefaultScopes:
             # computed from other keys in transformers (Llama's head_dim): not a constant
             if (key in derived and not computed) or key not in defaults:
                 continue
+            if not prefix and self.owns_root(key):
+                continue  # the wrapper's own default (ConfigView.wrapper_owns)
             value = defaults[key]
             if value is not None and not isinstance(value, dict):
                 return value, prefix + key
@@ -508,9 +519,6 @@ class Adapter:
                 "use_sliding_window", "use_sliding_window is false: window unused"
             )
             return None
-        answered = self.cv.lookup("sliding_window", "window_size")[1]
-        if answered is not None and self.cv.wrapper_owns(answered):
-            return None  # the wrapper's own window (a projector's), not the language model's
         return self.read_int("window", "sliding_window", "window_size")
 
     # -- attention ------------------------------------------------------------------------------
