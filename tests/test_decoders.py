@@ -207,3 +207,19 @@ def test_wrapper_head_dim_is_not_the_language_models() -> None:
     assert {layer.attention.head_dim for layer in build_spec(config).layers} == {512 // 8}
     assert {layer.attention.head_dim for layer in build_spec({**config, "head_dim": 96}).layers} \
         == {512 // 8}
+
+
+def test_wrapped_base_only_text_model_is_a_decoder() -> None:
+    """Molmo2TextModel has no causal-LM class of its own (transformers' tables list it as a
+    base model, like an encoder), but Molmo2ForConditionalGeneration generates with it and
+    its forward fills a DynamicCache: K and V of 2 KV heads x 64 in each of 3 layers."""
+    config = {
+        "model_type": "molmo2",
+        "text_config": {"model_type": "molmo2_text", "hidden_size": 256, "num_hidden_layers": 3,
+                        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64,
+                        "intermediate_size": 512, "vocab_size": 700},
+    }
+    from tests.conformance import archlint_side
+
+    got = archlint_side.figures(config)
+    assert got.architecture == "decoder" and got.kv_full == 3 * 2 * 2 * 64
