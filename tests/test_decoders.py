@@ -223,3 +223,11 @@ def test_wrapped_base_only_text_model_is_a_decoder() -> None:
 
     got = archlint_side.figures(config)
     assert got.architecture == "decoder" and got.kv_full == 3 * 2 * 2 * 64
+
+
+def test_xlnet_relative_attention_and_plain_ffn() -> None:
+    """XLNet's r projection, relative and segment biases, segment embeddings, mask_emb,
+    a biased two-matrix FFN and the tied head's bias, as transformers builds them."""
+    config = {"model_type": "xlnet", "d_model": 256, "n_layer": 3, "n_head": 4, "d_head": 64,
+              "d_inner": 640, "vocab_size": 900}
+    assert _count(config) == _transformers_count("XLNetLMHeadModel", config)
