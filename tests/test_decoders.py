@@ -231,3 +231,28 @@ def test_xlnet_relative_attention_and_plain_ffn() -> None:
     config = {"model_type": "xlnet", "d_model": 256, "n_layer": 3, "n_head": 4, "d_head": 64,
               "d_inner": 640, "vocab_size": 900}
     assert _count(config) == _transformers_count("XLNetLMHeadModel", config)
+
+
+def test_mistral_large4_nope_layers_cache_the_latent_alone() -> None:
+    """MistralLarge4TextAttention: a layer with no_rope_layers[i] = 0 has no RoPE key, so
+    kv_a_proj_with_mqa emits kv_lora_rank (64) alone; RoPE layers add qk_rope_head_dim
+    (16). Each layer's indexer caches index_head_dim (32) keys too."""
+    from tests.conformance import archlint_side
+
+    config = {"model_type": "mistral_large4", "text_config": {
+        "model_type": "mistral_large4_text", "hidden_size": 256, "num_hidden_layers": 4,
+        "num_attention_heads": 4, "num_key_value_heads": 4, "kv_lora_rank": 64,
+        "qk_nope_head_dim": 32, "qk_rope_head_dim": 16, "v_head_dim": 32,
+        "index_n_heads": 2, "index_head_dim": 32, "no_rope_layers": [1, 0, 1, 0],
+        "indexer_types": ["full"] * 4, "vocab_size": 500, "n_routed_experts": 4,
+        "num_experts_per_tok": 2, "moe_intermediate_size": 64, "intermediate_size": 128}}
+    got = archlint_side.figures(config)
+    assert got.kv_full == 2 * (64 + 16) + 2 * 64 + 4 * 32
+    positional = [layer.attention.positional for layer in build_spec(config).layers]
+    assert positional == ["rope", "nope", "rope", "nope"]
+    # the language model's parameters (no towers, no head) as transformers builds them
+    text = {k: v for k, v in config["text_config"].items() if k != "model_type"}
+    want = _transformers_count("MistralLarge4TextModel", {"model_type": "mistral_large4_text",
+                                                          **text})
+    comps = got.by_component
+    assert got.total - comps.get("towers", 0) - comps.get("head", 0) == want

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from archlint.families import Generic, GenericMLA
 from archlint.families.base import classify_heads
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec
+from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec, Positional
 
 
 def _modeling(model_type: str, fact: str) -> FieldSource:
@@ -281,4 +281,52 @@ class LongcatFlash(GenericMLA):
         return spec.model_copy(update={"extra_params": extra})
 
 
-MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4, AXK2, LongcatFlash)
+class MistralLarge4Text(GenericMLA):
+    """Mistral-Large-4's language model (`mistral_large4_text`; `modeling_mistral_large4`,
+    MistralLarge4TextAttention): DeepSeek-V3.2's MLA + DSA without a q LoRA, where a layer
+    with `no_rope_layers[i]` = 0 has no RoPE part: kv_a_proj_with_mqa emits the latent
+    alone (kv_lora_rank, so the cache holds kv_lora_rank per token), and the rope width
+    moves to the no-position part (qk_nope_head_dim + qk_rope_head_dim per head in
+    kv_b_proj)."""
+
+    name = "mistral_large4_text"
+    model_types = ("mistral_large4_text",)
+    known = True
+
+    def _uses_rope(self, index: int) -> bool:
+        flags = self.cv.lookup("no_rope_layers")[0]
+        if isinstance(flags, list) and index < len(flags):
+            return bool(flags[index])
+        return True
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._uses_rope(index))
+
+    def positional(self, index: int) -> Positional:
+        return super().positional(index) if self._uses_rope(index) else "nope"
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att = spec.attention
+        extra = 2 * att.num_heads  # the attention's softmax scaling: a scale and bias per head
+        if att.indexer is not None:
+            # the indexer's input LayerNorm (h, biased) and its own per-head softmax scaling
+            extra += 2 * self.hidden_size() + 2 * att.indexer.num_heads
+        return spec.model_copy(update={"extra_params": spec.extra_params + extra})
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        if spec.kind != "mla" or self._uses_rope(index):
+            return spec
+        rope = spec.qk_rope_head_dim or 0
+        spec.provenance["qk_rope_head_dim"] = _modeling(
+            "mistral_large4", "no_rope_layers: no RoPE key, its width joins the nope part"
+        )
+        return spec.model_copy(update={
+            "qk_rope_head_dim": 0, "qk_nope_head_dim": (spec.qk_nope_head_dim or 0) + rope,
+            "positional": "nope",
+        })
+
+
+MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4, AXK2, LongcatFlash,
+                        MistralLarge4Text)
