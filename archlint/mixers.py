@@ -317,6 +317,37 @@ class MLSTM(Mixer):
         return 4.0 * r.num_heads * r.key_head_dim * r.value_head_dim
 
 
+class ConvHistory(Mixer):
+    """The constant state an attention layer keeps beside its per-token K/V cache when it
+    runs causal convolutions or a delayed projection (its weights are the attention
+    layer's, counted by the adapter, so this mixer holds no parameters of its own):
+
+    - ZAYA's Compressed Convolutional Attention (arXiv 2510.04476; transformers'
+      `ZayaCCAProjection`): q and k pass two stacked causal convs (kernels t0, t1) over
+      (Hq + Hkv) × D channels, `conv_kernel` = their receptive field t0 + t1 − 1; half of
+      each value head is the previous token's delayed projection (Hkv × D/2, given as
+      value heads × value head size);
+    - Inkling's short convolutions (`InklingShortConvolution`, kernel K): on k and v
+      (Hkv × D each) and on the attention and MLP inputs (h each).
+
+    State: d_inner channels × (conv_kernel − 1) past inputs (vLLM's conv-state convention),
+    plus the delayed values."""
+
+    variant = "conv_history"
+
+    def params(self, r: RecurrentSpec, hidden: int) -> int:
+        return 0
+
+    def state(self, r: RecurrentSpec) -> State:
+        return State(
+            conv=_conv_window(r.d_inner, r.conv_kernel),
+            recurrent=r.num_value_heads * r.value_head_dim,
+        )
+
+    def flops_per_token(self, r: RecurrentSpec) -> float:
+        return 0.0  # the convs' multiply-adds are counted with the attention layer's weights
+
+
 class Unknown(Mixer):
     """A constant-state mixer archlint cannot describe: no parameters or state are claimed;
     the coverage block says so, and a tensor table (when present) still counts it exactly."""
@@ -332,7 +363,7 @@ class Unknown(Mixer):
 
 BUILTIN_MIXERS: tuple[Mixer, ...] = (
     GatedDeltaNet(), Mamba1(), Mamba2(), ShortConv(), RGLRU(), Lightning(), KimiDeltaAttention(),
-    FullGateKDA(), RWKV4(), MLSTM(), Unknown(),
+    FullGateKDA(), RWKV4(), MLSTM(), ConvHistory(), Unknown(),
 )
 #: variant → formulas; the family registry (archlint.families.registry) fills it from the
 #: built-in pack and any installed plugin pack

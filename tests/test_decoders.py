@@ -161,3 +161,98 @@ def test_gemma3n_per_layer_ffn_widths() -> None:
         "layer_types": ["sliding_attention", "full_attention"] * 3,
     }
     assert _count(config) == _transformers_count("Gemma3nForCausalLM", config)
+
+
+def test_longcat_flash_two_sublayers_per_block_and_zero_experts() -> None:
+    """LongCat-Flash: num_layers blocks of two MLA + MLP sublayers (2 × num_layers cache
+    layers), one shortcut MoE per block whose router and gate_up_proj also span the
+    zero_expert_num identity experts."""
+    config = {
+        "model_type": "longcat_flash", "hidden_size": 256, "num_layers": 3,
+        "num_attention_heads": 4, "ffn_hidden_size": 384, "expert_ffn_hidden_size": 64,
+        "n_routed_experts": 8, "zero_expert_num": 4, "moe_topk": 2, "q_lora_rank": 96,
+        "kv_lora_rank": 64, "qk_nope_head_dim": 32, "qk_rope_head_dim": 16,
+        "v_head_dim": 32, "vocab_size": 700,
+    }
+    spec = build_spec(config)
+    assert spec.num_layers == 6
+    assert [layer.ffn.kind for layer in spec.layers] == ["moe", "dense"] * 3
+    assert _count(config) == _transformers_count("LongcatFlashForCausalLM", config)
+    assert _count({**config, "router_bias": True}) == _transformers_count(
+        "LongcatFlashForCausalLM", {**config, "router_bias": True}
+    )
+
+
+def test_wrapper_window_is_not_the_language_models() -> None:
+    """GraniteSpeechConfig.window_size sizes the Q-Former projector's windows; GraniteConfig
+    has no sliding window, and GraniteModel caches every token of every layer."""
+    config = {
+        "model_type": "granite_speech", "window_size": 15,
+        "text_config": {"model_type": "granite", "hidden_size": 256, "num_hidden_layers": 2,
+                        "num_attention_heads": 4, "intermediate_size": 512,
+                        "vocab_size": 600},
+    }
+    assert [layer.attention.window for layer in build_spec(config).layers] == [None, None]
+
+
+def test_wrapper_head_dim_is_not_the_language_models() -> None:
+    """MusicFlamingoConfig.head_dim (1,280 by default) sizes its audio rotary embedding; the
+    Qwen2 language model derives its head size as hidden_size / num_attention_heads."""
+    config = {
+        "model_type": "musicflamingo",
+        "text_config": {"model_type": "qwen2", "hidden_size": 512, "num_hidden_layers": 2,
+                        "num_attention_heads": 8, "num_key_value_heads": 2,
+                        "intermediate_size": 1024, "vocab_size": 700},
+    }
+    assert {layer.attention.head_dim for layer in build_spec(config).layers} == {512 // 8}
+    assert {layer.attention.head_dim for layer in build_spec({**config, "head_dim": 96}).layers} \
+        == {512 // 8}
+
+
+def test_wrapped_base_only_text_model_is_a_decoder() -> None:
+    """Molmo2TextModel has no causal-LM class of its own (transformers' tables list it as a
+    base model, like an encoder), but Molmo2ForConditionalGeneration generates with it and
+    its forward fills a DynamicCache: K and V of 2 KV heads x 64 in each of 3 layers."""
+    config = {
+        "model_type": "molmo2",
+        "text_config": {"model_type": "molmo2_text", "hidden_size": 256, "num_hidden_layers": 3,
+                        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64,
+                        "intermediate_size": 512, "vocab_size": 700},
+    }
+    from tests.conformance import archlint_side
+
+    got = archlint_side.figures(config)
+    assert got.architecture == "decoder" and got.kv_full == 3 * 2 * 2 * 64
+
+
+def test_xlnet_relative_attention_and_plain_ffn() -> None:
+    """XLNet's r projection, relative and segment biases, segment embeddings, mask_emb,
+    a biased two-matrix FFN and the tied head's bias, as transformers builds them."""
+    config = {"model_type": "xlnet", "d_model": 256, "n_layer": 3, "n_head": 4, "d_head": 64,
+              "d_inner": 640, "vocab_size": 900}
+    assert _count(config) == _transformers_count("XLNetLMHeadModel", config)
+
+
+def test_mistral_large4_nope_layers_cache_the_latent_alone() -> None:
+    """MistralLarge4TextAttention: a layer with no_rope_layers[i] = 0 has no RoPE key, so
+    kv_a_proj_with_mqa emits kv_lora_rank (64) alone; RoPE layers add qk_rope_head_dim
+    (16). Each layer's indexer caches index_head_dim (32) keys too."""
+    from tests.conformance import archlint_side
+
+    config = {"model_type": "mistral_large4", "text_config": {
+        "model_type": "mistral_large4_text", "hidden_size": 256, "num_hidden_layers": 4,
+        "num_attention_heads": 4, "num_key_value_heads": 4, "kv_lora_rank": 64,
+        "qk_nope_head_dim": 32, "qk_rope_head_dim": 16, "v_head_dim": 32,
+        "index_n_heads": 2, "index_head_dim": 32, "no_rope_layers": [1, 0, 1, 0],
+        "indexer_types": ["full"] * 4, "vocab_size": 500, "n_routed_experts": 4,
+        "num_experts_per_tok": 2, "moe_intermediate_size": 64, "intermediate_size": 128}}
+    got = archlint_side.figures(config)
+    assert got.kv_full == 2 * (64 + 16) + 2 * 64 + 4 * 32
+    positional = [layer.attention.positional for layer in build_spec(config).layers]
+    assert positional == ["rope", "nope", "rope", "nope"]
+    # the language model's parameters (no towers, no head) as transformers builds them
+    text = {k: v for k, v in config["text_config"].items() if k != "model_type"}
+    want = _transformers_count("MistralLarge4TextModel", {"model_type": "mistral_large4_text",
+                                                          **text})
+    comps = got.by_component
+    assert got.total - comps.get("towers", 0) - comps.get("head", 0) == want

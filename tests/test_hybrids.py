@@ -59,3 +59,66 @@ def test_olmo_hybrid_derived_linear_sizes() -> None:
     assert got.total == 3 * gdn + attention + 4 * (mlp + norms) + 64 + 2 * 100 * 64
     assert got.kv_full == 2 * 4 * 16
     assert got.state == 3 * ((2 * key + value) * 3 + 4 * 12 * 24)
+
+
+def test_zaya_cca_state_and_router() -> None:
+    """ZAYA1's CCA layers cache K/V per token and keep, beside them, the q/k conv history
+    and the delayed value half; parameters as transformers builds them (meta device)."""
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    config = {
+        "model_type": "zaya", "hidden_size": 256, "num_hidden_layers": 3,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+        "vocab_size": 500, "cca_time0": 3, "cca_time1": 4, "router_hidden_size": 32,
+        "moe_intermediate_size": 64, "num_experts": 4, "attention_bias": True,
+        "layer_types": ["hybrid", "hybrid_sliding", "hybrid"], "sliding_window": 64,
+    }
+    got = archlint_side.figures(config)
+    cfg = transformers.ZayaConfig(**{k: v for k, v in config.items() if k != "model_type"})
+    with torch.device("meta"):
+        want = sum(p.numel() for p in transformers.ZayaForCausalLM(cfg).parameters())
+    assert got.total == want
+    # per layer K and V of 2 heads × 32; conv history (4 + 2) × 32 channels × ((3 − 1) +
+    # (4 − 1)) columns (ZayaCCAProjection.conv_kernel_size) and the delayed value 2 × 16
+    assert (got.kv_full, got.kv_window) == (2 * 128, 128)
+    assert got.state == 3 * (192 * 5 + 32)
+
+
+def test_inkling_text_layer_shapes_short_convs_and_state() -> None:
+    """Inkling's language model: sliding layers with their own head shapes, the relative
+    logits and short convs of every layer, a dense first MLP and shared experts; the four
+    conv histories are state beside the K/V cache. Parameters as transformers builds them."""
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    config = {
+        "model_type": "inkling_text", "hidden_size": 128, "num_hidden_layers": 3,
+        "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
+        "swa_num_attention_heads": 2, "swa_num_key_value_heads": 2, "swa_head_dim": 16,
+        "sliding_window_size": 64, "d_rel": 8, "rel_extent": 96, "conv_kernel_size": 3,
+        "layer_types": ["hybrid_sliding", "hybrid", "hybrid_sliding"],
+        "mlp_layer_types": ["dense", "sparse", "sparse"], "intermediate_size": 256,
+        "moe_intermediate_size": 48, "n_routed_experts": 4, "num_experts_per_tok": 2,
+        "n_shared_experts": 1, "vocab_size": 300,
+    }
+    got = archlint_side.figures(config)
+    cfg = transformers.InklingTextConfig(**{k: v for k, v in config.items() if k != "model_type"})
+    with torch.device("meta"):
+        want = sum(p.numel() for p in transformers.InklingForCausalLM(cfg).parameters())
+    assert got.total == want
+    # K and V: full layer 1 head x 32, sliding layers 2 heads x 16 each
+    assert (got.kv_full, got.kv_window) == (2 * 32, 2 * 2 * 2 * 16)
+    # conv history (kernel 3, 2 past inputs) of k, v and the two h-wide inputs per layer
+    assert got.state == 2 * (2 * 32 + 2 * 128) + 2 * 2 * (2 * 32 + 2 * 128)
+    # a checkpoint with dense_intermediate_size: intermediate_size is the experts' width;
+    # no layer_types: every sixth layer full (here none of three)
+    ckpt = {k: v for k, v in config.items() if not k.startswith(("layer_types", "swa_"))}
+    ckpt.update(intermediate_size=48, dense_intermediate_size=256, n_shared_experts=2)
+    ckpt.pop("moe_intermediate_size")
+    cfg = transformers.InklingTextConfig(**{k: v for k, v in ckpt.items() if k != "model_type"})
+    with torch.device("meta"):
+        want = sum(p.numel() for p in transformers.InklingForCausalLM(cfg).parameters())
+    assert archlint_side.figures(ckpt).total == want

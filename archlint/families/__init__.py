@@ -62,9 +62,16 @@ class Generic(Adapter):
 
     def architecture(self) -> str:
         mt = self.cv.lookup("model_type")[0]
-        return "encoder" if isinstance(mt, str) and tf_tables.category(mt) == "encoder" else (
-            "decoder"
+        if not (isinstance(mt, str) and tf_tables.category(mt) == "encoder"):
+            return "decoder"
+        # a text model transformers ships only as a base class (Molmo2TextModel) reads as an
+        # encoder, but inside a wrapper that generates text (a multimodal-LM class) it is the
+        # causal language model, with its cache
+        root = self.cv.root.get("model_type")
+        wrapped_lm = bool(self.cv.prefix) and isinstance(root, str) and (
+            "multimodal_lm" in tf_tables.model_classes(root)
         )
+        return "decoder" if wrapped_lm else "encoder"
 
 
 class GenericMLA(Generic, DeepSeek):

@@ -71,6 +71,8 @@ class ConfigView:
         present = False
         for key in self._defaults.with_aliases(keys):
             for scope, prefix in ((self.primary, self.prefix), (self.root, "")):
+                if scope is self.root and self.wrapper_owns(key):
+                    continue  # the wrapper's own key (see wrapper_owns), not the LM's
                 node: Any = scope
                 for part in key.split("."):
                     node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
@@ -89,6 +91,27 @@ class ConfigView:
     def has(self, key: str) -> bool:
         return self.lookup(key)[1] is not None
 
+    @property
+    def lm_only(self) -> bool:
+        """The reader is the language model's, not the wrapper's own adapter (ModernVBERT's):
+        the wrapper's own keys are then not its keys (wrapper_owns)."""
+        return self._defaults.lm_only
+
+    @lm_only.setter
+    def lm_only(self, value: bool) -> None:
+        self._defaults.lm_only = value
+
+    def wrapper_owns(self, key: str) -> bool:
+        """`key` is a root key of a wrapper that the wrapper's own configuration class
+        declares and the language model's does not (GraniteSpeech's `window_size` sizes its
+        Q-Former projector's windows, MusicFlamingo's `head_dim` its audio rotary
+        embedding): transformers builds the language model from text_config, which never
+        reads it, so the language model's lookups do not fall back to it."""
+        return (
+            self.lm_only and bool(self.prefix) and "." not in key
+            and self._defaults.owns_root(key)
+        )
+
     def computed_default(self, key: str) -> Any:
         """transformers' default for `key` even where its class computes it from other keys
         (a per-layer list built for the default layer count): a shape, not a value to use."""
@@ -106,6 +129,7 @@ class _DefaultScopes:
     def __init__(self, root: dict[str, Any], text: dict[str, Any] | None) -> None:
         root_type = root.get("model_type")
         self.scopes: list[tuple[str, dict[str, Any], frozenset[str]]] = []
+        self.lm_only = True  # see ConfigView.lm_only
         self.aliases: dict[str, str] = {}
         if not isinstance(root_type, str) or not tf_tables.known(root_type):
             self.source = ""
@@ -135,6 +159,18 @@ class _DefaultScopes:
             f"{tf_tables.config_class(root_type) or root_type} default"
         )
 
+    #: root keys the wrapper model itself reads for its language model: its
+    #: ForConditionalGeneration ties lm_head by the wrapper config's tie_word_embeddings
+    WRAPPER_READS_FOR_LM = frozenset({"tie_word_embeddings"})
+
+    def owns_root(self, key: str) -> bool:
+        """The root class declares `key` and the text scope's class does not."""
+        if key in self.WRAPPER_READS_FOR_LM:
+            return False
+        scopes = dict((prefix, defaults) for prefix, defaults, _ in self.scopes)
+        text, root = scopes.get("text_config."), scopes.get("")
+        return text is not None and root is not None and key in root and key not in text
+
     def with_aliases(self, keys: tuple[str, ...]) -> list[str]:
         out = list(keys)
         out.extend(self.aliases[k] for k in keys if k in self.aliases and self.aliases[k] not in out)
@@ -147,6 +183,8 @@ class _DefaultScopes:
             # computed from other keys in transformers (Llama's head_dim): not a constant
             if (key in derived and not computed) or key not in defaults:
                 continue
+            if not prefix and self.lm_only and self.owns_root(key):
+                continue  # the wrapper's own default (ConfigView.wrapper_owns)
             value = defaults[key]
             if value is not None and not isinstance(value, dict):
                 return value, prefix + key
@@ -189,6 +227,9 @@ class Adapter:
         self.inferred = inferred
         self.origins = origins or {}
         self.cv = ConfigView(config)
+        if config.get("model_type") in self.model_types:
+            # an adapter for the wrapper itself (ModernVBERT) reads the wrapper's own keys
+            self.cv.lm_only = False
         self.prov: dict[str, FieldSource] = {}
         self.notes: list[str] = []
         self.unknown_mixer = False  # set when a layer's mixer could not be described

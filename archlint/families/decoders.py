@@ -229,4 +229,41 @@ class Doge(Generic):
         return cov.model_copy(update={"items": [*cov.items, item]})
 
 
-DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge)
+class XLNet(Generic):
+    """XLNet (`modeling_xlnet`, XLNetLMHeadModel; Yang et al. 2019): per layer a relative
+    attention whose q, k, v, o and r (the relative-position key) are unbiased
+    d_model × n_head × d_head tensors, with the content, position and segment biases
+    (r_w_bias, r_r_bias, r_s_bias: n_head × d_head each) and the two segment embeddings
+    (seg_embed: 2 × n_head × d_head); a plain biased FFN (layer_1 d_model → d_inner,
+    layer_2 back, `ff_activation`), a LayerNorm after each. The model adds mask_emb
+    (d_model); the LM head is the tied token table with a bias (lm_loss)."""
+
+    name = "xlnet"
+    model_types = ("xlnet",)
+    known = True
+
+    def gated_ffn(self) -> bool:
+        return False
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "d_inner") or spec.intermediate_size
+        return spec.model_copy(update={"intermediate_size": width, "bias": True, "gated": False})
+
+    def head_bias(self) -> bool:
+        return True  # lm_loss: Linear(d_model, vocab_size, bias=True), weight tied
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, h = spec.attention, self.hidden_size()
+        width = att.num_heads * att.head_dim
+        extra = h * width + 3 * width + 2 * width  # r, r_{w,r,s}_bias, seg_embed
+        if index == 0:
+            extra += h  # mask_emb
+        return spec.model_copy(update={"extra_params": extra})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), index == 0)
+
+
+DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge, XLNet)

@@ -14,7 +14,7 @@ import math
 from typing import ClassVar
 
 from archlint.families.attention_variants import KimiLinear
-from archlint.families.base import Adapter
+from archlint.families.base import Adapter, classify_heads
 from archlint.families.dialects import DeepSeek, Llama, Olmo2
 from archlint.spec import (
     AttentionSpec,
@@ -24,6 +24,10 @@ from archlint.spec import (
     Positional,
     RecurrentSpec,
 )
+
+
+def _modeling(model_type: str, fact: str) -> FieldSource:
+    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
 
 
 def _dt_rank(value: object, hidden: int) -> int:
@@ -1044,7 +1048,186 @@ class BailingHybrid(KimiLinear):
         return DeepSeek.mtp_layers(self)
 
 
+class Zaya(Adapter):
+    """ZAYA1 (`modeling_zaya`; Compressed Convolutional Attention, arXiv 2510.04476): every
+    layer is `hybrid` (full) or `hybrid_sliding` (`sliding_window`) attention whose q/k pass
+    two stacked causal convs and whose values are half current-token (v_proj_current) and
+    half previous-token (v_proj_delayed) projections, each Hkv × D/2: the K/V cache is
+    ordinary, and beside it each layer keeps the conv history and the delayed value (the
+    `conv_history` mixer, a parallel mixer of the layer). Parameters per layer, from the modules
+    ZayaDecoderLayer builds: q/k/v/o (biased with `attention_bias`), the depthwise conv
+    (C × t0 + C, C = (Hq + Hkv) × D) and the grouped conv (C × D × t1 + C, groups Hq + Hkv),
+    a per-KV-head key temperature; two RMSNorms and two residual scalings (4 × h each); the
+    MoE of `num_experts` gated experts (`moe_intermediate_size`, top-1) with its router:
+    down_proj h → R (+R), a per-R scale on every layer but the first (the routing state
+    carried from the layer before), and an MLP over R (RMSNorm, two biased R × R, out
+    R → experts + 1: the skip expert). The model adds an input scale and bias (2 × h)."""
+
+    name = "zaya"
+    model_types = ("zaya",)
+    known = True
+    tie_default = True
+    LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
+        **Adapter.LAYER_TYPE_NAMES, "hybrid": "full", "hybrid_sliding": "sliding",
+    }
+
+    def _kernels(self) -> tuple[int, int]:
+        t0 = self.read_int("cca_time0", "cca_time0", default=2, why="ZayaConfig: 2") or 2
+        t1 = self.read_int("cca_time1", "cca_time1", default=2, why="ZayaConfig: 2") or 2
+        return t0, t1
+
+    def is_moe_layer(self, index: int) -> bool:
+        return self.num_experts() > 0
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), index == 0)  # no router scale on 0
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        if spec.kind != "moe":
+            return spec
+        return spec.model_copy(update={"expert_intermediate_size": self.read_int(
+            "expert_intermediate_size", "moe_intermediate_size"
+        ) or spec.expert_intermediate_size})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, h = spec.attention, self.hidden_size()
+        t0, t1 = self._kernels()
+        dim, q_heads, kv_heads = att.head_dim, att.num_heads, att.num_kv_heads
+        channels = (q_heads + kv_heads) * dim
+        extra = channels * t0 + channels + channels * dim * t1 + channels  # the two convs
+        extra += kv_heads  # ZayaQKNorm.temp
+        extra += 2 * 4 * h  # the two ZayaResidualScaling
+        if spec.ffn.kind == "moe":
+            r = self.read_int("router_hidden_size", "router_hidden_size", default=256,
+                              why="ZayaConfig: router_hidden_size 256") or 0
+            experts = spec.ffn.num_experts
+            router = h * r + r + (r if index > 0 else 0)  # down_proj, router_states_scale
+            router += r + 2 * (r * r + r) + r * (experts + 1)  # router MLP with skip expert
+            extra += router - h * experts  # in place of the formula's h → experts router
+        state = AttentionSpec(
+            kind="linear",
+            positional="none",
+            linear=RecurrentSpec(
+                variant="conv_history",
+                d_inner=channels,
+                conv_kernel=t0 + t1 - 1,
+                num_value_heads=kv_heads,
+                value_head_dim=dim // 2,
+            ),
+        )
+        return spec.model_copy(update={"extra_params": extra, "parallel_mixer": state})
+
+    def build(self):  # type: ignore[no-untyped-def]
+        spec = super().build()
+        scale = 2 * self.hidden_size()  # ZayaModel.input_hidden_states_scale / _bias
+        return spec.model_copy(
+            update={"extra_params": {**spec.extra_params,
+                                     "other": spec.extra_params.get("other", 0) + scale}}
+        )
+
+
+class InklingText(Adapter):
+    """Inkling's language model (`inkling_text`; `modeling_inkling`, InklingDecoderLayer):
+    layers follow `layer_types`, `hybrid_sliding` (a `sliding_window_size` window, with the
+    `swa_num_attention_heads`, `swa_num_key_value_heads` and `swa_head_dim` shapes) or
+    `hybrid` (full: num_attention_heads, num_key_value_heads, head_dim); without the list
+    every sixth layer is full (InklingTextConfig: `local_layer_ids`, else (i + 1) % 6).
+    Each attention holds q/k/v/o, per-head q/k RMSNorms, r_proj (h → heads × d_rel) and a
+    relative-logits bank (d_rel × rel_extent; the window on sliding layers), and
+    depthwise short convs of kernel K (`conv_kernel_size`, no bias) on k and on v; the
+    block adds two more short convs on the attention and MLP inputs (h channels each), two
+    RMSNorms and, per MLP, a learned `global_scale`. The MoE (`mlp_layer_types` sparse)
+    routes among n_routed_experts with n_shared_experts shared ones, all rows of one router
+    weight (routed + shared) with a global scale; the embedding carries an RMSNorm. The
+    four conv histories are the layer's constant state beside its K/V (`conv_history`).
+    With `dense_intermediate_size` the config's intermediate_size is the experts' width,
+    as InklingTextConfig reads it."""
+
+    name = "inkling_text"
+    model_types = ("inkling_text",)
+    known = True
+    tie_default = False
+    LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
+        **Adapter.LAYER_TYPE_NAMES, "hybrid": "full", "hybrid_sliding": "sliding",
+    }
+
+    def layer_types(self, n_layers: int) -> list[str]:
+        declared = self.cv.lookup("layer_types")[0]
+        if isinstance(declared, list) and len(declared) == n_layers:
+            return super().layer_types(n_layers)
+        local = self.cv.lookup("local_layer_ids")[0]
+        every_sixth = {i for i in range(n_layers) if (i + 1) % 6}
+        ids = set(local) if isinstance(local, list) else every_sixth
+        self.prov["layer_types"] = _modeling(
+            "inkling", "local_layer_ids sliding, else every sixth layer full"
+        )
+        return ["sliding" if i in ids else "full" for i in range(n_layers)]
+
+    def window(self) -> int | None:
+        return self.read_int("window", "sliding_window_size", "sliding_window")
+
+    def embedding_norm(self) -> bool:
+        return True  # InklingNormedEmbedding.embed_norm
+
+    def qk_norm(self) -> bool:
+        return True
+
+    def _kernel(self) -> int:
+        return self.read_int("conv_kernel_size", "conv_kernel_size", "sconv_kernel_size",
+                             default=4, why="InklingTextConfig: conv_kernel_size 4") or 4
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        if layer_type != "sliding":
+            return spec
+        heads = self.read_int("num_heads", "swa_num_attention_heads") or spec.num_heads
+        kv = self.read_int("num_kv_heads", "swa_num_key_value_heads") or spec.num_kv_heads
+        dim = self.read_int("head_dim", "swa_head_dim") or spec.head_dim
+        return spec.model_copy(update={
+            "num_heads": heads, "num_kv_heads": kv, "head_dim": dim, "v_head_dim": dim,
+            "kind": classify_heads(heads, kv),
+        })
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        dense = self.read_int("intermediate_size", "dense_intermediate_size")
+        if dense is None:
+            return spec
+        experts = self.read_int("expert_intermediate_size", "intermediate_size") or 0
+        if spec.kind == "dense":
+            return spec.model_copy(update={"intermediate_size": dense})
+        shared = self.read_int("num_shared_experts", "n_shared_experts") or 0
+        return spec.model_copy(update={"intermediate_size": dense,
+                                       "expert_intermediate_size": experts,
+                                       "shared_intermediate_size": shared * experts})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, h, k = spec.attention, self.hidden_size(), self._kernel()
+        d_rel = self.read_int("d_rel", "d_rel", default=16, why="InklingTextConfig: 16") or 0
+        extent = att.window if layer_type == "sliding" else self.read_int(
+            "rel_extent", "rel_extent", default=1024, why="InklingTextConfig: 1024")
+        kv_width = att.num_kv_heads * att.head_dim
+        extra = h * att.num_heads * d_rel + d_rel * (extent or 0)  # r_proj, relative logits
+        extra += (2 * kv_width + 2 * h) * k  # k/v, attention-input and MLP-input short convs
+        extra += 1  # the MLP's or the router's global_scale
+        if spec.ffn.kind == "moe":
+            extra += spec.ffn.num_shared_experts * h  # the shared experts' router rows
+        state = AttentionSpec(
+            kind="linear",
+            positional="none",
+            linear=RecurrentSpec(
+                variant="conv_history", d_inner=2 * kv_width + 2 * h, conv_kernel=k
+            ),
+        )
+        return spec.model_copy(update={"extra_params": extra, "parallel_mixer": state})
+
+
 HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
+    InklingText,
+    Zaya,
     Mamba,
     Mamba2,
     Bamba,

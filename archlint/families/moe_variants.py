@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from archlint.families import Generic, GenericMLA
 from archlint.families.base import classify_heads
-from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec
+from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec, Positional
 
 
 def _modeling(model_type: str, fact: str) -> FieldSource:
@@ -209,4 +209,124 @@ class AXK2(GenericMLA):
         return spec.model_copy(update={"extra_params": extra})
 
 
-MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4, AXK2)
+class LongcatFlash(GenericMLA):
+    """LongCat-Flash (`modeling_longcat_flash`, LongcatFlashDecoderLayer): each of the
+    `num_layers` blocks holds two sublayers, each an MLA attention (DeepSeek-V3's ranks, its
+    own cache layer: layer_idx × 2 + i) and a gated MLP of `ffn_hidden_size`, with two
+    RMSNorms per sublayer; the first sublayer's input also feeds the block's shortcut MoE,
+    added after the second sublayer. archlint reads each sublayer as a layer (2 × num_layers,
+    as LongcatFlashConfig derives num_hidden_layers): the even ones carry the MoE with their
+    MLP as its shared expert. The MoE routes `moe_topk` of `n_routed_experts` +
+    `zero_expert_num` (identity "zero" experts that compute nothing): the router is
+    h → routed + zero, and the fused gate_up_proj is allocated for every expert, the zero
+    ones included (down_proj only for the routed ones)."""
+
+    name = "longcat_flash"
+    model_types = ("longcat_flash",)
+    known = True
+
+    def num_layers(self) -> int:
+        blocks = self.read_int("num_layers", "num_layers")
+        if blocks is None:
+            blocks = (self.read_int("num_layers", "num_hidden_layers") or 0) // 2
+        return self.derive("num_layers", 2 * blocks, "2 sublayers per block × num_layers")
+
+    def num_experts(self) -> int:
+        return self.read_int("num_experts", "n_routed_experts", "num_local_experts") or 0
+
+    def _zero_experts(self) -> int:
+        return self.read_int("zero_expert_num", "zero_expert_num") or 0
+
+    def is_moe_layer(self, index: int) -> bool:
+        return self.num_experts() > 0 and index % 2 == 0
+
+    def norms_per_layer(self) -> int:
+        return 2  # input_layernorm[i], post_attention_layernorm[i]
+
+    def ffn(self, index: int) -> FFNSpec:
+        prov: dict[str, FieldSource] = {}
+        width = self.read_int("intermediate_size", "ffn_hidden_size", prov=prov) or 0
+        act = self.read("activation", "hidden_act", prov=prov)
+        if not self.is_moe_layer(index):
+            return FFNSpec(kind="dense", activation=act, intermediate_size=width,
+                           provenance=prov)
+        return FFNSpec(
+            kind="moe",
+            activation=act,
+            intermediate_size=width,
+            num_experts=self.num_experts(),
+            experts_per_token=self.read_int(
+                "experts_per_token", "moe_topk", "num_experts_per_tok", prov=prov
+            ) or 0,
+            expert_intermediate_size=self.read_int(
+                "expert_intermediate_size", "expert_ffn_hidden_size", prov=prov
+            ) or 0,
+            num_shared_experts=1,  # the sublayer's own MLP, beside the shortcut MoE
+            shared_intermediate_size=width,
+            router_bias=bool(self.read("router_bias", "router_bias", default=False, prov=prov)),
+            provenance=prov,
+        )
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if spec.ffn.kind != "moe" or not self._zero_experts():
+            return spec
+        zero, hidden = self._zero_experts(), self.hidden_size()
+        # the zero experts' rows: router classifier (+ bias) and gate_up_proj
+        extra = zero * hidden + (zero if spec.ffn.router_bias else 0)
+        extra += zero * 2 * spec.ffn.expert_intermediate_size * hidden
+        spec.ffn.provenance["num_experts"] = _modeling(
+            "longcat_flash", "router and gate_up_proj also span zero_expert_num identity experts"
+        )
+        return spec.model_copy(update={"extra_params": extra})
+
+
+class MistralLarge4Text(GenericMLA):
+    """Mistral-Large-4's language model (`mistral_large4_text`; `modeling_mistral_large4`,
+    MistralLarge4TextAttention): DeepSeek-V3.2's MLA + DSA without a q LoRA, where a layer
+    with `no_rope_layers[i]` = 0 has no RoPE part: kv_a_proj_with_mqa emits the latent
+    alone (kv_lora_rank, so the cache holds kv_lora_rank per token), and the rope width
+    moves to the no-position part (qk_nope_head_dim + qk_rope_head_dim per head in
+    kv_b_proj)."""
+
+    name = "mistral_large4_text"
+    model_types = ("mistral_large4_text",)
+    known = True
+
+    def _uses_rope(self, index: int) -> bool:
+        flags = self.cv.lookup("no_rope_layers")[0]
+        if isinstance(flags, list) and index < len(flags):
+            return bool(flags[index])
+        return True
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._uses_rope(index))
+
+    def positional(self, index: int) -> Positional:
+        return super().positional(index) if self._uses_rope(index) else "nope"
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att = spec.attention
+        extra = 2 * att.num_heads  # the attention's softmax scaling: a scale and bias per head
+        if att.indexer is not None:
+            # the indexer's input LayerNorm (h, biased) and its own per-head softmax scaling
+            extra += 2 * self.hidden_size() + 2 * att.indexer.num_heads
+        return spec.model_copy(update={"extra_params": spec.extra_params + extra})
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        if spec.kind != "mla" or self._uses_rope(index):
+            return spec
+        rope = spec.qk_rope_head_dim or 0
+        spec.provenance["qk_rope_head_dim"] = _modeling(
+            "mistral_large4", "no_rope_layers: no RoPE key, its width joins the nope part"
+        )
+        return spec.model_copy(update={
+            "qk_rope_head_dim": 0, "qk_nope_head_dim": (spec.qk_nope_head_dim or 0) + rope,
+            "positional": "nope",
+        })
+
+
+MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4, AXK2, LongcatFlash,
+                        MistralLarge4Text)

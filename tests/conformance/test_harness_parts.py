@@ -3,6 +3,8 @@ the sizes it says it moves."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conformance import shrink, vary
 
 
@@ -83,3 +85,42 @@ def test_vary_moves_every_name_of_the_depth() -> None:
     varied, _ = vary.vary({"hidden_size": 4096, "num_heads": 8, "num_hidden_layers": 32,
                            "num_blocks": 32, "vocab_size": 1000})
     assert varied["num_hidden_layers"] == 33 and varied["num_blocks"] == 33
+
+
+def test_thin_for_cpu_cuts_ffn_and_vocab_only() -> None:
+    from tests.conformance import tf_side
+
+    config = {"hidden_size": 6144, "vocab_size": 100352, "pad_token_id": 100277,
+              "num_key_value_heads": 8, "intermediate_size": 10752,
+              "ffn_config": {"ffn_hidden_size": 10752, "moe_num_experts": 16},
+              "text_config": {"moe_intermediate_size": [1408, 1408], "vocab_size": 64}}
+    thin = tf_side.thin_for_cpu(config)
+    assert thin["hidden_size"] == 6144 and thin["num_key_value_heads"] == 8
+    assert thin["intermediate_size"] == 64 and thin["ffn_config"]["ffn_hidden_size"] == 64
+    assert thin["ffn_config"]["moe_num_experts"] == 16
+    assert thin["vocab_size"] == 100278  # the pad token id must stay in the table
+    assert thin["text_config"] == {"moe_intermediate_size": [64, 64], "vocab_size": 64}
+    assert config["intermediate_size"] == 10752  # the input is left alone
+
+
+def test_thinned_cpu_copy_caches_what_the_meta_forward_caches() -> None:
+    """The thinned CPU copy (taken when a meta forward fails and the model is too big to
+    allocate) observes the same cache as a meta forward of the unthinned config."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.conformance import tf_side
+
+    config = {"model_type": "mixtral", "hidden_size": 256, "num_attention_heads": 8,
+              "num_key_value_heads": 2, "intermediate_size": 4096, "num_local_experts": 4,
+              "num_experts_per_tok": 2, "num_hidden_layers": 2, "vocab_size": 50000,
+              "sliding_window": None}
+    meta = tf_side.observe_cache(
+        tf_side.build_model("MixtralForCausalLM", tf_side.build_config("mixtral", config)),
+        "decoder",
+    )
+    # params far above the cap: observe_cache_cpu must take the thinned copy
+    cpu = tf_side.observe_cache_cpu(
+        "MixtralForCausalLM", tf_side.build_config("mixtral", config), "decoder",
+        10 * tf_side.CPU_FALLBACK_MAX_PARAMS, "mixtral", config,
+    )
+    assert cpu == meta and meta[0] == 2 * 2 * 2 * (256 // 8)  # layers x (K, V) x heads x dim
