@@ -21,3 +21,32 @@ def fixture(model_id: str) -> Checkpoint:
 
 def analysis(model_id: str, **options: object) -> Analysis:
     return analyze_checkpoint(fixture(model_id), Options(**options))  # type: ignore[arg-type]
+
+
+def transformers_weights(config: dict, model_class: str | type | None = None) -> int:
+    """What a checkpoint of `config` holds by transformers' own modules, built on the meta
+    device: parameters (tied ones once) plus persistent buffers. `model_class`: a class or
+    its name in transformers (default: the causal-LM Auto class). Needs torch and
+    transformers (callers importorskip them)."""
+    import warnings
+
+    import torch
+    import transformers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = transformers.AutoConfig.for_model(**config)
+        with torch.device("meta"):
+            if model_class is None:
+                model = transformers.AutoModelForCausalLM.from_config(cfg)
+            else:
+                cls = getattr(transformers, model_class) if isinstance(model_class, str) \
+                    else model_class
+                model = cls(cfg)
+    total = sum(p.numel() for _, p in model.named_parameters())
+    volatile = {
+        f"{name}.{buf}" if name else buf
+        for name, module in model.named_modules()
+        for buf in getattr(module, "_non_persistent_buffers_set", ())
+    }
+    return total + sum(b.numel() for n, b in model.named_buffers() if n not in volatile)

@@ -11,9 +11,8 @@ calculation in vLLM's layout (bf16: 2 bytes per element).
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
+from helpers import transformers_weights
 
 from archlint.analysis.memory import kv_cache
 from archlint.analysis.params import count_from_spec
@@ -23,20 +22,6 @@ transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
 
-def transformers_weights(config: dict) -> int:
-    """Parameters (tied once) + persistent buffers of transformers' causal-LM model."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cfg = transformers.AutoConfig.for_model(**config)
-        with torch.device("meta"):
-            model = transformers.AutoModelForCausalLM.from_config(cfg)
-    total = sum(p.numel() for _, p in model.named_parameters())
-    volatile = {
-        f"{name}.{buf}" if name else buf
-        for name, module in model.named_modules()
-        for buf in getattr(module, "_non_persistent_buffers_set", ())
-    }
-    return total + sum(b.numel() for n, b in model.named_buffers() if n not in volatile)
 
 
 # (config, KV bytes per token of the layers that grow without bound, hand calculation)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from helpers import transformers_weights
 
 from archlint.analysis.memory import kv_cache
 from archlint.analysis.params import count_from_spec
@@ -22,21 +23,6 @@ transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
 
-def transformers_weights(config: dict, class_name: str | type) -> int:
-    """Parameters (tied once) + persistent buffers of transformers' model class."""
-    cls = getattr(transformers, class_name) if isinstance(class_name, str) else class_name
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cfg = transformers.AutoConfig.for_model(**config)
-        with torch.device("meta"):
-            model = cls(cfg)
-    total = sum(p.numel() for _, p in model.named_parameters())
-    volatile = {
-        f"{name}.{buf}" if name else buf
-        for name, module in model.named_modules()
-        for buf in getattr(module, "_non_persistent_buffers_set", ())
-    }
-    return total + sum(b.numel() for n, b in model.named_buffers() if n not in volatile)
 
 
 POP2PIANO = {
