@@ -560,8 +560,10 @@ def logical_params(tensor: TensorInfo, role: TensorRole) -> int:
 #: delta-rule, short-conv and RG-LRU parameter names of transformers' modeling files) or
 #: softmax attention. First match wins; names are searched whole.
 MIXER_NAME_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(\.A_log$|\.dt_bias$|\.x_proj\.|\.dt_proj\.|mixer\.conv1d|mamba\.)"), "recurrent"),
-    (re.compile(r"(linear_attn\.|in_proj_qkvz|in_proj_ba|\.conv\.in_proj|\.conv\.conv\.)"), "recurrent"),
+    (re.compile(r"(\.A_log$|\.dt_bias$|\.x_proj\.|\.dt_proj\.|mixer\.conv1d|mamba\.)"),
+     "recurrent"),
+    (re.compile(r"(linear_attn\.|in_proj_qkvz|in_proj_ba|\.conv\.in_proj|\.conv\.conv\.)"),
+     "recurrent"),
     (re.compile(r"(rg_lru\.|temporal_block\.|recurrent_param)"), "recurrent"),
     (re.compile(r"(self_attn\.(q|k|v|qkv|kv_a)_proj|attention\.(wq|wqkv|query_key_value)|"
                 r"attn\.c_attn|\.Wqkv\.|self_attn\.q_a_proj)"), "attention"),

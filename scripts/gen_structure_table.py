@@ -45,7 +45,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parents[1] / "archlint" / "families" / "transformers_structure.json.gz"
+OUT = (Path(__file__).resolve().parents[1] / "archlint" / "families"
+       / "transformers_structure.json.gz")
 LAYER_RE = re.compile(r"(?:^|\.)(?:layers|h|layer|blocks|block)\.0$")
 MLP_RE = re.compile(r"(mlp|feed_forward|ffn|intermediate|fc|dense_h_to_4h)", re.IGNORECASE)
 ATTN_RE = re.compile(r"(attn|attention)", re.IGNORECASE)

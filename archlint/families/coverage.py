@@ -61,7 +61,8 @@ def _span(indices: list[int]) -> str:
         return f"layer {indices[0]}"
     if indices == list(range(indices[0], indices[-1] + 1)):
         return f"layers {indices[0]}-{indices[-1]}"
-    return f"{len(indices)} layers ({', '.join(map(str, indices[:6]))}{', …' if len(indices) > 6 else ''})"
+    more = ", …" if len(indices) > 6 else ""
+    return f"{len(indices)} layers ({', '.join(map(str, indices[:6]))}{more})"
 
 
 def _describe(layer: LayerSpec) -> str:
