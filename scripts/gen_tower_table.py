@@ -28,6 +28,7 @@ Output is deterministic (sorted keys, no timestamps) and records the transformer
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import gzip
 import json
@@ -55,6 +56,10 @@ class TypeTimeout(BaseException):
     pass
 
 
+class NoLanguageModel(BaseException):
+    pass
+
+
 def _alarm(signum: int, frame: Any) -> None:
     raise TypeTimeout()
 
@@ -74,15 +79,16 @@ def _build(model_type: str, config: dict[str, Any]) -> dict[str, list[tuple[int,
         raise
     except Exception:
         return None
+    if model is None:
+        return None
     lm = tf._language_model(model)
-    ids: set[int] = set()
-    if lm is not None:
-        ids |= tf._module_ids(lm)
+    if lm is None:
+        # no language model to tell apart (ViLT): nothing here is a tower for the harness
+        raise NoLanguageModel()
+    ids: set[int] = tf._module_ids(lm)
     for getter in ("get_input_embeddings", "get_output_embeddings"):
-        try:
+        with contextlib.suppress(Exception):
             ids |= tf._module_ids(getattr(model, getter)())
-        except Exception:
-            pass
     groups: dict[str, list[tuple[int, ...]]] = {}
     for name, param in model.named_parameters():
         if id(param) in ids:
@@ -197,14 +203,14 @@ def _candidates(moving: list[str], exps: dict[str, list[int]]) -> list[list[Any]
     exponent paired with one of the opposite exponent as floor division first."""
     out: list[list[Any]] = []
     for combo in product(*(exps[k] for k in moving)):
-        plain = [[k, e] for k, e in zip(moving, combo)]
-        neg = [(k, e) for k, e in zip(moving, combo) if e < 0]
-        pos = [(k, e) for k, e in zip(moving, combo) if e > 0]
+        plain = [[k, e] for k, e in zip(moving, combo, strict=True)]
+        neg = [(k, e) for k, e in zip(moving, combo, strict=True) if e < 0]
+        pos = [(k, e) for k, e in zip(moving, combo, strict=True) if e > 0]
         if neg and len(neg) == 1:
             kn, en = neg[0]
             for kp, ep in pos:
                 if ep == -en:
-                    rest = [[k, e] for k, e in zip(moving, combo) if k not in (kn, kp)]
+                    rest = [[k, e] for k, e in zip(moving, combo, strict=True) if k not in (kn, kp)]
                     out.append([["//", kp, kn, ep], *rest])
                     # (a // b)**e + 1: a patch grid plus a class token inside a product
                     out.append([["//", kp, kn, ep, 1], *rest])
@@ -216,7 +222,8 @@ def _candidates(moving: list[str], exps: dict[str, list[int]]) -> list[list[Any]
             if a == b or len(rest) > 2:
                 continue
             for combo in product(*(exps[k] for k in rest)):
-                out.append([["//", a, b, 1], [b, 1], *[[k, e] for k, e in zip(rest, combo)]])
+                tail = [[k, e] for k, e in zip(rest, combo, strict=True)]
+                out.append([["//", a, b, 1], [b, 1], *tail])
     return out
 
 
@@ -319,8 +326,24 @@ def analyse(model_type: str) -> dict[str, Any]:
 
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(TYPE_TIMEOUT_S)
+    config = filled_defaults(tf_tables.defaults_for(model_type) or {})
+    # a sub-config the wrapper leaves out by default (Gemma-4's vision_config is None) is
+    # built from its own class's defaults, so that its modules are fitted too; the runtime
+    # counts them only when the repo's config declares it (`optional_subs`)
+    optional = []
+    for sub, sub_type in sorted(tf_tables.sub_configs(model_type).items()):
+        sub_type = sub_type or _sub_class_type(model_type, sub)
+        defaults = tf_tables.defaults_for(sub_type) if sub_type else None
+        if sub in config and config[sub] is None and defaults:
+            config[sub] = {**defaults, "model_type": sub_type}
+            optional.append(sub)
     try:
-        return _analyse(model_type, filled_defaults(tf_tables.defaults_for(model_type) or {}))
+        result = _analyse(model_type, config)
+        if optional and "error" not in result:
+            result["optional_subs"] = optional
+        return result
+    except NoLanguageModel:
+        return {"error": "no language model (get_decoder) to tell the towers from"}
     except TypeTimeout:
         return {"error": f"timed out after {TYPE_TIMEOUT_S} s"}
     finally:
@@ -388,7 +411,7 @@ def _fit_groups(raw_runs, keys: list[str]) -> dict[str, dict[str, Any]]:
             # values (`fixed`)
             base_env = runs[0][0]
             moved_in = [[k for k in keys if env[k] != base_env[k]] for env, _ in present]
-            fixed = sorted({ks[0] for ks, (_, v) in zip(moved_in, present)
+            fixed = sorted({ks[0] for ks, (_, v) in zip(moved_in, present, strict=True)
                             if len(v[1]) != len(shape) and len(ks) == 1})
             if count is None or any(d is None for d in dims):
                 entry["fitted"] = False
@@ -419,14 +442,21 @@ def _deps(expr: dict[str, Any] | None) -> set[str]:
     return out
 
 
-def _analyse(model_type: str, config: dict[str, Any]) -> dict[str, Any]:
-    variables = _variables(config)
-    ints = [k for k, (op, _) in variables.items() if op in ("key", "len", "item")]
-    base_env = {k: variables[k][1] for k in ints}
-    runs, moved = _observe(model_type, config, variables, ints, base_env)
-    if runs is None:
-        return {"error": "transformers cannot build the default config"}
-    groups = _fit_groups(runs, ints)
+def _sub_class_type(model_type: str, sub: str) -> str | None:
+    """The model_type of the class transformers builds a sub-config with (the table of
+    defaults names none where the default sub-config is None)."""
+    from transformers import CONFIG_MAPPING
+
+    cls = (getattr(CONFIG_MAPPING[model_type], "sub_configs", None) or {}).get(sub)
+    name = getattr(cls, "model_type", None)
+    return name if isinstance(name, str) and name else None
+
+
+def _flags(model_type: str, config: dict[str, Any], variables: dict[str, tuple[str, Any]],
+           runs: list[Any], groups: dict[str, dict[str, Any]], moved: list[str],
+           ints: list[str], base_env: dict[str, int]) -> dict[str, Any]:
+    """Flip every boolean: groups present under one value only get a `when`; new groups are
+    fitted around the flipped build; a flag that reshapes a group is a requirement."""
     mixed = _mixed(runs)
     base_q = _quantities(runs[0][1], mixed)
     requires: dict[str, Any] = {}
@@ -457,6 +487,18 @@ def _analyse(model_type: str, config: dict[str, Any]) -> dict[str, Any]:
                     entry["when"] = [[key, not value]]
                     entry["base_params"] = 0
                     groups[pattern] = entry
+    return requires
+
+
+def _analyse(model_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    variables = _variables(config)
+    ints = [k for k, (op, _) in variables.items() if op in ("key", "len", "item")]
+    base_env = {k: variables[k][1] for k in ints}
+    runs, moved = _observe(model_type, config, variables, ints, base_env)
+    if runs is None:
+        return {"error": "transformers cannot build the default config"}
+    groups = _fit_groups(runs, ints)
+    requires = _flags(model_type, config, variables, runs, groups, moved, ints, base_env)
     modules: dict[str, dict[str, Any]] = {}
     for pattern, entry in groups.items():
         modules.setdefault(_top_module(pattern), {})[pattern] = entry
@@ -499,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--merge", action="store_true", help="with --only: update those types")
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write the table")
     args = parser.parse_args(argv)
     import transformers
 
@@ -507,20 +550,20 @@ def main(argv: list[str] | None = None) -> int:
     types = args.only or [t for t in tf_tables.model_types()
                           if tf_tables.category(t) == "multimodal"]
     with Pool(args.workers, initializer=_quiet, maxtasksperchild=8) as pool:
-        results = dict(zip(types, pool.map(analyse, types, chunksize=1)))
+        results = dict(zip(types, pool.map(analyse, types, chunksize=1), strict=True))
     if args.only and not args.merge:
         print(json.dumps(results, indent=1, sort_keys=True))
         return 0
     if args.merge:
         # a partial rerun into the existing table (the full run rewrites every type)
-        old = json.loads(gzip.decompress(OUT.read_bytes()))["types"]
+        old = json.loads(gzip.decompress(args.out.read_bytes()))["types"]
         results = {**old, **results}
     table = {"transformers_version": transformers.__version__, "types": results}
     raw = json.dumps(table, sort_keys=True, separators=(",", ":")).encode()
-    OUT.write_bytes(gzip.compress(raw, mtime=0))
+    args.out.write_bytes(gzip.compress(raw, mtime=0))
     errors = sorted(t for t, r in results.items() if "error" in r)
     print(f"{len(results)} types, {len(errors)} not built: {' '.join(errors)}; "
-          f"{OUT.stat().st_size} bytes")
+          f"{args.out.stat().st_size} bytes")
     return 0
 
 

@@ -272,6 +272,15 @@ class Adapter:
             # a multimodal wrapper's head is tied by the wrapper's own key (towers.wrapper_tie)
             tied = wrapper_tie(self.config)
             if tied is not None:
+                if isinstance(self.config.get("tie_word_embeddings"), bool):
+                    self.prov["tie_word_embeddings"] = self.declared("tie_word_embeddings")
+                else:
+                    self.prov["tie_word_embeddings"] = FieldSource(
+                        kind="default",
+                        key="tie_word_embeddings",
+                        detail=f"transformers {tf_tables.transformers_version()} "
+                        f"{self.config.get('model_type')} wrapper config default",
+                    )
                 return tied
         return bool(
             self.read(

@@ -34,7 +34,6 @@ from typing import Any
 from archlint.families import tf_tables
 from archlint.spec import TowerSpec
 
-
 #: wrapper keys the tower reader consumes (for the coverage block)
 TOWER_KEYS = (
     "vision_config",
@@ -290,9 +289,9 @@ class _Env:
 
 def evaluate(expr: Any, env: dict[str, int | bool]) -> int | None:
     """An expression of the table: {"c": [num, den], "f": [[key, e] | ["//", a, b, e(, o)]],
-    "b": int} is c * prod(factors) + b, a "//" factor being (a // b)**e + o; {"lin": [[key, num, den]], "b": int} is
-    sum(num/den * key) + b. None when it is not a non-negative integer in range (a zero
-    divisor, a fraction, a negative or huge count)."""
+    "b": int} is c * prod(factors) + b, a "//" factor being (a // b)**e + o;
+    {"lin": [[key, num, den]], "b": int} is sum(num/den * key) + b. None when it is not a
+    non-negative integer in range (a zero divisor, a fraction, a negative or huge count)."""
     if not isinstance(expr, dict):
         return None
     try:
@@ -351,10 +350,20 @@ def table_towers(config: dict[str, Any], wrapper: str) -> list[TowerSpec] | None
     requires_ok = all(
         env_reader.value(key, "bool") == want for key, want in (entry.get("requires") or {}).items()
     )
+    # a sub-config the wrapper builds only when declared (Gemma-4's vision_config defaults to
+    # None): its modules were fitted on the sub-config class's defaults, and count only here
+    absent = tuple(
+        f"{sub}."
+        for sub in entry.get("optional_subs") or ()
+        if not isinstance(config.get(sub), dict)
+    )
     towers: list[TowerSpec] = []
     for module, body in sorted((entry.get("modules") or {}).items()):
         params, exact, layers = 0, requires_ok and env_reader.valid, 0
-        for group in (body.get("groups") or {}).values():
+        groups = list((body.get("groups") or {}).values())
+        if absent and any(v.startswith(absent) for g in groups for v in _group_vars(g)):
+            continue  # a module of an undeclared sub-config (its embedder with it)
+        for group in groups:
             if not all(bool(env.get(key)) == bool(want) for key, want in group.get("when", [])):
                 continue
             fixed = group.get("fixed") or {}
@@ -388,7 +397,23 @@ def table_towers(config: dict[str, Any], wrapper: str) -> list[TowerSpec] | None
                 understood=exact,
             )
         )
+    # towers first (vision, audio, ...), then what joins them to the language model
+    towers.sort(key=lambda t: (t.name == "projector", t.name, t.kind))
     return towers
+
+
+def _group_vars(group: dict[str, Any]) -> set[str]:
+    """The variables a table group reads (its count, dims, conditions, fixed values)."""
+    out: set[str] = {str(w[0]) for w in group.get("when", []) if w}
+    out.update(str(k) for k in group.get("fixed") or {})
+    for expr in [group.get("count"), *group.get("dims", [])]:
+        if not isinstance(expr, dict):
+            continue
+        for term in expr.get("lin", []):
+            out.add(str(term[0]))
+        for factor in expr.get("f", []):
+            out.update(str(x) for x in (factor[1:3] if factor[0] == "//" else factor[:1]))
+    return out
 
 
 def wrapper_tie(config: dict[str, Any]) -> bool | None:
