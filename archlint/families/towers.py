@@ -97,7 +97,8 @@ def clip_like(v: TowerConfig) -> int:
     class embedding for CLIP), CLIP's pre-LayerNorm, L blocks with biased projections and a
     GELU MLP, a post-LayerNorm, and SigLIP's attention-pooling head when `vision_use_head`."""
     h, mlp, layers = v.int("hidden_size"), v.int("intermediate_size"), v.int("num_hidden_layers")
-    patch, image, channels = v.int("patch_size"), v.int("image_size"), v.int("num_channels", default=3)
+    patch, image = v.int("patch_size"), v.int("image_size")
+    channels = v.int("num_channels", default=3)
     clip = v.model_type.startswith("clip")
     positions = (image // patch) ** 2 if patch else 0
     total = channels * patch * patch * h + (0 if clip else h)
