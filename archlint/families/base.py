@@ -14,7 +14,7 @@ from archlint.errors import ConfigError
 from archlint.families import per_layer, tf_structure, tf_tables
 from archlint.families.coverage import build_coverage
 from archlint.families.moe_layers import moe_layers
-from archlint.families.towers import TOWER_KEYS, read_towers
+from archlint.families.towers import TOWER_KEYS, read_towers, table_entry, wrapper_tie
 from archlint.spec import (
     AttentionKind,
     AttentionSpec,
@@ -310,6 +310,20 @@ class Adapter:
         return self.read_int("vocab_size", "vocab_size", "padded_vocab_size") or 0
 
     def tie_word_embeddings(self) -> bool:
+        if self.cv.prefix:
+            # a multimodal wrapper's head is tied by the wrapper's own key (towers.wrapper_tie)
+            tied = wrapper_tie(self.config)
+            if tied is not None:
+                if isinstance(self.config.get("tie_word_embeddings"), bool):
+                    self.prov["tie_word_embeddings"] = self.declared("tie_word_embeddings")
+                else:
+                    self.prov["tie_word_embeddings"] = FieldSource(
+                        kind="default",
+                        key="tie_word_embeddings",
+                        detail=f"transformers {tf_tables.transformers_version()} "
+                        f"{self.config.get('model_type')} wrapper config default",
+                    )
+                return tied
         return bool(
             self.read(
                 "tie_word_embeddings",
@@ -877,9 +891,16 @@ class Adapter:
 
     def towers(self) -> list[TowerSpec]:
         """Vision/audio encoders and projectors of a multimodal wrapper config."""
-        if not self.cv.prefix and "vision_config" not in self.config:
+        wrapper = self.config.get("model_type")
+        tabled = isinstance(wrapper, str) and table_entry(wrapper) is not None
+        if not self.cv.prefix and "vision_config" not in self.config and not tabled:
             return []
         self.cv.asked.update(TOWER_KEYS)
+        if tabled:
+            # the wrapper's own keys the table's expressions read (sub-config keys are
+            # consumed with their sub-config)
+            vars_ = (table_entry(str(wrapper)) or {}).get("vars") or {}
+            self.cv.asked.update(k for k in vars_ if "." not in k)
         return read_towers(self.config, self.hidden_size())
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:

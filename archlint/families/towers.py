@@ -1,10 +1,21 @@
-"""Vision and audio towers of multimodal models, and their projectors.
+"""Vision and audio towers of multimodal models, their projectors, and every other module
+outside the language model.
 
-A tower is read from its sub-config (`vision_config`, `audio_config`), a key it omits taking
-the default of transformers' configuration class for the sub-config's model type (the
-generated table). Parameter formulas follow transformers' modeling files, named per encoder;
-an encoder archlint has no formula for is estimated with the plain ViT formula and marked
-`understood=False` (with headers, the tensor table counts it exactly).
+The first source is the generated tower table (`scripts/gen_tower_table.py` writes
+`tower_table.json.gz` from transformers' own modules): per multimodal wrapper type, every
+non-language parameter group (`model.vision_tower.encoder.layers.*.mlp.fc1.weight`) with its
+tensor count and each dim as a small expression of config keys (dotted paths:
+`vision_config.hidden_size`), fitted by perturbing the keys and rebuilding the model, and
+checked on every build. Here those expressions are evaluated on the repo's config (data, never
+code: the only operations are products, powers, floor division and sums), a key the config
+omits taking transformers' default: the sub-config class's for a sub-config the repo declares,
+the wrapper's own default sub-config for one it omits (LLaVA builds a CLIP-L/336, not
+CLIPVisionConfig()'s ViT-B).
+
+Where the table does not apply (a type it lacks, or a sub-config of another model type than
+the one it was fitted on), the hand formulas below are used, named per encoder; an encoder
+with none is estimated with the plain ViT formula and marked `understood=False` (with headers,
+the tensor table counts it exactly).
 
 Letters: h = tower hidden size, I = its MLP width, L = layers, C = input channels,
 p = patch size, t = text hidden size.
@@ -12,12 +23,16 @@ p = patch size, t = text hidden size.
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Callable
+from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from archlint.families import tf_tables
 from archlint.spec import TowerSpec
-
 
 #: wrapper keys the tower reader consumes (for the coverage block)
 TOWER_KEYS = (
@@ -82,7 +97,8 @@ def clip_like(v: TowerConfig) -> int:
     class embedding for CLIP), CLIP's pre-LayerNorm, L blocks with biased projections and a
     GELU MLP, a post-LayerNorm, and SigLIP's attention-pooling head when `vision_use_head`."""
     h, mlp, layers = v.int("hidden_size"), v.int("intermediate_size"), v.int("num_hidden_layers")
-    patch, image, channels = v.int("patch_size"), v.int("image_size"), v.int("num_channels", default=3)
+    patch, image = v.int("patch_size"), v.int("image_size")
+    channels = v.int("num_channels", default=3)
     clip = v.model_type.startswith("clip")
     positions = (image // patch) ** 2 if patch else 0
     total = channels * patch * patch * h + (0 if clip else h)
@@ -166,11 +182,267 @@ def projector(wrapper: str, root: dict[str, Any], vision_h: int, text_h: int) ->
     return None
 
 
+TABLE = "tower_table.json.gz"
+#: bounds on a config value an expression reads (repo text is untrusted): larger ints or
+#: longer lists are not sizes, and the module is then marked an estimate
+MAX_INT = 10**9
+MAX_LIST = 4096
+#: bounds on what an evaluated count may be (a product of untrusted ints)
+MAX_COUNT = 10**15
+
+
+@lru_cache(maxsize=1)
+def _tower_table() -> dict[str, Any]:
+    raw = resources.files(__package__).joinpath(TABLE).read_bytes()
+    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    return data
+
+
+def table_entry(wrapper: str) -> dict[str, Any] | None:
+    """The generated entry of a wrapper type (None if the table lacks it or could not build
+    it)."""
+    entry = _tower_table().get("types", {}).get(wrapper)
+    return entry if isinstance(entry, dict) and "modules" in entry else None
+
+
+def _valid_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT
+
+
+class _Env:
+    """Config values by dotted path, with transformers' defaults behind the repo's values."""
+
+    def __init__(self, config: dict[str, Any], wrapper: str, entry: dict[str, Any]) -> None:
+        self.config = config
+        self.wrapper = wrapper
+        self.wrapper_defaults = tf_tables.defaults_for(wrapper) or {}
+        self.subs: dict[str, str] = dict(entry.get("subs") or {})
+        self.valid = True  # False once a value was out of range (the default used instead)
+
+    def sub_type(self, sub: str) -> str | None:
+        """The model type the repo's sub-config builds: its own when that is another known
+        type, else the wrapper's default (older Qwen2.5-VL configs name the wrapper's type
+        in vision_config, which transformers builds as its vision config all the same)."""
+        raw = self.config.get(sub)
+        named = raw.get("model_type") if isinstance(raw, dict) else None
+        if isinstance(named, str) and named != self.wrapper and tf_tables.known(named):
+            return named
+        return self.subs.get(sub)
+
+    def _lookup(self, path: str) -> Any:
+        if "." not in path:
+            value = self.config.get(path)
+            return self.wrapper_defaults.get(path) if value is None else value
+        sub, key = path.split(".", 1)
+        raw = self.config.get(sub)
+        if isinstance(raw, dict):
+            value = raw.get(key)
+            if value is None:
+                sub_type = self.sub_type(sub)
+                for alias, canonical in tf_tables.attribute_map(sub_type or "").items():
+                    if canonical == key and raw.get(alias) is not None:
+                        return raw.get(alias)
+                value = (tf_tables.defaults_for(sub_type or "") or {}).get(key)
+            return value
+        default = self.wrapper_defaults.get(sub)
+        return default.get(key) if isinstance(default, dict) else None
+
+    def _default(self, path: str) -> Any:
+        if "." not in path:
+            return self.wrapper_defaults.get(path)
+        sub, key = path.split(".", 1)
+        default = self.wrapper_defaults.get(sub)
+        return default.get(key) if isinstance(default, dict) else None
+
+    def value(self, path: str, op: str) -> int | bool:
+        """The value of a table variable: a key ("key"), a list's length ("len"), the common
+        value of a size pair ("item", named `path[*]`), a flag ("bool")."""
+        path = path.removesuffix("[*]")
+        raw = self._lookup(path)
+        if op == "item":
+            if isinstance(raw, list) and raw and len(raw) <= MAX_LIST:
+                if len(set(map(repr, raw))) != 1:
+                    self.valid = False  # a non-square pair: the table was fitted on squares
+                raw = raw[0]
+            elif raw is not None and not _valid_int(raw):
+                raw = None
+            op = "key"
+        if op == "bool":
+            if raw is None:
+                raw = self._default(path)
+            return bool(raw)
+        if op == "len":
+            if isinstance(raw, list) and len(raw) <= MAX_LIST:
+                return len(raw)
+            fallback = self._default(path)
+            self.valid = self.valid and raw is None
+            return len(fallback) if isinstance(fallback, list) else 0
+        if _valid_int(raw):
+            return int(raw)
+        if isinstance(raw, (list, tuple)) and raw and _valid_int(raw[0]):
+            return int(raw[0])  # an [h, w] image size: square images, as the table was fitted
+        fallback = self._default(path)
+        if isinstance(fallback, list) and fallback:
+            fallback = fallback[0]
+        self.valid = self.valid and raw is None
+        return int(fallback) if _valid_int(fallback) else 0
+
+
+def evaluate(expr: Any, env: dict[str, int | bool]) -> int | None:
+    """An expression of the table: {"c": [num, den], "f": [[key, e] | ["//", a, b, e(, o)]],
+    "b": int} is c * prod(factors) + b, a "//" factor being (a // b)**e + o;
+    {"lin": [[key, num, den]], "b": int} is sum(num/den * key) + b. None when it is not a
+    non-negative integer in range (a zero divisor, a fraction, a negative or huge count)."""
+    if not isinstance(expr, dict):
+        return None
+    try:
+        value = Fraction(int(expr.get("b", 0)))
+        if "lin" in expr:
+            for var, num, den in expr["lin"]:
+                value += Fraction(int(num), int(den)) * int(env[var])
+        else:
+            num, den = expr["c"]
+            term = Fraction(int(num), int(den))
+            for factor in expr.get("f", []):
+                if factor[0] == "//":
+                    _, a, b, e, *off = factor
+                    if int(env[b]) == 0 or not -3 <= int(e) <= 3 or len(off) > 1:
+                        return None
+                    term *= Fraction(int(env[a]) // int(env[b])) ** int(e) + int(
+                        off[0] if off else 0
+                    )
+                else:
+                    var, e = factor
+                    if (int(env[var]) == 0 and int(e) < 0) or not -3 <= int(e) <= 3:
+                        return None
+                    term *= Fraction(int(env[var])) ** int(e)
+            value += term
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if value.denominator != 1 or not 0 <= value <= MAX_COUNT:
+        return None
+    return int(value)
+
+
+def _module_name(pattern: str) -> str:
+    """The wrapper's top-level module a parameter belongs to (`model.` / `thinker.` off)."""
+    parts = pattern.split(".")
+    if parts[0] in ("model", "thinker") and len(parts) > 1:
+        parts = parts[1:]
+    return parts[0]
+
+
+def table_towers(config: dict[str, Any], wrapper: str) -> list[TowerSpec] | None:
+    """The wrapper's non-language modules from the generated table, one TowerSpec per
+    top-level module; None where the table does not apply (the caller falls back to the
+    hand formulas)."""
+    entry = table_entry(wrapper)
+    if entry is None:
+        return None
+    env_reader = _Env(config, wrapper, entry)
+    for sub, fitted_type in env_reader.subs.items():
+        if sub == "text_config":
+            continue  # the language model's type does not change the towers' layout
+        if env_reader.sub_type(sub) != fitted_type:
+            return None  # another encoder than the table's: other tensors
+    env: dict[str, int | bool] = {
+        var: env_reader.value(var, op) for var, op in (entry.get("vars") or {}).items()
+    }
+    requires_ok = all(
+        env_reader.value(key, "bool") == want for key, want in (entry.get("requires") or {}).items()
+    )
+    # a sub-config the wrapper builds only when declared (Gemma-4's vision_config defaults to
+    # None): its modules were fitted on the sub-config class's defaults, and count only here
+    absent = tuple(
+        f"{sub}."
+        for sub in entry.get("optional_subs") or ()
+        if not isinstance(config.get(sub), dict)
+    )
+    towers: list[TowerSpec] = []
+    for module, body in sorted((entry.get("modules") or {}).items()):
+        params, exact, layers = 0, requires_ok and env_reader.valid, 0
+        groups = list((body.get("groups") or {}).values())
+        if absent and any(v.startswith(absent) for g in groups for v in _group_vars(g)):
+            continue  # a module of an undeclared sub-config (its embedder with it)
+        for group in groups:
+            if not all(bool(env.get(key)) == bool(want) for key, want in group.get("when", [])):
+                continue
+            fixed = group.get("fixed") or {}
+            if any(env.get(key) != want for key, want in fixed.items()):
+                exact = False  # fitted only at these values (another value changes the rank)
+                params += int(group.get("base_params") or 0)
+                continue
+            count = evaluate(group.get("count"), env) if "count" in group else None
+            dims = [evaluate(d, env) for d in group.get("dims", [])]
+            if count is None or any(d is None for d in dims):
+                exact = False
+                params += int(group.get("base_params") or 0)
+                continue
+            numel = count
+            for d in dims:
+                numel *= d or 0
+            params += numel
+            layers = max(layers, count)  # the deepest repeated group: the layer count
+        if not params:
+            continue
+        role = str(body.get("role") or "projector")
+        sub = f"{role}_config"
+        hidden = env_reader.value(f"{sub}.hidden_size", "key") if sub in env_reader.subs else 0
+        towers.append(
+            TowerSpec(
+                name=role,
+                kind=(env_reader.sub_type(sub) or module) if sub in env_reader.subs else module,
+                params=params,
+                num_layers=layers if role != "projector" else 0,
+                hidden_size=hidden if isinstance(hidden, int) else 0,
+                understood=exact,
+            )
+        )
+    # towers first (vision, audio, ...), then what joins them to the language model
+    towers.sort(key=lambda t: (t.name == "projector", t.name, t.kind))
+    return towers
+
+
+def _group_vars(group: dict[str, Any]) -> set[str]:
+    """The variables a table group reads (its count, dims, conditions, fixed values)."""
+    out: set[str] = {str(w[0]) for w in group.get("when", []) if w}
+    out.update(str(k) for k in group.get("fixed") or {})
+    for expr in [group.get("count"), *group.get("dims", [])]:
+        if not isinstance(expr, dict):
+            continue
+        for term in expr.get("lin", []):
+            out.add(str(term[0]))
+        for factor in expr.get("f", []):
+            out.update(str(x) for x in (factor[1:3] if factor[0] == "//" else factor[:1]))
+    return out
+
+
+def wrapper_tie(config: dict[str, Any]) -> bool | None:
+    """Whether a multimodal wrapper's output head is tied to its token table, as transformers
+    decides it: the top-level model holds `lm_head` and the tying map, and reads the
+    wrapper's own `tie_word_embeddings` (the root key, else the wrapper class's default);
+    the wrappers that kept pre-v5 saves working also take a True declared in text_config
+    (configuration_llava and its kin). None for a config that is no multimodal wrapper."""
+    wrapper = config.get("model_type")
+    if not isinstance(wrapper, str) or tf_tables.category(wrapper) != "multimodal":
+        return None
+    root = config.get("tie_word_embeddings")
+    if not isinstance(root, bool):
+        root = (tf_tables.defaults_for(wrapper) or {}).get("tie_word_embeddings")
+    if not isinstance(root, bool):
+        return None
+    text = config.get("text_config")
+    return root or (isinstance(text, dict) and text.get("tie_word_embeddings") is True)
+
+
 def read_towers(config: dict[str, Any], text_hidden: int) -> list[TowerSpec]:
     """The towers a wrapper config declares (or its class builds by default)."""
     wrapper = config.get("model_type")
     if not isinstance(wrapper, str):
         return []
+    from_table = table_towers(config, wrapper)
+    if from_table is not None:
+        return from_table
     subs = tf_tables.sub_configs(wrapper)
     towers: list[TowerSpec] = []
     for key, name in (("vision_config", "vision"), ("audio_config", "audio")):

@@ -171,8 +171,12 @@ def _towers(spec: ModelSpec, prof: Profile) -> list[str]:
     lines = []
     for tower in spec.towers:
         estimate = "" if tower.understood else " (estimated)"
+        # a projector or resampler is no tower of its own: name it as it is
+        label = tower.name if tower.name in ("projector", "audio front-end") else (
+            f"{tower.name} tower"
+        )
         lines.append(
-            f"{tower.name} tower ({tower.kind}) {fmt_count(tower.params)} params{estimate}: "
+            f"{label} ({tower.kind}) {fmt_count(tower.params)} params{estimate}: "
             "counted in total and weights, not used per generated token."
         )
     return lines

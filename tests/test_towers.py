@@ -1,0 +1,142 @@
+"""Towers of multimodal models (issue 10, item 1): every module outside the language model
+counted from config.json alone, by the generated tower table.
+
+Expected numbers come from outside archlint: transformers' own modules built on the meta
+device IN the test (the conformance harness's class choice and language-model split,
+tests/conformance/tf_side.py), on real configs from fixtures/ and on the same configs at
+other sizes (tests/conformance/vary.py); and a hand calculation of LLaVA-1.5's CLIP-L/336
+tower and projector for the path without transformers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archlint.api import analyze_checkpoint
+from archlint.checkpoint import Checkpoint
+from archlint.families import towers as towers_mod
+from archlint.families.towers import evaluate, read_towers, table_entry
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = (
+    "zoo/ybelkada__llava-1.5-7b.json.gz",
+    "zoo/mohitsha__llava-1.5-7b-hf.json.gz",
+    "zoo/mlx-community__gemma-3-4b-it-bf16.json.gz",
+    "zoo/Abc7347__copytext27binstructgmn.json.gz",
+    "zoo/GD-ML__AutoDrive-R2-7B-COT-SFT.json.gz",
+    "zoo/AIPrep__gem-mid-ckpt.json.gz",
+    "zoo/Aekanun__thai-handwriting-llm.json.gz",
+    "zoo/gghfez__Llama-3.3-90B-Vision-merged.json.gz",
+    "models/meta-llama__Llama-4-Scout-17B-16E-Instruct.json.gz",
+)
+
+
+def _config(name: str) -> dict:
+    return Checkpoint.load(ROOT / "fixtures" / name).config
+
+
+def _archlint_towers(config: dict) -> int:
+    ckpt = Checkpoint(model_id="t/towers", source="local", config=config, weights_format="none")
+    return analyze_checkpoint(ckpt).profile.params.by_component.get("towers", 0)
+
+
+def _transformers_towers(config: dict) -> int:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from archlint.families import tf_tables
+    from tests.conformance import tf_side
+
+    model_type = config["model_type"]
+    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal", config)
+    model = tf_side.build_model(cls, tf_side.build_config(model_type, config))
+    _, counts = tf_side.component_counts(model, multimodal=True)
+    return counts.get("towers", 0)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_real_config_towers_equal_transformers(name: str) -> None:
+    config = _config(name)
+    assert table_entry(config["model_type"]) is not None
+    assert _archlint_towers(config) == _transformers_towers(config)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_varied_config_towers_equal_transformers(name: str) -> None:
+    from tests.conformance.vary import vary
+
+    config, changes = vary(_config(name))
+    if not changes:
+        pytest.skip("vary finds no size key to move in this config")
+    try:
+        expected = _transformers_towers(config)
+    except Exception as exc:  # a varied size transformers cannot build is no evidence
+        pytest.skip(f"transformers cannot build the varied config: {exc}")
+    assert _archlint_towers(config) == expected
+
+
+def test_llava_tower_by_hand_without_transformers() -> None:
+    """LLaVA-1.5 (CLIP ViT-L/14 at 336 px, Vicuna-7B): counted in a fresh interpreter with
+    no torch/transformers import, against a hand count from modeling_clip / modeling_llava:
+    patch conv 3·14²·1024 (no bias), class embedding 1024, (336/14)²+1 = 577 positions,
+    pre-LayerNorm, 24 blocks of (4 biased 1024² projections, 2 LayerNorms, fc1/fc2 with
+    biases at 4096), post-LayerNorm; projector 1024→4096→4096 with biases."""
+    h, mlp, layers = 1024, 4096, 24
+    block = 4 * (h * h + h) + 2 * 2 * h + (h * mlp + mlp) + (mlp * h + h)
+    tower = 3 * 14 * 14 * h + h + 577 * h + 2 * h + layers * block + 2 * h
+    projector = (h * 4096 + 4096) + (4096 * 4096 + 4096)
+    code = (
+        "import sys, json\n"
+        "from archlint.checkpoint import Checkpoint\n"
+        "from archlint.families.towers import read_towers\n"
+        f"c = Checkpoint.load({str(ROOT / 'fixtures' / FIXTURES[1])!r}).config\n"
+        "t = read_towers(c, 4096)\n"
+        "bad = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
+        "print(json.dumps([bad, {x.name: [x.params, x.understood] for x in t}]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    bad, got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert bad == []
+    assert got == {"vision": [tower, True], "projector": [projector, True]}
+
+
+def test_expression_evaluator_refuses_what_is_no_size() -> None:
+    env = {"a": 6, "b": 0, "c": 4}
+    assert evaluate({"c": [1, 1], "b": 1, "f": [["//", "a", "c", 2]]}, env) == 2
+    assert evaluate({"c": [1, 2], "b": 0, "f": [["a", 1]]}, env) == 3
+    assert evaluate({"lin": [["a", 1, 1], ["c", 2, 1]], "b": -1}, env) == 13
+    assert evaluate({"c": [1, 1], "f": [["//", "a", "b", 1]]}, env) is None  # zero divisor
+    assert evaluate({"c": [1, 4], "f": [["a", 1]]}, env) is None  # not an integer
+    assert evaluate({"c": [-1, 1], "f": [["a", 1]]}, env) is None  # negative
+    assert evaluate({"c": [1, 1], "f": [["a", 99]]}, env) is None  # no such power
+    assert evaluate("a * b", env) is None  # strings are never evaluated
+
+
+def test_hostile_values_do_not_count_and_mark_an_estimate() -> None:
+    config = json.loads(json.dumps(_config(FIXTURES[1])))
+    config["vision_config"]["hidden_size"] = 10**30
+    config["vision_config"]["num_hidden_layers"] = "24"
+    towers = read_towers(config, 4096)
+    assert towers and not any(t.understood for t in towers if t.name == "vision")
+    assert all(0 <= t.params < 10**12 for t in towers)
+
+
+def test_another_encoder_than_the_table_falls_back() -> None:
+    """A LLaVA whose vision_config is SigLIP: the table (fitted on CLIP) does not apply."""
+    config = json.loads(json.dumps(_config(FIXTURES[1])))
+    config["vision_config"]["model_type"] = "siglip_vision_model"
+    assert towers_mod.table_towers(config, "llava") is None
+    assert read_towers(config, 4096)  # the hand formulas still size it
+
+
+def test_table_is_deterministic_and_versioned() -> None:
+    raw = (ROOT / "archlint" / "families" / "tower_table.json.gz").read_bytes()
+    table = json.loads(gzip.decompress(raw))
+    assert table["transformers_version"]
+    assert raw[4:8] == b"\0\0\0\0"  # gzip mtime 0: rewriting it gives the same bytes
