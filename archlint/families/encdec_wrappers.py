@@ -44,6 +44,12 @@ class Pop2Piano(T5):
     def tie_word_embeddings(self) -> bool:
         return False
 
+    def towers(self) -> list[TowerSpec]:
+        # both stacks and the conditioner are read here: the generated tower table's
+        # "non-language" modules of this type (its encoder, mel_conditioner) would count
+        # them twice
+        return []
+
     def stack_spec(self, name: Stack) -> StackSpec:
         spec = super().stack_spec(name)
         if name != "encoder":
@@ -253,7 +259,7 @@ class CompositeEncoderDecoder(Adapter):
             wrapper = {"model_type": root_type, _ENCODER_TOWER_KEY[root_type]: enc_cfg}
             towers = [
                 t.model_copy(update={"name": "encoder"})
-                for t in read_towers(wrapper, d)
+                for t in read_towers(wrapper, d, table=False)
                 if t.name != "projector"
             ]
         else:
@@ -563,7 +569,7 @@ class T5Gemma2(T5Gemma):
             return []
         towers = [
             t for t in read_towers({"model_type": "t5gemma2", "vision_config": vision},
-                                   self.hidden_size())
+                                   self.hidden_size(), table=False)
             if t.name != "projector"
         ]
         v = towers[0].hidden_size if towers else 0
@@ -651,6 +657,11 @@ class Udop(T5):
 
     name = "udop"
     model_types = ("udop",)
+
+    def towers(self) -> list[TowerSpec]:
+        # the encoder, its patch embedding and bias tables are read as the encoder stack
+        # here, which the generated tower table lists as UDOP's non-language modules
+        return []
 
     def _patch_conv(self) -> int:
         d = self.hidden_size()
@@ -898,8 +909,9 @@ class MoshiText(Llama):
     q/k/v/o, RoPE) whose gated MLP's fc1 makes gate and value together at `ffn_dim` and fc2
     reads `ffn_dim // 2`; the head is untied. The token table has one extra row (`vocab_size
     + 1`); Kyutai's holds the text tokens, `num_codebooks` × `codebook_vocab_size` audio
-    tokens and the padding row. What the speech models hold beyond the LM is marked
-    uncounted in the coverage: Kyutai's Mimi codec (`codec_config`), and for a Moshi
+    tokens and the padding row. Kyutai's Mimi codec (`codec_config`) is a tower from the
+    generated table (towers.py); what else the speech models hold is marked uncounted in the
+    coverage: for a Moshi
     checkpoint of MoshiForConditionalGeneration its depth decoder, audio embeddings and
     Mimi (MoshiForCausalLM builds none of them)."""
 
@@ -922,8 +934,11 @@ class MoshiText(Llama):
                                    default=2049) or 0
         return books * book_vocab + 1
 
-    def _uncounted(self) -> str | None:
+    def _uncounted(self, spec: ModelSpec) -> str | None:
         if self.cv.lookup("model_type")[0] == "kyutai_speech_to_text":
+            # the generated tower table counts the Mimi codec where it applies
+            if any(t.kind == "mimi" or t.name == "codec" for t in spec.towers):
+                return None
             return "audio codec (mimi, codec_config)"
         names = self.config.get("architectures")
         if isinstance(names, list) and "MoshiForConditionalGeneration" in names:
@@ -938,7 +953,7 @@ class MoshiText(Llama):
 
     def coverage(self, spec: ModelSpec) -> Coverage:
         out = super().coverage(spec)
-        missing = self._uncounted()
+        missing = self._uncounted(spec)
         if missing is None:
             return out
         item = CoverageItem(part=missing, how="not_understood", detail="not counted")

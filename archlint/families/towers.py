@@ -435,12 +435,17 @@ def wrapper_tie(config: dict[str, Any]) -> bool | None:
     return root or (isinstance(text, dict) and text.get("tie_word_embeddings") is True)
 
 
-def read_towers(config: dict[str, Any], text_hidden: int) -> list[TowerSpec]:
-    """The towers a wrapper config declares (or its class builds by default)."""
+def read_towers(
+    config: dict[str, Any], text_hidden: int, *, table: bool = True
+) -> list[TowerSpec]:
+    """The towers a wrapper config declares (or its class builds by default). `table=False`
+    reads the sub-configs with the encoder formulas alone: for a sub-config an adapter lifts
+    out of a larger model (T5Gemma2's encoder.vision_config, a composite's encoder), where the
+    wrapper's table entry, fitted on the whole model, does not apply."""
     wrapper = config.get("model_type")
     if not isinstance(wrapper, str):
         return []
-    from_table = table_towers(config, wrapper)
+    from_table = table_towers(config, wrapper) if table else None
     if from_table is not None:
         return from_table
     subs = tf_tables.sub_configs(wrapper)
