@@ -404,8 +404,9 @@ class IntermediateSizeMismatch(_TensorRule):
 
     ## What it does
     For each dense FFN layer checks `gate_proj`/`up_proj` (`w1`/`w3`, `c_fc`,
-    `dense_h_to_4h`) produce `intermediate_size` features, a fused `gate_up_proj` twice that,
-    and `down_proj` consumes `intermediate_size`.
+    `dense_h_to_4h`) produce `intermediate_size` features, a fused `gate_up_proj` twice that
+    (as does the `up` tensor of a gated MLP stored without a gate: llama.cpp's Phi-3
+    `ffn_up`), and `down_proj` consumes `intermediate_size`.
 
     ## Why is this bad?
     The FFN holds about two thirds of a dense model's parameters: parameter counts, FLOPs
@@ -439,7 +440,12 @@ class IntermediateSizeMismatch(_TensorRule):
                 continue
             width = ffn.intermediate_size
             where = ctx.at_config(source_key(ffn.provenance, "intermediate_size"))
-            checks = [("gate", 0, 1), ("up", 0, 1), ("gate_up", 0, 2), ("down", 1, 1)]
+            # a gated MLP stored without a gate of its own holds both halves in its "up"
+            # tensor: llama.cpp writes Phi-3's gate_up_proj as blk.N.ffn_up (convert_hf_to_gguf
+            # Phi3MiniModel), ChatGLM's dense_h_to_4h makes gate and value together
+            fused_up = ffn.gated and "gate" not in t.roles and "gate_up" not in t.roles
+            checks = [("gate", 0, 1), ("up", 0, 2 if fused_up else 1), ("gate_up", 0, 2),
+                      ("down", 1, 1)]
             for role, axis, factor in checks:
                 tensor = t.roles.get(role)
                 dims = out_in(tensor, _conv1d(ctx)) if tensor is not None else None

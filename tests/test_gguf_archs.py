@@ -161,3 +161,73 @@ def test_llama_cpp_cells_are_per_sequence(tmp_path: Path) -> None:
     lkv = llama_cpp_kv(spec, context=4096, batch=2)
     assert (lkv.cells, lkv.swa_cells, lkv.layers_full, lkv.layers_swa) == (4096, 1536, 8, 40)
     assert lkv.bytes_total == (128 + 960) * 2**20
+
+
+def _falcon_tensors(layers: int, hidden: int, kv_rows: int, width: int, two_norms: bool):  # type: ignore[no-untyped-def]
+    """llama.cpp's Falcon layout (llm_build_falcon): fused attn_qkv, biased LayerNorms, an
+    ungated ffn_up/ffn_down, attn_norm_2 only in the new decoder architecture (40B/180B)."""
+    out = [("token_embd.weight", (256, hidden), Q.F16),
+           ("output_norm.weight", (hidden,), Q.F32),
+           ("output_norm.bias", (hidden,), Q.F32), ("output.weight", (256, hidden), Q.F16)]
+    for i in range(layers):
+        b = f"blk.{i}."
+        out += [(b + "attn_norm.weight", (hidden,), Q.F32), (b + "attn_norm.bias", (hidden,), Q.F32),
+                (b + "attn_qkv.weight", (hidden + 2 * kv_rows, hidden), Q.F16),
+                (b + "attn_output.weight", (hidden, hidden), Q.F16),
+                (b + "ffn_up.weight", (width, hidden), Q.F16),
+                (b + "ffn_down.weight", (hidden, width), Q.F16)]
+        if two_norms:
+            out += [(b + "attn_norm_2.weight", (hidden,), Q.F32),
+                    (b + "attn_norm_2.bias", (hidden,), Q.F32)]
+    return out
+
+
+def test_falcon_kv_heads_in_falcon_config_terms(tmp_path: Path) -> None:
+    """llama.cpp stores Falcon's KV heads as head_count_kv for 7B (1: multi-query) and for
+    40B (8 of 128, grouped, with attn_norm_2); FalconConfig reads them as multi_query and as
+    num_kv_heads under new_decoder_architecture. Here 4 query heads of 16 (hidden 64): the
+    40B-like file caches 2 layers x (K, V) x 2 heads x 16 x 2 B = 256 B/token, the 7B-like
+    one 2 x 2 x 1 x 16 x 2 = 128 B/token; the FFN width is feed_forward_length (FalconConfig's
+    ffn_hidden_size), not 4 x hidden."""
+    base = {"block_count": (2, U32), "embedding_length": (64, U32),
+            "feed_forward_length": (96, U32), "attention.head_count": (4, U32),
+            "attention.layer_norm_epsilon": (1e-5, F32), "vocab_size": (256, U32)}
+    new = model(tmp_path, "falcon", {**base, "attention.head_count_kv": (2, U32)},
+                _falcon_tensors(2, 64, 2 * 16, 96, two_norms=True))
+    att = new.spec.layers[0].attention
+    assert (att.num_heads, att.num_kv_heads, att.head_dim) == (4, 2, 16)
+    assert new.profile.kv.bytes_per_token == 2 * 2 * 2 * 16 * 2 == 256
+    assert new.spec.layers[0].ffn.intermediate_size == 96
+    assert not [f for f in new.findings if f.severity == "error"], new.findings
+    (tmp_path / "7b").mkdir()
+    old = model(tmp_path / "7b", "falcon", {**base, "attention.head_count_kv": (1, U32)},
+                _falcon_tensors(2, 64, 16, 96, two_norms=False))
+    assert old.spec.layers[0].attention.num_kv_heads == 1
+    assert old.profile.kv.bytes_per_token == 2 * 2 * 1 * 16 * 2 == 128
+    assert not [f for f in old.findings if f.severity == "error"], old.findings
+
+
+def test_phi3_fused_ffn_up_is_gate_and_up(tmp_path: Path) -> None:
+    """llama.cpp writes Phi-3's gate_up_proj as blk.N.ffn_up with 2 x feed_forward_length rows
+    (convert_hf_to_gguf Phi3MiniModel) and no ffn_gate: a gated MLP of feed_forward_length,
+    and no intermediate-size finding."""
+    hidden, width, kv_rows = 64, 96, 2 * 16
+    tensors = [("token_embd.weight", (256, hidden), Q.F16),
+               ("output_norm.weight", (hidden,), Q.F32),
+               ("output.weight", (256, hidden), Q.F16)]
+    for i in range(2):
+        b = f"blk.{i}."
+        tensors += [(b + "attn_norm.weight", (hidden,), Q.F32),
+                    (b + "attn_qkv.weight", (hidden + 2 * kv_rows, hidden), Q.F16),
+                    (b + "attn_output.weight", (hidden, hidden), Q.F16),
+                    (b + "ffn_norm.weight", (hidden,), Q.F32),
+                    (b + "ffn_up.weight", (2 * width, hidden), Q.F16),
+                    (b + "ffn_down.weight", (hidden, width), Q.F16)]
+    a = model(tmp_path, "phi3", {
+        "block_count": (2, U32), "embedding_length": (hidden, U32),
+        "feed_forward_length": (width, U32), "attention.head_count": (4, U32),
+        "attention.head_count_kv": (2, U32), "attention.layer_norm_rms_epsilon": (1e-5, F32),
+        "vocab_size": (256, U32)}, tensors)
+    assert not [f for f in a.findings if f.code == "AL106"], a.findings
+    ffn = a.spec.layers[0].ffn
+    assert ffn.gated and ffn.intermediate_size == width

@@ -185,6 +185,37 @@ class _Builder:
         if head_dim is None and isinstance(heads, int) and heads:
             return  # the adapters derive hidden_size // heads, as llama.cpp does
 
+    def falcon(self, tensors: list[TensorInfo] | None) -> None:
+        """Falcon's KV heads in FalconConfig's dialect: transformers reads `num_kv_heads` only
+        under `new_decoder_architecture` (40B/180B: grouped KV and a second LayerNorm,
+        llama.cpp's `attn_norm_2`) and otherwise one KV head when `multi_query` (7B), which
+        is FalconConfig's default; `head_count_kv` is llama.cpp's one key for all three."""
+        if self.arch != "falcon":
+            return
+        kv, kv_key = self.get("attention.head_count_kv")
+        heads = self.config.get("num_attention_heads")
+        if not isinstance(kv, int) or isinstance(kv, bool) or not isinstance(heads, int):
+            return
+        two_norms = tensors is not None and any(
+            t.name.endswith(".attn_norm_2.weight") for t in tensors)
+        # FalconConfig's own names for what the generic mapping put under Llama's
+        self.config.pop("num_key_value_heads", None)
+        self.origins.pop("num_key_value_heads", None)
+        width = self.config.pop("intermediate_size", None)
+        width_origin = self.origins.pop("intermediate_size", None)
+        if width is not None and width_origin is not None:
+            self.put("ffn_hidden_size", width, width_origin)
+        origin = {"kind": "derived", "detail": f"gguf:{kv_key} = {kv}"}
+        if kv == 1 and not two_norms:
+            self.put("multi_query", True, origin)
+        elif kv == heads and not two_norms:
+            self.put("multi_query", False, origin)
+        else:
+            self.put("new_decoder_architecture", True, {
+                "kind": "derived", "detail": f"gguf:{kv_key} = {kv} of {heads} heads"
+                + (", attn_norm_2 stored" if two_norms else "")})
+            self.put("num_kv_heads", kv, _declared(kv_key))
+
     def mla(self, rope: Any, rope_key: str) -> None:
         """DeepSeek-V2/V3 in llama.cpp: newer converters store the absorbed-MLA layout
         (`key_length` = kv_lora_rank + rope, `value_length` = kv_lora_rank) and the per-head
@@ -346,6 +377,7 @@ def config_from_gguf(metadata: dict[str, Any], tensors: list[TensorInfo] | None
     builder.direct()
     builder.per_layer()
     builder.attention_dims()
+    builder.falcon(tensors)
     builder.rope_scaling()
     builder.ssm(tensors)
     translate_hybrid(builder, tensors)
