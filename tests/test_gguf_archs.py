@@ -171,7 +171,8 @@ def _falcon_tensors(layers: int, hidden: int, kv_rows: int, width: int, two_norm
            ("output_norm.bias", (hidden,), Q.F32), ("output.weight", (256, hidden), Q.F16)]
     for i in range(layers):
         b = f"blk.{i}."
-        out += [(b + "attn_norm.weight", (hidden,), Q.F32), (b + "attn_norm.bias", (hidden,), Q.F32),
+        out += [(b + "attn_norm.weight", (hidden,), Q.F32),
+                (b + "attn_norm.bias", (hidden,), Q.F32),
                 (b + "attn_qkv.weight", (hidden + 2 * kv_rows, hidden), Q.F16),
                 (b + "attn_output.weight", (hidden, hidden), Q.F16),
                 (b + "ffn_up.weight", (width, hidden), Q.F16),
