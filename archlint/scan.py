@@ -422,7 +422,7 @@ def scan(
             in_flight += 1
             summary.max_in_flight = max(summary.max_in_flight, in_flight)
         try:
-            name = split_revision(ref)[0]
+            name = split_revision(ref, check=False)[0]
             previous = done.get(name)
             if previous is not None and previous.revision == _current_sha(ref, source):
                 return name, None
@@ -452,8 +452,8 @@ def scan(
         try:
             for ref in refs:
                 ref = ref.strip()
-                if ref and (shard is None
-                            or shard_of(split_revision(ref)[0], shard[1]) == shard[0]):
+                name = split_revision(ref, check=False)[0]
+                if ref and (shard is None or shard_of(name, shard[1]) == shard[0]):
                     yield ref
         except Exception as exc:
             input_error = exc
@@ -472,7 +472,8 @@ def scan(
             else:
                 from archlint.scan_procs import process_rows
 
-                items = ((ref, getattr(done.get(split_revision(ref)[0]), "revision", None))
+                items = ((ref, getattr(done.get(split_revision(ref, check=False)[0]),
+                                       "revision", None))
                          for ref in read_input())
                 for name, row in process_rows(items, jobs=jobs, concurrency=concurrency,
                                               source=source, options=options,

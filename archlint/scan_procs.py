@@ -43,7 +43,7 @@ def _worker(inbox: Any, outbox: Any, wid: int, source: SourceOptions, options: A
                 return
             seq, ref, previous = item
             outbox.put(("take", wid, seq))
-            name = split_revision(ref)[0]
+            name = split_revision(ref, check=False)[0]
             if previous is not None and previous == _current_sha(ref, source):
                 outbox.put(("row", wid, seq, name, None))
                 continue
@@ -60,7 +60,7 @@ def _worker(inbox: Any, outbox: Any, wid: int, source: SourceOptions, options: A
 def _died_row(ref: str) -> dict[str, Any]:
     from archlint.scan_rows import ROW_VERSION
 
-    name, rev = split_revision(ref)
+    name, rev = split_revision(ref, check=False)
     return {"v": ROW_VERSION, "id": name, "revision": rev, "status": "error",
             "reason": "worker_died", "error": "the worker process analysing it died twice",
             "requests": 0, "bytes": 0, "cache_hit": False, "elapsed_ms": 0}
@@ -161,7 +161,7 @@ def _replace_dead(procs: dict[int, Any], taken: dict[int, set[int]], sent: dict[
             if requeued.get(seq, 0) >= MAX_REQUEUES:
                 with state:
                     sent.pop(seq, None)
-                yield split_revision(ref)[0], _died_row(ref)
+                yield split_revision(ref, check=False)[0], _died_row(ref)
                 continue
             requeued[seq] = requeued.get(seq, 0) + 1
             inbox.put((seq, ref, None))

@@ -100,7 +100,7 @@ def analyze_row(ref: str, *, source: SourceOptions, options: Any,
     from archlint.api import analyze_checkpoint
     from archlint.source import load_checkpoint
 
-    name, rev = split_revision(ref)
+    name, rev = split_revision(ref, check=False)
     started = time.monotonic()
     row: dict[str, Any] = {"v": ROW_VERSION, "id": name, "revision": rev, "status": "ok",
                            "reason": None}
@@ -152,7 +152,7 @@ def _current_sha(ref: str, source: SourceOptions) -> str | None:
     None when it cannot be told (offline, local path, a Hub error): the model is analysed again,
     and a real failure is reported by that analysis.
     """
-    name, rev = split_revision(ref)
+    name, rev = split_revision(ref, check=False)
     rev = source.revision or rev
     if rev is not None and is_full_sha(rev):
         return rev.lower()

@@ -446,3 +446,17 @@ def test_defect9_full_disk_on_stdout_is_one_line_exit_2(tmp_path: Path) -> None:
                            "/dev/full"], capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode == 2 and "internal error" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("rev", ["..", ".", "a..b", ".hidden", "main.lock", "x y", "a~1"])
+def test_defect7_a_revision_git_cannot_name_is_refused_before_any_fetch(
+        rev: str, hub_server: HubServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Hub resolves `@..` and `@.` to the default branch, so `archlint org/x@..` used to
+    report on another revision than the one typed (exit 1 with findings); git-check-ref-format
+    refuses such names, and archlint now does too, in one line, with no request sent."""
+    monkeypatch.setenv("HF_ENDPOINT", hub_server.endpoint)
+    code, out, err = run([f"org/x@{rev}", "--no-lint"], capsys, monkeypatch)
+    assert code == 2 and out == "", (code, out, err)
+    assert "not a valid revision" in err and len(err.strip().splitlines()) == 1
+    assert hub_server.requests() == []

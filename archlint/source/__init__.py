@@ -30,10 +30,23 @@ class SourceOptions:
     gguf_quant: str | None = None  # ... or its quantization (--quant Q4_K_M)
 
 
-def split_revision(ref: str) -> tuple[str, str | None]:
-    """`org/name@rev` → (`org/name`, `rev`); revisions may contain `/` (refs/pr/3)."""
+#: What git refuses in a ref name (git-check-ref-format(1)): a component that starts with a
+#: dot or ends with `.lock`, `..`, `@{`, control characters, space and ~^:?*[\, a trailing
+#: `/` or `.`, and `@` alone. The Hub resolves `@.` and `@..` to the default branch, so a
+#: typo would be analysed as another revision.
+_BAD_REF = re.compile(r"(^|/)\.|\.\.|@\{|[\x00-\x20\x7f~^:?*\[\\]|\.lock(/|$)|//|/$|\.$|^@$")
+
+
+def split_revision(ref: str, *, check: bool = True) -> tuple[str, str | None]:
+    """`org/name@rev` → (`org/name`, `rev`); revisions may contain `/` (refs/pr/3). A
+    revision git could not name is one clear error (`check=False`: split only, for callers
+    that want the name of a line whose own fetch reports the error)."""
     if "@" in ref:
         name, rev = ref.split("@", 1)
+        if check and rev and _BAD_REF.search(rev):
+            shown = rev if len(rev) <= 40 else rev[:40] + "..."
+            raise InputError(f"{name}@{shown!r}: not a valid revision (a branch, tag or "
+                             "commit name as git allows them)")
         return name, rev or None
     return ref, None
 
