@@ -70,8 +70,9 @@ def safe_shard_name(name: str) -> bool:
 
 def _decode_index(data: bytes | str, file_name: str) -> str:
     if len(data) > MAX_INDEX_BYTES:
-        raise HeaderError("AL016", f"index is {len(data)} bytes, over the {MAX_INDEX_BYTES}-byte "
-                          "limit", file=file_name)
+        # callers may hand over only the first MAX_INDEX_BYTES + 1 bytes of a larger file
+        raise HeaderError("AL016", f"index is over the {MAX_INDEX_BYTES:,}-byte limit",
+                          file=file_name)
     if isinstance(data, str):
         return data
     try:

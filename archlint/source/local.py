@@ -10,7 +10,7 @@ from pathlib import Path
 from archlint.checkpoint import Checkpoint, Problem, TensorInfo
 from archlint.errors import ConfigError, HeaderError, InputError
 from archlint.source.config_file import check_size, parse_config
-from archlint.source.index import check_shards, parse_index, safe_shard_name
+from archlint.source.index import MAX_INDEX_BYTES, check_shards, parse_index, safe_shard_name
 from archlint.source.safetensors_header import read_local_header
 
 INDEX_FILES = (
@@ -112,7 +112,10 @@ def from_directory(root: Path, *, gguf_file: str | None = None,
         _read_config(root / "config.json", ckpt)
     for name, fmt in INDEX_FILES:
         if (root / name).is_file():
-            raw = (root / name).read_bytes()
+            # read at most one byte past the cap: a multi-gigabyte index file is refused
+            # by parse_index without being loaded whole
+            with open(root / name, "rb") as handle:
+                raw = handle.read(MAX_INDEX_BYTES + 1)
             index = parse_index(raw, file_name=name)
             ckpt.index, ckpt.index_name, ckpt.weights_format = index.raw, name, fmt  # type: ignore[assignment]
             # Kept for the findings' line numbers; parse_index has bounded and decoded it.
