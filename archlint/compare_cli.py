@@ -100,10 +100,10 @@ def run_compare(refs: Sequence[str], *, fmt: str = "terminal", rows: Sequence[st
     if fmt == "html":
         return compare_formats.render_html(table, _figures(columns, plot_options, table.notes))
     if fmt == "terminal":
-        if width is None and _color_default():
-            import shutil
+        if width is None and (_color_default() or "COLUMNS" in os.environ):
+            from archlint.cli_options import terminal_width
 
-            width = shutil.get_terminal_size().columns
+            width = terminal_width()  # $COLUMNS first, as the report's text format reads it
         return compare_formats.render_terminal(
             table, color=_color_default() if color is None else color, width=width)
     return compare_formats.render(table, fmt)

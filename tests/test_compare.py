@@ -282,3 +282,16 @@ def test_options_profile_unchanged(models):
     before = models["llama3"].profile.kv.context
     compare_table([models["llama3"]], options=at(context=65_536, batch=3))
     assert models["llama3"].profile.kv.context == before == Options().context
+
+
+def test_terminal_table_honours_columns_and_breaks_ids_after_the_org(monkeypatch):
+    """Piped with COLUMNS=80 (a CI log), the table is 80 columns wide, and a Hub id too long
+    for its column breaks after `org/` rather than inside the organisation's name."""
+    monkeypatch.setenv("COLUMNS", "80")
+    out = run_compare(["llama3", "mixtral", "deepseek-v3"], fmt="terminal",
+                      source_options=SourceOptions(prefer="catalog"))
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = "\n".join(lines[:6])
+    for org in ("meta-llama/", "mistralai/", "deepseek-ai/"):
+        assert org in header, header

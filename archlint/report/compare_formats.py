@@ -66,6 +66,15 @@ def _footer_lines(table: Table) -> list[str]:
 
 
 # -- terminal --------------------------------------------------------------------------------------
+def _wrap_id(label: str, room: int) -> str:
+    """A Hub id too long for its column breaks after the organisation (`org/` over `name`),
+    not inside a word, which is where the table would fold it."""
+    org, slash, name = label.partition("/")
+    if not slash or len(label) <= room:
+        return label
+    return f"{org}/\n{name}"
+
+
 def render_terminal(table: Table, *, color: bool = False, width: int | None = None) -> str:
     from rich.console import Console
     from rich.markup import escape
@@ -81,8 +90,9 @@ def render_terminal(table: Table, *, color: bool = False, width: int | None = No
         highlight=False, emoji=False, legacy_windows=False)
     rt = RichTable(show_lines=False, header_style="bold")
     rt.add_column("", style="bold", no_wrap=True)
+    share = (console.width - 34) // max(1, len(table.columns))
     for label in table.columns:
-        rt.add_column(safe(label), overflow="fold")
+        rt.add_column(safe(_wrap_id(label, share)), overflow="fold")
     group = None
     for row in table.rows:
         if group is not None and row.group != group:
