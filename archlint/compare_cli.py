@@ -17,7 +17,7 @@ import click
 
 from archlint.analysis.hardware import default_gpu
 from archlint.analysis.profile import Options
-from archlint.cli_options import emit, profile_options, source_options
+from archlint.cli_options import color_option, emit, profile_options, resolve_color, source_options
 from archlint.compare import Column, as_columns, compare_table
 from archlint.errors import UsageError
 from archlint.report import compare_formats
@@ -32,6 +32,7 @@ PLOTS_MISSING = "plots omitted: install archlint[plot] (matplotlib)"
 
 
 def _color_default() -> bool:
+    """Whether stdout is a terminal (NO_COLOR, FORCE_COLOR and TERM are resolve_color's)."""
     if os.environ.get("NO_COLOR"):
         return False
     return bool(getattr(sys.stdout, "isatty", lambda: False)())
@@ -143,6 +144,7 @@ def run_compare(refs: Sequence[str], *, fmt: str = "terminal", rows: Sequence[st
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
 @source_options
+@color_option
 def compare_command(
     models: tuple[str, ...],
     fmt: str,
@@ -154,6 +156,7 @@ def compare_command(
     plots_dir: Path | None,
     output: Path | None,
     source: Any,
+    color: str,
 ) -> None:
     """Compare MODELS side by side (Hub ids, local paths or catalog names): attention,
     windows, positions, FFN/MoE, params, weights, KV cache, FLOPs and the decode roofline.
@@ -168,6 +171,6 @@ def compare_command(
         plot=plot,
         plots_dir=plots_dir,
         source_options=source,
-        color=None if output is None else False,
+        color=resolve_color(color, output is None and _color_default()),
     )
     emit(text, output)

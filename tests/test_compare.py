@@ -295,3 +295,20 @@ def test_terminal_table_honours_columns_and_breaks_ids_after_the_org(monkeypatch
     header = "\n".join(lines[:6])
     for org in ("meta-llama/", "mistralai/", "deepseek-ai/"):
         assert org in header, header
+
+
+def test_compare_takes_color_like_the_report(monkeypatch):
+    """`compare --color always|never` as `archlint MODEL --color` (issue 14): ANSI styles
+    only when asked for or on a terminal, NO_COLOR honoured under auto."""
+    from click.testing import CliRunner
+
+    from archlint.compare_cli import compare_command
+
+    args = ["llama3", "mixtral", "--offline"]
+    always = CliRunner().invoke(compare_command, [*args, "--color", "always"])
+    never = CliRunner().invoke(compare_command, [*args, "--color", "never"])
+    monkeypatch.setenv("NO_COLOR", "1")
+    auto = CliRunner().invoke(compare_command, args)
+    assert always.exit_code == never.exit_code == auto.exit_code == 0, always.output
+    assert "\x1b[" in always.output
+    assert "\x1b[" not in never.output and "\x1b[" not in auto.output
