@@ -1,0 +1,75 @@
+"""The language-model side of multimodal wrappers (issue 10): the text_config archlint's
+decoder adapters read, counted the way transformers builds it.
+
+Expected numbers come from outside archlint: transformers' own modules built on the meta
+device IN the test (the conformance harness's class choice and component split,
+tests/conformance/tf_side.py), on the wrapper's default config with a 2-layer language model
+and on a varied copy (other hidden size / heads / vocabulary); and a hand count of the tying
+and the q/k/v biases from the modeling code.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from archlint.api import analyze_checkpoint
+from archlint.checkpoint import Checkpoint
+from archlint.families import tf_tables
+from archlint.families.towers import wrapper_tie
+
+
+def _small(model_type: str, **text: int) -> dict:
+    config = copy.deepcopy(tf_tables.defaults_for(model_type) or {})
+    config["model_type"] = model_type
+    # layer_types is computed from the layer count in transformers (no constant to keep)
+    config["text_config"].pop("layer_types", None)
+    config["text_config"].update({"num_hidden_layers": 2, **text})
+    return config
+
+
+def _archlint(config: dict) -> tuple[int, dict[str, int]]:
+    ckpt = Checkpoint(model_id="t/mm-text", source="local", config=config, weights_format="none")
+    params = analyze_checkpoint(ckpt).profile.params
+    return params.total, dict(params.by_component)
+
+
+def _transformers(config: dict) -> tuple[int, dict[str, int]]:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.conformance import tf_side
+
+    model_type = config["model_type"]
+    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal", config)
+    model = tf_side.build_model(cls, tf_side.build_config(model_type, config))
+    return tf_side.component_counts(model, multimodal=True)
+
+
+def test_untied_wrappers_over_a_tying_text_config() -> None:
+    """configuration_qwen3_vl_moe / configuration_qwen2_5_omni: the wrapper's
+    tie_word_embeddings defaults to False and (unlike configuration_llava) is not overridden
+    by the text config's True, so the wrapper's lm_head is its own weight."""
+    for model_type in ("qwen3_vl_moe", "qwen2_5_omni_thinker"):
+        config = _small(model_type)
+        assert config["text_config"]["tie_word_embeddings"] is True
+        assert wrapper_tie(config) is False
+        # an explicit True at the root still ties
+        assert wrapper_tie({**config, "tie_word_embeddings": True}) is True
+
+
+@pytest.mark.parametrize(
+    ("model_type", "text"),
+    [
+        ("qwen3_vl_moe", {}),
+        ("qwen3_vl_moe", {"hidden_size": 1024, "vocab_size": 32000, "moe_intermediate_size": 384}),
+    ],
+)
+def test_language_model_equals_transformers(model_type: str, text: dict[str, int]) -> None:
+    config = _small(model_type, **text)
+    tf_total, tf_parts = _transformers(config)
+    al_total, al_parts = _archlint(config)
+    for part in ("head", "attention", "embedding", "norms"):
+        assert al_parts.get(part, 0) == tf_parts.get(part, 0), part
+    assert al_total == tf_total
+
