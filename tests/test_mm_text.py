@@ -63,6 +63,12 @@ def test_untied_wrappers_over_a_tying_text_config() -> None:
     [
         ("qwen3_vl_moe", {}),
         ("qwen3_vl_moe", {"hidden_size": 1024, "vocab_size": 32000, "moe_intermediate_size": 384}),
+        ("qwen2_5_omni_thinker", {}),
+        (
+            "qwen2_5_omni_thinker",
+            {"hidden_size": 1536, "num_attention_heads": 12, "num_key_value_heads": 2,
+             "vocab_size": 50000, "intermediate_size": 4096},
+        ),
     ],
 )
 def test_language_model_equals_transformers(model_type: str, text: dict[str, int]) -> None:
@@ -73,3 +79,12 @@ def test_language_model_equals_transformers(model_type: str, text: dict[str, int
         assert al_parts.get(part, 0) == tf_parts.get(part, 0), part
     assert al_total == tf_total
 
+
+def test_qwen2_5_omni_text_qkv_bias_by_hand() -> None:
+    """modeling_qwen2_5_omni's Qwen2_5OmniAttention: q/k/v Linear with bias=True, o without;
+    per layer q: H*H + H, k and v: H*(kv*d) + kv*d each, o: H*H (d = H / heads)."""
+    h, heads, kv, layers = 3584, 28, 4, 2
+    d = h // heads
+    per_layer = (h * h + h) + 2 * (h * kv * d + kv * d) + h * h
+    _, parts = _archlint(_small("qwen2_5_omni_thinker"))
+    assert parts["attention"] == layers * per_layer
