@@ -88,3 +88,38 @@ def test_qwen2_5_omni_text_qkv_bias_by_hand() -> None:
     per_layer = (h * h + h) + 2 * (h * kv * d + kv * d) + h * h
     _, parts = _archlint(_small("qwen2_5_omni_thinker"))
     assert parts["attention"] == layers * per_layer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        {"num_hidden_layers": 5, "mlp_layer_types": None},
+        # sliding layers with their own head count (per_layer_config), a per-element gate
+        {"num_hidden_layers": 4, "mlp_layer_types": ["dense", "sparse", "sparse", "sparse"],
+         "layer_types": ["sliding_attention", "full_attention"] * 2, "sliding_window": 512,
+         "num_sliding_attention_heads": 32, "gating": "per-element", "share_expert_dim": 768,
+         "hidden_size": 2048, "n_routed_experts": 16},
+        {"num_hidden_layers": 4, "gating": False, "mlp_layer_types": None},
+        # a saved config: per_layer_config written out (JSON keys are strings)
+        {"num_hidden_layers": 4, "mlp_layer_types": None, "sliding_window": 256,
+         "layer_types": ["sliding_attention", "full_attention"] * 2,
+         "per_layer_config": {"0": {"num_attention_heads": 16}, "2": {"num_attention_heads": 16}}},
+    ],
+)
+def test_step3p7_language_model_equals_transformers(text: dict) -> None:
+    """modeling_step3p7: g_proj gate (h -> heads, or heads x head_dim per element; gating
+    True by default), q/k RMSNorms, one shared expert of share_expert_dim per sparse block."""
+    config = copy.deepcopy(tf_tables.defaults_for("step3p7") or {})
+    config["model_type"] = "step3p7"
+    tc = config["text_config"]
+    # computed from the layer count in transformers' __post_init__ (no constants to keep)
+    derived = ("layer_types", "mlp_layer_types", "per_layer_config", "num_sliding_attention_heads")
+    for key in derived:
+        tc.pop(key, None)
+    tc.update({k: v for k, v in text.items() if v is not None})
+    tf_total, tf_parts = _transformers(config)
+    al_total, al_parts = _archlint(config)
+    assert al_parts.get("shared_experts", 0) == tf_parts.get("shared_experts", 0) > 0
+    # archlint books g_proj as the block's "other"; transformers' split puts it in attention
+    assert al_parts.get("attention", 0) + al_parts.get("other", 0) == tf_parts["attention"]
+    assert al_total == tf_total
