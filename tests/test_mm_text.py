@@ -123,3 +123,33 @@ def test_step3p7_language_model_equals_transformers(text: dict) -> None:
     # archlint books g_proj as the block's "other"; transformers' split puts it in attention
     assert al_parts.get("attention", 0) + al_parts.get("other", 0) == tf_parts["attention"]
     assert al_total == tf_total
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        {},
+        {"hidden_size": 2048, "num_attention_heads": 16, "num_key_value_heads": 4,
+         "head_dim": 64, "intermediate_size": 5120, "vocab_size": 32000},
+        {"attention_bias": True},
+    ],
+)
+def test_muse_glimmer_language_model_equals_transformers(text: dict) -> None:
+    config = _small("muse_glimmer", **text)
+    tf_total, tf_parts = _transformers(config)
+    al_total, al_parts = _archlint(config)
+    assert al_parts["norms"] == tf_parts["norms"]
+    # archlint books gate_proj as the block's "other"; transformers' split puts it in attention
+    assert al_parts["attention"] + al_parts.get("other", 0) == tf_parts["attention"]
+    assert al_total == tf_total
+
+
+def test_muse_glimmer_block_by_hand() -> None:
+    """modeling_muse_glimmer, per block: q (h x H*d), k and v (h x kv*d each), o (H*d x h),
+    gate_proj (h x H*d), no biases; four centred RMSNorms of h; the q/k and embedding norms
+    have no weight. Defaults h=6656, H=32, kv=2, d=128."""
+    h, heads, kv, d, layers = 6656, 32, 2, 128, 2
+    attention = 3 * h * heads * d + 2 * h * kv * d
+    _, parts = _archlint(_small("muse_glimmer"))
+    assert parts["attention"] + parts["other"] == layers * attention
+    assert parts["norms"] == layers * 4 * h + h  # the blocks' and the final norm

@@ -266,4 +266,29 @@ class XLNet(Generic):
         return (*super().layer_key(index, layer_type), index == 0)
 
 
-DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge, XLNet)
+class MuseGlimmerText(Generic):
+    """Muse-Glimmer's language model (`modeling_muse_glimmer`, MuseGlimmerTextDecoderLayer):
+    Llama's attention plus an output gate `gate_proj` (h -> heads x head_dim, no bias
+    whatever `attention_bias` says, so the block's extra parameters rather than the q-gate
+    form, whose bias would follow q's), a weight-less q/k norm and a weight-less norm on
+    the embeddings (no parameters), and four centred RMSNorms per block (input,
+    post-attention, pre- and post-feedforward)."""
+
+    name = "muse_glimmer_text"
+    model_types = ("muse_glimmer_text",)
+    known = True
+
+    def norms_per_layer(self) -> int:
+        return 4
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att = spec.attention
+        spec.attention.provenance["output_gate"] = _modeling(
+            "muse_glimmer", "self_attn.gate_proj (h -> heads x head_dim)"
+        )
+        gate = self.hidden_size() * att.num_heads * att.head_dim
+        return spec.model_copy(update={"extra_params": spec.extra_params + gate})
+
+
+DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge, XLNet, MuseGlimmerText)
