@@ -153,3 +153,33 @@ def test_muse_glimmer_block_by_hand() -> None:
     _, parts = _archlint(_small("muse_glimmer"))
     assert parts["attention"] + parts["other"] == layers * attention
     assert parts["norms"] == layers * 4 * h + h  # the blocks' and the final norm
+
+
+@pytest.mark.parametrize(
+    ("text", "vision"),
+    [
+        ({}, {}),
+        # BlipConfig sets text_config.encoder_hidden_size to the vision tower's width
+        ({"hidden_size": 512, "num_attention_heads": 8, "intermediate_size": 2048,
+          "vocab_size": 20000, "max_position_embeddings": 256}, {"hidden_size": 1152}),
+    ],
+)
+def test_blip_text_decoder_equals_transformers(text: dict, vision: dict) -> None:
+    config = _small("blip", **text)
+    config["vision_config"].update(vision)
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total
+
+
+def test_blip_text_decoder_by_hand() -> None:
+    """modeling_blip_text, BlipTextLMHeadModel at BlipConfig's defaults (h=768, I=3072,
+    V=30524, 512 positions, vision width 768), 2 layers: per layer self-attention q/k/v/out
+    and cross-attention q/k/v/out, each biased h x h + h; the MLP h x I + I and I x h + h;
+    three LayerNorms (2h each). Embeddings: V x h + 512 x h + LayerNorm 2h; head: transform
+    h x h + h, LayerNorm 2h, tied decoder with its V bias."""
+    h, inner, vocab, pos, layers = 768, 3072, 30524, 512, 2
+    block = 8 * (h * h + h) + (h * inner + inner) + (inner * h + h) + 3 * 2 * h
+    lm = vocab * h + pos * h + 2 * h + layers * block + (h * h + h) + 2 * h + vocab
+    total, parts = _archlint(_small("blip"))
+    assert total - parts["towers"] == lm
