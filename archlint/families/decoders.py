@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 
-from archlint.families import Generic
+from archlint.families import Generic, tf_tables
+from archlint.families.dialects import ClassicTransformer
 from archlint.spec import (
     AttentionSpec,
     Coverage,
@@ -266,4 +267,95 @@ class XLNet(Generic):
         return (*super().layer_key(index, layer_type), index == 0)
 
 
-DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge, XLNet)
+class MuseGlimmerText(Generic):
+    """Muse-Glimmer's language model (`modeling_muse_glimmer`, MuseGlimmerTextDecoderLayer):
+    Llama's attention plus an output gate `gate_proj` (h -> heads x head_dim, no bias
+    whatever `attention_bias` says, so the block's extra parameters rather than the q-gate
+    form, whose bias would follow q's), a weight-less q/k norm and a weight-less norm on
+    the embeddings (no parameters), and four centred RMSNorms per block (input,
+    post-attention, pre- and post-feedforward)."""
+
+    name = "muse_glimmer_text"
+    model_types = ("muse_glimmer_text",)
+    known = True
+
+    def norms_per_layer(self) -> int:
+        return 4
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att = spec.attention
+        spec.attention.provenance["output_gate"] = _modeling(
+            "muse_glimmer", "self_attn.gate_proj (h -> heads x head_dim)"
+        )
+        gate = self.hidden_size() * att.num_heads * att.head_dim
+        return spec.model_copy(update={"extra_params": spec.extra_params + gate})
+
+
+class BlipText(ClassicTransformer):
+    """BLIP's text decoder (`modeling_blip_text`, BlipTextLMHeadModel): BERT's post-norm
+    block (biased q/k/v and output dense, LayerNorm after attention and after the MLP) with,
+    in every layer of a decoder (`is_decoder`), a cross-attention sub-layer over the image
+    features: q (h -> h), k and v (`encoder_hidden_size` -> h), output dense and LayerNorm,
+    all biased. Learned positions and a LayerNorm after the embeddings, no segment table,
+    no final norm and no pooler (the LM model builds none); the prediction head is a
+    transform (dense h -> h, LayerNorm) before the tied decoder and its vocabulary bias."""
+
+    name = "blip_text"
+    model_types = ("blip_text_model",)
+    known = True
+
+    def positional(self, index: int) -> Positional:
+        return "learned"
+
+    def embedding_norm(self) -> bool:
+        return True
+
+    def final_norm(self) -> bool:
+        return False
+
+    def head_bias(self) -> bool:
+        return True
+
+    def type_vocab_rows(self) -> int:
+        return 0
+
+    def pooler(self) -> bool:
+        return False
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if not self.read("is_decoder", "is_decoder", default=True):
+            return spec
+        h = self.hidden_size()
+        enc = self._encoder_width() or h
+        cross = 2 * (h * h + h) + 2 * (enc * h + h) + 2 * h  # q, out, k, v, LayerNorm
+        spec.attention.provenance["cross_attention"] = _modeling(
+            "blip_text", "layer.crossattention (is_decoder)"
+        )
+        return spec.model_copy(update={"extra_params": spec.extra_params + cross})
+
+    def _encoder_width(self) -> int | None:
+        # inside BLIP's wrapper, BlipConfig sets text_config.encoder_hidden_size to the vision
+        # tower's hidden_size (the declared vision_config, else the wrapper's default one)
+        if self.cv.prefix:
+            vision = self.config.get("vision_config")
+            if not isinstance(vision, dict):
+                wrapper = str(self.config.get("model_type") or "")
+                vision = (tf_tables.defaults_for(wrapper) or {}).get("vision_config")
+            width = vision.get("hidden_size") if isinstance(vision, dict) else None
+            if isinstance(width, int) and not isinstance(width, bool):
+                return width
+        return self.read_int("encoder_hidden_size", "encoder_hidden_size")
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        h = self.hidden_size()
+        extras = dict(spec.extra_params)
+        # cls.predictions.transform: dense h -> h and its LayerNorm
+        extras["other"] = extras.get("other", 0) + h * h + h + 2 * h
+        return spec.model_copy(update={"extra_params": extras})
+
+
+DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge, XLNet, MuseGlimmerText,
+                    BlipText)

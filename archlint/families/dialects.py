@@ -50,6 +50,7 @@ class Qwen(Llama):
         "qwen2_5_vl_text",
         "qwen3_vl_text",
         "qwen3_vl_moe_text",
+        "qwen2_5_omni_text",
     )
 
     def qkv_bias(self) -> bool:

@@ -115,6 +115,64 @@ class Laguna(_GenericMoE):
         )
 
 
+class Step3p5(Laguna):
+    """Step-3.5/3.7's language model (`modeling_step3p7`, text config type `step3p5`):
+    Laguna's g_proj gate with `gating` True by default (a class attribute of
+    Step3p7TextConfig, so no saved key states it), per-head q/k RMSNorms on every layer, and
+    in each sparse block one shared expert of width `share_expert_dim` (Step3p7MLP with
+    is_shared_expert). Heads per layer come from `per_layer_config` (per_layer.py)."""
+
+    name = "step3p5"
+    model_types = ("step3p5",)
+    router_bias_param = None
+
+    def _heads(self, index: int) -> int | None:
+        # a saved config carries per_layer_config (per_layer.py applies it); without it,
+        # Step3p7TextConfig builds it: num_sliding_attention_heads on every sliding layer
+        if self.cv.lookup("per_layer_config")[0]:
+            return None
+        types = self.cv.lookup("layer_types")[0]
+        if not (isinstance(types, list) and index < len(types)):
+            return None
+        if types[index] != "sliding_attention":
+            return None
+        heads = self.cv.lookup("num_sliding_attention_heads")[0]
+        return heads if isinstance(heads, int) and not isinstance(heads, bool) else None
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        if self._heads(index):
+            spec.provenance["num_heads"] = self.declared("num_sliding_attention_heads")
+        return spec
+
+    def _gate(self) -> str | None:
+        # g_proj is always built: one gate per head when gating is True / "per-head", else
+        # one per element (Step3p7Attention)
+        gating = self.read(
+            "gating", "gating", default=True,
+            why="transformers Step3p7TextConfig: gating = True (class attribute)",
+        )
+        return "head" if gating is True or gating == "per-head" else "element"
+
+    def qk_norm(self) -> bool:
+        self.prov["qk_norm"] = _modeling("step3p7", "self_attn.q_norm / k_norm on every layer")
+        return True
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        if spec.kind != "moe" or spec.num_shared_experts:
+            return spec
+        width = self.read_int("shared_intermediate_size", "share_expert_dim")
+        if not width:
+            return spec
+        spec.provenance["num_shared_experts"] = _modeling(
+            "step3p7", "mlp.shared_experts: one Step3p7MLP of share_expert_dim"
+        )
+        return spec.model_copy(
+            update={"num_shared_experts": 1, "shared_intermediate_size": width}
+        )
+
+
 class MiMoV2Flash(_GenericMoE):
     """MiMo-V2-Flash (`modeling_mimo_v2_flash`): sliding-window layers have twice
     `num_key_value_heads` and a learned sink per head; full layers neither."""
@@ -329,4 +387,4 @@ class MistralLarge4Text(GenericMLA):
 
 
 MOE_VARIANT_ADAPTERS = (Afmoe, Beam, Laguna, MiMoV2Flash, HyV4, AXK2, LongcatFlash,
-                        MistralLarge4Text)
+                        MistralLarge4Text, Step3p5)

@@ -422,15 +422,27 @@ def wrapper_tie(config: dict[str, Any]) -> bool | None:
     decides it: the top-level model holds `lm_head` and the tying map, and reads the
     wrapper's own `tie_word_embeddings` (the root key, else the wrapper class's default);
     the wrappers that kept pre-v5 saves working also take a True declared in text_config
-    (configuration_llava and its kin). None for a config that is no multimodal wrapper."""
+    (configuration_llava and its kin). A wrapper whose default instance holds False over a
+    text config defaulting to True shows it has no such forwarding (Qwen3-VL-MoE's and
+    Qwen2.5-Omni's thinker config: their text config ties by default, the wrapper's
+    `lm_head` stays untied), so there the root alone decides. None for a config that is no
+    multimodal wrapper."""
     wrapper = config.get("model_type")
     if not isinstance(wrapper, str) or tf_tables.category(wrapper) != "multimodal":
         return None
+    defaults = tf_tables.defaults_for(wrapper) or {}
     root = config.get("tie_word_embeddings")
     if not isinstance(root, bool):
-        root = (tf_tables.defaults_for(wrapper) or {}).get("tie_word_embeddings")
+        root = defaults.get("tie_word_embeddings")
     if not isinstance(root, bool):
         return None
+    default_text = defaults.get("text_config")
+    if (
+        defaults.get("tie_word_embeddings") is False
+        and isinstance(default_text, dict)
+        and default_text.get("tie_word_embeddings") is True
+    ):
+        return root
     text = config.get("text_config")
     return root or (isinstance(text, dict) and text.get("tie_word_embeddings") is True)
 

@@ -1,0 +1,185 @@
+"""The language-model side of multimodal wrappers (issue 10): the text_config archlint's
+decoder adapters read, counted the way transformers builds it.
+
+Expected numbers come from outside archlint: transformers' own modules built on the meta
+device IN the test (the conformance harness's class choice and component split,
+tests/conformance/tf_side.py), on the wrapper's default config with a 2-layer language model
+and on a varied copy (other hidden size / heads / vocabulary); and a hand count of the tying
+and the q/k/v biases from the modeling code.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from archlint.api import analyze_checkpoint
+from archlint.checkpoint import Checkpoint
+from archlint.families import tf_tables
+from archlint.families.towers import wrapper_tie
+
+
+def _small(model_type: str, **text: int) -> dict:
+    config = copy.deepcopy(tf_tables.defaults_for(model_type) or {})
+    config["model_type"] = model_type
+    # layer_types is computed from the layer count in transformers (no constant to keep)
+    config["text_config"].pop("layer_types", None)
+    config["text_config"].update({"num_hidden_layers": 2, **text})
+    return config
+
+
+def _archlint(config: dict) -> tuple[int, dict[str, int]]:
+    ckpt = Checkpoint(model_id="t/mm-text", source="local", config=config, weights_format="none")
+    params = analyze_checkpoint(ckpt).profile.params
+    return params.total, dict(params.by_component)
+
+
+def _transformers(config: dict) -> tuple[int, dict[str, int]]:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.conformance import tf_side
+
+    model_type = config["model_type"]
+    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal", config)
+    model = tf_side.build_model(cls, tf_side.build_config(model_type, config))
+    return tf_side.component_counts(model, multimodal=True)
+
+
+def test_untied_wrappers_over_a_tying_text_config() -> None:
+    """configuration_qwen3_vl_moe / configuration_qwen2_5_omni: the wrapper's
+    tie_word_embeddings defaults to False and (unlike configuration_llava) is not overridden
+    by the text config's True, so the wrapper's lm_head is its own weight."""
+    for model_type in ("qwen3_vl_moe", "qwen2_5_omni_thinker"):
+        config = _small(model_type)
+        assert config["text_config"]["tie_word_embeddings"] is True
+        assert wrapper_tie(config) is False
+        # an explicit True at the root still ties
+        assert wrapper_tie({**config, "tie_word_embeddings": True}) is True
+
+
+@pytest.mark.parametrize(
+    ("model_type", "text"),
+    [
+        ("qwen3_vl_moe", {}),
+        ("qwen3_vl_moe", {"hidden_size": 1024, "vocab_size": 32000, "moe_intermediate_size": 384}),
+        ("qwen2_5_omni_thinker", {}),
+        (
+            "qwen2_5_omni_thinker",
+            {"hidden_size": 1536, "num_attention_heads": 12, "num_key_value_heads": 2,
+             "vocab_size": 50000, "intermediate_size": 4096},
+        ),
+    ],
+)
+def test_language_model_equals_transformers(model_type: str, text: dict[str, int]) -> None:
+    config = _small(model_type, **text)
+    tf_total, tf_parts = _transformers(config)
+    al_total, al_parts = _archlint(config)
+    for part in ("head", "attention", "embedding", "norms"):
+        assert al_parts.get(part, 0) == tf_parts.get(part, 0), part
+    assert al_total == tf_total
+
+
+def test_qwen2_5_omni_text_qkv_bias_by_hand() -> None:
+    """modeling_qwen2_5_omni's Qwen2_5OmniAttention: q/k/v Linear with bias=True, o without;
+    per layer q: H*H + H, k and v: H*(kv*d) + kv*d each, o: H*H (d = H / heads)."""
+    h, heads, kv, layers = 3584, 28, 4, 2
+    d = h // heads
+    per_layer = (h * h + h) + 2 * (h * kv * d + kv * d) + h * h
+    _, parts = _archlint(_small("qwen2_5_omni_thinker"))
+    assert parts["attention"] == layers * per_layer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        {"num_hidden_layers": 5, "mlp_layer_types": None},
+        # sliding layers with their own head count (per_layer_config), a per-element gate
+        {"num_hidden_layers": 4, "mlp_layer_types": ["dense", "sparse", "sparse", "sparse"],
+         "layer_types": ["sliding_attention", "full_attention"] * 2, "sliding_window": 512,
+         "num_sliding_attention_heads": 32, "gating": "per-element", "share_expert_dim": 768,
+         "hidden_size": 2048, "n_routed_experts": 16},
+        {"num_hidden_layers": 4, "gating": False, "mlp_layer_types": None},
+        # a saved config: per_layer_config written out (JSON keys are strings)
+        {"num_hidden_layers": 4, "mlp_layer_types": None, "sliding_window": 256,
+         "layer_types": ["sliding_attention", "full_attention"] * 2,
+         "per_layer_config": {"0": {"num_attention_heads": 16}, "2": {"num_attention_heads": 16}}},
+    ],
+)
+def test_step3p7_language_model_equals_transformers(text: dict) -> None:
+    """modeling_step3p7: g_proj gate (h -> heads, or heads x head_dim per element; gating
+    True by default), q/k RMSNorms, one shared expert of share_expert_dim per sparse block."""
+    config = copy.deepcopy(tf_tables.defaults_for("step3p7") or {})
+    config["model_type"] = "step3p7"
+    tc = config["text_config"]
+    # computed from the layer count in transformers' __post_init__ (no constants to keep)
+    derived = ("layer_types", "mlp_layer_types", "per_layer_config", "num_sliding_attention_heads")
+    for key in derived:
+        tc.pop(key, None)
+    tc.update({k: v for k, v in text.items() if v is not None})
+    tf_total, tf_parts = _transformers(config)
+    al_total, al_parts = _archlint(config)
+    assert al_parts.get("shared_experts", 0) == tf_parts.get("shared_experts", 0) > 0
+    # archlint books g_proj as the block's "other"; transformers' split puts it in attention
+    assert al_parts.get("attention", 0) + al_parts.get("other", 0) == tf_parts["attention"]
+    assert al_total == tf_total
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        {},
+        {"hidden_size": 2048, "num_attention_heads": 16, "num_key_value_heads": 4,
+         "head_dim": 64, "intermediate_size": 5120, "vocab_size": 32000},
+        {"attention_bias": True},
+    ],
+)
+def test_muse_glimmer_language_model_equals_transformers(text: dict) -> None:
+    config = _small("muse_glimmer", **text)
+    tf_total, tf_parts = _transformers(config)
+    al_total, al_parts = _archlint(config)
+    assert al_parts["norms"] == tf_parts["norms"]
+    # archlint books gate_proj as the block's "other"; transformers' split puts it in attention
+    assert al_parts["attention"] + al_parts.get("other", 0) == tf_parts["attention"]
+    assert al_total == tf_total
+
+
+def test_muse_glimmer_block_by_hand() -> None:
+    """modeling_muse_glimmer, per block: q (h x H*d), k and v (h x kv*d each), o (H*d x h),
+    gate_proj (h x H*d), no biases; four centred RMSNorms of h; the q/k and embedding norms
+    have no weight. Defaults h=6656, H=32, kv=2, d=128."""
+    h, heads, kv, d, layers = 6656, 32, 2, 128, 2
+    attention = 3 * h * heads * d + 2 * h * kv * d
+    _, parts = _archlint(_small("muse_glimmer"))
+    assert parts["attention"] + parts["other"] == layers * attention
+    assert parts["norms"] == layers * 4 * h + h  # the blocks' and the final norm
+
+
+@pytest.mark.parametrize(
+    ("text", "vision"),
+    [
+        ({}, {}),
+        # BlipConfig sets text_config.encoder_hidden_size to the vision tower's width
+        ({"hidden_size": 512, "num_attention_heads": 8, "intermediate_size": 2048,
+          "vocab_size": 20000, "max_position_embeddings": 256}, {"hidden_size": 1152}),
+    ],
+)
+def test_blip_text_decoder_equals_transformers(text: dict, vision: dict) -> None:
+    config = _small("blip", **text)
+    config["vision_config"].update(vision)
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total
+
+
+def test_blip_text_decoder_by_hand() -> None:
+    """modeling_blip_text, BlipTextLMHeadModel at BlipConfig's defaults (h=768, I=3072,
+    V=30524, 512 positions, vision width 768), 2 layers: per layer self-attention q/k/v/out
+    and cross-attention q/k/v/out, each biased h x h + h; the MLP h x I + I and I x h + h;
+    three LayerNorms (2h each). Embeddings: V x h + 512 x h + LayerNorm 2h; head: transform
+    h x h + h, LayerNorm 2h, tied decoder with its V bias."""
+    h, inner, vocab, pos, layers = 768, 3072, 30524, 512, 2
+    block = 8 * (h * h + h) + (h * inner + inner) + (inner * h + h) + 3 * 2 * h
+    lm = vocab * h + pos * h + 2 * h + layers * block + (h * h + h) + 2 * h + vocab
+    total, parts = _archlint(_small("blip"))
+    assert total - parts["towers"] == lm
