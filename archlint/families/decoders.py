@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from archlint.families import Generic, tf_tables
-from archlint.families.dialects import ClassicTransformer
+from archlint.families.dialects import ClassicTransformer, Llama
 from archlint.spec import (
     AttentionSpec,
     Coverage,
@@ -357,5 +357,55 @@ class BlipText(ClassicTransformer):
         return spec.model_copy(update={"extra_params": extras})
 
 
+class MllamaText(Llama):
+    """Llama-3.2-Vision's language model (`modeling_mllama` MllamaTextModel): Llama blocks,
+    except the layers listed in `cross_attention_layers` (MllamaTextConfig's default
+    [3, 8, ..., 38]), which are MllamaCrossAttentionDecoderLayer: no self-attention, a
+    cross-attention over the vision tokens (q from the text, k/v from the projected image
+    features, same head shapes as self-attention, per-head q/k RMSNorms, no rotary
+    positions) and two scalar tanh gates (cross_attn_attn_gate, cross_attn_mlp_gate). Such
+    a layer caches the image tokens once per image, never per generated token (vLLM's
+    encoder-only cache for cross-attention). The token table holds vocab_size + 8 rows."""
+
+    name = "mllama_text"
+    model_types = ("mllama_text_model",)
+    known = True
+
+    def _cross_layers(self) -> set[int]:
+        # MllamaTextConfig's own default when the key is absent (the generated table's entry
+        # for the text config type; the wrapper's default text_config does not list it)
+        default = (tf_tables.defaults_for("mllama_text_model") or {}).get(
+            "cross_attention_layers", [])
+        value = self.read("cross_attention_layers", "cross_attention_layers", default=default,
+                          why="MllamaTextConfig's default")
+        if not isinstance(value, list):
+            return set()
+        n = self.num_layers()
+        return {v for v in value if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n}
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if index not in self._cross_layers():
+            return spec
+        prov = dict(spec.attention.provenance)
+        prov["source"] = _modeling("mllama", "cross_attention_layers: cross-attention to "
+                                   "the vision tokens in place of self-attention")
+        cross = spec.attention.model_copy(update={
+            "source": "encoder", "positional": "none", "qk_norm": True,
+            "qk_norm_per_head": True, "window": None, "provenance": prov})
+        return spec.model_copy(update={"attention": cross, "extra_params":
+                                       spec.extra_params + 2})  # the two tanh gates
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), index in self._cross_layers())
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        extras = dict(spec.extra_params)
+        # MllamaTextModel.embed_tokens: nn.Embedding(vocab_size + 8, hidden)
+        extras["embedding"] = extras.get("embedding", 0) + 8 * spec.hidden_size
+        return spec.model_copy(update={"extra_params": extras})
+
+
 DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge, XLNet, MuseGlimmerText,
-                    BlipText)
+                    BlipText, MllamaText)
