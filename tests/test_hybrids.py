@@ -122,3 +122,28 @@ def test_inkling_text_layer_shapes_short_convs_and_state() -> None:
     with torch.device("meta"):
         want = sum(p.numel() for p in transformers.InklingForCausalLM(cfg).parameters())
     assert archlint_side.figures(ckpt).total == want
+
+
+def test_minimax_remote_code_schema_attn_type_list_and_shared_mlp() -> None:
+    # MiniMax-Text-01 / M1's own configs (modeling_minimax_m1.py in the released repos):
+    # attn_type_list 0 = lightning, 1 = softmax; head_dim 32 is not hidden / heads (16);
+    # shared_intermediate_size as MiniMax-VL-01's one-element list
+    config = {
+        "model_type": "minimax_text_01", "hidden_size": 64, "num_hidden_layers": 2,
+        "vocab_size": 100, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+        "intermediate_size": 48, "num_local_experts": 4, "num_experts_per_tok": 2,
+        "attn_type_list": [0, 1], "rotary_dim": 16, "shared_intermediate_size": [24],
+        "tie_word_embeddings": False,
+    }
+    got = archlint_side.figures(config)
+    # lightning: qkv_proj 64 → 3 × 128, output_gate 64 → 128, norm 128, out_proj 128 → 64
+    lightning = 64 * 384 + 64 * 128 + 128 + 128 * 64
+    # softmax: q 64 → 128, k/v 64 → 2 × 32 each, o 128 → 64
+    softmax = 64 * 128 + 2 * 64 * 64 + 128 * 64
+    # per layer: router 64 × 4, experts 4 × 3 × 64 × 48, shared MLP 3 × 64 × 24 with its
+    # coefficient 64 → 1, 2 RMSNorms
+    moe = 64 * 4 + 4 * 3 * 64 * 48 + 3 * 64 * 24 + 64 + 2 * 64
+    # embeddings and untied head 2 × 100 × 64, final norm 64
+    assert got.total == 2 * 100 * 64 + lightning + softmax + 2 * moe + 64 == 162_368
+    assert got.kv_full == 2 * 2 * 32  # only the softmax layer: K and V of 2 heads × 32
+    assert got.state == 4 * 32 * 32  # the lightning layer's 4 heads × (32 × 32) KV state

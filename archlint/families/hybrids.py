@@ -775,10 +775,42 @@ class RecurrentGemma(Adapter):
 class MiniMax(Llama):
     """MiniMax-Text-01 / M1 (`minimax`): lightning-attention layers and softmax GQA layers
     (`layer_types`, or `attn_type_list` with 0 = lightning, 1 = softmax), a Mixtral-style MoE in
-    every layer."""
+    every layer. The released repos' remote-code configs (`minimax_text_01`, `minimax_m1`:
+    MiniMaxText01Config / MiniMaxM1Config) are the same architecture in the older schema that
+    transformers' MiniMax-VL-01 conversion migrates: `attn_type_list`, `rotary_dim` (RoPE on
+    the first rotary_dim of head_dim), `shared_intermediate_size` (an int, or a one-element
+    list) with a sigmoid `coefficient` gate h → 1 on the shared MLP (vLLM's
+    MiniMaxText01DecoderLayer)."""
 
     name = "minimax"
-    model_types = ("minimax",)
+    model_types = ("minimax", "minimax_m1", "minimax_text_01")
+
+    def rotary_fraction(self) -> float | None:
+        fraction = super().rotary_fraction()
+        rotary = self.read_int("rotary_dim", "rotary_dim")
+        if fraction is not None or not rotary:
+            return fraction
+        heads = self.read_int("num_heads", "num_attention_heads") or 0
+        head_dim = self.read_int("head_dim", "head_dim") or (
+            self.hidden_size() // heads if heads else 0
+        )
+        return rotary / head_dim if head_dim and rotary != head_dim else None
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        declared = self.cv.lookup("shared_intermediate_size")[0]
+        if (
+            spec.kind == "moe" and isinstance(declared, list) and len(declared) == 1
+            and isinstance(declared[0], int) and declared[0] > 0
+        ):
+            # MiniMax-VL-01's text_config writes the shared width as [n]
+            spec = spec.model_copy(
+                update={"num_shared_experts": 1, "shared_intermediate_size": declared[0]}
+            )
+        if spec.kind == "moe" and spec.num_shared_experts:
+            # the shared MLP's output is mixed by sigmoid(coefficient(h)), a Linear h → 1
+            spec = spec.model_copy(update={"shared_expert_gate": True})
+        return spec
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("attn_type_list")[0]
