@@ -365,7 +365,8 @@ class Hunyuan(_LlamaVariant):
 
     `hunyuan` is the Hub repos' own dialect (Hunyuan-A13B's remote `modeling_hunyuan.py`, one
     model type for dense and MoE): a layer is the MoE block where `num_experts` (int or per-
-    layer list) is above 1, its shared MLP exists only with `use_mixed_mlp_moe`, and the
+    layer list) is above 1, its shared MLP exists only with `use_mixed_mlp_moe` and is
+    `moe_intermediate_size` (else `intermediate_size`) × `num_shared_expert` wide, and the
     per-head width may be named `attention_head_dim`."""
 
     name = "hunyuan"
@@ -433,6 +434,9 @@ class Hunyuan(_LlamaVariant):
         remote = self._remote()
         if remote and not self.read("shared_mlp", "use_mixed_mlp_moe", default=False, prov=prov):
             shared = 0  # the remote HunYuanMoE builds shared_mlp only with use_mixed_mlp_moe
+        # the remote HunYuanMLP sizes shared_mlp like the experts (moe_intermediate_size
+        # first) times num_shared_expert; transformers' HunYuanMoEV1MLP by intermediate_size
+        shared_width = (width or spec.intermediate_size) if remote else spec.intermediate_size
         return spec.model_copy(
             update={
                 "num_experts": max(_per_layer(self.cv.lookup("num_experts")[0], index)
@@ -440,7 +444,7 @@ class Hunyuan(_LlamaVariant):
                 "experts_per_token": top_k or 1,
                 "expert_intermediate_size": width or spec.intermediate_size,
                 "num_shared_experts": shared,
-                "shared_intermediate_size": shared * spec.intermediate_size,
+                "shared_intermediate_size": shared * shared_width,
                 "provenance": prov,
             }
         )
