@@ -256,3 +256,63 @@ def test_mistral_large4_nope_layers_cache_the_latent_alone() -> None:
                                                           **text})
     comps = got.by_component
     assert got.total - comps.get("towers", 0) - comps.get("head", 0) == want
+
+
+def test_chatglm_remote_dialect_counts() -> None:
+    """ChatGLM's own `modeling_chatglm.py` (the Hub repos' remote code), hand count at other
+    sizes: embedding and output_layer V × d each; per GLMBlock query_key_value d × kv_channels ×
+    (heads + 2 × groups) (MHA: 3 × heads without multi_query_attention), biased with
+    add_qkv_bias or add_bias_linear; dense kv_channels × heads → d (bias with add_bias_linear);
+    dense_h_to_4h d → 2 × ffn, dense_4h_to_h ffn → d (biases with add_bias_linear); two norms,
+    LayerNorm (weight + bias) when rmsnorm is false; final norm with post_layer_norm."""
+    d, heads, ch, groups, ffn, vocab, layers = 256, 4, 48, 2, 600, 1000, 3
+    base = {
+        "model_type": "chatglm", "hidden_size": d, "num_layers": layers,
+        "num_attention_heads": heads, "kv_channels": ch, "multi_query_attention": True,
+        "multi_query_group_num": groups, "ffn_hidden_size": ffn, "padded_vocab_size": vocab,
+        "add_bias_linear": False, "add_qkv_bias": True, "rmsnorm": True,
+        "post_layer_norm": True,
+    }
+    qkv = ch * (heads + 2 * groups)
+    block = d * qkv + qkv + heads * ch * d + d * 2 * ffn + ffn * d + 2 * d
+    assert _count(base) == 2 * vocab * d + layers * block + d
+    mha = {**base, "multi_query_attention": False, "add_bias_linear": True, "rmsnorm": False,
+           "post_layer_norm": False}
+    qkv = 3 * heads * ch
+    block = (d * qkv + qkv) + (heads * ch * d + d) + (d * 2 * ffn + 2 * ffn) + (ffn * d + d)
+    assert _count(mha) == 2 * vocab * d + layers * (block + 2 * 2 * d)
+
+
+def _hunyuan_remote(**over: object) -> dict:
+    config = {
+        "model_type": "hunyuan", "hidden_size": 128, "num_hidden_layers": 3,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "attention_head_dim": 40,
+        "intermediate_size": 96, "moe_intermediate_size": [64, 80, 64], "num_experts": 6,
+        "moe_topk": [2, 3, 1], "num_shared_expert": [1, 2, 1], "use_mixed_mlp_moe": True,
+        "use_qk_norm": True, "vocab_size": 500, "tie_word_embeddings": True,
+    }
+    return {**config, **over}
+
+
+def test_hunyuan_remote_dialect_per_layer_lists() -> None:
+    """Hunyuan's remote `modeling_hunyuan.py` (model_type `hunyuan`, Hunyuan-A13B's repo), hand
+    count at other sizes: q/o d × heads × attention_head_dim, k/v d × kv × attention_head_dim,
+    query/key RMSNorms of attention_head_dim, two RMSNorms of d; HunYuanMoE where num_experts >
+    1: router wg d × E, E experts 3 × d × moe_intermediate_size[i], shared_mlp 3 × d ×
+    moe_intermediate_size[i] × num_shared_expert[i] with use_mixed_mlp_moe (HunYuanMLP takes
+    moe_intermediate_size first for shared and routed MLPs alike); tied head; final norm.
+    Active: moe_topk[i] of the E experts."""
+    d, heads, kv, hd, experts, vocab = 128, 4, 2, 40, 6, 500  # intermediate_size 96 unused
+    widths, topk, shared = [64, 80, 64], [2, 3, 1], [1, 2, 1]
+    attn = 2 * d * heads * hd + 2 * d * kv * hd + 2 * hd + 2 * d
+    total = vocab * d + d
+    active = total
+    for width, k, s in zip(widths, topk, shared, strict=True):
+        dense = attn + d * experts + 3 * d * width * s
+        total += dense + experts * 3 * d * width
+        active += dense + k * 3 * d * width
+    counts = count_from_spec(build_spec(_hunyuan_remote()))
+    assert (counts.total, counts.active) == (total, active)
+    # without use_mixed_mlp_moe the remote HunYuanMoE has no shared_mlp
+    plain = count_from_spec(build_spec(_hunyuan_remote(use_mixed_mlp_moe=False))).total
+    assert plain == total - sum(3 * d * w * s for w, s in zip(widths, shared, strict=True))

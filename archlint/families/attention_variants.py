@@ -83,6 +83,89 @@ class Glm4(Glm):
     norms = 4
 
 
+def _remote_chatglm(fact: str) -> FieldSource:
+    return FieldSource(kind="default", detail=f"the Hub repos' modeling_chatglm.py: {fact}")
+
+
+class ChatGLM(Glm):
+    """ChatGLM2/3 and GLM-4-9B's own dialect (`chatglm`, the Hub repos' remote
+    `modeling_chatglm.py`; transformers has no such model type). Each GLMBlock: an input norm,
+    a fused `query_key_value` of `kv_channels` × (`num_attention_heads` + 2 ×
+    `multi_query_group_num`) outputs (MHA's 3 × heads without `multi_query_attention`), biased
+    with `add_bias_linear` or `add_qkv_bias`; `dense` back to the hidden size, biased with
+    `add_bias_linear` only; a post-attention norm; `dense_h_to_4h` to 2 × `ffn_hidden_size`
+    (SwiGLU) and `dense_4h_to_h`, biased with `add_bias_linear`. The norms are RMSNorm with
+    `rmsnorm` (else LayerNorm), the final one exists with `post_layer_norm`; the tables have
+    `padded_vocab_size` rows and `output_layer` is its own matrix. RoPE covers half of each head
+    (`rotary_dim = kv_channels // 2`) at base 10000 × `rope_ratio`."""
+
+    name = "chatglm"
+    model_types = ("chatglm",)
+    tie_default = False
+    norms = 2
+
+    def num_layers(self) -> int:
+        return self.read_int("num_layers", "num_layers", "num_hidden_layers") or 0
+
+    def vocab_size(self) -> int:
+        return self.read_int("vocab_size", "padded_vocab_size", "vocab_size") or 0
+
+    def norm_kind(self) -> str:
+        return "rmsnorm" if self.read("norm", "rmsnorm", default=True) else "layernorm"
+
+    def final_norm(self) -> bool:
+        return bool(self.read("final_norm", "post_layer_norm", default=True))
+
+    def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
+        if not self.read("num_kv_heads", "multi_query_attention", default=False, prov=prov):
+            return heads
+        return self.read_int("num_kv_heads", "multi_query_group_num", prov=prov) or heads
+
+    def qkv_bias(self) -> bool:
+        linear = bool(self.read("o_bias", "add_bias_linear", default=False))
+        return linear or bool(self.read("qkv_bias", "add_qkv_bias", default=False))
+
+    def o_bias(self) -> bool:
+        return bool(self.read("o_bias", "add_bias_linear", default=False))
+
+    def qk_norm(self) -> bool:
+        self.prov["qk_norm"] = _remote_chatglm("no q/k norm")
+        return False
+
+    def rope_theta(self) -> float | None:
+        ratio = self.read("rope_theta", "rope_ratio", default=1)
+        ratio = ratio if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) else 1
+        self.prov["rope_theta"] = _remote_chatglm("RotaryEmbedding base 10000 × rope_ratio")
+        return 10000.0 * float(ratio)
+
+    def rotary_fraction(self) -> float | None:
+        self.prov["rotary_fraction"] = _remote_chatglm("rotary_dim = kv_channels // 2")
+        return 0.5
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        prov = dict(spec.provenance)
+        width = self.read_int("head_dim", "kv_channels", prov=prov)
+        if not width:
+            return spec
+        return spec.model_copy(update={"head_dim": width, "v_head_dim": width, "provenance": prov})
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        prov = dict(spec.provenance)
+        width = self.read_int("intermediate_size", "ffn_hidden_size", prov=prov)
+        bias = bool(self.read("ffn_bias", "add_bias_linear", default=False, prov=prov))
+        return spec.model_copy(
+            update={
+                "gated": True,
+                "activation": spec.activation or "silu",  # swiglu: silu(x0) * x1
+                "intermediate_size": width or spec.intermediate_size,
+                "bias": bias,
+                "provenance": prov,
+            }
+        )
+
+
 class Glm4Moe(_LlamaVariant):
     """GLM-4.5/4.6/4.7 (`glm4_moe`): DeepSeek-V3-style MoE (sigmoid router whose
     `e_score_correction_bias` is a persistent buffer, saved with the weights; `n_shared_experts`;
@@ -278,18 +361,36 @@ class Hunyuan(_LlamaVariant):
     with a shared MLP of `num_shared_expert` × `intermediate_size` beside them. `moe_topk` is
     an int or a per-layer list. Cross-layer attention (`use_cla`, `cla_share_factor`; Hunyuan-
     Large, arXiv 2411.02265 §2.1.2, vLLM's HunYuanCrossAttention): within each group of
-    `cla_share_factor` layers only the first projects and caches K/V, the others read it."""
+    `cla_share_factor` layers only the first projects and caches K/V, the others read it.
+
+    `hunyuan` is the Hub repos' own dialect (Hunyuan-A13B's remote `modeling_hunyuan.py`, one
+    model type for dense and MoE): a layer is the MoE block where `num_experts` (int or per-
+    layer list) is above 1, its shared MLP exists only with `use_mixed_mlp_moe` and is
+    `moe_intermediate_size` (else `intermediate_size`) × `num_shared_expert` wide, and the
+    per-head width may be named `attention_head_dim`."""
 
     name = "hunyuan"
-    model_types = ("hunyuan_v1_dense", "hunyuan_v1_moe")
+    model_types = ("hunyuan_v1_dense", "hunyuan_v1_moe", "hunyuan")
     qk_norm_always = True
+
+    def _remote(self) -> bool:
+        return self._type() == "hunyuan"
+
+    def num_experts(self) -> int:
+        if not self._remote():
+            return super().num_experts()
+        # the remote code's num_experts may be a per-layer list; the widest layer sizes the spec
+        value = self.read("num_experts", "num_experts", default=0)
+        counts = value if isinstance(value, list) else [value]
+        return max((c for c in counts if isinstance(c, int) and not isinstance(c, bool)),
+                   default=0)
 
     def _cla_factor(self) -> int:
         if not self.read("use_cla", "use_cla", default=False):
             return 1
         return max(self.read_int("cla_share_factor", "cla_share_factor", default=1) or 1, 1)
 
-    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+    def _cla_attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
         factor = self._cla_factor()
         if factor > 1 and index % factor:
@@ -300,7 +401,20 @@ class Hunyuan(_LlamaVariant):
         factor = self._cla_factor()
         return (*super().layer_key(index, layer_type), index % factor > 0, index)
 
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = self._cla_attention(index, layer_type)
+        if not self._remote() or self.cv.lookup("head_dim")[0] is not None:
+            return spec
+        prov = dict(spec.provenance)
+        width = self.read_int("head_dim", "attention_head_dim", prov=prov)
+        if not width:
+            return spec
+        return spec.model_copy(update={"head_dim": width, "v_head_dim": width, "provenance": prov})
+
     def is_moe_layer(self, index: int) -> bool:
+        if self._remote():
+            # the remote HunYuanDecoderLayer builds HunYuanMoE where num_experts > 1, else an MLP
+            return (_per_layer(self.cv.lookup("num_experts")[0], index) or 0) > 1
         # HunYuanMoEV1DecoderLayer always builds the MoE block, even with one expert
         return str(self.cv.lookup("model_type")[0]) == "hunyuan_v1_moe"
 
@@ -317,13 +431,20 @@ class Hunyuan(_LlamaVariant):
             self.read("num_shared_experts", "num_shared_expert", default=1, prov=prov), index
         )
         shared = 1 if shared is None else shared
+        remote = self._remote()
+        if remote and not self.read("shared_mlp", "use_mixed_mlp_moe", default=False, prov=prov):
+            shared = 0  # the remote HunYuanMoE builds shared_mlp only with use_mixed_mlp_moe
+        # the remote HunYuanMLP sizes shared_mlp like the experts (moe_intermediate_size
+        # first) times num_shared_expert; transformers' HunYuanMoEV1MLP by intermediate_size
+        shared_width = (width or spec.intermediate_size) if remote else spec.intermediate_size
         return spec.model_copy(
             update={
-                "num_experts": max(self.num_experts(), 1),
+                "num_experts": max(_per_layer(self.cv.lookup("num_experts")[0], index)
+                                   or self.num_experts(), 1),
                 "experts_per_token": top_k or 1,
                 "expert_intermediate_size": width or spec.intermediate_size,
                 "num_shared_experts": shared,
-                "shared_intermediate_size": shared * spec.intermediate_size,
+                "shared_intermediate_size": shared * shared_width,
                 "provenance": prov,
             }
         )
@@ -670,6 +791,7 @@ class Gemma4(Gemma3n):
 ATTENTION_VARIANT_ADAPTERS: tuple[type[Adapter], ...] = (
     Glm,
     Glm4,
+    ChatGLM,
     Glm4Moe,
     SeedOss,
     Ernie45,
