@@ -591,26 +591,42 @@ _TOP_K_KEY = re.compile(r"(^|_)(topk|top_k|experts_per_tok|experts_per_token)$")
 THIN_EXPERTS = 16
 
 
+def _thinned(config: dict[str, Any], leaf: Any) -> dict[str, Any]:
+    """A deep copy of `config` in which `leaf(key, value, siblings)` may replace any value of
+    any nested object (it returns the replacement, or `_KEEP` to walk into the value)."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            new = leaf(str(key), value, node)
+            out[key] = walk(value) if new is _KEEP else new
+        return out
+
+    return walk(copy.deepcopy(config))
+
+
+_KEEP = object()
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def thin_experts(config: dict[str, Any]) -> dict[str, Any]:
     """A copy with at most THIN_EXPERTS experts of each kind and a top-k at most that: the
     cache holds no per-expert dimension (the observed cache of a thinned Mixtral is checked
     against its meta forward in tests/conformance/test_harness_parts.py)."""
 
-    def thin(node: Any) -> Any:
-        if isinstance(node, list):
-            return [thin(v) for v in node]
-        if not isinstance(node, dict):
-            return node
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            count = isinstance(value, int) and not isinstance(value, bool)
-            if count and (_EXPERT_KEY.search(str(key)) or _TOP_K_KEY.search(str(key))):
-                out[key] = min(value, THIN_EXPERTS)
-            else:
-                out[key] = thin(value)
-        return out
+    def leaf(key: str, value: Any, _: dict[str, Any]) -> Any:
+        if _is_count(value) and (_EXPERT_KEY.search(key) or _TOP_K_KEY.search(key)):
+            return min(value, THIN_EXPERTS)
+        return _KEEP
 
-    return thin(copy.deepcopy(config))
+    return _thinned(config, leaf)
 
 
 def thin_for_cpu(config: dict[str, Any]) -> dict[str, Any]:
@@ -621,28 +637,18 @@ def thin_for_cpu(config: dict[str, Any]) -> dict[str, Any]:
     depend on these keys, so the observed cache is the same (tests/conformance/
     test_harness_parts.py checks one against its meta forward)."""
 
-    def thin(node: Any) -> Any:
-        if isinstance(node, list):
-            return [thin(v) for v in node]
-        if not isinstance(node, dict):
-            return node
-        out: dict[str, Any] = {}
-        ids = [v for k, v in node.items() if str(k).endswith("token_id") and isinstance(v, int)]
-        for key, value in node.items():
-            width = _THIN_KEY.search(str(key)) is not None
-            if width and isinstance(value, int) and not isinstance(value, bool):
-                out[key] = min(value, THIN_WIDTH)
-            elif width and isinstance(value, list) and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value
-            ):
-                out[key] = [min(v, THIN_WIDTH) for v in value]
-            elif key == "vocab_size" and isinstance(value, int):
-                out[key] = min(value, max([THIN_VOCAB, *(i + 1 for i in ids)]))
-            else:
-                out[key] = thin(value)
-        return out
+    def leaf(key: str, value: Any, node: dict[str, Any]) -> Any:
+        width = _THIN_KEY.search(key) is not None
+        if width and _is_count(value):
+            return min(value, THIN_WIDTH)
+        if width and isinstance(value, list) and all(_is_count(v) for v in value):
+            return [min(v, THIN_WIDTH) for v in value]
+        if key == "vocab_size" and isinstance(value, int):
+            ids = [v for k, v in node.items() if str(k).endswith("token_id") and _is_count(v)]
+            return min(value, max([THIN_VOCAB, *(i + 1 for i in ids)]))
+        return _KEEP
 
-    return thin(copy.deepcopy(config))
+    return _thinned(config, leaf)
 
 
 def observe_cache_cpu(
