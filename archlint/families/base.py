@@ -50,11 +50,11 @@ class ConfigView:
         nested = config.get("text_config")
         # Multimodal wrappers (Llama 4, Gemma 3, Llava) keep the language model in text_config.
         root_type = config.get("model_type")
-        if not isinstance(nested, dict) and isinstance(root_type, str):
-            # a wrapper whose config omits text_config entirely: transformers builds the
-            # default one, so the language model is read from defaults alone
-            if isinstance(tf_tables.sub_configs(root_type).get("text_config"), str):
-                nested = {}
+        # a wrapper whose config omits text_config entirely: transformers builds the default
+        # one, so the language model is read from defaults alone
+        if (not isinstance(nested, dict) and isinstance(root_type, str)
+                and isinstance(tf_tables.sub_configs(root_type).get("text_config"), str)):
+            nested = {}
         self.primary: dict[str, Any] = nested if isinstance(nested, dict) else config
         self.prefix = "text_config." if self.primary is not config else ""
         #: every key path an adapter asked for (answered or not): what was *understood*
@@ -173,7 +173,8 @@ class _DefaultScopes:
 
     def with_aliases(self, keys: tuple[str, ...]) -> list[str]:
         out = list(keys)
-        out.extend(self.aliases[k] for k in keys if k in self.aliases and self.aliases[k] not in out)
+        out.extend(self.aliases[k] for k in keys
+                   if k in self.aliases and self.aliases[k] not in out)
         return out
 
     def default(self, key: str, computed: bool = False) -> tuple[Any, str] | None:
@@ -824,7 +825,8 @@ class Adapter:
         kinds = self.layer_types(n_layers)
         layers = self.decoder_layers(kinds)
         spec = ModelSpec(
-            model_type=str(self.config.get("model_type") or self.cv.lookup("model_type")[0] or "unknown"),
+            model_type=str(self.config.get("model_type") or self.cv.lookup("model_type")[0]
+                           or "unknown"),
             family=self.name,
             known_family=self.known,
             architectures=list(self.config.get("architectures") or []),
