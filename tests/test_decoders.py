@@ -316,3 +316,40 @@ def test_hunyuan_remote_dialect_per_layer_lists() -> None:
     # without use_mixed_mlp_moe the remote HunYuanMoE has no shared_mlp
     plain = count_from_spec(build_spec(_hunyuan_remote(use_mixed_mlp_moe=False))).total
     assert plain == total - sum(3 * d * w * s for w, s in zip(widths, shared, strict=True))
+
+
+def test_nemotron_nas_block_configs_by_hand() -> None:
+    """Nemotron-NAS (Llama-3.3-Nemotron-Super's `block_configs`, one entry per layer), counted
+    by hand from the DeciLM layout: hidden 64, 4 heads of 16, vocab 100, untied head.
+    - layer 0: GQA with n_heads_in_group 2 (2 KV heads): q 4,096 + k 2,048 + v 2,048 + o 4,096;
+      MLP from ffn_mult 1.0: next multiple of 256 above int(2 x 1.0 x 64 / 3) = 42 -> 256,
+      3 x 64 x 256 = 49,152; two norms 128 -> 61,568
+    - layer 1: both halves replace_with_linear: 2 x 64 x 64 + two norms -> 8,320
+    - layer 2: attention no_op (no input norm), MLP 256 + its norm -> 49,216
+    - layer 3: MHA (n_heads_in_group 1): 4 x 4,096 + input norm, FFN no_op -> 16,448
+    + embedding 6,400 + head 6,400 + final norm 64 = 148,416. KV (bf16): layer 0
+    2 x 2 x 16 x 2 B + layer 3 2 x 4 x 16 x 2 B = 384 B/token."""
+    from archlint.analysis.memory import kv_cache
+    from archlint.analysis.params import count_from_spec
+    from archlint.families import build_spec
+
+    gqa = {"n_heads_in_group": 2, "no_op": False, "replace_with_linear": False}
+    blocks = [
+        {"attention": gqa, "ffn": {"ffn_mult": 1.0}},
+        {"attention": {"replace_with_linear": True}, "ffn": {"replace_with_linear": True}},
+        {"attention": {"no_op": True, "n_heads_in_group": None}, "ffn": {"ffn_mult": 1.0}},
+        {"attention": {"n_heads_in_group": 1}, "ffn": {"no_op": True}},
+    ]
+    config = {"model_type": "nemotron-nas", "architectures": ["DeciLMForCausalLM"],
+              "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 4,
+              "vocab_size": 100, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+              "hidden_act": "silu", "rms_norm_eps": 1e-5, "block_configs": blocks}
+    spec = build_spec(config)
+    assert spec.family == "nemotron_nas"
+    assert count_from_spec(spec).total == 148_416
+    kinds = [(layer.attention.kind, layer.attention.num_kv_heads, layer.ffn.kind)
+             for layer in spec.layers]
+    assert kinds[0] == ("gqa", 2, "dense") and kinds[3][1] == 4
+    assert kinds[1][0] == kinds[2][0] == "none" and kinds[1][2] == kinds[3][2] == "none"
+    kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=16, batch=1)
+    assert kv.bytes_per_token == 384

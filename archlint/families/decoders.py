@@ -11,6 +11,7 @@ config other than the type's default is counted as transformers builds it.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from archlint.families import Generic, tf_tables
 from archlint.families.dialects import ClassicTransformer, Llama
@@ -407,5 +408,84 @@ class MllamaText(Llama):
         return spec.model_copy(update={"extra_params": extras})
 
 
+def _find_multiple(n: int, k: int) -> int:
+    return n if n % k == 0 else n + k - n % k
+
+
+class NemotronNAS(Llama):
+    """Nemotron-NAS / Llama-3.x-Nemotron-Super and -Ultra (model_type `nemotron-nas`, the
+    repos' DeciLM modeling code, never run here): Llama blocks made heterogeneous by
+    `block_configs`, one entry per layer. Its `attention` is `no_op` (no attention and no
+    input norm), `replace_with_linear` (one unbiased hidden x hidden linear, no cache) or
+    GQA with num_attention_heads // `n_heads_in_group` KV heads; its `ffn` is `no_op` (no
+    MLP and no post-attention norm), `replace_with_linear`, or a gated MLP whose width is
+    `intermediate_size` when given, else `ffn_mult` as DeciLM's
+    _ffn_mult_to_intermediate_size turns it into one: the next multiple of 256 above
+    int(2 x ffn_mult x hidden / 3)."""
+
+    name = "nemotron_nas"
+    model_types = ("nemotron-nas",)
+    known = True
+
+    def _block(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        blocks = self.cv.lookup("block_configs")[0]
+        if not isinstance(blocks, list) or not 0 <= index < len(blocks):
+            return {}, {}
+        block = blocks[index] if isinstance(blocks[index], dict) else {}
+        att, ffn = block.get("attention"), block.get("ffn")
+        return (att if isinstance(att, dict) else {}), (ffn if isinstance(ffn, dict) else {})
+
+    def _width(self, ffn: dict[str, Any]) -> int | None:
+        width = ffn.get("intermediate_size")
+        if isinstance(width, int) and not isinstance(width, bool) and width > 0:
+            return width
+        mult = ffn.get("ffn_mult")
+        if isinstance(mult, (int, float)) and not isinstance(mult, bool) and 0 < mult < 1e4:
+            return _find_multiple(int(2 * mult * self.hidden_size() / 3), 256)
+        return None
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, ffn = self._block(index)
+        h = self.hidden_size()
+        extra, norms = spec.extra_params, spec.norms
+        attention, mlp = spec.attention, spec.ffn
+        fact = _modeling("nemotron-nas (DeciLM)", f"block_configs[{index}]")
+        if att.get("no_op") or att.get("replace_with_linear"):
+            attention = AttentionSpec(kind="none", positional="none",
+                                      provenance={"kind": fact})
+            if att.get("replace_with_linear"):
+                extra += h * h
+            else:
+                norms -= 1
+        else:
+            group = att.get("n_heads_in_group")
+            if isinstance(group, int) and not isinstance(group, bool) and group > 0 \
+                    and attention.num_heads % group == 0:
+                prov = dict(attention.provenance)
+                prov["num_kv_heads"] = fact
+                kv = attention.num_heads // group
+                kind = "mha" if kv == attention.num_heads else "mqa" if kv == 1 else "gqa"
+                attention = attention.model_copy(update={
+                    "num_kv_heads": kv, "kind": kind, "provenance": prov})
+        if ffn.get("no_op") or ffn.get("replace_with_linear"):
+            mlp = FFNSpec(kind="none")
+            if ffn.get("replace_with_linear"):
+                extra += h * h
+            else:
+                norms -= 1
+        elif (width := self._width(ffn)) is not None:
+            prov = dict(mlp.provenance)
+            prov["intermediate_size"] = fact
+            mlp = mlp.model_copy(update={"intermediate_size": width, "provenance": prov})
+        return spec.model_copy(update={"attention": attention, "ffn": mlp, "norms": norms,
+                                       "extra_params": extra})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        att, ffn = self._block(index)
+        return (*super().layer_key(index, layer_type), repr(sorted(att.items())),
+                repr(sorted(ffn.items())))
+
+
 DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge, XLNet, MuseGlimmerText,
-                    BlipText, MllamaText)
+                    BlipText, MllamaText, NemotronNAS)
