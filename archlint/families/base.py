@@ -894,7 +894,12 @@ class Adapter:
     def towers(self) -> list[TowerSpec]:
         """Vision/audio encoders and projectors of a multimodal wrapper config."""
         wrapper = self.config.get("model_type")
-        tabled = isinstance(wrapper, str) and table_entry(wrapper) is not None
+        # an encoder-decoder read at the config's root is read whole by its adapter (both
+        # stacks and what sits beside them): the table, fitted on what lies outside
+        # transformers' decoder, would count its encoder a second time (Pop2Piano, UDOP)
+        whole = not self.cv.prefix and self.architecture() == "encoder-decoder"
+        tabled = (isinstance(wrapper, str) and not whole
+                  and table_entry(wrapper) is not None)
         if not self.cv.prefix and "vision_config" not in self.config and not tabled:
             return []
         self.cv.asked.update(TOWER_KEYS)
@@ -903,7 +908,7 @@ class Adapter:
             # consumed with their sub-config)
             vars_ = (table_entry(str(wrapper)) or {}).get("vars") or {}
             self.cv.asked.update(k for k in vars_ if "." not in k)
-        return read_towers(self.config, self.hidden_size())
+        return read_towers(self.config, self.hidden_size(), table=tabled)
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
         """What makes two layers' specs differ. Layers with the same key share one spec

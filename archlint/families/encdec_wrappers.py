@@ -44,11 +44,6 @@ class Pop2Piano(T5):
     def tie_word_embeddings(self) -> bool:
         return False
 
-    def towers(self) -> list[TowerSpec]:
-        # both stacks and the conditioner are read here: the generated tower table's
-        # "non-language" modules of this type (its encoder, mel_conditioner) would count
-        # them twice
-        return []
 
     def stack_spec(self, name: Stack) -> StackSpec:
         spec = super().stack_spec(name)
@@ -657,11 +652,6 @@ class Udop(T5):
 
     name = "udop"
     model_types = ("udop",)
-
-    def towers(self) -> list[TowerSpec]:
-        # the encoder, its patch embedding and bias tables are read as the encoder stack
-        # here, which the generated tower table lists as UDOP's non-language modules
-        return []
 
     def _patch_conv(self) -> int:
         d = self.hidden_size()
