@@ -1,5 +1,6 @@
-"""Every built-in rule: its documentation, and its failing and passing fixtures, each run with
-only that rule selected (fixtures/rules/build.py states what each fixture must produce)."""
+"""Every built-in rule: its documentation, and its failing and passing examples, each run with
+only that rule selected (fixtures/rules/<module>.py, beside rules/<module>.py, states what each
+example must produce; fixtures/rules/build.py gathers them)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,13 @@ def test_every_message_id_has_a_failing_fixture(rule: type[Rule]) -> None:
 
 def test_fixtures_name_only_registered_rules() -> None:
     assert set(FIXTURES) <= {r.code for r in RULES}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_examples_sit_beside_their_rule(rule: type[Rule]) -> None:
+    """rules/attention.py's examples are in fixtures/rules/attention.py, and so on: one place
+    to look, and adding a rule touches its module, its examples' module and its snapshot."""
+    assert build.MODULE_OF.get(rule.code) == rule.__module__.rsplit(".", 1)[-1]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("code", "kind", "case"), CASES)
