@@ -10,8 +10,6 @@ import pytest
 from hubserver import HubServer
 from hypothesis import settings
 
-from archlint.checkpoint import Checkpoint
-
 # -- hypothesis -------------------------------------------------------------------------------
 
 # The suite gates every landing, so its property tests draw the same cases on every run (a red CI
@@ -22,14 +20,6 @@ settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # -- hub ---------------------------------------------------------------------------------------
-
-FIXTURE_MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
-
-
-def fixture_checkpoint(repo_id: str) -> Checkpoint:
-    """A fresh copy of a model from fixtures/models, by its Hub id (`org/name`)."""
-    return Checkpoint.load(FIXTURE_MODELS / f"{repo_id.replace('/', '__')}.json.gz")
-
 
 @pytest.fixture
 def hub_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:

@@ -1,4 +1,7 @@
-"""Shared test helpers: load the project's own fixtures (fixtures/, never the steering folder)."""
+"""Shared test helpers: load the project's own fixtures (fixtures/, never the steering folder).
+
+Imported as `tests.helpers` everywhere (one module, one cache): the repository root is on
+pytest's path (`pythonpath = ["."]`)."""
 
 from __future__ import annotations
 
@@ -13,10 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "fixtures" / "models"
 
 
+def fixture_checkpoint(model_id: str) -> Checkpoint:
+    """A fresh copy of a model from fixtures/models, by its Hub id (`org/name`): for a test
+    that changes it."""
+    return Checkpoint.load(MODELS / (model_id.replace("/", "__", 1) + ".json.gz"))
+
+
 @cache
 def fixture(model_id: str) -> Checkpoint:
     """Cached: the DeepSeek tensor table has 92k rows; tests must not mutate the result."""
-    return Checkpoint.load(MODELS / (model_id.replace("/", "__", 1) + ".json.gz"))
+    return fixture_checkpoint(model_id)
 
 
 def analysis(model_id: str, **options: object) -> Analysis:

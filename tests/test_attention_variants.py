@@ -12,11 +12,11 @@ calculation in vLLM's layout (bf16: 2 bytes per element).
 from __future__ import annotations
 
 import pytest
-from helpers import transformers_weights
 
 from archlint.analysis.memory import kv_cache
 from archlint.analysis.params import count_from_spec
 from archlint.families import build_spec
+from tests.helpers import transformers_weights
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")

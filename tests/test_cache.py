@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers import fixture
 
 from archlint.checkpoint import Checkpoint
 from archlint.source import cache as cache_mod
 from archlint.source.cache import HeaderCache, default_cache_dir, is_full_sha
+from tests.helpers import fixture
 
 ENDPOINT = "https://huggingface.co"
 REPO = "openai/gpt-oss-20b"

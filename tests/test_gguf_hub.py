@@ -189,7 +189,7 @@ def test_mixed_repo_reads_gguf_when_asked(hub_server: HubServer, tmp_path: Path)
     file when --quant/--file names one."""
     from hubserver import model_files
 
-    from tests.conftest import fixture_checkpoint
+    from tests.helpers import fixture_checkpoint
 
     files = model_files(fixture_checkpoint("openai/gpt-oss-20b"), shards=2)
     files["gpt-oss-20b-Q4_K_M.gguf"] = gguf_file(tmp_path / "q.gguf", Q.Q4_K, 15)

@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import fixture
 from hubserver import HubServer, Repo, VirtualFile, model_files, text_file
 
 from archlint import errors
 from archlint.source import hub as hub_mod
 from archlint.source import safetensors_header as st
 from archlint.source.hub import fetch_checkpoint, first_read_guess
+from tests.helpers import fixture
 
 GPT_OSS = "openai/gpt-oss-20b"  # 459 tensors, MXFP4 experts: served as 19 shards
 V2_LITE = "deepseek-ai/DeepSeek-V2-Lite"  # 5,291 tensors: one ~31 GB file, header > 1st read

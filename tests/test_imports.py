@@ -183,3 +183,22 @@ def test_known_exceptions_still_exist():
     """Each KNOWN edge is real; when one is fixed, drop it from the list."""
     graph = import_graph()
     assert [edge for edge in sorted(KNOWN) if edge[1] not in graph.get(edge[0], set())] == []
+
+
+def test_test_support_modules_have_one_name() -> None:
+    """tests/helpers.py, hubserver.py and gguf_files.py are each imported under one module name
+    (`helpers` and `tests.helpers` would be two modules with two caches), and conftest.py is
+    pytest's alone: nothing imports it."""
+    support = {"helpers", "hubserver", "gguf_files", "conftest"}
+    names: dict[str, set[str]] = {}
+    for path in sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "fixtures").rglob("*.py"),
+                        *(ROOT / "scripts").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            for module in modules:
+                stem = module.removeprefix("tests.")
+                if stem in support and module in (stem, f"tests.{stem}"):
+                    names.setdefault(stem, set()).add(module)
+    assert "conftest" not in names, names["conftest"]
+    assert {stem: found for stem, found in names.items() if len(found) > 1} == {}

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import fixture
 from hubserver import HubServer
 
 from archlint import errors
@@ -18,6 +17,7 @@ from archlint.source import http as http_mod
 from archlint.source import hub as hub_mod
 from archlint.source import safetensors_header as st
 from archlint.source.hub import fetch_checkpoint
+from tests.helpers import fixture
 
 GPT_OSS = "openai/gpt-oss-20b"
 V2_LITE = "deepseek-ai/DeepSeek-V2-Lite"

@@ -19,11 +19,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import fixture_checkpoint
 from hubserver import HubServer, _Handler, model_files
 
 from archlint import scan as scan_mod
 from archlint.source import SourceOptions
+from tests.helpers import fixture_checkpoint
 
 #: the real Hub's largest page
 PAGE_MAX = 1000

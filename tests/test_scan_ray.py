@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fixture_checkpoint
 from test_scan import TINY, ListingHub, opts, rows_of
 
 from archlint import scan as scan_mod
+from tests.helpers import fixture_checkpoint
 
 ray = pytest.importorskip("ray", reason="the Ray runner needs the 'ray' extra")
 

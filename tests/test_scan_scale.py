@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fixture_checkpoint
 from test_scan import TINY, ListingHub, opts, rows_of
 
 from archlint import scan as scan_mod
 from archlint.errors import UsageError
+from tests.helpers import fixture_checkpoint
 
 
 @pytest.fixture
