@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from archlint.analysis.profile import Options, Profile, reprofile
 from archlint.dtypes import canonical_name
 from archlint.errors import UsageError
-from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate
 from archlint.spec import AttentionSpec, FFNSpec, ModelSpec
+from archlint.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate
 
 if TYPE_CHECKING:
     from archlint.api import Analysis

@@ -63,22 +63,3 @@ def declared(prov: dict[str, FieldSource], field_name: str) -> bool:
 
 def shape_text(tensor: TensorInfo) -> str:
     return "[" + ", ".join(str(d) for d in tensor.shape) + "]"
-
-
-def human_count(n: float) -> str:
-    """12345678 → 12.3M (messages only; JSON keeps exact integers)."""
-    value = abs(n)
-    sign = "-" if n < 0 else ""
-    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if value >= scale:
-            return f"{sign}{value / scale:.3g}{unit}"
-    return f"{sign}{value:g}"
-
-
-def human_bytes(n: float) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.project_spec import parse_count
 from archlint.lint.rule import Rule, RuleContext
+from archlint.units import fmt_bytes, fmt_count
 
-from ._base import human_bytes, human_count, source_key
+from ._base import source_key
 
 
 class MhaOptions(BaseModel):
@@ -78,9 +79,9 @@ class MhaAtScale(Rule):
         now = ctx.profile.kv.bytes_per_token
         where = ctx.at_config(source_key(att.provenance, "num_kv_heads"),
                               source_key(att.provenance, "num_heads"), "num_attention_heads")
-        yield ctx.finding("mha", where, params=human_count(total), heads=att.num_kv_heads,
-                          now=human_bytes(now), kv=options.kv_heads,
-                          then=human_bytes(now / factor), factor=f"{factor:g}")
+        yield ctx.finding("mha", where, params=fmt_count(total), heads=att.num_kv_heads,
+                          now=fmt_bytes(now), kv=options.kv_heads,
+                          then=fmt_bytes(now / factor), factor=f"{factor:g}")
 
 
 class SlidingWindowIneffective(Rule):

@@ -15,8 +15,9 @@ from archlint.lint.rule import Rule, RuleContext
 from archlint.problems import short
 from archlint.spec import AttentionSpec, LayerSpec
 from archlint.tensors import DecoderBlocks, LayerTensors, mixer_hints
+from archlint.units import fmt_bytes, fmt_count
 
-from ._base import PerLayer, declared, human_bytes, human_count, shape_text, source_key
+from ._base import PerLayer, declared, shape_text, source_key
 from ._shapes import fused_expert_dims, layer_span, out_in
 
 
@@ -765,7 +766,7 @@ class TiedEmbeddingsMismatch(_TensorRule):
         head = index.lm_head
         if spec.tie_word_embeddings and head is not None:
             yield ctx.finding("tied-but-stored", where, severity=Severity.WARNING, how=how,
-                              tensor=short(head.name), size=human_bytes(head.nbytes))
+                              tensor=short(head.name), size=fmt_bytes(head.nbytes))
         elif not spec.tie_word_embeddings and head is None:
             yield ctx.finding("untied-no-head", where, how=how)
 
@@ -826,8 +827,8 @@ class ParamCountDrift(_TensorRule):
         options: ParamDriftOptions = ctx.options
         severity = Severity.WARNING if abs(ratio) >= options.warn_ratio else Severity.INFO
         yield ctx.finding("drift", ctx.at_config(), severity=severity,
-                          analytic=human_count(analytic.main_model),
-                          stored=human_count(stored.main_model), delta=delta, ratio=ratio,
+                          analytic=fmt_count(analytic.main_model),
+                          stored=fmt_count(stored.main_model), delta=delta, ratio=ratio,
                           component=component, component_delta=components.get(component, 0))
 
 

@@ -14,8 +14,7 @@ from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.problems import short
 from archlint.tensors import TensorIndex
-
-from ._base import human_bytes
+from archlint.units import fmt_bytes
 
 _FLOATS = ("F32", "F16", "BF16")
 _FP8 = ("F8_E4M3", "F8_E5M2", "F8_E4M3FNUZ", "F8_E5M2FNUZ")
@@ -77,7 +76,7 @@ class MixedDtypes(Rule):
             biggest = max(stray, key=lambda t: t.nbytes)
             yield ctx.finding("stray-fp32", ctx.at_tensor(biggest), count=len(stray),
                               main=CODE_TO_NAME[main], example=short(biggest.name),
-                              wasted=human_bytes(wasted))
+                              wasted=fmt_bytes(wasted))
 
 
 class TorchDtypeMismatch(Rule):
@@ -270,7 +269,7 @@ class KvCacheDtypeConvention(Rule):
                 return
             ratio = NAMED_DTYPE_BYTES["fp8"] / kv.dtype_bytes
             yield ctx.finding("fp8-weights", ctx.at_config("quantization_config"), act=act,
-                              now=human_bytes(per), fp8=human_bytes(per * ratio))
+                              now=fmt_bytes(per), fp8=fmt_bytes(per * ratio))
 
 
 RULES: list[type[Rule]] = [MixedDtypes, TorchDtypeMismatch, QuantizationMismatch,

@@ -10,8 +10,9 @@ from typing import ClassVar
 from archlint.dtypes import CODE_TO_NAME, canonical_name
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
+from archlint.units import fmt_bytes, fmt_count, fmt_gib
 
-from ._base import human_bytes, human_count, source_key
+from ._base import source_key
 from .dtypes import _dominant_float
 
 
@@ -264,8 +265,8 @@ class SpecKvBytes(_SpecRule):
         if kv.bytes_per_token > want:
             yield ctx.finding("exceeds", ctx.at_config("num_key_value_heads",
                                                        "num_attention_heads"),
-                              got=kv.bytes_per_token, got_h=human_bytes(kv.bytes_per_token),
-                              dtype=kv.dtype, want=want, want_h=human_bytes(want))
+                              got=kv.bytes_per_token, got_h=fmt_bytes(kv.bytes_per_token),
+                              dtype=kv.dtype, want=want, want_h=fmt_bytes(want))
 
 
 class SpecContext(_SpecRule):
@@ -342,7 +343,7 @@ class SpecActiveParams(_SpecRule):
         assert isinstance(want, int)
         if got > want:
             yield ctx.finding("exceeds", ctx.at_config("num_experts_per_tok", "hidden_size"),
-                              got=got, got_h=human_count(got), want_h=human_count(want))
+                              got=got, got_h=fmt_count(got), want_h=fmt_count(want))
 
 
 class SpecFits(_SpecRule):
@@ -393,14 +394,10 @@ class SpecFits(_SpecRule):
             return
         weights = prof.weights.bytes
         # GiB throughout: the GPU table holds the capacity the driver reports (MiB).
-        yield ctx.finding("too-big", ctx.at_config(), weights=_gb(weights),
-                          kv=_gb(roof.decode_kv_bytes), batch=roof.batch, context=context,
-                          total=_gb(weights + roof.decode_kv_bytes), gpu=gpu.name,
-                          memory=_gb(gpu.memory_bytes))
-
-
-def _gb(n: float) -> str:
-    return f"{n / 2**30:.1f} GiB"
+        yield ctx.finding("too-big", ctx.at_config(), weights=fmt_gib(weights),
+                          kv=fmt_gib(roof.decode_kv_bytes), batch=roof.batch, context=context,
+                          total=fmt_gib(weights + roof.decode_kv_bytes), gpu=gpu.name,
+                          memory=fmt_gib(gpu.memory_bytes))
 
 
 RULES: list[type[Rule]] = [

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from archlint.analysis.profile import Profile
-from archlint.report.units import fmt_bytes, fmt_count, fmt_ratio
 from archlint.spec import ModelSpec
+from archlint.units import fmt_bytes, fmt_count, fmt_ratio
 
 #: how people name each constant-state mixer
 MIXER_LABELS = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from archlint.report.document import Report
 from archlint.report.escape import for_markdown_cell
 from archlint.report.reporters import RenderContext
-from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate
+from archlint.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate
 
 __all__ = ["render"]
 

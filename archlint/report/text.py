@@ -18,7 +18,7 @@ from archlint.analysis.memory import KVCache, kv_bytes_at
 from archlint.analysis.serving import ServingPlan
 from archlint.report.document import Report
 from archlint.report.reporters import RenderContext
-from archlint.report.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
+from archlint.units import fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 
 if TYPE_CHECKING:
     from archlint.api import Analysis
