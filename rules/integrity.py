@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from archlint.lint.finding import Finding, Location, Severity
-from archlint.lint.rule import Rule, RuleContext, position_of
+from archlint.lint.json_lines import position_of
+from archlint.lint.rule import Rule, RuleContext
 from archlint.problems import CONFIG_PROBLEM_NAMES, PROBLEM_NAMES, json_error_position
 
 _FORMAT = "https://github.com/huggingface/safetensors#format"

@@ -17,6 +17,7 @@ from archlint.lint import registry
 from archlint.lint.config import LintConfig, load_config
 from archlint.lint.engine import exit_code, run_rules
 from archlint.lint.finding import Finding, Location, Severity
+from archlint.lint.json_lines import line_of, pointer_lines
 from archlint.lint.registry import (
     PluginError,
     PluginWarning,
@@ -26,7 +27,7 @@ from archlint.lint.registry import (
     rule_doc_text,
     rule_docs,
 )
-from archlint.lint.rule import Rule, RuleContext, line_of, pointer_lines
+from archlint.lint.rule import Rule, RuleContext
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANTED = ROOT / "fixtures" / "planted"
