@@ -45,6 +45,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
               "Allocate the real KV cache for --batch sequences of --context tokens in a serving"),
 }
 
+#: The top-level modules of the optional extras (pyproject.toml: gpu, plot, ray): a subcommand
+#: whose import misses one of these is left out; any other ImportError is a bug and is raised.
+EXTRA_MODULES = frozenset({"torch", "triton", "matplotlib", "ray"})
+
 
 def _listed(name: str) -> click.Command:
     """A lazy subcommand as `--help` lists it (its short help, nothing imported)."""
@@ -91,9 +95,8 @@ class DefaultGroup(click.Group):
         try:
             command: click.Command = getattr(importlib.import_module(module), attr)
         except ImportError as exc:
-            missing = getattr(exc, "name", None) or ""
-            if missing.startswith("archlint"):
-                raise  # a broken module of ours, not a missing extra: say so
+            if (exc.name or "").partition(".")[0] not in EXTRA_MODULES:
+                raise  # a broken module, ours or a dependency's, not a missing extra: say so
             return None
         self.commands[cmd_name] = command
         return command

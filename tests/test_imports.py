@@ -202,3 +202,29 @@ def test_test_support_modules_have_one_name() -> None:
                     names.setdefault(stem, set()).add(module)
     assert "conftest" not in names, names["conftest"]
     assert {stem: found for stem, found in names.items() if len(found) > 1} == {}
+
+
+def _import_failing_with(missing: str):  # type: ignore[no-untyped-def]
+    def fail(name: str, package: str | None = None) -> object:
+        raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
+    return fail
+
+
+def test_a_subcommand_is_hidden_only_for_a_missing_extra(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`archlint bench` without torch is left out of the command list; a subcommand whose
+    module misses anything else (a typo, an uninstalled dependency, one of ours) raises, so a
+    broken subcommand never silently disappears (issue 15)."""
+    import importlib
+
+    import click
+    import pytest
+
+    from archlint.cli import cli
+
+    ctx = click.Context(cli)
+    monkeypatch.setattr(importlib, "import_module", _import_failing_with("torch.cuda"))
+    assert cli.get_command(ctx, "bench") is None
+    for missing in ("numpyy", "archlint.bench.nothing", "pydantic"):
+        monkeypatch.setattr(importlib, "import_module", _import_failing_with(missing))
+        with pytest.raises(ModuleNotFoundError):
+            cli.get_command(ctx, "bench")
