@@ -145,6 +145,3 @@ class DeclaredSpec(BaseModel):
         if key not in NAMED_DTYPE_BYTES and key not in TORCH_DTYPE_TO_CODE:
             raise ValueError(f"unknown dtype {value!r}")
         return value
-
-    def is_empty(self) -> bool:
-        return all(getattr(self, name) is None for name in type(self).model_fields)

@@ -164,11 +164,6 @@ class RuleContext:
             return Location(file=self._shard_of(tensor), tensor=tensor)
         return Location(file=tensor.shard or self._shard_of(tensor.name), tensor=tensor.name)
 
-    def at_index(self, pointer: str | None = None) -> Location:
-        line, column = position_of(self.checkpoint.index_text, pointer)
-        return Location(file=self.checkpoint.index_name, pointer=pointer, line=line,
-                        column=column)
-
     def at_file(self, file: str | None, pointer: str | None = None) -> Location:
         """A location in ``file``, with the line and column of ``pointer`` when the file is
         the config or the index (the JSON texts the checkpoint keeps)."""
