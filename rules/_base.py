@@ -10,6 +10,7 @@ from archlint.checkpoint import TensorInfo
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.rule import RuleContext
 from archlint.spec import FieldSource
+from archlint.tensors import TensorIndex
 
 from ._shapes import layer_span
 
@@ -63,3 +64,15 @@ def declared(prov: dict[str, FieldSource], field_name: str) -> bool:
 
 def shape_text(tensor: TensorInfo) -> str:
     return "[" + ", ".join(str(d) for d in tensor.shape) + "]"
+
+
+#: the unquantized float dtypes a checkpoint's "main dtype" is chosen among
+FLOAT_DTYPES = ("F32", "F16", "BF16")
+
+
+def dominant_float(index: TensorIndex | None) -> str | None:
+    """The unquantized float dtype holding the most bytes among weight tensors."""
+    if index is None:
+        return None
+    by_dtype = {d: n for d, n in index.weight_bytes_by_dtype.items() if d in FLOAT_DTYPES}
+    return max(by_dtype, key=lambda d: by_dtype[d]) if by_dtype else None

@@ -13,19 +13,11 @@ from archlint.dtypes import CODE_TO_NAME, NAMED_DTYPE_BYTES, TORCH_DTYPE_TO_CODE
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.problems import short
-from archlint.tensors import TensorIndex
 from archlint.units import fmt_bytes
 
-_FLOATS = ("F32", "F16", "BF16")
+from ._base import dominant_float
+
 _FP8 = ("F8_E4M3", "F8_E5M2", "F8_E4M3FNUZ", "F8_E5M2FNUZ")
-
-
-def _dominant_float(index: TensorIndex | None) -> str | None:
-    """The unquantized float dtype holding the most bytes among weight tensors."""
-    if index is None:
-        return None
-    by_dtype = {d: n for d, n in index.weight_bytes_by_dtype.items() if d in _FLOATS}
-    return max(by_dtype, key=lambda d: by_dtype[d]) if by_dtype else None
 
 
 class MixedOptions(BaseModel):
@@ -67,7 +59,7 @@ class MixedDtypes(Rule):
     }
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        main = _dominant_float(ctx.tensors)
+        main = dominant_float(ctx.tensors)
         if main not in ("BF16", "F16") or ctx.tensors is None:
             return
         stray = [t for t in ctx.tensors.weights if t.dtype == "F32"]
@@ -119,7 +111,7 @@ class TorchDtypeMismatch(Rule):
         if not isinstance(raw, str):
             return
         code = TORCH_DTYPE_TO_CODE.get(raw.lower())
-        stored = _dominant_float(ctx.tensors)
+        stored = dominant_float(ctx.tensors)
         if code is None or stored is None or code == stored:
             return
         yield ctx.finding("mismatch", ctx.at_config("torch_dtype", "dtype"), declared=raw,

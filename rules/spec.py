@@ -12,8 +12,7 @@ from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.units import fmt_bytes, fmt_count, fmt_gib
 
-from ._base import source_key
-from .dtypes import _dominant_float
+from ._base import dominant_float, source_key
 
 
 class _SpecRule(Rule):
@@ -221,7 +220,7 @@ class SpecDtype(_SpecRule):
                               got=ctx.spec.dtype)
             return
         if ctx.checkpoint.tensors:
-            stored = _dominant_float(ctx.tensors)
+            stored = dominant_float(ctx.tensors)
             if stored is not None and CODE_TO_NAME.get(stored) != want_name \
                     and ctx.spec.quantization is None:
                 yield ctx.finding("stored", ctx.at_config("torch_dtype", "dtype"), want=want,
