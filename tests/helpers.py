@@ -15,6 +15,15 @@ from archlint.checkpoint import Checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "fixtures" / "models"
 
+#: The tiny Llama config the tests build their edge cases from (a copy each time: `dict(...)`):
+#: GQA with 4 query and 2 KV heads of 16, 2 layers, a 128-token vocabulary. Tests that need
+#: other sizes (hand counts, the rules' examples in fixtures/rules/dsl.py) state their own.
+TINY_LLAMA: dict[str, object] = {
+    "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+    "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "num_hidden_layers": 2, "vocab_size": 128,
+}
+
 
 def fixture_checkpoint(model_id: str) -> Checkpoint:
     """A fresh copy of a model from fixtures/models, by its Hub id (`org/name`): for a test

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hubserver import HubServer
 
-from tests.helpers import fixture
+from tests.helpers import TINY_LLAMA, fixture
 from tests.test_cli import run
 
 ESC = "\x1b"
@@ -24,9 +24,7 @@ COMMAND_LINE = re.compile(r"^\s*(::|##\[)", re.MULTILINE)
 
 def write_config(directory: Path, **values: object) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
-              "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2,
-              "num_hidden_layers": 2, "vocab_size": 128, **values}
+    config = {**TINY_LLAMA, **values}
     (directory / "config.json").write_text(json.dumps(config))
     return directory
 

@@ -14,11 +14,10 @@ from archlint.checkpoint import Checkpoint
 from archlint.errors import ConfigError
 from archlint.families import build_spec
 from archlint.families.validate import MAX_LAYERS, validate_config
+from tests.helpers import TINY_LLAMA
 
 ROOT = Path(__file__).resolve().parent.parent
-LLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
-         "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2,
-         "num_hidden_layers": 2, "vocab_size": 128}
+LLAMA = dict(TINY_LLAMA)
 
 
 def analyze_config(config: dict[str, Any]) -> None:
