@@ -52,6 +52,16 @@ def hub_server(hub_env: Path, fast_retries: None) -> Iterator[HubServer]:
         yield server
 
 
+# -- campaigns ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def campaign(request: pytest.FixtureRequest) -> None:
+    """A fuzz campaign (the fuzz and config-fuzz suites' long runs) runs only when asked for
+    (`-m slow`), whatever the default addopts say."""
+    if "slow" not in (request.config.option.markexpr or ""):
+        pytest.skip(f"{request.node.name}: a fuzz campaign, run with -m slow")
+
+
 # -- fuzz accounting ---------------------------------------------------------------------------
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -193,13 +193,6 @@ def test_the_fuzz_covers_every_fixture_config() -> None:
     assert len(cases()) >= 1000
 
 
-@pytest.fixture
-def campaign(request: pytest.FixtureRequest) -> None:
-    """Slow tests run only when asked for (`-m slow`), whatever the default addopts say."""
-    if "slow" not in (request.config.option.markexpr or ""):
-        pytest.skip("config fuzz campaign: run with -m slow")
-
-
 @pytest.mark.slow
 @pytest.mark.usefixtures("campaign")
 def test_every_mutation_of_every_key() -> None:

@@ -76,13 +76,6 @@ def outcome_of_index(data: bytes | str) -> str:
     return "ok" if not idx.problems else "problems"
 
 
-@pytest.fixture
-def campaign(request: pytest.FixtureRequest) -> None:
-    """Slow tests run only when asked for (`-m slow`), whatever the default addopts say."""
-    if "slow" not in (request.config.option.markexpr or ""):
-        pytest.skip("fuzz campaign: run with -m slow")
-
-
 def record(name: str, outcome: str) -> None:
     OUTCOMES.setdefault(name, Counter())[outcome] += 1
 
