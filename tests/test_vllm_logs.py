@@ -22,18 +22,22 @@ RUNS = json.loads((ROOT / "fixtures" / "vllm_logs" / "runs.json").read_text())["
 #: last occurrence in the excerpt counts (a post quoting "before" and "after" lines lists the
 #: figure the run under test printed last).
 PATTERNS = {
-    "weights_gib": (r"(?:Model loading took|Loading model weights took) ([\d.]+) G",
+    "weights_gib": (r"(?:Model loading took|Loading model weights took):?(?:\*\*)? ([\d.]+) G",
                     r"model weights take\s+([\d.]+)GiB"),
     "kv_gib": (r"kv_cache_size=([\d.]+)GiB", r"available_kv_cache_memory\s+([\d.]+)GiB",
                r"Available KV cache memory: ([\d.]+) GiB",
-               r"reserved for KV Cache is ([\d.]+)GiB"),
+               r"reserved for KV Cache is ([\d.]+)GiB",
+               r"Available KV cache memory:\*\* ([\d.]+) GiB"),
     "gpu_blocks": (r"GPU blocks: (\d+)",),
     "capacity_gib": (r"total_gpu_memory=([\d.]+)GiB", r"total_gpu_memory\s+([\d.]+)GiB",
-                     r"total_gpu_memory \(([\d.]+)GiB\)"),
+                     r"total_gpu_memory \(([\d.]+)GiB\)",
+                     r"Free memory on device:\*\* [\d.]+/([\d.]+) GiB"),
     "activation_gib": (r"PyTorch activation peak memory\s+([\d.]+)GiB",
-                       r"PyTorch activation peak memory takes ([\d.]+)GiB"),
+                       r"PyTorch activation peak memory takes ([\d.]+)GiB",
+                       r"Peak activation memory:\*\* ([\d.]+) GiB"),
     "non_torch_gib": (r"non_torch_memory=([\d.]+)GiB", r"non_torch_memory\s+([\d.]+)GiB",
-                      r"non_torch_memory takes ([\d.]+)GiB"),
+                      r"non_torch_memory takes ([\d.]+)GiB",
+                      r"Non-torch memory:\*\* ([\d.]+) GiB"),
 }
 
 
@@ -156,3 +160,20 @@ def test_mxfp4_experts_padded_for_marlin() -> None:
     stored = h100.weights_by_component["routed_experts"]
     assert stored == 24 * 32 * 13_236_480
     assert a100.weights_by_component["routed_experts"] == 24 * 32 * 14_431_744
+
+
+def test_v1_profiles_the_sampler_on_its_sort_path() -> None:
+    # V1's dummy sampler run also samples with top_p < 1 and top_k = vocab - 1 (the sort path),
+    # its cumulative sum written in place: 42 - 4 = 38 B per logit. On an H100 `vllm serve`
+    # profiles 1,024 sequences: 1,024 × 128,256 × 38 B = 4,990,697,472 B = 4.648 GiB, above
+    # the 8,192-token forward, 8,192 × (3·4096 + 3·14336) × 2 B = 905,969,664 B. The llm-d
+    # benchmark's H100 log of Llama-3.1-8B states a 4.76 GiB peak (-2.4%).
+    from archlint.analysis.hardware import find_gpu
+    from archlint.analysis.profile import Options, profile
+    from archlint.analysis.serving import ServingOptions
+
+    ckpt = fixture("meta-llama/Llama-3.1-8B-Instruct")
+    plan = profile(spec_of(ckpt), ckpt, Options(context=16000, gpu=find_gpu("H100"),
+                                                serving=ServingOptions())).serving
+    assert plan is not None and plan.activation_peak_bytes == 1024 * 128_256 * 38
+    assert 1024 * 128_256 * 38 == 4_990_697_472

@@ -119,6 +119,19 @@ BUILTIN: dict[str, GPU] = {
             "(bidirectional aggregate), 300 GB/s per direction",
         ),
         _gpu(
+            "A10",
+            23_028,
+            0.6,
+            125,
+            31.5,
+            "PCIe 4.0 x16",
+            source="NVIDIA A10 datasheet: 600 GB/s GDDR6, 125 TFLOPS bf16 dense "
+            "(250 with sparsity)",
+            memory_source="nvidia-smi on an A10: 23,028 MiB (memory.total column of two "
+            "public nvidia-smi outputs, e.g. '1MiB /  23028MiB' on driver 580.95.05)",
+            interconnect_source=_PCIE4 + " (the A10 has no NVLink)",
+        ),
+        _gpu(
             "L40S",
             46_068,
             0.864,

@@ -51,10 +51,16 @@ from archlint.spec import ModelSpec
 #: 0.30 GiB, 0.45 GiB with communication. docs/serving.md measures the error it leaves.
 NON_TORCH_SINGLE = 0.30 * GIB
 NON_TORCH_PARALLEL = 0.45 * GIB
-#: Bytes per vocabulary entry held at the sampler's peak during profiling: the fp32 logits and
-#: one fp32 working copy (softmax/top-k), per dummy sequence (V1's dummy sampler run samples
-#: without top-k/top-p).
-SAMPLER_BYTES_PER_LOGIT = 8
+#: Bytes per vocabulary entry held at the sampler's peak during V1's profiling run. V1's dummy
+#: sampler run (vllm/v1/worker/gpu_model_runner.py `_dummy_sampler_run`) samples with
+#: top_p < 1 and top_k = vocab - 1, so it takes the sort path of `apply_top_k_top_p` as V0
+#: does (V0_SAMPLER_BYTES_PER_LOGIT, 42 B), except that V1's cumulative sum is written into the
+#: sorted probabilities (`torch.cumsum(..., out=probs_sort)`): one fp32 buffer fewer, 38 B.
+#: Read against three H100 profiles of vLLM's V1 at its 1,024 default sequences (the peaks
+#: llm-d-benchmark's config_explorer/empirical-vllm-memory-results.md copies from its logs):
+#: Llama-3.1-8B 4.76 GiB / (1,024 × 128,256) = 38.9 B, Qwen3-0.6B 5.56 GiB / (1,024 ×
+#: 151,936) = 38.4 B, gpt-oss-20b 7.38 GiB / (1,024 × 201,088) = 38.5 B per logit.
+SAMPLER_BYTES_PER_LOGIT = 38
 #: The same for the V0 engine (v0.6–v0.9 `vllm/worker/model_runner.py` `profile_run`), which
 #: profiles with `SamplingParams(top_p=0.99, top_k=vocab_size - 1)` so that the sampler takes
 #: its sort path (`_apply_top_k_top_p`): the fp32 logits (4 B), their sorted copy (4) and int64
