@@ -53,9 +53,10 @@ NON_TORCH_SINGLE = 0.30 * GIB
 NON_TORCH_PARALLEL = 0.45 * GIB
 #: Bytes per vocabulary entry held at the sampler's peak during V1's profiling run. V1's dummy
 #: sampler run (vllm/v1/worker/gpu_model_runner.py `_dummy_sampler_run`) samples with
-#: top_p < 1 and top_k = vocab - 1, so it takes the sort path of `apply_top_k_top_p` as V0
-#: does (V0_SAMPLER_BYTES_PER_LOGIT, 42 B), except that V1's cumulative sum is written into the
-#: sorted probabilities (`torch.cumsum(..., out=probs_sort)`): one fp32 buffer fewer, 38 B.
+#: top_p = 0.9 and top_k = vocab - 1, so it takes the sort path of `apply_top_k_top_p`
+#: (vllm/v1/sample/ops/topk_topp_sampler.py) as V0 does (V0_SAMPLER_BYTES_PER_LOGIT, 42 B),
+#: except that V1 writes the cumulative sum into the sorted probabilities
+#: (`torch.cumsum(probs_sort, dim=-1, out=probs_sort)`): one fp32 buffer fewer, 38 B.
 #: Read against three H100 profiles of vLLM's V1 at its 1,024 default sequences (the peaks
 #: llm-d-benchmark's config_explorer/empirical-vllm-memory-results.md copies from its logs):
 #: Llama-3.1-8B 4.76 GiB / (1,024 × 128,256) = 38.9 B, Qwen3-0.6B 5.56 GiB / (1,024 ×
