@@ -29,6 +29,7 @@ PATTERNS = {
                r"reserved for KV Cache is ([\d.]+)GiB",
                r"Available KV cache memory:\*\* ([\d.]+) GiB"),
     "gpu_blocks": (r"GPU blocks: (\d+)",),
+    "kv_tokens": (r"GPU KV cache size: ([\d,]+) tokens",),
     "capacity_gib": (r"total_gpu_memory=([\d.]+)GiB", r"total_gpu_memory\s+([\d.]+)GiB",
                      r"total_gpu_memory \(([\d.]+)GiB\)",
                      r"Free memory on device:\*\* [\d.]+/([\d.]+) GiB"),
@@ -45,7 +46,7 @@ def _logged(text: str, key: str) -> float | None:
     for pattern in PATTERNS[key]:
         found = re.findall(pattern, text)
         if found:
-            return float(found[-1])
+            return float(found[-1].replace(",", ""))
     return None
 
 
@@ -57,13 +58,15 @@ def test_logged_figures_are_read_from_the_verbatim_lines() -> None:
             if key not in run["logged"]:
                 continue
             got = _logged(text, key)
+            if got is None and key == "kv_tokens":
+                continue  # V0 logs print blocks, not tokens: checked against the blocks below
             if got is None and key == "activation_gib":
                 # the one-line V0 format prints the torch peak, not the activation: the peak
                 # minus the weights (vllm#10517: 17.06 - 14.9888 = 2.07 GiB)
                 peak = float(re.findall(r"peak_torch_memory=([\d.]+)GiB", text)[-1])
                 got = round(peak - run["logged"]["weights_gib"], 2)
             assert got == run["logged"][key], (run["id"], key)
-        if "gpu_blocks" in run["logged"]:
+        if "gpu_blocks" in run["logged"] and "GPU KV cache size" not in text:
             assert run["logged"]["kv_tokens"] == run["logged"]["gpu_blocks"] * 16
 
 
@@ -177,3 +180,23 @@ def test_v1_profiles_the_sampler_on_its_sort_path() -> None:
                                                 serving=ServingOptions())).serving
     assert plan is not None and plan.activation_peak_bytes == 1024 * 128_256 * 38
     assert 1024 * 128_256 * 38 == 4_990_697_472
+
+
+def test_v1_flashinfer_sampler_keeps_no_sorted_copy() -> None:
+    # Where V1 samples with FlashInfer ("Using FlashInfer for top-p & top-k sampling") the
+    # profiled sampler holds the bf16 logits, an fp32 copy, the top-k-masked logits and their
+    # probabilities: 2 + 4 + 4 + 4 = 14 B per entry. Qwen2.5-7B (same shapes as the logged
+    # Qwen2-7B) on an A100 at vLLM's A100 defaults (2,048 tokens, 256 sequences):
+    # 256 × 152,064 × 14 B = 544,997,376 B, above the 2,048-token forward,
+    # 2,048 × (3·3584 + 3·18944) × 2 B = 276,824,064 B; the sort path would be 38 B per entry.
+    from archlint.analysis.hardware import find_gpu
+    from archlint.analysis.profile import Options, profile
+    from archlint.analysis.serving import ServingOptions
+
+    ckpt = fixture("Qwen/Qwen2.5-7B-Instruct")
+    for sampler, per_logit in (("flashinfer", 14), ("torch", 38)):
+        plan = profile(spec_of(ckpt), ckpt, Options(
+            context=16384, gpu=find_gpu("A100"),
+            serving=ServingOptions(sampler=sampler))).serving  # type: ignore[arg-type]
+        assert plan is not None and plan.activation_peak_bytes == 256 * 152_064 * per_logit
+    assert 256 * 152_064 * 14 == 544_997_376

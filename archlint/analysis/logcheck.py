@@ -62,6 +62,7 @@ def check_run(run: dict[str, Any], ckpt: Checkpoint, spec: ModelSpec) -> RunChec
         block_size=logged.get("block_size", 16),
         max_num_seqs=run.get("max_num_seqs"),
         engine="v0" if run.get("accounting") == "v0" else "v1",
+        sampler="flashinfer" if run.get("sampler") == "flashinfer" else "torch",
     )
     context = run.get("max_model_len") or 8192
     prof = profile(spec, ckpt, Options(context=context, gpu=_gpu(run), serving=serving))
