@@ -43,9 +43,11 @@ class RunCheck(BaseModel):
 
 
 def _gpu(run: dict[str, Any]) -> GPU:
-    """The run's GPU: the capacity the log states; else, where the run names a GPU of the table
-    (`gpu_table`), that entry's capacity (the driver's figure, which the log did not state)."""
-    capacity = run["logged"].get("capacity_gib")
+    """The run's GPU: the capacity the log states; else the run's own `capacity_gib` (a GPU the
+    table lacks, the figure and its source given in `capacity_why`); else, where the run names a
+    GPU of the table (`gpu_table`), that entry's capacity (the driver's figure, which the log did
+    not state)."""
+    capacity = run["logged"].get("capacity_gib") or run.get("capacity_gib")
     base = find_gpu(run.get("gpu_table") or "H100")
     if capacity:
         return base.model_copy(update={"name": run["gpu"], "memory_bytes": int(capacity * GIB)})
