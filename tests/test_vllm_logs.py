@@ -22,18 +22,23 @@ RUNS = json.loads((ROOT / "fixtures" / "vllm_logs" / "runs.json").read_text())["
 #: last occurrence in the excerpt counts (a post quoting "before" and "after" lines lists the
 #: figure the run under test printed last).
 PATTERNS = {
-    "weights_gib": (r"(?:Model loading took|Loading model weights took) ([\d.]+) G",
+    "weights_gib": (r"(?:Model loading took|Loading model weights took):?(?:\*\*)? ([\d.]+) G",
                     r"model weights take\s+([\d.]+)GiB"),
     "kv_gib": (r"kv_cache_size=([\d.]+)GiB", r"available_kv_cache_memory\s+([\d.]+)GiB",
                r"Available KV cache memory: ([\d.]+) GiB",
-               r"reserved for KV Cache is ([\d.]+)GiB"),
+               r"reserved for KV Cache is ([\d.]+)GiB",
+               r"Available KV cache memory:\*\* ([\d.]+) GiB"),
     "gpu_blocks": (r"GPU blocks: (\d+)",),
+    "kv_tokens": (r"GPU KV cache size: ([\d,]+) tokens",),
     "capacity_gib": (r"total_gpu_memory=([\d.]+)GiB", r"total_gpu_memory\s+([\d.]+)GiB",
-                     r"total_gpu_memory \(([\d.]+)GiB\)"),
+                     r"total_gpu_memory \(([\d.]+)GiB\)",
+                     r"Free memory on device:\*\* [\d.]+/([\d.]+) GiB"),
     "activation_gib": (r"PyTorch activation peak memory\s+([\d.]+)GiB",
-                       r"PyTorch activation peak memory takes ([\d.]+)GiB"),
+                       r"PyTorch activation peak memory takes ([\d.]+)GiB",
+                       r"Peak activation memory:\*\* ([\d.]+) GiB"),
     "non_torch_gib": (r"non_torch_memory=([\d.]+)GiB", r"non_torch_memory\s+([\d.]+)GiB",
-                      r"non_torch_memory takes ([\d.]+)GiB"),
+                      r"non_torch_memory takes ([\d.]+)GiB",
+                      r"Non-torch memory:\*\* ([\d.]+) GiB"),
 }
 
 
@@ -41,7 +46,7 @@ def _logged(text: str, key: str) -> float | None:
     for pattern in PATTERNS[key]:
         found = re.findall(pattern, text)
         if found:
-            return float(found[-1])
+            return float(found[-1].replace(",", ""))
     return None
 
 
@@ -53,13 +58,15 @@ def test_logged_figures_are_read_from_the_verbatim_lines() -> None:
             if key not in run["logged"]:
                 continue
             got = _logged(text, key)
+            if got is None and key == "kv_tokens":
+                continue  # V0 logs print blocks, not tokens: checked against the blocks below
             if got is None and key == "activation_gib":
                 # the one-line V0 format prints the torch peak, not the activation: the peak
                 # minus the weights (vllm#10517: 17.06 - 14.9888 = 2.07 GiB)
                 peak = float(re.findall(r"peak_torch_memory=([\d.]+)GiB", text)[-1])
                 got = round(peak - run["logged"]["weights_gib"], 2)
             assert got == run["logged"][key], (run["id"], key)
-        if "gpu_blocks" in run["logged"]:
+        if "gpu_blocks" in run["logged"] and "GPU KV cache size" not in text:
             assert run["logged"]["kv_tokens"] == run["logged"]["gpu_blocks"] * 16
 
 
@@ -156,3 +163,40 @@ def test_mxfp4_experts_padded_for_marlin() -> None:
     stored = h100.weights_by_component["routed_experts"]
     assert stored == 24 * 32 * 13_236_480
     assert a100.weights_by_component["routed_experts"] == 24 * 32 * 14_431_744
+
+
+def test_v1_profiles_the_sampler_on_its_sort_path() -> None:
+    # V1's dummy sampler run also samples with top_p < 1 and top_k = vocab - 1 (the sort path),
+    # its cumulative sum written in place: 42 - 4 = 38 B per logit. On an H100 `vllm serve`
+    # profiles 1,024 sequences: 1,024 × 128,256 × 38 B = 4,990,697,472 B = 4.648 GiB, above
+    # the 8,192-token forward, 8,192 × (3·4096 + 3·14336) × 2 B = 905,969,664 B. The llm-d
+    # benchmark's H100 log of Llama-3.1-8B states a 4.76 GiB peak (-2.4%).
+    from archlint.analysis.hardware import find_gpu
+    from archlint.analysis.profile import Options, profile
+    from archlint.analysis.serving import ServingOptions
+
+    ckpt = fixture("meta-llama/Llama-3.1-8B-Instruct")
+    plan = profile(spec_of(ckpt), ckpt, Options(context=16000, gpu=find_gpu("H100"),
+                                                serving=ServingOptions())).serving
+    assert plan is not None and plan.activation_peak_bytes == 1024 * 128_256 * 38
+    assert 1024 * 128_256 * 38 == 4_990_697_472
+
+
+def test_v1_flashinfer_sampler_keeps_no_sorted_copy() -> None:
+    # Where V1 samples with FlashInfer ("Using FlashInfer for top-p & top-k sampling") the
+    # profiled sampler holds the bf16 logits, an fp32 copy, the top-k-masked logits and their
+    # probabilities: 2 + 4 + 4 + 4 = 14 B per entry. Qwen2.5-7B (same shapes as the logged
+    # Qwen2-7B) on an A100 at vLLM's A100 defaults (2,048 tokens, 256 sequences):
+    # 256 × 152,064 × 14 B = 544,997,376 B, above the 2,048-token forward,
+    # 2,048 × (3·3584 + 3·18944) × 2 B = 276,824,064 B; the sort path would be 38 B per entry.
+    from archlint.analysis.hardware import find_gpu
+    from archlint.analysis.profile import Options, profile
+    from archlint.analysis.serving import ServingOptions
+
+    ckpt = fixture("Qwen/Qwen2.5-7B-Instruct")
+    for sampler, per_logit in (("flashinfer", 14), ("torch", 38)):
+        plan = profile(spec_of(ckpt), ckpt, Options(
+            context=16384, gpu=find_gpu("A100"),
+            serving=ServingOptions(sampler=sampler))).serving  # type: ignore[arg-type]
+        assert plan is not None and plan.activation_peak_bytes == 256 * 152_064 * per_logit
+    assert 256 * 152_064 * 14 == 544_997_376

@@ -119,6 +119,32 @@ BUILTIN: dict[str, GPU] = {
             "(bidirectional aggregate), 300 GB/s per direction",
         ),
         _gpu(
+            "A100-40GB",
+            40_960,
+            1.555,
+            312,
+            300,
+            "NVLink 3",
+            source="NVIDIA A100 40GB datasheet: 1,555 GB/s HBM2, 312 TFLOPS bf16 dense",
+            memory_source="nvidia-smi on an A100-SXM4-40GB: 40,960 MiB (memory.total column "
+            "of public nvidia-smi outputs, e.g. '0MiB /  40960MiB')",
+            interconnect_source="NVIDIA A100 datasheet: third-generation NVLink 600 GB/s "
+            "(bidirectional aggregate), 300 GB/s per direction",
+        ),
+        _gpu(
+            "A10",
+            23_028,
+            0.6,
+            125,
+            31.5,
+            "PCIe 4.0 x16",
+            source="NVIDIA A10 datasheet: 600 GB/s GDDR6, 125 TFLOPS bf16 dense "
+            "(250 with sparsity)",
+            memory_source="nvidia-smi on an A10: 23,028 MiB (memory.total column of two "
+            "public nvidia-smi outputs, e.g. '1MiB /  23028MiB' on driver 580.95.05)",
+            interconnect_source=_PCIE4 + " (the A10 has no NVLink)",
+        ),
+        _gpu(
             "L40S",
             46_068,
             0.864,
@@ -162,6 +188,7 @@ ALIASES = {
     "h100-sxm": "h100",
     "h200-sxm": "h200",
     "a100-80gb": "a100",
+    "a10040gb": "a100-40gb",
     "rtx-4090": "rtx4090",
     "4090": "rtx4090",
     "mi300": "mi300x",

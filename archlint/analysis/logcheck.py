@@ -43,9 +43,11 @@ class RunCheck(BaseModel):
 
 
 def _gpu(run: dict[str, Any]) -> GPU:
-    """The run's GPU: the capacity the log states; else, where the run names a GPU of the table
-    (`gpu_table`), that entry's capacity (the driver's figure, which the log did not state)."""
-    capacity = run["logged"].get("capacity_gib")
+    """The run's GPU: the capacity the log states; else the run's own `capacity_gib` (a GPU the
+    table lacks, the figure and its source given in `capacity_why`); else, where the run names a
+    GPU of the table (`gpu_table`), that entry's capacity (the driver's figure, which the log did
+    not state)."""
+    capacity = run["logged"].get("capacity_gib") or run.get("capacity_gib")
     base = find_gpu(run.get("gpu_table") or "H100")
     if capacity:
         return base.model_copy(update={"name": run["gpu"], "memory_bytes": int(capacity * GIB)})
@@ -62,6 +64,7 @@ def check_run(run: dict[str, Any], ckpt: Checkpoint, spec: ModelSpec) -> RunChec
         block_size=logged.get("block_size", 16),
         max_num_seqs=run.get("max_num_seqs"),
         engine="v0" if run.get("accounting") == "v0" else "v1",
+        sampler="flashinfer" if run.get("sampler") == "flashinfer" else "torch",
     )
     context = run.get("max_model_len") or 8192
     prof = profile(spec, ckpt, Options(context=context, gpu=_gpu(run), serving=serving))

@@ -51,10 +51,28 @@ from archlint.spec import ModelSpec
 #: 0.30 GiB, 0.45 GiB with communication. docs/serving.md measures the error it leaves.
 NON_TORCH_SINGLE = 0.30 * GIB
 NON_TORCH_PARALLEL = 0.45 * GIB
-#: Bytes per vocabulary entry held at the sampler's peak during profiling: the fp32 logits and
-#: one fp32 working copy (softmax/top-k), per dummy sequence (V1's dummy sampler run samples
-#: without top-k/top-p).
-SAMPLER_BYTES_PER_LOGIT = 8
+#: Bytes per vocabulary entry held at the sampler's peak during V1's profiling run. V1's dummy
+#: sampler run (vllm/v1/worker/gpu_model_runner.py `_dummy_sampler_run`) samples with
+#: top_p = 0.9 and top_k = vocab - 1, so it takes the sort path of `apply_top_k_top_p`
+#: (vllm/v1/sample/ops/topk_topp_sampler.py) as V0 does (V0_SAMPLER_BYTES_PER_LOGIT, 42 B),
+#: except that V1 writes the cumulative sum into the sorted probabilities
+#: (`torch.cumsum(probs_sort, dim=-1, out=probs_sort)`): one fp32 buffer fewer, 38 B.
+#: Read against three H100 profiles of vLLM's V1 at its 1,024 default sequences (the peaks
+#: llm-d-benchmark's config_explorer/empirical-vllm-memory-results.md copies from its logs):
+#: Llama-3.1-8B 4.76 GiB / (1,024 × 128,256) = 38.9 B, Qwen3-0.6B 5.56 GiB / (1,024 ×
+#: 151,936) = 38.4 B, gpt-oss-20b 7.38 GiB / (1,024 × 201,088) = 38.5 B per logit.
+SAMPLER_BYTES_PER_LOGIT = 38
+#: The same when V1 samples top-k/top-p with FlashInfer (the log's "Using FlashInfer for top-p &
+#: top-k sampling", vllm/v1/sample/ops/topk_topp_sampler.py, where FlashInfer is installed and
+#: not disabled): no sort; `top_k_top_p_sampling_from_logits` masks the top-k logits into a new
+#: fp32 tensor and takes their softmax, so the bf16 logits (2 B), their fp32 copy (4), the
+#: masked logits (4) and the probabilities (4) are live together: 14 B. Read against vLLM
+#: 0.10.1.1 on one A100 80GB (dennislee22/vLLM-benchmarking, Qwen2-7B-Instruct, 2,048 tokens,
+#: 256 sequences): utilization 0.25 and 0.5 leave 5.01 and 24.83 GiB of KV memory, so the GPU
+#: gives vLLM (24.83 − 5.01) / 0.25 = 79.28 GiB and weights + activation + non-torch take
+#: 0.25 × 79.28 − 5.01 = 14.81 GiB, 0.56 GiB beyond the 14.25 GiB of weights: 12–15 B per
+#: logit for a non-torch share of 0.13–0.02 GiB, where the sort path would take 38 B (1.38 GiB).
+FLASHINFER_SAMPLER_BYTES_PER_LOGIT = 14
 #: The same for the V0 engine (v0.6–v0.9 `vllm/worker/model_runner.py` `profile_run`), which
 #: profiles with `SamplingParams(top_p=0.99, top_k=vocab_size - 1)` so that the sampler takes
 #: its sort path (`_apply_top_k_top_p`): the fp32 logits (4 B), their sorted copy (4) and int64
@@ -86,6 +104,7 @@ class ServingOptions(BaseModel):
     block_size: int = 16
     max_model_len: int | None = None  # None: --context
     engine: Literal["v1", "v0"] = "v1"  # whose profiling run is modelled (V0: v0.6–v0.9)
+    sampler: Literal["torch", "flashinfer"] = "torch"  # V1's top-k/top-p implementation
     auto: bool = False  # --gpus auto: search the smallest layout that fits
     max_gpus: int = 8
 
@@ -147,6 +166,16 @@ def vllm_defaults(gpu: GPU) -> tuple[int, int]:
     if gpu.memory_bytes >= 70 * GIB and "a100" not in gpu.name.lower():
         return 8192, 1024
     return 2048, 256
+
+
+def sampler_bytes_per_logit(options: ServingOptions) -> int:
+    """Bytes per vocabulary entry of the profiled sampler: V0's sort path, V1's sort path, or
+    V1 with FlashInfer's sampling kernels (the constants above)."""
+    if options.engine == "v0":
+        return V0_SAMPLER_BYTES_PER_LOGIT
+    if options.sampler == "flashinfer":
+        return FLASHINFER_SAMPLER_BYTES_PER_LOGIT
+    return SAMPLER_BYTES_PER_LOGIT
 
 
 def mxfp4_backend(gpu: GPU) -> str | None:
@@ -294,8 +323,7 @@ def plan(
     default_tokens, default_seqs = vllm_defaults(gpu)
     tokens = options.max_num_batched_tokens or default_tokens
     seqs = options.max_num_seqs or default_seqs
-    sampler_bytes = (V0_SAMPLER_BYTES_PER_LOGIT if options.engine == "v0"
-                     else SAMPLER_BYTES_PER_LOGIT)
+    sampler_bytes = sampler_bytes_per_logit(options)
     peak, formula = activation_peak(spec, layout, tokens, min(seqs, tokens), act_bytes,
                                     sampler_bytes)
     non_torch = round(NON_TORCH_PARALLEL if layout.gpus > 1 else NON_TORCH_SINGLE)
