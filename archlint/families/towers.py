@@ -439,7 +439,8 @@ def wrapper_tie(config: dict[str, Any]) -> bool | None:
     text_tie = text.get("tie_word_embeddings") if isinstance(text, dict) else None
     if not isinstance(text_tie, bool):
         default_text = defaults.get("text_config")
-        text_tie = default_text.get("tie_word_embeddings") if isinstance(default_text, dict) else None
+        if isinstance(default_text, dict):
+            text_tie = default_text.get("tie_word_embeddings")
     measured = _tie_facts(wrapper)
     if measured is not None and isinstance(text_tie, bool):
         key = f"{str(root).lower() if isinstance(root, bool) else '-'}/{str(text_tie).lower()}"
