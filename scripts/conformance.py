@@ -4,6 +4,9 @@
     python scripts/conformance.py --write    # also rewrite CONFORMANCE.md and
                                              # tests/conformance/expected.json
     python scripts/conformance.py --only llama mamba   # a few types (never --write)
+    python scripts/conformance.py --config a/config.json fixtures/zoo/x.json.gz
+                                             # held-out configs: each one checked as its
+                                             # model_type's config (never --write)
 
 The harness lives in tests/conformance/ (run.py: the loop and verdicts; tf_side.py: what
 transformers says; archlint_side.py: what archlint says; shrink.py: how the cache run keeps
@@ -42,6 +45,38 @@ def _cpu_seconds() -> float:
     return total
 
 
+def _load_config(path: Path) -> dict:
+    """A plain config.json, or the config inside a Checkpoint fixture (`*.json.gz`)."""
+    import gzip
+
+    raw = path.read_bytes()
+    data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+    if isinstance(data, dict) and isinstance(data.get("config"), dict) and "model_id" in data:
+        data = data["config"]
+    if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
+        raise ValueError("no model_type")
+    return data
+
+
+def _check_configs(paths: list[Path]) -> int:
+    """One row per config, checked as the conformance run checks its type's config."""
+    run._init_worker()
+    bad = 0
+    for path in paths:
+        try:
+            config = _load_config(path)
+        except (OSError, ValueError) as exc:
+            print(f"conformance: {path}: not a config ({exc})", file=sys.stderr)
+            return 2
+        row = run.check(config["model_type"], [(path.name, config)])
+        bad += row.verdict != "exact"
+        tf = f"{row.tf_total:,}" if row.tf_total is not None else "-"
+        al = f"{row.al_total:,}" if row.al_total is not None else "-"
+        print(f"{path.name:50} {row.model_type:22} {row.verdict:26} params {al} / {tf}"
+              f"  kv {row.al_kv} / {row.tf_kv}  {row.detail}")
+    return 1 if bad else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite CONFORMANCE.md + expected")
@@ -52,9 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vary", action="store_true",
                         help="run on configs at other sizes (tests/conformance/vary.py); "
                         "lists every type that is not exact there (never --write)")
+    parser.add_argument("--switches", action="store_true",
+                        help="run on configs with their structural booleans flipped "
+                        "(tests/conformance/vary.py: switched; never --write)")
+    parser.add_argument("--config", nargs="+", type=Path, metavar="PATH",
+                        help="check these configs (a config.json, or a Checkpoint .json.gz)")
     args = parser.parse_args(argv)
-    if args.write and (args.only or args.vary):
-        print("conformance: --write needs the plain full run (drop --only/--vary)",
+    if args.config:
+        return _check_configs(args.config)
+    if args.write and (args.only or args.vary or args.switches):
+        print("conformance: --write needs the plain full run (drop --only/--vary/--switches)",
               file=sys.stderr)
         return 2
     if args.from_json:
@@ -65,11 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         out = run.plan()[1]
     else:
         started = time.monotonic()
-        rows, out = run.run_all(workers=args.workers, only=args.only, varied=args.vary)
+        rows, out = run.run_all(
+            workers=args.workers, only=args.only, varied=args.vary, switched=args.switches
+        )
         seconds = time.monotonic() - started
         cpu = _cpu_seconds()
     stats = summary(rows)
-    listed = rows if args.only else [r for r in rows if r.verdict != "exact"] if args.vary else []
+    audit = args.vary or args.switches
+    listed = rows if args.only else [r for r in rows if r.verdict != "exact"] if audit else []
     for row in listed:
         print(f"{row.model_type:28} {row.verdict:26} {row.detail}")
     print(

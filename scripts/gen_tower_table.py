@@ -4,6 +4,7 @@ config keys, so that archlint counts them from config.json alone without transfo
 
     python scripts/gen_tower_table.py               # all multimodal types (rewrites the table)
     python scripts/gen_tower_table.py --only llava  # a few types, printed, table untouched
+    python scripts/gen_tower_table.py --tie         # only the head-tying facts, into the table
 
 How (one mechanism for every type, no per-encoder formula):
 1. The wrapper's default config (what the conformance harness uses) is built on the meta
@@ -536,13 +537,81 @@ def _class_name(model_type: str, config: dict[str, Any], tf_tables: Any) -> str 
     return tf.model_class_for(tf_tables.model_classes(model_type), "multimodal", config)
 
 
+def tie_facts(model_type: str) -> dict[str, Any] | None:
+    """Whether a wrapper's output head is tied to its token table, measured on its model
+    built on the meta device (`get_output_embeddings().weight is get_input_embeddings()
+    .weight`) for every combination of the root `tie_word_embeddings` (not stated, False,
+    True) and text_config's (False, True): keys "<root>/<text>" with root "-" for not stated.
+    Where the head is decided (the top-level config, a text config it forwards, the language
+    model's own config inside the wrapper) is transformers' business; the table is what it
+    does. None where the class cannot be built from its defaults."""
+    import torch
+    from transformers import CONFIG_MAPPING
+
+    from archlint.families import tf_tables
+
+    out: dict[str, bool] = {}
+    try:
+        cls = CONFIG_MAPPING[model_type]
+        base = cls().to_dict()
+        text = base.get("text_config")
+        if not isinstance(text, dict):
+            return None
+        classes = tf_tables.model_classes(model_type)
+        name = classes.get("multimodal_lm") or classes.get("causal_lm")
+        if name is None:
+            return None
+        import transformers
+
+        model_cls = getattr(transformers, name)
+        for root in ("-", False, True):
+            for text_tie in (False, True):
+                cfg = {k: v for k, v in base.items() if k != "tie_word_embeddings"}
+                cfg["text_config"] = {**text, "tie_word_embeddings": text_tie}
+                if root != "-":
+                    cfg["tie_word_embeddings"] = root
+                with torch.device("meta"):
+                    model = model_cls(cls(**cfg))
+                head, table = model.get_output_embeddings(), model.get_input_embeddings()
+                if head is None or table is None:
+                    return None
+                out[f"{str(root).lower()}/{str(text_tie).lower()}"] = head.weight is table.weight
+    except Exception:
+        return None
+    return out
+
+
+def _write_tie(out: Path) -> int:
+    from archlint.families import tf_tables
+
+    table = json.loads(gzip.decompress(out.read_bytes()))
+    seen = 0
+    for model_type in tf_tables.model_types():
+        if tf_tables.category(model_type) != "multimodal":
+            continue
+        facts = tie_facts(model_type)
+        entry = table["types"].setdefault(model_type, {})
+        entry.pop("tie", None)
+        if facts is not None:
+            entry["tie"] = facts
+            seen += 1
+    raw = json.dumps(table, sort_keys=True, separators=(",", ":")).encode()
+    out.write_bytes(gzip.compress(raw, mtime=0))
+    print(f"tie facts for {seen} wrapper types")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--merge", action="store_true", help="with --only: update those types")
     parser.add_argument("--out", type=Path, default=OUT, help="where to write the table")
+    parser.add_argument("--tie", action="store_true", help="only rewrite the tying facts")
     args = parser.parse_args(argv)
+    if args.tie:
+        _quiet()
+        return _write_tie(args.out)
     import transformers
 
     from archlint.families import tf_tables
@@ -551,6 +620,10 @@ def main(argv: list[str] | None = None) -> int:
                           if tf_tables.category(t) == "multimodal"]
     with Pool(args.workers, initializer=_quiet, maxtasksperchild=8) as pool:
         results = dict(zip(types, pool.map(analyse, types, chunksize=1), strict=True))
+    for model_type, result in results.items():
+        facts = tie_facts(model_type)
+        if facts is not None:
+            result["tie"] = facts
     if args.only and not args.merge:
         print(json.dumps(results, indent=1, sort_keys=True))
         return 0

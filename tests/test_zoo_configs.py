@@ -51,6 +51,8 @@ def measured(analysis: Analysis, kind: str) -> float:
     profile = analysis.profile
     return {
         "params_total": lambda: profile.params.total,
+        # what transformers builds: the model without its multi-token-prediction block
+        "params_total_excluding_mtp": lambda: profile.params.main_model,
         "params_active": lambda: profile.params.active,
         "params_towers": lambda: profile.params.by_component.get("towers", 0),
         "params_active_excluding_embedding": lambda: profile.params.active_excluding_embedding,

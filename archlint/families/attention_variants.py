@@ -169,12 +169,15 @@ class ChatGLM(Glm):
 class Glm4Moe(_LlamaVariant):
     """GLM-4.5/4.6/4.7 (`glm4_moe`): DeepSeek-V3-style MoE (sigmoid router whose
     `e_score_correction_bias` is a persistent buffer, saved with the weights; `n_shared_experts`;
-    `first_k_dense_replace` dense layers), q/k norms only with `use_qk_norm`. transformers does
-    not build the `num_nextn_predict_layers` MTP block; its weights ship in the checkpoint."""
+    `first_k_dense_replace` dense layers), q/k norms only with `use_qk_norm`; `attention_bias`
+    biases q/k/v only (o_proj is built with bias=False, as in GLM-4: GLM-4.5-Air's and
+    GLM-4.7's configs set it). transformers does not build the `num_nextn_predict_layers` MTP
+    block; its weights ship in the checkpoint."""
 
     name = "glm4_moe"
     model_types = ("glm4_moe", "glm4v_moe_text")
     qk_norm_key = "use_qk_norm"
+    o_bias_follows = False
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)

@@ -419,19 +419,32 @@ def _group_vars(group: dict[str, Any]) -> set[str]:
 
 def wrapper_tie(config: dict[str, Any]) -> bool | None:
     """Whether a multimodal wrapper's output head is tied to its token table, as transformers
-    decides it: the top-level model holds `lm_head` and the tying map, and reads the
-    wrapper's own `tie_word_embeddings` (the root key, else the wrapper class's default);
-    the wrappers that kept pre-v5 saves working also take a True declared in text_config
-    (configuration_llava and its kin). A wrapper whose default instance holds False over a
-    text config defaulting to True shows it has no such forwarding (Qwen3-VL-MoE's and
-    Qwen2.5-Omni's thinker config: their text config ties by default, the wrapper's
-    `lm_head` stays untied), so there the root alone decides. None for a config that is no
-    multimodal wrapper."""
+    decides it. Where it is decided differs by wrapper class: the top-level model's lm_head by
+    the wrapper's own `tie_word_embeddings` (Mistral3, Mllama), a True in text_config
+    forwarded to it (configuration_llava and its kin, for pre-v5 saves), or a language model
+    inside the wrapper by its own text config (BLIP-2). The tower table holds what transformers
+    does, measured per wrapper class on its meta-built model for each root value (not
+    stated, False, True) and text value (`scripts/gen_tower_table.py --tie`); the declared
+    values (text_config's, else its class default) look it up. A wrapper the table has no such
+    facts for: the root key (else the class default), or a True in text_config, except where
+    a default instance holding False over a text config defaulting to True shows no
+    forwarding (Qwen3-VL-MoE's, Qwen2.5-Omni's thinker config). None for a config that is no
+    multimodal wrapper, or one whose head the table cannot decide."""
     wrapper = config.get("model_type")
     if not isinstance(wrapper, str) or tf_tables.category(wrapper) != "multimodal":
         return None
     defaults = tf_tables.defaults_for(wrapper) or {}
     root = config.get("tie_word_embeddings")
+    text = config.get("text_config")
+    text_tie = text.get("tie_word_embeddings") if isinstance(text, dict) else None
+    if not isinstance(text_tie, bool):
+        default_text = defaults.get("text_config")
+        if isinstance(default_text, dict):
+            text_tie = default_text.get("tie_word_embeddings")
+    measured = _tie_facts(wrapper)
+    if measured is not None and isinstance(text_tie, bool):
+        key = f"{str(root).lower() if isinstance(root, bool) else '-'}/{str(text_tie).lower()}"
+        return measured.get(key)
     if not isinstance(root, bool):
         root = defaults.get("tie_word_embeddings")
     if not isinstance(root, bool):
@@ -443,8 +456,15 @@ def wrapper_tie(config: dict[str, Any]) -> bool | None:
         and default_text.get("tie_word_embeddings") is True
     ):
         return root
-    text = config.get("text_config")
-    return root or (isinstance(text, dict) and text.get("tie_word_embeddings") is True)
+    return root or text_tie is True
+
+
+def _tie_facts(wrapper: str) -> dict[str, bool] | None:
+    entry = _tower_table().get("types", {}).get(wrapper)
+    facts = entry.get("tie") if isinstance(entry, dict) else None
+    if not isinstance(facts, dict):
+        return None
+    return {k: v for k, v in facts.items() if isinstance(k, str) and isinstance(v, bool)}
 
 
 def read_towers(

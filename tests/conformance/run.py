@@ -117,6 +117,18 @@ NOT_BUILT = "transformers cannot build"
 KV_NOT_OBSERVED = "KV not observed"
 
 
+def completed_config(model_type: str, config: dict[str, Any]) -> dict[str, Any] | None:
+    """The config as transformers' configuration class completes it (its defaults filled),
+    for shrink; None where the class refuses it (the run then reports that itself)."""
+    from tests.conformance import tf_side
+
+    try:
+        done = tf_side.build_config(model_type, config).to_dict()
+    except Exception:
+        return None
+    return done if isinstance(done, dict) else None
+
+
 def _shrink_less_if_needed(
     model_type: str,
     config: dict[str, Any],
@@ -136,7 +148,7 @@ def _shrink_less_if_needed(
         if tf.kv_error is None or not changes:
             break
         floor *= 2
-        again, cut = shrink.shrink_layers(config, floor)
+        again, cut = shrink.shrink_layers(config, floor, completed_config(model_type, config))
         if cut == changes or attempt == SHRINK_LESS_TRIES:
             # a stack the floor does not govern keeps the same cut (another try would build
             # the same copy: the loop that kept a CI run going for over an hour), or the
@@ -155,7 +167,9 @@ def _check_one(model_type: str, source: str, config: dict[str, Any]) -> Row:
     started = time.monotonic()
     category = tf_tables.category(model_type) or "other"
     row = Row(model_type=model_type, category=category, source=source, verdict="")
-    kv_config, changes = shrink.shrink_layers(config)
+    kv_config, changes = shrink.shrink_layers(
+        config, completed=completed_config(model_type, config)
+    )
     row.shrunk = {k: list(v) for k, v in changes.items()}
     old = signal.signal(signal.SIGALRM, _timeout)
     signal.alarm(PER_TYPE_TIMEOUT_S)
@@ -346,14 +360,37 @@ def varied_jobs(
     return out
 
 
+def switched_jobs(
+    jobs: list[tuple[str, list[tuple[str, dict[str, Any]]]]],
+) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """The same jobs with their structural booleans flipped (`vary.switched`); a type whose
+    configs hold none is dropped; a flipped config transformers refuses falls back to the
+    next candidate's."""
+    from tests.conformance import vary
+
+    out = []
+    for model_type, candidates in jobs:
+        moved = []
+        for source, config in candidates:
+            flipped, changes = vary.switched(config)
+            if changes:
+                moved.append((f"{source} (switched: {', '.join(sorted(changes))})", flipped))
+        if moved:
+            out.append((model_type, moved))
+    return out
+
+
 def run_all(
-    workers: int | None = None, only: list[str] | None = None, *, varied: bool = False
+    workers: int | None = None, only: list[str] | None = None, *, varied: bool = False,
+    switched: bool = False,
 ) -> tuple[list[Row], dict]:
     jobs, out = plan()
     if only:
         jobs = [j for j in jobs if j[0] in only]
     if varied:
         jobs = varied_jobs(jobs)
+    if switched:
+        jobs = switched_jobs(jobs)  # type: ignore[assignment]
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     # Spread the slow ones: sorted by name the big families cluster.
     _init_worker()

@@ -19,6 +19,14 @@ first period is complete; a pattern list shorter than the stack, cycled over it
 L; when K == L nothing changes.
 Nested text/decoder configs are shrunk the same way; encoder-decoders cut both stacks (also
 when each stack has its own sub-config: `encoder_config`, `decoder_config`).
+
+A layer-index list the config leaves to its class default (Mllama's `cross_attention_layers`
+[3, 8, ... 38], which most real Mllama configs do not write) is a pattern all the same:
+cut alone, the copy keeps 2 layers while transformers still reads the default indices, so
+no cross-attention layer is left to observe and a regression there is invisible. With
+`completed` (the same config as transformers' configuration class completes it:
+`PreTrainedConfig.to_dict()`), such a list the config leaves out is written into the copy
+first, at every level, and kept consistent with the cut like a declared one.
 """
 
 from __future__ import annotations
@@ -131,22 +139,47 @@ def _cut(cfg: dict[str, Any], n: int, k: int) -> None:
 
 
 def shrink_layers(
-    config: dict[str, Any], at_least: int = MIN_LAYERS
+    config: dict[str, Any], at_least: int = MIN_LAYERS, completed: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
     """(shrunken copy, {dotted key: (before, after)}); `at_least` raises K (a copy that
-    transformers cannot build or run is shrunk less: see `run`)."""
+    transformers cannot build or run is shrunk less: see `run`); `completed`: see the module
+    docstring."""
     out = copy.deepcopy(config)
     changes: dict[str, tuple[int, int]] = {}
-    _shrink_in(out, "", changes, at_least)
+    _shrink_in(out, "", changes, at_least, completed)
     return out, changes
 
 
+def _index_list(key: str, value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and _INDEXES.search(key) is not None
+    )
+
+
+def _implied_index_lists(
+    cfg: dict[str, Any], n: int, completed: dict[str, Any] | None
+) -> dict[str, list[int]]:
+    """The layer-index lists transformers completes `cfg` with, valid for its `n` layers."""
+    return {
+        key: list(value)
+        for key, value in (completed or {}).items()
+        if key not in cfg and _index_list(key, value) and max(value) < n
+    }
+
+
 def _shrink_in(
-    cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, int]], at_least: int
+    cfg: dict[str, Any], prefix: str, changes: dict[str, tuple[int, int]], at_least: int,
+    completed: dict[str, Any] | None = None,
 ) -> None:
     found = _num_layers(cfg)
     if found is not None:
         key, n = found
+        implied = _implied_index_lists(cfg, n, completed)
+        if implied and plan({**cfg, **implied}, n, at_least) < n:
+            cfg.update(implied)
         k = plan(cfg, n, at_least)
         shared = cfg.get(SHARED_TAIL_KEY)
         if isinstance(shared, int) and not isinstance(shared, bool) and 0 < shared < n and k < n:
@@ -177,4 +210,6 @@ def _shrink_in(
     for nested in NESTED:
         sub = cfg.get(nested)
         if isinstance(sub, dict):
-            _shrink_in(sub, f"{prefix}{nested}.", changes, at_least)
+            done = (completed or {}).get(nested)
+            _shrink_in(sub, f"{prefix}{nested}.", changes, at_least,
+                       done if isinstance(done, dict) else None)

@@ -124,3 +124,37 @@ def test_thinned_cpu_copy_caches_what_the_meta_forward_caches() -> None:
         10 * tf_side.CPU_FALLBACK_MAX_PARAMS, "mixtral", config,
     )
     assert cpu == meta and meta[0] == 2 * 2 * 2 * (256 // 8)  # layers x (K, V) x heads x dim
+
+
+def test_shrink_keeps_a_layer_index_list_the_config_leaves_to_its_class() -> None:
+    """Most real Mllama configs do not write `cross_attention_layers`; MllamaTextConfig fills
+    [3, 8, ..., 38] (transformers' configuration_mllama.py). Shrunk alone to 2 layers, the copy
+    would have no cross-attention layer left; with the completed config the first one stays."""
+    text = {"model_type": "mllama_text_model", "num_hidden_layers": 40}
+    completed = {"text_config": {**text, "cross_attention_layers": [3, 8, 13, 18, 23, 28, 33, 38]}}
+    small, changes = shrink.shrink_layers({"text_config": text}, completed=completed)
+    assert changes == {"text_config.num_hidden_layers": (40, 4)}  # layers 0..3: 3 is cross
+    assert small["text_config"]["cross_attention_layers"] == [3]
+    plain, _ = shrink.shrink_layers({"text_config": text})
+    assert "cross_attention_layers" not in plain["text_config"]
+
+
+def test_conv_state_share_by_width_against_the_blocks_kernels() -> None:
+    from tests.conformance import tf_side
+
+    # Mamba, d_conv 4: transformers keeps 4 columns, vLLM d_conv - 1 = 3 of them
+    assert tf_side.conv_state_share(4, [4]) == 3 / 4
+    # Zaya's CCA, kernels cca_time0 = cca_time1 = 2: (2 - 1) + (2 - 1) = 2 columns, all history
+    assert tf_side.conv_state_share(2, [2, 2]) == 1.0
+    # Kimi's three q/k/v convs of 4, one state each: 3 of 4 columns
+    assert tf_side.conv_state_share(4, [4, 4, 4]) == 3 / 4
+    assert tf_side.conv_state_share(3, []) == 2 / 3  # no kernel seen: the width is d_conv
+
+
+def test_switched_flips_structural_booleans_at_every_level() -> None:
+    config = {"attention_bias": False, "tie_word_embeddings": True, "use_cache": True,
+              "text_config": {"mlp_bias": False, "hidden_size": 8}}
+    flipped, changes = vary.switched(config)
+    assert changes == {"attention_bias": (False, True), "tie_word_embeddings": (True, False),
+                       "text_config.mlp_bias": (False, True)}
+    assert flipped["use_cache"] is True and config["attention_bias"] is False

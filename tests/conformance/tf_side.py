@@ -489,8 +489,9 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
     full = window = state = 0.0
     kinds: list[str] = []
     latents = _mla_latents(model)
+    blocks = _decoder_layers(model)
     attn_i = 0
-    for layer in layers:
+    for i, layer in enumerate(layers):
         kind = type(layer).__name__
         kinds.append(kind)
         keys = getattr(layer, "keys", None)
@@ -507,7 +508,7 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
                 window += per_token
             else:
                 full += per_token
-        state += _layer_state(layer, history_only=_conv_history_only(model))
+        state += _layer_state(layer, _conv_kernels(blocks[i]) if i < len(blocks) else None)
     # MiniMaxCache keeps each lightning layer's K^T V matrix beside its layers, in a list
     for t in getattr(cache, "linear_cache", None) or []:
         if isinstance(t, torch.Tensor):
@@ -516,23 +517,50 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
     return full, window, state, kinds
 
 
-#: model types whose conv state holds only the past inputs the next token's convs read,
-#: already vLLM's d_conv − 1 columns: ZayaCCAProjection stores (cca_time0 − 1) +
-#: (cca_time1 − 1) columns and concatenates the new token after them, where Mamba's and the
-#: delta nets' layers keep d_conv columns, the incoming token's among them
-CONV_HISTORY_ONLY = frozenset({"zaya"})
+def _decoder_layers(model: Any) -> list[Any]:
+    """The decoder blocks, in cache order (the longest ModuleList named `layers`/`h`/
+    `blocks` of the language model), or [] when none is found."""
+    import torch
+
+    best: list[Any] = []
+    root = _language_model(model) or model
+    for name, module in root.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and name.rsplit(".", 1)[-1] in (
+            "layers", "h", "blocks"
+        ) and len(module) > len(best):
+            best = list(module)
+    return best
 
 
-def _conv_history_only(model: Any) -> bool:
-    config = getattr(model, "config", None)
-    text = getattr(config, "text_config", None) if config is not None else None
-    types = {getattr(config, "model_type", None), getattr(text, "model_type", None)}
-    return bool(types & CONV_HISTORY_ONLY)
+def _conv_kernels(block: Any) -> list[int]:
+    """The temporal kernel sizes of a block's causal 1-d convolutions."""
+    import torch
+
+    return [
+        int(m.kernel_size[0]) for m in block.modules()
+        if isinstance(m, torch.nn.Conv1d) and m.kernel_size[0] > 1
+    ]
 
 
-def _layer_state(layer: Any, history_only: bool = False) -> float:
-    """A linear-attention cache layer's conv states (scaled to vLLM's d_conv − 1 columns,
-    unless `history_only`: see CONV_HISTORY_ONLY) and recurrent states."""
+def conv_state_share(width: int, kernels: list[int]) -> float:
+    """The share of a conv state `width` columns wide that vLLM keeps (d_conv − 1 columns of
+    past input per kernel d_conv), judged by the width against the block's own kernels:
+    Mamba's and the delta nets' layers keep d_conv columns, the incoming token's among them
+    ((d − 1)/d of them are state); a layer whose state is already only the history its convs
+    read (Zaya's CCA: (cca_time0 − 1) + (cca_time1 − 1) columns, the new token concatenated
+    after them) is whole state. Without kernels to judge by, d_conv = width."""
+    history = sum(k - 1 for k in kernels)
+    if kernels and width == history:
+        return 1.0
+    if kernels and width == sum(kernels):
+        return (width - len(kernels)) / width
+    return (width - 1) / width
+
+
+def _layer_state(layer: Any, kernels: list[int] | None = None) -> float:
+    """A linear-attention cache layer's conv states (scaled to vLLM's d_conv − 1 columns:
+    `conv_state_share`, with the kernels of the block the layer caches for) and recurrent
+    states."""
     import torch
 
     state = 0.0
@@ -540,8 +568,7 @@ def _layer_state(layer: Any, history_only: bool = False) -> float:
     if isinstance(conv, dict):
         for t in conv.values():
             if isinstance(t, torch.Tensor) and t.numel():
-                k = t.shape[-1]
-                state += t.numel() * (1 if history_only else (k - 1) / k)
+                state += t.numel() * conv_state_share(int(t.shape[-1]), kernels or [])
     rec = getattr(layer, "recurrent_states", None)
     if isinstance(rec, dict):
         for t in rec.values():

@@ -107,6 +107,29 @@ def _vary_one(
 
 MODES = ("heads", "kv", "sizes")
 
+#: booleans that add or remove parameters or cache (biases, q/k norms, tying, windows)
+SWITCHES = ("attention_bias", "attention_out_bias", "qkv_bias", "use_qkv_bias", "mlp_bias",
+            "use_bias", "bias", "add_bias_linear", "use_qk_norm", "qk_layernorm",
+            "tie_word_embeddings", "use_sliding_window")
+
+
+def switched(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+    """(a deep copy with every SWITCHES boolean it holds flipped, {dotted key: (old, new)});
+    nested objects too (a text_config's own `attention_bias`)."""
+    out = copy.deepcopy(config)
+    changes: dict[str, tuple[Any, Any]] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            if key in SWITCHES and isinstance(value, bool):
+                node[key] = not value
+                changes[prefix + key] = (value, not value)
+            elif isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+
+    walk(out, "")
+    return out, changes
+
 
 def vary(
     config: dict[str, Any], mode: str = "heads"
