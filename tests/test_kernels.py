@@ -273,8 +273,9 @@ def test_decode_window_reads_only_last_w(K):
 
 
 # --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("split_r", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_mla_decode(K, dtype):
+def test_mla_decode(K, dtype, split_r):
     b, h, rank, p, s = 2, 20, 64, 16, 70  # 20 heads: a ragged head block
     r = gen(7)
     ql = torch.randn(b, h, rank, generator=r).to(dtype)
@@ -283,7 +284,8 @@ def test_mla_decode(K, dtype):
     c, kr = cache[..., :rank], cache[..., rank:]
     lens = torch.tensor([70, 33], dtype=torch.int32)
     out = torch.full((b, h, rank), float("nan"), dtype=dtype)
-    K.mla.mla_decode(ql, qr, c, kr, lens, sm_scale=0.1, num_splits=2, out=out)
+    K.mla.mla_decode(ql, qr, c, kr, lens, sm_scale=0.1, num_splits=2, out=out,
+                     split_r=split_r)
     ref = K.reference.mla_decode_ref(ql.float(), qr.float(), c.float(), kr.float(), lens,
                                      sm_scale=0.1)
     check(out, ref, dtype)
