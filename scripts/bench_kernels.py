@@ -165,9 +165,9 @@ def best_config(tuned):
 
 
 def tuning_table(tuned) -> dict:
-    """The autotuner's own timing of every tile it tried for the last key, in ms (Triton keeps
-    it as `configs_timings`; empty where a version does not), so a tile it passed over is a
-    measured figure, not a guess."""
+    """The autotuner's own timing of every tile it tried for the last key, in ms: the first of
+    the figures Triton keeps per tile in `configs_timings` (its median; an empty dict where a
+    version keeps none), so a tile it passed over is a measured figure, not a guess."""
     timings = getattr(tuned, "configs_timings", None) or {}
     return {str(c): (t[0] if isinstance(t, (list, tuple)) else t) for c, t in timings.items()}
 

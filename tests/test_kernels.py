@@ -542,3 +542,21 @@ def test_gated_delta_rule(K, dtype):
                                    scale=dk**-0.5, out=out)
     check(out, ref, dtype)
     check(s_tri, s_ref, dtype)
+
+
+def test_bench_tuning_table_reads_the_autotuners_timings():
+    """scripts/bench_kernels.py reports the autotuner's per-tile timings: Triton keeps, per
+    config, the [median, p20, p80] of `do_bench` (a list), older versions a float."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_kernels.py"
+    spec = importlib.util.spec_from_file_location("bench_kernels_under_test", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    from types import SimpleNamespace
+
+    tuned = SimpleNamespace(configs_timings={"tile A": [0.5, 0.4, 0.6], "tile B": 0.7})
+    assert mod.tuning_table(tuned) == {"tile A": 0.5, "tile B": 0.7}
+    assert mod.tuning_table(object()) == {}
