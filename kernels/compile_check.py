@@ -115,6 +115,9 @@ def cases():
     yield "mla decode", mla._mla_decode_split, dict(
         QL=b, QR=b, CKV=b, KR=b, SeqLens="i32", OutP="fp32", LseP="fp32"), dict(
         R=512, P=64, BLOCK_H=64, BLOCK_N=64), 8, 2
+    yield "mla decode split latent", mla._mla_decode_split, dict(
+        QL=b, QR=b, CKV=b, KR=b, SeqLens="i32", OutP="fp32", LseP="fp32"), dict(
+        R=512, P=64, BLOCK_H=64, BLOCK_N=64, SPLIT_R=True), 8, 2
     yield "moe gate_up", moe._moe_gate_up, dict(
         X=b, W13=b, B13=b, Hout=b, SortedSlots="i32", BlockExpert="i32"), dict(
         BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, EVEN_K=True), 8, 4

@@ -207,7 +207,10 @@ _TABLE = {
     32: [(64, 128, 4, 4), (128, 64, 4, 4), (64, 64, 4, 4)],
     64: [(128, 64, 4, 4), (64, 64, 4, 4), (128, 64, 8, 3), (256, 64, 8, 3), (64, 128, 4, 4),
          (128, 64, 8, 4)],
-    128: [(128, 64, 8, 4), (256, 64, 8, 3), (128, 128, 8, 3), (128, 64, 4, 4)],
+    128: [(128, 64, 8, 4), (256, 64, 8, 3), (128, 128, 8, 3), (128, 64, 4, 4),
+          # compute-bound mid counts (Mixtral at 1,024 tokens, 256 rows an expert): shallower
+          # and deeper pipelines of the 128x128 tile, and a 64-wide one with more blocks
+          (128, 64, 8, 3), (128, 64, 8, 5), (64, 64, 4, 4), (64, 128, 4, 3)],
 }
 # A small tile that fits shared memory at any BLOCK_M even in fp32 (the correctness check):
 # 2 stages × (128·32 + 2·64·32) × 4 B = 64 KiB.

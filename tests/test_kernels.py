@@ -273,8 +273,9 @@ def test_decode_window_reads_only_last_w(K):
 
 
 # --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("split_r", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_mla_decode(K, dtype):
+def test_mla_decode(K, dtype, split_r):
     b, h, rank, p, s = 2, 20, 64, 16, 70  # 20 heads: a ragged head block
     r = gen(7)
     ql = torch.randn(b, h, rank, generator=r).to(dtype)
@@ -283,7 +284,8 @@ def test_mla_decode(K, dtype):
     c, kr = cache[..., :rank], cache[..., rank:]
     lens = torch.tensor([70, 33], dtype=torch.int32)
     out = torch.full((b, h, rank), float("nan"), dtype=dtype)
-    K.mla.mla_decode(ql, qr, c, kr, lens, sm_scale=0.1, num_splits=2, out=out)
+    K.mla.mla_decode(ql, qr, c, kr, lens, sm_scale=0.1, num_splits=2, out=out,
+                     split_r=split_r)
     ref = K.reference.mla_decode_ref(ql.float(), qr.float(), c.float(), kr.float(), lens,
                                      sm_scale=0.1)
     check(out, ref, dtype)
@@ -540,3 +542,21 @@ def test_gated_delta_rule(K, dtype):
                                    scale=dk**-0.5, out=out)
     check(out, ref, dtype)
     check(s_tri, s_ref, dtype)
+
+
+def test_bench_tuning_table_reads_the_autotuners_timings():
+    """scripts/bench_kernels.py reports the autotuner's per-tile timings: Triton keeps, per
+    config, the [median, p20, p80] of `do_bench` (a list), older versions a float."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_kernels.py"
+    spec = importlib.util.spec_from_file_location("bench_kernels_under_test", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    from types import SimpleNamespace
+
+    tuned = SimpleNamespace(configs_timings={"tile A": [0.5, 0.4, 0.6], "tile B": 0.7})
+    assert mod.tuning_table(tuned) == {"tile A": 0.5, "tile B": 0.7}
+    assert mod.tuning_table(object()) == {}
