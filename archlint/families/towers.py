@@ -192,15 +192,23 @@ MAX_COUNT = 10**15
 
 
 @lru_cache(maxsize=1)
+def _table_text() -> bytes:
+    return gzip.decompress(resources.files(__package__).joinpath(TABLE).read_bytes())
+
+
+@lru_cache(maxsize=1)
 def _tower_table() -> dict[str, Any]:
-    raw = resources.files(__package__).joinpath(TABLE).read_bytes()
-    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    data: dict[str, Any] = json.loads(_table_text())
     return data
 
 
 def table_entry(wrapper: str) -> dict[str, Any] | None:
     """The generated entry of a wrapper type (None if the table lacks it or could not build
     it)."""
+    # Most models are no wrapper: a key the table holds appears in its text JSON-encoded, so
+    # when that text is absent the 1.5 MB decode (~40 ms, BENCHMARKS.md cold start) is skipped.
+    if json.dumps(wrapper).encode() not in _table_text():
+        return None
     entry = _tower_table().get("types", {}).get(wrapper)
     return entry if isinstance(entry, dict) and "modules" in entry else None
 
