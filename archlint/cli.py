@@ -298,7 +298,6 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         from archlint.api import analyze_checkpoint
         from archlint.report.progress import header_progress
         from archlint.source import load_checkpoint
-        from archlint.source.cache import reusing_analyses
 
         if full_report:
             fmt = "text"
@@ -310,7 +309,7 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
                             no_plugins=no_plugins, select=select, ignore=ignore)
         try:
             with header_progress(model, enabled=False if verbosity < 0 else None) as progress, \
-                    reusing_analyses(reuse.key if reuse else None):
+                    _reusing(reuse):
                 source.progress = progress
                 ckpt = load_checkpoint(model, source)
             _exit_if_reused(reuse, ckpt, fmt=fmt, output=output, root=root,
@@ -395,11 +394,24 @@ def _reuse_plan(model: str, source: Any, options: Any, *, no_lint: bool, plot: b
     return reuse_mod.plan(source, options, config, rules, no_lint=no_lint, plot=plot)
 
 
+def _reusing(reuse: Any) -> Any:
+    """The fetch's context: answered from the stored analysis under ``reuse.key``, if any."""
+    if reuse is None:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    from archlint.source.cache import reusing_analyses
+
+    return reusing_analyses(reuse.key)
+
+
 def _exit_if_reused(reuse: Any, ckpt: Any, **how: Any) -> None:
     """When the fetch answered with this commit's stored analysis: its report, and exit."""
+    if reuse is None:
+        return
     from archlint.source.cache import AnalysedCheckpoint
 
-    if reuse is not None and isinstance(ckpt, AnalysedCheckpoint):
+    if isinstance(ckpt, AnalysedCheckpoint):
         sys.exit(_report_reused(reuse, ckpt, **how))
 
 
@@ -407,9 +419,9 @@ def _report_reused(reuse: Any, ckpt: Any, *, fmt: str, output: Path | None, root
                    color: str, verbosity: int, statistics: bool, no_lint: bool,
                    fail_on: str | None) -> int:
     """A report rendered from the stored document of this commit; the exit code."""
+    from archlint import reuse as reuse_mod
     from archlint.lint.engine import exit_code
     from archlint.lint.finding import Severity
-    from archlint import reuse as reuse_mod
 
     for warning in reuse_mod.warnings(ckpt):
         if verbosity >= 0:

@@ -17,11 +17,12 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archlint import __version__
-from archlint.source.cache import AnalysedCheckpoint, HeaderCache
-from archlint.source.hub import resolve_endpoint
+
+if TYPE_CHECKING:  # imported when a Hub id is reported: a local report loads neither
+    from archlint.source.cache import AnalysedCheckpoint
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def plan(source: Any, options: Any, config: Any, rules: list[Any], *, no_lint: b
     """The lookup of a Hub report (None: nothing to reuse, as with --no-cache or --plot, whose
     figure needs the analysis itself). `config` has --select/--ignore applied and has been
     resolved against `rules`."""
+    from archlint.source.hub import resolve_endpoint
+
     if not source.use_cache or plot:
         return None
     variant = (f"gguf-file-{source.gguf_file}" if source.gguf_file
@@ -95,6 +98,8 @@ def plan(source: Any, options: Any, config: Any, rules: list[Any], *, no_lint: b
 def store(p: Plan, analysis: Any, doc: Any) -> None:
     """Keep the document of an analysed commit. Only a fresh fetch or an ordinary warm one
     (a listing made) is stored: an offline or fallback answer carries a note about this run."""
+    from archlint.source.cache import AnalysedCheckpoint, HeaderCache
+
     ckpt = analysis.checkpoint
     fresh = ckpt.source == "hub" or (ckpt.source == "cache"
                                      and ckpt.fetch_stats.get("requests", 0) > 0)

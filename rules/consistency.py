@@ -14,7 +14,7 @@ from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.problems import short
 from archlint.spec import AttentionSpec, LayerSpec
-from archlint.tensors import DecoderBlocks, LayerTensors, mixer_hints
+from archlint.tensors import DecoderBlocks, LayerTensors
 
 from ._base import PerLayer, declared, human_bytes, human_count, shape_text, source_key
 from ._shapes import fused_expert_dims, layer_span, out_in
@@ -914,7 +914,7 @@ class MixerKindMismatch(Rule):
             tensors = blocks.layer(layer.index)
             if tensors is None:
                 continue
-            hints = mixer_hints(tensors.names)
+            hints = tensors.mixer_hints()
             if not hints:
                 continue
             kinds = {m.kind for m in layer.mixers() if m.source == "self"}
