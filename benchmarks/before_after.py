@@ -184,7 +184,7 @@ def scan_rows(pairs: Pairs, runs: int, n: int, tmp: Path) -> list[list[str]]:
     r = pairs.run(args, lambda _: env, runs)
     row = ratio_row(f"`archlint scan` {n:,} models from the cache (`--jobs 1`)", r)
     per_s = [n / statistics.median(r["a_wall"]), n / statistics.median(r["b_wall"])]
-    return [row + [f"{per_s[0]:.0f} → {per_s[1]:.0f} models/s"]]
+    return [[*row, f"{per_s[0]:.0f} → {per_s[1]:.0f} models/s"]]
 
 
 def per_tensor(roots: tuple[str, str], tmp: Path, runs: int) -> tuple[float, float]:
@@ -201,6 +201,9 @@ def per_tensor(roots: tuple[str, str], tmp: Path, runs: int) -> tuple[float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="6e1bdd4")
+    parser.add_argument("--after", default=None,
+                        help="a revision for the after side too (default: this work tree, "
+                             "as it is while the benchmark runs)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--latencies", type=float, nargs="*", default=[0.02, 0.1])
     parser.add_argument("--scan-models", type=int, default=300)
@@ -212,9 +215,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         base = baseline_tree(args.baseline, tmp / "baseline")
+        after = str(baseline_tree(args.after, tmp / "after")) if args.after else "-"
         launcher = tmp / "launch.py"
         launcher.write_text(LAUNCHER)
-        roots = (str(base), "-")
+        roots = (str(base), after)
         pairs = Pairs(launcher, roots)
         rows: list[list[str]] = []
         if "local" not in args.skip:
@@ -225,13 +229,14 @@ def main() -> None:
             else []
         tensor = per_tensor(roots, tmp, 3) if "per_tensor" not in args.skip else None
 
-    head = ["command", f"before ({args.baseline})", "after (this tree)", "wall before/after",
-            "CPU before/after", "exit"]
+    head = ["command", f"before ({args.baseline})", f"after ({args.after or 'this tree'})",
+            "wall before/after", "CPU before/after", "exit"]
     section = f"""## Before and after (issue 16), paired
 
 {machine_line()}
 
-Command: `.venv/bin/python benchmarks/before_after.py --baseline {args.baseline} --runs
+Command: `.venv/bin/python benchmarks/before_after.py --baseline {args.baseline}
+{f"--after {args.after} " if args.after else ""}--runs
 {args.runs} --latencies {' '.join(map(str, args.latencies))} --scan-models {args.scan_models}`.
 Each command run by the baseline and by this tree in turn, {args.runs} pairs after one
 uncounted pair; medians, and the median of the pairs' ratios (above 1: this tree is faster).
