@@ -383,7 +383,8 @@ def _reuse_plan(model: str, source: Any, options: Any, *, no_lint: bool, plot: b
 
     if not reuse_mod.applies(model, source):
         return None
-    config, rules = None, []
+    config: Any = None
+    rules: list[Any] = []
     if not no_lint:
         try:
             config = _lint_config(None, config_file, isolated, None, plugins=not no_plugins)

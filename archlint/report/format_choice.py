@@ -22,7 +22,7 @@ class FormatChoice(click.Choice):  # type: ignore[type-arg]
         self._names: tuple[str, ...] | None = None
         super().__init__(reporters.BUILTIN)
 
-    @property  # type: ignore[override]
+    @property
     def choices(self) -> tuple[str, ...]:
         if self._names is None:
             self._names = reporters.names()
