@@ -26,8 +26,8 @@ from archlint.cli_options import (
 )
 from archlint.errors import ArchlintError, ConfigError
 from archlint.report import reporters
+from archlint.report.format_choice import FormatChoice
 
-FORMATS = reporters.names()
 SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan",
                "version")
 
@@ -170,6 +170,15 @@ def _lint(
 ) -> tuple[list[Any], str, list[Any]]:
     """Run the rules; returns (findings, fail_on, rules)."""
     from archlint.lint.engine import run_rules
+
+    config, rules = _lint_setup(config, select, ignore, no_plugins)
+    findings = run_rules(analysis, config=config, rules=rules)
+    return findings, fail_on or str(getattr(config, "fail_on", "error")), rules
+
+
+def _lint_setup(config: Any, select: tuple[str, ...], ignore: tuple[str, ...],
+                no_plugins: bool) -> tuple[Any, list[Any]]:
+    """The rules of this run and the configuration with --select/--ignore applied."""
     from archlint.lint.registry import load_rules
 
     rules = load_rules(plugins=not no_plugins)
@@ -179,8 +188,7 @@ def _lint(
         config = config.model_copy(
             update={"ignore": list(config.ignore) + [s for x in ignore for s in x.split(",")]}
         )
-    findings = run_rules(analysis, config=config, rules=rules)
-    return findings, fail_on or str(getattr(config, "fail_on", "error")), rules
+    return config, rules
 
 
 @click.group(
@@ -216,7 +224,7 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         "--output-format",
         "-f",
         "fmt",
-        type=click.Choice(FORMATS),
+        type=FormatChoice(),
         default=default_format,
         show_default=True,
         help="Output format (text: the whole report; concise: one finding per line).",
@@ -299,10 +307,17 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         if statistics and fmt in ("text", "concise"):
             fmt = "concise"
         ckpt = None
+        reuse = _reuse_plan(model, source, options, no_lint=no_lint, plot=plot is not None,
+                            config_file=config_file, isolated=isolated, root=root,
+                            no_plugins=no_plugins, select=select, ignore=ignore)
         try:
-            with header_progress(model, enabled=False if verbosity < 0 else None) as progress:
+            with header_progress(model, enabled=False if verbosity < 0 else None) as progress, \
+                    _reusing(reuse):
                 source.progress = progress
                 ckpt = load_checkpoint(model, source)
+            _exit_if_reused(reuse, ckpt, fmt=fmt, output=output, root=root,
+                            color="never" if no_color else color, verbosity=verbosity,
+                            statistics=statistics, no_lint=no_lint, fail_on=fail_on)
             analysis = analyze_checkpoint(ckpt, options)
         except ConfigError as exc:
             # A local repo's config.json refused: a finding of the checked repo (AL019) with
@@ -334,8 +349,8 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
                 analysis, config, select, ignore, no_plugins, fail_on
             )
         colour = "never" if no_color else color
-        emit(_render(fmt, analysis, rules, local, colour, output, repo, statistics), output,
-             quiet=verbosity < 0)
+        emit(_render(fmt, analysis, rules, local, colour, output, repo, statistics, reuse),
+             output, quiet=verbosity < 0)
         _flush_cache()
         if plot is not None:
             from archlint.plots import plot_kv_vs_context
@@ -361,6 +376,78 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
     return command
 
 
+def _reuse_plan(model: str, source: Any, options: Any, *, no_lint: bool, plot: bool,
+                config_file: Path | None, isolated: bool, root: Path | None, no_plugins: bool,
+                select: tuple[str, ...], ignore: tuple[str, ...]) -> Any:
+    """The analysis-cache lookup of a Hub report (archlint.reuse), None for any other.
+    The lint configuration and rules are settled first, as the key depends on them; a
+    configuration that fails is left to the ordinary path to report, in its order."""
+    from archlint import reuse as reuse_mod
+
+    if not reuse_mod.applies(model, source):
+        return None
+    config: Any = None
+    rules: list[Any] = []
+    if not no_lint:
+        try:
+            config = _lint_config(None, config_file, isolated, None, plugins=not no_plugins)
+            config, rules = _lint_setup(config, select, ignore, no_plugins)
+            config.resolve(rules)
+        except ArchlintError:
+            return None
+    return reuse_mod.plan(source, options, config, rules, no_lint=no_lint, plot=plot)
+
+
+def _reusing(reuse: Any) -> Any:
+    """The fetch's context: answered from the stored analysis under ``reuse.key``, if any."""
+    if reuse is None:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    from archlint.source.cache import reusing_analyses
+
+    return reusing_analyses(reuse.key)
+
+
+def _exit_if_reused(reuse: Any, ckpt: Any, **how: Any) -> None:
+    """When the fetch answered with this commit's stored analysis: its report, and exit."""
+    if reuse is None:
+        return
+    from archlint.source.cache import AnalysedCheckpoint
+
+    if isinstance(ckpt, AnalysedCheckpoint):
+        sys.exit(_report_reused(reuse, ckpt, **how))
+
+
+def _report_reused(reuse: Any, ckpt: Any, *, fmt: str, output: Path | None, root: Path | None,
+                   color: str, verbosity: int, statistics: bool, no_lint: bool,
+                   fail_on: str | None) -> int:
+    """A report rendered from the stored document of this commit; the exit code."""
+    from archlint import reuse as reuse_mod
+    from archlint.lint.engine import exit_code
+    from archlint.lint.finding import Severity
+
+    for warning in reuse_mod.warnings(ckpt):
+        if verbosity >= 0:
+            click.echo(f"archlint: warning: {warning}", err=True)
+    repo = root or git_root(Path.cwd()) or Path.cwd()
+    if verbosity > 0 and not no_lint:
+        click.echo(f"archlint: config: {reuse.config.source or 'defaults'}; repository root: "
+                   f"{repo}", err=True)
+    doc = reuse_mod.document(ckpt)
+    emit(reporters.render(fmt, doc, _context(reuse.rules, None, color, output, repo,
+                                             statistics)), output, quiet=verbosity < 0)
+    _flush_cache()
+    threshold = fail_on or str(getattr(reuse.config, "fail_on", "error"))
+    if no_lint or threshold == "never":
+        return 0
+    code = exit_code(doc.findings, Severity(threshold))
+    if code and verbosity >= 0 and fmt != "concise":
+        click.echo(f"archlint: {len(doc.findings)} finding(s); failing on {threshold} and "
+                   "above", err=True)
+    return code
+
+
 def _render(
     fmt: str,
     analysis: Any,
@@ -370,12 +457,18 @@ def _render(
     output: Path | None,
     repo_root: Path,
     statistics: bool = False,
+    reuse: Any = None,
 ) -> str:
-    """Build the report document once and render it in ``fmt``."""
+    """Build the report document once and render it in ``fmt`` (and keep it, with ``reuse``,
+    for the next run on this commit)."""
     from archlint.report.document import build_document
     from archlint.report.explain import explain
 
     doc = build_document(analysis, explain(analysis.spec, analysis.profile))
+    if reuse is not None:
+        from archlint import reuse as reuse_mod
+
+        reuse_mod.store(reuse, analysis, doc)
     model_dir = (local if local.is_dir() else local.parent) if local is not None else None
     return reporters.render(fmt, doc, _context(rules, model_dir, color, output, repo_root,
                                                statistics))

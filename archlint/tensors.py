@@ -227,6 +227,7 @@ class NamePattern:
     embed: bool
     head: bool
     conv1d: bool  # c_attn / c_fc / c_proj weight (GPT-2 stores these [in, out])
+    mixer: str | None  # the token-mixer kind the name shows (MIXER_NAME_HINTS), if any
 
     @property
     def is_weight(self) -> bool:
@@ -275,6 +276,7 @@ def _pattern(text: str) -> NamePattern:
         embed=outside and bool(_EMBED.search(text)),
         head=outside and bool(_HEAD.search(text)),
         conv1d=bool(_CONV1D.search(text)),
+        mixer=_mixer_hint(text),
     )
 
 
@@ -345,6 +347,14 @@ class LayerTensors:
     roles: dict[str, TensorInfo] = field(default_factory=dict)
     experts: dict[int, dict[str, TensorInfo]] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
+    patterns: set[NamePattern] = field(default_factory=set)
+
+    def mixer_hints(self) -> set[str]:
+        """The mixer kinds the block's tensor names show, read once per distinct pattern (the
+        hints match no number segment, so a pattern shows what each of its names shows)."""
+        if not self.patterns:
+            return mixer_hints(self.names)
+        return {p.mixer for p in self.patterns if p.mixer is not None}
 
 
 @dataclass
@@ -466,11 +476,23 @@ class TensorIndex:
     def weight_bytes_by_dtype(self) -> dict[str, int]:
         """Bytes of the parameter tensors by stored dtype."""
         if self._weight_bytes is None:
+            # counted by (dtype, shape) in C, each distinct pair sized once (experts repeat)
             out: dict[str, int] = {}
-            for tensor in self.weights:
-                out[tensor.dtype] = out.get(tensor.dtype, 0) + tensor.nbytes
+            counted = Counter(zip(map(_DTYPE, self.weights), map(_SHAPE, self.weights),
+                                  strict=True))
+            for (dtype, shape), count in counted.items():
+                out[dtype] = out.get(dtype, 0) + TensorInfo("", dtype, shape).nbytes * count
             self._weight_bytes = out
         return self._weight_bytes
+
+    def ending_with(self, suffix: str) -> list[TensorInfo]:
+        """The tensors whose name ends with `suffix` (no digit in it), in table order, tested
+        once per distinct pattern: a name's last segment is never folded, so a name and its
+        pattern end alike."""
+        hit = {p for p in set(self.patterns) if p.text.endswith(suffix)}
+        if not hit:
+            return []
+        return [t for t, p in zip(self._snapshot, self.patterns, strict=True) if p in hit]
 
     @property
     def by_name(self) -> dict[str, TensorInfo]:
@@ -498,6 +520,7 @@ class TensorIndex:
                 if layer is None:
                     layer = layers[index] = LayerTensors(index)
                 layer.names.append(tensor.name)
+                layer.patterns.add(pattern)
                 role = pattern.shape_role
                 if role is None:
                     continue
@@ -570,13 +593,11 @@ MIXER_NAME_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def _mixer_hint(name: str) -> str | None:
+    return next((kind for pattern, kind in MIXER_NAME_HINTS if pattern.search(name)), None)
+
+
 def mixer_hints(names: list[str]) -> set[str]:
     """The mixer kinds a block's tensor names show ("recurrent", "attention")."""
-    found: set[str] = set()
-    for name in names:
-        for pattern, kind in MIXER_NAME_HINTS:
-            if pattern.search(name):
-                found.add(kind)
-                break
-    return found
+    return {kind for kind in map(_mixer_hint, names) if kind is not None}
 

@@ -35,6 +35,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {  # name: (full args, --quick
     "gguf_report": (["--runs", "5"], ["--runs", "2"]),
     "gguf_header": (["--runs", "15"], ["--runs", "5"]),
     "per_tensor": (["--runs", "3"], ["--runs", "1"]),
+    "before_after": (["--runs", "5"], ["--runs", "2", "--latencies", "0.1"]),
 }
 HEADER = """# Benchmarks
 

@@ -14,7 +14,7 @@ from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.problems import short
 from archlint.spec import AttentionSpec, LayerSpec
-from archlint.tensors import DecoderBlocks, LayerTensors, mixer_hints
+from archlint.tensors import DecoderBlocks, LayerTensors
 from archlint.units import fmt_bytes, fmt_count
 
 from ._base import PerLayer, declared, shape_text, source_key
@@ -915,7 +915,7 @@ class MixerKindMismatch(Rule):
             tensors = blocks.layer(layer.index)
             if tensors is None:
                 continue
-            hints = mixer_hints(tensors.names)
+            hints = tensors.mixer_hints()
             if not hints:
                 continue
             kinds = {m.kind for m in layer.mixers() if m.source == "self"}

@@ -13,11 +13,20 @@ from archlint.dtypes import CODE_TO_NAME, NAMED_DTYPE_BYTES, TORCH_DTYPE_TO_CODE
 from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext
 from archlint.problems import short
+from archlint.tensors import TensorIndex
 from archlint.units import fmt_bytes
 
 from ._base import dominant_float
 
 _FP8 = ("F8_E4M3", "F8_E5M2", "F8_E4M3FNUZ", "F8_E5M2FNUZ")
+
+
+def _ending(index: TensorIndex | None, tensors: list[TensorInfo],
+            suffix: str) -> list[TensorInfo]:
+    """The tensors named `...suffix`: through the index's patterns when there is one."""
+    if index is not None and index.current_for(tensors):
+        return index.ending_with(suffix)
+    return [t for t in tensors if t.name.endswith(suffix)]
 
 
 class MixedOptions(BaseModel):
@@ -167,9 +176,10 @@ class QuantizationMismatch(Rule):
         quant = ctx.spec.quantization
         where = ctx.at_config("quantization_config.quant_method", "quantization_config",
                               "compression_config")
-        fp8 = [t for t in tensors if t.dtype in _FP8 and t.name.endswith(".weight")]
-        blocks = [t for t in tensors if t.name.endswith("_blocks")]
-        packed = [t for t in tensors if t.name.endswith(".qweight")]
+        index = ctx.tensors
+        fp8 = [t for t in _ending(index, tensors, ".weight") if t.dtype in _FP8]
+        blocks = _ending(index, tensors, "_blocks")
+        packed = _ending(index, tensors, ".qweight")
         if quant is None:
             for kind, found in (("fp8", fp8), ("mxfp4", blocks), ("gptq/awq", packed)):
                 if found:

@@ -201,3 +201,22 @@ def test_paused_gc_nests_and_restores() -> None:
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("shape", [True, 4]), ("shape", [-1, 4]), ("shape", [2.0, 4]), ("shape", ["2", 4]),
+    ("dtype", 7), ("name", None), ("start", "0"), ("end", 1.5),
+])
+def test_entry_with_a_mistyped_tensor_field_is_rejected(tmp_path: Path, field, value) -> None:
+    """A bool, negative, float or string dimension, a non-string name or dtype, a non-integer
+    offset: each one tensor of the table is enough for the entry to be discarded."""
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, stored())
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    rows = data["tensors"]
+    # a row is [name, dtype, shape, shard, start, end] (Checkpoint.to_dict)
+    rows[len(rows) // 2][{"name": 0, "dtype": 1, "shape": 2, "start": 4, "end": 5}[field]] = value
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+    assert not path.exists()

@@ -119,3 +119,31 @@ def test_a_name_holding_a_newline_is_classified_like_any_other() -> None:
     assert index.layer_numbers == [2, None, 5]
     assert [p.component for p in index.patterns] == ["dense_ffn", "other", "attention"]
     assert index.numbers_of(1) == ["1"]
+
+
+# -- the index's once-per-pattern answers are the per-name answers ----------------------------
+def _fixture_tables() -> list[Checkpoint]:
+    from tests.helpers import MODELS
+
+    tables = [Checkpoint.load(p) for p in sorted(MODELS.glob("*.json.gz"))]
+    return [c for c in tables if c.tensors]
+
+
+def test_pattern_answers_are_the_name_answers() -> None:
+    """Mixer hints, name suffixes and weight bytes read once per distinct pattern give what
+    reading every name gives (the definitions: `mixer_hints` on the names, `str.endswith`,
+    `TensorInfo.nbytes` summed), on every fixture's tensor table and on hand-made names
+    whose numbers sit next to the suffix tested."""
+    hand = [_t("model.layers.0.mixer.A_log", "F32", (4,)), _t("model.layers.12.mixer.dt_bias"),
+            _t("model.layers.1.self_attn.q_proj.weight"), _t("x.layers.3.ffn.0_blocks", "U8"),
+            _t("x.layers.3.ffn.7.qweight", "I32"), _t("lm_head.weight")]
+    for tensors in [hand, *[c.tensors for c in _fixture_tables()]]:
+        index = tn.TensorIndex(tensors)
+        for layer in index.blocks.layers.values():
+            assert layer.mixer_hints() == tn.mixer_hints(layer.names)
+        for suffix in (".weight", "_blocks", ".qweight", "_scale_inv"):
+            assert index.ending_with(suffix) == [t for t in tensors if t.name.endswith(suffix)]
+        by_dtype: dict[str, int] = {}
+        for t in index.weights:
+            by_dtype[t.dtype] = by_dtype.get(t.dtype, 0) + t.nbytes
+        assert index.weight_bytes_by_dtype == by_dtype

@@ -284,7 +284,8 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
     comp: dict[str, int] = defaultdict(int)
     routed_by_layer: dict[int, int] = {}
     seen_blocks: set[str] = set()
-    for layer in spec.layers + spec.encoder_layers:
+    decoder = len(spec.layers)
+    for position, layer in enumerate(spec.layers + spec.encoder_layers):
         if layer.shared_block is not None:
             # A shared block's weights exist once however many layers reuse it (Zamba2).
             if layer.shared_block in seen_blocks:
@@ -293,7 +294,10 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
         counts = layer_params(layer, spec)
         for key, value in counts.items():
             comp[key] += value
-        if layer in spec.layers:
+        # by position, not `layer in spec.layers` (a list search comparing pydantic models
+        # field by field: 183k __eq__ calls in a 270-model scan); an encoder layer equal to a
+        # decoder layer has the decoder layer's counts, already recorded
+        if position < decoder:
             routed_by_layer[layer.index] = counts.get("routed_experts", 0)
     for layer in spec.mtp_layers:
         # An MTP module: a full block, two input norms and the 2h → h projection (DeepSeek-V3 §2.2).

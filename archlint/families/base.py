@@ -60,6 +60,9 @@ class ConfigView:
         #: every key path an adapter asked for (answered or not): what was *understood*
         self.asked: set[str] = set()
         self._defaults = _DefaultScopes(config, self.primary if self.prefix else None)
+        #: answers by (keys, lm_only): a config is read, never changed, and a spec reads the
+        #: same keys once per layer (51k lookups in a 270-model scan)
+        self._answers: dict[tuple[tuple[str, ...], bool], tuple[Any, str | None, bool]] = {}
 
     def lookup(self, *keys: str) -> tuple[Any, str | None]:
         value, key, _ = self.lookup_sourced(*keys)
@@ -68,6 +71,13 @@ class ConfigView:
     def lookup_sourced(self, *keys: str) -> tuple[Any, str | None, bool]:
         """(value, key that answered, whether it is transformers' default)."""
         self.asked.update(keys)
+        memo = (keys, self._defaults.lm_only)
+        answer = self._answers.get(memo)
+        if answer is None:
+            answer = self._answers[memo] = self._lookup(keys)
+        return answer
+
+    def _lookup(self, keys: tuple[str, ...]) -> tuple[Any, str | None, bool]:
         present = False
         for key in self._defaults.with_aliases(keys):
             for scope, prefix in ((self.primary, self.prefix), (self.root, "")):

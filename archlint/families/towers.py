@@ -192,15 +192,29 @@ MAX_COUNT = 10**15
 
 
 @lru_cache(maxsize=1)
+def _table_text() -> bytes:
+    return gzip.decompress(resources.files(__package__).joinpath(TABLE).read_bytes())
+
+
+@lru_cache(maxsize=1)
 def _tower_table() -> dict[str, Any]:
-    raw = resources.files(__package__).joinpath(TABLE).read_bytes()
-    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    data: dict[str, Any] = json.loads(_table_text())
     return data
+
+
+@lru_cache(maxsize=1024)  # bounded: model types are repo text
+def _may_hold(wrapper: str) -> bool:
+    """Whether the table's text holds `wrapper` JSON-encoded, as every key it holds is. Most
+    models are no wrapper: for them the 1.5 MB decode (~40 ms, BENCHMARKS.md cold start) is
+    skipped, and the scan of the text (~1 ms) is made once per type."""
+    return json.dumps(wrapper).encode() in _table_text()
 
 
 def table_entry(wrapper: str) -> dict[str, Any] | None:
     """The generated entry of a wrapper type (None if the table lacks it or could not build
     it)."""
+    if not _may_hold(wrapper):
+        return None
     entry = _tower_table().get("types", {}).get(wrapper)
     return entry if isinstance(entry, dict) and "modules" in entry else None
 

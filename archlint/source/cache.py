@@ -9,6 +9,16 @@ Layout under the root (`$ARCHLINT_CACHE`, else `~/.cache/archlint`):
 
     checkpoints/<host>/<org%2Fname>/<sha>.json.gz     a Checkpoint (Checkpoint.dump's format)
     refs/<host>/<org%2Fname>/<rev>.json               {"sha": ..., "resolved_at": unix time}
+    analyses/<host>/<org%2Fname>/<sha>[.<variant>].<key>.json.gz
+                                                      a report of that commit (see below)
+
+An analysis entry keeps what a report of a commit computed (its report document, the
+checkpoint's own notes), keyed by the commit and a hash of everything else the report depends
+on (archlint's version and code, the options, the lint configuration and rule set: the caller's
+`key`). Inside `reusing_analyses(key)`, `get` answers a commit that has one with an
+`AnalysedCheckpoint` (no tensor table read: Kimi-K2's 139k rows cost ~0.7 s to load), so a warm
+report skips the parsing, the analysis and the rules. At most MAX_ANALYSES_PER_COMMIT keys are
+kept per commit; an entry is bounded and checked like the others and discarded when it fails.
 
 A large entry (DeepSeek-V3's 92k-tensor table: ~0.5 s of JSON, gzip and fsync) is written by a
 background thread, off the fetch's critical path: `put(..., background=True)`. The thread is not
@@ -41,8 +51,10 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from archlint.checkpoint import Checkpoint
@@ -60,6 +72,16 @@ _REF_FUTURE_SLACK_S = 86_400
 #: Entries with at least this many tensors are written in the background when the caller asks:
 #: below it a write takes a few milliseconds and a thread would cost more than it saves.
 BACKGROUND_MIN_TENSORS = 5_000
+
+#: an analysis entry: a report document (Kimi-K2's is ~0.2 MB of JSON) with room to spare.
+MAX_ANALYSIS_BYTES = 8 * 2**20
+MAX_ANALYSIS_JSON_BYTES = 64 * 2**20
+#: analysis keys kept per commit (option sets: contexts, GPUs, rule selections); older go.
+MAX_ANALYSES_PER_COMMIT = 8
+ANALYSIS_FORMAT = 1
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+#: the analysis key `get` answers with (None: always the Checkpoint); see reusing_analyses.
+_analysis_key: ContextVar[str | None] = ContextVar("archlint_analysis_key", default=None)
 
 _pending: dict[Path, threading.Thread] = {}  # entry path → the thread writing it
 _pending_lock = threading.Lock()
@@ -165,10 +187,28 @@ class HeaderCache:
         name = _DEFAULT_REF if revision is None else quote(revision, safe="._-")
         return self.root / "refs" / _host_key(endpoint) / _repo_key(repo_id) / f"{name}.json"
 
+    def analysis_path(self, endpoint: str, repo_id: str, sha: str, variant: str | None,
+                      key: str) -> Path:
+        if not _KEY.match(key):
+            raise ValueError(f"not an analysis key: {key!r}")
+        entry = self.entry_path(endpoint, repo_id, sha, variant)
+        name = entry.name.removesuffix(".json.gz")
+        return (self.root / "analyses" / entry.parent.parent.name / entry.parent.name
+                / f"{name}.{key}.json.gz")
+
     # -- checkpoints ---------------------------------------------------------------------------
     def get(self, endpoint: str, repo_id: str, sha: str,
             variant: str | None = None) -> Checkpoint | None:
-        """The cached Checkpoint (`source="cache"`), or None if absent or failing its checks."""
+        """The cached Checkpoint (`source="cache"`), or None if absent or failing its checks.
+        Inside `reusing_analyses(key)`, an `AnalysedCheckpoint` when that commit's analysis
+        under `key` is stored."""
+        key = _analysis_key.get()
+        if key is not None:
+            stored = self.get_analysis(endpoint, repo_id, sha, variant, key)
+            if stored is not None:
+                return AnalysedCheckpoint(
+                    model_id=repo_id, source="cache", revision=sha.lower(),
+                    notes=list(stored["checkpoint_notes"]), stored=stored)
         path = self.entry_path(endpoint, repo_id, sha, variant)
         _wait_for_write(path)
         try:
@@ -214,6 +254,49 @@ class HeaderCache:
             thread.start()
         return True
 
+    # -- analyses ------------------------------------------------------------------------------
+    def get_analysis(self, endpoint: str, repo_id: str, sha: str, variant: str | None,
+                     key: str) -> dict[str, Any] | None:
+        """The stored analysis entry (a dict with `report`: the document's JSON text,
+        `checkpoint_notes` and the profile's raw `warnings`), or None if absent or failing
+        its checks (then deleted)."""
+        path = self.analysis_path(endpoint, repo_id, sha, variant, key)
+        try:
+            seen = path.stat()
+        except OSError:
+            return None
+        try:
+            data = json.loads(_read_bounded(path, seen, MAX_ANALYSIS_BYTES,
+                                            MAX_ANALYSIS_JSON_BYTES))
+            if not (isinstance(data, dict) and data.get("format") == ANALYSIS_FORMAT
+                    and data.get("model_id") == repo_id and data.get("sha") == sha.lower()
+                    and data.get("key") == key and isinstance(data.get("report"), str)
+                    and all(isinstance(data.get(k), list) and all(isinstance(n, str)
+                                                                  for n in data[k])
+                            for k in ("checkpoint_notes", "warnings"))):
+                raise ValueError("not an analysis entry of this commit and key")
+        except Exception:  # unreadable, a bomb, truncated, not JSON, another key's: never trusted
+            _discard(path, seen)
+            return None
+        return data
+
+    def put_analysis(self, endpoint: str, repo_id: str, sha: str, variant: str | None,
+                     key: str, *, report: str, checkpoint_notes: list[str],
+                     warnings: list[str]) -> bool:
+        """Store a report of `sha` under `key`; False if the disk refused (never raises
+        OSError). Keeps the newest MAX_ANALYSES_PER_COMMIT keys of the commit."""
+        path = self.analysis_path(endpoint, repo_id, sha, variant, key)
+        payload = json.dumps({"format": ANALYSIS_FORMAT, "model_id": repo_id,
+                              "sha": sha.lower(), "key": key, "report": report,
+                              "checkpoint_notes": list(checkpoint_notes),
+                              "warnings": list(warnings)}).encode()
+        try:
+            _atomic_write(path, zlib_gzip(payload))
+            _prune_analyses(path)
+        except OSError:
+            return False
+        return True
+
     # -- branch/tag → sha, for offline mode ----------------------------------------------------
     def get_ref(self, endpoint: str, repo_id: str, revision: str | None) -> RefEntry | None:
         path = self.ref_path(endpoint, repo_id, revision)
@@ -243,19 +326,67 @@ class HeaderCache:
         return True
 
 
-def _load_entry(path: Path, seen: os.stat_result) -> Checkpoint:
-    """The Checkpoint in an entry file, read within the bounds above and type-checked."""
-    if not stat_mod.S_ISREG(seen.st_mode) or seen.st_size > MAX_ENTRY_BYTES:
+@dataclass
+class AnalysedCheckpoint(Checkpoint):
+    """A cached commit answered by its stored analysis (`stored`, see
+    HeaderCache.get_analysis) instead of its tensor table, which is not loaded: only what the
+    fetch layer sets on a hit (source, fetch_stats, notes it adds) is meaningful here."""
+
+    stored: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def reusing_analyses(key: str | None) -> Iterator[None]:
+    """Within it, `HeaderCache.get` answers a commit whose analysis under `key` is stored
+    with an AnalysedCheckpoint (`key=None`: never)."""
+    token = _analysis_key.set(key)
+    try:
+        yield
+    finally:
+        _analysis_key.reset(token)
+
+
+def zlib_gzip(payload: bytes) -> bytes:
+    """gzip at level 1: an analysis entry is written on the report's path (~1 ms for 0.2 MB)."""
+    deflate = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return deflate.compress(payload) + deflate.flush()
+
+
+def _prune_analyses(path: Path) -> None:
+    """Keep the newest MAX_ANALYSES_PER_COMMIT analysis entries of the commit of `path`."""
+    prefix = path.name[:-len("0123456789abcdef0123456789abcdef.json.gz")]  # <sha>[.<variant>].
+    siblings = []
+    for entry in os.scandir(path.parent):
+        name = entry.name
+        if name.startswith(prefix) and name.endswith(".json.gz") and \
+                _KEY.match(name[len(prefix):-len(".json.gz")]):
+            try:
+                siblings.append((entry.stat().st_mtime_ns, entry.path))
+            except OSError:
+                continue
+    for _, old in sorted(siblings, reverse=True)[MAX_ANALYSES_PER_COMMIT:]:
+        Path(old).unlink(missing_ok=True)
+
+
+def _read_bounded(path: Path, seen: os.stat_result, max_bytes: int, max_json: int) -> bytes:
+    """The bytes of a regular file under `max_bytes`, gunzipped to at most `max_json`."""
+    if not stat_mod.S_ISREG(seen.st_mode) or seen.st_size > max_bytes:
         raise ValueError("not a regular file of bounded size")
     with path.open("rb") as fh:
-        raw = fh.read(MAX_ENTRY_BYTES + 1)
-    if len(raw) > MAX_ENTRY_BYTES:
+        raw = fh.read(max_bytes + 1)
+    if len(raw) > max_bytes:
         raise ValueError("entry grew past its bound")
     if raw[:2] == b"\x1f\x8b":
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        raw = inflate.decompress(raw, MAX_ENTRY_JSON_BYTES + 1)
-        if len(raw) > MAX_ENTRY_JSON_BYTES or not inflate.eof:
+        raw = inflate.decompress(raw, max_json + 1)
+        if len(raw) > max_json or not inflate.eof:
             raise ValueError("entry decompresses past its bound, or is truncated")
+    return raw
+
+
+def _load_entry(path: Path, seen: os.stat_result) -> Checkpoint:
+    """The Checkpoint in an entry file, read within the bounds above and type-checked."""
+    raw = _read_bounded(path, seen, MAX_ENTRY_BYTES, MAX_ENTRY_JSON_BYTES)
     checkpoint = Checkpoint.from_dict(json.loads(raw))
     _check_types(checkpoint)
     return checkpoint
@@ -270,11 +401,18 @@ def _check_types(checkpoint: Checkpoint) -> None:
     for shard in checkpoint.shards:
         if not isinstance(shard.name, str):
             raise TypeError("shard name")
-    for t in checkpoint.tensors or ():
-        if not (isinstance(t.name, str) and isinstance(t.dtype, str)
-                and all(type(d) is int and d >= 0 for d in t.shape)
-                and all(v is None or type(v) is int for v in (t.start, t.end))):
-            raise TypeError("tensor fields")
+    tensors = checkpoint.tensors or ()
+    # column by column, as sets of types (a JSON entry holds no subclasses): Kimi-K2's 139k
+    # rows in ~30 ms instead of a generator per row
+    dims = [d for t in tensors for d in t.shape]
+    if (_types(t.name for t in tensors) - {str} or _types(t.dtype for t in tensors) - {str}
+            or _types(dims) - {int} or (dims and min(dims) < 0)
+            or _types(v for t in tensors for v in (t.start, t.end)) - {int, type(None)}):
+        raise TypeError("tensor fields")
+
+
+def _types(values: Iterator[Any] | list[Any]) -> set[type]:
+    return set(map(type, values))
 
 
 def _write_entry(path: Path, checkpoint: Checkpoint) -> bool:

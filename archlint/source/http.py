@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from huggingface_hub import hf_hub_url
-
 # huggingface_hub.utils exports all of these from 0.24 on; since 1.0 it does so lazily, which
 # mypy cannot see.
 from huggingface_hub.utils import (  # type: ignore[attr-defined]
@@ -405,6 +403,11 @@ class _Fetcher:
 
     # -- typed reads ---------------------------------------------------------------------------
     def file_url(self, name: str) -> str:
+        # imported at the first file read: it loads huggingface_hub.file_download (its local
+        # folders, filelock, tqdm, yaml: ~0.1 s), which a report answered from the analysis
+        # cache (one listing request) never needs
+        from huggingface_hub import hf_hub_url
+
         assert self.sha is not None
         url = hf_hub_url(self.repo_id, name, revision=self.sha, endpoint=self.endpoint)
         return str(url)
