@@ -141,6 +141,71 @@ def test_colour_follows_no_color_force_color_and_term(tmp_path: Path) -> None:
     assert not ANSI.search(run([*args, "--color", "never"], tmp_path, FORCE_COLOR="1").stdout)
 
 
+def _styled_commands(tmp_path: Path) -> dict[str, list[str]]:
+    (tmp_path / "ids.txt").write_text("llama3\nmixtral\n")
+    commands = {
+        "rules": ["rules"],
+        "rule": ["rule", "AL101"],
+        "catalog": ["catalog"],
+        "version": ["version"],
+        # the scan's summary tables are on stderr, the JSON lines in the file
+        "scan": ["scan", "--from", "ids.txt", "--catalog", "-o", "rows.jsonl"],
+    }
+    try:
+        import torch  # noqa: F401  (bench needs the gpu extra; on a CPU it checks KV bytes)
+    except ImportError:
+        pass
+    else:
+        commands["bench"] = ["bench", "llama3", "--catalog", "--device", "cpu", "--batch", "1",
+                             "--context", "16"]
+    return commands
+
+
+@pytest.mark.parametrize("name", ["rules", "rule", "catalog", "version", "scan", "bench"])
+def test_colour_on_every_subcommand(tmp_path: Path, name: str) -> None:
+    commands = _styled_commands(tmp_path)
+    if name not in commands:
+        pytest.skip("bench needs torch (the gpu extra)")
+    args = commands[name]
+
+    def styled(*extra: str, **env: str) -> bool:
+        proc = run([*args, *extra], tmp_path, **env)
+        assert proc.returncode == 0, proc.stderr
+        return bool(ANSI.search(proc.stdout + proc.stderr))
+
+    assert not styled()  # a pipe
+    assert styled(FORCE_COLOR="1")  # https://force-color.org
+    assert not styled(FORCE_COLOR="1", NO_COLOR="1")  # https://no-color.org wins
+    assert styled("--color", "always", TERM="dumb")
+    assert not styled("--color", "never", FORCE_COLOR="1")
+
+
+def test_json_is_never_styled(tmp_path: Path) -> None:
+    for args in (["schema"], ["rules", "-f", "json"], ["catalog", "--format", "json"],
+                 ["version", "--output-format", "json"]):
+        proc = run([*args, "--color", "always"], tmp_path)
+        assert proc.returncode == 0 and not ANSI.search(proc.stdout), args
+        json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("name", ["rules", "catalog", "scan", "bench"])
+def test_columns_bound_every_subcommand(tmp_path: Path, name: str) -> None:
+    commands = _styled_commands(tmp_path)
+    if name not in commands:
+        pytest.skip("bench needs torch (the gpu extra)")
+    proc = run(commands[name], tmp_path, COLUMNS="60")
+    assert proc.returncode == 0, proc.stderr
+    lines = (proc.stdout + proc.stderr).splitlines()
+    if name == "scan":  # its tables; the one-line summary above them is a log line, unwrapped
+        lines = [line for line in lines if line[:1] in "┏┃┡│└"]
+    assert lines and max(len(line) for line in lines) <= 60
+    wide = run(commands[name], tmp_path, COLUMNS="200")
+    if name == "rules":  # one rule, one line, when the width allows
+        assert len(wide.stdout.splitlines()) < len(proc.stdout.splitlines())
+    if name == "catalog":  # a model id is never split, whatever the width
+        assert any(line.startswith("meta-llama/Meta-Llama-3-8B ") for line in lines)
+
+
 @pytest.mark.parametrize("columns", [80, 120])
 def test_columns_bound_the_text_report(tmp_path: Path, columns: int) -> None:
     out = run(["deepseek-v3", "--catalog"], tmp_path, COLUMNS=str(columns)).stdout
