@@ -16,11 +16,11 @@ import click
 
 from archlint import __version__
 from archlint.cli_options import (
+    Terminal,
     color_option,
     emit,
     profile_options,
     resolve_color,
-    Terminal,
     source_options,
     terminal_width,
     text_or_json,
@@ -30,6 +30,8 @@ from archlint.errors import ArchlintError, ConfigError
 from archlint.report import reporters
 
 FORMATS = reporters.names()
+#: `check --format json` without --report: the findings alone (archlint.report.concise).
+FINDINGS_JSON = "findings-json"
 SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan",
                "version")
 
@@ -257,7 +259,8 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
     )
     @click.option(
         "--report", "full_report", is_flag=True,
-        help="With check: print the whole report (--format text) instead of the findings.",
+        help="With check: the whole report (text, or with --format json the JSON report) "
+        "instead of the findings alone.",
     )
     @click.option("--statistics", is_flag=True, help="Count findings per rule instead.")
     @click.option(
@@ -293,10 +296,7 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         from archlint.report.progress import header_progress
         from archlint.source import load_checkpoint
 
-        if full_report:
-            fmt = "text"
-        if statistics and fmt in ("text", "concise"):
-            fmt = "concise"
+        fmt = _output_format(fmt, check=check, full_report=full_report, statistics=statistics)
         ckpt = None
         try:
             with header_progress(model, enabled=False if verbosity < 0 else None) as progress:
@@ -360,6 +360,18 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
     return command
 
 
+def _output_format(fmt: str, *, check: bool, full_report: bool, statistics: bool) -> str:
+    """The format that renders: check's JSON is its findings, as its text is, unless --report
+    asks for the whole report; --statistics counts in the concise layout (or JSON)."""
+    if check and fmt == "json" and not full_report:
+        return FINDINGS_JSON
+    if full_report and fmt == "concise":
+        fmt = "text"
+    if statistics and fmt == "text":
+        return "concise"
+    return fmt
+
+
 def _render(
     fmt: str,
     analysis: Any,
@@ -400,7 +412,7 @@ def _context(rules: list[Any], model_dir: Path | None, color: str, output: Path 
 
 #: The formats that need only the findings and the model id (archlint.report.concise,
 #: findings_formats); the others describe an architecture there is none of, and keep the line.
-REFUSED_CONFIG_FORMATS = ("concise", "sarif", "github", "junit")
+REFUSED_CONFIG_FORMATS = ("concise", "sarif", "github", "junit", "findings-json")
 REFUSED_CONFIG_CODE = "AL019"
 
 

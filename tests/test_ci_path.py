@@ -119,6 +119,26 @@ def test_check_prints_findings_like_ruff(repo: Path) -> None:
     assert here.returncode == 1 and "config.json:8:3: AL101" in here.stdout
 
 
+def test_check_json_is_the_findings_like_ruff(repo: Path) -> None:
+    concise = run(["check", "../models/tiny"], repo / "sub").stdout.splitlines()[:-1]
+    proc = run(["check", "../models/tiny", "--format", "json"], repo / "sub")
+    assert proc.returncode == 1
+    findings = json.loads(proc.stdout)
+    assert isinstance(findings, list)
+    # the same findings, in the same order, as the concise lines (path:line:col: CODE message)
+    assert [f"{f['filename']}" + (f":{f['location']['line']}:{f['location']['column']}"
+                                  if f["location"]["line"] else "") + f": {f['code']} "
+            f"{f['message']}" for f in findings] == concise
+    full = json.loads(run(["check", "../models/tiny", "--format", "json", "--report"],
+                          repo / "sub").stdout)
+    assert [{k: v for k, v in f.items() if k != "filename"} for f in findings] == \
+        full["findings"]
+    stats = json.loads(run(["check", "../models/tiny", "-f", "json", "--statistics"],
+                           repo / "sub").stdout)
+    assert sum(row["count"] for row in stats) == len(findings) == 10
+    assert {"code", "name", "count"} == set(stats[0])
+
+
 def test_config_discovery_is_for_the_local_path_only(tmp_path: Path) -> None:
     (tmp_path / "archlint.toml").write_text('[spec]\nkv_heads = 4\n')  # Llama-3-8B has 8
     remote = run(["check", "llama3", "--catalog"], tmp_path)
@@ -341,28 +361,119 @@ def test_action_steps_run_locally(repo: Path, tmp_path: Path) -> None:
 
 def _doc_commands() -> list[str]:
     text = (ROOT / "docs" / "ci.md").read_text()
-    commands = re.findall(r"^\s*(?:- )?run: (archlint [^\n]+)$", text, re.M)
-    return [c for c in commands if "OWNER" not in c]
+    return re.findall(r"^\s*(?:- )?run: (archlint [^\n]+)$", text, re.M)
 
 
-def test_docs_commands_run(repo: Path, tmp_path: Path) -> None:
+def _doc_block(heading: str, lang: str) -> str:
+    """The first ```lang block of docs/ci.md's section ``heading``."""
+    text = (ROOT / "docs" / "ci.md").read_text()
+    section = text[text.index(f"\n## {heading}\n"):]
+    return re.search(rf"```{lang}\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+
+
+def _offline_env(tmp_path: Path, *bin_dirs: Path) -> dict[str, str]:
+    """pip and pre-commit without a package index: archlint's dependencies (and setuptools, to
+    build it) are found where this interpreter has them, as already installed; nothing is
+    downloaded, so a clone installs as it would on a runner."""
+    import sysconfig
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+    env.update(PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PYTHONPATH=sysconfig.get_paths()["purelib"], PRE_COMMIT_HOME=str(tmp_path / "pch"),
+               PATH=os.pathsep.join([*map(str, bin_dirs), os.environ["PATH"]]))
+    return env
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", "-c", "user.name=archlint", "-c", "user.email=ci@example.invalid",
+                    *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _clone_of_this_checkout(dest: Path) -> Path:
+    """A git repository holding this checkout's files as they are (uncommitted edits too)."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                            text=True, capture_output=True)
+    names = listed.stdout.splitlines() if listed.returncode == 0 else None
+    if names is None:  # not a git checkout: the tree without the environment
+        shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__"))
+    else:
+        for name in names:
+            if (ROOT / name).is_file():
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, dest / name)
+    _git("init", "-q", cwd=dest)
+    _git("add", "-A", cwd=dest)
+    _git("commit", "-q", "-m", "archlint", cwd=dest)
+    return dest
+
+
+def test_docs_install_and_workflow_run_as_written(tmp_path: Path) -> None:
+    """The install block, the workflow's own steps (two checkouts, `uses: ./.archlint`, pip from
+    the checkout) and every `archlint` command of docs/ci.md, run with the archlint they
+    install into a fresh environment."""
+    model = tmp_path / "model"
+    shutil.copytree(PLANTED, model)
+    _git("init", "-q", cwd=model)
+    clone = _clone_of_this_checkout(model / ".archlint")  # where the workflow checks it out
+    workflow = yaml.safe_load(_doc_block("GitHub Action", "yaml"))
+    steps = workflow["jobs"]["archlint"]["steps"]
+    checkout = next(s for s in steps if s.get("with", {}).get("path") == ".archlint")
+    assert checkout["uses"].startswith("actions/checkout@")
+    local = next(s for s in steps if s.get("uses", "").startswith("./"))
+    assert (model / local["uses"] / "action.yml").is_file()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    env = _offline_env(tmp_path, venv / "bin")
+    (tmp_path / "archlint").symlink_to(clone)  # the install block's "$PWD/archlint"
+    install = subprocess.run(["bash", "-e", "-c", _doc_block("Installing", "sh")], cwd=tmp_path,
+                             env=env, text=True, capture_output=True, timeout=600)
+    assert install.returncode == 0, install.stdout + install.stderr
+    without_action = re.findall(r"- run: (python -m pip install [^\n]+)",
+                                _doc_block("GitHub Action", "yaml") + (ROOT / "docs" / "ci.md")
+                                .read_text())
+    assert without_action
+    proc = subprocess.run(["bash", "-e", "-c", without_action[0]], cwd=model, env=env,
+                          text=True, capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    where = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import archlint; print(archlint.__file__)"], env=env, text=True,
+                           capture_output=True, cwd=tmp_path)
+    assert where.stdout.startswith(str(venv)), where  # the installed copy, not this checkout
     commands = _doc_commands()
     assert len(commands) >= 3
-    model = repo / "models" / "tiny"
-    env = {**os.environ, "PATH": f"{_bin_dir(tmp_path)}{os.pathsep}{os.environ['PATH']}"}
     for command in commands:
         proc = subprocess.run(["bash", "-c", command], cwd=model, env=env, text=True,
                               capture_output=True, timeout=300)
         assert proc.returncode == 1, (command, proc.stderr)  # the planted model has findings
     assert json.loads((model / "archlint.sarif").read_text())["version"] == "2.1.0"
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    hook = next(h for h in hooks if h["id"] == "archlint")
-    proc = subprocess.run(["bash", "-c", " ".join([hook["entry"], *hook["args"]])], cwd=model,
-                          env=env, text=True, capture_output=True, timeout=300)
-    assert proc.returncode == 1 and proc.stdout.splitlines()[-1].startswith("Found 10 findings")
-    files = re.compile(hook["files"])
+    files = re.compile(next(h for h in hooks if h["id"] == "archlint")["files"])
     assert files.search("models/tiny/config.json") and files.search("model.safetensors")
     assert not files.search("README.md")
+
+
+def test_docs_pre_commit_runs_the_hook_from_a_local_clone(tmp_path: Path) -> None:
+    pytest.importorskip("pre_commit", reason="pre-commit is in the test extra")
+    model = tmp_path / "model"
+    shutil.copytree(PLANTED, model)
+    _git("init", "-q", cwd=model)
+    _git("add", "-A", cwd=model)
+    clone = _clone_of_this_checkout(tmp_path / "archlint")
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "pre-commit").write_text(f"#!/bin/sh\nexec {sys.executable} -m pre_commit \"$@\"\n")
+    (shim / "pre-commit").chmod(0o755)
+    env = {**_offline_env(tmp_path, shim), "ARCHLINT_REPO": str(clone)}
+    proc = subprocess.run(["bash", "-c", _doc_block("pre-commit", "sh")], cwd=model, env=env,
+                          text=True, capture_output=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    config = yaml.safe_load((model / ".pre-commit-config.yaml").read_text())
+    assert config["repos"][0]["rev"] == subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=clone, text=True, capture_output=True).stdout.strip()
+    assert "archlint....." in proc.stdout and "Failed" in proc.stdout
+    # the hook's output is check's: one finding per line, then the summary
+    assert "config.json:8:3: AL101 " in proc.stdout and "Found 10 findings" in proc.stdout
+    assert "what this means" not in proc.stdout
 
 
 def test_html_page_is_responsive() -> None:
@@ -464,8 +575,9 @@ def test_refused_config_in_every_findings_format(bad_repo: Path) -> None:
     assert case.get("name") == "AL019 config-invalid" and case.find("failure") is not None
     # --fail-on never: the report, exit 0; the whole-report formats keep the one line, exit 2
     assert run(["check", "models/m", "--fail-on", "never"], bad_repo).returncode == 0
-    for fmt in ("json", "text"):
-        proc = run(["check", "models/m", "--format", fmt, "-o", f"out.{fmt}"], bad_repo)
+    for fmt in ("json", "text"):  # check's JSON is its findings; the JSON report: --report
+        proc = run(["check", "models/m", "--format", fmt, "--report", "-o", f"out.{fmt}"],
+                   bad_repo)
         assert proc.returncode == 2 and not (bad_repo / f"out.{fmt}").exists()
         assert proc.stderr.strip() == "archlint: config.json: num_hidden_layers must be a " \
             "positive integer (got -1)"
