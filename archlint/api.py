@@ -1,9 +1,9 @@
 """The library's entry points: model reference → Checkpoint → ModelSpec → Profile → Findings.
 
 :func:`report` returns the typed report (the same document ``--format json`` prints, findings
-included); :func:`check` and :func:`compare` are the library forms of the commands
-(``archlint.scan.scan`` is the scan's); :func:`analyze` returns the intermediate
-:class:`Analysis` (checkpoint, spec, profile) without running the rules.
+included); :func:`check`, :func:`compare` and :func:`scan` are the library forms of the
+commands; :func:`analyze` returns the intermediate :class:`Analysis` (checkpoint, spec,
+profile; findings only with ``lint=True``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from archlint.report.document import Report
 
 __all__ = ["Analysis", "analyze", "analyze_checkpoint", "check", "compare", "load_checkpoint",
-           "report", "spec_of"]
+           "report", "scan", "spec_of"]
 
 
 @dataclass
@@ -50,6 +50,7 @@ def spec_of(ckpt: Checkpoint) -> ModelSpec:
 
 
 def analyze_checkpoint(ckpt: Checkpoint, options: Options | None = None) -> Analysis:
+    """The :class:`Analysis` of an already loaded checkpoint (no rules run)."""
     with values_checked(ckpt):
         spec = spec_of(ckpt)
         check_layers(spec, ckpt)
@@ -58,9 +59,18 @@ def analyze_checkpoint(ckpt: Checkpoint, options: Options | None = None) -> Anal
 
 
 def analyze(
-    ref: str, options: Options | None = None, source: SourceOptions | None = None
+    ref: str, options: Options | None = None, source: SourceOptions | None = None, *,
+    lint: bool = False, config: Any = None,
 ) -> Analysis:
-    return analyze_checkpoint(load_checkpoint(ref, source), options)
+    """One model read and profiled, as the objects the report is built from: ``.checkpoint``
+    (what was read), ``.spec`` (the architecture), ``.profile`` (parameters, memory, KV cache,
+    FLOPs at ``options``). The rules run only with ``lint=True`` (their findings in
+    ``.findings``; ``config`` as for :func:`report`): for the report itself, findings included,
+    use :func:`report`. ``ref``, ``options`` and ``source`` are :func:`report`'s."""
+    analysis = analyze_checkpoint(load_checkpoint(ref, source), options)
+    if lint:
+        analysis.findings = _findings(analysis, ref, config)
+    return analysis
 
 
 # -- the documented entry points -----------------------------------------------------------------
@@ -81,9 +91,7 @@ def report(ref: str, options: Options | None = None, source: SourceOptions | Non
     from archlint.report.document import build_document
     from archlint.report.explain import explain
 
-    analysis = analyze(ref, options, source)
-    if lint:
-        analysis.findings = _findings(analysis, ref, config)
+    analysis = analyze(ref, options, source, lint=lint, config=config)
     return build_document(analysis, explain(analysis.spec, analysis.profile))
 
 
@@ -113,6 +121,25 @@ def compare(refs: Sequence[str], *, rows: Sequence[str] | None = None,
     for a in analyses:
         columns.extend(variant_columns(a, variants, options, first=len(columns)))
     return compare_table(columns, rows, options)
+
+
+def scan(refs: Sequence[str], options: Options | None = None,
+         source: SourceOptions | None = None, *, concurrency: int = 8) -> list[dict[str, Any]]:
+    """One row per model of ``refs`` (what ``archlint scan`` writes as JSON lines, in the order
+    the models finished): ``id``, ``status`` (``ok`` or the failure with its ``reason``),
+    ``model_type``, ``attention``, ``ffn``, ``layers``, ``params_total``, ``params_active``,
+    ``kv_bytes_per_token``, ``weights_bytes``, the findings counted per rule code... A model
+    that fails is a row, never an exception. For Hub queries, resuming, worker processes or
+    Ray, use :func:`archlint.scan.scan`."""
+    import io
+    import json
+
+    from archlint.scan import scan as scan_models
+
+    out = io.StringIO()
+    scan_models(list(refs), concurrency=concurrency, out=out, source_options=source,
+                options=options, progress=False, summary_tables=False)
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
 
 def _findings(analysis: Analysis, ref: str, config: Any) -> list[Any]:

@@ -1,5 +1,5 @@
 """Write docs/api.md from the docstrings of the library's entry points (archlint.api) and the
-fields of the report document. `tests/test_api.py` fails when docs/api.md is out of date:
+fields of the report document. `tests/test_ci_path.py` fails when docs/api.md is out of date:
 
     .venv/bin/python scripts/make_api_docs.py
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ENTRY_POINTS = ("report", "check", "compare", "analyze")
+ENTRY_POINTS = ("report", "check", "compare", "scan", "analyze")
 
 
 def render() -> str:

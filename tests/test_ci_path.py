@@ -294,6 +294,18 @@ def test_api_returns_the_json_report_with_findings(tmp_path: Path) -> None:
 
     table = api.compare(["llama3", "mixtral"], source=SourceOptions(prefer="catalog"))
     assert table.columns == ["meta-llama/Meta-Llama-3-8B", "mistralai/Mixtral-8x7B-v0.1"]
+    # analyze() is the intermediate objects; its findings only when asked for
+    assert api.analyze(str(PLANTED)).findings == []
+    assert [f.code for f in api.analyze(str(PLANTED), lint=True).findings] == \
+        [f.code for f in doc.findings]
+    rows = {row["id"]: row for row in api.scan(["llama3", "nope/none"],
+                                               source=SourceOptions(prefer="catalog",
+                                                                    offline=True))}
+    # Llama-3-8B: the index's total_size 16,060,522,496 B of bf16 = 8,030,261,248 parameters;
+    # KV per token = 32 layers x 2 (K, V) x 8 KV heads x 128 dims x 2 bytes = 131,072
+    assert rows["llama3"]["status"] == "ok" and rows["llama3"]["params_total"] == 8_030_261_248
+    assert rows["llama3"]["kv_bytes_per_token"] == 131_072
+    assert rows["nope/none"]["status"] != "ok" and rows["nope/none"]["reason"]
 
 
 def test_api_docs_are_generated_from_the_docstrings() -> None:
