@@ -496,6 +496,8 @@ def test_html_page_is_responsive() -> None:
                        source_options=SourceOptions(prefer="catalog"))
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert '<div class="scroll"><table' in html and "overflow-x:auto" in html
+    # the phone rules come after the rules they override (the same specificity: order decides)
+    assert html.index("@media (max-width:600px)") > html.index("tbody th{background")
     assert "figure svg{max-width:100%;height:auto" in html
 
 
