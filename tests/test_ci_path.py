@@ -152,6 +152,33 @@ def test_config_discovery_is_for_the_local_path_only(tmp_path: Path) -> None:
     assert "AL101" in run(["check", "tiny", "--isolated"], tmp_path).stdout
 
 
+def test_per_file_and_per_tensor_ignores(tmp_path: Path) -> None:
+    """archlint's `# noqa`: rules silenced for files and tensor names matching a pattern.
+    The planted repo's defects (fixtures/planted/EXPECTED.json): AL401 on the fp32 tensor
+    model.layers.1.mlp.down_proj.weight, AL011 on the index entry of model.norm.weight, AL1xx
+    on config.json keys, AL014 on the index's total_size."""
+    model = tmp_path / "tiny"
+    shutil.copytree(PLANTED, model)
+    before = {f["code"] for f in json.loads(run(["check", "tiny", "-f", "json"], tmp_path)
+                                            .stdout)}
+    assert {"AL401", "AL011", "AL101", "AL111", "AL112", "AL014", "AL502"} <= before
+    toml = model / "archlint.toml"  # the planted repo's own: its [spec] makes AL502, AL507
+    toml.write_text(toml.read_text() + "\n"
+        '[per-tensor-ignores]\n'
+        '"model.layers.*.mlp.down_proj.weight" = ["AL401"]\n'
+        '"model.norm.*" = "AL011"\n'
+        '"lm_head.*" = ["ALL"]\n'
+        '[per-file-ignores]\n'
+        '"config.json" = ["AL1"]\n')
+    after = {f["code"] for f in json.loads(run(["check", "tiny", "-f", "json"], tmp_path)
+                                           .stdout)}
+    assert after == before - {"AL401", "AL011", "AL101", "AL111", "AL112"}
+    (model / "archlint.toml").write_text('[per-tensor-ignores]\n"x.*" = ["AL9999"]\n')
+    bad = run(["check", "tiny"], tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "per-tensor-ignores 'x.*'" in bad.stderr and "archlint.toml" in bad.stderr
+
+
 def test_colour_follows_no_color_force_color_and_term(tmp_path: Path) -> None:
     args = ["llama3", "--catalog"]
     assert not ANSI.search(run(args, tmp_path).stdout)  # a pipe: no colour
