@@ -264,12 +264,25 @@ def test_suggestions(tmp_path: Path) -> None:
     typo = run(["chek", "."], tmp_path)
     assert typo.returncode == 2 and "did you mean 'check'" in typo.stderr
     assert "did you mean 'llama3'" in run(["lama3"], tmp_path).stderr
+    assert "did you mean 'llama3'" in run(["lama3", "--catalog"], tmp_path).stderr
     assert "did you mean 'layer-count-mismatch'" in \
         run(["rule", "layer-count-mismach"], tmp_path).stderr
     rows = run(["compare", "llama3", "--catalog", "--rows", "kv_per_tokn"], tmp_path)
     assert rows.returncode == 2 and "did you mean 'kv_per_token'" in rows.stderr
     option = run(["llama3", "--formt", "json"], tmp_path)
     assert option.returncode == 2 and "--format" in option.stderr
+
+
+def test_a_hub_id_that_404s_gets_a_suggestion(hub_server, tmp_path: Path) -> None:
+    """The local test Hub has no repos: a near miss of a bundled id is suggested with the
+    one line, an unrelated id gets none."""
+    env = {"HF_ENDPOINT": hub_server.endpoint, "ARCHLINT_CACHE": str(tmp_path / "cache")}
+    near = run(["meta-llama/Meta-Llama-3-8b"], tmp_path, **env)
+    assert near.returncode == 2 and near.stderr.count("\n") == 1, near.stderr
+    assert "repository not found" in near.stderr
+    assert "did you mean 'meta-llama/Meta-Llama-3-8B'?" in near.stderr
+    far = run(["nobody/nothing-like-it"], tmp_path, **env)
+    assert far.returncode == 2 and "did you mean" not in far.stderr
 
 
 def test_conventions(tmp_path: Path) -> None:
