@@ -285,6 +285,43 @@ def test_a_hub_id_that_404s_gets_a_suggestion(hub_server, tmp_path: Path) -> Non
     assert far.returncode == 2 and "did you mean" not in far.stderr
 
 
+def test_token_and_verbose(hub_server, tmp_path: Path) -> None:
+    """--token reaches the Hub (a private repo answers only to its member's token, as the
+    Hub's 404 for private repos does); -v says which config and repository root are used."""
+    from tests.helpers import fixture
+
+    hub_server.add_model("Qwen/Qwen3-8B", fixture("Qwen/Qwen3-8B"), private=True,
+                         allowed_tokens={"hf_member"})
+    env = {"HF_ENDPOINT": hub_server.endpoint, "ARCHLINT_CACHE": str(tmp_path / "cache"),
+           "HF_TOKEN_PATH": str(tmp_path / "no-token")}
+    denied = run(["Qwen/Qwen3-8B", "--no-cache"], tmp_path, **env)
+    assert denied.returncode == 2 and "repository not found" in denied.stderr
+    allowed = run(["Qwen/Qwen3-8B", "--no-cache", "--token", "hf_member", "-f", "json"],
+                  tmp_path, **env)
+    assert allowed.returncode in (0, 1), allowed.stderr
+    assert json.loads(allowed.stdout)["model"]["id"] == "Qwen/Qwen3-8B"
+    assert "hf_member" not in allowed.stdout + allowed.stderr  # never echoed
+    model = tmp_path / "tiny"
+    shutil.copytree(PLANTED, model)
+    verbose = run(["check", "tiny", "-v"], tmp_path)
+    assert f"config: {model / 'archlint.toml'}" in verbose.stderr
+    assert "repository root:" in verbose.stderr
+    assert "config:" not in run(["check", "tiny"], tmp_path).stderr
+
+
+def test_shell_completion_as_documented(tmp_path: Path) -> None:
+    """docs/ci.md's bash line produces click's completion script, and it completes."""
+    line = next(x for x in _doc_block("Shell completion", "sh").splitlines() if "bash" in x)
+    command = re.search(r'"\$\((.*)\)"', line).group(1)  # type: ignore[union-attr]
+    env_name, _, value = command.split()[0].partition("=")
+    assert (env_name, value) == ("_ARCHLINT_COMPLETE", "bash_source")
+    script = run([], tmp_path, **{env_name: value})
+    assert "complete " in script.stdout and "_ARCHLINT_COMPLETE" in script.stdout
+    words = run([], tmp_path, _ARCHLINT_COMPLETE="bash_complete", COMP_WORDS="archlint ch",
+                COMP_CWORD="1")
+    assert "check" in words.stdout
+
+
 def test_conventions(tmp_path: Path) -> None:
     from archlint import __version__
 
@@ -304,6 +341,28 @@ def test_conventions(tmp_path: Path) -> None:
     assert run(["compare", "llama3", "--catalog", "--format", "text"], tmp_path).returncode == 0
     quiet = run(["llama3", "--catalog", "-q", "-o", "r.txt"], tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_deepseek_v3_has_one_total_everywhere(tmp_path: Path) -> None:
+    """One total in the table, the bullets, markdown, JSON and compare; MTP explained once.
+    By hand: 671,026,419,200 main model (DeepSeek-V3's card: "671B total parameters") plus
+    the MTP module (layer 61) is the total, and 671B appears only as the main model."""
+    doc = json.loads(run(["deepseek-v3", "--catalog", "-f", "json"], tmp_path).stdout)
+    params = doc["params"]
+    assert params["main_model"] == 671_026_419_200
+    assert params["total"] == params["main_model"] + params["by_component"]["mtp"]
+    total = f"{params['total'] / 1e9:.0f}B"
+    texts = {fmt: run(["deepseek-v3", "--catalog", "-f", fmt], tmp_path, COLUMNS="200").stdout
+             for fmt in ("text", "markdown")}
+    texts["compare"] = run(["compare", "deepseek-v3", "--catalog", "-f", "markdown"],
+                           tmp_path).stdout
+    for fmt, text in texts.items():
+        totals = set(re.findall(r"\b(\d+(?:\.\d+)?B) total\b", text))
+        assert totals <= {total}, (fmt, totals)
+        assert re.search(rf"(total|Params \(total\))\W+{total}", text), fmt
+        assert all(m.group(0) == "671B main model"
+                   for m in re.finditer(r"671B[\w ]{0,11}", text)), fmt
+    assert texts["text"].count("multi-token-prediction") == 1
 
 
 def test_plots_without_matplotlib_say_which_extra(tmp_path: Path) -> None:
