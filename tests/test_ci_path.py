@@ -339,6 +339,12 @@ def test_conventions(tmp_path: Path) -> None:
     assert a["kv_cache"] == b["kv_cache"] and a["kv_cache"]["context"] == 4096
     # one name for the text output across subcommands
     assert run(["compare", "llama3", "--catalog", "--format", "text"], tmp_path).returncode == 0
+    # --output-format on every subcommand with a --format (ruff's name)
+    as_json = run(["compare", "llama3", "--catalog", "--output-format", "json"], tmp_path)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)
+    for sub in (["rules"], ["catalog"], ["version"], ["check", str(PLANTED)]):
+        proc = run([*sub, "--output-format", "json"], tmp_path)
+        assert proc.returncode in (0, 1) and json.loads(proc.stdout) is not None, sub
     quiet = run(["llama3", "--catalog", "-q", "-o", "r.txt"], tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == ""
 
