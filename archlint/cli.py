@@ -581,7 +581,7 @@ def catalog_command(fmt: str, color: str) -> None:
     for row in rows:
         line = out.fit(f"{row['id']:{id_width}s}  {row['data']:7s}  {', '.join(row['aliases'])}",
                        indent=indent)
-        click.echo(_styled_head(line, row["id"], out, bold=True), color=True)
+        click.echo(_styled_head(line, str(row["id"]), out, bold=True), color=True)
 
 
 def _styled_head(line: str, head: str, out: Terminal, **styles: Any) -> str:
@@ -613,8 +613,8 @@ def rules_command(no_plugins: bool, fmt: str, color: str) -> None:
     for r in rows:
         line = out.fit(f"{r['code']:8s} {r['name']:40s} {r['severity']:8s} {r['origin']}",
                        indent=9)
-        click.echo(_styled_head(line, r["code"], out, bold=True,
-                                fg=_SEVERITY_COLOUR.get(r["severity"])), color=True)
+        click.echo(_styled_head(line, str(r["code"]), out, bold=True,
+                                fg=_SEVERITY_COLOUR.get(str(r["severity"]))), color=True)
 
 
 @cli.command("rule")

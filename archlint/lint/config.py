@@ -100,9 +100,9 @@ class LintConfig(BaseModel):
         line, naming the file) on the first problem."""
         where = f" in {self.source}" if self.source else ""
         listed = [("select", self.select or []), ("ignore", self.ignore)]
-        for table_name, table in (("per-file-ignores", self.per_file_ignores),
-                                  ("per-tensor-ignores", self.per_tensor_ignores)):
-            listed += [(f"{table_name} {key!r}", value) for key, value in table.items()]
+        for table_name, ignores in (("per-file-ignores", self.per_file_ignores),
+                                    ("per-tensor-ignores", self.per_tensor_ignores)):
+            listed += [(f"{table_name} {key!r}", value) for key, value in ignores.items()]
         for field_name, patterns in listed:
             for pattern in patterns:
                 if pattern.upper() == "ALL":
