@@ -1,8 +1,9 @@
 """The library's entry points: model reference → Checkpoint → ModelSpec → Profile → Findings.
 
 :func:`report` returns the typed report (the same document ``--format json`` prints, findings
-included); :func:`check`, :func:`compare` and :func:`scan` are the library forms of the
-commands; :func:`analyze` returns the intermediate :class:`Analysis` (checkpoint, spec,
+included); :func:`check` and :func:`compare` are the library forms of the commands, and
+:func:`archlint.scan.scan` the scan's (it is built on this module, so it lives beside it, not
+in it); :func:`analyze` returns the intermediate :class:`Analysis` (checkpoint, spec,
 profile; findings only with ``lint=True``).
 """
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from archlint.report.document import Report
 
 __all__ = ["Analysis", "analyze", "analyze_checkpoint", "check", "compare", "load_checkpoint",
-           "report", "scan", "spec_of"]
+           "report", "spec_of"]
 
 
 @dataclass
@@ -121,25 +122,6 @@ def compare(refs: Sequence[str], *, rows: Sequence[str] | None = None,
     for a in analyses:
         columns.extend(variant_columns(a, variants, options, first=len(columns)))
     return compare_table(columns, rows, options)
-
-
-def scan(refs: Sequence[str], options: Options | None = None,
-         source: SourceOptions | None = None, *, concurrency: int = 8) -> list[dict[str, Any]]:
-    """One row per model of ``refs`` (what ``archlint scan`` writes as JSON lines, in the order
-    the models finished): ``id``, ``status`` (``ok`` or the failure with its ``reason``),
-    ``model_type``, ``attention``, ``ffn``, ``layers``, ``params_total``, ``params_active``,
-    ``kv_bytes_per_token``, ``weights_bytes``, the findings counted per rule code... A model
-    that fails is a row, never an exception. For Hub queries, resuming, worker processes or
-    Ray, use :func:`archlint.scan.scan`."""
-    import io
-    import json
-
-    from archlint.scan import scan as scan_models
-
-    out = io.StringIO()
-    scan_models(list(refs), concurrency=concurrency, out=out, source_options=source,
-                options=options, progress=False, summary_tables=False)
-    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
 
 def _findings(analysis: Analysis, ref: str, config: Any) -> list[Any]:
