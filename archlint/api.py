@@ -1,9 +1,10 @@
 """The library's entry points: model reference → Checkpoint → ModelSpec → Profile → Findings.
 
 :func:`report` returns the typed report (the same document ``--format json`` prints, findings
-included); :func:`check` and :func:`compare` are the library forms of the commands
-(``archlint.scan.scan`` is the scan's); :func:`analyze` returns the intermediate
-:class:`Analysis` (checkpoint, spec, profile) without running the rules.
+included); :func:`check` and :func:`compare` are the library forms of the commands, and
+:func:`archlint.scan.scan` the scan's (it is built on this module, so it lives beside it, not
+in it); :func:`analyze` returns the intermediate :class:`Analysis` (checkpoint, spec,
+profile; findings only with ``lint=True``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def spec_of(ckpt: Checkpoint) -> ModelSpec:
 
 
 def analyze_checkpoint(ckpt: Checkpoint, options: Options | None = None) -> Analysis:
+    """The :class:`Analysis` of an already loaded checkpoint (no rules run)."""
     with values_checked(ckpt):
         spec = spec_of(ckpt)
         check_layers(spec, ckpt)
@@ -58,9 +60,18 @@ def analyze_checkpoint(ckpt: Checkpoint, options: Options | None = None) -> Anal
 
 
 def analyze(
-    ref: str, options: Options | None = None, source: SourceOptions | None = None
+    ref: str, options: Options | None = None, source: SourceOptions | None = None, *,
+    lint: bool = False, config: Any = None,
 ) -> Analysis:
-    return analyze_checkpoint(load_checkpoint(ref, source), options)
+    """One model read and profiled, as the objects the report is built from: ``.checkpoint``
+    (what was read), ``.spec`` (the architecture), ``.profile`` (parameters, memory, KV cache,
+    FLOPs at ``options``). The rules run only with ``lint=True`` (their findings in
+    ``.findings``; ``config`` as for :func:`report`): for the report itself, findings included,
+    use :func:`report`. ``ref``, ``options`` and ``source`` are :func:`report`'s."""
+    analysis = analyze_checkpoint(load_checkpoint(ref, source), options)
+    if lint:
+        analysis.findings = _findings(analysis, ref, config)
+    return analysis
 
 
 # -- the documented entry points -----------------------------------------------------------------
@@ -81,9 +92,7 @@ def report(ref: str, options: Options | None = None, source: SourceOptions | Non
     from archlint.report.document import build_document
     from archlint.report.explain import explain
 
-    analysis = analyze(ref, options, source)
-    if lint:
-        analysis.findings = _findings(analysis, ref, config)
+    analysis = analyze(ref, options, source, lint=lint, config=config)
     return build_document(analysis, explain(analysis.spec, analysis.profile))
 
 

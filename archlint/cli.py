@@ -16,18 +16,22 @@ import click
 
 from archlint import __version__
 from archlint.cli_options import (
+    Terminal,
     color_option,
     emit,
     profile_options,
     resolve_color,
     source_options,
     terminal_width,
+    text_or_json,
     verbosity_options,
 )
 from archlint.errors import ArchlintError, ConfigError
 from archlint.report import reporters
 from archlint.report.format_choice import FormatChoice
 
+#: `check --format json` without --report: the findings alone (archlint.report.concise).
+FINDINGS_JSON = "findings-json"
 SUBCOMMANDS = ("report", "check", "compare", "bench", "rules", "rule", "schema", "catalog", "scan",
                "version")
 
@@ -266,7 +270,8 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
     )
     @click.option(
         "--report", "full_report", is_flag=True,
-        help="With check: print the whole report (--format text) instead of the findings.",
+        help="With check: the whole report (text, or with --format json the JSON report) "
+        "instead of the findings alone.",
     )
     @click.option("--statistics", is_flag=True, help="Count findings per rule instead.")
     @click.option(
@@ -302,10 +307,7 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         from archlint.report.progress import header_progress
         from archlint.source import load_checkpoint
 
-        if full_report:
-            fmt = "text"
-        if statistics and fmt in ("text", "concise"):
-            fmt = "concise"
+        fmt = _output_format(fmt, check=check, full_report=full_report, statistics=statistics)
         ckpt = None
         reuse = _reuse_plan(model, source, options, no_lint=no_lint, plot=plot is not None,
                             config_file=config_file, isolated=isolated, root=root,
@@ -447,6 +449,17 @@ def _report_reused(reuse: Any, ckpt: Any, *, fmt: str, output: Path | None, root
                    "above", err=True)
     return code
 
+def _output_format(fmt: str, *, check: bool, full_report: bool, statistics: bool) -> str:
+    """The format that renders: check's JSON is its findings, as its text is, unless --report
+    asks for the whole report; --statistics counts in the concise layout (or JSON)."""
+    if check and fmt == "json" and not full_report:
+        return FINDINGS_JSON
+    if full_report and fmt == "concise":
+        fmt = "text"
+    if statistics and fmt == "text":
+        return "concise"
+    return fmt
+
 
 def _render(
     fmt: str,
@@ -494,7 +507,7 @@ def _context(rules: list[Any], model_dir: Path | None, color: str, output: Path 
 
 #: The formats that need only the findings and the model id (archlint.report.concise,
 #: findings_formats); the others describe an architecture there is none of, and keep the line.
-REFUSED_CONFIG_FORMATS = ("concise", "sarif", "github", "junit")
+REFUSED_CONFIG_FORMATS = ("concise", "sarif", "github", "junit", "findings-json")
 REFUSED_CONFIG_CODE = "AL019"
 
 
@@ -603,24 +616,24 @@ _report_command(
 
 
 @cli.command("schema")
-def schema_command() -> None:
+@color_option
+def schema_command(color: str) -> None:
     """Print the JSON Schema of `--format json`."""
     import json
 
     from archlint.report.document import json_schema
 
+    Terminal(color)  # JSON is never styled; the option is accepted as on every subcommand
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-_LIST_FORMAT = click.option(
-    "--format", "--output-format", "-f", "fmt", type=click.Choice(["text", "json"]),
-    default="text", show_default=True, help="Output format.",
-)
+_LIST_FORMAT = text_or_json()
 
 
 @cli.command("version")
 @_LIST_FORMAT
-def version_command(fmt: str) -> None:
+@color_option
+def version_command(fmt: str, color: str) -> None:
     """Print archlint's version (and, with --format json, Python's and the platform's)."""
     if fmt == "json":
         import json
@@ -629,12 +642,14 @@ def version_command(fmt: str) -> None:
         click.echo(json.dumps({"archlint": __version__, "python": platform.python_version(),
                                "platform": platform.platform()}, indent=2))
         return
-    click.echo(f"archlint {__version__}")
+    out = Terminal(color)
+    click.echo(f"{out.style('archlint', bold=True)} {__version__}", color=True)
 
 
 @cli.command("catalog")
 @_LIST_FORMAT
-def catalog_command(fmt: str) -> None:
+@color_option
+def catalog_command(fmt: str, color: str) -> None:
     """List the models bundled for offline use, with their short names."""
     from archlint.source import catalog
 
@@ -652,14 +667,31 @@ def catalog_command(fmt: str) -> None:
 
         click.echo(json.dumps(rows, indent=2))
         return
+    out = Terminal(color)
+    id_width = max(len(row["id"]) for row in rows)
+    # aliases continue under their column, or under the id when that column is too narrow
+    indent = id_width + 11
+    if out.width is not None and indent > out.width - 20:
+        indent = 4
     for row in rows:
-        click.echo(f"{row['id']:50s} {row['data']:8s} {', '.join(row['aliases'])}")
+        line = out.fit(f"{row['id']:{id_width}s}  {row['data']:7s}  {', '.join(row['aliases'])}",
+                       indent=indent)
+        click.echo(_styled_head(line, str(row["id"]), out, bold=True), color=True)
+
+
+def _styled_head(line: str, head: str, out: Terminal, **styles: Any) -> str:
+    """``line`` (already fitted to the width) with its leading ``head`` styled."""
+    return out.style(head, **styles) + line[len(head):] if line.startswith(head) else line
+
+
+_SEVERITY_COLOUR = {"error": "red", "warning": "yellow", "info": "blue"}
 
 
 @cli.command("rules")
 @click.option("--no-plugins", is_flag=True, help="Only the built-in rules.")
 @_LIST_FORMAT
-def rules_command(no_plugins: bool, fmt: str) -> None:
+@color_option
+def rules_command(no_plugins: bool, fmt: str, color: str) -> None:
     """List every rule: code, name, default severity, source package."""
     from archlint.lint.registry import load_rules
 
@@ -672,18 +704,27 @@ def rules_command(no_plugins: bool, fmt: str) -> None:
 
         click.echo(json.dumps(rows, indent=2))
         return
+    out = Terminal(color)
     for r in rows:
-        click.echo(f"{r['code']:8s} {r['name']:40s} {r['severity']:8s} {r['origin']}")
+        line = out.fit(f"{r['code']:8s} {r['name']:40s} {r['severity']:8s} {r['origin']}",
+                       indent=9)
+        click.echo(_styled_head(line, str(r["code"]), out, bold=True,
+                                fg=_SEVERITY_COLOUR.get(str(r["severity"]))), color=True)
 
 
 @cli.command("rule")
 @click.argument("code")
-def rule_command(code: str) -> None:
+@color_option
+def rule_command(code: str, color: str) -> None:
     """Print the documentation of one rule (by code or name)."""
     from archlint.lint.docs import rule_doc_text
     from archlint.lint.registry import get_rule
 
-    click.echo(rule_doc_text(get_rule(code)))
+    out = Terminal(color)
+    lines = rule_doc_text(get_rule(code)).split("\n")
+    # the doc's markdown headings ("## What it does") stand out at a terminal
+    click.echo("\n".join(out.style(line, bold=True) if line.startswith("#") else line
+                         for line in lines), color=True)
 
 
 def main() -> None:

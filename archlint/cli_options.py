@@ -355,3 +355,38 @@ def terminal_width() -> int:
     import shutil
 
     return shutil.get_terminal_size().columns
+
+
+class Terminal:
+    """How a plain-text subcommand (rules, catalog, bench) writes: colour from ``--color`` and
+    the environment (:func:`resolve_color`), and a width when there is one to respect (a
+    terminal, or ``$COLUMNS`` set) so long lines wrap at spaces instead of being cut."""
+
+    def __init__(self, color: str | bool | None, output: Path | None = None) -> None:
+        import os
+        import sys
+
+        to_terminal = output is None and sys.stdout.isatty()
+        self.color = resolve_color(color, to_terminal)
+        self.width = terminal_width() if to_terminal or "COLUMNS" in os.environ else None
+
+    def style(self, text: str, **styles: Any) -> str:
+        """``text`` in click's ``styles`` (bold=True, fg="red"...) when colour is on."""
+        return click.style(text, **styles) if self.color else text
+
+    def fit(self, line: str, indent: int = 4) -> str:
+        """``line`` wrapped at spaces to the width, continuation lines indented by ``indent``
+        (a word longer than the width stays whole: a model id is never split)."""
+        if self.width is None or len(line) <= self.width:
+            return line
+        import textwrap
+
+        return "\n".join(textwrap.wrap(line, width=self.width, subsequent_indent=" " * indent,
+                                       break_long_words=False, break_on_hyphens=False))
+
+
+def text_or_json(default: str = "text") -> Callable[[Any], Any]:
+    """``--format/--output-format/-f [text|json]``, the list subcommands' one output option."""
+    return click.option("--format", "--output-format", "-f", "fmt",
+                        type=click.Choice(["text", "json"]), default=default,
+                        show_default=True, help="Output format.")

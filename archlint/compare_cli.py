@@ -114,6 +114,7 @@ def run_compare(refs: Sequence[str], *, fmt: str = "terminal", rows: Sequence[st
 @click.argument("models", nargs=-1, required=True)
 @click.option(
     "--format",
+    "--output-format",
     "-f",
     "fmt",
     type=click.Choice(compare_formats.FORMATS),

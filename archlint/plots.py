@@ -38,6 +38,8 @@ __all__ = [
     "DPI",
     "FIGSIZE",
     "component_bytes",
+    "covered_by",
+    "gib_label",
     "plot_kv_vs_context",
     "plot_memory_breakdown",
     "plot_overview",
@@ -201,11 +203,28 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+def covered_by(curves: Sequence[Sequence[int]]) -> list[int | None]:
+    """For each curve, the index of the last later curve equal to it (drawn over it, so
+    hiding it), or None: Llama-3-8B's and Mixtral's KV caches are the same bytes at every
+    context (32 layers, 8 KV heads of 128)."""
+    covering: list[int | None] = []
+    for i, curve in enumerate(curves):
+        same = [j for j in range(i + 1, len(curves)) if list(curves[j]) == list(curve)]
+        covering.append(same[-1] if same else None)
+    return covering
+
+
+_MARKERS = ("o", "s", "^", "D", "v")
+
+
 def draw_kv_vs_context(ax: Axes, columns: Sequence[Column], options: Options) -> None:
     batch = options.batch
     contexts = _contexts(columns)
     profiles = [c.profile(context=MIN_CONTEXT, batch=batch, gpu=None) for c in columns]
     colors = _colors(len(columns))
+    covering = covered_by([[kv_bytes_at(prof.kv, c, batch) for c in contexts]
+                           for prof in profiles])
+    hidden = 0
     for i, (a, prof, color) in enumerate(zip(columns, profiles, colors, strict=True)):
         limit = min(_model_max(a) or contexts[-1], contexts[-1])
         xs = sorted({*contexts, max(limit, contexts[0])})  # the model's max is a point
@@ -217,9 +236,18 @@ def draw_kv_vs_context(ax: Axes, columns: Sequence[Column], options: Options) ->
         beyond = [(c, y) for c, y in zip(xs, ys, strict=True) if c >= limit]
         kind = _kv_kind(prof)
         label = f"{_label(a)} ({kind})" if kind else _label(a)
+        marks: dict[str, Any] = {}
+        top = covering[i]
+        if top is not None:
+            # under an identical curve: say so, and mark its points (drawn above the other)
+            label = f"{label} (= {_label(columns[top])})"
+            marks = {"marker": _MARKERS[hidden % len(_MARKERS)], "markevery": 4,
+                     "markersize": 6, "markerfacecolor": "none", "markeredgewidth": 1.5,
+                     "zorder": 3}
+            hidden += 1
         if inside:
             ax.plot(*zip(*inside, strict=True), color=color, linewidth=2, linestyle=_style(i),
-                    label=label)
+                    label=label, **marks)
             if limit < contexts[-1]:
                 at = kv_bytes_at(prof.kv, limit, batch) / GIB
                 ax.plot([limit], [at], marker="o", color=color, markersize=5)
@@ -257,46 +285,67 @@ def _kv_kind(prof: Profile) -> str:
     return " + ".join(parts)
 
 
+def gib_label(value: float) -> str:
+    """A bar's value: GiB to three significant digits, MiB below 1 GiB."""
+    if value <= 0:
+        return "0"
+
+    def three(v: float) -> str:  # "1,002", not "1e+03"
+        return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+    if value >= 1:
+        return three(value)
+    mib = value * 1024
+    return f"{three(mib)} MiB" if mib >= 1 else f"{three(mib * 1024)} KiB"
+
+
 def draw_memory_breakdown(ax: Axes, columns: Sequence[Column], options: Options) -> None:
+    """One group of bars per model, one bar per component (and the KV cache, hatched), on a
+    log axis: a stacked linear bar flattens a 5 GiB model beside a 640 GiB one and hides a
+    1 GiB KV cache on top of it; every bar here carries its value and every group its
+    total."""
     context, batch = options.context, options.batch
-    names = [_label(c, 28) for c in columns]
-    xs = list(range(len(columns)))
     stacks = []
     for c in columns:
         parts: dict[str, float] = {k: v / GIB for k, v in component_bytes(c.analysis).items()}
         prof = c.profile(context=context, batch=batch, gpu=None)
         parts["kv"] = prof.kv.bytes_at_context / GIB
         stacks.append(parts)
-    bottoms = [0.0] * len(columns)
-    for key, legend, color in BREAKDOWN:
+    present = [(key, legend, color) for key, legend, color in BREAKDOWN
+               if any(s.get(key, 0.0) > 0 for s in stacks)]
+    width = 0.8 / max(1, len(present))
+    smallest = min([v for s in stacks for v in s.values() if v > 0] or [1.0])
+    for k, (key, legend, color) in enumerate(present):
+        xs = [i - 0.4 + (k + 0.5) * width for i in range(len(columns))]
         heights = [s.get(key, 0.0) for s in stacks]
-        if not any(heights):
-            continue
-        hatch = "//" if key == "kv" else None
-        ax.bar(xs, heights, bottom=bottoms, color=color, label=legend if key != "kv"
-               else f"KV cache @ {fmt_context(context)} {TIMES} {batch}", width=0.6,
-               edgecolor="white", linewidth=0.5, hatch=hatch)
-        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
-    for x, total in zip(xs, bottoms, strict=True):
-        ax.annotate(f"{total:,.1f}" if total < 100 else f"{total:,.0f}", (x, total),
-                    textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+        label = legend if key != "kv" else f"KV cache @ {fmt_context(context)} {TIMES} {batch}"
+        bars = ax.bar(xs, heights, width=width * 0.92, color=color, label=label,
+                      edgecolor="#333333" if key == "kv" else "white", linewidth=0.5,
+                      hatch="//" if key == "kv" else None)
+        for bar, h in zip(bars, heights, strict=True):
+            if h > 0:
+                ax.annotate(gib_label(h), (bar.get_x() + bar.get_width() / 2, h),
+                            textcoords="offset points", xytext=(0, 2), ha="center",
+                            va="bottom", fontsize=6, rotation=90)
+    totals = [sum(s.values()) for s in stacks]
     if options.gpu is not None:
         g = options.gpu
         ax.axhline(g.memory_bytes / GIB, color="#999999", linewidth=1, linestyle=(0, (4, 4)),
                    label=f"{g.name} memory ({g.memory_bytes / GIB:.1f} GiB)")
-    ax.set_xticks(xs)
-    ax.set_xticklabels(names, rotation=20 if len(xs) > 2 else 0, ha="right" if len(xs) > 2
-                       else "center", fontsize=8)
-    ax.set_ylabel("memory (GiB)")
-    ax.set_ylim(0, max([*bottoms, 1e-9]) * 1.15)
+    ax.set_xticks(range(len(columns)))
+    ax.set_xticklabels([f"{_label(c, 28)}\n{gib_label(t)} GiB in all" if t >= 1 else
+                        f"{_label(c, 28)}\n{gib_label(t)} in all"
+                        for c, t in zip(columns, totals, strict=True)], fontsize=8)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(_bytes_formatter(1, "GiB"))
+    ax.set_ylabel("memory (GiB, log scale)")
+    top = max([*totals, (options.gpu.memory_bytes / GIB) if options.gpu else 0.0, 1e-9])
+    ax.set_ylim(smallest / 3, top * 12)  # room above the tallest bar for its rotated label
     ax.set_title("Memory: weights by component + KV cache @ "
                  f"{fmt_context(context)} {TIMES} {batch}")
-    ax.grid(True, axis="y", alpha=0.3)
+    ax.grid(True, axis="y", which="major", alpha=0.3)
     ax.set_axisbelow(True)
-    handles, labels = ax.get_legend_handles_labels()
-    # Top of the stack first, as the bars read; outside the axes, right of them.
-    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left",
-              bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 SERVING_PARTS: tuple[tuple[str, str, str], ...] = (
@@ -320,11 +369,22 @@ def draw_serving_memory(ax: Axes, columns: Sequence[Column], options: Options) -
         ax.bar(xs, heights, bottom=bottoms, color=color, label=legend, width=0.6,
                edgecolor="white", linewidth=0.5, hatch="//" if key == "kv_memory_bytes" else None)
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+    first = next((p for p in plans if p is not None), None)
+    # Linear, as the parts add up to one GPU's memory; the axis stops above that memory, so a
+    # model whose weights do not fit is a cut bar with its total written on it, instead of a
+    # bar that flattens the others.
+    capacity = first.capacity_bytes / GIB if first is not None else max([*bottoms, 1e-9])
+    ceiling = max([capacity, *(b for b in bottoms if b <= capacity * 1.3)]) * 1.25
     for x, p in zip(xs, plans, strict=True):
-        if p is not None:
+        if p is None:
+            continue
+        if bottoms[x] > ceiling:
+            ax.annotate(f"{gib_label(bottoms[x])} GiB: does not fit", (x, ceiling),
+                        textcoords="offset points", xytext=(0, -4), ha="center", va="top",
+                        fontsize=7, color="#b00000", rotation=90)
+        else:
             ax.annotate(f"{p.kv_tokens:,} tok", (x, bottoms[x]), textcoords="offset points",
                         xytext=(0, 3), ha="center", fontsize=8)
-    first = next((p for p in plans if p is not None), None)
     if first is not None:
         ax.axhline(first.capacity_bytes / GIB, color="#999999", linewidth=1,
                    linestyle=(0, (4, 4)),
@@ -334,15 +394,29 @@ def draw_serving_memory(ax: Axes, columns: Sequence[Column], options: Options) -
         ax.set_title(f"Memory per GPU as vLLM lays it out ({where}, "
                      f"utilization {first.gpu_memory_utilization:g})")
     ax.set_xticks(xs)
-    ax.set_xticklabels(names, rotation=20 if len(xs) > 2 else 0, ha="right" if len(xs) > 2
-                       else "center", fontsize=8)
+    # every part's value under its bar, the thin ones (a 0.5 GiB reserve) included
+    ax.set_xticklabels([f"{name}\n" + _serving_values(p) for name, p in
+                        zip(names, plans, strict=True)], fontsize=7)
     ax.set_ylabel("memory per GPU (GiB)")
-    ax.set_ylim(0, max([*bottoms, (first.capacity_bytes / GIB) if first else 0, 1e-9]) * 1.15)
+    ax.set_ylim(0, ceiling)
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+_SERVING_SHORT = {"weights_bytes": "weights", "activation_peak_bytes": "act.",
+                  "non_torch_bytes": "reserve", "kv_memory_bytes": "KV"}
+
+
+def _serving_values(plan: Any) -> str:
+    """Two lines of "part value" (GiB), bottom of the stack first."""
+    if plan is None:
+        return "no plan"
+    parts = [f"{_SERVING_SHORT[key]} {gib_label(getattr(plan, key) / GIB)}"
+             for key, _, _ in SERVING_PARTS]
+    return " · ".join(parts[:2]) + "\n" + " · ".join(parts[2:])
 
 
 def _roofline_curve(column: Column, gpu: GPU,
@@ -425,7 +499,7 @@ def figsize_for(kind: str, columns: Sequence[Column]) -> tuple[float, float]:
     longest = max([len(_label(c)) for c in columns] or [0]) + 18  # " (weights do not fit)"
     rows = math.ceil((n + 1) / _legend_columns(longest))
     extra = max(0, rows - 8) * 0.2
-    wide = max(FIGSIZE[0], 3.5 + 0.45 * n)
+    wide = max(FIGSIZE[0], 3.5 + 0.9 * n)  # a group of bars per model
     if kind == "memory":
         return (wide, FIGSIZE[1])
     if kind == "overview":

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from archlint.cli_options import profile_options, source_options
+from archlint.cli_options import color_option, profile_options, resolve_color, source_options
 
 
 @click.command("scan")
@@ -47,6 +47,7 @@ from archlint.cli_options import profile_options, source_options
               help="Requests per second to the Hub host, for all Ray workers together.")
 @click.option("--ray-shards", type=click.IntRange(min=1),
               help="Ray tasks [default: 4 per CPU of the cluster].")
+@color_option
 @profile_options
 @source_options
 def scan_command(
@@ -66,11 +67,13 @@ def scan_command(
     ray_shards: int | None,
     options: Any,
     source: Any,
+    color: str,
 ) -> None:
     """Analyse many models: one JSON line per model (failures carry their reason), a progress
     bar and a summary on stderr. Exit 1 when some models failed."""
     from archlint.scan import run_scan_cli
 
+    _colour_for_rich(color)
     code = run_scan_cli(
         from_file=from_file,
         author=author,
@@ -91,3 +94,21 @@ def scan_command(
     )
     if code:
         sys.exit(code)
+
+
+def _colour_for_rich(mode: str) -> None:
+    """The progress bar and summary tables are rich's, on stderr, built by the scan itself; the
+    decision (--color, NO_COLOR over FORCE_COLOR, TERM=dumb: resolve_color's) reaches those
+    consoles through this process's environment, which rich reads."""
+    import os
+
+    if resolve_color(mode, sys.stderr.isatty()):
+        os.environ.pop("NO_COLOR", None)
+        os.environ["FORCE_COLOR"] = "1"
+        if os.environ.get("TERM") == "dumb":  # --color always at a dumb terminal
+            os.environ.pop("TERM")
+    else:
+        os.environ.pop("FORCE_COLOR", None)
+        os.environ["NO_COLOR"] = "1"
+        # rich's NO_COLOR drops colours only; a dumb terminal also gets no bold or italics
+        os.environ["TERM"] = "dumb"

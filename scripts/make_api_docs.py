@@ -1,5 +1,5 @@
 """Write docs/api.md from the docstrings of the library's entry points (archlint.api) and the
-fields of the report document. `tests/test_api.py` fails when docs/api.md is out of date:
+fields of the report document. `tests/test_ci_path.py` fails when docs/api.md is out of date:
 
     .venv/bin/python scripts/make_api_docs.py
 """
@@ -33,6 +33,13 @@ def render() -> str:
         'doc = api.report("fixtures/planted/tiny-llama")  # archlint.report.document.Report',
         "doc.params.total, [f.code for f in doc.findings]",
         "doc.model_dump()                                     # plain data, as --format json",
+        "",
+        "import io, json",
+        "from archlint.scan import scan",
+        "",
+        "out = io.StringIO()",
+        'summary = scan(["llama3", "mixtral"], out=out)       # the rows of `archlint scan`',
+        "rows = [json.loads(line) for line in out.getvalue().splitlines()]",
         "```",
         "",
     ]

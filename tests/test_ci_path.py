@@ -119,6 +119,26 @@ def test_check_prints_findings_like_ruff(repo: Path) -> None:
     assert here.returncode == 1 and "config.json:8:3: AL101" in here.stdout
 
 
+def test_check_json_is_the_findings_like_ruff(repo: Path) -> None:
+    concise = run(["check", "../models/tiny"], repo / "sub").stdout.splitlines()[:-1]
+    proc = run(["check", "../models/tiny", "--format", "json"], repo / "sub")
+    assert proc.returncode == 1
+    findings = json.loads(proc.stdout)
+    assert isinstance(findings, list)
+    # the same findings, in the same order, as the concise lines (path:line:col: CODE message)
+    assert [f"{f['filename']}" + (f":{f['location']['line']}:{f['location']['column']}"
+                                  if f["location"]["line"] else "") + f": {f['code']} "
+            f"{f['message']}" for f in findings] == concise
+    full = json.loads(run(["check", "../models/tiny", "--format", "json", "--report"],
+                          repo / "sub").stdout)
+    assert [{k: v for k, v in f.items() if k != "filename"} for f in findings] == \
+        full["findings"]
+    stats = json.loads(run(["check", "../models/tiny", "-f", "json", "--statistics"],
+                           repo / "sub").stdout)
+    assert sum(row["count"] for row in stats) == len(findings) == 10
+    assert {"code", "name", "count"} == set(stats[0])
+
+
 def test_config_discovery_is_for_the_local_path_only(tmp_path: Path) -> None:
     (tmp_path / "archlint.toml").write_text('[spec]\nkv_heads = 4\n')  # Llama-3-8B has 8
     remote = run(["check", "llama3", "--catalog"], tmp_path)
@@ -132,6 +152,33 @@ def test_config_discovery_is_for_the_local_path_only(tmp_path: Path) -> None:
     assert "AL101" in run(["check", "tiny", "--isolated"], tmp_path).stdout
 
 
+def test_per_file_and_per_tensor_ignores(tmp_path: Path) -> None:
+    """archlint's `# noqa`: rules silenced for files and tensor names matching a pattern.
+    The planted repo's defects (fixtures/planted/EXPECTED.json): AL401 on the fp32 tensor
+    model.layers.1.mlp.down_proj.weight, AL011 on the index entry of model.norm.weight, AL1xx
+    on config.json keys, AL014 on the index's total_size."""
+    model = tmp_path / "tiny"
+    shutil.copytree(PLANTED, model)
+    before = {f["code"] for f in json.loads(run(["check", "tiny", "-f", "json"], tmp_path)
+                                            .stdout)}
+    assert {"AL401", "AL011", "AL101", "AL111", "AL112", "AL014", "AL502"} <= before
+    toml = model / "archlint.toml"  # the planted repo's own: its [spec] makes AL502, AL507
+    toml.write_text(toml.read_text() + "\n"
+        '[per-tensor-ignores]\n'
+        '"model.layers.*.mlp.down_proj.weight" = ["AL401"]\n'
+        '"model.norm.*" = "AL011"\n'
+        '"lm_head.*" = ["ALL"]\n'
+        '[per-file-ignores]\n'
+        '"config.json" = ["AL1"]\n')
+    after = {f["code"] for f in json.loads(run(["check", "tiny", "-f", "json"], tmp_path)
+                                           .stdout)}
+    assert after == before - {"AL401", "AL011", "AL101", "AL111", "AL112"}
+    (model / "archlint.toml").write_text('[per-tensor-ignores]\n"x.*" = ["AL9999"]\n')
+    bad = run(["check", "tiny"], tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "per-tensor-ignores 'x.*'" in bad.stderr and "archlint.toml" in bad.stderr
+
+
 def test_colour_follows_no_color_force_color_and_term(tmp_path: Path) -> None:
     args = ["llama3", "--catalog"]
     assert not ANSI.search(run(args, tmp_path).stdout)  # a pipe: no colour
@@ -139,6 +186,71 @@ def test_colour_follows_no_color_force_color_and_term(tmp_path: Path) -> None:
     assert not ANSI.search(run(args, tmp_path, FORCE_COLOR="1", NO_COLOR="1").stdout)
     assert ANSI.search(run([*args, "--color", "always"], tmp_path, TERM="dumb").stdout)
     assert not ANSI.search(run([*args, "--color", "never"], tmp_path, FORCE_COLOR="1").stdout)
+
+
+def _styled_commands(tmp_path: Path) -> dict[str, list[str]]:
+    (tmp_path / "ids.txt").write_text("llama3\nmixtral\n")
+    commands = {
+        "rules": ["rules"],
+        "rule": ["rule", "AL101"],
+        "catalog": ["catalog"],
+        "version": ["version"],
+        # the scan's summary tables are on stderr, the JSON lines in the file
+        "scan": ["scan", "--from", "ids.txt", "--catalog", "-o", "rows.jsonl"],
+    }
+    try:
+        import torch  # noqa: F401  (bench needs the gpu extra; on a CPU it checks KV bytes)
+    except ImportError:
+        pass
+    else:
+        commands["bench"] = ["bench", "llama3", "--catalog", "--device", "cpu", "--batch", "1",
+                             "--context", "16"]
+    return commands
+
+
+@pytest.mark.parametrize("name", ["rules", "rule", "catalog", "version", "scan", "bench"])
+def test_colour_on_every_subcommand(tmp_path: Path, name: str) -> None:
+    commands = _styled_commands(tmp_path)
+    if name not in commands:
+        pytest.skip("bench needs torch (the gpu extra)")
+    args = commands[name]
+
+    def styled(*extra: str, **env: str) -> bool:
+        proc = run([*args, *extra], tmp_path, **env)
+        assert proc.returncode == 0, proc.stderr
+        return bool(ANSI.search(proc.stdout + proc.stderr))
+
+    assert not styled()  # a pipe
+    assert styled(FORCE_COLOR="1")  # https://force-color.org
+    assert not styled(FORCE_COLOR="1", NO_COLOR="1")  # https://no-color.org wins
+    assert styled("--color", "always", TERM="dumb")
+    assert not styled("--color", "never", FORCE_COLOR="1")
+
+
+def test_json_is_never_styled(tmp_path: Path) -> None:
+    for args in (["schema"], ["rules", "-f", "json"], ["catalog", "--format", "json"],
+                 ["version", "--output-format", "json"]):
+        proc = run([*args, "--color", "always"], tmp_path)
+        assert proc.returncode == 0 and not ANSI.search(proc.stdout), args
+        json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("name", ["rules", "catalog", "scan", "bench"])
+def test_columns_bound_every_subcommand(tmp_path: Path, name: str) -> None:
+    commands = _styled_commands(tmp_path)
+    if name not in commands:
+        pytest.skip("bench needs torch (the gpu extra)")
+    proc = run(commands[name], tmp_path, COLUMNS="60")
+    assert proc.returncode == 0, proc.stderr
+    lines = (proc.stdout + proc.stderr).splitlines()
+    if name == "scan":  # its tables; the one-line summary above them is a log line, unwrapped
+        lines = [line for line in lines if line[:1] in "┏┃┡│└"]
+    assert lines and max(len(line) for line in lines) <= 60
+    wide = run(commands[name], tmp_path, COLUMNS="200")
+    if name == "rules":  # one rule, one line, when the width allows
+        assert len(wide.stdout.splitlines()) < len(proc.stdout.splitlines())
+    if name == "catalog":  # a model id is never split, whatever the width
+        assert any(line.startswith("meta-llama/Meta-Llama-3-8B ") for line in lines)
 
 
 @pytest.mark.parametrize("columns", [80, 120])
@@ -152,12 +264,62 @@ def test_suggestions(tmp_path: Path) -> None:
     typo = run(["chek", "."], tmp_path)
     assert typo.returncode == 2 and "did you mean 'check'" in typo.stderr
     assert "did you mean 'llama3'" in run(["lama3"], tmp_path).stderr
+    assert "did you mean 'llama3'" in run(["lama3", "--catalog"], tmp_path).stderr
     assert "did you mean 'layer-count-mismatch'" in \
         run(["rule", "layer-count-mismach"], tmp_path).stderr
     rows = run(["compare", "llama3", "--catalog", "--rows", "kv_per_tokn"], tmp_path)
     assert rows.returncode == 2 and "did you mean 'kv_per_token'" in rows.stderr
     option = run(["llama3", "--formt", "json"], tmp_path)
     assert option.returncode == 2 and "--format" in option.stderr
+
+
+def test_a_hub_id_that_404s_gets_a_suggestion(hub_server, tmp_path: Path) -> None:
+    """The local test Hub has no repos: a near miss of a bundled id is suggested with the
+    one line, an unrelated id gets none."""
+    env = {"HF_ENDPOINT": hub_server.endpoint, "ARCHLINT_CACHE": str(tmp_path / "cache")}
+    near = run(["meta-llama/Meta-Llama-3-8b"], tmp_path, **env)
+    assert near.returncode == 2 and near.stderr.count("\n") == 1, near.stderr
+    assert "repository not found" in near.stderr
+    assert "did you mean 'meta-llama/Meta-Llama-3-8B'?" in near.stderr
+    far = run(["nobody/nothing-like-it"], tmp_path, **env)
+    assert far.returncode == 2 and "did you mean" not in far.stderr
+
+
+def test_token_and_verbose(hub_server, tmp_path: Path) -> None:
+    """--token reaches the Hub (a private repo answers only to its member's token, as the
+    Hub's 404 for private repos does); -v says which config and repository root are used."""
+    from tests.helpers import fixture
+
+    hub_server.add_model("Qwen/Qwen3-8B", fixture("Qwen/Qwen3-8B"), private=True,
+                         allowed_tokens={"hf_member"})
+    env = {"HF_ENDPOINT": hub_server.endpoint, "ARCHLINT_CACHE": str(tmp_path / "cache"),
+           "HF_TOKEN_PATH": str(tmp_path / "no-token")}
+    denied = run(["Qwen/Qwen3-8B", "--no-cache"], tmp_path, **env)
+    assert denied.returncode == 2 and "repository not found" in denied.stderr
+    allowed = run(["Qwen/Qwen3-8B", "--no-cache", "--token", "hf_member", "-f", "json"],
+                  tmp_path, **env)
+    assert allowed.returncode in (0, 1), allowed.stderr
+    assert json.loads(allowed.stdout)["model"]["id"] == "Qwen/Qwen3-8B"
+    assert "hf_member" not in allowed.stdout + allowed.stderr  # never echoed
+    model = tmp_path / "tiny"
+    shutil.copytree(PLANTED, model)
+    verbose = run(["check", "tiny", "-v"], tmp_path)
+    assert f"config: {model / 'archlint.toml'}" in verbose.stderr
+    assert "repository root:" in verbose.stderr
+    assert "config:" not in run(["check", "tiny"], tmp_path).stderr
+
+
+def test_shell_completion_as_documented(tmp_path: Path) -> None:
+    """docs/ci.md's bash line produces click's completion script, and it completes."""
+    line = next(x for x in _doc_block("Shell completion", "sh").splitlines() if "bash" in x)
+    command = re.search(r'"\$\((.*)\)"', line).group(1)  # type: ignore[union-attr]
+    env_name, _, value = command.split()[0].partition("=")
+    assert (env_name, value) == ("_ARCHLINT_COMPLETE", "bash_source")
+    script = run([], tmp_path, **{env_name: value})
+    assert "complete " in script.stdout and "_ARCHLINT_COMPLETE" in script.stdout
+    words = run([], tmp_path, _ARCHLINT_COMPLETE="bash_complete", COMP_WORDS="archlint ch",
+                COMP_CWORD="1")
+    assert "check" in words.stdout
 
 
 def test_conventions(tmp_path: Path) -> None:
@@ -177,8 +339,36 @@ def test_conventions(tmp_path: Path) -> None:
     assert a["kv_cache"] == b["kv_cache"] and a["kv_cache"]["context"] == 4096
     # one name for the text output across subcommands
     assert run(["compare", "llama3", "--catalog", "--format", "text"], tmp_path).returncode == 0
+    # --output-format on every subcommand with a --format (ruff's name)
+    as_json = run(["compare", "llama3", "--catalog", "--output-format", "json"], tmp_path)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)
+    for sub in (["rules"], ["catalog"], ["version"], ["check", str(PLANTED)]):
+        proc = run([*sub, "--output-format", "json"], tmp_path)
+        assert proc.returncode in (0, 1) and json.loads(proc.stdout) is not None, sub
     quiet = run(["llama3", "--catalog", "-q", "-o", "r.txt"], tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_deepseek_v3_has_one_total_everywhere(tmp_path: Path) -> None:
+    """One total in the table, the bullets, markdown, JSON and compare; MTP explained once.
+    By hand: 671,026,419,200 main model (DeepSeek-V3's card: "671B total parameters") plus
+    the MTP module (layer 61) is the total, and 671B appears only as the main model."""
+    doc = json.loads(run(["deepseek-v3", "--catalog", "-f", "json"], tmp_path).stdout)
+    params = doc["params"]
+    assert params["main_model"] == 671_026_419_200
+    assert params["total"] == params["main_model"] + params["by_component"]["mtp"]
+    total = f"{params['total'] / 1e9:.0f}B"
+    texts = {fmt: run(["deepseek-v3", "--catalog", "-f", fmt], tmp_path, COLUMNS="200").stdout
+             for fmt in ("text", "markdown")}
+    texts["compare"] = run(["compare", "deepseek-v3", "--catalog", "-f", "markdown"],
+                           tmp_path).stdout
+    for fmt, text in texts.items():
+        totals = set(re.findall(r"\b(\d+(?:\.\d+)?B) total\b", text))
+        assert totals <= {total}, (fmt, totals)
+        assert re.search(rf"(total|Params \(total\))\W+{total}", text), fmt
+        assert all(m.group(0) == "671B main model"
+                   for m in re.finditer(r"671B[\w ]{0,11}", text)), fmt
+    assert texts["text"].count("multi-token-prediction") == 1
 
 
 def test_plots_without_matplotlib_say_which_extra(tmp_path: Path) -> None:
@@ -209,6 +399,24 @@ def test_api_returns_the_json_report_with_findings(tmp_path: Path) -> None:
 
     table = api.compare(["llama3", "mixtral"], source=SourceOptions(prefer="catalog"))
     assert table.columns == ["meta-llama/Meta-Llama-3-8B", "mistralai/Mixtral-8x7B-v0.1"]
+    # analyze() is the intermediate objects; its findings only when asked for
+    assert api.analyze(str(PLANTED)).findings == []
+    assert [f.code for f in api.analyze(str(PLANTED), lint=True).findings] == \
+        [f.code for f in doc.findings]
+    import io
+
+    from archlint.scan import scan
+
+    out = io.StringIO()  # the scan's library form, as docs/api.md shows it
+    summary = scan(["llama3", "nope/none"], out=out,
+                   source_options=SourceOptions(prefer="catalog", offline=True))
+    rows = {row["id"]: row for row in map(json.loads, out.getvalue().splitlines())}
+    assert (summary.ok, summary.failed) == (1, 1)
+    # Llama-3-8B: the index's total_size 16,060,522,496 B of bf16 = 8,030,261,248 parameters;
+    # KV per token = 32 layers x 2 (K, V) x 8 KV heads x 128 dims x 2 bytes = 131,072
+    assert rows["llama3"]["status"] == "ok" and rows["llama3"]["params_total"] == 8_030_261_248
+    assert rows["llama3"]["kv_bytes_per_token"] == 131_072
+    assert rows["nope/none"]["status"] != "ok" and rows["nope/none"]["reason"]
 
 
 def test_api_docs_are_generated_from_the_docstrings() -> None:
@@ -276,28 +484,120 @@ def test_action_steps_run_locally(repo: Path, tmp_path: Path) -> None:
 
 def _doc_commands() -> list[str]:
     text = (ROOT / "docs" / "ci.md").read_text()
-    commands = re.findall(r"^\s*(?:- )?run: (archlint [^\n]+)$", text, re.M)
-    return [c for c in commands if "OWNER" not in c]
+    return re.findall(r"^\s*(?:- )?run: (archlint [^\n]+)$", text, re.M)
 
 
-def test_docs_commands_run(repo: Path, tmp_path: Path) -> None:
+def _doc_block(heading: str, lang: str) -> str:
+    """The first ```lang block of docs/ci.md's section ``heading``."""
+    text = (ROOT / "docs" / "ci.md").read_text()
+    section = text[text.index(f"\n## {heading}\n"):]
+    return re.search(rf"```{lang}\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+
+
+def _offline_env(tmp_path: Path, *bin_dirs: Path) -> dict[str, str]:
+    """pip and pre-commit without a package index: archlint's dependencies (and setuptools, to
+    build it) are found where this interpreter has them, as already installed; nothing is
+    downloaded, so a clone installs as it would on a runner."""
+    import sysconfig
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+    env.update(PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PYTHONPATH=sysconfig.get_paths()["purelib"], PRE_COMMIT_HOME=str(tmp_path / "pch"),
+               PATH=os.pathsep.join([*map(str, bin_dirs), os.environ["PATH"]]))
+    return env
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", "-c", "user.name=archlint", "-c", "user.email=ci@example.invalid",
+                    *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _clone_of_this_checkout(dest: Path) -> Path:
+    """A git repository holding this checkout's files as they are (uncommitted edits too)."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                            text=True, capture_output=True)
+    names = listed.stdout.splitlines() if listed.returncode == 0 else None
+    if names is None:  # not a git checkout: the tree without the environment
+        shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__"))
+    else:
+        for name in names:
+            if (ROOT / name).is_file():
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, dest / name)
+    _git("init", "-q", cwd=dest)
+    _git("add", "-A", cwd=dest)
+    _git("commit", "-q", "-m", "archlint", cwd=dest)
+    return dest
+
+
+def test_docs_install_and_workflow_run_as_written(tmp_path: Path) -> None:
+    """The install block, the workflow's own steps (two checkouts, `uses: ./.archlint`, pip from
+    the checkout) and every `archlint` command of docs/ci.md, run with the archlint they
+    install into a fresh environment."""
+    pytest.importorskip("setuptools", reason="building the clone offline needs setuptools")
+    model = tmp_path / "model"
+    shutil.copytree(PLANTED, model)
+    _git("init", "-q", cwd=model)
+    clone = _clone_of_this_checkout(model / ".archlint")  # where the workflow checks it out
+    workflow = yaml.safe_load(_doc_block("GitHub Action", "yaml"))
+    steps = workflow["jobs"]["archlint"]["steps"]
+    checkout = next(s for s in steps if s.get("with", {}).get("path") == ".archlint")
+    assert checkout["uses"].startswith("actions/checkout@")
+    local = next(s for s in steps if s.get("uses", "").startswith("./"))
+    assert (model / local["uses"] / "action.yml").is_file()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    env = _offline_env(tmp_path, venv / "bin")
+    (tmp_path / "archlint").symlink_to(clone)  # the install block's "$PWD/archlint"
+    install = subprocess.run(["bash", "-e", "-c", _doc_block("Installing", "sh")], cwd=tmp_path,
+                             env=env, text=True, capture_output=True, timeout=600)
+    assert install.returncode == 0, install.stdout + install.stderr
+    without_action = re.findall(r"- run: (python -m pip install [^\n]+)",
+                                _doc_block("GitHub Action", "yaml") + (ROOT / "docs" / "ci.md")
+                                .read_text())
+    assert without_action
+    proc = subprocess.run(["bash", "-e", "-c", without_action[0]], cwd=model, env=env,
+                          text=True, capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    where = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import archlint; print(archlint.__file__)"], env=env, text=True,
+                           capture_output=True, cwd=tmp_path)
+    assert where.stdout.startswith(str(venv)), where  # the installed copy, not this checkout
     commands = _doc_commands()
     assert len(commands) >= 3
-    model = repo / "models" / "tiny"
-    env = {**os.environ, "PATH": f"{_bin_dir(tmp_path)}{os.pathsep}{os.environ['PATH']}"}
     for command in commands:
         proc = subprocess.run(["bash", "-c", command], cwd=model, env=env, text=True,
                               capture_output=True, timeout=300)
         assert proc.returncode == 1, (command, proc.stderr)  # the planted model has findings
     assert json.loads((model / "archlint.sarif").read_text())["version"] == "2.1.0"
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    hook = next(h for h in hooks if h["id"] == "archlint")
-    proc = subprocess.run(["bash", "-c", " ".join([hook["entry"], *hook["args"]])], cwd=model,
-                          env=env, text=True, capture_output=True, timeout=300)
-    assert proc.returncode == 1 and proc.stdout.splitlines()[-1].startswith("Found 10 findings")
-    files = re.compile(hook["files"])
+    files = re.compile(next(h for h in hooks if h["id"] == "archlint")["files"])
     assert files.search("models/tiny/config.json") and files.search("model.safetensors")
     assert not files.search("README.md")
+
+
+def test_docs_pre_commit_runs_the_hook_from_a_local_clone(tmp_path: Path) -> None:
+    pytest.importorskip("pre_commit", reason="pre-commit is in the test extra")
+    model = tmp_path / "model"
+    shutil.copytree(PLANTED, model)
+    _git("init", "-q", cwd=model)
+    _git("add", "-A", cwd=model)
+    clone = _clone_of_this_checkout(tmp_path / "archlint")
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "pre-commit").write_text(f"#!/bin/sh\nexec {sys.executable} -m pre_commit \"$@\"\n")
+    (shim / "pre-commit").chmod(0o755)
+    env = {**_offline_env(tmp_path, shim), "ARCHLINT_REPO": str(clone)}
+    proc = subprocess.run(["bash", "-c", _doc_block("pre-commit", "sh")], cwd=model, env=env,
+                          text=True, capture_output=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    config = yaml.safe_load((model / ".pre-commit-config.yaml").read_text())
+    assert config["repos"][0]["rev"] == subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=clone, text=True, capture_output=True).stdout.strip()
+    assert "archlint....." in proc.stdout and "Failed" in proc.stdout
+    # the hook's output is check's: one finding per line, then the summary
+    assert "config.json:8:3: AL101 " in proc.stdout and "Found 10 findings" in proc.stdout
+    assert "what this means" not in proc.stdout
 
 
 def test_html_page_is_responsive() -> None:
@@ -308,6 +608,8 @@ def test_html_page_is_responsive() -> None:
                        source_options=SourceOptions(prefer="catalog"))
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert '<div class="scroll"><table' in html and "overflow-x:auto" in html
+    # the phone rules come after the rules they override (the same specificity: order decides)
+    assert html.index("@media (max-width:600px)") > html.index("tbody th{background")
     assert "figure svg{max-width:100%;height:auto" in html
 
 
@@ -399,8 +701,9 @@ def test_refused_config_in_every_findings_format(bad_repo: Path) -> None:
     assert case.get("name") == "AL019 config-invalid" and case.find("failure") is not None
     # --fail-on never: the report, exit 0; the whole-report formats keep the one line, exit 2
     assert run(["check", "models/m", "--fail-on", "never"], bad_repo).returncode == 0
-    for fmt in ("json", "text"):
-        proc = run(["check", "models/m", "--format", fmt, "-o", f"out.{fmt}"], bad_repo)
+    for fmt in ("json", "text"):  # check's JSON is its findings; the JSON report: --report
+        proc = run(["check", "models/m", "--format", fmt, "--report", "-o", f"out.{fmt}"],
+                   bad_repo)
         assert proc.returncode == 2 and not (bad_repo / f"out.{fmt}").exists()
         assert proc.stderr.strip() == "archlint: config.json: num_hidden_layers must be a " \
             "positive integer (got -1)"

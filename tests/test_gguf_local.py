@@ -52,8 +52,8 @@ def test_a_gguf_file_is_a_full_report(llama3_file: Path) -> None:
 
 
 def test_cli_report_and_check_are_clean(llama3_file: Path, capsys, monkeypatch) -> None:
-    code, out, err = run(["check", str(llama3_file), "--gpu", "none", "--format", "json"],
-                         capsys, monkeypatch)
+    code, out, err = run(["check", str(llama3_file), "--gpu", "none", "--format", "json",
+                          "--report"], capsys, monkeypatch)
     assert code == 0, err
     report = json.loads(out)
     assert report["findings"] == []
@@ -106,8 +106,8 @@ def test_planted_layer_count_defect_is_found(tmp_path: Path, capsys, monkeypatch
     kv = llama_kv(**{**small, "layers": 4}, vocab=512)  # type: ignore[arg-type]
     path = tmp_path / "lying.gguf"
     write_gguf(path, "llama", kv, llama_tensors(**small, vocab=512))  # type: ignore[arg-type]
-    code, out, _err = run(["check", str(path), "--gpu", "none", "--format", "json"],
-                         capsys, monkeypatch)
+    code, out, _err = run(["check", str(path), "--gpu", "none", "--format", "json",
+                           "--report"], capsys, monkeypatch)
     assert code == 1
     (finding,) = [f for f in json.loads(out)["findings"] if f["code"] == "AL101"]
     assert "layer(s) 3" in finding["message"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") \
+    or shutil.which("chromium-headless-shell") \
     or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium/Chrome installed")
 

@@ -83,7 +83,7 @@ def test_axis_labels_titles_legends(rendered):
     assert "DeepSeek-V3 (MLA)" in kv and "Mistral-7B-Instruct-v0.1 (windowed)" in kv
     assert "Meta-Llama-3-8B" in kv and "H100 memory" in kv
     mem = check_svg(rendered["memory.svg"])
-    assert "memory (GiB)" in mem and "routed experts" in mem and "8k" in mem
+    assert "memory (GiB, log scale)" in mem and "routed experts" in mem and "8k" in mem
     assert "KV cache @ 8k × 4" in mem
     roof = check_svg(rendered["roofline.svg"])
     assert "tokens/s" in roof and "A100" in roof and "batch" in roof
@@ -125,3 +125,64 @@ def test_run_compare_writes_plots(tmp_path):
         "kv_vs_context.png", "memory_breakdown.png", "roofline.png", "serving_memory.png"]
     for name in ("kv_vs_context", "memory_breakdown", "roofline"):
         check_png(tmp_path / "plots" / f"{name}.png")
+
+
+def test_identical_kv_curves_are_marked(analyses, tmp_path):
+    """Llama-3-8B and Mixtral-8x7B both cache 32 layers x 8 KV heads x 128 dims (their
+    config.json files), so their curves coincide: the one drawn under says so, and has
+    markers drawn above the other."""
+    assert plots.covered_by([[1, 2], [3, 4], [1, 2], [1, 2]]) == [3, None, 3, None]
+    llama, mixtral = analyses[0], analyses[3]
+    texts = check_svg(plots.plot_kv_vs_context([llama, mixtral, analyses[2]],
+                                               tmp_path / "kv.svg"))
+    assert "Meta-Llama-3-8B (= Mixtral-8x7B-v0.1)" in texts
+    assert "DeepSeek-V3 (MLA)" in texts and "DeepSeek-V3 (MLA) (=" not in texts
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    plots.draw_kv_vs_context(ax, plots.as_columns([llama, mixtral], Options()), Options())
+    marked = [line for line in ax.get_lines() if line.get_marker() not in ("None", None, "")
+              and line.get_label().startswith("Meta-Llama-3-8B (=")]
+    assert marked and marked[0].get_zorder() > 2
+    plt.close(fig)
+
+
+def test_memory_breakdown_shows_every_part_with_its_value(analyses):
+    """A log axis: gpt2-sized parts (MiB of norms) and a 640 GiB expert stack are all
+    visible bars, each with its value written on it."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    options = Options(context=8192, batch=1, gpu=find_gpu("H100"))
+    plots.draw_memory_breakdown(ax, plots.as_columns(analyses, options), options)
+    assert ax.get_yscale() == "log"
+    bottom, top = ax.get_ylim()
+    bars = [b for b in ax.patches if b.get_height() > 0]
+    assert bars and all(bottom < b.get_height() < top for b in bars)
+    values = [t.get_text() for t in ax.texts]
+    assert len(values) == len(bars)
+    # Llama-3-8B's KV cache at 8k: 32 x 2 x 8 x 128 x 2 B x 8,192 tokens = 1 GiB exactly
+    assert "1" in values
+    # its embedding: 128,256 x 4,096 x 2 B = 1,002 MiB
+    assert "1,002 MiB" in values
+    plt.close(fig)
+    assert plots.gib_label(0.5) == "512 MiB" and plots.gib_label(638.4) == "638"
+    assert plots.gib_label(0) == "0" and plots.gib_label(2**-11) == "512 KiB"
+
+
+def test_serving_memory_cuts_bars_that_do_not_fit():
+    import matplotlib.pyplot as plt
+
+    from archlint.cli_options import make_options
+
+    fig, ax = plt.subplots()
+    options = make_options(8192, 1, None, "H100", None)  # as the CLI: a serving plan, TP 1
+    models = [analyze(name, options, source=CATALOG) for name in ("llama3", "deepseek-v3")]
+    plots.draw_serving_memory(ax, plots.as_columns(models, options), options)
+    _, top = ax.get_ylim()
+    # DeepSeek-V3's weights (~640 GiB) on one 80 GB H100: cut, its total written on the bar
+    assert top < 200
+    assert any("does not fit" in t.get_text() for t in ax.texts)
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert all("reserve" in t and "KV" in t and "weights" in t for t in ticks)
+    plt.close(fig)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from archlint.cli_options import source_options
+from archlint.cli_options import Terminal, color_option, source_options, text_or_json
 
 
 @click.command("bench")
@@ -58,7 +58,9 @@ from archlint.cli_options import source_options
               help="Tensor-parallel ranks: one process per GPU (NCCL; gloo without GPUs).")
 @click.option("--ep", type=click.IntRange(min=1), default=1, show_default=True,
               help="Expert-parallel ranks for an MoE layer: one process per GPU.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@text_or_json()
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@color_option
 @source_options
 def bench_command(
     model: str,
@@ -74,7 +76,9 @@ def bench_command(
     encoder_tokens: int | None,
     tp: int,
     ep: int,
+    fmt: str,
     as_json: bool,
+    color: str,
     source: Any,
 ) -> None:
     """Allocate the real KV cache for --batch sequences of --context tokens in a serving
@@ -138,23 +142,37 @@ def bench_command(
             budget_s=budget,
             encoder_tokens=encoder_tokens,
         )
-    if as_json:
+    if as_json or fmt == "json":
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    click.echo(
-        f"{result['model']} on {device}: batch {batch} × {context:,} tokens, "
-        f"KV {result['kv_dtype']}"
-    )
-    click.echo(
+    out = Terminal(color)
+    for line in describe_result(result, kv):
+        click.echo(_styled(out.fit(line, indent=4), out), color=True)
+
+
+def describe_result(result: dict[str, Any], kv: Any) -> list[str]:
+    """The text report's lines: the model and layout, the KV check, then the layer's."""
+    lines = [
+        f"{result['model']} on {result['device']}: batch {result['batch']} × "
+        f"{result['context']:,} tokens, KV {result['kv_dtype']}",
         f"  KV cache predicted {kv.predicted_bytes:,} B, measured {kv.measured_bytes:,} B "
-        f"({kv.relative_error:+.3%}) in {kv.tensors} tensors"
-    )
+        f"({kv.relative_error:+.3%}) in {kv.tensors} tensors",
+    ]
     layer_result = result.get("layer")
     if isinstance(layer_result, dict):
-        for line in describe_layer(layer_result):
-            click.echo(f"  {line}")
+        lines.extend(f"  {line}" for line in describe_layer(layer_result))
     elif "layer" in result:
-        click.echo(f"  layer: {result['layer']}")
+        lines.append(f"  layer: {result['layer']}")
+    return lines
+
+
+def _styled(line: str, out: Terminal) -> str:
+    """The heading line bold, a failed check red (styles only where colour is on)."""
+    if not line.startswith(" "):
+        return out.style(line, bold=True)
+    if line.endswith("FAILED"):
+        return line[: -len("FAILED")] + out.style("FAILED", fg="red", bold=True)
+    return line
 
 
 def describe_layer(r: dict[str, Any]) -> list[str]:

@@ -12,6 +12,14 @@ severity = { AL203 = "error" }
 options = { AL301 = { ... } }      # validated by each rule's Options model
 fail-on = "warning"                # error | warning | info | never
 
+# ruff's per-file-ignores, and the same by tensor name (archlint's `# noqa`: a model repo has
+# no comments to put it in); keys are shell-style patterns (fnmatch), values rule patterns
+[tool.archlint.per-file-ignores]   # in archlint.toml: [per-file-ignores]
+"model-0000[1-3]-*.safetensors" = ["AL401"]
+[tool.archlint.per-tensor-ignores] # the tensor a finding names (an index key, a shard tensor)
+"model.layers.*.mlp.down_proj.weight" = ["AL401", "mixed-dtypes"]
+"lm_head.weight" = ["ALL"]
+
 [tool.archlint.spec]               # in archlint.toml: [spec]
 attention = "gqa"
 kv_heads = 8
@@ -30,10 +38,14 @@ from archlint.lint.finding import Severity
 from archlint.lint.project_spec import DeclaredSpec
 
 if TYPE_CHECKING:
+    from archlint.lint.finding import Finding
     from archlint.lint.rule import Rule
 
 CONFIG_FILES = ("archlint.toml", "pyproject.toml")
-_KEYS = {"select", "ignore", "severity", "options", "fail-on", "fail_on", "spec"}
+_KEYS = {"select", "ignore", "severity", "options", "fail-on", "fail_on", "spec",
+         "per-file-ignores", "per-tensor-ignores"}
+#: the index's pointer to a tensor's entry (RFC 6901: "~1" is "/", "~0" is "~")
+_WEIGHT_MAP = "/weight_map/"
 
 FailOn = Literal["error", "warning", "info", "never"]
 
@@ -49,6 +61,9 @@ class LintConfig(BaseModel):
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # code or name → options
     fail_on: FailOn = "error"
     spec: DeclaredSpec | None = None
+    #: file / tensor-name pattern → the rules it silences there
+    per_file_ignores: dict[str, list[str]] = Field(default_factory=dict)
+    per_tensor_ignores: dict[str, list[str]] = Field(default_factory=dict)
     source: str | None = None  # the file it came from, for messages
 
     # -- selection -------------------------------------------------------------------------
@@ -61,11 +76,34 @@ class LintConfig(BaseModel):
             return False
         return chosen > _specificity(rule, self.ignore)
 
+    def suppressed(self, rule: type[Rule], finding: Finding) -> bool:
+        """Whether a per-file or per-tensor ignore silences ``rule``'s ``finding``: its file
+        matches a per-file-ignores pattern, or the tensor it names (``location.tensor``, or
+        the index entry its pointer is at) a per-tensor-ignores one, listing the rule."""
+        from fnmatch import fnmatchcase
+
+        loc = finding.location
+        tensor = loc.tensor
+        if tensor is None and loc.pointer and loc.pointer.startswith(_WEIGHT_MAP):
+            tensor = loc.pointer[len(_WEIGHT_MAP):].replace("~1", "/").replace("~0", "~")
+        for subject, table in ((loc.file, self.per_file_ignores),
+                               (tensor, self.per_tensor_ignores)):
+            if subject is None:
+                continue
+            for pattern, rules in table.items():
+                if fnmatchcase(subject, pattern) and _specificity(rule, rules) >= 0:
+                    return True
+        return False
+
     def resolve(self, rules: list[type[Rule]]) -> None:
         """Check every code/name/prefix against the rules; validate options. UsageError (one
         line, naming the file) on the first problem."""
         where = f" in {self.source}" if self.source else ""
-        for field_name, patterns in (("select", self.select or []), ("ignore", self.ignore)):
+        listed = [("select", self.select or []), ("ignore", self.ignore)]
+        for table_name, ignores in (("per-file-ignores", self.per_file_ignores),
+                                    ("per-tensor-ignores", self.per_tensor_ignores)):
+            listed += [(f"{table_name} {key!r}", value) for key, value in ignores.items()]
+        for field_name, patterns in listed:
             for pattern in patterns:
                 if pattern.upper() == "ALL":
                     continue
@@ -180,6 +218,9 @@ def parse_config(section: dict[str, Any], *, source: str | None = None) -> LintC
             if not isinstance(section[key], dict):
                 raise UsageError(f"{key}{where} must be a table keyed by rule code or name")
             data[key] = section[key]
+    for key in ("per-file-ignores", "per-tensor-ignores"):
+        if key in section:
+            data[key.replace("-", "_")] = _ignore_table(section[key], f"{key}{where}")
     fail_on = section.get("fail-on", section.get("fail_on"))
     if fail_on is not None:
         data["fail_on"] = fail_on
@@ -194,6 +235,20 @@ def parse_config(section: dict[str, Any], *, source: str | None = None) -> LintC
         value = err.get("input")
         shown = f" (got {value!r})" if isinstance(value, (str, int, float, bool)) else ""
         raise UsageError(f"{loc}{where}: {err.get('msg', 'invalid')}{shown}") from None
+
+
+def _ignore_table(value: Any, what: str) -> dict[str, list[str]]:
+    """``{pattern: [rule, ...]}`` (a single rule may be a string); UsageError otherwise."""
+    if not isinstance(value, dict):
+        raise UsageError(f"{what} must be a table of patterns to lists of rules")
+    table: dict[str, list[str]] = {}
+    for pattern, rules in value.items():
+        rules = [rules] if isinstance(rules, str) else rules
+        if not pattern or not isinstance(rules, list) \
+                or not all(isinstance(r, str) for r in rules):
+            raise UsageError(f"{what}: {pattern!r} must list rule codes, names or prefixes")
+        table[pattern] = rules
+    return table
 
 
 def find_config_file(model_dir: Path | None,

@@ -52,7 +52,8 @@ def run_rules(analysis: Analysis, *, config: LintConfig | None = None,
                     findings.append(_crash(rule_cls, f"yielded a {type(finding).__name__}, "
                                                      "not a Finding"))
                     break
-                findings.append(finding)
+                if not config.suppressed(rule_cls, finding):
+                    findings.append(finding)
         except ArchlintError:
             raise  # the user's input (an unknown GPU, a bad table): exit 2, not a finding
         except KeyboardInterrupt:

@@ -185,7 +185,6 @@ def render_json(table: Table) -> str:
 # -- html ------------------------------------------------------------------------------------------
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1f24}
-@media (max-width:600px){body{margin:.75rem}th,td{padding:.25rem .4rem}}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
 h1{font-size:1.4rem;margin:0 0 .3rem}
 p.meta{color:#57606a;margin:0 0 1rem}
@@ -201,6 +200,11 @@ figure{margin:1.5rem 0}
 figure{max-width:100%}
 figure svg{max-width:100%;height:auto;display:block}
 figcaption{font-weight:600;margin-bottom:.3rem}
+/* a phone: compact one-line cells scrolling under a sticky, wrapping row-label column
+   (last, so that it overrides the rules above) */
+@media (max-width:600px){body{margin:.75rem}th,td{padding:.25rem .4rem}
+td{white-space:nowrap}tbody th,thead th:first-child{position:sticky;left:0;z-index:1}
+tbody th{white-space:normal;min-width:6.5rem;max-width:8rem}}
 """
 _XML_PROLOG = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.IGNORECASE)
 

@@ -4,10 +4,15 @@ What ``archlint check`` prints by default (a pre-commit hook, a terminal): paths
 the current directory when the model is local (``../models/x/config.json``), ``MODEL/FILE`` when
 it is not; a finding without a known line names only its file (a binary shard: the tensor is in
 the message). ``--statistics`` prints one line per rule with its count instead.
+
+``archlint check --format json`` is the same list as JSON (:func:`render_json`, as ruff's
+``--output-format json``): each finding as the full report's ``findings`` have it, plus the
+``filename`` printed here; ``check --format json --report`` is the whole report.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -16,7 +21,7 @@ from archlint.lint.finding import Finding
 from archlint.report.document import Report
 from archlint.report.reporters import RenderContext
 
-__all__ = ["finding_path", "render"]
+__all__ = ["finding_path", "render", "render_json"]
 
 _STYLE = {"error": "\x1b[31m", "warning": "\x1b[33m", "info": "\x1b[34m"}
 _BOLD, _RESET = "\x1b[1m", "\x1b[0m"
@@ -72,3 +77,18 @@ def render(doc: Report, context: RenderContext) -> str:
             lines.append(f"{_where(f, doc, context)} {code} {f.message}")
     lines.append(_summary(findings))
     return "\n".join(lines) + "\n"
+
+
+def render_json(doc: Report, context: RenderContext) -> str:
+    """``archlint check --format json``: the findings alone, a JSON array (with
+    ``--statistics``: ``{"code", "name", "count"}`` per rule, most frequent first)."""
+    findings = list(doc.findings)
+    if context.statistics:
+        counts = Counter((f.code, f.name) for f in findings)
+        rows: list[dict[str, object]] = [
+            {"code": code, "name": name, "count": n}
+            for (code, name), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    else:
+        rows = [{**f.model_dump(mode="json"), "filename": finding_path(f, doc, context)}
+                for f in findings]
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"

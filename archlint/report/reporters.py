@@ -60,6 +60,8 @@ BUILTIN: dict[str, str] = {
     "sarif": "archlint.report.findings_formats:render_sarif_report",
     "github": "archlint.report.findings_formats:render_github_report",
     "junit": "archlint.report.findings_formats:render_junit_report",
+    # the findings alone as JSON: `check --format json` (ruff's --output-format json)
+    "findings-json": "archlint.report.concise:render_json",
 }
 # The one format whose lines are workflow commands.
 _COMMANDS_FORMAT = "github"

@@ -34,6 +34,16 @@ def _t(text: str, style: str = "") -> Text:
     return Text(text, style=style)
 
 
+def _bullets(lines: list[str]) -> Table:
+    """One bullet per line, a wrapped line continuing under its text, not under the bullet."""
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for line in lines:
+        grid.add_row("  •", _t(line))
+    return grid
+
+
 def _header(console: Console, doc: Report) -> None:
     model = doc.model
     rev = f"@{model.revision[:12]}" if model.revision else ""
@@ -291,8 +301,7 @@ def render(doc: Report, context: RenderContext) -> str:
         _serving(console, doc.serving)
     if doc.explanations:
         console.print(_t("what this means", "bold"))
-        for line in doc.explanations:
-            console.print(_t(f"  • {line}"))
+        console.print(_bullets(doc.explanations))
     if doc.findings:
         _findings(console, doc)
     return out.getvalue()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archlint.checkpoint import Checkpoint
-from archlint.errors import HubError, InputError, NetworkError, OfflineError
+from archlint.errors import HubError, InputError, NetworkError, OfflineError, RepoNotFoundError
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -98,7 +98,8 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
     if options.prefer == "catalog" or (in_catalog and not _HUB_ID.match(name)):
         if in_catalog is None:
             raise InputError(
-                f"{name!r} is not in the bundled catalog", hint="`archlint catalog` lists it"
+                f"{name!r} is not in the bundled catalog",
+                hint=_suggest(name) + "`archlint catalog` lists it",
             )
         return _from_catalog(in_catalog, None)
     if not _HUB_ID.match(name):
@@ -130,6 +131,11 @@ def load_checkpoint(ref: str, options: SourceOptions | None = None) -> Checkpoin
         return _from_catalog(
             in_catalog, f"{why}: answered from the bundled snapshot ({exc.one_line()})"
         )
+    except RepoNotFoundError as exc:
+        near = _suggest(name)  # a near miss of a bundled Hub id: "meta-llama/Llama-3-8B"
+        if not near:
+            raise
+        raise RepoNotFoundError(exc.message, hint=near.rstrip()) from None
     except HubError:
         raise
 
