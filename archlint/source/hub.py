@@ -342,8 +342,8 @@ class _RawHeader:
 
 
 def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
-                 max_header_bytes: int | None, first_read: int = st.FIRST_READ_BYTES
-                 ) -> _RawHeader:
+                 max_header_bytes: int | None, first_read: int = st.FIRST_READ_BYTES,
+                 budget: st.HeaderBudget | None = None) -> _RawHeader:
     """The safetensors header bytes of one file: one ranged read, two when the header is longer
     than `first_read` (FIRST_READ_BYTES, or an estimate). The length prefix is checked here;
     the JSON is parsed by the caller (`_RawHeader.parse`), in one thread: parsing in 64 worker
@@ -357,6 +357,8 @@ def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
     file_size = first.total_size if first.total_size is not None else size_hint
     header_len = st.header_length(first.data, file_name=name, file_size=file_size, **limits)
     end = 8 + header_len
+    if budget is not None:  # the model's total, charged before the rest of this one is read
+        budget.charge(end)
     data = first.data
     if len(data) < end:
         rest = fetcher.get(url, what=f"the header of {name}", limit=end - len(data),
@@ -375,7 +377,10 @@ def first_read_guess(files: dict[str, int | None], guessed: list[str]) -> int:
         return st.FIRST_READ_BYTES
     estimate = index_size * GUESS_HEADER_PER_INDEX_BYTE / len(guessed) + HEADER_SLACK_BYTES
     rounded = -(-int(estimate) // 4096) * 4096
-    return min(st.FIRST_READ_BYTES, max(GUESS_MIN_BYTES, rounded))
+    # all the guessed first reads together stay within one model's header budget, however
+    # large the listing says the index is
+    fair_share = max(4096, st.MAX_TOTAL_HEADER_BYTES // len(guessed) // 4096 * 4096)
+    return min(st.FIRST_READ_BYTES, fair_share, max(GUESS_MIN_BYTES, rounded))
 
 
 def first_reads_from_index(weight_map: dict[str, str], index_bytes: int,
@@ -450,9 +455,11 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
     guess = first_read_guess(files, guessed) if index_name == SAFETENSORS_INDEX else \
         st.FIRST_READ_BYTES
 
+    budget = st.HeaderBudget(fetcher.repo_id)
+
     def header_task(name: str) -> _RawHeader:
         header = _read_header(fetcher, name, files.get(name), max_header_bytes,
-                              first_reads.get(name, guess))
+                              first_reads.get(name, guess), budget)
         if progress is not None:
             with counter_lock:
                 counter["done"] += 1
@@ -498,6 +505,8 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
         def absorb(name: str) -> None:
             """Parse a finished header task, keeping its result or its error for later."""
             future = headers[name]
+            if budget.refused is not None:  # the model as a whole: before any shard's error
+                raise budget.refused
             if name in parsed or name in failed or future.cancelled():
                 return
             try:
@@ -535,7 +544,7 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
                 if arrived is not _INDEX_DONE:
                     absorb(arrived)
             if name in failed:
-                raise failed[name]
+                raise budget.refused or failed[name]
         read = [parsed[name] for name in order]
     except BaseException:
         fetcher.cancel.set()

@@ -5,13 +5,14 @@ described from their index and never unpickled."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from archlint.checkpoint import Checkpoint, Problem, TensorInfo
 from archlint.errors import ConfigError, HeaderError, InputError
 from archlint.source.config_file import check_size, parse_config
 from archlint.source.index import MAX_INDEX_BYTES, check_shards, parse_index, safe_shard_name
-from archlint.source.safetensors_header import read_local_header
+from archlint.source.safetensors_header import HeaderBudget, header_length, read_local_header
 
 INDEX_FILES = (
     ("model.safetensors.index.json", "safetensors"),
@@ -29,7 +30,29 @@ def _read_config(path: Path, ckpt: Checkpoint) -> None:
     ckpt.files[path.name] = size
 
 
+def _declared_header_bytes(path: Path) -> int:
+    """`8 + N` from a shard's 8-byte prefix; 0 for one that will be refused on its own (its
+    problem is reported when it is read) or cannot be opened."""
+    try:
+        with open(path, "rb") as handle:
+            prefix = handle.read(8)
+            size = os.fstat(handle.fileno()).st_size
+        return 8 + header_length(prefix, file_name=path.name, file_size=size)
+    except (OSError, HeaderError):
+        return 0
+
+
+def _check_header_total(root: Path, names: list[str]) -> None:
+    """Refuse a model whose shards declare more header bytes in all than one model may have,
+    from the 8-byte prefixes alone: before any header is read."""
+    budget = HeaderBudget(str(root))
+    for name in names:
+        if (root / name).is_file():
+            budget.charge(_declared_header_bytes(root / name))
+
+
 def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, list[TensorInfo]]:
+    _check_header_total(root, names)
     by_shard: dict[str, list[TensorInfo]] = {}
     tensors: list[TensorInfo] = []
     for name in names:
