@@ -77,6 +77,26 @@ def test_defect2_dripping_listing_is_bounded_by_timeout(
     assert err.count("\n") == 1 and "acme/dripping" in err
 
 
+@pytest.mark.parametrize(("kind", "path"), [("drip_head", "/api/models"),
+                                             ("drip_head", "config.json"),
+                                             ("slow_redirect", "model.safetensors")])
+def test_defect2_a_dripping_status_line_or_redirect_loop_is_bounded_by_timeout(
+        hub_server: HubServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, kind: str, path: str) -> None:
+    from archlint.source.http import FETCH_DEADLINE_TIMEOUTS
+
+    hub_server.add_model("acme/slow-head", fixture("openai/gpt-oss-20b"))
+    hub_server.add_fault(kind, path, times=1000, drip_s=0.05 if kind == "drip_head" else 0.25)
+    timeout = 0.3
+    started = time.monotonic()
+    code, out, err = run(["acme/slow-head", "--endpoint", hub_server.endpoint, "--timeout",
+                          str(timeout), "--no-cache"], capsys, monkeypatch)
+    elapsed = time.monotonic() - started
+    assert code == 2 and out == ""
+    assert elapsed < (FETCH_DEADLINE_TIMEOUTS + 1) * timeout + 2.0, f"{elapsed:.1f} s"
+    assert err.count("\n") == 1 and "acme/slow-head" in err
+
+
 # -- 4. the token stays with the endpoint -------------------------------------------------------
 
 TOKEN = "hf_" + "T0kenValueForTests" * 2  # the shape of a real token: hf_ + letters and digits
