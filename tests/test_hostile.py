@@ -569,3 +569,47 @@ def test_defect6_the_largest_real_total_is_within_the_bound(tmp_path: Path) -> N
         handle.truncate((tmp_path / extra[0]).stat().st_size)
     with pytest.raises(Exception, match="128 MiB"):
         _check_header_total(model, [*shards, "extra.safetensors"])
+
+
+# -- 6. scan --resume reads its previous output back under bounds ---------------------------------
+
+
+def test_defect6_resume_skips_a_5_gib_line_without_holding_it(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from archlint.scan import read_done
+
+    output = tmp_path / "out.jsonl"
+    ok_row = json.dumps({"id": "org/done", "status": "ok", "revision": "a" * 40}) + "\n"
+    with open(output, "wb") as handle:
+        handle.write(ok_row.encode())
+        handle.write(b'{"id": "org/huge", "status": "ok", "x": "')
+        handle.truncate(handle.tell() + 5 * 2**30)  # 5 GiB of one line (sparse: no disk)
+    with open(output, "ab") as handle:
+        handle.write(b'"}\n' + json.dumps({"id": "org/after", "status": "ok"}).encode() + b"\n")
+    tracemalloc.start()
+    try:
+        done = read_done(output)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert set(done) == {"org/done", "org/after"}  # the 5 GiB line is not a row: skipped
+    assert peak < 16 * 2**20, peak  # pieces of 1 MiB, never the line (was: 5 GiB whole)
+
+
+def test_defect6_resume_refuses_an_oversized_or_special_file_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models.txt"
+    models.write_text("llama3\n")
+    output = tmp_path / "out.jsonl"
+    with open(output, "wb") as handle:
+        handle.truncate(9 * 2**30)  # over any real scan's output (2M rows of 2 KB: 4 GB)
+    started = time.monotonic()
+    code, out, err = run(["scan", "--from", str(models), "--offline", "--output", str(output),
+                          "--resume"], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "GiB" in err, err
+    assert time.monotonic() - started < 5  # from its size, not by reading it
+    code, out, err = run(["scan", "--from", str(models), "--offline", "--output", "/dev/zero",
+                          "--resume"], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "regular file" in err, err
