@@ -613,3 +613,20 @@ def test_defect6_resume_refuses_an_oversized_or_special_file_in_one_line(
     code, out, err = run(["scan", "--from", str(models), "--offline", "--output", "/dev/zero",
                           "--resume"], capsys, monkeypatch)
     assert code == 2 and out == "" and err.count("\n") == 1 and "regular file" in err, err
+
+
+@pytest.mark.parametrize("text", [
+    "fail-on = " + "[" * 5000 + "]" * 5000,  # tomllib recursed to a RecursionError
+    "fail-on = {" + "a = {" * 3000 + "}" * 3001,
+    "[spec]\nparams = " + "9" * 5000,  # over Python's int-string limit
+    "fail-on = '" + "x" * 100_000 + "'",  # a value echoed in the message: cut short
+    "#" * (3 * 2**20),  # over the size bound: refused unread
+], ids=["nested-arrays", "nested-tables", "5000-digits", "long-value", "3-mib"])
+def test_defect9_hostile_archlint_toml_is_one_short_line(
+        tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    model = write_config(tmp_path / "m")
+    (model / "archlint.toml").write_text(text)
+    code, out, err = run([str(model)], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and len(err) < 400, err[:400]
+    assert "internal error" not in err and "archlint.toml" in err
