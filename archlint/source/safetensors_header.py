@@ -273,8 +273,8 @@ class HeaderBudget:
             if self.used > self.limit:
                 self.refused = InputError(
                     f"{self.where}: the {self.kind} headers declare more than "
-                    f"{self.limit // 2**20} MiB in all ({self.used / 2**20:.1f} MiB in the "
-                    f"first {self.shards} shards read), the most archlint reads for one model "
+                    f"{self.limit // 2**20} MiB in all ({self.used / 2**20:.1f} MiB by the "
+                    f"first {self.shards} shards), the most archlint reads for one model "
                     "(the largest real checkpoints hold about 30 MiB)")
                 raise self.refused
 
