@@ -81,11 +81,25 @@ def from_gguf(root: Path, names: list[str], model_id: str) -> Checkpoint:
     """One GGUF model: a single file or the parts of a split set, in order."""
     # The GGUF reader is imported only for GGUF inputs: a safetensors report need not pay it.
     from archlint.source.gguf_checkpoint import checkpoint_from_gguf
-    from archlint.source.gguf_header import read_local_gguf
+    from archlint.source.gguf_header import DEFAULT_MAX_HEADER_BYTES, read_local_gguf
 
+    # A GGUF header declares no length up front: each part is parsed with at most what is left
+    # of the model's header budget (so all parts together parse at most that much); a part
+    # failing under a cap so lowered is parsed once more under its own, to tell "the total is
+    # over" from "this file is broken".
+    budget = HeaderBudget(model_id, kind="GGUF")
     parts = []
     for name in names:
-        parsed, size = read_local_gguf(root / name)
+        left = budget.limit - budget.used
+        try:
+            parsed, size = read_local_gguf(root / name,
+                                           max_header_bytes=max(24, min(DEFAULT_MAX_HEADER_BYTES,
+                                                                        left)))
+        except HeaderError:
+            if left >= DEFAULT_MAX_HEADER_BYTES:
+                raise
+            parsed, size = read_local_gguf(root / name)
+        budget.charge(parsed.data_offset)
         parts.append((name, parsed, size))
     return checkpoint_from_gguf(model_id, "local", parts)
 

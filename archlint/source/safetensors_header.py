@@ -252,10 +252,10 @@ class HeaderBudget:
     in whatever order its shards arrive. Thread-safe: the Hub reader charges from its workers.
     """
 
-    def __init__(self, where: str, limit: int = MAX_TOTAL_HEADER_BYTES, *,
+    def __init__(self, where: str, limit: int | None = None, *,
                  kind: str = "safetensors") -> None:
         self.where = where
-        self.limit = limit
+        self.limit = MAX_TOTAL_HEADER_BYTES if limit is None else limit
         self.kind = kind
         self.used = 0
         self.shards = 0
