@@ -217,7 +217,7 @@ def _skip_line(handle: Any, budget: int) -> int:
     reading MAX_ROW_BYTES at a time; returns the bytes skipped."""
     skipped = 0
     while skipped <= budget:
-        chunk = handle.read(MAX_ROW_BYTES)
+        chunk: bytes = handle.read(MAX_ROW_BYTES)
         if not chunk:
             break
         newline = chunk.find(b"\n")

@@ -218,7 +218,7 @@ def _bound_session(session: Any) -> Any:
     transports = [getattr(session, "_transport", None),
                   *(getattr(session, "_mounts", None) or {}).values()]
     for transport in transports:
-        pool = getattr(transport, "_pool", None)
+        pool: Any = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
         if backend is not None and not isinstance(backend, _DeadlineBackend):
             pool._network_backend = _DeadlineBackend(backend)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from archlint.checkpoint import Checkpoint, Problem, TensorInfo
 from archlint.errors import ConfigError, HeaderError, InputError
@@ -88,7 +89,7 @@ def from_gguf(root: Path, names: list[str], model_id: str) -> Checkpoint:
     # failing under a cap so lowered is parsed once more under its own, to tell "the total is
     # over" from "this file is broken".
     budget = HeaderBudget(model_id, kind="GGUF")
-    parts = []
+    parts: list[tuple[str, Any, int | None]] = []
     for name in names:
         left = budget.limit - budget.used
         try:
