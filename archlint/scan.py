@@ -41,6 +41,7 @@ from archlint.scan_rows import (
     _find_rules_runner,
     analyze_row,
     message_of,
+    output_lines,
     shard_of,
 )
 from archlint.source import SourceOptions, split_revision
@@ -157,33 +158,28 @@ class _Done:
 def read_done(path: Path) -> dict[str, _Done]:
     """Models finished with status ok in a previous output (the last row of an id wins).
 
-    Unparsable lines (a run killed mid-write) are ignored; failed rows are not "done": they are
-    tried again.
+    Unparsable lines (a run killed mid-write, a line too long to be a row) are ignored; failed
+    rows are not "done": they are tried again. Bounded: see `output_lines`.
     """
     done: dict[str, _Done] = {}
-    try:
-        handle = path.open("r", encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return done
-    with handle:
-        for line in handle:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-                continue
-            if row.get("status") != "ok":
-                done.pop(row["id"], None)
-                continue
-            found = row["findings"] if isinstance(row.get("findings"), dict) else {}
-            done[row["id"]] = _Done(
-                revision=row.get("revision") if isinstance(row.get("revision"), str) else None,
-                attention=row.get("attention") if isinstance(row.get("attention"), str) else None,
-                ffn=row.get("ffn") if isinstance(row.get("ffn"), str) else None,
-                findings=tuple((str(k), int(v)) for k, v in found.items()
-                               if isinstance(v, int) and not isinstance(v, bool)),
-            )
+    for line in output_lines(path):
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+            continue
+        if row.get("status") != "ok":
+            done.pop(row["id"], None)
+            continue
+        found = row["findings"] if isinstance(row.get("findings"), dict) else {}
+        done[row["id"]] = _Done(
+            revision=row.get("revision") if isinstance(row.get("revision"), str) else None,
+            attention=row.get("attention") if isinstance(row.get("attention"), str) else None,
+            ffn=row.get("ffn") if isinstance(row.get("ffn"), str) else None,
+            findings=tuple((str(k), int(v)) for k, v in found.items()
+                           if isinstance(v, int) and not isinstance(v, bool)),
+        )
     return done
 
 

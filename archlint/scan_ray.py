@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from archlint import errors
+from archlint.scan_rows import output_lines
 from archlint.source import SourceOptions, split_revision
 
 __all__ = ["ray_rows"]
@@ -85,20 +86,15 @@ def _host(source: SourceOptions) -> str:
 def read_shard(path: Path) -> dict[str, dict[str, Any]]:
     """The rows a shard file holds, the last per id (a line cut by a kill is ignored)."""
     rows: dict[str, dict[str, Any]] = {}
-    try:
-        handle = path.open("r", encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return rows
-    with handle:
-        for line in handle:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and isinstance(row.get("id"), str):
-                previous = rows.get(row["id"])
-                if previous is None or previous.get("status") != "ok" or row["status"] == "ok":
-                    rows[row["id"]] = row
+    for line in output_lines(path):
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(row, dict) and isinstance(row.get("id"), str):
+            previous = rows.get(row["id"])
+            if previous is None or previous.get("status") != "ok" or row.get("status") == "ok":
+                rows[row["id"]] = row
     return rows
 
 

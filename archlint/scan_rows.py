@@ -6,9 +6,11 @@ with a stable reason code, the shard a model id hashes to, and the commit a ref 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +167,62 @@ def _current_sha(ref: str, source: SourceOptions) -> str | None:
                               timeout=source.timeout)
     except errors.ArchlintError:
         return None
+
+
+# -- reading an output back (--resume, Ray shard files) ------------------------------------------
+
+#: a row archlint writes is 1-2 KB (an id, a revision, a few dozen short fields and finding
+#: counts); a line longer than this was not written by archlint and is skipped unread.
+MAX_ROW_BYTES = 2**20
+#: an output read back: ~2 million models (about every model on the Hub) at 2 KB a row is 4 GB.
+MAX_RESUME_BYTES = 8 * 2**30
+
+
+def output_lines(path: Path) -> Iterator[str]:
+    """The lines of a previous output (none if there is no file), bounded before they are read:
+    the file by its size (MAX_RESUME_BYTES, from fstat, and counted as read: it may grow), each
+    line by MAX_ROW_BYTES (a longer one is skipped in pieces, never held whole). Not UTF-8 is
+    replaced, not fatal: such a line is not a row and is ignored by the caller."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise errors.InputError(f"cannot read {path}: {err.strerror or err}") from None
+    with handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise errors.UsageError(f"{path} is not a regular file: --resume reads the previous "
+                                    "output back from it")
+        if info.st_size > MAX_RESUME_BYTES:
+            raise errors.InputError(
+                f"{path} holds {info.st_size / 2**30:.1f} GiB, more than the "
+                f"{MAX_RESUME_BYTES // 2**30} GiB an output is read back for --resume; "
+                "continue in a new output file")
+        read = 0
+        while read <= MAX_RESUME_BYTES:
+            line = handle.readline(MAX_ROW_BYTES + 1)
+            read += len(line)
+            if not line:
+                return
+            if len(line) <= MAX_ROW_BYTES:
+                yield line.decode("utf-8", errors="replace")
+                continue
+            if not line.endswith(b"\n"):
+                read += _skip_line(handle, MAX_RESUME_BYTES - read)
+
+
+def _skip_line(handle: Any, budget: int) -> int:
+    """Move past the next newline of a seekable binary file (or `budget` bytes, or the end),
+    reading MAX_ROW_BYTES at a time; returns the bytes skipped."""
+    skipped = 0
+    while skipped <= budget:
+        chunk: bytes = handle.read(MAX_ROW_BYTES)
+        if not chunk:
+            break
+        newline = chunk.find(b"\n")
+        if newline >= 0:
+            handle.seek(newline + 1 - len(chunk), os.SEEK_CUR)
+            return skipped + newline + 1
+        skipped += len(chunk)
+    return skipped

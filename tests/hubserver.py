@@ -193,8 +193,11 @@ class Fault:
     a TCP reset), ``stall`` (say nothing for `stall_s`, then drop the connection), ``stall_body``
     (headers and a first chunk, then silence), ``truncate`` (a 206 whose body stops short),
     ``wrong_range`` (a 206 labelled with another range), ``ignore_range`` (200 with the whole
-    file, however large), ``drip`` (the normal response, its body one byte every `drip_s`).
-    `drip_s` also drips the body of a ``status`` fault (an error body that never ends).
+    file, however large), ``drip`` (the normal response, its body one byte every `drip_s`),
+    ``drip_head`` (a status line and headers one byte every `drip_s`, never reaching a body),
+    ``slow_redirect`` (after `drip_s`, a 302 back to the same URL: a redirect loop whose every
+    hop answers within the read timeout). `drip_s` also drips the body of a ``status`` fault
+    (an error body that never ends).
     """
 
     kind: str
@@ -364,6 +367,13 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "status":
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 return self._error(fault.status, None, f"injected {fault.status}", extra)
+            if fault is not None and fault.kind == "drip_head":
+                self.close_connection = True
+                return self._drip(b"HTTP/1.1 200 OK\r\nX-Slow: " + b"." * 8192 + b"\r\n\r\n")
+            if fault is not None and fault.kind == "slow_redirect":
+                if self.hub.wait(fault.drip_s or 1.0):
+                    return self._drop()
+                return self._send(302, b"", {"Location": self.path}, head)
             if fault is not None and fault.kind == "stall":
                 self.hub.wait(fault.stall_s)
                 return self._drop()

@@ -142,3 +142,26 @@ def test_compare_and_scan_take_gguf_files(llama3_file: Path, tmp_path: Path, cap
     assert sorted(r["params_total"] for r in rows) == sorted(
         [LLAMA3_8B_PARAMS, 2 * 512 * 256 + 2 * (256 * 256 + 2 * 128 * 256 + 256 * 256
                                                 + 3 * 256 * 512 + 2 * 256) + 256])
+
+
+def test_a_split_set_whose_headers_exceed_the_model_total_is_one_line(
+        tmp_path: Path, capsys, monkeypatch) -> None:
+    from archlint.source import safetensors_header as st
+
+    kw = dict(layers=4, hidden=256, heads=4, kv_heads=2, ffn=512)
+    tensors = llama_tensors(**kw, vocab=512)  # type: ignore[arg-type]
+    for i, rows in enumerate([tensors[:20], tensors[20:]]):
+        kv = llama_kv(**kw, vocab=512) if i == 0 else {}  # type: ignore[arg-type]
+        kv.update({"split.no": (i, gguf.GGUFValueType.UINT16),
+                   "split.count": (2, gguf.GGUFValueType.UINT16),
+                   "split.tensors.count": (len(tensors), gguf.GGUFValueType.INT32),
+                   "general.description": ("x" * 65_536, gguf.GGUFValueType.STRING)})
+        write_gguf(tmp_path / f"Tiny-Q4_K_M-{i + 1:05d}-of-00002.gguf", "llama", kv, rows)
+    first = str(tmp_path / "Tiny-Q4_K_M-00001-of-00002.gguf")
+    # each part's header holds a 65,536-byte string: together at least 131,072 bytes
+    monkeypatch.setattr(st, "MAX_TOTAL_HEADER_BYTES", 100 * 1024)
+    code, out, err = run([first], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "GGUF headers" in err, err
+    monkeypatch.setattr(st, "MAX_TOTAL_HEADER_BYTES", 10 * 2**20)
+    code, out, err = run([first, "--no-lint"], capsys, monkeypatch)
+    assert code == 0, err

@@ -75,6 +75,26 @@ def test_defect2_dripping_listing_is_bounded_by_timeout(
     assert err.count("\n") == 1 and "acme/dripping" in err
 
 
+@pytest.mark.parametrize(("kind", "path"), [("drip_head", "/api/models"),
+                                             ("drip_head", "config.json"),
+                                             ("slow_redirect", "model.safetensors")])
+def test_defect2_a_dripping_status_line_or_redirect_loop_is_bounded_by_timeout(
+        hub_server: HubServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, kind: str, path: str) -> None:
+    from archlint.source.http import FETCH_DEADLINE_TIMEOUTS
+
+    hub_server.add_model("acme/slow-head", fixture("openai/gpt-oss-20b"))
+    hub_server.add_fault(kind, path, times=1000, drip_s=0.05 if kind == "drip_head" else 0.25)
+    timeout = 0.3
+    started = time.monotonic()
+    code, out, err = run(["acme/slow-head", "--endpoint", hub_server.endpoint, "--timeout",
+                          str(timeout), "--no-cache"], capsys, monkeypatch)
+    elapsed = time.monotonic() - started
+    assert code == 2 and out == ""
+    assert elapsed < (FETCH_DEADLINE_TIMEOUTS + 1) * timeout + 2.0, f"{elapsed:.1f} s"
+    assert err.count("\n") == 1 and "acme/slow-head" in err
+
+
 # -- 4. the token stays with the endpoint -------------------------------------------------------
 
 TOKEN = "hf_" + "T0kenValueForTests" * 2  # the shape of a real token: hf_ + letters and digits
@@ -458,3 +478,153 @@ def test_defect7_a_revision_git_cannot_name_is_refused_before_any_fetch(
     assert code == 2 and out == "", (code, out, err)
     assert "not a valid revision" in err and len(err.strip().splitlines()) == 1
     assert hub_server.requests() == []
+
+
+# -- 6. all of a model's headers together are bounded ---------------------------------------------
+
+#: one model's header bytes, all shards together: hand-set here, not read from archlint
+TOTAL_HEADER_LIMIT = 128 * 2**20
+
+
+def declared_header(header_len: int) -> bytes:
+    """A shard's first bytes: an 8-byte length prefix announcing `header_len` bytes of header."""
+    return header_len.to_bytes(8, "little") + b"{"
+
+
+def sharded_index(shards: list[str]) -> str:
+    weight_map = {f"model.layers.{i}.weight": name for i, name in enumerate(shards)}
+    return json.dumps({"metadata": {"total_size": 0}, "weight_map": weight_map})
+
+
+def test_defect6_headers_over_the_model_total_are_refused_before_they_are_read_from_the_hub(
+        hub_server: HubServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from hubserver import Repo, VirtualFile, text_file
+
+    # the issue's case: 12 shards announcing 24 MB headers each (288 MB > 128 MiB = 134.2 MB);
+    # each is under the per-file cap (25,000,000), so only a total can refuse it
+    header_len = 24_000_000
+    shards = [f"model-{i:05d}-of-00012.safetensors" for i in range(1, 13)]
+    files = {name: VirtualFile(declared_header(header_len), 8 + header_len + 64)
+             for name in shards}
+    files["model.safetensors.index.json"] = text_file(sharded_index(shards))
+    files["config.json"] = text_file(json.dumps({
+        "model_type": "llama", "hidden_size": 64, "num_attention_heads": 4,
+        "num_hidden_layers": 2, "vocab_size": 128}))
+    repo = Repo("acme/huge-headers")
+    repo.add_commit(files)
+    hub_server.add_repo(repo)
+    code, out, err = run(["acme/huge-headers", "--endpoint", hub_server.endpoint, "--no-cache"],
+                         capsys, monkeypatch)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "acme/huge-headers" in err and "128 MiB" in err, err
+    # each shard's declared length is charged before the rest of its header is requested, so
+    # what is read stays under the total (plus the first ranged reads, 256 KiB at most each)
+    # instead of all 288 MB; the refusal cancels the reads still under way
+    sent = hub_server.bytes_sent("acme/huge-headers")
+    assert sent < 12 * 256 * 1024 + 2**20, sent
+
+
+def sparse_shards(directory: Path, count: int, header_len: int) -> list[str]:
+    shards = [f"model-{i:05d}-of-{count:05d}.safetensors" for i in range(1, count + 1)]
+    for name in shards:
+        with open(directory / name, "wb") as handle:
+            handle.write(declared_header(header_len))
+            handle.truncate(8 + header_len + 64)  # sparse: nothing behind the prefix on disk
+    (directory / "model.safetensors.index.json").write_text(sharded_index(shards))
+    return shards
+
+
+def test_defect6_local_headers_over_the_model_total_are_refused_before_any_is_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from archlint.source import local
+
+    model = write_config(tmp_path / "huge")
+    sparse_shards(model, 12, 24_000_000)
+    read: list[object] = []
+    monkeypatch.setattr(local, "read_local_header", lambda path, **kw: read.append(path))
+    code, out, err = run([str(model)], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "128 MiB" in err, err
+    assert read == []
+
+
+def test_defect6_the_largest_real_total_is_within_the_bound(tmp_path: Path) -> None:
+    from archlint.source.local import _check_header_total
+
+    # DeepSeek-R1: 163 shards holding 28.4 MiB of headers in all (the brief's measurement),
+    # about 182,700 bytes each; 4.5x of that still fits
+    model = tmp_path / "r1"
+    model.mkdir()
+    per_shard = int(28.4 * 2**20 * 4.5 / 163)
+    assert 163 * (8 + per_shard) < TOTAL_HEADER_LIMIT
+    shards = sparse_shards(model, 163, per_shard)
+    _check_header_total(model, shards)  # does not raise
+    # one byte-heavy shard more crosses it
+    extra = sparse_shards(tmp_path, 1, TOTAL_HEADER_LIMIT - 163 * (8 + per_shard))
+    (model / "extra.safetensors").write_bytes((tmp_path / extra[0]).read_bytes()[:9])
+    with open(model / "extra.safetensors", "r+b") as handle:
+        handle.truncate((tmp_path / extra[0]).stat().st_size)
+    with pytest.raises(Exception, match="128 MiB"):
+        _check_header_total(model, [*shards, "extra.safetensors"])
+
+
+# -- 6. scan --resume reads its previous output back under bounds ---------------------------------
+
+
+def test_defect6_resume_skips_a_5_gib_line_without_holding_it(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from archlint.scan import read_done
+
+    output = tmp_path / "out.jsonl"
+    ok_row = json.dumps({"id": "org/done", "status": "ok", "revision": "a" * 40}) + "\n"
+    with open(output, "wb") as handle:
+        handle.write(ok_row.encode())
+        handle.write(b'{"id": "org/huge", "status": "ok", "x": "')
+        handle.truncate(handle.tell() + 5 * 2**30)  # 5 GiB of one line (sparse: no disk)
+    with open(output, "ab") as handle:
+        handle.write(b'"}\n' + json.dumps({"id": "org/after", "status": "ok"}).encode() + b"\n")
+    tracemalloc.start()
+    try:
+        done = read_done(output)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert set(done) == {"org/done", "org/after"}  # the 5 GiB line is not a row: skipped
+    assert peak < 16 * 2**20, peak  # pieces of 1 MiB, never the line (was: 5 GiB whole)
+
+
+def test_defect6_resume_refuses_an_oversized_or_special_file_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models.txt"
+    models.write_text("llama3\n")
+    output = tmp_path / "out.jsonl"
+    with open(output, "wb") as handle:
+        handle.truncate(9 * 2**30)  # over any real scan's output (2M rows of 2 KB: 4 GB)
+    started = time.monotonic()
+    code, out, err = run(["scan", "--from", str(models), "--offline", "--output", str(output),
+                          "--resume"], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "GiB" in err, err
+    assert time.monotonic() - started < 5  # from its size, not by reading it
+    code, out, err = run(["scan", "--from", str(models), "--offline", "--output", "/dev/zero",
+                          "--resume"], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "regular file" in err, err
+
+
+@pytest.mark.parametrize("text", [
+    "fail-on = " + "[" * 5000 + "]" * 5000,  # tomllib recursed to a RecursionError
+    "fail-on = {" + "a = {" * 3000 + "}" * 3001,
+    "[spec]\nparams = " + "9" * 5000,  # over Python's int-string limit
+    "fail-on = '" + "x" * 100_000 + "'",  # a value echoed in the message: cut short
+    "#" * (3 * 2**20),  # over the size bound: refused unread
+], ids=["nested-arrays", "nested-tables", "5000-digits", "long-value", "3-mib"])
+def test_defect9_hostile_archlint_toml_is_one_short_line(
+        tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    model = write_config(tmp_path / "m")
+    (model / "archlint.toml").write_text(text)
+    code, out, err = run([str(model)], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1 and len(err) < 400, err[:400]
+    assert "internal error" not in err and "archlint.toml" in err

@@ -200,6 +200,26 @@ def test_a_dripping_server_cannot_hold_the_fetch_past_its_deadline(
     assert "too slowly" in caught.value.one_line() or "longer than" in caught.value.one_line()
 
 
+@pytest.mark.parametrize("path", ["/api/models", "config.json",
+                                  "model.safetensors.index.json",
+                                  "model-00001-of-00004.safetensors"],
+                         ids=["listing", "config", "index", "header-range"])
+@pytest.mark.parametrize("kind", ["drip_head", "slow_redirect"])
+def test_a_server_dripping_its_status_line_or_redirects_cannot_hold_the_fetch(
+        sharded: HubServer, kind: str, path: str) -> None:
+    # drip_head: the status line and headers one byte every 50 ms, each socket read answered
+    # well inside the 0.3 s read timeout; slow_redirect: a 302 loop, each hop in 0.25 s (httpx
+    # follows 20 hops per request). Before the socket reads got the request's deadline, both
+    # ran for as long as the server liked (drip_head: forever).
+    sharded.add_fault(kind, path, times=1000, drip_s=0.05 if kind == "drip_head" else 0.25)
+    started = time.monotonic()
+    with pytest.raises(errors.NetworkError) as caught:
+        fetch(sharded)
+    elapsed = time.monotonic() - started
+    assert elapsed < FETCH_BOUND_S + 1.0, f"{elapsed:.1f} s"
+    assert_one_line_naming_model(caught.value)
+
+
 def test_one_dripping_response_is_retried_and_the_fetch_succeeds(sharded: HubServer) -> None:
     sharded.add_fault("drip", "config.json", times=1, drip_s=0.05)
     got = fetch(sharded)

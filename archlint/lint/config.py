@@ -168,6 +168,10 @@ def _find(rules: list[type[Rule]], key: str) -> type[Rule] | None:
 
 # -- files ----------------------------------------------------------------------------------------
 
+#: a configuration file is a few hundred bytes; one beyond this is refused unread.
+MAX_CONFIG_FILE_BYTES = 2**20
+
+
 def _toml_loads(text: str) -> dict[str, Any]:
     try:
         import tomllib
@@ -179,7 +183,14 @@ def _toml_loads(text: str) -> dict[str, Any]:
 def _section(path: Path) -> dict[str, Any] | None:
     """The archlint table of one file, or None when the file has none."""
     try:
-        data = _toml_loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:  # bounded before it is read: it may come with a repo
+            raw = handle.read(MAX_CONFIG_FILE_BYTES + 1)
+        if len(raw) > MAX_CONFIG_FILE_BYTES:
+            raise UsageError(f"{path} is over {MAX_CONFIG_FILE_BYTES // 2**20} MiB: not an "
+                             "archlint configuration")
+        data = _toml_loads(raw.decode("utf-8"))
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise UsageError(f"{path} is not valid TOML: nested too deeply") from None
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -233,7 +244,7 @@ def parse_config(section: dict[str, Any], *, source: str | None = None) -> LintC
         loc = ".".join(str(p) for p in err.get("loc", ()))
         loc = loc.replace("fail_on", "fail-on")
         value = err.get("input")
-        shown = f" (got {value!r})" if isinstance(value, (str, int, float, bool)) else ""
+        shown = f" (got {value!r:.80})" if isinstance(value, (str, int, float, bool)) else ""
         raise UsageError(f"{loc}{where}: {err.get('msg', 'invalid')}{shown}") from None
 
 

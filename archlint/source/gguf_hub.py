@@ -29,6 +29,7 @@ from archlint.source.gguf_header import (
     ParsedGGUF,
     parse_gguf,
 )
+from archlint.source.safetensors_header import HeaderBudget
 
 if TYPE_CHECKING:
     from archlint.source.http import _Fetcher
@@ -61,10 +62,12 @@ def list_models(files: dict[str, int | None]) -> list[dict[str, Any]]:
     return out
 
 
-def _read_part(fetcher: _Fetcher, name: str, size: int | None,
-               max_header_bytes: int) -> tuple[ParsedGGUF, int | None]:
+def _read_part(fetcher: _Fetcher, name: str, size: int | None, max_header_bytes: int,
+               budget: HeaderBudget | None = None) -> tuple[ParsedGGUF, int | None]:
     url = fetcher.file_url(name)
     first = min(FIRST_READ_BYTES, size) if size else FIRST_READ_BYTES
+    if budget is not None:  # the split set's headers together, charged before each read
+        budget.charge(first)
     body = fetcher.get(url, what=f"the header of {name}", limit=first,
                        byte_range=(0, max(first, 1) - 1))
     file_size = body.total_size if body.total_size is not None else size
@@ -80,6 +83,8 @@ def _read_part(fetcher: _Fetcher, name: str, size: int | None,
             if want <= len(data):  # the file has no more: parse as complete (raises)
                 return parse_gguf(data, file_name=name, file_size=len(data),
                                   max_header_bytes=max_header_bytes), file_size
+            if budget is not None:
+                budget.charge(want - len(data), new_shard=False)
             rest = fetcher.get(url, what=f"the header of {name}", limit=want - len(data),
                                byte_range=(len(data), want - 1))
             if not rest.data:
@@ -105,9 +110,10 @@ def fetch_gguf(fetcher: _Fetcher, files: dict[str, int | None], *, gguf_file: st
     cap = max_header_bytes if max_header_bytes is not None else DEFAULT_MAX_HEADER_BYTES
     done = [0]
     lock = threading.Lock()
+    budget = HeaderBudget(fetcher.repo_id, kind="GGUF")
 
     def task(name: str) -> tuple[str, ParsedGGUF, int | None]:
-        parsed, size = _read_part(fetcher, name, files.get(name), cap)
+        parsed, size = _read_part(fetcher, name, files.get(name), cap, budget)
         if progress is not None:
             with lock:
                 done[0] += 1

@@ -143,6 +143,97 @@ class _Stats:
             self.retries += retries
 
 
+# -- a deadline for every socket read --------------------------------------------------------
+#
+# httpx gives each socket read the request's read timeout afresh, so a server sending its status
+# line or headers one byte per (timeout - 1) seconds is never cut off, and redirects repeat
+# that per hop. The session's connections are made through a network backend that shortens
+# every read, write and connect to what is left of the deadline of the request that the
+# calling thread is making (httpx's sync client does all of a request's I/O in that thread).
+# A thread with no deadline set (huggingface_hub's own calls) gets its timeouts unchanged.
+
+_READ_DEADLINE = threading.local()
+
+
+def _left(timeout: float | None) -> float | None:
+    """`timeout`, shortened to the calling thread's deadline (never 0: that is non-blocking)."""
+    deadline: float | None = getattr(_READ_DEADLINE, "at", None)
+    if deadline is None:
+        return timeout
+    left = max(0.001, deadline - time.monotonic())
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream:
+    """A network stream (httpcore's interface) whose waits end by the thread's deadline."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return bytes(self._stream.read(max_bytes, _left(timeout)))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> _DeadlineStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
+                                                      _left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """A network backend (httpcore's interface) making `_DeadlineStream`s."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None) -> Any:
+        return _DeadlineStream(self._backend.connect_tcp(
+            host, port, timeout=_left(timeout), local_address=local_address,
+            socket_options=socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> Any:
+        return _DeadlineStream(self._backend.connect_unix_socket(
+            path, timeout=_left(timeout), socket_options=socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _bound_session(session: Any) -> Any:
+    """`session`, its connection pools (direct and proxies) making deadline-bound connections
+    from now on. A requests session (huggingface_hub < 1.0) is returned unchanged: there the
+    per-read timeout is the only bound on a response's head."""
+    transports = [getattr(session, "_transport", None),
+                  *(getattr(session, "_mounts", None) or {}).values()]
+    for transport in transports:
+        pool: Any = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)
+    return session
+
+
+@contextmanager
+def _reads_until(deadline: float) -> Iterator[None]:
+    """Every socket wait of this thread's requests ends by `deadline` (monotonic clock)."""
+    previous = getattr(_READ_DEADLINE, "at", None)
+    _READ_DEADLINE.at = deadline
+    try:
+        yield
+    finally:
+        _READ_DEADLINE.at = previous
+
+
 @contextmanager
 def _open_stream(session: Any, url: str, headers: dict[str, str], timeout: float) -> Iterator[Any]:
     """GET `url` with the body left unread, for httpx-style and requests-style sessions."""
@@ -274,6 +365,8 @@ class _Fetcher:
                 ) from None
             except _TRANSPORT_ERRORS as err:
                 last_reason = _describe_transport_error(err)
+            # a wait cut at the deadline is the deadline's doing: say so, not "timed out"
+            self.check_deadline(what, last_reason)
             if attempt == self.retry.attempts:
                 break
             self.stats.add(retries=1)
@@ -333,7 +426,12 @@ class _Fetcher:
         started = time.monotonic()
         # no single wait (connect, a read) may run past the fetch's deadline
         timeout = max(0.01, min(self.timeout, self.deadline - started))
-        with _open_stream(get_session(), url, headers, timeout) as response:
+        # the status line, headers and every redirect hop by the attempt's deadline (what a
+        # body gets); the body by the fetch's, and by the rate check in _read_body
+        head_deadline = min(self.deadline, started + 3 * self.timeout)
+        with _reads_until(head_deadline), \
+                _open_stream(_bound_session(get_session()), url, headers, timeout) as response, \
+                _reads_until(self.deadline):
             status = response.status_code
             if status == 416 and byte_range is not None:  # the file is shorter than the range
                 parsed = _parse_content_range(response.headers.get("Content-Range"))

@@ -332,22 +332,28 @@ class _Header:
 class _RawHeader:
     name: str
     file_size: int | None
-    data: bytes  # the N header bytes, after the 8-byte prefix
+    data: bytes  # the file's first bytes as read so far (at most `end`)
+    end: int  # 8 + N: where the header ends, from the validated prefix
     limits: dict[str, int]
 
+    @property
+    def complete(self) -> bool:
+        return len(self.data) >= self.end
+
     def parse(self) -> _Header:
-        parsed = st.parse_header(self.data, file_name=self.name, file_size=self.file_size,
-                                 **self.limits)
+        parsed = st.parse_header(self.data[8:self.end], file_name=self.name,
+                                 file_size=self.file_size, **self.limits)
         return _Header(name=self.name, file_size=self.file_size, parsed=parsed)
 
 
-def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
-                 max_header_bytes: int | None, first_read: int = st.FIRST_READ_BYTES
-                 ) -> _RawHeader:
-    """The safetensors header bytes of one file: one ranged read, two when the header is longer
-    than `first_read` (FIRST_READ_BYTES, or an estimate). The length prefix is checked here;
-    the JSON is parsed by the caller (`_RawHeader.parse`), in one thread: parsing in 64 worker
-    threads at once only adds GIL hand-offs to the same CPU work."""
+def _read_prefix(fetcher: _Fetcher, name: str, size_hint: int | None,
+                 max_header_bytes: int | None, first_read: int = st.FIRST_READ_BYTES,
+                 budget: st.HeaderBudget | None = None) -> _RawHeader:
+    """The first ranged read of one safetensors file (FIRST_READ_BYTES, or an estimate): the
+    length prefix is checked and charged to the model's `budget`, and the header is complete
+    when it was shorter than the read. The rest, if any, is `_read_rest`'s, once every shard's
+    length is known. The JSON is parsed by the caller (`_RawHeader.parse`), in one thread:
+    parsing in 64 worker threads at once only adds GIL hand-offs to the same CPU work."""
     url = fetcher.file_url(name)
     limits: dict[str, int] = {}
     if max_header_bytes is not None:
@@ -355,17 +361,23 @@ def _read_header(fetcher: _Fetcher, name: str, size_hint: int | None,
     first = fetcher.get(url, what=f"the header of {name}", limit=first_read,
                         byte_range=(0, first_read - 1))
     file_size = first.total_size if first.total_size is not None else size_hint
-    header_len = st.header_length(first.data, file_name=name, file_size=file_size, **limits)
-    end = 8 + header_len
-    data = first.data
-    if len(data) < end:
-        rest = fetcher.get(url, what=f"the header of {name}", limit=end - len(data),
-                           byte_range=(len(data), end - 1))
-        data += rest.data
-    if len(data) < end:  # a server answering ranges shorter than asked, twice
-        raise errors.NetworkError(f"{fetcher.who()}: the Hub sent {len(data)} of the {end} "
-                                  f"header bytes of {name}")
-    return _RawHeader(name=name, file_size=file_size, data=data[8:end], limits=limits)
+    end = 8 + st.header_length(first.data, file_name=name, file_size=file_size, **limits)
+    if budget is not None:
+        budget.charge(end)
+    return _RawHeader(name=name, file_size=file_size, data=first.data[:end], end=end,
+                      limits=limits)
+
+
+def _read_rest(fetcher: _Fetcher, raw: _RawHeader) -> _RawHeader:
+    """The header bytes past the first read: one more range."""
+    rest = fetcher.get(fetcher.file_url(raw.name), what=f"the header of {raw.name}",
+                       limit=raw.end - len(raw.data), byte_range=(len(raw.data), raw.end - 1))
+    data = raw.data + rest.data
+    if len(data) < raw.end:  # a server answering ranges shorter than asked, twice
+        raise errors.NetworkError(f"{fetcher.who()}: the Hub sent {len(data)} of the {raw.end} "
+                                  f"header bytes of {raw.name}")
+    return _RawHeader(name=raw.name, file_size=raw.file_size, data=data, end=raw.end,
+                      limits=raw.limits)
 
 
 def first_read_guess(files: dict[str, int | None], guessed: list[str]) -> int:
@@ -375,7 +387,10 @@ def first_read_guess(files: dict[str, int | None], guessed: list[str]) -> int:
         return st.FIRST_READ_BYTES
     estimate = index_size * GUESS_HEADER_PER_INDEX_BYTE / len(guessed) + HEADER_SLACK_BYTES
     rounded = -(-int(estimate) // 4096) * 4096
-    return min(st.FIRST_READ_BYTES, max(GUESS_MIN_BYTES, rounded))
+    # all the guessed first reads together stay within one model's header budget, however
+    # large the listing says the index is
+    fair_share = max(4096, st.MAX_TOTAL_HEADER_BYTES // len(guessed) // 4096 * 4096)
+    return min(st.FIRST_READ_BYTES, fair_share, max(GUESS_MIN_BYTES, rounded))
 
 
 def first_reads_from_index(weight_map: dict[str, str], index_bytes: int,
@@ -450,14 +465,25 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
     guess = first_read_guess(files, guessed) if index_name == SAFETENSORS_INDEX else \
         st.FIRST_READ_BYTES
 
-    def header_task(name: str) -> _RawHeader:
-        header = _read_header(fetcher, name, files.get(name), max_header_bytes,
-                              first_reads.get(name, guess))
+    budget = st.HeaderBudget(fetcher.repo_id)
+
+    def count_done() -> None:
         if progress is not None:
             with counter_lock:
                 counter["done"] += 1
                 done, total = counter["done"], max(counter["done"], counter["total"])
             progress(done, total)
+
+    def header_task(name: str) -> _RawHeader:
+        header = _read_prefix(fetcher, name, files.get(name), max_header_bytes,
+                              first_reads.get(name, guess), budget)
+        if header.complete:
+            count_done()
+        return header
+
+    def rest_task(raw: _RawHeader) -> _RawHeader:
+        header = _read_rest(fetcher, raw)
+        count_done()
         return header
 
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="archlint-hub")
@@ -476,8 +502,9 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
         finished: SimpleQueue[str | None] = SimpleQueue()
         headers: dict[str, Future[_RawHeader]] = {}
 
-        def submit_header(name: str) -> None:
-            future = pool.submit(header_task, name)
+        def submit_header(name: str, task: Callable[..., _RawHeader] = header_task,
+                          *args: Any) -> None:
+            future = pool.submit(task, *args) if args else pool.submit(task, name)
             headers[name] = future
             future.add_done_callback(lambda _f: finished.put(name))
 
@@ -494,14 +521,21 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
 
         parsed: dict[str, _Header] = {}
         failed: dict[str, Exception] = {}
+        incomplete: dict[str, _RawHeader] = {}  # first read in, the rest not yet asked for
 
         def absorb(name: str) -> None:
             """Parse a finished header task, keeping its result or its error for later."""
             future = headers[name]
-            if name in parsed or name in failed or future.cancelled():
+            if budget.refused is not None:  # the model as a whole: before any shard's error
+                raise budget.refused
+            if name in parsed or name in failed or name in incomplete or future.cancelled():
                 return
             try:
-                parsed[name] = future.result().parse()
+                raw = future.result()
+                if raw.complete:
+                    parsed[name] = raw.parse()
+                else:
+                    incomplete[name] = raw
             except Exception as err:  # raised below, in `wanted` order
                 failed[name] = err
 
@@ -527,15 +561,27 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
                         submit_header(name)
         # Headers are parsed in the order they arrive; the outcome is the same as reading them
         # in `wanted` order: the first failure in that order is raised, as soon as it and every
-        # header before it are in.
+        # header before it are in. A header longer than its first read is completed only once
+        # every shard's first read is in and its length charged to the model's budget, so a
+        # model whose headers declare more than the budget is refused before any rest is read.
         order = [name for name in wanted if name in headers]
+        for position, name in enumerate(order):  # every first read
+            while name not in parsed and name not in failed and name not in incomplete:
+                arrived = finished.get()
+                if arrived is not _INDEX_DONE:
+                    absorb(arrived)
+            if name in failed and not any(n in incomplete for n in order[:position]):
+                raise budget.refused or failed[name]
+        for name in order:  # the rest of the long ones
+            if name in incomplete:
+                submit_header(name, rest_task, incomplete.pop(name))
         for name in order:
             while name not in parsed and name not in failed:
                 arrived = finished.get()
                 if arrived is not _INDEX_DONE:
                     absorb(arrived)
             if name in failed:
-                raise failed[name]
+                raise budget.refused or failed[name]
         read = [parsed[name] for name in order]
     except BaseException:
         fetcher.cancel.set()

@@ -5,13 +5,15 @@ described from their index and never unpickled."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from archlint.checkpoint import Checkpoint, Problem, TensorInfo
 from archlint.errors import ConfigError, HeaderError, InputError
 from archlint.source.config_file import check_size, parse_config
 from archlint.source.index import MAX_INDEX_BYTES, check_shards, parse_index, safe_shard_name
-from archlint.source.safetensors_header import read_local_header
+from archlint.source.safetensors_header import HeaderBudget, header_length, read_local_header
 
 INDEX_FILES = (
     ("model.safetensors.index.json", "safetensors"),
@@ -29,7 +31,29 @@ def _read_config(path: Path, ckpt: Checkpoint) -> None:
     ckpt.files[path.name] = size
 
 
+def _declared_header_bytes(path: Path) -> int:
+    """`8 + N` from a shard's 8-byte prefix; 0 for one that will be refused on its own (its
+    problem is reported when it is read) or cannot be opened."""
+    try:
+        with open(path, "rb") as handle:
+            prefix = handle.read(8)
+            size = os.fstat(handle.fileno()).st_size
+        return 8 + header_length(prefix, file_name=path.name, file_size=size)
+    except (OSError, HeaderError):
+        return 0
+
+
+def _check_header_total(root: Path, names: list[str]) -> None:
+    """Refuse a model whose shards declare more header bytes in all than one model may have,
+    from the 8-byte prefixes alone: before any header is read."""
+    budget = HeaderBudget(str(root))
+    for name in names:
+        if (root / name).is_file():
+            budget.charge(_declared_header_bytes(root / name))
+
+
 def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, list[TensorInfo]]:
+    _check_header_total(root, names)
     by_shard: dict[str, list[TensorInfo]] = {}
     tensors: list[TensorInfo] = []
     for name in names:
@@ -58,11 +82,25 @@ def from_gguf(root: Path, names: list[str], model_id: str) -> Checkpoint:
     """One GGUF model: a single file or the parts of a split set, in order."""
     # The GGUF reader is imported only for GGUF inputs: a safetensors report need not pay it.
     from archlint.source.gguf_checkpoint import checkpoint_from_gguf
-    from archlint.source.gguf_header import read_local_gguf
+    from archlint.source.gguf_header import DEFAULT_MAX_HEADER_BYTES, read_local_gguf
 
-    parts = []
+    # A GGUF header declares no length up front: each part is parsed with at most what is left
+    # of the model's header budget (so all parts together parse at most that much); a part
+    # failing under a cap so lowered is parsed once more under its own, to tell "the total is
+    # over" from "this file is broken".
+    budget = HeaderBudget(model_id, kind="GGUF")
+    parts: list[tuple[str, Any, int | None]] = []
     for name in names:
-        parsed, size = read_local_gguf(root / name)
+        left = budget.limit - budget.used
+        try:
+            parsed, size = read_local_gguf(root / name,
+                                           max_header_bytes=max(24, min(DEFAULT_MAX_HEADER_BYTES,
+                                                                        left)))
+        except HeaderError:
+            if left >= DEFAULT_MAX_HEADER_BYTES:
+                raise
+            parsed, size = read_local_gguf(root / name)
+        budget.charge(parsed.data_offset)
         parts.append((name, parsed, size))
     return checkpoint_from_gguf(model_id, "local", parts)
 

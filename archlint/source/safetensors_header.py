@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,13 @@ HARD_MAX_HEADER_BYTES = 100 * 1024 * 1024
 #: serialise to ~12.3 MB of header even if all were in ONE file, so this is 2x headroom over the
 #: largest checkpoint we know while keeping the parse of a hostile header bounded in memory.
 DEFAULT_MAX_HEADER_BYTES = 25_000_000
+
+#: All of one model's headers together (every shard's 8 + N bytes), whatever each one's cap:
+#: DeepSeek-R1's 163 shards hold 28.4 MiB of headers, the most of any checkpoint we know, so
+#: this is 4.5x headroom; it is above HARD_MAX_HEADER_BYTES so one header at the hard maximum
+#: still fits. Without it, 2,048 shards of 25 MB each would all be read and parsed (12 such
+#: headers took 48 s and 1.7 GB).
+MAX_TOTAL_HEADER_BYTES = 128 * 2**20
 
 #: First ranged request when nothing better is known. A header costs ~134 bytes per tensor
 #: (measured on DeepSeek-R1's tensor table); a typical shard holds a few hundred tensors (~560
@@ -234,6 +242,41 @@ def header_length(prefix: bytes, *, file_name: str, file_size: int | None = None
     n = int.from_bytes(prefix[:8], "little")
     _check_length(n, file_name=file_name, file_size=file_size, cap=cap, prefix=bytes(prefix[:16]))
     return n
+
+
+class HeaderBudget:
+    """The header bytes one model may declare across its shards (MAX_TOTAL_HEADER_BYTES).
+
+    Each shard's declared `8 + N` is charged once its prefix is known and before the N bytes
+    are read; the charge that crosses the limit raises, so a model is refused at the same total
+    in whatever order its shards arrive. Thread-safe: the Hub reader charges from its workers.
+    """
+
+    def __init__(self, where: str, limit: int | None = None, *,
+                 kind: str = "safetensors") -> None:
+        self.where = where
+        self.limit = MAX_TOTAL_HEADER_BYTES if limit is None else limit
+        self.kind = kind
+        self.used = 0
+        self.shards = 0
+        #: the error once the limit is crossed: it outranks any one shard's failure
+        self.refused: InputError | None = None
+        self._lock = threading.Lock()
+
+    def charge(self, nbytes: int, *, new_shard: bool = True) -> None:
+        """Count `nbytes` more header bytes (of a new shard, or more of the last one's)."""
+        with self._lock:
+            self.used += nbytes
+            self.shards += new_shard
+            if self.refused is not None:
+                raise self.refused
+            if self.used > self.limit:
+                self.refused = InputError(
+                    f"{self.where}: the {self.kind} headers declare more than "
+                    f"{self.limit // 2**20} MiB in all ({self.used / 2**20:.1f} MiB by the "
+                    f"first {self.shards} shards), the most archlint reads for one model "
+                    "(the largest real checkpoints hold about 30 MiB)")
+                raise self.refused
 
 
 # -- the JSON header -----------------------------------------------------------------------------
