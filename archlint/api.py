@@ -1,24 +1,20 @@
 """The library's entry points: model reference → Checkpoint → ModelSpec → Profile → Findings.
 
 :func:`report` returns the typed report (the same document ``--format json`` prints, findings
-included); :func:`check` and :func:`compare` are the library forms of the commands, and
-:func:`archlint.scan.scan` the scan's (it is built on this module, so it lives beside it, not
-in it); :func:`analyze` returns the intermediate :class:`Analysis` (checkpoint, spec,
+included); :func:`check`, :func:`compare` and :func:`scan` are the library forms of the
+commands (:func:`archlint.scan.scan` is the scan with every option: Hub queries, resuming,
+shards, Ray); :func:`analyze` returns the intermediate :class:`Analysis` (checkpoint, spec,
 profile; findings only with ``lint=True``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from archlint.analysis.profile import Options, Profile, profile
-from archlint.checkpoint import Checkpoint
-from archlint.families import build_spec
-from archlint.families.validate import check_layers, values_checked
+from archlint.analysis.profile import Options
+from archlint.pipeline import Analysis, analyze_checkpoint, spec_of
 from archlint.source import SourceOptions, load_checkpoint
-from archlint.spec import ModelSpec
 
 if TYPE_CHECKING:
     from archlint.compare import Table
@@ -26,37 +22,7 @@ if TYPE_CHECKING:
     from archlint.report.document import Report
 
 __all__ = ["Analysis", "analyze", "analyze_checkpoint", "check", "compare", "load_checkpoint",
-           "report", "spec_of"]
-
-
-@dataclass
-class Analysis:
-    """One model read and profiled: the raw checkpoint, its spec, its profile at the options
-    it was analysed with, and (once the rules ran) its findings."""
-
-    checkpoint: Checkpoint
-    spec: ModelSpec
-    profile: Profile
-    findings: list[Any] = field(default_factory=list)
-
-
-def spec_of(ckpt: Checkpoint) -> ModelSpec:
-    """The ModelSpec of a checkpoint: from its config, or inferred from tensors alone."""
-    if ckpt.config is not None:
-        origins = (ckpt.gguf or {}).get("origins") if ckpt.weights_format == "gguf" else None
-        return build_spec(ckpt.config, origins=origins)
-    from archlint.inference import config_from_tensors
-
-    return build_spec(config_from_tensors(ckpt), inferred=True)
-
-
-def analyze_checkpoint(ckpt: Checkpoint, options: Options | None = None) -> Analysis:
-    """The :class:`Analysis` of an already loaded checkpoint (no rules run)."""
-    with values_checked(ckpt):
-        spec = spec_of(ckpt)
-        check_layers(spec, ckpt)
-        costs = profile(spec, ckpt, options or Options())
-    return Analysis(checkpoint=ckpt, spec=spec, profile=costs)
+           "report", "scan", "spec_of"]
 
 
 def analyze(
@@ -122,6 +88,26 @@ def compare(refs: Sequence[str], *, rows: Sequence[str] | None = None,
     for a in analyses:
         columns.extend(variant_columns(a, variants, options, first=len(columns)))
     return compare_table(columns, rows, options)
+
+
+def scan(refs: Iterable[str], options: Options | None = None,
+         source: SourceOptions | None = None, *, concurrency: int = 8,
+         jobs: int = 1) -> list[dict[str, Any]]:
+    """The rows of ``archlint scan`` for ``refs``, one plain dict per model in the order they
+    finished: the model's kinds, parameters, KV bytes per token, weights and severity counts,
+    or, for a model that failed, ``status: "error"`` with a stable ``reason`` code; no model's
+    failure stops the others. ``concurrency`` models are read at once on threads, ``jobs``
+    worker processes. For a Hub query, resuming, sharding or Ray, and for the rows written as
+    they come, use :func:`archlint.scan.scan`."""
+    import io
+    import json
+
+    from archlint.scan import scan as scan_models
+
+    out = io.StringIO()
+    scan_models(refs, out=out, options=options, source_options=source,
+                concurrency=concurrency, jobs=jobs, summary_tables=False)
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
 
 def _findings(analysis: Analysis, ref: str, config: Any) -> list[Any]:

@@ -99,7 +99,7 @@ def _severity_counts(findings: list[Any]) -> dict[str, int]:
 def analyze_row(ref: str, *, source: SourceOptions, options: Any,
                 rules: Callable[[Any], list[Any]] | None) -> dict[str, Any]:
     """The JSON row for one model; never raises for a failure of that model."""
-    from archlint.api import analyze_checkpoint
+    from archlint.pipeline import analyze_checkpoint
     from archlint.source import load_checkpoint
 
     name, rev = split_revision(ref, check=False)

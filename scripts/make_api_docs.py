@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ENTRY_POINTS = ("report", "check", "compare", "analyze")
+ENTRY_POINTS = ("report", "check", "compare", "scan", "analyze")
 
 
 def render() -> str:
@@ -34,12 +34,7 @@ def render() -> str:
         "doc.params.total, [f.code for f in doc.findings]",
         "doc.model_dump()                                     # plain data, as --format json",
         "",
-        "import io, json",
-        "from archlint.scan import scan",
-        "",
-        "out = io.StringIO()",
-        'summary = scan(["llama3", "mixtral"], out=out)       # the rows of `archlint scan`',
-        "rows = [json.loads(line) for line in out.getvalue().splitlines()]",
+        'rows = api.scan(["llama3", "mixtral"])               # the rows of `archlint scan`',
         "```",
         "",
     ]

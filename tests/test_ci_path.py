@@ -417,6 +417,11 @@ def test_api_returns_the_json_report_with_findings(tmp_path: Path) -> None:
     assert rows["llama3"]["status"] == "ok" and rows["llama3"]["params_total"] == 8_030_261_248
     assert rows["llama3"]["kv_bytes_per_token"] == 131_072
     assert rows["nope/none"]["status"] != "ok" and rows["nope/none"]["reason"]
+    # api.scan is the same scan, its rows returned as dicts
+    listed = api.scan(["llama3", "nope/none"],
+                      source=SourceOptions(prefer="catalog", offline=True))
+    assert {row["id"]: row["status"] for row in listed} == {"llama3": "ok", "nope/none": "error"}
+    assert next(r for r in listed if r["id"] == "llama3")["params_total"] == 8_030_261_248
 
 
 def test_api_docs_are_generated_from_the_docstrings() -> None:
