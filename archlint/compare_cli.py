@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archlint.analysis.hardware import default_gpu
+from archlint.analysis.hardware import plot_gpu
 from archlint.analysis.profile import Options
 from archlint.cli_options import color_option, emit, profile_options, resolve_color, source_options
 from archlint.compare import Column, as_columns, compare_table
@@ -89,7 +89,7 @@ def run_compare(refs: Sequence[str], *, fmt: str = "terminal", rows: Sequence[st
     if variants:
         table.notes.append("what-if columns and their baselines are analytic (from the config)")
     # The plots always have a GPU: its memory line and its roofline.
-    plot_options = options.model_copy(update={"gpu": options.gpu or default_gpu()})
+    plot_options = options.model_copy(update={"gpu": plot_gpu(options.gpu)})
     if plot is not None:
         from archlint.plots import plot_overview
 

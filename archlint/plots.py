@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archlint.analysis.hardware import GPU, default_gpu
+from archlint.analysis.hardware import GPU, plot_gpu
 from archlint.analysis.memory import kv_bytes_at
 from archlint.analysis.profile import Options, Profile
 from archlint.analysis.roofline import roofline
@@ -435,7 +435,7 @@ def _roofline_curve(column: Column, gpu: GPU,
 
 
 def draw_roofline(ax: Axes, columns: Sequence[Column], options: Options) -> None:
-    g = options.gpu or default_gpu()
+    g = plot_gpu(options.gpu)
     context = options.context
     colors = _colors(len(columns))
     any_oom = False

@@ -165,3 +165,12 @@ def test_ssm_state_dtype_follows_mamba_ssm_cache_dtype() -> None:
     assert state_dtype(nemotron, {}, "bf16") == "fp32"  # vLLM's Nemotron-H default
     prof = profile(spec, fixture("Qwen/Qwen3-Next-80B-A3B-Instruct"), Options(context=1000))
     assert prof.state_dtype == "bf16"
+
+
+def test_a_plot_draws_against_the_named_gpu_else_the_default() -> None:
+    from archlint.analysis.hardware import plot_gpu
+
+    a100 = find_gpu("A100")
+    assert plot_gpu(a100) is a100 and plot_gpu("a100") == a100
+    # `--gpu` shows "default: H100" (`archlint report --help`); a plot with none uses it
+    assert plot_gpu(None) == H100 and plot_gpu("none") == H100

@@ -278,6 +278,7 @@ def resolve_gpu(gpu: GPU | str | None, extra_file: str | None = None) -> GPU | N
     return find_gpu(gpu, extra_file)
 
 
-def default_gpu() -> GPU:
-    """The GPU a plot's roofline uses when the run names none."""
-    return find_gpu(DEFAULT_GPU)
+def plot_gpu(gpu: GPU | str | None) -> GPU:
+    """The GPU a plot draws against (its memory line, its roofline): ``gpu`` as
+    :func:`resolve_gpu` reads it, else ``DEFAULT_GPU``, since a plot always needs one."""
+    return resolve_gpu(gpu) or find_gpu(DEFAULT_GPU)
