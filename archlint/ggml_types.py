@@ -197,7 +197,3 @@ def tensor_bytes(type_name: str, shape: tuple[int, ...]) -> int | None:
     for dim in shape[:-1]:
         rows *= dim
     return rows * row
-
-
-def file_type_name(value: int) -> str | None:
-    return LLAMA_FILE_TYPES.get(value)

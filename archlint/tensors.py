@@ -229,10 +229,6 @@ class NamePattern:
     conv1d: bool  # c_attn / c_fc / c_proj weight (GPT-2 stores these [in, out])
     mixer: str | None  # the token-mixer kind the name shows (MIXER_NAME_HINTS), if any
 
-    @property
-    def is_weight(self) -> bool:
-        return self.role == "weight"
-
 
 def _pattern(text: str) -> NamePattern:
     """Classify one pattern: a name with its number segments written as 0. GGUF names
@@ -308,12 +304,6 @@ def _split(name: str) -> tuple[NamePattern, list[str]]:
 def name_pattern(name: str) -> NamePattern:
     """The pattern of one name (for callers that look at a handful of names)."""
     return _split(name)[0]
-
-
-def layer_of(name: str) -> int | None:
-    """The layer-stack number of a name (`model.layers.3.mlp…` → 3), None outside any stack."""
-    pattern, numbers = _split(name)
-    return None if pattern.layer_slot is None else int(numbers[pattern.layer_slot])
 
 
 def is_conv1d_name(name: str) -> bool:

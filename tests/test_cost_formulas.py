@@ -172,5 +172,5 @@ def test_a_plot_draws_against_the_named_gpu_else_the_default() -> None:
 
     a100 = find_gpu("A100")
     assert plot_gpu(a100) is a100 and plot_gpu("a100") == a100
-    # `--gpu` shows "default: H100" (`archlint report --help`); a plot with none uses it
+    # `archlint report --help`: "--gpu ... [default: H100]"; a plot with none uses it
     assert plot_gpu(None) == H100 and plot_gpu("none") == H100

@@ -608,7 +608,3 @@ def read_local_gguf(path: str | os.PathLike[str], *,
                 return parsed, st.st_size
     except OSError as err:
         raise InputError(f"cannot read {p}: {err.strerror or err}") from None
-
-
-def is_gguf_name(name: str) -> bool:
-    return name.lower().endswith(".gguf")
