@@ -611,52 +611,80 @@ def _parse_plain(text: str, header_len: int, file_name: str,
     tensor_count = len(obj)
     if "__metadata__" in obj:
         tensor_count -= 1
-        raw_meta = obj["__metadata__"]
-        if raw_meta is not None:
-            if type(raw_meta) is not dict:
-                return None
-            for key, value in raw_meta.items():
-                if type(value) is not str:
-                    return None
-                colons += 1 + key.count(":") + value.count(":")
-            metadata = dict(raw_meta)
+        plain_meta = _plain_metadata(obj["__metadata__"])
+        if plain_meta is None:
+            return None
+        metadata, meta_colons = plain_meta
+        colons += meta_colons
     if text.count(":", 0, end) != colons + 3 * tensor_count:
         return None
     tensors: list[TensorInfo] = []
     spans: list[tuple[int, int, str]] = []
     add_tensor, add_span = tensors.append, spans.append
-    bits_of = DTYPE_BITS
     for name, entry in obj.items():
-        if type(entry) is not dict or len(entry) != 3:
-            if name == "__metadata__":
-                continue
+        # a null or odd-sized __metadata__ was checked above; one of three keys is read as a
+        # tensor, and fails as one, as on the strict path
+        if name == "__metadata__" and (type(entry) is not dict or len(entry) != 3):
+            continue
+        info = _plain_tensor(name, entry, file_name)
+        if info is None:
             return None
-        try:
-            dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        except KeyError:
-            return None
-        if type(shape) is not list or type(offsets) is not list or len(offsets) != 2:
-            return None
-        bits = bits_of.get(dtype) if type(dtype) is str else None
-        if bits is None:
-            return None
-        begin, end = offsets
-        if type(begin) is not int or type(end) is not int or not 0 <= begin <= end <= U64_MAX:
-            return None
-        numel = 1
-        for dim in shape:
-            if type(dim) is not int or not 0 <= dim <= U64_MAX:
-                return None
-            numel *= dim
-            if numel > U64_MAX:  # stop at once, as the strict path: no huge products
-                return None
-        if numel * bits != (end - begin) * 8:
-            return None
-        add_tensor(TensorInfo(name, dtype, tuple(shape), file_name, begin, end))
-        add_span((begin, end, name))
+        add_tensor(info)
+        add_span((info.start, info.end, name))  # type: ignore[arg-type]
     problems = ProblemCollector(file_name)
     _check_spans(spans, header_len, file_size, problems)
     return ParsedHeader(header_len, metadata, tensors, problems.finish())
+
+
+def _plain_metadata(raw_meta: object) -> tuple[dict[str, str] | None, int] | None:
+    """``__metadata__`` on the fast path: (the metadata, the ``:`` its text holds), or None
+    when it is neither null nor an object of strings."""
+    if raw_meta is None:
+        return None, 0
+    if type(raw_meta) is not dict:
+        return None
+    colons = 0
+    for key, value in raw_meta.items():
+        if type(value) is not str:
+            return None
+        colons += 1 + key.count(":") + value.count(":")
+    return dict(raw_meta), colons
+
+
+def _plain_tensor(name: str, entry: object, file_name: str) -> TensorInfo | None:
+    """One tensor entry on the fast path, or None unless it is exactly ``{"dtype": known,
+    "shape": [u64...], "data_offsets": [BEGIN <= END, u64]}`` with the shape's size as span."""
+    if type(entry) is not dict or len(entry) != 3:
+        return None
+    try:
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    except KeyError:
+        return None
+    if type(shape) is not list or type(offsets) is not list or len(offsets) != 2:
+        return None
+    bits = DTYPE_BITS.get(dtype) if type(dtype) is str else None
+    if bits is None:
+        return None
+    begin, end = offsets
+    if type(begin) is not int or type(end) is not int or not 0 <= begin <= end <= U64_MAX:
+        return None
+    numel = _plain_numel(shape)
+    if numel is None or numel * bits != (end - begin) * 8:
+        return None
+    return TensorInfo(name, dtype, tuple(shape), file_name, begin, end)
+
+
+def _plain_numel(shape: list[object]) -> int | None:
+    """The element count of a shape of u64 dimensions, None past u64 (stopping at once, as the
+    strict path does: no huge products)."""
+    numel = 1
+    for dim in shape:
+        if type(dim) is not int or not 0 <= dim <= U64_MAX:
+            return None
+        numel *= dim
+        if numel > U64_MAX:
+            return None
+    return numel
 
 
 def parse_safetensors_prefix(buf: bytes, *, file_name: str, file_size: int | None = None,
