@@ -372,34 +372,14 @@ def scan(
     the models whose id falls in shard k (0-based) of K (`shard_of`); `ray`: run on a Ray
     cluster instead (archlint.scan_ray; keys `address`, `work_dir`, `rps`, `shards`, `resume`).
     """
-    if jobs < 1:
-        raise errors.UsageError(f"--jobs must be at least 1 (got {jobs})")
-    if concurrency < 1:
-        raise errors.UsageError(f"--concurrency must be at least 1 (got {concurrency})")
-    if limit is not None and limit < 0:
-        raise errors.UsageError(f"--limit must not be negative (got {limit})")
+    _check_counts(jobs=jobs, concurrency=concurrency, limit=limit)
     source = source_options or SourceOptions()
     if options is None:
         from archlint.analysis.profile import Options
 
         options = Options()
     out = out if out is not None else sys.stdout
-    if models is None:
-        if author is None and search is None and limit is None:
-            raise errors.UsageError("scan needs a model list (--from) or a Hub query "
-                                    "(--author, --search or --limit)")
-        refs: Iterable[str] = hub_query(author=author, search=search, limit=limit,
-                                        endpoint=source.endpoint, token=source.token,
-                                        timeout=source.timeout)
-    else:
-        refs = models
-        if limit is not None:
-            from itertools import islice
-
-            refs = islice(refs, limit)
-    total = limit
-    if isinstance(models, (list, tuple)):
-        total = len(models) if limit is None else min(limit, len(models))
+    refs, total = _model_refs(models, author=author, search=search, limit=limit, source=source)
     done = read_done(state_path) if state_path is not None else {}
     rules = _find_rules_runner()
 
@@ -409,114 +389,165 @@ def scan(
     bar = _Progress(progress, total, console)
     summary = ScanSummary()
     started = time.monotonic()
-    in_flight = 0
-    lock = threading.Lock()
-
-    def task(ref: str) -> tuple[str, dict[str, Any] | None]:
-        nonlocal in_flight
-        with lock:
-            in_flight += 1
-            summary.max_in_flight = max(summary.max_in_flight, in_flight)
-        try:
-            name = split_revision(ref, check=False)[0]
-            previous = done.get(name)
-            if previous is not None and previous.revision == _current_sha(ref, source):
-                return name, None
-            return name, analyze_row(ref, source=source, options=options, rules=rules)
-        finally:
-            with lock:
-                in_flight -= 1
-
-    def settle(future: Future[tuple[str, dict[str, Any] | None]]) -> None:
-        write(*future.result())
-
-    def write(name: str, row: dict[str, Any] | None) -> None:
-        if row is None:
-            summary.add_skipped(name, done[name])
-        else:
-            out.write(strict_json.dumps(row, ensure_ascii=True, separators=(",", ":")) + "\n")
-            out.flush()
-            summary.add_row(row)
-        bar.advance(summary)
-
-    input_error: BaseException | None = None
-
-    def read_input() -> Iterator[str]:
-        """The input, lazily; a failing input (a Hub query cut off) ends it after the rows
-        already under way are written."""
-        nonlocal input_error
-        try:
-            for ref in refs:
-                ref = ref.strip()
-                name = split_revision(ref, check=False)[0]
-                if ref and (shard is None or shard_of(name, shard[1]) == shard[0]):
-                    yield ref
-        except Exception as exc:
-            input_error = exc
-
+    run = _Run(refs=refs, shard=shard, done=done, out=out, bar=bar, summary=summary,
+               source=source, options=options, rules=rules)
     if isinstance(models, (list, tuple)):
         jobs = max(1, min(jobs, len(models) // MODELS_PER_JOB))  # a process start costs ~0.3 s
-    if ray is not None or jobs > 1:
-        try:
-            if ray is not None:
-                from archlint.scan_ray import ray_rows
-
-                listed = list(read_input())
-                summary.max_in_flight = len(listed)
-                for row in ray_rows(listed, source=source, options=options, **ray):
-                    write(row["id"], row)
-            else:
-                from archlint.scan_procs import process_rows
-
-                items = ((ref, getattr(done.get(split_revision(ref, check=False)[0]),
-                                       "revision", None))
-                         for ref in read_input())
-                for name, row in process_rows(items, jobs=jobs, concurrency=concurrency,
-                                              source=source, options=options,
-                                              queue_size=concurrency * QUEUE_FACTOR):
-                    write(name, row)
-            if input_error is not None:
-                summary.input_error = message_of(input_error)
-                raise input_error
-        except KeyboardInterrupt:
-            summary.interrupted = True
-            raise
-        finally:
-            summary.elapsed_s = time.monotonic() - started
-            bar.stop()
-            if progress if summary_tables is None else summary_tables:
-                summary.render(console)
-        return summary
-
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="archlint-scan")
-    pending: set[Future[tuple[str, dict[str, Any] | None]]] = set()
     try:
-        for ref in read_input():
-            # A local path (or a local file of ids) is only checked for done-ness by its name.
-            pending.add(pool.submit(task, ref))
-            if len(pending) >= concurrency * QUEUE_FACTOR:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    settle(future)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                settle(future)
-        if input_error is not None:
-            summary.input_error = message_of(input_error)
-            raise input_error
+        if ray is not None or jobs > 1:
+            run.on_workers(ray=ray, jobs=jobs, concurrency=concurrency)
+        else:
+            run.on_threads(concurrency)
     except KeyboardInterrupt:
         summary.interrupted = True
-        for future in pending:
-            future.cancel()
         raise
     finally:
-        pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
         summary.elapsed_s = time.monotonic() - started
         bar.stop()
         if progress if summary_tables is None else summary_tables:
             summary.render(console)
     return summary
+
+
+def _check_counts(*, jobs: int, concurrency: int, limit: int | None) -> None:
+    if jobs < 1:
+        raise errors.UsageError(f"--jobs must be at least 1 (got {jobs})")
+    if concurrency < 1:
+        raise errors.UsageError(f"--concurrency must be at least 1 (got {concurrency})")
+    if limit is not None and limit < 0:
+        raise errors.UsageError(f"--limit must not be negative (got {limit})")
+
+
+def _model_refs(models: Iterable[str] | None, *, author: str | None, search: str | None,
+                limit: int | None, source: SourceOptions) -> tuple[Iterable[str], int | None]:
+    """The references to scan (the list, or the Hub query's), and their count when known."""
+    if models is None:
+        if author is None and search is None and limit is None:
+            raise errors.UsageError("scan needs a model list (--from) or a Hub query "
+                                    "(--author, --search or --limit)")
+        return hub_query(author=author, search=search, limit=limit, endpoint=source.endpoint,
+                         token=source.token, timeout=source.timeout), limit
+    refs = models
+    if limit is not None:
+        from itertools import islice
+
+        refs = islice(refs, limit)
+    if isinstance(models, (list, tuple)):
+        return refs, len(models) if limit is None else min(limit, len(models))
+    return refs, limit
+
+
+_Result = tuple[str, dict[str, Any] | None]
+
+
+@dataclass
+class _Run:
+    """One scan under way: its input, what it skips, where rows go and what it has counted."""
+
+    refs: Iterable[str]
+    shard: tuple[int, int] | None
+    done: dict[str, _Done]
+    out: TextIO
+    bar: _Progress
+    summary: ScanSummary
+    source: SourceOptions
+    options: Any
+    rules: Any
+    in_flight: int = 0
+    input_error: BaseException | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def read_input(self) -> Iterator[str]:
+        """The input, lazily; a failing input (a Hub query cut off) ends it after the rows
+        already under way are written."""
+        try:
+            for ref in self.refs:
+                ref = ref.strip()
+                name = split_revision(ref, check=False)[0]
+                if ref and (self.shard is None or shard_of(name, self.shard[1]) == self.shard[0]):
+                    yield ref
+        except Exception as exc:
+            self.input_error = exc
+
+    def raise_input_error(self) -> None:
+        if self.input_error is not None:
+            self.summary.input_error = message_of(self.input_error)
+            raise self.input_error
+
+    def task(self, ref: str) -> _Result:
+        with self.lock:
+            self.in_flight += 1
+            self.summary.max_in_flight = max(self.summary.max_in_flight, self.in_flight)
+        try:
+            name = split_revision(ref, check=False)[0]
+            previous = self.done.get(name)
+            if previous is not None and previous.revision == _current_sha(ref, self.source):
+                return name, None
+            return name, analyze_row(ref, source=self.source, options=self.options,
+                                     rules=self.rules)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def write(self, name: str, row: dict[str, Any] | None) -> None:
+        if row is None:
+            self.summary.add_skipped(name, self.done[name])
+        else:
+            self.out.write(strict_json.dumps(row, ensure_ascii=True, separators=(",", ":"))
+                           + "\n")
+            self.out.flush()
+            self.summary.add_row(row)
+        self.bar.advance(self.summary)
+
+    def on_workers(self, *, ray: dict[str, Any] | None, jobs: int, concurrency: int) -> None:
+        """The rows from a Ray cluster (``ray``) or from ``jobs`` worker processes."""
+        if ray is not None:
+            from archlint.scan_ray import ray_rows
+
+            listed = list(self.read_input())
+            self.summary.max_in_flight = len(listed)
+            for ray_row in ray_rows(listed, source=self.source, options=self.options, **ray):
+                self.write(ray_row["id"], ray_row)
+        else:
+            from archlint.scan_procs import process_rows
+
+            items = ((ref, getattr(self.done.get(split_revision(ref, check=False)[0]),
+                                   "revision", None))
+                     for ref in self.read_input())
+            for name, row in process_rows(items, jobs=jobs, concurrency=concurrency,
+                                          source=self.source, options=self.options,
+                                          queue_size=concurrency * QUEUE_FACTOR):
+                self.write(name, row)
+        self.raise_input_error()
+
+    def on_threads(self, concurrency: int) -> None:
+        """The rows from ``concurrency`` threads of this process, at most
+        ``concurrency * QUEUE_FACTOR`` models queued at once."""
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="archlint-scan")
+        pending: set[Future[_Result]] = set()
+        try:
+            for ref in self.read_input():
+                # A local path (or a local file of ids) is only checked for done-ness by its name.
+                pending.add(pool.submit(self.task, ref))
+                if len(pending) >= concurrency * QUEUE_FACTOR:
+                    pending = self._settle_some(pending)
+            while pending:
+                pending = self._settle_some(pending)
+            self.raise_input_error()
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            for future in pending:
+                future.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=not self.summary.interrupted, cancel_futures=True)
+
+    def _settle_some(self, pending: set[Future[_Result]]) -> set[Future[_Result]]:
+        """Write the rows of the futures done first; the ones still running."""
+        finished, still = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            self.write(*future.result())
+        return still
 
 
 # -- CLI glue --------------------------------------------------------------------------------------
@@ -559,47 +590,15 @@ def run_scan_cli(
     shard_k = parse_shard(shard) if shard is not None else None
     ray: dict[str, Any] | None = None
     if ray_address is not None:
-        import tempfile
-
-        work_dir = Path(ray_dir) if ray_dir else (
-            Path(output + ".shards") if output else Path(tempfile.mkdtemp(prefix="archlint-")))
-        ray = {"address": ray_address, "work_dir": work_dir, "rps": ray_rps,
-               "shards": ray_shards, "resume": resume,
-               "threads": max(1, concurrency // max(1, jobs or 1))}
+        ray = _ray_settings(ray_address, ray_dir=ray_dir, output=output, rps=ray_rps,
+                            shards=ray_shards, resume=resume,
+                            threads=max(1, concurrency // max(1, jobs or 1)))
     if summary_json:  # found unwritable only after the whole scan, it would lose the summary
         _check_writable(summary_json)
-    models: Iterable[str] | None = None
-    handle_in: TextIO | None = None
-    if from_file is not None:
-        if from_file == "-":
-            models = read_model_list(sys.stdin)
-        else:
-            try:
-                handle_in = open(from_file, encoding="utf-8")  # noqa: SIM115 (closed below)
-            except OSError as exc:
-                raise errors.InputError(f"{from_file}: cannot read the model list "
-                                        f"({exc.strerror})") from None
-            models = list(read_model_list(handle_in))  # ids are small: a total for the bar
-            handle_in.close()
+    models = _model_list(from_file) if from_file is not None else None
     # Ray keeps its own resumable state (the shard files) and rewrites the output whole.
     state_path = Path(output) if (resume and output and ray is None) else None
-    out: TextIO
-    if output:
-        path = Path(output)
-        try:
-            if state_path is not None and path.exists() and path.stat().st_size:
-                with path.open("rb") as check:  # a run killed mid-line: start on a new line
-                    check.seek(-1, 2)
-                    newline_needed = check.read(1) != b"\n"
-                out = path.open("a", encoding="utf-8")
-                if newline_needed:
-                    out.write("\n")
-            else:
-                out = path.open("w", encoding="utf-8")
-        except OSError as exc:
-            raise errors.InputError(f"{output}: cannot write ({exc.strerror})") from None
-    else:
-        out = sys.stdout
+    out = _open_output(output, appending=state_path is not None) if output else sys.stdout
     try:
         summary = scan(models, author=author, search=search, limit=limit,
                        concurrency=concurrency, out=out, state_path=state_path,
@@ -617,3 +616,48 @@ def run_scan_cli(
             raise errors.InputError(f"{summary_json}: cannot write the summary "
                                     f"({exc.strerror})") from None
     return 1 if summary.failed else 0
+
+
+def _ray_settings(address: str, *, ray_dir: str | None, output: str | None, rps: float,
+                  shards: int | None, resume: bool, threads: int) -> dict[str, Any]:
+    """`scan(ray=...)`'s settings; the shard files go to `--ray-dir`, else beside the output,
+    else to a fresh temporary folder."""
+    import tempfile
+
+    work_dir = Path(ray_dir) if ray_dir else (
+        Path(output + ".shards") if output else Path(tempfile.mkdtemp(prefix="archlint-")))
+    return {"address": address, "work_dir": work_dir, "rps": rps, "shards": shards,
+            "resume": resume, "threads": threads}
+
+
+def _model_list(from_file: str) -> Iterable[str]:
+    """The ids of `--from`: stdin read lazily (`-`), a file read whole (ids are small: a total
+    for the progress bar)."""
+    if from_file == "-":
+        return read_model_list(sys.stdin)
+    try:
+        handle_in = open(from_file, encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise errors.InputError(f"{from_file}: cannot read the model list "
+                                f"({exc.strerror})") from None
+    models = list(read_model_list(handle_in))
+    handle_in.close()
+    return models
+
+
+def _open_output(output: str, *, appending: bool) -> TextIO:
+    """The JSON-lines output: appended to when resuming (on a new line if a killed run left
+    half of one), else written afresh."""
+    path = Path(output)
+    try:
+        if appending and path.exists() and path.stat().st_size:
+            with path.open("rb") as check:  # a run killed mid-line: start on a new line
+                check.seek(-1, 2)
+                newline_needed = check.read(1) != b"\n"
+            out = path.open("a", encoding="utf-8")
+            if newline_needed:
+                out.write("\n")
+            return out
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise errors.InputError(f"{output}: cannot write ({exc.strerror})") from None
