@@ -457,36 +457,12 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
     if not has_config:
         checkpoint.notes.append("no config.json in the repo: architecture from tensors only")
 
-    counter = {"done": 0, "total": len(guessed)}
-    counter_lock = threading.Lock()
-    # first-read sizes once the index is known; a task that starts later reads what its shard's
-    # header needs instead of FIRST_READ_BYTES (replaced whole, so a task sees old or new)
-    first_reads: dict[str, int] = {}
+    # first-read sizes once the index is known; until then FIRST_READ_BYTES or the guess
     guess = first_read_guess(files, guessed) if index_name == SAFETENSORS_INDEX else \
         st.FIRST_READ_BYTES
-
-    budget = st.HeaderBudget(fetcher.repo_id)
-
-    def count_done() -> None:
-        if progress is not None:
-            with counter_lock:
-                counter["done"] += 1
-                done, total = counter["done"], max(counter["done"], counter["total"])
-            progress(done, total)
-
-    def header_task(name: str) -> _RawHeader:
-        header = _read_prefix(fetcher, name, files.get(name), max_header_bytes,
-                              first_reads.get(name, guess), budget)
-        if header.complete:
-            count_done()
-        return header
-
-    def rest_task(raw: _RawHeader) -> _RawHeader:
-        header = _read_rest(fetcher, raw)
-        count_done()
-        return header
-
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="archlint-hub")
+    reads = _HeaderReads(fetcher, files, pool, max_header_bytes=max_header_bytes, guess=guess,
+                         progress=progress, total=len(guessed))
     try:
         # round 2: config, index and the guessed headers, all at once
         # each body is read to one byte past its parser's cap, so the parser sees an oversized
@@ -497,98 +473,153 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
         index_f = (pool.submit(fetcher.get, fetcher.file_url(index_name), what=index_name,
                                limit=index_mod.MAX_INDEX_BYTES + 1)
                    if index_name else None)
-        # finished tasks announce themselves here (header names, or _INDEX_DONE), so this
-        # thread parses each header as it arrives, even while the index is still on its way
-        finished: SimpleQueue[str | None] = SimpleQueue()
-        headers: dict[str, Future[_RawHeader]] = {}
-
-        def submit_header(name: str, task: Callable[..., _RawHeader] = header_task,
-                          *args: Any) -> None:
-            future = pool.submit(task, *args) if args else pool.submit(task, name)
-            headers[name] = future
-            future.add_done_callback(lambda _f: finished.put(name))
-
         for name in guessed:
-            submit_header(name)
+            reads.submit(name)
         if index_f is not None:
-            index_f.add_done_callback(lambda _f: finished.put(_INDEX_DONE))
+            index_f.add_done_callback(lambda _f: reads.finished.put(_INDEX_DONE))
         if config_f is not None:
             try:
                 checkpoint.config, checkpoint.config_text = parse_config(
                     _result(config_f, fetcher).data)
             except errors.ConfigError as err:
                 raise errors.ConfigError(f"{fetcher.who()}: {err.message}") from None
-
-        parsed: dict[str, _Header] = {}
-        failed: dict[str, Exception] = {}
-        incomplete: dict[str, _RawHeader] = {}  # first read in, the rest not yet asked for
-
-        def absorb(name: str) -> None:
-            """Parse a finished header task, keeping its result or its error for later."""
-            future = headers[name]
-            if budget.refused is not None:  # the model as a whole: before any shard's error
-                raise budget.refused
-            if name in parsed or name in failed or name in incomplete or future.cancelled():
-                return
-            try:
-                raw = future.result()
-                if raw.complete:
-                    parsed[name] = raw.parse()
-                else:
-                    incomplete[name] = raw
-            except Exception as err:  # raised below, in `wanted` order
-                failed[name] = err
-
         wanted = guessed
         parsed_index = None
         if index_f is not None and index_name is not None:
-            while (ready := finished.get()) is not _INDEX_DONE:
-                absorb(ready)
-            index_data = _result(index_f, fetcher).data
-            parsed_index = index_mod.parse_index(index_data, file_name=index_name)
-            if index_name == SAFETENSORS_INDEX:
-                first_reads = first_reads_from_index(parsed_index.weight_map, len(index_data),
-                                                     max_header_bytes)
-            checkpoint.index, checkpoint.index_name = parsed_index.raw, index_name
-            wanted = [n for n in parsed_index.shards if n in files]
-            counter["total"] = len(wanted)
-            for name, future in headers.items():
-                if name not in wanted:
-                    future.cancel()  # a guess the index does not name (e.g. consolidated.*)
-            if index_name == SAFETENSORS_INDEX:
-                for name in wanted:  # round 3: shards the listing did not let us guess
-                    if name not in headers:
-                        submit_header(name)
-        # Headers are parsed in the order they arrive; the outcome is the same as reading them
-        # in `wanted` order: the first failure in that order is raised, as soon as it and every
-        # header before it are in. A header longer than its first read is completed only once
-        # every shard's first read is in and its length charged to the model's budget, so a
-        # model whose headers declare more than the budget is refused before any rest is read.
-        order = [name for name in wanted if name in headers]
-        for position, name in enumerate(order):  # every first read
-            while name not in parsed and name not in failed and name not in incomplete:
-                arrived = finished.get()
-                if arrived is not _INDEX_DONE:
-                    absorb(arrived)
-            if name in failed and not any(n in incomplete for n in order[:position]):
-                raise budget.refused or failed[name]
-        for name in order:  # the rest of the long ones
-            if name in incomplete:
-                submit_header(name, rest_task, incomplete.pop(name))
-        for name in order:
-            while name not in parsed and name not in failed:
-                arrived = finished.get()
-                if arrived is not _INDEX_DONE:
-                    absorb(arrived)
-            if name in failed:
-                raise budget.refused or failed[name]
-        read = [parsed[name] for name in order]
+            parsed_index, wanted = reads.follow_index(index_f, index_name, checkpoint)
+        read = reads.in_order(wanted)
     except BaseException:
         fetcher.cancel.set()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    _fill_tensors(checkpoint, read, parsed_index, index_name, files)
+    return checkpoint
 
+
+class _HeaderReads:
+    """The safetensors headers of one model, read on a pool and parsed on the calling thread as
+    they arrive. Finished tasks announce themselves on ``finished`` (header names, or
+    ``_INDEX_DONE``), so a header is parsed even while the index is still on its way."""
+
+    def __init__(self, fetcher: _Fetcher, files: dict[str, int | None], pool: ThreadPoolExecutor,
+                 *, max_header_bytes: int | None, guess: int,
+                 progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.fetcher, self.files, self.pool = fetcher, files, pool
+        self.max_header_bytes, self.guess, self.progress = max_header_bytes, guess, progress
+        self.budget = st.HeaderBudget(fetcher.repo_id)
+        self.done_count, self.total = 0, total
+        self.lock = threading.Lock()
+        # a task that starts once the index is in reads what its shard's header needs (the
+        # dict is replaced whole, so a task sees the old one or the new one)
+        self.first_reads: dict[str, int] = {}
+        self.finished: SimpleQueue[str | None] = SimpleQueue()
+        self.headers: dict[str, Future[_RawHeader]] = {}
+        self.parsed: dict[str, _Header] = {}
+        self.failed: dict[str, Exception] = {}
+        self.incomplete: dict[str, _RawHeader] = {}  # first read in, the rest not yet asked for
+
+    def _count_done(self) -> None:
+        if self.progress is not None:
+            with self.lock:
+                self.done_count += 1
+                done, total = self.done_count, max(self.done_count, self.total)
+            self.progress(done, total)
+
+    def _header_task(self, name: str) -> _RawHeader:
+        header = _read_prefix(self.fetcher, name, self.files.get(name), self.max_header_bytes,
+                              self.first_reads.get(name, self.guess), self.budget)
+        if header.complete:
+            self._count_done()
+        return header
+
+    def _rest_task(self, raw: _RawHeader) -> _RawHeader:
+        header = _read_rest(self.fetcher, raw)
+        self._count_done()
+        return header
+
+    def submit(self, name: str, rest_of: _RawHeader | None = None) -> None:
+        future = (self.pool.submit(self._rest_task, rest_of) if rest_of is not None
+                  else self.pool.submit(self._header_task, name))
+        self.headers[name] = future
+        future.add_done_callback(lambda _f: self.finished.put(name))
+
+    def absorb(self, name: str) -> None:
+        """Parse a finished header task, keeping its result or its error for later."""
+        future = self.headers[name]
+        if self.budget.refused is not None:  # the model as a whole: before any shard's error
+            raise self.budget.refused
+        if (name in self.parsed or name in self.failed or name in self.incomplete
+                or future.cancelled()):
+            return
+        try:
+            raw = future.result()
+            if raw.complete:
+                self.parsed[name] = raw.parse()
+            else:
+                self.incomplete[name] = raw
+        except Exception as err:  # raised below, in `wanted` order
+            self.failed[name] = err
+
+    def _absorb_next(self) -> None:
+        arrived = self.finished.get()
+        if arrived is not _INDEX_DONE:
+            self.absorb(arrived)
+
+    def follow_index(self, index_f: Future[Any], index_name: str,
+                     checkpoint: Checkpoint) -> tuple[index_mod.ParsedIndex, list[str]]:
+        """Parse headers until the index is in, then read it: the shards it names (the
+        guesses it does not name cancelled, the ones not guessed asked for: round 3)."""
+        while (ready := self.finished.get()) is not _INDEX_DONE:
+            self.absorb(ready)
+        index_data = _result(index_f, self.fetcher).data
+        parsed_index = index_mod.parse_index(index_data, file_name=index_name)
+        if index_name == SAFETENSORS_INDEX:
+            self.first_reads = first_reads_from_index(parsed_index.weight_map, len(index_data),
+                                                      self.max_header_bytes)
+        checkpoint.index, checkpoint.index_name = parsed_index.raw, index_name
+        wanted = [n for n in parsed_index.shards if n in self.files]
+        self.total = len(wanted)
+        for name, future in self.headers.items():
+            if name not in wanted:
+                future.cancel()  # a guess the index does not name (e.g. consolidated.*)
+        if index_name == SAFETENSORS_INDEX:
+            for name in wanted:  # round 3: shards the listing did not let us guess
+                if name not in self.headers:
+                    self.submit(name)
+        return parsed_index, wanted
+
+    def in_order(self, wanted: list[str]) -> list[_Header]:
+        """The headers of ``wanted``, in that order.
+
+        Headers are parsed in the order they arrive; the outcome is the same as reading them in
+        `wanted` order: the first failure in that order is raised, as soon as it and every
+        header before it are in. A header longer than its first read is completed only once
+        every shard's first read is in and its length charged to the model's budget, so a
+        model whose headers declare more than the budget is refused before any rest is read.
+        """
+        order = [name for name in wanted if name in self.headers]
+        for position, name in enumerate(order):  # every first read
+            while (name not in self.parsed and name not in self.failed
+                   and name not in self.incomplete):
+                self._absorb_next()
+            if name in self.failed and not any(n in self.incomplete for n in order[:position]):
+                raise self.budget.refused or self.failed[name]
+        for name in order:  # the rest of the long ones
+            if name in self.incomplete:
+                self.submit(name, self.incomplete.pop(name))
+        for name in order:
+            while name not in self.parsed and name not in self.failed:
+                self._absorb_next()
+            if name in self.failed:
+                raise self.budget.refused or self.failed[name]
+        return [self.parsed[name] for name in order]
+
+
+def _fill_tensors(checkpoint: Checkpoint, read: list[_Header],
+                  parsed_index: index_mod.ParsedIndex | None, index_name: str | None,
+                  files: dict[str, int | None]) -> None:
+    """The checkpoint's tensors, shards, problems and weights format from what was read."""
     if read:
         checkpoint.tensors = [t for header in read for t in header.parsed.tensors]
     for header in read:
@@ -603,7 +634,6 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
         checkpoint.problems.extend(index_mod.check_shards(parsed_index, shard_tensors,
                                                           set(files)))
     _set_weights_format(checkpoint, index_name, bool(read), files)
-    return checkpoint
 
 
 def _set_weights_format(checkpoint: Checkpoint, index_name: str | None, read_any: bool,
