@@ -167,3 +167,38 @@ def test_t5gemma_nested_stacks() -> None:
     assert kv.bytes_per_token == per_layer  # the full layer; the sliding one is capped
     assert kv.bytes_at_context == 100 * per_layer + 8 * per_layer
     assert kv.cross_bytes_per_encoder_token == 2 * per_layer
+
+
+def test_bart_untied_embeddings_give_each_stack_its_own_table() -> None:
+    # BartConfig's defaults (transformers 5.23): vocabulary 50,265, d_model 1,024, 12 + 12
+    # layers, FFN 4,096. BartForConditionalGeneration built on meta from them holds
+    # 406,291,456 parameters tied and 560,705,536 with tie_word_embeddings=False: the
+    # shared table, encoder.embed_tokens, decoder.embed_tokens and lm_head are then four
+    # matrices (modeling_utils drops every `_tied_weights_keys` entry), three more than
+    # tied: 3 × 50,265 × 1,024 = 3 × 51,471,360 = 154,414,080.
+    config = {"model_type": "bart", "vocab_size": 50265, "d_model": 1024,
+              "encoder_layers": 12, "decoder_layers": 12, "encoder_attention_heads": 16,
+              "decoder_attention_heads": 16, "encoder_ffn_dim": 4096, "decoder_ffn_dim": 4096,
+              "max_position_embeddings": 1024}
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    assert tied == 406_291_456
+    assert untied == 560_705_536
+    assert untied - tied == 3 * 50265 * 1024
+
+
+def test_marian_split_tables_encoder_has_its_own_untying_adds_the_head() -> None:
+    # MarianModel with share_encoder_decoder_embeddings=False has no `shared` table: the
+    # encoder's embed_tokens (vocab_size rows) and the decoder's (decoder_vocab_size) are
+    # modules of their own (modeling_marian MarianModel.__init__). MarianMTModel built on
+    # meta from this config in transformers 5.23: 104,158,208 parameters tied, 133,905,920
+    # untied (lm_head alone added: 58,101 × 512 = 29,747,712).
+    config = {"model_type": "marian", "vocab_size": 58101, "decoder_vocab_size": 58101,
+              "d_model": 512, "encoder_layers": 6, "decoder_layers": 6,
+              "encoder_attention_heads": 8, "decoder_attention_heads": 8,
+              "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048,
+              "max_position_embeddings": 512, "share_encoder_decoder_embeddings": False}
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    assert tied == 104_158_208
+    assert untied == 133_905_920 == tied + 58101 * 512

@@ -237,6 +237,33 @@ class Bart(EncoderDecoder):
     def positional(self, index: int) -> Positional:
         return "learned" if self.stack_fact("positions") else "nope"
 
+    def stack_spec(self, name: Stack) -> StackSpec:
+        """A stack that reads the one shared token table holds a copy of its own when the
+        config unties the embeddings: BartModel (and every model copied from it, MarianModel
+        while `share_encoder_decoder_embeddings`) ties `encoder.embed_tokens` and
+        `decoder.embed_tokens` to `shared` through `_tied_weights_keys`, and transformers
+        5.23 (modeling_utils `get_expanded_tied_weights_keys`) follows none of a model's
+        ties when `tie_word_embeddings` is False: shared, two stack tables and lm_head,
+        4 × V × d (BART-base: 560,705,536 against 406,291,456 tied = 3 × 51,471,360).
+        Marian with `share_encoder_decoder_embeddings: false` has no shared table: its
+        encoder's embed_tokens (vocab_size rows) is its own, the decoder's the head's."""
+        spec = super().stack_spec(name)
+        if spec.token_rows or not self._one_token_table():
+            return spec
+        if self.config.get("share_encoder_decoder_embeddings") is False:
+            own = name == "encoder"
+        else:
+            own = not self.tie_word_embeddings()
+        return spec.model_copy(update={"token_rows": self.vocab_size()}) if own else spec
+
+    def _one_token_table(self) -> bool:
+        """No stack names a vocabulary of its own in the structure table (FSMT's encoder
+        reads `src_vocab_size`): both read the table the embedding count holds."""
+        stacks = self.structure_fact("stacks", None)
+        if not isinstance(stacks, dict):
+            return True
+        return not any(f.get("tokens") for f in stacks.values() if isinstance(f, dict))
+
     def rope_theta(self) -> float | None:
         return None
 

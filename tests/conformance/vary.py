@@ -182,8 +182,11 @@ def held_by_transformers(model_type: str, config: dict[str, Any]) -> dict[str, s
         return {"tie_word_embeddings": f"{type(built).__name__} sets it back to {value}"}
     classes = tf_tables.model_classes(model_type) or {}
     head = next((classes[k] for k in _HEAD_CLASSES if k in classes), None)
-    cls = getattr(transformers, head, None) if head else None
-    if not value and cls is not None and not getattr(cls, "_tied_weights_keys", None):
+    # the base model's ties count too (FSMTModel ties decoder.output_projection itself)
+    built_classes = [getattr(transformers, n, None) for n in (head, classes.get("base")) if n]
+    if not value and head and built_classes[0] is not None and not any(
+        getattr(c, "_tied_weights_keys", None) for c in built_classes
+    ):
         return {"tie_word_embeddings": f"{head}._tied_weights_keys is empty: never tied"}
     if value and model_type in UNTIE_DROPS_SHARED_BLOCKS:
         return {"tie_word_embeddings": "False unties the shared blocks too "
