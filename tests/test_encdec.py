@@ -202,3 +202,19 @@ def test_marian_split_tables_encoder_has_its_own_untying_adds_the_head() -> None
     untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
     assert tied == 104_158_208
     assert untied == 133_905_920 == tied + 58101 * 512
+
+
+def test_fsmt_tied_encoder_table_is_the_decoders() -> None:
+    # FSMTModel._tied_weights_keys ties encoder.embed_tokens and decoder.output_projection
+    # to decoder.embed_tokens (fairseq's share_all_embeddings over one joined dictionary).
+    # FSMTForConditionalGeneration built on meta from this config in transformers 5.23:
+    # 483,913,728 untied, 397,848,576 tied = untied - 2 × 42,024 × 1,024.
+    config = {"model_type": "fsmt", "src_vocab_size": 42024, "tgt_vocab_size": 42024,
+              "d_model": 1024, "encoder_layers": 12, "decoder_layers": 12,
+              "encoder_attention_heads": 16, "decoder_attention_heads": 16,
+              "encoder_ffn_dim": 4096, "decoder_ffn_dim": 4096,
+              "max_position_embeddings": 1024, "langs": ["en", "de"]}
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    assert untied == 483_913_728
+    assert tied == 397_848_576 == untied - 2 * 42024 * 1024

@@ -246,8 +246,14 @@ class Bart(EncoderDecoder):
         ties when `tie_word_embeddings` is False: shared, two stack tables and lm_head,
         4 × V × d (BART-base: 560,705,536 against 406,291,456 tied = 3 × 51,471,360).
         Marian with `share_encoder_decoder_embeddings: false` has no shared table: its
-        encoder's embed_tokens (vocab_size rows) is its own, the decoder's the head's."""
+        encoder's embed_tokens (vocab_size rows) is its own, the decoder's the head's.
+        A stack table of its own (FSMT's encoder, `src_vocab_size` rows) is the decoder's
+        when tied (FSMTModel._tied_weights_keys: encoder.embed_tokens -> decoder.embed_tokens,
+        as fairseq's `share_all_embeddings` over one joined dictionary), where its size
+        lets it be."""
         spec = super().stack_spec(name)
+        if spec.token_rows and self.tie_word_embeddings() and spec.token_rows == self.vocab_size():
+            return spec.model_copy(update={"token_rows": 0})
         if spec.token_rows or not self._one_token_table():
             return spec
         if self.config.get("share_encoder_decoder_embeddings") is False:
