@@ -218,3 +218,29 @@ def test_fsmt_tied_encoder_table_is_the_decoders() -> None:
     tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
     assert untied == 483_913_728
     assert tied == 397_848_576 == untied - 2 * 42024 * 1024
+
+
+def test_switch_transformers_untied_copies_the_shared_table_into_each_stack() -> None:
+    # SwitchTransformersModel ties encoder.embed_tokens and decoder.embed_tokens to
+    # `shared` through `_tied_weights_keys`, which transformers drops with the head's when
+    # tie_word_embeddings is False (SwitchTransformersConfig, unlike T5Config, keeps it):
+    # untying adds two stack tables and lm_head, 3 × 32,128 × 768 for the class defaults
+    # (meta-built: 391,335,168 untied, embedding 74,023,680 = 3 × 24,674,304 + 2 norms).
+    config = {"model_type": "switch_transformers", "vocab_size": 32128, "d_model": 768,
+              "d_kv": 64, "d_ff": 2048, "num_layers": 12, "num_decoder_layers": 12,
+              "num_heads": 12, "num_experts": 8, "num_sparse_encoder_layers": 3,
+              "num_sparse_decoder_layers": 3}
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    assert untied - tied == 3 * 32128 * 768
+
+
+def test_speech_to_text_untied_adds_the_head_alone() -> None:
+    # Speech2TextModel has no `shared` table (its encoder reads filterbanks): untying
+    # leaves the decoder's embed_tokens and adds lm_head, 1 × vocab × d_model
+    config = {"model_type": "speech_to_text", "vocab_size": 10000, "d_model": 256,
+              "encoder_layers": 12, "decoder_layers": 6, "encoder_attention_heads": 4,
+              "decoder_attention_heads": 4, "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048}
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    assert untied - tied == 10000 * 256
