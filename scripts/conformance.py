@@ -90,13 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--switches", action="store_true",
                         help="run on configs with their structural booleans flipped "
                         "(tests/conformance/vary.py: switched; never --write)")
+    parser.add_argument("--switches-each", action="store_true",
+                        help="as --switches, one boolean flipped at a time: one row per "
+                        "flag, its source naming it (never --write)")
     parser.add_argument("--config", nargs="+", type=Path, metavar="PATH",
                         help="check these configs (a config.json, or a Checkpoint .json.gz)")
     args = parser.parse_args(argv)
     if args.config:
         return _check_configs(args.config)
-    if args.write and (args.only or args.vary or args.switches):
-        print("conformance: --write needs the plain full run (drop --only/--vary/--switches)",
+    if args.write and (args.only or args.vary or args.switches or args.switches_each):
+        print("conformance: --write needs the plain full run (drop --only/--vary/--switches*)",
               file=sys.stderr)
         return 2
     if args.from_json:
@@ -108,15 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         started = time.monotonic()
         rows, out = run.run_all(
-            workers=args.workers, only=args.only, varied=args.vary, switched=args.switches
+            workers=args.workers, only=args.only, varied=args.vary, switched=args.switches,
+            switched_each=args.switches_each,
         )
         seconds = time.monotonic() - started
         cpu = _cpu_seconds()
     stats = summary(rows)
-    audit = args.vary or args.switches
+    audit = args.vary or args.switches or args.switches_each
     listed = rows if args.only else [r for r in rows if r.verdict != "exact"] if audit else []
+    for (model_type, key), why in sorted(run.HELD.items()):
+        print(f"{model_type:28} {'held by transformers':26} {key}: {why}")
     for row in listed:
-        print(f"{row.model_type:28} {row.verdict:26} {row.detail}")
+        flag = f" [{row.source}]" if args.switches_each else ""
+        print(f"{row.model_type:28} {row.verdict:26} {row.detail}{flag}")
     print(
         f"{len(rows)} model types in {seconds:.0f} s wall, {cpu:.0f} s CPU: "
         + ", ".join(f"{k} {v}" for k, v in Counter(r.verdict for r in rows).most_common())

@@ -167,3 +167,80 @@ def test_t5gemma_nested_stacks() -> None:
     assert kv.bytes_per_token == per_layer  # the full layer; the sliding one is capped
     assert kv.bytes_at_context == 100 * per_layer + 8 * per_layer
     assert kv.cross_bytes_per_encoder_token == 2 * per_layer
+
+
+def test_bart_untied_embeddings_give_each_stack_its_own_table() -> None:
+    # BartConfig's defaults (transformers 5.23): vocabulary 50,265, d_model 1,024, 12 + 12
+    # layers, FFN 4,096. BartForConditionalGeneration built on meta from them holds
+    # 406,291,456 parameters tied and 560,705,536 with tie_word_embeddings=False: the
+    # shared table, encoder.embed_tokens, decoder.embed_tokens and lm_head are then four
+    # matrices (modeling_utils drops every `_tied_weights_keys` entry), three more than
+    # tied: 3 × 50,265 × 1,024 = 3 × 51,471,360 = 154,414,080.
+    config = {"model_type": "bart", "vocab_size": 50265, "d_model": 1024,
+              "encoder_layers": 12, "decoder_layers": 12, "encoder_attention_heads": 16,
+              "decoder_attention_heads": 16, "encoder_ffn_dim": 4096, "decoder_ffn_dim": 4096,
+              "max_position_embeddings": 1024}
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    assert tied == 406_291_456
+    assert untied == 560_705_536
+    assert untied - tied == 3 * 50265 * 1024
+
+
+def test_marian_split_tables_encoder_has_its_own_untying_adds_the_head() -> None:
+    # MarianModel with share_encoder_decoder_embeddings=False has no `shared` table: the
+    # encoder's embed_tokens (vocab_size rows) and the decoder's (decoder_vocab_size) are
+    # modules of their own (modeling_marian MarianModel.__init__). MarianMTModel built on
+    # meta from this config in transformers 5.23: 104,158,208 parameters tied, 133,905,920
+    # untied (lm_head alone added: 58,101 × 512 = 29,747,712).
+    config = {"model_type": "marian", "vocab_size": 58101, "decoder_vocab_size": 58101,
+              "d_model": 512, "encoder_layers": 6, "decoder_layers": 6,
+              "encoder_attention_heads": 8, "decoder_attention_heads": 8,
+              "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048,
+              "max_position_embeddings": 512, "share_encoder_decoder_embeddings": False}
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    assert tied == 104_158_208
+    assert untied == 133_905_920 == tied + 58101 * 512
+
+
+def test_fsmt_tied_encoder_table_is_the_decoders() -> None:
+    # FSMTModel._tied_weights_keys ties encoder.embed_tokens and decoder.output_projection
+    # to decoder.embed_tokens (fairseq's share_all_embeddings over one joined dictionary).
+    # FSMTForConditionalGeneration built on meta from this config in transformers 5.23:
+    # 483,913,728 untied, 397,848,576 tied = untied - 2 × 42,024 × 1,024.
+    config = {"model_type": "fsmt", "src_vocab_size": 42024, "tgt_vocab_size": 42024,
+              "d_model": 1024, "encoder_layers": 12, "decoder_layers": 12,
+              "encoder_attention_heads": 16, "decoder_attention_heads": 16,
+              "encoder_ffn_dim": 4096, "decoder_ffn_dim": 4096,
+              "max_position_embeddings": 1024, "langs": ["en", "de"]}
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    assert untied == 483_913_728
+    assert tied == 397_848_576 == untied - 2 * 42024 * 1024
+
+
+def test_switch_transformers_untied_copies_the_shared_table_into_each_stack() -> None:
+    # SwitchTransformersModel ties encoder.embed_tokens and decoder.embed_tokens to
+    # `shared` through `_tied_weights_keys`, which transformers drops with the head's when
+    # tie_word_embeddings is False (SwitchTransformersConfig, unlike T5Config, keeps it):
+    # untying adds two stack tables and lm_head, 3 × 32,128 × 768 for the class defaults
+    # (meta-built: 391,335,168 untied, embedding 74,023,680 = 3 × 24,674,304 + 2 norms).
+    config = {"model_type": "switch_transformers", "vocab_size": 32128, "d_model": 768,
+              "d_kv": 64, "d_ff": 2048, "num_layers": 12, "num_decoder_layers": 12,
+              "num_heads": 12, "num_experts": 8, "num_sparse_encoder_layers": 3,
+              "num_sparse_decoder_layers": 3}
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    assert untied - tied == 3 * 32128 * 768
+
+
+def test_speech_to_text_untied_adds_the_head_alone() -> None:
+    # Speech2TextModel has no `shared` table (its encoder reads filterbanks): untying
+    # leaves the decoder's embed_tokens and adds lm_head, 1 × vocab × d_model
+    config = {"model_type": "speech_to_text", "vocab_size": 10000, "d_model": 256,
+              "encoder_layers": 12, "decoder_layers": 6, "encoder_attention_heads": 4,
+              "decoder_attention_heads": 4, "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048}
+    tied = count_from_spec(build_spec({**config, "tie_word_embeddings": True})).total
+    untied = count_from_spec(build_spec({**config, "tie_word_embeddings": False})).total
+    assert untied - tied == 10000 * 256

@@ -147,3 +147,20 @@ def test_minimax_remote_code_schema_attn_type_list_and_shared_mlp() -> None:
     assert got.total == 2 * 100 * 64 + lightning + softmax + 2 * moe + 64 == 162_368
     assert got.kv_full == 2 * 2 * 32  # only the softmax layer: K and V of 2 heads × 32
     assert got.state == 4 * 32 * 32  # the lightning layer's 4 heads × (32 × 32) KV state
+
+
+def test_lfm2_tie_embedding_wins_over_tie_word_embeddings() -> None:
+    from archlint.families import build_spec
+
+    # transformers 5.23 configuration_lfm2.py:
+    # `self.tie_word_embeddings = kwargs.pop("tie_embedding", self.tie_word_embeddings)`:
+    # a config holding both keys is tied as `tie_embedding` says, whatever the other one is
+    base = {"model_type": "lfm2", "vocab_size": 1000, "hidden_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128,
+            "layer_types": ["conv", "full_attention"]}
+    tied = build_spec({**base, "tie_embedding": True, "tie_word_embeddings": False})
+    untied = build_spec({**base, "tie_embedding": False, "tie_word_embeddings": True})
+    assert tied.tie_word_embeddings is True
+    assert untied.tie_word_embeddings is False
+    # neither key: Lfm2Config's field default, tie_word_embeddings: bool = True
+    assert build_spec(base).tie_word_embeddings is True

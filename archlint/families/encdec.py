@@ -237,6 +237,14 @@ class Bart(EncoderDecoder):
     def positional(self, index: int) -> Positional:
         return "learned" if self.stack_fact("positions") else "nope"
 
+    #: the base model holds one `shared` token table its stacks' embed_tokens are tied to
+    #: (`own_token_rows`); Speech2Text, whose encoder reads filterbanks, holds none
+    shared_token_table: ClassVar[bool] = True
+
+    def stack_spec(self, name: Stack) -> StackSpec:
+        spec = super().stack_spec(name)
+        return own_token_rows(self, name, spec) if self.shared_token_table else spec
+
     def rope_theta(self) -> float | None:
         return None
 
@@ -353,6 +361,9 @@ class SwitchTransformers(T5):
 
     name = "switch_transformers"
     model_types = ("switch_transformers",)
+
+    def stack_spec(self, name: Stack) -> StackSpec:
+        return own_token_rows(self, name, super().stack_spec(name))
 
     def _sparse_step(self) -> int:
         layers = self.num_layers()
@@ -542,3 +553,41 @@ def has_stack_keys(config: dict[str, Any]) -> bool:
 ENCDEC_ADAPTERS: tuple[type[Adapter], ...] = (
     Bart, ProphetNet, T5, UMT5, SwitchTransformers, T5Gemma, Whisper
 )
+
+
+def own_token_rows(adapter: EncoderDecoder, name: Stack, spec: StackSpec) -> StackSpec:
+    """A stack that reads the one shared token table holds a copy of its own when the
+    config unties the embeddings: BartModel (and every model copied from it, MarianModel
+    while `share_encoder_decoder_embeddings`) ties `encoder.embed_tokens` and
+    `decoder.embed_tokens` to `shared` through `_tied_weights_keys`, and transformers
+    5.23 (modeling_utils `get_expanded_tied_weights_keys`) follows none of a model's
+    ties when `tie_word_embeddings` is False: shared, two stack tables and lm_head,
+    4 × V × d (BART-base: 560,705,536 against 406,291,456 tied = 3 × 51,471,360).
+    Marian with `share_encoder_decoder_embeddings: false` has no shared table: its
+    encoder's embed_tokens (vocab_size rows) is its own, the decoder's the head's.
+    A stack table of its own (FSMT's encoder, `src_vocab_size` rows) is the decoder's
+    when tied (FSMTModel._tied_weights_keys: encoder.embed_tokens -> decoder.embed_tokens,
+    as fairseq's `share_all_embeddings` over one joined dictionary), where its size
+    lets it be.
+    SwitchTransformersModel ties its stacks to `shared` the same way (T5Config and its
+    copies force tie_word_embeddings=True; SwitchTransformersConfig does not)."""
+    tied = adapter.tie_word_embeddings()
+    vocab = adapter.vocab_size()
+    if spec.token_rows and tied and spec.token_rows == vocab:
+        return spec.model_copy(update={"token_rows": 0})
+    if spec.token_rows or not _one_token_table(adapter):
+        return spec
+    if adapter.config.get("share_encoder_decoder_embeddings") is False:
+        own = name == "encoder"
+    else:
+        own = not tied
+    return spec.model_copy(update={"token_rows": vocab}) if own else spec
+
+
+def _one_token_table(adapter: EncoderDecoder) -> bool:
+    """No stack names a vocabulary of its own in the structure table (FSMT's encoder
+    reads `src_vocab_size`): both read the table the embedding count holds."""
+    stacks = adapter.structure_fact("stacks", None)
+    if not isinstance(stacks, dict):
+        return True
+    return not any(f.get("tokens") for f in stacks.values() if isinstance(f, dict))

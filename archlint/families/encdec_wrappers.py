@@ -148,6 +148,7 @@ class Speech2Text(Bart):
 
     name = "speech_to_text"
     model_types = ("speech_to_text",)
+    shared_token_table = False  # Speech2TextModel has no `shared`: nothing to untie
     stack_defaults: ClassVar[dict[str, Any]] = {
         "embedding_norm": False,
         "final_norm": True,

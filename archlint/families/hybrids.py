@@ -633,8 +633,11 @@ class Lfm2(Llama):
     tie_default = True
 
     def tie_word_embeddings(self) -> bool:
+        """`tie_embedding` (LFM2's own key) over `tie_word_embeddings`: Lfm2Config pops it
+        into tie_word_embeddings after the field is set (transformers 5.23
+        configuration_lfm2.py), so a config holding both is tied as `tie_embedding` says."""
         return bool(
-            self.read("tie_word_embeddings", "tie_word_embeddings", "tie_embedding", default=True)
+            self.read("tie_word_embeddings", "tie_embedding", "tie_word_embeddings", default=True)
         )
 
     def layer_types(self, n_layers: int) -> list[str]:

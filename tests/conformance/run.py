@@ -372,17 +372,52 @@ def switched_jobs(
     for model_type, candidates in jobs:
         moved = []
         for source, config in candidates:
-            flipped, changes = vary.switched(config)
+            held = vary.held_by_transformers(model_type, config)
+            flipped, changes = vary.switched(config, keep=frozenset(held))
+            kept = "".join(f"; kept {k}: {why}" for k, why in held.items())
             if changes:
-                moved.append((f"{source} (switched: {', '.join(sorted(changes))})", flipped))
+                moved.append(
+                    (f"{source} (switched: {', '.join(sorted(changes))}{kept})", flipped)
+                )
         if moved:
             out.append((model_type, moved))
     return out
 
 
+def switched_each_jobs(
+    jobs: list[tuple[str, list[tuple[str, dict[str, Any]]]]],
+) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """One job per structural boolean a type's configs hold, that one flipped alone
+    (`vary.switched(only=...)`), so that a miss of `switched_jobs` is traced to its flag;
+    the candidates that hold the key, in order, as fallbacks."""
+    from tests.conformance import vary
+
+    out = []
+    for model_type, candidates in jobs:
+        keys: list[str] = []
+        for _, config in candidates:
+            keys.extend(k for k in vary.switch_keys(config) if k not in keys)
+        for key in keys:
+            moved = []
+            for source, config in candidates:
+                held = vary.held_by_transformers(model_type, config)
+                flipped, changes = vary.switched(config, only=key, keep=frozenset(held))
+                if changes:
+                    moved.append((f"{source} (switched: {key})", flipped))
+                elif key in held:
+                    HELD[(model_type, key)] = held[key]
+            if moved:
+                out.append((model_type, moved))
+    return out
+
+
+#: (model_type, switch) -> why `switched_each_jobs` left it unflipped, for the script to list
+HELD: dict[tuple[str, str], str] = {}
+
+
 def run_all(
     workers: int | None = None, only: list[str] | None = None, *, varied: bool = False,
-    switched: bool = False,
+    switched: bool = False, switched_each: bool = False,
 ) -> tuple[list[Row], dict]:
     jobs, out = plan()
     if only:
@@ -391,6 +426,8 @@ def run_all(
         jobs = varied_jobs(jobs)
     if switched:
         jobs = switched_jobs(jobs)  # type: ignore[assignment]
+    if switched_each:
+        jobs = switched_each_jobs(jobs)  # type: ignore[assignment]
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     # Spread the slow ones: sorted by name the big families cluster.
     _init_worker()

@@ -158,3 +158,26 @@ def test_switched_flips_structural_booleans_at_every_level() -> None:
     assert changes == {"attention_bias": (False, True), "tie_word_embeddings": (True, False),
                        "text_config.mlp_bias": (False, True)}
     assert flipped["use_cache"] is True and config["attention_bias"] is False
+
+
+def test_switched_one_key_at_a_time_and_kept_keys() -> None:
+    config = {"attention_bias": False, "tie_word_embeddings": True,
+              "text_config": {"mlp_bias": False}}
+    assert vary.switch_keys(config) == ["attention_bias", "tie_word_embeddings",
+                                        "text_config.mlp_bias"]
+    _, one = vary.switched(config, only="text_config.mlp_bias")
+    assert one == {"text_config.mlp_bias": (False, True)}
+    _, kept = vary.switched(config, keep=frozenset({"tie_word_embeddings"}))
+    assert "tie_word_embeddings" not in kept and "attention_bias" in kept
+
+
+def test_held_by_transformers_reads_the_classes_themselves() -> None:
+    # configuration_t5.py forces tie_word_embeddings=True ("we tie weights always")
+    t5 = vary.held_by_transformers("t5", {"model_type": "t5", "tie_word_embeddings": True})
+    assert "tie_word_embeddings" in t5 and "T5Config" in t5["tie_word_embeddings"]
+    # modeling_nemotron_h.py: NemotronHForCausalLM._tied_weights_keys = {}
+    nemo = vary.held_by_transformers("nemotron_h", {"tie_word_embeddings": False})
+    assert "never tied" in nemo["tie_word_embeddings"]
+    # LlamaForCausalLM ties lm_head to embed_tokens and LlamaConfig keeps either value
+    assert vary.held_by_transformers("llama", {"tie_word_embeddings": False}) == {}
+    assert vary.held_by_transformers("llama", {"tie_word_embeddings": True}) == {}

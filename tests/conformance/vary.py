@@ -113,22 +113,85 @@ SWITCHES = ("attention_bias", "attention_out_bias", "qkv_bias", "use_qkv_bias", 
             "tie_word_embeddings", "use_sliding_window")
 
 
-def switched(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+def switched(
+    config: dict[str, Any], only: str | None = None, keep: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
     """(a deep copy with every SWITCHES boolean it holds flipped, {dotted key: (old, new)});
-    nested objects too (a text_config's own `attention_bias`)."""
+    nested objects too (a text_config's own `attention_bias`). `only`: flip just that dotted
+    key (`text_config.mlp_bias`), to tell which flag moves a miss; `keep`: dotted keys left
+    as they are (`held_by_transformers`)."""
     out = copy.deepcopy(config)
     changes: dict[str, tuple[Any, Any]] = {}
 
     def walk(node: dict[str, Any], prefix: str) -> None:
         for key, value in node.items():
             if key in SWITCHES and isinstance(value, bool):
-                node[key] = not value
-                changes[prefix + key] = (value, not value)
+                if (only is None or only == prefix + key) and prefix + key not in keep:
+                    node[key] = not value
+                    changes[prefix + key] = (value, not value)
             elif isinstance(value, dict):
                 walk(value, f"{prefix}{key}.")
 
     walk(out, "")
     return out, changes
+
+
+def switch_keys(config: dict[str, Any]) -> list[str]:
+    """The dotted SWITCHES keys a config holds, in the order `switched` meets them."""
+    return list(switched(config)[1])
+
+
+#: model types whose base model registers ties beyond the head's in `_tied_weights_keys` (the
+#: shared attention blocks every hybrid layer reuses), which transformers drops with the
+#: head's when `tie_word_embeddings` is False: modeling_utils.py
+#: `PreTrainedModel.get_expanded_tied_weights_keys` returns {} for any model whose config
+#: says False. A Zamba checkpoint stores its shared blocks once whatever that flag says (they
+#: are one module trained in every hybrid slot); a meta build with the flag False holds one
+#: copy per slot, not a size of the model. Found in modeling_zamba.py (`ZambaModel.__init__`:
+#: `layers.(?!i).*shared_transf` tied to the first hybrid layer's) and modeling_zamba2.py
+#: (`Zamba2Model.get_layers`: every hybrid layer past `num_mem_blocks` tied to its cycle slot).
+UNTIE_DROPS_SHARED_BLOCKS = frozenset({"zamba", "zamba2"})
+
+_HEAD_CLASSES = ("causal_lm", "seq_to_seq_causal_lm")
+
+
+def held_by_transformers(model_type: str, config: dict[str, Any]) -> dict[str, str]:
+    """{top-level switch: why the switched run leaves it as it is} for flips transformers'
+    own classes do not follow, so that a miss there would measure transformers, not archlint:
+
+    - the configuration class sets `tie_word_embeddings` back (T5Config and MT5Config:
+      `kwargs["tie_word_embeddings"] = True`, "we tie weights always"; Lfm2Config reads
+      `tie_embedding` over it) — read from the class itself, the flipped config rebuilt;
+    - the head class has no tie to follow (`_tied_weights_keys` None or {}: xLSTM, NemotronH,
+      Kimi Linear, Bailing hybrid build their own lm_head even when the config says tied);
+    - `UNTIE_DROPS_SHARED_BLOCKS`.
+    Imports transformers: harness only."""
+    value = config.get("tie_word_embeddings")
+    if not isinstance(value, bool):
+        return {}
+    import transformers
+
+    from archlint.families import tf_tables
+    from tests.conformance import tf_side
+
+    try:
+        built = tf_side.build_config(model_type, {**config, "tie_word_embeddings": not value})
+    except Exception:
+        return {}
+    if getattr(built, "tie_word_embeddings", not value) != (not value):
+        return {"tie_word_embeddings": f"{type(built).__name__} sets it back to {value}"}
+    classes = tf_tables.model_classes(model_type) or {}
+    head = next((classes[k] for k in _HEAD_CLASSES if k in classes), None)
+    # the base model's ties count too (FSMTModel ties decoder.output_projection itself)
+    built_classes = [getattr(transformers, n, None) for n in (head, classes.get("base")) if n]
+    if not value and head and built_classes[0] is not None and not any(
+        getattr(c, "_tied_weights_keys", None) for c in built_classes
+    ):
+        return {"tie_word_embeddings": f"{head}._tied_weights_keys is empty: never tied"}
+    if value and model_type in UNTIE_DROPS_SHARED_BLOCKS:
+        return {"tie_word_embeddings": "False unties the shared blocks too "
+                "(modeling_utils.get_expanded_tied_weights_keys)"}
+    return {}
 
 
 def vary(
