@@ -156,7 +156,8 @@ def _install_lazy_tls() -> None:
     hook = hf_http.hf_request_event_hook
 
     def factory() -> Any:
-        tls = _TLSOnDemand(lambda: httpx2._config.create_ssl_context(verify=True))
+        # Any: stands in for the ssl.SSLContext httpx2 types `verify` as (it is duck-typed)
+        tls: Any = _TLSOnDemand(lambda: httpx2._config.create_ssl_context(verify=True))
         return httpx2.Client(event_hooks={"request": [hook]}, follow_redirects=True,
                              timeout=None, verify=tls)
 
