@@ -62,10 +62,10 @@ def _listed(name: str) -> click.Command:
 def _check_not_a_typo(word: str, commands: list[str]) -> None:
     """`archlint chek .` is a misspelt subcommand, not a model called "chek": a bare word
     close to a subcommand that is neither a path nor a bundled model is an error."""
-    import difflib
-
     if word.startswith("-") or "/" in word or "." in word or Path(word).exists():
         return
+    import difflib  # here: a path or Hub id, the usual argument, never needs it
+
     close = difflib.get_close_matches(word, commands, n=1, cutoff=0.75)
     if not close:
         return

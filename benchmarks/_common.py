@@ -27,6 +27,8 @@ ARCHLINT = str(VENV_BIN / "archlint") if (VENV_BIN / "archlint").exists() else "
 
 if str(TESTS) not in sys.path:  # hubserver.py and test_scan.ListingHub live with the tests
     sys.path.insert(0, str(TESTS))
+if str(REPO) not in sys.path:  # tests/test_scan.py imports `tests.helpers`; last, so that
+    sys.path.append(str(REPO))  # a measured tree put first on sys.path still wins
 
 #: fixtures whose tensor tables have tens of thousands of rows (DeepSeek-R1 92k, Qwen3-Next 76k)
 BIG_TABLES = ("deepseek-ai__DeepSeek-R1", "Qwen__Qwen3-Next-80B-A3B-Instruct")

@@ -237,7 +237,8 @@ def main() -> None:
 
 Command: `.venv/bin/python benchmarks/before_after.py --baseline {args.baseline}
 {f"--after {args.after} " if args.after else ""}--runs
-{args.runs} --latencies {' '.join(map(str, args.latencies))} --scan-models {args.scan_models}`.
+{args.runs} --latencies {' '.join(map(str, args.latencies))} --scan-models {args.scan_models}\
+{f" --skip {' '.join(args.skip)}" if args.skip else ""}`.
 Each command run by the baseline and by this tree in turn, {args.runs} pairs after one
 uncounted pair; medians, and the median of the pairs' ratios (above 1: this tree is faster).
 Hub rows: the stand-in Hub in its own process with the latency added to every request; *cold*

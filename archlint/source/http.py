@@ -114,6 +114,58 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
 _TRANSPORT_ERRORS = _transport_errors()
 
 
+
+# -- TLS set up at the first https connection -------------------------------------------------
+
+
+class _TLSOnDemand:
+    """The SSL context httpx would build for ``verify=True``, built at the first TLS handshake
+    instead of when the client is made: loading the CA bundle costs ~65 ms of start-up, which a
+    plain-http endpoint (a mirror, the local stand-in Hub) never needs. httpcore only touches
+    the context when it opens an https (or TLS-proxy) connection (``set_alpn_protocols``,
+    ``wrap_socket``/``wrap_bio``), so every attribute read is forwarded to the real one."""
+
+    def __init__(self, build: Any) -> None:
+        self._build = build
+        self._context: Any = None
+        self._lock = threading.Lock()
+
+    def _real(self) -> Any:
+        with self._lock:
+            if self._context is None:
+                self._context = self._build()
+            return self._context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+
+def _install_lazy_tls() -> None:
+    """Make huggingface_hub's shared client with a `_TLSOnDemand` context, where it still uses
+    its own default factory on httpx2 (a factory the user set is left alone). The client's
+    other settings are those of huggingface_hub's `default_client_factory`."""
+    try:
+        import httpx2
+        from huggingface_hub.utils import _http as hf_http
+    except ImportError:  # requests- or httpx-based huggingface_hub: left as it is
+        return
+    default = getattr(hf_http, "default_client_factory", None)
+    if (default is None or getattr(hf_http, "_GLOBAL_CLIENT_FACTORY", None) is not default
+            or getattr(hf_http, "_GLOBAL_CLIENT", None) is not None):  # never close one in use
+        return
+    hook = hf_http.hf_request_event_hook
+
+    def factory() -> Any:
+        # Any: stands in for the ssl.SSLContext httpx2 types `verify` as (it is duck-typed)
+        tls: Any = _TLSOnDemand(lambda: httpx2._config.create_ssl_context(verify=True))
+        return httpx2.Client(event_hooks={"request": [hook]}, follow_redirects=True,
+                             timeout=None, verify=tls)
+
+    hf_http.set_client_factory(factory)
+
+
+_install_lazy_tls()
+
 class _Retryable(Exception):
     """A response that was received but is unusable (wrong Content-Range, cut short): retry."""
 
