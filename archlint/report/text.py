@@ -44,6 +44,16 @@ def _bullets(lines: list[str]) -> Table:
     return grid
 
 
+def _labelled(label: str, style: str, text: str) -> Table:
+    """`  label: text`, a wrapped text continuing under itself, not at column 0 (a long note
+    such as the offline fallback's reason stays readable at 80 columns)."""
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    grid.add_row(Text.assemble("  ", (label, style)), _t(text))
+    return grid
+
+
 def _header(console: Console, doc: Report) -> None:
     model = doc.model
     rev = f"@{model.revision[:12]}" if model.revision else ""
@@ -53,11 +63,11 @@ def _header(console: Console, doc: Report) -> None:
         (f"source: {model.source}{bundled} · family: {model.family} ({model.model_type})", "dim"),
     ))
     for line in doc.summary.coverage:
-        console.print(Text.assemble("  ", ("coverage:", "bold yellow"), f" {line}"))
+        console.print(_labelled("coverage:", "bold yellow", line))
     for warning in doc.warnings:
-        console.print(Text.assemble("  ", ("warning:", "red"), f" {warning}"))
+        console.print(_labelled("warning:", "red", warning))
     for note in model.notes:
-        console.print(Text.assemble("  ", ("note:", "yellow"), f" {note}"))
+        console.print(_labelled("note:", "yellow", note))
 
 
 def _architecture(doc: Report) -> Table:
@@ -246,7 +256,7 @@ def _serving(console: Console, sp: ServingPlan) -> None:
         table.add_row(_t(label), _t(value), _t(detail))
     console.print(table)
     for note in sp.notes:
-        console.print(Text.assemble("  ", ("note:", "yellow"), f" {note}"))
+        console.print(_labelled("note:", "yellow", note))
     if sp.search is None:
         return
     console.print(Text.assemble("  ", ("--gpus auto:", "bold"), f" {sp.search.verdict}"))
