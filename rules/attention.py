@@ -120,11 +120,10 @@ class SlidingWindowIneffective(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         key = ctx.config_key("sliding_window")
-        config = ctx.config
-        nested = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
-        window = (nested or {}).get("sliding_window", config.get("sliding_window"))
+        window = ctx.config_value("sliding_window")  # "is set": as the file declares it
         use_key = ctx.config_key("use_sliding_window")
-        use = (nested or {}).get("use_sliding_window", config.get("use_sliding_window"))
+        # transformers' default when omitted: Qwen2's window is off unless switched on
+        use = ctx.config_value("use_sliding_window", defaults=True)
         if use is False and isinstance(window, int) and not isinstance(window, bool) and window:
             yield ctx.finding("disabled", ctx.at_config(key, use_key), severity=Severity.INFO,
                               window=window)
@@ -192,7 +191,7 @@ class ContextBeyondRope(Rule):
             kind = str(scaling.get("rope_type") or scaling.get("type") or "")
             factor = scaling.get("factor")
             original = scaling.get("original_max_position_embeddings") or \
-                ctx.config.get("original_max_position_embeddings")
+                ctx.config_value("original_max_position_embeddings")
             if kind in _MULTIPLYING and _number(factor) and _number(original):
                 supported = int(original * factor)
                 if max_pos > supported:
@@ -200,7 +199,8 @@ class ContextBeyondRope(Rule):
                                       factor=float(factor), original=original,
                                       supported=supported)
             return
-        original = ctx.config.get("original_max_position_embeddings")
+        # declared only: a class default (Phi-3's 4096) is no statement of the trained length
+        original = ctx.config_value("original_max_position_embeddings")
         if _number(original) and max_pos > original:
             yield ctx.finding("unscaled", where, max_pos=max_pos, original=original)
 

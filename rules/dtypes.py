@@ -113,17 +113,15 @@ class TorchDtypeMismatch(Rule):
     }
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        raw = ctx.config.get("torch_dtype", ctx.config.get("dtype"))
-        nested = ctx.config.get("text_config")
-        if raw is None and isinstance(nested, dict):
-            raw = nested.get("torch_dtype", nested.get("dtype"))
+        # the dtype `torch_dtype="auto"` loads: the wrapper's, `dtype` over `torch_dtype`
+        raw = ctx.config_value("dtype", "torch_dtype")
         if not isinstance(raw, str):
             return
         code = TORCH_DTYPE_TO_CODE.get(raw.lower())
         stored = dominant_float(ctx.tensors)
         if code is None or stored is None or code == stored:
             return
-        yield ctx.finding("mismatch", ctx.at_config("torch_dtype", "dtype"), declared=raw,
+        yield ctx.finding("mismatch", ctx.at_config("dtype", "torch_dtype"), declared=raw,
                           stored=CODE_TO_NAME.get(stored, stored))
 
 

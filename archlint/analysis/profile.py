@@ -33,6 +33,7 @@ from archlint.analysis.serving import ServingOptions, ServingPlan, serve
 from archlint.checkpoint import Checkpoint
 from archlint.dtypes import canonical_name, named_dtype_bytes
 from archlint.errors import UsageError
+from archlint.families.base import ConfigView
 from archlint.spec import ModelSpec
 
 DEFAULT_CONTEXT = 8192
@@ -108,10 +109,7 @@ _NEMOTRON_H = ("NemotronHForCausalLM",)
 
 def state_dtype(spec: ModelSpec, config: dict | None, serving: str) -> str:
     """The recurrent/SSM state dtype, as vLLM's `mamba_ssm_cache_dtype="auto"` resolves it."""
-    config = config or {}
-    declared = config.get("mamba_ssm_cache_dtype")
-    if declared is None and isinstance(config.get("text_config"), dict):
-        declared = config["text_config"].get("mamba_ssm_cache_dtype")
+    declared = ConfigView(config or {}).lookup("mamba_ssm_cache_dtype")[0]
     if isinstance(declared, str) and declared != "auto":
         try:
             return cache_dtype(declared, serving, "mamba_ssm_cache_dtype")[0]

@@ -83,6 +83,16 @@ class GenericMLA(Generic, DeepSeek):
     model_types = ()
 
 
+def config_view(config: dict[str, Any]) -> ConfigView:
+    """The view of `config` its language model's adapter reads through (the wrapper's own
+    keys included when an adapter is registered for the wrapper itself, as `adapter_for`
+    picks): what the rules read config keys with, so a rule and the spec agree on each key."""
+    view = ConfigView(config)
+    if config.get("model_type") in adapters_by_type():
+        view.lm_only = False
+    return view
+
+
 def adapter_for(
     config: dict[str, Any],
     *,
@@ -175,4 +185,4 @@ def build_spec(
     return adapter_for(config, inferred=inferred, origins=origins).build()
 
 
-__all__ = ["Adapter", "adapter_for", "build_spec"]
+__all__ = ["Adapter", "ConfigView", "adapter_for", "build_spec", "config_view"]

@@ -7,6 +7,7 @@ class unchanged, with `known_family=False`, so it still gets a best-effort repor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from archlint.dtypes import canonical_name
@@ -42,8 +43,25 @@ class ConfigView:
     A key the config omits takes the default that transformers' configuration class for the
     `model_type` applies (`archlint.families.tf_tables`, generated from transformers), and a
     key stored under a dialect alias (transformers' `attribute_map`: GPT-2's `n_embd` for
-    `hidden_size`) is found under its alias. A key the config declares as null is declared
-    null: no default replaces it."""
+    `hidden_size`) is found under its alias.
+
+    Each key has one owner in a wrapper (a config with `text_config`), as transformers reads
+    it: the language model's keys are read from `text_config` first; the wrapper's root is
+    their fallback (flat configs of older releases), except a key the wrapper's own class
+    declares (`wrapper_owns`). The load dtype is the wrapper's (`WRAPPER_KEYS`). A key the
+    config declares as null is declared null: no default replaces it, and a null in
+    `text_config` is not replaced by the root's value (transformers builds the language model
+    from `text_config` alone), though the next key asked for (an alias) may still answer.
+
+    This is the one view of a config: the adapters read through it, and so do the rules
+    (`RuleContext.view`)."""
+
+    #: keys the wrapper reads for the whole model, before its text_config's: the load dtype
+    #: (transformers `_get_dtype`: `dtype="auto"` takes the top-level `config.dtype`; vLLM
+    #: `_find_dtype` falls back to the text config's only when the root declares none). Asked
+    #: together, the root answers with any of them first (`dtype` over `torch_dtype`, as
+    #: `PreTrainedConfig.__post_init__` keeps `dtype` when both are given).
+    WRAPPER_KEYS = frozenset({"dtype", "torch_dtype"})
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.root = config
@@ -79,24 +97,48 @@ class ConfigView:
 
     def _lookup(self, keys: tuple[str, ...]) -> tuple[Any, str | None, bool]:
         present = False
-        for key in self._defaults.with_aliases(keys):
-            for scope, prefix in ((self.primary, self.prefix), (self.root, "")):
-                if scope is self.root and self.wrapper_owns(key):
-                    continue  # the wrapper's own key (see wrapper_owns), not the LM's
-                node: Any = scope
-                for part in key.split("."):
-                    node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
-                if node is _MISSING:
-                    continue
-                present = True
-                if node is not None:
-                    return node, prefix + key, False
+        for _, node, path in self._declared(keys):
+            present = True
+            if node is not None:
+                return node, path, False
         if not present:
             for key in keys:
                 found = self._defaults.default(key)
                 if found is not None:
                     return found[0], found[1], True
         return None, None, False
+
+    def _declared(self, keys: tuple[str, ...]) -> Iterator[tuple[str, Any, str]]:
+        """(key, value, path) of each of `keys` (and aliases) the config declares, null
+        included, in reading order (see the class docstring)."""
+        text, root = (self.primary, self.prefix), (self.root, "")
+        names = self._defaults.with_aliases(keys)
+        if self.prefix and all(key in self.WRAPPER_KEYS for key in names):
+            order = [(key, *scope) for scope in (root, text) for key in names]
+        else:
+            order = [(key, *scope) for key in names for scope in (text, root)]
+        nulled: set[str] = set()
+        for key, scope, prefix in order:
+            if scope is self.root and (key in nulled or self.wrapper_owns(key)):
+                continue  # text_config's null, or the wrapper's own key (wrapper_owns)
+            node: Any = scope
+            for part in key.split("."):
+                node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+            if node is _MISSING:
+                continue
+            if node is None and prefix:
+                nulled.add(key)
+            yield key, node, prefix + key
+
+    def declared_key(self, *keys: str) -> str | None:
+        """The key path that declares the first of `keys` as this view reads them: the one
+        whose value answers, else the first declared null; None when none is declared."""
+        first_null = None
+        for _, node, path in self._declared(keys):
+            if node is not None:
+                return path
+            first_null = first_null or path
+        return first_null
 
     def has(self, key: str) -> bool:
         return self.lookup(key)[1] is not None
@@ -475,7 +517,7 @@ class Adapter:
         return self.read_int("type_vocab_size", "type_vocab_size") or 0
 
     def dtype(self) -> str | None:
-        value = self.read("dtype", "torch_dtype", "dtype")
+        value = self.read("dtype", "dtype", "torch_dtype")
         return canonical_name(value) if isinstance(value, str) else None
 
     def architecture(self) -> str:

@@ -40,12 +40,15 @@ def run_rules(analysis: Analysis, *, config: LintConfig | None = None,
         plan = _plan(config, rules)
     findings: list[Finding] = []
     has_tensors = analysis.checkpoint.tensors is not None
+    from archlint.families import config_view  # the spec was read with it: loaded already
+
+    view = config_view(analysis.checkpoint.config or {})  # one per checkpoint, every rule's
     for rule_cls, options, severity, overridden in plan:
         if rule_cls.needs_tensors and not has_tensors:
             continue
         ctx = RuleContext(
             analysis=analysis, rule=rule_cls, options=options, severity=severity,
-            severity_overridden=overridden, declared=config.spec)
+            severity_overridden=overridden, declared=config.spec, config_view=view)
         try:
             for finding in iter_findings(rule_cls(), ctx):
                 if not isinstance(finding, Finding):

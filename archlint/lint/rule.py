@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from archlint.analysis.profile import Profile
     from archlint.api import Analysis
     from archlint.checkpoint import Checkpoint, TensorInfo
+    from archlint.families.base import ConfigView
     from archlint.lint.project_spec import DeclaredSpec
     from archlint.spec import ModelSpec
     from archlint.tensors import TensorIndex
@@ -101,6 +102,7 @@ class RuleContext:
     severity_overridden: bool = False  # config `severity = {...}` wins over what a rule asks
     declared: DeclaredSpec | None = None
     findings: list[Finding] = field(default_factory=list)
+    config_view: ConfigView | None = None  # see `view`
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -124,27 +126,34 @@ class RuleContext:
 
     @property
     def config(self) -> dict[str, Any]:
+        """The raw config dict: for a rule that reports its text. To read a key's value, use
+        `config_value`, which reads it as the spec did."""
         return self.analysis.checkpoint.config or {}
+
+    @property
+    def view(self) -> ConfigView:
+        """The one view of the config (`archlint.families.ConfigView`): each key read from
+        text_config or the wrapper as transformers reads it, under its aliases, a declared
+        null kept null; built once per checkpoint (the engine shares it across rules)."""
+        if self.config_view is None:
+            from archlint.families import config_view
+
+            self.config_view = config_view(self.config)
+        return self.config_view
+
+    def config_value(self, *keys: str, defaults: bool = False) -> Any:
+        """The value of the first of `keys` the config declares, read as the adapters read it
+        (None when declared null or absent). With `defaults`, a key the config omits takes
+        transformers' default for its model type: for a rule about what the model does
+        (Qwen2's `use_sliding_window` is false unless stated), not about what a file says."""
+        value, _, from_default = self.view.lookup_sourced(*keys)
+        return None if from_default and not defaults else value
 
     # -- locations ----------------------------------------------------------------------------
     def config_key(self, *keys: str | None) -> str | None:
-        """The first of `keys` (dotted) present in config.json; `text_config.` is tried first,
-        the way the family adapters read."""
-        config = self.config
-        nested = config.get("text_config")
-        for key in keys:
-            if not key:
-                continue
-            scopes: list[tuple[Any, str]] = [(config, "")]
-            if isinstance(nested, dict) and not key.startswith("text_config."):
-                scopes.insert(0, (nested, "text_config."))
-            for scope, prefix in scopes:
-                node: Any = scope
-                for part in key.split("."):
-                    node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
-                if node is not _MISSING:
-                    return prefix + key
-        return None
+        """The dotted path in config.json that declares the first of `keys`, as `config_value`
+        reads them (text_config's key before the wrapper's, the wrapper's for its own keys)."""
+        return self.view.declared_key(*(key for key in keys if key))
 
     def at_config(self, *keys: str | None) -> Location:
         """A location in config.json: pointer and line of the first key present, else the file.
@@ -188,9 +197,6 @@ class RuleContext:
                        else severity,
                        message=template.format(**values), message_id=message_id,
                        location=location or Location(file="config.json"))
-
-
-_MISSING = object()
 
 
 def iter_findings(rule: Rule, ctx: RuleContext) -> Iterator[Finding]:
