@@ -46,6 +46,22 @@ TORCH_DTYPE_TO_CODE: dict[str, str] = {
     "uint8": "U8",
 }
 
+#: safetensors code → the name a config's `torch_dtype` states it with (torch's attribute).
+CODE_TO_TORCH_DTYPE: dict[str, str] = {
+    "F32": "float32",
+    "F16": "float16",
+    "BF16": "bfloat16",
+    "F64": "float64",
+    "F8_E4M3": "float8_e4m3fn",
+    "F8_E5M2": "float8_e5m2",
+    "I8": "int8",
+    "U8": "uint8",
+}
+
+#: the unquantized float codes a checkpoint is stored and loaded in as a whole (the dtypes
+#: transformers' `dtype="auto"` and vLLM's `dtype="auto"` keep or cast between)
+FLOAT_CODES: tuple[str, ...] = ("F32", "F16", "BF16")
+
 #: user-facing cache/compute dtype names (`--kv-dtype`, `--dtype`) → bytes per element.
 NAMED_DTYPE_BYTES: dict[str, float] = {
     "fp32": 4,
@@ -79,6 +95,10 @@ CODE_TO_NAME: dict[str, str] = {
     "I8": "int8",
     "U8": "uint8",
 }
+
+
+#: the short names of FLOAT_CODES (`fp32`, `fp16`, `bf16`)
+FLOAT_NAMES: tuple[str, ...] = tuple(CODE_TO_NAME[code] for code in FLOAT_CODES)
 
 
 def named_dtype_bytes(name: str) -> float:

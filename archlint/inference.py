@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from archlint.checkpoint import Checkpoint, TensorInfo
+from archlint.dtypes import CODE_TO_TORCH_DTYPE
 from archlint.tensors import tensor_index
 
 _EXPERT = re.compile(r"experts\.(\d+)\.")
@@ -61,8 +62,8 @@ def config_from_tensors(ckpt: Checkpoint) -> dict[str, Any]:
     if experts:
         config["num_experts"] = len(experts)
     dtypes = {t.dtype for t in tensors}
-    for code, name in (("BF16", "bfloat16"), ("F16", "float16"), ("F32", "float32")):
+    for code in ("BF16", "F16", "F32"):  # the first of these stored
         if code in dtypes:
-            config["torch_dtype"] = name
+            config["torch_dtype"] = CODE_TO_TORCH_DTYPE[code]
             break
     return config

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archlint.checkpoint import TensorInfo
+from archlint.dtypes import FLOAT_CODES
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.rule import RuleContext
 from archlint.spec import FieldSource
@@ -66,13 +67,11 @@ def shape_text(tensor: TensorInfo) -> str:
     return "[" + ", ".join(str(d) for d in tensor.shape) + "]"
 
 
-#: the unquantized float dtypes a checkpoint's "main dtype" is chosen among
-FLOAT_DTYPES = ("F32", "F16", "BF16")
 
 
 def dominant_float(index: TensorIndex | None) -> str | None:
     """The unquantized float dtype holding the most bytes among weight tensors."""
     if index is None:
         return None
-    by_dtype = {d: n for d, n in index.weight_bytes_by_dtype.items() if d in FLOAT_DTYPES}
+    by_dtype = {d: n for d, n in index.weight_bytes_by_dtype.items() if d in FLOAT_CODES}
     return max(by_dtype, key=lambda d: by_dtype[d]) if by_dtype else None

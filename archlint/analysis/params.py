@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from archlint.checkpoint import Checkpoint
+from archlint.dtypes import FLOAT_CODES
 from archlint.mixers import mixer
 from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec
 from archlint.tensors import COMPONENTS, tensor_index
@@ -96,7 +97,7 @@ def _ffn_at(spec: ModelSpec | None, layer: int) -> FFNSpec | None:
     return moe
 
 
-_CASTABLE = ("F32", "F16", "BF16")
+_CASTABLE = FLOAT_CODES
 
 
 def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:

@@ -31,7 +31,7 @@ from archlint.analysis.params import ParamCounts, count_from_spec, count_from_te
 from archlint.analysis.roofline import Roofline, roofline
 from archlint.analysis.serving import ServingOptions, ServingPlan, serve
 from archlint.checkpoint import Checkpoint
-from archlint.dtypes import canonical_name, named_dtype_bytes
+from archlint.dtypes import FLOAT_NAMES, canonical_name, named_dtype_bytes
 from archlint.errors import UsageError
 from archlint.families.base import ConfigView
 from archlint.spec import ModelSpec
@@ -179,7 +179,7 @@ def weight_bytes(
             detail="sum of shape × dtype over every stored tensor",
             by_component=dict(params.bytes_by_component),
         )
-    dtype = dtype or (spec.dtype if spec.dtype in ("bf16", "fp16", "fp32") else ASSUMED_DTYPE)
+    dtype = dtype or (spec.dtype if spec.dtype in FLOAT_NAMES else ASSUMED_DTYPE)
     quant = spec.quantization
     bits = quant.bits if quant and quant.bits else None
     split = _estimated_split(params, dtype, bits)
@@ -258,7 +258,7 @@ def served_weights(
     per = named_dtype_bytes(serving)
     if params.float_weight_elements_by_component:
         return served_bytes_by_component(params, weights.by_component, per)
-    stored = spec.dtype if spec.dtype in ("bf16", "fp16", "fp32") else ASSUMED_DTYPE
+    stored = spec.dtype if spec.dtype in FLOAT_NAMES else ASSUMED_DTYPE
     ratio = per / named_dtype_bytes(stored)
     quantized = bool(spec.quantization and spec.quantization.bits)
     return {

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from archlint.checkpoint import TensorInfo
+from archlint.dtypes import CODE_TO_TORCH_DTYPE, FLOAT_CODES
 from archlint.ggml_types import LLAMA_FILE_TYPES
 from archlint.source.gguf_hybrids import HYBRID_MODEL_TYPES, translate_hybrid
 
@@ -353,9 +354,8 @@ class _Builder:
             if tied else "output.weight is stored: an untied head"})
 
     def dtype(self, file_type: str | None) -> None:
-        dtype = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}.get(file_type or "")
-        if dtype is not None:
-            self.put("torch_dtype", dtype, _declared("general.file_type"))
+        if file_type is not None and file_type in FLOAT_CODES:
+            self.put("torch_dtype", CODE_TO_TORCH_DTYPE[file_type], _declared("general.file_type"))
 
 
 def config_from_gguf(metadata: dict[str, Any], tensors: list[TensorInfo] | None
@@ -387,7 +387,7 @@ def config_from_gguf(metadata: dict[str, Any], tensors: list[TensorInfo] | None
     file_type = metadata.get("general.file_type")
     name = LLAMA_FILE_TYPES.get(file_type) if isinstance(file_type, int) else None
     builder.dtype(name)
-    if name is not None and name not in ("F32", "F16", "BF16"):
+    if name is not None and name not in FLOAT_CODES:
         builder.put("quantization_config", {"quant_method": "gguf", "file_type": name},
                     _declared("general.file_type"))
     return builder.config, builder.origins, builder.notes
