@@ -265,6 +265,7 @@ class ModelSpec(_Sourced):
     max_position_embeddings: int | None = None
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     norm_bias: bool = False  # LayerNorm with a bias vector (GPT-2, BLOOM, Falcon, BERT)
+    norm_eps: float | None = None  # the norms' epsilon (rms_norm_eps, layer_norm_epsilon, ...)
     embedding_norm: bool = False  # a norm right after the embedding (BLOOM, BERT)
     positional_embedding: bool = False  # learned absolute position table (GPT-2, BERT, OPT)
     position_offset: int = 0  # extra rows in that table (BART and OPT reserve 2)

@@ -102,3 +102,40 @@ def test_rules_read_declared_values_unless_a_default_is_meant() -> None:
     declared = analyze_checkpoint(
         checkpoint(with_config(phi3, original_max_position_embeddings=4096), None))
     assert [f.message_id for f in run_rules(declared, config=select)] == ["unscaled"]
+
+
+#: (case, config): the spec's norm epsilon must be the one transformers' config holds, declared
+#: or its class default, for RMSNorm and LayerNorm dialects and inside a wrapper
+EPS_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("llama declared", LLAMA),
+    ("qwen2 omitted: Qwen2Config's 1e-6", with_config(LLAMA, model_type="qwen2",
+                                                       rms_norm_eps=None)),
+    ("gpt2 omitted: layer_norm_epsilon 1e-5",
+     {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 256}),
+    ("falcon declared layer_norm_epsilon",
+     {"model_type": "falcon", "hidden_size": 64, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "vocab_size": 256, "layer_norm_epsilon": 3e-5}),
+    ("gemma3 wrapper, text_config omits it",
+     {"model_type": "gemma3", "text_config": {"hidden_size": 64, "num_hidden_layers": 2,
+                                              "num_attention_heads": 4, "head_dim": 16}}),
+]
+_EPS_ATTRIBUTES = ("rms_norm_eps", "layer_norm_epsilon", "layer_norm_eps")
+
+
+@pytest.mark.parametrize(("name", "config"), EPS_CASES, ids=[c[0] for c in EPS_CASES])
+def test_spec_norm_eps_is_transformers(name: str, config: dict[str, Any]) -> None:
+    transformers = pytest.importorskip("transformers")
+    text = transformers.AutoConfig.for_model(**config).get_text_config()
+    (expected,) = {getattr(text, a) for a in _EPS_ATTRIBUTES if getattr(text, a, None)}
+    spec = analyze_checkpoint(checkpoint(config, None)).spec
+    assert spec.norm_eps == expected
+    assert spec.provenance["norm_eps"].kind in ("declared", "default")
+
+
+def test_bench_layer_takes_the_specs_eps() -> None:
+    pytest.importorskip("torch")
+    from archlint.bench.layer import BenchLayer
+
+    config = with_config(LLAMA, rms_norm_eps=3e-6)
+    spec = analyze_checkpoint(checkpoint(config, None)).spec
+    assert BenchLayer(spec, 0, dtype="fp32", device="cpu").eps == spec.norm_eps == 3e-6

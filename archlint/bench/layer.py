@@ -101,9 +101,7 @@ class BenchLayer:
         self.state_dtype = torch_dtype(state_dtype or dtype)
         self.device = device
         self.C = spec.hidden_size
-        eps = config_value(config, "rms_norm_eps", None) or config_value(
-            config, "layer_norm_epsilon", None)
-        self.eps = float(eps or 1e-5)
+        self.eps = spec.norm_eps or 1e-5  # the spec's (declared or transformers' default)
         init = Init(self.dtype, device, seed * 1000 + index,
                     norm_bias=spec.norm_bias or spec.norm == "layernorm")
         self.gen = init.gen

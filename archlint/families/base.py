@@ -404,6 +404,25 @@ class Adapter:
         """LayerNorm carries a bias unless the family removed it; RMSNorm never does."""
         return self.norm_kind() == "layernorm"
 
+    #: the norms' epsilon across dialects: Llama's `rms_norm_eps`; BERT's and Cohere's
+    #: `layer_norm_eps`; GPT-2's, BLOOM's, Falcon's and T5's `layer_norm_epsilon`; ChatGLM's
+    #: `layernorm_epsilon`; StarCoder2's `norm_epsilon`; Mistral params.json's `norm_eps`
+    RMS_EPS_KEYS: ClassVar[tuple[str, ...]] = ("rms_norm_eps", "norm_eps", "norm_epsilon")
+    LAYERNORM_EPS_KEYS: ClassVar[tuple[str, ...]] = (
+        "layer_norm_eps", "layer_norm_epsilon", "layernorm_epsilon")
+
+    def norm_eps(self) -> float | None:
+        """The epsilon the block norms add to the variance: the key the config declares, else
+        the default transformers' configuration class applies for the model type; the norm
+        kind's own spellings first (a config may carry both). None when neither states it."""
+        rms, layernorm = self.RMS_EPS_KEYS, self.LAYERNORM_EPS_KEYS
+        keys = layernorm + rms if self.norm_kind() == "layernorm" else rms + layernorm
+        value = self.read("norm_eps", *keys)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+        self.prov.pop("norm_eps", None)
+        return None
+
     def structure_fact(self, name: str, default: Any) -> Any:
         """What transformers' modeling code builds for this model_type (`tf_structure`,
         generated from its modules), recorded as a default; `default` when not observed."""
@@ -890,6 +909,7 @@ class Adapter:
             max_position_embeddings=self.max_positions(),
             norm=self.norm_kind(),  # type: ignore[arg-type]
             norm_bias=self.norm_bias(),
+            norm_eps=self.norm_eps(),
             embedding_norm=self.embedding_norm(),
             relative_attention_buckets=self.read_int(
                 "relative_attention_buckets", "relative_attention_num_buckets"
