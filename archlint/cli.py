@@ -133,21 +133,21 @@ def git_root(start: Path) -> Path | None:
 
 
 def _lint_config(model_dir: Path | None, config_file: Path | None, isolated: bool,
-                 stop: Path | None, plugins: bool = True) -> Any:
-    """The lint configuration: none with --isolated; --config FILE; else the first archlint
-    config in the checked local directory or an ancestor up to the repository root. A remote
-    model never picks up the current directory's config."""
+                 stop: Path | None, rules: list[Any]) -> Any:
+    """The lint configuration, checked against this run's `rules`: none with --isolated;
+    --config FILE; else the first archlint config in the checked local directory or an
+    ancestor up to the repository root. A remote model never picks up the current
+    directory's config."""
     from archlint.lint.config import LintConfig, find_config_file, load_config, parse_config
 
     if isolated:
         return LintConfig()
     if config_file is not None:
-        from archlint.lint.config import _section
-        from archlint.lint.registry import load_rules
+        from archlint.lint.config import config_section
 
-        section = _section(config_file)
+        section = config_section(config_file)
         config = parse_config(section or {}, source=str(config_file))
-        config.resolve(load_rules(plugins=plugins))
+        config.resolve(rules)
         return config
     if model_dir is None:
         return LintConfig()
@@ -156,42 +156,28 @@ def _lint_config(model_dir: Path | None, config_file: Path | None, isolated: boo
         if find_config_file(folder, folder) is not None:
             # checked against the rules this run loads: the default registry would import
             # plugin entry points even under --no-plugins
-            from archlint.lint.registry import load_rules
-
-            return load_config(folder, cwd=folder, rules=load_rules(plugins=plugins))
+            return load_config(folder, cwd=folder, rules=rules)
         if stop is not None and folder == stop.resolve():
             break
     return LintConfig()
 
 
-def _lint(
-    analysis: Any,
-    config: Any,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    no_plugins: bool,
-    fail_on: str | None,
-) -> tuple[list[Any], str, list[Any]]:
-    """Run the rules; returns (findings, fail_on, rules)."""
-    from archlint.lint.engine import run_rules
-
-    config, rules = _lint_setup(config, select, ignore, no_plugins)
-    findings = run_rules(analysis, config=config, rules=rules)
-    return findings, fail_on or str(getattr(config, "fail_on", "error")), rules
-
-
-def _lint_setup(config: Any, select: tuple[str, ...], ignore: tuple[str, ...],
-                no_plugins: bool) -> tuple[Any, list[Any]]:
-    """The rules of this run and the configuration with --select/--ignore applied."""
+def _settle_lint(model_dir: Path | None, config_file: Path | None, isolated: bool,
+                 stop: Path | None, *, select: tuple[str, ...], ignore: tuple[str, ...],
+                 no_plugins: bool) -> tuple[Any, list[Any]]:
+    """This run's rules, loaded once, and its lint configuration read once, checked against
+    them, with --select/--ignore applied and resolved: (config, rules)."""
     from archlint.lint.registry import load_rules
 
     rules = load_rules(plugins=not no_plugins)
+    config = _lint_config(model_dir, config_file, isolated, stop, rules)
     if select:
         config = config.model_copy(update={"select": [s for x in select for s in x.split(",")]})
     if ignore:
         config = config.model_copy(
             update={"ignore": list(config.ignore) + [s for x in ignore for s in x.split(",")]}
         )
+    config.resolve(rules)
     return config, rules
 
 
@@ -342,14 +328,18 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
         rules: list[Any] = []
         threshold = fail_on or "error"
         if not no_lint:
-            config = _lint_config(model_dir, config_file, isolated, repo,
-                                  plugins=not no_plugins)
+            # a Hub report's reuse lookup settled the configuration and rules already (this
+            # is its cache miss): its copy, not the file read and the rules loaded again
+            config, rules = (reuse.config, reuse.rules) if reuse is not None else _settle_lint(
+                model_dir, config_file, isolated, repo, select=select, ignore=ignore,
+                no_plugins=no_plugins)
             if verbosity > 0:
                 click.echo(f"archlint: config: {config.source or 'defaults'}; repository root: "
                            f"{repo}", err=True)
-            analysis.findings, threshold, rules = _lint(
-                analysis, config, select, ignore, no_plugins, fail_on
-            )
+            from archlint.lint.engine import run_rules
+
+            analysis.findings = run_rules(analysis, config=config, rules=rules)
+            threshold = fail_on or str(config.fail_on)
         colour = "never" if no_color else color
         emit(_render(fmt, analysis, rules, local, colour, output, repo, statistics, reuse),
              output, quiet=verbosity < 0)
@@ -392,9 +382,8 @@ def _reuse_plan(model: str, source: Any, options: Any, *, no_lint: bool, plot: b
     rules: list[Any] = []
     if not no_lint:
         try:
-            config = _lint_config(None, config_file, isolated, None, plugins=not no_plugins)
-            config, rules = _lint_setup(config, select, ignore, no_plugins)
-            config.resolve(rules)
+            config, rules = _settle_lint(None, config_file, isolated, None, select=select,
+                                         ignore=ignore, no_plugins=no_plugins)
         except ArchlintError:
             return None
     return reuse_mod.plan(source, options, config, rules, no_lint=no_lint, plot=plot)
@@ -568,7 +557,10 @@ def _report_refused_config(config_path: Path, exc: ConfigError, ckpt: Any, *, fm
     model_dir = config_path.parent
     repo = root or git_root(model_dir) or Path.cwd()
     # the repo's own config still decides --fail-on's default (and a broken one is exit 2)
-    config = _lint_config(model_dir, config_file, isolated, repo, plugins=not no_plugins)
+    from archlint.lint.registry import load_rules
+
+    config = _lint_config(model_dir, config_file, isolated, repo,
+                          load_rules(plugins=not no_plugins))
     threshold = fail_on or str(getattr(config, "fail_on", "error"))
     text = None
     try:

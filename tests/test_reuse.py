@@ -95,6 +95,40 @@ def test_other_options_are_another_key(hub_server, hub_env: Path, capsys, monkey
     assert code == 0 and len(_analyses(hub_env)) == 3
 
 
+def test_a_cache_miss_reads_and_resolves_the_lint_config_once(
+        hub_server, hub_env: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    """The reuse lookup settles the configuration and rules (its key depends on them); on a
+    miss the ordinary path lints with that copy: the file is read once, the rules loaded once,
+    and the findings are those of the same run without the cache (--no-cache)."""
+    import archlint.lint.config as config_mod
+    import archlint.lint.registry as registry_mod
+
+    hub_server.add_model(MODEL, fixture(MODEL), shards=3)
+    toml = tmp_path / "archlint.toml"
+    toml.write_text('ignore = ["AL404"]\nseverity = { AL112 = "error" }\n', encoding="utf-8")
+    args = [MODEL, "--endpoint", hub_server.endpoint, "-f", "json", "--no-auth",
+            "--config", str(toml), "--select", "AL1,AL4"]
+    calls = {"read": 0, "rules": 0}
+    read, load = config_mod.config_section, registry_mod.load_rules
+
+    def counted_read(path: Path) -> object:
+        calls["read"] += 1
+        return read(path)
+
+    def counted_load(*a: object, **k: object) -> object:
+        calls["rules"] += 1
+        return load(*a, **k)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(config_mod, "config_section", counted_read)
+        patched.setattr(registry_mod, "load_rules", counted_load)
+        code, out, _ = run(args, capsys, monkeypatch)
+    assert calls == {"read": 1, "rules": 1}
+    assert len(_analyses(hub_env)) == 1  # it was a miss, and the run stored its analysis
+    uncached = run([*args, "--no-cache"], capsys, monkeypatch)
+    assert (code, json.loads(out)["findings"]) == (uncached[0], json.loads(uncached[1])["findings"])
+
+
 @pytest.mark.parametrize("damage", [
     lambda raw: raw[: len(raw) // 2],                       # torn write
     lambda raw: b"not an entry",                            # garbage

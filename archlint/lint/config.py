@@ -180,8 +180,10 @@ def _toml_loads(text: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _section(path: Path) -> dict[str, Any] | None:
-    """The archlint table of one file, or None when the file has none."""
+def config_section(path: Path) -> dict[str, Any] | None:
+    """The archlint table of one file (`archlint.toml`, `.archlint.toml`, `pyproject.toml`'s
+    `[tool.archlint]`, or a `--config FILE`), or None when the file has none. Bounded, and
+    every failure is one UsageError line."""
     try:
         with path.open("rb") as handle:  # bounded before it is read: it may come with a repo
             raw = handle.read(MAX_CONFIG_FILE_BYTES + 1)
@@ -276,7 +278,7 @@ def find_config_file(model_dir: Path | None,
         for name in CONFIG_FILES:
             path = folder / name
             if path.is_file():
-                section = _section(path)
+                section = config_section(path)
                 if section is not None:
                     return path, section
     return None
