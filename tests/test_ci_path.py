@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, TINY_LLAMA
 
 PLANTED = ROOT / "fixtures" / "planted" / "tiny-llama"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -620,11 +620,7 @@ def test_html_page_is_responsive() -> None:
 
 # -- a config.json the reader or validator refuses: AL019 with the report written ----------------
 def _llama_config(**changes: object) -> dict[str, object]:
-    config: dict[str, object] = {
-        "model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
-        "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 128}
-    config.update(changes)
-    return config
+    return {**TINY_LLAMA, **changes}
 
 
 def _key_position(text: str, key: str) -> tuple[int, int]:

@@ -11,7 +11,7 @@ import pytest
 from archlint.checkpoint import TensorInfo
 from archlint.cli import main
 from archlint.source.safetensors_header import encode_header
-from tests.helpers import ROOT, fixture
+from tests.helpers import ROOT, TINY_LLAMA, fixture
 
 
 def run(
@@ -297,9 +297,7 @@ def test_default_context_is_capped_at_the_models_maximum(
     """Without --context a model whose max_position_embeddings is 2,048 is profiled at 2,048
     tokens (vLLM's max_model_len defaults to the model's maximum) and no warning names a flag
     the user did not pass; an explicit --context past it is kept and warned about."""
-    config = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
-              "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
-              "vocab_size": 128, "max_position_embeddings": 2048, "torch_dtype": "bfloat16"}
+    config = {**TINY_LLAMA, "max_position_embeddings": 2048, "torch_dtype": "bfloat16"}
     (tmp_path / "config.json").write_text(json.dumps(config))
     code, out, err = run([str(tmp_path), "--format", "json"], capsys, monkeypatch)
     report = json.loads(out)
