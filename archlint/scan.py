@@ -134,12 +134,9 @@ def hub_query(*, author: str | None = None, search: str | None = None, limit: in
                 listed += 1
                 yield f"{model_id}@{sha}" if isinstance(sha, str) and is_full_sha(sha) \
                     else model_id
-    except errors.ArchlintError as exc:
+    except errors.ArchlintError as exc:  # the Hub client's one mapping (transport, JSON)
         raise errors.NetworkError(f"the model listing of {base} failed after {listed} models "
                                   f"({exc.message})") from None
-    except Exception as exc:  # transport error, bad JSON: the query cannot go on
-        raise errors.NetworkError(f"the model listing of {base} failed after {listed} models "
-                                  f"({message_of(exc)})") from None
 
 
 # -- resume ----------------------------------------------------------------------------------------
