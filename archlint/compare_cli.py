@@ -55,7 +55,9 @@ def _figures(columns: list[Column], options: Options, notes: list[str]) -> list[
         from archlint.plots import svg_figures
 
         return svg_figures(columns, options)
-    except ImportError:  # matplotlib is an extra
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] != "matplotlib":
+            raise  # a broken module, not the missing plot extra: say so
         notes.append(PLOTS_MISSING)
         return []
 

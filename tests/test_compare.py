@@ -312,3 +312,27 @@ def test_compare_takes_color_like_the_report(monkeypatch):
     assert always.exit_code == never.exit_code == auto.exit_code == 0, always.output
     assert "\x1b[" in always.output
     assert "\x1b[" not in never.output and "\x1b[" not in auto.output
+
+
+def test_only_a_missing_matplotlib_omits_the_plots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plot extra missing is a note; any other ImportError under the plots is a bug and
+    is raised, not reported as a missing extra (as the subcommands' lazy import does)."""
+    import types
+
+    from archlint import compare_cli
+
+    def failing(name: str) -> types.ModuleType:
+        def svg_figures(*_: object) -> None:
+            raise ImportError(f"No module named {name!r}", name=name)
+
+        module = types.ModuleType("archlint.plots")
+        module.svg_figures = svg_figures  # type: ignore[attr-defined]
+        return module
+
+    notes: list[str] = []
+    monkeypatch.setitem(sys.modules, "archlint.plots", failing("matplotlib.pyplot"))
+    assert compare_cli._figures([], Options(), notes) == []
+    assert notes == [compare_cli.PLOTS_MISSING]
+    monkeypatch.setitem(sys.modules, "archlint.plots", failing("archlint.plot_helpers"))
+    with pytest.raises(ImportError):
+        compare_cli._figures([], Options(), notes)
