@@ -119,7 +119,8 @@ def component_bytes(analysis: Analysis) -> dict[str, int]:
         index = tensor_index(ckpt)
         assert index is not None
         for tensor, role in index.roles():
-            comp, layer = role.component, role.layer
+            comp: str = role.component
+            layer = role.layer
             if layer is not None and layer >= spec.num_layers \
                     and not tensor.name.startswith(("encoder.", "decoder.")):
                 comp = "mtp"

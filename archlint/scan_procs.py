@@ -89,7 +89,7 @@ def process_rows(items: Iterable[tuple[str, str | None]], *, jobs: int, concurre
     state = threading.Lock()
     sent: dict[int, str] = {}  # seq → ref, until its row is back
     requeued: dict[int, int] = {}
-    fed = {"count": 0, "done": False, "error": None}
+    fed: dict[str, Any] = {"count": 0, "done": False, "error": None}
 
     def feed() -> None:
         try:
@@ -130,7 +130,7 @@ def process_rows(items: Iterable[tuple[str, str | None]], *, jobs: int, concurre
                     continue  # already answered (a requeued model finished twice)
             yield name, row
         if fed["error"] is not None:
-            raise fed["error"]  # type: ignore[misc]
+            raise fed["error"]
     finally:
         for proc in procs.values():
             if proc.is_alive():

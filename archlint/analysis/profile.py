@@ -12,7 +12,7 @@ sets another serving dtype and `--kv-dtype` another cache dtype. Recurrent/SSM s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -107,7 +107,7 @@ def serving_dtype_note(spec: ModelSpec, override: str | None) -> str | None:
 _NEMOTRON_H = ("NemotronHForCausalLM",)
 
 
-def state_dtype(spec: ModelSpec, config: dict | None, serving: str) -> str:
+def state_dtype(spec: ModelSpec, config: dict[str, Any] | None, serving: str) -> str:
     """The recurrent/SSM state dtype, as vLLM's `mamba_ssm_cache_dtype="auto"` resolves it."""
     declared = ConfigView(config or {}).lookup("mamba_ssm_cache_dtype")[0]
     if isinstance(declared, str) and declared != "auto":
