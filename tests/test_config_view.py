@@ -68,8 +68,9 @@ def test_wrapper_dtype_is_the_roots_and_so_is_its_location() -> None:
     assert analysis.spec.provenance["dtype"].key == "torch_dtype"
     (finding,) = run_rules(analysis, config=parse_config({"select": ["AL402"]}))
     assert finding.location.pointer == "/torch_dtype"
-    text = analysis.checkpoint.config_text.splitlines()
-    assert text[finding.location.line - 1].strip() == '"torch_dtype": "float32"'
+    text, line = analysis.checkpoint.config_text, finding.location.line
+    assert text is not None and line is not None
+    assert text.splitlines()[line - 1].strip() == '"torch_dtype": "float32"'
 
 
 def test_spec_dtype_keeps_dtype_over_torch_dtype() -> None:
