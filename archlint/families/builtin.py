@@ -8,6 +8,7 @@ from __future__ import annotations
 from archlint.families.attention_variants import ATTENTION_VARIANT_ADAPTERS
 from archlint.families.base import Adapter
 from archlint.families.decoders import DECODER_ADAPTERS
+from archlint.families.deepseek_v4 import DEEPSEEK_V4_ADAPTERS
 from archlint.families.dialects import (
     DBRX,
     GPT2,
@@ -63,5 +64,6 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     *ATTENTION_VARIANT_ADAPTERS,
     *MOE_VARIANT_ADAPTERS,
     *DECODER_ADAPTERS,
+    *DEEPSEEK_V4_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

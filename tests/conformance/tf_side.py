@@ -27,9 +27,12 @@ Tied parameters are counted once (`named_parameters()` yields a shared tensor on
 `save_pretrained` stores it once).
 
 Cache layout: a meta-device forward of `TOKENS` tokens with `use_cache=True`; per cache layer,
-K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS tokens), split
+K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS tokens; a
+values tensor that is the keys tensor once), split
 into layers that grow with the context and sliding-window ones; DSA indexer keys are added to
-the per-token figure; linear-attention / SSM layers give their conv and recurrent states.
+the per-token figure; compressed entries emitted once per `compress_rate` tokens
+(DeepSeek-V4) are read off a second forward as long as the largest rate;
+linear-attention / SSM layers give their conv and recurrent states.
 A model whose forward returns no cache is run again with the cache object it would build,
 which it fills in place; state a module keeps on itself (RecurrentGemma) or a cache keeps
 beside its layers (MiniMaxCache.linear_cache) is added. An
@@ -243,10 +246,12 @@ def _is_norm(module: Any, last: str) -> bool:
     return "norm" in type(module).__name__.lower() or "norm" in last.lower()
 
 
-def forward_inputs(model: Any, category: str, device: str = "meta") -> dict[str, Any]:
+def forward_inputs(
+    model: Any, category: str, device: str = "meta", tokens: int = TOKENS
+) -> dict[str, Any]:
     import torch
 
-    ids = torch.zeros((1, TOKENS), dtype=torch.long, device=device)
+    ids = torch.zeros((1, tokens), dtype=torch.long, device=device)
     kwargs: dict[str, Any] = {"input_ids": ids, "use_cache": True}
     if category == "encoder-decoder" or getattr(model.config, "is_encoder_decoder", False):
         kwargs["decoder_input_ids"] = ids
@@ -360,7 +365,32 @@ def observe_cache(
     if cache is None:
         raise RuntimeError("forward returned no past_key_values")
     full, window, state, kinds = _read_cache(model, cache)
+    full += _compressed_per_token(runner, cache, category, device)
     return full, window, state + _module_held_state(runner), kinds
+
+
+def _compressed_per_token(model: Any, cache: Any, category: str, device: str) -> float:
+    """Elements per token of the compressed entries a cache layer emits once per
+    `compress_rate` tokens (DeepSeek-V4's CSA / HCA caches: `compressed_kv` by entry name,
+    the compressor's and the indexer's), which a TOKENS-token forward never fills: the
+    forward is run again for as many tokens as the largest rate, and each layer's entries
+    are divided by that length. 0 for a cache without such layers."""
+    import torch
+
+    rates = [getattr(layer, "compress_rate", None) for layer in getattr(cache, "layers", [])
+             if isinstance(getattr(layer, "compressed_kv", None), dict)]
+    rates = [r for r in rates if isinstance(r, int) and r > 0]
+    if not rates:
+        return 0.0
+    tokens = max(rates)
+    with torch.no_grad():
+        out = _forward(model, forward_inputs(model, category, device, tokens))
+    total = 0.0
+    for layer in getattr(out.past_key_values, "layers", []):
+        for entries in (getattr(layer, "compressed_kv", None) or {}).values():
+            if isinstance(entries, torch.Tensor):
+                total += entries.numel()
+    return total / tokens
 
 
 def _takes_cache(model: Any) -> bool:
@@ -497,7 +527,9 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
         keys = getattr(layer, "keys", None)
         values = getattr(layer, "values", None)
         if isinstance(keys, torch.Tensor) and keys.numel():
-            per_token = (keys.numel() + (values.numel() if values is not None else 0)) / TOKENS
+            # one tensor read as both keys and values (DeepSeek-V4's shared-KV MQA) is held once
+            held = values is not None and values is not keys
+            per_token = (keys.numel() + (values.numel() if held else 0)) / TOKENS
             if latents and attn_i < len(latents):
                 per_token = latents[attn_i]
             attn_i += 1
