@@ -157,7 +157,8 @@ class DeepseekV4(Adapter):
 
     # -- FFN and the hyper-connections --------------------------------------------------------
     def is_moe_layer(self, index: int) -> bool:
-        self.cv.asked.update(("mlp_layer_types", "num_hash_layers"))  # routing, not shapes
+        # routing, not shapes: which experts a token goes to, not how many parameters
+        self.cv.asked.update(("mlp_layer_types", "num_hash_layers", "topk_method"))
         return True
 
     def ffn(self, index: int) -> FFNSpec:

@@ -27,8 +27,9 @@ Tied parameters are counted once (`named_parameters()` yields a shared tensor on
 `save_pretrained` stores it once).
 
 Cache layout: a meta-device forward of `TOKENS` tokens with `use_cache=True`; per cache layer,
-K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS tokens; a
-values tensor that is the keys tensor once), split
+K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS tokens; values
+that are the keys once: the same tensor, or a block whose attention has one `kv_proj` as wide
+as the keys and no `v_proj`, DeepSeek-V4's shared-KV MQA, which vLLM caches once), split
 into layers that grow with the context and sliding-window ones; DSA indexer keys are added to
 the per-token figure; compressed entries emitted once per `compress_rate` tokens
 (DeepSeek-V4) are read off a second forward as long as the largest rate;
@@ -527,8 +528,10 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
         keys = getattr(layer, "keys", None)
         values = getattr(layer, "values", None)
         if isinstance(keys, torch.Tensor) and keys.numel():
-            # one tensor read as both keys and values (DeepSeek-V4's shared-KV MQA) is held once
-            held = values is not None and values is not keys
+            # keys that are also the values (DeepSeek-V4's shared-KV MQA) are held once
+            held = values is not None and values is not keys and not _values_are_keys(
+                blocks[i] if i < len(blocks) else None, keys.numel() / TOKENS
+            )
             per_token = (keys.numel() + (values.numel() if held else 0)) / TOKENS
             if latents and attn_i < len(latents):
                 per_token = latents[attn_i]
@@ -547,6 +550,18 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
             state += t.numel()
             kinds.append("linear")
     return full, window, state, kinds
+
+
+def _values_are_keys(block: Any, key_width: float) -> bool:
+    """The block's attention reads its values off the key projection: one `kv_proj` exactly
+    as wide as the cached keys and no `v_proj` (DeepSeek-V4's shared-KV MQA, whose sliding
+    layers transformers' generic cache stores twice, as keys and as values; vLLM's
+    DeepSeek-V4 window cache holds one head of head_dim). A fused k/v projection is twice
+    the key width and does not match."""
+    attn = getattr(block, "self_attn", None)
+    kv = getattr(attn, "kv_proj", None)
+    width = getattr(kv, "out_features", None)
+    return isinstance(width, int) and not hasattr(attn, "v_proj") and width == key_width
 
 
 def _decoder_layers(model: Any) -> list[Any]:
