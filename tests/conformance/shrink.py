@@ -10,8 +10,8 @@ string of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type
 `no_rope_layers`...; a list may also carry one entry per multi-token-prediction layer after
 the stack, DeepSeek-V4's `compress_ratios`, which keeps those) — is cut to its first K
 entries (a dict keyed by layer index, Gemma-4's `per_layer_config`, keeps the layers below
-K), where K is the shortest prefix that holds every distinct entry of every such value. Layer-index lists (`mlp_only_layers`,
-`attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
+K), where K is the shortest prefix that holds every distinct entry of every such value.
+Layer-index lists (`mlp_only_layers`, `attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
 least one; `per_layer_config` (entries by layer index) drops the entries of the layers cut
 away. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
 `first_k_dense_replace`, `sliding_window_pattern`...) raise K to value + 1, so that the
