@@ -5,19 +5,19 @@ the KV cache and recurrent state are compared on a shrunken copy, given to archl
 transformers alike, so the comparison stays like for like. A meta forward costs ~70 ms per
 layer, which is what makes shrinking worth it.
 
-How the pattern is kept: with L layers, every per-layer value in the config — a list or
-string of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type`,
-`no_rope_layers`...; a list may also carry one entry per multi-token-prediction layer after
-the stack, DeepSeek-V4's `compress_ratios`, which keeps those) — is cut to its first K
-entries (a dict keyed by layer index, Gemma-4's `per_layer_config`, keeps the layers below
-K), where K is the shortest prefix that holds every distinct entry of every such value.
-Layer-index lists (`mlp_only_layers`, `attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
-least one; `per_layer_config` (entries by layer index) drops the entries of the layers cut
-away. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
-`first_k_dense_replace`, `sliding_window_pattern`...) raise K to value + 1, so that the
-first period is complete; a pattern list shorter than the stack, cycled over it
-(RecurrentGemma's `block_types`), raises K to its length. K is at least 2 and never above
-L; when K == L nothing changes.
+How the pattern is kept: with L layers, every per-layer value in the config — a list or string
+of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type`, `no_rope_layers`...;
+a list may also carry one entry per multi-token-prediction layer after the stack, DeepSeek-V4's
+`compress_ratios`, which keeps those) — is cut to its first K entries (a dict keyed by layer
+index, Gemma-4's `per_layer_config`, keeps the layers below K), where K is the shortest prefix
+that holds every distinct entry of every such value. Layer-index lists (`mlp_only_layers`,
+`attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
+least one; `per_layer_config` (entries by layer index) drops the entries of the layers cut away.
+Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
+`first_k_dense_replace`, `sliding_window_pattern`...) raise K to value + 1, so that the first
+period is complete; a pattern list shorter than the stack, cycled over it (RecurrentGemma's
+`block_types`), raises K to its length. K is at least 2 and never above L; when K == L nothing
+changes.
 Nested text/decoder configs are shrunk the same way; encoder-decoders cut both stacks (also
 when each stack has its own sub-config: `encoder_config`, `decoder_config`).
 
