@@ -32,7 +32,9 @@ that are the keys once: the same tensor, or a block whose attention has one `kv_
 as the keys and no `v_proj`, DeepSeek-V4's shared-KV MQA, which vLLM caches once), split
 into layers that grow with the context and sliding-window ones; DSA indexer keys are added to
 the per-token figure; compressed entries emitted once per `compress_rate` tokens
-(DeepSeek-V4) are read off a second forward as long as the largest rate;
+(DeepSeek-V4) are read off a second forward as long as the largest rate; a cache holding
+more positions than the forward fed (CPM-Ant's prompt prefix) is read as growth between
+forwards of TOKENS and 2·TOKENS tokens;
 linear-attention / SSM layers give their conv and recurrent states.
 A model whose forward returns no cache is run again with the cache object it would build,
 which it fills in place; state a module keeps on itself (RecurrentGemma) or a cache keeps
@@ -366,8 +368,37 @@ def observe_cache(
     if cache is None:
         raise RuntimeError("forward returned no past_key_values")
     full, window, state, kinds = _read_cache(model, cache)
+    if _holds_more_rows(cache):
+        full, window = _growth(model, runner, category, device, full, window)
     full += _compressed_per_token(runner, cache, category, device)
     return full, window, state + _module_held_state(runner), kinds
+
+
+def _holds_more_rows(cache: Any) -> bool:
+    """A cache layer holds more positions than the forward fed: the model prepends tokens of
+    its own (CPM-Ant's `prompt_length` prompt positions), which the cache keeps once per
+    sequence, not once per generated token."""
+    import torch
+
+    for layer in getattr(cache, "layers", None) or []:
+        keys = getattr(layer, "keys", None)
+        if isinstance(keys, torch.Tensor) and keys.dim() >= 2 and keys.shape[-2] > TOKENS:
+            return True
+    return False
+
+
+def _growth(
+    model: Any, runner: Any, category: str, device: str, full: float, window: float
+) -> tuple[float, float]:
+    """Per-token figures as growth: the forward again at twice TOKENS, and the elements the
+    extra TOKENS tokens added (a constant prefix cancels out)."""
+    import torch
+
+    with torch.no_grad():
+        out = _forward(runner, forward_inputs(runner, category, device, 2 * TOKENS))
+    full2, window2, _, _ = _read_cache(model, out.past_key_values, 2 * TOKENS)
+    # full2 counts numel / (2T), full numel / T: (numel2 - numel1) / T = 2·full2 - full
+    return 2 * full2 - full, 2 * window2 - window
 
 
 def _compressed_per_token(model: Any, cache: Any, category: str, device: str) -> float:
@@ -509,7 +540,9 @@ def _module_held_state(model: Any) -> float:
     return total
 
 
-def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]:
+def _read_cache(
+    model: Any, cache: Any, tokens: int = TOKENS
+) -> tuple[float, float, float, list[str]]:
     import torch
 
     if hasattr(cache, "self_attention_cache"):
@@ -530,15 +563,15 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
         if isinstance(keys, torch.Tensor) and keys.numel():
             # keys that are also the values (DeepSeek-V4's shared-KV MQA) are held once
             held = values is not None and values is not keys and not _values_are_keys(
-                blocks[i] if i < len(blocks) else None, keys.numel() / TOKENS
+                blocks[i] if i < len(blocks) else None, keys.numel() / tokens
             )
-            per_token = (keys.numel() + (values.numel() if held else 0)) / TOKENS
+            per_token = (keys.numel() + (values.numel() if held else 0)) / tokens
             if latents and attn_i < len(latents):
                 per_token = latents[attn_i]
             attn_i += 1
             idx = getattr(layer, "indexer_keys", None)
             if isinstance(idx, torch.Tensor) and idx.numel():
-                per_token += idx.numel() / TOKENS
+                per_token += idx.numel() / tokens
             if getattr(layer, "is_sliding", False) or "Sliding" in kind:
                 window += per_token
             else:
