@@ -33,6 +33,7 @@ from archlint.families.dialects import (
 from archlint.families.encdec import ENCDEC_ADAPTERS
 from archlint.families.encdec_wrappers import ENCDEC_WRAPPER_ADAPTERS
 from archlint.families.encoders import ENCODER_ADAPTERS
+from archlint.families.glm5_next import GLM5_NEXT_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.families.moe_variants import MOE_VARIANT_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
@@ -65,5 +66,6 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     *MOE_VARIANT_ADAPTERS,
     *DECODER_ADAPTERS,
     *DEEPSEEK_V4_ADAPTERS,
+    *GLM5_NEXT_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

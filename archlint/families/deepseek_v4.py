@@ -39,6 +39,15 @@ RATIO_TYPES = {0: SLIDING, 4: CSA, 128: HCA}
 DEFAULT_RATES = {CSA: 4, HCA: 128}
 
 
+def hyper_connection_params(streams: int, hidden: int) -> int:
+    """One Manifold-Constrained Hyper-Connection (DeepSeek-V4 report §2.2; transformers'
+    DeepseekV4HyperConnection, Glm5NextTextHyperConnection): `fn` maps the n flattened
+    streams (n·h) to the pre (n), post (n) and comb (n²) mixes, plus their bias `base` and
+    three scales."""
+    mixes = (2 + streams) * streams
+    return mixes * streams * hidden + mixes + 3
+
+
 def _config_default(fact: str) -> FieldSource:
     return FieldSource(kind="default", detail=f"transformers DeepseekV4Config: {fact}")
 
@@ -180,10 +189,8 @@ class DeepseekV4(Adapter):
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         spec = super().layer(index, layer_type)
-        n, h = self._streams(), self.hidden_size()
-        mixes = (2 + n) * n
-        hyper = mixes * n * h + mixes + 3  # DeepseekV4HyperConnection: fn, base, scale
-        return spec.model_copy(update={"extra_params": 2 * hyper})
+        hyper = hyper_connection_params(self._streams(), self.hidden_size())
+        return spec.model_copy(update={"extra_params": 2 * hyper})  # attn_hc and ffn_hc
 
     def build(self):  # type: ignore[no-untyped-def]
         spec = super().build()
