@@ -32,7 +32,7 @@ class Glm5NextText(KimiLinear):
     name = "glm5_next_text"
     model_types = ("glm5_next_text",)
     LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
-        **Adapter.LAYER_TYPE_NAMES, dsa.INDEXED: "full",
+        **Adapter.LAYER_TYPE_NAMES, **dict.fromkeys(dsa.INDEXED_NAMES, "full"),
     }
 
     def layer_types(self, n_layers: int) -> list[str]:
