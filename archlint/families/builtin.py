@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from archlint.families.attention_variants import ATTENTION_VARIANT_ADAPTERS
 from archlint.families.base import Adapter
+from archlint.families.blt import BLT_ADAPTERS
 from archlint.families.decoders import DECODER_ADAPTERS
 from archlint.families.deepseek_v4 import DEEPSEEK_V4_ADAPTERS
 from archlint.families.dialects import (
@@ -67,5 +68,6 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     *DECODER_ADAPTERS,
     *DEEPSEEK_V4_ADAPTERS,
     *GLM5_NEXT_ADAPTERS,
+    *BLT_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS
