@@ -183,7 +183,8 @@ class FFNSpec(_Sourced):
     num_shared_experts: int = 0
     shared_intermediate_size: int = 0  # total width of all shared experts together
     shared_expert_gate: bool = False  # Qwen-MoE's sigmoid gate on the shared expert
-    router: Literal["softmax", "sigmoid"] | None = None
+    # sqrtsoftplus: DeepSeek-V4 scores experts by sqrt(softplus(logit))
+    router: Literal["softmax", "sigmoid", "sqrtsoftplus"] | None = None
     router_bias: bool = False
     grouped_topk: tuple[int, int] | None = None  # (n_group, topk_group), DeepSeek-V3
     norm_topk_prob: bool | None = None

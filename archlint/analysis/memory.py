@@ -194,7 +194,8 @@ def kv_cache(
         bytes_at_context=round(at_context * batch),
         context=context,
         batch=batch,
-        layers_full=sum(1 for lkv in layers if lkv.kind in ("full", "mla")),
+        # a layer whose compressed entries grow (DeepSeek-V4) grows with the context too
+        layers_full=sum(1 for lkv in layers if lkv.kind in ("full", "mla", "compressed")),
         layers_windowed=sum(1 for lkv in layers if lkv.kind in ("sliding", "chunked")),
         layers_linear=sum(1 for lkv in layers if lkv.kind == "linear"),
         mha_equivalent_bytes_per_token=round(mha),

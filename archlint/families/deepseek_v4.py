@@ -181,6 +181,10 @@ class DeepseekV4(Adapter):
             "num_shared_experts": 1,
             "shared_intermediate_size": width,
             "router_bias": False,  # e_score_correction_bias is a buffer
+            "router": "sqrtsoftplus" if self.read(
+                "router", "scoring_func", default="sqrtsoftplus",
+                why="DeepseekV4Config: scoring_func sqrtsoftplus") == "sqrtsoftplus"
+            else spec.router,
         })
 
     def _streams(self) -> int:
