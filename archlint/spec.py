@@ -89,6 +89,24 @@ class IndexerSpec(BaseModel):
     topk: int
 
 
+class CompressorSpec(BaseModel):
+    """DeepSeek-V4's KV compressor (CSA and HCA; transformers' DeepseekV4CSACompressor /
+    DeepseekV4HCACompressor): every `rate` tokens the layer caches one entry of `head_dim`
+    elements beside its sliding window, a softmax-gated pool of the window's projections
+    (kv_proj and gate_proj from the hidden state, a per-slot position bias, an RMSNorm).
+    `overlap` (CSA): two series per token, windows of 2·rate at stride rate. `indexer_heads`
+    > 0: a lightning indexer of that many query heads (queries from the q latent) picks
+    `topk` entries per query; it compresses keys of its own (`indexer_head_dim`, always
+    overlapping) at the same rate and caches them beside the entries."""
+
+    rate: int
+    head_dim: int
+    overlap: bool = False
+    indexer_heads: int = 0
+    indexer_head_dim: int = 0
+    topk: int | None = None
+
+
 class AttentionSpec(_Sourced):
     kind: AttentionKind
     num_heads: int = 0  # query heads
@@ -131,6 +149,15 @@ class AttentionSpec(_Sourced):
     value_from_key: bool = False
     # the layer reads the K/V another layer cached (Gemma-3n, Hunyuan CLA): no cache, no k/v
     kv_shared_from: int | None = None
+    # keys and values are one cached tensor, normed by one kv_norm (DeepSeek-V4's shared-KV
+    # MQA: kv_proj's output is read as both): the cache holds head_dim per KV head, once
+    kv_single: bool = False
+    # grouped low-rank output projection (DeepSeek-V4): the heads in `o_groups` groups, each
+    # projected to `o_lora_rank`, then one linear from o_groups x o_lora_rank to hidden
+    o_groups: int | None = None
+    o_lora_rank: int | None = None
+    # compressed long-range entries cached beside the window (DeepSeek-V4's CSA / HCA)
+    compressor: CompressorSpec | None = None
     indexer: IndexerSpec | None = None
     linear: RecurrentSpec | None = None
 
@@ -156,7 +183,8 @@ class FFNSpec(_Sourced):
     num_shared_experts: int = 0
     shared_intermediate_size: int = 0  # total width of all shared experts together
     shared_expert_gate: bool = False  # Qwen-MoE's sigmoid gate on the shared expert
-    router: Literal["softmax", "sigmoid"] | None = None
+    # sqrtsoftplus: DeepSeek-V4 scores experts by sqrt(softplus(logit))
+    router: Literal["softmax", "sigmoid", "sqrtsoftplus"] | None = None
     router_bias: bool = False
     grouped_topk: tuple[int, int] | None = None  # (n_group, topk_group), DeepSeek-V3
     norm_topk_prob: bool | None = None

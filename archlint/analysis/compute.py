@@ -48,7 +48,35 @@ class Flops(BaseModel):
 
 def _attended(att: AttentionSpec, position: int) -> int:
     cap = att.window or att.chunk
-    return min(position, cap) if cap else position
+    return (min(position, cap) if cap else position) + _entries(att, position)
+
+
+def _entries(att: AttentionSpec, position: int) -> int:
+    """Compressed entries a DeepSeek-V4 query reads beside its window: one per `rate` earlier
+    tokens, at most the indexer's top-k (CSA)."""
+    c = att.compressor
+    if c is None or c.rate < 1:
+        return 0
+    entries = position // c.rate
+    return min(entries, c.topk) if c.topk else entries
+
+
+def _entries_sum(att: AttentionSpec, length: int) -> int:
+    """Σ_{t=1..L} entries(t), in closed form: Σ floor(t/r) up to the first t whose entries
+    reach top-k, then top-k per token."""
+    c = att.compressor
+    if c is None or c.rate < 1:
+        return 0
+    r = c.rate
+
+    def floor_sum(m: int) -> int:  # Σ_{t=1..m} floor(t / r)
+        q = m // r
+        return r * q * (q - 1) // 2 + q * (m - q * r + 1)
+
+    if not c.topk or length < c.topk * r:
+        return floor_sum(length)
+    first = c.topk * r
+    return floor_sum(first - 1) + (length - first + 1) * c.topk
 
 
 def attention_flops(att: AttentionSpec, attended: int, *, absorbed: bool = False) -> float:
@@ -65,7 +93,12 @@ def attention_flops(att: AttentionSpec, attended: int, *, absorbed: bool = False
 
 
 def _causal_attended_sum(att: AttentionSpec, length: int) -> int:
-    """Σ_{t=1..L} min(t, cap): tokens attended over a causal prompt of `length`."""
+    """Σ_{t=1..L} (min(t, cap) + compressed entries(t)): tokens attended over a causal
+    prompt of `length`."""
+    return _window_attended_sum(att, length) + _entries_sum(att, length)
+
+
+def _window_attended_sum(att: AttentionSpec, length: int) -> int:
     cap = att.window or att.chunk
     if not cap or cap >= length:
         return length * (length + 1) // 2

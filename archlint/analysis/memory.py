@@ -18,6 +18,10 @@ dtype):
   cross-attention layers cache the encoder's tokens, per encoder token, not per generated one
   (reported apart from the per-token cache).
 - DeepSeek-V3.2's sparse-attention indexer adds its fp8 keys beside the MLA latent.
+- DeepSeek-V4's layers cache one K=V head (`kv_single`: head_dim once) over their sliding
+  window, and, where a compressor runs (CSA, HCA), one compressed entry per `rate` tokens
+  that grows with the context (kind `compressed`, head_dim / rate per token; CSA's indexer
+  keys add indexer_head_dim / rate).
 - encoder-only models have no KV cache.
 """
 
@@ -31,7 +35,7 @@ from archlint.spec import AttentionSpec, ModelSpec
 
 class LayerKV(BaseModel):
     index: int
-    kind: str  # full | sliding | chunked | mla | linear | shared | cross | none
+    kind: str  # full | sliding | chunked | mla | linear | shared | cross | compressed | none
     bytes_per_token: float  # while the layer's cache still grows
     cap_tokens: int | None  # window/chunk; None = grows with context
     state_bytes: float = 0  # constant state (linear/SSM layers), per sequence
@@ -102,7 +106,8 @@ def layer_kv(
         per_token += indexer_bytes_per_token(att)
         kind = "mla"
     else:
-        per_token = att.num_kv_heads * (att.head_dim + att.v_head_dim) * dtype_bytes
+        values = 0 if att.kv_single else att.v_head_dim
+        per_token = att.num_kv_heads * (att.head_dim + values) * dtype_bytes
         kind = "full"
     if att.source == "encoder":
         # Cross-attention caches the encoder's (image/audio/source) tokens once per input:
@@ -117,6 +122,21 @@ def layer_kv(
     elif att.chunk:
         kind = "chunked"
     return LayerKV(index=index, kind=kind, bytes_per_token=per_token, cap_tokens=cap)
+
+
+def compressed_kv(index: int, att: AttentionSpec, dtype_bytes: float) -> LayerKV | None:
+    """The entries a DeepSeek-V4 compressor caches beside its layer's window: one of
+    head_dim (+ the indexer's keys, indexer_head_dim) per `rate` tokens, growing with the
+    context (DeepSeek-V4 report §2.3; transformers' DeepseekV4HCACache / DeepseekV4CSACache
+    `compressed_kv`). None for a layer without one."""
+    c = att.compressor
+    if c is None or c.rate < 1:
+        return None
+    width = c.head_dim + (c.indexer_head_dim if c.indexer_heads else 0)
+    return LayerKV(
+        index=index, kind="compressed", bytes_per_token=width / c.rate * dtype_bytes,
+        cap_tokens=None,
+    )
 
 
 def mha_equivalent(att: AttentionSpec, dtype_bytes: float) -> float:
@@ -145,6 +165,9 @@ def kv_cache(
         for layer in spec.layers:
             for mix in layer.mixers():
                 layers.append(layer_kv(layer.index, mix, dtype_bytes, state_bytes, conv_bytes))
+                compressed = compressed_kv(layer.index, mix, dtype_bytes)
+                if compressed is not None:
+                    layers.append(compressed)
     growing = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is None)
     local = sum(lkv.bytes_per_token for lkv in layers if lkv.cap_tokens is not None)
     at_context = 0.0
@@ -171,7 +194,8 @@ def kv_cache(
         bytes_at_context=round(at_context * batch),
         context=context,
         batch=batch,
-        layers_full=sum(1 for lkv in layers if lkv.kind in ("full", "mla")),
+        # a layer whose compressed entries grow (DeepSeek-V4) grows with the context too
+        layers_full=sum(1 for lkv in layers if lkv.kind in ("full", "mla", "compressed")),
         layers_windowed=sum(1 for lkv in layers if lkv.kind in ("sliding", "chunked")),
         layers_linear=sum(1 for lkv in layers if lkv.kind == "linear"),
         mha_equivalent_bytes_per_token=round(mha),

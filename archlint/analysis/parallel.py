@@ -26,6 +26,7 @@ from math import ceil
 
 from pydantic import BaseModel
 
+from archlint.analysis.memory import compressed_kv
 from archlint.analysis.params import ParamCounts, attention_params
 from archlint.spec import AttentionSpec, ModelSpec
 
@@ -225,11 +226,15 @@ def kv_bytes_per_token_rank(
             per = ((att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)) * dtype_bytes
             kind = "mla"
         else:
-            per = kv_heads_per_rank(att, layout.tp) * (att.head_dim + att.v_head_dim) * dtype_bytes
+            values = 0 if att.kv_single else att.v_head_dim
+            per = kv_heads_per_rank(att, layout.tp) * (att.head_dim + values) * dtype_bytes
             kind = "full"
         if att.window:
             kind = "sliding"
         elif att.chunk:
             kind = "chunked"
         out[kind] = out.get(kind, 0.0) + per
+        compressed = compressed_kv(layer.index, att, dtype_bytes)
+        if compressed is not None:  # one K=V head's entries: whole on every rank
+            out["compressed"] = out.get("compressed", 0.0) + compressed.bytes_per_token
     return out

@@ -184,10 +184,13 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
         kv = hidden * (rank + rope) + rank + rank * heads * (nope + att.v_head_dim)
         return q + kv + heads * att.v_head_dim * hidden + indexer_params(att, hidden)
     q_out = att.num_heads * att.head_dim * (2 if att.output_gate else 1)
-    v_out = 0 if att.value_from_key else att.v_head_dim
+    v_out = 0 if att.value_from_key or att.kv_single else att.v_head_dim
     kv_out = 0 if att.kv_shared_from is not None else att.num_kv_heads * (att.head_dim + v_out)
-    params = hidden * q_out + (att.kv_input_size or hidden) * kv_out
-    params += (att.o_input_size or att.num_heads * att.v_head_dim) * hidden
+    params = _q_params(att, hidden, q_out) + (att.kv_input_size or hidden) * kv_out
+    params += _o_params(att, hidden)
+    if att.kv_single:
+        params += att.head_dim  # the kv_norm over the one K=V head
+    params += compressor_params(att, hidden)
     if att.qkv_bias:
         params += q_out + kv_out
         if not att.key_bias and att.kv_shared_from is None:
@@ -205,6 +208,42 @@ def attention_params(att: AttentionSpec, hidden: int) -> int:
     if att.sinks:
         params += att.num_heads
     return params
+
+
+def _q_params(att: AttentionSpec, hidden: int, q_out: int) -> int:
+    """q_proj, or with `q_lora_rank` the low-rank query of DeepSeek-V4 (as MLA's, DeepSeek-V2
+    §2.1.3): q_a (h → r), an RMSNorm over r, q_b (r → heads × head_dim)."""
+    rank = att.q_lora_rank
+    return hidden * rank + rank + rank * q_out if rank else hidden * q_out
+
+
+def _o_params(att: AttentionSpec, hidden: int) -> int:
+    """o_proj, or DeepSeek-V4's grouped low-rank output (`DeepseekV4GroupedLinear` then
+    o_b_proj): each of g groups projects heads × v_head_dim / g to o_lora_rank (g blocks of
+    o_lora_rank × heads·v/g: o_lora_rank × heads·v in all), then g·o_lora_rank → hidden."""
+    width = att.o_input_size or att.num_heads * att.v_head_dim
+    if att.o_groups and att.o_lora_rank:
+        return att.o_lora_rank * width + att.o_groups * att.o_lora_rank * hidden
+    return width * hidden
+
+
+def compressor_params(att: AttentionSpec, hidden: int) -> int:
+    """DeepSeek-V4's KV compressor (transformers' DeepseekV4HCACompressor and
+    DeepseekV4CSACompressor): kv_proj and gate_proj (h → s·D, s = 2 series when the windows
+    overlap), the position bias (rate × s·D) and an RMSNorm (D); a CSA indexer
+    (DeepseekV4Indexer) adds its own overlapping compressor at the indexer head size Di
+    (h → 2·Di twice, rate × 2·Di, Di), q_b_proj from the q latent (r → Hi·Di) and the
+    scorer's weights_proj (h → Hi)."""
+    c = att.compressor
+    if c is None:
+        return 0
+    series = 2 if c.overlap else 1
+    total = 2 * hidden * series * c.head_dim + c.rate * series * c.head_dim + c.head_dim
+    if c.indexer_heads:
+        di, heads = c.indexer_head_dim, c.indexer_heads
+        total += 2 * hidden * 2 * di + c.rate * 2 * di + di
+        total += (att.q_lora_rank or hidden) * heads * di + hidden * heads
+    return total
 
 
 def indexer_params(att: AttentionSpec, hidden: int) -> int:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from archlint.families.attention_variants import ATTENTION_VARIANT_ADAPTERS
 from archlint.families.base import Adapter
+from archlint.families.blt import BLT_ADAPTERS
 from archlint.families.decoders import DECODER_ADAPTERS
+from archlint.families.deepseek_v4 import DEEPSEEK_V4_ADAPTERS
 from archlint.families.dialects import (
     DBRX,
     GPT2,
@@ -32,6 +34,7 @@ from archlint.families.dialects import (
 from archlint.families.encdec import ENCDEC_ADAPTERS
 from archlint.families.encdec_wrappers import ENCDEC_WRAPPER_ADAPTERS
 from archlint.families.encoders import ENCODER_ADAPTERS
+from archlint.families.glm5_next import GLM5_NEXT_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.families.moe_variants import MOE_VARIANT_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
@@ -63,5 +66,8 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     *ATTENTION_VARIANT_ADAPTERS,
     *MOE_VARIANT_ADAPTERS,
     *DECODER_ADAPTERS,
+    *DEEPSEEK_V4_ADAPTERS,
+    *GLM5_NEXT_ADAPTERS,
+    *BLT_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

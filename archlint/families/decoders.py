@@ -487,5 +487,57 @@ class NemotronNAS(Llama):
                 repr(sorted(ffn.items())))
 
 
+class CpmAnt(Generic):
+    """CPM-Ant (`modeling_cpmant`, CpmAntForCausalLM): pre-norm blocks of unbiased q/k/v/o
+    (num_attention_heads × `dim_head`) and a gated FFN of width `dim_ff` (w_0, w_1, w_out),
+    weight-only layer norms, a segment-aware relative position bias shared by every layer
+    ((segment_types² + position_bias_num_buckets) × heads), a segment embedding
+    (segment_types × h), and an input table holding `prompt_types × prompt_length` prompt
+    rows beyond the vocabulary. The LM head is its own vocab × h linear: its table is
+    narrower than the input one, so `tie_word_embeddings` ties nothing. Every sequence starts
+    with `prompt_length` prompt positions that the cache keeps once per sequence (not counted
+    as per-token KV)."""
+
+    name = "cpmant"
+    model_types = ("cpmant",)
+    known = True
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        dim = self.read_int("head_dim", "dim_head") or spec.head_dim
+        return spec.model_copy(update={
+            "head_dim": dim, "v_head_dim": dim, "positional": "relative",
+            "qkv_bias": False, "o_bias": False,
+        })
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        width = self.read_int("intermediate_size", "dim_ff") or spec.intermediate_size
+        return spec.model_copy(update={"intermediate_size": width, "gated": True,
+                                       "bias": False})
+
+    def tie_word_embeddings(self) -> bool:
+        self.cv.asked.add("tie_word_embeddings")
+        self.prov["tie_word_embeddings"] = _modeling(
+            "cpmant", "lm_head is vocab_size rows, the input table vocab + prompt rows: untied"
+        )
+        return False
+
+    def build(self) -> ModelSpec:
+        spec = super().build()
+        h = spec.hidden_size
+        heads = spec.layers[0].attention.num_heads if spec.layers else 0
+        prompt = (self.read_int("prompt_types", "prompt_types") or 0) * (
+            self.read_int("prompt_length", "prompt_length") or 0)
+        segments = self.read_int("segment_types", "segment_types") or 0
+        buckets = self.read_int("relative_attention_buckets", "position_bias_num_buckets") or 0
+        self.cv.asked.add("position_bias_max_distance")
+        extra = prompt * h + segments * h + (segments * segments + buckets) * heads
+        return spec.model_copy(update={"extra_params": {
+            **spec.extra_params, "embedding": spec.extra_params.get("embedding", 0) + extra,
+        }})
+
+
 DECODER_ADAPTERS = (GPTNeo, TrOCR, ModernBertDecoder, HrmText, Doge, XLNet, MuseGlimmerText,
-                    BlipText, MllamaText, NemotronNAS)
+                    BlipText, MllamaText, NemotronNAS,
+                    CpmAnt)

@@ -183,7 +183,7 @@ class DeepSeek(Adapter):
     #: DSA layers (`dsa`) are MLA layers with an indexer
     LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
         **Adapter.LAYER_TYPE_NAMES,
-        dsa.INDEXED: "full",
+        **dict.fromkeys(dsa.INDEXED_NAMES, "full"),
     }
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:

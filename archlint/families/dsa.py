@@ -5,7 +5,8 @@ One reading for every dialect that builds it (transformers 5.23: `modeling_deeps
 `Indexer`: wq_b from the q latent, wk with a LayerNorm, a per-head weights_proj, sized by
 `index_n_heads` × `index_head_dim`, top `index_topk` tokens):
 
-- a layer has an indexer where its `layer_types` entry is "indexed_attention" (every layer
+- a layer has an indexer where its `layer_types` entry is "indexed_attention" (or a legacy
+  name transformers remaps to it: "deepseek_sparse_attention") (every layer
   when the config has no layer_types: each configuration class fills the list so);
 - `indexer_types` ("full" / "shared", GLM-5 and Hunyuan-V4) says which of those layers run
   their own indexer; a "shared" layer reuses the previous full layer's top-k mask, so it has
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from archlint.families.base import Adapter
 
 INDEXED = "indexed_attention"
+#: the names a config may write for it: transformers' `_LEGACY_LAYER_TYPE_REMAP` reads
+#: "deepseek_sparse_attention" (GLM-5 checkpoints) and "qwen_sparse_attention" as it
+INDEXED_NAMES = (INDEXED, "deepseek_sparse_attention", "qwen_sparse_attention")
 
 
 def _declared(adapter: Adapter, key: str) -> Any:
@@ -62,7 +66,7 @@ def indexed_layers(adapter: Adapter, n_layers: int) -> list[bool]:
     """Per layer: DSA attention (its `layer_types` entry, or every layer without a list)."""
     kinds = adapter.cv.lookup("layer_types")[0]
     if isinstance(kinds, list) and len(kinds) == n_layers:
-        return [str(k) == INDEXED for k in kinds]
+        return [str(k) in INDEXED_NAMES for k in kinds]
     return [True] * n_layers
 
 

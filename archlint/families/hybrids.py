@@ -1260,8 +1260,82 @@ class InklingText(Adapter):
         return spec.model_copy(update={"extra_params": extra, "parallel_mixer": state})
 
 
+class Inkling2Text(InklingText):
+    """Inkling-2's language model (`inkling2_text`; transformers 5.23 `modeling_inkling2`):
+    Inkling's layer schedule, window and head shapes, with these modules per layer
+    (Inkling2SlidingDecoderLayer / Inkling2FullDecoderLayer):
+
+    - attention: q/k/v/o, a sigmoid output gate (gate_proj, h → heads × head_dim), a
+      per-token sink (sink_proj, h → heads), r_proj (h → heads × d_rel) and the relative-
+      logits bank (d_rel × the window, or `rel_extent` on full layers), learned scales of
+      the q and relative-state L2 clips (heads × head_dim, heads × d_rel); no q/k norms;
+    - short convs on k and on v (kv_heads × head_dim channels, kernel K): static depthwise
+      on sliding layers, on full layers dynamic (a static K × channels tap bank and
+      weight_proj, h → kv_heads × K), and on the attention output and the MLP output
+      (h channels each);
+    - block attention residuals: a learned query over the block states before the
+      attention (h, three of them on full layers feeding q, k and v; none on layer 0) and
+      before the MLP (h); input norms (one, or q/k/v on full layers) and the post-attention
+      norm;
+    - the MoE: routed experts only, one router row per expert, no global scale.
+
+    The four conv histories are the layer's constant state beside its K/V, as Inkling's
+    (`conv_history`); a final block-residual query (h) reads the stack's output."""
+
+    name = "inkling2_text"
+    model_types = ("inkling2_text",)
+
+    def qk_norm(self) -> bool:
+        return False
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        return super().attention(index, layer_type).model_copy(update={"output_gate": True})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), index == 0)
+
+    def norms_per_layer(self) -> int:
+        return 2  # the full layers' two more input norms are added in `layer`
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = Adapter.layer(self, index, layer_type)
+        att, h, k = spec.attention, self.hidden_size(), self._kernel()
+        full = layer_type != "sliding"
+        d_rel = self.read_int("d_rel", "d_rel", default=16, why="Inkling2TextConfig: 16") or 0
+        extent = self.read_int("rel_extent", "rel_extent", default=1024,
+                               why="Inkling2TextConfig: 1024") if full else att.window
+        heads, kv_width = att.num_heads, att.num_kv_heads * att.head_dim
+        extra = h * heads * d_rel + d_rel * (extent or 0)  # r_proj, relative logits
+        extra += h * heads  # sink_proj
+        extra += heads * att.head_dim + heads * d_rel  # q and relative-state clip scales
+        if full:  # dynamic k/v convs: static taps and weight_proj, each
+            extra += 2 * (k * kv_width + h * att.num_kv_heads * k)
+        else:
+            extra += 2 * kv_width * k
+        extra += 2 * h * k  # post-attention and post-MLP short convs
+        extra += (3 * h if full else h) if index > 0 else 0  # attention-input queries
+        extra += h  # the MLP-input query
+        state = AttentionSpec(
+            kind="linear",
+            positional="none",
+            linear=RecurrentSpec(variant="conv_history", d_inner=2 * kv_width + 2 * h,
+                                 conv_kernel=k),
+        )
+        return spec.model_copy(update={
+            "extra_params": extra, "parallel_mixer": state, "norms": 4 if full else 2,
+        })
+
+    def build(self):  # type: ignore[no-untyped-def]
+        spec = super().build()
+        query = self.hidden_size()  # Inkling2TextModel.final_input
+        return spec.model_copy(update={"extra_params": {
+            **spec.extra_params, "other": spec.extra_params.get("other", 0) + query,
+        }})
+
+
 HYBRID_ADAPTERS: tuple[type[Adapter], ...] = (
     InklingText,
+    Inkling2Text,
     Zaya,
     Mamba,
     Mamba2,

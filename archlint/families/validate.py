@@ -170,7 +170,7 @@ def _check_counts(where: str, prefix: str, scope: dict[str, Any], least: int) ->
             raise ConfigError(f"{where}: {prefix}{key} = {kv} does not divide the {heads} "
                               "query heads into equal groups")
     for key in _SIZE_KEYS:
-        count(key, MAX_SIZE)
+        count(key, MAX_SIZE, 0 if key == "head_dim" and _rope_head_dim_convention(scope) else least)
     for key in _COUNT_KEYS:
         value = scope.get(key)
         if isinstance(value, list) and value:
@@ -180,6 +180,15 @@ def _check_counts(where: str, prefix: str, scope: dict[str, Any], least: int) ->
         else:
             count(key, MAX_SIZE, 0)
     return layers
+
+
+def _rope_head_dim_convention(scope: dict[str, Any]) -> bool:
+    """An MLA config whose `head_dim` is its RoPE head size, as transformers' MLA
+    configuration classes write it (DeepseekV3Config, Glm5NextTextConfig: head_dim =
+    qk_rope_head_dim), so 0 for a NoPE MLA (GLM-5-Next: qk_rope_head_dim 0); the attention's
+    head size is qk_nope_head_dim + qk_rope_head_dim."""
+    rope = scope.get("qk_rope_head_dim")
+    return scope.get("kv_lora_rank") is not None and rope == scope.get("head_dim") == 0
 
 
 def _positive_number(value: Any) -> bool:

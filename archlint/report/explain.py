@@ -111,10 +111,13 @@ def _attention(spec: ModelSpec, prof: Profile) -> list[str]:
     if windows:
         caps = sorted({a.window or a.chunk or 0 for a in windows})
         what = "use chunked attention over chunks of" if windows[0].chunk else "capped at"
+        compressed = sum(1 for lkv in kv.per_layer if lkv.kind == "compressed")
+        grows = (f"{compressed} of them also cache compressed entries, which grow with "
+                 "context" if compressed else f"{kv.layers_full} layers grow with context")
         lines.append(
             f"{len(windows)} of {spec.num_layers} layers {what} "
-            f"{', '.join(f'{c:,}' for c in caps)} tokens: their cache stops growing there; "
-            f"{kv.layers_full} layers grow with context."
+            f"{', '.join(f'{c:,}' for c in caps)} tokens: their "
+            f"{'window' if compressed else 'cache'} stops growing there; {grows}."
         )
     return lines
 

@@ -5,18 +5,19 @@ the KV cache and recurrent state are compared on a shrunken copy, given to archl
 transformers alike, so the comparison stays like for like. A meta forward costs ~70 ms per
 layer, which is what makes shrinking worth it.
 
-How the pattern is kept: with L layers, every per-layer value in the config — a list or
-string of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type`,
-`no_rope_layers`...) — is cut to its first K entries (a dict keyed by layer index, Gemma-4's
-`per_layer_config`, keeps the layers below K), where K is the shortest prefix that
-holds every distinct entry of every such value. Layer-index lists (`mlp_only_layers`,
+How the pattern is kept: with L layers, every per-layer value in the config — a list or string
+of length L (`layer_types`, `hybrid_override_pattern`, `layers_block_type`, `no_rope_layers`...;
+a list may also carry one entry per multi-token-prediction layer after the stack, DeepSeek-V4's
+`compress_ratios`, which keeps those) — is cut to its first K entries (a dict keyed by layer
+index, Gemma-4's `per_layer_config`, keeps the layers below K), where K is the shortest prefix
+that holds every distinct entry of every such value. Layer-index lists (`mlp_only_layers`,
 `attn_layer_indices`...) keep the indices below K, and K is raised until each list keeps at
-least one; `per_layer_config` (entries by layer index) drops the entries of the layers cut
-away. Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
-`first_k_dense_replace`, `sliding_window_pattern`...) raise K to value + 1, so that the
-first period is complete; a pattern list shorter than the stack, cycled over it
-(RecurrentGemma's `block_types`), raises K to its length. K is at least 2 and never above
-L; when K == L nothing changes.
+least one; `per_layer_config` (entries by layer index) drops the entries of the layers cut away.
+Periodic keys (`*_period`, `*_offset`, `*_interval`, `*_step`, `*_freq`,
+`first_k_dense_replace`, `sliding_window_pattern`...) raise K to value + 1, so that the first
+period is complete; a pattern list shorter than the stack, cycled over it (RecurrentGemma's
+`block_types`), raises K to its length. K is at least 2 and never above L; when K == L nothing
+changes.
 Nested text/decoder configs are shrunk the same way; encoder-decoders cut both stacks (also
 when each stack has its own sub-config: `encoder_config`, `decoder_config`).
 
@@ -50,6 +51,7 @@ MIN_LAYERS = 2
 PER_STACK_KEY = "num_layers_per_stack"
 #: Gemma-3n's count of trailing layers that read an earlier layer's cache (see _shrink_in)
 SHARED_TAIL_KEY = "num_kv_shared_layers"
+MTP_KEY = "num_nextn_predict_layers"
 
 
 def _num_layers(cfg: dict[str, Any]) -> tuple[str, int] | None:
@@ -66,20 +68,32 @@ def _num_layers(cfg: dict[str, Any]) -> tuple[str, int] | None:
 _PATTERN_STRING = re.compile(r"(pattern|types|layers|block)")
 
 
-def _per_layer(key: str, value: Any, n: int) -> bool:
-    """`value` holds one entry per layer of an `n`-layer stack."""
-    if n <= 1 or not isinstance(value, (list, str)) or len(value) != n:
+def _per_layer(key: str, value: Any, n: int, tail: int = 0) -> bool:
+    """`value` holds one entry per layer of an `n`-layer stack (and, for a list, possibly one
+    per multi-token-prediction layer after them: `tail`)."""
+    if n <= 1 or not isinstance(value, (list, str)):
         return False
-    return isinstance(value, list) or _PATTERN_STRING.search(key) is not None
+    if isinstance(value, list):
+        return len(value) in (n, n + tail)
+    return len(value) == n and _PATTERN_STRING.search(key) is not None
+
+
+def _mtp_tail(cfg: dict[str, Any]) -> int:
+    """Layers past the stack that per-layer lists may also describe: DeepSeek-V4's
+    `compress_ratios` ends with its `num_nextn_predict_layers` MTP entries (transformers
+    reads the first num_hidden_layers; vLLM counts them in)."""
+    value = cfg.get(MTP_KEY)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def plan(cfg: dict[str, Any], n: int, at_least: int = MIN_LAYERS) -> int:
     """The K described in the module docstring (and never under `at_least`)."""
     k = max(MIN_LAYERS, at_least)
+    tail = _mtp_tail(cfg)
     for key, value in cfg.items():
-        if _per_layer(key, value, n):
+        if _per_layer(key, value, n, tail):
             seen: set[Any] = set()
-            for i, item in enumerate(value):
+            for i, item in enumerate(value[:n]):
                 marker = repr(item)
                 if marker not in seen:
                     seen.add(marker)
@@ -126,8 +140,8 @@ def _cut(cfg: dict[str, Any], n: int, k: int) -> None:
             # the layers cut away take their entries with them (transformers refuses an
             # entry past the stack)
             cfg[key] = {i: v for i, v in value.items() if int(i) < k}
-        elif _per_layer(key, value, n):
-            cfg[key] = value[:k]
+        elif _per_layer(key, value, n, _mtp_tail(cfg)):
+            cfg[key] = value[:k] + value[n:]  # the stack's first K, then any MTP entries
         elif (
             isinstance(value, list)
             and value

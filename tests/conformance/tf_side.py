@@ -27,9 +27,15 @@ Tied parameters are counted once (`named_parameters()` yields a shared tensor on
 `save_pretrained` stores it once).
 
 Cache layout: a meta-device forward of `TOKENS` tokens with `use_cache=True`; per cache layer,
-K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS tokens), split
+K and V elements per token (keys.numel + values.numel over batch 1 and TOKENS tokens; values
+that are the keys once: the same tensor, or a block whose attention has one `kv_proj` as wide
+as the keys and no `v_proj`, DeepSeek-V4's shared-KV MQA, which vLLM caches once), split
 into layers that grow with the context and sliding-window ones; DSA indexer keys are added to
-the per-token figure; linear-attention / SSM layers give their conv and recurrent states.
+the per-token figure; compressed entries emitted once per `compress_rate` tokens
+(DeepSeek-V4) are read off a second forward as long as the largest rate; a cache holding
+more positions than the forward fed (CPM-Ant's prompt prefix) is read as growth between
+forwards of TOKENS and 2·TOKENS tokens;
+linear-attention / SSM layers give their conv and recurrent states.
 A model whose forward returns no cache is run again with the cache object it would build,
 which it fills in place; state a module keeps on itself (RecurrentGemma) or a cache keeps
 beside its layers (MiniMaxCache.linear_cache) is added. An
@@ -243,10 +249,12 @@ def _is_norm(module: Any, last: str) -> bool:
     return "norm" in type(module).__name__.lower() or "norm" in last.lower()
 
 
-def forward_inputs(model: Any, category: str, device: str = "meta") -> dict[str, Any]:
+def forward_inputs(
+    model: Any, category: str, device: str = "meta", tokens: int = TOKENS
+) -> dict[str, Any]:
     import torch
 
-    ids = torch.zeros((1, TOKENS), dtype=torch.long, device=device)
+    ids = torch.zeros((1, tokens), dtype=torch.long, device=device)
     kwargs: dict[str, Any] = {"input_ids": ids, "use_cache": True}
     if category == "encoder-decoder" or getattr(model.config, "is_encoder_decoder", False):
         kwargs["decoder_input_ids"] = ids
@@ -360,7 +368,61 @@ def observe_cache(
     if cache is None:
         raise RuntimeError("forward returned no past_key_values")
     full, window, state, kinds = _read_cache(model, cache)
+    if _holds_more_rows(cache):
+        full, window = _growth(model, runner, category, device, full, window)
+    full += _compressed_per_token(runner, cache, category, device)
     return full, window, state + _module_held_state(runner), kinds
+
+
+def _holds_more_rows(cache: Any) -> bool:
+    """A cache layer holds more positions than the forward fed: the model prepends tokens of
+    its own (CPM-Ant's `prompt_length` prompt positions), which the cache keeps once per
+    sequence, not once per generated token."""
+    import torch
+
+    for layer in getattr(cache, "layers", None) or []:
+        keys = getattr(layer, "keys", None)
+        if isinstance(keys, torch.Tensor) and keys.dim() >= 2 and keys.shape[-2] > TOKENS:
+            return True
+    return False
+
+
+def _growth(
+    model: Any, runner: Any, category: str, device: str, full: float, window: float
+) -> tuple[float, float]:
+    """Per-token figures as growth: the forward again at twice TOKENS, and the elements the
+    extra TOKENS tokens added (a constant prefix cancels out)."""
+    import torch
+
+    with torch.no_grad():
+        out = _forward(runner, forward_inputs(runner, category, device, 2 * TOKENS))
+    full2, window2, _, _ = _read_cache(model, out.past_key_values, 2 * TOKENS)
+    # full2 counts numel / (2T), full numel / T: (numel2 - numel1) / T = 2·full2 - full
+    return 2 * full2 - full, 2 * window2 - window
+
+
+def _compressed_per_token(model: Any, cache: Any, category: str, device: str) -> float:
+    """Elements per token of the compressed entries a cache layer emits once per
+    `compress_rate` tokens (DeepSeek-V4's CSA / HCA caches: `compressed_kv` by entry name,
+    the compressor's and the indexer's), which a TOKENS-token forward never fills: the
+    forward is run again for as many tokens as the largest rate, and each layer's entries
+    are divided by that length. 0 for a cache without such layers."""
+    import torch
+
+    rates = [getattr(layer, "compress_rate", None) for layer in getattr(cache, "layers", [])
+             if isinstance(getattr(layer, "compressed_kv", None), dict)]
+    rates = [r for r in rates if isinstance(r, int) and r > 0]
+    if not rates:
+        return 0.0
+    tokens = max(rates)
+    with torch.no_grad():
+        out = _forward(model, forward_inputs(model, category, device, tokens))
+    total = 0.0
+    for layer in getattr(out.past_key_values, "layers", []):
+        for entries in (getattr(layer, "compressed_kv", None) or {}).values():
+            if isinstance(entries, torch.Tensor):
+                total += entries.numel()
+    return total / tokens
 
 
 def _takes_cache(model: Any) -> bool:
@@ -478,7 +540,9 @@ def _module_held_state(model: Any) -> float:
     return total
 
 
-def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]:
+def _read_cache(
+    model: Any, cache: Any, tokens: int = TOKENS
+) -> tuple[float, float, float, list[str]]:
     import torch
 
     if hasattr(cache, "self_attention_cache"):
@@ -497,13 +561,17 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
         keys = getattr(layer, "keys", None)
         values = getattr(layer, "values", None)
         if isinstance(keys, torch.Tensor) and keys.numel():
-            per_token = (keys.numel() + (values.numel() if values is not None else 0)) / TOKENS
+            # keys that are also the values (DeepSeek-V4's shared-KV MQA) are held once
+            held = values is not None and values is not keys and not _values_are_keys(
+                blocks[i] if i < len(blocks) else None, keys.numel() / tokens
+            )
+            per_token = (keys.numel() + (values.numel() if held else 0)) / tokens
             if latents and attn_i < len(latents):
                 per_token = latents[attn_i]
             attn_i += 1
             idx = getattr(layer, "indexer_keys", None)
             if isinstance(idx, torch.Tensor) and idx.numel():
-                per_token += idx.numel() / TOKENS
+                per_token += idx.numel() / tokens
             if getattr(layer, "is_sliding", False) or "Sliding" in kind:
                 window += per_token
             else:
@@ -515,6 +583,18 @@ def _read_cache(model: Any, cache: Any) -> tuple[float, float, float, list[str]]
             state += t.numel()
             kinds.append("linear")
     return full, window, state, kinds
+
+
+def _values_are_keys(block: Any, key_width: float) -> bool:
+    """The block's attention reads its values off the key projection: one `kv_proj` exactly
+    as wide as the cached keys and no `v_proj` (DeepSeek-V4's shared-KV MQA, whose sliding
+    layers transformers' generic cache stores twice, as keys and as values; vLLM's
+    DeepSeek-V4 window cache holds one head of head_dim). A fused k/v projection is twice
+    the key width and does not match."""
+    attn = getattr(block, "self_attn", None)
+    kv = getattr(attn, "kv_proj", None)
+    width = getattr(kv, "out_features", None)
+    return isinstance(width, int) and not hasattr(attn, "v_proj") and width == key_width
 
 
 def _decoder_layers(model: Any) -> list[Any]:
