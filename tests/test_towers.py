@@ -140,3 +140,15 @@ def test_table_is_deterministic_and_versioned() -> None:
     table = json.loads(gzip.decompress(raw))
     assert table["transformers_version"]
     assert raw[4:8] == b"\0\0\0\0"  # gzip mtime 0: rewriting it gives the same bytes
+
+
+def test_text_types_skip_the_table_decode_and_wrappers_do_not() -> None:
+    """The pre-check that spares a text model the 1.5 MB decode holds for every entry of the
+    table and is false for the text types the table names only as a wrapper's sub-config
+    (llama is LLaVA's `subs.text_config`: a bare-text search found it)."""
+    raw = (ROOT / "archlint" / "families" / "tower_table.json.gz").read_bytes()
+    table = json.loads(gzip.decompress(raw))["types"]
+    subs = {v for entry in table.values() for v in (entry.get("subs") or {}).values()}
+    assert "llama" in subs and "llama" not in table
+    assert all(towers_mod._may_hold(name) for name in table)
+    assert not any(towers_mod._may_hold(name) for name in subs - set(table))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
@@ -204,10 +205,13 @@ def _tower_table() -> dict[str, Any]:
 
 @lru_cache(maxsize=1024)  # bounded: model types are repo text
 def _may_hold(wrapper: str) -> bool:
-    """Whether the table's text holds `wrapper` JSON-encoded, as every key it holds is. Most
-    models are no wrapper: for them the 1.5 MB decode (~40 ms, BENCHMARKS.md cold start) is
-    skipped, and the scan of the text (~1 ms) is made once per type."""
-    return json.dumps(wrapper).encode() in _table_text()
+    """Whether the table's text holds `wrapper` JSON-encoded as a key with an object value,
+    as every entry it holds is. Most models are no wrapper: for them the 1.5 MB decode
+    (~40-80 ms, BENCHMARKS.md cold start) is skipped, and the scan of the text (~1 ms) is made
+    once per type. A bare occurrence is not enough: the common text types (llama, mistral,
+    qwen2, ...) appear as values, the wrappers' `subs` text configs."""
+    key = re.escape(json.dumps(wrapper).encode()) + rb"\s*:\s*\{"
+    return re.search(key, _table_text()) is not None
 
 
 def table_entry(wrapper: str) -> dict[str, Any] | None:
