@@ -12,7 +12,6 @@ fetch layer added (offline, a stale branch).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -76,6 +75,8 @@ def analysis_key(options: Any, config: Any, rules: list[Any], no_lint: bool) -> 
         },
     }
     text = json.dumps(basis, sort_keys=True, default=repr)
+    import hashlib  # here: a local report imports this module for `applies` only (~10 ms)
+
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
