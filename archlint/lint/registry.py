@@ -138,9 +138,9 @@ def builtin_rules() -> list[type[Rule]]:
 
 
 def _entry_points() -> list[Any]:
-    from importlib.metadata import entry_points
+    from archlint.entry_scan import entry_points
 
-    return list(entry_points(group=ENTRY_POINT_GROUP))
+    return entry_points(ENTRY_POINT_GROUP, BUILTIN_MODULE)
 
 
 def _distribution_of(ep: Any) -> str:
