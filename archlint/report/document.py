@@ -294,13 +294,14 @@ def clean(value: Any) -> Any:
     """``value`` with every string in it (dict keys, list items, model fields) made one safe
     line by :func:`~archlint.report.escape.for_line`: the one escaping step repo text takes on
     its way into the report. Enums (severities) are ours and kept."""
-    if isinstance(value, Enum):
+    kind = type(value)
+    if value is None or kind is int or kind is float or kind is bool or isinstance(value, Enum):
         return value
     if isinstance(value, str):
         return for_line(value)
     if isinstance(value, Record):
-        fields = field_names(type(value))
-        return value.model_copy(update={name: clean(getattr(value, name)) for name in fields})
+        return value.model_copy(update={name: clean(getattr(value, name))
+                                        for name in field_names(kind)})
     if isinstance(value, dict):
         return {clean(k): clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
