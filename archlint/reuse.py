@@ -116,10 +116,16 @@ def store(p: Plan, analysis: Any, doc: Any) -> None:
 
 
 def document(ckpt: AnalysedCheckpoint) -> Any:
-    """The stored document, with what this run's fetch said in place of the stored run's."""
+    """The stored document, with what this run's fetch said in place of the stored run's;
+    None when the stored report does not load as a document (its types checked by
+    archlint.records): the caller analyses the commit again, never fails on it."""
+    from archlint.records import RecordError
     from archlint.report.document import Report, clean
 
-    doc = Report.model_validate_json(ckpt.stored["report"])
+    try:
+        doc = Report.model_validate_json(ckpt.stored["report"])
+    except (RecordError, TypeError):
+        return None
     own = len(ckpt.stored["checkpoint_notes"])
     model = doc.model.model_copy(update={
         "source": ckpt.source,
