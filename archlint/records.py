@@ -30,7 +30,13 @@ import types
 import typing
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
+
+if TYPE_CHECKING:  # PEP 681, so that type checkers read a @record class as a dataclass
+    from typing_extensions import dataclass_transform
+else:
+    def dataclass_transform(**_: Any) -> Any:
+        return lambda decorator: decorator
 
 __all__ = ["MISSING", "Record", "RecordError", "described", "dumps", "field_names", "record"]
 
@@ -39,6 +45,14 @@ T = TypeVar("T")
 MISSING: Any = dataclasses.MISSING
 
 
+def described(description: str, default: Any = MISSING, *,
+              default_factory: Any = MISSING) -> Any:
+    """A field with a description for the JSON Schema (what ``Field(description=...)`` was)."""
+    return dataclasses.field(default=default, default_factory=default_factory,
+                             metadata={"description": description})
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(dataclasses.field, described))
 def record(cls: type[T] | None = None, /, *, frozen: bool = False) -> Any:
     """``@dataclass(slots=True, kw_only=True)``: keyword-only like pydantic's constructors (so a
     base class's defaulted fields may precede a subclass's required ones). ``__repr__`` and
@@ -57,13 +71,6 @@ def record(cls: type[T] | None = None, /, *, frozen: bool = False) -> Any:
         return out
 
     return wrap if cls is None else wrap(cls)
-
-
-def described(description: str, default: Any = MISSING, *,
-              default_factory: Any = MISSING) -> Any:
-    """A field with a description for the JSON Schema (what ``Field(description=...)`` was)."""
-    return dataclasses.field(default=default, default_factory=default_factory,
-                             metadata={"description": description})
 
 
 class RecordError(ValueError):
@@ -154,7 +161,7 @@ class Record:
         if other.__class__ is not self.__class__:
             return NotImplemented
         values = _values(type(self))  # tuples: identity first, as the dataclass's __eq__ (NaN)
-        return values(self) == values(other)  # type: ignore[no-any-return]
+        return values(self) == values(other)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as a pydantic model was
 
@@ -249,7 +256,7 @@ def _float_text(value: float) -> str:
     return f"{mantissa}e{exponent:+d}" if exponent > 0 else f"{mantissa}e{exponent}"
 
 
-_encode_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def dumps(data: Any, *, indent: int | None = None) -> str:

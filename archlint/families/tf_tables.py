@@ -113,7 +113,8 @@ def defaults_for(model_type: str) -> dict[str, Any] | None:
     entry = _entry(model_type)
     if entry is None or "defaults" not in entry:
         return None
-    return copy.deepcopy(entry["defaults"])
+    defaults: dict[str, Any] = copy.deepcopy(entry["defaults"])
+    return defaults
 
 
 def derived_keys(model_type: str) -> frozenset[str]:
