@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -751,6 +750,8 @@ def main() -> None:
         sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
     except ArchlintError as exc:
         if debug:
+            import traceback  # here: ~5 ms of imports every run would pay for a debug switch
+
             traceback.print_exc()
         click.echo(f"archlint: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
@@ -761,6 +762,8 @@ def main() -> None:
         sys.exit(2)
     except Exception as exc:  # a bug: still one line unless debugging
         if debug:
+            import traceback
+
             traceback.print_exc()
         from archlint.redact import redact
         from archlint.report.escape import for_line
