@@ -51,9 +51,9 @@ def report(ref: str, options: Options | None = None, source: SourceOptions | Non
     offline mode (:class:`archlint.source.SourceOptions`). With ``lint`` (default) the rules
     run and their findings are in ``.findings``; ``config`` is a
     :class:`archlint.lint.config.LintConfig` (default: the local directory's archlint.toml, none
-    for a remote model). Returns a pydantic model: ``.model_dump()`` gives plain data,
-    ``.model_dump_json()`` the JSON report. Raises :class:`archlint.errors.ArchlintError`
-    subclasses for bad input and unreachable models.
+    for a remote model). Returns a record (a dataclass, :mod:`archlint.records`):
+    ``.model_dump()`` gives plain data, ``.model_dump_json()`` the JSON report. Raises
+    :class:`archlint.errors.ArchlintError` subclasses for bad input and unreachable models.
     """
     from archlint.report.document import build_document
     from archlint.report.explain import explain

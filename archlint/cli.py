@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -303,9 +302,13 @@ def _report_command(name: str, help_text: str, default_format: str) -> Any:
                     _reusing(reuse):
                 source.progress = progress
                 ckpt = load_checkpoint(model, source)
-            _exit_if_reused(reuse, ckpt, fmt=fmt, output=output, root=root,
-                            color="never" if no_color else color, verbosity=verbosity,
-                            statistics=statistics, no_lint=no_lint, fail_on=fail_on)
+            if _exit_if_reused(reuse, ckpt, fmt=fmt, output=output, root=root,
+                               color="never" if no_color else color, verbosity=verbosity,
+                               statistics=statistics, no_lint=no_lint, fail_on=fail_on):
+                # the stored document did not load: the commit is read and analysed again
+                with header_progress(model, enabled=False if verbosity < 0 else None) as bar:
+                    source.progress = bar
+                    ckpt = load_checkpoint(model, source)
             analysis = analyze_checkpoint(ckpt, options)
         except ConfigError as exc:
             # A local repo's config.json refused: a finding of the checked repo (AL019) with
@@ -400,19 +403,25 @@ def _reusing(reuse: Any) -> Any:
     return reusing_analyses(reuse.key)
 
 
-def _exit_if_reused(reuse: Any, ckpt: Any, **how: Any) -> None:
-    """When the fetch answered with this commit's stored analysis: its report, and exit."""
+def _exit_if_reused(reuse: Any, ckpt: Any, **how: Any) -> bool:
+    """When the fetch answered with this commit's stored analysis: its report, and exit.
+    True when the stored document does not load (the commit is then loaded and analysed)."""
     if reuse is None:
-        return
+        return False
+    from archlint import reuse as reuse_mod
     from archlint.source.cache import AnalysedCheckpoint
 
-    if isinstance(ckpt, AnalysedCheckpoint):
-        sys.exit(_report_reused(reuse, ckpt, **how))
+    if not isinstance(ckpt, AnalysedCheckpoint):
+        return False
+    doc = reuse_mod.document(ckpt)
+    if doc is None:
+        return True
+    sys.exit(_report_reused(reuse, ckpt, doc, **how))
 
 
-def _report_reused(reuse: Any, ckpt: Any, *, fmt: str, output: Path | None, root: Path | None,
-                   color: str, verbosity: int, statistics: bool, no_lint: bool,
-                   fail_on: str | None) -> int:
+def _report_reused(reuse: Any, ckpt: Any, doc: Any, *, fmt: str, output: Path | None,
+                   root: Path | None, color: str, verbosity: int, statistics: bool,
+                   no_lint: bool, fail_on: str | None) -> int:
     """A report rendered from the stored document of this commit; the exit code."""
     from archlint import reuse as reuse_mod
     from archlint.lint.engine import exit_code
@@ -425,7 +434,6 @@ def _report_reused(reuse: Any, ckpt: Any, *, fmt: str, output: Path | None, root
     if verbosity > 0 and not no_lint:
         click.echo(f"archlint: config: {reuse.config.source or 'defaults'}; repository root: "
                    f"{repo}", err=True)
-    doc = reuse_mod.document(ckpt)
     emit(reporters.render(fmt, doc, _context(reuse.rules, None, color, output, repo,
                                              statistics)), output, quiet=verbosity < 0)
     _flush_cache()
@@ -734,6 +742,8 @@ def main() -> None:
         sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
     except ArchlintError as exc:
         if debug:
+            import traceback  # here: ~5 ms of imports every run would pay for a debug switch
+
             traceback.print_exc()
         click.echo(f"archlint: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
@@ -744,6 +754,8 @@ def main() -> None:
         sys.exit(2)
     except Exception as exc:  # a bug: still one line unless debugging
         if debug:
+            import traceback
+
             traceback.print_exc()
         from archlint.redact import redact
         from archlint.report.escape import for_line

@@ -12,7 +12,6 @@ fetch layer added (offline, a stale branch).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -76,6 +75,8 @@ def analysis_key(options: Any, config: Any, rules: list[Any], no_lint: bool) -> 
         },
     }
     text = json.dumps(basis, sort_keys=True, default=repr)
+    import hashlib  # here: a local report imports this module for `applies` only (~10 ms)
+
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -115,10 +116,16 @@ def store(p: Plan, analysis: Any, doc: Any) -> None:
 
 
 def document(ckpt: AnalysedCheckpoint) -> Any:
-    """The stored document, with what this run's fetch said in place of the stored run's."""
+    """The stored document, with what this run's fetch said in place of the stored run's;
+    None when the stored report does not load as a document (its types checked by
+    archlint.records): the caller analyses the commit again, never fails on it."""
+    from archlint.records import RecordError
     from archlint.report.document import Report, clean
 
-    doc = Report.model_validate_json(ckpt.stored["report"])
+    try:
+        doc = Report.model_validate_json(ckpt.stored["report"])
+    except (RecordError, TypeError):
+        return None
     own = len(ckpt.stored["checkpoint_notes"])
     model = doc.model.model_copy(update={
         "source": ckpt.source,

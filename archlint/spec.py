@@ -8,26 +8,27 @@ with the config, the config value stays and the disagreement becomes a finding.
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from archlint.records import Record, record
 
 AttentionKind = Literal["mha", "mqa", "gqa", "mla", "linear", "none"]
 Positional = Literal["rope", "alibi", "learned", "sinusoidal", "relative", "nope", "none"]
 
 
-class FieldSource(BaseModel):
+@record(frozen=True)
+class FieldSource(Record):
     """Where one value came from."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: Literal["declared", "inferred", "derived", "default"]
     key: str | None = None  # config key (dotted for nested) or tensor name
     detail: str | None = None  # the rule used for derived/default values
 
 
-class _Sourced(BaseModel):
-    provenance: dict[str, FieldSource] = Field(default_factory=dict)
+@record
+class _Sourced(Record):
+    provenance: dict[str, FieldSource] = field(default_factory=dict)
 
 
 #: Built-in variants (a plugin pack may register more: the field is a plain string).
@@ -46,7 +47,8 @@ RecurrentVariant = Literal[
 ]
 
 
-class RecurrentSpec(BaseModel):
+@record
+class RecurrentSpec(Record):
     """A token mixer with a constant-size state: linear attention, SSMs, short convolutions.
 
     One spec for every variant; each variant reads the fields it needs and owns its formulas
@@ -80,7 +82,8 @@ class RecurrentSpec(BaseModel):
 LinearAttentionSpec = RecurrentSpec
 
 
-class IndexerSpec(BaseModel):
+@record
+class IndexerSpec(Record):
     """DeepSeek-V3.2's lightning indexer (DSA): a small MQA scorer that picks the top-k
     tokens each query attends to; vLLM caches its keys per token beside the MLA latent."""
 
@@ -89,7 +92,8 @@ class IndexerSpec(BaseModel):
     topk: int
 
 
-class CompressorSpec(BaseModel):
+@record
+class CompressorSpec(Record):
     """DeepSeek-V4's KV compressor (CSA and HCA; transformers' DeepseekV4CSACompressor /
     DeepseekV4HCACompressor): every `rate` tokens the layer caches one entry of `head_dim`
     elements beside its sliding window, a softmax-gated pool of the window's projections
@@ -107,6 +111,7 @@ class CompressorSpec(BaseModel):
     topk: int | None = None
 
 
+@record
 class AttentionSpec(_Sourced):
     kind: AttentionKind
     num_heads: int = 0  # query heads
@@ -170,6 +175,7 @@ class AttentionSpec(_Sourced):
         return self.num_heads // self.num_kv_heads if self.num_kv_heads else 0
 
 
+@record
 class FFNSpec(_Sourced):
     kind: Literal["dense", "moe", "none"]
     gated: bool = True  # SwiGLU/GeGLU (3 matrices) vs plain MLP (2)
@@ -191,7 +197,8 @@ class FFNSpec(_Sourced):
     aux_loss_coef: float | None = None
 
 
-class LayerSpec(BaseModel):
+@record
+class LayerSpec(Record):
     index: int
     attention: AttentionSpec
     ffn: FFNSpec
@@ -219,6 +226,7 @@ class LayerSpec(BaseModel):
         ]
 
 
+@record
 class TowerSpec(_Sourced):
     """A named non-language component: a vision or audio encoder, or the projector that maps
     its output into the language model. Counted in total parameters, weights and memory;
@@ -232,7 +240,8 @@ class TowerSpec(_Sourced):
     understood: bool = True  # False: params are an estimate from a generic encoder formula
 
 
-class StackSpec(BaseModel):
+@record
+class StackSpec(Record):
     """One stack of an encoder-decoder and the modules around its blocks, which the two
     stacks hold independently (mBART: an embedding norm and a final norm in each; Pegasus-X:
     global-token embeddings in the encoder only; FSMT: a source token table of its own)."""
@@ -248,7 +257,8 @@ class StackSpec(BaseModel):
 CoverageHow = Literal["adapter", "generic", "assumed", "not_understood"]
 
 
-class CoverageItem(BaseModel):
+@record
+class CoverageItem(Record):
     """How one part of the model was read."""
 
     part: str  # "layers 0-31", "vision tower", "ffn of layers 1-47", ...
@@ -256,13 +266,14 @@ class CoverageItem(BaseModel):
     detail: str = ""
 
 
-class Coverage(BaseModel):
+@record
+class Coverage(Record):
     """What archlint understood. `unknown_keys` are config keys that shape the architecture
     (layer patterns, block configs, SSM settings) which no reader consumed: the numbers may
     not describe those parts."""
 
-    items: list[CoverageItem] = Field(default_factory=list)
-    unknown_keys: list[str] = Field(default_factory=list)
+    items: list[CoverageItem] = field(default_factory=list)
+    unknown_keys: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -271,20 +282,22 @@ class Coverage(BaseModel):
         )
 
 
-class QuantizationSpec(BaseModel):
+@record
+class QuantizationSpec(Record):
     method: str  # fp8, mxfp4, gptq, awq, compressed-tensors, bitsandbytes, ...
     bits: float | None = None
     group_size: int | None = None
     block_size: list[int] | None = None
-    modules_not_converted: list[str] = Field(default_factory=list)
-    raw: dict[str, Any] = Field(default_factory=dict)
+    modules_not_converted: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
 
 
+@record
 class ModelSpec(_Sourced):
     model_type: str
     family: str  # the adapter that read it
     known_family: bool = True
-    architectures: list[str] = Field(default_factory=list)
+    architectures: list[str] = field(default_factory=list)
     hidden_size: int
     num_layers: int
     vocab_size: int
@@ -312,20 +325,20 @@ class ModelSpec(_Sourced):
     # modules outside the blocks the generic formulas do not cover, by component (adapter-
     # computed from config keys: RoCBERT's shape/pronunciation tables, MarkupLM's XPath
     # embeddings, LUKE's entity embeddings)
-    extra_params: dict[str, int] = Field(default_factory=dict)
+    extra_params: dict[str, int] = field(default_factory=dict)
     final_norm: bool = True  # pre-norm stacks end with a norm; post-norm BERT does not
     dtype: str | None = None  # declared torch_dtype, canonical short name (bf16, fp16, fp32)
     architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
     layers: list[LayerSpec]
-    encoder_layers: list[LayerSpec] = Field(default_factory=list)  # T5/BART encoder stack
+    encoder_layers: list[LayerSpec] = field(default_factory=list)  # T5/BART encoder stack
     # encoder-decoders: each stack's modules around its blocks; when set, they replace the
     # model-level embedding_norm / final_norm / position-table fields in the parameter count
-    stacks: list[StackSpec] = Field(default_factory=list)
-    mtp_layers: list[LayerSpec] = Field(default_factory=list)  # multi-token prediction heads
+    stacks: list[StackSpec] = field(default_factory=list)
+    mtp_layers: list[LayerSpec] = field(default_factory=list)  # multi-token prediction heads
     quantization: QuantizationSpec | None = None
-    towers: list[TowerSpec] = Field(default_factory=list)
-    coverage: Coverage = Field(default_factory=Coverage)
-    notes: list[str] = Field(default_factory=list)
+    towers: list[TowerSpec] = field(default_factory=list)
+    coverage: Coverage = field(default_factory=Coverage)
+    notes: list[str] = field(default_factory=list)
 
     # -- summaries the report and rules share ---------------------------------------------------
     def dominant_attention(self) -> AttentionKind:

@@ -6,27 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar, TypeGuard
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from archlint.lint.finding import Finding, Severity
-from archlint.lint.project_spec import parse_count
-from archlint.lint.rule import Rule, RuleContext
+from archlint.lint.quantities import parse_count
+from archlint.lint.rule import Rule, RuleContext, RuleOptions, option
+from archlint.records import record
 from archlint.units import fmt_bytes, fmt_count
 
 from ._base import source_key
 
 
-class MhaOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@record
+class MhaOptions(RuleOptions):
+    parsers: ClassVar[dict[str, Any]] = {"min_params": parse_count}
 
-    min_params: int = Field(default=7_000_000_000,
-                            description="smallest model (parameters; 7B, 7e9) to flag")
-    kv_heads: int = Field(default=8, ge=1, description="the KV head count to suggest")
-
-    @field_validator("min_params", mode="before")
-    @classmethod
-    def _count(cls, value: Any) -> Any:
-        return parse_count(value)
+    min_params: int = option(7_000_000_000, "smallest model (parameters; 7B, 7e9) to flag")
+    kv_heads: int = option(8, "the KV head count to suggest", ge=1)
 
 
 class MhaAtScale(Rule):
@@ -282,11 +276,9 @@ class AlibiPositions(Rule):
             yield ctx.finding("alibi", ctx.at_config("alibi", "attn_config.alibi", "model_type"))
 
 
-class HeadDimKernelOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    max_head_dim: int = Field(default=256, ge=8,
-                              description="largest head dimension the target kernels support")
+@record
+class HeadDimKernelOptions(RuleOptions):
+    max_head_dim: int = option(256, "largest head dimension the target kernels support", ge=8)
 
 
 class HeadDimKernelSupport(Rule):

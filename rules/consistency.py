@@ -7,12 +7,11 @@ import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from archlint.checkpoint import TensorInfo
 from archlint.lint.finding import Finding, Location, Severity
-from archlint.lint.rule import Rule, RuleContext
+from archlint.lint.rule import Rule, RuleContext, RuleOptions, option
 from archlint.problems import short
+from archlint.records import record
 from archlint.spec import AttentionSpec, LayerSpec
 from archlint.tensors import DecoderBlocks, LayerTensors
 from archlint.units import fmt_bytes, fmt_count
@@ -773,12 +772,10 @@ class TiedEmbeddingsMismatch(_TensorRule):
 
 # -- AL112 parameter count -------------------------------------------------------------------------
 
-class ParamDriftOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    warn_ratio: float = Field(default=0.01, ge=0,
-                              description="relative difference at which the finding becomes a "
-                                          "warning (below it: info)")
+@record
+class ParamDriftOptions(RuleOptions):
+    warn_ratio: float = option(0.01, "relative difference at which the finding becomes a "
+                                     "warning (below it: info)", ge=0)
 
 
 class ParamCountDrift(_TensorRule):

@@ -6,13 +6,12 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from archlint.checkpoint import TensorInfo
 from archlint.dtypes import CODE_TO_NAME, NAMED_DTYPE_BYTES, TORCH_DTYPE_TO_CODE
 from archlint.lint.finding import Finding, Severity
-from archlint.lint.rule import Rule, RuleContext
+from archlint.lint.rule import Rule, RuleContext, RuleOptions, option
 from archlint.problems import short
+from archlint.records import record
 from archlint.tensors import TensorIndex
 from archlint.units import fmt_bytes
 
@@ -29,12 +28,10 @@ def _ending(index: TensorIndex | None, tensors: list[TensorInfo],
     return [t for t in tensors if t.name.endswith(suffix)]
 
 
-class MixedOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    min_wasted_bytes: int = Field(default=1 << 20, ge=0,
-                                  description="report only when the stray fp32 tensors waste at "
-                                              "least this many bytes")
+@record
+class MixedOptions(RuleOptions):
+    min_wasted_bytes: int = option(1 << 20, "report only when the stray fp32 tensors waste at "
+                                            "least this many bytes", ge=0)
 
 
 class MixedDtypes(Rule):

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from archlint.lint.finding import Finding, Severity
-from archlint.lint.rule import Rule, RuleContext
+from archlint.lint.rule import Rule, RuleContext, RuleOptions, option
+from archlint.records import record
 from archlint.spec import FFNSpec
 
 from ._base import source_key
@@ -63,12 +62,10 @@ class TopKInvalid(Rule):
                               experts=ffn.num_experts)
 
 
-class EpOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    degrees: list[int] = Field(default=[2, 4, 8],
-                               description="expert-parallel degrees the expert count should "
-                                           "divide by")
+@record
+class EpOptions(RuleOptions):
+    degrees: list[int] = option(description="expert-parallel degrees the expert count should "
+                                            "divide by", default_factory=lambda: [2, 4, 8])
 
 
 class ExpertsNotEpDivisible(Rule):

@@ -597,8 +597,18 @@ def _write_tie(out: Path) -> int:
             seen += 1
     raw = json.dumps(table, sort_keys=True, separators=(",", ":")).encode()
     out.write_bytes(gzip.compress(raw, mtime=0))
+    _write_names(out)
     print(f"tie facts for {seen} wrapper types")
     return 0
+
+
+def _write_names(out: Path) -> None:
+    """The entry names beside the table (archlint.families.towers.NAMES): a text model's
+    report then skips the table's decompression."""
+    from archlint.families.towers import NAMES, names_of
+
+    names = json.dumps(names_of(out.read_bytes()), separators=(",", ":"))
+    out.with_name(NAMES).write_text(names + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -634,6 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     table = {"transformers_version": transformers.__version__, "types": results}
     raw = json.dumps(table, sort_keys=True, separators=(",", ":")).encode()
     args.out.write_bytes(gzip.compress(raw, mtime=0))
+    _write_names(args.out)
     errors = sorted(t for t, r in results.items() if "error" in r)
     print(f"{len(results)} types, {len(errors)} not built: {' '.join(errors)}; "
           f"{args.out.stat().st_size} bytes")

@@ -291,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     data = build()
     payload = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     args.out.write_bytes(gzip.compress(payload, compresslevel=9, mtime=0))
+    # the index beside it: where each entry lies, so that a report decodes only its own
+    from archlint.families.tf_tables import index_of
+
+    index = json.dumps(index_of(payload), separators=(",", ":"), sort_keys=True)
+    args.out.with_name(args.out.name.replace(".json.gz", ".index.json")).write_text(index + "\n")
     errors = sum(1 for t in data["types"].values() if "error" in t)
     print(
         f"{len(data['types'])} model types ({errors} without defaults), transformers "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import typing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +47,8 @@ def render() -> str:
                   inspect.cleandoc(fn.__doc__ or ""), ""]
     lines += ["## The report document: `archlint.report.document.Report`", "",
               inspect.cleandoc(Report.__doc__ or ""), "", "| field | type |", "|---|---|"]
-    for field, info in Report.model_fields.items():
-        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation)
+    for field, hint in typing.get_type_hints(Report).items():
+        annotation = getattr(hint, "__name__", None) or str(hint)
         lines.append(f"| `{field}` | `{annotation.replace('|', '/')}` |")
     lines += ["", "`archlint schema` prints its full JSON Schema.", ""]
     return "\n".join(lines)

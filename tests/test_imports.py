@@ -228,3 +228,36 @@ def test_a_subcommand_is_hidden_only_for_a_missing_extra(monkeypatch) -> None:  
         monkeypatch.setattr(importlib, "import_module", _import_failing_with(missing))
         with pytest.raises(ModuleNotFoundError):
             cli.get_command(ctx, "bench")
+
+
+def test_a_local_report_imports_no_pydantic(tmp_path: Path) -> None:
+    """docs/architecture.md, "What the report path imports": a local report (JSON and text,
+    rules on) builds records, not pydantic models; pydantic is for archlint.toml, rule options
+    a config sets, and `archlint schema`. Checked in a fresh interpreter, on a local directory
+    with real safetensors headers (gpt-oss-20b in 3 shards) and on a config-only one."""
+    import subprocess
+    import sys
+
+    from hubserver import model_files
+
+    from tests.helpers import fixture
+
+    dirs = []
+    for model_id, shards in (("openai/gpt-oss-20b", 3), ("meta-llama/Llama-3.2-1B-Instruct", 1)):
+        target = tmp_path / model_id.replace("/", "__")
+        target.mkdir()
+        for name, vf in model_files(fixture(model_id), shards=shards).items():
+            with (target / name).open("wb") as fh:
+                fh.write(vf.head)
+                fh.truncate(vf.size)  # sparse: the data region costs no disk
+        dirs.append(target)
+    code = ("import sys, archlint.cli as c; sys.argv = ['archlint', *sys.argv[1:]]\n"
+            "try: c.main()\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('pydantic', 'pydantic_core', 'annotated_types')), file=sys.stderr)")
+    for target in dirs:
+        for fmt in ("json", "text"):
+            proc = subprocess.run([sys.executable, "-c", code, str(target), "--format", fmt],
+                                  capture_output=True, text=True, check=True, cwd=tmp_path)
+            assert proc.stdout.strip()  # a report was written
+            assert proc.stderr.strip().splitlines()[-1] == "[]", (target.name, fmt)

@@ -39,6 +39,16 @@ def _forbid_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("archlint.api.analyze_checkpoint", refuse)
 
 
+def _retyped(raw: bytes) -> bytes:
+    """The entry intact but its stored report's layer count a string: valid JSON, a valid
+    entry, a document that does not load (archlint.records refuses it)."""
+    entry = json.loads(gzip.decompress(raw))
+    report = json.loads(entry["report"])
+    report["mtp_layers"] = "three"
+    entry["report"] = json.dumps(report)
+    return gzip.compress(json.dumps(entry).encode())
+
+
 def _analyses(cache: Path) -> list[Path]:
     return sorted((cache / "analyses").rglob("*.json.gz"))
 
@@ -135,6 +145,7 @@ def test_a_cache_miss_reads_and_resolves_the_lint_config_once(
     lambda raw: gzip.compress(b"{not json"),                # valid gzip, invalid JSON
     lambda raw: gzip.compress(json.dumps({"format": 1, "model_id": MODEL}).encode()),
     lambda raw: gzip.compress(bytes(cache_mod.MAX_ANALYSIS_JSON_BYTES + 1)),  # a bomb
+    lambda raw: _retyped(raw),                              # a report of the wrong types
 ])
 def test_damaged_entry_is_discarded_and_the_commit_analysed(hub_server, hub_env: Path, capsys,
                                                             monkeypatch, damage) -> None:

@@ -90,3 +90,33 @@ def test_table_agrees_with_transformers(model_type: str) -> None:
     for key in ("hidden_size", "num_hidden_layers", "vocab_size", "model_type"):
         if key in expected:
             assert table[key] == expected[key]
+
+
+def test_shipped_index_points_at_every_entry_of_the_table() -> None:
+    """The index a report reads entries through was written for these table bytes (the
+    generator writes both; scripts/gen_transformers_tables.py), and each span decodes to the
+    entry the whole table holds."""
+    import gzip
+    from pathlib import Path
+
+    folder = Path(tf_tables.__file__).parent
+    text = gzip.decompress((folder / tf_tables.TABLE).read_bytes())
+    shipped = json.loads((folder / tf_tables.INDEX).read_text())
+    assert shipped == tf_tables.index_of(text)
+    table = json.loads(text)["types"]
+    assert sorted(shipped["types"]) == sorted(table)
+    for name, (start, end) in shipped["types"].items():
+        assert json.loads(text[start:end]) == table[name]
+
+
+def test_a_stale_index_falls_back_to_the_whole_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tf_tables, "_text", lambda: tf_tables.gzip.decompress(
+        (tf_tables.resources.files(tf_tables.__package__) / tf_tables.TABLE).read_bytes()) + b" ")
+    tf_tables._index.cache_clear()
+    tf_tables._entry_at.cache_clear()
+    try:
+        assert tf_tables._index() is None
+        assert tf_tables.attribute_map("gpt2")["hidden_size"] == "n_embd"
+    finally:
+        tf_tables._index.cache_clear()
+        tf_tables._entry_at.cache_clear()

@@ -140,3 +140,37 @@ def test_table_is_deterministic_and_versioned() -> None:
     table = json.loads(gzip.decompress(raw))
     assert table["transformers_version"]
     assert raw[4:8] == b"\0\0\0\0"  # gzip mtime 0: rewriting it gives the same bytes
+
+
+def test_text_types_skip_the_table_decode_and_wrappers_do_not() -> None:
+    """The pre-check that spares a text model the 1.5 MB decode holds for every entry of the
+    table and is false for the text types the table names only as a wrapper's sub-config
+    (llama is LLaVA's `subs.text_config`: a bare-text search found it)."""
+    raw = (ROOT / "archlint" / "families" / "tower_table.json.gz").read_bytes()
+    table = json.loads(gzip.decompress(raw))["types"]
+    subs = {v for entry in table.values() for v in (entry.get("subs") or {}).values()}
+    assert "llama" in subs and "llama" not in table
+    assert all(towers_mod._may_hold(name) for name in table)
+    assert not any(towers_mod._may_hold(name) for name in subs - set(table))
+
+
+def test_names_file_belongs_to_the_shipped_table() -> None:
+    """The names a text model is answered from were written for these table bytes (the gzip
+    trailer's CRC-32 says which), and name exactly the table's entries."""
+    folder = ROOT / "archlint" / "families"
+    raw = (folder / towers_mod.TABLE).read_bytes()
+    shipped = json.loads((folder / towers_mod.NAMES).read_text())
+    assert shipped == towers_mod.names_of(raw)
+    assert set(shipped["types"]) == set(json.loads(gzip.decompress(raw))["types"])
+    assert towers_mod._names() == frozenset(shipped["types"])
+
+
+def test_names_of_other_bytes_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = (ROOT / "archlint" / "families" / towers_mod.TABLE).read_bytes()
+    other = gzip.compress(gzip.decompress(raw) + b" ", mtime=0)  # another CRC
+    monkeypatch.setattr(towers_mod, "_table_bytes", lambda: other)
+    towers_mod._names.cache_clear()
+    try:
+        assert towers_mod._names() is None
+    finally:
+        towers_mod._names.cache_clear()

@@ -28,13 +28,13 @@ Hoffmann et al. 2022 "6ND"), on the active non-embedding parameters.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from archlint.mixers import mixer
+from archlint.records import Record, record
 from archlint.spec import AttentionSpec, ModelSpec
 
 
-class Flops(BaseModel):
+@record
+class Flops(Record):
     per_token: int  # forward, one generated token at `context`
     prefill: int  # forward over a prompt of `context` tokens (causal), one sequence
     training_per_token: int  # 6 × active non-embedding params

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pydantic import BaseModel, Field
-
 from archlint.analysis.memory import kv_cache
 from archlint.checkpoint import Checkpoint
 from archlint.errors import UsageError
 from archlint.ggml_types import GGML_BY_NAME, UNQUANTIZED
+from archlint.records import Record, described, record
 from archlint.spec import AttentionSpec, ModelSpec
 from archlint.tensors import tensor_index
 
@@ -29,15 +28,17 @@ LLAMA_CPP_PAD = 256
 LLAMA_CPP_KV_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "IQ4_NL", "Q5_0", "Q5_1")
 
 
-class ComponentMix(BaseModel):
+@record
+class ComponentMix(Record):
     params: int
     bytes: int
     bits_per_weight: float
-    types: dict[str, int] = Field(description="logical parameters by ggml type")
+    types: dict[str, int] = described(description="logical parameters by ggml type")
 
 
-class QuantMix(BaseModel):
-    file_type: str | None = Field(description="general.file_type (llama.cpp's llama_ftype)")
+@record
+class QuantMix(Record):
+    file_type: str | None = described(description="general.file_type (llama.cpp's llama_ftype)")
     bits_per_weight: float
     by_type: dict[str, int]
     by_component: dict[str, ComponentMix]
@@ -88,20 +89,21 @@ def quant_mix(ckpt: Checkpoint) -> QuantMix | None:
 # -- llama.cpp's KV cache --------------------------------------------------------------------
 
 
-class LlamaCppKV(BaseModel):
+@record
+class LlamaCppKV(Record):
     """The KV cache llama.cpp allocates, in its own conventions."""
 
     runtime: str = "llama.cpp"
     type_k: str
     type_v: str
     context: int
-    cells: int = Field(description="cells per sequence of the full-attention cache (context "
+    cells: int = described(description="cells per sequence of the full-attention cache (context "
                        "padded)")
-    swa_cells: int | None = Field(description="cells per sequence of the sliding-window cache")
+    swa_cells: int | None = described(description="cells per sequence of the sliding-window cache")
     bytes_k: int
     bytes_v: int
     bytes_total: int
-    recurrent_state_bytes: int = Field(description="recurrent (SSM) state, f32")
+    recurrent_state_bytes: int = described(description="recurrent (SSM) state, f32")
     layers_full: int
     layers_swa: int
     layers_recurrent: int

@@ -22,16 +22,16 @@ import math
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
-
 from archlint.analysis.defaults import DEFAULT_GPU
 from archlint.errors import UsageError
+from archlint.records import Record, record
 
 MIB = 2**20
 GIB = 2**30
 
 
-class GPU(BaseModel):
+@record
+class GPU(Record):
     name: str
     memory_bytes: int  # as the driver reports it
     bandwidth: float  # HBM bytes/s
@@ -248,8 +248,7 @@ def gpu_table(extra_file: str | None = None) -> dict[str, GPU]:
     if path:
         try:
             table.update(_load_file(Path(path)))
-        except (OSError, ValueError, KeyError, TypeError, ValidationError, OverflowError,
-                RecursionError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
             raise UsageError(f"cannot read GPU table {path}: {exc}") from exc
     return table
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from archlint.analysis.hardware import GIB, GPU, find_gpu
 from archlint.analysis.profile import Options, profile
 from archlint.analysis.serving import ServingOptions
 from archlint.checkpoint import Checkpoint
+from archlint.records import Record, record
 from archlint.spec import ModelSpec
 
 
-class RunCheck(BaseModel):
+@record
+class RunCheck(Record):
     id: str
     model: str
     gpu: str

@@ -27,13 +27,15 @@ dtype):
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from archlint.mixers import mixer
+from archlint.records import Record, record
 from archlint.spec import AttentionSpec, ModelSpec
 
 
-class LayerKV(BaseModel):
+# The byte figures are floats (a dtype may be 0.5 or 1.0625 bytes per element); the
+# constructors below pass floats, as the pydantic model coerced its ints (the JSON keeps `0.0`).
+@record
+class LayerKV(Record):
     index: int
     kind: str  # full | sliding | chunked | mla | linear | shared | cross | compressed | none
     bytes_per_token: float  # while the layer's cache still grows
@@ -42,7 +44,8 @@ class LayerKV(BaseModel):
     bytes_per_encoder_token: float = 0  # cross-attention: per encoder (image/audio) token
 
 
-class KVCache(BaseModel):
+@record
+class KVCache(Record):
     dtype: str
     dtype_bytes: float
     state_dtype: str  # linear/SSM state (the model's dtype, not --kv-dtype)
@@ -84,7 +87,7 @@ def layer_kv(
     """One layer's cache: `dtype_bytes` per KV element, `state_bytes` per recurrent-state one,
     `conv_bytes` per conv-window one (default `state_bytes`)."""
     if att.kind == "none":
-        return LayerKV(index=index, kind="none", bytes_per_token=0, cap_tokens=None)
+        return LayerKV(index=index, kind="none", bytes_per_token=0.0, cap_tokens=None)
     if att.kind == "linear":
         held = 0.0
         if att.linear is not None:
@@ -94,13 +97,13 @@ def layer_kv(
         return LayerKV(
             index=index,
             kind="linear",
-            bytes_per_token=0,
+            bytes_per_token=0.0,
             cap_tokens=None,
-            state_bytes=held,
+            state_bytes=float(held),
         )
     if att.kv_shared_from is not None:
         # Reads the cache layer `kv_shared_from` wrote: nothing of its own (vLLM's KV sharing).
-        return LayerKV(index=index, kind="shared", bytes_per_token=0, cap_tokens=None)
+        return LayerKV(index=index, kind="shared", bytes_per_token=0.0, cap_tokens=None)
     if att.kind == "mla":
         per_token = ((att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)) * dtype_bytes
         per_token += indexer_bytes_per_token(att)
@@ -113,15 +116,15 @@ def layer_kv(
         # Cross-attention caches the encoder's (image/audio/source) tokens once per input:
         # it does not grow with generated tokens.
         return LayerKV(
-            index=index, kind="cross", bytes_per_token=0, cap_tokens=None,
-            bytes_per_encoder_token=per_token,
+            index=index, kind="cross", bytes_per_token=0.0, cap_tokens=None,
+            bytes_per_encoder_token=float(per_token),
         )
     cap = att.window or att.chunk
     if att.window:
         kind = "sliding"
     elif att.chunk:
         kind = "chunked"
-    return LayerKV(index=index, kind=kind, bytes_per_token=per_token, cap_tokens=cap)
+    return LayerKV(index=index, kind=kind, bytes_per_token=float(per_token), cap_tokens=cap)
 
 
 def compressed_kv(index: int, att: AttentionSpec, dtype_bytes: float) -> LayerKV | None:
@@ -188,7 +191,7 @@ def kv_cache(
     )
     return KVCache(
         dtype=dtype,
-        dtype_bytes=dtype_bytes,
+        dtype_bytes=float(dtype_bytes),
         state_dtype=state_name,
         bytes_per_token=round(growing),
         bytes_at_context=round(at_context * batch),

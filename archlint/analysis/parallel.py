@@ -24,17 +24,17 @@ from __future__ import annotations
 
 from math import ceil
 
-from pydantic import BaseModel
-
 from archlint.analysis.memory import compressed_kv
 from archlint.analysis.params import ParamCounts, attention_params
+from archlint.records import Record, record
 from archlint.spec import AttentionSpec, ModelSpec
 
 #: vLLM's DEFAULT_VOCAB_PADDING_SIZE (vocab_parallel_embedding.py).
 VOCAB_PADDING = 64
 
 
-class Layout(BaseModel):
+@record
+class Layout(Record):
     tp: int = 1
     pp: int = 1
     ep: int = 1  # 1: experts split by T; E > 1: whole experts over E ranks
@@ -44,7 +44,8 @@ class Layout(BaseModel):
         return self.tp * self.pp
 
 
-class RankWeights(BaseModel):
+@record
+class RankWeights(Record):
     """Bytes one GPU holds, by component, for the most loaded pipeline stage."""
 
     layout: Layout

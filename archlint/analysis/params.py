@@ -12,34 +12,35 @@ input embedding (OpenAI quotes gpt-oss active parameters without it).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import field
 from typing import Any, Literal
-
-from pydantic import BaseModel, Field
 
 from archlint.checkpoint import Checkpoint
 from archlint.dtypes import FLOAT_CODES
 from archlint.mixers import mixer
+from archlint.records import Record, record
 from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec
 from archlint.tensors import COMPONENTS, tensor_index
 
 
-class ParamCounts(BaseModel):
+@record
+class ParamCounts(Record):
     method: Literal["tensors", "config"]
     total: int
     active: int
     active_excluding_embedding: int
     embedding: int
     by_component: dict[str, int]
-    by_dtype: dict[str, int] = Field(default_factory=dict)  # logical params by stored dtype
+    by_dtype: dict[str, int] = field(default_factory=dict)  # logical params by stored dtype
     stored_elements: int | None = None  # elements as stored (packed values count once)
     stored_bytes: int | None = None  # exact bytes of all tensors, scales included
-    bytes_by_dtype: dict[str, int] = Field(default_factory=dict)
+    bytes_by_dtype: dict[str, int] = field(default_factory=dict)
     # stored bytes by component, scales and zero points counted with their weights
-    bytes_by_component: dict[str, int] = Field(default_factory=dict)
+    bytes_by_component: dict[str, int] = field(default_factory=dict)
     # 16/32-bit floating weights (not scales) by component: what a runtime casts to its
     # serving dtype when it loads them (vLLM loads an fp32 checkpoint's weights in bf16)
-    float_weight_bytes_by_component: dict[str, int] = Field(default_factory=dict)
-    float_weight_elements_by_component: dict[str, int] = Field(default_factory=dict)
+    float_weight_bytes_by_component: dict[str, int] = field(default_factory=dict)
+    float_weight_elements_by_component: dict[str, int] = field(default_factory=dict)
     packed: bool = False  # some tensors hold several logical values per element
     main_model: int = 0  # total minus MTP modules
 

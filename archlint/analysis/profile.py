@@ -12,9 +12,8 @@ sets another serving dtype and `--kv-dtype` another cache dtype. Recurrent/SSM s
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Any, Literal
-
-from pydantic import BaseModel
 
 from archlint.analysis.compute import Flops, flops
 from archlint.analysis.gguf import (
@@ -34,6 +33,7 @@ from archlint.checkpoint import Checkpoint
 from archlint.dtypes import FLOAT_NAMES, canonical_name, named_dtype_bytes
 from archlint.errors import UsageError
 from archlint.families.base import ConfigView
+from archlint.records import Record, record
 from archlint.spec import ModelSpec
 
 DEFAULT_CONTEXT = 8192
@@ -43,7 +43,8 @@ DEFAULT_BATCH = 1
 ASSUMED_DTYPE = "bf16"
 
 
-class Options(BaseModel):
+@record
+class Options(Record):
     context: int = DEFAULT_CONTEXT
     # the context is archlint's default, not the user's: a model whose maximum is shorter is
     # profiled at its maximum, as vLLM's max_model_len defaults to it (and a warning about a
@@ -57,15 +58,17 @@ class Options(BaseModel):
     serving: ServingOptions | None = None  # the serving plan's layout and vLLM settings
 
 
-class WeightBytes(BaseModel):
+@record
+class WeightBytes(Record):
     bytes: int
     method: Literal["tensors", "index", "estimate"]
     detail: str
     # stored bytes per component (exact from tensors; else the estimate's split)
-    by_component: dict[str, int] = {}
+    by_component: dict[str, int] = field(default_factory=dict)
 
 
-class Profile(BaseModel):
+@record
+class Profile(Record):
     params: ParamCounts
     params_from_config: ParamCounts  # the analytic count, kept beside a tensor count
     weights: WeightBytes
@@ -75,8 +78,9 @@ class Profile(BaseModel):
     flops: Flops
     roofline: Roofline | None = None
     serving: ServingPlan | None = None
-    warnings: list[str] = []  # settings the model cannot honour (e.g. context past its maximum)
-    notes: list[str] = []  # conventions applied (e.g. fp32 checkpoint served in bf16)
+    # settings the model cannot honour (e.g. context past its maximum)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # conventions applied (fp32 served in bf16)
     # GGUF checkpoints (or --kv-type): the quantization mix and llama.cpp's KV cache
     quant_mix: QuantMix | None = None
     llama_cpp_kv: LlamaCppKV | None = None

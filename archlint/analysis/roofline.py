@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
-
 from archlint.analysis.hardware import GPU
 from archlint.analysis.memory import KVCache, kv_bytes_at
 from archlint.analysis.params import ParamCounts
+from archlint.records import Record, record
 from archlint.spec import ModelSpec
 
 
-class Roofline(BaseModel):
+@record
+class Roofline(Record):
     gpu: str
     memory_bytes: int
     bandwidth: float

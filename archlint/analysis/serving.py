@@ -25,10 +25,9 @@ attention block size until an attention page holds a Mamba state page (then padd
 
 from __future__ import annotations
 
+from dataclasses import field
 from math import ceil
 from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from archlint.analysis.hardware import GIB, GPU
 from archlint.analysis.memory import KVCache
@@ -41,6 +40,7 @@ from archlint.analysis.parallel import (
     rank_weights,
 )
 from archlint.analysis.params import ParamCounts
+from archlint.records import Record, record
 from archlint.spec import ModelSpec
 
 #: Memory vLLM's profiler attributes to non-torch allocations (cuBLAS/cuDNN workspaces, CUDA
@@ -94,7 +94,8 @@ MXFP4_BACKEND_BY_GPU = (
 )
 
 
-class ServingOptions(BaseModel):
+@record
+class ServingOptions(Record):
     tp: int = 1
     pp: int = 1
     ep: int = 1  # >1: --enable-expert-parallel over this many ranks
@@ -109,7 +110,8 @@ class ServingOptions(BaseModel):
     max_gpus: int = 8
 
 
-class Communication(BaseModel):
+@record
+class Communication(Record):
     """Bytes one GPU sends per token and the time on the interconnect (ring all-reduce moves
     2(T−1)/T of the message per GPU; a pipeline boundary sends the hidden state once; expert
     parallelism sends each token's hidden state to its top-k experts and back, (E−1)/E of them
@@ -125,7 +127,8 @@ class Communication(BaseModel):
     interconnect_bandwidth: float
 
 
-class ServingPlan(BaseModel):
+@record
+class ServingPlan(Record):
     gpu: str
     gpus: int
     layout: Layout
@@ -155,7 +158,7 @@ class ServingPlan(BaseModel):
     max_num_seqs: int
     communication: Communication | None = None
     decode_tokens_per_s: float = 0.0  # roofline bound per replica incl. communication
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     search: LayoutSearch | None = None  # --gpus auto
 
 
@@ -421,7 +424,8 @@ def plan(
     )
 
 
-class LayoutChoice(BaseModel):
+@record
+class LayoutChoice(Record):
     layout: Layout
     weights_bytes: int
     kv_memory_bytes: int
@@ -431,7 +435,8 @@ class LayoutChoice(BaseModel):
     decode_tokens_per_s: float
 
 
-class LayoutSearch(BaseModel):
+@record
+class LayoutSearch(Record):
     """`--gpus auto`: the smallest T×P (and E for MoE) on the GPU that holds the weights and
     `batch` sequences of `context`, with every alternative tried."""
 
@@ -501,8 +506,6 @@ def search_layouts(
     return LayoutSearch(chosen=chosen, max_gpus=max_gpus, alternatives=alternatives,
                         verdict=verdict)
 
-
-ServingPlan.model_rebuild()
 
 
 def serve(

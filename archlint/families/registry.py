@@ -20,14 +20,20 @@ import inspect
 import os
 import sys
 from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import Any
 
+from archlint.entry_scan import entry_points as _scan
 from archlint.errors import ArchlintError
 from archlint.mixers import MIXERS, Mixer
 
 ENTRY_POINT_GROUP = "archlint.families"
 BUILTIN_MODULE = "archlint.families.builtin"
+
+
+def entry_points(*, group: str) -> list[Any]:
+    """The group's entry points; importlib.metadata is imported only when an installed
+    distribution declares a pack besides the built-in one (archlint.entry_scan)."""
+    return _scan(group, BUILTIN_MODULE)
 NO_PLUGINS_ENV = "ARCHLINT_NO_PLUGINS"
 
 #: Packs that could not be loaded in the last `load` (one line each).
@@ -63,7 +69,7 @@ def load(plugins: bool | None = None) -> dict[str, type]:
     LOAD_WARNINGS.clear()
     packs: list[tuple[str, Any]] = [("archlint", importlib.import_module(BUILTIN_MODULE))]
     if plugins if plugins is not None else _plugins_default():
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+        for ep in entry_points(group=ENTRY_POINT_GROUP):  # importlib.metadata's, when needed
             if ep.value == BUILTIN_MODULE:
                 continue
             dist = ep.dist.name if ep.dist is not None else ep.name

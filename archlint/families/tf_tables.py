@@ -20,6 +20,9 @@ from importlib import resources
 from typing import Any
 
 TABLE = "transformers_tables.json.gz"
+#: Where each type's entry lies in the decompressed table (`index_of`, written beside it by the
+#: generator): a report decodes the two or three entries it reads, not the 1 MB of all 800.
+INDEX = "transformers_tables.index.json"
 
 #: Categories the generator assigns (see its `categorise`); the first four hold a language
 #: model and are in archlint's scope.
@@ -27,24 +30,76 @@ IN_SCOPE = ("decoder", "encoder", "encoder-decoder", "multimodal")
 
 
 @lru_cache(maxsize=1)
+def _text() -> bytes:
+    return gzip.decompress(resources.files(__package__).joinpath(TABLE).read_bytes())
+
+
+@lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
-    raw = resources.files(__package__).joinpath(TABLE).read_bytes()
-    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    data: dict[str, Any] = json.loads(_text())
     return data
 
 
+@lru_cache(maxsize=1)
+def _index() -> dict[str, Any] | None:
+    """The shipped index, or None (then the whole table is decoded) when it is missing or was
+    written for other table bytes."""
+    try:
+        index = json.loads(resources.files(__package__).joinpath(INDEX).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(index, dict) or index.get("table_bytes") != len(_text()) \
+            or not isinstance(index.get("types"), dict):
+        return None
+    return index
+
+
+def index_of(text: bytes) -> dict[str, Any]:
+    """The index of a table written as the generator writes it (compact, sorted keys): per
+    type its entry's [start, end) in `text`, found by re-serialising each entry in order and
+    checked byte for byte. ValueError if `text` is not such a table."""
+    data = json.loads(text)
+    types = data["types"]
+    head = json.dumps({k: v for k, v in data.items() if k != "types"} | {"types": {}},
+                      separators=(",", ":"), sort_keys=True).encode()
+    pos = text.index(b'"types":{') + len(b'"types":{')
+    if not head.endswith(b'"types":{}}') or text[:pos] != head[:-2]:
+        raise ValueError("the table does not end with its types")
+    spans: dict[str, list[int]] = {}
+    for name in sorted(types):
+        key = json.dumps(name).encode() + b":"
+        value = json.dumps(types[name], separators=(",", ":"), sort_keys=True).encode()
+        if text[pos:pos + len(key) + len(value)] != key + value:
+            raise ValueError(f"entry {name!r} is not where sorted compact JSON puts it")
+        spans[name] = [pos + len(key), pos + len(key) + len(value)]
+        pos += len(key) + len(value) + 1
+    return {"table_bytes": len(text), "transformers_version": data["transformers_version"],
+            "types": spans}
+
+
+@lru_cache(maxsize=4096)  # bounded: model types are repo text
+def _entry_at(model_type: str) -> Any:
+    index = _index()
+    if index is None:
+        return _table()["types"].get(model_type)
+    span = index["types"].get(model_type)
+    return json.loads(_text()[span[0]:span[1]]) if span else None
+
+
 def _entry(model_type: str) -> dict[str, Any] | None:
-    entry = _table()["types"].get(model_type)
+    entry = _entry_at(model_type)
     return entry if isinstance(entry, dict) else None
 
 
 def transformers_version() -> str:
     """The transformers release the table was generated from."""
-    return str(_table()["transformers_version"])
+    index = _index()
+    return str(index["transformers_version"] if index else _table()["transformers_version"])
 
 
 def model_types() -> list[str]:
-    return sorted(_table()["types"])
+    index = _index()
+    return sorted(index["types"] if index else _table()["types"])
 
 
 def known(model_type: str) -> bool:
@@ -58,7 +113,8 @@ def defaults_for(model_type: str) -> dict[str, Any] | None:
     entry = _entry(model_type)
     if entry is None or "defaults" not in entry:
         return None
-    return copy.deepcopy(entry["defaults"])
+    defaults: dict[str, Any] = copy.deepcopy(entry["defaults"])
+    return defaults
 
 
 def derived_keys(model_type: str) -> frozenset[str]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
@@ -183,6 +184,10 @@ def projector(wrapper: str, root: dict[str, Any], vision_h: int, text_h: int) ->
 
 
 TABLE = "tower_table.json.gz"
+#: The table's entry names beside it (`names_of`, written by scripts/gen_tower_table.py), with
+#: the CRC-32 its gzip trailer carries: a text model learns it is no wrapper without the
+#: 1.5 MB decompression (~2-5 ms a report).
+NAMES = "tower_table.names.json"
 #: bounds on a config value an expression reads (repo text is untrusted): larger ints or
 #: longer lists are not sizes, and the module is then marked an estimate
 MAX_INT = 10**9
@@ -192,8 +197,35 @@ MAX_COUNT = 10**15
 
 
 @lru_cache(maxsize=1)
+def _table_bytes() -> bytes:
+    return resources.files(__package__).joinpath(TABLE).read_bytes()
+
+
+@lru_cache(maxsize=1)
 def _table_text() -> bytes:
-    return gzip.decompress(resources.files(__package__).joinpath(TABLE).read_bytes())
+    return gzip.decompress(_table_bytes())
+
+
+def names_of(compressed: bytes) -> dict[str, Any]:
+    """The names file of a gzipped table: its entry names and the CRC-32 of the uncompressed
+    text (the gzip trailer's, RFC 1952), which says which table bytes the names belong to."""
+    types = json.loads(gzip.decompress(compressed)).get("types", {})
+    return {"crc32": int.from_bytes(compressed[-8:-4], "little"),
+            "types": sorted(k for k, v in types.items() if isinstance(v, dict))}
+
+
+@lru_cache(maxsize=1)
+def _names() -> frozenset[str] | None:
+    """The entry names, or None when the names file is missing or belongs to other bytes."""
+    try:
+        data = json.loads(resources.files(__package__).joinpath(NAMES).read_bytes())
+    except (OSError, ValueError):
+        return None
+    crc = int.from_bytes(_table_bytes()[-8:-4], "little")
+    if not isinstance(data, dict) or data.get("crc32") != crc \
+            or not isinstance(data.get("types"), list):
+        return None
+    return frozenset(data["types"])
 
 
 @lru_cache(maxsize=1)
@@ -204,10 +236,17 @@ def _tower_table() -> dict[str, Any]:
 
 @lru_cache(maxsize=1024)  # bounded: model types are repo text
 def _may_hold(wrapper: str) -> bool:
-    """Whether the table's text holds `wrapper` JSON-encoded, as every key it holds is. Most
-    models are no wrapper: for them the 1.5 MB decode (~40 ms, BENCHMARKS.md cold start) is
-    skipped, and the scan of the text (~1 ms) is made once per type."""
-    return json.dumps(wrapper).encode() in _table_text()
+    """Whether the table's text holds `wrapper` JSON-encoded as a key with an object value,
+    as every entry it holds is. Most models are no wrapper: for them the 1.5 MB decode
+    (~40-80 ms, BENCHMARKS.md cold start) is skipped, and the scan of the text (~1 ms) is made
+    once per type. A bare occurrence is not enough: the common text types (llama, mistral,
+    qwen2, ...) appear as values, the wrappers' `subs` text configs. The names file answers
+    first, when it belongs to these table bytes."""
+    names = _names()
+    if names is not None and wrapper not in names:
+        return False
+    key = re.escape(json.dumps(wrapper).encode()) + rb"\s*:\s*\{"
+    return re.search(key, _table_text()) is not None
 
 
 def table_entry(wrapper: str) -> dict[str, Any] | None:

@@ -28,17 +28,17 @@ kv_heads = 8
 
 from __future__ import annotations
 
+from dataclasses import field, is_dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from archlint.errors import UsageError
 from archlint.lint.finding import Severity
-from archlint.lint.project_spec import DeclaredSpec
+from archlint.records import Record, record
 
 if TYPE_CHECKING:
     from archlint.lint.finding import Finding
+    from archlint.lint.project_spec import DeclaredSpec
     from archlint.lint.rule import Rule
 
 CONFIG_FILES = ("archlint.toml", "pyproject.toml")
@@ -50,20 +50,24 @@ _WEIGHT_MAP = "/weight_map/"
 FailOn = Literal["error", "warning", "info", "never"]
 
 
-class LintConfig(BaseModel):
-    """Which rules run, at what severity, with which options, and what the repo declares."""
+@record
+class LintConfig(Record):
+    """Which rules run, at what severity, with which options, and what the repo declares.
 
-    model_config = ConfigDict(extra="forbid")
+    A record: the defaults (no config file) cost no pydantic; a file's table is validated by
+    pydantic in :func:`parse_config`, which reads this class's annotations."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
 
     select: list[str] | None = None  # None: every rule
-    ignore: list[str] = Field(default_factory=list)
-    severity: dict[str, Severity] = Field(default_factory=dict)  # code or name → severity
-    options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # code or name → options
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, Severity] = field(default_factory=dict)  # code or name → severity
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # code or name → options
     fail_on: FailOn = "error"
     spec: DeclaredSpec | None = None
     #: file / tensor-name pattern → the rules it silences there
-    per_file_ignores: dict[str, list[str]] = Field(default_factory=dict)
-    per_tensor_ignores: dict[str, list[str]] = Field(default_factory=dict)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    per_tensor_ignores: dict[str, list[str]] = field(default_factory=dict)
     source: str | None = None  # the file it came from, for messages
 
     # -- selection -------------------------------------------------------------------------
@@ -125,19 +129,41 @@ class LintConfig(BaseModel):
                 return value
         return None
 
-    def options_for(self, rule: type[Rule]) -> BaseModel:
+    def options_for(self, rule: type[Rule]) -> Any:
         raw: dict[str, Any] = {}
         for key, value in self.options.items():
             if key in (rule.code, rule.name):
                 raw = value
+        if not raw and is_dataclass(rule.Options):  # the defaults: no validation to run
+            return rule.Options()
         try:
-            return rule.Options.model_validate(raw)
-        except ValidationError as exc:
-            err = exc.errors()[0]
+            return validate_options(rule.Options, raw)
+        except ValueError as exc:  # pydantic's ValidationError, or a field's parser
+            errors = getattr(exc, "errors", None)
+            err = errors()[0] if callable(errors) else {"loc": exc.args[1:2], "msg": exc.args[0]}
             loc = ".".join(str(p) for p in err.get("loc", ())) or "(options)"
             where = f" in {self.source}" if self.source else ""
             raise UsageError(f"options{where}: {rule.code} ({rule.name}) {loc}: "
                              f"{err.get('msg', 'invalid')}") from None
+
+
+def validate_options(options: type, raw: dict[str, Any]) -> Any:
+    """A rule's options from its config table, by pydantic: a pydantic model (plugins,
+    docs/plugins.md) validates itself; a built-in rule's record dataclass through a
+    TypeAdapter, after its ``parsers`` (field → function, e.g. ``"7B"`` → 7e9) ran on the raw
+    values (a parser's ValueError carries the field as its second argument)."""
+    from pydantic import TypeAdapter
+
+    if not is_dataclass(options):
+        return options.model_validate(raw)  # type: ignore[attr-defined]
+    values = dict(raw)
+    for name, parse in getattr(options, "parsers", {}).items():
+        if name in values:
+            try:
+                values[name] = parse(values[name])
+            except ValueError as exc:
+                raise ValueError(str(exc), name) from None
+    return TypeAdapter(options).validate_python(values)
 
 
 def _match(rule: type[Rule], pattern: str) -> int:
@@ -239,8 +265,14 @@ def parse_config(section: dict[str, Any], *, source: str | None = None) -> LintC
         data["fail_on"] = fail_on
     if "spec" in section:
         data["spec"] = section["spec"]
+    from pydantic import TypeAdapter, ValidationError
+
+    # the annotation `DeclaredSpec | None` is resolved from this frame (pydantic reads the
+    # caller's namespace): the module, and pydantic, are imported only when a file is read
+    from archlint.lint.project_spec import DeclaredSpec  # noqa: F401
+
     try:
-        return LintConfig.model_validate(data)
+        return TypeAdapter(LintConfig).validate_python(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err.get("loc", ()))

@@ -7,9 +7,11 @@ RuleDocs; lint never imports report.
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from archlint.lint.finding import Severity
 from archlint.lint.rule import DOC_SECTIONS, Rule
@@ -45,16 +47,26 @@ def missing_doc_sections(rule: type[Rule]) -> list[str]:
     return [s for s in DOC_SECTIONS if f"## {s}" not in doc]
 
 
+def _option_fields(options: type) -> list[tuple[str, Any, str | None]]:
+    """(name, default, description) of each option: a record dataclass's fields (description
+    in their metadata) or a pydantic model's (plugins)."""
+    if dataclasses.is_dataclass(options):
+        return [(f.name, f.default_factory() if f.default_factory is not dataclasses.MISSING
+                 else f.default, f.metadata.get("description"))
+                for f in dataclasses.fields(options)]
+    return [(name, info.get_default(call_default_factory=True), info.description)
+            for name, info in options.model_fields.items()]  # type: ignore[attr-defined]
+
+
 def _options_text(rule: type[Rule]) -> str:
-    fields = rule.Options.model_fields
+    fields = _option_fields(rule.Options)
     if not fields:
         return ""
     lines = ["## Options", ""]
-    for name, info in fields.items():
-        default = info.get_default(call_default_factory=True)
+    for name, default, description in fields:
         text = f"- `{name}` (default `{default!r}`)"
-        if info.description:
-            text += f": {info.description}"
+        if description:
+            text += f": {description}"
         lines.append(text)
     return "\n".join(lines)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import field
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from archlint.records import Record, described, record
 
 
 class Severity(str, Enum):
@@ -17,7 +18,8 @@ class Severity(str, Enum):
         return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
-class Location(BaseModel):
+@record
+class Location(Record):
     """Where a finding points: a repo file and, for JSON files, a pointer with its 1-based line
     and column (in code points); in a binary file (a shard), the tensor instead of a line."""
 
@@ -28,10 +30,11 @@ class Location(BaseModel):
     tensor: str | None = None
 
 
-class Finding(BaseModel):
+@record
+class Finding(Record):
     code: str
     name: str
     severity: Severity
     message: str
-    message_id: str = Field(default="default", description="key of the rule's message template")
-    location: Location = Field(default_factory=Location)
+    message_id: str = described("key of the rule's message template", "default")
+    location: Location = field(default_factory=Location)

@@ -22,9 +22,8 @@ import os
 import sys
 import warnings
 from collections.abc import Iterable
+from dataclasses import is_dataclass
 from typing import Any
-
-from pydantic import BaseModel
 
 from archlint.errors import ArchlintError, UsageError
 from archlint.lint.docs import (  # re-exported: plugins written against the registry use them
@@ -93,10 +92,21 @@ def validate_rule(rule: type[Rule], distribution: str) -> None:
         raise PluginError(f"{where}: name {rule.name!r} must be kebab-case")
     if not isinstance(rule.default_severity, Severity):
         raise PluginError(f"{where}: default_severity must be a Severity")
-    if not (inspect.isclass(rule.Options) and issubclass(rule.Options, BaseModel)):
+    if not _options_class(rule.Options):
         raise PluginError(f"{where}: Options must be a pydantic model")
     if not rule.messages or not all(isinstance(v, str) for v in rule.messages.values()):
         raise PluginError(f"{where}: messages must map ids to templates")
+
+
+def _options_class(options: Any) -> bool:
+    """A pydantic model (the plugin contract, docs/plugins.md) or a dataclass pydantic can
+    validate (the built-in rules'). pydantic is looked up, not imported: a plugin whose Options
+    is a pydantic model has imported it already."""
+    if not inspect.isclass(options):
+        return False
+    pydantic = sys.modules.get("pydantic")
+    return is_dataclass(options) or (pydantic is not None
+                                     and issubclass(options, pydantic.BaseModel))
 
 
 class _Registry:
@@ -128,9 +138,9 @@ def builtin_rules() -> list[type[Rule]]:
 
 
 def _entry_points() -> list[Any]:
-    from importlib.metadata import entry_points
+    from archlint.entry_scan import entry_points
 
-    return list(entry_points(group=ENTRY_POINT_GROUP))
+    return entry_points(ENTRY_POINT_GROUP, BUILTIN_MODULE)
 
 
 def _distribution_of(ep: Any) -> str:

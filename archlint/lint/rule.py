@@ -1,8 +1,9 @@
 """The rule base class and the context a rule's `check` receives.
 
 A rule is a class: `code` (AL101), `name` (kebab-case, usable wherever a code is),
-`default_severity`, an `Options` pydantic model, `messages` keyed by id (tests assert ids, not
-prose), and a docstring whose Markdown sections (*What it does*, *Why is this bad?*, *Example*,
+`default_severity`, an `Options` class (a pydantic model; built-in rules use record dataclasses
+that pydantic validates), `messages` keyed by id (tests assert ids, not prose), and a
+docstring whose Markdown sections (*What it does*, *Why is this bad?*, *Example*,
 *References*) are its documentation everywhere: `archlint rule CODE`, SARIF, the docs.
 """
 
@@ -13,10 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.json_lines import pointer_from_key, position_of
+from archlint.records import MISSING, Record, record
 
 if TYPE_CHECKING:
     from archlint.analysis.profile import Profile
@@ -36,10 +36,27 @@ BUILTIN_PREFIX = "AL"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
-class NoOptions(BaseModel):
+@record
+class RuleOptions(Record):
+    """The base of a built-in rule's options: a record dataclass that pydantic validates when a
+    config sets options (unknown keys refused), and that costs no pydantic otherwise. A field's
+    ``parsers`` entry (field name → function) reads what people write (``"7B"``) first."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+    parsers: ClassVar[dict[str, Any]] = {}
+
+
+@record
+class NoOptions(RuleOptions):
     """A rule without options: any key given for it is an error."""
 
-    model_config = ConfigDict(extra="forbid")
+
+def option(default: Any = MISSING, description: str = "", *, default_factory: Any = MISSING,
+           **constraints: Any) -> Any:
+    """An option field: its default, its description (`archlint rule CODE`) and pydantic's
+    constraints by name (``ge=1``), all read from the field's metadata."""
+    return field(default=default, default_factory=default_factory,
+                 metadata={"description": description, **constraints})
 
 
 class Rule:
@@ -67,7 +84,7 @@ class Rule:
     code: ClassVar[str] = ""
     name: ClassVar[str] = ""
     default_severity: ClassVar[Severity] = Severity.WARNING
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type[Any]] = NoOptions
     messages: ClassVar[dict[str, str]] = {}
     #: Skip silently when the checkpoint has no tensor table (config-only, .bin weights).
     needs_tensors: ClassVar[bool] = False

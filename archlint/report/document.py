@@ -1,4 +1,4 @@
-"""The report document: one pydantic model (`Report`) that every format renders.
+"""The report document: one record (`Report`, archlint.records) that every format renders.
 
 Built once per run from the analysis (:func:`build_document`): the model's identity, the
 attention/FFN summaries, layer groups, parameters, memory, KV cache, FLOPs, roofline, the
@@ -12,8 +12,6 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
-
 from archlint import __version__
 from archlint.analysis.compute import Flops
 from archlint.analysis.gguf import LlamaCppKV, QuantMix
@@ -22,6 +20,7 @@ from archlint.analysis.params import ParamCounts
 from archlint.analysis.roofline import Roofline
 from archlint.analysis.serving import ServingPlan
 from archlint.lint.finding import Finding
+from archlint.records import Record, described, field_names, record
 from archlint.report import describe
 from archlint.report.escape import for_line
 from archlint.report.explain import coverage_lines
@@ -43,26 +42,28 @@ __all__ = ["Report", "Summary", "build_document", "clean", "json_schema"]
 SCHEMA_VERSION = 1
 
 
-class ModelInfo(BaseModel):
+@record
+class ModelInfo(Record):
     id: str
-    revision: str | None = Field(description="resolved commit sha (null for local or bundled data)")
+    revision: str | None = described("resolved commit sha (null for local or bundled data)")
     source: Literal["hub", "local", "catalog", "cache"]
     model_type: str
-    family: str = Field(description="the adapter that read the config")
+    family: str = described(description="the adapter that read the config")
     known_family: bool
     architecture: Literal["decoder", "encoder", "encoder-decoder"]
     architectures: list[str]
     weights_format: str
-    tensors_known: bool = Field(description="a tensor table (headers) was read")
+    tensors_known: bool = described(description="a tensor table (headers) was read")
     notes: list[str]
-    fetch: dict[str, int] = Field(default_factory=dict, description="requests and bytes fetched")
+    fetch: dict[str, int] = described("requests and bytes fetched", default_factory=dict)
 
 
-class AttentionSummary(BaseModel):
-    kind: Literal["mha", "mqa", "gqa", "mla", "linear", "none"] = Field(
+@record
+class AttentionSummary(Record):
+    kind: Literal["mha", "mqa", "gqa", "mla", "linear", "none"] = described(
         description="the dominant attention of the model"
     )
-    sliding_window_layers: int = Field(description="layers with a sliding window or a chunk")
+    sliding_window_layers: int = described(description="layers with a sliding window or a chunk")
     layers_by_kind: dict[str, int]
     query_heads: int
     kv_heads: int
@@ -82,7 +83,8 @@ class AttentionSummary(BaseModel):
     qk_norm: bool
 
 
-class FFNSummary(BaseModel):
+@record
+class FFNSummary(Record):
     kind: Literal["dense", "moe", "none"]
     experts: int
     experts_per_token: int
@@ -96,7 +98,8 @@ class FFNSummary(BaseModel):
     activation: str | None
 
 
-class LayerGroup(BaseModel):
+@record
+class LayerGroup(Record):
     first: int
     last: int
     count: int
@@ -104,15 +107,17 @@ class LayerGroup(BaseModel):
     ffn: FFNSpec
 
 
-class Memory(BaseModel):
+@record
+class Memory(Record):
     weights_bytes: int
     weights_method: Literal["tensors", "index", "estimate"]
     weights_detail: str
-    activation_dtype: str = Field(description="the serving dtype (vLLM dtype='auto')")
-    state_dtype: str = Field(default="", description="recurrent/SSM state dtype")
+    activation_dtype: str = described(description="the serving dtype (vLLM dtype='auto')")
+    state_dtype: str = described(default="", description="recurrent/SSM state dtype")
 
 
-class Summary(BaseModel):
+@record
+class Summary(Record):
     """The model in words, as every human-readable format shows it (one description)."""
 
     layers: str
@@ -121,24 +126,26 @@ class Summary(BaseModel):
     ffn: str
     norm: str
     quantization: str | None
-    coverage: list[str] = Field(
+    coverage: list[str] = described(
         description="what archlint could not understand (the figures may be incomplete)"
     )
 
 
-class GGUFInfo(BaseModel):
+@record
+class GGUFInfo(Record):
     """A GGUF checkpoint's own facts: its file(s), what else its repo offers, the quant mix."""
 
     version: int
     file_type: str | None
     files: list[str]
-    chosen: dict[str, str] | None = Field(description="which model of the repo, and why")
-    repo_models: list[dict[str, Any]] = Field(
+    chosen: dict[str, str] | None = described(description="which model of the repo, and why")
+    repo_models: list[dict[str, Any]] = described(
         description="the repo's GGUF models: model, quant, parts, bytes")
     quant_mix: QuantMix | None
 
 
-class Report(BaseModel):
+@record
+class Report(Record):
     """The report document: built once per run (:func:`build_document`), rendered by every
     format (``--format json`` is this model as JSON). Every string from the repo in it has
     been through one escaping step (:func:`clean`)."""
@@ -156,20 +163,20 @@ class Report(BaseModel):
     kv_cache: KVCache
     flops: Flops
     roofline: Roofline | None
-    serving: ServingPlan | None = Field(
+    serving: ServingPlan | None = described(
         default=None, description="vLLM's memory layout per GPU under the parallel layout"
     )
     summary: Summary
     explanations: list[str]
-    warnings: list[str] = Field(
+    warnings: list[str] = described(
         default_factory=list, description="settings the model cannot honour"
     )
     provenance: dict[str, FieldSource]
     findings: list[Finding]
     coverage: Coverage
     towers: list[TowerSpec]
-    gguf: GGUFInfo | None = Field(default=None, description="GGUF checkpoints only")
-    llama_cpp_kv: LlamaCppKV | None = Field(
+    gguf: GGUFInfo | None = described(default=None, description="GGUF checkpoints only")
+    llama_cpp_kv: LlamaCppKV | None = described(
         default=None, description="the KV cache in llama.cpp's conventions (GGUF, --kv-type)")
 
 
@@ -287,13 +294,14 @@ def clean(value: Any) -> Any:
     """``value`` with every string in it (dict keys, list items, model fields) made one safe
     line by :func:`~archlint.report.escape.for_line`: the one escaping step repo text takes on
     its way into the report. Enums (severities) are ours and kept."""
-    if isinstance(value, Enum):
+    kind = type(value)
+    if value is None or kind is int or kind is float or kind is bool or isinstance(value, Enum):
         return value
     if isinstance(value, str):
         return for_line(value)
-    if isinstance(value, BaseModel):
-        fields = type(value).model_fields
-        return value.model_copy(update={name: clean(getattr(value, name)) for name in fields})
+    if isinstance(value, Record):
+        return value.model_copy(update={name: clean(getattr(value, name))
+                                        for name in field_names(kind)})
     if isinstance(value, dict):
         return {clean(k): clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -354,5 +362,9 @@ def _build(a: Analysis, explanations: list[str]) -> Report:
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the report document (`archlint schema`)."""
-    return Report.model_json_schema()
+    """The JSON Schema of the report document (`archlint schema`): pydantic reads the record
+    dataclasses (descriptions from their fields' metadata); imported here only."""
+    from pydantic import TypeAdapter
+
+    schema: dict[str, Any] = TypeAdapter(Report).json_schema()
+    return schema
