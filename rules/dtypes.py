@@ -71,7 +71,7 @@ class MixedDtypes(Rule):
         main = dominant_float(ctx.tensors)
         if main not in ("BF16", "F16") or ctx.tensors is None:
             return
-        stray = [t for t in ctx.tensors.weights if t.dtype == "F32"]
+        stray = ctx.tensors.weights_of_dtype("F32")
         wasted = sum(t.nbytes for t in stray) // 2
         if stray and wasted >= ctx.options.min_wasted_bytes:
             biggest = max(stray, key=lambda t: t.nbytes)

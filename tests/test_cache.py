@@ -214,9 +214,15 @@ def test_entry_with_a_mistyped_tensor_field_is_rejected(tmp_path: Path, field, v
     cache.put(ENDPOINT, REPO, SHA, stored())
     path = cache.entry_path(ENDPOINT, REPO, SHA)
     data = json.loads(gzip.decompress(path.read_bytes()))
-    rows = data["tensors"]
-    # a row is [name, dtype, shape, shard, start, end] (Checkpoint.to_dict)
-    rows[len(rows) // 2][{"name": 0, "dtype": 1, "shape": 2, "start": 4, "end": 5}[field]] = value
+    columns = data["tensors"]
+    # columns (Checkpoint.to_dict): names, starts, ends hold values; dtypes and shapes hold ids
+    # into dtype_table and shape_table, so the middle tensor gets an id of its own
+    mid = len(columns["names"]) // 2
+    if field in ("dtype", "shape"):
+        columns[f"{field}_table"].append(value)
+        columns[f"{field}s"][mid] = len(columns[f"{field}_table"]) - 1
+    else:
+        columns[f"{field}s"][mid] = value
     path.write_bytes(gzip.compress(json.dumps(data).encode()))
     assert cache.get(ENDPOINT, REPO, SHA) is None
     assert not path.exists()
