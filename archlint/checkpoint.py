@@ -63,7 +63,7 @@ class TensorTable(Sequence[TensorInfo]):
     a table is not edited in place (build a new one; `with_shard` for a local shard's name).
     """
 
-    __slots__ = ("_rows", "dtypes", "ends", "names", "shapes", "shards", "starts")
+    __slots__ = ("_complete", "_rows", "dtypes", "ends", "names", "shapes", "shards", "starts")
 
     def __init__(self, names: list[str], dtypes: list[str], shapes: list[tuple[int, ...]],
                  shards: list[str | None], starts: list[int | None],
@@ -71,6 +71,7 @@ class TensorTable(Sequence[TensorInfo]):
         self.names, self.dtypes, self.shapes = names, dtypes, shapes
         self.shards, self.starts, self.ends = shards, starts, ends
         self._rows = rows
+        self._complete = rows is not None
 
     @classmethod
     def of(cls, tensors: Iterable[TensorInfo]) -> TensorTable:
@@ -146,8 +147,14 @@ class TensorTable(Sequence[TensorInfo]):
         if rows is None:
             rows = self._rows = list(map(TensorInfo, self.names, self.dtypes, self.shapes,
                                          self.shards, self.starts, self.ends))
-        elif None in rows:
-            rows = [self._row(i) for i in range(len(rows))]
+        elif not self._complete:
+            # rows made one by one keep their objects (`is not None`: `None in rows` would
+            # call TensorInfo.__eq__ on every row)
+            made = map(TensorInfo, self.names, self.dtypes, self.shapes, self.shards,
+                       self.starts, self.ends)
+            rows = self._rows = [old if old is not None else new
+                                 for old, new in zip(rows, made, strict=True)]
+        self._complete = True
         return rows  # type: ignore[return-value]
 
     def __iter__(self) -> Iterator[TensorInfo]:

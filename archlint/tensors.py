@@ -335,9 +335,40 @@ class LayerTensors:
 
     index: int
     roles: dict[str, TensorInfo] = field(default_factory=dict)
-    experts: dict[int, dict[str, TensorInfo]] = field(default_factory=dict)
+    #: expert number → role → row number in `table` (Kimi-K2 has 69k expert weights: their
+    #: rows are made only if `experts` is read)
+    expert_ids: dict[int, dict[str, int]] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     patterns: set[NamePattern] = field(default_factory=set)
+    table: TensorTable | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def experts(self) -> dict[int, dict[str, TensorInfo]]:
+        """Expert number → role → tensor."""
+        table = self.table
+        if table is None:
+            return {}
+        return {e: {role: table[i] for role, i in roles.items()}
+                for e, roles in self.expert_ids.items()}
+
+    def expert_shapes(self, roles: Iterable[str]) -> Iterator[tuple[str, int]]:
+        """(role, row number) of the experts' tensors in `roles`, experts in number order,
+        once per distinct (role, shape, dtype): what a check of shapes and dtypes needs to see,
+        the first tensor of each kind standing for the rest."""
+        table = self.table
+        if table is None:
+            return
+        shapes, dtypes = table.shapes, table.dtypes
+        seen: set[tuple[str, tuple[int, ...], str]] = set()
+        for expert in sorted(self.expert_ids):
+            by_role = self.expert_ids[expert]
+            for role in roles:
+                i = by_role.get(role)
+                if i is not None:
+                    key = (role, shapes[i], dtypes[i])
+                    if key not in seen:
+                        seen.add(key)
+                        yield role, i
 
     def mixer_hints(self) -> set[str]:
         """The mixer kinds the block's tensor names show, read once per distinct pattern (the
@@ -462,7 +493,9 @@ class TensorIndex:
         return out
 
     def _rows_where(self, mask: Iterable[object]) -> list[TensorInfo]:
-        return list(map(self.table.__getitem__, compress(range(len(self.table)), mask)))
+        """The rows `mask` selects (made for them only)."""
+        table = self.table
+        return list(map(table.__getitem__, compress(range(len(table)), mask)))
 
     def _is_weight(self) -> Iterator[bool]:
         """Per tensor: a parameter tensor (not a scale, zero point, index or buffer)? Read
@@ -505,6 +538,23 @@ class TensorIndex:
             return []
         return self._rows_where(map(hit.__contains__, self.patterns))
 
+    def ids_ending_with(self, suffix: str, dtypes: Iterable[str] = ()) -> list[int]:
+        """Row numbers of the tensors named `...suffix` (no digit in it), stored in one of
+        `dtypes` (any dtype when empty), in table order; chosen from whole columns."""
+        hit = {p for p in set(self.patterns) if p.text.endswith(suffix)}
+        if not hit:
+            return []
+        mask: Iterable[object] = map(hit.__contains__, self.patterns)
+        wanted = frozenset(dtypes)
+        if wanted:
+            mask = map(and_, mask, map(wanted.__contains__, self.table.dtypes))
+        return list(compress(range(len(self.table)), mask))
+
+    @property
+    def name_ids(self) -> dict[str, int]:
+        """Name → row number (the last of a repeated name), built in C."""
+        return self.by_name.ids
+
     @property
     def by_name(self) -> RowsByName:
         """Name → tensor (the last of a repeated name, as a dict built from the rows keeps)."""
@@ -520,6 +570,7 @@ class TensorIndex:
         embed = head = None
         nums = self._numbers
         table = self.table
+        names = table.names
         # offsets: n + 1
         columns = zip(range(len(table)), self.patterns, self._offsets, strict=False)
         for i, pattern, start in columns:
@@ -532,15 +583,15 @@ class TensorIndex:
                 index = int(nums[start + pattern.block_slot])
                 layer = layers.get(index)
                 if layer is None:
-                    layer = layers[index] = LayerTensors(index)
-                layer.names.append(table.names[i])
+                    layer = layers[index] = LayerTensors(index, table=table)
+                layer.names.append(names[i])
                 layer.patterns.add(pattern)
                 role = pattern.shape_role
                 if role is None:
                     continue
                 if pattern.expert_slot is not None:
                     expert = int(nums[start + pattern.expert_slot])
-                    layer.experts.setdefault(expert, {})[role] = table[i]
+                    layer.expert_ids.setdefault(expert, {})[role] = i
                 elif role not in layer.roles:
                     layer.roles[role] = table[i]
                 continue
@@ -563,19 +614,19 @@ class RowsByName(Mapping[str, TensorInfo]):
 
     def __init__(self, table: TensorTable) -> None:
         self._table = table
-        self._ids = dict(zip(table.names, range(len(table)), strict=True))
+        self.ids = dict(zip(table.names, range(len(table)), strict=True))
 
     def __getitem__(self, name: str) -> TensorInfo:
-        return self._table[self._ids[name]]
+        return self._table[self.ids[name]]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._ids
+        return name in self.ids
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
+        return iter(self.ids)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self.ids)
 
 
 _NUMBERS = attrgetter("numbers")

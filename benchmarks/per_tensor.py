@@ -41,6 +41,7 @@ def main() -> None:
     from hubserver import model_files
 
     from archlint.api import analyze_checkpoint
+    from archlint.checkpoint import TensorTable
     from archlint.lint.engine import run_rules
     from archlint.lint.registry import load_rules
     from archlint.source import safetensors_header as st
@@ -49,7 +50,8 @@ def main() -> None:
     rows = []
     for model, shards in MODELS:
         ckpt = load_fixture(model)
-        n = len(ckpt.tensors or ())
+        ckpt.tensors = TensorTable.of(ckpt.tensors or ())  # the stand-in is built as rows
+        n = len(ckpt.tensors)
         heads = [vf.head for name, vf in model_files(ckpt, shards=shards).items()
                  if name.endswith(".safetensors")]
 
@@ -61,7 +63,8 @@ def main() -> None:
         def analyse(ckpt: Any = ckpt) -> None:
             fresh = copy.copy(ckpt)
             fresh.__dict__.pop("_tensor_index", None)
-            fresh.tensors = list(ckpt.tensors or ())
+            # a new table over the same columns, with no rows made yet: what a fetch hands over
+            fresh.tensors = ckpt.tensors.copy()
             analysis = analyze_checkpoint(fresh)
             run_rules(analysis, rules=rules)
 
