@@ -226,3 +226,40 @@ def test_entry_with_a_mistyped_tensor_field_is_rejected(tmp_path: Path, field, v
     path.write_bytes(gzip.compress(json.dumps(data).encode()))
     assert cache.get(ENDPOINT, REPO, SHA) is None
     assert not path.exists()
+
+
+def test_an_entry_written_before_the_columns_is_still_read(tmp_path: Path) -> None:
+    """Format 1 stored the tensor table as rows [name, dtype, shape, shard id, start, end];
+    such an entry (written here by hand, as that version wrote it) reads as the same table."""
+    cache = HeaderCache(tmp_path)
+    original = stored()
+    data = original.to_dict()
+    shard_ids = {s.name: i for i, s in enumerate(original.shards)}
+    data["format"] = 1
+    data["tensors"] = [[t.name, t.dtype, list(t.shape), shard_ids.get(t.shard, -1), t.start, t.end]
+                       for t in original.tensors or ()]
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and len(got.tensors or ()) == 459
+    assert [(t.name, t.dtype, t.shape, t.shard, t.start, t.end) for t in got.tensors or ()] == [
+        (t.name, t.dtype, t.shape, t.shard, t.start, t.end) for t in original.tensors or ()]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda c: c["names"].pop(),                           # columns of different lengths
+    lambda c: c["dtypes"].__setitem__(0, len(c["dtype_table"])),  # id past its table
+    lambda c: c["shapes"].__setitem__(0, -1),             # a negative id
+    lambda c: c["shards"].__setitem__(0, -2),
+    lambda c: c.__setitem__("starts", {"0": 0}),          # not a list
+])
+def test_a_columnar_entry_with_inconsistent_columns_is_discarded(tmp_path: Path, damage) -> None:
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, stored())
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    damage(data["tensors"])
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+    assert not path.exists()
