@@ -219,9 +219,39 @@ class TensorTable(Sequence[TensorInfo]):
         return cls(names, dtypes, shapes, shards, starts, ends)
 
 
+def _index_entry(index: dict[str, Any] | None) -> dict[str, Any]:
+    """The raw index for a cache entry: a weight_map of strings to strings (every real one)
+    as two columns, the names and shard ids into the distinct shard names (Kimi-K2's 139k
+    pairs encode in ~20 ms as columns, ~70 ms as an object); anything else as it is."""
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict) or not weight_map or (
+            set(map(type, weight_map)) | set(map(type, weight_map.values()))) != {str}:
+        return {"index": index}
+    shard_ids: dict[str, int] = {}
+    columns = {"names": list(weight_map),
+               "shards": [shard_ids.setdefault(s, len(shard_ids)) for s in weight_map.values()],
+               "shard_table": list(shard_ids)}
+    return {"index": {**index, "weight_map": columns}, "index_weight_map": "columns"}  # type: ignore[dict-item]
+
+
+def _index_from_entry(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The inverse of `_index_entry` (the weight_map back in its place among the keys)."""
+    index = data.get("index")
+    if data.get("index_weight_map") != "columns":
+        return index
+    columns = index["weight_map"]  # type: ignore[index]
+    names, shards, table = columns["names"], columns["shards"], columns["shard_table"]
+    if not (type(names) is list and type(shards) is list and type(table) is list
+            and len(names) == len(shards)) or set(map(type, names)) - {str} or (
+            set(map(type, table)) - {str}):
+        raise TypeError("index weight_map columns")
+    weight_map = dict(zip(names, map(table.__getitem__, _ids(shards)), strict=True))
+    return {**index, "weight_map": weight_map}  # type: ignore[dict-item]
+
+
 def _ids(values: list[int]) -> list[int]:
     """Ids into a table of distinct values: never negative (-1 would wrap to the last)."""
-    if values and min(values) < 0:
+    if set(map(type, values)) - {int} or (values and min(values) < 0):
         raise IndexError("negative id")
     return values
 
@@ -287,7 +317,7 @@ class Checkpoint:
             "revision": self.revision,
             "config": self.config,
             "config_text": self.config_text,
-            "index": self.index,
+            **_index_entry(self.index),
             "index_name": self.index_name,
             "tensors": columns,
             "shards": [
@@ -332,7 +362,7 @@ class Checkpoint:
             revision=data.get("revision"),
             config=data.get("config"),
             config_text=data.get("config_text"),
-            index=data.get("index"),
+            index=_index_from_entry(data),
             index_name=data.get("index_name"),
             tensors=tensors,
             shards=shards,

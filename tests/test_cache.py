@@ -263,3 +263,16 @@ def test_a_columnar_entry_with_inconsistent_columns_is_discarded(tmp_path: Path,
     path.write_bytes(gzip.compress(json.dumps(data).encode()))
     assert cache.get(ENDPOINT, REPO, SHA) is None
     assert not path.exists()
+
+
+def test_the_index_weight_map_round_trips_in_its_order(tmp_path: Path) -> None:
+    """The entry stores weight_map as columns; it reads back as the same mapping, keys in the
+    index's own order and in their place among the index's keys."""
+    cache = HeaderCache(tmp_path)
+    original = stored()
+    assert original.index and len(original.index["weight_map"]) == 459
+    cache.put(ENDPOINT, REPO, SHA, original)
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and got.index == original.index
+    assert list(got.index) == list(original.index)  # type: ignore[arg-type]
+    assert list(got.index["weight_map"].items()) == list(original.index["weight_map"].items())
