@@ -571,6 +571,12 @@ class TensorIndex:
         nums = self._numbers
         table = self.table
         names = table.names
+        # A block's tensors come together: the layer (and expert) of the tensor before is
+        # reused while its number's text repeats, instead of an int() and a lookup per tensor.
+        last_block: str | None = None
+        layer = LayerTensors(-1)
+        last_expert: str | None = None
+        experts: dict[str, int] = {}
         # offsets: n + 1
         columns = zip(range(len(table)), self.patterns, self._offsets, strict=False)
         for i, pattern, start in columns:
@@ -580,18 +586,24 @@ class TensorIndex:
                     mtp.add(int(nums[start + pattern.block_slot]))
                 continue
             if pattern.block_slot is not None:
-                index = int(nums[start + pattern.block_slot])
-                layer = layers.get(index)
-                if layer is None:
-                    layer = layers[index] = LayerTensors(index, table=table)
+                block = nums[start + pattern.block_slot]
+                if block != last_block:
+                    index = int(block)
+                    found = layers.get(index)
+                    if found is None:
+                        found = layers[index] = LayerTensors(index, table=table)
+                    layer, last_block, last_expert = found, block, None
                 layer.names.append(names[i])
                 layer.patterns.add(pattern)
                 role = pattern.shape_role
                 if role is None:
                     continue
                 if pattern.expert_slot is not None:
-                    expert = int(nums[start + pattern.expert_slot])
-                    layer.expert_ids.setdefault(expert, {})[role] = i
+                    number = nums[start + pattern.expert_slot]
+                    if number != last_expert:
+                        experts = layer.expert_ids.setdefault(int(number), {})
+                        last_expert = number
+                    experts[role] = i
                 elif role not in layer.roles:
                     layer.roles[role] = table[i]
                 continue
