@@ -9,6 +9,7 @@ cache write alike.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -185,10 +186,10 @@ class TensorTable(Sequence[TensorInfo]):
         return {
             "names": self.names,
             "dtype_table": list(dict.fromkeys(self.dtypes)),
-            "dtypes": [dtype_ids.setdefault(d, len(dtype_ids)) for d in self.dtypes],
+            "dtypes": pack_ints([dtype_ids.setdefault(d, len(dtype_ids)) for d in self.dtypes]),
             "shape_table": [list(s) for s in dict.fromkeys(self.shapes)],
-            "shapes": [shape_ids.setdefault(s, len(shape_ids)) for s in self.shapes],
-            "shards": [-1 if s is None else shard_ids.get(s, -1) for s in self.shards],
+            "shapes": pack_ints([shape_ids.setdefault(s, len(shape_ids)) for s in self.shapes]),
+            "shards": pack_ints([-1 if s is None else shard_ids.get(s, -1) for s in self.shards]),
             "starts": self.starts,
             "ends": self.ends,
         }
@@ -197,26 +198,49 @@ class TensorTable(Sequence[TensorInfo]):
     def from_columns(cls, data: dict[str, Any], shard_names: list[str]) -> TensorTable:
         """The inverse of `to_columns`; raises (TypeError, IndexError, KeyError, ValueError)
         on anything that is not a table of equally long columns with ids in range."""
-        names, starts, ends = data["names"], data["starts"], data["ends"]
-        dtype_table, shape_table = data["dtype_table"], data["shape_table"]
-        if not all(type(c) is list for c in (names, starts, ends, dtype_table, shape_table,
-                                             data["dtypes"], data["shapes"], data["shards"])):
+        names, dtype_table, shape_table = data["names"], data["dtype_table"], data["shape_table"]
+        starts, ends = data["starts"], data["ends"]
+        dtype_ids, shape_ids = unpack_ints(data["dtypes"]), unpack_ints(data["shapes"])
+        shard_ids = unpack_ints(data["shards"])
+        if not all(type(c) is list for c in (names, dtype_table, shape_table, starts, ends)):
             raise TypeError("tensor columns must be lists")
         n = len(names)
-        if not (len(starts) == len(ends) == len(data["dtypes"]) == len(data["shapes"])
-                == len(data["shards"]) == n):
+        if not (len(starts) == len(ends) == len(dtype_ids) == len(shape_ids) == len(shard_ids)
+                == n):
             raise ValueError("tensor columns differ in length")
         shape_values = [tuple(s) for s in shape_table]
-        ids = [*data["dtypes"], *data["shapes"], *data["shards"]]
+        ids = [*dtype_ids, *shape_ids, *shard_ids]
         if set(map(type, ids)) - {int} or (ids and min(ids) < -1):
             raise TypeError("tensor column ids must be integers")
-        dtypes = [dtype_table[i] for i in _ids(data["dtypes"])]
-        shapes = [shape_values[i] for i in _ids(data["shapes"])]
-        if max(data["shards"], default=-1) >= len(shard_names):
+        dtypes = [dtype_table[i] for i in _ids(dtype_ids)]
+        shapes = [shape_values[i] for i in _ids(shape_ids)]
+        if max(shard_ids, default=-1) >= len(shard_names):
             raise IndexError("shard id out of range")
         shard_of = [*shard_names, None]  # id -1: no shard
-        shards = [shard_of[i] for i in data["shards"]]
+        shards = [shard_of[i] for i in shard_ids]
         return cls(names, dtypes, shapes, shards, starts, ends)
+
+
+def pack_ints(ids: list[int]) -> list[int] | dict[str, str]:
+    """An id column for JSON: ids in 0..255 (dtypes, shapes, shards of a checkpoint) as the
+    base64 of one byte each (`{"u8": ...}`), made and read at C speed where JSON writes ~60 ns
+    per integer; a column with a larger or negative id (-1: no shard) as its list."""
+    try:
+        packed = bytes(ids)  # checks every id's range in C
+    except (ValueError, TypeError):
+        return ids
+    return {"u8": base64.b64encode(packed).decode("ascii")}
+
+
+def unpack_ints(value: Any) -> list[Any]:
+    """The inverse of `pack_ints`; raises on anything that is neither a list nor its packing."""
+    if type(value) is list:
+        return value
+    if type(value) is not dict or set(value) != {"u8"} or type(value["u8"]) is not str:
+        raise TypeError("not an id column")
+    return list(base64.b64decode(value["u8"], validate=True))
+
+
 
 
 def _index_entry(index: dict[str, Any] | None) -> dict[str, Any]:
@@ -228,8 +252,8 @@ def _index_entry(index: dict[str, Any] | None) -> dict[str, Any]:
             set(map(type, weight_map)) | set(map(type, weight_map.values()))) != {str}:
         return {"index": index}
     shard_ids: dict[str, int] = {}
-    columns = {"names": list(weight_map),
-               "shards": [shard_ids.setdefault(s, len(shard_ids)) for s in weight_map.values()],
+    shards = [shard_ids.setdefault(s, len(shard_ids)) for s in weight_map.values()]
+    columns = {"names": list(weight_map), "shards": pack_ints(shards),
                "shard_table": list(shard_ids)}
     return {"index": {**index, "weight_map": columns}, "index_weight_map": "columns"}  # type: ignore[dict-item]
 
@@ -240,7 +264,8 @@ def _index_from_entry(data: dict[str, Any]) -> dict[str, Any] | None:
     if data.get("index_weight_map") != "columns":
         return index
     columns = index["weight_map"]  # type: ignore[index]
-    names, shards, table = columns["names"], columns["shards"], columns["shard_table"]
+    names, table = columns["names"], columns["shard_table"]
+    shards = unpack_ints(columns["shards"])
     if not (type(names) is list and type(shards) is list and type(table) is list
             and len(names) == len(shards)) or set(map(type, names)) - {str} or (
             set(map(type, table)) - {str}):

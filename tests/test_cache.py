@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from archlint.checkpoint import Checkpoint
+from archlint.checkpoint import Checkpoint, unpack_ints
 from archlint.source import cache as cache_mod
 from archlint.source.cache import HeaderCache, default_cache_dir, is_full_sha
 from tests.helpers import fixture
@@ -216,7 +216,10 @@ def test_entry_with_a_mistyped_tensor_field_is_rejected(tmp_path: Path, field, v
     data = json.loads(gzip.decompress(path.read_bytes()))
     columns = data["tensors"]
     # columns (Checkpoint.to_dict): names, starts, ends hold values; dtypes and shapes hold ids
-    # into dtype_table and shape_table, so the middle tensor gets an id of its own
+    # into dtype_table and shape_table, so the middle tensor gets an id of its own; integer
+    # columns may be packed (pack_ints) and are edited as the lists they stand for
+    for key in ("dtypes", "shapes", "shards"):
+        columns[key] = unpack_ints(columns[key])
     mid = len(columns["names"]) // 2
     if field in ("dtype", "shape"):
         columns[f"{field}_table"].append(value)
@@ -253,12 +256,16 @@ def test_an_entry_written_before_the_columns_is_still_read(tmp_path: Path) -> No
     lambda c: c["shapes"].__setitem__(0, -1),             # a negative id
     lambda c: c["shards"].__setitem__(0, -2),
     lambda c: c.__setitem__("starts", {"0": 0}),          # not a list
+    lambda c: c.__setitem__("dtypes", {"u8": "!!"}),      # not base64
+    lambda c: c.__setitem__("shapes", {"u16": "AAAA"}),   # not a packing this reads
 ])
 def test_a_columnar_entry_with_inconsistent_columns_is_discarded(tmp_path: Path, damage) -> None:
     cache = HeaderCache(tmp_path)
     cache.put(ENDPOINT, REPO, SHA, stored())
     path = cache.entry_path(ENDPOINT, REPO, SHA)
     data = json.loads(gzip.decompress(path.read_bytes()))
+    for key in ("dtypes", "shapes", "shards"):
+        data["tensors"][key] = unpack_ints(data["tensors"][key])
     damage(data["tensors"])
     path.write_bytes(gzip.compress(json.dumps(data).encode()))
     assert cache.get(ENDPOINT, REPO, SHA) is None

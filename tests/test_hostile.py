@@ -332,6 +332,9 @@ def _tampered(kind: str, data: dict[str, object]) -> bytes:
 
     columns = data["tensors"]  # Checkpoint.to_dict: the tensor table as columns
     if kind == "shard-id-out-of-range":
+        from archlint.checkpoint import unpack_ints
+
+        columns["shards"] = unpack_ints(columns["shards"])  # type: ignore[index]
         columns["shards"][0] = 10**6  # type: ignore[index]
     elif kind == "shape-not-integers":
         columns["shape_table"].append(["x", None])  # type: ignore[index]

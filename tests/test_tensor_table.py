@@ -3,7 +3,7 @@ columns, as the header reader, the cache and the tensor index hold a checkpoint'
 
 from __future__ import annotations
 
-from archlint.checkpoint import TensorInfo, TensorTable
+from archlint.checkpoint import TensorInfo, TensorTable, pack_ints, unpack_ints
 from archlint.source.safetensors_header import encode_header, parse_safetensors_prefix
 
 ROWS = [TensorInfo("a.weight", "BF16", (4, 2), "s1", 0, 16),
@@ -39,9 +39,18 @@ def test_columns_round_trip_through_json_columns() -> None:
     table = TensorTable.of(ROWS)
     data = table.to_columns({"s1": 0, "s2": 1})
     # three distinct dtypes, three distinct shapes, shards as ids
-    assert data["dtype_table"] == ["BF16", "F32", "F8_E4M3"] and data["shards"] == [0, 0, 1]
+    assert data["dtype_table"] == ["BF16", "F32", "F8_E4M3"]
+    assert unpack_ints(data["shards"]) == [0, 0, 1] and data["ends"] == [16, 28, 1]
     assert data["shape_table"] == [[4, 2], [3], []]
     assert TensorTable.from_columns(data, ["s1", "s2"]) == table
+
+
+def test_id_columns_pack_as_one_byte_each() -> None:
+    packed = pack_ints([0, 1, 255])
+    assert packed == {"u8": "AAH/"}  # bytes 00 01 ff in base64
+    assert unpack_ints(packed) == [0, 1, 255]
+    for plain in ([-1, 2], [256], [None]):  # kept as JSON lists
+        assert pack_ints(plain) is plain
 
 
 def test_a_parsed_header_is_a_table_of_its_entries() -> None:
