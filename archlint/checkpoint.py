@@ -165,7 +165,9 @@ class TensorTable(Sequence[TensorInfo]):
         if isinstance(other, TensorTable):
             return self.columns() == other.columns()
         if isinstance(other, list):
-            return len(other) == len(self) and self.columns() == TensorTable.of(other).columns()
+            if len(other) != len(self) or not all(isinstance(t, TensorInfo) for t in other):
+                return False
+            return self.columns() == TensorTable.of(other).columns()
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]

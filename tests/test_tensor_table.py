@@ -25,7 +25,7 @@ def test_a_table_of_rows_keeps_the_row_objects_and_equals_the_list() -> None:
     assert all(table[i] is ROWS[i] for i in range(3))
     assert table == ROWS and ROWS.__eq__(table) is NotImplemented  # list defers to the table
     assert table == TensorTable.of(list(ROWS))
-    assert table != ROWS[:2] and TensorTable.of([]) == []
+    assert table != ROWS[:2] and TensorTable.of([]) == [] and table != [1, 2, 3]
 
 
 def test_concat_keeps_shard_order_and_with_shard_renames() -> None:
