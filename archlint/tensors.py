@@ -423,6 +423,7 @@ class TensorIndex:
         self._by_name: RowsByName | None = None
         self._weights: list[TensorInfo] | None = None
         self._weight_bytes: dict[str, int] | None = None
+        self._counted: Counter[tuple[NamePattern, str, int | None, tuple[int, ...]]] | None = None
 
     def numbers_of(self, i: int) -> list[str]:
         """The number segments of tensor `i`'s name, in order (`layers.3…experts.17` → 3, 17)."""
@@ -469,13 +470,8 @@ class TensorIndex:
         """The table summed by (pattern, dtype, layer): one row per group of tensors that differ
         only in their expert number, in first-seen order. Bytes are summed per tensor (a 4-bit
         tensor with an odd element count rounds up to whole bytes, as it is stored)."""
-        # Tensors are counted by (pattern, dtype, layer, shape) in C; each distinct key is
-        # then sized once (experts share a shape, so ~100k tensors make ~1k keys).
-        table = self.table
-        counted = Counter(zip(self.patterns, table.dtypes, self.layer_numbers, table.shapes,
-                              strict=True))
         sums: dict[tuple[NamePattern, str, int | None], list[int]] = {}
-        for (pattern, dtype, layer, shape), count in counted.items():
+        for (pattern, dtype, layer, shape), count in self._kinds().items():
             elements = prod(shape)
             bits = DTYPE_BITS.get(dtype)
             # ggml block types (GGUF) take whole blocks per row: TensorInfo.nbytes knows them
@@ -491,6 +487,15 @@ class TensorIndex:
                               pack_factor(pattern.text, dtype, quant_bits))
             out.append(TensorGroup(pattern, dtype, role, count, elements, nbytes))
         return out
+
+    def _kinds(self) -> Counter[tuple[NamePattern, str, int | None, tuple[int, ...]]]:
+        """The tensors counted by (pattern, dtype, layer, shape), in C and once: each distinct
+        key is then sized once (experts share a shape: ~100k tensors make ~1k keys)."""
+        if self._counted is None:
+            table = self.table
+            self._counted = Counter(zip(self.patterns, table.dtypes, self.layer_numbers,
+                                        table.shapes, strict=True))
+        return self._counted
 
     def _rows_where(self, mask: Iterable[object]) -> list[TensorInfo]:
         """The rows `mask` selects (made for them only)."""
@@ -519,13 +524,11 @@ class TensorIndex:
     def weight_bytes_by_dtype(self) -> dict[str, int]:
         """Bytes of the parameter tensors by stored dtype."""
         if self._weight_bytes is None:
-            # counted by (dtype, shape) in C, each distinct pair sized once (experts repeat)
+            # from the kinds the parameter count sizes: each distinct shape sized once
             out: dict[str, int] = {}
-            table = self.table
-            counted = Counter(compress(zip(table.dtypes, table.shapes, strict=True),
-                                       self._is_weight()))
-            for (dtype, shape), count in counted.items():
-                out[dtype] = out.get(dtype, 0) + TensorInfo("", dtype, shape).nbytes * count
+            for (pattern, dtype, _layer, shape), count in self._kinds().items():
+                if pattern.role == "weight":
+                    out[dtype] = out.get(dtype, 0) + TensorInfo("", dtype, shape).nbytes * count
             self._weight_bytes = out
         return self._weight_bytes
 
