@@ -35,7 +35,14 @@ from __future__ import annotations
 from typing import Any
 
 from archlint.families.base import Adapter
-from archlint.spec import AttentionSpec, CompressorSpec, FFNSpec, FieldSource, LayerSpec
+from archlint.spec import (
+    AttentionSpec,
+    CompressorSpec,
+    FFNSpec,
+    FieldSource,
+    LayerSpec,
+    QuantizationSpec,
+)
 
 SLIDING = "sliding_attention"
 CSA = "compressed_sparse_attention"
@@ -44,6 +51,11 @@ HCA = "heavily_compressed_attention"
 RATIO_TYPES = {0: SLIDING, 4: CSA, 128: HCA}
 #: DeepseekV4Config.default_compress_rates
 DEFAULT_RATES = {CSA: 4, HCA: 128}
+#: `expert_dtype` → how the routed experts are stored: "fp4" is E2M1 packed two per int8 with
+#: a float8_e8m0fnu scale per 32 inputs (DeepSeek's inference/model.py: Linear with
+#: float4_e2m1fn_x2, fp4_block_size 32), the MX FP4 layout; "fp8" is the fp8 blocks of the
+#: rest of the linear weights
+EXPERT_METHODS = {"fp4": "mxfp4", "fp8": "fp8"}
 
 
 def hyper_connection_params(streams: int, hidden: int) -> int:
@@ -181,6 +193,20 @@ class DeepseekV4(Adapter):
             indexer_head_dim=self.read_int("index_head_dim", "index_head_dim") or 0,
             topk=self.read_int("index_topk", "index_topk"),
         )
+
+    # -- storage -------------------------------------------------------------------------------
+    def quantization(self) -> QuantizationSpec | None:
+        """quantization_config, and the routed experts' own format where `expert_dtype` says
+        (DeepSeek-V4-Flash: fp4 experts beside fp8 (ue8m0-scaled) linear weights)."""
+        spec = super().quantization()
+        declared = self.read("expert_dtype", "expert_dtype")
+        method = EXPERT_METHODS.get(str(declared)) if declared is not None else None
+        if spec is None or method is None or method == spec.method:
+            return spec
+        return spec.model_copy(update={
+            "component_methods": {"routed_experts": method},
+            "component_sources": {"routed_experts": f"expert_dtype = {declared}"},
+        })
 
     # -- FFN and the hyper-connections --------------------------------------------------------
     def is_moe_layer(self, index: int) -> bool:
