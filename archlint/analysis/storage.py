@@ -101,7 +101,8 @@ def describe(plan: dict[str, Storage], counts: dict[str, int]) -> str:
     """One line: each format with the components it holds (those with parameters)."""
     groups: dict[tuple[str, str], list[str]] = {}
     for component in COMPONENTS:
-        if counts.get(component):
+        # an MTP module's parts are stored as the main model's (profile._estimated_split)
+        if counts.get(component) and component != "mtp":
             entry = plan[component]
             groups.setdefault((entry.name, entry.source), []).append(
                 component.replace("_", " "))
