@@ -290,6 +290,11 @@ class QuantizationSpec(Record):
     block_size: list[int] | None = None
     modules_not_converted: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # a component the checkpoint stores by another method than `method` (DeepSeek-V4's
+    # `expert_dtype: fp4`: routed experts in mxfp4 beside fp8 linear weights), and the
+    # config key that said so
+    component_methods: dict[str, str] = field(default_factory=dict)
+    component_sources: dict[str, str] = field(default_factory=dict)
 
 
 @record

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import field
 from typing import Any, Literal
 
+from archlint.analysis.storage import LINEAR
 from archlint.checkpoint import Checkpoint
 from archlint.dtypes import FLOAT_CODES
 from archlint.mixers import mixer
@@ -300,6 +301,16 @@ def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
     return out
 
 
+def mtp_module_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
+    """One MTP module by the component its parts would have in the main model: a full block,
+    the two input norms and the shared head's norm (3h) and the 2h → h projection (DeepSeek-V3
+    §2.2: eh_proj; DeepSeek-V4's e_proj and h_proj), the projection under `LINEAR`."""
+    out = dict(layer_params(layer, spec))
+    out["norms"] = out.get("norms", 0) + 3 * spec.hidden_size
+    out[LINEAR] = 2 * spec.hidden_size * spec.hidden_size
+    return out
+
+
 def _around_blocks(spec: ModelSpec, comp: dict[str, int], width: int) -> None:
     """Position tables, the norm after the embedding and the norm after the last block: an
     encoder-decoder's from each stack's own modules (`spec.stacks`), else the model's."""
@@ -341,8 +352,7 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
         if position < decoder:
             routed_by_layer[layer.index] = counts.get("routed_experts", 0)
     for layer in spec.mtp_layers:
-        # An MTP module: a full block, two input norms and the 2h → h projection (DeepSeek-V3 §2.2).
-        comp["mtp"] += sum(layer_params(layer, spec).values()) + 3 * hidden + 2 * hidden * hidden
+        comp["mtp"] += sum(mtp_module_params(layer, spec).values())
     width = spec.embedding_size or hidden  # factorised tables (ALBERT, ELECTRA) are narrower
     comp["embedding"] += vocab * width
     _around_blocks(spec, comp, width)
