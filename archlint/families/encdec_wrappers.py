@@ -16,7 +16,7 @@ from archlint.families import tf_tables
 from archlint.families.base import Adapter, classify_heads
 from archlint.families.dialects import Llama
 from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack, T5Gemma
-from archlint.families.towers import read_towers
+from archlint.families.towers import TowerConfig, read_towers, table_towers
 from archlint.spec import (
     AttentionSpec,
     Coverage,
@@ -252,12 +252,7 @@ class CompositeEncoderDecoder(Adapter):
                 )
             ]
         elif root_type in _ENCODER_TOWER_KEY:
-            wrapper = {"model_type": root_type, _ENCODER_TOWER_KEY[root_type]: enc_cfg}
-            towers = [
-                t.model_copy(update={"name": "encoder"})
-                for t in read_towers(wrapper, d, table=False)
-                if t.name != "projector"
-            ]
+            towers = self._encoder_tower(root_type, enc_cfg, d)
         else:
             towers = []
         if not towers:
@@ -325,6 +320,40 @@ class CompositeEncoderDecoder(Adapter):
         return spec.model_copy(
             update={"coverage": dec_spec.coverage.model_copy(update={"items": items})}
         )
+
+    def _encoder_tower(self, root_type: str, enc_cfg: dict[str, Any], d: int) -> list[TowerSpec]:
+        """A vision or audio encoder: the generated tower table's `encoder` module where the
+        encoder is of the type the table was fitted on (ViT, Wav2Vec2 as AutoModel builds
+        them: embeddings, final norm, pooler), whatever the decoder; else the encoder
+        formulas of the tower reader. `enc_to_dec_proj` is the caller's (it depends on the
+        decoder's width)."""
+        fitted_on = (tf_tables.defaults_for(root_type) or {}).get("encoder")
+        same_lists = isinstance(fitted_on, dict) and enc_cfg["model_type"] == fitted_on.get(
+            "model_type"
+        ) and all(
+            value == fitted_on.get(key)
+            for key, value in enc_cfg.items()
+            if isinstance(value, list) and key in fitted_on
+        )
+        # a list's values are no variable of the table (only its length is): Wav2Vec2's
+        # conv_dim at other values builds other convolutions than the ones fitted
+        fitted = (
+            table_towers({"model_type": root_type, "encoder": enc_cfg}, root_type, "decoder")
+            if same_lists
+            else None
+        )
+        encoder = [t for t in fitted or () if t.kind == "encoder"]
+        if encoder:
+            # the width enc_to_dec_proj reads: the encoder's, its class default behind it
+            hidden = TowerConfig(enc_cfg, None).int("hidden_size", "d_model")
+            return [t.model_copy(update={"name": "encoder", "kind": str(enc_cfg["model_type"]),
+                                         "hidden_size": hidden}) for t in encoder]
+        wrapper = {"model_type": root_type, _ENCODER_TOWER_KEY[root_type]: enc_cfg}
+        return [
+            t.model_copy(update={"name": "encoder"})
+            for t in read_towers(wrapper, d, table=False)
+            if t.name != "projector"
+        ]
 
     def _decoder(self, dec_cfg: dict[str, Any], adapter_for: Any) -> tuple[Adapter, int | None]:
         """The decoder's adapter (for the class AutoModelForCausalLM builds) and, for an
@@ -731,6 +760,24 @@ class Kosmos25Text(Adapter):
                                        "provenance": prov})
 
 
+class Kosmos2Text(Kosmos25Text):
+    """Kosmos-2's language model (modeling_kosmos2 `Kosmos2TextTransformer`, read from
+    `text_config`): Kosmos-2.5's block (pre-LayerNorms with bias, biased q/k/v/out, a plain
+    biased fc1/fc2 MLP with `ffn_layernorm` over its inner width, sinusoidal positions as a
+    buffer, a final LayerNorm, lm_head tied) plus `inner_attn_ln`, a LayerNorm over the
+    self-attention's output before out_proj (`add_inner_attn_layernorm=True` in every
+    `Kosmos2TextBlock`): three hidden-wide norms per block; no segment table."""
+
+    name = "kosmos-2"
+    model_types = ("kosmos_2_text_model",)
+
+    def norms_per_layer(self) -> int:
+        return 3
+
+    def type_vocab_rows(self) -> int:
+        return 0
+
+
 class VoxtralRealtimeText(Llama):
     """Voxtral Realtime's language model (modeling_voxtral_realtime, `text_config` of type
     voxtral_realtime_text): Llama blocks plus, in each, `VoxtralRealtimeTextAdaRmsNorm`,
@@ -953,6 +1000,6 @@ class MoshiText(Llama):
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
     Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
-    DiaStack, Dia, T5Gemma2, Pix2Struct, Udop, Kosmos25Text,
+    DiaStack, Dia, T5Gemma2, Pix2Struct, Udop, Kosmos25Text, Kosmos2Text,
     VoxtralRealtimeText, AsrDecoderStack, AsrEncoderDecoder, NotDescribed,
 )
