@@ -76,6 +76,38 @@ def _build(model_type: str) -> Any:
     return None, text
 
 
+def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
+    """A language model transformers builds only inside a multimodal wrapper (a `component`
+    type: Cosmos3-Edge's cosmos3_edge_text, Kosmos-2's text model): the first wrapper whose
+    text_config is of this type, built at its defaults with the text layers cut to 2 and
+    the class the conformance harness counts, and its `get_decoder()`. (None, text, None)
+    where no wrapper builds or none tells its language model apart."""
+    from transformers import AutoConfig
+
+    from archlint.families import tf_tables
+    from tests.conformance import tf_side
+
+    for wrapper in tf_tables.model_types():
+        if tf_tables.category(wrapper) != "multimodal" or tf_tables.sub_configs(wrapper).get(
+            "text_config"
+        ) != model_type:
+            continue
+        try:
+            cfg = AutoConfig.for_model(wrapper)
+            text = cfg.text_config
+            for key in LAYER_KEYS:
+                if isinstance(getattr(text, key, None), int):
+                    setattr(text, key, 2)
+            cls = tf_side.model_class_for(tf_tables.model_classes(wrapper), "multimodal")
+            model = tf_side.build_model(cls, cfg) if cls else None
+            lm = tf_side._language_model(model) if model is not None else None
+        except Exception:
+            continue
+        if lm is not None:
+            return lm, text, model
+    return None, None, None
+
+
 def _linears(module: Any) -> list[tuple[str, Any]]:
     import torch
 
@@ -90,8 +122,14 @@ def _out(m: Any) -> int:
     return int(getattr(m, "out_features", None) or getattr(m, "nf", 0) or 0)
 
 
-def facts(model_type: str, decoder: bool = False) -> dict[str, Any] | None:
-    model, text = _build(model_type)
+def facts(model_type: str, decoder: bool = False, wrapped: bool = False) -> dict[str, Any] | None:
+    """Block 0's facts (and a decoder's stack norms). `wrapped`: the type's language model
+    as its wrapper builds it (`_wrapped_build`), the head being the wrapper's."""
+    if wrapped:
+        model, text, outer = _wrapped_build(model_type)
+    else:
+        model, text = _build(model_type)
+        outer = model
     if model is None:
         return None
     block0 = next((name for name, _ in model.named_modules() if LAYER_RE.search(name)), None)
@@ -137,7 +175,7 @@ def facts(model_type: str, decoder: bool = False) -> dict[str, Any] | None:
         inputs = attn_linears[:-1]
         out["qkv_bias"] = any(getattr(m, "bias", None) is not None for _, m in inputs)
         out["o_bias"] = getattr(last, "bias", None) is not None
-    head = getattr(model, "lm_head", None)
+    head = getattr(outer, "lm_head", None)
     out["head_bias"] = getattr(head, "bias", None) is not None
     out.update(_position_table(model, text))
     if decoder:
@@ -530,11 +568,16 @@ def main() -> int:
             if found:
                 table[model_type] = found
             continue
-        if tf_tables.category(model_type) not in ("decoder", "encoder"):
+        category = tf_tables.category(model_type)
+        if category not in ("decoder", "encoder", "component"):
             continue
-        signal.alarm(20)
+        signal.alarm(60 if category == "component" else 20)
         try:
-            found = facts(model_type, tf_tables.category(model_type) == "decoder")
+            if category == "component":
+                # a wrapper's language model (text_config) with no class of its own to build
+                found = facts(model_type, True, wrapped=True)
+            else:
+                found = facts(model_type, category == "decoder")
         except Exception:
             found = None
         finally:
