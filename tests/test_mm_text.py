@@ -199,3 +199,39 @@ def test_blip_text_decoder_by_hand() -> None:
     lm = vocab * h + pos * h + 2 * h + layers * block + (h * h + h) + 2 * h + vocab
     total, parts = _archlint(_small("blip"))
     assert total - parts["towers"] == lm
+
+
+@pytest.mark.parametrize(
+    "text",
+    # the hidden size stays: the tower table's resampler was fitted at the default one
+    [{}, {"num_key_value_heads": 2, "moe_intermediate_size": [256, 128],
+          "moe_num_experts": 8, "moe_k": 2, "moe_num_shared_experts": 1,
+          "intermediate_size": 1024, "vocab_size": 1000}],
+)
+def test_ernie45_vl_moe_language_model_equals_transformers(text: dict) -> None:
+    """Ernie4_5_VLMoeMoeBlock: text and vision expert groups of their own widths, each with
+    its router, beside the shared experts."""
+    config = _small("ernie4_5_vl_moe", **text)
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total
+
+
+def test_ernie45_vl_moe_vision_experts_never_active_by_hand() -> None:
+    """A text token reaches moe_k of the text experts and the shared ones; the vision group
+    (experts × 3 × h × moe_intermediate_size[1], its router and correction bias) none."""
+    h, experts, k, text_w, vision_w = 64, 4, 2, 32, 16
+    config = _small("ernie4_5_vl_moe", hidden_size=h, num_attention_heads=4,
+                    num_key_value_heads=2, moe_intermediate_size=[text_w, vision_w],
+                    moe_num_experts=experts, moe_k=k, moe_num_shared_experts=1,
+                    intermediate_size=96, vocab_size=100)
+    ckpt = Checkpoint(model_id="t/ernie-vl", source="local", config=config,
+                      weights_format="none")
+    params = analyze_checkpoint(ckpt).profile.params
+    vision = experts * 3 * h * vision_w + experts * h + experts
+    text_group = experts * 3 * h * text_w
+    # layer 1 is the one sparse layer of two: its routed experts, text and vision
+    assert params.by_component["routed_experts"] == text_group + vision
+    inactive = vision + text_group - text_group * k // experts
+    towers = params.by_component.get("towers", 0)
+    assert params.active == params.total - towers - inactive

@@ -33,6 +33,7 @@ from archlint.families.encdec import ENCDEC_ADAPTERS
 from archlint.families.encdec_wrappers import ENCDEC_WRAPPER_ADAPTERS
 from archlint.families.encoders import ENCODER_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
+from archlint.families.mm_text import MM_TEXT_ADAPTERS
 from archlint.families.moe_variants import MOE_VARIANT_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
 
@@ -63,5 +64,6 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     *ATTENTION_VARIANT_ADAPTERS,
     *MOE_VARIANT_ADAPTERS,
     *DECODER_ADAPTERS,
+    *MM_TEXT_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

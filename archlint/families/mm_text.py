@@ -1,0 +1,80 @@
+"""Language models that exist only inside a multimodal wrapper and build modules no decoder
+adapter counts: read from the wrapper's `text_config`, the towers by the tower reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archlint.families.attention_variants import Ernie45
+from archlint.families.base import _as_int
+from archlint.spec import FFNSpec, FieldSource
+
+
+def _pair(value: Any) -> tuple[int, int] | None:
+    """A per-modality pair of sizes (text, vision): a list of two ints, or one int for
+    both."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        text, vision = _as_int(value[0]), _as_int(value[1])
+        return (text, vision) if text is not None and vision is not None else None
+    number = _as_int(value)
+    return (number, number) if number is not None else None
+
+
+class Ernie45VLMoeText(Ernie45):
+    """ERNIE-4.5-VL-MoE's language model (modeling_ernie4_5_vl_moe, `Ernie4_5_VLMoeMoeBlock`):
+    ERNIE-4.5's attention (`use_bias`) and dense MLP, and in every `mlp_layer_types` "sparse"
+    layer (absent: all but the first) modality-isolated experts: `text_moe`, `moe_num_experts`
+    gated experts `moe_intermediate_size[0]` wide, and `vision_moe`, as many experts
+    `moe_intermediate_size[1]` wide, each with its own router (experts × h, and a 1 × experts
+    `e_score_correction_bias`), top `moe_k`; shared experts `moe_num_shared_experts` ×
+    `moe_intermediate_size[0]` wide. A text token is routed among the text experts only, so
+    the vision group is counted in the total and in no token's active parameters."""
+
+    name = "ernie4_5_vl_moe"
+    model_types = ("ernie4_5_vl_moe_text",)
+
+    def _sizes(self, key: str) -> tuple[int, int] | None:
+        return _pair(self.cv.lookup(key)[0])
+
+    def num_experts(self) -> int:
+        pair = self._sizes("moe_num_experts")
+        return pair[0] if pair else super().num_experts()
+
+    def is_moe_layer(self, index: int) -> bool:
+        kinds = self.cv.lookup("mlp_layer_types")[0]
+        if isinstance(kinds, list) and index < len(kinds):
+            return kinds[index] == "sparse" and self.num_experts() > 1
+        # Ernie4_5_VLMoeTextConfig: mlp_layer_types defaults to ["dense"] + ["sparse"] * (L - 1)
+        return index > 0 and self.num_experts() > 1
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        # the generic MoE reader found the per-modality list no integer: read here instead
+        self.notes[:] = [n for n in self.notes if not n.startswith("expert_intermediate_size:")]
+        if spec.kind != "moe":
+            return spec
+        self.cv.lookup("moe_norm_min")  # read: the top-k weights' normalising epsilon
+        prov = dict(spec.provenance)
+        widths = _pair(self.read("expert_intermediate_size", "moe_intermediate_size", prov=prov))
+        counts = self._sizes("moe_num_experts")
+        if widths is None or counts is None:
+            return spec
+        h, (text_width, vision_width), vision_experts = self.hidden_size(), widths, counts[1]
+        mats = 3 if spec.gated else 2
+        vision = vision_experts * mats * h * vision_width + vision_experts * h + vision_experts
+        prov["modality_expert_params"] = FieldSource(
+            kind="derived",
+            detail="vision_moe: moe_num_experts × gated experts moe_intermediate_size[1] wide, "
+            "its router and e_score_correction_bias",
+        )
+        return spec.model_copy(
+            update={
+                "expert_intermediate_size": text_width,
+                "shared_intermediate_size": spec.num_shared_experts * text_width,
+                "modality_expert_params": vision,
+                "provenance": prov,
+            }
+        )
+
+
+MM_TEXT_ADAPTERS = (Ernie45VLMoeText,)
