@@ -108,6 +108,42 @@ def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
     return None, None, None
 
 
+def _root_build(model_type: str) -> tuple[Any, Any, Any]:
+    """A decoder wrapper whose language model reads the root keys (GIT, Idefics): the
+    harness's class at the defaults (layers cut to 2), and its `get_decoder()` with the
+    children that are towers (scripts/gen_tower_table.py `_towers_inside`: GIT's image
+    encoder) replaced by empty modules, so that only the language model's blocks, norms and
+    tables are looked at; the head is the wrapper's output embedding (GIT's `output`)."""
+    import torch
+    from transformers import AutoConfig
+
+    from archlint.families import tf_tables
+    from scripts.gen_tower_table import NoLanguageModel, _towers_inside
+    from tests.conformance import tf_side
+    from tests.conformance.run import filled_defaults
+
+    cfg = AutoConfig.for_model(model_type)
+    for key in LAYER_KEYS:
+        if isinstance(getattr(cfg, key, None), int):
+            setattr(cfg, key, 2)
+    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal")
+    model = tf_side.build_model(cls, cfg) if cls else None
+    lm = tf_side._language_model(model) if model is not None else None
+    if lm is None:
+        return None, cfg, None
+    try:
+        inside = _towers_inside(model_type, filled_defaults(tf_tables.defaults_for(model_type)))
+    except NoLanguageModel:
+        inside = set()
+    for name in inside:
+        setattr(lm, name, torch.nn.Module())
+
+    class Outer:  # the wrapper's head where `facts` looks for one
+        lm_head = model.get_output_embeddings()
+
+    return lm, cfg, Outer
+
+
 def _linears(module: Any) -> list[tuple[str, Any]]:
     import torch
 
@@ -122,11 +158,16 @@ def _out(m: Any) -> int:
     return int(getattr(m, "out_features", None) or getattr(m, "nf", 0) or 0)
 
 
-def facts(model_type: str, decoder: bool = False, wrapped: bool = False) -> dict[str, Any] | None:
+def facts(
+    model_type: str, decoder: bool = False, wrapped: bool = False, root: bool = False
+) -> dict[str, Any] | None:
     """Block 0's facts (and a decoder's stack norms). `wrapped`: the type's language model
-    as its wrapper builds it (`_wrapped_build`), the head being the wrapper's."""
+    as its wrapper builds it (`_wrapped_build`), the head being the wrapper's; `root`: a
+    wrapper whose language model reads its root keys (`_root_build`)."""
     if wrapped:
         model, text, outer = _wrapped_build(model_type)
+    elif root:
+        model, text, outer = _root_build(model_type)
     else:
         model, text = _build(model_type)
         outer = model
@@ -569,13 +610,22 @@ def main() -> int:
                 table[model_type] = found
             continue
         category = tf_tables.category(model_type)
-        if category not in ("decoder", "encoder", "component"):
+        # a decoder wrapper whose language model reads the root keys (GIT, Idefics): the
+        # root type is the text type the generic reader looks up
+        root = (
+            category == "multimodal"
+            and "text_config" not in tf_tables.sub_configs(model_type)
+            and not (tf_tables.defaults_for(model_type) or {}).get("is_encoder_decoder")
+        )
+        if category not in ("decoder", "encoder", "component") and not root:
             continue
-        signal.alarm(60 if category == "component" else 20)
+        signal.alarm(20 if category in ("decoder", "encoder") else 240)
         try:
             if category == "component":
                 # a wrapper's language model (text_config) with no class of its own to build
                 found = facts(model_type, True, wrapped=True)
+            elif root:
+                found = facts(model_type, True, root=True)
             else:
                 found = facts(model_type, category == "decoder")
         except Exception:
