@@ -235,3 +235,42 @@ def test_ernie45_vl_moe_vision_experts_never_active_by_hand() -> None:
     inactive = vision + text_group - text_group * k // experts
     towers = params.by_component.get("towers", 0)
     assert params.active == params.total - towers - inactive
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{},
+     {"hidden_size": 256, "num_attention_heads": 4, "num_hidden_layers": 5,
+      "intermediate_size": 512, "vocab_size": 1000, "additional_vocab_size": 3,
+      "cross_layer_interval": 2, "alpha_type": "vector", "qk_layer_norms": True,
+      "vision_config": {"embed_dim": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
+                        "intermediate_size": 128, "image_size": 56}}],
+    ids=["defaults", "varied"],
+)
+def test_idefics_gated_cross_attention_equals_transformers(changes: dict) -> None:
+    """IdeficsForVisionText2Text: Llama blocks plus num_hidden_layers // cross_layer_interval
+    gated cross-attention layers (k/v from the vision width, their own MLP, norms, gates),
+    and additional_vocab_size more rows in the token table and the head."""
+    config = copy.deepcopy(tf_tables.defaults_for("idefics") or {})
+    for key, value in changes.items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+    if not changes:
+        config["num_hidden_layers"] = 2
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total
+
+
+def test_idefics_cross_attention_caches_no_text_tokens_by_hand() -> None:
+    """5 blocks of 4 heads x 64 (hidden 256), a cross-attention before blocks 0, 2: K and V
+    per generated token from the 5 self-attentions only (2 x 5 x 256 elements); the two
+    cross-attentions hold the image tokens (2 x 2 x 256 per image token)."""
+    from archlint.analysis.memory import kv_cache
+    from archlint.families import build_spec
+
+    config = copy.deepcopy(tf_tables.defaults_for("idefics") or {})
+    config.update({"hidden_size": 256, "num_attention_heads": 4, "num_hidden_layers": 5,
+                   "cross_layer_interval": 2})
+    kv = kv_cache(build_spec(config), dtype="int8", dtype_bytes=1, context=10, batch=1)
+    assert kv.bytes_per_token == 2 * 5 * 256
+    assert kv.cross_bytes_per_encoder_token == 2 * 2 * 256

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from archlint.families import tf_tables
 from archlint.families.attention_variants import Ernie45
 from archlint.families.base import _as_int
-from archlint.spec import FFNSpec, FieldSource
+from archlint.families.dialects import Llama
+from archlint.spec import FFNSpec, FieldSource, LayerSpec, ModelSpec
+
+
+def _modeling(model_type: str, fact: str) -> FieldSource:
+    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
 
 
 def _pair(value: Any) -> tuple[int, int] | None:
@@ -77,4 +83,67 @@ class Ernie45VLMoeText(Ernie45):
         )
 
 
-MM_TEXT_ADAPTERS = (Ernie45VLMoeText,)
+class IdeficsText(Llama):
+    """IDEFICS' language model (modeling_idefics `IdeficsModel`, its keys at the root):
+    Llama blocks (unbiased q/k/v/o, gated MLP, two RMSNorms) and, before every
+    `cross_layer_interval`-th block (num_hidden_layers // interval of them), an
+    `IdeficsGatedCrossAttentionLayer`: a cross-attention to the image features (q and o
+    h x h, k and v from the vision tower's `embed_dim`, per-head q/k RMSNorms when
+    `qk_layer_norms`, no rotary positions), its own gated MLP at `intermediate_size`, two
+    RMSNorms and the tanh gates `alpha_cross_attn` and `alpha_dense` (1 value each, or h
+    when `alpha_type` is "vector"). The token table and the head each hold
+    `additional_vocab_size` more rows (IdeficsDecoupledEmbedding / IdeficsDecoupledLinear).
+    Cross-attention caches the image tokens, never per generated token. The vision tower
+    and the perceiver resampler are read by the tower reader."""
+
+    name = "idefics"
+    model_types = ("idefics",)
+
+    def _interval(self) -> int:
+        value = self.read_int("cross_layer_interval", "cross_layer_interval", default=1,
+                              why="IdeficsConfig's default")
+        return value if value and value > 0 else 1
+
+    def _cross(self, index: int) -> bool:
+        interval = self._interval()
+        return index % interval == 0 and index // interval < self.num_layers() // interval
+
+    def vocab_size(self) -> int:
+        extra = self.read_int("additional_vocab_size", "additional_vocab_size", default=0) or 0
+        return super().vocab_size() + max(extra, 0)
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if not self._cross(index):
+            return spec
+        h = self.hidden_size()
+        vision = self.cv.root.get("vision_config")
+        vision = vision if isinstance(vision, dict) else {}
+        kv_width = _as_int(vision.get("embed_dim")) or _as_int(
+            ((tf_tables.defaults_for("idefics") or {}).get("vision_config") or {}).get(
+                "embed_dim")) or h
+        qk_norm = bool(self.read("qk_layer_norms", "qk_layer_norms", default=False))
+        prov = dict(spec.attention.provenance)
+        prov["source"] = _modeling("idefics", "gated_cross_attn_layers: cross-attention to "
+                                   "the image features before every cross_layer_interval-th "
+                                   "block")
+        cross = spec.attention.model_copy(update={
+            "source": "encoder", "positional": "none", "window": None, "qk_norm": qk_norm,
+            "qk_norm_per_head": True, "kv_input_size": kv_width, "kind": "mha",
+            "num_kv_heads": spec.attention.num_heads, "provenance": prov})
+        vector = self.read("alpha_type", "alpha_type", default="float") == "vector"
+        ffn = spec.ffn
+        mlp = 3 * h * ffn.intermediate_size
+        extra = mlp + 2 * h + 2 * (h if vector else 1)  # its MLP, two norms, two gates
+        return spec.model_copy(update={"cross_attention": cross,
+                                       "extra_params": spec.extra_params + extra})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._cross(index))
+
+    def build(self) -> ModelSpec:
+        self.cv.lookup("alpha_initializer")  # read: how the gates start, not their shape
+        return super().build()
+
+
+MM_TEXT_ADAPTERS = (Ernie45VLMoeText, IdeficsText)
