@@ -109,6 +109,8 @@ def _towers_inside(model_type: str, config: dict[str, Any]) -> set[str]:
     with a key of a sub-config other than text_config and not with the text layer count.
     The blocks (cross-attention ones included: Idefics' gated_cross_attn_layers) move with
     the layer count; the token table and final norm with no sub-config key."""
+    if config.get("is_encoder_decoder"):
+        return set()  # the decoder is the language model; what feeds it is outside it
     built = _built(model_type, config)
     if built is None:
         return set()
