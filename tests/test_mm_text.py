@@ -274,3 +274,26 @@ def test_idefics_cross_attention_caches_no_text_tokens_by_hand() -> None:
     kv = kv_cache(build_spec(config), dtype="int8", dtype_bytes=1, context=10, batch=1)
     assert kv.bytes_per_token == 2 * 5 * 256
     assert kv.cross_bytes_per_encoder_token == 2 * 2 * 256
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"num_hidden_layers": 8},
+     {"hidden_size": 256, "num_attention_heads": 4, "num_key_value_heads": 2,
+      "num_hidden_layers": 6, "intermediate_size": 512, "vocab_size": 1000,
+      "aligner_num_add_layers": 3, "aligner_ffn_mult": 2, "aligner_enable_bias": False,
+      "resampler_depth": 2, "resampler_num_latents": 8,
+      "protein_encoder_config": {"hidden_size": 64, "num_hidden_layers": 2,
+                                 "num_attention_heads": 4, "intermediate_size": 128}}],
+    ids=["defaults", "varied"],
+)
+def test_evolla_aligner_layers_equal_transformers(changes: dict) -> None:
+    """EvollaForProteinText2Text: Llama blocks, an aligner cross-attention (biased q/k/v,
+    out_proj by aligner_enable_bias, its norm, feed-forward and gates) in every
+    num_hidden_layers // aligner_num_add_layers-th block, the protein encoder a tower."""
+    config = copy.deepcopy(tf_tables.defaults_for("evolla") or {})
+    for key, value in changes.items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total

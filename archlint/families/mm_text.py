@@ -146,4 +146,54 @@ class IdeficsText(Llama):
         return super().build()
 
 
-MM_TEXT_ADAPTERS = (Ernie45VLMoeText, IdeficsText)
+class EvollaText(Llama):
+    """Evolla's language model (modeling_evolla `EvollaModel`, its keys at the root): Llama
+    blocks, and in every block i with (i + 1) % max(num_hidden_layers //
+    `aligner_num_add_layers`, 1) == 0 an `EvollaSequenceAlignerCrossAttention` over the
+    resampled protein features (already at the hidden size): biased query, key_protein and
+    value_protein (h x h), an out_proj biased by `aligner_enable_bias`, an RMSNorm, a
+    feed-forward (a biased LayerNorm, unbiased fc1 h -> h x `aligner_ffn_mult` and fc2
+    back) and two scalar gates. It caches the protein tokens, never per generated token.
+    The protein encoder and its resampler are read by the tower reader."""
+
+    name = "evolla"
+    model_types = ("evolla",)
+
+    def _aligned(self, index: int) -> bool:
+        adds = self.read_int("aligner_num_add_layers", "aligner_num_add_layers", default=8,
+                             why="EvollaConfig's default") or 0
+        if adds <= 0:
+            return False
+        return (index + 1) % max(self.num_layers() // adds, 1) == 0
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        if not self._aligned(index):
+            return spec
+        h = self.hidden_size()
+        heads = spec.attention.num_heads or 1
+        bias = bool(self.read("aligner_enable_bias", "aligner_enable_bias", default=True))
+        mult = self.read("aligner_ffn_mult", "aligner_ffn_mult", default=4)
+        inner = int(h * mult) if isinstance(mult, (int, float)) and mult > 0 else 4 * h
+        prov = dict(spec.attention.provenance)
+        prov["source"] = _modeling("evolla", "adapter: EvollaSequenceAlignerCrossAttention "
+                                   "over the protein features")
+        cross = spec.attention.model_copy(update={
+            "source": "encoder", "positional": "none", "window": None, "kind": "mha",
+            "num_kv_heads": heads, "head_dim": h // heads, "v_head_dim": h // heads,
+            "qkv_bias": True, "key_bias": True, "o_bias": bias, "qk_norm": False,
+            "provenance": prov})
+        # attention_norm (RMSNorm), the feed-forward's LayerNorm, fc1, fc2, two gates
+        extra = h + 2 * h + 2 * h * inner + 2
+        return spec.model_copy(update={"cross_attention": cross,
+                                       "extra_params": spec.extra_params + extra})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._aligned(index))
+
+    def build(self) -> ModelSpec:
+        self.cv.lookup("aligner_attention_probs_dropout_prob")  # read: no shape
+        return super().build()
+
+
+MM_TEXT_ADAPTERS = (Ernie45VLMoeText, IdeficsText, EvollaText)
