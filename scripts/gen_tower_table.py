@@ -620,7 +620,8 @@ def tie_facts(model_type: str) -> dict[str, Any] | None:
     """Whether a wrapper's output head is tied to its token table, measured on its model
     built on the meta device (`get_output_embeddings().weight is get_input_embeddings()
     .weight`) for every combination of the root `tie_word_embeddings` (not stated, False,
-    True) and text_config's (False, True): keys "<root>/<text>" with root "-" for not stated.
+    True) and text_config's (False, True): keys "<root>/<text>" with root "-" for not stated,
+    text "-" for a wrapper with no text_config (its language model reads the root keys).
     Where the head is decided (the top-level config, a text config it forwards, the language
     model's own config inside the wrapper) is transformers' business; the table is what it
     does. None where the class cannot be built from its defaults."""
@@ -628,25 +629,27 @@ def tie_facts(model_type: str) -> dict[str, Any] | None:
     from transformers import CONFIG_MAPPING
 
     from archlint.families import tf_tables
+    from tests.conformance import tf_side as tf
 
     out: dict[str, bool] = {}
     try:
         cls = CONFIG_MAPPING[model_type]
         base = cls().to_dict()
         text = base.get("text_config")
-        if not isinstance(text, dict):
-            return None
-        classes = tf_tables.model_classes(model_type)
-        name = classes.get("multimodal_lm") or classes.get("causal_lm")
+        # the class the harness counts (Audio Flamingo 3's is no multimodal_lm class); a
+        # wrapper whose language model reads the root keys (Evolla, Idefics) has no text
+        # value: its key is "<root>/-"
+        name = tf.model_class_for(tf_tables.model_classes(model_type), "multimodal")
         if name is None:
             return None
         import transformers
 
         model_cls = getattr(transformers, name)
         for root in ("-", False, True):
-            for text_tie in (False, True):
+            for text_tie in ((False, True) if isinstance(text, dict) else ("-",)):
                 cfg = {k: v for k, v in base.items() if k != "tie_word_embeddings"}
-                cfg["text_config"] = {**text, "tie_word_embeddings": text_tie}
+                if isinstance(text, dict):
+                    cfg["text_config"] = {**text, "tie_word_embeddings": text_tie}
                 if root != "-":
                     cfg["tie_word_embeddings"] = root
                 with torch.device("meta"):

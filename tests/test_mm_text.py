@@ -297,3 +297,46 @@ def test_evolla_aligner_layers_equal_transformers(changes: dict) -> None:
     tf_total, _ = _transformers(config)
     al_total, _ = _archlint(config)
     assert al_total == tf_total
+
+
+def _tied_in_transformers(model_type: str, config: dict) -> bool:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.conformance import tf_side
+
+    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal", config)
+    model = tf_side.build_model(cls, tf_side.build_config(model_type, config))
+    return model.get_output_embeddings().weight is model.get_input_embeddings().weight
+
+
+@pytest.mark.parametrize(
+    ("model_type", "root", "text"),
+    [
+        # Audio Flamingo 3 never ties, whatever its text config says
+        ("audioflamingo3", None, True),
+        # LFM2-VL: the wrapper's key decides, over LFM2's own reading of the text config
+        ("lfm2_vl", False, True),
+        ("lfm2_vl", None, False),
+        # language models on the root keys: Evolla never ties, IDEFICS and GIT by the key
+        ("evolla", True, None),
+        ("idefics", True, None),
+        ("git", True, None),
+    ],
+)
+def test_wrapper_head_tying_equals_transformers(model_type: str, root: bool | None,
+                                                text: bool | None) -> None:
+    """Whether the head is the token table is what transformers does for the wrapper class
+    (measured into the tower table by `gen_tower_table.py --tie`), for the language model
+    whatever adapter reads it."""
+    config = copy.deepcopy(tf_tables.defaults_for(model_type) or {})
+    config.pop("tie_word_embeddings", None)
+    if root is not None:
+        config["tie_word_embeddings"] = root
+    if text is not None:
+        config["text_config"]["tie_word_embeddings"] = text
+    lm = config["text_config"] if "text_config" in config else config
+    lm.pop("layer_types", None)  # computed from the layer count in transformers
+    lm["num_hidden_layers"] = 2
+    ckpt = Checkpoint(model_id="t/tie", source="local", config=config, weights_format="none")
+    spec = analyze_checkpoint(ckpt).spec
+    assert spec.tie_word_embeddings == _tied_in_transformers(model_type, config)

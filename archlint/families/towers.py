@@ -480,6 +480,11 @@ def wrapper_tie(config: dict[str, Any]) -> bool | None:
     defaults = tf_tables.defaults_for(wrapper) or {}
     root = config.get("tie_word_embeddings")
     text = config.get("text_config")
+    if not isinstance(text, dict) and not isinstance(defaults.get("text_config"), dict):
+        # a language model on the wrapper's root keys (Evolla, IDEFICS): measured per root
+        # value alone, else the root key decides as for any model (None: the caller reads it)
+        measured = _tie_facts(wrapper) or {}
+        return measured.get(f"{str(root).lower() if isinstance(root, bool) else '-'}/-")
     text_tie = text.get("tie_word_embeddings") if isinstance(text, dict) else None
     if not isinstance(text_tie, bool):
         default_text = defaults.get("text_config")
