@@ -334,7 +334,7 @@ def test_wrapper_head_tying_equals_transformers(model_type: str, root: bool | No
         config["tie_word_embeddings"] = root
     if text is not None:
         config["text_config"]["tie_word_embeddings"] = text
-    lm = config["text_config"] if "text_config" in config else config
+    lm = config.get("text_config", config)
     lm.pop("layer_types", None)  # computed from the layer count in transformers
     lm["num_hidden_layers"] = 2
     ckpt = Checkpoint(model_id="t/tie", source="local", config=config, weights_format="none")
