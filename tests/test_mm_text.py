@@ -340,3 +340,17 @@ def test_wrapper_head_tying_equals_transformers(model_type: str, root: bool | No
     ckpt = Checkpoint(model_id="t/tie", source="local", config=config, weights_format="none")
     spec = analyze_checkpoint(ckpt).spec
     assert spec.tie_word_embeddings == _tied_in_transformers(model_type, config)
+
+
+@pytest.mark.parametrize(("root", "text"), [(False, True), (True, False), (False, False)])
+def test_florence2_stack_tables_follow_the_text_config(root: bool, text: bool) -> None:
+    """Florence-2: the wrapper's key ties its lm_head; the BART inside ties its encoder and
+    decoder tables to `shared` by its own text_config key (transformers counts 1 table tied,
+    3 untied, plus the head when the wrapper unties it)."""
+    config = copy.deepcopy(tf_tables.defaults_for("florence2") or {})
+    config["tie_word_embeddings"] = root
+    config["text_config"].update({"tie_word_embeddings": text, "encoder_layers": 1,
+                                  "decoder_layers": 1})
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total

@@ -348,8 +348,13 @@ class Adapter:
 
     def tie_word_embeddings(self) -> bool:
         tied = self.wrapper_tied()
-        if tied is not None:
-            return tied
+        return self.own_tie() if tied is None else tied
+
+    def own_tie(self) -> bool:
+        """The language model's own `tie_word_embeddings` (its text_config's inside a
+        wrapper), which its class applies to the ties it registers itself (a BART inside
+        Florence-2 ties its stacks' tables to `shared` by it; the wrapper's head is the
+        wrapper's business, `wrapper_tied`)."""
         return bool(
             self.read(
                 "tie_word_embeddings",
