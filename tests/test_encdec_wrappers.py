@@ -373,6 +373,14 @@ def test_t5gemma2_equals_transformers() -> None:
     assert kv.layers_cross == 2
 
 
+def test_t5gemma2_untied_equals_transformers() -> None:
+    """tie_word_embeddings false: transformers follows none of T5Gemma2's ties, so the
+    decoder holds its own token table and eoi_embedding beside the untied lm_head."""
+    config = {**json_copy(T5GEMMA2), "tie_word_embeddings": False}
+    expected = transformers_weights(json_copy(config), "T5Gemma2ForConditionalGeneration")
+    assert count_from_spec(build_spec(config)).total == expected
+
+
 def test_pix2struct_equals_transformers() -> None:
     """Pix2StructForConditionalGeneration: the image encoder (patch projection, row/column
     tables, gated blocks at heads × d_kv) as a tower, the T5-style text decoder with

@@ -585,8 +585,15 @@ class T5Gemma2(T5Gemma):
         return spec.model_copy(update={"qk_norm": True, "qk_norm_per_head": True})
 
     def stack_spec(self, name: Stack) -> StackSpec:
-        extra = self.hidden_size() if name == "encoder" else 0  # eoi_embedding, tied once
-        return StackSpec(name=name, final_norm=True, extra_params=extra)
+        if name == "encoder":  # eoi_embedding, tied once
+            return StackSpec(name=name, final_norm=True, extra_params=self.hidden_size())
+        if self.tie_word_embeddings():
+            return StackSpec(name=name, final_norm=True)
+        # T5Gemma2Model._tied_weights_keys (decoder.embed_tokens and its eoi_embedding to the
+        # encoder's) are not followed when tie_word_embeddings is False: the decoder holds a
+        # table and an eoi_embedding of its own, beside the untied lm_head
+        return StackSpec(name=name, final_norm=True, token_rows=self.vocab_size(),
+                         extra_params=self.hidden_size())
 
     def towers(self) -> list[TowerSpec]:
         vision = self.cv.lookup("encoder.vision_config")[0]
