@@ -177,8 +177,10 @@ def facts(
     if block0 is None:
         return None
     layer = model.get_submodule(block0)
-    norms = [m for _, m in layer.named_modules() if "norm" in type(m).__name__.lower()
-             or type(m).__name__ == "LayerNorm"]
+    # a sparse-attention indexer's own norms (DSA's q_input_norm, k_norm) are the indexer's
+    norms = [m for n, m in layer.named_modules()
+             if ("norm" in type(m).__name__.lower() or type(m).__name__ == "LayerNorm")
+             and "indexer" not in n]
     hidden = getattr(text, "hidden_size", None)
     # block norms act on the hidden size; q/k norms inside attention act on a head
     weighted = [

@@ -654,13 +654,27 @@ def tie_facts(model_type: str) -> dict[str, Any] | None:
                     cfg["tie_word_embeddings"] = root
                 with torch.device("meta"):
                     model = model_cls(cls(**cfg))
-                head, table = model.get_output_embeddings(), model.get_input_embeddings()
+                head, table = _head_of(model), model.get_input_embeddings()
                 if head is None or table is None:
-                    return None
+                    return None  # no head to tie (ViLT)
                 out[f"{str(root).lower()}/{str(text_tie).lower()}"] = head.weight is table.weight
     except Exception:
         return None
     return out
+
+
+def _head_of(model: Any) -> Any:
+    """The output head: the model's own, else its one child's that has one (Nemotron-H-Omni
+    keeps it in `language_model`, a NemotronHForCausalLM)."""
+    head = model.get_output_embeddings()
+    if head is not None:
+        return head
+    heads = [
+        child.get_output_embeddings() for _, child in model.named_children()
+        if hasattr(child, "get_output_embeddings")
+    ]
+    heads = [h for h in heads if h is not None]
+    return heads[0] if len(heads) == 1 else None
 
 
 def _write_tie(out: Path) -> int:
