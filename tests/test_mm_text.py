@@ -354,3 +354,42 @@ def test_florence2_stack_tables_follow_the_text_config(root: bool, text: bool) -
     tf_total, _ = _transformers(config)
     al_total, _ = _archlint(config)
     assert al_total == tf_total
+
+
+@pytest.mark.parametrize(
+    "text",
+    [{"decoder_layers": 2},
+     {"decoder_layers": 3, "d_model": 256, "decoder_attention_heads": 4,
+      "decoder_ffn_dim": 640, "vocab_size": 1000, "max_position_embeddings": 300}],
+    ids=["defaults", "varied"],
+)
+def test_pp_formulanet_decoder_equals_transformers(text: dict) -> None:
+    """PPFormulaNetForConditionalGeneration's language model: an mBART decoder of
+    decoder_layers blocks (self- and cross-attention, fc1/fc2, three LayerNorms), a learned
+    position table of max_position_embeddings + 2 rows, embedding and final LayerNorms; its
+    encoder keys build nothing (the vision model encodes). The varied d_model keeps the
+    vision projector's output (decoder_hidden_size) in step."""
+    config = copy.deepcopy(tf_tables.defaults_for("pp_formulanet") or {})
+    config["text_config"].update(text)
+    if "d_model" in text:
+        config["vision_config"]["decoder_hidden_size"] = text["d_model"]
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"hidden_size": 256, "num_attention_heads": 4, "num_hidden_layers": 3,
+          "intermediate_size": 512, "image_size": 224, "patch_size": 16, "qkv_bias": False,
+          "vocab_size": 1000, "modality_type_vocab_size": 3}],
+    ids=["defaults", "varied"],
+)
+def test_vilt_equals_transformers(changes: dict) -> None:
+    """ViltModel: BERT-sized blocks (q/k/v biased by qkv_bias), text embeddings with their
+    LayerNorm, the image embeddings (patch conv, class token, position table, modality
+    table), a final LayerNorm and the pooler."""
+    config = {**copy.deepcopy(tf_tables.defaults_for("vilt") or {}), **changes}
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from archlint.families import tf_tables
+from archlint.families import Generic, tf_tables
 from archlint.families.attention_variants import Ernie45
 from archlint.families.base import _as_int
 from archlint.families.dialects import Llama
-from archlint.spec import FFNSpec, FieldSource, LayerSpec, ModelSpec
+from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec
 
 
 def _modeling(model_type: str, fact: str) -> FieldSource:
@@ -196,4 +196,55 @@ class EvollaText(Llama):
         return super().build()
 
 
-MM_TEXT_ADAPTERS = (Ernie45VLMoeText, IdeficsText, EvollaText)
+class PPFormulaNetText(Generic):
+    """PP-FormulaNet's language model (modeling_pp_formulanet `PPFormulaNetTextModel`, its
+    text_config): an mBART decoder alone, whatever its encoder keys say (the encoder is the
+    vision model): `decoder_layers` blocks of `d_model` with `decoder_attention_heads`, a
+    self-attention and a cross-attention to the projected image features (both biased
+    q/k/v/out at d_model), a biased fc1/fc2 MLP of `decoder_ffn_dim`, three biased
+    LayerNorms; a learned position table (2 rows beyond max_position_embeddings), a
+    LayerNorm on the embedding and one at the end (the structure table's facts for the type).
+    The cross-attention caches the image tokens, never per generated token."""
+
+    name = "pp_formulanet_text"
+    model_types = ("pp_formulanet_text",)
+    known = True
+
+    def num_layers(self) -> int:
+        return self.read_int("num_layers", "decoder_layers", default=8,
+                             why="PPFormulaNetTextConfig's default") or 0
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        spec = super().attention(index, layer_type)
+        prov = dict(spec.provenance)
+        heads = self.read_int("num_heads", "decoder_attention_heads", prov=prov) or spec.num_heads
+        dim = self.hidden_size() // max(heads, 1)
+        return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
+                                       "head_dim": dim, "v_head_dim": dim, "kind": "mha",
+                                       "provenance": prov})
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        prov = dict(spec.provenance)
+        width = self.read_int("intermediate_size", "decoder_ffn_dim", prov=prov)
+        return spec.model_copy(update={"intermediate_size": width or spec.intermediate_size,
+                                       "provenance": prov})
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        prov = dict(spec.attention.provenance)
+        prov["source"] = _modeling("pp_formulanet", "encoder_attn: cross-attention to the "
+                                   "image features in every decoder layer")
+        cross = spec.attention.model_copy(update={
+            "source": "encoder", "positional": "none", "window": None, "provenance": prov})
+        return spec.model_copy(update={"cross_attention": cross})
+
+    def build(self) -> ModelSpec:
+        # read: the encoder keys name no module of this decoder (the vision model encodes)
+        for key in ("encoder_layers", "encoder_attention_heads", "encoder_ffn_dim",
+                    "encoder_layerdrop", "decoder_layerdrop", "scale_embedding"):
+            self.cv.lookup(key)
+        return super().build()
+
+
+MM_TEXT_ADAPTERS = (Ernie45VLMoeText, IdeficsText, EvollaText, PPFormulaNetText)
