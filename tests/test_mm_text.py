@@ -393,3 +393,26 @@ def test_vilt_equals_transformers(changes: dict) -> None:
     tf_total, _ = _transformers(config)
     al_total, _ = _archlint(config)
     assert al_total == tf_total
+
+
+@pytest.mark.parametrize(
+    "text",
+    [{},
+     # the hidden size stays: the tower table's projectors were fitted at the default one
+     {"num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 64,
+      "intermediate_size": 1024, "moe_hidden_size": 256, "moe_intermediate_size": 128,
+      "num_local_experts": 8, "num_experts_per_tok": 2, "vocab_size": 1000,
+      "mlp_layer_types": ["dense", "sparse"], "attention_bias": True}],
+    ids=["defaults", "varied"],
+)
+def test_muse_spark_language_model_equals_transformers(text: dict) -> None:
+    """MuseSparkForConditionalGeneration's language model: gated GQA attention, three
+    weighted norms and two residual gates per block, and MoE blocks whose experts read and
+    write moe_hidden_size between pre_expert_proj and post_expert_proj (or a dense MLP)."""
+    config = _small("muse_spark", **text)
+    config["text_config"].pop("layer_rope_theta", None)  # one entry per layer
+    if "mlp_layer_types" not in text:
+        config["text_config"].pop("mlp_layer_types", None)
+    tf_total, _ = _transformers(config)
+    al_total, _ = _archlint(config)
+    assert al_total == tf_total

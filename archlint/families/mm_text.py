@@ -247,4 +247,59 @@ class PPFormulaNetText(Generic):
         return super().build()
 
 
-MM_TEXT_ADAPTERS = (Ernie45VLMoeText, IdeficsText, EvollaText, PPFormulaNetText)
+class MuseSparkText(Generic):
+    """Muse Spark's language model (modeling_muse_spark `MuseSparkTextDecoderLayer`, its
+    text_config): GQA attention (q/k/v/o biased by `attention_bias`) with an output gate
+    `gate_proj` (h -> heads x head_dim, unbiased) and weight-less q/k and output norms; three
+    weighted RMSNorms per block (input, pre- and post-feed-forward; the post-attention one has
+    no weight) and two residual gates of h. Its `mlp_layer_types` "sparse" blocks (absent:
+    all) are a `MuseSparkMoE`: a router (experts x h; its correction bias a buffer),
+    `pre_expert_proj` h -> `moe_hidden_size`, a norm there, `num_local_experts` gated experts
+    `moe_intermediate_size` wide that read and write moe_hidden_size, their one
+    post_expert_norm, and `post_expert_proj` back to h; a "dense" block a gated MLP of
+    `intermediate_size`. The experts do not read the hidden size, so each block's parameters
+    are computed here (`block_params`); the FFN spec still names experts, top-k and widths."""
+
+    name = "muse_spark_text"
+    model_types = ("muse_spark_text",)
+    known = True
+
+    def _sparse(self, index: int) -> bool:
+        kinds = self.cv.lookup("mlp_layer_types")[0]
+        if isinstance(kinds, list) and index < len(kinds):
+            return kinds[index] == "sparse"
+        return True  # MuseSparkTextConfig: mlp_layer_types defaults to all "sparse"
+
+    def is_moe_layer(self, index: int) -> bool:
+        return self._sparse(index) and self.num_experts() > 1
+
+    def layer(self, index: int, layer_type: str) -> LayerSpec:
+        spec = super().layer(index, layer_type)
+        att, ffn, h = spec.attention, spec.ffn, self.hidden_size()
+        q, kv = att.num_heads * att.head_dim, att.num_kv_heads * att.head_dim
+        bias = (q + 2 * kv + h) if att.qkv_bias else 0
+        params = {"attention": 2 * h * q + 2 * h * kv + bias + h * q,  # + the output gate
+                  "norms": 3 * h, "other": 2 * h}  # three weighted norms, two residual gates
+        if ffn.kind == "moe":
+            moe = self.read_int("moe_hidden_size", "moe_hidden_size", default=4096,
+                                why="MuseSparkTextConfig's default") or 0
+            experts, width = ffn.num_experts, ffn.expert_intermediate_size
+            params["routed_experts"] = experts * 3 * moe * width
+            params["router"] = experts * h
+            params["dense_ffn"] = 2 * h * moe  # pre_expert_proj and post_expert_proj
+            params["norms"] += 2 * moe  # pre_expert_norm and the experts' post_expert_norm
+        else:
+            params["dense_ffn"] = 3 * h * ffn.intermediate_size
+        return spec.model_copy(update={"block_params": params})
+
+    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
+        return (*super().layer_key(index, layer_type), self._sparse(index))
+
+    def build(self) -> ModelSpec:
+        for key in ("qk_scale_factor", "output_multiplier", "post_norm_eps",
+                    "residual_gate_temperature", "layer_rope_theta", "routed_scaling_factor"):
+            self.cv.lookup(key)  # read: scales and epsilons, no shape
+        return super().build()
+
+
+MM_TEXT_ADAPTERS = (Ernie45VLMoeText, IdeficsText, EvollaText, PPFormulaNetText, MuseSparkText)
