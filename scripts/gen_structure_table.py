@@ -85,7 +85,6 @@ def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
     from transformers import AutoConfig
 
     from archlint.families import tf_tables
-    from tests.conformance import tf_side
 
     for wrapper in tf_tables.model_types():
         if tf_tables.category(wrapper) != "multimodal" or tf_tables.sub_configs(wrapper).get(
@@ -94,18 +93,26 @@ def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
             continue
         try:
             cfg = AutoConfig.for_model(wrapper)
-            text = cfg.text_config
-            for key in LAYER_KEYS:
-                if isinstance(getattr(text, key, None), int):
-                    setattr(text, key, 2)
-            cls = tf_side.model_class_for(tf_tables.model_classes(wrapper), "multimodal")
-            model = tf_side.build_model(cls, cfg) if cls else None
-            lm = tf_side._language_model(model) if model is not None else None
+            model, lm = _harness_build(wrapper, cfg, cfg.text_config)
         except Exception:
             continue
         if lm is not None:
-            return lm, text, model
+            return lm, cfg.text_config, model
     return None, None, None
+
+
+def _harness_build(model_type: str, cfg: Any, text: Any) -> tuple[Any, Any]:
+    """The class the conformance harness counts, built from `cfg` with the language model's
+    layers (`text`: its config) cut to 2, and that model's `get_decoder()` (None: none)."""
+    from archlint.families import tf_tables
+    from tests.conformance import tf_side
+
+    for key in LAYER_KEYS:
+        if isinstance(getattr(text, key, None), int):
+            setattr(text, key, 2)
+    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal")
+    model = tf_side.build_model(cls, cfg) if cls else None
+    return model, tf_side._language_model(model) if model is not None else None
 
 
 def _root_build(model_type: str) -> tuple[Any, Any, Any]:
@@ -119,16 +126,10 @@ def _root_build(model_type: str) -> tuple[Any, Any, Any]:
 
     from archlint.families import tf_tables
     from scripts.gen_tower_table import NoLanguageModel, _towers_inside
-    from tests.conformance import tf_side
     from tests.conformance.run import filled_defaults
 
     cfg = AutoConfig.for_model(model_type)
-    for key in LAYER_KEYS:
-        if isinstance(getattr(cfg, key, None), int):
-            setattr(cfg, key, 2)
-    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal")
-    model = tf_side.build_model(cls, cfg) if cls else None
-    lm = tf_side._language_model(model) if model is not None else None
+    model, lm = _harness_build(model_type, cfg, cfg)
     if lm is None:
         return None, cfg, None
     try:
