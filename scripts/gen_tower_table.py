@@ -111,16 +111,29 @@ def _towers_inside(model_type: str, config: dict[str, Any]) -> set[str]:
     the layer count; the token table and final norm with no sub-config key."""
     if config.get("is_encoder_decoder"):
         return set()  # the decoder is the language model; what feeds it is outside it
-    built = _built(model_type, config)
-    if built is None:
-        return set()
-    base = _child_sizes(built[1])
     layers_key = next((path for path in ("text_config.num_hidden_layers", "num_hidden_layers")
                        if _has(config, path)), None)
     if layers_key is None:
         # the language model is configured elsewhere (Canary's decoder_config): no sub-config
         # key tells a tower from it
         return set()
+    towers = _moving_children(model_type, config, layers_key)
+    # a child only a flag builds (IDEFICS' perceiver_resampler with use_resampler), judged
+    # the same way in the flagged build
+    for path, (op, value) in _variables(config).items():
+        if op == "bool" and "." not in path:
+            flagged = _set(config, path, "key", not value)
+            towers |= _moving_children(model_type, flagged, layers_key)
+    return towers
+
+
+def _moving_children(model_type: str, config: dict[str, Any], layers_key: str) -> set[str]:
+    """Children of the language model whose size moves with a non-text sub-config key and
+    not with the layer count, in the build of `config`."""
+    built = _built(model_type, config)
+    if built is None:
+        return set()
+    base = _child_sizes(built[1])
     more = _built(model_type, _set(config, layers_key, "key", _get(config, layers_key) + 1))
     if more is None:
         return set()

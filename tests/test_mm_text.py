@@ -244,8 +244,11 @@ def test_ernie45_vl_moe_vision_experts_never_active_by_hand() -> None:
       "intermediate_size": 512, "vocab_size": 1000, "additional_vocab_size": 3,
       "cross_layer_interval": 2, "alpha_type": "vector", "qk_layer_norms": True,
       "vision_config": {"embed_dim": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
-                        "intermediate_size": 128, "image_size": 56}}],
-    ids=["defaults", "varied"],
+                        "intermediate_size": 128, "image_size": 56}},
+     # IDEFICS-9B/80B's perceiver resampler, a child of the language model's module that
+     # only the flag builds: a tower all the same
+     {"use_resampler": True}],
+    ids=["defaults", "varied", "resampler"],
 )
 def test_idefics_gated_cross_attention_equals_transformers(changes: dict) -> None:
     """IdeficsForVisionText2Text: Llama blocks plus num_hidden_layers // cross_layer_interval
@@ -254,7 +257,7 @@ def test_idefics_gated_cross_attention_equals_transformers(changes: dict) -> Non
     config = copy.deepcopy(tf_tables.defaults_for("idefics") or {})
     for key, value in changes.items():
         config[key] = {**config[key], **value} if isinstance(value, dict) else value
-    if not changes:
+    if "hidden_size" not in changes:
         config["num_hidden_layers"] = 2
     tf_total, _ = _transformers(config)
     al_total, _ = _archlint(config)

@@ -142,7 +142,11 @@ class IdeficsText(Llama):
         return (*super().layer_key(index, layer_type), self._cross(index))
 
     def build(self) -> ModelSpec:
-        self.cv.lookup("alpha_initializer")  # read: how the gates start, not their shape
+        # read: how the gates start and which parts train, no shape
+        for key in ("alpha_initializer", "freeze_text_layers", "freeze_vision_layers",
+                    "freeze_lm_head", "freeze_text_module_exceptions",
+                    "freeze_vision_module_exceptions"):
+            self.cv.lookup(key)
         return super().build()
 
 
