@@ -167,8 +167,14 @@ def test_composite_equals_transformers(decoder: dict) -> None:
           "num_attention_heads": 4, "intermediate_size": 96,
           "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4},
          "SpeechEncoderDecoderModel"),
+        # a declared output_hidden_size unlike the decoder's width: enc_to_dec_proj, from
+        # the encoder's hidden_size (SpeechEncoderDecoderModel's rule)
+        ("speech-encoder-decoder",
+         {"model_type": "wav2vec2", "hidden_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "intermediate_size": 96, "output_hidden_size": 48},
+         "SpeechEncoderDecoderModel"),
     ],
-    ids=["vit2bert", "wav2vec2bert"],
+    ids=["vit2bert", "wav2vec2bert", "wav2vec2bert-output-width"],
 )
 def test_composite_vision_and_speech_encoders_equal_transformers(
     root: str, encoder: dict, model_class: str

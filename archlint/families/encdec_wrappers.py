@@ -261,8 +261,16 @@ class CompositeEncoderDecoder(Adapter):
                 "encoder archlint can read"
             )
         enc_h = towers[0].hidden_size or d
+        # SpeechEncoderDecoderModel decides by the encoder's output_hidden_size (Wav2Vec2's
+        # adapter width, where its config has one) and projects from its hidden_size
+        declared = enc_cfg.get("output_hidden_size")
+        out_h = (
+            declared  # omitted: Wav2Vec2Config derives it from hidden_size
+            if root_type == "speech-encoder-decoder" and isinstance(declared, int)
+            else enc_h
+        )
         extra = dict(dec_spec.extra_params)
-        if enc_h != d and dec_cfg.get("cross_attention_hidden_size") is None:
+        if out_h != d and dec_cfg.get("cross_attention_hidden_size") is None:
             extra["other"] = extra.get("other", 0) + enc_h * d + d  # enc_to_dec_proj
 
         layers = []
