@@ -667,13 +667,25 @@ def tie_facts(model_type: str) -> dict[str, Any] | None:
                     cfg["tie_word_embeddings"] = root
                 with torch.device("meta"):
                     model = model_cls(cls(**cfg))
-                head, table = _head_of(model), model.get_input_embeddings()
+                head, table = _head_of(model), _table_of(model)
                 if head is None or table is None:
                     return None  # no head to tie (ViLT)
                 out[f"{str(root).lower()}/{str(text_tie).lower()}"] = head.weight is table.weight
     except Exception:
         return None
     return out
+
+
+def _table_of(model: Any) -> Any:
+    """The token table: the model's own, else its language model's (PP-FormulaNet's model
+    does not resolve get_input_embeddings; its decoder does)."""
+    from tests.conformance import tf_side as tf
+
+    try:
+        return model.get_input_embeddings()
+    except Exception:
+        lm = tf._language_model(model)
+        return lm.get_input_embeddings() if lm is not None else None
 
 
 def _head_of(model: Any) -> Any:
