@@ -195,6 +195,9 @@ class FFNSpec(_Sourced):
     grouped_topk: tuple[int, int] | None = None  # (n_group, topk_group), DeepSeek-V3
     norm_topk_prob: bool | None = None
     aux_loss_coef: float | None = None
+    # routed experts (with their router) that only another modality's tokens reach
+    # (ERNIE-4.5-VL's vision experts): in the total, never active for a text token
+    modality_expert_params: int = 0
 
 
 @record

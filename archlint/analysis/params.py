@@ -57,7 +57,9 @@ def _active(
     for layer, routed in routed_by_layer.items():
         ffn = _ffn_at(spec, layer)
         if ffn is not None and ffn.kind == "moe" and ffn.num_experts:
-            inactive += routed - routed * ffn.experts_per_token // ffn.num_experts
+            # another modality's experts: none of them active; of the token's own, top-k
+            own = max(routed - ffn.modality_expert_params, 0)
+            inactive += routed - own * ffn.experts_per_token // ffn.num_experts
     active = total - mtp - inactive
     return active, active - embedding
 
@@ -275,7 +277,8 @@ def ffn_params(ffn: FFNSpec, hidden: int) -> dict[str, int]:
     if ffn.kind == "dense":
         return {"dense_ffn": mlp(ffn.intermediate_size)}
     out = {
-        "routed_experts": ffn.num_experts * mlp(ffn.expert_intermediate_size),
+        "routed_experts": ffn.num_experts * mlp(ffn.expert_intermediate_size)
+        + ffn.modality_expert_params,
         "router": hidden * ffn.num_experts + (ffn.num_experts if ffn.router_bias else 0),
     }
     if ffn.num_shared_experts:
