@@ -276,6 +276,9 @@ def main() -> int:
     ap.add_argument("--models", default=",".join([m[0] for m in MODELS] + [z[0] for z in ZOO]))
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--budget", type=float, default=0.4, help="seconds of timed runs per case")
+    ap.add_argument("--budget-s", type=float, default=500.0,
+                    help="seconds for the whole table: once the rows so far project past it, "
+                         "the remaining rows time with a tenth of --budget (no row is skipped)")
     ap.add_argument("--no-check", action="store_true")
     ap.add_argument("--no-graphs", action="store_true")
     args = ap.parse_args()
@@ -322,6 +325,18 @@ def main() -> int:
                    f"`archlint bench MODEL --layer N` for a model whose adapter reads it)")
         jobs.append((name, analysis, batch, context, why, [group], command, True))
 
+    rows_total = sum(len(j[5]) for j in jobs)
+    rows_done = 0
+    t_rows = time.time()
+
+    def case_budget() -> float:
+        """--budget, or a tenth of it once the mean row so far projects past --budget-s."""
+        if not rows_done:
+            return args.budget
+        mean = (time.time() - t_rows) / rows_done
+        projected = time.time() - t0 + mean * (rows_total - rows_done)
+        return args.budget if projected <= args.budget_s else args.budget / 10
+
     def save() -> None:
         (out / "bench_models.json").write_text(json.dumps(doc, indent=1, default=str))
         (out / "bench_models.md").write_text(markdown(doc))
@@ -340,12 +355,14 @@ def main() -> int:
                              "relative_error": kvm.relative_error, "tensors": kvm.tensors}
         torch.cuda.empty_cache()
         for index, count, desc in groups:
+            budget = case_budget()
             print(f"[{time.time() - t0:6.1f}s] {name} layer {index} ({desc}, ×{count}) "
-                  f"B={batch} L={context}", flush=True)
+                  f"B={batch} L={context} (timing budget {budget:g} s a case)", flush=True)
+            t_row = time.time()
             try:
                 r = run_layer(analysis, layer=index, batch=batch, context=context,
                               dtype=args.dtype, device=device, check=not args.no_check,
-                              graphs=not args.no_graphs, budget_s=args.budget,
+                              graphs=not args.no_graphs, budget_s=budget,
                               peaks=peaks, encoder_tokens=ENCODER_TOKENS.get(name))
             except Exception as exc:
                 traceback.print_exc()
@@ -353,7 +370,12 @@ def main() -> int:
                      "batch": batch, "context": context, "dtype": args.dtype}
                 torch.cuda.empty_cache()
             r["group"], r["group_layers"] = desc, count
+            r["row_wall_s"], r["case_budget_s"] = round(time.time() - t_row, 2), budget
+            rows_done += 1
             entry["layers"].append(r)
+            st = r.get("stages", {})
+            print(f"    row {r['row_wall_s']:.1f} s; stages {st.get('wall_s')}; compiles "
+                  f"{st.get('compiles')}", flush=True)
             for c in r.get("checks", []):
                 print(f"    check {c['dtype']}: prefill {c.get('prefill_rel_err')} decode "
                       f"{c.get('decode_rel_err')} cache {c.get('cache_rel_err')} "
