@@ -151,6 +151,58 @@ def extrapolate(rows: list[dict[str, Any]], phase: str, path: str) -> float | No
     return tokens / total if tokens and total else None
 
 
+def probe_moe_form(peaks_gpu: str) -> dict[str, Any]:
+    """Choose the fused MoE's GEMM form for this run by a same-run measurement: Mixtral's
+    experts at 1,024 tokens (the mid count of issue 17) through the TMA-fed persistent GEMMs
+    and through the pointer GEMMs, each checked against the per-expert loop in bf16 first.
+    The TMA form stays on only if it is correct and not slower; the choice and both times
+    are recorded with the table."""
+    import torch
+
+    from archlint.bench.kernelmods import kernel_module
+    from archlint.bench.timing import time_fn
+
+    moe, ref = kernel_module("moe"), kernel_module("reference")
+    e, k, c, f, t = 8, 2, 4096, 14336, 1024
+    w13 = torch.randn(e, 2 * f, c, device="cuda", dtype=torch.bfloat16).mul_(c**-0.5)
+    w2 = torch.randn(e, c, f, device="cuda", dtype=torch.bfloat16).mul_(f**-0.5)
+    sets = []
+    for _ in range(3):
+        x = torch.randn(t, c, device="cuda", dtype=torch.bfloat16)
+        w, ids = moe.route_softmax_topk(torch.randn(t, e, device="cuda"), k)
+        sets.append((x, w, ids))
+    x, w, ids = sets[0]
+    want = ref.moe_ref(x, w13, w2, w, ids).double()
+    out: dict[str, Any] = {"gpu": peaks_gpu, "tokens": t}
+    for form in ("tma", "pointer"):  # (the weights, 2.8 GB, are freed on return)
+        try:
+            def fn(x, w, ids, tma=form == "tma"):
+                return moe.fused_moe(x, w13, w2, w, ids, use_tma=tma)
+
+            err = float((fn(x, w, ids).double() - want).norm() / want.norm())
+            ms = time_fn(fn, sets, warmup=1, min_runs=20, max_runs=20, budget_s=0.0).median_s
+            out[form] = {"rel_err": err, "ms": ms * 1e3, "ok": err < 2e-2}
+        except Exception as exc:  # a form the compiler or the chip refuses
+            out[form] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    tma, ptr = out["tma"], out["pointer"]
+    out["use_tma"] = bool(tma["ok"] and (not ptr["ok"] or tma["ms"] <= ptr["ms"]))
+    moe.USE_TMA = out["use_tma"]
+    return out
+
+
+def moe_form_line(probe: dict[str, Any] | None) -> str:
+    if not probe:
+        return "MoE GEMMs: the kernels' default form (no probe)."
+
+    def one(form: str) -> str:
+        r = probe.get(form, {})
+        if "ms" in r:
+            return f"{form} {r['ms']:.3f} ms (err {r['rel_err']:.1e})"
+        return f"{form} refused ({r.get('error', '?')[:60]})"
+    return (f"MoE GEMMs: {'TMA-fed persistent' if probe.get('use_tma') else 'pointer'} "
+            f"(probe at Mixtral {probe.get('tokens')} tokens: {one('tma')}, {one('pointer')}).")
+
+
 def fmt_bytes(n: float) -> str:
     for unit, div in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(n) >= div:
@@ -180,6 +232,8 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         f"Measured ceilings: copy {peaks.get('copy_bytes_per_s', 0) / 1e12:.2f} TB/s "
         f"(read + write), bf16 matmul 8192³ {peaks.get('bf16_flops', 0) / 1e12:.0f} TFLOP/s.",
+        "",
+        moe_form_line(doc.get("moe_form")),
         "",
         "### KV cache and correctness (Triton path vs PyTorch path, same weights)",
         "",
@@ -303,6 +357,8 @@ def main() -> int:
     pk = doc["peaks"]
     print(f"[{time.time() - t0:6.1f}s] {pk['gpu']}: copy {pk['copy_bytes_per_s'] / 1e12:.2f} "
           f"TB/s, bf16 mm {pk['bf16_flops'] / 1e12:.0f} TFLOP/s", flush=True)
+    doc["moe_form"] = probe_moe_form(pk["gpu"])
+    print(f"[{time.time() - t0:6.1f}s] MoE GEMM form: {doc['moe_form']}", flush=True)
     names = args.models.split(",")
     jobs = []  # (name, analysis, batch, context, why, groups, command, zoo)
     for name, batch, context, why in (m for m in MODELS if m[0] in names):
