@@ -10,7 +10,9 @@ kernel launches is chosen from measurements instead of by the autotuner's single
 
 Candidates: the tuned list, the packed-head tiles (`PACK`), a few extra shapes, the one-loop
 form (`MERGE`) of the window tiles, and last (phase 2, where a compiler crash costs only that
-phase) the warp-specialised loop (`WS`) of each case's two fastest tiles. Each tile is checked
+phase) the K/V-by-TMA form (`TMA`) of each case's three fastest staged tiles and the
+warp-specialised loop (`WS`) of its two fastest. `--short` (a short lease): phase 1 times only
+the committed pick and four tiles, phase 2 only the TMA forms. Each tile is checked
 against PyTorch's SDPA (causal, or the band mask for the window) in bf16 (< 2e-2 relative)
 before it is timed; a tile the compiler refuses is recorded as refused. Timing:
 archlint.bench.timing (CUDA events, median of 15 calls on 3 rotated input sets); the three
