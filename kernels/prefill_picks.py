@@ -11,7 +11,8 @@ A class is the autotuner's key with the lengths bucketed: the device capability,
 element size, the head dims, the group sizes, the mask flags, a minimum query length and, for
 windows, a range of window sizes around the one measured. Shapes outside every class go to the
 autotuner as before. `config` is `_config`'s arguments: BLOCK_M, BLOCK_N, warps, stages, PACK,
-MERGE, WS. Written by `scripts/bench_prefill_tiles.py --write-picks`; `measured` says where.
+MERGE, WS (and TMA where an entry lists an eighth). Written by
+`scripts/bench_prefill_tiles.py --write-picks`; `measured` says where.
 """
 
 PICKS = [{'match': {'capability': [9, 0],
