@@ -119,7 +119,7 @@ def tanh(x):
 #: on a GPU: the autotuner would compile and time every listed tile of every kernel for each
 #: new shape and dtype (the fp32 checks under tf32x3 compile a whole second set) only to pick a
 #: tile whose speed nobody reads; the tiles themselves are checked one by one under the
-#: interpreter (tests/test_kernels.py) and at the bench shapes by scripts/bench_kernels.py.
+#: interpreter (tests/test_kernels.py) and at the bench shapes by benchmarks/gpu_kernels.py.
 _FIXED = {"on": False}
 
 

@@ -268,7 +268,7 @@ def _config(bm, bn, w, s, pack=1, merge=False, ws=False, tma=False):
 
 
 def config_name(config) -> str:
-    """'128x64 w8 s3 pack2 merge': the tile as the sweep and BENCH_GPU.md write it."""
+    """'128x64 w8 s3 pack2 merge': the tile as the sweep and benchmarks/GPU_KERNELS.md write it."""
     kw = config.kwargs
     return (f"{kw['BLOCK_M']}x{kw['BLOCK_N']} w{config.num_warps} s{config.num_stages} "
             f"pack{kw.get('PACK', 1)}" + (" merge" if kw.get("MERGE") else "")

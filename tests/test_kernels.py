@@ -609,12 +609,12 @@ def test_gated_delta_rule(K, dtype):
 
 
 def test_bench_tuning_table_reads_the_autotuners_timings():
-    """scripts/bench_kernels.py reports the autotuner's per-tile timings: Triton keeps, per
+    """benchmarks/gpu_kernels.py reports the autotuner's per-tile timings: Triton keeps, per
     config, the [median, p20, p80] of `do_bench` (a list), older versions a float."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_kernels.py"
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_kernels.py"
     spec = importlib.util.spec_from_file_location("bench_kernels_under_test", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -4,9 +4,9 @@ GQA with 8 KV heads; full causal and window S/8), beside the autotuner's pick, a
 fastest of each case as that shape class's pick (`kernels/prefill_picks.py`), so the tile the
 kernel launches is chosen from measurements instead of by the autotuner's single timing.
 
-    PYTHONUNBUFFERED=1 python scripts/bench_prefill_tiles.py --json out.json \\
+    PYTHONUNBUFFERED=1 python benchmarks/gpu_prefill_tiles.py --json out.json \\
         --write-picks kernels/prefill_picks.py --budget-s 170
-    TRITON_INTERPRET=1 python scripts/bench_prefill_tiles.py --smoke --write-picks /tmp/p.py
+    TRITON_INTERPRET=1 python benchmarks/gpu_prefill_tiles.py --smoke --write-picks /tmp/p.py
 
 Candidates: the tuned list, the packed-head tiles (`PACK`), a few extra shapes, the one-loop
 form (`MERGE`) of the window tiles, and last (phase 2, where a compiler crash costs only that

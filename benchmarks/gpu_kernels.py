@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark archlint's Triton kernels against the PyTorch path, side by side in one run.
 
-    PYTHONUNBUFFERED=1 python scripts/bench_kernels.py --json out.json [--only decode,moe]
-    TRITON_INTERPRET=1 python scripts/bench_kernels.py --smoke      # CPU: plumbing only
+    PYTHONUNBUFFERED=1 python benchmarks/gpu_kernels.py --json out.json [--only decode,moe]
+    TRITON_INTERPRET=1 python benchmarks/gpu_kernels.py --smoke      # CPU: plumbing only
 
 Method (see the device notes' METHOD.md): measure the two ceilings first (device-to-device copy
 bandwidth counting read + write; a bf16 8192^3 matmul); check every kernel in fp32 against its

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The whole `archlint bench` results table in one run on a GPU machine.
 
-    PYTHONUNBUFFERED=1 python scripts/bench_models.py --out DIR [--models mixtral,gpt-oss]
+    PYTHONUNBUFFERED=1 python benchmarks/gpu_layers.py --out DIR [--models mixtral,gpt-oss]
 
 For each model (catalog names, offline): the layers are grouped by kind (attention kind,
 window, chunk, FFN kind) and the first layer of each group is built at the model's real size
@@ -377,7 +377,7 @@ def main() -> int:
             base = analyze(base_name, options, SourceOptions(offline=True))
             analysis, index = zoo_analysis(name, base)
         group = next(g for g in layer_groups(analysis.spec) if g[0] == index)
-        command = (f"scripts/bench_models.py --models {name} (a spec built on {base_name}; "
+        command = (f"benchmarks/gpu_layers.py --models {name} (a spec built on {base_name}; "
                    f"`archlint bench MODEL --layer N` for a model whose adapter reads it)")
         jobs.append((name, analysis, batch, context, why, [group], command, True))
 
