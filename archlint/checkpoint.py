@@ -283,9 +283,10 @@ def _rows_of(keys: list[str], names: list[str]) -> str | None:
     a permutation of row ids cost more to build and to compress than the names themselves."""
     if keys == names:
         return "table"
-    if keys == sorted(names):
-        return "sorted"
-    return None
+    try:
+        return "sorted" if keys == sorted(names) else None
+    except TypeError:  # a name that is not a string (a table built by hand)
+        return None
 
 
 def _keys_from_rows(rows: Any, names: list[str]) -> list[str]:
