@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from math import prod
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -24,9 +25,10 @@ from archlint.dtypes import DTYPE_BITS
 from archlint.ggml_types import tensor_bytes
 
 Source = Literal["hub", "local", "catalog", "cache"]
-#: 2: the tensor table as columns (`TensorTable.to_columns`); 1 (rows) is still read.
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
+#: 3: an index weight_map may name its tensors as rows of the table (`_index_entry`);
+#: 2: the tensor table as columns (`TensorTable.to_columns`); 1 (rows). All three are read.
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)
 
 
 @dataclass(slots=True)
@@ -183,15 +185,16 @@ class TensorTable(Sequence[TensorInfo]):
         """The table as JSON columns: dtypes and shapes as ids into tables of the distinct
         values (experts repeat a few shapes), shards as ids into the checkpoint's shards
         (-1: none). Serialises in tens of milliseconds where 140k row lists took ~0.4 s."""
-        dtype_ids: dict[str, int] = {}
-        shape_ids: dict[tuple[int, ...], int] = {}
+        dtype_table = list(dict.fromkeys(self.dtypes))
+        shape_table = list(dict.fromkeys(self.shapes))
         return {
             "names": self.names,
-            "dtype_table": list(dict.fromkeys(self.dtypes)),
-            "dtypes": pack_ints([dtype_ids.setdefault(d, len(dtype_ids)) for d in self.dtypes]),
-            "shape_table": [list(s) for s in dict.fromkeys(self.shapes)],
-            "shapes": pack_ints([shape_ids.setdefault(s, len(shape_ids)) for s in self.shapes]),
-            "shards": pack_ints([-1 if s is None else shard_ids.get(s, -1) for s in self.shards]),
+            "dtype_table": dtype_table,
+            "dtypes": pack_ints(ids_into(dtype_table, self.dtypes)),
+            "shape_table": [list(s) for s in shape_table],
+            "shapes": pack_ints(ids_into(shape_table, self.shapes)),
+            # None is no shard's name: -1 as an unknown one is
+            "shards": pack_ints(list(map(shard_ids.get, self.shards, repeat(-1)))),
             "starts": self.starts,
             "ends": self.ends,
         }
@@ -223,6 +226,13 @@ class TensorTable(Sequence[TensorInfo]):
         return cls(names, dtypes, shapes, shards, starts, ends)
 
 
+def ids_into(table: list[Any], values: list[Any]) -> list[int]:
+    """Each value's position in `table` (its distinct values), looked up by a C-level `map`:
+    Kimi-K2's 139k dtypes, shapes or shard names in ~3 ms where a `setdefault` per value took
+    ~10."""
+    return list(map({v: i for i, v in enumerate(table)}.__getitem__, values))
+
+
 def pack_ints(ids: list[int]) -> list[int] | dict[str, str]:
     """An id column for JSON: ids in 0..255 (dtypes, shapes, shards of a checkpoint) as the
     base64 of one byte each (`{"u8": ...}`), made and read at C speed where JSON writes ~60 ns
@@ -245,34 +255,70 @@ def unpack_ints(value: Any) -> list[Any]:
 
 
 
-def _index_entry(index: dict[str, Any] | None) -> dict[str, Any]:
+def _index_entry(index: dict[str, Any] | None, names: list[str] | None) -> dict[str, Any]:
     """The raw index for a cache entry: a weight_map of strings to strings (every real one)
-    as two columns, the names and shard ids into the distinct shard names (Kimi-K2's 139k
-    pairs encode in ~20 ms as columns, ~70 ms as an object); anything else as it is."""
+    as columns: shard ids into the distinct shard names, and its tensors as an order of the
+    table's `names` when they are the same names (`_rows_of`), so Kimi-K2's 139k names are
+    encoded once, not twice; as a names column otherwise. Anything else as it is."""
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict) or not weight_map or (
             set(map(type, weight_map)) | set(map(type, weight_map.values()))) != {str}:
         return {"index": index}
-    shard_ids: dict[str, int] = {}
-    shards = [shard_ids.setdefault(s, len(shard_ids)) for s in weight_map.values()]
-    columns = {"names": list(weight_map), "shards": pack_ints(shards),
-               "shard_table": list(shard_ids)}
+    shard_table = list(dict.fromkeys(weight_map.values()))
+    shards = ids_into(shard_table, list(weight_map.values()))
+    columns: dict[str, Any] = {"shards": pack_ints(shards), "shard_table": shard_table}
+    rows = _rows_of(list(weight_map), names or [])
+    if rows is None:
+        columns["names"] = list(weight_map)
+    else:
+        columns["rows"] = rows
     return {"index": {**index, "weight_map": columns}, "index_weight_map": "columns"}  # type: ignore[dict-item]
 
 
-def _index_from_entry(data: dict[str, Any]) -> dict[str, Any] | None:
+def _rows_of(keys: list[str], names: list[str]) -> str | None:
+    """How `keys` (an index's tensors, in its order) follow from the table's `names`: "table"
+    when they are the names in order (an index written from its shards' headers), "sorted" when
+    they are the names sorted (transformers writes its index with sort_keys), None otherwise.
+    Both checks run in C in ~3 ms for Kimi-K2's 139k (timsort merges the shards' sorted runs);
+    a permutation of row ids cost more to build and to compress than the names themselves."""
+    if keys == names:
+        return "table"
+    try:
+        return "sorted" if keys == sorted(names) else None
+    except TypeError:  # a name that is not a string (a table built by hand)
+        return None
+
+
+def _keys_from_rows(rows: Any, names: list[str]) -> list[str]:
+    """The inverse of `_rows_of`; raises on anything else."""
+    if rows == "table":
+        return names
+    if rows == "sorted":
+        return sorted(names)
+    raise TypeError("not a row order")
+
+
+def _index_from_entry(data: dict[str, Any], names: list[str] | None) -> dict[str, Any] | None:
     """The inverse of `_index_entry` (the weight_map back in its place among the keys)."""
     index = data.get("index")
     if data.get("index_weight_map") != "columns":
         return index
     columns = index["weight_map"]  # type: ignore[index]
-    names, table = columns["names"], columns["shard_table"]
+    table = columns["shard_table"]
+    if "rows" in columns:
+        if data.get("format", 0) < 3:
+            raise TypeError("index rows in a format before 3")
+        keys = _keys_from_rows(columns["rows"], names or [])
+    else:
+        keys = columns["names"]
     shards = unpack_ints(columns["shards"])
-    if not (type(names) is list and type(shards) is list and type(table) is list
-            and len(names) == len(shards)) or set(map(type, names)) - {str} or (
+    if not (type(keys) is list and type(shards) is list and type(table) is list
+            and len(keys) == len(shards)) or set(map(type, keys)) - {str} or (
             set(map(type, table)) - {str}):
         raise TypeError("index weight_map columns")
-    weight_map = dict(zip(names, map(table.__getitem__, _ids(shards)), strict=True))
+    weight_map = dict(zip(keys, map(table.__getitem__, _ids(shards)), strict=True))
+    if len(weight_map) != len(keys):
+        raise ValueError("index weight_map names repeat")
     return {**index, "weight_map": weight_map}  # type: ignore[dict-item]
 
 
@@ -334,9 +380,10 @@ class Checkpoint:
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         shard_ids = {s.name: i for i, s in enumerate(self.shards) if s.name}
-        columns = None
+        columns = table = None
         if self.tensors is not None:
-            columns = TensorTable.of(self.tensors).to_columns(shard_ids)
+            table = TensorTable.of(self.tensors)
+            columns = table.to_columns(shard_ids)
         return {
             "format": FORMAT_VERSION,
             "model_id": self.model_id,
@@ -344,7 +391,7 @@ class Checkpoint:
             "revision": self.revision,
             "config": self.config,
             "config_text": self.config_text,
-            **_index_entry(self.index),
+            **_index_entry(self.index, table.names if table is not None else None),
             "index_name": self.index_name,
             "tensors": columns,
             "shards": [
@@ -389,7 +436,7 @@ class Checkpoint:
             revision=data.get("revision"),
             config=data.get("config"),
             config_text=data.get("config_text"),
-            index=_index_from_entry(data),
+            index=_index_from_entry(data, getattr(tensors, "names", None)),
             index_name=data.get("index_name"),
             tensors=tensors,
             shards=shards,

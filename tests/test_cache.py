@@ -286,3 +286,65 @@ def test_the_index_weight_map_round_trips_in_its_order(tmp_path: Path) -> None:
     assert got is not None and got.index == original.index
     assert list(got.index) == list(original.index)  # type: ignore[arg-type]
     assert list(got.index["weight_map"].items()) == list(original.index["weight_map"].items())
+
+
+def _with_index(names: list[str]) -> Checkpoint:
+    return replace(stored(), index={"metadata": {"total_size": 1}, "weight_map": {
+        n: f"model-0000{i % 3}-of-00003.safetensors" for i, n in enumerate(names)}})
+
+
+def _entry(cache: HeaderCache) -> dict:
+    return json.loads(gzip.decompress(cache.entry_path(ENDPOINT, REPO, SHA).read_bytes()))
+
+
+@pytest.mark.parametrize(("order", "rows"), [
+    (lambda names: names, "table"),     # an index written from the shards' headers
+    (sorted, "sorted"),                 # transformers writes its index with sort_keys
+    (lambda names: names[1:], None),    # not every tensor listed: the names themselves
+    (lambda names: [*names, "lm_head.extra"], None),  # a name the table lacks
+])
+def test_the_index_names_are_stored_once_when_the_table_has_them(tmp_path: Path, order,
+                                                                 rows) -> None:
+    """The weight_map's keys are the table's 459 names (in its order, or sorted): the entry
+    holds them once, in the table, and reads back the same mapping in the index's order."""
+    names = [t.name for t in stored().tensors or ()]
+    assert len(names) == 459 and names != sorted(names)
+    original = _with_index(order(names))
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, original)
+    columns = _entry(cache)["index"]["weight_map"]
+    assert columns.get("rows") == rows and ("names" in columns) == (rows is None)
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and got.index == original.index
+    assert list(got.index["weight_map"].items()) == list(original.index["weight_map"].items())
+
+
+@pytest.mark.parametrize(("fmt", "rows"), [(2, "table"), (3, "reversed"), (3, ["a"])])
+def test_an_index_row_order_this_version_did_not_write_is_discarded(tmp_path: Path, fmt,
+                                                                     rows) -> None:
+    """Format 2 stored the names; a row order in a format-2 entry, or one that is neither
+    "table" nor "sorted", is an entry nobody wrote: removed, not trusted."""
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, _with_index([t.name for t in stored().tensors or ()]))
+    data = _entry(cache)
+    data["format"], data["index"]["weight_map"]["rows"] = fmt, rows
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+    assert not path.exists()
+
+
+def test_a_format_2_entry_with_its_index_names_is_still_read(tmp_path: Path) -> None:
+    """Format 2 (before the index names were folded into the table's) is read as it was."""
+    cache = HeaderCache(tmp_path)
+    names = [t.name for t in stored().tensors or ()]
+    original = _with_index(names)
+    cache.put(ENDPOINT, REPO, SHA, original)
+    data = _entry(cache)
+    columns = data["index"]["weight_map"]
+    del columns["rows"]
+    data["format"], columns["names"] = 2, names
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and got.index == original.index
