@@ -112,6 +112,18 @@ def named_dtype_bytes(name: str) -> float:
     return DTYPE_BITS[code] / 8
 
 
+def torch_name(name: str) -> str | None:
+    """The torch attribute of a short or config dtype name (`bf16` → `bfloat16`,
+    `fp8_e4m3` → `float8_e4m3fn`), None when torch has no such dtype: what the GPU bench
+    allocates with (`getattr(torch, torch_name(...))`) without this module importing torch."""
+    key = name.strip().lower()
+    if key in TORCH_DTYPE_TO_CODE:
+        return CODE_TO_TORCH_DTYPE[TORCH_DTYPE_TO_CODE[key]]
+    short = canonical_name(key)
+    code = next((c for c, n in CODE_TO_NAME.items() if n == short), None)
+    return CODE_TO_TORCH_DTYPE.get(code) if code else None
+
+
 def canonical_name(name: str) -> str:
     """`bfloat16` → `bf16`, `float8_e4m3fn` → `fp8_e4m3`; unknown names pass through lowered."""
     key = name.strip().lower()

@@ -14,6 +14,7 @@ from archlint.dtypes import (
     FLOAT_NAMES,
     TORCH_DTYPE_TO_CODE,
     canonical_name,
+    torch_name,
 )
 
 
@@ -51,3 +52,18 @@ def test_gguf_file_type_states_the_torch_dtype() -> None:
     assert dtype_of(1) == ("float16", None)
     assert dtype_of(0) == ("float32", None)
     assert dtype_of(15) == (None, "Q4_K_M")
+
+
+@pytest.mark.parametrize(("name", "bits"), [("bf16", 16), ("fp16", 16), ("fp32", 32),
+                                            ("fp8_e4m3", 8), ("fp8_e5m2", 8), ("bfloat16", 16)])
+def test_bench_dtype_names_are_torch_dtypes_of_that_width(name: str, bits: int) -> None:
+    """The GPU bench allocates caches with `getattr(torch, torch_name(...))`: each short name
+    is a torch dtype of the width its name says (torch's own itemsize)."""
+    torch = pytest.importorskip("torch")
+    attr = torch_name(name)
+    assert attr is not None
+    assert getattr(torch, attr).itemsize * 8 == bits
+
+
+def test_an_unknown_name_has_no_torch_dtype() -> None:
+    assert torch_name("fp6_weird") is None

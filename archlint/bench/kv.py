@@ -21,16 +21,9 @@ from typing import Any
 
 from archlint.analysis.memory import kv_bytes_at
 from archlint.analysis.profile import Profile
+from archlint.dtypes import torch_name
 from archlint.mixers import mixer
 from archlint.spec import ModelSpec
-
-TORCH_DTYPES = {
-    "bf16": "bfloat16",
-    "fp16": "float16",
-    "fp32": "float32",
-    "fp8_e4m3": "float8_e4m3fn",
-    "fp8_e5m2": "float8_e5m2",
-}
 
 
 @dataclass
@@ -85,7 +78,7 @@ def allocate_kv(
     """The cache tensors: KV in `dtype`, recurrent state in `state_dtype` (default `dtype`)."""
     import torch
 
-    kv, state = (getattr(torch, TORCH_DTYPES.get(d, d)) for d in (dtype, state_dtype or dtype))
+    kv, state = (getattr(torch, torch_name(d) or d) for d in (dtype, state_dtype or dtype))
     return [
         torch.empty(shape, dtype=state if is_state else kv, device=device)
         for shape, is_state in _shapes(spec, batch, context)

@@ -23,10 +23,12 @@ from archlint.bench.cache import Init, LayerCache, allocate, store
 from archlint.bench.ffn import DenseFFN, MoE, NoFFN
 from archlint.bench.modelmath import config_value
 from archlint.bench.recurrent import RECURRENT
+from archlint.dtypes import named_dtype_bytes, torch_name
 from archlint.spec import AttentionSpec, FFNSpec, LayerSpec, ModelSpec
 
-DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
-DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
+#: the dtypes a layer runs in (archlint.dtypes names them for torch)
+DTYPES = ("bf16", "fp16", "fp32")
+DTYPE_BYTES = {name: int(named_dtype_bytes(name)) for name in DTYPES}
 
 #: Encoder tokens a cross-attention layer attends to when the caller names none: one
 #: 448-pixel image tile of Llama-3.2-Vision (1601 patches with the class token).
@@ -38,7 +40,7 @@ def torch_dtype(name: str) -> Any:
 
     if name not in DTYPES:
         raise ValueError(f"dtype {name!r}: the layer runs in one of {sorted(DTYPES)}")
-    return getattr(torch, DTYPES[name])
+    return getattr(torch, torch_name(name))
 
 
 def build_mixer(init: Init, spec: ModelSpec, att: AttentionSpec, *, eps: float,

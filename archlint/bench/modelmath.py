@@ -113,16 +113,15 @@ def softmax_scale(att: AttentionSpec, attn_factor: float) -> float:
 
 
 def config_value(config: dict[str, Any] | None, key: str, default: Any) -> Any:
-    """A config key, at the top or in a multimodal model's text sub-config."""
+    """A config key read through the one config view (`archlint.families.config_view`: the
+    language model's sub-config before the wrapper's, aliases, transformers' default for the
+    model type), as the spec and the rules read it; `default` when no one answers."""
     if not config:
         return default
-    if key in config:
-        return config[key]
-    for nested in ("text_config", "llm_config", "language_config"):
-        sub = config.get(nested)
-        if isinstance(sub, dict) and key in sub:
-            return sub[key]
-    return default
+    from archlint.families import config_view
+
+    value, _ = config_view(config).lookup(key)
+    return default if value is None else value
 
 
 @dataclass(frozen=True)
