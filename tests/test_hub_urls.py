@@ -1,0 +1,46 @@
+"""The resolve URLs of a Hub fetch are huggingface_hub's own (`hf_hub_url`), built without
+importing huggingface_hub.file_download."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from huggingface_hub import hf_hub_url
+
+from archlint.source.http import RetryPolicy, _Fetcher
+
+NAMES = [
+    "config.json",
+    "model-00001-of-00003.safetensors",
+    "original/params.json",  # a subfolder: "/" stays a separator
+    "weights with spaces.safetensors",
+    "modèle#1?.gguf",  # non-ASCII, and characters a URL would read as fragment and query
+    "100%.bin",
+]
+
+
+@pytest.mark.parametrize("endpoint", ["https://huggingface.co", "http://127.0.0.1:8123",
+                                      "https://mirror.example/hub"])
+@pytest.mark.parametrize("name", NAMES)
+def test_file_url_is_hf_hub_url(endpoint: str, name: str) -> None:
+    sha = "a0a0eab8b12e3fffc4ac15b6bc0755ebc71e0f85"
+    fetcher = _Fetcher(repo_id="org/model", revision=None, endpoint=endpoint, token=False,
+                       timeout=10.0, retry=RetryPolicy())
+    fetcher.sha = sha
+    assert fetcher.file_url(name) == hf_hub_url("org/model", name, revision=sha,
+                                                endpoint=endpoint)
+
+
+def test_file_url_does_not_import_file_download() -> None:
+    code = ("import sys\n"
+            "from archlint.source.http import RetryPolicy, _Fetcher\n"
+            "f = _Fetcher(repo_id='o/m', revision=None, endpoint='http://127.0.0.1:1',\n"
+            "             token=False, timeout=1.0, retry=RetryPolicy())\n"
+            "f.sha = '0' * 40\n"
+            "f.file_url('config.json')\n"
+            "print('huggingface_hub.file_download' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
