@@ -1,5 +1,5 @@
-"""The resolve URLs of a Hub fetch are huggingface_hub's own (`hf_hub_url`), built without
-importing huggingface_hub.file_download."""
+"""A Hub fetch imports only what it uses: resolve URLs are huggingface_hub's own (`hf_hub_url`),
+built without importing huggingface_hub.file_download; the GGUF readers only for .gguf files."""
 
 from __future__ import annotations
 
@@ -44,3 +44,34 @@ def test_file_url_does_not_import_file_download() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+LISTINGS = [
+    ({"config.json": 10, "model.safetensors": 100}, False, False),
+    ({"config.json": 10, "model.safetensors": 100}, True, False),  # asked, but no .gguf at all
+    ({"model-Q4_K_M.gguf": 100, "README.md": 1}, False, True),  # GGUF only
+    ({"config.json": 10, "model.safetensors": 100, "model-Q8_0.GGUF": 100}, False, False),
+    ({"config.json": 10, "model.safetensors": 100, "model-Q8_0.gguf": 100}, True, True),
+]
+
+
+@pytest.mark.parametrize(("files", "wanted", "expected"), LISTINGS)
+def test_reads_gguf_as_gguf_hub_decides(files: dict[str, int | None], wanted: bool,
+                                        expected: bool) -> None:
+    from archlint.source.gguf_hub import is_gguf_repo
+    from archlint.source.hub import _reads_gguf
+
+    # the rule as gguf_hub states it: a GGUF-only repo, or a GGUF file asked for and present
+    asked = wanted and any(f.lower().endswith(".gguf") for f in files)
+    assert (is_gguf_repo(files) or asked) is expected
+    assert _reads_gguf(files, wanted=wanted) is expected
+
+
+def test_a_safetensors_listing_does_not_import_the_gguf_readers() -> None:
+    code = ("import sys\n"
+            "from archlint.source.hub import _reads_gguf\n"
+            "r = _reads_gguf({'config.json': 1, 'model.safetensors': 2}, wanted=True)\n"
+            "print(r, 'archlint.source.gguf_hub' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False False"
