@@ -109,9 +109,8 @@ def component_bytes(analysis: Analysis) -> dict[str, int]:
 
     Exact from the tensor table when there is one (every tensor, scales included, under the
     component its name maps to; DeepSeek's extra decoder layer counts as MTP → "other");
-    otherwise the analytic parameter counts x bytes per parameter, with quantized linear
-    weights at their bit width and embedding/head/norms/router at the activation dtype, as
-    the weight estimate does; scaled so the parts add up to the Profile's weight bytes.
+    otherwise the Profile's weight split (`WeightBytes.by_component`: each component in the
+    format its config declares, scaled to the index's total_size where there is one).
     """
     prof, spec, ckpt = analysis.profile, analysis.spec, analysis.checkpoint
     out = {key: 0 for key, _, _ in BREAKDOWN if key != "kv"}
@@ -126,18 +125,11 @@ def component_bytes(analysis: Analysis) -> dict[str, int]:
                 comp = "mtp"
             out["other" if comp in _OTHER else comp] += tensor.nbytes
         return out
-    params = prof.params.by_component
-    quant = spec.quantization
-    full = {"embedding", "head", "norms", "router"}
-    raw: dict[str, float] = dict.fromkeys(out, 0.0)
-    for comp, count in params.items():
-        weight = 1.0 if not (quant and quant.bits) or comp in full else quant.bits / 16
-        raw["other" if comp in _OTHER else comp] += count * weight
-    total = sum(raw.values())
-    if total <= 0:
-        return out
-    scale = prof.weights.bytes / total
-    return {key: round(value * scale) for key, value in raw.items()}
+    # the Profile's own split: each component in the format its config declares
+    # (archlint.analysis.storage), scaled to the index's total_size when there is one
+    for comp, nbytes in prof.weights.by_component.items():
+        out["other" if comp in _OTHER or comp not in out else comp] += nbytes
+    return out
 
 
 def _contexts(columns: Sequence[Column]) -> list[int]:

@@ -195,6 +195,9 @@ class FFNSpec(_Sourced):
     grouped_topk: tuple[int, int] | None = None  # (n_group, topk_group), DeepSeek-V3
     norm_topk_prob: bool | None = None
     aux_loss_coef: float | None = None
+    # routed experts (with their router) that only another modality's tokens reach
+    # (ERNIE-4.5-VL's vision experts): in the total, never active for a text token
+    modality_expert_params: int = 0
 
 
 @record
@@ -290,6 +293,11 @@ class QuantizationSpec(Record):
     block_size: list[int] | None = None
     modules_not_converted: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # a component the checkpoint stores by another method than `method` (DeepSeek-V4's
+    # `expert_dtype: fp4`: routed experts in mxfp4 beside fp8 linear weights), and the
+    # config key that said so
+    component_methods: dict[str, str] = field(default_factory=dict)
+    component_sources: dict[str, str] = field(default_factory=dict)
 
 
 @record

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, compress
 from math import prod
-from operator import attrgetter
+from operator import and_, attrgetter
 from typing import Literal, get_args
 
-from archlint.checkpoint import Checkpoint, TensorInfo
+from archlint.checkpoint import Checkpoint, TensorInfo, TensorTable
 from archlint.dtypes import DTYPE_BITS
 from archlint.gguf_names import gguf_pieces
 
@@ -335,9 +335,40 @@ class LayerTensors:
 
     index: int
     roles: dict[str, TensorInfo] = field(default_factory=dict)
-    experts: dict[int, dict[str, TensorInfo]] = field(default_factory=dict)
+    #: expert number → role → row number in `table` (Kimi-K2 has 69k expert weights: their
+    #: rows are made only if `experts` is read)
+    expert_ids: dict[int, dict[str, int]] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     patterns: set[NamePattern] = field(default_factory=set)
+    table: TensorTable | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def experts(self) -> dict[int, dict[str, TensorInfo]]:
+        """Expert number → role → tensor."""
+        table = self.table
+        if table is None:
+            return {}
+        return {e: {role: table[i] for role, i in roles.items()}
+                for e, roles in self.expert_ids.items()}
+
+    def expert_shapes(self, roles: Iterable[str]) -> Iterator[tuple[str, int]]:
+        """(role, row number) of the experts' tensors in `roles`, experts in number order,
+        once per distinct (role, shape, dtype): what a check of shapes and dtypes needs to see,
+        the first tensor of each kind standing for the rest."""
+        table = self.table
+        if table is None:
+            return
+        shapes, dtypes = table.shapes, table.dtypes
+        seen: set[tuple[str, tuple[int, ...], str]] = set()
+        for expert in sorted(self.expert_ids):
+            by_role = self.expert_ids[expert]
+            for role in roles:
+                i = by_role.get(role)
+                if i is not None:
+                    key = (role, shapes[i], dtypes[i])
+                    if key not in seen:
+                        seen.add(key)
+                        yield role, i
 
     def mixer_hints(self) -> set[str]:
         """The mixer kinds the block's tensor names show, read once per distinct pattern (the
@@ -367,10 +398,12 @@ class TensorIndex:
     parameter count and every rule that walks tensors read. Get it with `tensor_index(ckpt)`;
     the views below are built on first use and kept."""
 
-    def __init__(self, tensors: list[TensorInfo]) -> None:
+    def __init__(self, tensors: Sequence[TensorInfo]) -> None:
         self.tensors = tensors
-        self._snapshot = tuple(tensors)
-        names = list(map(_NAME, self._snapshot))
+        #: the columns every view below reads; rows are made only for the tensors a view hands
+        #: out (a list of rows keeps its objects: `table[i] is tensors[i]`)
+        self.table = table = TensorTable.of(tensors)
+        names = table.names
         # The whole table in C-level passes: names joined, split once at their number
         # segments (text between them, numbers), the text re-joined with the numbers folded,
         # patterns looked up by `map`. A name holding the separator is folded on its own.
@@ -387,19 +420,25 @@ class TensorIndex:
         self._numbers = numbers
         self._blocks: DecoderBlocks | None = None
         self._layer_numbers: list[int | None] | None = None
-        self._by_name: dict[str, TensorInfo] | None = None
+        self._by_name: RowsByName | None = None
         self._weights: list[TensorInfo] | None = None
         self._weight_bytes: dict[str, int] | None = None
+        self._counted: Counter[tuple[NamePattern, str, int | None, tuple[int, ...]]] | None = None
 
     def numbers_of(self, i: int) -> list[str]:
         """The number segments of tensor `i`'s name, in order (`layers.3…experts.17` → 3, 17)."""
         return self._numbers[self._offsets[i]:self._offsets[i + 1]]
 
-    def current_for(self, tensors: list[TensorInfo]) -> bool:
-        """Still describes `tensors`: the same list, as long, with the same ends (a list edited
-        in place elsewhere than its ends must be reassigned to be indexed again)."""
-        snap = self._snapshot
-        return tensors is self.tensors and len(tensors) == len(snap) and (
+    def current_for(self, tensors: Sequence[TensorInfo]) -> bool:
+        """Still describes `tensors`: the same table (never edited in place), or the same list,
+        as long, with the same ends (a list edited in place elsewhere than its ends must be
+        reassigned to be indexed again)."""
+        if tensors is not self.tensors:
+            return False
+        if isinstance(tensors, TensorTable):
+            return True
+        snap = self.table
+        return len(tensors) == len(snap) and (
             not snap or (tensors[0] is snap[0] and tensors[-1] is snap[-1]))
 
     # -- per tensor -----------------------------------------------------------------------------
@@ -417,7 +456,7 @@ class TensorIndex:
     def roles(self, quant_bits: float | None = None) -> Iterator[tuple[TensorInfo, TensorRole]]:
         """(tensor, component/role/layer/packing) for every tensor, in table order."""
         shared: dict[tuple[NamePattern, str, int | None], TensorRole] = {}
-        columns = zip(self._snapshot, self.patterns, self.layer_numbers, strict=True)
+        columns = zip(self.table, self.patterns, self.layer_numbers, strict=True)
         for tensor, pattern, layer in columns:
             key = (pattern, tensor.dtype, layer)
             role = shared.get(key)
@@ -431,13 +470,8 @@ class TensorIndex:
         """The table summed by (pattern, dtype, layer): one row per group of tensors that differ
         only in their expert number, in first-seen order. Bytes are summed per tensor (a 4-bit
         tensor with an odd element count rounds up to whole bytes, as it is stored)."""
-        # Tensors are counted by (pattern, dtype, layer, shape) in C; each distinct key is
-        # then sized once (experts share a shape, so ~100k tensors make ~1k keys).
-        snap = self._snapshot
-        counted = Counter(zip(self.patterns, map(_DTYPE, snap), self.layer_numbers,
-                              map(_SHAPE, snap), strict=True))
         sums: dict[tuple[NamePattern, str, int | None], list[int]] = {}
-        for (pattern, dtype, layer, shape), count in counted.items():
+        for (pattern, dtype, layer, shape), count in self._kinds().items():
             elements = prod(shape)
             bits = DTYPE_BITS.get(dtype)
             # ggml block types (GGUF) take whole blocks per row: TensorInfo.nbytes knows them
@@ -454,24 +488,47 @@ class TensorIndex:
             out.append(TensorGroup(pattern, dtype, role, count, elements, nbytes))
         return out
 
+    def _kinds(self) -> Counter[tuple[NamePattern, str, int | None, tuple[int, ...]]]:
+        """The tensors counted by (pattern, dtype, layer, shape), in C and once: each distinct
+        key is then sized once (experts share a shape: ~100k tensors make ~1k keys)."""
+        if self._counted is None:
+            table = self.table
+            self._counted = Counter(zip(self.patterns, table.dtypes, self.layer_numbers,
+                                        table.shapes, strict=True))
+        return self._counted
+
+    def _rows_where(self, mask: Iterable[object]) -> list[TensorInfo]:
+        """The rows `mask` selects (made for them only)."""
+        table = self.table
+        return list(map(table.__getitem__, compress(range(len(table)), mask)))
+
+    def _is_weight(self) -> Iterator[bool]:
+        """Per tensor: a parameter tensor (not a scale, zero point, index or buffer)? Read
+        once per distinct pattern."""
+        weight = {p: p.role == "weight" for p in set(self.patterns)}
+        return map(weight.__getitem__, self.patterns)
+
     @property
     def weights(self) -> list[TensorInfo]:
         """The parameter tensors (not quantization scales, zero points, indices or buffers)."""
         if self._weights is None:
-            pairs = zip(self._snapshot, self.patterns, strict=True)
-            self._weights = [t for t, p in pairs if p.role == "weight"]
+            self._weights = self._rows_where(self._is_weight())
         return self._weights
+
+    def weights_of_dtype(self, dtype: str) -> list[TensorInfo]:
+        """The parameter tensors stored as `dtype`, in table order (rows made only for them)."""
+        return self._rows_where(map(and_, self._is_weight(),
+                                    map(dtype.__eq__, self.table.dtypes)))
 
     @property
     def weight_bytes_by_dtype(self) -> dict[str, int]:
         """Bytes of the parameter tensors by stored dtype."""
         if self._weight_bytes is None:
-            # counted by (dtype, shape) in C, each distinct pair sized once (experts repeat)
+            # from the kinds the parameter count sizes: each distinct shape sized once
             out: dict[str, int] = {}
-            counted = Counter(zip(map(_DTYPE, self.weights), map(_SHAPE, self.weights),
-                                  strict=True))
-            for (dtype, shape), count in counted.items():
-                out[dtype] = out.get(dtype, 0) + TensorInfo("", dtype, shape).nbytes * count
+            for (pattern, dtype, _layer, shape), count in self._kinds().items():
+                if pattern.role == "weight":
+                    out[dtype] = out.get(dtype, 0) + TensorInfo("", dtype, shape).nbytes * count
             self._weight_bytes = out
         return self._weight_bytes
 
@@ -482,12 +539,30 @@ class TensorIndex:
         hit = {p for p in set(self.patterns) if p.text.endswith(suffix)}
         if not hit:
             return []
-        return [t for t, p in zip(self._snapshot, self.patterns, strict=True) if p in hit]
+        return self._rows_where(map(hit.__contains__, self.patterns))
+
+    def ids_ending_with(self, suffix: str, dtypes: Iterable[str] = ()) -> list[int]:
+        """Row numbers of the tensors named `...suffix` (no digit in it), stored in one of
+        `dtypes` (any dtype when empty), in table order; chosen from whole columns."""
+        hit = {p for p in set(self.patterns) if p.text.endswith(suffix)}
+        if not hit:
+            return []
+        mask: Iterable[object] = map(hit.__contains__, self.patterns)
+        wanted = frozenset(dtypes)
+        if wanted:
+            mask = map(and_, mask, map(wanted.__contains__, self.table.dtypes))
+        return list(compress(range(len(self.table)), mask))
 
     @property
-    def by_name(self) -> dict[str, TensorInfo]:
+    def name_ids(self) -> dict[str, int]:
+        """Name → row number (the last of a repeated name), built in C."""
+        return self.by_name.ids
+
+    @property
+    def by_name(self) -> RowsByName:
+        """Name → tensor (the last of a repeated name, as a dict built from the rows keeps)."""
         if self._by_name is None:
-            self._by_name = dict(zip(map(_NAME, self._snapshot), self._snapshot, strict=True))
+            self._by_name = RowsByName(self.table)
         return self._by_name
 
     # -- decoder blocks, for the shape checks ---------------------------------------------------
@@ -497,33 +572,48 @@ class TensorIndex:
         has_mtp = False
         embed = head = None
         nums = self._numbers
-        columns = zip(self._snapshot, self.patterns, self._offsets, strict=False)  # offsets: n + 1
-        for tensor, pattern, start in columns:
+        table = self.table
+        names = table.names
+        # A block's tensors come together: the layer (and expert) of the tensor before is
+        # reused while its number's text repeats, instead of an int() and a lookup per tensor.
+        last_block: str | None = None
+        layer = LayerTensors(-1)
+        last_expert: str | None = None
+        experts: dict[str, int] = {}
+        # offsets: n + 1
+        columns = zip(range(len(table)), self.patterns, self._offsets, strict=False)
+        for i, pattern, start in columns:
             if pattern.mtp:
                 has_mtp = True
                 if pattern.block_slot is not None:
                     mtp.add(int(nums[start + pattern.block_slot]))
                 continue
             if pattern.block_slot is not None:
-                index = int(nums[start + pattern.block_slot])
-                layer = layers.get(index)
-                if layer is None:
-                    layer = layers[index] = LayerTensors(index)
-                layer.names.append(tensor.name)
+                block = nums[start + pattern.block_slot]
+                if block != last_block:
+                    index = int(block)
+                    found = layers.get(index)
+                    if found is None:
+                        found = layers[index] = LayerTensors(index, table=table)
+                    layer, last_block, last_expert = found, block, None
+                layer.names.append(names[i])
                 layer.patterns.add(pattern)
                 role = pattern.shape_role
                 if role is None:
                     continue
                 if pattern.expert_slot is not None:
-                    expert = int(nums[start + pattern.expert_slot])
-                    layer.experts.setdefault(expert, {})[role] = tensor
-                else:
-                    layer.roles.setdefault(role, tensor)
+                    number = nums[start + pattern.expert_slot]
+                    if number != last_expert:
+                        experts = layer.expert_ids.setdefault(int(number), {})
+                        last_expert = number
+                    experts[role] = i
+                elif role not in layer.roles:
+                    layer.roles[role] = table[i]
                 continue
             if embed is None and pattern.embed:
-                embed = tensor
+                embed = table[i]
             elif head is None and pattern.head:
-                head = tensor
+                head = table[i]
         return DecoderBlocks(layers, mtp, has_mtp, embed, head)
 
     @property
@@ -533,9 +623,27 @@ class TensorIndex:
         return self._blocks
 
 
-_NAME = attrgetter("name")
-_DTYPE = attrgetter("dtype")
-_SHAPE = attrgetter("shape")
+class RowsByName(Mapping[str, TensorInfo]):
+    """A table's rows by name, from a name → row number dict (built in C): looking a name up
+    makes no row, reading one makes that row only."""
+
+    def __init__(self, table: TensorTable) -> None:
+        self._table = table
+        self.ids = dict(zip(table.names, range(len(table)), strict=True))
+
+    def __getitem__(self, name: str) -> TensorInfo:
+        return self._table[self.ids[name]]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 _NUMBERS = attrgetter("numbers")
 _LAYER_SLOT = attrgetter("layer_slot")
 

@@ -14,5 +14,6 @@ Importing this package imports nothing heavy; each kernel file imports torch and
 """
 
 KERNEL_MODULES = (
-    "attention_prefill", "attention_decode", "mla", "moe", "rmsnorm", "rope", "ssd", "gated_delta",
+    "attention_prefill", "attention_decode", "mla", "moe_tma", "moe", "rmsnorm", "rope", "ssd",
+    "gated_delta",
 )

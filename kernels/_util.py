@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -111,3 +112,44 @@ def tanh(x):
     """tanh from exp, identical on every Triton version (libdevice's path moved between them).
     Saturates correctly: exp(2x) -> inf gives 1, exp(2x) -> 0 gives -1."""
     return 1.0 - 2.0 / (tl.exp(2.0 * x) + 1.0)
+
+
+#: Set inside `fixed_tiles()`: the autotuned kernels launch one small tile (their first
+#: fallback that fits) instead of asking the autotuner. For correctness checks at small shapes
+#: on a GPU: the autotuner would compile and time every listed tile of every kernel for each
+#: new shape and dtype (the fp32 checks under tf32x3 compile a whole second set) only to pick a
+#: tile whose speed nobody reads; the tiles themselves are checked one by one under the
+#: interpreter (tests/test_kernels.py) and at the bench shapes by benchmarks/gpu_kernels.py.
+_FIXED = {"on": False}
+
+
+@contextlib.contextmanager
+def fixed_tiles(on: bool = True):
+    """Within the block, every autotuned kernel runs one fixed fallback tile (see `_FIXED`)."""
+    before = _FIXED["on"]
+    _FIXED["on"] = on
+    try:
+        yield
+    finally:
+        _FIXED["on"] = before
+
+
+def fixed_tile(fallbacks, shared_bytes, named_args=None):
+    """Inside `fixed_tiles()`: the first of `fallbacks` (listed largest first) that fits the
+    device's shared memory, else the smallest; None outside it (the autotuner decides)."""
+    if not _FIXED["on"]:
+        return None
+    limit = shared_memory_limit(named_args)
+    return next((c for c in fallbacks if shared_bytes(c) <= limit),
+                min(fallbacks, key=shared_bytes))
+
+
+def launch(tuned, grid, args, meta, config=None):
+    """Run autotuned kernel `tuned` on `grid` (a tuple, or a function of the tile's meta), or,
+    given `config`, the kernel under it with that one tile and no tuning."""
+    if config is None:
+        tuned[grid](*args, **meta)
+        return
+    g = grid(config.kwargs) if callable(grid) else grid
+    tuned.fn[g](*args, **meta, **config.kwargs, num_warps=config.num_warps,
+                num_stages=config.num_stages)

@@ -23,7 +23,9 @@ from ._util import (
     default_scale,
     element_size,
     fit_shared,
+    fixed_tile,
     interpreting,
+    launch,
     num_sms,
     pipeline_stages,
     shared_memory_limit,
@@ -219,7 +221,9 @@ def decode_attention(
     if interpreting():
         _decode_split[(bsz * g, splits)](*args, **meta, BLOCK_N=16)
     else:
-        _decode_tuned[(bsz * g, splits)](*args, **meta)
+        fixed = fixed_tile(_FALLBACKS, lambda c: decode_shared_bytes(
+            c, meta["BLOCK_G"], meta["BLOCK_D"], block_dv, q.element_size()), {"q": q})
+        launch(_decode_tuned, (bsz * g, splits), args, meta, fixed)
     if out is None:
         out = torch.empty(bsz, h, dv, device=q.device, dtype=q.dtype)
     merge(out_p, lse_p, out, sinks)

@@ -24,12 +24,14 @@ from ._util import (
     default_scale,
     element_size,
     fit_shared,
+    fixed_tile,
     interpreting,
     pipeline_stages,
     shared_memory_limit,
     split_pow2,
     tanh,
 )
+from .moe_tma import TensorDescriptor  # None on a Triton without host-side descriptors
 from .prefill_picks import PICKS
 from .work import attention_flops, attention_pairs
 
@@ -43,10 +45,11 @@ NEG_INIT = tl.constexpr(-1.0e30)
 def _kv_stage(
     acc, l_i, m_i, q1, q2,
     K1, K2, V, stride_kn, stride_kk, stride_k2n, stride_k2k, stride_vn, stride_vk,
-    offs_m_pos, lo, hi, N_KV, window, sm_scale, qk_scale, softcap,
+    offs_m_pos, lo, hi, N_KV, window, sm_scale, qk_scale, softcap, Kd, Vd, row_k, row_v,
     D1: tl.constexpr, D2: tl.constexpr, BLOCK_DV: tl.constexpr, DV: tl.constexpr,
     BLOCK_N: tl.constexpr, MASKED: tl.constexpr, CAUSAL: tl.constexpr,
     HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr, WS: tl.constexpr = False,
+    TMA: tl.constexpr = False,
 ):
     """Online softmax over key tiles [lo, hi), lo a multiple of BLOCK_N; acc [BLOCK_M, BLOCK_DV].
     WS asks Triton to warp-specialise the loop (`tl.range(..., warp_specialize=True)`, Triton
@@ -60,15 +63,15 @@ def _kv_stage(
             acc, l_i, m_i = _kv_tile(
                 acc, l_i, m_i, q1, q2, K1, K2, V, stride_kn, stride_kk, stride_k2n, stride_k2k,
                 stride_vn, stride_vk, offs_m_pos, start_n, N_KV, window, sm_scale, qk_scale,
-                softcap, offs_n, offs_d1, offs_dv, D2, DV, BLOCK_DV, BLOCK_N, MASKED, CAUSAL,
-                HAS_WINDOW, HAS_SOFTCAP)
+                softcap, offs_n, offs_d1, offs_dv, Kd, Vd, row_k, row_v, D2, DV, BLOCK_DV,
+                BLOCK_N, MASKED, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, TMA)
     else:
         for start_n in range(lo, hi, BLOCK_N):
             acc, l_i, m_i = _kv_tile(
                 acc, l_i, m_i, q1, q2, K1, K2, V, stride_kn, stride_kk, stride_k2n, stride_k2k,
                 stride_vn, stride_vk, offs_m_pos, start_n, N_KV, window, sm_scale, qk_scale,
-                softcap, offs_n, offs_d1, offs_dv, D2, DV, BLOCK_DV, BLOCK_N, MASKED, CAUSAL,
-                HAS_WINDOW, HAS_SOFTCAP)
+                softcap, offs_n, offs_d1, offs_dv, Kd, Vd, row_k, row_v, D2, DV, BLOCK_DV,
+                BLOCK_N, MASKED, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, TMA)
     return acc, l_i, m_i
 
 
@@ -77,18 +80,24 @@ def _kv_tile(
     acc, l_i, m_i, q1, q2,
     K1, K2, V, stride_kn, stride_kk, stride_k2n, stride_k2k, stride_vn, stride_vk,
     offs_m_pos, start_n, N_KV, window, sm_scale, qk_scale, softcap, offs_n, offs_d1, offs_dv,
+    Kd, Vd, row_k, row_v,
     D2: tl.constexpr, DV: tl.constexpr, BLOCK_DV: tl.constexpr, BLOCK_N: tl.constexpr,
     MASKED: tl.constexpr, CAUSAL: tl.constexpr, HAS_WINDOW: tl.constexpr,
-    HAS_SOFTCAP: tl.constexpr,
+    HAS_SOFTCAP: tl.constexpr, TMA: tl.constexpr = False,
 ):
-    """One key tile of the online softmax (the body of `_kv_stage`'s loop)."""
+    """One key tile of the online softmax (the body of `_kv_stage`'s loop). With TMA the
+    interior (unmasked) tiles load K and V through tensor descriptors (Kd, Vd: the cache as
+    rows of one head dim, this head's first row at row_k / row_v); masked tiles keep the
+    predicated pointer loads (a tile at the sequence's end would read the next head's rows)."""
     start_n = tl.multiple_of(start_n, BLOCK_N)
     cols = start_n + offs_n  # [BLOCK_N] key positions
     # interior tiles lie wholly below N_KV (the stage bounds): their loads need no predicate
     kmask = cols[None, :] < N_KV
     k1p = K1 + offs_d1[:, None] * stride_kk + cols[None, :] * stride_kn
-    if MASKED:  # noqa: SIM108 (a constexpr branch: Triton compiles only one side)
+    if MASKED:  # (constexpr branches: Triton compiles only one side)
         k1t = tl.load(k1p, mask=kmask, other=0.0)  # [D1, BLOCK_N]
+    elif TMA:
+        k1t = Kd.load([row_k + start_n, 0]).T  # [D1, BLOCK_N]
     else:
         k1t = tl.load(k1p)
     qk = tl.dot(q1, k1t)  # [BLOCK_M, BLOCK_N]
@@ -119,6 +128,8 @@ def _kv_tile(
     if MASKED or DV != BLOCK_DV:
         v = tl.load(V + cols[:, None] * stride_vn + offs_dv[None, :] * stride_vk,
                     mask=(cols[:, None] < N_KV) & (offs_dv[None, :] < DV), other=0.0)
+    elif TMA:
+        v = Vd.load([row_v + start_n, 0])  # [BLOCK_N, BLOCK_DV]
     else:
         v = tl.load(V + cols[:, None] * stride_vn + offs_dv[None, :] * stride_vk)
     acc += tl.dot(p.to(v.dtype), v)
@@ -136,11 +147,13 @@ def _prefill_fwd(
     stride_vz, stride_vh, stride_vn, stride_vk,
     stride_oz, stride_oh, stride_om, stride_ok,
     H, M_Q, N_KV, window, sm_scale, qk_scale, softcap,
+    Kd, Vd, rows_kz, rows_kh, rows_vz, rows_vh,
     GROUP: tl.constexpr, GROUP2: tl.constexpr,
     D1: tl.constexpr, D2: tl.constexpr, DV: tl.constexpr, BLOCK_DV: tl.constexpr,
     CAUSAL: tl.constexpr, HAS_WINDOW: tl.constexpr, HAS_SOFTCAP: tl.constexpr,
     HAS_SINKS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
     PACK: tl.constexpr = 1, MERGE: tl.constexpr = False, WS: tl.constexpr = False,
+    TMA: tl.constexpr = False,
 ):
     """grid (B * H / PACK, cdiv(M_Q, BLOCK_M / PACK)). A tile's BLOCK_M rows are PACK query
     heads of one KV group at the same BLOCK_M / PACK positions (head-major), so one K/V tile
@@ -183,6 +196,8 @@ def _prefill_fwd(
     k1 = K1 + off_z * stride_kz + off_kh * stride_kh
     k2 = K2 + off_z * stride_k2z + off_k2h * stride_k2h
     v = V + off_z * stride_vz + off_kh * stride_vh
+    row_k = off_z * rows_kz + off_kh * rows_kh  # TMA: this head's first row in Kd / Vd
+    row_v = off_z * rows_vz + off_kh * rows_vh
 
     if HAS_SINKS:
         sink = tl.load(Sinks + head_r).to(tl.float32) * 1.4426950408889634  # [BLOCK_M]
@@ -215,23 +230,27 @@ def _prefill_fwd(
         acc, l_i, m_i = _kv_stage(
             acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
             stride_vn, stride_vk, offs_m_pos, lo, hi, N_KV, window, sm_scale, qk_scale, softcap,
-            D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, WS)
+            Kd, Vd, row_k, row_v, D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW,
+            HAS_SOFTCAP, WS, TMA)
     else:
         if HAS_WINDOW:  # window edge: masked
             acc, l_i, m_i = _kv_stage(
                 acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
                 stride_vn, stride_vk, offs_m_pos, lo, b, N_KV, window, sm_scale, qk_scale, softcap,
-                D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, WS)
+                Kd, Vd, row_k, row_v, D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW,
+                HAS_SOFTCAP, WS, TMA)
         # interior: no mask at all
         acc, l_i, m_i = _kv_stage(
             acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
             stride_vn, stride_vk, offs_m_pos, b, c, N_KV, window, sm_scale, qk_scale, softcap,
-            D1, D2, BLOCK_DV, DV, BLOCK_N, False, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, WS)
+            Kd, Vd, row_k, row_v, D1, D2, BLOCK_DV, DV, BLOCK_N, False, CAUSAL, HAS_WINDOW,
+            HAS_SOFTCAP, WS, TMA)
         # diagonal (causal) or ragged tail: masked
         acc, l_i, m_i = _kv_stage(
             acc, l_i, m_i, q1, q2, k1, k2, v, stride_kn, stride_kk, stride_k2n, stride_k2k,
             stride_vn, stride_vk, offs_m_pos, c, hi, N_KV, window, sm_scale, qk_scale, softcap,
-            D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW, HAS_SOFTCAP, WS)
+            Kd, Vd, row_k, row_v, D1, D2, BLOCK_DV, DV, BLOCK_N, True, CAUSAL, HAS_WINDOW,
+            HAS_SOFTCAP, WS, TMA)
 
     l_safe = tl.where(l_i > 0.0, l_i, 1.0)
     out = acc / l_safe[:, None]
@@ -241,18 +260,19 @@ def _prefill_fwd(
              mask=(offs_m[:, None] < M_Q) & (offs_dv[None, :] < DV))
 
 
-def _config(bm, bn, w, s, pack=1, merge=False, ws=False):
+def _config(bm, bn, w, s, pack=1, merge=False, ws=False, tma=False):
     meta = ({"BLOCK_M": bm, "BLOCK_N": bn} | ({"PACK": pack} if pack > 1 else {})
-            | ({"MERGE": True} if merge else {}) | ({"WS": True} if ws else {}))
+            | ({"MERGE": True} if merge else {}) | ({"WS": True} if ws else {})
+            | ({"TMA": True} if tma else {}))
     return triton.Config(meta, num_warps=w, num_stages=s)
 
 
 def config_name(config) -> str:
-    """'128x64 w8 s3 pack2 merge': the tile as the sweep and BENCH_GPU.md write it."""
+    """'128x64 w8 s3 pack2 merge': the tile as the sweep and benchmarks/GPU_KERNELS.md write it."""
     kw = config.kwargs
     return (f"{kw['BLOCK_M']}x{kw['BLOCK_N']} w{config.num_warps} s{config.num_stages} "
             f"pack{kw.get('PACK', 1)}" + (" merge" if kw.get("MERGE") else "")
-            + (" ws" if kw.get("WS") else ""))
+            + (" ws" if kw.get("WS") else "") + (" tma" if kw.get("TMA") else ""))
 
 
 def _pack(config) -> int:
@@ -310,10 +330,12 @@ USE_PICKS = True
 LAST_CONFIG = {"config": ""}
 
 
-def pick_prefill_config(meta: dict, m_q: int, window: int, elem: int, capability, limit: int):
+def pick_prefill_config(meta: dict, m_q: int, window: int, elem: int, capability, limit: int,
+                        tma_ok: bool = False):
     """The measured tile of the first class in `prefill_picks.PICKS` that this call falls in,
-    or None (then the autotuner chooses). A pick whose packing does not divide the groups or
-    whose shared memory exceeds the device's `limit` is passed over."""
+    or None (then the autotuner chooses). A pick whose packing does not divide the groups,
+    whose shared memory exceeds the device's `limit`, or that reads through TMA where K/V
+    cannot (`tma_ok` false), is passed over."""
     for entry in PICKS:
         m = entry["match"]
         if (list(capability) != m["capability"] or elem != m["elem"] or m_q < m["min_m"]
@@ -322,12 +344,48 @@ def pick_prefill_config(meta: dict, m_q: int, window: int, elem: int, capability
                                                  "HAS_WINDOW", "HAS_SOFTCAP", "HAS_SINKS"))):
             continue
         config = _config(*entry["config"])
+        if config.kwargs.get("TMA") and not tma_ok:
+            continue
         if (meta["GROUP"] % _pack(config) or meta["GROUP2"] % _pack(config)
                 or prefill_shared_bytes(config, meta["D1"] + meta["D2"], meta["BLOCK_DV"],
                                         elem) > limit):
             continue
         return config
     return None
+
+
+def tma_ready(k: torch.Tensor, v: torch.Tensor, meta: dict) -> bool:
+    """K and V can be read through 2-D descriptors of rows: Triton has host-side descriptors,
+    one head dim (no second part), a power-of-two value dim, unit inner strides, 16-byte
+    aligned rows and base, and the batch and head strides whole multiples of the row stride
+    (a contiguous [B, G, S, D] tensor or a cache's view of one)."""
+    if TensorDescriptor is None or meta["D2"] or meta["DV"] != meta["BLOCK_DV"]:
+        return False
+    for t in (k, v):
+        sz, sh, sn, sk = t.stride()
+        e = t.element_size()
+        if sk != 1 or sn * e % 16 or t.data_ptr() % 16 or sz % sn or sh % sn:
+            return False
+    return True
+
+
+def _rows_view(t: torch.Tensor) -> torch.Tensor:
+    """[B, G, S, D] as the rows of one head dim it spans: [rows, D] with the row stride."""
+    sz, sh, sn, _ = t.stride()
+    b, g, s_len, d = t.shape
+    rows = ((b - 1) * sz + (g - 1) * sh) // sn + s_len
+    return t.as_strided((rows, d), (sn, 1))
+
+
+def _tma_args(k: torch.Tensor, v: torch.Tensor, block_n: int, meta: dict) -> tuple:
+    """(Kd, Vd, rows_kz, rows_kh, rows_vz, rows_vh) for a TMA tile: descriptors of [BLOCK_N,
+    D] blocks over the rows of K and V, and each sequence's and head's first row."""
+    if not tma_ready(k, v, meta):
+        raise ValueError("a TMA tile needs K/V of one power-of-two head dim in whole rows")
+    kd = TensorDescriptor.from_tensor(_rows_view(k), [block_n, meta["D1"]])
+    vd = TensorDescriptor.from_tensor(_rows_view(v), [block_n, meta["BLOCK_DV"]])
+    return (kd, vd, k.stride(0) // k.stride(2), k.stride(1) // k.stride(2),
+            v.stride(0) // v.stride(2), v.stride(1) // v.stride(2))
 
 
 _prefill_tuned = triton.autotune(
@@ -381,11 +439,12 @@ def prefill_attention(
     if out is None:
         out = torch.empty(bsz, h, m_q, dv, device=q.device, dtype=q.dtype)
     sinks_arg = sinks if sinks is not None else q1  # dummy pointer when absent
-    args = (
+    head = (
         q1, k1, q2, k2, v, sinks_arg, out,
         *q1.stride(), *k1.stride(), *q2.stride(), *k2.stride(), *v.stride(), *out.stride(),
         h, m_q, n_kv, int(window or 0), scale, scale * LOG2E, float(softcap or 1.0),
     )
+    args = (*head, k1, v, 0, 0, 0, 0)  # no descriptors: dummies (TMA tiles: `_tma_args`)
     meta = dict(
         GROUP=h // g, GROUP2=h // g2, D1=d1, D2=d2, DV=dv,
         BLOCK_DV=max(16, triton.next_power_of_2(dv)), CAUSAL=causal,
@@ -394,7 +453,12 @@ def prefill_attention(
     )
     grid = lambda mt: (bsz * h // mt.get("PACK", 1),  # noqa: E731
                        triton.cdiv(m_q, mt["BLOCK_M"] // mt.get("PACK", 1)))
+    if tile is None and not interpreting():
+        tile = fixed_tile(_FALLBACKS, lambda c: prefill_shared_bytes(
+            c, d1 + d2, meta["BLOCK_DV"], q.element_size()), {"q": q})
     if tile is not None:
+        if tile.kwargs.get("TMA"):
+            args = (*head, *_tma_args(k1, v, tile.kwargs["BLOCK_N"], meta))
         _prefill_fwd[grid(tile.kwargs)](*args, **meta, **tile.kwargs, num_warps=tile.num_warps,
                                         num_stages=tile.num_stages)
         LAST_CONFIG["config"] = "fixed " + config_name(tile)
@@ -411,8 +475,10 @@ def prefill_attention(
             config = pick_prefill_config(
                 meta, m_q, int(window or 0), q.element_size(),
                 torch.cuda.get_device_capability(q.device),
-                shared_memory_limit({"q": q}))
+                shared_memory_limit({"q": q}), tma_ready(k1, v, meta))
         if config is not None:
+            if config.kwargs.get("TMA"):
+                args = (*head, *_tma_args(k1, v, config.kwargs["BLOCK_N"], meta))
             _prefill_fwd[grid(config.kwargs)](*args, **meta, **config.kwargs,
                                               num_warps=config.num_warps,
                                               num_stages=config.num_stages)

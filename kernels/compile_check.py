@@ -27,11 +27,11 @@ except ImportError:  # pragma: no cover - a Triton without the ahead-of-time ent
 
 if __package__ in (None, ""):  # run as a file from a checkout: import kernels/ as a package
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from kernels import _util, gated_delta, mla, moe, rmsnorm, rope, ssd
+    from kernels import _util, gated_delta, mla, moe, moe_tma, rmsnorm, rope, ssd
     from kernels import attention_decode as ad  # type: ignore[no-redef]
     from kernels import attention_prefill as ap
 else:
-    from . import _util, gated_delta, mla, moe, rmsnorm, rope, ssd
+    from . import _util, gated_delta, mla, moe, moe_tma, rmsnorm, rope, ssd
     from . import attention_decode as ad
     from . import attention_prefill as ap
 
@@ -61,8 +61,8 @@ def compile_kernel(fn, ptrs: dict[str, str], consts: dict, num_warps=4, num_stag
     for n in fn.arg_names:
         if n in consts:
             sig[n] = "constexpr"
-        elif n in ptrs:
-            sig[n] = "*" + ptrs[n]
+        elif n in ptrs:  # a pointer's dtype, or a whole "tensordesc<bf16[128, 64]>" (TMA)
+            sig[n] = ptrs[n] if ptrs[n].startswith("tensordesc") else "*" + ptrs[n]
         else:
             sig[n] = "fp32" if n in FLOATS else "i32"
     attrs = {(fn.arg_names.index(n),): [["tt.divisibility", 16]] for n, t in sig.items()
@@ -93,11 +93,14 @@ def ptxas_report(ptx: str) -> str:
 
 def cases():
     b = "bf16"
-    attn = {n: b for n in ("Q1", "K1", "Q2", "K2", "V", "Out")} | {"Sinks": "fp32"}
+    attn = {n: b for n in ("Q1", "K1", "Q2", "K2", "V", "Out", "Kd", "Vd")} | {"Sinks": "fp32"}
     base = dict(GROUP=4, GROUP2=4, D1=128, D2=0, DV=128, BLOCK_DV=128, CAUSAL=True,
                 HAS_WINDOW=False, HAS_SOFTCAP=False, HAS_SINKS=False, BLOCK_M=128, BLOCK_N=64,
-                PACK=1, MERGE=False, WS=False)
+                PACK=1, MERGE=False, WS=False, TMA=False)
     yield "prefill causal", ap._prefill_fwd, attn, base, 8, 3
+    yield "prefill causal, K/V by TMA", ap._prefill_fwd, attn | dict(
+        Kd="tensordesc<bf16[64, 128]>", Vd="tensordesc<bf16[64, 128]>"), base | dict(
+        TMA=True), 8, 3
     yield "prefill GQA window, 2 heads a tile", ap._prefill_fwd, attn, base | dict(
         HAS_WINDOW=True, HAS_SINKS=True, PACK=2), 8, 3
     yield "prefill GQA window, one merged loop", ap._prefill_fwd, attn, base | dict(
@@ -130,6 +133,13 @@ def cases():
     yield "moe down bias", moe._moe_down, dict(
         Hin=b, W2=b, B2=b, Y=b, SortedSlots="i32", BlockExpert="i32", TopkWeights="fp32"), dict(
         BLOCK_M=64, BLOCK_N=128, BLOCK_K=64, EVEN_K=True, HAS_BIAS=True), 4, 4
+    tma = dict(SortedSlots="i32", BlockExpert="i32")
+    yield "moe gate_up TMA persistent", moe_tma._moe_gate_up_tma, tma | dict(
+        X=b, Wd="tensordesc<bf16[128, 64]>", B13=b, Hout=b), dict(
+        BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, EVEN_K=True), 8, 4
+    yield "moe down TMA persistent", moe_tma._moe_down_tma, tma | dict(
+        Hd="tensordesc<bf16[128, 64]>", Wd="tensordesc<bf16[256, 64]>", B2=b, Y=b,
+        TopkWeights="fp32"), dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, HAS_BIAS=True), 8, 3
     yield "ssd scan (mamba2)", ssd._ssd_fwd, dict(
         X=b, DT="fp32", A="fp32", B=b, C=b, D="fp32", S="fp32", Y=b), dict(
         N=128, P=64, BLOCK_P=64, BLOCK_Q=64), 4, 2
@@ -147,7 +157,7 @@ def fp32_fit_cases():
     on the H200 (DeepSeek-V3's MLA prefill: 128 + 64 / 128): the tile the kernel's pruning
     keeps with the largest estimate, compiled, must fit one block."""
     f = "fp32"
-    attn = {n: f for n in ("Q1", "K1", "Q2", "K2", "V", "Out")} | {"Sinks": "fp32"}
+    attn = {n: f for n in ("Q1", "K1", "Q2", "K2", "V", "Out", "Kd", "Vd")} | {"Sinks": "fp32"}
     meta = dict(GROUP=128, GROUP2=128, D1=128, D2=64, DV=128, BLOCK_DV=128, CAUSAL=True,
                 HAS_WINDOW=False, HAS_SOFTCAP=False, HAS_SINKS=False)
 
@@ -158,8 +168,8 @@ def fp32_fit_cases():
     kept = ap.prune_prefill_configs(ap._CONFIGS, {"Q1": F32(), "M_Q": 192}, **meta)
     best = max(kept, key=lambda c: ap.prefill_shared_bytes(c, 192, 128, 4))
     yield ("prefill MLA fp32 tf32x3 (pruned)", ap._prefill_fwd, attn,
-           meta | {"PACK": 1, "MERGE": False, "WS": False} | best.kwargs, best.num_warps,
-           best.num_stages,
+           meta | {"PACK": 1, "MERGE": False, "WS": False, "TMA": False} | best.kwargs,
+           best.num_warps, best.num_stages,
            ap.prefill_shared_bytes(best, 192, 128, 4))
     kept = mla.prune_mla_configs(mla._CONFIGS, {"QL": F32(), "H": 128}, R=512, P=64)
     best = max(kept, key=lambda c: mla.mla_shared_bytes(c, 512, 64, 4))

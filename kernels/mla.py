@@ -27,7 +27,9 @@ from ._util import (
     LOG2E,
     element_size,
     fit_shared,
+    fixed_tile,
     interpreting,
+    launch,
     num_sms,
     pipeline_stages,
     shared_memory_limit,
@@ -235,7 +237,9 @@ def mla_decode(
             *args, **meta, BLOCK_H=16, BLOCK_N=16, SPLIT_R=split_r)
     else:
         grid = lambda mt: (triton.cdiv(h, mt["BLOCK_H"]), bsz, num_splits)  # noqa: E731
-        _mla_tuned[grid](*args, **meta)
+        fixed = fixed_tile(_FALLBACKS, lambda c: mla_shared_bytes(c, r, p, q_latent.element_size()),
+                           {"q": q_latent})
+        launch(_mla_tuned, grid, args, meta, fixed)
     if out is None:
         out = torch.empty(bsz, h, r, device=q_latent.device, dtype=q_latent.dtype)
     merge(out_p, lse_p, out)

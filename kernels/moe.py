@@ -24,10 +24,14 @@ import torch
 import triton
 import triton.language as tl
 
+from . import moe_tma
 from ._util import (
     element_size,
     fit_shared,
+    fixed_tile,
     interpreting,
+    launch,
+    num_sms,
     pipeline_stages,
     shared_memory_limit,
 )
@@ -219,6 +223,10 @@ _CONFIGS = [
     triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
     for bn, bk, w, s in sorted({t for v in _TABLE.values() for t in v} | {_FALLBACK})
 ]
+_FALLBACK_CONFIGS = [c for c in _CONFIGS if (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps,
+                                              c.num_stages) == _FALLBACK]
+
+
 def _shared_bytes(config, block_m: int, elem: int) -> int:
     """Pipelined operand tiles: buffers × (x tile + two weight tiles: gate and up) × elem.
     Matches the compiler's figure for bf16 (196,608 B for BLOCK 128×128×64, 4 stages); fp32
@@ -255,6 +263,67 @@ def _tuned(fn):
 _gate_up_tuned = _tuned(_moe_gate_up)
 _down_tuned = _tuned(_moe_down)
 
+# The TMA-fed persistent forms (moe_tma.py), for BLOCK_M >= TMA_MIN_BLOCK_M in 2-byte dtypes:
+# (BLOCK_N, BLOCK_K, warps, stages, persistent) per BLOCK_M, per GEMM. The gate/up GEMM holds
+# two accumulators (gate and up), so its widest tile is 128 (2 x 128 x 128 fp32 = 128
+# registers a thread at 8 warps); the down GEMM has one and takes 256.
+TMA_MIN_BLOCK_M = 64
+#: False: the pointer kernels everywhere (the sweep's baseline)
+USE_TMA = True
+_TMA_GATE_UP = {
+    64: [(128, 64, 4, 4, 1), (128, 64, 8, 4, 1), (64, 64, 4, 4, 1), (128, 64, 4, 4, 0)],
+    128: [(128, 64, 8, 4, 1), (128, 64, 8, 3, 1), (128, 128, 8, 2, 1), (64, 64, 4, 4, 1),
+          (128, 64, 8, 4, 0), (128, 64, 8, 3, 0)],
+}
+_TMA_DOWN = {
+    64: [(128, 64, 4, 4, 1), (256, 64, 8, 3, 1), (128, 64, 8, 4, 1), (128, 64, 4, 4, 0)],
+    128: [(256, 64, 8, 3, 1), (128, 64, 8, 4, 1), (128, 128, 8, 3, 1), (256, 64, 8, 4, 1),
+          (256, 64, 8, 3, 0), (128, 64, 8, 4, 0)],
+}
+_TMA_FALLBACK = (64, 32, 4, 2, 1)
+
+
+def _tma_config(t, hook):
+    bn, bk, w, s, persist = t
+    return triton.Config({"BLOCK_N": bn, "BLOCK_K": bk, "PERSIST": bool(persist)},
+                         num_warps=w, num_stages=s, pre_hook=hook)
+
+
+def _tma_shape(c):
+    kw = c.kwargs
+    return (kw["BLOCK_N"], kw["BLOCK_K"], c.num_warps, c.num_stages, int(kw["PERSIST"]))
+
+
+def _tma_tuned(fn, table, hook):
+    configs = [_tma_config(t, hook) for t in sorted({t for v in table.values() for t in v}
+                                                    | {_TMA_FALLBACK})]
+
+    def prune(configs, named_args, **kwargs):
+        bm = kwargs["BLOCK_M"]
+        want = set(table[bm])
+        return fit_shared([c for c in configs if _tma_shape(c) in want],
+                          lambda c: _shared_bytes(c, bm, 2),
+                          [c for c in configs if _tma_shape(c) == _TMA_FALLBACK],
+                          shared_memory_limit(named_args))
+
+    return triton.autotune(configs=configs, key=[*_KEY, "BLOCK_M"],
+                           prune_configs_by={"early_config_prune": prune})(fn)
+
+
+_gate_up_tma_tuned = _tma_tuned(moe_tma._moe_gate_up_tma, _TMA_GATE_UP, moe_tma.set_gate_up_blocks)
+_down_tma_tuned = _tma_tuned(moe_tma._moe_down_tma, _TMA_DOWN, moe_tma.set_down_blocks)
+
+
+def tma_config(shape) -> triton.Config:
+    """The TMA tile (BLOCK_N, BLOCK_K, warps, stages, persistent) as a Config (sweeps)."""
+    return _tma_config(tuple(shape), None)
+
+
+def wants_tma(x: torch.Tensor, bm: int) -> bool:
+    """The TMA forms on a GPU of capability 9.0+, 2-byte operands, BLOCK_M >= 64."""
+    return (USE_TMA and not interpreting() and x.is_cuda and x.element_size() == 2
+            and bm >= TMA_MIN_BLOCK_M and torch.cuda.get_device_capability(x.device) >= (9, 0))
+
 
 def pick_block_m(num_slots: int, num_experts: int) -> int:
     """Rows per block from the mean slots per expert: 16 when decoding, 128 for long prefill."""
@@ -275,6 +344,8 @@ def grouped_swiglu(
     b13: torch.Tensor | None = None,  # [E, 2F]
     b2: torch.Tensor | None = None,  # [E, C]
     limit: float | None = None,  # gpt-oss's swiglu_limit: the clamped SwiGLU
+    use_tma: bool | None = None,  # None: the TMA forms where `wants_tma` (tests force either)
+    tiles: tuple | None = None,  # (gate/up, down) Configs: fixed tiles, no tuning (sweeps)
 ) -> torch.Tensor:  # [T, K, C] per-slot outputs, already weighted
     t, c = x.shape
     e, f2, _ = w13.shape
@@ -304,17 +375,55 @@ def grouped_swiglu(
     m2 = dict(HAS_BIAS=b2 is not None)
     lim = float(limit if limit is not None else 0.0)
     nblk = rows // bm
+    if use_tma if use_tma is not None else (wants_tma(x, bm) and moe_tma.tma_ok(x, w13, w2)):
+        _tma_gemms(x, w13, w2, bias13, bias2, h, y.view(n, c), sorted_slots, block_expert,
+                   weights, (n, c, f, bucket, k, e, nblk, lim, bm), m1, m2, tiles)
+        return y
     if interpreting():
         _moe_gate_up[(nblk, triton.cdiv(f, 16))](*a1, TOP_K=k, NUM_EXPERTS=e, limit=lim,
                                                    BLOCK_M=bm, BLOCK_N=16, BLOCK_K=16, **m1)
         _moe_down[(nblk, triton.cdiv(c, 16))](*a2, NUM_EXPERTS=e, BLOCK_M=bm, BLOCK_N=16,
                                                 BLOCK_K=16, **m2)
     else:
-        _gate_up_tuned[lambda mt: (nblk, triton.cdiv(f, mt["BLOCK_N"]))](
-            *a1, TOP_K=k, NUM_EXPERTS=e, limit=lim, BLOCK_M=bm, **m1)
-        _down_tuned[lambda mt: (nblk, triton.cdiv(c, mt["BLOCK_N"]))](
-            *a2, NUM_EXPERTS=e, BLOCK_M=bm, **m2)
+        fixed = fixed_tile(_FALLBACK_CONFIGS, lambda cf: _shared_bytes(cf, bm, x.element_size()),
+                           {"x": x})
+        t1, t2 = tiles or (fixed, fixed)
+        launch(_gate_up_tuned, lambda mt: (nblk, triton.cdiv(f, mt["BLOCK_N"])), a1,
+               dict(TOP_K=k, NUM_EXPERTS=e, limit=lim, BLOCK_M=bm, **m1), t1)
+        launch(_down_tuned, lambda mt: (nblk, triton.cdiv(c, mt["BLOCK_N"])), a2,
+               dict(NUM_EXPERTS=e, BLOCK_M=bm, **m2), t2)
     return y
+
+
+def _tma_gemms(x, w13, w2, b13, b2, h, y, sorted_slots, block_expert, weights, dims, m1, m2,
+               tiles):
+    """The two GEMMs in their TMA-fed persistent form (moe_tma.py); `tiles` fixes both."""
+    n, c, f, bucket, k, e, nblk, lim, bm = dims
+    wd1 = moe_tma.descriptor(w13.view(-1, c), [16, 16])  # blocks set per tile (pre-hooks)
+    wd2 = moe_tma.descriptor(w2.view(-1, f), [16, 16])
+    hd = moe_tma.descriptor(h, [bm, 16])
+    a1 = (x, wd1, b13, h, sorted_slots, block_expert, *x.stride(), b13.stride(0), *h.stride(),
+          n, c, f, bucket, k, e, nblk, lim)
+    a2 = (hd, wd2, b2, y, sorted_slots, block_expert, weights, b2.stride(0), *y.stride(),
+          n, c, f, bucket, e, nblk)
+    sms = num_sms(x.device.index or 0)
+    g1, g2 = moe_tma.grid_fn(nblk, f, sms), moe_tma.grid_fn(nblk, c, sms)
+    meta1, meta2 = dict(BLOCK_M=bm, **m1), dict(BLOCK_M=bm, **m2)
+    if interpreting():
+        tiles = tiles or (tma_config((16, 16, 4, 1, 1)),) * 2
+    elif tiles is None:
+        fixed = fixed_tile([tma_config(_TMA_FALLBACK)], lambda cf: _shared_bytes(cf, bm, 2),
+                           {"x": x})
+        tiles = (fixed, fixed) if fixed is not None else None
+    if tiles is None:
+        _gate_up_tma_tuned[g1](*a1, **meta1)
+        _down_tma_tuned[g2](*a2, **meta2)
+        return
+    t1, t2 = tiles
+    moe_tma.set_gate_up_blocks({"Wd": wd1, **t1.kwargs})
+    moe_tma.set_down_blocks({"Wd": wd2, "Hd": hd, "BLOCK_M": bm, **t2.kwargs})
+    launch(_gate_up_tma_tuned, g1, a1, meta1, t1)
+    launch(_down_tma_tuned, g2, a2, meta2, t2)
 
 
 def fused_moe(
@@ -330,15 +439,18 @@ def fused_moe(
     b13: torch.Tensor | None = None,  # [E, 2F] expert biases (gpt-oss)
     b2: torch.Tensor | None = None,  # [E, C]
     limit: float | None = None,  # gpt-oss's swiglu_limit
+    use_tma: bool | None = None,  # grouped_swiglu's
+    tiles: tuple | None = None,  # grouped_swiglu's, for the routed experts (sweeps)
 ) -> torch.Tensor:  # [T, C]
     """The routed experts' weighted sum (+ the shared experts' output)."""
     t = x.shape[0]
-    y = grouped_swiglu(x, w13, w2, topk_weights, topk_ids, block_m, b13, b2, limit).sum(
-        1, dtype=torch.float32)
+    y = grouped_swiglu(x, w13, w2, topk_weights, topk_ids, block_m, b13, b2, limit,
+                       use_tma=use_tma, tiles=tiles).sum(1, dtype=torch.float32)
     if shared_w13 is not None:
         ones = torch.ones(t, 1, device=x.device, dtype=torch.float32)
         zeros = torch.zeros(t, 1, device=x.device, dtype=torch.int32)
-        y += grouped_swiglu(x, shared_w13[None], shared_w2[None], ones, zeros)[:, 0].float()
+        y += grouped_swiglu(x, shared_w13[None], shared_w2[None], ones, zeros,
+                            use_tma=use_tma)[:, 0].float()
     return y.to(x.dtype)
 
 

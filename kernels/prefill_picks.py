@@ -4,14 +4,15 @@ of asking the autotuner, where a class matches.
 Why: Triton's autotuner times each tile once per process, and at the bench shapes the tiles are
 within its noise of each other, so its pick moved between runs (H200, 2026-12-04: 128x32 w4 at
 1.521 ms in one run, 1.595 ms in another, while 128x64 w8 s3 timed alone took 1.358 ms). A pick
-measured tile by tile (`scripts/bench_prefill_tiles.py`, 20 calls each on rotated inputs, every
+measured tile by tile (`benchmarks/gpu_prefill_tiles.py`, 20 calls each on rotated inputs, every
 tile checked against the reference first) is stable and reproducible.
 
 A class is the autotuner's key with the lengths bucketed: the device capability, the operands'
 element size, the head dims, the group sizes, the mask flags, a minimum query length and, for
 windows, a range of window sizes around the one measured. Shapes outside every class go to the
 autotuner as before. `config` is `_config`'s arguments: BLOCK_M, BLOCK_N, warps, stages, PACK,
-MERGE, WS. Written by `scripts/bench_prefill_tiles.py --write-picks`; `measured` says where.
+MERGE, WS (and TMA where an entry lists an eighth). Written by
+`benchmarks/gpu_prefill_tiles.py --write-picks`; `measured` says where.
 """
 
 PICKS = [{'match': {'capability': [9, 0],

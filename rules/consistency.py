@@ -463,8 +463,8 @@ class IntermediateSizeMismatch(_TensorRule):
 
 def _expert_count(t: LayerTensors) -> tuple[int | None, str | None]:
     """(experts stored, how it was seen) in one layer."""
-    if t.experts:
-        return max(t.experts) + 1, "experts.N.*"
+    if t.expert_ids:
+        return max(t.expert_ids) + 1, "experts.N.*"
     for role in ("fused_gate_up", "fused_down", "stacked_gate", "stacked_up"):
         tensor = t.roles.get(role)
         if tensor is not None and (dims := fused_expert_dims(tensor)):
@@ -604,12 +604,14 @@ class ExpertShapeMismatch(_TensorRule):
             tensor = t.roles.get(role)
             if tensor is not None and (fused := fused_expert_dims(tensor)):
                 yield tensor, fused[1], fused[2], factor, is_down
-        for expert in sorted(t.experts):
-            for role, is_down in (("expert_gate", False), ("expert_up", False),
-                                  ("expert_down", True)):
-                tensor = t.experts[expert].get(role)
-                if tensor is not None and (dims := out_in(tensor)):
-                    yield tensor, dims[0], dims[1], 1, is_down
+        # out_in reads only the shape and dtype, so a kind of tensor seen once is seen for
+        # every expert: the first that fails is the first of its kind (its message names no
+        # expert number)
+        table = t.table
+        for role, i in t.expert_shapes(("expert_gate", "expert_up", "expert_down")):
+            tensor = table[i]  # type: ignore[index]
+            if dims := out_in(tensor):
+                yield tensor, dims[0], dims[1], 1, role == "expert_down"
 
 
 def _generic_name(name: str, layer: int) -> str:

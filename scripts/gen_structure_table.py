@@ -76,6 +76,75 @@ def _build(model_type: str) -> Any:
     return None, text
 
 
+def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
+    """A language model transformers builds only inside a multimodal wrapper (a `component`
+    type: Cosmos3-Edge's cosmos3_edge_text, Kosmos-2's text model): the first wrapper whose
+    text_config is of this type, built at its defaults with the text layers cut to 2 and
+    the class the conformance harness counts, and its `get_decoder()`. (None, text, None)
+    where no wrapper builds or none tells its language model apart."""
+    from transformers import AutoConfig
+
+    from archlint.families import tf_tables
+
+    for wrapper in tf_tables.model_types():
+        if tf_tables.category(wrapper) != "multimodal" or tf_tables.sub_configs(wrapper).get(
+            "text_config"
+        ) != model_type:
+            continue
+        try:
+            cfg = AutoConfig.for_model(wrapper)
+            model, lm = _harness_build(wrapper, cfg, cfg.text_config)
+        except Exception:
+            continue
+        if lm is not None:
+            return lm, cfg.text_config, model
+    return None, None, None
+
+
+def _harness_build(model_type: str, cfg: Any, text: Any) -> tuple[Any, Any]:
+    """The class the conformance harness counts, built from `cfg` with the language model's
+    layers (`text`: its config) cut to 2, and that model's `get_decoder()` (None: none)."""
+    from archlint.families import tf_tables
+    from tests.conformance import tf_side
+
+    for key in LAYER_KEYS:
+        if isinstance(getattr(text, key, None), int):
+            setattr(text, key, 2)
+    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal")
+    model = tf_side.build_model(cls, cfg) if cls else None
+    return model, tf_side._language_model(model) if model is not None else None
+
+
+def _root_build(model_type: str) -> tuple[Any, Any, Any]:
+    """A decoder wrapper whose language model reads the root keys (GIT, Idefics): the
+    harness's class at the defaults (layers cut to 2), and its `get_decoder()` with the
+    children that are towers (scripts/gen_tower_table.py `_towers_inside`: GIT's image
+    encoder) replaced by empty modules, so that only the language model's blocks, norms and
+    tables are looked at; the head is the wrapper's output embedding (GIT's `output`)."""
+    import torch
+    from transformers import AutoConfig
+
+    from archlint.families import tf_tables
+    from scripts.gen_tower_table import NoLanguageModel, _towers_inside
+    from tests.conformance.run import filled_defaults
+
+    cfg = AutoConfig.for_model(model_type)
+    model, lm = _harness_build(model_type, cfg, cfg)
+    if lm is None:
+        return None, cfg, None
+    try:
+        inside = _towers_inside(model_type, filled_defaults(tf_tables.defaults_for(model_type)))
+    except NoLanguageModel:
+        inside = set()
+    for name in inside:
+        setattr(lm, name, torch.nn.Module())
+
+    class Outer:  # the wrapper's head where `facts` looks for one
+        lm_head = model.get_output_embeddings()
+
+    return lm, cfg, Outer
+
+
 def _linears(module: Any) -> list[tuple[str, Any]]:
     import torch
 
@@ -90,16 +159,29 @@ def _out(m: Any) -> int:
     return int(getattr(m, "out_features", None) or getattr(m, "nf", 0) or 0)
 
 
-def facts(model_type: str, decoder: bool = False) -> dict[str, Any] | None:
-    model, text = _build(model_type)
+def facts(
+    model_type: str, decoder: bool = False, wrapped: bool = False, root: bool = False
+) -> dict[str, Any] | None:
+    """Block 0's facts (and a decoder's stack norms). `wrapped`: the type's language model
+    as its wrapper builds it (`_wrapped_build`), the head being the wrapper's; `root`: a
+    wrapper whose language model reads its root keys (`_root_build`)."""
+    if wrapped:
+        model, text, outer = _wrapped_build(model_type)
+    elif root:
+        model, text, outer = _root_build(model_type)
+    else:
+        model, text = _build(model_type)
+        outer = model
     if model is None:
         return None
     block0 = next((name for name, _ in model.named_modules() if LAYER_RE.search(name)), None)
     if block0 is None:
         return None
     layer = model.get_submodule(block0)
-    norms = [m for _, m in layer.named_modules() if "norm" in type(m).__name__.lower()
-             or type(m).__name__ == "LayerNorm"]
+    # a sparse-attention indexer's own norms (DSA's q_input_norm, k_norm) are the indexer's
+    norms = [m for n, m in layer.named_modules()
+             if ("norm" in type(m).__name__.lower() or type(m).__name__ == "LayerNorm")
+             and "indexer" not in n]
     hidden = getattr(text, "hidden_size", None)
     # block norms act on the hidden size; q/k norms inside attention act on a head
     weighted = [
@@ -137,7 +219,7 @@ def facts(model_type: str, decoder: bool = False) -> dict[str, Any] | None:
         inputs = attn_linears[:-1]
         out["qkv_bias"] = any(getattr(m, "bias", None) is not None for _, m in inputs)
         out["o_bias"] = getattr(last, "bias", None) is not None
-    head = getattr(model, "lm_head", None)
+    head = getattr(outer, "lm_head", None)
     out["head_bias"] = getattr(head, "bias", None) is not None
     out.update(_position_table(model, text))
     if decoder:
@@ -530,11 +612,25 @@ def main() -> int:
             if found:
                 table[model_type] = found
             continue
-        if tf_tables.category(model_type) not in ("decoder", "encoder"):
+        category = tf_tables.category(model_type)
+        # a decoder wrapper whose language model reads the root keys (GIT, Idefics): the
+        # root type is the text type the generic reader looks up
+        root = (
+            category == "multimodal"
+            and "text_config" not in tf_tables.sub_configs(model_type)
+            and not (tf_tables.defaults_for(model_type) or {}).get("is_encoder_decoder")
+        )
+        if category not in ("decoder", "encoder", "component") and not root:
             continue
-        signal.alarm(20)
+        signal.alarm(20 if category in ("decoder", "encoder") else 240)
         try:
-            found = facts(model_type, tf_tables.category(model_type) == "decoder")
+            if category == "component":
+                # a wrapper's language model (text_config) with no class of its own to build
+                found = facts(model_type, True, wrapped=True)
+            elif root:
+                found = facts(model_type, True, root=True)
+            else:
+                found = facts(model_type, category == "decoder")
         except Exception:
             found = None
         finally:

@@ -10,7 +10,10 @@ How (one mechanism for every type, no per-encoder formula):
 1. The wrapper's default config (what the conformance harness uses) is built on the meta
    device with the class the harness counts (tests/conformance/tf_side.py). The language
    model is dropped the way the harness drops it: `get_decoder()`, the input embeddings and
-   the output head. The rest is grouped by name, layer indices replaced by `*`
+   the output head; where `get_decoder()` is the whole base model, its children that move
+   with a non-text sub-config key and not with the text layer count are kept as towers
+   (`_towers_inside`: GIT's image encoder, Evolla's protein encoder). The rest is grouped
+   by name, layer indices replaced by `*`
    (`model.vision_tower.encoder.layers.*.mlp.fc1.weight`).
 2. Every integer key of the config and of its sub-configs (`vision_config.hidden_size`),
    and the length of every integer list, is perturbed one at a time (x2, x3, ... until two
@@ -68,8 +71,13 @@ def _alarm(signum: int, frame: Any) -> None:
 # ----------------------------------------------------------------------------- building
 
 
-def _build(model_type: str, config: dict[str, Any]) -> dict[str, list[tuple[int, ...]]] | None:
-    """Pattern -> shapes (in name order) of the non-LM parameters, or None if unbuildable."""
+#: children of the module `get_decoder()` returns that are towers all the same (set per type
+#: by `_towers_inside`, before the builds of that type)
+INSIDE: set[str] = set()
+
+
+def _built(model_type: str, config: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The model the harness counts, and its language model (None: unbuildable)."""
     from archlint.families import tf_tables
     from tests.conformance import tf_side as tf
 
@@ -86,7 +94,89 @@ def _build(model_type: str, config: dict[str, Any]) -> dict[str, list[tuple[int,
     if lm is None:
         # no language model to tell apart (ViLT): nothing here is a tower for the harness
         raise NoLanguageModel()
+    return model, lm
+
+
+def _child_sizes(lm: Any) -> dict[str, int]:
+    return {name: sum(p.numel() for p in child.parameters())
+            for name, child in lm.named_children()}
+
+
+def _towers_inside(model_type: str, config: dict[str, Any]) -> set[str]:
+    """Children of the language model that are towers: where `get_decoder()` is the whole
+    base model (GIT's GitModel holds `image_encoder` and `visual_projection`, Evolla's its
+    `protein_encoder`, Phi-4-multimodal's `embed_tokens_extend`), a child whose size moves
+    with a key of a sub-config other than text_config and not with the text layer count.
+    The blocks (cross-attention ones included: Idefics' gated_cross_attn_layers) move with
+    the layer count; the token table and final norm with no sub-config key."""
+    if config.get("is_encoder_decoder"):
+        return set()  # the decoder is the language model; what feeds it is outside it
+    layers_key = next((path for path in ("text_config.num_hidden_layers", "num_hidden_layers")
+                       if _has(config, path)), None)
+    if layers_key is None:
+        # the language model is configured elsewhere (Canary's decoder_config): no sub-config
+        # key tells a tower from it
+        return set()
+    towers = _moving_children(model_type, config, layers_key)
+    # a child only a flag builds (IDEFICS' perceiver_resampler with use_resampler), judged
+    # the same way in the flagged build
+    for path, (op, value) in _variables(config).items():
+        if op == "bool" and "." not in path:
+            flagged = _set(config, path, "key", not value)
+            towers |= _moving_children(model_type, flagged, layers_key)
+    return towers
+
+
+def _moving_children(model_type: str, config: dict[str, Any], layers_key: str) -> set[str]:
+    """Children of the language model whose size moves with a non-text sub-config key and
+    not with the layer count, in the build of `config`."""
+    built = _built(model_type, config)
+    if built is None:
+        return set()
+    base = _child_sizes(built[1])
+    more = _built(model_type, _set(config, layers_key, "key", _get(config, layers_key) + 1))
+    if more is None:
+        return set()
+    with_layers = {n for n, size in _child_sizes(more[1]).items() if size != base.get(n)}
+    moving: set[str] = set()
+    for path, (op, value) in _variables(config).items():
+        sub = path.split(".", 1)[0]
+        if "." not in path or sub == "text_config" or op != "key":
+            continue
+        for new in _perturbed_values(op, value)[:2]:
+            other = _built(model_type, _set(config, path, op, new))
+            if other is not None:
+                moving |= {n for n, size in _child_sizes(other[1]).items()
+                           if size != base.get(n)}
+                break
+    return moving - with_layers
+
+
+def _has(config: dict[str, Any], path: str) -> bool:
+    try:
+        return isinstance(_get(config, path), int)
+    except (KeyError, TypeError):
+        return False
+
+
+def _get(config: dict[str, Any], path: str) -> Any:
+    node: Any = config
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def _build(model_type: str, config: dict[str, Any]) -> dict[str, list[tuple[int, ...]]] | None:
+    """Pattern -> shapes (in name order) of the non-LM parameters, or None if unbuildable."""
+    from tests.conformance import tf_side as tf
+
+    built = _built(model_type, config)
+    if built is None:
+        return None
+    model, lm = built
     ids: set[int] = tf._module_ids(lm)
+    for name in INSIDE:
+        ids -= tf._module_ids(getattr(lm, name, None))
     for getter in ("get_input_embeddings", "get_output_embeddings"):
         with contextlib.suppress(Exception):
             ids |= tf._module_ids(getattr(model, getter)())
@@ -339,6 +429,8 @@ def analyse(model_type: str) -> dict[str, Any]:
             config[sub] = {**defaults, "model_type": sub_type}
             optional.append(sub)
     try:
+        INSIDE.clear()
+        INSIDE.update(_towers_inside(model_type, config))
         result = _analyse(model_type, config)
         if optional and "error" not in result:
             result["optional_subs"] = optional
@@ -541,7 +633,8 @@ def tie_facts(model_type: str) -> dict[str, Any] | None:
     """Whether a wrapper's output head is tied to its token table, measured on its model
     built on the meta device (`get_output_embeddings().weight is get_input_embeddings()
     .weight`) for every combination of the root `tie_word_embeddings` (not stated, False,
-    True) and text_config's (False, True): keys "<root>/<text>" with root "-" for not stated.
+    True) and text_config's (False, True): keys "<root>/<text>" with root "-" for not stated,
+    text "-" for a wrapper with no text_config (its language model reads the root keys).
     Where the head is decided (the top-level config, a text config it forwards, the language
     model's own config inside the wrapper) is transformers' business; the table is what it
     does. None where the class cannot be built from its defaults."""
@@ -549,36 +642,64 @@ def tie_facts(model_type: str) -> dict[str, Any] | None:
     from transformers import CONFIG_MAPPING
 
     from archlint.families import tf_tables
+    from tests.conformance import tf_side as tf
 
     out: dict[str, bool] = {}
     try:
         cls = CONFIG_MAPPING[model_type]
         base = cls().to_dict()
         text = base.get("text_config")
-        if not isinstance(text, dict):
-            return None
-        classes = tf_tables.model_classes(model_type)
-        name = classes.get("multimodal_lm") or classes.get("causal_lm")
+        # the class the harness counts (Audio Flamingo 3's is no multimodal_lm class); a
+        # wrapper whose language model reads the root keys (Evolla, Idefics) has no text
+        # value: its key is "<root>/-"
+        name = tf.model_class_for(tf_tables.model_classes(model_type), "multimodal")
         if name is None:
             return None
         import transformers
 
         model_cls = getattr(transformers, name)
         for root in ("-", False, True):
-            for text_tie in (False, True):
+            for text_tie in ((False, True) if isinstance(text, dict) else ("-",)):
                 cfg = {k: v for k, v in base.items() if k != "tie_word_embeddings"}
-                cfg["text_config"] = {**text, "tie_word_embeddings": text_tie}
+                if isinstance(text, dict):
+                    cfg["text_config"] = {**text, "tie_word_embeddings": text_tie}
                 if root != "-":
                     cfg["tie_word_embeddings"] = root
                 with torch.device("meta"):
                     model = model_cls(cls(**cfg))
-                head, table = model.get_output_embeddings(), model.get_input_embeddings()
+                head, table = _head_of(model), _table_of(model)
                 if head is None or table is None:
-                    return None
+                    return None  # no head to tie (ViLT)
                 out[f"{str(root).lower()}/{str(text_tie).lower()}"] = head.weight is table.weight
     except Exception:
         return None
     return out
+
+
+def _table_of(model: Any) -> Any:
+    """The token table: the model's own, else its language model's (PP-FormulaNet's model
+    does not resolve get_input_embeddings; its decoder does)."""
+    from tests.conformance import tf_side as tf
+
+    try:
+        return model.get_input_embeddings()
+    except Exception:
+        lm = tf._language_model(model)
+        return lm.get_input_embeddings() if lm is not None else None
+
+
+def _head_of(model: Any) -> Any:
+    """The output head: the model's own, else its one child's that has one (Nemotron-H-Omni
+    keeps it in `language_model`, a NemotronHForCausalLM)."""
+    head = model.get_output_embeddings()
+    if head is not None:
+        return head
+    heads = [
+        child.get_output_embeddings() for _, child in model.named_children()
+        if hasattr(child, "get_output_embeddings")
+    ]
+    heads = [h for h in heads if h is not None]
+    return heads[0] if len(heads) == 1 else None
 
 
 def _write_tie(out: Path) -> int:

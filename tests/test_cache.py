@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from archlint.checkpoint import Checkpoint
+from archlint.checkpoint import Checkpoint, unpack_ints
 from archlint.source import cache as cache_mod
 from archlint.source.cache import HeaderCache, default_cache_dir, is_full_sha
 from tests.helpers import fixture
@@ -214,9 +214,137 @@ def test_entry_with_a_mistyped_tensor_field_is_rejected(tmp_path: Path, field, v
     cache.put(ENDPOINT, REPO, SHA, stored())
     path = cache.entry_path(ENDPOINT, REPO, SHA)
     data = json.loads(gzip.decompress(path.read_bytes()))
-    rows = data["tensors"]
-    # a row is [name, dtype, shape, shard, start, end] (Checkpoint.to_dict)
-    rows[len(rows) // 2][{"name": 0, "dtype": 1, "shape": 2, "start": 4, "end": 5}[field]] = value
+    columns = data["tensors"]
+    # columns (Checkpoint.to_dict): names, starts, ends hold values; dtypes and shapes hold ids
+    # into dtype_table and shape_table, so the middle tensor gets an id of its own; integer
+    # columns may be packed (pack_ints) and are edited as the lists they stand for
+    for key in ("dtypes", "shapes", "shards"):
+        columns[key] = unpack_ints(columns[key])
+    mid = len(columns["names"]) // 2
+    if field in ("dtype", "shape"):
+        columns[f"{field}_table"].append(value)
+        columns[f"{field}s"][mid] = len(columns[f"{field}_table"]) - 1
+    else:
+        columns[f"{field}s"][mid] = value
     path.write_bytes(gzip.compress(json.dumps(data).encode()))
     assert cache.get(ENDPOINT, REPO, SHA) is None
     assert not path.exists()
+
+
+def test_an_entry_written_before_the_columns_is_still_read(tmp_path: Path) -> None:
+    """Format 1 stored the tensor table as rows [name, dtype, shape, shard id, start, end];
+    such an entry (written here by hand, as that version wrote it) reads as the same table."""
+    cache = HeaderCache(tmp_path)
+    original = stored()
+    data = original.to_dict()
+    shard_ids = {s.name: i for i, s in enumerate(original.shards)}
+    data["format"] = 1
+    data["tensors"] = [[t.name, t.dtype, list(t.shape), shard_ids.get(t.shard, -1), t.start, t.end]
+                       for t in original.tensors or ()]
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and len(got.tensors or ()) == 459
+    assert [(t.name, t.dtype, t.shape, t.shard, t.start, t.end) for t in got.tensors or ()] == [
+        (t.name, t.dtype, t.shape, t.shard, t.start, t.end) for t in original.tensors or ()]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda c: c["names"].pop(),                           # columns of different lengths
+    lambda c: c["dtypes"].__setitem__(0, len(c["dtype_table"])),  # id past its table
+    lambda c: c["shapes"].__setitem__(0, -1),             # a negative id
+    lambda c: c["shards"].__setitem__(0, -2),
+    lambda c: c.__setitem__("starts", {"0": 0}),          # not a list
+    lambda c: c.__setitem__("dtypes", {"u8": "!!"}),      # not base64
+    lambda c: c.__setitem__("shapes", {"u16": "AAAA"}),   # not a packing this reads
+])
+def test_a_columnar_entry_with_inconsistent_columns_is_discarded(tmp_path: Path, damage) -> None:
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, stored())
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    for key in ("dtypes", "shapes", "shards"):
+        data["tensors"][key] = unpack_ints(data["tensors"][key])
+    damage(data["tensors"])
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+    assert not path.exists()
+
+
+def test_the_index_weight_map_round_trips_in_its_order(tmp_path: Path) -> None:
+    """The entry stores weight_map as columns; it reads back as the same mapping, keys in the
+    index's own order and in their place among the index's keys."""
+    cache = HeaderCache(tmp_path)
+    names = [t.name for t in stored().tensors or ()][::-1]  # not the table's order
+    index = {"metadata": {"total_size": 13761264768},
+             "weight_map": {n: f"model-0000{i % 3}-of-00003.safetensors"
+                            for i, n in enumerate(names)}, "extra": [1]}
+    original = replace(stored(), index=index)
+    cache.put(ENDPOINT, REPO, SHA, original)
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and got.index == original.index
+    assert list(got.index) == list(original.index)  # type: ignore[arg-type]
+    assert list(got.index["weight_map"].items()) == list(original.index["weight_map"].items())
+
+
+def _with_index(names: list[str]) -> Checkpoint:
+    return replace(stored(), index={"metadata": {"total_size": 1}, "weight_map": {
+        n: f"model-0000{i % 3}-of-00003.safetensors" for i, n in enumerate(names)}})
+
+
+def _entry(cache: HeaderCache) -> dict:
+    return json.loads(gzip.decompress(cache.entry_path(ENDPOINT, REPO, SHA).read_bytes()))
+
+
+@pytest.mark.parametrize(("order", "rows"), [
+    (lambda names: names, "table"),     # an index written from the shards' headers
+    (sorted, "sorted"),                 # transformers writes its index with sort_keys
+    (lambda names: names[1:], None),    # not every tensor listed: the names themselves
+    (lambda names: [*names, "lm_head.extra"], None),  # a name the table lacks
+])
+def test_the_index_names_are_stored_once_when_the_table_has_them(tmp_path: Path, order,
+                                                                 rows) -> None:
+    """The weight_map's keys are the table's 459 names (in its order, or sorted): the entry
+    holds them once, in the table, and reads back the same mapping in the index's order."""
+    names = [t.name for t in stored().tensors or ()]
+    assert len(names) == 459 and names != sorted(names)
+    original = _with_index(order(names))
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, original)
+    columns = _entry(cache)["index"]["weight_map"]
+    assert columns.get("rows") == rows and ("names" in columns) == (rows is None)
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and got.index == original.index
+    assert list(got.index["weight_map"].items()) == list(original.index["weight_map"].items())
+
+
+@pytest.mark.parametrize(("fmt", "rows"), [(2, "table"), (3, "reversed"), (3, ["a"])])
+def test_an_index_row_order_this_version_did_not_write_is_discarded(tmp_path: Path, fmt,
+                                                                     rows) -> None:
+    """Format 2 stored the names; a row order in a format-2 entry, or one that is neither
+    "table" nor "sorted", is an entry nobody wrote: removed, not trusted."""
+    cache = HeaderCache(tmp_path)
+    cache.put(ENDPOINT, REPO, SHA, _with_index([t.name for t in stored().tensors or ()]))
+    data = _entry(cache)
+    data["format"], data["index"]["weight_map"]["rows"] = fmt, rows
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    assert cache.get(ENDPOINT, REPO, SHA) is None
+    assert not path.exists()
+
+
+def test_a_format_2_entry_with_its_index_names_is_still_read(tmp_path: Path) -> None:
+    """Format 2 (before the index names were folded into the table's) is read as it was."""
+    cache = HeaderCache(tmp_path)
+    names = [t.name for t in stored().tensors or ()]
+    original = _with_index(names)
+    cache.put(ENDPOINT, REPO, SHA, original)
+    data = _entry(cache)
+    columns = data["index"]["weight_map"]
+    del columns["rows"]
+    data["format"], columns["names"] = 2, names
+    path = cache.entry_path(ENDPOINT, REPO, SHA)
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+    got = cache.get(ENDPOINT, REPO, SHA)
+    assert got is not None and got.index == original.index

@@ -151,6 +151,55 @@ def test_composite_equals_transformers(decoder: dict) -> None:
     assert count_from_spec(spec).total == transformers_weights(config, "EncoderDecoderModel")
 
 
+@pytest.mark.parametrize(
+    ("root", "encoder", "model_class"),
+    [
+        # ViTModel as AutoModel builds it: patch conv with bias, class token, position table,
+        # final LayerNorm and pooler; 48 wide, a 64-wide decoder: enc_to_dec_proj too
+        ("vision-encoder-decoder",
+         {"model_type": "vit", "hidden_size": 48, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "intermediate_size": 80, "image_size": 32,
+          "patch_size": 8}, "VisionEncoderDecoderModel"),
+        # Wav2Vec2Model: conv feature extractor (its default convolutions), feature
+        # projection, positional conv, masked_spec_embed
+        ("speech-encoder-decoder",
+         {"model_type": "wav2vec2", "hidden_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "intermediate_size": 96,
+          "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4},
+         "SpeechEncoderDecoderModel"),
+        # a declared output_hidden_size unlike the decoder's width: enc_to_dec_proj, from
+        # the encoder's hidden_size (SpeechEncoderDecoderModel's rule)
+        ("speech-encoder-decoder",
+         {"model_type": "wav2vec2", "hidden_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "intermediate_size": 96, "output_hidden_size": 48},
+         "SpeechEncoderDecoderModel"),
+    ],
+    ids=["vit2bert", "wav2vec2bert", "wav2vec2bert-output-width"],
+)
+def test_composite_vision_and_speech_encoders_equal_transformers(
+    root: str, encoder: dict, model_class: str
+) -> None:
+    """The encoder tower is the generated table's `encoder` module, evaluated at another
+    size than the one it was fitted on, whatever the decoder (a BERT here, fitted on none)."""
+    config = {"model_type": root, "encoder": encoder,
+              "decoder": {**BERT_ENCODER, "is_decoder": True, "add_cross_attention": True}}
+    spec = build_spec(config)
+    assert [t.name for t in spec.towers] == ["encoder"] and spec.towers[0].understood
+    assert count_from_spec(spec).total == transformers_weights(config, model_class)
+
+
+def test_composite_encoder_lists_unlike_the_table_are_estimated() -> None:
+    """The table fits a list's length, not its values: a Wav2Vec2 with other convolutions is
+    read by the encoder formulas, marked an estimate, rather than counted as the default's."""
+    config = {"model_type": "speech-encoder-decoder",
+              "encoder": {"model_type": "wav2vec2", "hidden_size": 64, "num_hidden_layers": 2,
+                          "num_attention_heads": 4, "intermediate_size": 96,
+                          "conv_dim": [32, 32], "conv_kernel": [5, 3], "conv_stride": [4, 2]},
+              "decoder": {**BERT_ENCODER, "is_decoder": True, "add_cross_attention": True}}
+    spec = build_spec(config)
+    assert not spec.towers[0].understood and not spec.coverage.complete
+
+
 def test_composite_caches_per_encoder_token() -> None:
     """A 3-layer BERT decoder of 4 heads × 16: K and V per generated token and, in its
     cross-attentions, per encoder token."""
@@ -330,6 +379,14 @@ def test_t5gemma2_equals_transformers() -> None:
     assert kv.layers_cross == 2
 
 
+def test_t5gemma2_untied_equals_transformers() -> None:
+    """tie_word_embeddings false: transformers follows none of T5Gemma2's ties, so the
+    decoder holds its own token table and eoi_embedding beside the untied lm_head."""
+    config = {**json_copy(T5GEMMA2), "tie_word_embeddings": False}
+    expected = transformers_weights(json_copy(config), "T5Gemma2ForConditionalGeneration")
+    assert count_from_spec(build_spec(config)).total == expected
+
+
 def test_pix2struct_equals_transformers() -> None:
     """Pix2StructForConditionalGeneration: the image encoder (patch projection, row/column
     tables, gated blocks at heads × d_kv) as a tower, the T5-style text decoder with
@@ -375,6 +432,19 @@ def test_kosmos25_language_model_equals_transformers() -> None:
     spec = build_spec(dict(config))
     expected = transformers_weights(dict(config), modeling_kosmos2_5.Kosmos2_5TextForCausalLM)
     assert count_from_spec(spec).total == expected
+
+
+def test_kosmos2_language_model_equals_transformers() -> None:
+    """Kosmos2TextForCausalLM: Kosmos-2.5's block plus inner_attn_ln in every
+    self-attention, no segment table."""
+    config = {"model_type": "kosmos_2_text_model", "embed_dim": 48, "ffn_dim": 80,
+              "layers": 3, "attention_heads": 4, "vocab_size": 150}
+    from transformers.models.kosmos2 import modeling_kosmos2
+
+    spec = build_spec(dict(config))
+    expected = transformers_weights(dict(config), modeling_kosmos2.Kosmos2TextForCausalLM)
+    assert count_from_spec(spec).total == expected
+    assert spec.layers[0].norms == 3
 
 
 def test_voxtral_realtime_language_model_equals_transformers() -> None:

@@ -330,14 +330,15 @@ CACHE_ENDPOINT = "https://huggingface.co"
 def _tampered(kind: str, data: dict[str, object]) -> bytes:
     import gzip
 
+    columns = data["tensors"]  # Checkpoint.to_dict: the tensor table as columns
     if kind == "shard-id-out-of-range":
-        row = list(data["tensors"][0])  # type: ignore[index]
-        row[3] = 10**6
-        data["tensors"][0] = row  # type: ignore[index]
+        from archlint.checkpoint import unpack_ints
+
+        columns["shards"] = unpack_ints(columns["shards"])  # type: ignore[index]
+        columns["shards"][0] = 10**6  # type: ignore[index]
     elif kind == "shape-not-integers":
-        row = list(data["tensors"][0])  # type: ignore[index]
-        row[2] = ["x", None]
-        data["tensors"][0] = row  # type: ignore[index]
+        columns["shape_table"].append(["x", None])  # type: ignore[index]
+        columns["shapes"][0] = len(columns["shape_table"]) - 1  # type: ignore[index]
     elif kind == "deep-nesting":  # deeper than json.loads can recurse
         data["config"] = "DEEP"
         text = json.dumps(data).replace('"DEEP"', "[" * 100_000 + "]" * 100_000)

@@ -67,8 +67,8 @@ def K():
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         base = "kernels"
     mods = {}
-    for name in ("_util", "work", "attention_prefill", "attention_decode", "mla", "moe",
-                 "rmsnorm", "rope", "reference", "ssd", "gated_delta"):
+    for name in ("_util", "work", "attention_prefill", "attention_decode", "mla", "moe_tma",
+                 "moe", "rmsnorm", "rope", "reference", "ssd", "gated_delta"):
         mods[name] = importlib.reload(importlib.import_module(f"{base}.{name}"))
     return type("Kernels", (), mods)
 
@@ -176,6 +176,39 @@ def test_prefill_merged_loop(K, dtype, case):
     out = torch.full((b, h, m, 16), float("nan"), dtype=dtype)
     ap.prefill_attention(q, k, v, out=out, tile=ap._config(16 * pack, 16, 4, 1, pack, True),
                          **opts)
+    check(out, K.reference.attention_ref(q.float(), k.float(), v.float(), **opts), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "case",
+    [
+        # b, h, g, m, s, s_max, pack, options
+        (2, 4, 2, 40, 40, 40, 1, {}),  # GQA causal, ragged last block
+        (1, 8, 2, 37, 37, 48, 2, {"window": 9}),  # a cache's view (S < S_max), 2 heads a tile
+        (2, 4, 1, 24, 50, 64, 1, {"window": 7}),  # MQA, chunked prefill onto a cache view
+        (1, 4, 4, 33, 33, 33, 1, {"causal": False}),
+    ],
+)
+def test_prefill_tma_tiles(K, dtype, case):
+    """TMA: interior key tiles read K/V through descriptors over the cache's rows (each head's
+    first row from the batch and head strides, also for a view of a longer cache whose unread
+    tail is NaN), masked tiles through pointers; same function as the reference."""
+    b, h, g, m, s, s_max, pack, opts = case
+    ap = K.attention_prefill
+    if ap.TensorDescriptor is None:
+        pytest.skip("this Triton has no host-side tensor descriptors")
+    r = gen(hash((b, h, m, s, s_max, 11)) % 1000)
+    q = torch.randn(b, h, m, 32, generator=r).to(dtype)
+    kc = torch.full((b, g, s_max, 32), float("nan")).to(dtype)
+    vc = torch.full((b, g, s_max, 32), float("nan")).to(dtype)
+    kc[:, :, :s] = torch.randn(b, g, s, 32, generator=r).to(dtype)
+    vc[:, :, :s] = torch.randn(b, g, s, 32, generator=r).to(dtype)
+    k, v = kc[:, :, :s], vc[:, :, :s]
+    assert ap.tma_ready(k, v, {"D2": 0, "DV": 32, "BLOCK_DV": 32})
+    out = torch.full((b, h, m, 32), float("nan"), dtype=dtype)
+    ap.prefill_attention(q, k, v, out=out,
+                         tile=ap._config(16 * pack, 16, 4, 1, pack, False, False, True), **opts)
     check(out, K.reference.attention_ref(q.float(), k.float(), v.float(), **opts), dtype)
 
 
@@ -442,6 +475,37 @@ def test_fused_moe_deepseek_shared(K, dtype):
     check(out, ref, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c,f", [(48, 40), (40, 24)])
+def test_fused_moe_tma_persistent(K, dtype, c, f):
+    """The TMA-fed persistent GEMMs (moe_tma.py) compute the same function as the loop: 16x16
+    tiles over 8 programs (the interpreter's multiprocessor count), so each program walks
+    several tiles; F = 40 leaves a partial n-tile whose gate rows run into the up rows (masked
+    at the store), C = 40 a partial K step (masked A, zero-filled descriptor). With the shared
+    expert, biases and the clamp."""
+    if K.moe_tma.TensorDescriptor is None:
+        pytest.skip("this Triton has no host-side tensor descriptors")
+    t, e, k = 9, 8, 2
+    r = gen(c + f)
+    x = torch.randn(t, c, generator=r).to(dtype)
+    w13 = (torch.randn(e, 2 * f, c, generator=r) * 1.5).to(dtype)
+    w2 = (torch.randn(e, c, f, generator=r) * 0.2).to(dtype)
+    b13 = torch.randn(e, 2 * f, generator=r).to(dtype)
+    b2 = torch.randn(e, c, generator=r).to(dtype)
+    sw13 = (torch.randn(2 * f, c, generator=r) * 0.2).to(dtype)
+    sw2 = (torch.randn(c, f, generator=r) * 0.2).to(dtype)
+    w, ids = K.moe.route_softmax_topk(torch.randn(t, e, generator=r), k)
+    out = K.moe.fused_moe(x, w13, w2, w, ids, shared_w13=sw13, shared_w2=sw2, block_m=16,
+                          use_tma=True)
+    check(out, K.reference.moe_ref(x.float(), w13.float(), w2.float(), w, ids,
+                                   shared_w13=sw13.float(), shared_w2=sw2.float()), dtype)
+    out = K.moe.fused_moe(x, w13, w2, w, ids, b13=b13, b2=b2, limit=7.0, block_m=16,
+                          use_tma=True)
+    ref = K.reference.moe_ref(x.float(), w13.float(), w2.float(), w, ids, b13=b13.float(),
+                              b2=b2.float(), limit=7.0)
+    check(out, ref, dtype)
+
+
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_rmsnorm(K, dtype):
@@ -545,12 +609,12 @@ def test_gated_delta_rule(K, dtype):
 
 
 def test_bench_tuning_table_reads_the_autotuners_timings():
-    """scripts/bench_kernels.py reports the autotuner's per-tile timings: Triton keeps, per
+    """benchmarks/gpu_kernels.py reports the autotuner's per-tile timings: Triton keeps, per
     config, the [median, p20, p80] of `do_bench` (a list), older versions a float."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_kernels.py"
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_kernels.py"
     spec = importlib.util.spec_from_file_location("bench_kernels_under_test", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -174,3 +174,50 @@ def test_names_of_other_bytes_are_not_used(monkeypatch: pytest.MonkeyPatch) -> N
         assert towers_mod._names() is None
     finally:
         towers_mod._names.cache_clear()
+
+
+def _totals(config: dict) -> tuple[int, int]:
+    """archlint's config-only total and transformers' (the harness's class, on meta)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from archlint.families import tf_tables
+    from tests.conformance import tf_side
+
+    ckpt = Checkpoint(model_id="t/towers", source="local", config=config, weights_format="none")
+    ours = analyze_checkpoint(ckpt).profile.params.total
+    model_type = config["model_type"]
+    cls = tf_side.model_class_for(tf_tables.model_classes(model_type), "multimodal", config)
+    model = tf_side.build_model(cls, tf_side.build_config(model_type, config))
+    return ours, tf_side.component_counts(model, multimodal=True)[0]
+
+
+@pytest.mark.parametrize(
+    ("model_type", "changes"),
+    [
+        ("git", {}),
+        # another vision width and depth and a smaller text model around them
+        ("git", {"vision_config": {"hidden_size": 512, "intermediate_size": 1024,
+                                   "num_hidden_layers": 3, "num_attention_heads": 8},
+                 "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2,
+                 "num_attention_heads": 4, "vocab_size": 1000}),
+        ("phi4_multimodal", {}),
+    ],
+    ids=["git", "git-varied", "phi4_multimodal"],
+)
+def test_towers_inside_the_language_model_equal_transformers(
+    model_type: str, changes: dict
+) -> None:
+    """Where get_decoder() is the whole base model (GitModel holds image_encoder and
+    visual_projection; Phi-4-multimodal's embed_tokens_extend its vision and audio
+    encoders), the table keeps those children as towers, and GIT's text blocks take the
+    structure transformers builds for the type (biased BERT-like blocks, fc1/fc2)."""
+    from archlint.families import tf_tables
+
+    config = json.loads(json.dumps(tf_tables.defaults_for(model_type)))
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    ours, theirs = _totals(config)
+    assert ours == theirs

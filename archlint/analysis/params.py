@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import field
 from typing import Any, Literal
 
+from archlint.analysis.storage import LINEAR
 from archlint.checkpoint import Checkpoint
 from archlint.dtypes import FLOAT_CODES
 from archlint.mixers import mixer
@@ -56,7 +57,9 @@ def _active(
     for layer, routed in routed_by_layer.items():
         ffn = _ffn_at(spec, layer)
         if ffn is not None and ffn.kind == "moe" and ffn.num_experts:
-            inactive += routed - routed * ffn.experts_per_token // ffn.num_experts
+            # another modality's experts: none of them active; of the token's own, top-k
+            own = max(routed - ffn.modality_expert_params, 0)
+            inactive += routed - own * ffn.experts_per_token // ffn.num_experts
     active = total - mtp - inactive
     return active, active - embedding
 
@@ -274,7 +277,8 @@ def ffn_params(ffn: FFNSpec, hidden: int) -> dict[str, int]:
     if ffn.kind == "dense":
         return {"dense_ffn": mlp(ffn.intermediate_size)}
     out = {
-        "routed_experts": ffn.num_experts * mlp(ffn.expert_intermediate_size),
+        "routed_experts": ffn.num_experts * mlp(ffn.expert_intermediate_size)
+        + ffn.modality_expert_params,
         "router": hidden * ffn.num_experts + (ffn.num_experts if ffn.router_bias else 0),
     }
     if ffn.num_shared_experts:
@@ -297,6 +301,16 @@ def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
     for key, value in ffn_params(layer.ffn, hidden).items():
         out[key] += value
     out["norms"] += layer.norms * hidden * (2 if spec.norm_bias else 1)
+    return out
+
+
+def mtp_module_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
+    """One MTP module by the component its parts would have in the main model: a full block,
+    the two input norms and the shared head's norm (3h) and the 2h → h projection (DeepSeek-V3
+    §2.2: eh_proj; DeepSeek-V4's e_proj and h_proj), the projection under `LINEAR`."""
+    out = dict(layer_params(layer, spec))
+    out["norms"] = out.get("norms", 0) + 3 * spec.hidden_size
+    out[LINEAR] = 2 * spec.hidden_size * spec.hidden_size
     return out
 
 
@@ -341,8 +355,7 @@ def count_from_spec(spec: ModelSpec) -> ParamCounts:
         if position < decoder:
             routed_by_layer[layer.index] = counts.get("routed_experts", 0)
     for layer in spec.mtp_layers:
-        # An MTP module: a full block, two input norms and the 2h → h projection (DeepSeek-V3 §2.2).
-        comp["mtp"] += sum(layer_params(layer, spec).values()) + 3 * hidden + 2 * hidden * hidden
+        comp["mtp"] += sum(mtp_module_params(layer, spec).values())
     width = spec.embedding_size or hidden  # factorised tables (ALBERT, ELECTRA) are narrower
     comp["embedding"] += vocab * width
     _around_blocks(spec, comp, width)

@@ -26,9 +26,16 @@ from archlint.analysis.gguf import (
 from archlint.analysis.hardware import GPU
 from archlint.analysis.memory import KVCache, kv_cache
 from archlint.analysis.parallel import served_bytes_by_component
-from archlint.analysis.params import ParamCounts, count_from_spec, count_from_tensors
+from archlint.analysis.params import (
+    ParamCounts,
+    count_from_spec,
+    count_from_tensors,
+    mtp_module_params,
+)
 from archlint.analysis.roofline import Roofline, roofline
 from archlint.analysis.serving import ServingOptions, ServingPlan, serve
+from archlint.analysis.storage import Storage, storage_by_component
+from archlint.analysis.storage import describe as describe_storage
 from archlint.checkpoint import Checkpoint
 from archlint.dtypes import FLOAT_NAMES, canonical_name, named_dtype_bytes
 from archlint.errors import UsageError
@@ -153,20 +160,19 @@ def model_max_context(spec: ModelSpec) -> int | None:
     return int(base * factor) if base else None
 
 
-#: Components that stay in the serving dtype when linear weights are quantized.
-KEPT_COMPONENTS = ("embedding", "head", "norms", "router")
-
-
 def _estimated_split(
-    params: ParamCounts, dtype: str, quant_bits: float | None
+    spec: ModelSpec, params: ParamCounts, plan: dict[str, Storage]
 ) -> dict[str, float]:
-    per = named_dtype_bytes(dtype)
-    out: dict[str, float] = {}
-    for component, count in params.by_component.items():
-        if quant_bits and component not in KEPT_COMPONENTS:
-            out[component] = count * quant_bits / 8
-        else:
-            out[component] = count * per
+    """Bytes per component: its parameters × its stored bytes per parameter; an MTP module's
+    parts each as the main model's part of that component stores them (DeepSeek-V4's MTP
+    block holds mxfp4 experts beside fp8 projections)."""
+    out = {c: n * plan[c].bytes_per_param for c, n in params.by_component.items()}
+    if params.by_component.get("mtp") and spec.mtp_layers:
+        out["mtp"] = sum(
+            n * plan[part].bytes_per_param
+            for layer in spec.mtp_layers
+            for part, n in mtp_module_params(layer, spec).items()
+        )
     return out
 
 
@@ -174,8 +180,8 @@ def weight_bytes(
     ckpt: Checkpoint | None, spec: ModelSpec, params: ParamCounts, dtype: str | None = None
 ) -> WeightBytes:
     """The checkpoint's stored bytes, split by component: exact from the tensor table; from
-    the index's total_size split like the estimate; else estimated from the parameter count at
-    the checkpoint dtype (quantized linear weights at their bit width)."""
+    the index's total_size split like the estimate; else estimated from the parameter count,
+    each component in the format its config declares (`archlint.analysis.storage`)."""
     if params.stored_bytes is not None:
         return WeightBytes(
             bytes=params.stored_bytes,
@@ -184,9 +190,8 @@ def weight_bytes(
             by_component=dict(params.bytes_by_component),
         )
     dtype = dtype or (spec.dtype if spec.dtype in FLOAT_NAMES else ASSUMED_DTYPE)
-    quant = spec.quantization
-    bits = quant.bits if quant and quant.bits else None
-    split = _estimated_split(params, dtype, bits)
+    plan = storage_by_component(spec, dtype)
+    split = _estimated_split(spec, params, plan)
     estimate = sum(split.values())
     total = ckpt.index_total_size() if ckpt is not None else None
     if total is not None and ckpt is not None and ckpt.weights_format == "safetensors":
@@ -198,12 +203,11 @@ def weight_bytes(
             by_component={k: round(v * scale) for k, v in split.items()},
         )
     by_component = {k: round(v) for k, v in split.items()}
-    if bits and quant is not None:
+    if any(entry.quantized for entry in plan.values()):
         return WeightBytes(
             bytes=round(estimate),
             method="estimate",
-            detail=f"{quant.method} {bits:g}-bit linear weights, rest {dtype}; "
-            "scales not counted",
+            detail=describe_storage(plan, params.by_component),
             by_component=by_component,
         )
     return WeightBytes(
@@ -264,9 +268,9 @@ def served_weights(
         return served_bytes_by_component(params, weights.by_component, per)
     stored = spec.dtype if spec.dtype in FLOAT_NAMES else ASSUMED_DTYPE
     ratio = per / named_dtype_bytes(stored)
-    quantized = bool(spec.quantization and spec.quantization.bits)
+    plan = storage_by_component(spec, stored)
     return {
-        k: round(v * ratio) if (not quantized or k in KEPT_COMPONENTS) else v
+        k: v if k in plan and plan[k].quantized else round(v * ratio)
         for k, v in weights.by_component.items()
     }
 

@@ -4,9 +4,11 @@ each path wrote."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
+from archlint.bench.kernelmods import kernel_module
 from archlint.bench.layer import BenchLayer
 from archlint.spec import ModelSpec
 
@@ -38,6 +40,9 @@ def check_layer(
     The default context makes windows and chunks wrap (window + 64) so the ring buffer is
     exercised; otherwise 192. Routing is pinned to the PyTorch path's choice; how often the
     Triton path would choose differently on its own is reported as `routing_agreement`.
+    On a GPU every autotuned kernel runs one fixed small tile here (`kernels._util.fixed_tiles`):
+    the check is of the function computed, and tuning tiles at these shapes only costs compile
+    time (a whole tf32x3 set for the fp32 check).
     """
     import torch
 
@@ -56,7 +61,10 @@ def check_layer(
         # "ieee" FMA dots did not finish compiling in 8 minutes. Only fp32 dots are affected,
         # so the bf16 path that is timed is unchanged. A user's explicit setting wins.
         out["fp32_dot_precision"] = os.environ.setdefault("TRITON_F32_DEFAULT", "tf32x3")
-    with torch.no_grad():
+    fixed = contextlib.nullcontext()
+    if device.startswith("cuda"):  # one small tile per kernel, no autotuning (kernels/_util)
+        fixed = kernel_module("_util").fixed_tiles()
+    with torch.no_grad(), fixed:
         ref_p = layer.prefill(x, caches["torch"], "torch")
         route_p = layer.last_routing
         tri_p = layer.prefill(x, caches["triton"], "triton", routing=route_p)

@@ -99,16 +99,22 @@ def run_layer(
     seed: int = 0,
     peaks: Any = None,
     encoder_tokens: int | None = None,
+    warmup: int = 1,
 ) -> dict[str, Any]:
     """Build layer `layer` of `analysis.spec` at its real size, measure its cache against
     the profile, check Triton against PyTorch (fp32, then `dtype`), then time prefill and
     decode on both paths. Returns a JSON-able dict (numbers exact; seconds as floats).
 
     On a CPU it stops after the checks and the cache unless `peaks` (a timing.Peaks) is
-    given: then it also times with the host clock (for tests of the plumbing, not numbers)."""
+    given: then it also times with the host clock (for tests of the plumbing, not numbers).
+    `warmup` is the passes over the input sets before timing (the first call autotunes).
+    `result["stages"]` holds the wall seconds of each stage and the Triton compiles in it."""
     import torch
 
+    from archlint.bench.compilelog import LOG, Stages
     from archlint.bench.timing import measure_peaks
+
+    stages = Stages(LOG.install() if device.startswith("cuda") else None)
 
     spec: ModelSpec = analysis.spec
     config = getattr(analysis.checkpoint, "config", None)
@@ -129,10 +135,12 @@ def run_layer(
     # 1. correctness, fp32 first, before any speed
     if check:
         result["checks"] = _run_checks(spec, layer, dtype=dtype, device=device, seed=seed,
-                                       config=config, encoder_tokens=encoder_tokens)
+                                       config=config, encoder_tokens=encoder_tokens,
+                                       stages=stages)
         result["correct"] = all(c["ok"] for c in result["checks"])
 
     # 2. build at the bench dtype, cache measured against the prediction
+    stages.start("build")
     bl = BenchLayer(spec, layer, dtype=dtype, device=device, seed=seed, config=config,
                     state_dtype=state_dtype if dtype != "fp32" else None,
                     encoder_tokens=encoder_tokens)
@@ -141,15 +149,19 @@ def run_layer(
     cache, result["kv"] = measure_cache(bl, prof, layer=layer, batch=batch, context=context,
                                         dtype=dtype)
     if peaks is None:
+        result["stages"] = stages.as_dict()
         return result
     if check and not result.get("correct"):
         result["timing"] = "skipped: the Triton path does not match the reference"
+        result["stages"] = stages.as_dict()
         return result
 
     # 3. speed: prefill, then decode against the cache the prefill wrote
     timer = _PhaseTimer(bl, cache, spec, peaks, budget_s=budget_s,
-                        paths=["triton", "torch"] if reference else ["triton"])
+                        paths=["triton", "torch"] if reference else ["triton"],
+                        warmup=warmup, stages=stages)
     result["timing"] = timer.run(batch, context, graphs=graphs and on_gpu, on_gpu=on_gpu)
+    result["stages"] = stages.as_dict()
     bl = cache = timer = None  # type: ignore[assignment]  # free the layer before the next one
     if on_gpu:
         result["max_memory_allocated"] = int(torch.cuda.max_memory_allocated(device))
@@ -158,7 +170,8 @@ def run_layer(
 
 
 def _run_checks(spec: ModelSpec, layer: int, *, dtype: str, device: str, seed: int,
-                config: Any, encoder_tokens: int | None) -> list[dict[str, Any]]:
+                config: Any, encoder_tokens: int | None,
+                stages: Any = None) -> list[dict[str, Any]]:
     """Triton against the PyTorch reference at fp32, then at `dtype`; an out-of-memory, or a
     kernel the chip refuses (Triton's OutOfResources: the autotune lists are pruned by the
     device's shared memory, so this means an estimate in kernels/ is wrong), is a failed check
@@ -174,6 +187,8 @@ def _run_checks(spec: ModelSpec, layer: int, *, dtype: str, device: str, seed: i
         pass
     checks = []
     for dt in dict.fromkeys(["fp32", dtype]):
+        if stages is not None:
+            stages.start(f"check {dt}")
         try:
             r = check_layer(spec, layer, dtype=dt, device=device, seed=seed + 1,
                             config=config, encoder_tokens=encoder_tokens)
@@ -193,9 +208,14 @@ class _PhaseTimer:
     does (bytes, FLOPs) and its roofline bound beside the measured rates."""
 
     def __init__(self, bl: BenchLayer, cache: Any, spec: ModelSpec, peaks: Any, *,
-                 budget_s: float, paths: list[str]) -> None:
+                 budget_s: float, paths: list[str], warmup: int = 1, stages: Any = None) -> None:
         self.bl, self.cache, self.spec, self.peaks = bl, cache, spec, peaks
-        self.budget_s, self.paths = budget_s, paths
+        self.budget_s, self.paths, self.warmup = budget_s, paths, warmup
+        self.stages = stages
+
+    def _stage(self, name: str) -> None:
+        if self.stages is not None:
+            self.stages.start(name)
 
     def rates(self, t: Any, tokens: int, work: Work) -> dict[str, Any]:
         s = t.median_s
@@ -211,6 +231,7 @@ class _PhaseTimer:
 
         from archlint.bench.timing import time_fn
 
+        self._stage(f"{name} setup")
         out: dict[str, Any] = {"tokens": tokens}
         touched = 0
         if self.bl.moe:
@@ -224,9 +245,10 @@ class _PhaseTimer:
         out.update(bytes=work.bytes, flops=work.flops, roofline_s=work.roofline_s(bw, flops),
                    bound=work.bound(bw, flops))
         for p in self.paths:
+            self._stage(f"{name} {p}")
             with torch.no_grad():
                 t = time_fn(lambda *a, p=p: fn(p, *a), inputs, budget_s=self.budget_s,
-                            min_runs=3 if name == "prefill" else 10)
+                            warmup=self.warmup, min_runs=3 if name == "prefill" else 10)
             out[p] = self.rates(t, tokens, work)
         if "torch" in out and "triton" in out:
             out["speedup"] = out["torch"]["median_s"] / out["triton"]["median_s"]
@@ -239,6 +261,7 @@ class _PhaseTimer:
 
         from archlint.bench.timing import time_graphs
 
+        self._stage("decode graph")
         try:
             with torch.no_grad():
                 t = time_graphs(lambda x: self.bl.decode(x, self.cache, pos, "triton"), xd,

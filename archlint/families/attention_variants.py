@@ -189,7 +189,9 @@ class Glm4Moe(_LlamaVariant):
         return spec.model_copy(update={"router": "sigmoid", "router_bias": True})
 
     def mtp_layers(self) -> list:  # type: ignore[type-arg]
-        return DeepSeek.mtp_layers(self)  # type: ignore[arg-type]
+        # the blocks only: whether a GLM checkpoint stores its MTP layer's own embed_tokens
+        # and shared_head.head differs by release (GLM-4.5 does, GLM-4.6 does not)
+        return DeepSeek.mtp_blocks(self)  # type: ignore[arg-type]
 
 
 class SeedOss(_LlamaVariant):

@@ -362,21 +362,41 @@ class Adapter:
     def vocab_size(self) -> int:
         return self.read_int("vocab_size", "vocab_size", "padded_vocab_size") or 0
 
+    def wrapper_tied(self) -> bool | None:
+        """Whether a multimodal wrapper ties its head, as transformers decides it for the
+        wrapper (towers.wrapper_tie): for a language model read from its text_config, or
+        from the wrapper's root keys (Evolla, IDEFICS, GIT); None for no wrapper or where
+        the wrapper does not decide. It comes before an adapter's own reading of the key
+        (LFM2's `tie_embedding`), which holds for the text model alone."""
+        if not self.cv.prefix and self.architecture() != "decoder":
+            return None
+        tied = wrapper_tie(self.config)
+        if tied is None:
+            return None
+        if isinstance(self.config.get("tie_word_embeddings"), bool):
+            self.prov["tie_word_embeddings"] = self.declared("tie_word_embeddings")
+        else:
+            self.prov["tie_word_embeddings"] = FieldSource(
+                kind="default",
+                key="tie_word_embeddings",
+                detail=f"transformers {tf_tables.transformers_version()} "
+                f"{self.config.get('model_type')} wrapper config default",
+            )
+        return tied
+
+    def _head_tied(self) -> bool:
+        tied = self.wrapper_tied()
+        return self.tie_word_embeddings() if tied is None else tied
+
     def tie_word_embeddings(self) -> bool:
-        if self.cv.prefix:
-            # a multimodal wrapper's head is tied by the wrapper's own key (towers.wrapper_tie)
-            tied = wrapper_tie(self.config)
-            if tied is not None:
-                if isinstance(self.config.get("tie_word_embeddings"), bool):
-                    self.prov["tie_word_embeddings"] = self.declared("tie_word_embeddings")
-                else:
-                    self.prov["tie_word_embeddings"] = FieldSource(
-                        kind="default",
-                        key="tie_word_embeddings",
-                        detail=f"transformers {tf_tables.transformers_version()} "
-                        f"{self.config.get('model_type')} wrapper config default",
-                    )
-                return tied
+        tied = self.wrapper_tied()
+        return self.own_tie() if tied is None else tied
+
+    def own_tie(self) -> bool:
+        """The language model's own `tie_word_embeddings` (its text_config's inside a
+        wrapper), which its class applies to the ties it registers itself (a BART inside
+        Florence-2 ties its stacks' tables to `shared` by it; the wrapper's head is the
+        wrapper's business, `wrapper_tied`)."""
         return bool(
             self.read(
                 "tie_word_embeddings",
@@ -904,7 +924,7 @@ class Adapter:
             hidden_size=self.hidden_size(),
             num_layers=n_layers,
             vocab_size=self.vocab_size(),
-            tie_word_embeddings=self.tie_word_embeddings(),
+            tie_word_embeddings=self._head_tied(),
             head_bias=self.head_bias(),
             max_position_embeddings=self.max_positions(),
             norm=self.norm_kind(),  # type: ignore[arg-type]

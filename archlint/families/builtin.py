@@ -36,6 +36,7 @@ from archlint.families.encdec_wrappers import ENCDEC_WRAPPER_ADAPTERS
 from archlint.families.encoders import ENCODER_ADAPTERS
 from archlint.families.glm5_next import GLM5_NEXT_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
+from archlint.families.mm_text import MM_TEXT_ADAPTERS
 from archlint.families.moe_variants import MOE_VARIANT_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
 
@@ -69,5 +70,6 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     *DEEPSEEK_V4_ADAPTERS,
     *GLM5_NEXT_ADAPTERS,
     *BLT_ADAPTERS,
+    *MM_TEXT_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

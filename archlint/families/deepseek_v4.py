@@ -19,8 +19,15 @@ block (fn: (2 + n)·n × n·h, base (2 + n)·n, scale 3) and collapsed by a Hype
 final norm (n × n·h, n, 1). Every MLP is the routed block (the first `num_hash_layers` route
 by a frozen token table, a buffer, with the same parameters) with one shared expert of the
 experts' width (DeepseekV4MLP reads `moe_intermediate_size` whatever `n_shared_experts`
-says). The MTP block (`num_nextn_predict_layers`) is not built by transformers and is not
-counted here.
+says).
+
+The MTP blocks (`num_nextn_predict_layers`; DeepSeek's inference/model.py `MTPBlock`, stored
+under `mtp.N.` in the checkpoint) are not built by transformers but ship with the weights:
+each is a full block of the type the `compress_ratios` entry past the stack gives (sliding
+for DeepSeek-V4-Flash and -Pro), plus e_proj and h_proj (h → h each: DeepSeek-V3's 2h → h
+eh_proj split in two), enorm, hnorm and its own norm, and a HyperHead of its own (hc_head_fn,
+hc_head_base, hc_head_scale); the embedding and the LM head are the main model's. Counted as
+`mtp` like DeepSeek-V3's, outside the active parameters.
 """
 
 from __future__ import annotations
@@ -28,7 +35,14 @@ from __future__ import annotations
 from typing import Any
 
 from archlint.families.base import Adapter
-from archlint.spec import AttentionSpec, CompressorSpec, FFNSpec, FieldSource, LayerSpec
+from archlint.spec import (
+    AttentionSpec,
+    CompressorSpec,
+    FFNSpec,
+    FieldSource,
+    LayerSpec,
+    QuantizationSpec,
+)
 
 SLIDING = "sliding_attention"
 CSA = "compressed_sparse_attention"
@@ -37,6 +51,11 @@ HCA = "heavily_compressed_attention"
 RATIO_TYPES = {0: SLIDING, 4: CSA, 128: HCA}
 #: DeepseekV4Config.default_compress_rates
 DEFAULT_RATES = {CSA: 4, HCA: 128}
+#: `expert_dtype` → how the routed experts are stored: "fp4" is E2M1 packed two per int8 with
+#: a float8_e8m0fnu scale per 32 inputs (DeepSeek's inference/model.py: Linear with
+#: float4_e2m1fn_x2, fp4_block_size 32), the MX FP4 layout; "fp8" is the fp8 blocks of the
+#: rest of the linear weights
+EXPERT_METHODS = {"fp4": "mxfp4", "fp8": "fp8"}
 
 
 def hyper_connection_params(streams: int, hidden: int) -> int:
@@ -103,8 +122,19 @@ class DeepseekV4(Adapter):
         )
         return DEFAULT_RATES[layer_type]
 
+    def _type_at(self, index: int) -> str:
+        """The V4 type of a stack layer, or of an MTP block past the stack: the legacy
+        `compress_ratios` entry there (DeepSeek-V4-Flash: 0, sliding), else sliding as
+        DeepSeek's MTPBlock without a ratio is."""
+        if index < len(self._v4_types):
+            return self._v4_types[index]
+        ratios = self.cv.lookup("compress_ratios")[0]
+        if isinstance(ratios, list) and index < len(ratios):
+            return RATIO_TYPES.get(ratios[index], str(ratios[index]))
+        return SLIDING
+
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
-        return (*super().layer_key(index, layer_type), self._v4_types[index])
+        return (*super().layer_key(index, layer_type), self._type_at(index))
 
     # -- attention ----------------------------------------------------------------------------
     def window(self) -> int | None:
@@ -145,7 +175,7 @@ class DeepseekV4(Adapter):
             "q_lora_rank": self.read_int("q_lora_rank", "q_lora_rank", prov=prov),
             "o_groups": self.read_int("o_groups", "o_groups", prov=prov),
             "o_lora_rank": self.read_int("o_lora_rank", "o_lora_rank", prov=prov),
-            "compressor": self._compressor(self._v4_types[index], spec.head_dim),
+            "compressor": self._compressor(self._type_at(index), spec.head_dim),
             "provenance": prov,
         })
 
@@ -163,6 +193,20 @@ class DeepseekV4(Adapter):
             indexer_head_dim=self.read_int("index_head_dim", "index_head_dim") or 0,
             topk=self.read_int("index_topk", "index_topk"),
         )
+
+    # -- storage -------------------------------------------------------------------------------
+    def quantization(self) -> QuantizationSpec | None:
+        """quantization_config, and the routed experts' own format where `expert_dtype` says
+        (DeepSeek-V4-Flash: fp4 experts beside fp8 (ue8m0-scaled) linear weights)."""
+        spec = super().quantization()
+        declared = self.read("expert_dtype", "expert_dtype")
+        method = EXPERT_METHODS.get(str(declared)) if declared is not None else None
+        if spec is None or method is None or method == spec.method:
+            return spec
+        return spec.model_copy(update={
+            "component_methods": {"routed_experts": method},
+            "component_sources": {"routed_experts": f"expert_dtype = {declared}"},
+        })
 
     # -- FFN and the hyper-connections --------------------------------------------------------
     def is_moe_layer(self, index: int) -> bool:
@@ -196,10 +240,24 @@ class DeepseekV4(Adapter):
         hyper = hyper_connection_params(self._streams(), self.hidden_size())
         return spec.model_copy(update={"extra_params": 2 * hyper})  # attn_hc and ffn_hc
 
+    def _hyper_head(self) -> int:
+        """DeepseekV4HyperHead (and each MTPBlock's own): hc_fn (n × n·h), hc_base (n),
+        hc_scale (1)."""
+        n = self._streams()
+        return n * n * self.hidden_size() + n + 1
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        count = self.read_int("mtp_layers", "num_nextn_predict_layers") or 0
+        n = self.num_layers()
+        blocks = [self.layer(n + i, "sliding") for i in range(count)]
+        # the block's own HyperHead; e_proj/h_proj and the three norms are the generic
+        # MTP module's (archlint.analysis.params.count_from_spec)
+        return [b.model_copy(update={"extra_params": b.extra_params + self._hyper_head()})
+                for b in blocks]
+
     def build(self):  # type: ignore[no-untyped-def]
         spec = super().build()
-        n, h = self._streams(), self.hidden_size()
-        head = n * n * h + n + 1  # DeepseekV4HyperHead: hc_fn, hc_base, hc_scale
+        head = self._hyper_head()
         return spec.model_copy(update={"extra_params": {
             **spec.extra_params, "other": spec.extra_params.get("other", 0) + head,
         }})

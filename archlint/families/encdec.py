@@ -571,7 +571,8 @@ def own_token_rows(adapter: EncoderDecoder, name: Stack, spec: StackSpec) -> Sta
     lets it be.
     SwitchTransformersModel ties its stacks to `shared` the same way (T5Config and its
     copies force tie_word_embeddings=True; SwitchTransformersConfig does not)."""
-    tied = adapter.tie_word_embeddings()
+    # inside a wrapper (Florence-2) the stack model's own config ties its tables
+    tied = adapter.own_tie() if adapter.cv.prefix else adapter.tie_word_embeddings()
     vocab = adapter.vocab_size()
     if spec.token_rows and tied and spec.token_rows == vocab:
         return spec.model_copy(update={"token_rows": 0})

@@ -16,7 +16,7 @@ from archlint.families import tf_tables
 from archlint.families.base import Adapter, classify_heads
 from archlint.families.dialects import Llama
 from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack, T5Gemma
-from archlint.families.towers import read_towers
+from archlint.families.towers import TowerConfig, read_towers, table_towers
 from archlint.spec import (
     AttentionSpec,
     Coverage,
@@ -252,12 +252,7 @@ class CompositeEncoderDecoder(Adapter):
                 )
             ]
         elif root_type in _ENCODER_TOWER_KEY:
-            wrapper = {"model_type": root_type, _ENCODER_TOWER_KEY[root_type]: enc_cfg}
-            towers = [
-                t.model_copy(update={"name": "encoder"})
-                for t in read_towers(wrapper, d, table=False)
-                if t.name != "projector"
-            ]
+            towers = self._encoder_tower(root_type, enc_cfg, d)
         else:
             towers = []
         if not towers:
@@ -266,8 +261,16 @@ class CompositeEncoderDecoder(Adapter):
                 "encoder archlint can read"
             )
         enc_h = towers[0].hidden_size or d
+        # SpeechEncoderDecoderModel decides by the encoder's output_hidden_size (Wav2Vec2's
+        # adapter width, where its config has one) and projects from its hidden_size
+        declared = enc_cfg.get("output_hidden_size")
+        out_h = (
+            declared  # omitted: Wav2Vec2Config derives it from hidden_size
+            if root_type == "speech-encoder-decoder" and isinstance(declared, int)
+            else enc_h
+        )
         extra = dict(dec_spec.extra_params)
-        if enc_h != d and dec_cfg.get("cross_attention_hidden_size") is None:
+        if out_h != d and dec_cfg.get("cross_attention_hidden_size") is None:
             extra["other"] = extra.get("other", 0) + enc_h * d + d  # enc_to_dec_proj
 
         layers = []
@@ -325,6 +328,40 @@ class CompositeEncoderDecoder(Adapter):
         return spec.model_copy(
             update={"coverage": dec_spec.coverage.model_copy(update={"items": items})}
         )
+
+    def _encoder_tower(self, root_type: str, enc_cfg: dict[str, Any], d: int) -> list[TowerSpec]:
+        """A vision or audio encoder: the generated tower table's `encoder` module where the
+        encoder is of the type the table was fitted on (ViT, Wav2Vec2 as AutoModel builds
+        them: embeddings, final norm, pooler), whatever the decoder; else the encoder
+        formulas of the tower reader. `enc_to_dec_proj` is the caller's (it depends on the
+        decoder's width)."""
+        fitted_on = (tf_tables.defaults_for(root_type) or {}).get("encoder")
+        same_lists = isinstance(fitted_on, dict) and enc_cfg["model_type"] == fitted_on.get(
+            "model_type"
+        ) and all(
+            value == fitted_on.get(key)
+            for key, value in enc_cfg.items()
+            if isinstance(value, list) and key in fitted_on
+        )
+        # a list's values are no variable of the table (only its length is): Wav2Vec2's
+        # conv_dim at other values builds other convolutions than the ones fitted
+        fitted = (
+            table_towers({"model_type": root_type, "encoder": enc_cfg}, root_type, "decoder")
+            if same_lists
+            else None
+        )
+        encoder = [t for t in fitted or () if t.kind == "encoder"]
+        if encoder:
+            # the width enc_to_dec_proj reads: the encoder's, its class default behind it
+            hidden = TowerConfig(enc_cfg, None).int("hidden_size", "d_model")
+            return [t.model_copy(update={"name": "encoder", "kind": str(enc_cfg["model_type"]),
+                                         "hidden_size": hidden}) for t in encoder]
+        wrapper = {"model_type": root_type, _ENCODER_TOWER_KEY[root_type]: enc_cfg}
+        return [
+            t.model_copy(update={"name": "encoder"})
+            for t in read_towers(wrapper, d, table=False)
+            if t.name != "projector"
+        ]
 
     def _decoder(self, dec_cfg: dict[str, Any], adapter_for: Any) -> tuple[Adapter, int | None]:
         """The decoder's adapter (for the class AutoModelForCausalLM builds) and, for an
@@ -556,8 +593,15 @@ class T5Gemma2(T5Gemma):
         return spec.model_copy(update={"qk_norm": True, "qk_norm_per_head": True})
 
     def stack_spec(self, name: Stack) -> StackSpec:
-        extra = self.hidden_size() if name == "encoder" else 0  # eoi_embedding, tied once
-        return StackSpec(name=name, final_norm=True, extra_params=extra)
+        if name == "encoder":  # eoi_embedding, tied once
+            return StackSpec(name=name, final_norm=True, extra_params=self.hidden_size())
+        if self.tie_word_embeddings():
+            return StackSpec(name=name, final_norm=True)
+        # T5Gemma2Model._tied_weights_keys (decoder.embed_tokens and its eoi_embedding to the
+        # encoder's) are not followed when tie_word_embeddings is False: the decoder holds a
+        # table and an eoi_embedding of its own, beside the untied lm_head
+        return StackSpec(name=name, final_norm=True, token_rows=self.vocab_size(),
+                         extra_params=self.hidden_size())
 
     def towers(self) -> list[TowerSpec]:
         vision = self.cv.lookup("encoder.vision_config")[0]
@@ -729,6 +773,24 @@ class Kosmos25Text(Adapter):
                                        "head_dim": dim, "v_head_dim": dim,
                                        "kind": classify_heads(heads, heads),
                                        "provenance": prov})
+
+
+class Kosmos2Text(Kosmos25Text):
+    """Kosmos-2's language model (modeling_kosmos2 `Kosmos2TextTransformer`, read from
+    `text_config`): Kosmos-2.5's block (pre-LayerNorms with bias, biased q/k/v/out, a plain
+    biased fc1/fc2 MLP with `ffn_layernorm` over its inner width, sinusoidal positions as a
+    buffer, a final LayerNorm, lm_head tied) plus `inner_attn_ln`, a LayerNorm over the
+    self-attention's output before out_proj (`add_inner_attn_layernorm=True` in every
+    `Kosmos2TextBlock`): three hidden-wide norms per block; no segment table."""
+
+    name = "kosmos-2"
+    model_types = ("kosmos_2_text_model",)
+
+    def norms_per_layer(self) -> int:
+        return 3
+
+    def type_vocab_rows(self) -> int:
+        return 0
 
 
 class VoxtralRealtimeText(Llama):
@@ -953,6 +1015,6 @@ class MoshiText(Llama):
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (
     Pop2Piano, Moonshine, Speech2Text, SpeechT5, CompositeEncoderDecoder, MoshiText,
-    DiaStack, Dia, T5Gemma2, Pix2Struct, Udop, Kosmos25Text,
+    DiaStack, Dia, T5Gemma2, Pix2Struct, Udop, Kosmos25Text, Kosmos2Text,
     VoxtralRealtimeText, AsrDecoderStack, AsrEncoderDecoder, NotDescribed,
 )

@@ -1103,8 +1103,53 @@ class Gte(Generic):
         return spec.model_copy(update={"extra_params": spec.extra_params + self.hidden_size()})
 
 
+class Vilt(Bert):
+    """ViLT (modeling_vilt `ViltModel`, the class a ViLT checkpoint's encoder is): BERT's text
+    embeddings (word, position, segment tables and their LayerNorm), ViT-style pre-norm
+    blocks (q/k/v biased by `qkv_bias`, a biased output dense, a biased GELU MLP, two biased
+    LayerNorms: BERT's counts), a LayerNorm after the last block and a pooler. The image
+    side of ViltEmbeddings is its vision tower: a biased patch conv (C x p^2 x h), a class
+    token, a position table of (image_size // patch_size)^2 + 1 rows and the modality table
+    (`modality_type_vocab_size` rows)."""
+
+    name = "vilt"
+    model_types = ("vilt",)
+
+    def qkv_bias(self) -> bool:
+        return bool(self.read("qkv_bias", "qkv_bias", default=True))
+
+    def o_bias(self) -> bool:
+        return True
+
+    def final_norm(self) -> bool:
+        return True
+
+    def pooler(self) -> bool:
+        return True
+
+    def attention(self, index: int, layer_type: str) -> AttentionSpec:
+        return super().attention(index, layer_type).model_copy(update={"o_bias": True})
+
+    def towers(self) -> list[TowerSpec]:
+        h = self.hidden_size()
+        patch = self.read_int("patch_size", "patch_size", default=32) or 0
+        image = self.read_int("image_size", "image_size", default=384) or 0
+        channels = self.read_int("num_channels", "num_channels", default=3) or 3
+        modality = self.read_int("modality_type_vocab_size", "modality_type_vocab_size",
+                                 default=2) or 0
+        patches = (image // patch) ** 2 if patch else 0
+        params = channels * patch * patch * h + h + h + (patches + 1) * h + modality * h
+        return [TowerSpec(name="vision", kind="vilt", params=params, hidden_size=h)]
+
+    def build(self) -> ModelSpec:
+        for key in ("max_image_length", "num_images"):  # read: inputs, no shape
+            self.cv.lookup(key)
+        return super().build()
+
+
 ENCODER_ADAPTERS: tuple[type[Adapter], ...] = (
     Albert,
+    Vilt,
     XLM,
     ModernBert,
     Deberta,

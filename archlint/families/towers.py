@@ -295,10 +295,37 @@ class _Env:
                 for alias, canonical in tf_tables.attribute_map(sub_type or "").items():
                     if canonical == key and raw.get(alias) is not None:
                         return raw.get(alias)
+                if key in tf_tables.derived_keys(sub_type or ""):
+                    return self._derived(sub, key, raw)
                 value = (tf_tables.defaults_for(sub_type or "") or {}).get(key)
             return value
         default = self.wrapper_defaults.get(sub)
         return default.get(key) if isinstance(default, dict) else None
+
+    def _derived(self, sub: str, key: str, raw: dict[str, Any]) -> Any:
+        """A key the sub-config omits whose default transformers computes from another
+        (ViT's `pooler_output_size = pooler_output_size or hidden_size`, Wav2Vec2's
+        `output_hidden_size`): the table was fitted with it held at the default config's
+        value, so it follows the one sibling key of the same default value (the repo's
+        value of that key). Several or none: the fitted value, marked an estimate when any
+        candidate differs from its default."""
+        fitted = self.wrapper_defaults.get(sub)
+        fitted = fitted if isinstance(fitted, dict) else {}
+        value = fitted.get(key)
+        if not _valid_int(value):
+            return None
+        siblings = [
+            k for k, v in fitted.items()
+            if k != key and _valid_int(v) and v == value and k not in tf_tables.derived_keys(
+                self.sub_type(sub) or ""
+            )
+        ]
+        if len(siblings) == 1:
+            declared = raw.get(siblings[0])
+            return declared if _valid_int(declared) else value
+        if any(_valid_int(raw.get(k)) and raw.get(k) != value for k in siblings):
+            self.valid = False
+        return value
 
     def _default(self, path: str) -> Any:
         if "." not in path:
@@ -385,17 +412,20 @@ def _module_name(pattern: str) -> str:
     return parts[0]
 
 
-def table_towers(config: dict[str, Any], wrapper: str) -> list[TowerSpec] | None:
+def table_towers(
+    config: dict[str, Any], wrapper: str, language: str = "text_config"
+) -> list[TowerSpec] | None:
     """The wrapper's non-language modules from the generated table, one TowerSpec per
     top-level module; None where the table does not apply (the caller falls back to the
-    hand formulas)."""
+    hand formulas). `language`: the sub-config of the language model (a composite's
+    `decoder`), whose type does not change the towers' layout."""
     entry = table_entry(wrapper)
     if entry is None:
         return None
     env_reader = _Env(config, wrapper, entry)
     for sub, fitted_type in env_reader.subs.items():
-        if sub == "text_config":
-            continue  # the language model's type does not change the towers' layout
+        if sub == language:
+            continue
         if env_reader.sub_type(sub) != fitted_type:
             return None  # another encoder than the table's: other tensors
     env: dict[str, int | bool] = {
@@ -489,6 +519,11 @@ def wrapper_tie(config: dict[str, Any]) -> bool | None:
     defaults = tf_tables.defaults_for(wrapper) or {}
     root = config.get("tie_word_embeddings")
     text = config.get("text_config")
+    if not isinstance(text, dict) and not isinstance(defaults.get("text_config"), dict):
+        # a language model on the wrapper's root keys (Evolla, IDEFICS): measured per root
+        # value alone, else the root key decides as for any model (None: the caller reads it)
+        measured = _tie_facts(wrapper) or {}
+        return measured.get(f"{str(root).lower() if isinstance(root, bool) else '-'}/-")
     text_tie = text.get("tie_word_embeddings") if isinstance(text, dict) else None
     if not isinstance(text_tie, bool):
         default_text = defaults.get("text_config")

@@ -38,7 +38,7 @@ from huggingface_hub import constants as hf_constants
 # huggingface_hub.utils exports all of these from 0.24 on; since 1.0 it does so lazily, which
 # mypy cannot see.
 from archlint import errors
-from archlint.checkpoint import Checkpoint, ShardInfo
+from archlint.checkpoint import Checkpoint, ShardInfo, TensorTable
 from archlint.source import index as index_mod
 from archlint.source import safetensors_header as st
 from archlint.source.cache import HeaderCache, is_full_sha, paused_gc
@@ -632,7 +632,7 @@ def _fill_tensors(checkpoint: Checkpoint, read: list[_Header],
                   files: dict[str, int | None]) -> None:
     """The checkpoint's tensors, shards, problems and weights format from what was read."""
     if read:
-        checkpoint.tensors = [t for header in read for t in header.parsed.tensors]
+        checkpoint.tensors = TensorTable.concat(header.parsed.tensors for header in read)
     for header in read:
         checkpoint.shards.append(header.parsed.shard_info(header.name, header.file_size))
         checkpoint.problems.extend(header.parsed.problems)

@@ -15,10 +15,11 @@ tensors' bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archlint.checkpoint import Problem, TensorInfo
+from archlint.checkpoint import Problem, TensorInfo, TensorTable
 from archlint.errors import HeaderError
 from archlint.problems import ProblemCollector, json_pointer, short
 from archlint.source.safetensors_header import (
@@ -197,13 +198,13 @@ def _read_weight_map(weight_map: dict[str, Any], check_unicode: bool, file_name:
     return kept, shards, dropped
 
 
-def check_shards(index: ParsedIndex, shard_tensors: dict[str, list[TensorInfo]],
+def check_shards(index: ParsedIndex, shard_tensors: Mapping[str, Sequence[TensorInfo]],
                  present_files: set[str] | None) -> list[Problem]:
     """Check index ⇄ shard headers.
 
-    `shard_tensors`: shard name (as the index writes it) → tensors read from that shard's header;
-    shards not read are simply absent. `present_files`: the files next to the index, with the
-    same relative names, or None when unknown.
+    `shard_tensors`: shard name (as the index writes it) → tensors read from that shard's header
+    (a `TensorTable`, or rows); shards not read are simply absent. `present_files`: the files
+    next to the index, with the same relative names, or None when unknown.
     """
     problems = ProblemCollector(index.file_name)
     if present_files is not None:
@@ -211,26 +212,33 @@ def check_shards(index: ParsedIndex, shard_tensors: dict[str, list[TensorInfo]],
             if shard not in present_files:
                 problems.add("AL013", f"index lists shard {short(shard)} but the repository has "
                              "no such file", pointer=json_pointer("weight_map"))
-    # One pass over the tensors: where each name is first found, and (rarely) every shard of a
-    # name found in several. No per-tensor strings unless there is a problem to report.
+    tables = {shard: TensorTable.of(t) for shard, t in shard_tensors.items()}
+    # Where each name is first found, from whole columns; the names found in several shards
+    # (rarely any) are looked for only when the names outnumber the map built from them.
     located: dict[str, str] = {}
+    for shard, table in tables.items():
+        located.update(dict.fromkeys(table.names, shard))
     several: dict[str, list[str]] = {}
-    for shard, tensors in shard_tensors.items():
-        for t in tensors:
-            name = t.name
-            if name in located:
-                several.setdefault(name, [located[name]]).append(shard)
-            else:
-                located[name] = shard
-    _check_locations(index, shard_tensors, located, several, problems)
-    _check_total_size(index, shard_tensors, problems)
+    if len(located) != sum(map(len, tables.values())):
+        seen: dict[str, str] = {}
+        for shard, table in tables.items():
+            for name in table.names:
+                if name in seen:
+                    several.setdefault(name, [seen[name]]).append(shard)
+                else:
+                    seen[name] = shard
+        located = seen
+    _check_locations(index, tables, located, several, problems)
+    _check_total_size(index, tables, problems)
     return problems.finish()
 
 
-def _check_locations(index: ParsedIndex, shard_tensors: dict[str, list[TensorInfo]],
+def _check_locations(index: ParsedIndex, shard_tensors: dict[str, TensorTable],
                      located: dict[str, str], several: dict[str, list[str]],
                      problems: ProblemCollector) -> None:
     weight_map = index.weight_map
+    if not several and located == weight_map:  # the common case, compared in C
+        return
     raw_map = index.raw.get("weight_map", {})
     if several or not located.keys() <= weight_map.keys():
         for name, first in located.items():
@@ -255,7 +263,7 @@ def _check_locations(index: ParsedIndex, shard_tensors: dict[str, list[TensorInf
                          f"{short(found, 40)}", pointer=json_pointer("weight_map", name))
 
 
-def _check_total_size(index: ParsedIndex, shard_tensors: dict[str, list[TensorInfo]],
+def _check_total_size(index: ParsedIndex, shard_tensors: dict[str, TensorTable],
                       problems: ProblemCollector) -> None:
     # Only a complete picture can be compared: every listed shard read, nothing dropped.
     if index.total_size is None or index.dropped or not index.shards:
@@ -264,9 +272,12 @@ def _check_total_size(index: ParsedIndex, shard_tensors: dict[str, list[TensorIn
         return
     actual = 0
     for shard in index.shards:
-        for t in shard_tensors[shard]:
-            has_span = t.start is not None and t.end is not None
-            actual += t.end - t.start if has_span else t.nbytes  # type: ignore[operator]
+        table = shard_tensors[shard]
+        if None in table.starts or None in table.ends:
+            actual += sum(t.end - t.start if t.start is not None and t.end is not None  # type: ignore[operator]
+                          else t.nbytes for t in table)
+        else:  # the spans of a header's table: END - BEGIN summed as two columns
+            actual += sum(table.ends) - sum(table.starts)  # type: ignore[arg-type]
     if actual != index.total_size:
         problems.add("AL014", f"metadata.total_size is {index.total_size} bytes but the shards' "
                      f"tensors hold {actual} (difference {actual - index.total_size:+d})",

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from archlint.checkpoint import Checkpoint, Problem, TensorInfo
+from archlint.checkpoint import Checkpoint, Problem, TensorTable
 from archlint.errors import ConfigError, HeaderError, InputError
 from archlint.source.config_file import check_size, parse_config
 from archlint.source.index import MAX_INDEX_BYTES, check_shards, parse_index, safe_shard_name
@@ -52,10 +52,10 @@ def _check_header_total(root: Path, names: list[str]) -> None:
             budget.charge(_declared_header_bytes(root / name))
 
 
-def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, list[TensorInfo]]:
+def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, TensorTable]:
     _check_header_total(root, names)
-    by_shard: dict[str, list[TensorInfo]] = {}
-    tensors: list[TensorInfo] = []
+    by_shard: dict[str, TensorTable] = {}
+    tensors: list[TensorTable] = []
     for name in names:
         path = root / name
         if not path.is_file():
@@ -68,13 +68,11 @@ def _read_shards(root: Path, names: list[str], ckpt: Checkpoint) -> dict[str, li
             ckpt.problems.append(Problem(exc.code, exc.detail, file=name))
             ckpt.notes.append(f"{name} could not be read: its tensors are not in the report")
             continue
-        for tensor in parsed.tensors:
-            tensor.shard = name
-        by_shard[name] = parsed.tensors
-        tensors.extend(parsed.tensors)
+        by_shard[name] = parsed.tensors.with_shard(name)
+        tensors.append(by_shard[name])
         ckpt.shards.append(parsed.shard_info(name, path.stat().st_size))
         ckpt.problems.extend(parsed.problems)
-    ckpt.tensors = tensors if by_shard else None
+    ckpt.tensors = TensorTable.concat(tensors) if by_shard else None
     return by_shard
 
 

@@ -26,10 +26,13 @@ import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import repeat
+from math import prod
+from operator import gt, mul, sub
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from archlint.checkpoint import Problem, ShardInfo, TensorInfo
+from archlint.checkpoint import Problem, ShardInfo, TensorInfo, TensorTable
 from archlint.dtypes import DTYPE_BITS
 from archlint.errors import HeaderError, InputError
 from archlint.problems import SHORT_CHARS, ProblemCollector, json_pointer, short
@@ -75,7 +78,7 @@ class ParsedHeader:
 
     header_len: int  # N from the 8-byte little-endian prefix
     metadata: dict[str, str] | None  # "__metadata__"
-    tensors: list[TensorInfo]  # shard = file name, start/end = data_offsets
+    tensors: TensorTable  # shard = file name, start/end = data_offsets
     problems: list[Problem] = field(default_factory=list)
 
     def shard_info(self, name: str, file_size: int | None = None) -> ShardInfo:
@@ -486,6 +489,12 @@ def _check_spans(spans: list[tuple[int, int, str]], header_len: int, file_size: 
                              f"already used up to {cursor}", pointer=json_pointer(name))
         if end > cursor:
             cursor = end
+    _check_buffer_end(cursor, header_len, file_size, problems)
+
+
+def _check_buffer_end(cursor: int, header_len: int, file_size: int | None,
+                      problems: ProblemCollector) -> None:
+    """The tensors end where the file does: no trailing bytes (a polyglot), no truncation."""
     if file_size is None:
         return
     buffer = file_size - 8 - header_len
@@ -568,7 +577,7 @@ def parse_header(header: bytes, *, file_name: str, file_size: int | None = None,
             if tensor is not None:
                 tensors.append(tensor)
     _check_layout(tensors, n, file_size, problems)
-    return ParsedHeader(n, metadata, tensors, problems.finish())
+    return ParsedHeader(n, metadata, TensorTable.of(tensors), problems.finish())
 
 
 _PLAIN_DECODER = json.JSONDecoder()
@@ -607,7 +616,7 @@ def _parse_plain(text: str, header_len: int, file_name: str,
     if type(obj) is not dict or text[end:].strip(" "):
         return None
     colons = len(obj) + "".join(obj).count(":")
-    metadata = None
+    metadata: dict[str, str] | None = None
     tensor_count = len(obj)
     if "__metadata__" in obj:
         tensor_count -= 1
@@ -618,22 +627,79 @@ def _parse_plain(text: str, header_len: int, file_name: str,
         colons += meta_colons
     if text.count(":", 0, end) != colons + 3 * tensor_count:
         return None
-    tensors: list[TensorInfo] = []
-    spans: list[tuple[int, int, str]] = []
-    add_tensor, add_span = tensors.append, spans.append
-    for name, entry in obj.items():
-        # a null or odd-sized __metadata__ was checked above; one of three keys is read as a
-        # tensor, and fails as one, as on the strict path
-        if name == "__metadata__" and (type(entry) is not dict or len(entry) != 3):
-            continue
-        info = _plain_tensor(name, entry, file_name)
-        if info is None:
-            return None
-        add_tensor(info)
-        add_span((info.start, info.end, name))  # type: ignore[arg-type]
+    if "__metadata__" in obj:
+        if type(obj["__metadata__"]) is dict and len(obj["__metadata__"]) == 3:
+            return None  # read as a tensor entry, and failing as one, on the strict path
+        del obj["__metadata__"]
+    table = _plain_columns(obj, file_name)
+    if table is None:
+        return None
     problems = ProblemCollector(file_name)
-    _check_spans(spans, header_len, file_size, problems)
-    return ParsedHeader(header_len, metadata, tensors, problems.finish())
+    _check_table_spans(table, header_len, file_size, problems)
+    return ParsedHeader(header_len, metadata, table, problems.finish())
+
+
+def _plain_columns(obj: dict[str, Any], file_name: str) -> TensorTable | None:
+    """The tensor entries of a decoded header as columns, checked a whole column at a time;
+    None unless every entry is exactly ``{"dtype": known, "shape": [u64...], "data_offsets":
+    [BEGIN <= END, u64]}`` with the shape's size as span (the strict path then words it)."""
+    entries = list(obj.values())
+    if _kinds(entries) - {dict} or set(map(len, entries)) - {3}:
+        return None
+    try:
+        dtypes = [e["dtype"] for e in entries]
+        shapes = [e["shape"] for e in entries]
+        offsets = [e["data_offsets"] for e in entries]
+    except KeyError:
+        return None
+    if _kinds(dtypes) - {str} or _kinds(shapes) - {list} or _kinds(offsets) - {list}:
+        return None
+    bits = list(map(DTYPE_BITS.get, dtypes))
+    if None in bits or set(map(len, offsets)) - {2}:
+        return None
+    starts = [o[0] for o in offsets]
+    ends = [o[1] for o in offsets]
+    if _kinds(starts) - {int} or _kinds(ends) - {int}:
+        return None
+    if entries and (min(starts) < 0 or max(ends) > U64_MAX or any(map(gt, starts, ends))):
+        return None
+    dims = [d for shape in shapes for d in shape]
+    if _kinds(dims) - {int} or (dims and (min(dims) < 0 or max(dims) > U64_MAX)):
+        return None
+    # a shape of many huge dimensions stops at the first product past u64 (no huge ints)
+    numels = [prod(shape) if len(shape) <= _SHORT_SHAPE else _plain_numel(shape)
+              for shape in shapes]
+    if None in numels or (numels and max(numels) > U64_MAX):  # type: ignore[type-var]
+        return None
+    if list(map(mul, numels, bits)) != list(map(mul, map(sub, ends, starts), repeat(8))):
+        return None
+    return TensorTable(list(obj), dtypes, list(map(tuple, shapes)), [file_name] * len(entries),
+                       starts, ends)
+
+
+#: Up to this many dimensions of at most u64 each, a shape's product is a small int (512
+#: bits at most): computed at C speed, then compared with u64.
+_SHORT_SHAPE = 8
+
+
+def _kinds(values: list[Any]) -> set[type]:
+    return set(map(type, values))
+
+
+def _check_table_spans(table: TensorTable, header_len: int, file_size: int | None,
+                       problems: ProblemCollector) -> None:
+    """`_check_spans` on a table: when the spans, ordered by BEGIN, tile the buffer from 0
+    (each BEGIN is the END before it) there is no hole or overlap to word, and only the
+    buffer's end is checked; otherwise `_check_spans` words what it finds."""
+    starts, ends = table.starts, table.ends
+    order = sorted(range(len(starts)), key=starts.__getitem__)
+    begins = [starts[i] for i in order]
+    finishes = [ends[i] for i in order]
+    if begins and (begins[0] != 0 or begins[1:] != finishes[:-1]):
+        spans = list(zip(starts, ends, table.names, strict=True))
+        _check_spans(spans, header_len, file_size, problems)  # type: ignore[arg-type]
+        return
+    _check_buffer_end(finishes[-1] if finishes else 0, header_len, file_size, problems)
 
 
 def _plain_metadata(raw_meta: object) -> tuple[dict[str, str] | None, int] | None:
@@ -649,29 +715,6 @@ def _plain_metadata(raw_meta: object) -> tuple[dict[str, str] | None, int] | Non
             return None
         colons += 1 + key.count(":") + value.count(":")
     return dict(raw_meta), colons
-
-
-def _plain_tensor(name: str, entry: object, file_name: str) -> TensorInfo | None:
-    """One tensor entry on the fast path, or None unless it is exactly ``{"dtype": known,
-    "shape": [u64...], "data_offsets": [BEGIN <= END, u64]}`` with the shape's size as span."""
-    if type(entry) is not dict or len(entry) != 3:
-        return None
-    try:
-        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    except KeyError:
-        return None
-    if type(shape) is not list or type(offsets) is not list or len(offsets) != 2:
-        return None
-    bits = DTYPE_BITS.get(dtype) if type(dtype) is str else None
-    if bits is None:
-        return None
-    begin, end = offsets
-    if type(begin) is not int or type(end) is not int or not 0 <= begin <= end <= U64_MAX:
-        return None
-    numel = _plain_numel(shape)
-    if numel is None or numel * bits != (end - begin) * 8:
-        return None
-    return TensorInfo(name, dtype, tuple(shape), file_name, begin, end)
 
 
 def _plain_numel(shape: list[object]) -> int | None:

@@ -4,13 +4,15 @@ GQA with 8 KV heads; full causal and window S/8), beside the autotuner's pick, a
 fastest of each case as that shape class's pick (`kernels/prefill_picks.py`), so the tile the
 kernel launches is chosen from measurements instead of by the autotuner's single timing.
 
-    PYTHONUNBUFFERED=1 python scripts/bench_prefill_tiles.py --json out.json \\
+    PYTHONUNBUFFERED=1 python benchmarks/gpu_prefill_tiles.py --json out.json \\
         --write-picks kernels/prefill_picks.py --budget-s 170
-    TRITON_INTERPRET=1 python scripts/bench_prefill_tiles.py --smoke --write-picks /tmp/p.py
+    TRITON_INTERPRET=1 python benchmarks/gpu_prefill_tiles.py --smoke --write-picks /tmp/p.py
 
 Candidates: the tuned list, the packed-head tiles (`PACK`), a few extra shapes, the one-loop
 form (`MERGE`) of the window tiles, and last (phase 2, where a compiler crash costs only that
-phase) the warp-specialised loop (`WS`) of each case's two fastest tiles. Each tile is checked
+phase) the K/V-by-TMA form (`TMA`) of each case's three fastest staged tiles and the
+warp-specialised loop (`WS`) of its two fastest. `--short` (a short lease): phase 1 times only
+the committed pick and four tiles, phase 2 only the TMA forms. Each tile is checked
 against PyTorch's SDPA (causal, or the band mask for the window) in bf16 (< 2e-2 relative)
 before it is timed; a tile the compiler refuses is recorded as refused. Timing:
 archlint.bench.timing (CUDA events, median of 15 calls on 3 rotated input sets); the three
@@ -57,13 +59,29 @@ def case_name(g, window):
     return f"Hkv{g} " + (f"window {window}" if window else "causal")
 
 
-def candidates(g, window):
+# --short: the case's committed pick and these, then the TMA forms (a short lease)
+SHORT = [(128, 64, 8, 3), (128, 128, 8, 3), (64, 64, 4, 3), (128, 32, 4, 3)]
+
+
+def committed_pick(g, window):
+    """The tile kernels/prefill_picks.py holds for this case (None if none)."""
+    for e in AP.PICKS:
+        m = e["match"]
+        if m["GROUP"] == H // g and m["HAS_WINDOW"] == bool(window) and m["D1"] == D:
+            return AP._config(*e["config"])
+    return None
+
+
+def candidates(g, window, short=False):
     if SMOKE:
         return [AP._config(16, 16, 4, 1), AP._config(32, 16, 4, 1, 2),
                 AP._config(16, 16, 4, 1, 1, True)]
     tiles = AP._TUNED + AP._PACKED + [AP._config(*t) for t in EXTRA]
     if window:
         tiles += [AP._config(*t, True) for t in MERGED]
+    if short:
+        pick = committed_pick(g, window)
+        tiles = ([pick] if pick is not None else []) + [AP._config(*t) for t in SHORT]
     seen, out = set(), []
     for c in tiles:
         if (H // g) % c.kwargs.get("PACK", 1) or name(c) in seen:
@@ -93,7 +111,7 @@ def time_ms(fn, sets, runs=15):
     return timing.time_fn(fn, sets, min_runs=runs, max_runs=runs, budget_s=0.0).median_s * 1e3
 
 
-def pick_entry(g, window, config, ms, auto_ms, device, stamp):
+def pick_entry(g, window, config, ms, auto_ms, device, stamp, baseline="autotuned"):
     group = H // g
     cap = [9, 0] if SMOKE else list(torch.cuda.get_device_capability())
     match = {"capability": cap, "elem": 2, "D1": D,
@@ -104,10 +122,10 @@ def pick_entry(g, window, config, ms, auto_ms, device, stamp):
     return {"match": match,
             "config": [kw["BLOCK_M"], kw["BLOCK_N"], config.num_warps, config.num_stages,
                        kw.get("PACK", 1), bool(kw.get("MERGE", False)),
-                       bool(kw.get("WS", False))],
+                       bool(kw.get("WS", False)), bool(kw.get("TMA", False))],
             "measured": f"{device}, {stamp}, B{B} H{H}/Hkv{g} D{D} S{S}"
                         + (f" window {window}" if window else "")
-                        + f": {ms:.3f} ms (autotuned {auto_ms:.3f} ms)"}
+                        + f": {ms:.3f} ms ({baseline} {auto_ms:.3f} ms)"}
 
 
 def write_picks(path: Path, new: list[dict]):
@@ -125,8 +143,9 @@ def write_picks(path: Path, new: list[dict]):
 class Sweep:
     """One sweep's state: rows for the JSON, each case's timed tiles, the picks."""
 
-    def __init__(self, json_path: str, budget_s: float):
+    def __init__(self, json_path: str, budget_s: float, short: bool = False):
         self.json_path, self.budget_s, self.t0 = json_path, budget_s, time.time()
+        self.short = short
         self.device = "cpu (interpreter)" if SMOKE else torch.cuda.get_device_name()
         self.stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         self.rows: list[dict] = []
@@ -167,7 +186,7 @@ class Sweep:
         def call(q, k, v, tile=None):
             return AP.prefill_attention(q, k, v, window=window, tile=tile)
 
-        if phase == 1:
+        if phase == 1 and not self.short:
             AP.USE_PICKS = False
             self.auto[case] = time_ms(call, sets, runs=30)
             self.rows.append({"case": case, "tile": AP.LAST_CONFIG["config"],
@@ -175,12 +194,21 @@ class Sweep:
             AP.USE_PICKS = True
             print(f"{case:16s} {AP.LAST_CONFIG['config']:30s} {self.auto[case]:.3f} ms",
                   flush=True)
-            tiles = candidates(g, window)
-        else:  # the warp-specialised loops of the two fastest tiles
+        if phase == 1:
+            tiles = candidates(g, window, self.short)
+        else:  # K/V through TMA descriptors for the three fastest staged tiles (MERGE runs
+            # every tile masked, where TMA is not used); the warp-specialised loop (WS) only
+            # without --short (Triton 3.6 refused it on every tile, 2026-12-07)
+            staged = [c for _, c in sorted(self.best.get(case, []), key=lambda t: t[0])
+                      if not c.kwargs.get("MERGE")]
             tiles = [AP._config(c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps,
-                                c.num_stages, c.kwargs.get("PACK", 1),
-                                c.kwargs.get("MERGE", False), True)
-                     for _, c in sorted(self.best.get(case, []), key=lambda t: t[0])[:2]]
+                                c.num_stages, c.kwargs.get("PACK", 1), False, False, True)
+                     for c in staged[:3]]
+            if not self.short:
+                tiles += [AP._config(c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.num_warps,
+                                     c.num_stages, c.kwargs.get("PACK", 1),
+                                     c.kwargs.get("MERGE", False), True)
+                          for _, c in sorted(self.best.get(case, []), key=lambda t: t[0])[:2]]
         timed = self.best.setdefault(case, [])
         for c in tiles:
             if time.time() - self.t0 > self.budget_s:
@@ -189,6 +217,8 @@ class Sweep:
             ms = self.tile(c, g, window, sets, ref)
             if ms is not None:
                 timed.append((ms, c))
+                if self.short and phase == 1 and c is tiles[0]:  # the committed pick
+                    self.auto.setdefault(case, ms)
         if phase == 1 and timed:
             # the three fastest timed again; ranked by the mean of the two medians
             top = sorted(timed, key=lambda t: t[0])[:3]
@@ -198,17 +228,19 @@ class Sweep:
                 self.rows.append({"case": case, "tile": name(c), "mean_of_two_ms": ms})
             self.best[case] = timed = again + [t for t in timed if t not in top]
         if timed:
-            # a warp-specialised tile (phase 2, timed once) must win by more than 2%, beyond
-            # the spread of two timings of one tile, to replace a tile timed twice
-            plain = [t for t in timed if not t[1].kwargs.get("WS")]
+            # a phase-2 tile (TMA or warp-specialised, timed once) must win by more than 2%,
+            # beyond the spread of two timings of one tile, to replace a tile timed twice
+            late = ("WS", "TMA")
+            plain = [t for t in timed if not any(t[1].kwargs.get(f) for f in late)]
             ms, c = min(plain or timed, key=lambda t: t[0])
-            ws = [t for t in timed if t[1].kwargs.get("WS") and t[0] < 0.98 * ms]
+            ws = [t for t in timed if any(t[1].kwargs.get(f) for f in late) and t[0] < 0.98 * ms]
             if ws:
                 ms, c = min(ws, key=lambda t: t[0])
-            self.picks[case] = pick_entry(g, window, c, ms, self.auto[case], self.device,
-                                          self.stamp)
-            print(f"{case:16s} pick {name(c)} {ms:.3f} ms "
-                  f"(autotuned {self.auto[case]:.3f} ms)", flush=True)
+            # --short times no autotuner: the baseline is the committed pick (timed first)
+            auto = self.auto.get(case, float("nan"))
+            self.picks[case] = pick_entry(g, window, c, ms, auto, self.device, self.stamp,
+                                          "committed pick" if self.short else "autotuned")
+            print(f"{case:16s} pick {name(c)} {ms:.3f} ms ({auto:.3f} ms before)", flush=True)
         self.save()
 
 
@@ -219,13 +251,15 @@ def main() -> int:
     ap.add_argument("--budget-s", type=float, default=170.0,
                     help="stop timing new tiles after this many seconds (phase 2 first)")
     ap.add_argument("--smoke", action="store_true", help="CPU interpreter, tiny shapes")
+    ap.add_argument("--short", action="store_true",
+                    help="phase 1: the committed pick and four tiles; phase 2: TMA only")
     ap.add_argument("--cases", default="causal,window,gqa-causal,gqa-window",
                     help="which cases, in this order (a short lease: the windows first)")
     a = ap.parse_args()
     if a.smoke:
         global B, H, S, D, DEV, DTYPE, SMOKE
         B, H, S, D, DEV, DTYPE, SMOKE = 1, 4, 32, 16, "cpu", torch.float32, True
-    sw = Sweep(a.json, a.budget_s)
+    sw = Sweep(a.json, a.budget_s, a.short)
     named = {"causal": (H, None), "window": (H, S // 8), "gqa-causal": (H // 4, None),
              "gqa-window": (H // 4, S // 8)}
     order = [named[c] for c in a.cases.split(",")]

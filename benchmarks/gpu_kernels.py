@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark archlint's Triton kernels against the PyTorch path, side by side in one run.
 
-    PYTHONUNBUFFERED=1 python scripts/bench_kernels.py --json out.json [--only decode,moe]
-    TRITON_INTERPRET=1 python scripts/bench_kernels.py --smoke      # CPU: plumbing only
+    PYTHONUNBUFFERED=1 python benchmarks/gpu_kernels.py --json out.json [--only decode,moe]
+    TRITON_INTERPRET=1 python benchmarks/gpu_kernels.py --smoke      # CPU: plumbing only
 
 Method (see the device notes' METHOD.md): measure the two ceilings first (device-to-device copy
 bandwidth counting read + write; a bf16 8192^3 matmul); check every kernel in fp32 against its
@@ -452,8 +452,15 @@ def _moe_point(name, t, e, k, c, f, fs, wts, bias):
 
     ours = time_ms(fused, sets)
     graph = time_graph_ms(fused, sets)
-    cfgs = [best_config(MOE._gate_up_tuned), best_config(MOE._down_tuned)]
-    tiles = [tuning_table(MOE._gate_up_tuned), tuning_table(MOE._down_tuned)]
+    bm = MOE.pick_block_m(t * k, e)
+    tma = MOE.wants_tma(x, bm)  # the TMA-fed persistent GEMMs (kernels/moe_tma.py)
+    pair = ((MOE._gate_up_tma_tuned, MOE._down_tma_tuned) if tma
+            else (MOE._gate_up_tuned, MOE._down_tuned))
+    cfgs = [best_config(p) for p in pair]
+    tiles = [tuning_table(p) for p in pair]
+    # the same call with the pointer GEMMs (the previous form): a same-run A/B
+    pointer = (time_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, use_tma=False, **sh),
+                       sets) if tma else None)
     bm_sweep = {}
     if t >= 1024:
         for bm in (64, 128):
@@ -465,7 +472,8 @@ def _moe_point(name, t, e, k, c, f, fs, wts, bias):
     speedup = loop / ours
     frac = roof_ms / (graph if graph == graph and graph < ours else ours)
     record("moe", f"{name} T{t}", ours_ms=ours, graph_ms=graph, loop_ms=loop,
-           speedup=speedup, block_m=MOE.pick_block_m(t * k, e), configs=cfgs, tiles_ms=tiles,
+           speedup=speedup, block_m=bm, tma=tma, pointer_ms=pointer, configs=cfgs,
+           tiles_ms=tiles,
            bm_sweep_ms=bm_sweep, graph_frac_of_weight_roofline=roof_ms / graph,
            weight_roofline_ms=roof_ms, frac_of_weight_roofline=frac,
            ours_TFLOPs=fl / ours / 1e9, target_met=bool(_moe_target_met(t, frac, speedup)))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The whole `archlint bench` results table in one run on a GPU machine.
 
-    PYTHONUNBUFFERED=1 python scripts/bench_models.py --out DIR [--models mixtral,gpt-oss]
+    PYTHONUNBUFFERED=1 python benchmarks/gpu_layers.py --out DIR [--models mixtral,gpt-oss]
 
 For each model (catalog names, offline): the layers are grouped by kind (attention kind,
 window, chunk, FFN kind) and the first layer of each group is built at the model's real size
@@ -151,6 +151,58 @@ def extrapolate(rows: list[dict[str, Any]], phase: str, path: str) -> float | No
     return tokens / total if tokens and total else None
 
 
+def probe_moe_form(peaks_gpu: str) -> dict[str, Any]:
+    """Choose the fused MoE's GEMM form for this run by a same-run measurement: Mixtral's
+    experts at 1,024 tokens (the mid count of issue 17) through the TMA-fed persistent GEMMs
+    and through the pointer GEMMs, each checked against the per-expert loop in bf16 first.
+    The TMA form stays on only if it is correct and not slower; the choice and both times
+    are recorded with the table."""
+    import torch
+
+    from archlint.bench.kernelmods import kernel_module
+    from archlint.bench.timing import time_fn
+
+    moe, ref = kernel_module("moe"), kernel_module("reference")
+    e, k, c, f, t = 8, 2, 4096, 14336, 1024
+    w13 = torch.randn(e, 2 * f, c, device="cuda", dtype=torch.bfloat16).mul_(c**-0.5)
+    w2 = torch.randn(e, c, f, device="cuda", dtype=torch.bfloat16).mul_(f**-0.5)
+    sets = []
+    for _ in range(3):
+        x = torch.randn(t, c, device="cuda", dtype=torch.bfloat16)
+        w, ids = moe.route_softmax_topk(torch.randn(t, e, device="cuda"), k)
+        sets.append((x, w, ids))
+    x, w, ids = sets[0]
+    want = ref.moe_ref(x, w13, w2, w, ids).double()
+    out: dict[str, Any] = {"gpu": peaks_gpu, "tokens": t}
+    for form in ("tma", "pointer"):  # (the weights, 2.8 GB, are freed on return)
+        try:
+            def fn(x, w, ids, tma=form == "tma"):
+                return moe.fused_moe(x, w13, w2, w, ids, use_tma=tma)
+
+            err = float((fn(x, w, ids).double() - want).norm() / want.norm())
+            ms = time_fn(fn, sets, warmup=1, min_runs=20, max_runs=20, budget_s=0.0).median_s
+            out[form] = {"rel_err": err, "ms": ms * 1e3, "ok": err < 2e-2}
+        except Exception as exc:  # a form the compiler or the chip refuses
+            out[form] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    tma, ptr = out["tma"], out["pointer"]
+    out["use_tma"] = bool(tma["ok"] and (not ptr["ok"] or tma["ms"] <= ptr["ms"]))
+    moe.USE_TMA = out["use_tma"]
+    return out
+
+
+def moe_form_line(probe: dict[str, Any] | None) -> str:
+    if not probe:
+        return "MoE GEMMs: the kernels' default form (no probe)."
+
+    def one(form: str) -> str:
+        r = probe.get(form, {})
+        if "ms" in r:
+            return f"{form} {r['ms']:.3f} ms (err {r['rel_err']:.1e})"
+        return f"{form} refused ({r.get('error', '?')[:60]})"
+    return (f"MoE GEMMs: {'TMA-fed persistent' if probe.get('use_tma') else 'pointer'} "
+            f"(probe at Mixtral {probe.get('tokens')} tokens: {one('tma')}, {one('pointer')}).")
+
+
 def fmt_bytes(n: float) -> str:
     for unit, div in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(n) >= div:
@@ -180,6 +232,8 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         f"Measured ceilings: copy {peaks.get('copy_bytes_per_s', 0) / 1e12:.2f} TB/s "
         f"(read + write), bf16 matmul 8192³ {peaks.get('bf16_flops', 0) / 1e12:.0f} TFLOP/s.",
+        "",
+        moe_form_line(doc.get("moe_form")),
         "",
         "### KV cache and correctness (Triton path vs PyTorch path, same weights)",
         "",
@@ -276,6 +330,9 @@ def main() -> int:
     ap.add_argument("--models", default=",".join([m[0] for m in MODELS] + [z[0] for z in ZOO]))
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--budget", type=float, default=0.4, help="seconds of timed runs per case")
+    ap.add_argument("--budget-s", type=float, default=500.0,
+                    help="seconds for the whole table: once the rows so far project past it, "
+                         "the remaining rows time with a tenth of --budget (no row is skipped)")
     ap.add_argument("--no-check", action="store_true")
     ap.add_argument("--no-graphs", action="store_true")
     args = ap.parse_args()
@@ -300,6 +357,8 @@ def main() -> int:
     pk = doc["peaks"]
     print(f"[{time.time() - t0:6.1f}s] {pk['gpu']}: copy {pk['copy_bytes_per_s'] / 1e12:.2f} "
           f"TB/s, bf16 mm {pk['bf16_flops'] / 1e12:.0f} TFLOP/s", flush=True)
+    doc["moe_form"] = probe_moe_form(pk["gpu"])
+    print(f"[{time.time() - t0:6.1f}s] MoE GEMM form: {doc['moe_form']}", flush=True)
     names = args.models.split(",")
     jobs = []  # (name, analysis, batch, context, why, groups, command, zoo)
     for name, batch, context, why in (m for m in MODELS if m[0] in names):
@@ -318,9 +377,21 @@ def main() -> int:
             base = analyze(base_name, options, SourceOptions(offline=True))
             analysis, index = zoo_analysis(name, base)
         group = next(g for g in layer_groups(analysis.spec) if g[0] == index)
-        command = (f"scripts/bench_models.py --models {name} (a spec built on {base_name}; "
+        command = (f"benchmarks/gpu_layers.py --models {name} (a spec built on {base_name}; "
                    f"`archlint bench MODEL --layer N` for a model whose adapter reads it)")
         jobs.append((name, analysis, batch, context, why, [group], command, True))
+
+    rows_total = sum(len(j[5]) for j in jobs)
+    rows_done = 0
+    t_rows = time.time()
+
+    def case_budget() -> float:
+        """--budget, or a tenth of it once the mean row so far projects past --budget-s."""
+        if not rows_done:
+            return args.budget
+        mean = (time.time() - t_rows) / rows_done
+        projected = time.time() - t0 + mean * (rows_total - rows_done)
+        return args.budget if projected <= args.budget_s else args.budget / 10
 
     def save() -> None:
         (out / "bench_models.json").write_text(json.dumps(doc, indent=1, default=str))
@@ -340,12 +411,14 @@ def main() -> int:
                              "relative_error": kvm.relative_error, "tensors": kvm.tensors}
         torch.cuda.empty_cache()
         for index, count, desc in groups:
+            budget = case_budget()
             print(f"[{time.time() - t0:6.1f}s] {name} layer {index} ({desc}, ×{count}) "
-                  f"B={batch} L={context}", flush=True)
+                  f"B={batch} L={context} (timing budget {budget:g} s a case)", flush=True)
+            t_row = time.time()
             try:
                 r = run_layer(analysis, layer=index, batch=batch, context=context,
                               dtype=args.dtype, device=device, check=not args.no_check,
-                              graphs=not args.no_graphs, budget_s=args.budget,
+                              graphs=not args.no_graphs, budget_s=budget,
                               peaks=peaks, encoder_tokens=ENCODER_TOKENS.get(name))
             except Exception as exc:
                 traceback.print_exc()
@@ -353,7 +426,12 @@ def main() -> int:
                      "batch": batch, "context": context, "dtype": args.dtype}
                 torch.cuda.empty_cache()
             r["group"], r["group_layers"] = desc, count
+            r["row_wall_s"], r["case_budget_s"] = round(time.time() - t_row, 2), budget
+            rows_done += 1
             entry["layers"].append(r)
+            st = r.get("stages", {})
+            print(f"    row {r['row_wall_s']:.1f} s; stages {st.get('wall_s')}; compiles "
+                  f"{st.get('compiles')}", flush=True)
             for c in r.get("checks", []):
                 print(f"    check {c['dtype']}: prefill {c.get('prefill_rel_err')} decode "
                       f"{c.get('decode_rel_err')} cache {c.get('cache_rel_err')} "
