@@ -11,23 +11,45 @@ behind a full worker pool show up as extra rounds.
     .venv/bin/python benchmarks/round_trips.py [--latency 0.1] [--runs 5] [--out FILE]
 
 Targets: 19 shards ≤ 0.5 s, 163 shards ≤ 1 s (fetch, cold cache, 100 ms per request).
+
+Then whole processes on small models (issue 16: faster than hf-mem): `archlint MODEL --format
+json --no-auth` with an empty cache, and hf-mem 0.5.6 (through benchmarks/_hfmem_shim.py) where
+it is installed, on gpt-oss-20b in 3 shards and DeepSeek-V2-Lite in 4; the server's log gives
+each one's requests and sequential round trips, and the time from the process's start to its
+first request (interpreter start and imports, the CPU a round trip cannot hide).
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import emit, human_bytes, machine_line, md_table, median, verdict
+from _common import (
+    ARCHLINT,
+    REPO,
+    emit,
+    human_bytes,
+    isolated_env,
+    machine_line,
+    md_table,
+    median,
+    verdict,
+)
 from hubproc import HubProcess
 
 CASES = [  # (repo served, fixture, shards, target seconds)
     ("openai/gpt-oss-20b", "openai/gpt-oss-20b", 19, 0.5),
     ("deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1", 163, 1.0),
 ]
+
+#: small models, whole processes against hf-mem (served id, shards); served under their own
+#: names, which CASES does not use
+SMALL = [("openai/gpt-oss-20b-3", "openai/gpt-oss-20b", 3),
+         ("deepseek-ai/DeepSeek-V2-Lite", "deepseek-ai/DeepSeek-V2-Lite", 4)]
 
 
 def rounds(requests: list[Any]) -> int:
@@ -94,6 +116,40 @@ def measure(hub: Any, repo_id: str, *, runs: int, workers: int) -> dict[str, Any
             "new_conn_s": new_conn_s, "write_s": write_s}
 
 
+def process_rounds(hub: Any, model: str, runs: int) -> list[list[Any]]:
+    """One row per tool: requests, round trips and paths of the first run; medians of `runs`
+    fresh processes for the time to the first request and the whole wall time."""
+    from side_by_side import hfmem_python
+
+    tools: list[tuple[str, list[str], dict[str, str]]] = []
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        hfmem = hfmem_python()
+        for run in range(runs):
+            tools = [("archlint", [ARCHLINT, model, "--format", "json", "--no-auth"],
+                      isolated_env(Path(tmp) / f"cache-{run}", hub.endpoint))]
+            if hfmem is not None:
+                henv = {**isolated_env(Path(tmp) / "hfmem", hub.endpoint),
+                        "HFMEM_ENDPOINT": hub.endpoint}
+                tools.append(("hf-mem 0.5.6", [hfmem, str(REPO / "benchmarks" / "_hfmem_shim.py"),
+                                               "--model-id", model, "--json-output"], henv))
+            for i, (name, cmd, env) in enumerate(tools):
+                hub.reset()
+                started = time.monotonic()  # the server logs CLOCK_MONOTONIC too
+                code = subprocess.run(cmd, env=env, capture_output=True).returncode
+                wall = time.monotonic() - started
+                log = hub.log()
+                first = min((r["started"] for r in log), default=started) - started
+                if run == 0:
+                    rows.append([name, model, code, len(log), rounds(log), [first], [wall],
+                                 sorted({r["path"].split("/")[-1].split("?")[0] for r in log})])
+                else:
+                    rows[-len(tools) + i][5].append(first)
+                    rows[-len(tools) + i][6].append(wall)
+    return [[n, m, c, req, rnd, f"{median(f) * 1000:.0f} ms", f"{median(w):.3f} s",
+             ", ".join(paths)] for n, m, c, req, rnd, f, w, paths in rows]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added per request")
@@ -112,12 +168,15 @@ def main() -> None:
     workers_list = args.workers or sorted({default_workers, cli_workers, 32})
     repos = [{"id": served, "fixture": fixture, "shards": shards}
              for served, fixture, shards, _ in CASES]
+    repos += [{"id": served, "fixture": fixture, "shards": shards}
+              for served, fixture, shards in SMALL]
     results = []
     with HubProcess(latency_s=args.latency, repos=repos) as hub:
         for served, _, shards, target in CASES:
             for workers in workers_list:
                 results.append((served, shards, target, workers,
                                 measure(hub, served, runs=args.runs, workers=workers)))
+        small = [row for served, _, _ in SMALL for row in process_rounds(hub, served, args.runs)]
 
     rows = []
     for served, shards, target, workers, r in results:
@@ -161,6 +220,13 @@ TCP connections (the others reuse the pool, as the latency injection does not mo
            "first fetch, new connections",
            "requests", "bytes", "rounds",
            "rounds x latency", "analysis", "warm / requests", "pinned / requests"], rows)}
+
+Small models, whole processes (cold: an empty archlint cache; hf-mem keeps none), same
+{args.latency * 1000:.0f} ms link; *to first request* is from the process's start to the
+server receiving its first request, *wall* the whole process (medians of {args.runs}):
+
+{md_table(["tool", "model", "exit", "requests", "rounds", "to first request", "wall",
+           "files requested"], small)}
 """
     emit(section, args.out)
 

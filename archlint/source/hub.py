@@ -174,11 +174,10 @@ def fetch_checkpoint(
             hit.fetch_stats = _stats(fetcher, started, cache_hit=1)
             return hit
 
-    from archlint.source.gguf_hub import fetch_gguf, is_gguf_repo
-
     with paused_gc():  # ~1M containers, no cycles: see paused_gc
-        wants_gguf = (gguf_file or gguf_quant) and any(f.lower().endswith(".gguf") for f in files)
-        if is_gguf_repo(files) or wants_gguf:
+        if _reads_gguf(files, wanted=bool(gguf_file or gguf_quant)):
+            from archlint.source.gguf_hub import fetch_gguf
+
             checkpoint = fetch_gguf(fetcher, files, gguf_file=gguf_file, gguf_quant=gguf_quant,
                                     max_workers=max_workers, max_header_bytes=max_header_bytes,
                                     progress=progress)
@@ -190,6 +189,18 @@ def fetch_checkpoint(
         # off the critical path
         cache.put(base, repo_id, sha, checkpoint, background=True, variant=variant)
     return checkpoint
+
+
+def _reads_gguf(files: dict[str, int | None], *, wanted: bool) -> bool:
+    """Whether the fetch reads a GGUF header: a GGUF-only repo (gguf_hub.is_gguf_repo), or one
+    with .gguf files among others when a GGUF model was asked for. Without a .gguf file in
+    the listing the answer is no, and archlint.source.gguf_hub (the GGUF parsers, ~5-12 ms of
+    imports between the listing and the first file reads) is not imported."""
+    if not any(f.lower().endswith(".gguf") for f in files):
+        return False
+    from archlint.source.gguf_hub import is_gguf_repo
+
+    return wanted or is_gguf_repo(files)
 
 
 #: a `Link` header longer than this is not a pagination link (real ones are ~200 bytes).
