@@ -279,7 +279,7 @@ def test_hub_source_imports_only_the_http_stack_huggingface_hub_uses() -> None:
     import subprocess
 
     code = ("import sys, huggingface_hub.utils\n"
-            "from huggingface_hub import constants, hf_hub_url  # what the transport imports\n"
+            "from huggingface_hub import constants, hf_hub_url  # all huggingface_hub loads\n"
             "stacks = ('httpx2', 'httpx', 'requests')\n"
             "before = {m for m in stacks if m in sys.modules}\n"
             "import archlint.source.http as h\n"
