@@ -30,6 +30,7 @@ applied to any text; callers with untrusted text sanitize first (``for_xml(for_p
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -215,10 +216,15 @@ def for_github_property(s: str) -> str:
 
 # Complement of the XML 1.0 Char production:
 # #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
-_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML_ILLEGAL = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 _XML_ENTITIES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"},
 )
+
+
+@functools.cache
+def _xml_illegal() -> re.Pattern[str]:
+    return re.compile(_XML_ILLEGAL)
 
 
 def for_xml(s: str) -> str:
@@ -229,7 +235,9 @@ def for_xml(s: str) -> str:
     not remove terminal escapes or bidi controls; for untrusted text use
     ``for_xml(for_plain_text(s))``.
     """
-    return _XML_ILLEGAL.sub("", s).translate(_XML_ENTITIES)
+    # compiled at the first XML report, not at import: the class over the astral planes
+    # takes ~3 ms to compile, and the JSON and text reports never use it
+    return _xml_illegal().sub("", s).translate(_XML_ENTITIES)
 
 
 def for_html(s: str) -> str:
