@@ -5,6 +5,8 @@ pytest's path (`pythonpath = ["."]`)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -68,3 +70,12 @@ def transformers_weights(config: dict, model_class: str | type | None = None) ->
         for buf in getattr(module, "_non_persistent_buffers_set", ())
     }
     return total + sum(b.numel() for n, b in model.named_buffers() if n not in volatile)
+
+
+def fresh_python(code: str) -> str:
+    """The last line `code` prints in a new interpreter run from the repository root: for the
+    tests that check what a command path imports (a module already imported here would hide
+    it)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout.strip()
+    return out.splitlines()[-1] if out else ""

@@ -11,7 +11,7 @@ import pytest
 from archlint.checkpoint import TensorInfo
 from archlint.cli import main
 from archlint.source.safetensors_header import encode_header
-from tests.helpers import ROOT, TINY_LLAMA, fixture
+from tests.helpers import ROOT, TINY_LLAMA, fixture, fresh_python
 
 
 def run(
@@ -257,7 +257,6 @@ def test_lazy_subcommands_list_the_help_of_the_real_command() -> None:
     """`archlint --help` lists compare/scan/bench without importing them: the help kept in
     LAZY_COMMANDS must read as the real command's (at any terminal width)."""
     import importlib
-    import subprocess
 
     from archlint.cli import LAZY_COMMANDS, _listed
 
@@ -268,16 +267,13 @@ def test_lazy_subcommands_list_the_help_of_the_real_command() -> None:
     code = ("import sys, archlint.cli as c; sys.argv = ['archlint', '--help']\n"
             "try: c.main()\nexcept SystemExit: pass\n"
             "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'archlint.'))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip().splitlines()[-1]
+    out = fresh_python(code)
     assert "pydantic" not in out and "archlint.compare_cli" not in out
 
 
 def test_hub_source_imports_only_the_http_stack_huggingface_hub_uses() -> None:
     """Transport errors are caught for the HTTP stacks huggingface_hub imported; a stack that is
     merely installed (requests, as a dependency of something else) is not imported for it."""
-    import subprocess
-
     code = ("import sys, huggingface_hub.utils\n"
             "from huggingface_hub import constants, hf_hub_url  # all huggingface_hub loads\n"
             "stacks = ('httpx2', 'httpx', 'requests')\n"
@@ -286,9 +282,7 @@ def test_hub_source_imports_only_the_http_stack_huggingface_hub_uses() -> None:
             "after = {m for m in stacks if m in sys.modules}\n"
             "covered = {e.__module__.split('.')[0] for e in h._TRANSPORT_ERRORS} - {'builtins'}\n"
             "print(before == after == covered and bool(before))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "True"
+    assert fresh_python(code) == "True"
 
 
 def test_default_context_is_capped_at_the_models_maximum(

@@ -3,13 +3,11 @@ built without importing huggingface_hub.file_download; the GGUF readers only for
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from huggingface_hub import hf_hub_url
 
 from archlint.source.http import RetryPolicy, _Fetcher
+from tests.helpers import fresh_python
 
 NAMES = [
     "config.json",
@@ -41,9 +39,7 @@ def test_file_url_does_not_import_file_download() -> None:
             "f.sha = '0' * 40\n"
             "f.file_url('config.json')\n"
             "print('huggingface_hub.file_download' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "False"
+    assert fresh_python(code) == "False"
 
 
 LISTINGS = [
@@ -72,6 +68,4 @@ def test_a_safetensors_listing_does_not_import_the_gguf_readers() -> None:
             "from archlint.source.hub import _reads_gguf\n"
             "r = _reads_gguf({'config.json': 1, 'model.safetensors': 2}, wanted=True)\n"
             "print(r, 'archlint.source.gguf_hub' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "False False"
+    assert fresh_python(code) == "False False"

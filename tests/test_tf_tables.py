@@ -4,12 +4,11 @@ itself, and the loader's promise never to import it."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from archlint.families import tf_tables
+from tests.helpers import fresh_python
 
 SAMPLE = ("llama", "gpt2", "mamba", "qwen3_next", "gemma3", "llava", "t5", "bert", "whisper",
           "deepseek_v3", "mixtral", "jamba")
@@ -23,8 +22,7 @@ def test_loader_never_imports_transformers_or_torch() -> None:
         "print(json.dumps([d['hidden_size'], 'transformers' in sys.modules, "
         "'torch' in sys.modules]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    hidden, tf_loaded, torch_loaded = json.loads(out.stdout)
+    hidden, tf_loaded, torch_loaded = json.loads(fresh_python(code))
     # LlamaConfig's documented default hidden_size is 4096.
     assert hidden == 4096
     assert not tf_loaded and not torch_loaded

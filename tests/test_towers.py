@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from archlint.api import analyze_checkpoint
 from archlint.checkpoint import Checkpoint
 from archlint.families import towers as towers_mod
 from archlint.families.towers import evaluate, read_towers, table_entry
+from tests.helpers import fresh_python
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = (
@@ -99,9 +98,7 @@ def test_llava_tower_by_hand_without_transformers() -> None:
         "bad = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
         "print(json.dumps([bad, {x.name: [x.params, x.understood] for x in t}]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
-    bad, got = json.loads(out.stdout.strip().splitlines()[-1])
+    bad, got = json.loads(fresh_python(code))
     assert bad == []
     assert got == {"vision": [tower, True], "projector": [projector, True]}
 
