@@ -43,6 +43,9 @@ def test_deepseek_v4_flash_layers_and_cache() -> None:
     assert per_layer[(3, "compressed")].bytes_per_token == 512 / 128 * 2
     assert (0, "compressed") not in per_layer
     assert kv.bytes_per_token == 21 * 320 + 20 * 8
+    # 43 layers, each counted once: the 41 with compressed entries grow with the context
+    # (beside their window), the 2 window-only ones do not
+    assert (kv.layers_full, kv.layers_windowed) == (41, 2)
 
 
 @pytest.mark.parametrize("rate, topk, window, length", [

@@ -189,6 +189,10 @@ def kv_cache(
         if spec.architecture != "encoder"
         else 0
     )
+    # counted by layer index: a DeepSeek-V4 layer has two rows (its window and its compressed
+    # entries, which grow), and it is one layer that grows with the context
+    growing_layers = {lkv.index for lkv in layers if lkv.kind in ("full", "mla", "compressed")}
+    windowed_layers = {lkv.index for lkv in layers if lkv.kind in ("sliding", "chunked")}
     return KVCache(
         dtype=dtype,
         dtype_bytes=float(dtype_bytes),
@@ -197,9 +201,8 @@ def kv_cache(
         bytes_at_context=round(at_context * batch),
         context=context,
         batch=batch,
-        # a layer whose compressed entries grow (DeepSeek-V4) grows with the context too
-        layers_full=sum(1 for lkv in layers if lkv.kind in ("full", "mla", "compressed")),
-        layers_windowed=sum(1 for lkv in layers if lkv.kind in ("sliding", "chunked")),
+        layers_full=len(growing_layers),
+        layers_windowed=len(windowed_layers - growing_layers),
         layers_linear=sum(1 for lkv in layers if lkv.kind == "linear"),
         mha_equivalent_bytes_per_token=round(mha),
         bytes_per_token_local=round(local),
