@@ -30,11 +30,27 @@ def config_analysis(ckpt: Checkpoint) -> Analysis:
     return analyze_checkpoint(config_only(ckpt), Options(batch=1))
 
 
-def v4_flash_by_hand() -> dict[str, float]:
+def v4_flash_attention_params(config: dict, h: int, layers: int) -> int:
+    """Every layer's attention parameters (projections, compressors, indexers, sinks, and
+    the norms inside attention) from transformers' DeepseekV4 model built on the meta device:
+    its attention and norm counts less the block and final norms (2 per layer + 1, h each),
+    which the hand count below states on their own."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from archlint.families import tf_tables
+    from tests.conformance import tf_side
+
+    cls = tf_side.model_class_for(tf_tables.model_classes("deepseek_v4"), "decoder", config)
+    model = tf_side.build_model(cls, tf_side.build_config("deepseek_v4", config))
+    counts = tf_side.component_counts(model, multimodal=False)[1]
+    return counts["attention"] + counts["norms"] - (layers * 2 * h + h)
+
+
+def v4_flash_by_hand(attention: int) -> dict[str, float]:
     """DeepSeek-V4-Flash's config, component by component: experts `expert_dtype: fp4`,
-    linear weights fp8 with ue8m0 scales (`scale_fmt`), the rest `torch_dtype` bf16."""
+    linear weights fp8 with ue8m0 scales (`scale_fmt`), the rest `torch_dtype` bf16;
+    `attention` the parameters of every layer's attention (v4_flash_attention_params)."""
     h, vocab, layers, experts, width, streams = 4096, 129280, 43, 256, 2048, 4
-    attention = 5_086_317_888  # every layer's projections, compressors, sinks (params)
     hyper = 2 * ((2 + streams) * streams * streams * h + (2 + streams) * streams + 3)
     head_mix = streams * streams * h + streams + 1
     # the MTP block: a sliding layer's attention, its MoE, its norms and hyper-connections,
@@ -58,9 +74,10 @@ def v4_flash_by_hand() -> dict[str, float]:
 
 
 def test_v4_flash_weights_by_component_by_hand() -> None:
-    weights = config_analysis(zoo(V4)).profile.weights
+    ckpt = zoo(V4)
+    weights = config_analysis(ckpt).profile.weights
     assert weights.method == "estimate"
-    hand = v4_flash_by_hand()
+    hand = v4_flash_by_hand(v4_flash_attention_params(ckpt.config, h=4096, layers=43))
     for component, expected in hand.items():
         assert weights.by_component[component] == pytest.approx(expected, abs=1), component
     assert "routed experts: mxfp4" in weights.detail and "expert_dtype = fp4" in weights.detail
@@ -112,7 +129,8 @@ def test_deepseek_mtp_layer_counts_what_its_checkpoint_stores() -> None:
     embed_tokens and shared_head.head (2 × 129,280 × 7,168); the config count is the same."""
     profile = analyze_checkpoint(fixture("deepseek-ai/DeepSeek-R1"), Options(batch=1)).profile
     assert profile.params_from_config.total == profile.params.total == 684_489_845_504
-    assert profile.params_from_config.by_component["mtp"] == 13_463_426_304
+    # the tensor table's own MTP layer (model.layers.61.*) is the outside figure
+    assert profile.params_from_config.by_component["mtp"] == profile.params.by_component["mtp"]
 
 
 def test_modules_to_not_convert_keep_their_components() -> None:
