@@ -101,9 +101,6 @@ def _ffn_at(spec: ModelSpec | None, layer: int) -> FFNSpec | None:
     return moe
 
 
-_CASTABLE = FLOAT_CODES
-
-
 def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
     index = tensor_index(ckpt)
     assert index is not None
@@ -135,7 +132,7 @@ def count_from_tensors(ckpt: Checkpoint, spec: ModelSpec | None) -> ParamCounts:
         bytes_by_dtype[group.dtype] += group.nbytes
         if role.role != "buffer":
             bytes_by_component[component] += group.nbytes
-        if role.role == "weight" and group.dtype in _CASTABLE:
+        if role.role == "weight" and group.dtype in FLOAT_CODES:
             float_bytes[component] += group.nbytes
             float_elements[component] += group.elements
         stored += group.elements

@@ -1127,9 +1127,6 @@ class Vilt(Bert):
     def pooler(self) -> bool:
         return True
 
-    def attention(self, index: int, layer_type: str) -> AttentionSpec:
-        return super().attention(index, layer_type).model_copy(update={"o_bias": True})
-
     def towers(self) -> list[TowerSpec]:
         h = self.hidden_size()
         patch = self.read_int("patch_size", "patch_size", default=32) or 0
