@@ -83,3 +83,22 @@ def test_html_page_plots_memory_per_gpu() -> None:
     a = analysis("meta-llama/Llama-3.1-8B-Instruct", gpu=H100, serving=ServingOptions())
     figures = svg_figures([a], Options(gpu=H100, serving=ServingOptions()))
     assert any(caption.startswith("Memory per GPU") for caption, _ in figures)
+
+
+def test_dsa_indexer_keys_are_whole_on_every_rank() -> None:
+    """DeepSeek-V3.2's DSA: each MLA layer also caches its lightning indexer's key, 128 fp8
+    values with one fp32 scale per 128 (vLLM's indexer cache: 132 B), on every rank."""
+    from archlint.families import build_spec
+
+    config = {"model_type": "deepseek_v32", "num_hidden_layers": 4, "hidden_size": 1024,
+              "num_attention_heads": 8, "kv_lora_rank": 512, "qk_rope_head_dim": 64,
+              "qk_nope_head_dim": 128, "v_head_dim": 128, "q_lora_rank": 256,
+              "index_n_heads": 4, "index_head_dim": 128, "index_topk": 64,
+              "vocab_size": 1000, "intermediate_size": 2048, "n_routed_experts": 4,
+              "num_experts_per_tok": 2, "moe_intermediate_size": 256,
+              "first_k_dense_replace": 4}
+    spec = build_spec(config)
+    assert all(layer.attention.indexer is not None for layer in spec.layers)
+    for tp in (1, 4):
+        assert kv_bytes_per_token_rank(spec, 2, Layout(tp=tp)) == {
+            "mla": 4 * ((512 + 64) * 2 + 128 + 4)}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from math import ceil
 
-from archlint.analysis.memory import compressed_kv
+from archlint.analysis.memory import compressed_kv, layer_kv
 from archlint.analysis.params import ParamCounts, attention_params
 from archlint.records import Record, record
 from archlint.spec import AttentionSpec, ModelSpec
@@ -213,7 +213,8 @@ def kv_bytes_per_token_rank(
     spec: ModelSpec, dtype_bytes: float, layout: Layout
 ) -> dict[str, float]:
     """Per-token KV bytes one rank caches, by layer kind (full/sliding/chunked/mla), on the most
-    loaded stage: KV heads split by T (replicated below one per rank), MLA latents whole."""
+    loaded stage: each layer's cache as `memory.layer_kv` sizes it, its KV heads split by T
+    (replicated below one per rank), MLA latents and DSA indexer keys whole."""
     stages = pp_stage_layers(len(spec.layers) or 1, layout.pp)
     keep = max(stages)
     out: dict[str, float] = {}
@@ -223,17 +224,10 @@ def kv_bytes_per_token_rank(
             continue
         if att.source == "encoder":
             continue
-        if att.kind == "mla":
-            per = ((att.kv_lora_rank or 0) + (att.qk_rope_head_dim or 0)) * dtype_bytes
-            kind = "mla"
-        else:
-            values = 0 if att.kv_single else att.v_head_dim
-            per = kv_heads_per_rank(att, layout.tp) * (att.head_dim + values) * dtype_bytes
-            kind = "full"
-        if att.window:
-            kind = "sliding"
-        elif att.chunk:
-            kind = "chunked"
+        lkv = layer_kv(layer.index, att, dtype_bytes, 0.0)
+        per, kind = lkv.bytes_per_token, lkv.kind
+        if att.kind != "mla" and att.num_kv_heads:  # MLA latents (and indexer keys) stay whole
+            per = per * kv_heads_per_rank(att, layout.tp) / att.num_kv_heads
         out[kind] = out.get(kind, 0.0) + per
         compressed = compressed_kv(layer.index, att, dtype_bytes)
         if compressed is not None:  # one K=V head's entries: whole on every rank
