@@ -46,16 +46,10 @@ TORCH_DTYPE_TO_CODE: dict[str, str] = {
     "uint8": "U8",
 }
 
-#: safetensors code → the name a config's `torch_dtype` states it with (torch's attribute).
+#: safetensors code → the name a config's `torch_dtype` states it with (torch's attribute): the
+#: inverse of TORCH_DTYPE_TO_CODE without its aliases
 CODE_TO_TORCH_DTYPE: dict[str, str] = {
-    "F32": "float32",
-    "F16": "float16",
-    "BF16": "bfloat16",
-    "F64": "float64",
-    "F8_E4M3": "float8_e4m3fn",
-    "F8_E5M2": "float8_e5m2",
-    "I8": "int8",
-    "U8": "uint8",
+    code: name for name, code in TORCH_DTYPE_TO_CODE.items() if name not in ("float", "half")
 }
 
 #: the unquantized float codes a checkpoint is stored and loaded in as a whole (the dtypes

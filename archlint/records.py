@@ -46,10 +46,11 @@ MISSING: Any = dataclasses.MISSING
 
 
 def described(description: str, default: Any = MISSING, *,
-              default_factory: Any = MISSING) -> Any:
-    """A field with a description for the JSON Schema (what ``Field(description=...)`` was)."""
+              default_factory: Any = MISSING, **constraints: Any) -> Any:
+    """A field with a description for the JSON Schema (what ``Field(description=...)`` was) and
+    any of pydantic's constraints by name (``ge=1``), all kept in the field's metadata."""
     return dataclasses.field(default=default, default_factory=default_factory,
-                             metadata={"description": description})
+                             metadata={"description": description, **constraints})
 
 
 @dataclass_transform(kw_only_default=True, field_specifiers=(dataclasses.field, described))

@@ -93,7 +93,7 @@ def validate_rule(rule: type[Rule], distribution: str) -> None:
     if not isinstance(rule.default_severity, Severity):
         raise PluginError(f"{where}: default_severity must be a Severity")
     if not _options_class(rule.Options):
-        raise PluginError(f"{where}: Options must be a pydantic model")
+        raise PluginError(f"{where}: Options must be a pydantic model or a dataclass")
     if not rule.messages or not all(isinstance(v, str) for v in rule.messages.values()):
         raise PluginError(f"{where}: messages must map ids to templates")
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from archlint.lint.finding import Finding, Location, Severity
 from archlint.lint.json_lines import pointer_from_key, position_of
-from archlint.records import MISSING, Record, record
+from archlint.records import MISSING, Record, described, record
 
 if TYPE_CHECKING:
     from archlint.analysis.profile import Profile
@@ -54,9 +54,8 @@ class NoOptions(RuleOptions):
 def option(default: Any = MISSING, description: str = "", *, default_factory: Any = MISSING,
            **constraints: Any) -> Any:
     """An option field: its default, its description (`archlint rule CODE`) and pydantic's
-    constraints by name (``ge=1``), all read from the field's metadata."""
-    return field(default=default, default_factory=default_factory,
-                 metadata={"description": description, **constraints})
+    constraints by name (``ge=1``), all read from the field's metadata (`records.described`)."""
+    return described(description, default, default_factory=default_factory, **constraints)
 
 
 class Rule:
