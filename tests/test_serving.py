@@ -76,6 +76,19 @@ def test_gpus_auto_says_when_nothing_fits_on_8() -> None:
     assert small.search is not None and small.search.chosen == Layout(tp=1, pp=1)
 
 
+def test_a_plan_that_does_not_fit_names_the_smallest_layout_that_would() -> None:
+    # Mixtral-8x7B: 46,702,792,704 parameters × 2 B = 93.4e9 B, above one H100's 0.9 × 85.5e9 B
+    # = 76.9e9 B; at TP=2 each rank holds about half (46.7e9 B) plus a few GB of activations and
+    # reserve, which fits.
+    sp = _plan("mistralai/Mixtral-8x7B-v0.1")
+    assert not sp.fits
+    assert "TP=2 × PP=1 (2 × H100) fits: `--gpus auto` plans it" in sp.notes[-1]
+    # DeepSeek-V3 fits no layout of 8 H100s: the note says so instead of naming one.
+    assert "does not fit on 8 H100" in _plan("deepseek-ai/DeepSeek-V3").notes[-1]
+    # A plan that fits carries no such note.
+    assert not any("--gpus auto" in n for n in _plan("meta-llama/Llama-3.1-8B-Instruct").notes)
+
+
 def test_html_page_plots_memory_per_gpu() -> None:
     from archlint.analysis.profile import Options
     from archlint.plots import svg_figures

@@ -508,6 +508,14 @@ def search_layouts(
 
 
 
+def _next_step(found: LayoutSearch) -> str:
+    """The note a plan that does not fit ends with: the smallest layout that would, or why none
+    of up to `max_gpus` GPUs would."""
+    if found.chosen is None:
+        return found.verdict
+    return f"{found.verdict} fits: `--gpus auto` plans it"
+
+
 def serve(
     spec: ModelSpec,
     params: ParamCounts,
@@ -520,7 +528,13 @@ def serve(
     """The plan at the given layout, or with `options.auto` at the smallest layout that fits
     (the search attached); when nothing fits, the plan at the largest layout tried."""
     if not options.auto:
-        return plan(spec, params, served, kv, gpu, options, **kw)  # type: ignore[arg-type]
+        fixed = plan(spec, params, served, kv, gpu, options, **kw)  # type: ignore[arg-type]
+        if fixed.fits:
+            return fixed
+        # a user sizing an order wants the next step, not only "does not fit"
+        hint = search_layouts(spec, params, served, kv, gpu, options,
+                              max_gpus=options.max_gpus, **kw)  # type: ignore[arg-type]
+        return fixed.model_copy(update={"notes": [*fixed.notes, _next_step(hint)]})
     found = search_layouts(spec, params, served, kv, gpu, options, max_gpus=options.max_gpus,
                            **kw)  # type: ignore[arg-type]
     layout = found.chosen or max((c.layout for c in found.alternatives),
