@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from archlint.families import mtp
 from archlint.families.base import Adapter
 from archlint.families.dialects import DeepSeek, Gemma, Llama, Llama4, Olmo2, Qwen3Next
 from archlint.spec import (
     AttentionSpec,
     FFNSpec,
     FieldSource,
+    LayerSpec,
     Positional,
     RecurrentSpec,
 )
@@ -188,10 +190,11 @@ class Glm4Moe(_LlamaVariant):
         )
         return spec.model_copy(update={"router": "sigmoid", "router_bias": True})
 
-    def mtp_layers(self) -> list:  # type: ignore[type-arg]
-        # the blocks only: whether a GLM checkpoint stores its MTP layer's own embed_tokens
-        # and shared_head.head differs by release (GLM-4.5 does, GLM-4.6 does not)
-        return DeepSeek.mtp_blocks(self)  # type: ignore[arg-type]
+    def mtp_layers(self) -> list[LayerSpec]:
+        # transformers' form, the blocks only: whether a GLM checkpoint stores its MTP
+        # layer's own embed_tokens and shared_head.head differs by release (GLM-4.5 does,
+        # GLM-4.6 does not)
+        return mtp.modules(self)
 
 
 class SeedOss(_LlamaVariant):

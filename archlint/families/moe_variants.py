@@ -7,7 +7,7 @@ Each class states only what differs, each fact recorded as a default naming its 
 
 from __future__ import annotations
 
-from archlint.families import Generic, GenericMLA
+from archlint.families import Generic, GenericMLA, mtp
 from archlint.families.base import classify_heads
 from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec, Positional
 
@@ -171,6 +171,13 @@ class Step3p5(Laguna):
         return spec.model_copy(
             update={"num_shared_experts": 1, "shared_intermediate_size": width}
         )
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        """`num_nextn_predict_layers` depths at model.layers.{45..}: transformers' MTP form
+        with each depth's own head (`transformer.shared_head.output`, vocab × h) stored too;
+        dense unless `moe_layers_enum` routes them (Step3p7TextConfig's default MoE layers are
+        3 … num_hidden_layers - 1)."""
+        return mtp.modules(self, copies=self.vocab_size() * self.hidden_size(), routed=False)
 
 
 class MiMoV2Flash(_GenericMoE):
