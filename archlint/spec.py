@@ -298,6 +298,10 @@ class QuantizationSpec(Record):
     # config key that said so
     component_methods: dict[str, str] = field(default_factory=dict)
     component_sources: dict[str, str] = field(default_factory=dict)
+    # the dtype a block-scaled checkpoint stores its scales in where its family's format
+    # fixes it (DeepSeek-V4: float8_e8m0fnu `.scale` tensors); None: float32
+    # `weight_scale_inv`, what FineGrainedFP8 and DeepSeek-V3's HF format hold
+    scale_dtype: str | None = None
 
 
 @record
