@@ -206,3 +206,27 @@ def test_mtp_tensors_are_the_mtp_component(name: str) -> None:
     """Outside the active parameters, whatever block they mirror (an MTP block's experts are
     not the stack's routed experts)."""
     assert component_of(name) == "mtp"
+
+
+# -- the MTP modules' own KV cache: optional, beside the main figures -------------------------
+
+def test_mtp_kv_is_stated_apart_from_the_main_cache() -> None:
+    """DeepSeek-R1's MTP layer is an MLA layer: one latent of kv_lora_rank 512 +
+    qk_rope_head_dim 64 per token, 2 B each in the bf16 cache = 1,152 B, outside the 61
+    layers' 61 × 1,152 (what vLLM's MTP proposer caches beside the main model)."""
+    from archlint.analysis.profile import Options
+    from archlint.api import analyze_checkpoint
+    from tests.test_zoo_configs import config_only
+
+    kv = analyze_checkpoint(config_only(fixture("deepseek-ai/DeepSeek-R1")), Options(batch=1))
+    assert kv.profile.kv.mtp_bytes_per_token == (512 + 64) * 2
+    assert kv.profile.kv.bytes_per_token == 61 * (512 + 64) * 2
+
+
+def test_step_mtp_kv_counts_each_depth() -> None:
+    """Three sliding depths, K and V × 8 KV heads × head_dim 128 × 2 B each (uncapped)."""
+    from archlint.analysis.memory import kv_cache
+
+    spec = build_spec(step_hub_config())
+    kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=4096, batch=1)
+    assert kv.mtp_bytes_per_token == STEP_MTP * 2 * 8 * 128 * 2
