@@ -347,6 +347,9 @@ class ModelSpec(_Sourced):
     # model-level embedding_norm / final_norm / position-table fields in the parameter count
     stacks: list[StackSpec] = field(default_factory=list)
     mtp_layers: list[LayerSpec] = field(default_factory=list)  # multi-token prediction heads
+    # each MTP module's norms outside its block: enorm, hnorm and a post norm (transformers'
+    # MtpLayer), or 2 where the modules have no post norm of their own (Inkling)
+    mtp_module_norms: int = 3
     quantization: QuantizationSpec | None = None
     towers: list[TowerSpec] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)

@@ -230,3 +230,54 @@ def test_step_mtp_kv_counts_each_depth() -> None:
     spec = build_spec(step_hub_config())
     kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=4096, batch=1)
     assert kv.mtp_bytes_per_token == STEP_MTP * 2 * 8 * 128 * 2
+
+
+# -- Inkling (inkling_text): no post norm per layer, a shared chain norm ----------------------
+
+def inkling_config(**mtp: Any) -> dict[str, Any]:
+    """InklingTextConfig's defaults with four stack layers (the MTP blocks are built the
+    same) and two MTP layers, the second sliding."""
+    config = {k: v for k, v in defaults("inkling_text").items()
+              if k not in ("layer_types", "mlp_layer_types")}
+    config.update(num_hidden_layers=4, **mtp)
+    return config
+
+
+@pytest.mark.parametrize("chain", [False, True])
+def test_inkling_mtp_layers_are_transformers_mtp_model(chain: bool) -> None:
+    """MtpModel over InklingForCausalLM: dense blocks, enorm/hnorm/eh_proj, no per-layer
+    post norm (the config has chain_hidden_post_norm), one shared_post_norm when it is true.
+    MtpModel deep-copies the normed embedding to drop its norm at run time: a runtime copy,
+    not a stored tensor, left out."""
+    config = inkling_config(num_mtp_layers=2, mtp_local_layer_ids=[1],
+                            chain_hidden_post_norm=chain)
+    torch = torch_modules()
+    import transformers
+    from transformers.modeling_layers import MtpModel
+
+    from tests.conformance import tf_side
+
+    tf_config = tf_side.build_config("inkling_text", config)
+    with torch.device("meta"):
+        main = transformers.InklingForCausalLM(tf_config)
+        module = MtpModel(main, 2)
+    shared = {id(p) for p in main.parameters()} | {
+        id(p) for p in module.embed_tokens.parameters()}
+    spec = build_spec(config)
+    assert [layer.attention.window for layer in spec.mtp_layers] == [None, 512]
+    assert count_from_spec(spec).by_component["mtp"] == owned_count([module], shared)
+
+
+def test_inkling_reads_the_checkpoints_top_level_mtp_config() -> None:
+    """A checkpoint's config carries the MTP fields in a top-level `mtp_config` block, which
+    InklingConfig copies into the text config (num_nextn_predict_layers → num_mtp_layers,
+    local_layer_ids → mtp_local_layer_ids)."""
+    text = inkling_config(num_mtp_layers=2, mtp_local_layer_ids=[1])
+    block = {"num_nextn_predict_layers": 2, "local_layer_ids": [1],
+             "chain_hidden_post_norm": False}
+    wrapped = {"model_type": "inkling_mm_model", "mtp_config": block,
+               "text_config": {k: v for k, v in text.items()
+                               if k not in ("num_mtp_layers", "mtp_local_layer_ids")}}
+    assert count_from_spec(build_spec(wrapped)).by_component["mtp"] == (
+        count_from_spec(build_spec(text)).by_component["mtp"]
+    )

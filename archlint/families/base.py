@@ -950,6 +950,7 @@ class Adapter:
             encoder_layers=self.encoder_layers(),
             stacks=self.stacks(),
             mtp_layers=self.mtp_layers(),
+            mtp_module_norms=self.mtp_module_norms(),
             quantization=self.quantization(),
             towers=self.towers(),
             notes=self.notes,
@@ -1080,6 +1081,10 @@ class Adapter:
 
     def mtp_layers(self) -> list[LayerSpec]:
         return []
+
+    def mtp_module_norms(self) -> int:
+        """Norms of each MTP module outside its block (archlint/families/mtp.py)."""
+        return 3
 
 
 def classify_heads(heads: int, kv_heads: int) -> AttentionKind:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from archlint.families import mtp
 from archlint.families.attention_variants import KimiLinear
 from archlint.families.base import Adapter, classify_heads
 from archlint.families.dialects import DeepSeek, Llama, Olmo2
@@ -1258,6 +1259,39 @@ class InklingText(Adapter):
             ),
         )
         return spec.model_copy(update={"extra_params": extra, "parallel_mixer": state})
+
+    # -- MTP (archlint/families/mtp.py) ---------------------------------------------------------
+    def _mtp_setting(self, key: str, mtp_key: str) -> object:
+        """An MTP setting of the text config or, in a checkpoint, of the top-level
+        `mtp_config` block InklingConfig copies it from (`mtp_key` there)."""
+        value = self.cv.lookup(key)[0]
+        block = self.cv.root.get("mtp_config")
+        if value is None and isinstance(block, dict):
+            value = block.get(mtp_key)
+        return value
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        """InklingTextConfig's MTP layers (MtpModel): dense blocks (`mtp_mlp_layer_types`),
+        sliding where `mtp_local_layer_ids` lists them, else full, stored under
+        model.mtp.layers.{k} (transformer_block, embed_norm, hidden_norm, input_proj); no
+        post norm per layer, one shared `chain_norm` where chain_hidden_post_norm is true."""
+        self.cv.asked.update(("num_mtp_layers", "mtp_local_layer_ids", "chain_hidden_post_norm",
+                              "mtp_hidden_states_first"))
+        count = self._mtp_setting("num_mtp_layers", "num_nextn_predict_layers")
+        count = count if isinstance(count, int) and not isinstance(count, bool) else 0
+        local = self._mtp_setting("mtp_local_layer_ids", "local_layer_ids")
+        ids = set(local) if isinstance(local, list) else set()
+        kinds = ["sliding" if i in ids else "full" for i in range(count)]
+        blocks = mtp.modules(self, routed=False, count=count, kinds=kinds)
+        if blocks and self._mtp_setting("chain_hidden_post_norm", "chain_hidden_post_norm"):
+            first = blocks[0]
+            blocks[0] = first.model_copy(
+                update={"extra_params": first.extra_params + self.hidden_size()}
+            )
+        return blocks
+
+    def mtp_module_norms(self) -> int:
+        return 2  # embed_norm, hidden_norm
 
 
 class Inkling2Text(InklingText):

@@ -8,7 +8,9 @@ A config states the module count as `num_nextn_predict_layers` (transformers' at
 - `enorm` and `hnorm` (h each) over the next token's embedding and the previous hidden state,
   `eh_proj` (2h → h, no bias) over their concatenation, and a post norm (h: DeepSeek's and
   GLM's `shared_head.norm`, MiMo's `final_layernorm`, Qwen3-Next's `mtp.norm`):
-  3h + 2h², `archlint.analysis.params.mtp_module_params`;
+  3h + 2h², `archlint.analysis.params.mtp_module_params`. A config with
+  `chain_hidden_post_norm` (Inkling) builds no post norm per module (MtpModel), and one
+  shared `chain_norm` when it is true (`ModelSpec.mtp_module_norms`);
 - one decoder block of the main model's kind (`mtp_block`). Its attention and MLP kind are
   what `PreTrainedConfig.get_mtp_config` gives: `mtp_layer_types` / `mtp_mlp_layer_types`
   where declared, the entries past the stack of a list padded with them (Step's hub configs
@@ -74,21 +76,28 @@ def _routed(adapter: Adapter, n: int, count: int, default: bool) -> list[bool]:
 
 
 def modules(
-    adapter: Adapter, copies: int = 0, layer_type: str = "full", routed: bool = True
+    adapter: Adapter,
+    copies: int = 0,
+    layer_type: str = "full",
+    routed: bool = True,
+    count: int | None = None,
+    kinds: list[str] | None = None,
 ) -> list[LayerSpec]:
-    """The config's MTP modules as blocks past the stack (`layer_type` attention and the
-    routed MLP or not, `routed`, where the config lists neither), each with `copies` stored
-    parameters beyond transformers' form (module docstring)."""
-    count = module_count(adapter)
+    """The config's MTP modules (`count`, else the count keys) as blocks past the stack, of
+    `kinds` attention, else the kinds the config lists, else `layer_type`, with the routed
+    MLP or not (`routed`) where no key says, each with `copies` stored parameters beyond
+    transformers' form (module docstring)."""
+    count = module_count(adapter) if count is None else count
     if not count:
         return []
     n = adapter.num_layers()
     adapter.cv.asked.update(("mtp_layer_types", "mtp_mlp_layer_types"))
     listed = _past_stack(adapter, "layer_types", "mtp_layer_types", n, count)
-    kinds = (
-        [adapter._normalise_layer_type(str(kind)) for kind in listed]
-        if listed is not None else [layer_type] * count
-    )
+    if kinds is None:
+        kinds = (
+            [adapter._normalise_layer_type(str(kind)) for kind in listed]
+            if listed is not None else [layer_type] * count
+        )
     if adapter.num_experts() > 1:
         # is_moe_layer reads the stack's pattern, then these entries
         adapter.is_moe_layer(0)
