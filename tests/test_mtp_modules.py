@@ -281,3 +281,25 @@ def test_inkling_reads_the_checkpoints_top_level_mtp_config() -> None:
     assert count_from_spec(build_spec(wrapped)).by_component["mtp"] == (
         count_from_spec(build_spec(text)).by_component["mtp"]
     )
+
+
+# -- GLM-5.3-Flash (glm5_next_text): an indexed MoE block without hyper-connections -----------
+
+def test_glm5_next_mtp_layer_is_an_indexed_moe_block_without_streams() -> None:
+    """A public engine loading GLM-5.3-Flash's MTP layer from the checkpoint reads
+    model.language_model.layers.45.{enorm, hnorm, eh_proj, input_layernorm,
+    post_attention_layernorm, shared_head.norm}, layer 45's sparse (indexed) attention and
+    its routed + shared experts, and no hyper-connection tensors: by hand, a stack MLA MoE
+    layer (index 43, i % 4 == 3) less its two hyper-connections, plus 3h + 2h²."""
+    from archlint.analysis.params import layer_params
+    from archlint.families.deepseek_v4 import hyper_connection_params
+
+    spec = build_spec(defaults("glm5_next_text", num_nextn_predict_layers=1))
+    (module,) = spec.mtp_layers
+    assert module.attention.kind == "mla" and module.attention.indexer is not None
+    assert module.ffn.kind == "moe"
+    assert "num_nextn_predict_layers" not in spec.coverage.unknown_keys
+    h = spec.hidden_size
+    stack = sum(layer_params(spec.layers[43], spec).values())
+    streams = 2 * hyper_connection_params(4, h)  # Glm5NextTextConfig: hc_mult 4
+    assert count_from_spec(spec).by_component["mtp"] == stack - streams + 3 * h + 2 * h * h

@@ -99,9 +99,12 @@ def modules(
             if listed is not None else [layer_type] * count
         )
     if adapter.num_experts() > 1:
-        # is_moe_layer reads the stack's pattern, then these entries
         adapter.is_moe_layer(0)
-        adapter._moe_pattern = [*adapter._moe_pattern[:n], *_routed(adapter, n, count, routed)]
+        if adapter._moe_pattern is not None:
+            # the base reader's is_moe_layer reads the stack's pattern, then these entries
+            # (an adapter with its own rule answers for the indices past the stack itself)
+            pattern = adapter._moe_pattern[:n]
+            adapter._moe_pattern = [*pattern, *_routed(adapter, n, count, routed)]
     blocks = [adapter.layer(n + i, kind) for i, kind in enumerate(kinds)]
     if copies:
         blocks = [b.model_copy(update={"extra_params": b.extra_params + copies}) for b in blocks]
