@@ -303,3 +303,28 @@ def test_glm5_next_mtp_layer_is_an_indexed_moe_block_without_streams() -> None:
     stack = sum(layer_params(spec.layers[43], spec).values())
     streams = 2 * hyper_connection_params(4, h)  # Glm5NextTextConfig: hc_mult 4
     assert count_from_spec(spec).by_component["mtp"] == stack - streams + 3 * h + 2 * h * h
+
+
+# -- Nemotron-H / Nemotron-3 (nemotron_h): a depth of single-mixer sublayers -------------------
+
+def test_nemotron_h_mtp_depth_is_its_sublayers_in_mtp_form() -> None:
+    """NemotronHConfig's `mtp_layers_block_type` (default attention, moe): each depth is
+    those sublayers, each a stack block of its kind behind its own norm, with enorm, hnorm,
+    eh_proj on the first and final_layernorm on the last (NeMo's NemotronV3 MTP, named as
+    the released Super V3 checkpoint's mtp.layers.*): by hand, the stack's attention block
+    plus its MoE block plus 3h + 2h². Nemotron-3 Nano's real config with one depth (its
+    own checkpoint has none)."""
+    from archlint.analysis.params import layer_params
+    from tests.test_zoo_configs import zoo
+
+    config = dict(zoo("nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16").config)
+    config["num_nextn_predict_layers"] = 1
+    spec = build_spec(config)
+    attention = next(layer for layer in spec.layers if layer.attention.kind == "gqa")
+    moe = next(layer for layer in spec.layers if layer.ffn.kind == "moe")
+    h = spec.hidden_size
+    by_hand = sum(layer_params(attention, spec).values()) + sum(
+        layer_params(moe, spec).values()) + 3 * h + 2 * h * h
+    assert count_from_spec(spec).by_component["mtp"] == by_hand
+    assert not {"num_nextn_predict_layers", "mtp_layers_block_type"} & set(
+        spec.coverage.unknown_keys)

@@ -356,6 +356,40 @@ class NemotronH(_HybridSSM):
             )
         return spec.model_copy(update={"bias": bool(self.read("ffn_bias", "mlp_bias"))})
 
+    def mtp_layers(self) -> list[LayerSpec]:
+        """Each `num_nextn_predict_layers` depth is the sublayers `mtp_layers_block_type`
+        names (NemotronHConfig default: attention then moe; older configs
+        `mtp_hybrid_override_pattern` "*E"), each one block behind its own norm, stored flat
+        as mtp.layers.{depth × len + j} (NeMo's NemotronV3 MTP, "the released Super V3
+        checkpoint"), with enorm, hnorm and eh_proj on the first and final_layernorm on the
+        last: transformers' MTP form around the sublayers, read as one block of their
+        mixer and MLP. Mamba sublayers are not read (no module)."""
+        self.cv.asked.add("mtp_hybrid_override_pattern")
+        declared = self.cv.lookup("mtp_layers_block_type")[0]
+        pattern = self.cv.lookup("mtp_hybrid_override_pattern")[0]
+        if isinstance(declared, list):
+            kinds = [str(kind).replace("full_attention", "attention") for kind in declared]
+        elif isinstance(pattern, str):
+            kinds = [self.SYMBOLS.get(c, c) for c in pattern]
+        else:
+            kinds = ["attention", "moe"]
+        if not set(kinds) <= {"attention", "mlp", "moe"} or kinds.count("attention") > 1:
+            return []
+        blocks = self.blocks()
+        ffn_kinds = [k for k in kinds if k != "attention"]
+        if len(ffn_kinds) > 1 or (ffn_kinds and ffn_kinds[0] not in blocks):
+            return []
+        n = self.num_layers()
+        out = []
+        for depth in range(mtp.module_count(self)):
+            index = n + depth
+            mixer = self.attention(index, "full") if "attention" in kinds else AttentionSpec(
+                kind="none", positional="none")
+            # an MTP MLP or MoE block is built as the stack's blocks of that kind
+            ffn = self.ffn(blocks.index(ffn_kinds[0])) if ffn_kinds else FFNSpec(kind="none")
+            out.append(LayerSpec(index=index, attention=mixer, ffn=ffn, norms=len(kinds)))
+        return out
+
 
 class Jamba(Mamba):
     """Jamba: Mamba-1 layers (with RMSNorms on Δ, B and C) and one attention layer every
