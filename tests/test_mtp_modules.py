@@ -328,3 +328,27 @@ def test_nemotron_h_mtp_depth_is_its_sublayers_in_mtp_form() -> None:
     assert count_from_spec(spec).by_component["mtp"] == by_hand
     assert not {"num_nextn_predict_layers", "mtp_layers_block_type"} & set(
         spec.coverage.unknown_keys)
+
+
+# -- ERNIE-4.5 (ernie4_5_moe): the block of stack layer i, two norms and a linear -------------
+
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_ernie_mtp_block_is_the_decoder_layer_of_index_i(use_bias: bool) -> None:
+    """PaddleFormers' Ernie4_5_Model builds mtp_block[i] = ErnieDecoderLayer(config, i),
+    mtp_emb_norm[i], mtp_hidden_norm[i] and mtp_linear_proj[i] = Linear(2h, h,
+    bias=use_bias): transformers' Ernie4_5_MoeDecoderLayer(config, 0) (dense: layer 0 is
+    below moe_layer_start_index) plus 2h + 2h² (+ h)."""
+    torch = torch_modules()
+    from tests.conformance import tf_side
+
+    config = defaults("ernie4_5_moe", num_nextn_predict_layers=1, use_bias=use_bias)
+    modeling = importlib.import_module(
+        "transformers.models.ernie4_5_moe.modeling_ernie4_5_moe")
+    with torch.device("meta"):
+        block = modeling.Ernie4_5_MoeDecoderLayer(tf_side.build_config("ernie4_5_moe", config), 0)
+    spec = build_spec(config)
+    h = spec.hidden_size
+    glue = 2 * h + 2 * h * h + (h if use_bias else 0)
+    assert spec.mtp_layers[0].ffn.kind == "dense"
+    assert count_from_spec(spec).by_component["mtp"] == owned_count([block]) + glue
+    assert "num_nextn_predict_layers" not in spec.coverage.unknown_keys

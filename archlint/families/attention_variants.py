@@ -248,6 +248,28 @@ class Ernie45(_LlamaVariant):
             }
         )
 
+    def mtp_layers(self) -> list[LayerSpec]:
+        """ERNIE-4.5's MTP depths (`num_nextn_predict_layers`; PaddleFormers'
+        `multi_token_pred_depth`): model.mtp_block.{i} is ErnieDecoderLayer(config, i), so
+        it has stack layer i's kind (dense where i < moe_layer_start_index), beside
+        mtp_emb_norm.{i}, mtp_hidden_norm.{i} and mtp_linear_proj.{i} (2h → h, biased with
+        `use_bias`); no post norm of its own (the main model's final norm follows) and no
+        embedding or head copies (PaddleFormers' Ernie4_5_Model)."""
+        count = mtp.module_count(self) or self.read_int(
+            "mtp_layers", "multi_token_pred_depth") or 0
+        n = self.num_layers()
+        kinds = self.layer_types(n)
+        bias = self.hidden_size() if self.qkv_bias() else 0
+        out = []
+        for i in range(min(count, n)):
+            block = self.layer(i, kinds[i])
+            out.append(block.model_copy(
+                update={"index": n + i, "extra_params": block.extra_params + bias}))
+        return out
+
+    def mtp_module_norms(self) -> int:
+        return 2  # mtp_emb_norm, mtp_hidden_norm
+
 
 class SmolLM3(_LlamaVariant):
     """SmolLM3: Llama with NoPE layers. `no_rope_layers[i]` is 1 where layer i uses RoPE;
