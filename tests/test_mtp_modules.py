@@ -352,3 +352,22 @@ def test_ernie_mtp_block_is_the_decoder_layer_of_index_i(use_bias: bool) -> None
     assert spec.mtp_layers[0].ffn.kind == "dense"
     assert count_from_spec(spec).by_component["mtp"] == owned_count([block]) + glue
     assert "num_nextn_predict_layers" not in spec.coverage.unknown_keys
+
+
+# -- MiMo-V2-Flash (mimo_v2_flash): three dense sliding layers in model_mtp.safetensors --------
+
+#: one MTP layer of MiMo-V2-Flash's model_mtp.safetensors, shape by shape, as a public probe
+#: pinned to that file's sha256 lists its 16 tensors (48 for the three layers): eh_proj
+#: [4096, 8192]; enorm, hnorm, final_layernorm, input_layernorm, pre_mlp_layernorm [4096];
+#: self_attn.qkv_proj [14848, 4096], o_proj [4096, 8192], attention_sink_bias [64];
+#: mlp.gate_proj, up_proj [16384, 4096], down_proj [4096, 16384] (scales not parameters)
+MIMO_MTP_LAYER = (4096 * 8192 + 5 * 4096 + 14848 * 4096 + 4096 * 8192 + 64
+                  + 3 * 16384 * 4096)
+
+
+def test_mimo_v2_flash_mtp_layers_match_the_checkpoints_tensors() -> None:
+    """MiMo-V2-Flash's config counts no MTP layer (vLLM fixes the number for it), so the
+    modules are read where a config declares three."""
+    spec = build_spec(defaults("mimo_v2_flash", num_nextn_predict_layers=3))
+    assert count_from_spec(spec).by_component["mtp"] == 3 * MIMO_MTP_LAYER
+    assert count_from_spec(build_spec(defaults("mimo_v2_flash"))).by_component["mtp"] == 0

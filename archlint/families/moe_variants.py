@@ -199,6 +199,14 @@ class MiMoV2Flash(_GenericMoE):
             update={"num_kv_heads": kv, "sinks": True, "kind": classify_heads(spec.num_heads, kv)}
         )
 
+    def mtp_layers(self) -> list[LayerSpec]:
+        """MiMo-V2-Flash's MTP layers (model.mtp.layers.N in model_mtp.safetensors: three,
+        which its config does not count, so read only where a config declares
+        `num_nextn_predict_layers`): transformers' MTP form (enorm, hnorm, eh_proj,
+        final_layernorm) around a sliding layer (qkv 14,848 × 4,096 and a sink per head)
+        with the dense MLP (16,384 wide)."""
+        return mtp.modules(self, layer_type="sliding", routed=False)
+
 
 
 def hyper_connection_params(streams: int, hidden: int, comb: bool) -> int:
