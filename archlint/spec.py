@@ -298,6 +298,10 @@ class QuantizationSpec(Record):
     # config key that said so
     component_methods: dict[str, str] = field(default_factory=dict)
     component_sources: dict[str, str] = field(default_factory=dict)
+    # the dtype a block-scaled checkpoint stores its scales in where its family's format
+    # fixes it (DeepSeek-V4: float8_e8m0fnu `.scale` tensors); None: float32
+    # `weight_scale_inv`, what FineGrainedFP8 and DeepSeek-V3's HF format hold
+    scale_dtype: str | None = None
 
 
 @record
@@ -343,6 +347,9 @@ class ModelSpec(_Sourced):
     # model-level embedding_norm / final_norm / position-table fields in the parameter count
     stacks: list[StackSpec] = field(default_factory=list)
     mtp_layers: list[LayerSpec] = field(default_factory=list)  # multi-token prediction heads
+    # each MTP module's norms outside its block: enorm, hnorm and a post norm (transformers'
+    # MtpLayer), or 2 where the modules have no post norm of their own (Inkling)
+    mtp_module_norms: int = 3
     quantization: QuantizationSpec | None = None
     towers: list[TowerSpec] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)

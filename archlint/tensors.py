@@ -60,7 +60,10 @@ _STACK_WORDS = frozenset({"layers", "h", "blocks", "block", "layer"})
 
 # (pattern, component) — first match wins; patterns search the full name.
 _RULE_TEXT: tuple[tuple[str, Component], ...] = (
-    (r"(^|\.)(mtp|nextn)\.", "mtp"),
+    # MTP modules under their own prefix: `mtp.` (Qwen3-Next, MiMo-V2), ERNIE-4.5's
+    # `mtp_block.N`, `mtp_emb_norm.N`, `mtp_hidden_norm.N`, `mtp_linear_proj.N`, Hunyuan-V4's
+    # `mtp_layers.N` (stacks past num_hidden_layers are mapped in analysis.params)
+    (r"(^|\.)(mtp|nextn)(_[a-z]+)*\.", "mtp"),
     # Vision/audio encoders and their projectors into the language model (LLaVA, Gemma 3/3n,
     # Llama 4, Qwen2-VL `visual.`, Qwen2-Audio, DeepSeek-VL2 `view_seperator` [sic]).
     (

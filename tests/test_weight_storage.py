@@ -149,3 +149,18 @@ def test_an_unquantized_config_is_stored_in_its_dtype() -> None:
     plan = storage_by_component(build_spec(dict(TINY_LLAMA)), "fp16")
     assert {entry.bytes_per_param for entry in plan.values()} == {2}
     assert not any(entry.quantized for entry in plan.values())
+
+
+def test_ue8m0_scale_format_keeps_float32_scales_outside_deepseek_v4() -> None:
+    """`scale_fmt: ue8m0` (DeepSeek-V3.1/V3.2's quantization_config; GLM-5's FP8 builds)
+    makes the block scales powers of two, still stored as float32 `weight_scale_inv`:
+    DeepSeek-V3.2-Exp-Base's and V3.2-Speciale's Hub pages list the tensor types BF16,
+    F8_E4M3, F32 (no F8_E8M0), while DeepSeek-V4's own format holds one F8_E8M0 byte per
+    block (`layers.0.attn.wq_a.scale` F8_E8M0 [8, 32] beside F8_E4M3 [1024, 4096])."""
+    config = dict(fixture("deepseek-ai/DeepSeek-R1").config)
+    config["quantization_config"] = dict(config["quantization_config"], scale_fmt="ue8m0")
+    assert storage_by_component(build_spec(config), "bf16")["attention"].bytes_per_param == (
+        1 + 4 / (128 * 128)
+    )
+    v4 = storage_by_component(config_analysis(zoo(V4)).spec, "bf16")["attention"]
+    assert v4.bytes_per_param == FP8_BLOCK

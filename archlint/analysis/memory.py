@@ -62,6 +62,10 @@ class KVCache(Record):
     layers_shared: int = 0  # layers reading another layer's K/V (no cache of their own)
     layers_cross: int = 0  # cross-attention layers (cache per encoder token)
     cross_bytes_per_encoder_token: int = 0  # not in bytes_at_context: scales with the input
+    # the MTP modules' own cache per token, windows uncapped, when serving drafts with them
+    # (vLLM's MTP proposer keeps a KV cache per module's attention, as for a layer): optional,
+    # so in neither bytes_per_token nor bytes_at_context
+    mtp_bytes_per_token: int = 0
     per_layer: list[LayerKV]
 
 
@@ -210,6 +214,10 @@ def kv_cache(
         layers_shared=sum(1 for lkv in layers if lkv.kind == "shared"),
         layers_cross=sum(1 for lkv in layers if lkv.kind == "cross"),
         cross_bytes_per_encoder_token=round(sum(lkv.bytes_per_encoder_token for lkv in layers)),
+        mtp_bytes_per_token=round(sum(
+            layer_kv(layer.index, mix, dtype_bytes, state_bytes, conv_bytes).bytes_per_token
+            for layer in spec.mtp_layers for mix in layer.mixers()
+        )),
         per_layer=layers,
     )
 

@@ -303,10 +303,11 @@ def layer_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
 
 def mtp_module_params(layer: LayerSpec, spec: ModelSpec) -> dict[str, int]:
     """One MTP module by the component its parts would have in the main model: a full block,
-    the two input norms and the shared head's norm (3h) and the 2h → h projection (DeepSeek-V3
-    §2.2: eh_proj; DeepSeek-V4's e_proj and h_proj), the projection under `LINEAR`."""
+    the two input norms and the shared head's norm (3h; `spec.mtp_module_norms`) and the
+    2h → h projection (DeepSeek-V3 §2.2: eh_proj; DeepSeek-V4's e_proj and h_proj), the
+    projection under `LINEAR` (archlint/families/mtp.py)."""
     out = dict(layer_params(layer, spec))
-    out["norms"] = out.get("norms", 0) + 3 * spec.hidden_size
+    out["norms"] = out.get("norms", 0) + spec.mtp_module_norms * spec.hidden_size
     out[LINEAR] = 2 * spec.hidden_size * spec.hidden_size
     return out
 

@@ -6,8 +6,11 @@ dtype. Per stored value, with its share of the scales:
 
 - fp8 with `weight_block_size` [a, b] (DeepSeek-V3 report §3.3.2, transformers'
   FineGrainedFP8): 1 B + one scale per a × b block, a float32 `weight_scale_inv` (4 B, as
-  DeepSeek-V3's checkpoints hold it) or, where the config says `scale_fmt: ue8m0`, one byte
-  (float8_e8m0fnu, as DeepSeek-V4's checkpoints hold it): 1 + 1/16,384 B at 128 × 128.
+  DeepSeek-V3's checkpoints hold it) or, where the family's format stores it so
+  (`QuantizationSpec.scale_dtype`), one float8_e8m0fnu byte (DeepSeek-V4's `.scale`
+  tensors): 1 + 1/16,384 B at 128 × 128. `scale_fmt: ue8m0` alone says the scales are
+  powers of two, not how they are stored: DeepSeek-V3.1/V3.2 declare it and keep float32
+  scales (DeepSeek-V3.2-Exp-Base's tensor types: BF16, F8_E4M3, F32; no F8_E8M0).
 - mxfp4 (OCP Microscaling Formats v1.0): E2M1 values, two per byte, one E8M0 scale per 32
   values: 0.5 + 1/32 = 0.53125 B (gpt-oss's `_blocks` / `_scales`; DeepSeek-V4's
   `expert_dtype: fp4` experts, int8-packed with a float8_e8m0fnu scale per 32 inputs).
@@ -56,10 +59,10 @@ def method_storage(method: str, quant: QuantizationSpec, source: str) -> Storage
         return Storage("nvfp4: e2m1 + e4m3 scale per 16", 0.5 + 1 / 16, source, True)
     block = quant.block_size
     if method == "fp8" and block and len(block) == 2 and block[0] > 0 and block[1] > 0:
-        ue8m0 = quant.raw.get("scale_fmt") == "ue8m0"
-        scale = 1 if ue8m0 else 4
+        e8m0 = quant.scale_dtype == "float8_e8m0fnu"
+        scale = 1 if e8m0 else 4
         return Storage(
-            f"fp8 e4m3 + {'ue8m0' if ue8m0 else 'fp32'} scale per {block[0]}×{block[1]} block",
+            f"fp8 e4m3 + {'ue8m0' if e8m0 else 'fp32'} scale per {block[0]}×{block[1]} block",
             1 + scale / (block[0] * block[1]), source, True,
         )
     bits = quant.bits or 8

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from archlint.families import tf_structure, tf_tables
+from archlint.families import mtp, tf_structure, tf_tables
 from archlint.families.base import Adapter, ConfigView
 from archlint.families.dialects import DeepSeek
 from archlint.families.encdec import GenericEncoderDecoder, has_stack_keys
 from archlint.families.registry import adapters_by_type
 from archlint.families.validate import validate_config
-from archlint.spec import FFNSpec, ModelSpec
+from archlint.spec import FFNSpec, LayerSpec, ModelSpec
 
 
 class Generic(Adapter):
@@ -76,11 +76,16 @@ class Generic(Adapter):
 
 class GenericMLA(Generic, DeepSeek):
     """An unknown model type that declares MLA's ranks (kv_lora_rank, qk_rope_head_dim...):
-    the generic reader with DeepSeek's reading of the attention and MoE keys."""
+    the generic reader with DeepSeek's reading of the attention and MoE keys, and its MTP
+    modules in transformers' form, without DeepSeek-V3's stored embedding and head copies
+    (GLM-5's layer 78 holds none: `archlint.families.mtp`)."""
 
     name = "generic"
     known = False
     model_types = ()
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        return mtp.modules(self)
 
 
 def config_view(config: dict[str, Any]) -> ConfigView:

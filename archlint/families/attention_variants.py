@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from archlint.families import mtp
 from archlint.families.base import Adapter
 from archlint.families.dialects import DeepSeek, Gemma, Llama, Llama4, Olmo2, Qwen3Next
 from archlint.spec import (
     AttentionSpec,
     FFNSpec,
     FieldSource,
+    LayerSpec,
     Positional,
     RecurrentSpec,
 )
@@ -188,10 +190,11 @@ class Glm4Moe(_LlamaVariant):
         )
         return spec.model_copy(update={"router": "sigmoid", "router_bias": True})
 
-    def mtp_layers(self) -> list:  # type: ignore[type-arg]
-        # the blocks only: whether a GLM checkpoint stores its MTP layer's own embed_tokens
-        # and shared_head.head differs by release (GLM-4.5 does, GLM-4.6 does not)
-        return DeepSeek.mtp_blocks(self)  # type: ignore[arg-type]
+    def mtp_layers(self) -> list[LayerSpec]:
+        # transformers' form, the blocks only: whether a GLM checkpoint stores its MTP
+        # layer's own embed_tokens and shared_head.head differs by release (GLM-4.5 does,
+        # GLM-4.6 does not)
+        return mtp.modules(self)
 
 
 class SeedOss(_LlamaVariant):
@@ -244,6 +247,28 @@ class Ernie45(_LlamaVariant):
                 "provenance": prov,
             }
         )
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        """ERNIE-4.5's MTP depths (`num_nextn_predict_layers`; PaddleFormers'
+        `multi_token_pred_depth`): model.mtp_block.{i} is ErnieDecoderLayer(config, i), so
+        it has stack layer i's kind (dense where i < moe_layer_start_index), beside
+        mtp_emb_norm.{i}, mtp_hidden_norm.{i} and mtp_linear_proj.{i} (2h → h, biased with
+        `use_bias`); no post norm of its own (the main model's final norm follows) and no
+        embedding or head copies (PaddleFormers' Ernie4_5_Model)."""
+        count = mtp.module_count(self) or self.read_int(
+            "mtp_layers", "multi_token_pred_depth") or 0
+        n = self.num_layers()
+        kinds = self.layer_types(n)
+        bias = self.hidden_size() if self.qkv_bias() else 0
+        out = []
+        for i in range(min(count, n)):
+            block = self.layer(i, kinds[i])
+            out.append(block.model_copy(
+                update={"index": n + i, "extra_params": block.extra_params + bias}))
+        return out
+
+    def mtp_module_norms(self) -> int:
+        return 2  # mtp_emb_norm, mtp_hidden_norm
 
 
 class SmolLM3(_LlamaVariant):

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from archlint.dtypes import canonical_name
 from archlint.errors import ConfigError
-from archlint.families import per_layer, tf_structure, tf_tables
+from archlint.families import mtp, per_layer, tf_structure, tf_tables
 from archlint.families.coverage import build_coverage
 from archlint.families.moe_layers import moe_layers
 from archlint.families.towers import TOWER_KEYS, read_towers, table_entry, wrapper_tie
@@ -599,7 +599,7 @@ class Adapter:
     # -- per-layer pattern ----------------------------------------------------------------------
     def layer_types(self, n_layers: int) -> list[str]:
         """Per layer: 'full', 'sliding', 'chunked' or 'linear'."""
-        declared = self.cv.lookup("layer_types")[0]
+        declared = mtp.stack_entries(self, self.cv.lookup("layer_types")[0], n_layers)
         if isinstance(declared, list) and len(declared) == n_layers:
             self.prov["layer_types"] = self.declared("layer_types")
             # an explicit list supersedes the pattern keys older configs also carry
@@ -950,6 +950,7 @@ class Adapter:
             encoder_layers=self.encoder_layers(),
             stacks=self.stacks(),
             mtp_layers=self.mtp_layers(),
+            mtp_module_norms=self.mtp_module_norms(),
             quantization=self.quantization(),
             towers=self.towers(),
             notes=self.notes,
@@ -1080,6 +1081,10 @@ class Adapter:
 
     def mtp_layers(self) -> list[LayerSpec]:
         return []
+
+    def mtp_module_norms(self) -> int:
+        """Norms of each MTP module outside its block (archlint/families/mtp.py)."""
+        return 3
 
 
 def classify_heads(heads: int, kv_heads: int) -> AttentionKind:

@@ -199,9 +199,14 @@ class DeepseekV4(Adapter):
         """quantization_config, and the routed experts' own format where `expert_dtype` says
         (DeepSeek-V4-Flash: fp4 experts beside fp8 (ue8m0-scaled) linear weights)."""
         spec = super().quantization()
+        if spec is None:
+            return None
+        # DeepSeek-V4's own format stores each 128×128 block's scale as one F8_E8M0 byte
+        # (`layers.0.attn.wq_a.scale` F8_E8M0 [8, 32] beside F8_E4M3 [1024, 4096])
+        spec = spec.model_copy(update={"scale_dtype": "float8_e8m0fnu"})
         declared = self.read("expert_dtype", "expert_dtype")
         method = EXPERT_METHODS.get(str(declared)) if declared is not None else None
-        if spec is None or method is None or method == spec.method:
+        if method is None or method == spec.method:
             return spec
         return spec.model_copy(update={
             "component_methods": {"routed_experts": method},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from archlint.families import dsa
+from archlint.families import dsa, mtp
 from archlint.families.base import Adapter
 from archlint.spec import (
     AttentionSpec,
@@ -228,20 +228,12 @@ class DeepSeek(Adapter):
             spec = spec.model_copy(update={"router_bias": method == "noaux_tc"})
         return spec
 
-    def mtp_blocks(self) -> list[LayerSpec]:
-        """The `num_nextn_predict_layers` MTP modules' blocks, past the stack."""
-        count = self.read_int("mtp_layers", "num_nextn_predict_layers") or 0
-        n = self.num_layers()
-        return [self.layer(n + i, "full") for i in range(count)]
-
     def mtp_layers(self) -> list[LayerSpec]:
         """DeepSeek-V3's checkpoints store each MTP layer with its own copies of the
         embedding and the LM head (model.layers.61.embed_tokens, shared_head.head: vocab × h
         each, bf16; DeepSeek-R1's tensor table holds them), which the module shares with the
         main model at run time: counted with the module, as the checkpoint holds them."""
-        copies = 2 * self.vocab_size() * self.hidden_size()
-        return [block.model_copy(update={"extra_params": block.extra_params + copies})
-                for block in self.mtp_blocks()]
+        return mtp.modules(self, copies=2 * self.vocab_size() * self.hidden_size())
 
 
 class GptOss(Adapter):
@@ -361,11 +353,7 @@ class Qwen3Next(Qwen):
         return spec
 
     def mtp_layers(self) -> list[LayerSpec]:
-        count = (
-            self.read_int("mtp_layers", "num_nextn_predict_layers", "mtp_num_hidden_layers") or 0
-        )
-        n = self.num_layers()
-        return [self.layer(n + i, "full") for i in range(count)]
+        return mtp.modules(self)  # mtp.fc, pre_fc_norm_embedding/hidden, mtp.norm: no copies
 
 
 class Falcon(Adapter):

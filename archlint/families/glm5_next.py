@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from archlint.families import dsa
+from archlint.families import dsa, mtp
 from archlint.families.attention_variants import KimiLinear
 from archlint.families.base import Adapter
 from archlint.families.deepseek_v4 import hyper_connection_params
@@ -63,6 +63,16 @@ class Glm5NextText(KimiLinear):
             extra += ix.head_dim * self.hidden_size() + pool * ix.head_dim
         self.cv.asked.update(("index_kpool_always_select_tail", "head_dim"))
         return spec.model_copy(update={"extra_params": spec.extra_params + extra})
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        """GLM-5.3-Flash's `num_nextn_predict_layers` layer at model.language_model.layers.45:
+        transformers' MTP form (enorm, hnorm, eh_proj, shared_head.norm) around an indexed
+        attention block with the MoE, and no hyper-connections (a public engine that loads
+        it from the checkpoint reads exactly those tensors and feeds the fused hidden to
+        every stream of the head), so the stack block's two hyper-connections come off."""
+        streams = 2 * hyper_connection_params(self._streams(), self.hidden_size())
+        return [block.model_copy(update={"extra_params": block.extra_params - streams})
+                for block in mtp.modules(self)]
 
 
 GLM5_NEXT_ADAPTERS: tuple[type[Adapter], ...] = (Glm5NextText,)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from archlint.families import mtp
 from archlint.families.attention_variants import KimiLinear
 from archlint.families.base import Adapter, classify_heads
 from archlint.families.dialects import DeepSeek, Llama, Olmo2
@@ -354,6 +355,40 @@ class NemotronH(_HybridSSM):
                 }
             )
         return spec.model_copy(update={"bias": bool(self.read("ffn_bias", "mlp_bias"))})
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        """Each `num_nextn_predict_layers` depth is the sublayers `mtp_layers_block_type`
+        names (NemotronHConfig default: attention then moe; older configs
+        `mtp_hybrid_override_pattern` "*E"), each one block behind its own norm, stored flat
+        as mtp.layers.{depth × len + j} (NeMo's NemotronV3 MTP, "the released Super V3
+        checkpoint"), with enorm, hnorm and eh_proj on the first and final_layernorm on the
+        last: transformers' MTP form around the sublayers, read as one block of their
+        mixer and MLP. Mamba sublayers are not read (no module)."""
+        self.cv.asked.add("mtp_hybrid_override_pattern")
+        declared = self.cv.lookup("mtp_layers_block_type")[0]
+        pattern = self.cv.lookup("mtp_hybrid_override_pattern")[0]
+        if isinstance(declared, list):
+            kinds = [str(kind).replace("full_attention", "attention") for kind in declared]
+        elif isinstance(pattern, str):
+            kinds = [self.SYMBOLS.get(c, c) for c in pattern]
+        else:
+            kinds = ["attention", "moe"]
+        if not set(kinds) <= {"attention", "mlp", "moe"} or kinds.count("attention") > 1:
+            return []
+        blocks = self.blocks()
+        ffn_kinds = [k for k in kinds if k != "attention"]
+        if len(ffn_kinds) > 1 or (ffn_kinds and ffn_kinds[0] not in blocks):
+            return []
+        n = self.num_layers()
+        out = []
+        for depth in range(mtp.module_count(self)):
+            index = n + depth
+            mixer = self.attention(index, "full") if "attention" in kinds else AttentionSpec(
+                kind="none", positional="none")
+            # an MTP MLP or MoE block is built as the stack's blocks of that kind
+            ffn = self.ffn(blocks.index(ffn_kinds[0])) if ffn_kinds else FFNSpec(kind="none")
+            out.append(LayerSpec(index=index, attention=mixer, ffn=ffn, norms=len(kinds)))
+        return out
 
 
 class Jamba(Mamba):
@@ -1258,6 +1293,39 @@ class InklingText(Adapter):
             ),
         )
         return spec.model_copy(update={"extra_params": extra, "parallel_mixer": state})
+
+    # -- MTP (archlint/families/mtp.py) ---------------------------------------------------------
+    def _mtp_setting(self, key: str, mtp_key: str) -> object:
+        """An MTP setting of the text config or, in a checkpoint, of the top-level
+        `mtp_config` block InklingConfig copies it from (`mtp_key` there)."""
+        value = self.cv.lookup(key)[0]
+        block = self.cv.root.get("mtp_config")
+        if value is None and isinstance(block, dict):
+            value = block.get(mtp_key)
+        return value
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        """InklingTextConfig's MTP layers (MtpModel): dense blocks (`mtp_mlp_layer_types`),
+        sliding where `mtp_local_layer_ids` lists them, else full, stored under
+        model.mtp.layers.{k} (transformer_block, embed_norm, hidden_norm, input_proj); no
+        post norm per layer, one shared `chain_norm` where chain_hidden_post_norm is true."""
+        self.cv.asked.update(("num_mtp_layers", "mtp_local_layer_ids", "chain_hidden_post_norm",
+                              "mtp_hidden_states_first"))
+        count = self._mtp_setting("num_mtp_layers", "num_nextn_predict_layers")
+        count = count if isinstance(count, int) and not isinstance(count, bool) else 0
+        local = self._mtp_setting("mtp_local_layer_ids", "local_layer_ids")
+        ids = set(local) if isinstance(local, list) else set()
+        kinds = ["sliding" if i in ids else "full" for i in range(count)]
+        blocks = mtp.modules(self, routed=False, count=count, kinds=kinds)
+        if blocks and self._mtp_setting("chain_hidden_post_norm", "chain_hidden_post_norm"):
+            first = blocks[0]
+            blocks[0] = first.model_copy(
+                update={"extra_params": first.extra_params + self.hidden_size()}
+            )
+        return blocks
+
+    def mtp_module_norms(self) -> int:
+        return 2  # embed_norm, hidden_norm
 
 
 class Inkling2Text(InklingText):

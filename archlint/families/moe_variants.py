@@ -7,7 +7,7 @@ Each class states only what differs, each fact recorded as a default naming its 
 
 from __future__ import annotations
 
-from archlint.families import Generic, GenericMLA
+from archlint.families import Generic, GenericMLA, mtp
 from archlint.families.base import classify_heads
 from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec, Positional
 
@@ -172,6 +172,13 @@ class Step3p5(Laguna):
             update={"num_shared_experts": 1, "shared_intermediate_size": width}
         )
 
+    def mtp_layers(self) -> list[LayerSpec]:
+        """`num_nextn_predict_layers` depths at model.layers.{45..}: transformers' MTP form
+        with each depth's own head (`transformer.shared_head.output`, vocab × h) stored too;
+        dense unless `moe_layers_enum` routes them (Step3p7TextConfig's default MoE layers are
+        3 … num_hidden_layers - 1)."""
+        return mtp.modules(self, copies=self.vocab_size() * self.hidden_size(), routed=False)
+
 
 class MiMoV2Flash(_GenericMoE):
     """MiMo-V2-Flash (`modeling_mimo_v2_flash`): sliding-window layers have twice
@@ -191,6 +198,14 @@ class MiMoV2Flash(_GenericMoE):
         return spec.model_copy(
             update={"num_kv_heads": kv, "sinks": True, "kind": classify_heads(spec.num_heads, kv)}
         )
+
+    def mtp_layers(self) -> list[LayerSpec]:
+        """MiMo-V2-Flash's MTP layers (model.mtp.layers.N in model_mtp.safetensors: three,
+        which its config does not count, so read only where a config declares
+        `num_nextn_predict_layers`): transformers' MTP form (enorm, hnorm, eh_proj,
+        final_layernorm) around a sliding layer (qkv 14,848 × 4,096 and a sink per head)
+        with the dense MLP (16,384 wide)."""
+        return mtp.modules(self, layer_type="sliding", routed=False)
 
 
 

@@ -216,7 +216,11 @@ def _check_layer_types(where: str, prefix: str, scope: dict[str, Any], layers: i
     key = prefix + "layer_types"
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise _fail(where, key, "must be a list of strings", value)
-    if layers is not None and len(value) != layers:
+    # Step-3.5's hub configs pad the list with their MTP layers' entries, which
+    # Step3p7TextConfig splits off as `mtp_layer_types` (archlint.families.mtp)
+    mtp = _integer(scope.get("num_nextn_predict_layers"))
+    padded = layers + mtp if layers is not None and mtp else None
+    if layers is not None and len(value) not in (layers, padded):
         raise ConfigError(f"{where}: {key} names {len(value)} layers but the config has "
                           f"{layers}")
 

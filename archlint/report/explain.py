@@ -154,6 +154,12 @@ def _recurrent(spec: ModelSpec, prof: Profile) -> list[str]:
             f"{kv.layers_shared} of {spec.num_layers} layers read the K/V another layer "
             "cached: they add no cache of their own."
         )
+    if kv.mtp_bytes_per_token:
+        lines.append(
+            f"Drafting with the {len(spec.mtp_layers)} MTP module(s) (speculative decoding) "
+            f"adds their own cache, {fmt_bytes(kv.mtp_bytes_per_token)} per token, beside the "
+            "figures above: optional, only when serving drafts with them."
+        )
     if kv.layers_cross:
         lines.append(
             f"{kv.layers_cross} cross-attention layers cache the encoder's tokens "
