@@ -624,6 +624,11 @@ class Adapter:
         "chunked_attention": "chunked", "chunked": "chunked", "linear_attention": "linear",
         "linear": "linear", "mamba": "linear", "mamba2": "linear", "recurrent": "linear",
         "conv": "linear", "deltanet": "linear", "gated_deltanet": "linear", "ssm": "linear",
+        # reference sliding-window attention (R-SWA, Unlimited-OCR): the cache keeps every
+        # prefill (image + prompt) token for good and windows only the decoded ones
+        # (transformers' DynamicReferenceSlidingWindowLayer), so a context that is all
+        # prompt is held whole: for sizing, a full layer
+        "reference_sliding_attention": "full",
     }
 
     def _normalise_layer_type(self, value: str) -> str:

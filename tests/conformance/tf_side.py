@@ -35,7 +35,9 @@ the per-token figure; compressed entries emitted once per `compress_rate` tokens
 (DeepSeek-V4) are read off a second forward as long as the largest rate; a cache holding
 more positions than the forward fed (CPM-Ant's prompt prefix) is read as growth between
 forwards of TOKENS and 2·TOKENS tokens;
-linear-attention / SSM layers give their conv and recurrent states.
+linear-attention / SSM layers give their conv and recurrent states; a reference
+sliding-window layer's prefill (kept apart from its window, every prompt token for good)
+grows with the context.
 A model whose forward returns no cache is run again with the cache object it would build,
 which it fills in place; state a module keeps on itself (RecurrentGemma) or a cache keeps
 beside its layers (MiniMaxCache.linear_cache) is added. An
@@ -576,6 +578,7 @@ def _read_cache(
                 window += per_token
             else:
                 full += per_token
+        full += _prefill_per_token(layer, tokens)
         state += _layer_state(layer, _conv_kernels(blocks[i]) if i < len(blocks) else None)
     # MiniMaxCache keeps each lightning layer's K^T V matrix beside its layers, in a list
     for t in getattr(cache, "linear_cache", None) or []:
@@ -583,6 +586,17 @@ def _read_cache(
             state += t.numel()
             kinds.append("linear")
     return full, window, state, kinds
+
+
+def _prefill_per_token(layer: Any, tokens: int) -> float:
+    """K/V elements per token a cache layer keeps apart for the prefill: a reference
+    sliding-window layer (Unlimited-OCR's R-SWA, `prefill_keys` / `prefill_values`) holds
+    every prompt token for good and windows only the decoded ones, so its prompt grows with
+    the context like a full layer's (the forward here is all prefill). 0 for other layers."""
+    import torch
+
+    held = [getattr(layer, name, None) for name in ("prefill_keys", "prefill_values")]
+    return sum(t.numel() for t in held if isinstance(t, torch.Tensor)) / tokens
 
 
 def _values_are_keys(block: Any, key_width: float) -> bool:
