@@ -233,6 +233,21 @@ def test_xlnet_relative_attention_and_plain_ffn() -> None:
     assert _count(config) == _transformers_count("XLNetLMHeadModel", config)
 
 
+def test_xlnet_caches_its_memory_of_hidden_states() -> None:
+    """XLNet's cache is Transformer-XL's memory (`XLNetModel.cache_mem`): per layer the
+    input hidden states, d_model per token, not K and V (2 × n_head × d_head); all of them
+    with mem_len unset (xlnet-base-cased: 12 layers × 768 × 2 B), the last mem_len when set."""
+    from archlint.analysis.memory import kv_cache
+
+    base = {"model_type": "xlnet", "d_model": 768, "n_layer": 12, "n_head": 12, "d_head": 64}
+    kv = kv_cache(build_spec({**base, "mem_len": None}), dtype="bf16", dtype_bytes=2,
+                  context=4096, batch=1)
+    assert kv.bytes_per_token == 12 * 768 * 2 and kv.layers_windowed == 0
+    kv = kv_cache(build_spec({**base, "mem_len": 512}), dtype="bf16", dtype_bytes=2,
+                  context=4096, batch=1)
+    assert kv.bytes_per_token == 0 and kv.bytes_at_context == 12 * 768 * 2 * 512
+
+
 def test_mistral_large4_nope_layers_cache_the_latent_alone() -> None:
     """MistralLarge4TextAttention: a layer with no_rope_layers[i] = 0 has no RoPE key, so
     kv_a_proj_with_mqa emits kv_lora_rank (64) alone; RoPE layers add qk_rope_head_dim

@@ -362,6 +362,16 @@ def observe_cache(
             t.numel() for layer in rnn.values() for t in layer if isinstance(t, torch.Tensor)
         )
         return 0.0, 0.0, float(numel), ["rnn_state"] * len(rnn)
+    if cache is None and _memory_list(out):
+        # Transformer-XL recurrence (XLNet): per layer the hidden states of the tokens seen,
+        # (tokens, batch, d_model), from which each step recomputes its keys and values;
+        # `cache_mem` keeps the last mem_len of them (a window), all when mem_len is unset
+        mems = _memory_list(out)
+        per_token = float(sum(t.numel() for t in mems)) / TOKENS
+        kind = "mems (last mem_len)" if getattr(runner.config, "mem_len", None) else "mems"
+        if kind == "mems":
+            return per_token, 0.0, 0.0, [kind] * len(mems)
+        return 0.0, per_token, 0.0, [kind] * len(mems)
     if cache is None and _state_list(out):
         # RWKV returns its recurrent state as a list of (batch, hidden, layers) tensors
         return 0.0, 0.0, float(sum(t.numel() for t in _state_list(out))), ["state"]
@@ -466,6 +476,18 @@ def _cacheless_kv(model: Any) -> tuple[float, float, float, list[str]]:
     if not kinds:
         raise RuntimeError("forward takes no cache and no k/v projection was found")
     return full, 0.0, 0.0, kinds
+
+
+def _memory_list(out: Any) -> list[Any]:
+    """The per-layer memory tensors an output returns as `mems` (XLNet), or []."""
+    import torch
+
+    mems = getattr(out, "mems", None)
+    if isinstance(mems, (list, tuple)) and mems and all(
+        isinstance(t, torch.Tensor) for t in mems
+    ):
+        return list(mems)
+    return []
 
 
 def _state_list(out: Any) -> list[Any]:
@@ -677,15 +699,16 @@ def _layer_state(layer: Any, kernels: list[int] | None = None) -> float:
 CPU_FALLBACK_MAX_PARAMS = 1_000_000_000
 
 
-def build_cpu_model(class_name: str, config: Any) -> Any:
-    """The model on the CPU with uninitialised-then-zeroed weights: shapes are what count."""
+def build_cpu_model(class_name: str, config: Any, dtype: Any = None) -> Any:
+    """The model on the CPU with uninitialised-then-zeroed weights (bf16 unless `dtype`
+    says otherwise): shapes are what count."""
     import torch
     import transformers
     from transformers.initialization import no_init_weights
 
     cls = getattr(transformers, class_name)
     previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
+    torch.set_default_dtype(dtype or torch.bfloat16)
     try:
         with no_init_weights():
             model = cls(config)
@@ -776,6 +799,8 @@ def observe_cache_cpu(
     class_name: str, config: Any, category: str, params: int,
     model_type: str | None = None, config_dict: dict[str, Any] | None = None,
 ):
+    import torch
+
     if params > CPU_FALLBACK_MAX_PARAMS and config_dict is not None and model_type:
         # too big to allocate as it is: the same cache from a copy with thin FFNs and table
         # thinned as the class reads it (its defaults included: JetMoe's zoo config names the
@@ -788,8 +813,14 @@ def observe_cache_cpu(
             params = sum(p.numel() for p in build_model(class_name, config).parameters())
     if params > CPU_FALLBACK_MAX_PARAMS:
         raise RuntimeError(f"meta forward failed and the CPU copy would hold {params:,} params")
-    model = build_cpu_model(class_name, config)
-    return observe_cache(model, category, device="cpu")
+    try:
+        return observe_cache(build_cpu_model(class_name, config), category, device="cpu")
+    except RuntimeError as exc:
+        if "expected scalar type" not in str(exc):
+            raise
+    # a model that builds some tensors of its own in float32 whatever the weights' dtype
+    # (XLNet's relative position embedding) runs only in float32; the dtype changes no shape
+    return observe_cache(build_cpu_model(class_name, config, torch.float32), category, "cpu")
 
 
 def _observe_batched(class_name: str, config: Any, category: str):
