@@ -345,11 +345,21 @@ def observe_cache(
     """(full per-token elements, windowed per-token elements, state elements, layer kinds)."""
     import torch
 
+    if not _takes_cache(model) and not model.can_generate():
+        # a model that neither takes a cache nor generates (ViLT's encoder over text and
+        # image patches) keeps no K/V: nothing to observe, and a forward would only ask
+        # for the images it encodes
+        return 0.0, 0.0, 0.0, []
     with torch.no_grad():
         try:
             runner, out = model, _forward(model, forward_inputs(model, category, device))
         except Exception:
-            runner, out = _forward_fallback(model, category, device)
+            images = _image_inputs(model, device)
+            if not images:
+                runner, out = _forward_fallback(model, category, device)
+            else:
+                runner = model
+                out = _forward(model, {**forward_inputs(model, category, device), **images})
         cache = getattr(out, "past_key_values", None)
         if cache is None:
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
@@ -384,6 +394,29 @@ def observe_cache(
         full, window = _growth(model, runner, category, device, full, window)
     full += _compressed_per_token(runner, cache, category, device)
     return full, window, state + _module_held_state(runner), kinds
+
+
+def _image_inputs(model: Any, device: str) -> dict[str, Any]:
+    """One zero image for a model whose forward insists on images it cross-attends to
+    (Idefics: `pixel_values` (batch, images, channels, size, size) and an
+    `image_attention_mask` (batch, tokens, images)): the cache holds the text tokens'
+    self-attention K/V, and the image only feeds the cross-attention layers. {} for a model
+    without that form."""
+    import inspect
+
+    import torch
+
+    params = inspect.signature(model.forward).parameters
+    vision = getattr(model.config, "vision_config", None)
+    size = getattr(vision, "image_size", None)
+    if "image_attention_mask" not in params or not isinstance(size, int):
+        return {}
+    channels = getattr(vision, "num_channels", 3)
+    dtype = next(model.parameters()).dtype
+    return {
+        "pixel_values": torch.zeros((1, 1, channels, size, size), dtype=dtype, device=device),
+        "image_attention_mask": torch.ones((1, TOKENS, 1), dtype=torch.long, device=device),
+    }
 
 
 def _holds_more_rows(cache: Any) -> bool:
