@@ -98,7 +98,6 @@ def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
     text_config is of this type, built at its defaults with the text layers cut to 2 and
     the class the conformance harness counts, and its `get_decoder()`. (None, text, None)
     where no wrapper builds or none tells its language model apart."""
-    from transformers import AutoConfig
 
     from archlint.families import tf_tables
 
@@ -108,7 +107,7 @@ def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
         ) != model_type:
             continue
         try:
-            cfg = AutoConfig.for_model(wrapper)
+            cfg = default_config(wrapper)
             model, lm = _harness_build(wrapper, cfg, cfg.text_config)
         except Exception:
             continue

@@ -118,3 +118,40 @@ def test_a_stale_index_falls_back_to_the_whole_table(monkeypatch: pytest.MonkeyP
     finally:
         tf_tables._index.cache_clear()
         tf_tables._entry_at.cache_clear()
+
+
+def test_dotted_defaults_are_the_ones_transformers_builds() -> None:
+    """A key inside a sub-config or a dict value takes the default transformers applies:
+    the wrapper's default sub-config when the config omits it, the sub-config class's own
+    when the config declares the sub-config (BltLocalEncoderConfig for a given
+    encoder_config), and a dict's entry (DeepseekV4Config.compress_rates); a key the
+    sub-config's class computes (the local encoder's intermediate_size) has none."""
+    from transformers import AutoConfig
+
+    from archlint.families.base import ConfigView
+
+    blt = AutoConfig.for_model("blt")
+    view = ConfigView({"model_type": "blt"})
+    for part in ("encoder_config", "decoder_config", "global_config", "patcher_config"):
+        for key in ("hidden_size", "num_attention_heads", "num_hidden_layers"):
+            value, path, from_default = view.lookup_sourced(f"{part}.{key}")
+            assert (value, path, from_default) == (
+                getattr(getattr(blt, part), key), f"{part}.{key}", True
+            )
+    assert view.lookup("encoder_config.intermediate_size") == (None, None)
+
+    given = {"model_type": "blt", "encoder_config": {"hidden_size": 512}}
+    built = AutoConfig.for_model("blt", encoder_config={"hidden_size": 512})
+    view = ConfigView(given)
+    assert view.lookup("encoder_config.hidden_size") == (512, "encoder_config.hidden_size")
+    assert view.lookup("encoder_config.num_hidden_layers")[0] == (
+        built.encoder_config.num_hidden_layers
+    )
+
+    rates = AutoConfig.for_model("deepseek_v4").compress_rates
+    view = ConfigView({"model_type": "deepseek_v4"})
+    for kind, rate in rates.items():
+        assert view.computed_default(f"compress_rates.{kind}") == (rate, f"compress_rates.{kind}")
+    idefics = AutoConfig.for_model("idefics")
+    view = ConfigView({"model_type": "idefics"})
+    assert view.lookup("vision_config.embed_dim")[0] == idefics.vision_config.embed_dim

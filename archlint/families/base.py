@@ -181,6 +181,9 @@ class _DefaultScopes:
     def __init__(self, root: dict[str, Any], text: dict[str, Any] | None) -> None:
         root_type = root.get("model_type")
         self.scopes: list[tuple[str, dict[str, Any], frozenset[str]]] = []
+        #: per scope prefix, the config dict it reads and its model type (for the sub-configs
+        #: a dotted key walks into: `_nested`)
+        self.declared: dict[str, tuple[dict[str, Any], str | None]] = {}
         self.lm_only = True  # see ConfigView.lm_only
         self.aliases: dict[str, str] = {}
         if not isinstance(root_type, str) or not tf_tables.known(root_type):
@@ -204,8 +207,12 @@ class _DefaultScopes:
             else:
                 derived = frozenset()
             self.scopes.append(("text_config.", text_defaults, derived))
+            self.declared["text_config."] = (
+                text, text_type if isinstance(text_type, str) else None
+            )
         self.aliases.update(tf_tables.attribute_map(root_type))
         self.scopes.append(("", root_defaults, tf_tables.derived_keys(root_type)))
+        self.declared[""] = (root, root_type)
         self.source = (
             f"transformers {tf_tables.transformers_version()} "
             f"{tf_tables.config_class(root_type) or root_type} default"
@@ -231,7 +238,7 @@ class _DefaultScopes:
 
     def default(self, key: str, computed: bool = False) -> tuple[Any, str] | None:
         if "." in key:
-            return None
+            return self._nested(key, computed)
         for prefix, defaults, derived in self.scopes:
             # computed from other keys in transformers (Llama's head_dim): not a constant
             if (key in derived and not computed) or key not in defaults:
@@ -242,6 +249,49 @@ class _DefaultScopes:
             if value is not None and not isinstance(value, dict):
                 return value, prefix + key
         return None
+
+    def _nested(self, key: str, computed: bool) -> tuple[Any, str] | None:
+        """The default of a key inside a sub-config or a dict value (`encoder_config.
+        hidden_size`, `compress_rates.heavily_compressed_attention`): `nested_default`
+        in each scope, text_config's first."""
+        for prefix, defaults, derived in self.scopes:
+            config, owner = self.declared.get(prefix, ({}, None))
+            found = nested_default(key, defaults, derived, config, owner, computed, prefix)
+            if found is not None:
+                return found
+        return None
+
+
+def nested_default(
+    key: str,
+    defaults: dict[str, Any],
+    derived: frozenset[str],
+    config: Any,
+    owner: str | None,
+    computed: bool = False,
+    prefix: str = "",
+) -> tuple[Any, str] | None:
+    """(value, path) of transformers' default for a dotted `key` as it applies it, walking
+    one level at a time: a sub-config the config declares is built from its own class's
+    defaults (its `model_type`, else the one the owner's class gives it), an absent one as
+    the owner's class builds it by default; a key its class computes from others
+    (`derived`) is no constant, at every level, unless `computed`. None where no constant
+    default applies."""
+    head, _, rest = key.partition(".")
+    value = defaults.get(head)
+    if value is None or (head in derived and not computed):
+        return None
+    if not rest:
+        return None if isinstance(value, dict) else (value, prefix + head)
+    if not isinstance(value, dict):
+        return None
+    sub_type = tf_tables.sub_configs(owner).get(head) if owner else None
+    given = config.get(head) if isinstance(config, dict) else None
+    if isinstance(given, dict) and sub_type is not None:
+        sub_type = str(given.get("model_type") or sub_type)
+        value = tf_tables.defaults_for(sub_type) or {}
+    sub_derived = tf_tables.derived_keys(sub_type) if sub_type else frozenset()
+    return nested_default(rest, value, sub_derived, given, sub_type, computed, f"{prefix}{head}.")
 
 
 def _as_int(value: Any) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archlint.families import Generic, tf_tables
+from archlint.families import Generic
 from archlint.families.attention_variants import Ernie45
 from archlint.families.base import _as_int
 from archlint.families.dialects import Llama
@@ -117,11 +117,7 @@ class IdeficsText(Llama):
         if not self._cross(index):
             return spec
         h = self.hidden_size()
-        vision = self.cv.root.get("vision_config")
-        vision = vision if isinstance(vision, dict) else {}
-        kv_width = _as_int(vision.get("embed_dim")) or _as_int(
-            ((tf_tables.defaults_for("idefics") or {}).get("vision_config") or {}).get(
-                "embed_dim")) or h
+        kv_width = self.read_int("cross_kv_input", "vision_config.embed_dim") or h
         qk_norm = bool(self.read("qk_layer_norms", "qk_layer_norms", default=False))
         prov = dict(spec.attention.provenance)
         prov["source"] = _modeling("idefics", "gated_cross_attn_layers: cross-attention to "
