@@ -368,3 +368,19 @@ def test_nemotron_nas_block_configs_by_hand() -> None:
     assert kinds[1][0] == kinds[2][0] == "none" and kinds[1][2] == kinds[3][2] == "none"
     kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=16, batch=1)
     assert kv.bytes_per_token == 384
+
+
+def test_head_tie_is_decided_by_one_rule() -> None:
+    """`Adapter.tie_word_embeddings` (a wrapper's decision first, else `own_tie`) is the one
+    rule every reader of the head tie asks; families change only `own_tie`. CPM-Ant's head
+    is its own weight (vocab rows beside a table with prompt rows) whatever the key says."""
+    from archlint.families.base import Adapter
+    from archlint.families.builtin import ADAPTERS
+
+    def classes(cls: type) -> list[type]:
+        return [cls, *(c for sub in cls.__subclasses__() for c in classes(sub))]
+
+    assert {cls.__name__ for cls in {*ADAPTERS, *classes(Adapter)}
+            if "tie_word_embeddings" in vars(cls) and cls is not Adapter} == set()
+    spec = build_spec({"model_type": "cpmant", "tie_word_embeddings": True})
+    assert spec.tie_word_embeddings is False

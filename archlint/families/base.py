@@ -434,11 +434,10 @@ class Adapter:
             )
         return tied
 
-    def _head_tied(self) -> bool:
-        tied = self.wrapper_tied()
-        return self.tie_word_embeddings() if tied is None else tied
-
     def tie_word_embeddings(self) -> bool:
+        """Whether the output head is the token table: the one rule, not overridden. A
+        multimodal wrapper decides for its head first (`wrapper_tied`), else the model's
+        own reading (`own_tie`, the one override point)."""
         tied = self.wrapper_tied()
         return self.own_tie() if tied is None else tied
 
@@ -446,7 +445,9 @@ class Adapter:
         """The language model's own `tie_word_embeddings` (its text_config's inside a
         wrapper), which its class applies to the ties it registers itself (a BART inside
         Florence-2 ties its stacks' tables to `shared` by it; the wrapper's head is the
-        wrapper's business, `wrapper_tied`)."""
+        wrapper's business, `wrapper_tied`). The override point for a family whose head
+        tie is read otherwise (LFM2's `tie_embedding`) or fixed by its modeling code
+        (CPM-Ant, Pop2Piano)."""
         return bool(
             self.read(
                 "tie_word_embeddings",
@@ -979,7 +980,7 @@ class Adapter:
             hidden_size=self.hidden_size(),
             num_layers=n_layers,
             vocab_size=self.vocab_size(),
-            tie_word_embeddings=self._head_tied(),
+            tie_word_embeddings=self.tie_word_embeddings(),
             head_bias=self.head_bias(),
             max_position_embeddings=self.max_positions(),
             norm=self.norm_kind(),  # type: ignore[arg-type]

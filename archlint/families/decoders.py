@@ -526,7 +526,7 @@ class CpmAnt(Generic):
         return spec.model_copy(update={"intermediate_size": width, "gated": True,
                                        "bias": False})
 
-    def tie_word_embeddings(self) -> bool:
+    def own_tie(self) -> bool:
         self.cv.asked.add("tie_word_embeddings")
         self.prov["tie_word_embeddings"] = _modeling(
             "cpmant", "lm_head is vocab_size rows, the input table vocab + prompt rows: untied"
