@@ -372,19 +372,19 @@ def observe_cache(
             t.numel() for layer in rnn.values() for t in layer if isinstance(t, torch.Tensor)
         )
         return 0.0, 0.0, float(numel), ["rnn_state"] * len(rnn)
-    if cache is None and _memory_list(out):
+    if cache is None and _tensor_list(out, "mems"):
         # Transformer-XL recurrence (XLNet): per layer the hidden states of the tokens seen,
         # (tokens, batch, d_model), from which each step recomputes its keys and values;
         # `cache_mem` keeps the last mem_len of them (a window), all when mem_len is unset
-        mems = _memory_list(out)
+        mems = _tensor_list(out, "mems")
         per_token = float(sum(t.numel() for t in mems)) / TOKENS
         kind = "mems (last mem_len)" if getattr(runner.config, "mem_len", None) else "mems"
         if kind == "mems":
             return per_token, 0.0, 0.0, [kind] * len(mems)
         return 0.0, per_token, 0.0, [kind] * len(mems)
-    if cache is None and _state_list(out):
+    if cache is None and _tensor_list(out, "state"):
         # RWKV returns its recurrent state as a list of (batch, hidden, layers) tensors
-        return 0.0, 0.0, float(sum(t.numel() for t in _state_list(out))), ["state"]
+        return 0.0, 0.0, float(sum(t.numel() for t in _tensor_list(out, "state"))), ["state"]
     if cache is None and not _takes_cache(runner):
         return _cacheless_kv(runner)
     if cache is None:
@@ -511,26 +511,16 @@ def _cacheless_kv(model: Any) -> tuple[float, float, float, list[str]]:
     return full, 0.0, 0.0, kinds
 
 
-def _memory_list(out: Any) -> list[Any]:
-    """The per-layer memory tensors an output returns as `mems` (XLNet), or []."""
+def _tensor_list(out: Any, name: str) -> list[Any]:
+    """The per-layer tensors an output returns as a list under `name` (RWKV's `state`,
+    XLNet's `mems`), or []."""
     import torch
 
-    mems = getattr(out, "mems", None)
-    if isinstance(mems, (list, tuple)) and mems and all(
-        isinstance(t, torch.Tensor) for t in mems
+    held = getattr(out, name, None)
+    if isinstance(held, (list, tuple)) and held and all(
+        isinstance(t, torch.Tensor) for t in held
     ):
-        return list(mems)
-    return []
-
-
-def _state_list(out: Any) -> list[Any]:
-    import torch
-
-    state = getattr(out, "state", None)
-    if isinstance(state, (list, tuple)) and state and all(
-        isinstance(t, torch.Tensor) for t in state
-    ):
-        return list(state)
+        return list(held)
     return []
 
 
