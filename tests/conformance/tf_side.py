@@ -354,12 +354,12 @@ def observe_cache(
         try:
             runner, out = model, _forward(model, forward_inputs(model, category, device))
         except Exception:
-            images = _image_inputs(model, device)
-            if not images:
+            given = _image_inputs(model, device) or _stream_ids(model, device)
+            if not given:
                 runner, out = _forward_fallback(model, category, device)
             else:
                 runner = model
-                out = _forward(model, {**forward_inputs(model, category, device), **images})
+                out = _forward(model, {**forward_inputs(model, category, device), **given})
         cache = getattr(out, "past_key_values", None)
         if cache is None:
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
@@ -417,6 +417,24 @@ def _image_inputs(model: Any, device: str) -> dict[str, Any]:
         "pixel_values": torch.zeros((1, 1, channels, size, size), dtype=dtype, device=device),
         "image_attention_mask": torch.ones((1, TOKENS, 1), dtype=torch.long, device=device),
     }
+
+
+def _stream_ids(model: Any, device: str) -> dict[str, Any]:
+    """Token ids for an embedding that reads several streams per position (Kyutai's
+    speech-to-text: one id per audio codebook and the text, each offset into one table by
+    `audio_tokens_offsets`): input_ids (batch, tokens, streams). The cache is still one
+    K/V per position. {} for a model whose input embedding has no such offsets."""
+    import torch
+
+    try:
+        embed = model.get_input_embeddings()
+    except Exception:
+        return {}
+    offsets = getattr(embed, "audio_tokens_offsets", None)
+    if not isinstance(offsets, torch.Tensor) or offsets.dim() != 1:
+        return {}
+    shape = (1, TOKENS, int(offsets.shape[0]))
+    return {"input_ids": torch.zeros(shape, dtype=torch.long, device=device)}
 
 
 def _holds_more_rows(cache: Any) -> bool:
