@@ -5,8 +5,9 @@ Config per type: a real config from `fixtures/models/` or `fixtures/zoo/` (Check
 the first by file name when several share a model_type), else the defaults of the
 configuration class (`archlint/families/transformers_tables.json.gz`, generated from the
 pinned transformers), completed where they cannot build with one real checkpoint's values
-(`completions`, recorded in fixtures/zoo/SOURCES.json). Parameters are compared on that config; the cache on a copy shrunk by
-`shrink.shrink_layers` — both sides always read the same config.
+(`completions`, recorded in fixtures/zoo/SOURCES.json). Parameters are compared on that
+config; the cache on a copy shrunk by `shrink.shrink_layers` — both sides always read the
+same config.
 
 Verdicts: exact (parameters within 0.1 %, KV per token and constant state equal, in elements)
 | params off | KV off | state off | several of these | KV not observed (parameters exact,
