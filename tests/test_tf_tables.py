@@ -155,3 +155,23 @@ def test_dotted_defaults_are_the_ones_transformers_builds() -> None:
     idefics = AutoConfig.for_model("idefics")
     view = ConfigView({"model_type": "idefics"})
     assert view.lookup("vision_config.embed_dim")[0] == idefics.vision_config.embed_dim
+
+
+def test_a_declared_value_the_class_ignores_is_not_read() -> None:
+    """UnlimitedOcrTextConfig recomputes head_dim = hidden_size // num_attention_heads in
+    `__post_init__` whatever the config declares, so a stale head_dim (128 over 20 heads of
+    1280) builds 64-wide heads; LlamaConfig keeps a declared head_dim, and so does archlint."""
+    from transformers import AutoConfig
+
+    from archlint.families import build_spec
+
+    text = {"model_type": "unlimited_ocr_text", "hidden_size": 1280,
+            "num_attention_heads": 20, "num_key_value_heads": 10, "head_dim": 128}
+    built = AutoConfig.for_model("unlimited_ocr", text_config=dict(text)).text_config
+    spec = build_spec({"model_type": "unlimited_ocr", "text_config": text})
+    assert spec.layers[0].attention.head_dim == built.head_dim == 64
+    assert "head_dim" in tf_tables.overridden_keys("unlimited_ocr_text")
+    llama = {"model_type": "llama", "hidden_size": 1280, "num_attention_heads": 20,
+             "head_dim": 128}
+    assert build_spec(llama).layers[0].attention.head_dim == 128
+    assert AutoConfig.for_model(**llama).head_dim == 128

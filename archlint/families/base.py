@@ -121,6 +121,8 @@ class ConfigView:
         for key, scope, prefix in order:
             if scope is self.root and (key in nulled or self.wrapper_owns(key)):
                 continue  # text_config's null, or the wrapper's own key (wrapper_owns)
+            if self._defaults.replaces(prefix, key):
+                continue  # its class computes the value whatever the config says
             node: Any = scope
             for part in key.split("."):
                 node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
@@ -221,6 +223,12 @@ class _DefaultScopes:
     #: root keys the wrapper model itself reads for its language model: its
     #: ForConditionalGeneration ties lm_head by the wrapper config's tie_word_embeddings
     WRAPPER_READS_FOR_LM = frozenset({"tie_word_embeddings"})
+
+    def replaces(self, prefix: str, key: str) -> bool:
+        """The class reading scope `prefix` replaces a declared `key` with a value it
+        computes (tf_tables.overridden_keys): the declared value is never used."""
+        owner = self.declared.get(prefix, ({}, None))[1]
+        return owner is not None and key in tf_tables.overridden_keys(owner)
 
     def owns_root(self, key: str) -> bool:
         """The root class declares `key` and the text scope's class does not."""
