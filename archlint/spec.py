@@ -157,6 +157,10 @@ class AttentionSpec(_Sourced):
     # keys and values are one cached tensor, normed by one kv_norm (DeepSeek-V4's shared-KV
     # MQA: kv_proj's output is read as both): the cache holds head_dim per KV head, once
     kv_single: bool = False
+    # what the layer caches per token when it is not its K/V heads: Transformer-XL's
+    # recurrence (XLNet's `mems`) keeps the layer's input hidden state, d_model wide, and
+    # recomputes keys and values from it each step
+    cache_width: int | None = None
     # grouped low-rank output projection (DeepSeek-V4): the heads in `o_groups` groups, each
     # projected to `o_lora_rank`, then one linear from o_groups x o_lora_rank to hidden
     o_groups: int | None = None

@@ -57,12 +57,28 @@ def _timeout(*_: Any) -> None:
     raise TimeoutError("build took too long")
 
 
+def default_config(model_type: str) -> Any:
+    """The type's default config, completed where its defaults leave the modules unbuildable
+    (None head_dim, KV heads or vocabulary) with the values a real checkpoint of the type
+    declares: the conformance harness's completions (fixtures/zoo/SOURCES.json), so that
+    the facts are read off the same model the harness counts."""
+    from transformers import AutoConfig
+
+    from archlint.families import tf_tables
+    from tests.conformance import run, tf_side
+
+    entry = run.completions().get(model_type)
+    if entry is None:
+        return AutoConfig.for_model(model_type)
+    defaults = run.filled_defaults(tf_tables.defaults_for(model_type) or {})
+    return tf_side.build_config(model_type, run.completed_defaults(defaults, entry))
+
+
 def _build(model_type: str) -> Any:
     import torch
     import transformers
-    from transformers import AutoConfig
 
-    cfg = AutoConfig.for_model(model_type)
+    cfg = default_config(model_type)
     text = getattr(cfg, "text_config", None) or cfg
     for key in LAYER_KEYS:
         if isinstance(getattr(text, key, None), int):
@@ -82,7 +98,6 @@ def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
     text_config is of this type, built at its defaults with the text layers cut to 2 and
     the class the conformance harness counts, and its `get_decoder()`. (None, text, None)
     where no wrapper builds or none tells its language model apart."""
-    from transformers import AutoConfig
 
     from archlint.families import tf_tables
 
@@ -92,7 +107,7 @@ def _wrapped_build(model_type: str) -> tuple[Any, Any, Any]:
         ) != model_type:
             continue
         try:
-            cfg = AutoConfig.for_model(wrapper)
+            cfg = default_config(wrapper)
             model, lm = _harness_build(wrapper, cfg, cfg.text_config)
         except Exception:
             continue
@@ -122,13 +137,12 @@ def _root_build(model_type: str) -> tuple[Any, Any, Any]:
     encoder) replaced by empty modules, so that only the language model's blocks, norms and
     tables are looked at; the head is the wrapper's output embedding (GIT's `output`)."""
     import torch
-    from transformers import AutoConfig
 
     from archlint.families import tf_tables
     from scripts.gen_tower_table import NoLanguageModel, _towers_inside
     from tests.conformance.run import filled_defaults
 
-    cfg = AutoConfig.for_model(model_type)
+    cfg = default_config(model_type)
     model, lm = _harness_build(model_type, cfg, cfg)
     if lm is None:
         return None, cfg, None
@@ -286,14 +300,13 @@ def encoder_facts(model_type: str) -> dict[str, Any]:
     """The stack around an encoder's blocks (see the module docstring), on its base model."""
     import torch
     import transformers
-    from transformers import AutoConfig
 
     from archlint.families import tf_tables
 
     class_name = tf_tables.model_classes(model_type).get("base")
     if class_name is None or not hasattr(transformers, class_name):
         return {}
-    cfg = AutoConfig.for_model(model_type)
+    cfg = default_config(model_type)
     for key in LAYER_KEYS:
         if isinstance(getattr(cfg, key, None), int):
             setattr(cfg, key, 2)
@@ -354,7 +367,6 @@ def head_facts(model_type: str) -> dict[str, Any]:
     """The masked-LM / pretraining heads of an encoder type (see the module docstring)."""
     import torch
     import transformers
-    from transformers import AutoConfig
 
     from archlint.families import tf_tables
 
@@ -364,7 +376,7 @@ def head_facts(model_type: str) -> dict[str, Any]:
         name = classes.get(task)
         if name is None or name == classes.get("base") or not hasattr(transformers, name):
             continue
-        cfg = AutoConfig.for_model(model_type)
+        cfg = default_config(model_type)
         for key in LAYER_KEYS:
             if isinstance(getattr(cfg, key, None), int):
                 setattr(cfg, key, 2)
@@ -443,13 +455,12 @@ def _encdec_model(model_type: str, changes: dict[str, int] | None = None) -> tup
     """The seq2seq class of an encoder-decoder type on meta, 2 layers a stack."""
     import torch
     import transformers
-    from transformers import AutoConfig
 
     from archlint.families import tf_tables
 
     classes = tf_tables.model_classes(model_type)
     name = classes.get("seq_to_seq_causal_lm") or classes.get("base")
-    cfg = AutoConfig.for_model(model_type)
+    cfg = default_config(model_type)
     for key in (*ENCDEC_KEYS[:2], *PROPHETNET_KEYS[:2]):
         if isinstance(getattr(cfg, key, None), int):
             setattr(cfg, key, 2)

@@ -413,11 +413,13 @@ def _top_module(pattern: str) -> str:
 
 def analyse(model_type: str) -> dict[str, Any]:
     from archlint.families import tf_tables
-    from tests.conformance.run import filled_defaults
+    from tests.conformance.run import defaults_candidate
 
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(TYPE_TIMEOUT_S)
-    config = filled_defaults(tf_tables.defaults_for(model_type) or {})
+    # the harness's defaults candidate: completed where the defaults cannot build
+    # (fixtures/zoo/SOURCES.json completions: HunyuanVL's None text head_dim)
+    config = defaults_candidate(model_type, tf_tables.defaults_for(model_type) or {})[1]
     # a sub-config the wrapper leaves out by default (Gemma-4's vision_config is None) is
     # built from its own class's defaults, so that its modules are fitted too; the runtime
     # counts them only when the repo's config declares it (`optional_subs`)

@@ -10,6 +10,8 @@ config omits the default transformers would apply:
 - `derived`: keys whose instance value differs from the dataclass field default, i.e. values
   `__post_init__` computes from other keys (Llama's `head_dim = hidden_size // heads`): a
   config that sets other keys must not take these as constants;
+- `overridden`: derived keys whose declared value the class ignores (`replaced_keys`:
+  UnlimitedOcrText recomputes head_dim from hidden_size // num_attention_heads always);
 - `attribute_map`: dialect alias -> canonical attribute (`n_embd` -> `hidden_size`);
 - `sub_configs`: sub-config key -> model_type of its default;
 - `models`: Auto-mapping name (causal_lm, base, seq2seq_lm, image_text_to_text, ...) -> model
@@ -218,6 +220,28 @@ def categorise(
     return "other", []
 
 
+def replaced_keys(config_cls: type, defaults: dict[str, Any], derived: list[str]) -> list[str]:
+    """The derived integer keys whose declared value the class ignores, replacing it with one
+    it computes from other keys (UnlimitedOcrText's `__post_init__` sets head_dim =
+    hidden_size // num_attention_heads whatever the config says; Llama's keeps a declared
+    head_dim): declared at twice and at three times its default, it comes back the same
+    value both times, neither declared one. A key the class transforms instead (HrmText reads
+    a declared num_hidden_layers as its per-stack count) comes back different and is not one
+    of these; a class that refuses either value says nothing (the key is left out)."""
+    out = []
+    for key in derived:
+        value = defaults.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            continue
+        try:
+            built = [getattr(config_cls(**{key: n * value}), key, None) for n in (2, 3)]
+        except Exception:
+            continue
+        if built[0] == built[1] and built[0] not in (2 * value, 3 * value):
+            out.append(key)
+    return out
+
+
 def table_for(model_type: str, config_cls: type, models: dict[str, str]) -> dict[str, Any]:
     entry: dict[str, Any] = {"config_class": config_cls.__name__}
     entry["attribute_map"] = dict(getattr(config_cls, "attribute_map", {}) or {})
@@ -241,6 +265,9 @@ def table_for(model_type: str, config_cls: type, models: dict[str, str]) -> dict
             for k, v in defaults.items()
             if k in declared and declared[k] != v and k not in subs
         )
+        overridden = replaced_keys(config_cls, defaults, entry["derived"])
+        if overridden:
+            entry["overridden"] = overridden
     entry["models"] = models
     entry["category"], entry["modalities"] = categorise(models, subs)
     return entry

@@ -197,3 +197,21 @@ def test_helium_o_proj_reads_the_hidden_size() -> None:
     assert attention_params(att, spec.hidden_size) == (
         2560 * 5120 + 2 * 2560 * 2560 + 2560 * 2560
     )
+
+
+def test_reference_sliding_window_layers_hold_the_prompt() -> None:
+    """Unlimited-OCR's reference sliding-window attention (layer type
+    `reference_sliding_attention`) keeps every prefill token and windows only the decoded
+    ones (transformers' UnlimitedOcrDynamicReferenceSlidingWindowLayer): a context that is
+    all prompt is cached whole, 2 × 10 KV heads × 128 × 2 B per token and layer (hidden 1280
+    over 10 heads), never capped at the 128-token window; and the name is a known one."""
+    text = {
+        "model_type": "unlimited_ocr_text", "num_hidden_layers": 2, "hidden_size": 1280,
+        "num_attention_heads": 10, "num_key_value_heads": 10, "sliding_window": 128,
+        "layer_types": ["reference_sliding_attention"] * 2,
+    }
+    spec = build_spec({"model_type": "unlimited_ocr", "text_config": text})
+    kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=4096, batch=1)
+    assert kv.bytes_per_token == 2 * (2 * 10 * 128 * 2)
+    assert kv.layers_windowed == 0
+    assert not any("reference_sliding_attention" in i.part for i in spec.coverage.items)

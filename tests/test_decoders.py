@@ -233,6 +233,21 @@ def test_xlnet_relative_attention_and_plain_ffn() -> None:
     assert _count(config) == _transformers_count("XLNetLMHeadModel", config)
 
 
+def test_xlnet_caches_its_memory_of_hidden_states() -> None:
+    """XLNet's cache is Transformer-XL's memory (`XLNetModel.cache_mem`): per layer the
+    input hidden states, d_model per token, not K and V (2 × n_head × d_head); all of them
+    with mem_len unset (xlnet-base-cased: 12 layers × 768 × 2 B), the last mem_len when set."""
+    from archlint.analysis.memory import kv_cache
+
+    base = {"model_type": "xlnet", "d_model": 768, "n_layer": 12, "n_head": 12, "d_head": 64}
+    kv = kv_cache(build_spec({**base, "mem_len": None}), dtype="bf16", dtype_bytes=2,
+                  context=4096, batch=1)
+    assert kv.bytes_per_token == 12 * 768 * 2 and kv.layers_windowed == 0
+    kv = kv_cache(build_spec({**base, "mem_len": 512}), dtype="bf16", dtype_bytes=2,
+                  context=4096, batch=1)
+    assert kv.bytes_per_token == 0 and kv.bytes_at_context == 12 * 768 * 2 * 512
+
+
 def test_mistral_large4_nope_layers_cache_the_latent_alone() -> None:
     """MistralLarge4TextAttention: a layer with no_rope_layers[i] = 0 has no RoPE key, so
     kv_a_proj_with_mqa emits kv_lora_rank (64) alone; RoPE layers add qk_rope_head_dim
@@ -353,3 +368,19 @@ def test_nemotron_nas_block_configs_by_hand() -> None:
     assert kinds[1][0] == kinds[2][0] == "none" and kinds[1][2] == kinds[3][2] == "none"
     kv = kv_cache(spec, dtype="bf16", dtype_bytes=2, context=16, batch=1)
     assert kv.bytes_per_token == 384
+
+
+def test_head_tie_is_decided_by_one_rule() -> None:
+    """`Adapter.tie_word_embeddings` (a wrapper's decision first, else `own_tie`) is the one
+    rule every reader of the head tie asks; families change only `own_tie`. CPM-Ant's head
+    is its own weight (vocab rows beside a table with prompt rows) whatever the key says."""
+    from archlint.families.base import Adapter
+    from archlint.families.builtin import ADAPTERS
+
+    def classes(cls: type) -> list[type]:
+        return [cls, *(c for sub in cls.__subclasses__() for c in classes(sub))]
+
+    assert {cls.__name__ for cls in {*ADAPTERS, *classes(Adapter)}
+            if "tie_word_embeddings" in vars(cls) and cls is not Adapter} == set()
+    spec = build_spec({"model_type": "cpmant", "tie_word_embeddings": True})
+    assert spec.tie_word_embeddings is False

@@ -118,3 +118,60 @@ def test_a_stale_index_falls_back_to_the_whole_table(monkeypatch: pytest.MonkeyP
     finally:
         tf_tables._index.cache_clear()
         tf_tables._entry_at.cache_clear()
+
+
+def test_dotted_defaults_are_the_ones_transformers_builds() -> None:
+    """A key inside a sub-config or a dict value takes the default transformers applies:
+    the wrapper's default sub-config when the config omits it, the sub-config class's own
+    when the config declares the sub-config (BltLocalEncoderConfig for a given
+    encoder_config), and a dict's entry (DeepseekV4Config.compress_rates); a key the
+    sub-config's class computes (the local encoder's intermediate_size) has none."""
+    from transformers import AutoConfig
+
+    from archlint.families.base import ConfigView
+
+    blt = AutoConfig.for_model("blt")
+    view = ConfigView({"model_type": "blt"})
+    for part in ("encoder_config", "decoder_config", "global_config", "patcher_config"):
+        for key in ("hidden_size", "num_attention_heads", "num_hidden_layers"):
+            value, path, from_default = view.lookup_sourced(f"{part}.{key}")
+            assert (value, path, from_default) == (
+                getattr(getattr(blt, part), key), f"{part}.{key}", True
+            )
+    assert view.lookup("encoder_config.intermediate_size") == (None, None)
+
+    given = {"model_type": "blt", "encoder_config": {"hidden_size": 512}}
+    built = AutoConfig.for_model("blt", encoder_config={"hidden_size": 512})
+    view = ConfigView(given)
+    assert view.lookup("encoder_config.hidden_size") == (512, "encoder_config.hidden_size")
+    assert view.lookup("encoder_config.num_hidden_layers")[0] == (
+        built.encoder_config.num_hidden_layers
+    )
+
+    rates = AutoConfig.for_model("deepseek_v4").compress_rates
+    view = ConfigView({"model_type": "deepseek_v4"})
+    for kind, rate in rates.items():
+        assert view.computed_default(f"compress_rates.{kind}") == (rate, f"compress_rates.{kind}")
+    idefics = AutoConfig.for_model("idefics")
+    view = ConfigView({"model_type": "idefics"})
+    assert view.lookup("vision_config.embed_dim")[0] == idefics.vision_config.embed_dim
+
+
+def test_a_declared_value_the_class_ignores_is_not_read() -> None:
+    """UnlimitedOcrTextConfig recomputes head_dim = hidden_size // num_attention_heads in
+    `__post_init__` whatever the config declares, so a stale head_dim (128 over 20 heads of
+    1280) builds 64-wide heads; LlamaConfig keeps a declared head_dim, and so does archlint."""
+    from transformers import AutoConfig
+
+    from archlint.families import build_spec
+
+    text = {"model_type": "unlimited_ocr_text", "hidden_size": 1280,
+            "num_attention_heads": 20, "num_key_value_heads": 10, "head_dim": 128}
+    built = AutoConfig.for_model("unlimited_ocr", text_config=dict(text)).text_config
+    spec = build_spec({"model_type": "unlimited_ocr", "text_config": text})
+    assert spec.layers[0].attention.head_dim == built.head_dim == 64
+    assert "head_dim" in tf_tables.overridden_keys("unlimited_ocr_text")
+    llama = {"model_type": "llama", "hidden_size": 1280, "num_attention_heads": 20,
+             "head_dim": 128}
+    assert build_spec(llama).layers[0].attention.head_dim == 128
+    assert AutoConfig.for_model(**llama).head_dim == 128

@@ -22,6 +22,8 @@ dtype):
   window, and, where a compressor runs (CSA, HCA), one compressed entry per `rate` tokens
   that grows with the context (kind `compressed`, head_dim / rate per token; CSA's indexer
   keys add indexer_head_dim / rate).
+- a Transformer-XL memory (XLNet's `mems`) holds each layer's input hidden state, d_model
+  per token (`cache_width`), not K/V: keys and values are recomputed from it each step.
 - encoder-only models have no KV cache.
 """
 
@@ -115,6 +117,8 @@ def layer_kv(
     else:
         values = 0 if att.kv_single else att.v_head_dim
         per_token = att.num_kv_heads * (att.head_dim + values) * dtype_bytes
+        if att.cache_width is not None:
+            per_token = att.cache_width * dtype_bytes
         kind = "full"
     if att.source == "encoder":
         # Cross-attention caches the encoder's (image/audio/source) tokens once per input:

@@ -121,6 +121,8 @@ class ConfigView:
         for key, scope, prefix in order:
             if scope is self.root and (key in nulled or self.wrapper_owns(key)):
                 continue  # text_config's null, or the wrapper's own key (wrapper_owns)
+            if self._defaults.replaces(prefix, key):
+                continue  # its class computes the value whatever the config says
             node: Any = scope
             for part in key.split("."):
                 node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
@@ -181,6 +183,9 @@ class _DefaultScopes:
     def __init__(self, root: dict[str, Any], text: dict[str, Any] | None) -> None:
         root_type = root.get("model_type")
         self.scopes: list[tuple[str, dict[str, Any], frozenset[str]]] = []
+        #: per scope prefix, the config dict it reads and its model type (for the sub-configs
+        #: a dotted key walks into: `_nested`)
+        self.declared: dict[str, tuple[dict[str, Any], str | None]] = {}
         self.lm_only = True  # see ConfigView.lm_only
         self.aliases: dict[str, str] = {}
         if not isinstance(root_type, str) or not tf_tables.known(root_type):
@@ -204,8 +209,12 @@ class _DefaultScopes:
             else:
                 derived = frozenset()
             self.scopes.append(("text_config.", text_defaults, derived))
+            self.declared["text_config."] = (
+                text, text_type if isinstance(text_type, str) else None
+            )
         self.aliases.update(tf_tables.attribute_map(root_type))
         self.scopes.append(("", root_defaults, tf_tables.derived_keys(root_type)))
+        self.declared[""] = (root, root_type)
         self.source = (
             f"transformers {tf_tables.transformers_version()} "
             f"{tf_tables.config_class(root_type) or root_type} default"
@@ -214,6 +223,12 @@ class _DefaultScopes:
     #: root keys the wrapper model itself reads for its language model: its
     #: ForConditionalGeneration ties lm_head by the wrapper config's tie_word_embeddings
     WRAPPER_READS_FOR_LM = frozenset({"tie_word_embeddings"})
+
+    def replaces(self, prefix: str, key: str) -> bool:
+        """The class reading scope `prefix` replaces a declared `key` with a value it
+        computes (tf_tables.overridden_keys): the declared value is never used."""
+        owner = self.declared.get(prefix, ({}, None))[1]
+        return owner is not None and key in tf_tables.overridden_keys(owner)
 
     def owns_root(self, key: str) -> bool:
         """The root class declares `key` and the text scope's class does not."""
@@ -231,7 +246,7 @@ class _DefaultScopes:
 
     def default(self, key: str, computed: bool = False) -> tuple[Any, str] | None:
         if "." in key:
-            return None
+            return self._nested(key, computed)
         for prefix, defaults, derived in self.scopes:
             # computed from other keys in transformers (Llama's head_dim): not a constant
             if (key in derived and not computed) or key not in defaults:
@@ -242,6 +257,49 @@ class _DefaultScopes:
             if value is not None and not isinstance(value, dict):
                 return value, prefix + key
         return None
+
+    def _nested(self, key: str, computed: bool) -> tuple[Any, str] | None:
+        """The default of a key inside a sub-config or a dict value (`encoder_config.
+        hidden_size`, `compress_rates.heavily_compressed_attention`): `nested_default`
+        in each scope, text_config's first."""
+        for prefix, defaults, derived in self.scopes:
+            config, owner = self.declared.get(prefix, ({}, None))
+            found = nested_default(key, defaults, derived, config, owner, computed, prefix)
+            if found is not None:
+                return found
+        return None
+
+
+def nested_default(
+    key: str,
+    defaults: dict[str, Any],
+    derived: frozenset[str],
+    config: Any,
+    owner: str | None,
+    computed: bool = False,
+    prefix: str = "",
+) -> tuple[Any, str] | None:
+    """(value, path) of transformers' default for a dotted `key` as it applies it, walking
+    one level at a time: a sub-config the config declares is built from its own class's
+    defaults (its `model_type`, else the one the owner's class gives it), an absent one as
+    the owner's class builds it by default; a key its class computes from others
+    (`derived`) is no constant, at every level, unless `computed`. None where no constant
+    default applies."""
+    head, _, rest = key.partition(".")
+    value = defaults.get(head)
+    if value is None or (head in derived and not computed):
+        return None
+    if not rest:
+        return None if isinstance(value, dict) else (value, prefix + head)
+    if not isinstance(value, dict):
+        return None
+    sub_type = tf_tables.sub_configs(owner).get(head) if owner else None
+    given = config.get(head) if isinstance(config, dict) else None
+    if isinstance(given, dict) and sub_type is not None:
+        sub_type = str(given.get("model_type") or sub_type)
+        value = tf_tables.defaults_for(sub_type) or {}
+    sub_derived = tf_tables.derived_keys(sub_type) if sub_type else frozenset()
+    return nested_default(rest, value, sub_derived, given, sub_type, computed, f"{prefix}{head}.")
 
 
 def _as_int(value: Any) -> int | None:
@@ -384,11 +442,10 @@ class Adapter:
             )
         return tied
 
-    def _head_tied(self) -> bool:
-        tied = self.wrapper_tied()
-        return self.tie_word_embeddings() if tied is None else tied
-
     def tie_word_embeddings(self) -> bool:
+        """Whether the output head is the token table: the one rule, not overridden. A
+        multimodal wrapper decides for its head first (`wrapper_tied`), else the model's
+        own reading (`own_tie`, the one override point)."""
         tied = self.wrapper_tied()
         return self.own_tie() if tied is None else tied
 
@@ -396,7 +453,9 @@ class Adapter:
         """The language model's own `tie_word_embeddings` (its text_config's inside a
         wrapper), which its class applies to the ties it registers itself (a BART inside
         Florence-2 ties its stacks' tables to `shared` by it; the wrapper's head is the
-        wrapper's business, `wrapper_tied`)."""
+        wrapper's business, `wrapper_tied`). The override point for a family whose head
+        tie is read otherwise (LFM2's `tie_embedding`) or fixed by its modeling code
+        (CPM-Ant, Pop2Piano)."""
         return bool(
             self.read(
                 "tie_word_embeddings",
@@ -624,6 +683,11 @@ class Adapter:
         "chunked_attention": "chunked", "chunked": "chunked", "linear_attention": "linear",
         "linear": "linear", "mamba": "linear", "mamba2": "linear", "recurrent": "linear",
         "conv": "linear", "deltanet": "linear", "gated_deltanet": "linear", "ssm": "linear",
+        # reference sliding-window attention (R-SWA, Unlimited-OCR): the cache keeps every
+        # prefill (image + prompt) token for good and windows only the decoded ones
+        # (transformers' DynamicReferenceSlidingWindowLayer), so a context that is all
+        # prompt is held whole: for sizing, a full layer
+        "reference_sliding_attention": "full",
     }
 
     def _normalise_layer_type(self, value: str) -> str:
@@ -924,7 +988,7 @@ class Adapter:
             hidden_size=self.hidden_size(),
             num_layers=n_layers,
             vocab_size=self.vocab_size(),
-            tie_word_embeddings=self._head_tied(),
+            tie_word_embeddings=self.tie_word_embeddings(),
             head_bias=self.head_bias(),
             max_position_embeddings=self.max_positions(),
             norm=self.norm_kind(),  # type: ignore[arg-type]

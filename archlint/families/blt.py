@@ -41,18 +41,6 @@ from archlint.spec import (
 ENCODER, DECODER, GLOBAL, PATCHER = (
     "encoder_config", "decoder_config", "global_config", "patcher_config"
 )
-#: BltConfig's defaults for the keys its sub-configs may omit (BltLocalEncoderConfig ...)
-DEFAULTS: dict[str, dict[str, Any]] = {
-    ENCODER: {"hidden_size": 1024, "num_attention_heads": 16, "num_hidden_layers": 1,
-              "cross_attn_all_layers": False},
-    DECODER: {"hidden_size": 1024, "num_attention_heads": 16, "num_hidden_layers": 9,
-              "cross_attn_all_layers": True, "hidden_size_global": 2048},
-    GLOBAL: {"hidden_size": 2048, "num_attention_heads": 16, "num_hidden_layers": 25},
-    PATCHER: {"hidden_size": 768, "num_attention_heads": 12, "num_hidden_layers": 14,
-              "vocab_size": 260},
-}
-
-
 def llama_stack_params(hidden: int, heads: int, kv_heads: int, width: int, layers: int) -> int:
     """`layers` of BltTransformerLayer: q/k/v/o without biases (head size hidden // heads),
     a gated MLP of `width`, two RMSNorms."""
@@ -69,13 +57,10 @@ class Blt(Adapter):
 
     # -- the sub-configs ----------------------------------------------------------------------
     def _sub(self, part: str, key: str) -> Any:
-        value = self.read(f"{part}.{key}", f"{part}.{key}")
-        if value is None and key in DEFAULTS[part]:
-            value = DEFAULTS[part][key]
-            self.prov[f"{part}.{key}"] = FieldSource(
-                kind="default", detail=f"transformers Blt {part} class default {value!r}"
-            )
-        return value
+        """A sub-config's key: declared, else the default transformers applies (the
+        sub-config class's own for a declared sub-config, BltConfig's default one for an
+        absent one: the defaults table's dotted keys)."""
+        return self.read(f"{part}.{key}", f"{part}.{key}")
 
     def _width(self, part: str) -> int:
         """The MLP width: declared, else the sub-config class's int(8 · hidden / 3)."""

@@ -238,7 +238,10 @@ class XLNet(Generic):
     (r_w_bias, r_r_bias, r_s_bias: n_head × d_head each) and the two segment embeddings
     (seg_embed: 2 × n_head × d_head); a plain biased FFN (layer_1 d_model → d_inner,
     layer_2 back, `ff_activation`), a LayerNorm after each. The model adds mask_emb
-    (d_model); the LM head is the tied token table with a bias (lm_loss)."""
+    (d_model); the LM head is the tied token table with a bias (lm_loss). Its cache is
+    Transformer-XL's memory (`mems`: each layer's input hidden state, d_model per token,
+    every token kept when mem_len is unset, as in the released configs, else the last
+    mem_len), not K/V."""
 
     name = "xlnet"
     model_types = ("xlnet",)
@@ -262,7 +265,14 @@ class XLNet(Generic):
         extra = h * width + 3 * width + 2 * width  # r, r_{w,r,s}_bias, seg_embed
         if index == 0:
             extra += h  # mask_emb
-        return spec.model_copy(update={"extra_params": extra})
+        spec.attention.provenance["cache_width"] = _modeling("xlnet", "mems: d_model per token")
+        update: dict[str, object] = {"cache_width": h}
+        memory = self.read_int("window", "mem_len")
+        if memory:
+            update["window"] = memory  # cache_mem keeps the last mem_len states
+        return spec.model_copy(update={
+            "extra_params": extra, "attention": att.model_copy(update=update),
+        })
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
         return (*super().layer_key(index, layer_type), index == 0)
@@ -516,7 +526,7 @@ class CpmAnt(Generic):
         return spec.model_copy(update={"intermediate_size": width, "gated": True,
                                        "bias": False})
 
-    def tie_word_embeddings(self) -> bool:
+    def own_tie(self) -> bool:
         self.cv.asked.add("tie_word_embeddings")
         self.prov["tie_word_embeddings"] = _modeling(
             "cpmant", "lm_head is vocab_size rows, the input table vocab + prompt rows: untied"

@@ -49,8 +49,6 @@ CSA = "compressed_sparse_attention"
 HCA = "heavily_compressed_attention"
 #: DeepseekV4Config's legacy `compress_ratios` values → layer types
 RATIO_TYPES = {0: SLIDING, 4: CSA, 128: HCA}
-#: DeepseekV4Config.default_compress_rates
-DEFAULT_RATES = {CSA: 4, HCA: 128}
 #: `expert_dtype` → how the routed experts are stored: "fp4" is E2M1 packed two per int8 with
 #: a float8_e8m0fnu scale per 32 inputs (DeepSeek's inference/model.py: Linear with
 #: float4_e2m1fn_x2, fp4_block_size 32), the MX FP4 layout; "fp8" is the fp8 blocks of the
@@ -117,10 +115,14 @@ class DeepseekV4(Adapter):
         if isinstance(rates, dict) and isinstance(rates.get(layer_type), int):
             self.prov[f"compress_rate_{layer_type}"] = self.declared("compress_rates")
             return int(rates[layer_type])
+        # DeepseekV4Config.__post_init__ fills compress_rates from its class constant
+        # default_compress_rates, whatever the other keys: the table's value is that constant
+        found = self.cv.computed_default(f"compress_rates.{layer_type}")
+        rate = int(found[0]) if found is not None else 0
         self.prov[f"compress_rate_{layer_type}"] = _config_default(
-            f"default_compress_rates[{layer_type!r}] = {DEFAULT_RATES[layer_type]}"
+            f"default_compress_rates[{layer_type!r}] = {rate}"
         )
-        return DEFAULT_RATES[layer_type]
+        return rate
 
     def _type_at(self, index: int) -> str:
         """The V4 type of a stack layer, or of an MTP block past the stack: the legacy

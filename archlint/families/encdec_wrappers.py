@@ -41,7 +41,7 @@ class Pop2Piano(T5):
     name = "pop2piano"
     model_types = ("pop2piano",)
 
-    def tie_word_embeddings(self) -> bool:
+    def own_tie(self) -> bool:
         return False
 
 

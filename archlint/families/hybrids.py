@@ -667,7 +667,7 @@ class Lfm2(Llama):
     model_types = ("lfm2",)
     tie_default = True
 
-    def tie_word_embeddings(self) -> bool:
+    def own_tie(self) -> bool:
         """`tie_embedding` (LFM2's own key) over `tie_word_embeddings`: Lfm2Config pops it
         into tie_word_embeddings after the field is set (transformers 5.23
         configuration_lfm2.py), so a config holding both is tied as `tie_embedding` says."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from archlint.families import Generic, tf_tables
+from archlint.families import Generic
 from archlint.families.attention_variants import Ernie45
-from archlint.families.base import _as_int
+from archlint.families.base import Adapter, _as_int
 from archlint.families.dialects import Llama
 from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec
 
@@ -47,11 +47,10 @@ class Ernie45VLMoeText(Ernie45):
         return pair[0] if pair else super().num_experts()
 
     def is_moe_layer(self, index: int) -> bool:
-        kinds = self.cv.lookup("mlp_layer_types")[0]
-        if isinstance(kinds, list) and index < len(kinds):
-            return kinds[index] == "sparse" and self.num_experts() > 1
-        # Ernie4_5_VLMoeTextConfig: mlp_layer_types defaults to ["dense"] + ["sparse"] * (L - 1)
-        return index > 0 and self.num_experts() > 1
+        # the one per-layer pattern reading (`moe_layers`: mlp_layer_types, declared or
+        # Ernie4_5_VLMoeTextConfig's ["dense"] + ["sparse"] * (L - 1)), not ERNIE-4.5's
+        # moe_layer_start_index / interval keys, which the VL text config does not have
+        return Adapter.is_moe_layer(self, index)
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
@@ -117,11 +116,7 @@ class IdeficsText(Llama):
         if not self._cross(index):
             return spec
         h = self.hidden_size()
-        vision = self.cv.root.get("vision_config")
-        vision = vision if isinstance(vision, dict) else {}
-        kv_width = _as_int(vision.get("embed_dim")) or _as_int(
-            ((tf_tables.defaults_for("idefics") or {}).get("vision_config") or {}).get(
-                "embed_dim")) or h
+        kv_width = self.read_int("cross_kv_input", "vision_config.embed_dim") or h
         qk_norm = bool(self.read("qk_layer_norms", "qk_layer_norms", default=False))
         prov = dict(spec.attention.provenance)
         prov["source"] = _modeling("idefics", "gated_cross_attn_layers: cross-attention to "
@@ -268,15 +263,6 @@ class MuseSparkText(Generic):
     model_types = ("muse_spark_text",)
     known = True
 
-    def _sparse(self, index: int) -> bool:
-        kinds = self.cv.lookup("mlp_layer_types")[0]
-        if isinstance(kinds, list) and index < len(kinds):
-            return kinds[index] == "sparse"
-        return True  # MuseSparkTextConfig: mlp_layer_types defaults to all "sparse"
-
-    def is_moe_layer(self, index: int) -> bool:
-        return self._sparse(index) and self.num_experts() > 1
-
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         spec = super().layer(index, layer_type)
         att, ffn, h = spec.attention, spec.ffn, self.hidden_size()
@@ -295,9 +281,6 @@ class MuseSparkText(Generic):
         else:
             params["dense_ffn"] = 3 * h * ffn.intermediate_size
         return spec.model_copy(update={"block_params": params})
-
-    def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
-        return (*super().layer_key(index, layer_type), self._sparse(index))
 
     def build(self) -> ModelSpec:
         for key in ("qk_scale_factor", "output_multiplier", "post_norm_eps",

@@ -122,6 +122,14 @@ def derived_keys(model_type: str) -> frozenset[str]:
     return frozenset(entry.get("derived") or ())
 
 
+def overridden_keys(model_type: str) -> frozenset[str]:
+    """Keys whose declared value the class replaces with one it computes (UnlimitedOcrText's
+    head_dim is always hidden_size // num_attention_heads): a config's value for them is
+    not what transformers builds."""
+    entry = _entry(model_type) or {}
+    return frozenset(entry.get("overridden") or ())
+
+
 def attribute_map(model_type: str) -> dict[str, str]:
     """Dialect alias -> canonical attribute (`n_embd` -> `hidden_size` for GPT-2)."""
     entry = _entry(model_type) or {}

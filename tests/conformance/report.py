@@ -118,7 +118,10 @@ def markdown(
         "`tf_side.py`, `shrink.py`).",
         "",
         "- **Config**: a real config from `fixtures/models/` or `fixtures/zoo/` where one "
-        "has the type, else the configuration class's defaults.",
+        "has the type, else the configuration class's defaults; where those cannot build "
+        "(a None head size, KV-head count or vocabulary), the missing keys take the values "
+        "one real checkpoint of the type declares (`fixtures/zoo/SOURCES.json` "
+        "`completions`, each with its url; the config column names it).",
         "- **Parameters**: `named_parameters()` of the Auto model class (causal LM; base model "
         "for encoders; seq2seq LM; image/multimodal LM), tied weights once; multi-token-"
         "prediction modules left out (transformers does not build them); exact = within 0.1 %.",

@@ -4,8 +4,10 @@ transformers' modules, one verdict each.
 Config per type: a real config from `fixtures/models/` or `fixtures/zoo/` (Checkpoint files;
 the first by file name when several share a model_type), else the defaults of the
 configuration class (`archlint/families/transformers_tables.json.gz`, generated from the
-pinned transformers). Parameters are compared on that config; the cache on a copy shrunk by
-`shrink.shrink_layers` — both sides always read the same config.
+pinned transformers), completed where they cannot build with one real checkpoint's values
+(`completions`, recorded in fixtures/zoo/SOURCES.json). Parameters are compared on that
+config; the cache on a copy shrunk by `shrink.shrink_layers` — both sides always read the
+same config.
 
 Verdicts: exact (parameters within 0.1 %, KV per token and constant state equal, in elements)
 | params off | KV off | state off | several of these | KV not observed (parameters exact,
@@ -16,6 +18,7 @@ is then outside the rates, as the issue scopes it).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -295,6 +298,47 @@ def filled_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Where a type's completions are recorded (`completions`: model_type, values by dotted key,
+#: the real checkpoint they come from and its url), beside the zoo configs' provenance.
+SOURCES = ROOT / "fixtures" / "zoo" / "SOURCES.json"
+
+
+@functools.lru_cache(maxsize=1)
+def completions() -> dict[str, dict[str, Any]]:
+    """model_type -> its completion entry: the keys a configuration class's defaults leave
+    unbuildable (None where the modules need a number), each with the value a real checkpoint
+    of the type declares. Never values chosen to make the two sides agree: a value comes from
+    one named public config, which the entry's url shows."""
+    data = json.loads(SOURCES.read_text())
+    return {entry["model_type"]: entry for entry in data.get("completions", [])}
+
+
+def completed_defaults(defaults: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `defaults` with the entry's values set at their dotted keys
+    (`text_config.head_dim` in the text sub-config)."""
+    import copy
+
+    out = copy.deepcopy(defaults)
+    for dotted, value in entry["values"].items():
+        *parents, last = dotted.split(".")
+        node = out
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return out
+
+
+def defaults_candidate(model_type: str, defaults: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The class defaults as a candidate config: completed where SOURCES.json completes the
+    type (its label then names the checkpoint the values come from)."""
+    config = filled_defaults(defaults)
+    entry = completions().get(model_type)
+    if entry is None:
+        return "defaults", config
+    keys = ", ".join(sorted(entry["values"]))
+    return f"defaults + {keys} of {entry['model_id']}", completed_defaults(config, entry)
+
+
 def plan() -> tuple[list[tuple[str, list[tuple[str, dict[str, Any]]]]], dict[str, list[str]]]:
     """(in-scope jobs: model_type and its candidate configs, out-of-scope types by
     category). Candidates: the real configs, then the class defaults."""
@@ -311,7 +355,7 @@ def plan() -> tuple[list[tuple[str, list[tuple[str, dict[str, Any]]]]], dict[str
         candidates = list(reals.get(model_type, []))
         defaults = tf_tables.defaults_for(model_type)
         if defaults is not None:
-            candidates.append(("defaults", filled_defaults(defaults)))
+            candidates.append(defaults_candidate(model_type, defaults))
         if not candidates:
             out.setdefault("no defaults", []).append(model_type)
             continue

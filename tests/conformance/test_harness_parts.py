@@ -181,3 +181,21 @@ def test_held_by_transformers_reads_the_classes_themselves() -> None:
     # LlamaForCausalLM ties lm_head to embed_tokens and LlamaConfig keeps either value
     assert vary.held_by_transformers("llama", {"tie_word_embeddings": False}) == {}
     assert vary.held_by_transformers("llama", {"tie_word_embeddings": True}) == {}
+
+
+def test_completions_set_dotted_keys_and_name_their_checkpoint() -> None:
+    """A completion sets only its own keys (at any depth) on a copy, and the candidate's
+    label names the checkpoint the values come from; each entry cites a public url."""
+    from tests.conformance import run
+
+    defaults = {"model_type": "x", "head_dim": None, "text_config": {"head_dim": None}}
+    entry = {"values": {"head_dim": 64, "text_config.head_dim": 128}, "model_id": "org/m"}
+    done = run.completed_defaults(defaults, entry)
+    assert done == {"model_type": "x", "head_dim": 64, "text_config": {"head_dim": 128}}
+    assert defaults["text_config"]["head_dim"] is None
+    for model_type, entry in run.completions().items():
+        assert entry["url"].startswith("https://") and "/" in entry["model_id"], model_type
+        assert entry["values"], model_type
+    source, config = run.defaults_candidate("nemotron", {"num_key_value_heads": None})
+    assert source == "defaults + num_key_value_heads of nvidia/Minitron-8B-Base"
+    assert config["num_key_value_heads"] == 8

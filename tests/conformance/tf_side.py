@@ -35,7 +35,9 @@ the per-token figure; compressed entries emitted once per `compress_rate` tokens
 (DeepSeek-V4) are read off a second forward as long as the largest rate; a cache holding
 more positions than the forward fed (CPM-Ant's prompt prefix) is read as growth between
 forwards of TOKENS and 2·TOKENS tokens;
-linear-attention / SSM layers give their conv and recurrent states.
+linear-attention / SSM layers give their conv and recurrent states; a reference
+sliding-window layer's prefill (kept apart from its window, every prompt token for good)
+grows with the context.
 A model whose forward returns no cache is run again with the cache object it would build,
 which it fills in place; state a module keeps on itself (RecurrentGemma) or a cache keeps
 beside its layers (MiniMaxCache.linear_cache) is added. An
@@ -343,11 +345,21 @@ def observe_cache(
     """(full per-token elements, windowed per-token elements, state elements, layer kinds)."""
     import torch
 
+    if not _takes_cache(model) and not model.can_generate():
+        # a model that neither takes a cache nor generates (ViLT's encoder over text and
+        # image patches) keeps no K/V: nothing to observe, and a forward would only ask
+        # for the images it encodes
+        return 0.0, 0.0, 0.0, []
     with torch.no_grad():
         try:
             runner, out = model, _forward(model, forward_inputs(model, category, device))
         except Exception:
-            runner, out = _forward_fallback(model, category, device)
+            given = _image_inputs(model, device) or _stream_ids(model, device)
+            if not given:
+                runner, out = _forward_fallback(model, category, device)
+            else:
+                runner = model
+                out = _forward(model, {**forward_inputs(model, category, device), **given})
         cache = getattr(out, "past_key_values", None)
         if cache is None:
             cache = getattr(out, "cache_params", None)  # Mamba / Falcon-Mamba outputs
@@ -360,9 +372,19 @@ def observe_cache(
             t.numel() for layer in rnn.values() for t in layer if isinstance(t, torch.Tensor)
         )
         return 0.0, 0.0, float(numel), ["rnn_state"] * len(rnn)
-    if cache is None and _state_list(out):
+    if cache is None and _tensor_list(out, "mems"):
+        # Transformer-XL recurrence (XLNet): per layer the hidden states of the tokens seen,
+        # (tokens, batch, d_model), from which each step recomputes its keys and values;
+        # `cache_mem` keeps the last mem_len of them (a window), all when mem_len is unset
+        mems = _tensor_list(out, "mems")
+        per_token = float(sum(t.numel() for t in mems)) / TOKENS
+        kind = "mems (last mem_len)" if getattr(runner.config, "mem_len", None) else "mems"
+        if kind == "mems":
+            return per_token, 0.0, 0.0, [kind] * len(mems)
+        return 0.0, per_token, 0.0, [kind] * len(mems)
+    if cache is None and _tensor_list(out, "state"):
         # RWKV returns its recurrent state as a list of (batch, hidden, layers) tensors
-        return 0.0, 0.0, float(sum(t.numel() for t in _state_list(out))), ["state"]
+        return 0.0, 0.0, float(sum(t.numel() for t in _tensor_list(out, "state"))), ["state"]
     if cache is None and not _takes_cache(runner):
         return _cacheless_kv(runner)
     if cache is None:
@@ -372,6 +394,47 @@ def observe_cache(
         full, window = _growth(model, runner, category, device, full, window)
     full += _compressed_per_token(runner, cache, category, device)
     return full, window, state + _module_held_state(runner), kinds
+
+
+def _image_inputs(model: Any, device: str) -> dict[str, Any]:
+    """One zero image for a model whose forward insists on images it cross-attends to
+    (Idefics: `pixel_values` (batch, images, channels, size, size) and an
+    `image_attention_mask` (batch, tokens, images)): the cache holds the text tokens'
+    self-attention K/V, and the image only feeds the cross-attention layers. {} for a model
+    without that form."""
+    import inspect
+
+    import torch
+
+    params = inspect.signature(model.forward).parameters
+    vision = getattr(model.config, "vision_config", None)
+    size = getattr(vision, "image_size", None)
+    if "image_attention_mask" not in params or not isinstance(size, int):
+        return {}
+    channels = getattr(vision, "num_channels", 3)
+    dtype = next(model.parameters()).dtype
+    return {
+        "pixel_values": torch.zeros((1, 1, channels, size, size), dtype=dtype, device=device),
+        "image_attention_mask": torch.ones((1, TOKENS, 1), dtype=torch.long, device=device),
+    }
+
+
+def _stream_ids(model: Any, device: str) -> dict[str, Any]:
+    """Token ids for an embedding that reads several streams per position (Kyutai's
+    speech-to-text: one id per audio codebook and the text, each offset into one table by
+    `audio_tokens_offsets`): input_ids (batch, tokens, streams). The cache is still one
+    K/V per position. {} for a model whose input embedding has no such offsets."""
+    import torch
+
+    try:
+        embed = model.get_input_embeddings()
+    except Exception:
+        return {}
+    offsets = getattr(embed, "audio_tokens_offsets", None)
+    if not isinstance(offsets, torch.Tensor) or offsets.dim() != 1:
+        return {}
+    shape = (1, TOKENS, int(offsets.shape[0]))
+    return {"input_ids": torch.zeros(shape, dtype=torch.long, device=device)}
 
 
 def _holds_more_rows(cache: Any) -> bool:
@@ -466,14 +529,16 @@ def _cacheless_kv(model: Any) -> tuple[float, float, float, list[str]]:
     return full, 0.0, 0.0, kinds
 
 
-def _state_list(out: Any) -> list[Any]:
+def _tensor_list(out: Any, name: str) -> list[Any]:
+    """The per-layer tensors an output returns as a list under `name` (RWKV's `state`,
+    XLNet's `mems`), or []."""
     import torch
 
-    state = getattr(out, "state", None)
-    if isinstance(state, (list, tuple)) and state and all(
-        isinstance(t, torch.Tensor) for t in state
+    held = getattr(out, name, None)
+    if isinstance(held, (list, tuple)) and held and all(
+        isinstance(t, torch.Tensor) for t in held
     ):
-        return list(state)
+        return list(held)
     return []
 
 
@@ -576,6 +641,7 @@ def _read_cache(
                 window += per_token
             else:
                 full += per_token
+        full += _prefill_per_token(layer, tokens)
         state += _layer_state(layer, _conv_kernels(blocks[i]) if i < len(blocks) else None)
     # MiniMaxCache keeps each lightning layer's K^T V matrix beside its layers, in a list
     for t in getattr(cache, "linear_cache", None) or []:
@@ -583,6 +649,17 @@ def _read_cache(
             state += t.numel()
             kinds.append("linear")
     return full, window, state, kinds
+
+
+def _prefill_per_token(layer: Any, tokens: int) -> float:
+    """K/V elements per token a cache layer keeps apart for the prefill: a reference
+    sliding-window layer (Unlimited-OCR's R-SWA, `prefill_keys` / `prefill_values`) holds
+    every prompt token for good and windows only the decoded ones, so its prompt grows with
+    the context like a full layer's (the forward here is all prefill). 0 for other layers."""
+    import torch
+
+    held = [getattr(layer, name, None) for name in ("prefill_keys", "prefill_values")]
+    return sum(t.numel() for t in held if isinstance(t, torch.Tensor)) / tokens
 
 
 def _values_are_keys(block: Any, key_width: float) -> bool:
@@ -663,15 +740,16 @@ def _layer_state(layer: Any, kernels: list[int] | None = None) -> float:
 CPU_FALLBACK_MAX_PARAMS = 1_000_000_000
 
 
-def build_cpu_model(class_name: str, config: Any) -> Any:
-    """The model on the CPU with uninitialised-then-zeroed weights: shapes are what count."""
+def build_cpu_model(class_name: str, config: Any, dtype: Any = None) -> Any:
+    """The model on the CPU with uninitialised-then-zeroed weights (bf16 unless `dtype`
+    says otherwise): shapes are what count."""
     import torch
     import transformers
     from transformers.initialization import no_init_weights
 
     cls = getattr(transformers, class_name)
     previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
+    torch.set_default_dtype(dtype or torch.bfloat16)
     try:
         with no_init_weights():
             model = cls(config)
@@ -762,6 +840,8 @@ def observe_cache_cpu(
     class_name: str, config: Any, category: str, params: int,
     model_type: str | None = None, config_dict: dict[str, Any] | None = None,
 ):
+    import torch
+
     if params > CPU_FALLBACK_MAX_PARAMS and config_dict is not None and model_type:
         # too big to allocate as it is: the same cache from a copy with thin FFNs and table
         # thinned as the class reads it (its defaults included: JetMoe's zoo config names the
@@ -774,8 +854,14 @@ def observe_cache_cpu(
             params = sum(p.numel() for p in build_model(class_name, config).parameters())
     if params > CPU_FALLBACK_MAX_PARAMS:
         raise RuntimeError(f"meta forward failed and the CPU copy would hold {params:,} params")
-    model = build_cpu_model(class_name, config)
-    return observe_cache(model, category, device="cpu")
+    try:
+        return observe_cache(build_cpu_model(class_name, config), category, device="cpu")
+    except RuntimeError as exc:
+        if "expected scalar type" not in str(exc):
+            raise
+    # a model that builds some tensors of its own in float32 whatever the weights' dtype
+    # (XLNet's relative position embedding) runs only in float32; the dtype changes no shape
+    return observe_cache(build_cpu_model(class_name, config, torch.float32), category, "cpu")
 
 
 def _observe_batched(class_name: str, config: Any, category: str):
