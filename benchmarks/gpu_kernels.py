@@ -676,12 +676,16 @@ def main():
                         f"spills={k['n_spills']} regs={k['n_regs']}" for k in spills[:20]))
         Path(a.json).write_text(json.dumps(out, indent=1, default=str))
     bad = [r["name"] for r in ROWS if r["kind"] == "check" and not r["ok"]]
+    errors = [r["section"] for r in ROWS if r["kind"] == "error"]
     log(f"checks failed: {bad}" if bad else "all checks ok")
+    if errors:  # a section that raised lost its remaining rows: not "all ok"
+        log(f"sections that raised (their later rows are missing): {errors}")
     met = {True: "MET", False: "no"}
     log("targets: " + ", ".join(f"{r['section']}:{r['name']}={met[bool(r['target_met'])]}"
                                 for r in ROWS if r["kind"] == "bench" and "target_met" in r))
     log(f"total {time.time() - t0:.0f} s")
+    return 1 if bad or errors else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -30,36 +30,11 @@ TOL = {torch.float32: 1e-5, torch.float16: 3e-3}
 DTYPES = [torch.float32, torch.float16]
 
 
-def _interpreter_compat():
-    """Triton 3.6's interpreter turns a scalar into a Python int with int(array) on a 1-element
-    array, which NumPy >= 2.4 refuses (loops with run-time bounds then fail); 3.9 squeezes first.
-    Re-set that one attribute the way 3.9 does; a no-op where the interpreter already does."""
-    import inspect
-
-    import triton.runtime.interpreter as ti
-
-    orig = getattr(ti, "_patch_lang_tensor", None)
-    if orig is None or getattr(orig, "_squeezed", False):
-        return
-    try:
-        if "data.squeeze()" in inspect.getsource(orig):
-            return
-    except OSError:
-        return
-
-    def patched(tensor, scope):
-        orig(tensor, scope)
-        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.squeeze()))
-
-    patched._squeezed = True
-    ti._patch_lang_tensor = patched
-
-
 @pytest.fixture(scope="module")
 def K():
     """The kernel modules, (re)imported with TRITON_INTERPRET=1 set: @triton.jit reads it when a
-    kernel is defined, so modules imported earlier without it are reloaded."""
-    _interpreter_compat()
+    kernel is defined, so modules imported earlier without it are reloaded. Importing `_util`
+    also fits Triton 3.6's interpreter to NumPy >= 2.4 (`_util.interpreter_compat`)."""
     try:
         base = "archlint.kernels"
         importlib.import_module(base + "._util")
