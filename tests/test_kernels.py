@@ -366,6 +366,25 @@ def test_decode_mla_moe_pruning_fits_shared_memory(K):
         assert kept and all(moe._shared_bytes(c, bm, 4) <= 232_448 for c in kept)
 
 
+def test_moe_down_pruning_counts_one_weight_tile(K):
+    """The down GEMM streams one weight tile per K step, not gate/up's two: its 256-wide tiles
+    fit. By hand, the TMA down tile 256x64 at BLOCK_M 128, 3 stages, bf16: 3·(128·64 + 256·64)·2
+    + 3·8 (one mbarrier a stage) = 147,480 B, the figure Triton 3.6 and 3.9 compile it to for
+    sm_90 (kernels/compile_check.py); counted with two weight tiles it would be 245,784 B, over
+    the 232,448 B of a block, and pruned."""
+    moe = K.moe
+    b16 = torch.empty(1, dtype=torch.bfloat16)
+    tile = moe.tma_config((256, 64, 8, 3, 1))
+    assert moe._shared_bytes(tile, 128, 2, 1, tma=True) == 147_480
+    assert moe._shared_bytes(tile, 128, 2, 2, tma=True) == 245_784
+    down = moe._down_tma_tuned.early_config_prune(moe._down_tma_tuned.configs, {"Hd": b16},
+                                                  BLOCK_M=128)
+    assert sorted(map(moe._tma_shape, down)) == sorted(moe._TMA_DOWN[128])
+    ptr = moe.prune_moe_configs(moe._CONFIGS, {"Hin": b16}, BLOCK_M=128)
+    assert (256, 64, 8, 3) in [(c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps,
+                                c.num_stages) for c in ptr]
+
+
 def test_pruning_follows_the_device_limit(K, monkeypatch):
     """The limit is the device's, not Hopper's: on a chip with 101,376 B a block (sm_86/sm_89,
     CUDA's programming guide, compute capabilities table: 99 KB) the MLA prefill keeps only
