@@ -233,8 +233,12 @@ def moe_tma_tiles():
         kept = tuned.early_config_prune(tuned.configs, {"X": Elem(2)}, BLOCK_M=bm)
         weights = 2 if kind == "gate_up" else 1
         fallback = [c for c in tuned.configs if moe._tma_shape(c) == moe._TMA_FALLBACK]
+        seen = set()  # PERSIST only sizes the grid (not specialised): one binary for both
         for c, is_fixed in [(c, False) for c in kept] + [(fallback[0], True)]:
             bn, bk = c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"]
+            if (bn, bk, c.num_warps, c.num_stages, is_fixed) in seen:
+                continue
+            seen.add((bn, bk, c.num_warps, c.num_stages, is_fixed))
             if kind == "gate_up":
                 ptrs = idx | dict(X=b, Wd=f"tensordesc<bf16[{bn}, {bk}]>", B13=b, Hout=b)
                 consts = dict(EVEN_K=_even_k(bias, c), HAS_BIAS=bias, CLAMPED=bias)
@@ -245,7 +249,8 @@ def moe_tma_tiles():
                 consts = dict(HAS_BIAS=bias)
             yield ("moe_tma", f"{kind} BLOCK_M {bm} bf16" + (" bias+clamp" if bias else ""),
                    _moe_name(c), fn, ptrs,
-                   consts | dict(BLOCK_M=bm) | c.kwargs, c.num_warps, c.num_stages, None,
+                   consts | dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk), c.num_warps, c.num_stages,
+                   None,
                    moe._shared_bytes(c, bm, 2, weights, tma=True), is_fixed)
 
 

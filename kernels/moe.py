@@ -296,7 +296,7 @@ _TMA_FALLBACK = (64, 32, 4, 2, 1)
 
 def _tma_config(t, hook):
     bn, bk, w, s, persist = t
-    return triton.Config({"BLOCK_N": bn, "BLOCK_K": bk, "PERSIST": bool(persist)},
+    return triton.Config({"BLOCK_N": bn, "BLOCK_K": bk, "PERSIST": int(persist)},
                          num_warps=w, num_stages=s, pre_hook=hook)
 
 
