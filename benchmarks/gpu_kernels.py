@@ -15,6 +15,7 @@ enough that one set would sit in L2 (50 MB on an H100).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -23,6 +24,7 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import torch
@@ -99,6 +101,21 @@ TF32_TOL = 5e-3
 def n_sets(bytes_per_set):
     """Rotate among several input sets while one set would fit in L2 (50 MB)."""
     return 1 if bytes_per_set > 256e6 else 3
+
+
+@contextlib.contextmanager
+def row(section, name):
+    """One row of a section: an exception inside is recorded as that row's error and the
+    section goes on with its next row (a tile or shape the chip refuses costs that row only).
+    A CUDA error that poisons the context still ends the run: nothing in-process helps."""
+    try:
+        yield
+    except Exception as e:
+        traceback.print_exc()
+        ROWS.append({"kind": "error", "section": section, "name": name, "error": repr(e)[:500]})
+        log(f"  {section:8s} {name:40s} ERROR {type(e).__name__}: {str(e)[:200]}")
+        if CUDA:
+            torch.cuda.empty_cache()
 
 
 def record(section, name, **kw):
@@ -206,112 +223,128 @@ def try_time(label, fn, sets, **kw):
         return float("nan")
 
 
+def _decode_point(smoke, b, h, g, s, d):
+    """One decode shape: checked in bf16, timed with a splits sweep, against SDPA."""
+    lens = torch.full((b,), s, device=DEV, dtype=torch.int32)
+    nbytes = 2 * b * g * s * d * 2
+    sets = [(randn(b, h, d), randn(b, g, s, d), randn(b, g, s, d))
+            for _ in range(n_sets(nbytes))]
+    q, kc, vc = sets[0]
+    check(f"decode bf16 B{b} S{s}", AD.decode_attention(q, kc, vc, lens),
+          REF.sdpa_decode(q.float(), kc.float(), vc.float()) if smoke or b * s <= 262144
+          else REF.sdpa_decode(q, kc, vc), 2e-2)
+    ours = time_ms(lambda q, k, v, lens=lens: AD.decode_attention(q, k, v, lens), sets)
+    cfg = best_config(AD._decode_tuned)
+    auto = AD.pick_num_splits(b * g, s)
+    sweep = {}
+    for ns in sorted({1, 2, 4, 8, 16, auto}):
+        sweep[ns] = time_ms(lambda q, k, v, ns=ns, lens=lens: AD.decode_attention(q, k, v, lens,
+                                                                        num_splits=ns), sets)
+    graph = time_graph_ms(lambda q, k, v, lens=lens: AD.decode_attention(q, k, v, lens),
+                          sets)
+    sdpa = try_time("sdpa", lambda q, k, v: REF.sdpa_decode(q, k, v), sets)
+    flash = float("nan")
+    if CUDA:
+        with sdpa_backend("FLASH_ATTENTION"):
+            flash = try_time("sdpa flash", lambda q, k, v: REF.sdpa_decode(q, k, v), sets)
+    w = s // 8
+    win = time_ms(lambda q, k, v, lens=lens, w=w: AD.decode_attention(q, k, v, lens, window=w),
+                  sets)
+    # a window call is short enough that eager timing measures the host's launch path:
+    # time it (and the full one, for the ratio) as CUDA-graph replays too
+    win_graph = time_graph_ms(
+        lambda q, k, v, lens=lens, w=w: AD.decode_attention(q, k, v, lens, window=w), sets)
+    tb = lambda ms, nb=nbytes: nb / ms / 1e9  # noqa: E731
+    best = min(ours, *sweep.values())
+    record("decode", f"B{b} Hq{h}/Hkv{g} D{d} ctx{s}", ours_ms=ours, ours_TBps=tb(ours),
+           graph_ms=graph, auto_splits=auto,
+           splits_sweep_ms={k: round(v, 4) for k, v in sweep.items()},
+           best_TBps=tb(best), config=cfg,
+           sdpa_ms=sdpa, sdpa_TBps=tb(sdpa), sdpa_flash_ms=flash, sdpa_flash_TBps=tb(flash),
+           frac_of_copy=tb(ours) / CEIL["copy_TBps"], window_ms=win,
+           window_graph_ms=win_graph, window_graph_TBps=tb(win_graph, nbytes / 8),
+           ratio_window_graph=win_graph / graph,
+           target_met=bool(flash == flash and ours <= flash))
+
+
 def bench_decode(smoke):
     log("== decode attention (split-KV, GQA packed) ==")
     # fp32 check, with window, sinks and ragged lengths
     b, h, g, s, d = (2, 8, 2, 100, 64) if smoke else (4, 32, 8, 2048, 128)
-    q = randn(b, h, d, dtype=torch.float32)
-    kc, vc = randn(b, g, s, d, dtype=torch.float32), randn(b, g, s, d, dtype=torch.float32)
-    lens = torch.tensor([s - 37 * i for i in range(b)], device=DEV, dtype=torch.int32)
-    sinks = randn(h, dtype=torch.float32)
-    check("decode fp32", AD.decode_attention(q, kc, vc, lens),
-          REF.decode_attention_ref(q, kc, vc, lens), TF32_TOL)
-    check("decode fp32 window+sinks", AD.decode_attention(q, kc, vc, lens, window=300, sinks=sinks),
-          REF.decode_attention_ref(q, kc, vc, lens, window=300, sinks=sinks), TF32_TOL)
+    with row("decode", "fp32 checks"):
+        q = randn(b, h, d, dtype=torch.float32)
+        kc, vc = randn(b, g, s, d, dtype=torch.float32), randn(b, g, s, d, dtype=torch.float32)
+        lens = torch.tensor([s - 37 * i for i in range(b)], device=DEV, dtype=torch.int32)
+        sinks = randn(h, dtype=torch.float32)
+        check("decode fp32", AD.decode_attention(q, kc, vc, lens),
+              REF.decode_attention_ref(q, kc, vc, lens), TF32_TOL)
+        check("decode fp32 window+sinks",
+              AD.decode_attention(q, kc, vc, lens, window=300, sinks=sinks),
+              REF.decode_attention_ref(q, kc, vc, lens, window=300, sinks=sinks), TF32_TOL)
     shapes = [(2, 8, 2, 256, 64)] if smoke else [(64, 32, 8, 8192, 128), (8, 32, 8, 32768, 128)]
     for b, h, g, s, d in shapes:
-        lens = torch.full((b,), s, device=DEV, dtype=torch.int32)
-        nbytes = 2 * b * g * s * d * 2
-        sets = [(randn(b, h, d), randn(b, g, s, d), randn(b, g, s, d))
-                for _ in range(n_sets(nbytes))]
-        q, kc, vc = sets[0]
-        check(f"decode bf16 B{b} S{s}", AD.decode_attention(q, kc, vc, lens),
-              REF.sdpa_decode(q.float(), kc.float(), vc.float()) if smoke or b * s <= 262144
-              else REF.sdpa_decode(q, kc, vc), 2e-2)
-        ours = time_ms(lambda q, k, v, lens=lens: AD.decode_attention(q, k, v, lens), sets)
-        cfg = best_config(AD._decode_tuned)
-        auto = AD.pick_num_splits(b * g, s)
-        sweep = {}
-        for ns in sorted({1, 2, 4, 8, 16, auto}):
-            sweep[ns] = time_ms(lambda q, k, v, ns=ns, lens=lens: AD.decode_attention(q, k, v, lens,
-                                                                            num_splits=ns), sets)
-        graph = time_graph_ms(lambda q, k, v, lens=lens: AD.decode_attention(q, k, v, lens),
-                              sets)
-        sdpa = try_time("sdpa", lambda q, k, v: REF.sdpa_decode(q, k, v), sets)
-        flash = float("nan")
-        if CUDA:
-            with sdpa_backend("FLASH_ATTENTION"):
-                flash = try_time("sdpa flash", lambda q, k, v: REF.sdpa_decode(q, k, v), sets)
-        w = s // 8
-        win = time_ms(lambda q, k, v, lens=lens, w=w: AD.decode_attention(q, k, v, lens, window=w),
-                      sets)
-        # a window call is short enough that eager timing measures the host's launch path:
-        # time it (and the full one, for the ratio) as CUDA-graph replays too
-        win_graph = time_graph_ms(
-            lambda q, k, v, lens=lens, w=w: AD.decode_attention(q, k, v, lens, window=w), sets)
-        tb = lambda ms, nb=nbytes: nb / ms / 1e9  # noqa: E731
-        best = min(ours, *sweep.values())
-        record("decode", f"B{b} Hq{h}/Hkv{g} D{d} ctx{s}", ours_ms=ours, ours_TBps=tb(ours),
-               graph_ms=graph, auto_splits=auto,
-               splits_sweep_ms={k: round(v, 4) for k, v in sweep.items()},
-               best_TBps=tb(best), config=cfg,
-               sdpa_ms=sdpa, sdpa_TBps=tb(sdpa), sdpa_flash_ms=flash, sdpa_flash_TBps=tb(flash),
-               frac_of_copy=tb(ours) / CEIL["copy_TBps"], window_ms=win,
-               window_graph_ms=win_graph, window_graph_TBps=tb(win_graph, nbytes / 8),
-               ratio_window_graph=win_graph / graph,
-               target_met=bool(flash == flash and ours <= flash))
+        with row("decode", f"B{b} Hq{h}/Hkv{g} D{d} ctx{s}"):
+            _decode_point(smoke, b, h, g, s, d)
+
+
+def _prefill_point(b, h, g, s, d):
+    """One prefill shape, full causal and window S/8: checked in bf16, timed against SDPA's
+    backends."""
+    sets = [(randn(b, h, s, d), randn(b, g, s, d), randn(b, g, s, d))
+            for _ in range(n_sets(3 * b * h * s * d * 2))]
+    q, k, v = sets[0]
+    fl = AP.prefill_flops(b, h, s, s, d, d, causal=True)
+    tf = lambda ms, f=fl: f / ms / 1e9  # noqa: E731
+    kw = {"enable_gqa": True} if g != h else {}
+    sd = lambda q, k, v, kw=kw: torch.nn.functional.scaled_dot_product_attention(  # noqa: E731
+        q, k, v, is_causal=True, **kw)
+    ref = sd(q, k, v)
+    check(f"prefill bf16 Hkv{g}", AP.prefill_attention(q, k, v), ref, 2e-2)
+    ours = time_ms(lambda q, k, v: AP.prefill_attention(q, k, v), sets)
+    # the tile launched: the measured pick of this shape class, or the autotuner's
+    res = {"ours_ms": ours, "ours_TFLOPs": tf(ours), "config": AP.LAST_CONFIG["config"]}
+    for be in ("FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION"):
+        if not CUDA:
+            continue
+        with sdpa_backend(be):
+            ms = try_time(be, sd, sets)
+        res[f"{be.split('_')[0].lower()}_ms"] = ms
+        res[f"{be.split('_')[0].lower()}_TFLOPs"] = tf(ms)
+    w = s // 8
+    pos = torch.arange(s, device=DEV)
+    band = (pos[None, :] <= pos[:, None]) & (pos[None, :] > pos[:, None] - w)
+    check(f"prefill bf16 Hkv{g} window {w}", AP.prefill_attention(q, k, v, window=w),
+          torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=band, **kw),
+          2e-2)
+    win = time_ms(lambda q, k, v, w=w: AP.prefill_attention(q, k, v, window=w), sets)
+    res.update(window_ms=win, ratio_window=win / ours,
+               window_config=AP.LAST_CONFIG["config"],
+               window_TFLOPs=AP.prefill_flops(b, h, s, s, d, d, causal=True, window=w)
+               / win / 1e9)
+    # issue 17's prefill target: >= 0.8x cuDNN attention, measured in the same run
+    res["frac_of_cudnn"] = res.get("cudnn_ms", float("nan")) / ours
+    flash = res.get("flash_ms", float("nan"))
+    res["target_met"] = bool(flash == flash and ours <= flash)
+    res["window_target_met"] = bool(win / ours <= 0.3)
+    record("prefill", f"B{b} H{h}/Hkv{g} D{d} S{s} causal", **res)
 
 
 def bench_prefill(smoke):
     log("== prefill attention (flash, causal) ==")
     b, h, g, s, d = (1, 4, 2, 64, 32) if smoke else (1, 8, 2, 1024, 128)
-    q = randn(b, h, s, d, dtype=torch.float32)
-    k, v = randn(b, g, s, d, dtype=torch.float32), randn(b, g, s, d, dtype=torch.float32)
-    sinks = randn(h, dtype=torch.float32)
-    check("prefill fp32 causal GQA", AP.prefill_attention(q, k, v), REF.attention_ref(q, k, v),
-          TF32_TOL)
-    check("prefill fp32 window+softcap+sinks",
-          AP.prefill_attention(q, k, v, window=s // 8, softcap=30.0, sinks=sinks),
-          REF.attention_ref(q, k, v, window=s // 8, softcap=30.0, sinks=sinks), TF32_TOL)
+    with row("prefill", "fp32 checks"):
+        q = randn(b, h, s, d, dtype=torch.float32)
+        k, v = randn(b, g, s, d, dtype=torch.float32), randn(b, g, s, d, dtype=torch.float32)
+        sinks = randn(h, dtype=torch.float32)
+        check("prefill fp32 causal GQA", AP.prefill_attention(q, k, v), REF.attention_ref(q, k, v),
+              TF32_TOL)
+        check("prefill fp32 window+softcap+sinks",
+              AP.prefill_attention(q, k, v, window=s // 8, softcap=30.0, sinks=sinks),
+              REF.attention_ref(q, k, v, window=s // 8, softcap=30.0, sinks=sinks), TF32_TOL)
     b, h, s, d = (1, 4, 128, 32) if smoke else (4, 32, 4096, 128)
     for g in (h, 8 if not smoke else 2):
-        sets = [(randn(b, h, s, d), randn(b, g, s, d), randn(b, g, s, d))
-                for _ in range(n_sets(3 * b * h * s * d * 2))]
-        q, k, v = sets[0]
-        fl = AP.prefill_flops(b, h, s, s, d, d, causal=True)
-        tf = lambda ms, f=fl: f / ms / 1e9  # noqa: E731
-        kw = {"enable_gqa": True} if g != h else {}
-        sd = lambda q, k, v, kw=kw: torch.nn.functional.scaled_dot_product_attention(  # noqa: E731
-            q, k, v, is_causal=True, **kw)
-        ref = sd(q, k, v)
-        check(f"prefill bf16 Hkv{g}", AP.prefill_attention(q, k, v), ref, 2e-2)
-        ours = time_ms(lambda q, k, v: AP.prefill_attention(q, k, v), sets)
-        # the tile launched: the measured pick of this shape class, or the autotuner's
-        res = {"ours_ms": ours, "ours_TFLOPs": tf(ours), "config": AP.LAST_CONFIG["config"]}
-        for be in ("FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION"):
-            if not CUDA:
-                continue
-            with sdpa_backend(be):
-                ms = try_time(be, sd, sets)
-            res[f"{be.split('_')[0].lower()}_ms"] = ms
-            res[f"{be.split('_')[0].lower()}_TFLOPs"] = tf(ms)
-        w = s // 8
-        pos = torch.arange(s, device=DEV)
-        band = (pos[None, :] <= pos[:, None]) & (pos[None, :] > pos[:, None] - w)
-        check(f"prefill bf16 Hkv{g} window {w}", AP.prefill_attention(q, k, v, window=w),
-              torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=band, **kw),
-              2e-2)
-        win = time_ms(lambda q, k, v, w=w: AP.prefill_attention(q, k, v, window=w), sets)
-        res.update(window_ms=win, ratio_window=win / ours,
-                   window_config=AP.LAST_CONFIG["config"],
-                   window_TFLOPs=AP.prefill_flops(b, h, s, s, d, d, causal=True, window=w)
-                   / win / 1e9)
-        # issue 17's prefill target: >= 0.8x cuDNN attention, measured in the same run
-        res["frac_of_cudnn"] = res.get("cudnn_ms", float("nan")) / ours
-        flash = res.get("flash_ms", float("nan"))
-        res["target_met"] = bool(flash == flash and ours <= flash)
-        res["window_target_met"] = bool(win / ours <= 0.3)
-        record("prefill", f"B{b} H{h}/Hkv{g} D{d} S{s} causal", **res)
+        with row("prefill", f"B{b} H{h}/Hkv{g} D{d} S{s}"):
+            _prefill_point(b, h, g, s, d)
 
 
 def bench_mla(smoke):
@@ -481,7 +514,8 @@ def _moe_point(name, t, e, k, c, f, fs, wts, bias):
 
 def bench_moe(smoke):
     log("== fused MoE ==")
-    _moe_check_fp32()
+    with row("moe", "fp32 checks"):
+        _moe_check_fp32()
     models = [("mixtral", 8, 2, 4096, 14336, 0), ("deepseek-v3", 256, 8, 7168, 2048, 2048)]
     tokens = [1, 8, 64, 256, 1024, 4096]
     if smoke:
@@ -495,7 +529,8 @@ def bench_moe(smoke):
         wts = (randn(e, 2 * f, c, scale=c**-0.5), randn(e, c, f, scale=f**-0.5), sh)
         bias = randn(e, dtype=torch.float32, scale=0.1)
         for t in tokens:
-            _moe_point(name, t, e, k, c, f, fs, wts, bias)
+            with row("moe", f"{name} T{t}"):
+                _moe_point(name, t, e, k, c, f, fs, wts, bias)
         del wts, sh
         if CUDA:
             torch.cuda.empty_cache()
@@ -588,6 +623,27 @@ def bench_gdn(smoke):
            decode_state_TBps=2 * state_bytes / dec / 1e9 if dec == dec else float("nan"))
 
 
+def _moe_bias_point(t, e, k, c, f, w13, w2, kw):
+    """gpt-oss's experts at `t` tokens: checked in bf16, fused (eager and graph) against the
+    looped reference."""
+    sets = []
+    for _ in range(3):
+        w, ids = MOE.route_softmax_topk(randn(t, e, dtype=torch.float32), k)
+        sets.append((randn(t, c), w, ids))
+    x, w, ids = sets[0]
+    check(f"moe bias+clamp bf16 T{t}", MOE.fused_moe(x, w13, w2, w, ids, **kw),
+          REF.moe_ref(x, w13, w2, w, ids, **kw), 2e-2)
+    ours = time_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **kw), sets)
+    graph = time_graph_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **kw), sets)
+    loop = time_ms(lambda x, w, ids: REF.moe_ref(x, w13, w2, w, ids, **kw), sets, reps=10,
+                   warmup=2)
+    roof_ms = MOE.moe_weight_bytes(ids, e, c, f) / (CEIL["copy_TBps"] * 1e9)
+    record("moe_bias", f"gpt-oss T{t}", ours_ms=ours, graph_ms=graph, loop_ms=loop,
+           speedup=loop / ours, weight_roofline_ms=roof_ms,
+           graph_frac_of_weight_roofline=roof_ms / graph if graph == graph else float("nan"),
+           ours_TFLOPs=MOE.moe_flops(t, k, c, f) / ours / 1e9)
+
+
 def bench_moe_bias(smoke):
     log("== fused MoE with expert biases and clamped SwiGLU (gpt-oss-20b: 32 experts top-4, "
         "2880 x 2880) ==")
@@ -596,22 +652,8 @@ def bench_moe_bias(smoke):
     b13, b2 = randn(e, 2 * f, scale=0.1), randn(e, c, scale=0.1)
     kw = dict(b13=b13, b2=b2, limit=7.0)
     for t in [1, 64] if smoke else [1, 64, 1024, 4096]:
-        sets = []
-        for _ in range(3):
-            w, ids = MOE.route_softmax_topk(randn(t, e, dtype=torch.float32), k)
-            sets.append((randn(t, c), w, ids))
-        x, w, ids = sets[0]
-        check(f"moe bias+clamp bf16 T{t}", MOE.fused_moe(x, w13, w2, w, ids, **kw),
-              REF.moe_ref(x, w13, w2, w, ids, **kw), 2e-2)
-        ours = time_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **kw), sets)
-        graph = time_graph_ms(lambda x, w, ids: MOE.fused_moe(x, w13, w2, w, ids, **kw), sets)
-        loop = time_ms(lambda x, w, ids: REF.moe_ref(x, w13, w2, w, ids, **kw), sets, reps=10,
-                       warmup=2)
-        roof_ms = MOE.moe_weight_bytes(ids, e, c, f) / (CEIL["copy_TBps"] * 1e9)
-        record("moe_bias", f"gpt-oss T{t}", ours_ms=ours, graph_ms=graph, loop_ms=loop,
-               speedup=loop / ours, weight_roofline_ms=roof_ms,
-               graph_frac_of_weight_roofline=roof_ms / graph if graph == graph else float("nan"),
-               ours_TFLOPs=MOE.moe_flops(t, k, c, f) / ours / 1e9)
+        with row("moe_bias", f"gpt-oss T{t}"):
+            _moe_bias_point(t, e, k, c, f, w13, w2, kw)
 
 
 SECTIONS = {"decode": bench_decode, "prefill": bench_prefill, "mla": bench_mla,
@@ -660,8 +702,6 @@ def main():
         try:
             SECTIONS[name](a.smoke)
         except Exception as e:  # keep the other sections' numbers
-            import traceback
-
             traceback.print_exc()
             ROWS.append({"kind": "error", "section": name, "error": repr(e)[:500]})
         log(f"   ({name}: {time.time() - ts:.0f} s)")
@@ -676,12 +716,16 @@ def main():
                         f"spills={k['n_spills']} regs={k['n_regs']}" for k in spills[:20]))
         Path(a.json).write_text(json.dumps(out, indent=1, default=str))
     bad = [r["name"] for r in ROWS if r["kind"] == "check" and not r["ok"]]
+    errors = [r["section"] for r in ROWS if r["kind"] == "error"]
     log(f"checks failed: {bad}" if bad else "all checks ok")
+    if errors:  # a section that raised lost its remaining rows: not "all ok"
+        log(f"sections that raised (their later rows are missing): {errors}")
     met = {True: "MET", False: "no"}
     log("targets: " + ", ".join(f"{r['section']}:{r['name']}={met[bool(r['target_met'])]}"
                                 for r in ROWS if r["kind"] == "bench" and "target_met" in r))
     log(f"total {time.time() - t0:.0f} s")
+    return 1 if bad or errors else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,6 +19,38 @@ def interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
+def interpreter_compat() -> None:
+    """Triton 3.6's interpreter turns a scalar into a Python int with int(array) on a 1-element
+    array, which NumPy >= 2.4 refuses (loops with run-time bounds then fail); 3.9 squeezes
+    first. Re-set that one attribute the way 3.9 does; a no-op where the interpreter already
+    does, or when not interpreting. Called when this module is imported, so the tests and the
+    benches' --smoke runs behave alike on both versions."""
+    if not interpreting():
+        return
+    import inspect
+
+    import triton.runtime.interpreter as ti
+
+    orig = getattr(ti, "_patch_lang_tensor", None)
+    if orig is None or getattr(orig, "_squeezed", False):
+        return
+    try:
+        if "data.squeeze()" in inspect.getsource(orig):
+            return
+    except OSError:
+        return
+
+    def patched(tensor, scope):
+        orig(tensor, scope)
+        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.squeeze()))
+
+    patched._squeezed = True  # type: ignore[attr-defined]
+    ti._patch_lang_tensor = patched
+
+
+interpreter_compat()
+
+
 @functools.lru_cache(maxsize=8)
 def num_sms(device_index: int = 0) -> int:
     """Multiprocessor count of a CUDA device (132 on an H100 SXM); 8 when there is none."""

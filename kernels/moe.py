@@ -227,12 +227,22 @@ _FALLBACK_CONFIGS = [c for c in _CONFIGS if (c.kwargs["BLOCK_N"], c.kwargs["BLOC
                                               c.num_stages) == _FALLBACK]
 
 
-def _shared_bytes(config, block_m: int, elem: int) -> int:
-    """Pipelined operand tiles: buffers × (x tile + two weight tiles: gate and up) × elem.
-    Matches the compiler's figure for bf16 (196,608 B for BLOCK 128×128×64, 4 stages); fp32
-    is counted with one more buffer (`pipeline_stages`)."""
+def _shared_bytes(config, block_m: int, elem: int, weights: int = 2, tma: bool = False) -> int:
+    """Pipelined operand tiles: buffers × (activation tile + `weights` weight tiles: 2 for
+    gate/up, 1 for down) × elem, plus, fed by TMA, one 8-byte mbarrier per buffer. Equal to
+    the compiler's figures for bf16 (kernels/autotune_check.py, Triton 3.6 and 3.9, sm_90):
+    196,608 B for gate/up 128×128×64 in 4 stages; TMA gate/up 128×64 at BLOCK_M 128, 4 stages,
+    196,640; TMA down 256×64 at BLOCK_M 64, 3 stages, 122,904. fp32 is counted with one more
+    buffer (`pipeline_stages`)."""
     bn, bk = config.kwargs["BLOCK_N"], config.kwargs["BLOCK_K"]
-    return pipeline_stages(config.num_stages, elem) * (block_m * bk + 2 * bn * bk) * elem
+    stages = pipeline_stages(config.num_stages, elem)
+    return stages * (block_m * bk + weights * bn * bk) * elem + (8 * stages if tma else 0)
+
+
+def _weight_tiles(named_args) -> int:
+    """Weight tiles per K step of the kernel these are the arguments of: the down GEMM (its
+    activations are `Hin`) streams one, the gate/up GEMM two."""
+    return 1 if "Hin" in named_args else 2
 
 
 def prune_moe_configs(configs, named_args, **kwargs):
@@ -241,6 +251,7 @@ def prune_moe_configs(configs, named_args, **kwargs):
     fallback tile."""
     bm = kwargs["BLOCK_M"]
     elem = element_size(named_args)
+    weights = _weight_tiles(named_args)
     want = set(_TABLE[bm])
 
     def shape(c):
@@ -248,7 +259,7 @@ def prune_moe_configs(configs, named_args, **kwargs):
 
     listed = [c for c in configs if shape(c) in want]
     fallback = [c for c in configs if shape(c) == _FALLBACK]
-    return fit_shared(listed, lambda c: _shared_bytes(c, bm, elem), fallback,
+    return fit_shared(listed, lambda c: _shared_bytes(c, bm, elem, weights), fallback,
                       shared_memory_limit(named_args))
 
 
@@ -285,7 +296,7 @@ _TMA_FALLBACK = (64, 32, 4, 2, 1)
 
 def _tma_config(t, hook):
     bn, bk, w, s, persist = t
-    return triton.Config({"BLOCK_N": bn, "BLOCK_K": bk, "PERSIST": bool(persist)},
+    return triton.Config({"BLOCK_N": bn, "BLOCK_K": bk, "PERSIST": int(persist)},
                          num_warps=w, num_stages=s, pre_hook=hook)
 
 
@@ -294,7 +305,9 @@ def _tma_shape(c):
     return (kw["BLOCK_N"], kw["BLOCK_K"], c.num_warps, c.num_stages, int(kw["PERSIST"]))
 
 
-def _tma_tuned(fn, table, hook):
+def _tma_tuned(fn, table, hook, weights):
+    """Autotuned TMA form: the tiles listed for the call's BLOCK_M that fit shared memory
+    (`weights` weight tiles per K step: 2 for gate/up, 1 for down)."""
     configs = [_tma_config(t, hook) for t in sorted({t for v in table.values() for t in v}
                                                     | {_TMA_FALLBACK})]
 
@@ -302,7 +315,7 @@ def _tma_tuned(fn, table, hook):
         bm = kwargs["BLOCK_M"]
         want = set(table[bm])
         return fit_shared([c for c in configs if _tma_shape(c) in want],
-                          lambda c: _shared_bytes(c, bm, 2),
+                          lambda c: _shared_bytes(c, bm, 2, weights, tma=True),
                           [c for c in configs if _tma_shape(c) == _TMA_FALLBACK],
                           shared_memory_limit(named_args))
 
@@ -310,8 +323,9 @@ def _tma_tuned(fn, table, hook):
                            prune_configs_by={"early_config_prune": prune})(fn)
 
 
-_gate_up_tma_tuned = _tma_tuned(moe_tma._moe_gate_up_tma, _TMA_GATE_UP, moe_tma.set_gate_up_blocks)
-_down_tma_tuned = _tma_tuned(moe_tma._moe_down_tma, _TMA_DOWN, moe_tma.set_down_blocks)
+_gate_up_tma_tuned = _tma_tuned(moe_tma._moe_gate_up_tma, _TMA_GATE_UP,
+                                moe_tma.set_gate_up_blocks, 2)
+_down_tma_tuned = _tma_tuned(moe_tma._moe_down_tma, _TMA_DOWN, moe_tma.set_down_blocks, 1)
 
 
 def tma_config(shape) -> triton.Config:
@@ -412,8 +426,8 @@ def _tma_gemms(x, w13, w2, b13, b2, h, y, sorted_slots, block_expert, weights, d
     if interpreting():
         tiles = tiles or (tma_config((16, 16, 4, 1, 1)),) * 2
     elif tiles is None:
-        fixed = fixed_tile([tma_config(_TMA_FALLBACK)], lambda cf: _shared_bytes(cf, bm, 2),
-                           {"x": x})
+        fixed = fixed_tile([tma_config(_TMA_FALLBACK)],
+                           lambda cf: _shared_bytes(cf, bm, 2, tma=True), {"x": x})
         tiles = (fixed, fixed) if fixed is not None else None
     if tiles is None:
         _gate_up_tma_tuned[g1](*a1, **meta1)

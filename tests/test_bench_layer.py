@@ -229,11 +229,6 @@ _INTERPRETED = """
 import json, os, sys
 os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported: read at @triton.jit time
 sys.path.insert(0, "tests")
-try:  # Triton 3.6's interpreter vs NumPy >= 2.4 (see test_kernels.py)
-    import test_kernels
-    test_kernels._interpreter_compat()
-except Exception:
-    pass
 import test_bench_layer as t
 from archlint.bench.checks import check_layer, check_ok
 out = {}

@@ -30,36 +30,11 @@ TOL = {torch.float32: 1e-5, torch.float16: 3e-3}
 DTYPES = [torch.float32, torch.float16]
 
 
-def _interpreter_compat():
-    """Triton 3.6's interpreter turns a scalar into a Python int with int(array) on a 1-element
-    array, which NumPy >= 2.4 refuses (loops with run-time bounds then fail); 3.9 squeezes first.
-    Re-set that one attribute the way 3.9 does; a no-op where the interpreter already does."""
-    import inspect
-
-    import triton.runtime.interpreter as ti
-
-    orig = getattr(ti, "_patch_lang_tensor", None)
-    if orig is None or getattr(orig, "_squeezed", False):
-        return
-    try:
-        if "data.squeeze()" in inspect.getsource(orig):
-            return
-    except OSError:
-        return
-
-    def patched(tensor, scope):
-        orig(tensor, scope)
-        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.squeeze()))
-
-    patched._squeezed = True
-    ti._patch_lang_tensor = patched
-
-
 @pytest.fixture(scope="module")
 def K():
     """The kernel modules, (re)imported with TRITON_INTERPRET=1 set: @triton.jit reads it when a
-    kernel is defined, so modules imported earlier without it are reloaded."""
-    _interpreter_compat()
+    kernel is defined, so modules imported earlier without it are reloaded. Importing `_util`
+    also fits Triton 3.6's interpreter to NumPy >= 2.4 (`_util.interpreter_compat`)."""
     try:
         base = "archlint.kernels"
         importlib.import_module(base + "._util")
@@ -389,6 +364,25 @@ def test_decode_mla_moe_pruning_fits_shared_memory(K):
     for bm in (16, 128):
         kept = moe.prune_moe_configs(moe._CONFIGS, {"X": f32}, BLOCK_M=bm)
         assert kept and all(moe._shared_bytes(c, bm, 4) <= 232_448 for c in kept)
+
+
+def test_moe_down_pruning_counts_one_weight_tile(K):
+    """The down GEMM streams one weight tile per K step, not gate/up's two: its 256-wide tiles
+    fit. By hand, the TMA down tile 256x64 at BLOCK_M 128, 3 stages, bf16: 3·(128·64 + 256·64)·2
+    + 3·8 (one mbarrier a stage) = 147,480 B, the figure Triton 3.6 and 3.9 compile it to for
+    sm_90 (kernels/compile_check.py); counted with two weight tiles it would be 245,784 B, over
+    the 232,448 B of a block, and pruned."""
+    moe = K.moe
+    b16 = torch.empty(1, dtype=torch.bfloat16)
+    tile = moe.tma_config((256, 64, 8, 3, 1))
+    assert moe._shared_bytes(tile, 128, 2, 1, tma=True) == 147_480
+    assert moe._shared_bytes(tile, 128, 2, 2, tma=True) == 245_784
+    down = moe._down_tma_tuned.early_config_prune(moe._down_tma_tuned.configs, {"Hd": b16},
+                                                  BLOCK_M=128)
+    assert sorted(map(moe._tma_shape, down)) == sorted(moe._TMA_DOWN[128])
+    ptr = moe.prune_moe_configs(moe._CONFIGS, {"Hin": b16}, BLOCK_M=128)
+    assert (256, 64, 8, 3) in [(c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps,
+                                c.num_stages) for c in ptr]
 
 
 def test_pruning_follows_the_device_limit(K, monkeypatch):
