@@ -23,6 +23,7 @@ Behaviour kept from httpx's defaults (`follow_redirects=True`, `trust_env=True`,
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import io
 import os
@@ -227,12 +228,15 @@ def _checkin(key: _Key, conn: http.client.HTTPConnection) -> None:
 
 
 def close_connections() -> None:
-    """Close every idle connection (a test's end; a process's end closes them anyway)."""
+    """Close every idle connection (at exit, so that no socket is left to the collector)."""
     with _IDLE_LOCK:
         conns = [c for idle in _IDLE.values() for c in idle]
         _IDLE.clear()
     for conn in conns:
         conn.close()
+
+
+atexit.register(close_connections)
 
 
 # -- one response -------------------------------------------------------------------------------
