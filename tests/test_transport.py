@@ -159,13 +159,23 @@ def test_token_choice_is_huggingface_hubs(hub_env: Path, monkeypatch: pytest.Mon
     from huggingface_hub.utils import get_token_to_send
 
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_DISABLE_IMPLICIT_TOKEN", False)
-    cases: list[tuple[str | None, str | None]] = [
-        (None, None), ("hf_env", None), (None, "hf_file\n"), ("hf_env", "hf_file")]
-    for env_token, file_token in cases:
+    stored = tmp_path / "stored_tokens"
+    monkeypatch.setattr("huggingface_hub.constants.HF_STORED_TOKENS_PATH", str(stored))
+    # a browser OAuth login's entry (huggingface_hub's _save_token layout), valid for a year:
+    # huggingface_hub keeps it, and archlint asks huggingface_hub for it
+    oauth = ("[oauth]\nhf_token = hf_file\nrefresh_token = r\n"
+             "expires_at = 2099-01-01T00:00:00+00:00\n")
+    cases: list[tuple[str | None, str | None, str | None]] = [
+        (None, None, None), ("hf_env", None, None), (None, "hf_file\n", None),
+        ("hf_env", "hf_file", None), (None, " hf_file ", oauth), (None, "", None)]
+    for env_token, file_token, stored_text in cases:
         token_file = tmp_path / "hf-token"
         token_file.unlink(missing_ok=True)
+        stored.unlink(missing_ok=True)
         if file_token is not None:
             token_file.write_text(file_token)
+        if stored_text is not None:
+            stored.write_text(stored_text)
         if env_token is None:
             monkeypatch.delenv("HF_TOKEN", raising=False)
         else:
@@ -177,13 +187,16 @@ def test_token_choice_is_huggingface_hubs(hub_env: Path, monkeypatch: pytest.Mon
     assert hub_auth.token_to_send(None) is None
 
 
-def test_an_anonymous_run_imports_nothing_of_huggingface_hubs_http_stack(
+def test_an_anonymous_or_logged_in_run_imports_nothing_of_huggingface_hubs_http_stack(
         tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("hf_logged_in")  # `hf auth login` with a token
     code = ("import os, sys\n"
-            f"os.environ['HF_TOKEN_PATH'] = {str(tmp_path / 'none')!r}\n"
+            f"os.environ['HF_TOKEN_PATH'] = {str(tmp_path / 'token')!r}\n"
             "os.environ.pop('HF_TOKEN', None)\n"
+            "os.environ.pop('HF_HUB_DISABLE_IMPLICIT_TOKEN', None)\n"
             "from archlint.source import hub_auth\n"
-            "hub_auth.hub_headers(None); hub_auth.hub_headers(False)\n"
+            "assert hub_auth.hub_headers(None)['authorization'] == 'Bearer hf_logged_in'\n"
+            "hub_auth.hub_headers(False)\n"
             "print(sorted(m for m in ('httpx2', 'httpx', 'httpcore2', 'requests',\n"
             "     'huggingface_hub.utils') if m in sys.modules))")
     assert fresh_python(code) == "[]"

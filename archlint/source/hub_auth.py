@@ -2,12 +2,12 @@
 
 The token is chosen as huggingface_hub's `build_hf_headers` chooses it (`get_token_to_send`):
 a string is sent; `False` sends none; `True` requires one; `None` sends the machine's token
-unless HF_HUB_DISABLE_IMPLICIT_TOKEN is set. The machine's token is read here only in the case
-that needs nothing of huggingface_hub: HF_TOKEN (else HUGGING_FACE_HUB_TOKEN) with no token
-file, no OIDC exchange (HF_OIDC_RESOURCE) and no Colab. Every other case (a token file, which
-huggingface_hub may refresh; OIDC; Colab's secrets) asks huggingface_hub.utils.get_token, so
-`hf auth login` works as it does everywhere else; importing it costs ~0.1 s of start-up that
-an anonymous or HF_TOKEN run does not pay (issue 16).
+unless HF_HUB_DISABLE_IMPLICIT_TOKEN is set. The machine's token is read here where that needs
+nothing of huggingface_hub (HF_TOKEN, or a token file with no OAuth refresh token beside it);
+an OIDC exchange, a refreshable OAuth login and Colab's secrets are asked of
+huggingface_hub.utils.get_token, so every login works as it does everywhere else. Importing it
+costs ~0.1 s of start-up (httpx2 through huggingface_hub.errors) that the common runs do not
+pay (issue 16).
 
 The User-Agent is `archlint/V; hf_hub/V; python/V` (+ `origin/…` from
 HF_HUB_USER_AGENT_ORIGIN), huggingface_hub's format without its telemetry parts (the torch
@@ -33,20 +33,45 @@ def _clean(token: str | None) -> str | None:
     return token.replace("\r", "").replace("\n", "").strip() or None
 
 
-def _needs_huggingface_hub() -> bool:
-    """Whether the machine's token can come from somewhere only huggingface_hub reads."""
-    return (bool(os.environ.get("HF_OIDC_RESOURCE")) or os.path.exists(hf_constants.HF_TOKEN_PATH)
-            or "google.colab" in sys.modules)
+def _file_token() -> str | None:
+    """The token file's token, when huggingface_hub would return it unchanged: a token with
+    no refresh token stored beside it (`hf auth login` with a token; only a browser OAuth login
+    stores one) is never refreshed. The file missing: None. Otherwise huggingface_hub's own
+    reader (which may refresh it) answers."""
+    try:
+        with open(hf_constants.HF_TOKEN_PATH, encoding="utf-8") as fh:
+            token = _clean(fh.read())
+    except FileNotFoundError:
+        return None
+    try:
+        with open(hf_constants.HF_STORED_TOKENS_PATH, encoding="utf-8") as fh:
+            refreshable = "refresh_token" in fh.read()
+    except FileNotFoundError:
+        refreshable = False
+    if token is None or not refreshable:
+        return token
+    from huggingface_hub.utils import get_token  # type: ignore[attr-defined]
+
+    found: str | None = get_token()
+    return found
 
 
 def machine_token() -> str | None:
-    """The token huggingface_hub's `get_token()` returns, in the order it looks."""
-    if _needs_huggingface_hub():
+    """The token huggingface_hub's `get_token()` returns, in the order it looks: an OIDC
+    exchange (HF_OIDC_RESOURCE), HF_TOKEN / HUGGING_FACE_HUB_TOKEN, the token file, Colab's
+    secrets. The first and the last are left to huggingface_hub."""
+    if os.environ.get("HF_OIDC_RESOURCE"):
         from huggingface_hub.utils import get_token  # type: ignore[attr-defined]
 
-        token: str | None = get_token()
-        return token
-    return _clean(os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN"))
+        oidc: str | None = get_token()
+        return oidc
+    found = (_clean(os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN"))
+             or _file_token())
+    if found is None and "google.colab" in sys.modules:
+        from huggingface_hub.utils import get_token  # type: ignore[attr-defined]
+
+        found = get_token()
+    return found
 
 
 def token_to_send(token: str | bool | None) -> str | None:
