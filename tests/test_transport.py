@@ -7,6 +7,7 @@ verification, the CA bundle loaded only for https)."""
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 import ssl
 import threading
@@ -85,6 +86,22 @@ def test_a_connection_the_server_closed_is_replaced(serve: Any) -> None:
             conn.sock.sock.shutdown(socket.SHUT_RDWR)
     assert _get(f"{base}/b")[:2] == (200, b"ok")
     assert len({port for port, _, _ in seen}) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_a_forked_child_does_not_share_the_parents_connections(serve: Any) -> None:
+    base, seen = serve({"*": (200, {}, b"ok")})
+    _get(f"{base}/parent")
+    assert transport._IDLE
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, then exit without running pytest's atexit
+        code = 0 if not transport._IDLE and _get(f"{base}/child")[1] == b"ok" else 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _get(f"{base}/parent-again")[1] == b"ok"  # the parent's connection is intact
+    ports = {path: port for port, path, _ in seen}
+    assert ports["/child"] != ports["/parent"] == ports["/parent-again"]
 
 
 def test_redirects_keep_the_token_on_the_origin_only(serve: Any) -> None:

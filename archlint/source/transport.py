@@ -236,7 +236,18 @@ def close_connections() -> None:
         conn.close()
 
 
+def _forget_connections() -> None:
+    """In a forked child: the parent's idle connections are its own (two processes reading one
+    socket would take each other's responses), so the child starts with none and a new lock;
+    the child's copies of their descriptors close with the objects, leaving the parent's open."""
+    global _IDLE_LOCK
+    _IDLE.clear()
+    _IDLE_LOCK = threading.Lock()
+
+
 atexit.register(close_connections)
+if hasattr(os, "register_at_fork"):  # as huggingface_hub resets its session in a child
+    os.register_at_fork(after_in_child=_forget_connections)
 
 
 # -- one response -------------------------------------------------------------------------------
