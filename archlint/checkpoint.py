@@ -25,10 +25,12 @@ from archlint.dtypes import DTYPE_BITS
 from archlint.ggml_types import tensor_bytes
 
 Source = Literal["hub", "local", "catalog", "cache"]
-#: 3: an index weight_map may name its tensors as rows of the table (`_index_entry`);
-#: 2: the tensor table as columns (`TensorTable.to_columns`); 1 (rows). All three are read.
+#: 3: the tensor table as columns (`TensorTable.to_columns`), and an index weight_map that may
+#: name its tensors as rows of the table (`_index_entry`); 1: rows, the fixtures' format. A
+#: header-cache entry of format 2 (columns, the index names stored apart) is not read: it is
+#: discarded and the commit fetched again, as any entry that fails its checks.
 FORMAT_VERSION = 3
-READABLE_FORMATS = (1, 2, 3)
+READABLE_FORMATS = (1, 3)
 
 
 @dataclass(slots=True)
@@ -305,12 +307,8 @@ def _index_from_entry(data: dict[str, Any], names: list[str] | None) -> dict[str
         return index
     columns = index["weight_map"]  # type: ignore[index]
     table = columns["shard_table"]
-    if "rows" in columns:
-        if data.get("format", 0) < 3:
-            raise TypeError("index rows in a format before 3")
-        keys = _keys_from_rows(columns["rows"], names or [])
-    else:
-        keys = columns["names"]
+    keys = (_keys_from_rows(columns["rows"], names or []) if "rows" in columns
+            else columns["names"])
     shards = unpack_ints(columns["shards"])
     if not (type(keys) is list and type(shards) is list and type(table) is list
             and len(keys) == len(shards)) or set(map(type, keys)) - {str} or (

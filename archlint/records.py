@@ -23,9 +23,11 @@ dataclasses, descriptions from ``field(metadata={"description": ...})``), import
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import operator
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -80,8 +82,44 @@ class RecordError(ValueError):
 
 _NAMES: dict[type, tuple[str, ...]] = {}
 _FLOATS: dict[type, frozenset[str]] = {}
-#: annotations (as written, `from __future__ import annotations`) of a float field
-_FLOAT_TYPES = frozenset({"float", "float | None"})
+_TYPES: dict[type, dict[str, Any]] = {}
+
+
+class _Unresolved:
+    """An annotation naming what its module imports only for type checkers (LintConfig's
+    pydantic `DeclaredSpec`): known to be no float, and checked as if it held a container."""
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    """Each field's type, its annotation evaluated where it was written (each base's in its
+    own module, as `typing.get_type_hints`), a name its module does not define at run time
+    standing as `_Unresolved`."""
+    found = _TYPES.get(cls)
+    if found is None:
+        found = {}
+        for owner in reversed(cls.__mro__):
+            module = sys.modules.get(owner.__module__)
+            scope = vars(module) if module is not None else {}
+            for name, annotation in inspect.get_annotations(owner).items():
+                if not isinstance(annotation, str):
+                    found[name] = annotation
+                    continue
+                try:
+                    found[name] = eval(annotation, scope, vars(owner))
+                except NameError:
+                    found[name] = _Unresolved
+        _TYPES[cls] = found
+    return found
+
+
+def _admits(tp: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether a value of type `tp` may be one of `kinds` (through unions and Any)."""
+    if tp is Any or tp is _Unresolved:
+        return True
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return any(_admits(a, kinds) for a in get_args(tp))
+    return (origin or tp) in kinds
 
 
 def field_names(cls: type) -> tuple[str, ...]:
@@ -111,8 +149,10 @@ def _float_fields(cls: type) -> frozenset[str]:
     type-directed serializer did (a default of 0, a count assigned by a copy)."""
     found = _FLOATS.get(cls)
     if found is None:
+        hints = _field_types(cls)
         found = _FLOATS[cls] = frozenset(
-            f.name for f in dataclasses.fields(cls) if f.type in _FLOAT_TYPES)
+            f.name for f in dataclasses.fields(cls)
+            if hints[f.name] is float or hints[f.name] == float | None)
     return found
 
 
@@ -120,14 +160,13 @@ _CONTAINERS: dict[type, tuple[str, ...]] = {}
 
 
 def _container_fields(cls: type) -> tuple[str, ...]:
-    """Fields whose annotation (as written) admits a list or a dict: the only ones
-    ``__post_init__`` looks at (a record is built thousands of times in a scan)."""
+    """Fields whose type admits a list or a dict: the only ones ``__post_init__`` looks at
+    (a record is built thousands of times in a scan)."""
     found = _CONTAINERS.get(cls)
     if found is None:
+        hints = _field_types(cls)
         found = _CONTAINERS[cls] = tuple(
-            f.name for f in dataclasses.fields(cls)
-            if not isinstance(f.type, str) or "list[" in f.type or "dict[" in f.type
-            or f.type.split("|")[0].strip() in ("Any", "list", "dict"))
+            f.name for f in dataclasses.fields(cls) if _admits(hints[f.name], (list, dict)))
     return found
 
 

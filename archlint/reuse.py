@@ -115,17 +115,24 @@ def store(p: Plan, analysis: Any, doc: Any) -> None:
         return
 
 
-def document(ckpt: AnalysedCheckpoint) -> Any:
-    """The stored document, with what this run's fetch said in place of the stored run's;
-    None when the stored report does not load as a document (its types checked by
-    archlint.records): the caller analyses the commit again, never fails on it."""
+def load_document(report: str) -> Any:
+    """A stored report's document; None when it does not load as one (its types checked by
+    archlint.records): the cache then deletes the entry and the commit is analysed again."""
     from archlint.records import RecordError
-    from archlint.report.document import Report, clean
+    from archlint.report.document import Report
 
     try:
-        doc = Report.model_validate_json(ckpt.stored["report"])
+        return Report.model_validate_json(report)
     except (RecordError, TypeError):
         return None
+
+
+def document(ckpt: AnalysedCheckpoint) -> Any:
+    """The stored document (loaded by the cache read, `load_document`), with what this run's
+    fetch said in place of the stored run's."""
+    from archlint.report.document import clean
+
+    doc = ckpt.stored["document"]
     own = len(ckpt.stored["checkpoint_notes"])
     model = doc.model.model_copy(update={
         "source": ckpt.source,

@@ -322,8 +322,8 @@ def test_the_index_names_are_stored_once_when_the_table_has_them(tmp_path: Path,
 @pytest.mark.parametrize(("fmt", "rows"), [(2, "table"), (3, "reversed"), (3, ["a"])])
 def test_an_index_row_order_this_version_did_not_write_is_discarded(tmp_path: Path, fmt,
                                                                      rows) -> None:
-    """Format 2 stored the names; a row order in a format-2 entry, or one that is neither
-    "table" nor "sorted", is an entry nobody wrote: removed, not trusted."""
+    """A format-2 entry (an older archlint's), or a row order that is neither "table" nor
+    "sorted", is an entry this version did not write: removed, not trusted."""
     cache = HeaderCache(tmp_path)
     cache.put(ENDPOINT, REPO, SHA, _with_index([t.name for t in stored().tensors or ()]))
     data = _entry(cache)
@@ -332,19 +332,3 @@ def test_an_index_row_order_this_version_did_not_write_is_discarded(tmp_path: Pa
     path.write_bytes(gzip.compress(json.dumps(data).encode()))
     assert cache.get(ENDPOINT, REPO, SHA) is None
     assert not path.exists()
-
-
-def test_a_format_2_entry_with_its_index_names_is_still_read(tmp_path: Path) -> None:
-    """Format 2 (before the index names were folded into the table's) is read as it was."""
-    cache = HeaderCache(tmp_path)
-    names = [t.name for t in stored().tensors or ()]
-    original = _with_index(names)
-    cache.put(ENDPOINT, REPO, SHA, original)
-    data = _entry(cache)
-    columns = data["index"]["weight_map"]
-    del columns["rows"]
-    data["format"], columns["names"] = 2, names
-    path = cache.entry_path(ENDPOINT, REPO, SHA)
-    path.write_bytes(gzip.compress(json.dumps(data).encode()))
-    got = cache.get(ENDPOINT, REPO, SHA)
-    assert got is not None and got.index == original.index

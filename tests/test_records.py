@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import field
 from enum import Enum
-from typing import Literal
+from typing import Literal, Optional, Union
 
 import pytest
 from pydantic import BaseModel
@@ -132,3 +132,27 @@ def test_a_record_owns_the_containers_it_was_given() -> None:
     assert rec.table == {"x": 1.0}
     copy = rec.model_copy(update={"note": "n"})
     assert copy.note == "n" and rec.note is None and copy.inner is rec.inner
+
+
+Ratios = list[float]  # an alias: its annotation's text names no list
+
+
+@record
+class Typed(Record):
+    """Field types written in forms whose text says neither `float` nor `list[`."""
+
+    scale: Optional[float] = 0  # noqa: UP045 — the spelling is the point
+    ratios: Ratios = field(default_factory=list)
+    weights: Union[dict[str, int], None] = None  # noqa: UP007
+
+
+def test_float_and_container_fields_are_found_by_type_not_by_annotation_text() -> None:
+    values = [0.5]
+    got = Typed(ratios=values, weights={"a": 1})
+    values.append(1.0)  # the record's list is its own
+    assert got.ratios == [0.5]
+    # pydantic writes an int held by an Optional[float] field as a float, as archlint does
+    class Reference(BaseModel):
+        scale: Optional[float] = 0  # noqa: UP045
+    assert got.model_dump_json() == '{"scale":0.0,"ratios":[0.5],"weights":{"a":1}}'
+    assert Reference(scale=0).model_dump_json() == '{"scale":0.0}'

@@ -155,8 +155,12 @@ def test_damaged_entry_is_discarded_and_the_commit_analysed(hub_server, hub_env:
     [entry] = _analyses(hub_env)
     first = run(args, capsys, monkeypatch)
     entry.write_bytes(damage(entry.read_bytes()))
+    seen = len(hub_server.requests())
     again = run(args, capsys, monkeypatch)  # analysed again, never fatal
     assert again[0] == first[0] == 0
+    # discarded by the cache read: the commit is answered from its header cache entry after
+    # one listing, not fetched a second time
+    assert [r.path.split("?")[0] for r in hub_server.requests()[seen:]] == [f"/api/models/{MODEL}"]
     assert _comparable(again[1], "json") == _comparable(first[1], "json")
     [rewritten] = _analyses(hub_env)
     assert json.loads(gzip.decompress(rewritten.read_bytes()))["model_id"] == MODEL

@@ -49,7 +49,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -81,7 +81,10 @@ MAX_ANALYSES_PER_COMMIT = 8
 ANALYSIS_FORMAT = 1
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 #: the analysis key `get` answers with (None: always the Checkpoint); see reusing_analyses.
-_analysis_key: ContextVar[str | None] = ContextVar("archlint_analysis_key", default=None)
+#: inside `reusing_analyses`: the analysis key, and what turns a stored report's text into its
+#: document (None when it does not load)
+_analysis_key: ContextVar[tuple[str, Callable[[str], Any] | None] | None] = ContextVar(
+    "archlint_analysis_key", default=None)
 
 _pending: dict[Path, threading.Thread] = {}  # entry path → the thread writing it
 _pending_lock = threading.Lock()
@@ -202,9 +205,9 @@ class HeaderCache:
         """The cached Checkpoint (`source="cache"`), or None if absent or failing its checks.
         Inside `reusing_analyses(key)`, an `AnalysedCheckpoint` when that commit's analysis
         under `key` is stored."""
-        key = _analysis_key.get()
-        if key is not None:
-            stored = self.get_analysis(endpoint, repo_id, sha, variant, key)
+        reuse = _analysis_key.get()
+        if reuse is not None:
+            stored = self.get_analysis(endpoint, repo_id, sha, variant, reuse[0], load=reuse[1])
             if stored is not None:
                 return AnalysedCheckpoint(
                     model_id=repo_id, source="cache", revision=sha.lower(),
@@ -257,10 +260,12 @@ class HeaderCache:
 
     # -- analyses ------------------------------------------------------------------------------
     def get_analysis(self, endpoint: str, repo_id: str, sha: str, variant: str | None,
-                     key: str) -> dict[str, Any] | None:
+                     key: str, *, load: Callable[[str], Any] | None = None
+                     ) -> dict[str, Any] | None:
         """The stored analysis entry (a dict with `report`: the document's JSON text,
         `checkpoint_notes` and the profile's raw `warnings`), or None if absent or failing
-        its checks (then deleted)."""
+        its checks (then deleted). With `load`, the report must also load as a document:
+        `load(report)` is kept as `document`, and a None from it is a failed check."""
         path = self.analysis_path(endpoint, repo_id, sha, variant, key)
         try:
             seen = path.stat()
@@ -276,6 +281,10 @@ class HeaderCache:
                                                                   for n in data[k])
                             for k in ("checkpoint_notes", "warnings"))):
                 raise ValueError("not an analysis entry of this commit and key")
+            if load is not None and (document := load(data["report"])) is None:
+                raise ValueError("the stored report does not load as a document")
+            if load is not None:
+                data["document"] = document
         except Exception:  # unreadable, a bomb, truncated, not JSON, another key's: never trusted
             _discard(path, seen)
             return None
@@ -337,10 +346,13 @@ class AnalysedCheckpoint(Checkpoint):
 
 
 @contextmanager
-def reusing_analyses(key: str | None) -> Iterator[None]:
+def reusing_analyses(key: str | None,
+                     load: Callable[[str], Any] | None = None) -> Iterator[None]:
     """Within it, `HeaderCache.get` answers a commit whose analysis under `key` is stored
-    with an AnalysedCheckpoint (`key=None`: never)."""
-    token = _analysis_key.set(key)
+    (and, with `load`, whose report loads as a document) with an AnalysedCheckpoint
+    (`key=None`: never). A stored entry failing that is deleted and the commit's checkpoint
+    answered as without it."""
+    token = _analysis_key.set(None if key is None else (key, load))
     try:
         yield
     finally:

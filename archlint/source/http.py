@@ -3,45 +3,35 @@ bodies read under a size limit, Range/Content-Range checks, and HTTP statuses ma
 archlint's one-line errors. What to fetch and in which order (listing, config, index, headers,
 the cache) is `hub.py`'s job; this module knows nothing of models.
 
-Requests go through huggingface_hub's shared session (`get_session`), its auth headers
-(`build_hf_headers`) and its error classifier (`hf_raise_for_status`). The token goes only to
-the endpoint's origin, and is registered for redaction before any message can carry it.
+Requests go through `transport` (the standard library's http.client, keep-alive connections);
+the headers are `hub_auth`'s (huggingface_hub's token choice and User-Agent format), and an
+error status is classified as huggingface_hub's `hf_raise_for_status` classifies it (its
+X-Error-Code / X-Error-Message headers), then said in archlint's one line. The token goes only
+to the endpoint's origin, and is registered for redaction before any message can carry it.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import re
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, NoReturn
+from urllib.parse import quote
 
-# huggingface_hub.utils exports all of these from 0.24 on; since 1.0 it does so lazily, which
-# mypy cannot see.
-from huggingface_hub.utils import (  # type: ignore[attr-defined]
-    EntryNotFoundError,
-    GatedRepoError,
-    HfHubHTTPError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-    build_hf_headers,
-    get_session,
-    hf_raise_for_status,
-)
+from huggingface_hub import constants as hf_constants
 
-from archlint import __version__ as _archlint_version
 from archlint import errors
 from archlint.redact import register_secret
+from archlint.source import transport
+from archlint.source.hub_auth import hub_headers
 
 # -- limits ------------------------------------------------------------------------------------
 
-#: error bodies read for huggingface_hub's message (it reads them too); anything longer is skipped.
+#: error bodies read at most (to keep the connection); anything longer closes it.
 MAX_ERROR_BODY_BYTES = 64 * 2**10
 
 #: streamed read size: a first ranged read (FIRST_READ_BYTES, 256 KiB) is a few chunks, and a
@@ -89,82 +79,9 @@ class RetryPolicy:
 
 
 
-# -- transport ---------------------------------------------------------------------------------
-
-
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions meaning "the request did not complete", for whichever HTTP stack hf uses:
-    the stacks huggingface_hub has imported (importing the others, merely installed, costs
-    ~0.1 s of start-up and can raise nothing here)."""
-    import sys
-
-    found: list[type[BaseException]] = []
-    for module_name in ("httpx2", "httpx", "requests"):
-        module = sys.modules.get(module_name)
-        if module is None:
-            continue
-        if module_name == "requests":
-            found.append(module.RequestException)
-        else:  # transport failures, undecodable bodies, redirect loops
-            found.append(module.RequestError)
-    found.append(OSError)
-    return tuple(found)
-
-
-_TRANSPORT_ERRORS = _transport_errors()
-
-
-
-# -- TLS set up at the first https connection -------------------------------------------------
-
-
-class _TLSOnDemand:
-    """The SSL context httpx would build for ``verify=True``, built at the first TLS handshake
-    instead of when the client is made: loading the CA bundle costs ~65 ms of start-up, which a
-    plain-http endpoint (a mirror, the local stand-in Hub) never needs. httpcore only touches
-    the context when it opens an https (or TLS-proxy) connection (``set_alpn_protocols``,
-    ``wrap_socket``/``wrap_bio``), so every attribute read is forwarded to the real one."""
-
-    def __init__(self, build: Any) -> None:
-        self._build = build
-        self._context: Any = None
-        self._lock = threading.Lock()
-
-    def _real(self) -> Any:
-        with self._lock:
-            if self._context is None:
-                self._context = self._build()
-            return self._context
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real(), name)
-
-
-def _install_lazy_tls() -> None:
-    """Make huggingface_hub's shared client with a `_TLSOnDemand` context, where it still uses
-    its own default factory on httpx2 (a factory the user set is left alone). The client's
-    other settings are those of huggingface_hub's `default_client_factory`."""
-    try:
-        import httpx2
-        from huggingface_hub.utils import _http as hf_http
-    except ImportError:  # requests- or httpx-based huggingface_hub: left as it is
-        return
-    default = getattr(hf_http, "default_client_factory", None)
-    if (default is None or getattr(hf_http, "_GLOBAL_CLIENT_FACTORY", None) is not default
-            or getattr(hf_http, "_GLOBAL_CLIENT", None) is not None):  # never close one in use
-        return
-    hook = hf_http.hf_request_event_hook
-
-    def factory() -> Any:
-        # Any: stands in for the ssl.SSLContext httpx2 types `verify` as (it is duck-typed)
-        tls: Any = _TLSOnDemand(lambda: httpx2._config.create_ssl_context(verify=True))
-        return httpx2.Client(event_hooks={"request": [hook]}, follow_redirects=True,
-                             timeout=None, verify=tls)
-
-    hf_http.set_client_factory(factory)
-
-
-_install_lazy_tls()
+#: exceptions meaning "the request did not complete": socket errors and timeouts (OSError,
+#: transport's own among them) and http.client's protocol errors (a malformed status line).
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
 
 class _Retryable(Exception):
     """A response that was received but is unusable (wrong Content-Range, cut short): retry."""
@@ -195,158 +112,15 @@ class _Stats:
             self.retries += retries
 
 
-# -- a deadline for every socket read --------------------------------------------------------
-#
-# httpx gives each socket read the request's read timeout afresh, so a server sending its status
-# line or headers one byte per (timeout - 1) seconds is never cut off, and redirects repeat
-# that per hop. The session's connections are made through a network backend that shortens
-# every read, write and connect to what is left of the deadline of the request that the
-# calling thread is making (httpx's sync client does all of a request's I/O in that thread).
-# A thread with no deadline set (huggingface_hub's own calls) gets its timeouts unchanged.
-
-_READ_DEADLINE = threading.local()
-
-
-def _left(timeout: float | None) -> float | None:
-    """`timeout`, shortened to the calling thread's deadline (never 0: that is non-blocking)."""
-    deadline: float | None = getattr(_READ_DEADLINE, "at", None)
-    if deadline is None:
-        return timeout
-    left = max(0.001, deadline - time.monotonic())
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream:
-    """A network stream (httpcore's interface) whose waits end by the thread's deadline."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return bytes(self._stream.read(max_bytes, _left(timeout)))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _left(timeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> _DeadlineStream:
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
-                                                      _left(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend:
-    """A network backend (httpcore's interface) making `_DeadlineStream`s."""
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None, socket_options: Any = None) -> Any:
-        return _DeadlineStream(self._backend.connect_tcp(
-            host, port, timeout=_left(timeout), local_address=local_address,
-            socket_options=socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> Any:
-        return _DeadlineStream(self._backend.connect_unix_socket(
-            path, timeout=_left(timeout), socket_options=socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def _bound_session(session: Any) -> Any:
-    """`session`, its connection pools (direct and proxies) making deadline-bound connections
-    from now on. A requests session (huggingface_hub < 1.0) is returned unchanged: there the
-    per-read timeout is the only bound on a response's head."""
-    transports = [getattr(session, "_transport", None),
-                  *(getattr(session, "_mounts", None) or {}).values()]
-    for transport in transports:
-        pool: Any = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is not None and not isinstance(backend, _DeadlineBackend):
-            pool._network_backend = _DeadlineBackend(backend)
-    return session
-
-
-@contextmanager
-def _reads_until(deadline: float) -> Iterator[None]:
-    """Every socket wait of this thread's requests ends by `deadline` (monotonic clock)."""
-    previous = getattr(_READ_DEADLINE, "at", None)
-    _READ_DEADLINE.at = deadline
-    try:
-        yield
-    finally:
-        _READ_DEADLINE.at = previous
-
-
-@contextmanager
-def _open_stream(session: Any, url: str, headers: dict[str, str], timeout: float) -> Iterator[Any]:
-    """GET `url` with the body left unread, for httpx-style and requests-style sessions."""
-    if callable(getattr(session, "stream", None)):  # httpx / httpx2 (huggingface_hub >= 1.0)
-        with session.stream(
-            "GET", url, headers=headers, timeout=timeout, follow_redirects=True
-        ) as response:
-            yield response
-    else:  # requests (huggingface_hub < 1.0), whose Session.stream is a bool
-        response = session.get(url, headers=headers, timeout=timeout, stream=True,
-                               allow_redirects=True)
-        try:
-            yield response
-        finally:
-            response.close()
-
-
-def _iter_chunks(response: Any) -> Iterator[bytes]:
-    """The body as it arrives. No chunk size: a chunker would hold bytes back until CHUNK_BYTES
-    came in (a server dripping 1 byte/s would then never let the deadline be checked); each
-    network read (at most 64 KiB in httpx) is one piece."""
-    if hasattr(response, "iter_bytes"):
-        return iter(response.iter_bytes())
-    return iter(response.iter_content(None))
-
-
-def _buffered_error(response: Any, data: bytes) -> Any:
-    """`response` with the (bounded) error body `data` already read, for hf_raise_for_status.
-
-    hf_raise_for_status reads a streamed body whole, with no size or time bound; it gets a copy
-    holding only the bytes read here, under the fetch's deadline and MAX_ERROR_BODY_BYTES.
-    """
-    if hasattr(response, "iter_bytes"):  # httpx / httpx2: a new, fully read response
-        headers = [(k, v) for k, v in response.headers.items()
-                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
-        return type(response)(response.status_code, headers=headers, content=data,
-                              request=response.request)
-    response._content = data  # requests: what `.content` would have loaded
-    response._content_consumed = True
-    return response
-
-
 def register_auth_secret(headers: dict[str, str]) -> None:
     """Have every message redact the token these request headers carry."""
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     register_secret(value.partition(" ")[2] if " " in value else value)
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    except ValueError:  # a port that is not a number
-        port = -1
-    return scheme, (parts.hostname or "").lower(), port
-
-
 def same_origin(url: str, endpoint: str) -> bool:
     """Whether `url` is on the endpoint's origin (scheme, host and port; RFC 6454)."""
-    return _origin(url) == _origin(endpoint)
+    return transport.origin(url) == transport.origin(endpoint)
 
 
 def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
@@ -371,9 +145,7 @@ class _Fetcher:
         self.deadline = time.monotonic() + self.budget_s
         self.stats = _Stats()
         self.cancel = threading.Event()
-        self.headers = build_hf_headers(
-            token=token, library_name="archlint", library_version=_archlint_version
-        )
+        self.headers = hub_headers(token)
         register_auth_secret(self.headers)
         self.sha: str | None = None  # set after the listing: names the commit in messages
 
@@ -396,6 +168,11 @@ class _Fetcher:
         if byte_range is not None:
             headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
             headers["Accept-Encoding"] = "identity"  # byte offsets of the file, not of a gzip
+        if hf_constants.is_offline_mode():  # huggingface_hub's request hook refuses the same
+            raise errors.OfflineError(
+                f"{self.who()}: offline mode (HF_HUB_OFFLINE) is on and this model is not in "
+                "the archlint cache"
+            )
         last_reason = "no attempt"
         for attempt in range(1, self.retry.attempts + 1):
             if self.cancel.is_set():
@@ -410,11 +187,6 @@ class _Fetcher:
                     wait = min(status.retry_after, self.retry.retry_after_cap_s)
             except _Retryable as err:
                 last_reason = str(err)
-            except OfflineModeIsEnabled:
-                raise errors.OfflineError(
-                    f"{self.who()}: offline mode (HF_HUB_OFFLINE) is on and this model is not in "
-                    "the archlint cache"
-                ) from None
             except _TRANSPORT_ERRORS as err:
                 last_reason = _describe_transport_error(err)
             # a wait cut at the deadline is the deadline's doing: say so, not "timed out"
@@ -451,7 +223,7 @@ class _Fetcher:
         kept = 0
         received = 0
         try:
-            for chunk in _iter_chunks(response):
+            for chunk in response.iter_bytes():
                 received += len(chunk)
                 if skip:
                     dropped = min(skip, len(chunk))
@@ -481,9 +253,9 @@ class _Fetcher:
         # the status line, headers and every redirect hop by the attempt's deadline (what a
         # body gets); the body by the fetch's, and by the rate check in _read_body
         head_deadline = min(self.deadline, started + 3 * self.timeout)
-        with _reads_until(head_deadline), \
-                _open_stream(_bound_session(get_session()), url, headers, timeout) as response, \
-                _reads_until(self.deadline):
+        with transport.waits_until(head_deadline), \
+                transport.stream(url, headers, timeout) as response, \
+                transport.waits_until(self.deadline):
             status = response.status_code
             if status == 416 and byte_range is not None:  # the file is shorter than the range
                 parsed = _parse_content_range(response.headers.get("Content-Range"))
@@ -491,9 +263,10 @@ class _Fetcher:
             if status >= 400:
                 if status in RETRY_STATUSES:
                     raise _RetryStatus(status, _retry_after(response.headers))
-                body = self._read_body(response, what=f"the error response for {what}",
-                                       limit=MAX_ERROR_BODY_BYTES, skip=0, started=started)
-                self._raise_for_status(_buffered_error(response, body), what)
+                # read (bounded) so that the connection can serve the next request
+                self._read_body(response, what=f"the error response for {what}",
+                                limit=MAX_ERROR_BODY_BYTES, skip=0, started=started)
+                self._raise_for_status(response.status_code, response.headers, response.url, what)
             if status not in (200, 206):  # e.g. a redirect without a Location
                 raise _Retryable(f"unexpected HTTP {status} for {what}")
             skip = 0  # bytes to drop from the front: a server that ignored Range sends byte 0
@@ -519,37 +292,28 @@ class _Fetcher:
                 raise _Retryable(f"{what} was cut short ({len(data)} of {expected} bytes)")
             return _Body(data=data, total_size=total_size, headers=response.headers)
 
-    def _raise_for_status(self, response: Any, what: str) -> None:
-        """Turn a 4xx into huggingface_hub's typed error, then into archlint's one line."""
-        try:
-            hf_raise_for_status(response)
-        except GatedRepoError:  # before RepositoryNotFoundError: it is a subclass
+    def _raise_for_status(self, status: int, headers: Any, url: str, what: str) -> NoReturn:
+        """A 4xx in archlint's one line, by the class huggingface_hub gives it (`hub_error`)."""
+        kind = hub_error(status, headers, url)
+        if kind == "gated":
             raise errors.GatedRepoError(
                 f"{self.repo_id}: gated model: request access at {self.endpoint}/{self.repo_id}, "
-                f"then {AUTH_HINT}"
-            ) from None
-        except RepositoryNotFoundError:
-            if response.headers.get("X-Error-Message") == _BAD_CREDENTIALS:
-                raise _bad_token(self.repo_id) from None
+                f"then {AUTH_HINT}")
+        if kind == "repo":
+            if headers.get("X-Error-Message") == _BAD_CREDENTIALS:
+                raise _bad_token(self.repo_id)
             raise errors.RepoNotFoundError(
                 f"{self.repo_id}: repository not found on {self.endpoint} (if it is private, "
-                f"{AUTH_HINT})"
-            ) from None
-        except RevisionNotFoundError:
+                f"{AUTH_HINT})")
+        if kind == "revision":
             raise errors.RevisionNotFoundError(
-                f"{self.repo_id}: revision {self.revision!r} not found on {self.endpoint}"
-            ) from None
-        except EntryNotFoundError:
+                f"{self.repo_id}: revision {self.revision!r} not found on {self.endpoint}")
+        if kind == "entry":
             raise errors.HubError(
-                f"{self.who()}: {what} is listed but the Hub has no such file (HTTP 404)"
-            ) from None
-        except HfHubHTTPError:
-            if response.status_code == 401:
-                raise _bad_token(self.repo_id) from None
-            raise errors.HubError(
-                f"{self.who()}: the Hub refused {what} (HTTP {response.status_code})"
-            ) from None
-        raise errors.HubError(f"{self.who()}: unexpected HTTP {response.status_code} for {what}")
+                f"{self.who()}: {what} is listed but the Hub has no such file (HTTP 404)")
+        if status == 401:
+            raise _bad_token(self.repo_id)
+        raise errors.HubError(f"{self.who()}: the Hub refused {what} (HTTP {status})")
 
     # -- typed reads ---------------------------------------------------------------------------
     def file_url(self, name: str) -> str:
@@ -569,6 +333,28 @@ class _Fetcher:
             return json.loads(body.data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise errors.HubError(f"{self.who()}: {what} is not valid JSON ({err})") from None
+
+
+#: huggingface_hub's REPO_API_REGEX: a repo API or resolve URL, where a bare 401 means "no
+#: such repo, or not yours" rather than a bad token.
+_REPO_URL = re.compile(r"^https://[^/]+(/api/(models|datasets|spaces|kernels)/(.+)|/(.+)/resolve/(.+))")
+
+
+def hub_error(status: int, headers: Any, url: str) -> str:
+    """The class huggingface_hub's `hf_raise_for_status` gives an error response: "revision",
+    "entry", "gated", "repo" (RepositoryNotFoundError), or "other" (HfHubHTTPError and its
+    other subclasses: disabled repo, egress limit, bad request, forbidden). Checked in its
+    order: the X-Error-Code header first, then X-Error-Message, then a 401 on a repo URL."""
+    code, message = headers.get("X-Error-Code"), headers.get("X-Error-Message")
+    named = {"RevisionNotFound": "revision", "EntryNotFound": "entry", "GatedRepo": "gated"}
+    if code in named:
+        return named[code]
+    if code == "EgressLimitReached" or message == "Access to this resource is disabled.":
+        return "other"
+    if code == "RepoNotFound" or (status == 401 and message != _BAD_CREDENTIALS
+                                  and _REPO_URL.search(url) is not None):
+        return "repo"
+    return "other"
 
 
 class _RetryStatus(Exception):
@@ -598,6 +384,8 @@ def _describe_transport_error(err: BaseException) -> str:
     name = type(err).__name__
     if "Timeout" in name or isinstance(err, TimeoutError):
         return "timed out"
+    if isinstance(err, http.client.IncompleteRead):
+        return "connection closed mid-response"
     if "RemoteProtocol" in name or "ChunkedEncoding" in name:
         return "connection closed mid-response"
     if isinstance(err, ConnectionResetError) or "ReadError" in name:

@@ -504,6 +504,9 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        # each future's done-callback holds `reads`, which holds the futures: without this the
+        # raw header bytes would wait for the cyclic collector
+        reads.headers.clear()
     _fill_tensors(checkpoint, read, parsed_index, index_name, files)
     return checkpoint
 
