@@ -4,7 +4,7 @@ back to the generic reader, marked as best-effort."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from archlint.families import mtp, tf_structure, tf_tables
 from archlint.families.base import Adapter, ConfigView
@@ -82,7 +82,7 @@ class GenericMLA(Generic, DeepSeek):
 
     name = "generic"
     known = False
-    model_types = ()
+    model_types: ClassVar[tuple[str, ...]] = ()
 
     def mtp_layers(self) -> list[LayerSpec]:
         return mtp.modules(self)

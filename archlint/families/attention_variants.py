@@ -75,13 +75,13 @@ class Glm(_LlamaVariant):
     q/k/v (`attention_bias`), unbiased o_proj, fused gate_up_proj, partial RoPE."""
 
     name = "glm"
-    model_types = ("glm",)
+    model_types: ClassVar[tuple[str, ...]] = ("glm",)
     o_bias_follows = False
 
 
 class Glm4(Glm):
     name = "glm4"
-    model_types = ("glm4",)
+    model_types: ClassVar[tuple[str, ...]] = ("glm4",)
     norms = 4
 
 
@@ -102,7 +102,7 @@ class ChatGLM(Glm):
     (`rotary_dim = kv_channels // 2`) at base 10000 × `rope_ratio`."""
 
     name = "chatglm"
-    model_types = ("chatglm",)
+    model_types: ClassVar[tuple[str, ...]] = ("chatglm",)
     tie_default = False
     norms = 2
 
@@ -177,7 +177,7 @@ class Glm4Moe(_LlamaVariant):
     block; its weights ship in the checkpoint."""
 
     name = "glm4_moe"
-    model_types = ("glm4_moe", "glm4v_moe_text")
+    model_types: ClassVar[tuple[str, ...]] = ("glm4_moe", "glm4v_moe_text")
     qk_norm_key = "use_qk_norm"
     o_bias_follows = False
 
@@ -201,7 +201,7 @@ class SeedOss(_LlamaVariant):
     """Seed-OSS: biased q/k/v (`attention_bias`), o_proj bias from `attention_out_bias`."""
 
     name = "seed_oss"
-    model_types = ("seed_oss",)
+    model_types: ClassVar[tuple[str, ...]] = ("seed_oss",)
     o_bias_key = "attention_out_bias"
 
 
@@ -213,7 +213,7 @@ class Ernie45(_LlamaVariant):
     parameter (`moe_statics`)."""
 
     name = "ernie4_5"
-    model_types = ("ernie4_5", "ernie4_5_moe")
+    model_types: ClassVar[tuple[str, ...]] = ("ernie4_5", "ernie4_5_moe")
     bias_key = "use_bias"
 
     def is_moe_layer(self, index: int) -> bool:
@@ -276,7 +276,7 @@ class SmolLM3(_LlamaVariant):
     absent, every `no_rope_layer_interval`-th layer (4) is NoPE."""
 
     name = "smollm3"
-    model_types = ("smollm3",)
+    model_types: ClassVar[tuple[str, ...]] = ("smollm3",)
 
     def positional(self, index: int) -> Positional:
         return Llama4.positional(self, index)  # type: ignore[arg-type]
@@ -292,7 +292,7 @@ class Helium(_LlamaVariant):
     o_proj of hidden_size inputs; q/k/v follow `attention_bias`, o_proj has no bias."""
 
     name = "helium"
-    model_types = ("helium",)
+    model_types: ClassVar[tuple[str, ...]] = ("helium",)
     o_bias_follows = False
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
@@ -307,7 +307,7 @@ class Apertus(_LlamaVariant):
     `feedforward_layernorm` pre-norms."""
 
     name = "apertus"
-    model_types = ("apertus",)
+    model_types: ClassVar[tuple[str, ...]] = ("apertus",)
     qk_norm_always = True
 
     def gated_ffn(self) -> bool:
@@ -327,7 +327,7 @@ class Exaone4(_LlamaVariant):
     from `layer_types` or `sliding_window_pattern`."""
 
     name = "exaone4"
-    model_types = ("exaone4",)
+    model_types: ClassVar[tuple[str, ...]] = ("exaone4",)
     qk_norm_always = True
 
 
@@ -336,7 +336,7 @@ class Olmo3(Olmo2):
     sliding-window layers from `layer_types`."""
 
     name = "olmo3"
-    model_types = ("olmo3",)
+    model_types: ClassVar[tuple[str, ...]] = ("olmo3",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("layer_types")[0]
@@ -353,7 +353,7 @@ class Qwen35(Qwen3Next):
     in_proj_a hold the same weights as Qwen3-Next's fused in_proj_qkvz/in_proj_ba."""
 
     name = "qwen3_5"
-    model_types = ("qwen3_5", "qwen3_5_text", "qwen3_5_moe", "qwen3_5_moe_text")
+    model_types: ClassVar[tuple[str, ...]] = ("qwen3_5", "qwen3_5_text", "qwen3_5_moe", "qwen3_5_moe_text")
 
 
 class DeepSeekV32(DeepSeek):
@@ -363,7 +363,7 @@ class DeepSeekV32(DeepSeek):
     says."""
 
     name = "deepseek_v32"
-    model_types = ("deepseek_v32",)
+    model_types: ClassVar[tuple[str, ...]] = ("deepseek_v32",)
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
@@ -400,7 +400,7 @@ class Hunyuan(_LlamaVariant):
     per-head width may be named `attention_head_dim`."""
 
     name = "hunyuan"
-    model_types = ("hunyuan_v1_dense", "hunyuan_v1_moe", "hunyuan")
+    model_types: ClassVar[tuple[str, ...]] = ("hunyuan_v1_dense", "hunyuan_v1_moe", "hunyuan")
     qk_norm_always = True
 
     def _remote(self) -> bool:
@@ -493,7 +493,7 @@ class JetMoE(Adapter):
     q/o, the routers and the biases are the layer's `extra_params`."""
 
     name = "jetmoe"
-    model_types = ("jetmoe",)
+    model_types: ClassVar[tuple[str, ...]] = ("jetmoe",)
 
     def num_experts(self) -> int:
         return self.read_int("num_experts", "num_local_experts", "moe_num_experts") or 0
@@ -553,7 +553,7 @@ class KimiLinear(DeepSeek):
     `num_experts_per_token`, shared experts, sigmoid router)."""
 
     name = "kimi_linear"
-    model_types = ("kimi_linear",)
+    model_types: ClassVar[tuple[str, ...]] = ("kimi_linear",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("layer_types")[0]
@@ -635,7 +635,7 @@ class Gemma3n(Gemma):
     layer 0's."""
 
     name = "gemma3n"
-    model_types = ("gemma3n_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("gemma3n_text",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("layer_types")[0]
@@ -714,7 +714,7 @@ class Gemma4(Gemma3n):
       over p per model; per layer a gate (h → p), a projection (p → h) and a norm."""
 
     name = "gemma4"
-    model_types = ("gemma4_text", "gemma4_unified_text")
+    model_types: ClassVar[tuple[str, ...]] = ("gemma4_text", "gemma4_unified_text")
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("layer_types")[0]

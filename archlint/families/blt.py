@@ -26,7 +26,7 @@ its K/V would grow with patches, not bytes) and transformers recomputes both eve
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from archlint.families.base import Adapter
 from archlint.spec import (
@@ -51,7 +51,7 @@ def llama_stack_params(hidden: int, heads: int, kv_heads: int, width: int, layer
 
 class Blt(Adapter):
     name = "blt"
-    model_types = ("blt",)
+    model_types: ClassVar[tuple[str, ...]] = ("blt",)
     known = True
     tie_default = False
 

@@ -11,7 +11,7 @@ config other than the type's default is counted as transformers builds it.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from archlint.families import Generic, tf_tables
 from archlint.families.dialects import ClassicTransformer, Llama
@@ -39,7 +39,7 @@ class GPTNeo(Generic):
     the cache of every layer grows with the context, as transformers keeps it."""
 
     name = "gpt_neo"
-    model_types = ("gpt_neo",)
+    model_types: ClassVar[tuple[str, ...]] = ("gpt_neo",)
     known = True
 
     def layer_types(self, n_layers: int) -> list[str]:
@@ -62,7 +62,7 @@ class TrOCR(Generic):
     (sinusoidal, no parameters); a LayerNorm on the embedding when `layernorm_embedding`."""
 
     name = "trocr"
-    model_types = ("trocr",)
+    model_types: ClassVar[tuple[str, ...]] = ("trocr",)
     known = True
 
     def num_layers(self) -> int:
@@ -104,7 +104,7 @@ class ModernBertDecoder(Generic):
     with `norm_bias`."""
 
     name = "modernbert_decoder"
-    model_types = ("modernbert-decoder",)
+    model_types: ClassVar[tuple[str, ...]] = ("modernbert-decoder",)
     known = True
 
     def norm_bias(self) -> bool:
@@ -149,7 +149,7 @@ class HrmText(Generic):
     stack's initial state, saved with the weights."""
 
     name = "hrm_text"
-    model_types = ("hrm_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("hrm_text",)
     known = True
 
     def _cycles(self) -> tuple[int, int, int]:
@@ -198,7 +198,7 @@ class Doge(Generic):
     coverage block says so."""
 
     name = "doge"
-    model_types = ("doge",)
+    model_types: ClassVar[tuple[str, ...]] = ("doge",)
     known = True
 
     def is_moe_layer(self, index: int) -> bool:
@@ -244,7 +244,7 @@ class XLNet(Generic):
     mem_len), not K/V."""
 
     name = "xlnet"
-    model_types = ("xlnet",)
+    model_types: ClassVar[tuple[str, ...]] = ("xlnet",)
     known = True
 
     def gated_ffn(self) -> bool:
@@ -287,7 +287,7 @@ class MuseGlimmerText(Generic):
     post-attention, pre- and post-feedforward)."""
 
     name = "muse_glimmer_text"
-    model_types = ("muse_glimmer_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("muse_glimmer_text",)
     known = True
 
     def norms_per_layer(self) -> int:
@@ -313,7 +313,7 @@ class BlipText(ClassicTransformer):
     transform (dense h -> h, LayerNorm) before the tied decoder and its vocabulary bias."""
 
     name = "blip_text"
-    model_types = ("blip_text_model",)
+    model_types: ClassVar[tuple[str, ...]] = ("blip_text_model",)
     known = True
 
     def positional(self, index: int) -> Positional:
@@ -379,7 +379,7 @@ class MllamaText(Llama):
     encoder-only cache for cross-attention). The token table holds vocab_size + 8 rows."""
 
     name = "mllama_text"
-    model_types = ("mllama_text_model",)
+    model_types: ClassVar[tuple[str, ...]] = ("mllama_text_model",)
     known = True
 
     def _cross_layers(self) -> set[int]:
@@ -434,7 +434,7 @@ class NemotronNAS(Llama):
     int(2 x ffn_mult x hidden / 3)."""
 
     name = "nemotron_nas"
-    model_types = ("nemotron-nas",)
+    model_types: ClassVar[tuple[str, ...]] = ("nemotron-nas",)
     known = True
 
     def _block(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -509,7 +509,7 @@ class CpmAnt(Generic):
     as per-token KV)."""
 
     name = "cpmant"
-    model_types = ("cpmant",)
+    model_types: ClassVar[tuple[str, ...]] = ("cpmant",)
     known = True
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:

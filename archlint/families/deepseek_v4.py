@@ -32,7 +32,7 @@ hc_head_base, hc_head_scale); the embedding and the LM head are the main model's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from archlint.families.base import Adapter
 from archlint.spec import (
@@ -71,7 +71,7 @@ def _config_default(fact: str) -> FieldSource:
 
 class DeepseekV4(Adapter):
     name = "deepseek_v4"
-    model_types = ("deepseek_v4",)
+    model_types: ClassVar[tuple[str, ...]] = ("deepseek_v4",)
     known = True
     tie_default = False
 

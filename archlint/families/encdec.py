@@ -278,7 +278,7 @@ class ProphetNet(Bart):
     hidden → num_buckets × heads for its relative positions (`relative_pos_embeddings`)."""
 
     name = "prophetnet"
-    model_types = ("prophetnet",)
+    model_types: ClassVar[tuple[str, ...]] = ("prophetnet",)
     STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
         stack: {
             "layers": (f"num_{stack}_layers",),
@@ -339,7 +339,7 @@ class UMT5(T5):
     (`has_relative_attention_bias` on every block, buckets × heads), not only the first."""
 
     name = "umt5"
-    model_types = ("umt5",)
+    model_types: ClassVar[tuple[str, ...]] = ("umt5",)
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         spec = super().layer(index, layer_type)
@@ -360,7 +360,7 @@ class SwitchTransformers(T5):
     as SwitchTransformersConfig derives it."""
 
     name = "switch_transformers"
-    model_types = ("switch_transformers",)
+    model_types: ClassVar[tuple[str, ...]] = ("switch_transformers",)
 
     def stack_spec(self, name: Stack) -> StackSpec:
         return own_token_rows(self, name, super().stack_spec(name))
@@ -409,7 +409,7 @@ class T5Gemma(EncoderDecoder):
     cross-attention's k/v would read the encoder's width): a note says so."""
 
     name = "t5gemma"
-    model_types = ("t5gemma",)
+    model_types: ClassVar[tuple[str, ...]] = ("t5gemma",)
     STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
         stack: {
             "layers": (f"{stack}.num_hidden_layers",),
@@ -499,7 +499,7 @@ class Whisper(Bart):
     tower); proj_out is tied to the token embedding; each stack ends with a LayerNorm."""
 
     name = "whisper"
-    model_types = ("whisper",)
+    model_types: ClassVar[tuple[str, ...]] = ("whisper",)
     tie_default = True
 
     def stack_spec(self, name: Stack) -> StackSpec:
@@ -539,7 +539,7 @@ class GenericEncoderDecoder(Bart):
 
     name = "generic"
     known = False
-    model_types = ()
+    model_types: ClassVar[tuple[str, ...]] = ()
 
 
 def has_stack_keys(config: dict[str, Any]) -> bool:

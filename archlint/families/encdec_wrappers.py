@@ -39,7 +39,7 @@ class Pop2Piano(T5):
     only the output scaling)."""
 
     name = "pop2piano"
-    model_types = ("pop2piano",)
+    model_types: ClassVar[tuple[str, ...]] = ("pop2piano",)
 
     def own_tie(self) -> bool:
         return False
@@ -67,7 +67,7 @@ class Moonshine(EncoderDecoder):
     conv2 (d → 2d, kernel 7) and conv3 (2d → d, kernel 3): the audio front-end tower."""
 
     name = "moonshine"
-    model_types = ("moonshine",)
+    model_types: ClassVar[tuple[str, ...]] = ("moonshine",)
     # The heads of both stacks are the encoder's: MoonshineAttention writes its head counts
     # into the shared config (`config.update`, under the attribute_map names that alias the
     # decoder's keys) and the decoder layers, built after the encoder's, read them back, so
@@ -147,7 +147,7 @@ class Speech2Text(Bart):
     out = conv_channels, the last 2 × d_model; each biased. Counted as the audio front-end."""
 
     name = "speech_to_text"
-    model_types = ("speech_to_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("speech_to_text",)
     shared_token_table = False  # Speech2TextModel has no `shared`: nothing to untie
     stack_defaults: ClassVar[dict[str, Any]] = {
         "embedding_norm": False,
@@ -211,7 +211,7 @@ class CompositeEncoderDecoder(Adapter):
     The cross-attention caches K and V per encoder token."""
 
     name = "encoder-decoder composite"
-    model_types = ("encoder-decoder", "speech-encoder-decoder", "vision-encoder-decoder")
+    model_types: ClassVar[tuple[str, ...]] = ("encoder-decoder", "speech-encoder-decoder", "vision-encoder-decoder")
 
     def _sub(self, key: str) -> dict[str, Any]:
         sub = self.config.get(key)
@@ -410,7 +410,7 @@ class SpeechT5(Bart):
     embeddings) are not described: a one-line error says so."""
 
     name = "speecht5"
-    model_types = ("speecht5",)
+    model_types: ClassVar[tuple[str, ...]] = ("speecht5",)
     stack_defaults: ClassVar[dict[str, Any]] = {"positions": None}
 
     def build(self) -> ModelSpec:
@@ -474,7 +474,7 @@ class DiaStack(Llama):
     gate + up), rotary positions, a final RMSNorm. Read by `Dia`, which composes the two."""
 
     name = "dia"
-    model_types = ("dia_encoder", "dia_decoder")
+    model_types: ClassVar[tuple[str, ...]] = ("dia_encoder", "dia_decoder")
 
 
 class Dia(Adapter):
@@ -490,7 +490,7 @@ class Dia(Adapter):
     block reader at its own width, because a spec's blocks share one width."""
 
     name = "dia"
-    model_types = ("dia",)
+    model_types: ClassVar[tuple[str, ...]] = ("dia",)
 
     def _sub(self, key: str) -> dict[str, Any]:
         sub = self.config.get(key)
@@ -557,7 +557,7 @@ class T5Gemma2(T5Gemma):
     mm_soft_emb_norm (an RMSNorm at the vision width)."""
 
     name = "t5gemma2"
-    model_types = ("t5gemma2",)
+    model_types: ClassVar[tuple[str, ...]] = ("t5gemma2",)
     STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
         stack: {
             "layers": (f"{prefix}.num_hidden_layers",),
@@ -643,7 +643,7 @@ class Pix2Struct(T5):
     gated MLP at d_ff, two weight-only norms) and a final norm."""
 
     name = "pix2struct"
-    model_types = ("pix2struct",)
+    model_types: ClassVar[tuple[str, ...]] = ("pix2struct",)
     STACK_KEYS: ClassVar[dict[str, dict[str, tuple[str, ...]]]] = {
         "decoder": {"layers": ("num_layers",), "heads": ("num_heads",), "ffn": ("d_ff",)},
     }
@@ -696,7 +696,7 @@ class Udop(T5):
     heads, the first of which is tied to the encoder's first-block table."""
 
     name = "udop"
-    model_types = ("udop",)
+    model_types: ClassVar[tuple[str, ...]] = ("udop",)
 
     def _patch_conv(self) -> int:
         d = self.hidden_size()
@@ -737,7 +737,7 @@ class Kosmos25Text(Adapter):
     lm_head tied. Its vision tower and projector are read by the tower reader."""
 
     name = "kosmos-2.5"
-    model_types = ("kosmos_2_5_text_model",)
+    model_types: ClassVar[tuple[str, ...]] = ("kosmos_2_5_text_model",)
 
     def norm_kind(self) -> str:
         return "layernorm"
@@ -784,7 +784,7 @@ class Kosmos2Text(Kosmos25Text):
     `Kosmos2TextBlock`): three hidden-wide norms per block; no segment table."""
 
     name = "kosmos-2"
-    model_types = ("kosmos_2_text_model",)
+    model_types: ClassVar[tuple[str, ...]] = ("kosmos_2_text_model",)
 
     def norms_per_layer(self) -> int:
         return 3
@@ -801,7 +801,7 @@ class VoxtralRealtimeText(Llama):
     by the tower reader."""
 
     name = "voxtral_realtime"
-    model_types = ("voxtral_realtime_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("voxtral_realtime_text",)
     ADA_RANK: ClassVar[int] = 32
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
@@ -857,7 +857,7 @@ class AsrDecoderStack(Adapter):
     `AsrEncoderDecoder`."""
 
     name = "asr decoder"
-    model_types = ("canary_decoder",)
+    model_types: ClassVar[tuple[str, ...]] = ("canary_decoder",)
 
     def norm_kind(self) -> str:
         return "layernorm"
@@ -885,7 +885,7 @@ class AsrEncoderDecoder(Adapter):
     the encoder's states with `proj` (a biased linear, encoder → decoder width)."""
 
     name = "asr encoder-decoder"
-    model_types = ("canary", "cohere_asr")
+    model_types: ClassVar[tuple[str, ...]] = ("canary", "cohere_asr")
 
     def build(self) -> ModelSpec:
         root_type = str(self.config.get("model_type"))
@@ -937,7 +937,7 @@ class NotDescribed(Adapter):
     counts."""
 
     name = "not described"
-    model_types = ("seamless_m4t", "seamless_m4t_v2", "qwen2_5_omni", "pi0")
+    model_types: ClassVar[tuple[str, ...]] = ("seamless_m4t", "seamless_m4t_v2", "qwen2_5_omni", "pi0")
     MISSING: ClassVar[dict[str, str]] = {
         "seamless_m4t": "its conformer speech encoder, text-to-unit encoder-decoder and "
         "HiFi-GAN vocoder",
@@ -969,7 +969,7 @@ class MoshiText(Llama):
     Mimi (MoshiForCausalLM builds none of them)."""
 
     name = "moshi"
-    model_types = ("moshi", "kyutai_speech_to_text")
+    model_types: ClassVar[tuple[str, ...]] = ("moshi", "kyutai_speech_to_text")
     tie_default = False
 
     def ffn(self, index: int) -> FFNSpec:

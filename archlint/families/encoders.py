@@ -8,6 +8,8 @@ KV cache across generated tokens (`architecture() == "encoder"`): their cache an
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from archlint.errors import ConfigError
 from archlint.families import Generic
 from archlint.families.base import Adapter
@@ -23,7 +25,7 @@ class Albert(Bert):
     layers reuse it (`shared_block`), its compute once per use."""
 
     name = "albert"
-    model_types = ("albert",)
+    model_types: ClassVar[tuple[str, ...]] = ("albert",)
     pooler_default = True
 
     def embedding_norm(self) -> bool:
@@ -69,7 +71,7 @@ class XLM(ClassicTransformer):
     4 × emb_dim GELU (`gelu_activation`, else ReLU) feed-forward; no pooler, no final norm."""
 
     name = "xlm"
-    model_types = ("xlm", "flaubert")
+    model_types: ClassVar[tuple[str, ...]] = ("xlm", "flaubert")
 
     def architecture(self) -> str:
         return "encoder"
@@ -106,7 +108,7 @@ class ModernBert(Adapter):
     window, unless `layer_types` says otherwise."""
 
     name = "modernbert"
-    model_types = ("modernbert",)
+    model_types: ClassVar[tuple[str, ...]] = ("modernbert",)
 
     def architecture(self) -> str:
         return "encoder"
@@ -172,7 +174,7 @@ class Deberta(ClassicTransformer):
     projections."""
 
     name = "deberta"
-    model_types = ("deberta", "deberta-v2")
+    model_types: ClassVar[tuple[str, ...]] = ("deberta", "deberta-v2")
 
     def _v2(self) -> bool:
         return str(self.cv.lookup("model_type")[0]) == "deberta-v2"
@@ -289,7 +291,7 @@ class RocBert(BertLike):
     to the hidden size."""
 
     name = "roc_bert"
-    model_types = ("roc_bert",)
+    model_types: ClassVar[tuple[str, ...]] = ("roc_bert",)
 
     def embedding_extras(self) -> dict[str, int]:
         d = self.hidden_size()
@@ -314,7 +316,7 @@ class MarkupLM(BertLike):
     and inner2emb (4 × hidden → hidden)."""
 
     name = "markuplm"
-    model_types = ("markuplm",)
+    model_types: ClassVar[tuple[str, ...]] = ("markuplm",)
 
     def embedding_extras(self) -> dict[str, int]:
         d = self.hidden_size()
@@ -336,7 +338,7 @@ class Lilt(BertLike):
     FFN (intermediate // r) with its LayerNorm, all biased."""
 
     name = "lilt"
-    model_types = ("lilt",)
+    model_types: ClassVar[tuple[str, ...]] = ("lilt",)
 
     def _ratio(self) -> int:
         return self.read_int("channel_shrink_ratio", "channel_shrink_ratio", default=4) or 1
@@ -365,7 +367,7 @@ class Longformer(BertLike):
     (query_global, key_global, value_global, hidden → hidden) for the global tokens."""
 
     name = "longformer"
-    model_types = ("longformer",)
+    model_types: ClassVar[tuple[str, ...]] = ("longformer",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         return ["sliding"] * n_layers
@@ -397,7 +399,7 @@ class Luke(BertLike):
     hidden → all_head_size)."""
 
     name = "luke"
-    model_types = ("luke",)
+    model_types: ClassVar[tuple[str, ...]] = ("luke",)
 
     def embedding_extras(self) -> dict[str, int]:
         d = self.hidden_size()
@@ -421,7 +423,7 @@ class Xmod(BertLike):
     LayerNorm. A token runs its own language's adapter only."""
 
     name = "xmod"
-    model_types = ("xmod",)
+    model_types: ClassVar[tuple[str, ...]] = ("xmod",)
 
     def final_norm(self) -> bool:
         return bool(self.read("pre_norm", "pre_norm", default=False))
@@ -447,7 +449,7 @@ class ConvBert(BertLike):
     projected up (embeddings_project)."""
 
     name = "convbert"
-    model_types = ("convbert",)
+    model_types: ClassVar[tuple[str, ...]] = ("convbert",)
 
     def embedding_projection(self) -> bool:
         return self.embedding_width() is not None
@@ -487,7 +489,7 @@ class OpenAIPrivacyFilter(GptOss):
     |q - k| <= window), so a query sees 2 × window + 1 keys."""
 
     name = "openai_privacy_filter"
-    model_types = ("openai_privacy_filter",)
+    model_types: ClassVar[tuple[str, ...]] = ("openai_privacy_filter",)
 
     def architecture(self) -> str:
         return "encoder"
@@ -506,7 +508,7 @@ class SqueezeBert(Bert):
     (`intermediate_groups`, `output_groups`), each residual followed by a LayerNorm."""
 
     name = "squeezebert"
-    model_types = ("squeezebert",)
+    model_types: ClassVar[tuple[str, ...]] = ("squeezebert",)
 
     def _groups(self, key: str) -> int:
         return self.read_int(key, key, default=1) or 1
@@ -540,7 +542,7 @@ class MobileBert(Bert):
     the pooler's dense exists only with `classifier_activation`."""
 
     name = "mobilebert"
-    model_types = ("mobilebert",)
+    model_types: ClassVar[tuple[str, ...]] = ("mobilebert",)
 
     def _true_hidden(self) -> int:
         if self.read("use_bottleneck", "use_bottleneck", default=True):
@@ -614,7 +616,7 @@ class Funnel(Bert):
     blocks are overstated by reading every layer at the input length."""
 
     name = "funnel"
-    model_types = ("funnel",)
+    model_types: ClassVar[tuple[str, ...]] = ("funnel",)
 
     _BASE_ONLY = ("FunnelBaseModel", "FunnelForSequenceClassification", "FunnelForMultipleChoice")
 
@@ -704,7 +706,7 @@ class Lxmert(Bert):
     vision tower; the language stack is the word layers then the cross layers."""
 
     name = "lxmert"
-    model_types = ("lxmert",)
+    model_types: ClassVar[tuple[str, ...]] = ("lxmert",)
 
     def _count(self, key: str) -> int:
         return self.read_int(key, key, default=0) or 0
@@ -780,7 +782,7 @@ class ModernVBert(ModernBert):
     SigLIP vision tower (`vision_config`) and a pixel-shuffle connector between them."""
 
     name = "modernvbert"
-    model_types = ("modernvbert",)
+    model_types: ClassVar[tuple[str, ...]] = ("modernvbert",)
 
     def towers(self) -> list[TowerSpec]:
         return pixel_shuffle_connector(self, super().towers())
@@ -794,7 +796,7 @@ class UltraVBert(Generic):
 
     name = "ultravbert"
     known = False  # the text encoder is the generic reader's best effort
-    model_types = ("ultravbert",)
+    model_types: ClassVar[tuple[str, ...]] = ("ultravbert",)
 
     def towers(self) -> list[TowerSpec]:
         return pixel_shuffle_connector(self, super().towers(), norm=True)
@@ -812,7 +814,7 @@ class NeoMME(Adapter):
     within their `per_layer_config` window (else `sliding_window`) on either side."""
 
     name = "neomme"
-    model_types = ("neomme",)
+    model_types: ClassVar[tuple[str, ...]] = ("neomme",)
 
     def architecture(self) -> str:
         return "encoder"
@@ -900,7 +902,7 @@ class Reformer(ClassicTransformer):
     (`*_num_chunks_before` / `_after`), read here as a window of that many keys."""
 
     name = "reformer"
-    model_types = ("reformer",)
+    model_types: ClassVar[tuple[str, ...]] = ("reformer",)
 
     def architecture(self) -> str:
         return "encoder"
@@ -996,7 +998,7 @@ class Canine(Bert):
     of those layers are overstated by reading them at the input length."""
 
     name = "canine"
-    model_types = ("canine",)
+    model_types: ClassVar[tuple[str, ...]] = ("canine",)
 
     def num_layers(self) -> int:
         return (super().num_layers() or 0) + 2  # the initial and final character layers
@@ -1039,7 +1041,7 @@ class Nystromformer(Generic):
     a depthwise convolution over the values per layer (heads × kernel, unbiased)."""
 
     name = "nystromformer"
-    model_types = ("nystromformer",)
+    model_types: ClassVar[tuple[str, ...]] = ("nystromformer",)
 
     def position_offset(self) -> int:
         return 2
@@ -1058,7 +1060,7 @@ class RoFormer(Generic):
     (embeddings_project, biased)."""
 
     name = "roformer"
-    model_types = ("roformer",)
+    model_types: ClassVar[tuple[str, ...]] = ("roformer",)
 
     def embedding_projection(self) -> bool:
         return self.embedding_width() is not None  # embeddings_project when E != hidden
@@ -1077,7 +1079,7 @@ class Bros(Generic):
     from the 2-D box sinusoid (hidden // 4) to one head (hidden // heads)."""
 
     name = "bros"
-    model_types = ("bros",)
+    model_types: ClassVar[tuple[str, ...]] = ("bros",)
 
     def build(self) -> ModelSpec:
         spec = super().build()
@@ -1093,7 +1095,7 @@ class Gte(Generic):
     and whose down projection is biased."""
 
     name = "gte"
-    model_types = ("gte",)
+    model_types: ClassVar[tuple[str, ...]] = ("gte",)
 
     def ffn(self, index: int) -> FFNSpec:
         return super().ffn(index).model_copy(update={"bias": False})
@@ -1113,7 +1115,7 @@ class Vilt(Bert):
     (`modality_type_vocab_size` rows)."""
 
     name = "vilt"
-    model_types = ("vilt",)
+    model_types: ClassVar[tuple[str, ...]] = ("vilt",)
 
     def qkv_bias(self) -> bool:
         return bool(self.read("qkv_bias", "qkv_bias", default=True))

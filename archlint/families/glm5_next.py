@@ -30,7 +30,7 @@ from archlint.spec import FFNSpec, FieldSource, LayerSpec
 
 class Glm5NextText(KimiLinear):
     name = "glm5_next_text"
-    model_types = ("glm5_next_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("glm5_next_text",)
     LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
         **Adapter.LAYER_TYPE_NAMES, **dict.fromkeys(dsa.INDEXED_NAMES, "full"),
     }

@@ -67,7 +67,7 @@ class Mamba(_Recurrent):
     Falcon-Mamba's extra RMSNorms on Δ, B and C carry no weights."""
 
     name = "mamba"
-    model_types = ("mamba", "falcon_mamba")
+    model_types: ClassVar[tuple[str, ...]] = ("mamba", "falcon_mamba")
     tie_default = True
     ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
         "expand": ("expand",),
@@ -121,7 +121,7 @@ class Mamba2(Mamba):
     """Mamba-2 (SSD): heads of `head_dim`, B/C in `n_groups`, a gated RMSNorm before out_proj."""
 
     name = "mamba2"
-    model_types = ("mamba2",)
+    model_types: ClassVar[tuple[str, ...]] = ("mamba2",)
     tie_default = False
     ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
         "expand": ("expand",),
@@ -190,7 +190,7 @@ class Bamba(_HybridSSM):
     layer."""
 
     name = "bamba"
-    model_types = ("bamba",)
+    model_types: ClassVar[tuple[str, ...]] = ("bamba",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         indices = self.read("layer_pattern", "attn_layer_indices")
@@ -206,7 +206,7 @@ class GraniteMoeHybrid(_HybridSSM):
     `position_embedding_type` is not "rope"."""
 
     name = "granitemoehybrid"
-    model_types = ("granitemoehybrid",)
+    model_types: ClassVar[tuple[str, ...]] = ("granitemoehybrid",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("layer_types", "layers_block_type")[0]
@@ -244,7 +244,7 @@ class FalconH1(_HybridSSM):
     normed input, then a SwiGLU FFN. `mamba_d_ssm` sets the SSM width when given."""
 
     name = "falcon_h1"
-    model_types = ("falcon_h1",)
+    model_types: ClassVar[tuple[str, ...]] = ("falcon_h1",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         return ["full"] * n_layers
@@ -280,7 +280,7 @@ class NemotronH(_HybridSSM):
     The pattern is `hybrid_override_pattern` (older configs) or `layers_block_type`."""
 
     name = "nemotron_h"
-    model_types = ("nemotron_h",)
+    model_types: ClassVar[tuple[str, ...]] = ("nemotron_h",)
     SYMBOLS: ClassVar[dict[str, str]] = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
     ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
         "expand": ("expand",),
@@ -397,7 +397,7 @@ class Jamba(Mamba):
     `expert_layer_offset`, dense SwiGLU elsewhere."""
 
     name = "jamba"
-    model_types = ("jamba",)
+    model_types: ClassVar[tuple[str, ...]] = ("jamba",)
     tie_default = False
     ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
         "expand": ("mamba_expand",),
@@ -558,7 +558,7 @@ class Zamba(_SharedTransformerStack, Mamba):
     i % attn_layer_period == attn_layer_offset over the remaining layers."""
 
     name = "zamba"
-    model_types = ("zamba",)
+    model_types: ClassVar[tuple[str, ...]] = ("zamba",)
     tie_default = True
     ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
         "expand": ("mamba_expand",),
@@ -602,7 +602,7 @@ class Zamba2(_SharedTransformerStack, Mamba2):
     its default pattern (below) when the config omits them."""
 
     name = "zamba2"
-    model_types = ("zamba2",)
+    model_types: ClassVar[tuple[str, ...]] = ("zamba2",)
     tie_default = True
     ssm_keys: ClassVar[dict[str, tuple[str, ...]]] = {
         "expand": ("mamba_expand",),
@@ -664,7 +664,7 @@ class Lfm2(Llama):
     (2/3 of the width, × `block_ffn_dim_multiplier`, rounded up to `block_multiple_of`)."""
 
     name = "lfm2"
-    model_types = ("lfm2",)
+    model_types: ClassVar[tuple[str, ...]] = ("lfm2",)
     tie_default = True
 
     def own_tie(self) -> bool:
@@ -723,7 +723,7 @@ class Lfm3(Lfm2):
     sliding, the rest conv."""
 
     name = "lfm3"
-    model_types = ("lfm3",)
+    model_types: ClassVar[tuple[str, ...]] = ("lfm3",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("layer_types")[0]
@@ -761,7 +761,7 @@ class RecurrentGemma(Adapter):
     GeGLU MLP of intermediate_size // 2 with biases; partial RoPE; tied embeddings."""
 
     name = "recurrent_gemma"
-    model_types = ("recurrent_gemma",)
+    model_types: ClassVar[tuple[str, ...]] = ("recurrent_gemma",)
     tie_default = True
 
     def _blocks(self, n_layers: int) -> list[str]:
@@ -821,7 +821,7 @@ class MiniMax(Llama):
     MiniMaxText01DecoderLayer)."""
 
     name = "minimax"
-    model_types = ("minimax", "minimax_m1", "minimax_text_01")
+    model_types: ClassVar[tuple[str, ...]] = ("minimax", "minimax_m1", "minimax_text_01")
 
     def rotary_fraction(self) -> float | None:
         fraction = super().rotary_fraction()
@@ -881,7 +881,7 @@ class OlmoHybrid(Olmo2):
     heads, Dk = int(0.75 · hidden / Hk), Dv = 2·Dk, KV heads = attention heads."""
 
     name = "olmo_hybrid"
-    model_types = ("olmo_hybrid",)
+    model_types: ClassVar[tuple[str, ...]] = ("olmo_hybrid",)
     tie_default = False
 
     def layer_types(self, n_layers: int) -> list[str]:
@@ -941,7 +941,7 @@ class Rwkv(Adapter):
     RwkvConfig derives attention_hidden_size = h and intermediate_size = 4h when omitted."""
 
     name = "rwkv"
-    model_types = ("rwkv",)
+    model_types: ClassVar[tuple[str, ...]] = ("rwkv",)
     tie_default = False
 
     def layer_types(self, n_layers: int) -> list[str]:
@@ -992,7 +992,7 @@ class XLSTM(Adapter):
     older names of hidden_size / num_hidden_layers."""
 
     name = "xlstm"
-    model_types = ("xlstm",)
+    model_types: ClassVar[tuple[str, ...]] = ("xlstm",)
     tie_default = False
 
     def hidden_size(self) -> int:
@@ -1063,7 +1063,7 @@ class BailingHybrid(KimiLinear):
     (its __post_init__ then sets head_dim to qk_rope_head_dim), conv = short_conv_kernel_size."""
 
     name = "bailing_hybrid"
-    model_types = ("bailing_hybrid",)
+    model_types: ClassVar[tuple[str, ...]] = ("bailing_hybrid",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("layer_types")[0]
@@ -1134,7 +1134,7 @@ class Zaya(Adapter):
     R → experts + 1: the skip expert). The model adds an input scale and bias (2 × h)."""
 
     name = "zaya"
-    model_types = ("zaya",)
+    model_types: ClassVar[tuple[str, ...]] = ("zaya",)
     known = True
     tie_default = True
     LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
@@ -1216,7 +1216,7 @@ class InklingText(Adapter):
     as InklingTextConfig reads it."""
 
     name = "inkling_text"
-    model_types = ("inkling_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("inkling_text",)
     known = True
     tie_default = False
     LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
@@ -1351,7 +1351,7 @@ class Inkling2Text(InklingText):
     (`conv_history`); a final block-residual query (h) reads the stack's output."""
 
     name = "inkling2_text"
-    model_types = ("inkling2_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("inkling2_text",)
 
     def qk_norm(self) -> bool:
         return False

@@ -3,7 +3,7 @@ adapter counts: read from the wrapper's `text_config`, the towers by the tower r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from archlint.families import Generic
 from archlint.families.attention_variants import Ernie45
@@ -37,7 +37,7 @@ class Ernie45VLMoeText(Ernie45):
     the vision group is counted in the total and in no token's active parameters."""
 
     name = "ernie4_5_vl_moe"
-    model_types = ("ernie4_5_vl_moe_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("ernie4_5_vl_moe_text",)
 
     def _sizes(self, key: str) -> tuple[int, int] | None:
         return _pair(self.cv.lookup(key)[0])
@@ -96,7 +96,7 @@ class IdeficsText(Llama):
     and the perceiver resampler are read by the tower reader."""
 
     name = "idefics"
-    model_types = ("idefics",)
+    model_types: ClassVar[tuple[str, ...]] = ("idefics",)
 
     def _interval(self) -> int:
         value = self.read_int("cross_layer_interval", "cross_layer_interval", default=1,
@@ -156,7 +156,7 @@ class EvollaText(Llama):
     The protein encoder and its resampler are read by the tower reader."""
 
     name = "evolla"
-    model_types = ("evolla",)
+    model_types: ClassVar[tuple[str, ...]] = ("evolla",)
 
     def _aligned(self, index: int) -> bool:
         adds = self.read_int("aligner_num_add_layers", "aligner_num_add_layers", default=8,
@@ -206,7 +206,7 @@ class PPFormulaNetText(Generic):
     The cross-attention caches the image tokens, never per generated token."""
 
     name = "pp_formulanet_text"
-    model_types = ("pp_formulanet_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("pp_formulanet_text",)
     known = True
 
     def num_layers(self) -> int:
@@ -260,7 +260,7 @@ class MuseSparkText(Generic):
     are computed here (`block_params`); the FFN spec still names experts, top-k and widths."""
 
     name = "muse_spark_text"
-    model_types = ("muse_spark_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("muse_spark_text",)
     known = True
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:

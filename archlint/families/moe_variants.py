@@ -7,6 +7,8 @@ Each class states only what differs, each fact recorded as a default naming its 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from archlint.families import Generic, GenericMLA, mtp
 from archlint.families.base import classify_heads
 from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec, Positional
@@ -41,7 +43,7 @@ class Afmoe(_GenericMoE):
     (one per expert) biases expert selection."""
 
     name = "afmoe"
-    model_types = ("afmoe",)
+    model_types: ClassVar[tuple[str, ...]] = ("afmoe",)
     router_bias_param = "expert_bias"
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
@@ -55,7 +57,7 @@ class Beam(_GenericMoE):
     plus a learned `gate_bias` per head."""
 
     name = "beam"
-    model_types = ("beam",)
+    model_types: ClassVar[tuple[str, ...]] = ("beam",)
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
@@ -74,7 +76,7 @@ class Laguna(_GenericMoE):
     the router's `e_score_correction_bias` is a parameter."""
 
     name = "laguna"
-    model_types = ("laguna",)
+    model_types: ClassVar[tuple[str, ...]] = ("laguna",)
     router_bias_param = "e_score_correction_bias"
 
     def _heads(self, index: int) -> int | None:
@@ -123,7 +125,7 @@ class Step3p5(Laguna):
     is_shared_expert). Heads per layer come from `per_layer_config` (per_layer.py)."""
 
     name = "step3p5"
-    model_types = ("step3p5",)
+    model_types: ClassVar[tuple[str, ...]] = ("step3p5",)
     router_bias_param = None
 
     def _heads(self, index: int) -> int | None:
@@ -185,7 +187,7 @@ class MiMoV2Flash(_GenericMoE):
     `num_key_value_heads` and a learned sink per head; full layers neither."""
 
     name = "mimo_v2_flash"
-    model_types = ("mimo_v2_flash",)
+    model_types: ClassVar[tuple[str, ...]] = ("mimo_v2_flash",)
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
@@ -231,7 +233,7 @@ class HyV4(GenericMLA):
     final norm."""
 
     name = "hy_v4"
-    model_types = ("hy_v4",)
+    model_types: ClassVar[tuple[str, ...]] = ("hy_v4",)
     known = True
 
     def _streams(self) -> int:
@@ -264,7 +266,7 @@ class AXK2(GenericMLA):
     attention of every block and before the MLP of MoE blocks."""
 
     name = "axk2"
-    model_types = ("axk2",)
+    model_types: ClassVar[tuple[str, ...]] = ("axk2",)
     known = True
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
@@ -295,7 +297,7 @@ class LongcatFlash(GenericMLA):
     ones included (down_proj only for the routed ones)."""
 
     name = "longcat_flash"
-    model_types = ("longcat_flash",)
+    model_types: ClassVar[tuple[str, ...]] = ("longcat_flash",)
     known = True
 
     def num_layers(self) -> int:
@@ -363,7 +365,7 @@ class MistralLarge4Text(GenericMLA):
     kv_b_proj)."""
 
     name = "mistral_large4_text"
-    model_types = ("mistral_large4_text",)
+    model_types: ClassVar[tuple[str, ...]] = ("mistral_large4_text",)
     known = True
 
     def _uses_rope(self, index: int) -> bool:
