@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from archlint.families.base import Adapter, classify_heads
-from archlint.families.dialects import Llama
+from archlint.families.dialects import GPT2, Llama
 from archlint.spec import (
     AttentionSpec,
     Coverage,
@@ -155,6 +155,25 @@ class DeciLM(Llama):
         return spec.model_copy(update={"num_kv_heads": kv, "provenance": prov})
 
 
+class Jais(GPT2):
+    """JAIS (`jais`, core42's `modeling_jais.py`, a GPT-2 derivative; Sengupta et al. 2023,
+    arXiv:2308.16149): GPT-2's block (LayerNorm with bias, biased Conv1D `c_attn` / `c_proj`)
+    with a SwiGLU MLP when `activation_function` is "swiglu" (`c_fc`, `c_fc2` h → n_inner and
+    `c_proj` back, all biased) and ALiBi in place of the `wpe` table when
+    `position_embedding_type` is "alibi" (no position parameters). The muP scales
+    (`mup_*`) multiply activations and add no parameters."""
+
+    name = "jais"
+    model_types = ("jais",)
+
+    def positional(self, index: int) -> Positional:
+        kind = self.read("positional", "position_embedding_type", default="learned")
+        return "alibi" if kind == "alibi" else "rope" if kind == "rotary" else "learned"
+
+    def gated_ffn(self) -> bool:
+        return self.read("activation", "activation_function") == "swiglu"
+
+
 def make_divisible(value: float, divisor: int) -> int:
     """OpenELM's rounding of a layer's width (`configuration_openelm.make_divisible`, from
     MobileNet's TF code): to the nearest multiple of `divisor`, at least `divisor`, and never
@@ -189,7 +208,8 @@ class OpenELM(Adapter):
 
     def rope_theta(self) -> float | None:
         value = self.read("rope_theta", "rope_freq_constant", default=10000)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if number else None
 
     def qk_norm(self) -> bool:
         return bool(self.read("qk_norm", "normalize_qk_projections", default=False))
@@ -204,6 +224,8 @@ class OpenELM(Adapter):
         return (*super().layer_key(index, layer_type), *self._heads(index), self._width(index))
 
     def _heads(self, index: int) -> tuple[int | None, int | None]:
+        # the lists are what OpenELMConfig computed from these two and saved beside them
+        self.cv.asked.update(("qkv_multipliers", "num_gqa_groups"))
         q = _per_layer(self, "num_query_heads", index)
         kv = _per_layer(self, "num_kv_heads", index)
         return (q if isinstance(q, int) else None, kv if isinstance(kv, int) else None)
@@ -249,4 +271,6 @@ class OpenELM(Adapter):
         })
 
 
-REMOTE_CODE_ADAPTERS: tuple[type[Adapter], ...] = (QwenV1, Orion, Baichuan, DeciLM, OpenELM)
+REMOTE_CODE_ADAPTERS: tuple[type[Adapter], ...] = (
+    QwenV1, Orion, Baichuan, DeciLM, OpenELM, Jais,
+)
