@@ -89,6 +89,16 @@ def test_jais_is_gpt2_with_swiglu_and_alibi() -> None:
     assert (spec.norm, spec.norm_bias, spec.tie_word_embeddings) == ("layernorm", True, True)
 
 
+def test_chatglm_v1_keys_are_listed_as_not_understood() -> None:
+    """ChatGLM-6B (v1) shares model_type `chatglm` with ChatGLM2/3 but is another block (2D
+    positions, a GELU MLP of inner_hidden_size, LayerNorm, biases): the chatglm reader reads
+    the v2/v3 dialect, so the v1 keys it cannot place must be named, not silently dropped."""
+    cov = analyze_checkpoint(config_only(zoo("lykeven/uptest"))).spec.coverage
+    assert {"inner_hidden_size", "position_encoding_2d"} <= set(cov.unknown_keys)
+    v3 = analyze_checkpoint(config_only(zoo("THUDM/chatglm3-6b"))).spec.coverage
+    assert v3.unknown_keys == []
+
+
 @pytest.mark.parametrize("model_id", ["baichuan-inc/Baichuan-13B-Chat",
                                       "baichuan-inc/Baichuan2-7B-Base"])
 def test_baichuan_positions_are_marked_assumed(model_id: str) -> None:

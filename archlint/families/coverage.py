@@ -24,9 +24,10 @@ SHAPING = re.compile(
     r"cross_attention|^vision_config$|^audio_config$|^speech_config$|projector|"
     r"kv_heads|key_value|head_dim|_head_size|num_heads|attention_heads|ffn_dim|ff_dim|"
     r"intermediate|hidden_size$|^d_model$|n_embd|^dim$|"
-    # remote-code dialects: Qwen-1 / ChatGLM head width and bias switch, OpenELM's
-    # layer-wise scaling lists (per-layer heads and FFN multipliers)
-    r"kv_channels|^no_bias$|query_heads|^model_dim$|ffn_multipliers|qkv_multipliers)",
+    # remote-code dialects: Qwen-1 / ChatGLM head width and bias switch, ChatGLM-6B (v1)'s
+    # 2D positions, OpenELM's layer-wise scaling lists (per-layer heads and FFN multipliers)
+    r"kv_channels|^no_bias$|position_encoding_2d|query_heads|^model_dim$|ffn_multipliers|"
+    r"qkv_multipliers)",
     re.IGNORECASE,
 )
 #: never shaping, even when the pattern matches (names of training/generation settings)
