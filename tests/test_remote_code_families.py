@@ -49,6 +49,13 @@ def test_qwen1_mlp_is_half_of_intermediate_size_and_c_attn_is_biased() -> None:
     assert not spec.tie_word_embeddings  # QWenConfig: tie_word_embeddings=False
 
 
+def test_internlm_biases_attention_not_mlp() -> None:
+    # modeling_internlm.py: q/k/v/o_proj bias=config.bias, gate/up/down_proj bias=False
+    layer = analyze_checkpoint(config_only(zoo("internlm/internlm-chat-7b"))).spec.layers[0]
+    assert (layer.attention.qkv_bias, layer.attention.o_bias, layer.ffn.bias) == (True, True,
+                                                                                  False)
+
+
 def test_orion_blocks_use_layernorm_with_bias() -> None:
     spec = analyze_checkpoint(config_only(zoo("Rookied/rinko-test"))).spec
     assert (spec.norm, spec.norm_bias) == ("layernorm", True)
@@ -109,8 +116,8 @@ def test_baichuan_positions_are_marked_assumed(model_id: str) -> None:
 
 
 @pytest.mark.parametrize("model_id", [
-    "xverse/XVERSE-65B", "internlm/internlm2-chat-7b", "heegyu/EXAONE-3.0-7.8B-Instruct-bf16",
-    "Goekdeniz-Guelmez/MiniCPM-2B-sft-fp32-safetensors",
+    "xverse/XVERSE-65B", "heegyu/EXAONE-3.0-7.8B-Instruct-bf16",
+    "Goekdeniz-Guelmez/MiniCPM-2B-sft-fp32-safetensors", "deepseek-ai/deepseek-moe-16b-base",
 ])
 def test_standard_remote_families_are_read_as_best_effort(model_id: str) -> None:
     """Right by the standard reading (EXPECTED.json), and reported as that reading."""

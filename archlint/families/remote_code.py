@@ -123,6 +123,22 @@ class Baichuan(Llama):
         return cov.model_copy(update={"items": [*cov.items, item]})
 
 
+class InternLM(Llama):
+    """InternLM (`internlm`, internlm's `modeling_internlm.py`): the Llama block whose q/k/v/o
+    projections are biased with `bias` while the MLP never is. Early InternLM2 revisions
+    (InternLM2ForCausalLM) also saved model_type `internlm`; their `bias` is false, which reads
+    the same."""
+
+    name = "internlm"
+    model_types = ("internlm",)
+
+    def ffn(self, index: int) -> FFNSpec:
+        spec = super().ffn(index)
+        prov = {**spec.provenance, "ffn_bias": _remote(
+            "modeling_internlm.py", "gate/up/down_proj bias=False whatever `bias` says")}
+        return spec.model_copy(update={"bias": False, "provenance": prov})
+
+
 def _per_layer(adapter: Adapter, key: str, index: int) -> Any:
     """Entry `index` of a per-layer list key (the key is asked either way)."""
     values = adapter.cv.lookup(key)[0]
@@ -272,5 +288,5 @@ class OpenELM(Adapter):
 
 
 REMOTE_CODE_ADAPTERS: tuple[type[Adapter], ...] = (
-    QwenV1, Orion, Baichuan, DeciLM, OpenELM, Jais,
+    QwenV1, Orion, Baichuan, InternLM, DeciLM, OpenELM, Jais,
 )
