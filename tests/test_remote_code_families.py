@@ -118,6 +118,7 @@ def test_baichuan_positions_are_marked_assumed(model_id: str) -> None:
 @pytest.mark.parametrize("model_id", [
     "xverse/XVERSE-65B", "heegyu/EXAONE-3.0-7.8B-Instruct-bf16",
     "Goekdeniz-Guelmez/MiniCPM-2B-sft-fp32-safetensors", "deepseek-ai/deepseek-moe-16b-base",
+    "01-ai/Yi-6B-200K",
 ])
 def test_standard_remote_families_are_read_as_best_effort(model_id: str) -> None:
     """Right by the standard reading (EXPECTED.json), and reported as that reading."""
@@ -130,7 +131,8 @@ def test_standard_remote_families_are_read_as_best_effort(model_id: str) -> None
 #: real configs whose keys are Llama's (and which declare their tie): an unseen model type
 #: with them must come out as Llama does
 LLAMA_STANDARD = ["xverse/XVERSE-65B", "internlm/internlm2-chat-7b",
-                  "heegyu/EXAONE-3.0-7.8B-Instruct-bf16", "baichuan-inc/Baichuan2-7B-Base"]
+                  "heegyu/EXAONE-3.0-7.8B-Instruct-bf16", "baichuan-inc/Baichuan2-7B-Base",
+                  "01-ai/Yi-6B-200K"]
 
 
 def figures(analysis: Analysis) -> tuple[int, int, int]:
