@@ -29,6 +29,16 @@ def _remote(repo_file: str, fact: str) -> FieldSource:
     return FieldSource(kind="default", detail=f"the Hub repos' {repo_file}: {fact}")
 
 
+def kv_channels_head(adapter: Adapter, spec: AttentionSpec) -> AttentionSpec:
+    """The head width Megatron-derived remote code names `kv_channels` (Qwen-1, ChatGLM2/3,
+    GLM-4's own dialect: each head of q, k and v is kv_channels wide)."""
+    prov = dict(spec.provenance)
+    width = adapter.read_int("head_dim", "kv_channels", prov=prov)
+    if not width:
+        return spec
+    return spec.model_copy(update={"head_dim": width, "v_head_dim": width, "provenance": prov})
+
+
 class QwenV1(Adapter):
     """Qwen-1 (`qwen`, Qwen/Qwen-7B's `modeling_qwen.py`; Bai et al. 2023, arXiv:2309.16609):
     per QWenBlock an RMSNorm `ln_1`, a fused `c_attn` h → 3 × heads × `kv_channels` that always
@@ -52,12 +62,7 @@ class QwenV1(Adapter):
         return self._bias()
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
-        spec = super().attention(index, layer_type)
-        prov = dict(spec.provenance)
-        width = self.read_int("head_dim", "kv_channels", prov=prov)
-        if not width:
-            return spec
-        return spec.model_copy(update={"head_dim": width, "v_head_dim": width, "provenance": prov})
+        return kv_channels_head(self, super().attention(index, layer_type))
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
