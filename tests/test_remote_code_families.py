@@ -106,6 +106,13 @@ def test_chatglm_v1_keys_are_listed_as_not_understood() -> None:
     assert v3.unknown_keys == []
 
 
+def test_openelm_without_its_per_layer_lists_says_so() -> None:
+    cfg = {k: v for k, v in config("TinyPixel/OpenELM-270M").items()
+           if k not in ("num_query_heads", "num_kv_heads")}
+    items = analyse(cfg).spec.coverage.items
+    assert [item.how for item in items if item.how == "not_understood"] == ["not_understood"]
+
+
 @pytest.mark.parametrize("model_id", ["baichuan-inc/Baichuan-13B-Chat",
                                       "baichuan-inc/Baichuan2-7B-Base"])
 def test_baichuan_positions_are_marked_assumed(model_id: str) -> None:

@@ -10,7 +10,7 @@ no entry: the generic reader counts them, marked best-effort.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from archlint.families.base import Adapter, classify_heads
 from archlint.families.dialects import GPT2, Llama
@@ -185,14 +185,14 @@ class Jais(GPT2):
     (`mup_*`) multiply activations and add no parameters."""
 
     name = "jais"
-    model_types = ("jais",)
+    model_types: ClassVar[tuple[str, ...]] = ("jais",)
 
     def positional(self, index: int) -> Positional:
         kind = self.read("positional", "position_embedding_type", default="learned")
         return "alibi" if kind == "alibi" else "rope" if kind == "rotary" else "learned"
 
     def gated_ffn(self) -> bool:
-        return self.read("activation", "activation_function") == "swiglu"
+        return bool(self.read("activation", "activation_function") == "swiglu")
 
 
 def make_divisible(value: float, divisor: int) -> int:
@@ -278,6 +278,20 @@ class OpenELM(Adapter):
 
     def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
         return heads  # the per-layer lists are read in `attention`
+
+    def coverage(self, spec: ModelSpec) -> Coverage:
+        cov = super().coverage(spec)
+        missing = [f"layer {layer.index}" for layer in spec.layers
+                   if layer.attention.num_heads == 0 or self._width(layer.index) is None]
+        if not missing:
+            return cov
+        item = CoverageItem(
+            part=", ".join(missing[:6]) + (", …" if len(missing) > 6 else ""),
+            how="not_understood",
+            detail="no num_query_heads / num_kv_heads / ffn_multipliers entry for the layer: "
+            "its attention or FFN is not counted",
+        )
+        return cov.model_copy(update={"items": [*cov.items, item]})
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
