@@ -135,6 +135,14 @@ def test_standard_remote_families_are_read_as_best_effort(model_id: str) -> None
     assert analysis.spec.coverage.unknown_keys == []
 
 
+def test_a_family_without_a_reader_is_marked_where_it_is_not_understood() -> None:
+    """TeleChat-12B (`telechat`, no reader): its FFN width key is not a standard one, so the
+    width is reported as assumed and the key as not understood (the card's 12B is not met)."""
+    cov = analyze_checkpoint(config_only(zoo("Tele-AI/TeleChat-12B"))).spec.coverage
+    assert cov.unknown_keys == ["ffn_hidden_size"]
+    assert [i.how for i in cov.items if i.part.startswith("FFN width")] == ["assumed"]
+
+
 #: real configs whose keys are Llama's (and which declare their tie): an unseen model type
 #: with them must come out as Llama does
 LLAMA_STANDARD = ["xverse/XVERSE-65B", "internlm/internlm2-chat-7b",
