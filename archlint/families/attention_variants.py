@@ -15,6 +15,7 @@ from typing import ClassVar
 from archlint.families import mtp
 from archlint.families.base import Adapter
 from archlint.families.dialects import DeepSeek, Gemma, Llama, Llama4, Olmo2, Qwen3Next
+from archlint.families.remote_code import kv_channels_head
 from archlint.spec import (
     AttentionSpec,
     FFNSpec,
@@ -145,12 +146,7 @@ class ChatGLM(Glm):
         return 0.5
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
-        spec = super().attention(index, layer_type)
-        prov = dict(spec.provenance)
-        width = self.read_int("head_dim", "kv_channels", prov=prov)
-        if not width:
-            return spec
-        return spec.model_copy(update={"head_dim": width, "v_head_dim": width, "provenance": prov})
+        return kv_channels_head(self, super().attention(index, layer_type))
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)

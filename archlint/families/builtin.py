@@ -38,6 +38,7 @@ from archlint.families.glm5_next import GLM5_NEXT_ADAPTERS
 from archlint.families.hybrids import HYBRID_ADAPTERS
 from archlint.families.mm_text import MM_TEXT_ADAPTERS
 from archlint.families.moe_variants import MOE_VARIANT_ADAPTERS
+from archlint.families.remote_code import REMOTE_CODE_ADAPTERS
 from archlint.mixers import BUILTIN_MIXERS, Mixer
 
 ADAPTERS: tuple[type[Adapter], ...] = (
@@ -71,5 +72,6 @@ ADAPTERS: tuple[type[Adapter], ...] = (
     *GLM5_NEXT_ADAPTERS,
     *BLT_ADAPTERS,
     *MM_TEXT_ADAPTERS,
+    *REMOTE_CODE_ADAPTERS,
 )
 MIXERS: tuple[Mixer, ...] = BUILTIN_MIXERS

@@ -23,12 +23,17 @@ SHAPING = re.compile(
     r"kv_lora|q_lora|rope_head|nope_head|index_|lru_|window|chunk|share|cla_|"
     r"cross_attention|^vision_config$|^audio_config$|^speech_config$|projector|"
     r"kv_heads|key_value|head_dim|_head_size|num_heads|attention_heads|ffn_dim|ff_dim|"
-    r"intermediate|hidden_size$|^d_model$|n_embd|^dim$)",
+    r"intermediate|hidden_size$|^d_model$|n_embd|^dim$|"
+    # remote-code dialects: Qwen-1 / ChatGLM head width and bias switch, ChatGLM-6B (v1)'s
+    # 2D positions, OpenELM's layer-wise scaling lists (per-layer heads and FFN multipliers)
+    r"kv_channels|^no_bias$|position_encoding_2d|query_heads|^model_dim$|ffn_multipliers|"
+    r"qkv_multipliers)",
     re.IGNORECASE,
 )
 #: never shaping, even when the pattern matches (names of training/generation settings)
 BENIGN = re.compile(
-    r"(dropout|init|_eps$|epsilon|token_id|loss|jitter|scale$|scaling_factor|multiplier|"
+    r"(dropout|init|_eps$|epsilon|token_id|loss|jitter|scale$|scaling_factor|"
+    r"(?<!ffn_)(?<!qkv_)multiplier|"
     r"_range$|use_cache|output_|return_|chunk_size_feed_forward|ignore|_labels?$|"
     r"time_step|dt_min|dt_max|dt_init|dt_limit|rescale|cache_dtype|num_logits|"
     r"use_mamba_kernels|use_mambapy|associative|_impl$|implementation|capacity|"
@@ -96,6 +101,41 @@ def layer_coverage(layers: list[LayerSpec], how: CoverageHow, detail: str) -> li
     return items
 
 
+def missing_standard_keys(layers: list[LayerSpec], config: dict[str, Any]) -> list[CoverageItem]:
+    """What the generic reader could not count because a standard key is absent: with no
+    adapter there is no configuration class to supply its default (Llama's would), so the
+    part is reported as not understood rather than counted as empty."""
+    items = []
+    headless = [layer.index for layer in layers if layer.attention.kind == "none"]
+    if headless:
+        items.append(CoverageItem(
+            part=f"attention of {_span(headless)}", how="not_understood",
+            detail="no num_attention_heads under any standard name: attention not counted",
+        ))
+    guessed = [layer.index for layer in layers
+               if getattr(layer.ffn.provenance.get("intermediate_size"), "kind", None) == "derived"]
+    if guessed:
+        items.append(CoverageItem(
+            part=f"FFN width of {_span(guessed)}", how="assumed",
+            detail="no intermediate_size under any standard name: 4 × hidden_size assumed",
+        ))
+    nested = config.get("text_config")
+    scopes = [config, nested if isinstance(nested, dict) else {}]
+    for keys, part, detail in _STANDARD:
+        if not any(scope.get(key) for scope in scopes for key in keys):
+            items.append(CoverageItem(part=part, how="not_understood", detail=detail))
+    return items
+
+
+#: standard keys without which the generic reader counts a part as empty
+_STANDARD = (
+    (("hidden_size", "n_embd", "n_embed", "d_model", "dim"), "hidden size",
+     "no hidden_size under any standard name: every width is unknown, nothing is counted"),
+    (("vocab_size", "padded_vocab_size"), "token embedding and head",
+     "no vocab_size: the vocabulary tables are not counted"),
+)
+
+
 def build_coverage(
     layers: list[LayerSpec],
     *,
@@ -107,6 +147,8 @@ def build_coverage(
     extra: list[CoverageItem] | None = None,
 ) -> Coverage:
     items = layer_coverage(layers, how, detail) + list(extra or [])
+    if how == "generic":
+        items += missing_standard_keys(layers, config)
     for name in sorted(unknown_layer_types):
         items.append(
             CoverageItem(

@@ -426,7 +426,7 @@ class GPT2(ClassicTransformer):
     (stored transposed: [in, out]), plain GELU MLP of n_inner or 4 × n_embd."""
 
     name = "gpt2"
-    model_types = ("gpt2", "gpt_bigcode")
+    model_types: ClassVar[tuple[str, ...]] = ("gpt2", "gpt_bigcode")
 
     def positional(self, index: int) -> Positional:
         return "learned"

@@ -162,6 +162,11 @@ def _check_counts(where: str, prefix: str, scope: dict[str, Any], least: int) ->
     for key in _HEAD_KEYS:
         heads = count(key, MAX_HEADS) if scope.get(key) is not None else heads
     for key in _KV_HEAD_KEYS:
+        if isinstance(scope.get(key), list) and scope[key]:
+            # one per layer (OpenELM's layer-wise scaling: num_kv_heads beside num_query_heads)
+            for i, item in enumerate(scope[key]):
+                _positive_int(where, f"{prefix}{key}[{i}]", item, MAX_HEADS)
+            continue
         kv = count(key, MAX_HEADS)
         if heads and kv and kv > heads:
             raise ConfigError(f"{where}: {prefix}{key} = {kv} is more than the {heads} query "
