@@ -87,14 +87,14 @@ class Phi3(Llama):
     """Phi-3: fused qkv_proj and gate_up_proj; window on every layer when set."""
 
     name = "phi3"
-    model_types = ("phi3",)
+    model_types: ClassVar[tuple[str, ...]] = ("phi3",)
 
 
 class Olmo2(Llama):
     """OLMo-2: post-norms only, q/k RMSNorm over the whole projection."""
 
     name = "olmo2"
-    model_types = ("olmo2",)
+    model_types: ClassVar[tuple[str, ...]] = ("olmo2",)
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         return super().attention(index, layer_type).model_copy(update={"qk_norm_per_head": False})
@@ -107,7 +107,7 @@ class Starcoder2(Adapter):
     """StarCoder2: LayerNorm with bias, plain GELU MLP (c_fc/c_proj), biases everywhere."""
 
     name = "starcoder2"
-    model_types = ("starcoder2",)
+    model_types: ClassVar[tuple[str, ...]] = ("starcoder2",)
 
     def norm_kind(self) -> str:
         return "layernorm"
@@ -121,7 +121,7 @@ class Gemma(Adapter):
     (even layers local), Gemma 3 has one global layer in every `sliding_window_pattern`."""
 
     name = "gemma"
-    model_types = ("gemma", "gemma2", "gemma3", "gemma3_text")
+    model_types: ClassVar[tuple[str, ...]] = ("gemma", "gemma2", "gemma3", "gemma3_text")
 
     def _generation(self) -> int:
         mt = str(self.cv.lookup("model_type")[0])
@@ -155,7 +155,7 @@ class Cohere(Adapter):
     """Command-R: parallel block, LayerNorm without bias; Cohere 2 adds 3:1 local/global."""
 
     name = "cohere"
-    model_types = ("cohere", "cohere2")
+    model_types: ClassVar[tuple[str, ...]] = ("cohere", "cohere2")
 
     def norm_kind(self) -> str:
         return "layernorm"
@@ -178,7 +178,7 @@ class DeepSeek(Adapter):
     """
 
     name = "deepseek"
-    model_types = ("deepseek_v2", "deepseek_v3", "kimi_k2")
+    model_types: ClassVar[tuple[str, ...]] = ("deepseek_v2", "deepseek_v3", "kimi_k2")
     tie_default = False
     #: DSA layers (`dsa`) are MLA layers with an indexer
     LAYER_TYPE_NAMES: ClassVar[dict[str, str]] = {
@@ -241,7 +241,7 @@ class GptOss(Adapter):
     experts, MXFP4 expert weights."""
 
     name = "gpt_oss"
-    model_types = ("gpt_oss",)
+    model_types: ClassVar[tuple[str, ...]] = ("gpt_oss",)
     tie_default = False
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
@@ -259,7 +259,7 @@ class Llama4(Llama):
     expert; dense layers use `intermediate_size_mlp`."""
 
     name = "llama4"
-    model_types = ("llama4", "llama4_text")
+    model_types: ClassVar[tuple[str, ...]] = ("llama4", "llama4_text")
 
     def _nope(self, n_layers: int) -> list[bool]:
         declared = self.cv.lookup("no_rope_layers")[0]
@@ -311,7 +311,7 @@ class Qwen3Next(Qwen):
     expert with a sigmoid gate, partial RoPE, MTP block under `mtp.`."""
 
     name = "qwen3_next"
-    model_types = ("qwen3_next",)
+    model_types: ClassVar[tuple[str, ...]] = ("qwen3_next",)
 
     def layer_types(self, n_layers: int) -> list[str]:
         declared = self.cv.lookup("layer_types")[0]
@@ -361,7 +361,7 @@ class Falcon(Adapter):
     KV (`new_decoder_architecture`), parallel attention, one shared LayerNorm in 7B."""
 
     name = "falcon"
-    model_types = ("falcon", "RefinedWebModel", "RefinedWeb")
+    model_types: ClassVar[tuple[str, ...]] = ("falcon", "RefinedWebModel", "RefinedWeb")
 
     def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
         if (
@@ -442,7 +442,7 @@ class GPTJ(ClassicTransformer):
     attention, biased MLP and lm_head."""
 
     name = "gptj"
-    model_types = ("gptj",)
+    model_types: ClassVar[tuple[str, ...]] = ("gptj",)
     tie_default = False
 
     def qkv_bias(self) -> bool:
@@ -467,7 +467,7 @@ class GPTNeoX(ClassicTransformer):
     """GPT-NeoX / Pythia: partial rotary (`rotary_pct`), parallel residual, biases everywhere."""
 
     name = "gpt_neox"
-    model_types = ("gpt_neox",)
+    model_types: ClassVar[tuple[str, ...]] = ("gpt_neox",)
     tie_default = False
 
     def qkv_bias(self) -> bool:
@@ -479,7 +479,7 @@ class Bloom(ClassicTransformer):
     biases everywhere, tied head."""
 
     name = "bloom"
-    model_types = ("bloom",)
+    model_types: ClassVar[tuple[str, ...]] = ("bloom",)
 
     def embedding_norm(self) -> bool:
         return True
@@ -493,7 +493,7 @@ class MPT(Adapter):
     `expansion_ratio`, `no_bias` (norms unbiased too), tied head."""
 
     name = "mpt"
-    model_types = ("mpt",)
+    model_types: ClassVar[tuple[str, ...]] = ("mpt",)
 
     def norm_kind(self) -> str:
         return "layernorm"
@@ -537,7 +537,7 @@ class DBRX(Adapter):
     ffn_hidden_size); fused Wqkv and fused expert tensors."""
 
     name = "dbrx"
-    model_types = ("dbrx",)
+    model_types: ClassVar[tuple[str, ...]] = ("dbrx",)
     tie_default = False
 
     def norm_bias(self) -> bool:
@@ -583,7 +583,7 @@ class Bert(ClassicTransformer):
     instead of a position table)."""
 
     name = "bert"
-    model_types = ("bert", "roberta", "xlm-roberta", "distilbert", "electra")
+    model_types: ClassVar[tuple[str, ...]] = ("bert", "roberta", "xlm-roberta", "distilbert", "electra")
 
     pooler_default = True
 

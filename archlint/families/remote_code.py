@@ -48,7 +48,7 @@ class QwenV1(Adapter):
     Multi-head attention (no KV-head key); `wte` and `lm_head` are separate matrices."""
 
     name = "qwen_v1"
-    model_types = ("qwen",)
+    model_types: ClassVar[tuple[str, ...]] = ("qwen",)
     tie_default = False
 
     def _bias(self, prov: dict[str, FieldSource] | None = None) -> bool:
@@ -90,7 +90,7 @@ class Orion(Llama):
     norm, though the config names its epsilon `rms_norm_eps`."""
 
     name = "orion"
-    model_types = ("orion",)
+    model_types: ClassVar[tuple[str, ...]] = ("orion",)
 
     def norm_kind(self) -> str:
         self.prov["norm"] = _remote("modeling_orion.py", "nn.LayerNorm, not RMSNorm")
@@ -109,7 +109,7 @@ class Baichuan(Llama):
     parameters and KV cache do not depend on it; the coverage says the positions are assumed."""
 
     name = "baichuan"
-    model_types = ("baichuan",)
+    model_types: ClassVar[tuple[str, ...]] = ("baichuan",)
 
     def positional(self, index: int) -> Positional:
         self.prov["positional"] = _remote(
@@ -135,7 +135,7 @@ class InternLM(Llama):
     the same."""
 
     name = "internlm"
-    model_types = ("internlm",)
+    model_types: ClassVar[tuple[str, ...]] = ("internlm",)
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
@@ -157,7 +157,7 @@ class DeciLM(Llama):
     `num_key_value_heads_per_layer[i]` KV heads in layer i: variable GQA)."""
 
     name = "decilm"
-    model_types = ("deci",)
+    model_types: ClassVar[tuple[str, ...]] = ("deci",)
 
     def layer_key(self, index: int, layer_type: str) -> tuple[object, ...]:
         return (*super().layer_key(index, layer_type), self._kv(index))
@@ -213,7 +213,7 @@ class OpenELM(Adapter):
     sub-block and at the end; `share_input_output_layers` ties the head to the embedding."""
 
     name = "openelm"
-    model_types = ("openelm",)
+    model_types: ClassVar[tuple[str, ...]] = ("openelm",)
 
     def hidden_size(self) -> int:
         return self.read_int("hidden_size", "model_dim", "hidden_size") or 0
