@@ -349,7 +349,9 @@ class Qwen35(Qwen3Next):
     in_proj_a hold the same weights as Qwen3-Next's fused in_proj_qkvz/in_proj_ba."""
 
     name = "qwen3_5"
-    model_types: ClassVar[tuple[str, ...]] = ("qwen3_5", "qwen3_5_text", "qwen3_5_moe", "qwen3_5_moe_text")
+    model_types: ClassVar[tuple[str, ...]] = (
+        "qwen3_5", "qwen3_5_text", "qwen3_5_moe", "qwen3_5_moe_text",
+    )
 
 
 class DeepSeekV32(DeepSeek):

@@ -583,7 +583,9 @@ class Bert(ClassicTransformer):
     instead of a position table)."""
 
     name = "bert"
-    model_types: ClassVar[tuple[str, ...]] = ("bert", "roberta", "xlm-roberta", "distilbert", "electra")
+    model_types: ClassVar[tuple[str, ...]] = (
+        "bert", "roberta", "xlm-roberta", "distilbert", "electra",
+    )
 
     pooler_default = True
 

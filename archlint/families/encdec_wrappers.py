@@ -211,7 +211,9 @@ class CompositeEncoderDecoder(Adapter):
     The cross-attention caches K and V per encoder token."""
 
     name = "encoder-decoder composite"
-    model_types: ClassVar[tuple[str, ...]] = ("encoder-decoder", "speech-encoder-decoder", "vision-encoder-decoder")
+    model_types: ClassVar[tuple[str, ...]] = (
+        "encoder-decoder", "speech-encoder-decoder", "vision-encoder-decoder",
+    )
 
     def _sub(self, key: str) -> dict[str, Any]:
         sub = self.config.get(key)
@@ -937,7 +939,9 @@ class NotDescribed(Adapter):
     counts."""
 
     name = "not described"
-    model_types: ClassVar[tuple[str, ...]] = ("seamless_m4t", "seamless_m4t_v2", "qwen2_5_omni", "pi0")
+    model_types: ClassVar[tuple[str, ...]] = (
+        "seamless_m4t", "seamless_m4t_v2", "qwen2_5_omni", "pi0",
+    )
     MISSING: ClassVar[dict[str, str]] = {
         "seamless_m4t": "its conformer speech encoder, text-to-unit encoder-decoder and "
         "HiFi-GAN vocoder",
