@@ -71,6 +71,8 @@ def build_on_meta(config_dict: dict):  # type: ignore[no-untyped-def]
 TOWER_MODULES = {
     "vision_tower", "multi_modal_projector", "visual", "vision_model", "audio_tower",
     "vision_embed_tokens", "mm_projector", "embed_vision", "audio_model",
+    # Gemma 3n/4's audio projector into the text width (embed_vision is the vision one)
+    "embed_audio",
 }
 
 

@@ -53,7 +53,15 @@ def measured(analysis: Analysis, kind: str) -> float:
         "params_total": lambda: profile.params.total,
         # what transformers builds: the model without its multi-token-prediction block
         "params_total_excluding_mtp": lambda: profile.params.main_model,
+        # a card's total for the language model, its vision/audio encoders listed apart
+        "params_total_excluding_towers": lambda: (
+            profile.params.total - profile.params.by_component.get("towers", 0)
+        ),
         "params_active": lambda: profile.params.active,
+        # a card's activated count that leaves out both vocabulary matrices
+        "params_active_excluding_embedding_and_head": lambda: (
+            profile.params.active_excluding_embedding - profile.params.by_component.get("head", 0)
+        ),
         "params_towers": lambda: profile.params.by_component.get("towers", 0),
         "params_active_excluding_embedding": lambda: profile.params.active_excluding_embedding,
         "kv_bytes_per_token": lambda: profile.kv.bytes_per_token,
