@@ -135,12 +135,15 @@ def test_standard_remote_families_are_read_as_best_effort(model_id: str) -> None
     assert analysis.spec.coverage.unknown_keys == []
 
 
-def test_a_family_without_a_reader_is_marked_where_it_is_not_understood() -> None:
-    """TeleChat-12B (`telechat`, no reader): its FFN width key is not a standard one, so the
-    width is reported as assumed and the key as not understood (the card's 12B is not met)."""
-    cov = analyze_checkpoint(config_only(zoo("Tele-AI/TeleChat-12B"))).spec.coverage
-    assert cov.unknown_keys == ["ffn_hidden_size"]
-    assert [i.how for i in cov.items if i.part.startswith("FFN width")] == ["assumed"]
+def test_a_family_without_a_reader_reads_megatrons_ffn_width() -> None:
+    """TeleChat-12B (`telechat`, no reader) names its FFN width `ffn_hidden_size`, Megatron's
+    key: read as the width (12,288), not assumed to be 4 × hidden, and the whole stack is still
+    marked as read generically (the card's 12B is met in the zoo figures)."""
+    spec = analyze_checkpoint(config_only(zoo("Tele-AI/TeleChat-12B"))).spec
+    assert {layer.ffn.intermediate_size for layer in spec.layers} == {12_288}
+    assert spec.coverage.unknown_keys == []
+    assert [i.how for i in spec.coverage.items] == ["generic"]
+    assert not any(i.part.startswith("FFN width") for i in spec.coverage.items)
 
 
 #: real configs whose keys are Llama's (and which declare their tie): an unseen model type

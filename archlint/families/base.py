@@ -845,11 +845,19 @@ class Adapter:
             self._moe_pattern = moe_layers(self, self.num_layers())
         return index >= len(self._moe_pattern) or self._moe_pattern[index]
 
+    def fixed_activation(self) -> str | None:
+        """The activation a family's modeling code fixes where no config key names one
+        (BLOOM's tanh GELU), in transformers' ACT2FN names; None when it is not known."""
+        return None
+
     def ffn(self, index: int) -> FFNSpec:
         prov: dict[str, FieldSource] = {}
         act = self.read(
-            "activation", "hidden_act", "activation_function", "hidden_activation", prov=prov
+            "activation", "hidden_act", "activation_function", "hidden_activation", "activation",
+            prov=prov,
         )
+        if act is None and (fixed := self.fixed_activation()):
+            act = self.derive("activation", fixed, f"{self.name}'s modeling code: {fixed}", prov)
         gated = self.gated_ffn()
         width = self.read_int(
             "intermediate_size",
@@ -860,6 +868,7 @@ class Adapter:
             "d_ff",
             "inter_dim",
             "hidden_dim",
+            "ffn_hidden_size",  # Megatron's name (TeleChat, ChatGLM, Megatron-GPT exports)
             prov=prov,
         )
         if width is None:

@@ -363,6 +363,10 @@ class Falcon(Adapter):
     name = "falcon"
     model_types: ClassVar[tuple[str, ...]] = ("falcon", "RefinedWebModel", "RefinedWeb")
 
+    def fixed_activation(self) -> str | None:
+        # the old RefinedWeb code's nn.GELU(); FalconConfig's `activation` defaults to it too
+        return "gelu"
+
     def kv_heads(self, heads: int, prov: dict[str, FieldSource]) -> int:
         if (
             self.cv.lookup("new_decoder_architecture")[0]
@@ -484,6 +488,9 @@ class Bloom(ClassicTransformer):
     def embedding_norm(self) -> bool:
         return True
 
+    def fixed_activation(self) -> str | None:
+        return "gelu_pytorch_tanh"  # modeling_bloom's BloomGelu: the tanh approximation
+
     def positional(self, index: int) -> Positional:
         return "alibi"
 
@@ -494,6 +501,9 @@ class MPT(Adapter):
 
     name = "mpt"
     model_types: ClassVar[tuple[str, ...]] = ("mpt",)
+
+    def fixed_activation(self) -> str | None:
+        return "gelu"  # modeling_mpt's MptMLP: nn.GELU(approximate="none")
 
     def norm_kind(self) -> str:
         return "layernorm"

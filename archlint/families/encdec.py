@@ -330,6 +330,12 @@ class T5(EncoderDecoder):
     def gated_ffn(self) -> bool:
         return str(self.cv.lookup("feed_forward_proj")[0] or "relu").startswith("gated")
 
+    def fixed_activation(self) -> str | None:
+        """T5Config's dense_act_fn: the part of `feed_forward_proj` after "gated-", except
+        that "gated-gelu" means gelu_new (T5Config.__init__, for the v1.1 checkpoints)."""
+        proj = str(self.cv.lookup("feed_forward_proj")[0] or "relu")
+        return "gelu_new" if proj == "gated-gelu" else proj.split("-")[-1]
+
     def norms_per_layer(self) -> int:
         return 3 if self._stack == "decoder" else 2  # one per sub-layer
 

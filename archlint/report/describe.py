@@ -109,7 +109,8 @@ def ffn_line(spec: ModelSpec) -> str:
     )
     if moe is None:
         width = dense[0].intermediate_size if dense else 0
-        return f"dense {kind} MLP · width {width:,} · {dense[0].activation if dense else ''}"
+        act = (dense[0].activation if dense else None) or "activation not declared"
+        return f"dense {kind} MLP · width {width:,} · {act}"
     text = (
         f"MoE · {moe.num_experts} experts × {moe.expert_intermediate_size:,} · "
         f"top-{moe.experts_per_token}"
