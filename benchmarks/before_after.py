@@ -146,14 +146,16 @@ def local_rows(pairs: Pairs, runs: int, tmp: Path) -> list[list[str]]:
     return rows
 
 
-def hub_rows(pairs: Pairs, runs: int, latencies: list[float], tmp: Path) -> list[list[str]]:
+def hub_rows(pairs: Pairs, runs: int, latencies: list[float], tmp: Path,
+             only: list[str] | None = None) -> list[list[str]]:
     from hubproc import HubProcess
 
     rows = []
-    repos = [{"id": m, "fixture": m, "shards": s} for m, s in HUB_MODELS]
+    models = [(m, s) for m, s in HUB_MODELS if not only or any(w in m for w in only)]
+    repos = [{"id": m, "fixture": m, "shards": s} for m, s in models]
     for latency in latencies:
         with HubProcess(latency_s=latency, repos=repos) as hub:
-            for model, shards in HUB_MODELS:
+            for model, shards in models:
                 args = [model, "--format", "json", "--no-auth", "--gpu", "none"]
                 caches = {side: tmp / f"hub-{side}" for side in "ab"}
 
@@ -209,6 +211,8 @@ def main() -> None:
     parser.add_argument("--scan-models", type=int, default=300)
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["local", "hub", "scan", "per_tensor"])
+    parser.add_argument("--hub-models", nargs="*", default=None,
+                        help="only the Hub models whose id holds one of these words")
     parser.add_argument("--out")
     args = parser.parse_args()
 
@@ -224,7 +228,7 @@ def main() -> None:
         if "local" not in args.skip:
             rows += local_rows(pairs, args.runs, tmp)
         if "hub" not in args.skip:
-            rows += hub_rows(pairs, args.runs, args.latencies, tmp)
+            rows += hub_rows(pairs, args.runs, args.latencies, tmp, args.hub_models)
         scan = scan_rows(pairs, args.runs, args.scan_models, tmp) if "scan" not in args.skip \
             else []
         tensor = per_tensor(roots, tmp, 3) if "per_tensor" not in args.skip else None
@@ -238,7 +242,8 @@ def main() -> None:
 Command: `.venv/bin/python benchmarks/before_after.py --baseline {args.baseline}
 {f"--after {args.after} " if args.after else ""}--runs
 {args.runs} --latencies {' '.join(map(str, args.latencies))} --scan-models {args.scan_models}\
-{f" --skip {' '.join(args.skip)}" if args.skip else ""}`.
+{f" --skip {' '.join(args.skip)}" if args.skip else ""}\
+{f" --hub-models {' '.join(args.hub_models)}" if args.hub_models else ""}`.
 Each command run by the baseline and by this tree in turn, {args.runs} pairs after one
 uncounted pair; medians, and the median of the pairs' ratios (above 1: this tree is faster).
 Hub rows: the stand-in Hub in its own process with the latency added to every request; *cold*

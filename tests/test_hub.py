@@ -440,6 +440,37 @@ def test_shards_requested_after_the_index_are_read_in_one_range_sized_from_it(
         assert len(head) <= sizes[name] <= 2 * len(head)
 
 
+def test_guessed_shards_with_long_headers_are_read_in_one_range_each(
+        hub_server: HubServer) -> None:
+    # V2-Lite in 2 root-level shards, guessed from the listing and asked for with the index:
+    # ~340 KB of header each, past FIRST_READ_BYTES, as each of Kimi-K2's 61 is. The guess from
+    # the index's listed size covers each header in its first range: no shard takes a second
+    repo = hub_server.add_model(V2_LITE, fixture(V2_LITE), shards=2)
+    files = repo.commits[repo.sha]
+    heads = {name: vf.head for name, vf in files.items() if name.endswith(".safetensors")}
+    assert all(len(head) > st.FIRST_READ_BYTES for head in heads.values())  # the premise
+
+    got = fetch(hub_server, V2_LITE)
+
+    assert len(got.tensors) == 5291 and got.problems == []
+    assert got.fetch_stats["requests"] == 5 == hub_server.count()  # listing, config, index, 2
+    reads = [r for r in hub_server.requests() if r.path.endswith(".safetensors")]
+    assert sorted(r.path.rsplit("/", 1)[1] for r in reads) == sorted(heads)
+    assert all(r.range.startswith("bytes=0-") for r in reads)
+    # the byte cost: each range at most 1.5x the header it brings (the guess's 1.75x margin
+    # over the index's bytes, against the ~1.43x this header holds)
+    header_bytes = sum(map(len, heads.values()))
+    assert header_bytes < sum(r.sent for r in reads) <= 1.5 * header_bytes
+
+
+def test_guessed_first_reads_stay_within_the_header_cap_and_budget() -> None:
+    files: dict[str, int | None] = {hub_mod.SAFETENSORS_INDEX: 10**9}  # a forged, huge index
+    assert first_read_guess(files, ["a", "b"]) == hub_mod.GUESS_MAX_BYTES
+    assert first_read_guess(files, ["a", "b"], 1000) == 1008
+    many = [f"s{i}" for i in range(2048)]
+    assert first_read_guess(files, many) * len(many) <= st.MAX_TOTAL_HEADER_BYTES
+
+
 def test_first_read_sizes_stay_within_the_header_cap() -> None:
     weight_map = {f"t{i}": "a.safetensors" for i in range(100_000)} | {"x": "b.safetensors"}
     sizes = hub_mod.first_reads_from_index(weight_map, 10**9, 1000)  # a forged, huge index

@@ -101,6 +101,7 @@ def test_shipped_index_points_at_every_entry_of_the_table() -> None:
     text = gzip.decompress((folder / tf_tables.TABLE).read_bytes())
     shipped = json.loads((folder / tf_tables.INDEX).read_text())
     assert shipped == tf_tables.index_of(text)
+    assert tf_tables._index() == shipped  # its CRC-32 is the one the gzip trailer carries
     table = json.loads(text)["types"]
     assert sorted(shipped["types"]) == sorted(table)
     for name, (start, end) in shipped["types"].items():
@@ -108,16 +109,19 @@ def test_shipped_index_points_at_every_entry_of_the_table() -> None:
 
 
 def test_a_stale_index_falls_back_to_the_whole_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tf_tables, "_text", lambda: tf_tables.gzip.decompress(
-        (tf_tables.resources.files(tf_tables.__package__) / tf_tables.TABLE).read_bytes()) + b" ")
-    tf_tables._index.cache_clear()
-    tf_tables._entry_at.cache_clear()
+    # the table regenerated (one more byte: another CRC-32 in its gzip trailer), its index not
+    raw = (tf_tables.resources.files(tf_tables.__package__) / tf_tables.TABLE).read_bytes()
+    other = tf_tables.gzip.compress(tf_tables.gzip.decompress(raw) + b" ", mtime=0)
+    monkeypatch.setattr(tf_tables, "_table_bytes", lambda: other)
+    caches = (tf_tables._text, tf_tables._table, tf_tables._index, tf_tables._entry_at)
+    for cached in caches:
+        cached.cache_clear()
     try:
         assert tf_tables._index() is None
         assert tf_tables.attribute_map("gpt2")["hidden_size"] == "n_embd"
     finally:
-        tf_tables._index.cache_clear()
-        tf_tables._entry_at.cache_clear()
+        for cached in caches:
+            cached.cache_clear()
 
 
 def test_dotted_defaults_are_the_ones_transformers_builds() -> None:

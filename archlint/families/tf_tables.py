@@ -19,6 +19,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from archlint.families.sidecar import read_sidecar, text_crc32
+
 TABLE = "transformers_tables.json.gz"
 #: Where each type's entry lies in the decompressed table (`index_of`, written beside it by the
 #: generator): a report decodes the two or three entries it reads, not the 1 MB of all 800.
@@ -30,8 +32,13 @@ IN_SCOPE = ("decoder", "encoder", "encoder-decoder", "multimodal")
 
 
 @lru_cache(maxsize=1)
+def _table_bytes() -> bytes:
+    return resources.files(__package__).joinpath(TABLE).read_bytes()
+
+
+@lru_cache(maxsize=1)
 def _text() -> bytes:
-    return gzip.decompress(resources.files(__package__).joinpath(TABLE).read_bytes())
+    return gzip.decompress(_table_bytes())
 
 
 @lru_cache(maxsize=1)
@@ -43,13 +50,9 @@ def _table() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _index() -> dict[str, Any] | None:
     """The shipped index, or None (then the whole table is decoded) when it is missing or was
-    written for other table bytes."""
-    try:
-        index = json.loads(resources.files(__package__).joinpath(INDEX).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(index, dict) or index.get("table_bytes") != len(_text()) \
-            or not isinstance(index.get("types"), dict):
+    written for other table bytes (`sidecar`)."""
+    index = read_sidecar(__package__, INDEX, _table_bytes())
+    if index is None or not isinstance(index.get("types"), dict):
         return None
     return index
 
@@ -73,7 +76,7 @@ def index_of(text: bytes) -> dict[str, Any]:
             raise ValueError(f"entry {name!r} is not where sorted compact JSON puts it")
         spans[name] = [pos + len(key), pos + len(key) + len(value)]
         pos += len(key) + len(value) + 1
-    return {"table_bytes": len(text), "transformers_version": data["transformers_version"],
+    return {"crc32": text_crc32(text), "transformers_version": data["transformers_version"],
             "types": spans}
 
 

@@ -33,6 +33,7 @@ from importlib import resources
 from typing import Any
 
 from archlint.families import tf_tables
+from archlint.families.sidecar import gzip_crc32, read_sidecar
 from archlint.spec import TowerSpec
 
 #: wrapper keys the tower reader consumes (for the coverage block)
@@ -185,7 +186,7 @@ def projector(wrapper: str, root: dict[str, Any], vision_h: int, text_h: int) ->
 
 TABLE = "tower_table.json.gz"
 #: The table's entry names beside it (`names_of`, written by scripts/gen_tower_table.py), with
-#: the CRC-32 its gzip trailer carries: a text model learns it is no wrapper without the
+#: the CRC-32 its gzip trailer carries (`sidecar`): a text model learns it is no wrapper without the
 #: 1.5 MB decompression (~2-5 ms a report).
 NAMES = "tower_table.names.json"
 #: bounds on a config value an expression reads (repo text is untrusted): larger ints or
@@ -208,22 +209,17 @@ def _table_text() -> bytes:
 
 def names_of(compressed: bytes) -> dict[str, Any]:
     """The names file of a gzipped table: its entry names and the CRC-32 of the uncompressed
-    text (the gzip trailer's, RFC 1952), which says which table bytes the names belong to."""
+    text, which says which table bytes the names belong to (`sidecar`)."""
     types = json.loads(gzip.decompress(compressed)).get("types", {})
-    return {"crc32": int.from_bytes(compressed[-8:-4], "little"),
+    return {"crc32": gzip_crc32(compressed),
             "types": sorted(k for k, v in types.items() if isinstance(v, dict))}
 
 
 @lru_cache(maxsize=1)
 def _names() -> frozenset[str] | None:
     """The entry names, or None when the names file is missing or belongs to other bytes."""
-    try:
-        data = json.loads(resources.files(__package__).joinpath(NAMES).read_bytes())
-    except (OSError, ValueError):
-        return None
-    crc = int.from_bytes(_table_bytes()[-8:-4], "little")
-    if not isinstance(data, dict) or data.get("crc32") != crc \
-            or not isinstance(data.get("types"), list):
+    data = read_sidecar(__package__, NAMES, _table_bytes())
+    if data is None or not isinstance(data.get("types"), list):
         return None
     return frozenset(data["types"])
 

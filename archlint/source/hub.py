@@ -63,9 +63,15 @@ HEADER_BYTES_PER_TENSOR_MARGIN = 64
 HEADER_SLACK_BYTES = 4096
 #: first-read guess before the index is known, from the listing's size of the index: its
 #: headers hold ~1.4x the index's bytes (1.37-1.59 per DeepSeek-R1 shard), so this many index
-#: bytes per guessed shard, at least GUESS_MIN_BYTES and at most FIRST_READ_BYTES.
+#: bytes per guessed shard, at least GUESS_MIN_BYTES and at most GUESS_MAX_BYTES.
 GUESS_HEADER_PER_INDEX_BYTE = 1.75
 GUESS_MIN_BYTES = 64 * 2**10
+#: The guessed reads leave with the index request (round 2), so they cannot wait for its
+#: weight_map: a header longer than its guess costs a whole round trip more. Kimi-K2's 61
+#: shards hold ~300 KB of header each, past FIRST_READ_BYTES (the cap until session 8), and
+#: paid that round on every shard. Past this mean (~7,800 tensors a shard) the round is cheap
+#: next to the bytes; a forged index size is bounded by the model's header budget anyway.
+GUESS_MAX_BYTES = 2**20
 #: how recent a branch's cached resolution must be to answer when the Hub cannot be reached:
 #: long enough to ride out an outage blip, short enough that the branch has rarely moved since.
 #: (Explicit offline mode takes the last known resolution, however old, and says when it was.)
@@ -391,8 +397,10 @@ def _read_rest(fetcher: _Fetcher, raw: _RawHeader) -> _RawHeader:
                       limits=raw.limits)
 
 
-def first_read_guess(files: dict[str, int | None], guessed: list[str]) -> int:
-    """First-read size for shards requested before the index arrives (see GUESS_*)."""
+def first_read_guess(files: dict[str, int | None], guessed: list[str],
+                     max_header_bytes: int | None = None) -> int:
+    """First-read size for shards requested before the index arrives (see GUESS_*): never
+    more than one header may be (8 + the header cap)."""
     index_size = files.get(SAFETENSORS_INDEX)
     if not index_size or not guessed:
         return st.FIRST_READ_BYTES
@@ -401,7 +409,14 @@ def first_read_guess(files: dict[str, int | None], guessed: list[str]) -> int:
     # all the guessed first reads together stay within one model's header budget, however
     # large the listing says the index is
     fair_share = max(4096, st.MAX_TOTAL_HEADER_BYTES // len(guessed) // 4096 * 4096)
-    return min(st.FIRST_READ_BYTES, fair_share, max(GUESS_MIN_BYTES, rounded))
+    return min(GUESS_MAX_BYTES, fair_share, _header_cap(max_header_bytes),
+               max(GUESS_MIN_BYTES, rounded))
+
+
+def _header_cap(max_header_bytes: int | None) -> int:
+    """The most bytes one safetensors file's header may span, its 8-byte prefix included."""
+    return 8 + min(st.HARD_MAX_HEADER_BYTES, max_header_bytes if max_header_bytes is not None
+                   else st.DEFAULT_MAX_HEADER_BYTES)
 
 
 def first_reads_from_index(weight_map: dict[str, str], index_bytes: int,
@@ -417,8 +432,7 @@ def first_reads_from_index(weight_map: dict[str, str], index_bytes: int,
         return {}
     counts = Counter(weight_map.values())  # counted in C: ~5 ms for 92k entries
     per_tensor = index_bytes / len(weight_map) + HEADER_BYTES_PER_TENSOR_MARGIN
-    cap = 8 + min(st.HARD_MAX_HEADER_BYTES, max_header_bytes if max_header_bytes is not None
-                  else st.DEFAULT_MAX_HEADER_BYTES)
+    cap = _header_cap(max_header_bytes)
     sizes = {}
     for shard, count in counts.items():
         estimate = 8 + int(count * per_tensor) + HEADER_SLACK_BYTES
@@ -469,8 +483,8 @@ def _fetch_files(fetcher: _Fetcher, files: dict[str, int | None], *, max_workers
         checkpoint.notes.append("no config.json in the repo: architecture from tensors only")
 
     # first-read sizes once the index is known; until then FIRST_READ_BYTES or the guess
-    guess = first_read_guess(files, guessed) if index_name == SAFETENSORS_INDEX else \
-        st.FIRST_READ_BYTES
+    guess = (first_read_guess(files, guessed, max_header_bytes)
+             if index_name == SAFETENSORS_INDEX else st.FIRST_READ_BYTES)
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="archlint-hub")
     reads = _HeaderReads(fetcher, files, pool, max_header_bytes=max_header_bytes, guess=guess,
                          progress=progress, total=len(guessed))

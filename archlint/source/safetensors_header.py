@@ -60,7 +60,7 @@ MAX_TOTAL_HEADER_BYTES = 128 * 2**20
 #: for DeepSeek-V3, i.e. ~75 KB), so 256 KiB brings ~1,950 tensors' worth of header in one trip.
 #: A second trip (a round trip of tens of ms) costs more than the extra ~150 KiB, so we err on
 #: the large side. The Hub reader sizes its first reads from the index when it can (`hub.py`,
-#: `first_read_guess` and `first_reads_from_index`), with this as the guess's upper bound.
+#: `first_read_guess` and `first_reads_from_index`), past this when the index says more.
 FIRST_READ_BYTES = 256 * 1024
 
 #: The smallest header that can be valid: ``{}``.
