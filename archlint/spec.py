@@ -288,6 +288,12 @@ class Coverage(Record):
             item.how in ("adapter", "generic") for item in self.items
         )
 
+    def with_item(self, part: str, how: CoverageHow, detail: str) -> Coverage:
+        """This coverage with one more item (an adapter naming what it assumed or could not
+        read, on top of what the shared reader found)."""
+        item = CoverageItem(part=part, how=how, detail=detail)
+        return self.model_copy(update={"items": [*self.items, item]})
+
 
 @record
 class QuantizationSpec(Record):

@@ -18,7 +18,6 @@ from archlint.families.dialects import ClassicTransformer, Llama
 from archlint.spec import (
     AttentionSpec,
     Coverage,
-    CoverageItem,
     FFNSpec,
     FieldSource,
     LayerSpec,
@@ -222,13 +221,12 @@ class Doge(Generic):
         cov = super().coverage(spec)
         if not self._cdmoe():
             return cov
-        item = CoverageItem(
+        return cov.with_item(
             part="CDMoE retrieval experts",
             how="not_understood",
             detail="parameters counted; the share a token reads (active parameters, FLOPs) "
             "is not modelled",
         )
-        return cov.model_copy(update={"items": [*cov.items, item]})
 
 
 class XLNet(Generic):

@@ -1013,8 +1013,7 @@ class MoshiText(Llama):
         missing = self._uncounted(spec)
         if missing is None:
             return out
-        item = CoverageItem(part=missing, how="not_understood", detail="not counted")
-        return out.model_copy(update={"items": [*out.items, item]})
+        return out.with_item(part=missing, how="not_understood", detail="not counted")
 
 
 ENCDEC_WRAPPER_ADAPTERS: tuple[type[Adapter], ...] = (

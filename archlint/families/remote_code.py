@@ -17,7 +17,6 @@ from archlint.families.dialects import GPT2, Llama
 from archlint.spec import (
     AttentionSpec,
     Coverage,
-    CoverageItem,
     FFNSpec,
     FieldSource,
     ModelSpec,
@@ -119,13 +118,12 @@ class Baichuan(Llama):
 
     def coverage(self, spec: ModelSpec) -> Coverage:
         cov = super().coverage(spec)
-        item = CoverageItem(
+        return cov.with_item(
             part="positions",
             how="assumed",
             detail="read as RoPE: Baichuan's 13B modeling code uses ALiBi instead and the "
             "config does not say which (parameters and KV cache are the same either way)",
         )
-        return cov.model_copy(update={"items": [*cov.items, item]})
 
 
 class InternLM(Llama):
@@ -285,13 +283,12 @@ class OpenELM(Adapter):
                    if layer.attention.num_heads == 0 or self._width(layer.index) is None]
         if not missing:
             return cov
-        item = CoverageItem(
+        return cov.with_item(
             part=", ".join(missing[:6]) + (", …" if len(missing) > 6 else ""),
             how="not_understood",
             detail="no num_query_heads / num_kv_heads / ffn_multipliers entry for the layer: "
             "its attention or FFN is not counted",
         )
-        return cov.model_copy(update={"items": [*cov.items, item]})
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
