@@ -237,3 +237,27 @@ def _fetch_fails_within_bound(sharded: HubServer) -> str:
     assert elapsed < FETCH_BOUND_S + 1.0, f"{elapsed:.1f} s"
     assert_one_line_naming_model(caught.value)
     return caught.value.one_line()
+
+
+@pytest.mark.parametrize(("code", "calls"), [("EAI_NONAME", 1), ("EAI_AGAIN", 4)])
+def test_a_host_that_does_not_exist_is_not_retried(monkeypatch: pytest.MonkeyPatch, code: str,
+                                                   calls: int) -> None:
+    """The resolver's "no such host" is final: the offline fallback follows at once instead of
+    after three backoffs; "try again later" (EAI_AGAIN) keeps its retries."""
+    import socket
+
+    made = []
+
+    def lookup_fails(*args: object, **kwargs: object) -> None:
+        made.append(1)
+        raise socket.gaierror(getattr(socket, code), "name lookup failed")
+
+    fetcher = http_mod._Fetcher(repo_id="org/model", revision=None,
+                                endpoint="https://hub.example", token=False, timeout=5.0,
+                                retry=http_mod.RetryPolicy(base_backoff_s=0.001,
+                                                           max_backoff_s=0.002))
+    monkeypatch.setattr(fetcher, "_get_once", lookup_fails)
+    with pytest.raises(errors.NetworkError):
+        fetcher.get("https://hub.example/api/models/org/model", what="the file listing",
+                    limit=1024)
+    assert len(made) == calls

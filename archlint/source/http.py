@@ -16,6 +16,7 @@ import http.client
 import json
 import random
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -189,6 +190,13 @@ class _Fetcher:
                 last_reason = str(err)
             except _TRANSPORT_ERRORS as err:
                 last_reason = _describe_transport_error(err)
+                if _host_unknown(err):
+                    # the resolver's definitive answer: retrying only delays the offline
+                    # fallback by the backoff (2-3 s with no network at all)
+                    raise errors.NetworkError(
+                        f"{self.who()}: could not fetch {what} from {self.endpoint}: "
+                        f"{last_reason}"
+                    ) from None
             # a wait cut at the deadline is the deadline's doing: say so, not "timed out"
             self.check_deadline(what, last_reason)
             if attempt == self.retry.attempts:
@@ -380,8 +388,17 @@ def _bad_token(repo_id: str) -> errors.HubError:
     )
 
 
+def _host_unknown(err: BaseException) -> bool:
+    """A name lookup that says the host does not exist (EAI_NONAME, or no address for it);
+    EAI_AGAIN, a resolver that could not answer for now, stays retryable."""
+    definitive = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
+    return isinstance(err, socket.gaierror) and err.errno in definitive
+
+
 def _describe_transport_error(err: BaseException) -> str:
     name = type(err).__name__
+    if _host_unknown(err):
+        return "host not found (name lookup failed)"
     if "Timeout" in name or isinstance(err, TimeoutError):
         return "timed out"
     if isinstance(err, http.client.IncompleteRead):
