@@ -1172,3 +1172,16 @@ def classify_heads(heads: int, kv_heads: int) -> AttentionKind:
     if kv_heads == 1:
         return "mqa"
     return "gqa"
+
+
+def mha_from_key(adapter: Adapter, spec: AttentionSpec, *keys: str) -> AttentionSpec:
+    """`spec` as multi-head attention over the head count the config names under `keys`
+    (its own head count when none is set): one KV head per query head, each
+    hidden_size / heads wide (PP-FormulaNet's and Kosmos-2.5's text decoders, whose configs
+    name the count under their own key)."""
+    prov = dict(spec.provenance)
+    heads = adapter.read_int("num_heads", *keys, prov=prov) or spec.num_heads
+    dim = adapter.hidden_size() // max(heads, 1)
+    return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
+                                   "head_dim": dim, "v_head_dim": dim,
+                                   "kind": classify_heads(heads, heads), "provenance": prov})

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from archlint.families import Generic
 from archlint.families.attention_variants import Ernie45
-from archlint.families.base import Adapter, _as_int
+from archlint.families.base import Adapter, _as_int, mha_from_key
 from archlint.families.dialects import Llama
 from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec
 
@@ -214,13 +214,7 @@ class PPFormulaNetText(Generic):
                              why="PPFormulaNetTextConfig's default") or 0
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
-        spec = super().attention(index, layer_type)
-        prov = dict(spec.provenance)
-        heads = self.read_int("num_heads", "decoder_attention_heads", prov=prov) or spec.num_heads
-        dim = self.hidden_size() // max(heads, 1)
-        return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
-                                       "head_dim": dim, "v_head_dim": dim, "kind": "mha",
-                                       "provenance": prov})
+        return mha_from_key(self, super().attention(index, layer_type), "decoder_attention_heads")
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
