@@ -334,10 +334,7 @@ class Olmo3(Olmo2):
     name = "olmo3"
     model_types: ClassVar[tuple[str, ...]] = ("olmo3",)
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return super().layer_types(n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         # Olmo3Config's default: every 4th layer global, the others sliding
         self.prov["layer_types"] = _modeling("olmo3", "every 4th layer full, others sliding")
         return ["full" if (i + 1) % 4 == 0 else "sliding" for i in range(n_layers)]
@@ -553,10 +550,7 @@ class KimiLinear(DeepSeek):
     name = "kimi_linear"
     model_types: ClassVar[tuple[str, ...]] = ("kimi_linear",)
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return super().layer_types(n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         full = self.cv.lookup("linear_attn_config.full_attn_layers")[0]
         if isinstance(full, list):
             self.prov["layer_types"] = self.declared("linear_attn_config.full_attn_layers")

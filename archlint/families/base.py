@@ -664,6 +664,11 @@ class Adapter:
             # an explicit list supersedes the pattern keys older configs also carry
             self.cv.asked.update(("sliding_window_pattern", "_sliding_window_pattern"))
             return [self._normalise_layer_type(str(t)) for t in declared]
+        return self.default_layer_types(n_layers)
+
+    def default_layer_types(self, n_layers: int) -> list[str]:
+        """The per-layer pattern where the config declares no `layer_types` list: a family
+        whose config class builds one by rule (every 4th layer full, ...) overrides this."""
         window = self.window()
         if window is None:
             return ["full"] * n_layers
