@@ -1190,3 +1190,14 @@ def mha_from_key(adapter: Adapter, spec: AttentionSpec, *keys: str) -> Attention
     return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
                                    "head_dim": dim, "v_head_dim": dim,
                                    "kind": classify_heads(heads, heads), "provenance": prov})
+
+
+def from_modeling(model_type: str, fact: str) -> FieldSource:
+    """A fact transformers' modeling_<model_type>.py fixes and no config key states."""
+    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
+
+
+def from_remote_code(repo_file: str, fact: str) -> FieldSource:
+    """A fact a Hub repo's own modeling file (`trust_remote_code`) fixes and no config key
+    states."""
+    return FieldSource(kind="default", detail=f"the Hub repos' {repo_file}: {fact}")

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from archlint.families import mtp
 from archlint.families.attention_variants import KimiLinear
-from archlint.families.base import Adapter, classify_heads
+from archlint.families.base import Adapter, classify_heads, from_modeling
 from archlint.families.dialects import DeepSeek, Llama, Olmo2
 from archlint.spec import (
     AttentionSpec,
@@ -25,10 +25,6 @@ from archlint.spec import (
     Positional,
     RecurrentSpec,
 )
-
-
-def _modeling(model_type: str, fact: str) -> FieldSource:
-    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
 
 
 def _dt_rank(value: object, hidden: int) -> int:
@@ -1215,7 +1211,7 @@ class InklingText(Adapter):
         local = self.cv.lookup("local_layer_ids")[0]
         every_sixth = {i for i in range(n_layers) if (i + 1) % 6}
         ids = set(local) if isinstance(local, list) else every_sixth
-        self.prov["layer_types"] = _modeling(
+        self.prov["layer_types"] = from_modeling(
             "inkling", "local_layer_ids sliding, else every sixth layer full"
         )
         return ["sliding" if i in ids else "full" for i in range(n_layers)]
