@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from archlint.families import mtp
-from archlint.families.base import Adapter
+from archlint.families.base import Adapter, from_modeling, from_remote_code
 from archlint.families.dialects import DeepSeek, Gemma, Llama, Llama4, Olmo2, Qwen3Next
 from archlint.families.remote_code import kv_channels_head
 from archlint.spec import (
@@ -24,10 +24,6 @@ from archlint.spec import (
     Positional,
     RecurrentSpec,
 )
-
-
-def _modeling(model_type: str, fact: str) -> FieldSource:
-    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
 
 
 class _LlamaVariant(Llama):
@@ -49,10 +45,10 @@ class _LlamaVariant(Llama):
 
     def qk_norm(self) -> bool:
         if self.qk_norm_always:
-            self.prov["qk_norm"] = _modeling(self._type(), "q_norm/k_norm per head")
+            self.prov["qk_norm"] = from_modeling(self._type(), "q_norm/k_norm per head")
             return True
         if self.qk_norm_key is None:
-            self.prov["qk_norm"] = _modeling(self._type(), "no q/k norm")
+            self.prov["qk_norm"] = from_modeling(self._type(), "no q/k norm")
             return False
         return bool(self.read("qk_norm", self.qk_norm_key, default=False))
 
@@ -63,7 +59,7 @@ class _LlamaVariant(Llama):
         if self.o_bias_key is not None:
             return bool(self.read("o_bias", self.o_bias_key, default=False))
         if not self.o_bias_follows:
-            self.prov["o_bias"] = _modeling(self._type(), "o_proj has no bias")
+            self.prov["o_bias"] = from_modeling(self._type(), "o_proj has no bias")
             return False
         return self.qkv_bias()
 
@@ -84,10 +80,6 @@ class Glm4(Glm):
     name = "glm4"
     model_types: ClassVar[tuple[str, ...]] = ("glm4",)
     norms = 4
-
-
-def _remote_chatglm(fact: str) -> FieldSource:
-    return FieldSource(kind="default", detail=f"the Hub repos' modeling_chatglm.py: {fact}")
 
 
 class ChatGLM(Glm):
@@ -132,17 +124,21 @@ class ChatGLM(Glm):
         return bool(self.read("o_bias", "add_bias_linear", default=False))
 
     def qk_norm(self) -> bool:
-        self.prov["qk_norm"] = _remote_chatglm("no q/k norm")
+        self.prov["qk_norm"] = from_remote_code("modeling_chatglm.py", "no q/k norm")
         return False
 
     def rope_theta(self) -> float | None:
         ratio = self.read("rope_theta", "rope_ratio", default=1)
         ratio = ratio if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) else 1
-        self.prov["rope_theta"] = _remote_chatglm("RotaryEmbedding base 10000 × rope_ratio")
+        self.prov["rope_theta"] = from_remote_code(
+            "modeling_chatglm.py", "RotaryEmbedding base 10000 × rope_ratio"
+        )
         return 10000.0 * float(ratio)
 
     def rotary_fraction(self) -> float | None:
-        self.prov["rotary_fraction"] = _remote_chatglm("rotary_dim = kv_channels // 2")
+        self.prov["rotary_fraction"] = from_remote_code(
+            "modeling_chatglm.py", "rotary_dim = kv_channels // 2"
+        )
         return 0.5
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
@@ -181,7 +177,7 @@ class Glm4Moe(_LlamaVariant):
         spec = super().ffn(index)
         if spec.kind != "moe":
             return spec
-        spec.provenance["router"] = _modeling(
+        spec.provenance["router"] = from_modeling(
             self._type(), "sigmoid router with e_score_correction_bias (noaux_tc)"
         )
         return spec.model_copy(update={"router": "sigmoid", "router_bias": True})
@@ -233,7 +229,7 @@ class Ernie45(_LlamaVariant):
         prov["shared_intermediate_size"] = FieldSource(
             kind="derived", detail="moe_num_shared_experts × moe_intermediate_size"
         )
-        prov["router_bias"] = _modeling(self._type(), "moe_statics.e_score_correction_bias")
+        prov["router_bias"] = from_modeling(self._type(), "moe_statics.e_score_correction_bias")
         return spec.model_copy(
             update={
                 "experts_per_token": top_k,
@@ -293,7 +289,7 @@ class Helium(_LlamaVariant):
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
-        spec.provenance["o_input_size"] = _modeling("helium", "o_proj reads hidden_size")
+        spec.provenance["o_input_size"] = from_modeling("helium", "o_proj reads hidden_size")
         return spec.model_copy(update={"o_input_size": self.hidden_size()})
 
 
@@ -307,7 +303,7 @@ class Apertus(_LlamaVariant):
     qk_norm_always = True
 
     def gated_ffn(self) -> bool:
-        self.prov["ffn.gated"] = _modeling("apertus", "up_proj → act → down_proj (no gate)")
+        self.prov["ffn.gated"] = from_modeling("apertus", "up_proj → act → down_proj (no gate)")
         return False
 
     def layer(self, index: int, layer_type: str):  # type: ignore[no-untyped-def]
@@ -334,12 +330,9 @@ class Olmo3(Olmo2):
     name = "olmo3"
     model_types: ClassVar[tuple[str, ...]] = ("olmo3",)
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return super().layer_types(n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         # Olmo3Config's default: every 4th layer global, the others sliding
-        self.prov["layer_types"] = _modeling("olmo3", "every 4th layer full, others sliding")
+        self.prov["layer_types"] = from_modeling("olmo3", "every 4th layer full, others sliding")
         return ["full" if (i + 1) % 4 == 0 else "sliding" for i in range(n_layers)]
 
 
@@ -367,7 +360,7 @@ class DeepSeekV32(DeepSeek):
         spec = super().ffn(index)
         if spec.kind != "moe":
             return spec
-        spec.provenance["router_bias"] = _modeling("deepseek_v32", "e_score_correction_bias")
+        spec.provenance["router_bias"] = from_modeling("deepseek_v32", "e_score_correction_bias")
         return spec.model_copy(update={"router": "sigmoid", "router_bias": True})
 
 
@@ -553,16 +546,13 @@ class KimiLinear(DeepSeek):
     name = "kimi_linear"
     model_types: ClassVar[tuple[str, ...]] = ("kimi_linear",)
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return super().layer_types(n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         full = self.cv.lookup("linear_attn_config.full_attn_layers")[0]
         if isinstance(full, list):
             self.prov["layer_types"] = self.declared("linear_attn_config.full_attn_layers")
             one_based = {v for v in full if isinstance(v, int)}
             return ["full" if i + 1 in one_based else "linear" for i in range(n_layers)]
-        self.prov["layer_types"] = _modeling("kimi_linear", "MLA at index i > 0, i % 4 == 0")
+        self.prov["layer_types"] = from_modeling("kimi_linear", "MLA at index i > 0, i % 4 == 0")
         return ["full" if i and i % 4 == 0 else "linear" for i in range(n_layers)]
 
     def positional(self, index: int) -> Positional:
@@ -639,7 +629,7 @@ class Gemma3n(Gemma):
         declared = self.cv.lookup("layer_types")[0]
         if isinstance(declared, list) and len(declared) == n_layers:
             return Adapter.layer_types(self, n_layers)
-        self.prov["layer_types"] = _modeling("gemma3n", "every 5th layer full, others sliding")
+        self.prov["layer_types"] = from_modeling("gemma3n", "every 5th layer full, others sliding")
         return ["full" if (i + 1) % 5 == 0 else "sliding" for i in range(n_layers)]
 
     def _producer(self, index: int) -> int | None:
@@ -665,7 +655,9 @@ class Gemma3n(Gemma):
         value, key = self.cv.lookup("intermediate_size")
         if key is None:
             # the generated defaults table has no entry for an int-or-list field
-            self.prov["intermediate_size"] = _modeling("gemma3n", "default intermediate_size 16384")
+            self.prov["intermediate_size"] = from_modeling(
+                "gemma3n", "default intermediate_size 16384"
+            )
             return 16_384
         return _per_layer(value, index)
 
@@ -725,7 +717,7 @@ class Gemma4(Gemma3n):
             ) or 6
             kinds = ["full" if (i + 1) % pattern == 0 else "sliding" for i in range(n_layers)]
         if kinds and kinds[-1] != "full":
-            self.prov["layer_types"] = _modeling("gemma4", "the last layer is always global")
+            self.prov["layer_types"] = from_modeling("gemma4", "the last layer is always global")
             kinds[-1] = "full"
         return kinds
 

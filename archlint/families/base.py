@@ -664,6 +664,11 @@ class Adapter:
             # an explicit list supersedes the pattern keys older configs also carry
             self.cv.asked.update(("sliding_window_pattern", "_sliding_window_pattern"))
             return [self._normalise_layer_type(str(t)) for t in declared]
+        return self.default_layer_types(n_layers)
+
+    def default_layer_types(self, n_layers: int) -> list[str]:
+        """The per-layer pattern where the config declares no `layer_types` list: a family
+        whose config class builds one by rule (every 4th layer full, ...) overrides this."""
         window = self.window()
         if window is None:
             return ["full"] * n_layers
@@ -1172,3 +1177,27 @@ def classify_heads(heads: int, kv_heads: int) -> AttentionKind:
     if kv_heads == 1:
         return "mqa"
     return "gqa"
+
+
+def mha_from_key(adapter: Adapter, spec: AttentionSpec, *keys: str) -> AttentionSpec:
+    """`spec` as multi-head attention over the head count the config names under `keys`
+    (its own head count when none is set): one KV head per query head, each
+    hidden_size / heads wide (PP-FormulaNet's and Kosmos-2.5's text decoders, whose configs
+    name the count under their own key)."""
+    prov = dict(spec.provenance)
+    heads = adapter.read_int("num_heads", *keys, prov=prov) or spec.num_heads
+    dim = adapter.hidden_size() // max(heads, 1)
+    return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
+                                   "head_dim": dim, "v_head_dim": dim,
+                                   "kind": classify_heads(heads, heads), "provenance": prov})
+
+
+def from_modeling(model_type: str, fact: str) -> FieldSource:
+    """A fact transformers' modeling_<model_type>.py fixes and no config key states."""
+    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
+
+
+def from_remote_code(repo_file: str, fact: str) -> FieldSource:
+    """A fact a Hub repo's own modeling file (`trust_remote_code`) fixes and no config key
+    states."""
+    return FieldSource(kind="default", detail=f"the Hub repos' {repo_file}: {fact}")

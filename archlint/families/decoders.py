@@ -14,20 +14,16 @@ import math
 from typing import Any, ClassVar
 
 from archlint.families import Generic, tf_tables
+from archlint.families.base import from_modeling
 from archlint.families.dialects import ClassicTransformer, Llama
 from archlint.spec import (
     AttentionSpec,
     Coverage,
     FFNSpec,
-    FieldSource,
     LayerSpec,
     ModelSpec,
     Positional,
 )
-
-
-def _modeling(model_type: str, fact: str) -> FieldSource:
-    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
 
 
 class GPTNeo(Generic):
@@ -43,7 +39,7 @@ class GPTNeo(Generic):
 
     def layer_types(self, n_layers: int) -> list[str]:
         self.cv.asked.update(("attention_types", "attention_layers", "window_size"))
-        self.prov["layer_types"] = _modeling(
+        self.prov["layer_types"] = from_modeling(
             "gpt_neo", "local layers mask to window_size over an uncapped cache"
         )
         return ["full"] * n_layers
@@ -110,7 +106,7 @@ class ModernBertDecoder(Generic):
         return bool(self.read("norm_bias", "norm_bias", default=False))
 
     def embedding_norm(self) -> bool:
-        self.prov["embedding_norm"] = _modeling("modernbert_decoder", "embeddings.norm")
+        self.prov["embedding_norm"] = from_modeling("modernbert_decoder", "embeddings.norm")
         return True
 
     def final_norm(self) -> bool:
@@ -263,7 +259,7 @@ class XLNet(Generic):
         extra = h * width + 3 * width + 2 * width  # r, r_{w,r,s}_bias, seg_embed
         if index == 0:
             extra += h  # mask_emb
-        spec.attention.provenance["cache_width"] = _modeling("xlnet", "mems: d_model per token")
+        spec.attention.provenance["cache_width"] = from_modeling("xlnet", "mems: d_model per token")
         update: dict[str, object] = {"cache_width": h}
         memory = self.read_int("window", "mem_len")
         if memory:
@@ -294,7 +290,7 @@ class MuseGlimmerText(Generic):
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         spec = super().layer(index, layer_type)
         att = spec.attention
-        spec.attention.provenance["output_gate"] = _modeling(
+        spec.attention.provenance["output_gate"] = from_modeling(
             "muse_glimmer", "self_attn.gate_proj (h -> heads x head_dim)"
         )
         gate = self.hidden_size() * att.num_heads * att.head_dim
@@ -339,7 +335,7 @@ class BlipText(ClassicTransformer):
         h = self.hidden_size()
         enc = self._encoder_width() or h
         cross = 2 * (h * h + h) + 2 * (enc * h + h) + 2 * h  # q, out, k, v, LayerNorm
-        spec.attention.provenance["cross_attention"] = _modeling(
+        spec.attention.provenance["cross_attention"] = from_modeling(
             "blip_text", "layer.crossattention (is_decoder)"
         )
         return spec.model_copy(update={"extra_params": spec.extra_params + cross})
@@ -397,7 +393,7 @@ class MllamaText(Llama):
         if index not in self._cross_layers():
             return spec
         prov = dict(spec.attention.provenance)
-        prov["source"] = _modeling("mllama", "cross_attention_layers: cross-attention to "
+        prov["source"] = from_modeling("mllama", "cross_attention_layers: cross-attention to "
                                    "the vision tokens in place of self-attention")
         cross = spec.attention.model_copy(update={
             "source": "encoder", "positional": "none", "qk_norm": True,
@@ -458,7 +454,7 @@ class NemotronNAS(Llama):
         h = self.hidden_size()
         extra, norms = spec.extra_params, spec.norms
         attention, mlp = spec.attention, spec.ffn
-        fact = _modeling("nemotron-nas (DeciLM)", f"block_configs[{index}]")
+        fact = from_modeling("nemotron-nas (DeciLM)", f"block_configs[{index}]")
         if att.get("no_op") or att.get("replace_with_linear"):
             attention = AttentionSpec(kind="none", positional="none",
                                       provenance={"kind": fact})
@@ -526,7 +522,7 @@ class CpmAnt(Generic):
 
     def own_tie(self) -> bool:
         self.cv.asked.add("tie_word_embeddings")
-        self.prov["tie_word_embeddings"] = _modeling(
+        self.prov["tie_word_embeddings"] = from_modeling(
             "cpmant", "lm_head is vocab_size rows, the input table vocab + prompt rows: untied"
         )
         return False

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from archlint.errors import ConfigError
 from archlint.families import tf_tables
-from archlint.families.base import Adapter, classify_heads
+from archlint.families.base import Adapter, classify_heads, mha_from_key
 from archlint.families.dialects import Llama
 from archlint.families.encdec import T5, Bart, EncoderDecoder, Stack, T5Gemma
 from archlint.families.towers import TowerConfig, read_towers, table_towers
@@ -767,14 +767,7 @@ class Kosmos25Text(Adapter):
         return 2  # segment_emb: nn.Embedding(2, embed_dim)
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
-        spec = super().attention(index, layer_type)
-        prov = dict(spec.provenance)
-        heads = self.read_int("num_heads", "attention_heads", prov=prov) or spec.num_heads
-        dim = self.hidden_size() // max(heads, 1)
-        return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
-                                       "head_dim": dim, "v_head_dim": dim,
-                                       "kind": classify_heads(heads, heads),
-                                       "provenance": prov})
+        return mha_from_key(self, super().attention(index, layer_type), "attention_heads")
 
 
 class Kosmos2Text(Kosmos25Text):

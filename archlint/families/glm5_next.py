@@ -35,10 +35,7 @@ class Glm5NextText(KimiLinear):
         **Adapter.LAYER_TYPE_NAMES, **dict.fromkeys(dsa.INDEXED_NAMES, "full"),
     }
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return Adapter.layer_types(self, n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         self.prov["layer_types"] = FieldSource(
             kind="default",
             detail="transformers Glm5NextTextConfig: MLA (indexed) where i % 4 == 3",

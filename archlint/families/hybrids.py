@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from archlint.families import mtp
 from archlint.families.attention_variants import KimiLinear
-from archlint.families.base import Adapter, classify_heads
+from archlint.families.base import Adapter, classify_heads, from_modeling
 from archlint.families.dialects import DeepSeek, Llama, Olmo2
 from archlint.spec import (
     AttentionSpec,
@@ -25,10 +25,6 @@ from archlint.spec import (
     Positional,
     RecurrentSpec,
 )
-
-
-def _modeling(model_type: str, fact: str) -> FieldSource:
-    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
 
 
 def _dt_rank(value: object, hidden: int) -> int:
@@ -675,10 +671,7 @@ class Lfm2(Llama):
             self.read("tie_word_embeddings", "tie_embedding", "tie_word_embeddings", default=True)
         )
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return super().layer_types(n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         idxs = self.read("layer_pattern", "full_attn_idxs")
         if isinstance(idxs, list):
             return ["full" if i in idxs else "linear" for i in range(n_layers)]
@@ -725,10 +718,7 @@ class Lfm3(Lfm2):
     name = "lfm3"
     model_types: ClassVar[tuple[str, ...]] = ("lfm3",)
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return Llama.layer_types(self, n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         self.prov["layer_types"] = FieldSource(
             kind="default",
             detail="Lfm3Config: i % 4 == 2 full, i % 4 == 0 (i > 0) sliding, others conv",
@@ -884,10 +874,7 @@ class OlmoHybrid(Olmo2):
     model_types: ClassVar[tuple[str, ...]] = ("olmo_hybrid",)
     tie_default = False
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return super().layer_types(n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         self.prov["layer_types"] = FieldSource(
             kind="default", detail="OlmoHybridConfig: layer i % 4 == 3 full, the rest linear"
         )
@@ -1065,10 +1052,7 @@ class BailingHybrid(KimiLinear):
     name = "bailing_hybrid"
     model_types: ClassVar[tuple[str, ...]] = ("bailing_hybrid",)
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return Adapter.layer_types(self, n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         group = self.read_int("layer_group_size", "layer_group_size", default=6) or 6
         self.prov["layer_types"] = FieldSource(
             kind="default", detail="BailingHybridConfig: full where (i + 1) % layer_group_size == 0"
@@ -1223,14 +1207,11 @@ class InklingText(Adapter):
         **Adapter.LAYER_TYPE_NAMES, "hybrid": "full", "hybrid_sliding": "sliding",
     }
 
-    def layer_types(self, n_layers: int) -> list[str]:
-        declared = self.cv.lookup("layer_types")[0]
-        if isinstance(declared, list) and len(declared) == n_layers:
-            return super().layer_types(n_layers)
+    def default_layer_types(self, n_layers: int) -> list[str]:
         local = self.cv.lookup("local_layer_ids")[0]
         every_sixth = {i for i in range(n_layers) if (i + 1) % 6}
         ids = set(local) if isinstance(local, list) else every_sixth
-        self.prov["layer_types"] = _modeling(
+        self.prov["layer_types"] = from_modeling(
             "inkling", "local_layer_ids sliding, else every sixth layer full"
         )
         return ["sliding" if i in ids else "full" for i in range(n_layers)]

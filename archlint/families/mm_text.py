@@ -7,13 +7,9 @@ from typing import Any, ClassVar
 
 from archlint.families import Generic
 from archlint.families.attention_variants import Ernie45
-from archlint.families.base import Adapter, _as_int
+from archlint.families.base import Adapter, _as_int, from_modeling, mha_from_key
 from archlint.families.dialects import Llama
 from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec
-
-
-def _modeling(model_type: str, fact: str) -> FieldSource:
-    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
 
 
 def _pair(value: Any) -> tuple[int, int] | None:
@@ -119,7 +115,7 @@ class IdeficsText(Llama):
         kv_width = self.read_int("cross_kv_input", "vision_config.embed_dim") or h
         qk_norm = bool(self.read("qk_layer_norms", "qk_layer_norms", default=False))
         prov = dict(spec.attention.provenance)
-        prov["source"] = _modeling("idefics", "gated_cross_attn_layers: cross-attention to "
+        prov["source"] = from_modeling("idefics", "gated_cross_attn_layers: cross-attention to "
                                    "the image features before every cross_layer_interval-th "
                                    "block")
         cross = spec.attention.model_copy(update={
@@ -175,7 +171,7 @@ class EvollaText(Llama):
         mult = self.read("aligner_ffn_mult", "aligner_ffn_mult", default=4)
         inner = int(h * mult) if isinstance(mult, (int, float)) and mult > 0 else 4 * h
         prov = dict(spec.attention.provenance)
-        prov["source"] = _modeling("evolla", "adapter: EvollaSequenceAlignerCrossAttention "
+        prov["source"] = from_modeling("evolla", "adapter: EvollaSequenceAlignerCrossAttention "
                                    "over the protein features")
         cross = spec.attention.model_copy(update={
             "source": "encoder", "positional": "none", "window": None, "kind": "mha",
@@ -214,13 +210,7 @@ class PPFormulaNetText(Generic):
                              why="PPFormulaNetTextConfig's default") or 0
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
-        spec = super().attention(index, layer_type)
-        prov = dict(spec.provenance)
-        heads = self.read_int("num_heads", "decoder_attention_heads", prov=prov) or spec.num_heads
-        dim = self.hidden_size() // max(heads, 1)
-        return spec.model_copy(update={"num_heads": heads, "num_kv_heads": heads,
-                                       "head_dim": dim, "v_head_dim": dim, "kind": "mha",
-                                       "provenance": prov})
+        return mha_from_key(self, super().attention(index, layer_type), "decoder_attention_heads")
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
@@ -232,7 +222,7 @@ class PPFormulaNetText(Generic):
     def layer(self, index: int, layer_type: str) -> LayerSpec:
         spec = super().layer(index, layer_type)
         prov = dict(spec.attention.provenance)
-        prov["source"] = _modeling("pp_formulanet", "encoder_attn: cross-attention to the "
+        prov["source"] = from_modeling("pp_formulanet", "encoder_attn: cross-attention to the "
                                    "image features in every decoder layer")
         cross = spec.attention.model_copy(update={
             "source": "encoder", "positional": "none", "window": None, "provenance": prov})

@@ -10,12 +10,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from archlint.families import Generic, GenericMLA, mtp
-from archlint.families.base import classify_heads
+from archlint.families.base import classify_heads, from_modeling
 from archlint.spec import AttentionSpec, FFNSpec, FieldSource, LayerSpec, ModelSpec, Positional
-
-
-def _modeling(model_type: str, fact: str) -> FieldSource:
-    return FieldSource(kind="default", detail=f"transformers modeling_{model_type}: {fact}")
 
 
 class _GenericMoE(Generic):
@@ -33,7 +29,7 @@ class _GenericMoE(Generic):
         spec = super().ffn(index)
         if spec.kind != "moe" or self.router_bias_param is None:
             return spec
-        spec.provenance["router_bias"] = _modeling(self._type(), self.router_bias_param)
+        spec.provenance["router_bias"] = from_modeling(self._type(), self.router_bias_param)
         return spec.model_copy(update={"router_bias": True})
 
 
@@ -48,7 +44,7 @@ class Afmoe(_GenericMoE):
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
-        spec.provenance["output_gate"] = _modeling("afmoe", "self_attn.gate_proj")
+        spec.provenance["output_gate"] = from_modeling("afmoe", "self_attn.gate_proj")
         return spec.model_copy(update={"output_gate": True})
 
 
@@ -61,7 +57,7 @@ class Beam(_GenericMoE):
 
     def attention(self, index: int, layer_type: str) -> AttentionSpec:
         spec = super().attention(index, layer_type)
-        spec.provenance["output_gate"] = _modeling("beam", "self_attn.gate_proj + gate_bias")
+        spec.provenance["output_gate"] = from_modeling("beam", "self_attn.gate_proj + gate_bias")
         return spec.model_copy(update={"output_gate": True})
 
     def layer(self, index: int, layer_type: str) -> LayerSpec:
@@ -157,7 +153,7 @@ class Step3p5(Laguna):
         return "head" if gating is True or gating == "per-head" else "element"
 
     def qk_norm(self) -> bool:
-        self.prov["qk_norm"] = _modeling("step3p7", "self_attn.q_norm / k_norm on every layer")
+        self.prov["qk_norm"] = from_modeling("step3p7", "self_attn.q_norm / k_norm on every layer")
         return True
 
     def ffn(self, index: int) -> FFNSpec:
@@ -167,7 +163,7 @@ class Step3p5(Laguna):
         width = self.read_int("shared_intermediate_size", "share_expert_dim")
         if not width:
             return spec
-        spec.provenance["num_shared_experts"] = _modeling(
+        spec.provenance["num_shared_experts"] = from_modeling(
             "step3p7", "mlp.shared_experts: one Step3p7MLP of share_expert_dim"
         )
         return spec.model_copy(
@@ -193,7 +189,7 @@ class MiMoV2Flash(_GenericMoE):
         spec = super().attention(index, layer_type)
         if layer_type != "sliding":
             return spec
-        spec.provenance["num_kv_heads"] = _modeling(
+        spec.provenance["num_kv_heads"] = from_modeling(
             "mimo_v2_flash", "sliding layers: 2 × num_key_value_heads, sinks"
         )
         kv = 2 * spec.num_kv_heads
@@ -245,7 +241,7 @@ class HyV4(GenericMLA):
         extra = hidden * att.num_heads * att.v_head_dim + att.num_heads  # gate_proj, sinks
         if self._streams() > 1:
             extra += 2 * hyper_connection_params(self._streams(), hidden, comb=False)
-        spec.attention.provenance["output_gate"] = _modeling("hy_v4", "gate_proj, sinks")
+        spec.attention.provenance["output_gate"] = from_modeling("hy_v4", "gate_proj, sinks")
         return spec.model_copy(update={"extra_params": extra})
 
     def build(self) -> ModelSpec:
@@ -280,7 +276,7 @@ class AXK2(GenericMLA):
         gate_rank = self.read_int("gated_norm_rank", "gated_norm_rank") or 0
         gated_norms = 2 if spec.ffn.kind == "moe" else 1
         extra += gated_norms * 2 * hidden * gate_rank
-        spec.attention.provenance["output_gate"] = _modeling("axk2", "q_gate_proj")
+        spec.attention.provenance["output_gate"] = from_modeling("axk2", "q_gate_proj")
         return spec.model_copy(update={"extra_params": extra})
 
 
@@ -350,7 +346,7 @@ class LongcatFlash(GenericMLA):
         # the zero experts' rows: router classifier (+ bias) and gate_up_proj
         extra = zero * hidden + (zero if spec.ffn.router_bias else 0)
         extra += zero * 2 * spec.ffn.expert_intermediate_size * hidden
-        spec.ffn.provenance["num_experts"] = _modeling(
+        spec.ffn.provenance["num_experts"] = from_modeling(
             "longcat_flash", "router and gate_up_proj also span zero_expert_num identity experts"
         )
         return spec.model_copy(update={"extra_params": extra})
@@ -394,7 +390,7 @@ class MistralLarge4Text(GenericMLA):
         if spec.kind != "mla" or self._uses_rope(index):
             return spec
         rope = spec.qk_rope_head_dim or 0
-        spec.provenance["qk_rope_head_dim"] = _modeling(
+        spec.provenance["qk_rope_head_dim"] = from_modeling(
             "mistral_large4", "no_rope_layers: no RoPE key, its width joins the nope part"
         )
         return spec.model_copy(update={

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from archlint.families.base import Adapter, classify_heads
+from archlint.families.base import Adapter, classify_heads, from_remote_code
 from archlint.families.dialects import GPT2, Llama
 from archlint.spec import (
     AttentionSpec,
@@ -22,10 +22,6 @@ from archlint.spec import (
     ModelSpec,
     Positional,
 )
-
-
-def _remote(repo_file: str, fact: str) -> FieldSource:
-    return FieldSource(kind="default", detail=f"the Hub repos' {repo_file}: {fact}")
 
 
 def kv_channels_head(adapter: Adapter, spec: AttentionSpec) -> AttentionSpec:
@@ -54,7 +50,9 @@ class QwenV1(Adapter):
         return not self.read("no_bias", "no_bias", default=True, prov=prov)
 
     def qkv_bias(self) -> bool:
-        self.prov["qkv_bias"] = _remote("modeling_qwen.py", "c_attn = nn.Linear(..., bias=True)")
+        self.prov["qkv_bias"] = from_remote_code(
+            "modeling_qwen.py", "c_attn = nn.Linear(..., bias=True)"
+        )
         return True
 
     def o_bias(self) -> bool:
@@ -92,7 +90,7 @@ class Orion(Llama):
     model_types: ClassVar[tuple[str, ...]] = ("orion",)
 
     def norm_kind(self) -> str:
-        self.prov["norm"] = _remote("modeling_orion.py", "nn.LayerNorm, not RMSNorm")
+        self.prov["norm"] = from_remote_code("modeling_orion.py", "nn.LayerNorm, not RMSNorm")
         return "layernorm"
 
     def norm_bias(self) -> bool:
@@ -111,7 +109,7 @@ class Baichuan(Llama):
     model_types: ClassVar[tuple[str, ...]] = ("baichuan",)
 
     def positional(self, index: int) -> Positional:
-        self.prov["positional"] = _remote(
+        self.prov["positional"] = from_remote_code(
             "modeling_baichuan.py", "RoPE in the 7B code, ALiBi in the 13B code; not in the config"
         )
         return "rope"
@@ -137,7 +135,7 @@ class InternLM(Llama):
 
     def ffn(self, index: int) -> FFNSpec:
         spec = super().ffn(index)
-        prov = {**spec.provenance, "ffn_bias": _remote(
+        prov = {**spec.provenance, "ffn_bias": from_remote_code(
             "modeling_internlm.py", "gate/up/down_proj bias=False whatever `bias` says")}
         return spec.model_copy(update={"bias": False, "provenance": prov})
 
