@@ -38,6 +38,14 @@ except ImportError:  # pragma: no cover - an older Triton: the pointer kernels o
     TensorDescriptor = None
 
 
+@triton.jit
+def _tile_of(tile, NUM_BLOCKS, BlockExpert):
+    """A persistent program's tile index -> (m-block, n-tile, the m-block's expert): m-block
+    fastest, so the row blocks sharing one weight tile run side by side (module docstring)."""
+    pid_m = tile % NUM_BLOCKS
+    return pid_m, tile // NUM_BLOCKS, tl.load(BlockExpert + pid_m)
+
+
 @triton.heuristics({"EVEN_K": lambda a: a["C"] % a["BLOCK_K"] == 0})
 @triton.jit(do_not_specialize=["PERSIST"])
 def _moe_gate_up_tma(
@@ -53,12 +61,8 @@ def _moe_gate_up_tma(
     one program per multiprocessor, or one per tile); the loop is the same, so it is a plain
     argument, never specialised: both grids launch one compiled kernel (a constexpr compiled
     the same code twice, 6 of the autotuner's 20 TMA compiles)."""
-    n_tiles = tl.cdiv(F, BLOCK_N)
-    total = NUM_BLOCKS * n_tiles
-    for tile in range(tl.program_id(0), total, tl.num_programs(0)):
-        pid_m = tile % NUM_BLOCKS
-        pid_n = tile // NUM_BLOCKS
-        expert = tl.load(BlockExpert + pid_m)
+    for tile in range(tl.program_id(0), NUM_BLOCKS * tl.cdiv(F, BLOCK_N), tl.num_programs(0)):
+        pid_m, pid_n, expert = _tile_of(tile, NUM_BLOCKS, BlockExpert)
         if expert < NUM_EXPERTS:
             rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
             slots = tl.load(SortedSlots + rows)
@@ -107,12 +111,8 @@ def _moe_down_tma(
 ):
     """Tiles (m-block, n-tile) of Y[slot] = weight[slot]·(h W2[e]^T + b2[e]); Hd is h [L, F]
     with block [BLOCK_M, BLOCK_K], Wd is W2 as [E·C, F] with block [BLOCK_N, BLOCK_K]."""
-    n_tiles = tl.cdiv(C, BLOCK_N)
-    total = NUM_BLOCKS * n_tiles
-    for tile in range(tl.program_id(0), total, tl.num_programs(0)):
-        pid_m = tile % NUM_BLOCKS
-        pid_n = tile // NUM_BLOCKS
-        expert = tl.load(BlockExpert + pid_m)
+    for tile in range(tl.program_id(0), NUM_BLOCKS * tl.cdiv(C, BLOCK_N), tl.num_programs(0)):
+        pid_m, pid_n, expert = _tile_of(tile, NUM_BLOCKS, BlockExpert)
         if expert < NUM_EXPERTS:
             row_w = expert * C + pid_n * BLOCK_N
             acc = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
