@@ -333,10 +333,13 @@ def tma_config(shape) -> triton.Config:
     return _tma_config(tuple(shape), None)
 
 
-def wants_tma(x: torch.Tensor, bm: int) -> bool:
-    """The TMA forms on a GPU of capability 9.0+, 2-byte operands, BLOCK_M >= 64."""
+def wants_tma(x: torch.Tensor, bm: int, w13: torch.Tensor, w2: torch.Tensor) -> bool:
+    """The TMA forms on a GPU of capability 9.0+, 2-byte operands, BLOCK_M >= 64, where
+    descriptors over x and the expert weights are possible (`moe_tma.tma_ok`). The one
+    predicate `grouped_swiglu` and the bench's report of which tiles ran both ask."""
     return (USE_TMA and not interpreting() and x.is_cuda and x.element_size() == 2
-            and bm >= TMA_MIN_BLOCK_M and torch.cuda.get_device_capability(x.device) >= (9, 0))
+            and bm >= TMA_MIN_BLOCK_M and torch.cuda.get_device_capability(x.device) >= (9, 0)
+            and moe_tma.tma_ok(x, w13, w2))
 
 
 def pick_block_m(num_slots: int, num_experts: int) -> int:
@@ -389,7 +392,7 @@ def grouped_swiglu(
     m2 = dict(HAS_BIAS=b2 is not None)
     lim = float(limit if limit is not None else 0.0)
     nblk = rows // bm
-    if use_tma if use_tma is not None else (wants_tma(x, bm) and moe_tma.tma_ok(x, w13, w2)):
+    if use_tma if use_tma is not None else wants_tma(x, bm, w13, w2):
         _tma_gemms(x, w13, w2, bias13, bias2, h, y.view(n, c), sorted_slots, block_expert,
                    weights, (n, c, f, bucket, k, e, nblk, lim, bm), m1, m2, tiles)
         return y
