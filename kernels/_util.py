@@ -166,14 +166,19 @@ def fixed_tiles(on: bool = True):
         _FIXED["on"] = before
 
 
-def fixed_tile(fallbacks, shared_bytes, named_args=None):
-    """Inside `fixed_tiles()`: the first of `fallbacks` (listed largest first) that fits the
-    device's shared memory, else the smallest; None outside it (the autotuner decides)."""
-    if not _FIXED["on"]:
-        return None
-    limit = shared_memory_limit(named_args)
+def first_fit(fallbacks, shared_bytes, limit=SHARED_MEMORY_BUDGET):
+    """The first of `fallbacks` (listed largest first) within `limit` bytes of shared memory,
+    else the smallest."""
     return next((c for c in fallbacks if shared_bytes(c) <= limit),
                 min(fallbacks, key=shared_bytes))
+
+
+def fixed_tile(fallbacks, shared_bytes, named_args=None):
+    """Inside `fixed_tiles()`: the `first_fit` of `fallbacks` for the device's shared memory;
+    None outside it (the autotuner decides)."""
+    if not _FIXED["on"]:
+        return None
+    return first_fit(fallbacks, shared_bytes, shared_memory_limit(named_args))
 
 
 def launch(tuned, grid, args, meta, config=None):
