@@ -32,10 +32,7 @@ import torch
 import triton
 import triton.language as tl
 
-try:  # host-side descriptors: Triton 3.4 and later
-    from triton.tools.tensor_descriptor import TensorDescriptor
-except ImportError:  # pragma: no cover - an older Triton: the pointer kernels only
-    TensorDescriptor = None
+from ._util import TensorDescriptor, tma_ok  # None / False on a Triton without descriptors
 
 
 @triton.jit
@@ -131,18 +128,6 @@ def _moe_down_tma(
             acc = acc * wt[:, None]
             tl.store(Y + slots[:, None] * stride_ys + offs_n[None, :] * stride_yc,
                      acc.to(Y.dtype.element_ty), mask=valid[:, None] & (offs_n[None, :] < C))
-
-
-def tma_ok(*tensors: torch.Tensor) -> bool:
-    """Descriptors are possible: the package has them, last strides 1, other strides and the
-    base 16-byte aligned."""
-    if TensorDescriptor is None:
-        return False
-    for t in tensors:
-        e = t.element_size()
-        if t.stride(-1) != 1 or t.data_ptr() % 16 or any(s * e % 16 for s in t.stride()[:-1]):
-            return False
-    return True
 
 
 def descriptor(t2d: torch.Tensor, block: list[int]):
