@@ -486,7 +486,7 @@ def _moe_point(name, t, e, k, c, f, fs, wts, bias):
     ours = time_ms(fused, sets)
     graph = time_graph_ms(fused, sets)
     bm = MOE.pick_block_m(t * k, e)
-    tma = MOE.wants_tma(x, bm)  # the TMA-fed persistent GEMMs (kernels/moe_tma.py)
+    tma = MOE.wants_tma(x, bm, w13, w2)  # the TMA-fed persistent GEMMs (kernels/moe_tma.py)
     pair = ((MOE._gate_up_tma_tuned, MOE._down_tma_tuned) if tma
             else (MOE._gate_up_tuned, MOE._down_tuned))
     cfgs = [best_config(p) for p in pair]

@@ -11,6 +11,11 @@ import torch
 import triton
 import triton.language as tl
 
+try:  # host-side tensor descriptors (TMA): Triton 3.4 and later
+    from triton.tools.tensor_descriptor import TensorDescriptor
+except ImportError:  # pragma: no cover - an older Triton: the pointer kernels only
+    TensorDescriptor = None
+
 LOG2E = 1.4426950408889634  # log2(e): softmax runs in base 2 (exp2 is one MUFU op)
 
 
@@ -57,6 +62,18 @@ def num_sms(device_index: int = 0) -> int:
     if interpreting() or not torch.cuda.is_available():
         return 8
     return torch.cuda.get_device_properties(device_index).multi_processor_count
+
+
+def tma_ok(*tensors: torch.Tensor) -> bool:
+    """Descriptors are possible: the package has them, last strides 1, other strides and the
+    base 16-byte aligned (TMA's requirements on a global tensor)."""
+    if TensorDescriptor is None:
+        return False
+    for t in tensors:
+        e = t.element_size()
+        if t.stride(-1) != 1 or t.data_ptr() % 16 or any(s * e % 16 for s in t.stride()[:-1]):
+            return False
+    return True
 
 
 def split_pow2(d: int) -> tuple[int, int]:
@@ -166,14 +183,19 @@ def fixed_tiles(on: bool = True):
         _FIXED["on"] = before
 
 
-def fixed_tile(fallbacks, shared_bytes, named_args=None):
-    """Inside `fixed_tiles()`: the first of `fallbacks` (listed largest first) that fits the
-    device's shared memory, else the smallest; None outside it (the autotuner decides)."""
-    if not _FIXED["on"]:
-        return None
-    limit = shared_memory_limit(named_args)
+def first_fit(fallbacks, shared_bytes, limit=SHARED_MEMORY_BUDGET):
+    """The first of `fallbacks` (listed largest first) within `limit` bytes of shared memory,
+    else the smallest."""
     return next((c for c in fallbacks if shared_bytes(c) <= limit),
                 min(fallbacks, key=shared_bytes))
+
+
+def fixed_tile(fallbacks, shared_bytes, named_args=None):
+    """Inside `fixed_tiles()`: the `first_fit` of `fallbacks` for the device's shared memory;
+    None outside it (the autotuner decides)."""
+    if not _FIXED["on"]:
+        return None
+    return first_fit(fallbacks, shared_bytes, shared_memory_limit(named_args))
 
 
 def launch(tuned, grid, args, meta, config=None):

@@ -21,6 +21,7 @@ import triton.language as tl
 
 from ._util import (
     LOG2E,
+    TensorDescriptor,  # None on a Triton without host-side descriptors
     default_scale,
     element_size,
     fit_shared,
@@ -30,8 +31,8 @@ from ._util import (
     shared_memory_limit,
     split_pow2,
     tanh,
+    tma_ok,
 )
-from .moe_tma import TensorDescriptor  # None on a Triton without host-side descriptors
 from .prefill_picks import PICKS
 from .work import attention_flops, attention_pairs
 
@@ -359,14 +360,9 @@ def tma_ready(k: torch.Tensor, v: torch.Tensor, meta: dict) -> bool:
     one head dim (no second part), a power-of-two value dim, unit inner strides, 16-byte
     aligned rows and base, and the batch and head strides whole multiples of the row stride
     (a contiguous [B, G, S, D] tensor or a cache's view of one)."""
-    if TensorDescriptor is None or meta["D2"] or meta["DV"] != meta["BLOCK_DV"]:
+    if meta["D2"] or meta["DV"] != meta["BLOCK_DV"] or not tma_ok(k, v):
         return False
-    for t in (k, v):
-        sz, sh, sn, sk = t.stride()
-        e = t.element_size()
-        if sk != 1 or sn * e % 16 or t.data_ptr() % 16 or sz % sn or sh % sn:
-            return False
-    return True
+    return all(t.stride(0) % t.stride(2) == 0 and t.stride(1) % t.stride(2) == 0 for t in (k, v))
 
 
 def _rows_view(t: torch.Tensor) -> torch.Tensor:

@@ -107,27 +107,17 @@ VARIANTS = [("bf16", 2, None, True, True), ("fp32 tf32", 4, "tf32", True, False)
             ("fp32 tf32x3", 4, "tf32x3", False, True)]
 
 
-def _first_fit(fallbacks, est):
-    """The tile `_util.fixed_tile` launches inside `fixed_tiles()` on a Hopper chip."""
-    limit = _util.SHARED_MEMORY_BUDGET
-    return next((c for c in fallbacks if est(c) <= limit), min(fallbacks, key=est))
-
-
 def _tiles(prune, fallbacks, est):
     """(variant, dtype, precision, config, fixed?) for each variant: the tiles `prune(elem)`
     keeps, and the fixed check tile; `est(config, elem)` is the shared-memory estimate."""
     for name, elem, precision, tuned, fixed in VARIANTS:
         t = "bf16" if elem == 2 else "fp32"
-        one = functools.partial(_est_at, est=est, elem=elem)
+        one = functools.partial(est, elem=elem)
         tiles = [(c, False) for c in prune(elem)] if tuned else []
-        if fixed:
-            tiles.append((_first_fit(fallbacks, one), True))
+        if fixed:  # what `_util.fixed_tile` launches inside `fixed_tiles()` on a Hopper chip
+            tiles.append((_util.first_fit(fallbacks, one), True))
         for c, is_fixed in tiles:
             yield name, t, precision, c, is_fixed, one(c)
-
-
-def _est_at(c, est, elem):
-    return est(c, elem)
 
 
 def prefill_tiles():

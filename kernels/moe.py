@@ -223,8 +223,14 @@ _CONFIGS = [
     triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
     for bn, bk, w, s in sorted({t for v in _TABLE.values() for t in v} | {_FALLBACK})
 ]
-_FALLBACK_CONFIGS = [c for c in _CONFIGS if (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps,
-                                              c.num_stages) == _FALLBACK]
+
+
+def _shape(c):
+    """A pointer tile as `_TABLE` lists it: (BLOCK_N, BLOCK_K, warps, stages)."""
+    return (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages)
+
+
+_FALLBACK_CONFIGS = [c for c in _CONFIGS if _shape(c) == _FALLBACK]
 
 
 def _shared_bytes(config, block_m: int, elem: int, weights: int = 2, tma: bool = False) -> int:
@@ -252,14 +258,16 @@ def prune_moe_configs(configs, named_args, **kwargs):
     bm = kwargs["BLOCK_M"]
     elem = element_size(named_args)
     weights = _weight_tiles(named_args)
-    want = set(_TABLE[bm])
+    return _listed_fit(configs, _shape, _TABLE[bm], _FALLBACK,
+                       lambda c: _shared_bytes(c, bm, elem, weights), named_args)
 
-    def shape(c):
-        return (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages)
 
-    listed = [c for c in configs if shape(c) in want]
-    fallback = [c for c in configs if shape(c) == _FALLBACK]
-    return fit_shared(listed, lambda c: _shared_bytes(c, bm, elem, weights), fallback,
+def _listed_fit(configs, shape, listed, fallback, shared_bytes, named_args):
+    """The configs whose `shape` is `listed` (the tiles of this BLOCK_M) that fit the
+    device's shared memory, else the one whose shape is `fallback` (`fit_shared`)."""
+    want = set(listed)
+    return fit_shared([c for c in configs if shape(c) in want], shared_bytes,
+                      [c for c in configs if shape(c) == fallback],
                       shared_memory_limit(named_args))
 
 
@@ -313,11 +321,8 @@ def _tma_tuned(fn, table, hook, weights):
 
     def prune(configs, named_args, **kwargs):
         bm = kwargs["BLOCK_M"]
-        want = set(table[bm])
-        return fit_shared([c for c in configs if _tma_shape(c) in want],
-                          lambda c: _shared_bytes(c, bm, 2, weights, tma=True),
-                          [c for c in configs if _tma_shape(c) == _TMA_FALLBACK],
-                          shared_memory_limit(named_args))
+        return _listed_fit(configs, _tma_shape, table[bm], _TMA_FALLBACK,
+                           lambda c: _shared_bytes(c, bm, 2, weights, tma=True), named_args)
 
     return triton.autotune(configs=configs, key=[*_KEY, "BLOCK_M"],
                            prune_configs_by={"early_config_prune": prune})(fn)
@@ -333,10 +338,13 @@ def tma_config(shape) -> triton.Config:
     return _tma_config(tuple(shape), None)
 
 
-def wants_tma(x: torch.Tensor, bm: int) -> bool:
-    """The TMA forms on a GPU of capability 9.0+, 2-byte operands, BLOCK_M >= 64."""
+def wants_tma(x: torch.Tensor, bm: int, w13: torch.Tensor, w2: torch.Tensor) -> bool:
+    """The TMA forms on a GPU of capability 9.0+, 2-byte operands, BLOCK_M >= 64, where
+    descriptors over x and the expert weights are possible (`moe_tma.tma_ok`). The one
+    predicate `grouped_swiglu` and the bench's report of which tiles ran both ask."""
     return (USE_TMA and not interpreting() and x.is_cuda and x.element_size() == 2
-            and bm >= TMA_MIN_BLOCK_M and torch.cuda.get_device_capability(x.device) >= (9, 0))
+            and bm >= TMA_MIN_BLOCK_M and torch.cuda.get_device_capability(x.device) >= (9, 0)
+            and moe_tma.tma_ok(x, w13, w2))
 
 
 def pick_block_m(num_slots: int, num_experts: int) -> int:
@@ -389,7 +397,7 @@ def grouped_swiglu(
     m2 = dict(HAS_BIAS=b2 is not None)
     lim = float(limit if limit is not None else 0.0)
     nblk = rows // bm
-    if use_tma if use_tma is not None else (wants_tma(x, bm) and moe_tma.tma_ok(x, w13, w2)):
+    if use_tma if use_tma is not None else wants_tma(x, bm, w13, w2):
         _tma_gemms(x, w13, w2, bias13, bias2, h, y.view(n, c), sorted_slots, block_expert,
                    weights, (n, c, f, bucket, k, e, nblk, lim, bm), m1, m2, tiles)
         return y

@@ -32,10 +32,15 @@ import torch
 import triton
 import triton.language as tl
 
-try:  # host-side descriptors: Triton 3.4 and later
-    from triton.tools.tensor_descriptor import TensorDescriptor
-except ImportError:  # pragma: no cover - an older Triton: the pointer kernels only
-    TensorDescriptor = None
+from ._util import TensorDescriptor, tma_ok  # None / False on a Triton without descriptors
+
+
+@triton.jit
+def _tile_of(tile, NUM_BLOCKS, BlockExpert):
+    """A persistent program's tile index -> (m-block, n-tile, the m-block's expert): m-block
+    fastest, so the row blocks sharing one weight tile run side by side (module docstring)."""
+    pid_m = tile % NUM_BLOCKS
+    return pid_m, tile // NUM_BLOCKS, tl.load(BlockExpert + pid_m)
 
 
 @triton.heuristics({"EVEN_K": lambda a: a["C"] % a["BLOCK_K"] == 0})
@@ -53,12 +58,8 @@ def _moe_gate_up_tma(
     one program per multiprocessor, or one per tile); the loop is the same, so it is a plain
     argument, never specialised: both grids launch one compiled kernel (a constexpr compiled
     the same code twice, 6 of the autotuner's 20 TMA compiles)."""
-    n_tiles = tl.cdiv(F, BLOCK_N)
-    total = NUM_BLOCKS * n_tiles
-    for tile in range(tl.program_id(0), total, tl.num_programs(0)):
-        pid_m = tile % NUM_BLOCKS
-        pid_n = tile // NUM_BLOCKS
-        expert = tl.load(BlockExpert + pid_m)
+    for tile in range(tl.program_id(0), NUM_BLOCKS * tl.cdiv(F, BLOCK_N), tl.num_programs(0)):
+        pid_m, pid_n, expert = _tile_of(tile, NUM_BLOCKS, BlockExpert)
         if expert < NUM_EXPERTS:
             rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
             slots = tl.load(SortedSlots + rows)
@@ -107,12 +108,8 @@ def _moe_down_tma(
 ):
     """Tiles (m-block, n-tile) of Y[slot] = weight[slot]·(h W2[e]^T + b2[e]); Hd is h [L, F]
     with block [BLOCK_M, BLOCK_K], Wd is W2 as [E·C, F] with block [BLOCK_N, BLOCK_K]."""
-    n_tiles = tl.cdiv(C, BLOCK_N)
-    total = NUM_BLOCKS * n_tiles
-    for tile in range(tl.program_id(0), total, tl.num_programs(0)):
-        pid_m = tile % NUM_BLOCKS
-        pid_n = tile // NUM_BLOCKS
-        expert = tl.load(BlockExpert + pid_m)
+    for tile in range(tl.program_id(0), NUM_BLOCKS * tl.cdiv(C, BLOCK_N), tl.num_programs(0)):
+        pid_m, pid_n, expert = _tile_of(tile, NUM_BLOCKS, BlockExpert)
         if expert < NUM_EXPERTS:
             row_w = expert * C + pid_n * BLOCK_N
             acc = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
@@ -131,18 +128,6 @@ def _moe_down_tma(
             acc = acc * wt[:, None]
             tl.store(Y + slots[:, None] * stride_ys + offs_n[None, :] * stride_yc,
                      acc.to(Y.dtype.element_ty), mask=valid[:, None] & (offs_n[None, :] < C))
-
-
-def tma_ok(*tensors: torch.Tensor) -> bool:
-    """Descriptors are possible: the package has them, last strides 1, other strides and the
-    base 16-byte aligned."""
-    if TensorDescriptor is None:
-        return False
-    for t in tensors:
-        e = t.element_size()
-        if t.stride(-1) != 1 or t.data_ptr() % 16 or any(s * e % 16 for s in t.stride()[:-1]):
-            return False
-    return True
 
 
 def descriptor(t2d: torch.Tensor, block: list[int]):

@@ -328,3 +328,29 @@ def test_a_refused_kernel_is_a_failed_check_not_a_crash(monkeypatch):
                              encoder_tokens=None)
     assert [c["dtype"] for c in checks] == ["fp32", "bf16"]
     assert not any(c["ok"] for c in checks) and "425984" in checks[0]["error"]
+
+
+def test_stages_count_the_compiles_inside_each_stage():
+    """A compile is counted in the stage it finished in (Triton calls `jit_cache_hook` before
+    a compile and `jit_post_compile_hook` after, both with the kernel's cache key); a hook
+    call with no matching start counts nothing; `_before` returns False, which Triton reads
+    as "go on and compile" (True would skip it)."""
+    from archlint.bench.compilelog import CompileLog, Stages
+
+    log = CompileLog()
+    st = Stages(log)
+    st.start("check")
+    assert log._before(key="k1") is False
+    log._before(key="k2")
+    log._after(key="k1")
+    log._after(key="k2")
+    st.start("build")  # ends "check"
+    log._after(key="never started")
+    st.start("check")  # a stage run twice adds up
+    log._before(key="k3")
+    log._after(key="k3")
+    out = st.as_dict()
+    assert {k: v["count"] for k, v in out["compiles"].items()} == {"check": 3, "build": 0}
+    assert set(out["wall_s"]) == {"check", "build"}
+    assert log.snapshot()[0] == 3
+    assert "compiles" not in Stages().as_dict()  # without a log: wall times only
