@@ -381,15 +381,13 @@ def _bad_token(repo_id: str) -> errors.HubError:
 
 
 def _describe_transport_error(err: BaseException) -> str:
-    name = type(err).__name__
-    if "Timeout" in name or isinstance(err, TimeoutError):
+    """A failed attempt in a few words: the OSError and http.client errors `transport` raises."""
+    if isinstance(err, TimeoutError):  # socket.timeout is TimeoutError
         return "timed out"
     if isinstance(err, http.client.IncompleteRead):
         return "connection closed mid-response"
-    if "RemoteProtocol" in name or "ChunkedEncoding" in name:
-        return "connection closed mid-response"
-    if isinstance(err, ConnectionResetError) or "ReadError" in name:
+    if isinstance(err, ConnectionResetError):  # http.client.RemoteDisconnected among them
         return "connection reset"
-    if isinstance(err, ConnectionRefusedError) or name in {"ConnectError", "ConnectionError"}:
-        return "connection failed"  # httpx's ConnectError, requests' ConnectionError
-    return name
+    if isinstance(err, ConnectionRefusedError):
+        return "connection failed"
+    return type(err).__name__
