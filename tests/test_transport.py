@@ -42,6 +42,13 @@ class _Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_CONNECT(self) -> None:
+        """Log the tunnel request and refuse it: what the client asked is all a test needs."""
+        self.seen.append((self.client_address[1], self.path, dict(self.headers.items())))
+        self.send_response(502)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -143,6 +150,27 @@ def test_http_proxy_from_the_environment(serve: Any, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("no_proxy", "hub.invalid")
     with pytest.raises(OSError):  # no proxy for it now: the name does not resolve
         _get("http://hub.invalid/api/models/x")
+
+
+def test_https_through_a_proxy_is_a_connect_tunnel(serve: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy, seen = serve({})
+    monkeypatch.setenv("https_proxy", proxy.replace("127.0.0.1", "user:pw@127.0.0.1"))
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(OSError, match="Tunnel connection failed: 502"):
+        _get("https://hub.invalid/api/models/x", {"Authorization": "Bearer hf_secret"})
+    assert seen[0][1] == "hub.invalid:443"  # CONNECT host:port, RFC 9110 §9.3.6
+    assert seen[0][2]["Proxy-Authorization"] == "Basic dXNlcjpwdw=="  # base64 of user:pw
+    assert "Authorization" not in seen[0][2]  # the Hub token is for the tunnel's far end only
+
+
+def test_a_proxy_that_is_not_http_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("https_proxy", "socks5://127.0.0.1:1080")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(transport.UnsupportedProxy, match="only http:// proxies"):
+        _get("https://hub.invalid/api/models/x")
 
 
 def test_plain_http_loads_no_ca_bundle() -> None:
