@@ -118,18 +118,30 @@ class _DeadlineSocket:
         return getattr(self.sock, name)
 
 
-class _Connection(http.client.HTTPConnection):
+class _DeadlineConnect:
+    """connect() (a proxy tunnel and TLS handshake included) waits at most `left(timeout)`; the
+    connected socket then bounds each send and receive by the request's timeout the same way."""
+
+    timeout: float | None
+    sock: Any
+
     def connect(self) -> None:
-        self.timeout = left(self.timeout)
-        super().connect()
+        timeout = self.timeout
+        self.timeout = left(timeout)
+        try:
+            super().connect()  # type: ignore[misc]
+        finally:
+            self.timeout = timeout
         self.sock = _DeadlineSocket(self.sock)
+        self.sock.timeout = timeout
 
 
-class _TLSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        self.timeout = left(self.timeout)
-        super().connect()
-        self.sock = _DeadlineSocket(self.sock)
+class _Connection(_DeadlineConnect, http.client.HTTPConnection):
+    pass
+
+
+class _TLSConnection(_DeadlineConnect, http.client.HTTPSConnection):
+    pass
 
 
 # -- TLS, built at the first https connection ---------------------------------------------------
@@ -321,15 +333,13 @@ def _send(url: str, headers: dict[str, str], timeout: float) -> Response:
         conn, reused = _checkout(key)
         proxy_headers = getattr(conn, "_archlint_proxy_headers", None)
         conn.timeout = timeout
-        if isinstance(conn.sock, _DeadlineSocket):
+        if isinstance(conn.sock, _DeadlineSocket):  # kept alive: connect() sets a new one's
             conn.sock.timeout = timeout
         try:
             if proxy_headers is None:
                 conn.request("GET", target, headers=headers)
             else:  # a plain-http proxy: the absolute URL in the request line
                 conn.request("GET", url.split("#", 1)[0], headers={**headers, **proxy_headers})
-            if isinstance(conn.sock, _DeadlineSocket):  # connected by this request
-                conn.sock.timeout = timeout
             raw = conn.getresponse()
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             conn.close()
