@@ -232,6 +232,26 @@ def test_token_choice_is_huggingface_hubs(hub_env: Path, monkeypatch: pytest.Mon
     assert hub_auth.token_to_send(None) is None
 
 
+def test_a_required_token_and_the_legacy_variable_are_huggingface_hubs(
+        hub_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from huggingface_hub.errors import LocalTokenNotFoundError
+    from huggingface_hub.utils import get_token_to_send
+
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_DISABLE_IMPLICIT_TOKEN", False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_STORED_TOKENS_PATH",
+                        str(tmp_path / "stored_tokens"))
+    (tmp_path / "hf-token").unlink(missing_ok=True)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", "hf_legacy")
+    for token in (None, True):
+        assert hub_auth.token_to_send(token) == get_token_to_send(token) == "hf_legacy"
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN")
+    with pytest.raises(LocalTokenNotFoundError):
+        get_token_to_send(True)
+    with pytest.raises(LocalTokenNotFoundError):  # `token=True` with no login: its error
+        hub_auth.token_to_send(True)
+
+
 def test_an_anonymous_or_logged_in_run_imports_nothing_of_huggingface_hubs_http_stack(
         tmp_path: Path) -> None:
     (tmp_path / "token").write_text("hf_logged_in")  # `hf auth login` with a token
