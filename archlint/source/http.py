@@ -167,7 +167,6 @@ class _Fetcher:
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         if byte_range is not None:
             headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-            headers["Accept-Encoding"] = "identity"  # byte offsets of the file, not of a gzip
         if hf_constants.is_offline_mode():  # huggingface_hub's request hook refuses the same
             raise errors.OfflineError(
                 f"{self.who()}: offline mode (HF_HUB_OFFLINE) is on and this model is not in "
