@@ -34,10 +34,6 @@ from archlint.source.hub_auth import hub_headers
 #: error bodies read at most (to keep the connection); anything longer closes it.
 MAX_ERROR_BODY_BYTES = 64 * 2**10
 
-#: streamed read size: a first ranged read (FIRST_READ_BYTES, 256 KiB) is a few chunks, and a
-#: server ignoring `Range` costs at most one chunk past the budget.
-CHUNK_BYTES = 64 * 2**10
-
 #: slowest transfer we wait for: one attempt may take `3 * timeout + received / MIN_RATE` seconds,
 #: counting only the bytes that did arrive, so a server trickling bytes just under the read
 #: timeout (1 byte/s) is cut off after `3 * timeout`, whatever length it announced.

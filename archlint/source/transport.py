@@ -38,7 +38,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 #: redirect hops followed per request (httpx's default).
 MAX_REDIRECTS = 20
-#: bytes asked of the socket per read of a body.
+#: bytes asked of the socket per read of a body: a first safetensors header read (256 KiB)
+#: is a few reads, and a server ignoring `Range` costs at most one read past the budget.
 READ_BYTES = 64 * 2**10
 #: a redirect's or error's body up to this size is read so the connection can be reused;
 #: a longer one closes it.
