@@ -67,8 +67,6 @@ def shape_text(tensor: TensorInfo) -> str:
     return "[" + ", ".join(str(d) for d in tensor.shape) + "]"
 
 
-
-
 def dominant_float(index: TensorIndex | None) -> str | None:
     """The unquantized float dtype holding the most bytes among weight tensors."""
     if index is None:

@@ -12,20 +12,11 @@ from archlint.lint.finding import Finding, Severity
 from archlint.lint.rule import Rule, RuleContext, RuleOptions, option
 from archlint.problems import short
 from archlint.records import record
-from archlint.tensors import TensorIndex
 from archlint.units import fmt_bytes
 
 from ._base import dominant_float
 
 _FP8 = ("F8_E4M3", "F8_E5M2", "F8_E4M3FNUZ", "F8_E5M2FNUZ")
-
-
-def _ending(index: TensorIndex | None, tensors: list[TensorInfo],
-            suffix: str) -> list[TensorInfo]:
-    """The tensors named `...suffix`: through the index's patterns when there is one."""
-    if index is not None and index.current_for(tensors):
-        return index.ending_with(suffix)
-    return [t for t in tensors if t.name.endswith(suffix)]
 
 
 @record
@@ -166,17 +157,16 @@ class QuantizationMismatch(Rule):
     }
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        tensors = ctx.checkpoint.tensors or []
-        names = ctx.tensors.by_name if ctx.tensors is not None else {}
+        index = ctx.tensors  # kept current for the checkpoint's table; None when it has none
+        names = index.by_name if index is not None else {}
         quant = ctx.spec.quantization
         where = ctx.at_config("quantization_config.quant_method", "quantization_config",
                               "compression_config")
-        index = ctx.tensors
         # FP8 weights as row numbers: Kimi-K2 has ~70k, whose rows need not be made
         fp8 = index.ids_ending_with(".weight", _FP8) if index is not None else []
         fp8_names = [index.table.names[i] for i in fp8] if index is not None else []
-        blocks = _ending(index, tensors, "_blocks")
-        packed = _ending(index, tensors, ".qweight")
+        blocks = index.ending_with("_blocks") if index is not None else []
+        packed = index.ending_with(".qweight") if index is not None else []
         if quant is None:
             for kind, found in (("fp8", fp8_names), ("mxfp4", [t.name for t in blocks]),
                                 ("gptq/awq", [t.name for t in packed])):

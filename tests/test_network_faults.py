@@ -16,6 +16,7 @@ from archlint import errors
 from archlint.source import http as http_mod
 from archlint.source import hub as hub_mod
 from archlint.source import safetensors_header as st
+from archlint.source import transport
 from archlint.source.hub import fetch_checkpoint
 from tests.helpers import fixture
 
@@ -124,7 +125,7 @@ def test_server_ignoring_range_on_a_31_gb_file_costs_only_the_header(
     assert len(got.tensors) == 5291 and got.shards[0].file_size == shard.size
     # the whole prefix twice at most (the first read, then the rest from byte 0 again), plus
     # one streamed chunk each: never the 31 GB
-    budget = 2 * (len(shard.head) + 2 * http_mod.CHUNK_BYTES)
+    budget = 2 * (len(shard.head) + 2 * transport.READ_BYTES)
     assert got.fetch_stats["bytes"] < budget
     assert all(r.status == 200 for r in hub_server.requests() if r.range)
 

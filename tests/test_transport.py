@@ -42,6 +42,13 @@ class _Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_CONNECT(self) -> None:
+        """Log the tunnel request and refuse it: what the client asked is all a test needs."""
+        self.seen.append((self.client_address[1], self.path, dict(self.headers.items())))
+        self.send_response(502)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -145,6 +152,27 @@ def test_http_proxy_from_the_environment(serve: Any, monkeypatch: pytest.MonkeyP
         _get("http://hub.invalid/api/models/x")
 
 
+def test_https_through_a_proxy_is_a_connect_tunnel(serve: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy, seen = serve({})
+    monkeypatch.setenv("https_proxy", proxy.replace("127.0.0.1", "user:pw@127.0.0.1"))
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(OSError, match="Tunnel connection failed: 502"):
+        _get("https://hub.invalid/api/models/x", {"Authorization": "Bearer hf_secret"})
+    assert seen[0][1] == "hub.invalid:443"  # CONNECT host:port, RFC 9110 §9.3.6
+    assert seen[0][2]["Proxy-Authorization"] == "Basic dXNlcjpwdw=="  # base64 of user:pw
+    assert "Authorization" not in seen[0][2]  # the Hub token is for the tunnel's far end only
+
+
+def test_a_proxy_that_is_not_http_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("https_proxy", "socks5://127.0.0.1:1080")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(transport.UnsupportedProxy, match="only http:// proxies"):
+        _get("https://hub.invalid/api/models/x")
+
+
 def test_plain_http_loads_no_ca_bundle() -> None:
     code = ("import threading\n"
             "from http.server import HTTPServer, BaseHTTPRequestHandler\n"
@@ -202,6 +230,26 @@ def test_token_choice_is_huggingface_hubs(hub_env: Path, monkeypatch: pytest.Mon
                 (env_token, file_token, token)
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_DISABLE_IMPLICIT_TOKEN", True)
     assert hub_auth.token_to_send(None) is None
+
+
+def test_a_required_token_and_the_legacy_variable_are_huggingface_hubs(
+        hub_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from huggingface_hub.errors import LocalTokenNotFoundError
+    from huggingface_hub.utils import get_token_to_send
+
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_DISABLE_IMPLICIT_TOKEN", False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_STORED_TOKENS_PATH",
+                        str(tmp_path / "stored_tokens"))
+    (tmp_path / "hf-token").unlink(missing_ok=True)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", "hf_legacy")
+    for token in (None, True):
+        assert hub_auth.token_to_send(token) == get_token_to_send(token) == "hf_legacy"
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN")
+    with pytest.raises(LocalTokenNotFoundError):
+        get_token_to_send(True)
+    with pytest.raises(LocalTokenNotFoundError):  # `token=True` with no login: its error
+        hub_auth.token_to_send(True)
 
 
 def test_an_anonymous_or_logged_in_run_imports_nothing_of_huggingface_hubs_http_stack(

@@ -35,10 +35,6 @@ from archlint.source.hub_auth import hub_headers
 #: error bodies read at most (to keep the connection); anything longer closes it.
 MAX_ERROR_BODY_BYTES = 64 * 2**10
 
-#: streamed read size: a first ranged read (FIRST_READ_BYTES, 256 KiB) is a few chunks, and a
-#: server ignoring `Range` costs at most one chunk past the budget.
-CHUNK_BYTES = 64 * 2**10
-
 #: slowest transfer we wait for: one attempt may take `3 * timeout + received / MIN_RATE` seconds,
 #: counting only the bytes that did arrive, so a server trickling bytes just under the read
 #: timeout (1 byte/s) is cut off after `3 * timeout`, whatever length it announced.
@@ -168,7 +164,6 @@ class _Fetcher:
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         if byte_range is not None:
             headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-            headers["Accept-Encoding"] = "identity"  # byte offsets of the file, not of a gzip
         if hf_constants.is_offline_mode():  # huggingface_hub's request hook refuses the same
             raise errors.OfflineError(
                 f"{self.who()}: offline mode (HF_HUB_OFFLINE) is on and this model is not in "
@@ -396,17 +391,15 @@ def _host_unknown(err: BaseException) -> bool:
 
 
 def _describe_transport_error(err: BaseException) -> str:
-    name = type(err).__name__
+    """A failed attempt in a few words: the OSError and http.client errors `transport` raises."""
     if _host_unknown(err):
         return "host not found (name lookup failed)"
-    if "Timeout" in name or isinstance(err, TimeoutError):
+    if isinstance(err, TimeoutError):  # socket.timeout is TimeoutError
         return "timed out"
     if isinstance(err, http.client.IncompleteRead):
         return "connection closed mid-response"
-    if "RemoteProtocol" in name or "ChunkedEncoding" in name:
-        return "connection closed mid-response"
-    if isinstance(err, ConnectionResetError) or "ReadError" in name:
+    if isinstance(err, ConnectionResetError):  # http.client.RemoteDisconnected among them
         return "connection reset"
-    if isinstance(err, ConnectionRefusedError) or name in {"ConnectError", "ConnectionError"}:
-        return "connection failed"  # httpx's ConnectError, requests' ConnectionError
-    return name
+    if isinstance(err, ConnectionRefusedError):
+        return "connection failed"
+    return type(err).__name__

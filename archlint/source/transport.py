@@ -38,7 +38,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 #: redirect hops followed per request (httpx's default).
 MAX_REDIRECTS = 20
-#: bytes asked of the socket per read of a body.
+#: bytes asked of the socket per read of a body: a first safetensors header read (256 KiB)
+#: is a few reads, and a server ignoring `Range` costs at most one read past the budget.
 READ_BYTES = 64 * 2**10
 #: a redirect's or error's body up to this size is read so the connection can be reused;
 #: a longer one closes it.
@@ -118,18 +119,30 @@ class _DeadlineSocket:
         return getattr(self.sock, name)
 
 
-class _Connection(http.client.HTTPConnection):
+class _DeadlineConnect:
+    """connect() (a proxy tunnel and TLS handshake included) waits at most `left(timeout)`; the
+    connected socket then bounds each send and receive by the request's timeout the same way."""
+
+    timeout: float | None
+    sock: Any
+
     def connect(self) -> None:
-        self.timeout = left(self.timeout)
-        super().connect()
+        timeout = self.timeout
+        self.timeout = left(timeout)
+        try:
+            super().connect()  # type: ignore[misc]
+        finally:
+            self.timeout = timeout
         self.sock = _DeadlineSocket(self.sock)
+        self.sock.timeout = timeout
 
 
-class _TLSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        self.timeout = left(self.timeout)
-        super().connect()
-        self.sock = _DeadlineSocket(self.sock)
+class _Connection(_DeadlineConnect, http.client.HTTPConnection):
+    pass
+
+
+class _TLSConnection(_DeadlineConnect, http.client.HTTPSConnection):
+    pass
 
 
 # -- TLS, built at the first https connection ---------------------------------------------------
@@ -321,15 +334,13 @@ def _send(url: str, headers: dict[str, str], timeout: float) -> Response:
         conn, reused = _checkout(key)
         proxy_headers = getattr(conn, "_archlint_proxy_headers", None)
         conn.timeout = timeout
-        if isinstance(conn.sock, _DeadlineSocket):
+        if isinstance(conn.sock, _DeadlineSocket):  # kept alive: connect() sets a new one's
             conn.sock.timeout = timeout
         try:
             if proxy_headers is None:
                 conn.request("GET", target, headers=headers)
             else:  # a plain-http proxy: the absolute URL in the request line
                 conn.request("GET", url.split("#", 1)[0], headers={**headers, **proxy_headers})
-            if isinstance(conn.sock, _DeadlineSocket):  # connected by this request
-                conn.sock.timeout = timeout
             raw = conn.getresponse()
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             conn.close()
