@@ -105,3 +105,21 @@ def test_head_dim_zero_only_as_mla_rope_size() -> None:
     with pytest.raises(ConfigError, match="head_dim must be a positive integer"):
         build_spec({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 1,
                     "num_attention_heads": 4, "vocab_size": 10, "head_dim": 0})
+
+
+def test_the_window_sentence_counts_compressed_and_other_growing_layers() -> None:
+    """DeepSeek-V4-Flash: 43 windowed layers, 41 with compressed entries, nothing else grows.
+    A stack that also had 4 full layers (layers_full counts 41 + 4 = 45) must name those 4."""
+    from archlint.api import analyze_checkpoint
+    from archlint.report.explain import _attention
+    from tests.test_zoo_configs import config_only, zoo
+
+    a = analyze_checkpoint(config_only(zoo("deepseek-ai/DeepSeek-V4-Flash")))
+    line = next(x for x in _attention(a.spec, a.profile) if "capped at" in x)
+    assert "41 of them also cache compressed entries" in line
+    assert "layers grow with context" not in line
+    kv = a.profile.kv.model_copy(update={"layers_full": 45})
+    mixed = a.profile.model_copy(update={"kv": kv})
+    line = next(x for x in _attention(a.spec, mixed) if "capped at" in x)
+    assert line.endswith("41 of them also cache compressed entries, which grow with context; "
+                         "4 layers grow with context.")

@@ -111,9 +111,14 @@ def _attention(spec: ModelSpec, prof: Profile) -> list[str]:
     if windows:
         caps = sorted({a.window or a.chunk or 0 for a in windows})
         what = "use chunked attention over chunks of" if windows[0].chunk else "capped at"
-        compressed = sum(1 for lkv in kv.per_layer if lkv.kind == "compressed")
-        grows = (f"{compressed} of them also cache compressed entries, which grow with "
-                 "context" if compressed else f"{kv.layers_full} layers grow with context")
+        compressed = len({lkv.index for lkv in kv.per_layer if lkv.kind == "compressed"})
+        # layers_full counts every growing layer, the compressed ones among them
+        others = kv.layers_full - compressed
+        grows = "; ".join(
+            ([f"{compressed} of them also cache compressed entries, which grow with context"]
+             if compressed else [])
+            + ([f"{others} layers grow with context"] if others or not compressed else [])
+        )
         lines.append(
             f"{len(windows)} of {spec.num_layers} layers {what} "
             f"{', '.join(f'{c:,}' for c in caps)} tokens: their "
